@@ -1,0 +1,33 @@
+//! Schema migrations, one change per file, each with `up` and `down`.
+//! The same files run on SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_community;
+mod m20261124_000002_roles;
+mod m20261124_000003_teams;
+mod m20261124_000004_users;
+mod m20261124_000005_team_memberships;
+mod m20261124_000006_projects;
+mod m20261124_000007_admin_sessions;
+mod m20261124_000008_audit_log;
+mod m20261124_000009_user_imports;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_community::Migration),
+            Box::new(m20261124_000002_roles::Migration),
+            Box::new(m20261124_000003_teams::Migration),
+            Box::new(m20261124_000004_users::Migration),
+            Box::new(m20261124_000005_team_memberships::Migration),
+            Box::new(m20261124_000006_projects::Migration),
+            Box::new(m20261124_000007_admin_sessions::Migration),
+            Box::new(m20261124_000008_audit_log::Migration),
+            Box::new(m20261124_000009_user_imports::Migration),
+        ]
+    }
+}

@@ -1,0 +1,121 @@
+//! The shell, the router and the admin layout. Screens live in `app/pages`, shared pieces in
+//! `app/components`.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+pub mod components;
+pub mod pages;
+
+use crate::errors::AppError;
+use crate::server_fns::auth::{SignOut, current_user};
+use crate::types::CurrentUserView;
+use components::Notice;
+use pages::*;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every screen is rendered completely on the server (no streamed placeholders), so
+    // it works the same with JavaScript off.
+    let ssr = SsrMode::Async;
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchyard.css"/>
+        <Title formatter=|text: String| if text.is_empty() { "Switchyard".to_string() } else { format!("{text} · Switchyard") }/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage ssr=ssr.clone()/>
+                <ParentRoute path=path!("") view=AdminLayout ssr=ssr.clone()>
+                    <Route path=path!("") view=DashboardPage ssr=ssr.clone()/>
+                    <Route path=path!("/users") view=UsersPage ssr=ssr.clone()/>
+                    <Route path=path!("/users/new") view=NewUserPage ssr=ssr.clone()/>
+                    <Route path=path!("/users/import") view=ImportPage ssr=ssr.clone()/>
+                    <Route path=path!("/users/import/:id") view=ImportReportPage ssr=ssr.clone()/>
+                    <Route path=path!("/users/:id") view=UserPage ssr=ssr.clone()/>
+                    <Route path=path!("/users/:id/edit") view=EditUserPage ssr=ssr.clone()/>
+                    <Route path=path!("/teams") view=TeamsPage ssr=ssr.clone()/>
+                    <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+pub type MeResource = Resource<Result<Option<CurrentUserView>, AppError>>;
+
+/// The signed-in manager, loaded once by the layout.
+pub fn use_me() -> MeResource {
+    expect_context::<MeResource>()
+}
+
+#[component]
+fn AdminLayout() -> impl IntoView {
+    let me: MeResource = Resource::new(|| (), |_| current_user());
+    provide_context(me);
+    let sign_out = ServerAction::<SignOut>::new();
+    let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white";
+    view! {
+        <div class="min-h-screen">
+            <header class="bg-slate-800">
+                <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
+                    <a href="/" class="text-lg font-semibold tracking-tight text-white">"Switchyard"</a>
+                    <nav aria-label="Main" class="flex flex-1 flex-wrap gap-1">
+                        <A href="/" exact=true attr:class=link>"Dashboard"</A>
+                        <A href="/users" attr:class=link>"Users"</A>
+                        <A href="/teams" attr:class=link>"Teams"</A>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
+                                cm.then(|| view! { <A href="/audit" attr:class=link>"Audit log"</A> })
+                            })}
+                        </Suspense>
+                    </nav>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            match me.await {
+                                Ok(Some(u)) => view! {
+                                    <div class="flex items-center gap-3 text-sm text-slate-200">
+                                        <span>
+                                            <span class="font-medium text-white">{u.display_name.clone()}</span>
+                                            <span class="hidden sm:inline">" · " {u.role.label()}</span>
+                                        </span>
+                                        <ActionForm action=sign_out>
+                                            <button type="submit" class="rounded-md border border-slate-500 px-3 py-1.5 text-slate-100 hover:bg-slate-700 focus:outline-none focus:ring-2 focus:ring-indigo-400">
+                                                "Sign out"
+                                            </button>
+                                        </ActionForm>
+                                    </div>
+                                }.into_any(),
+                                _ => view! { <a class="text-sm text-slate-200 underline" href="/login">"Sign in"</a> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </div>
+            </header>
+            <main class="mx-auto max-w-6xl px-4 py-6">
+                <Notice/>
+                <Outlet/>
+            </main>
+        </div>
+    }
+}

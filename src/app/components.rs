@@ -1,0 +1,233 @@
+//! Small building blocks shared by the screens.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::errors::AppError;
+
+pub const INPUT: &str = "block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-500";
+pub const LABEL: &str = "block text-sm font-medium text-slate-700 mb-1";
+pub const BUTTON: &str = "inline-flex items-center justify-center rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 focus:ring-offset-2 disabled:opacity-50";
+pub const BUTTON_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500";
+pub const BUTTON_DANGER: &str = "inline-flex items-center justify-center rounded-md bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500 focus:ring-offset-2";
+pub const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6";
+pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
+pub const TH: &str = "px-3 py-2 text-left font-semibold text-slate-600";
+pub const TD: &str = "px-3 py-2 align-top";
+pub const LINK: &str = "text-indigo-700 underline-offset-2 hover:underline";
+
+/// Messages behind the `notice` codes that redirects carry (codes, not text, so a crafted
+/// link cannot put words on our pages).
+fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "signed_out" => "You have signed out.",
+        "user_created" => "The user was created.",
+        "user_updated" => "The user was saved.",
+        "user_deleted" => "The user was deleted.",
+        "team_created" => "The team was created.",
+        "team_updated" => "The team was saved.",
+        "team_deleted" => "The team was deleted.",
+        _ => return None,
+    })
+}
+
+/// The flash message of the page, if the URL carries one.
+#[component]
+pub fn Notice() -> impl IntoView {
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("notice")
+            .and_then(|code| notice_text(&code))
+            .map(|text| {
+                view! {
+                    <div role="status" class="mb-4 rounded-md border border-emerald-300 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">
+                        {text}
+                    </div>
+                }
+            })
+    }
+}
+
+/// A failed load, shown in place of the screen's content.
+#[component]
+pub fn ErrorPanel(error: AppError) -> impl IntoView {
+    let sign_in = matches!(error, AppError::Unauthorized);
+    let title = match &error {
+        AppError::NotFound(_) => "Not found",
+        AppError::Unauthorized => "Your session has ended",
+        AppError::Forbidden(_) => "Not allowed",
+        _ => "Something went wrong",
+    };
+    view! {
+        <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-sm text-red-900">
+            <p class="font-semibold">{title}</p>
+            <p>{capitalise(&error.to_string())}</p>
+            {sign_in.then(|| view! { <a class=LINK href="/login">"Sign in again"</a> })}
+        </div>
+    }
+}
+
+/// Renders a loaded value, or the error panel.
+pub fn show<T, V: IntoView + 'static>(
+    result: Result<T, AppError>,
+    render: impl FnOnce(T) -> V,
+) -> AnyView {
+    match result {
+        Ok(value) => render(value).into_any(),
+        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+    }
+}
+
+pub fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A field message as a sentence: "is required" under "Email" reads "Email is required".
+pub fn field_sentence(label: &str, message: &str) -> String {
+    if message.starts_with("is ") || message.starts_with("must ") {
+        format!("{label} {message}.")
+    } else {
+        format!("{}.", capitalise(message))
+    }
+}
+
+/// The error of a form's last submission, as a reactive value.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
+}
+
+/// The summary line above a form when its submission failed.
+#[component]
+pub fn FormAlert(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-sm text-red-900">
+                    {capitalise(&e.to_string())} "."
+                </div>
+            }
+        })
+    }
+}
+
+fn field_id(name: &str) -> String {
+    let id: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("f-{}", id.trim_matches('-').replace("--", "-"))
+}
+
+/// A labelled input with its error underneath, linked for screen readers.
+#[component]
+pub fn TextField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(into, optional)] value: String,
+    #[prop(optional)] kind: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = field_id(name);
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = {
+        let error_id = error_id.clone();
+        let hint_id = hint_id.clone();
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if error.get().is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div>
+            <label for=id.clone() class=LABEL>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind.unwrap_or("text")
+                value=value
+                required=required
+                autocomplete=autocomplete
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=described
+                class=INPUT
+            />
+            {hint.map(|h| view! { <p id=hint_id class="mt-1 text-xs text-slate-500">{h}</p> })}
+            {move || error.get().map(|e| view! {
+                <p id=error_id.clone() class="mt-1 text-sm text-red-700">{field_sentence(label, &e)}</p>
+            })}
+        </div>
+    }
+}
+
+/// Title row of a screen with optional actions on the right.
+#[component]
+pub fn PageHeader(title: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
+    view! {
+        <div class="mb-6 flex flex-wrap items-center justify-between gap-3">
+            <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
+            <div class="flex flex-wrap gap-2">{children.map(|c| c())}</div>
+        </div>
+    }
+}
+
+/// Renders `children` only for community managers.
+#[component]
+pub fn IfCommunityManager(children: ChildrenFn) -> impl IntoView {
+    let me = crate::app::use_me();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    let allowed = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
+                    allowed.then(|| children())
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// "Previous / Page x of y / Next" links; `href_for(page)` builds each link.
+#[component]
+pub fn Pager(
+    page: u32,
+    page_count: u32,
+    total: u64,
+    href_for: impl Fn(u32) -> String + 'static,
+) -> impl IntoView {
+    let prev = (page > 0).then(|| href_for(page - 1));
+    let next = (page + 1 < page_count).then(|| href_for(page + 1));
+    view! {
+        <nav aria-label="Pages" class="mt-4 flex flex-wrap items-center justify-between gap-2 text-sm">
+            <p class="text-slate-600">{format!("Page {} of {} · {} in all", page + 1, page_count, total)}</p>
+            <div class="flex gap-2">
+                {prev.map(|h| view! { <a class=BUTTON_SECONDARY href=h rel="prev">"Previous"</a> })}
+                {next.map(|h| view! { <a class=BUTTON_SECONDARY href=h rel="next">"Next"</a> })}
+            </div>
+        </nav>
+    }
+}

@@ -1,0 +1,41 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::app::components::{CARD, PageHeader, show};
+use crate::app::pages::audit::AuditTable;
+use crate::server_fns::admin::load_dashboard;
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let stats = Resource::new(|| (), |_| load_dashboard());
+    view! {
+        <Title text="Dashboard"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(stats.await, |s| {
+                    let cards = [
+                        ("Users", s.users, "/users"),
+                        ("Managers", s.managers, "/users"),
+                        ("Teams", s.teams, "/teams"),
+                        ("Projects", s.projects, "/"),
+                    ];
+                    view! {
+                        <PageHeader title=s.community_name.clone()/>
+                        <section aria-label="Totals" class="grid grid-cols-2 gap-4 md:grid-cols-4">
+                            {cards.into_iter().map(|(label, n, href)| view! {
+                                <a href=href class=format!("{CARD} block hover:border-indigo-300")>
+                                    <p class="text-sm text-slate-600">{label}</p>
+                                    <p class="mt-1 text-3xl font-semibold">{n}</p>
+                                </a>
+                            }).collect_view()}
+                        </section>
+                        <section class="mt-8">
+                            <h2 class="mb-3 text-lg font-semibold">"Recent activity"</h2>
+                            <AuditTable entries=s.recent/>
+                        </section>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}

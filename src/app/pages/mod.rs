@@ -1,0 +1,21 @@
+//! One file per screen.
+
+mod audit;
+mod dashboard;
+mod imports;
+mod login;
+mod not_found;
+mod teams;
+mod user;
+mod user_edit;
+mod users;
+
+pub use audit::AuditPageView;
+pub use dashboard::DashboardPage;
+pub use imports::{ImportPage, ImportReportPage};
+pub use login::LoginPage;
+pub use not_found::NotFound;
+pub use teams::TeamsPage;
+pub use user::UserPage;
+pub use user_edit::{EditUserPage, NewUserPage};
+pub use users::UsersPage;

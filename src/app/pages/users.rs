@@ -1,0 +1,139 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::app::components::{
+    BUTTON, BUTTON_SECONDARY, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, Pager, TABLE, TD,
+    TH, show,
+};
+use crate::server_fns::users::list_users;
+use crate::types::{UserListPage, UserQuery};
+
+fn href(q: &str, team: Option<i32>, page: u32) -> String {
+    let mut params = url_params(&[("q", q.to_string())]);
+    if let Some(t) = team {
+        params.push_str(&format!("&team={t}"));
+    }
+    format!("/users?{params}&page={page}")
+}
+
+fn url_params(pairs: &[(&str, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let user_query = move || {
+        let q = query.read();
+        UserQuery {
+            q: q.get("q").unwrap_or_default(),
+            team: q.get("team").and_then(|t| t.parse().ok()),
+            page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+        }
+    };
+    let data = Resource::new(user_query, list_users);
+    view! {
+        <Title text="Users"/>
+        <PageHeader title="Users".to_string()>
+            <IfCommunityManager>
+                <a class=BUTTON_SECONDARY href="/users/import">"Import CSV"</a>
+                <a class=BUTTON href="/users/new">"New user"</a>
+            </IfCommunityManager>
+        </PageHeader>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let current = user_query();
+                Suspend::new(async move { show(data.await, move |page| view! { <UserList page current/> }) })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
+    let page_count = page.page_count();
+    let q = current.q.clone();
+    let team = current.team;
+    view! {
+        <Form method="GET" action="/users" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
+            <div class="min-w-48 flex-1">
+                <label for="user-search" class=LABEL>"Search"</label>
+                <input id="user-search" name="q" type="search" value=current.q.clone() placeholder="Name or email" class=INPUT/>
+            </div>
+            <div>
+                <label for="team-filter" class=LABEL>"Team"</label>
+                <select id="team-filter" name="team" class=INPUT>
+                    <option value="" selected=current.team.is_none()>"All teams"</option>
+                    {page.teams.iter().map(|t| view! {
+                        <option value=t.id.to_string() selected=current.team == Some(t.id)>{t.name.clone()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class=BUTTON_SECONDARY>"Search"</button>
+        </Form>
+        {if page.rows.is_empty() {
+            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No users match."</p> }.into_any()
+        } else {
+            view! {
+                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                    <table class=TABLE>
+                        <caption class="sr-only">"Users"</caption>
+                        <thead class="bg-slate-50">
+                            <tr>
+                                <th scope="col" class=TH>"Name"</th>
+                                <th scope="col" class=TH>"Email"</th>
+                                <th scope="col" class=TH>"Role"</th>
+                                <th scope="col" class=TH>"Teams"</th>
+                                <th scope="col" class=format!("{TH} text-right")>"Score"</th>
+                                <th scope="col" class=format!("{TH} hidden md:table-cell")>"Joined"</th>
+                            </tr>
+                        </thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {page.rows.into_iter().map(|u| view! {
+                                <tr>
+                                    <td class=TD><a class=LINK href=format!("/users/{}", u.id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
+                                    <td class=TD>{u.email}</td>
+                                    <td class=TD>{u.role.label()}</td>
+                                    <td class=TD>{u.teams.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")}</td>
+                                    <td class=format!("{TD} text-right tabular-nums")>{u.score}</td>
+                                    <td class=format!("{TD} hidden whitespace-nowrap md:table-cell")>{u.created_at}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <Pager page=page.page page_count total=page.total href_for=move |n| href(&q, team, n)/>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn links_keep_the_filters() {
+        assert_eq!(
+            super::href("ada l&o", Some(3), 2),
+            "/users?q=ada%20l%26o&team=3&page=2"
+        );
+        assert_eq!(super::href("", None, 0), "/users?q=&page=0");
+    }
+}

@@ -1,0 +1,18 @@
+//! Switchyard: a self-hosted integration hub for beta-test and customer-validation
+//! communities. One crate, built twice by cargo-leptos: `ssr` (the axum server) and
+//! `hydrate` (the WASM that makes the pages interactive).
+
+pub mod app;
+pub mod errors;
+pub mod server_fns;
+pub mod types;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

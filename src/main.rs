@@ -1,0 +1,206 @@
+//! The server binary: `switchyard [serve]`, `switchyard migrate`,
+//! `switchyard create-admin --email E [--password P] [--first-name F] [--last-name L]`,
+//! `switchyard demo-data [--users N]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use switchyard::server::services::{Actor, community};
+use switchyard::server::settings::{LogFormat, Settings};
+use switchyard::server::startup;
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: switchyard [serve | migrate | create-admin --email E [--password P] [--first-name F] [--last-name L] | demo-data [--users N]]
+settings: Leptos.toml (or the file in SWITCHYARD_CONFIG), overridden by SWITCHYARD_* variables";
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+/// `--name value` pairs after the subcommand.
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if matches!(command, "-h" | "--help" | "help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let config_path =
+        PathBuf::from(std::env::var("SWITCHYARD_CONFIG").unwrap_or_else(|_| "Leptos.toml".into()));
+    let settings = match Settings::load(&config_path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("switchyard: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(settings.log_format);
+    let conf = if config_path.exists() {
+        leptos::config::get_configuration(config_path.to_str())
+    } else {
+        leptos::config::get_configuration(None)
+    };
+    let leptos_options = match conf {
+        Ok(c) => c.leptos_options,
+        Err(e) => {
+            eprintln!(
+                "switchyard: cannot start: site settings in {}: {e}",
+                config_path.display()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let addr = leptos_options.site_addr;
+    let state = match startup::prepare(settings, leptos_options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("switchyard: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+
+    match command {
+        "migrate" => {
+            println!("migrations applied");
+            ExitCode::SUCCESS
+        }
+        "create-admin" => {
+            let Some(email) = flag(&args, "--email") else {
+                eprintln!("{USAGE}");
+                return ExitCode::from(2);
+            };
+            let input = community::NewAdmin {
+                email: email.clone(),
+                password: flag(&args, "--password")
+                    .or_else(|| std::env::var("SWITCHYARD_ADMIN_PASSWORD").ok()),
+                first_name: flag(&args, "--first-name").unwrap_or_else(|| "Community".into()),
+                last_name: flag(&args, "--last-name").unwrap_or_else(|| "Manager".into()),
+            };
+            match community::create_admin(&state.db, &Actor::system("command line"), input).await {
+                Ok(generated) => {
+                    println!("community manager {email} is ready");
+                    if let Some(pw) = generated {
+                        println!("generated password (shown once): {pw}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("switchyard: create-admin failed: {}", describe(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        "demo-data" => {
+            let users = match flag(&args, "--users").map(|v| v.parse::<u32>()) {
+                None => 36,
+                Some(Ok(n)) => n,
+                Some(Err(_)) => {
+                    eprintln!("switchyard: --users must be a whole number");
+                    return ExitCode::from(2);
+                }
+            };
+            match community::load_demo_data(&state.db, users).await {
+                Ok(n) => {
+                    println!(
+                        "demo data loaded: {n} users, teams Customers, Testers and Administrators, project Aurora Beta"
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("switchyard: demo-data failed: {}", describe(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        "serve" => serve(state, addr).await,
+        other => {
+            eprintln!("switchyard: unknown command \"{other}\"\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn describe(e: &switchyard::errors::AppError) -> String {
+    match e {
+        switchyard::errors::AppError::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+async fn serve(state: switchyard::server::state::AppState, addr: std::net::SocketAddr) -> ExitCode {
+    let admin_email = std::env::var("SWITCHYARD_ADMIN_EMAIL").ok();
+    let admin_password = std::env::var("SWITCHYARD_ADMIN_PASSWORD").ok();
+    match community::bootstrap_admin(&state.db, admin_email, admin_password).await {
+        Ok(Some((email, generated))) => {
+            println!("first start: community manager account {email} created");
+            if let Some(pw) = generated {
+                println!("its generated password (shown once, change it after signing in): {pw}");
+            }
+        }
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!(
+                "switchyard: cannot create the first community manager: {}",
+                describe(&e)
+            );
+            return ExitCode::FAILURE;
+        }
+    }
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("switchyard: cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(%addr, public_base_url = %state.settings.public_base_url, "switchyard is listening");
+    println!("Switchyard is running at http://{addr}");
+    match startup::serve(listener, state, shutdown_signal()).await {
+        Ok(()) => {
+            tracing::info!("shut down cleanly");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("switchyard: server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C; the server then finishes in-flight requests.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,12 @@
+//! SeaORM entities, one per table, in the shape `sea-orm-cli generate entity` writes.
+//! Behaviour lives in `crate::server::services`, never here.
+
+pub mod admin_session;
+pub mod audit_log;
+pub mod community;
+pub mod project;
+pub mod role;
+pub mod team;
+pub mod team_membership;
+pub mod user;
+pub mod user_import;

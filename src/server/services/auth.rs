@@ -1,0 +1,308 @@
+//! Sign-in for managers: argon2id password hashes, server-side sessions whose id is the
+//! SHA-256 of a random cookie token, idle and absolute expiry, and throttled failures.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{Duration as ChronoDuration, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
+use sha2::{Digest, Sha256};
+
+use super::{Actor, audit};
+use crate::errors::AppError;
+use crate::server::domain::{Email, NewPassword};
+use crate::server::entities::{admin_session, user};
+use crate::server::settings::{Secret, Settings};
+use crate::types::{CurrentUserView, Role};
+
+pub const SESSION_COOKIE: &str = "switchyard_session";
+
+/// How often a session's last-seen time is written back (it bounds idle-expiry precision).
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// Hashes a password with argon2id on a blocking thread.
+pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
+    let password = Secret::new(password.expose().to_string());
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        Argon2::default()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+/// Verifies a password against a stored hash; with no hash it still does the work, so that
+/// unknown accounts cannot be told apart by timing.
+async fn verify_password(password: Secret<String>, hash: Option<String>) -> Result<bool, AppError> {
+    tokio::task::spawn_blocking(move || {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            Argon2::default()
+                .hash_password(b"no account has this password", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        });
+        let stored = hash.as_deref().unwrap_or(dummy);
+        let parsed = PasswordHash::new(stored)
+            .map_err(|e| AppError::internal(format!("stored hash: {e}")))?;
+        let ok = Argon2::default()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
+        Ok(ok && hash.is_some())
+    })
+    .await
+    .map_err(AppError::internal)?
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn session_id_for(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn view_of(u: &user::Model) -> Result<CurrentUserView, AppError> {
+    Ok(CurrentUserView {
+        id: u.id,
+        email: u.email.clone(),
+        display_name: format!("{} {}", u.first_name, u.last_name),
+        role: Role::parse(&u.role).map_err(AppError::internal)?,
+    })
+}
+
+pub struct SignedIn {
+    /// The cookie value; shown to nobody else.
+    pub token: Secret<String>,
+    pub user: CurrentUserView,
+}
+
+pub struct ClientInfo {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Checks the credentials and opens a new session. Every attempt lands in the audit log.
+#[tracing::instrument(skip(db, settings, password, client), fields(ip = %client.ip))]
+pub async fn sign_in(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    email_input: &str,
+    password: Secret<String>,
+    client: &ClientInfo,
+    previous_token: Option<&str>,
+) -> Result<SignedIn, AppError> {
+    let mut errors = crate::errors::FieldErrors::new();
+    let email = errors.check("email", Email::parse(email_input));
+    if password.expose().is_empty() {
+        errors.push("password", "is required");
+    }
+    errors.into_result()?;
+    let email = email.expect("checked above");
+    let actor = Actor {
+        user_id: None,
+        label: email.to_string(),
+        ip: client.ip.clone(),
+    };
+
+    let since =
+        Utc::now() - ChronoDuration::from_std(settings.login_window).map_err(AppError::internal)?;
+    let by_account =
+        audit::count_since(db, "sign_in.failed", Some(email.as_str()), None, since).await?;
+    let by_ip = if client.ip.is_empty() {
+        0
+    } else {
+        audit::count_since(db, "sign_in.failed", None, Some(&client.ip), since).await?
+    };
+    if by_account >= settings.login_max_failures as u64
+        || by_ip >= 4 * settings.login_max_failures as u64
+    {
+        audit::record(
+            db,
+            &actor,
+            "sign_in.throttled",
+            email.as_str(),
+            "too many failed attempts",
+        )
+        .await?;
+        let minutes = settings.login_window.as_secs().div_ceil(60);
+        return Err(AppError::TooManyRequests {
+            message: format!("too many failed sign-in attempts; try again in {minutes} minutes"),
+            retry_after_secs: settings.login_window.as_secs(),
+        });
+    }
+
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    let allowed = found
+        .as_ref()
+        .and_then(|u| Role::parse(&u.role).ok())
+        .is_some_and(Role::can_sign_in);
+    let hash = found
+        .as_ref()
+        .filter(|_| allowed)
+        .and_then(|u| u.password_hash.clone());
+    let ok = verify_password(password, hash).await?;
+    let Some(u) = found.filter(|_| ok) else {
+        audit::record(
+            db,
+            &actor,
+            "sign_in.failed",
+            email.as_str(),
+            "wrong email or password",
+        )
+        .await?;
+        return Err(AppError::field(
+            "password",
+            "the email or password is not right",
+        ));
+    };
+
+    // A fresh session id at every sign-in; the one the browser had (if any) is dropped.
+    if let Some(old) = previous_token {
+        admin_session::Entity::delete_by_id(session_id_for(old))
+            .exec(db)
+            .await?;
+    }
+    let token = new_token();
+    let now = Utc::now();
+    admin_session::ActiveModel {
+        id: Set(session_id_for(&token)),
+        user_id: Set(u.id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now
+            + ChronoDuration::from_std(settings.session_absolute).map_err(AppError::internal)?),
+        ip: Set(client.ip.chars().take(64).collect()),
+        user_agent: Set(client.user_agent.chars().take(300).collect()),
+    }
+    .insert(db)
+    .await?;
+    let actor = Actor {
+        user_id: Some(u.id),
+        ..actor
+    };
+    audit::record(db, &actor, "sign_in.succeeded", email.as_str(), "").await?;
+    Ok(SignedIn {
+        token: Secret::new(token),
+        user: view_of(&u)?,
+    })
+}
+
+/// The manager behind a session token, if the session is still valid. Expired sessions are
+/// deleted on sight.
+pub async fn session_user(
+    db: &impl ConnectionTrait,
+    settings: &Settings,
+    token: &str,
+) -> Result<Option<CurrentUserView>, AppError> {
+    let id = session_id_for(token);
+    let Some(session) = admin_session::Entity::find_by_id(id.clone())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let idle = ChronoDuration::from_std(settings.session_idle).map_err(AppError::internal)?;
+    if now >= session.expires_at || now - session.last_seen_at >= idle {
+        admin_session::Entity::delete_by_id(id).exec(db).await?;
+        return Ok(None);
+    }
+    let Some(u) = user::Entity::find_by_id(session.user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let view = view_of(&u)?;
+    if !view.role.can_sign_in() {
+        admin_session::Entity::delete_by_id(id).exec(db).await?;
+        return Ok(None);
+    }
+    if (now - session.last_seen_at).num_seconds() >= TOUCH_EVERY_SECS {
+        let mut active = session.into_active_model();
+        active.last_seen_at = Set(now);
+        active.update(db).await?;
+    }
+    Ok(Some(view))
+}
+
+pub async fn sign_out(
+    db: &impl ConnectionTrait,
+    token: &str,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    admin_session::Entity::delete_by_id(session_id_for(token))
+        .exec(db)
+        .await?;
+    audit::record(db, actor, "sign_out", &actor.label, "").await
+}
+
+/// Ends every session of a user (password change, demotion, deletion).
+pub async fn end_sessions(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+    admin_session::Entity::delete_many()
+        .filter(admin_session::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The `Set-Cookie` value for a session token (or, with None, one that clears it).
+pub fn session_cookie(settings: &Settings, token: Option<&str>) -> String {
+    let secure = if settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    match token {
+        Some(t) => format!(
+            "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            settings.session_absolute.as_secs()
+        ),
+        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+    }
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn token_from_cookie_header(header: &str) -> Option<String> {
+    header.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_round_trip_and_flags() {
+        let s = Settings::for_database("sqlite::memory:");
+        let c = session_cookie(&s, Some("abc"));
+        assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"));
+        assert_eq!(
+            token_from_cookie_header("a=b; switchyard_session=abc; c=d").as_deref(),
+            Some("abc")
+        );
+        assert_eq!(token_from_cookie_header("switchyard_session="), None);
+        let mut https = s.clone();
+        https.public_base_url = url::Url::parse("https://beta.example.com").unwrap();
+        assert!(session_cookie(&https, Some("abc")).ends_with("; Secure"));
+    }
+
+    #[test]
+    fn session_ids_are_hashes_of_tokens() {
+        let t = new_token();
+        assert_eq!(t.len(), 64);
+        assert_ne!(session_id_for(&t), t);
+        assert_eq!(session_id_for(&t), session_id_for(&t));
+    }
+}

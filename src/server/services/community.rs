@@ -1,0 +1,278 @@
+//! The community (the one tenant), its first manager account, demo data and the dashboard.
+
+use chrono::Utc;
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, Set, TransactionTrait,
+};
+
+use super::{Actor, audit, auth, teams, users};
+use crate::errors::AppError;
+use crate::server::domain::{Email, NewPassword, PersonName};
+use crate::server::entities::{community, project, team_membership, user};
+use crate::types::{DashboardStats, Role};
+
+/// Makes sure the community row exists and carries the configured name.
+pub async fn ensure_community(
+    db: &impl ConnectionTrait,
+    name: &str,
+) -> Result<community::Model, AppError> {
+    match community::Entity::find().one(db).await? {
+        Some(c) if c.name == name => Ok(c),
+        Some(c) => {
+            let mut active = c.into_active_model();
+            active.name = Set(name.to_string());
+            Ok(active.update(db).await?)
+        }
+        None => Ok(community::ActiveModel {
+            name: Set(name.to_string()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?),
+    }
+}
+
+/// A random password for a generated account: 20 characters from an unambiguous alphabet.
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+pub struct NewAdmin {
+    pub email: String,
+    pub password: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+}
+
+/// Creates a community manager (or promotes and resets an existing user with that email).
+/// Returns the password when it was generated here, so the caller can show it once.
+pub async fn create_admin(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    input: NewAdmin,
+) -> Result<Option<String>, AppError> {
+    let mut errors = crate::errors::FieldErrors::new();
+    let email = errors.check("email", Email::parse(&input.email));
+    let first = errors.check("first_name", PersonName::parse(&input.first_name));
+    let last = errors.check("last_name", PersonName::parse(&input.last_name));
+    let generated = input.password.is_none().then(generate_password);
+    let password_text = input
+        .password
+        .clone()
+        .or(generated.clone())
+        .unwrap_or_default();
+    let password = errors.check("password", NewPassword::parse(&password_text));
+    errors.into_result()?;
+    let (email, first, last, password) = (
+        email.expect("checked"),
+        first.expect("checked"),
+        last.expect("checked"),
+        password.expect("checked"),
+    );
+    let hash = auth::hash_password(&password).await?;
+    let txn = db.begin().await?;
+    match users::find_by_email(&txn, &email).await? {
+        Some(existing) => {
+            let mut active = existing.into_active_model();
+            active.role = Set(Role::CommunityManager.key().to_string());
+            active.password_hash = Set(Some(hash));
+            active.updated_at = Set(Utc::now());
+            active.update(&txn).await?;
+            audit::record(&txn, actor, "admin.promoted", email.as_str(), "").await?;
+        }
+        None => {
+            let now = Utc::now();
+            user::ActiveModel {
+                email: Set(email.to_string()),
+                first_name: Set(first.as_str().to_string()),
+                last_name: Set(last.as_str().to_string()),
+                role: Set(Role::CommunityManager.key().to_string()),
+                score: Set(0),
+                password_hash: Set(Some(hash)),
+                search_text: Set(
+                    format!("{} {} {}", email, first.as_str(), last.as_str()).to_lowercase()
+                ),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            audit::record(&txn, actor, "admin.created", email.as_str(), "").await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(generated)
+}
+
+/// On first start (no community manager yet), creates one from the environment
+/// (`SWITCHYARD_ADMIN_EMAIL`, `SWITCHYARD_ADMIN_PASSWORD`) or with a generated password.
+/// Returns (email, generated password) when an account was created.
+pub async fn bootstrap_admin(
+    db: &DatabaseConnection,
+    email: Option<String>,
+    password: Option<String>,
+) -> Result<Option<(String, Option<String>)>, AppError> {
+    if users::count(db, Some(Role::CommunityManager)).await? > 0 {
+        return Ok(None);
+    }
+    let email = email.unwrap_or_else(|| "admin@switchyard.local".to_string());
+    let generated = create_admin(
+        db,
+        &Actor::system("first start"),
+        NewAdmin {
+            email: email.clone(),
+            password,
+            first_name: "Community".into(),
+            last_name: "Manager".into(),
+        },
+    )
+    .await?;
+    Ok(Some((email.to_lowercase(), generated)))
+}
+
+const FIRST: [&str; 12] = [
+    "Ada", "Grace", "Linus", "Margaret", "Alan", "Barbara", "Dennis", "Frances", "Ken", "Radia",
+    "Tim", "Hedy",
+];
+const LAST: [&str; 12] = [
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Turing",
+    "Liskov",
+    "Ritchie",
+    "Allen",
+    "Thompson",
+    "Perlman",
+    "Berners-Lee",
+    "Lamarr",
+];
+
+/// Loads demo data: teams Customers, Testers and Administrators, `user_count` users spread
+/// over them, and one project. Safe to run twice: existing emails are skipped.
+pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<u64, AppError> {
+    let customers =
+        teams::ensure(db, "Customers", "People who use the product in the field").await?;
+    let testers = teams::ensure(db, "Testers", "Invited beta testers").await?;
+    let admins = teams::ensure(db, "Administrators", "The community's own staff").await?;
+    if project::Entity::find().count(db).await? == 0 {
+        project::ActiveModel {
+            name: Set("Aurora Beta".into()),
+            key: Set("aurora".into()),
+            description: Set("Public beta of the Aurora smart thermostat".into()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    let existing = users::count(db, None).await?;
+    let mut inserted = 0u64;
+    let batch = 500u32;
+    let mut start = 0u32;
+    while start < user_count {
+        let end = (start + batch).min(user_count);
+        let txn = db.begin().await?;
+        let now = Utc::now();
+        let mut rows = Vec::new();
+        let mut teams_for = Vec::new();
+        for i in start..end {
+            let n = i as u64 + existing;
+            let first = FIRST[(n % 12) as usize];
+            let last = LAST[((n / 12) % 12) as usize];
+            let email = format!(
+                "{}.{}{}@demo.example",
+                first.to_lowercase(),
+                last.to_lowercase().replace('-', ""),
+                n
+            );
+            let role = if n % 50 == 7 {
+                Role::ProjectManager
+            } else {
+                Role::Participant
+            };
+            let team = match n % 10 {
+                0 => admins,
+                1..=3 => testers,
+                _ => customers,
+            };
+            teams_for.push((email.clone(), team));
+            rows.push(user::ActiveModel {
+                search_text: Set(format!("{email} {first} {last}").to_lowercase()),
+                email: Set(email),
+                first_name: Set(first.into()),
+                last_name: Set(last.into()),
+                role: Set(role.key().into()),
+                score: Set((n % 97) as i32),
+                password_hash: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+        user::Entity::insert_many(rows)
+            .on_conflict_do_nothing_on([user::Column::Email])
+            .exec(&txn)
+            .await?;
+        let emails: Vec<String> = teams_for.iter().map(|(e, _)| e.clone()).collect();
+        let created = {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            user::Entity::find()
+                .filter(user::Column::Email.is_in(emails))
+                .all(&txn)
+                .await?
+        };
+        let memberships: Vec<team_membership::ActiveModel> = created
+            .iter()
+            .filter_map(|u| {
+                let team = teams_for.iter().find(|(e, _)| *e == u.email)?.1;
+                Some(team_membership::ActiveModel {
+                    user_id: Set(u.id),
+                    team_id: Set(team),
+                    created_at: Set(now),
+                })
+            })
+            .collect();
+        if !memberships.is_empty() {
+            team_membership::Entity::insert_many(memberships)
+                .on_conflict_do_nothing()
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        inserted += (end - start) as u64;
+        start = end;
+    }
+    audit::record(
+        db,
+        &Actor::system("demo data"),
+        "demo.loaded",
+        "community",
+        &format!("{inserted} users"),
+    )
+    .await?;
+    Ok(inserted)
+}
+
+pub async fn dashboard(db: &impl ConnectionTrait) -> Result<DashboardStats, AppError> {
+    let community = community::Entity::find().one(db).await?;
+    let managers = users::count(db, Some(Role::CommunityManager)).await?
+        + users::count(db, Some(Role::ProjectManager)).await?;
+    Ok(DashboardStats {
+        community_name: community.map(|c| c.name).unwrap_or_default(),
+        users: users::count(db, None).await?,
+        managers,
+        teams: teams::refs(db).await?.len() as u64,
+        projects: project::Entity::find().count(db).await?,
+        recent: audit::recent(db, 10).await?,
+    })
+}

@@ -1,0 +1,31 @@
+//! The service layer: every rule lives here once. Server functions (admin screens), the
+//! `/api/v1` routes, the CLI and the tests all call these functions.
+
+pub mod audit;
+pub mod auth;
+pub mod community;
+pub mod imports;
+pub mod teams;
+pub mod users;
+
+/// Who is doing something, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i32>,
+    pub label: String,
+    pub ip: String,
+}
+
+impl Actor {
+    pub fn system(label: &str) -> Actor {
+        Actor {
+            user_id: None,
+            label: label.to_string(),
+            ip: String::new(),
+        }
+    }
+}
+
+pub(crate) fn format_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

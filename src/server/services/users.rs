@@ -1,0 +1,491 @@
+//! Community members: list with search, team filter and paging; create, edit, delete.
+//! The form rules (`parse_user_form`) are the same for the admin screens and the CSV import.
+
+use std::collections::HashMap;
+
+use chrono::Utc;
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::{Actor, audit, auth, format_time, teams};
+use crate::errors::{AppError, FieldErrors};
+use crate::server::domain::{Email, NewPassword, PersonName, parse_id, parse_role, parse_score};
+use crate::server::entities::{team_membership, user};
+use crate::types::{Role, TeamRef, UserDetail, UserForm, UserListPage, UserQuery, UserRow};
+
+pub const PER_PAGE: u32 = 50;
+
+/// A user form that passed every rule.
+#[derive(Debug)]
+pub struct ParsedUser {
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub role: Role,
+    pub score: i32,
+    pub team_ids: Vec<i32>,
+    pub password: Option<NewPassword>,
+}
+
+/// Applies every field rule and reports every bad field at once. `existing` is the user being
+/// edited (None when creating); `known_teams` are the teams that exist.
+pub fn parse_user_form(
+    form: &UserForm,
+    existing: Option<&user::Model>,
+    known_teams: &[TeamRef],
+) -> Result<ParsedUser, AppError> {
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(&form.email));
+    let first_name = errors.check("first_name", PersonName::parse(&form.first_name));
+    let last_name = errors.check("last_name", PersonName::parse(&form.last_name));
+    let role = errors.check("role", parse_role(&form.role));
+    let score = errors.check("score", parse_score(&form.score));
+    let mut team_ids = Vec::new();
+    for raw in form.team_ids.iter().filter(|t| !t.trim().is_empty()) {
+        match parse_id(raw) {
+            Ok(id) if known_teams.iter().any(|t| t.id == id) => {
+                if !team_ids.contains(&id) {
+                    team_ids.push(id)
+                }
+            }
+            _ => errors.push("team_ids", format!("team {raw} does not exist")),
+        }
+    }
+    let password = if form.password.is_empty() {
+        None
+    } else {
+        errors.check("password", NewPassword::parse(&form.password))
+    };
+    if let Some(role) = role {
+        let has_hash = existing.is_some_and(|u| u.password_hash.is_some());
+        if role.can_sign_in() && password.is_none() && !has_hash && form.password.is_empty() {
+            errors.push(
+                "password",
+                format!(
+                    "a {} needs a password to sign in (at least {} characters)",
+                    role.label().to_lowercase(),
+                    NewPassword::MIN_CHARS
+                ),
+            );
+        }
+        if !role.can_sign_in() && !form.password.is_empty() {
+            errors.push(
+                "password",
+                "participants do not sign in to the admin screens; leave it empty",
+            );
+        }
+    }
+    errors.into_result()?;
+    Ok(ParsedUser {
+        email: email.expect("checked"),
+        first_name: first_name.expect("checked"),
+        last_name: last_name.expect("checked"),
+        role: role.expect("checked"),
+        score: score.expect("checked"),
+        team_ids,
+        password,
+    })
+}
+
+fn search_text(email: &str, first: &str, last: &str) -> String {
+    format!("{email} {first} {last}").to_lowercase()
+}
+
+fn row(u: &user::Model, teams: Vec<TeamRef>) -> UserRow {
+    UserRow {
+        id: u.id,
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        role: Role::parse(&u.role).unwrap_or(Role::Participant),
+        score: u.score,
+        teams,
+        created_at: format_time(&u.created_at),
+    }
+}
+
+/// Teams of each of the given users, in one query.
+async fn teams_of(
+    db: &impl ConnectionTrait,
+    user_ids: &[i32],
+    all_teams: &[TeamRef],
+) -> Result<HashMap<i32, Vec<TeamRef>>, AppError> {
+    let names: HashMap<i32, &TeamRef> = all_teams.iter().map(|t| (t.id, t)).collect();
+    let mut out: HashMap<i32, Vec<TeamRef>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let memberships = team_membership::Entity::find()
+        .filter(team_membership::Column::UserId.is_in(user_ids.iter().copied()))
+        .all(db)
+        .await?;
+    for m in memberships {
+        if let Some(t) = names.get(&m.team_id) {
+            out.entry(m.user_id).or_default().push((*t).clone());
+        }
+    }
+    for list in out.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    Ok(out)
+}
+
+#[tracing::instrument(skip(db))]
+pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserListPage, AppError> {
+    let all_teams = teams::refs(db).await?;
+    let mut q = user::Entity::find();
+    let needle = query.q.trim().to_lowercase();
+    if !needle.is_empty() {
+        q = q.filter(user::Column::SearchText.contains(&needle));
+    }
+    if let Some(team) = query.team {
+        q = q.filter(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(team_membership::Column::UserId)
+                    .from(team_membership::Entity)
+                    .and_where(team_membership::Column::TeamId.eq(team))
+                    .to_owned(),
+            ),
+        );
+    }
+    let total = q.clone().count(db).await?;
+    let users = q
+        .order_by_asc(user::Column::LastName)
+        .order_by_asc(user::Column::FirstName)
+        .order_by_asc(user::Column::Id)
+        .offset(query.page as u64 * PER_PAGE as u64)
+        .limit(PER_PAGE as u64)
+        .all(db)
+        .await?;
+    let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
+    let mut teams = teams_of(db, &ids, &all_teams).await?;
+    let rows = users
+        .iter()
+        .map(|u| row(u, teams.remove(&u.id).unwrap_or_default()))
+        .collect();
+    Ok(UserListPage {
+        rows,
+        total,
+        page: query.page,
+        per_page: PER_PAGE,
+        teams: all_teams,
+    })
+}
+
+async fn find(db: &impl ConnectionTrait, id: i32) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("user {id}")))
+}
+
+pub async fn get_row(db: &impl ConnectionTrait, id: i32) -> Result<UserRow, AppError> {
+    let u = find(db, id).await?;
+    let all_teams = teams::refs(db).await?;
+    let mut teams = teams_of(db, &[id], &all_teams).await?;
+    Ok(row(&u, teams.remove(&id).unwrap_or_default()))
+}
+
+pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, AppError> {
+    let u = find(db, id).await?;
+    let all_teams = teams::refs(db).await?;
+    let mut teams = teams_of(db, &[id], &all_teams).await?;
+    let activity = audit::for_user(db, id, &u.email, 20).await?;
+    Ok(UserDetail {
+        can_sign_in: u.password_hash.is_some() && Role::parse(&u.role).is_ok_and(Role::can_sign_in),
+        updated_at: format_time(&u.updated_at),
+        user: row(&u, teams.remove(&id).unwrap_or_default()),
+        activity,
+    })
+}
+
+async fn email_taken(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    except: Option<i32>,
+) -> Result<bool, AppError> {
+    let mut q = user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
+    if let Some(id) = except {
+        q = q.filter(user::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+/// Inserts a parsed user and their memberships on `db` (the caller's transaction).
+pub async fn insert_parsed(
+    db: &impl ConnectionTrait,
+    p: &ParsedUser,
+) -> Result<user::Model, AppError> {
+    let password_hash = match &p.password {
+        Some(pw) => Some(auth::hash_password(pw).await?),
+        None => None,
+    };
+    let now = Utc::now();
+    let created = user::ActiveModel {
+        email: Set(p.email.to_string()),
+        first_name: Set(p.first_name.as_str().to_string()),
+        last_name: Set(p.last_name.as_str().to_string()),
+        role: Set(p.role.key().to_string()),
+        score: Set(p.score),
+        password_hash: Set(password_hash),
+        search_text: Set(search_text(
+            p.email.as_str(),
+            p.first_name.as_str(),
+            p.last_name.as_str(),
+        )),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    set_memberships(db, created.id, &p.team_ids).await?;
+    Ok(created)
+}
+
+async fn set_memberships(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    team_ids: &[i32],
+) -> Result<(), AppError> {
+    team_membership::Entity::delete_many()
+        .filter(team_membership::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    if team_ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    team_membership::Entity::insert_many(team_ids.iter().map(|&team_id| {
+        team_membership::ActiveModel {
+            user_id: Set(user_id),
+            team_id: Set(team_id),
+            created_at: Set(now),
+        }
+    }))
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &UserForm,
+) -> Result<i32, AppError> {
+    let known = teams::refs(db).await?;
+    let parsed = parse_user_form(form, None, &known)?;
+    if email_taken(db, &parsed.email, None).await? {
+        return Err(AppError::field(
+            "email",
+            "a user with this email already exists",
+        ));
+    }
+    let txn = db.begin().await?;
+    let created = insert_parsed(&txn, &parsed).await?;
+    audit::record(
+        &txn,
+        actor,
+        "user.created",
+        &created.email,
+        &format!("role {}", parsed.role.key()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created.id)
+}
+
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &UserForm,
+) -> Result<i32, AppError> {
+    let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+    let existing = find(db, id).await?;
+    let known = teams::refs(db).await?;
+    let parsed = parse_user_form(form, Some(&existing), &known)?;
+    if email_taken(db, &parsed.email, Some(id)).await? {
+        return Err(AppError::field(
+            "email",
+            "another user already has this email",
+        ));
+    }
+    let was_cm = existing.role == Role::CommunityManager.key();
+    if was_cm && parsed.role != Role::CommunityManager {
+        if actor.user_id == Some(id) {
+            return Err(AppError::field(
+                "role",
+                "you cannot remove your own community-manager role",
+            ));
+        }
+        ensure_another_community_manager(db, id).await?;
+    }
+    let txn = db.begin().await?;
+    let mut changes = Vec::new();
+    if existing.email != parsed.email.as_str() {
+        changes.push(format!("email {} → {}", existing.email, parsed.email));
+    }
+    if existing.role != parsed.role.key() {
+        changes.push(format!("role {} → {}", existing.role, parsed.role.key()));
+    }
+    let mut active = existing.clone().into_active_model();
+    active.email = Set(parsed.email.to_string());
+    active.first_name = Set(parsed.first_name.as_str().to_string());
+    active.last_name = Set(parsed.last_name.as_str().to_string());
+    active.role = Set(parsed.role.key().to_string());
+    active.score = Set(parsed.score);
+    active.search_text = Set(search_text(
+        parsed.email.as_str(),
+        parsed.first_name.as_str(),
+        parsed.last_name.as_str(),
+    ));
+    active.updated_at = Set(Utc::now());
+    let credentials_changed = parsed.password.is_some() || !parsed.role.can_sign_in();
+    if let Some(pw) = &parsed.password {
+        active.password_hash = Set(Some(auth::hash_password(pw).await?));
+        changes.push("password changed".into());
+    } else if !parsed.role.can_sign_in() {
+        active.password_hash = Set(None);
+    }
+    active.update(&txn).await?;
+    set_memberships(&txn, id, &parsed.team_ids).await?;
+    if credentials_changed && actor.user_id != Some(id) {
+        auth::end_sessions(&txn, id).await?;
+    }
+    audit::record(
+        &txn,
+        actor,
+        "user.updated",
+        parsed.email.as_str(),
+        &changes.join("; "),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+async fn ensure_another_community_manager(
+    db: &impl ConnectionTrait,
+    except: i32,
+) -> Result<(), AppError> {
+    let others = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::CommunityManager.key()))
+        .filter(user::Column::Id.ne(except))
+        .count(db)
+        .await?;
+    if others == 0 {
+        return Err(AppError::Conflict(
+            "the community needs at least one community manager".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id_input: &str,
+    confirmed: bool,
+) -> Result<(), AppError> {
+    let id = parse_id(id_input).map_err(|m| AppError::field("id", m))?;
+    if !confirmed {
+        return Err(AppError::field(
+            "confirm",
+            "tick the box to confirm the deletion",
+        ));
+    }
+    let existing = find(db, id).await?;
+    if actor.user_id == Some(id) {
+        return Err(AppError::field(
+            "confirm",
+            "you cannot delete your own account",
+        ));
+    }
+    if existing.role == Role::CommunityManager.key() {
+        ensure_another_community_manager(db, id).await?;
+    }
+    let txn = db.begin().await?;
+    // Memberships and sessions go with the row (ON DELETE CASCADE).
+    user::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(&txn, actor, "user.deleted", &existing.email, "").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn count(db: &impl ConnectionTrait, role: Option<Role>) -> Result<u64, AppError> {
+    let mut q = user::Entity::find();
+    if let Some(r) = role {
+        q = q.filter(user::Column::Role.eq(r.key()));
+    }
+    Ok(q.count(db).await?)
+}
+
+/// Used by the CLI and first start: the ids of users with a given email.
+pub async fn find_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> UserForm {
+        UserForm {
+            email: "Ada@Example.com".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            role: "participant".into(),
+            score: "3".into(),
+            team_ids: vec!["1".into()],
+            ..Default::default()
+        }
+    }
+
+    fn teams() -> Vec<TeamRef> {
+        vec![TeamRef {
+            id: 1,
+            name: "Customers".into(),
+        }]
+    }
+
+    #[test]
+    fn a_good_form_parses() {
+        let p = parse_user_form(&form(), None, &teams()).unwrap();
+        assert_eq!(p.email.as_str(), "ada@example.com");
+        assert_eq!(p.team_ids, vec![1]);
+        assert_eq!(p.score, 3);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let f = UserForm {
+            email: "nope".into(),
+            first_name: "".into(),
+            score: "lots".into(),
+            team_ids: vec!["9".into()],
+            role: "community_manager".into(),
+            ..form()
+        };
+        let err = parse_user_form(&f, None, &teams()).unwrap_err();
+        for field in ["email", "first_name", "score", "team_ids", "password"] {
+            assert!(
+                err.field_message(field).is_some(),
+                "{field} missing from {err:?}"
+            );
+        }
+        assert!(err.field_message("last_name").is_none());
+    }
+}

@@ -1,0 +1,77 @@
+//! Building and running the server. `prepare` connects and migrates; `router` assembles the
+//! routes; `serve` runs on a listener the caller bound (port 0 in tests).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::TraceLayer;
+
+use super::services::community;
+use super::settings::Settings;
+use super::state::AppState;
+use super::{db, web};
+use crate::app::{App, shell};
+
+/// Connects to the database, applies migrations and makes sure the community exists.
+/// Errors are sentences for the operator.
+pub async fn prepare(
+    settings: Settings,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, String> {
+    let conn = db::connect(&settings)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    community::ensure_community(&conn, &settings.community_name)
+        .await
+        .map_err(|e| format!("cannot set up the community: {e}"))?;
+    Ok(AppState {
+        leptos_options,
+        db: conn,
+        settings: Arc::new(settings),
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(web::healthz))
+        .route("/readyz", get(web::readyz))
+        .route(
+            "/users/import/upload",
+            post(web::upload_users_csv).layer(DefaultBodyLimit::max(
+                super::services::imports::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::session_layer,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,39 @@
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+use crate::types::{DeleteForm, TeamForm, TeamView};
+
+#[server]
+pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
+    use super::ctx;
+    use crate::server::services::teams;
+    let c = ctx::require(ctx::MANAGERS).await?;
+    teams::list(&c.state.db).await
+}
+
+/// Creates the team when `form.id` is empty, renames it otherwise.
+#[server]
+pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::teams;
+    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
+    let notice = if form.id.trim().is_empty() {
+        teams::create(&c.state.db, &c.actor, &form).await?;
+        "team_created"
+    } else {
+        teams::update(&c.state.db, &c.actor, &form).await?;
+        "team_updated"
+    };
+    leptos_axum::redirect(&format!("/teams?notice={notice}"));
+    Ok(())
+}
+
+#[server]
+pub async fn delete_team(form: DeleteForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::teams;
+    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
+    teams::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
+    leptos_axum::redirect("/teams?notice=team_deleted");
+    Ok(())
+}

@@ -1,0 +1,231 @@
+//! Test harness: the real app on 127.0.0.1:0 with a fresh database per test, on SQLite (a new
+//! file) or PostgreSQL (a new database on the local server).
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use leptos::config::LeptosOptions;
+use leptos::server_fn::ServerFn;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use switchyard::server::services::{Actor, community};
+use switchyard::server::settings::Settings;
+use switchyard::server::startup;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+    /// Keeps cookies, does not follow redirects (tests look at them).
+    pub client: reqwest::Client,
+}
+
+pub const ADMIN_EMAIL: &str = "cm@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("SWITCHYARD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A fresh database URL for one test.
+async fn fresh_database(backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("switchyard-tests");
+            std::fs::create_dir_all(&dir).unwrap();
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.join(format!("{}.db", unique("t"))).display()
+            )
+        }
+        Backend::Postgres => {
+            let admin_url = pg_admin_url();
+            let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}. \
+                     Start it (pg_ctlcluster <version> main start) or point SWITCHYARD_TEST_PG_URL at a server."
+                )
+            });
+            drop_stale_databases(&admin).await;
+            let name = unique("sy_test");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let (prefix, _) = admin_url.rsplit_once('/').expect("database URL has a path");
+            format!("{prefix}/{name}")
+        }
+    }
+}
+
+/// Drops test databases left by earlier test processes that are gone.
+async fn drop_stale_databases(admin: &DatabaseConnection) {
+    let rows = admin
+        .query_all_raw(Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'sy_test_%'".to_string(),
+        ))
+        .await
+        .unwrap_or_default();
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let url = fresh_database(backend).await;
+    let mut settings = Settings::for_database(&url);
+    adjust(&mut settings);
+    let options = LeptosOptions::builder()
+        .output_name("switchyard")
+        .site_root("target/site")
+        .build();
+    let state = startup::prepare(settings.clone(), options)
+        .await
+        .expect("app prepares");
+    community::create_admin(
+        &state.db,
+        &Actor::system("test"),
+        community::NewAdmin {
+            email: ADMIN_EMAIL.into(),
+            password: Some(ADMIN_PASSWORD.into()),
+            first_name: "Casey".into(),
+            last_name: "Manager".into(),
+        },
+    )
+    .await
+    .expect("admin created");
+    let db = state.db.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(startup::serve(listener, state, std::future::pending()));
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        settings,
+        client: client(),
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    /// Calls a server function the way a hydrated form does (url-encoded body).
+    pub async fn call<S: ServerFn>(&self, pairs: &[(&str, &str)]) -> reqwest::Response {
+        self.call_with(&self.client, S::PATH, pairs, &[]).await
+    }
+
+    pub async fn call_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        pairs: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut req = client.post(self.url(path)).form(pairs);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn sign_in_as(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call::<switchyard::server_fns::auth::SignIn>(&[
+            ("form[email]", email),
+            ("form[password]", password),
+            ("form[next]", "/users"),
+        ])
+        .await
+    }
+
+    pub async fn sign_in(&self) {
+        let res = self.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "sign-in failed: {}",
+            res.text().await.unwrap()
+        );
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                sql.to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0)
+            .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+            .unwrap()
+    }
+}
+
+/// Runs an async test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::spawn($crate::common::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::spawn($crate::common::Backend::Postgres).await).await
+                }
+            }
+        )*
+    };
+}

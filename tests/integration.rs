@@ -1,0 +1,636 @@
+//! Integration tests: the real server on port 0, a fresh database per test, every test run on
+//! SQLite and on PostgreSQL.
+
+mod common;
+
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+use leptos::server_fn::ServerFn;
+use switchyard::errors::AppError;
+use switchyard::server_fns::{auth, teams as team_fns, users as user_fns};
+
+async fn error_of(res: reqwest::Response) -> AppError {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
+}
+
+on_both_backends!(
+    health_probes_answer,
+    signed_out_pages_redirect_to_sign_in,
+    sign_in_checks_password_and_sets_a_safe_cookie,
+    failed_sign_ins_are_throttled,
+    sign_in_issues_a_new_session_and_sign_out_ends_it,
+    cross_site_writes_are_refused,
+    users_are_created_validated_edited_and_deleted,
+    project_managers_cannot_change_users,
+    csv_import_reports_bad_rows_and_imports_the_rest,
+    users_list_searches_filters_and_pages,
+    teams_are_managed,
+    audit_log_is_append_only,
+    migrations_roll_back_and_forward,
+    idle_sessions_expire,
+    plain_form_posts_redirect_with_errors,
+);
+
+async fn health_probes_answer(app: TestApp) {
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.text().await.unwrap(), "ready");
+}
+
+async fn signed_out_pages_redirect_to_sign_in(app: TestApp) {
+    for path in ["/", "/users", "/users/1", "/teams", "/audit"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with("/login?next="), "{path} → {location}");
+    }
+    let login = app.get("/login").await;
+    assert_eq!(login.status(), 200);
+    let html = login.text().await.unwrap();
+    assert!(html.contains("Sign in"));
+    // Server functions refuse without a session.
+    let res = app.call::<user_fns::ListUsers>(&[("query[q]", "")]).await;
+    assert_eq!(error_of(res).await, AppError::Unauthorized);
+}
+
+async fn sign_in_checks_password_and_sets_a_safe_cookie(app: TestApp) {
+    let res = app.sign_in_as(ADMIN_EMAIL, "wrong password!").await;
+    let err = error_of(res).await;
+    assert!(
+        err.field_message("password").unwrap().contains("not right"),
+        "{err:?}"
+    );
+    assert_eq!(
+        app.get("/users").await.status(),
+        303,
+        "no session after a failure"
+    );
+
+    let res = app.sign_in_as("CM@Example.com", ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("switchyard_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http has no Secure flag");
+    assert_eq!(res.headers()["location"], "/users");
+
+    let page = app.get("/users").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("cm@example.com"),
+        "the users list shows the manager"
+    );
+
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.failed'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.succeeded'")
+            .await,
+        1
+    );
+    // Only a hash of the token is stored.
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM admin_sessions WHERE id = '{token}'"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 1);
+}
+
+async fn failed_sign_ins_are_throttled(app: TestApp) {
+    for _ in 0..app.settings.login_max_failures {
+        let err = error_of(app.sign_in_as(ADMIN_EMAIL, "not the password").await).await;
+        assert!(matches!(err, AppError::Validation(_)), "{err:?}");
+    }
+    // Even the right password is refused now.
+    let err = error_of(app.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD).await).await;
+    assert!(matches!(err, AppError::TooManyRequests { .. }), "{err:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.throttled'")
+            .await,
+        1
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 0);
+}
+
+async fn sign_in_issues_a_new_session_and_sign_out_ends_it(app: TestApp) {
+    app.sign_in().await;
+    let first = app.count("SELECT COUNT(*) FROM admin_sessions").await;
+    assert_eq!(first, 1);
+    // Signing in again from the same browser replaces the session rather than adding one.
+    app.sign_in().await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 1);
+    assert_eq!(app.get("/users").await.status(), 200);
+
+    let res = app.call::<auth::SignOut>(&[]).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["location"], "/login?notice=signed_out");
+    assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 0);
+    assert_eq!(app.get("/users").await.status(), 303);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_out'")
+            .await,
+        1
+    );
+}
+
+async fn cross_site_writes_are_refused(app: TestApp) {
+    app.sign_in().await;
+    let form = [
+        ("form[email]", "eve@example.com"),
+        ("form[first_name]", "Eve"),
+        ("form[last_name]", "Mallory"),
+    ];
+    let res = app
+        .call_with(
+            &app.client,
+            user_fns::SaveUser::PATH,
+            &form,
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    let res = app
+        .call_with(
+            &app.client,
+            user_fns::SaveUser::PATH,
+            &form,
+            &[("origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'eve@example.com'")
+            .await,
+        0
+    );
+    // The same request from the app itself goes through.
+    let res = app
+        .call_with(
+            &app.client,
+            user_fns::SaveUser::PATH,
+            &form,
+            &[("sec-fetch-site", "same-origin")],
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'eve@example.com'")
+            .await,
+        1
+    );
+}
+
+async fn users_are_created_validated_edited_and_deleted(app: TestApp) {
+    app.sign_in().await;
+    let team = app
+        .call::<team_fns::SaveTeam>(&[("form[name]", "Customers")])
+        .await;
+    assert_eq!(team.status(), 200);
+
+    // Every bad field is named, and nothing is written.
+    let before = app.count("SELECT COUNT(*) FROM users").await;
+    let err = error_of(
+        app.call::<user_fns::SaveUser>(&[
+            ("form[email]", "not-an-email"),
+            ("form[first_name]", ""),
+            ("form[last_name]", "Lovelace"),
+            ("form[score]", "lots"),
+            ("form[role]", "project_manager"),
+        ])
+        .await,
+    )
+    .await;
+    for field in ["email", "first_name", "score", "password"] {
+        assert!(
+            err.field_message(field).is_some(),
+            "{field} not reported: {err:?}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM users").await, before);
+
+    let team_id = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "Ada@Example.com"),
+            ("form[first_name]", "Ada"),
+            ("form[last_name]", "Lovelace"),
+            ("form[score]", "12"),
+            ("form[role]", "participant"),
+            ("form[team_ids][]", &team_id),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let id = app
+        .count("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/users/{id}?notice=user_created").as_str()
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM team_memberships WHERE user_id = {id}"
+        ))
+        .await,
+        1
+    );
+
+    // Emails are unique whatever their case.
+    let dup = error_of(
+        app.call::<user_fns::SaveUser>(&[
+            ("form[email]", "ADA@example.com"),
+            ("form[first_name]", "Other"),
+            ("form[last_name]", "Ada"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(
+        dup.field_message("email")
+            .unwrap()
+            .contains("already exists")
+    );
+
+    let page = app.get(&format!("/users/{id}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Ada Lovelace") && html.contains("Customers"));
+
+    let id_s = id.to_string();
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[id]", &id_s),
+            ("form[email]", "ada@example.com"),
+            ("form[first_name]", "Augusta Ada"),
+            ("form[last_name]", "King"),
+            ("form[score]", "13"),
+            ("form[role]", "participant"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.count(&format!("SELECT score FROM users WHERE id = {id}"))
+            .await,
+        13
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM team_memberships WHERE user_id = {id}"
+        ))
+        .await,
+        0,
+        "unticked team removed"
+    );
+
+    // Deleting needs the confirmation box.
+    let err = error_of(
+        app.call::<user_fns::DeleteUser>(&[("form[id]", &id_s)])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("confirm").is_some());
+    let res = app
+        .call::<user_fns::DeleteUser>(&[("form[id]", &id_s), ("form[confirm]", "on")])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {id}"))
+            .await,
+        0
+    );
+    assert_eq!(app.get(&format!("/users/{id}")).await.status(), 404);
+
+    // The last community manager cannot delete themself.
+    let me = app
+        .count("SELECT id FROM users WHERE email = 'cm@example.com'")
+        .await
+        .to_string();
+    let err = error_of(
+        app.call::<user_fns::DeleteUser>(&[("form[id]", &me), ("form[confirm]", "on")])
+            .await,
+    )
+    .await;
+    assert!(
+        err.field_message("confirm")
+            .unwrap()
+            .contains("your own account")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action IN ('user.created','user.updated','user.deleted')").await, 3);
+}
+
+async fn project_managers_cannot_change_users(app: TestApp) {
+    app.sign_in().await;
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "pm@example.com"),
+            ("form[first_name]", "Pat"),
+            ("form[last_name]", "Manager"),
+            ("form[role]", "project_manager"),
+            ("form[password]", "pm password 123"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let pm = TestApp {
+        client: common::client(),
+        ..app
+    };
+    let res = pm.sign_in_as("pm@example.com", "pm password 123").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        pm.get("/users").await.status(),
+        200,
+        "project managers see the list"
+    );
+    let err = error_of(
+        pm.call::<user_fns::SaveUser>(&[
+            ("form[email]", "x@example.com"),
+            ("form[first_name]", "X"),
+            ("form[last_name]", "Y"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    assert_eq!(
+        pm.count("SELECT COUNT(*) FROM users WHERE email = 'x@example.com'")
+            .await,
+        0
+    );
+}
+
+async fn csv_import_reports_bad_rows_and_imports_the_rest(app: TestApp) {
+    app.sign_in().await;
+    app.call::<team_fns::SaveTeam>(&[("form[name]", "Customers")])
+        .await;
+    let csv = "email,first_name,last_name,teams,score\n\
+               grace@example.com,Grace,Hopper,Customers,5\n\
+               broken-email,No,Body,,\n\
+               linus@example.com,Linus,Torvalds,Nope,x\n\
+               GRACE@example.com,Grace,Again,,\n\
+               zoe@example.com,Zoë,\"Ång, Jr\",customers,\n";
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(csv.as_bytes().to_vec()).file_name("people.csv"),
+    );
+    let res = app
+        .client
+        .post(app.url("/users/import/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/users/import/"), "{location}");
+    let html = app.get(&location).await.text().await.unwrap();
+    assert!(html.contains("2 of 5 rows imported, 3 rejected"), "{html}");
+    assert!(html.contains("broken-email"));
+    assert!(html.contains("unknown team"));
+    assert!(html.contains("appears earlier in this file"));
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM users WHERE email IN ('grace@example.com','zoe@example.com')"
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'linus@example.com'")
+            .await,
+        0
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM team_memberships").await, 2);
+
+    // A file without the required columns is refused as a whole.
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(b"name\nx\n".to_vec()).file_name("bad.csv"),
+    );
+    let res = app
+        .client
+        .post(app.url("/users/import/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/users/import?error="), "{location}");
+}
+
+async fn users_list_searches_filters_and_pages(app: TestApp) {
+    switchyard::server::services::community::load_demo_data(&app.db, 120)
+        .await
+        .unwrap();
+    app.sign_in().await;
+    let html = app.get("/users").await.text().await.unwrap();
+    assert!(
+        html.contains("Page 1 of 3 · 121 in all"),
+        "{}",
+        &html[..html.len().min(3000)]
+    );
+    let html = app.get("/users?page=2").await.text().await.unwrap();
+    assert!(html.contains("Page 3 of 3"));
+    let admins = app
+        .count("SELECT id FROM teams WHERE name = 'Administrators'")
+        .await;
+    let expected = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM team_memberships WHERE team_id = {admins}"
+        ))
+        .await;
+    let html = app
+        .get(&format!("/users?team={admins}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(&format!("{expected} in all")), "team filter");
+    let html = app.get("/users?q=HOPPER").await.text().await.unwrap();
+    let hoppers = app
+        .count("SELECT COUNT(*) FROM users WHERE last_name = 'Hopper'")
+        .await;
+    assert!(hoppers > 0);
+    assert!(
+        html.contains(&format!("{hoppers} in all")),
+        "search is case-insensitive"
+    );
+    let html = app
+        .get("/users?q=nobody-matches-this")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("No users match."));
+}
+
+async fn teams_are_managed(app: TestApp) {
+    app.sign_in().await;
+    let err = error_of(
+        app.call::<team_fns::SaveTeam>(&[("form[name]", "  ")])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("name").is_some());
+    assert_eq!(
+        app.call::<team_fns::SaveTeam>(&[("form[name]", "Testers")])
+            .await
+            .status(),
+        200
+    );
+    let dup = error_of(
+        app.call::<team_fns::SaveTeam>(&[("form[name]", "Testers")])
+            .await,
+    )
+    .await;
+    assert!(
+        dup.field_message("name")
+            .unwrap()
+            .contains("already exists")
+    );
+    let id = app
+        .count("SELECT id FROM teams WHERE name = 'Testers'")
+        .await
+        .to_string();
+    let res = app
+        .call::<team_fns::SaveTeam>(&[
+            ("form[id]", &id),
+            ("form[name]", "Beta testers"),
+            ("form[description]", "Invited"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = app.get("/teams").await.text().await.unwrap();
+    assert!(html.contains("Beta testers") && html.contains("Invited"));
+    let res = app
+        .call::<team_fns::DeleteTeam>(&[("form[id]", &id), ("form[confirm]", "on")])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM teams").await, 0);
+}
+
+async fn audit_log_is_append_only(app: TestApp) {
+    app.sign_in().await;
+    use sea_orm::ConnectionTrait;
+    assert!(app.count("SELECT COUNT(*) FROM audit_log").await > 0);
+    assert!(
+        app.db
+            .execute_unprepared("UPDATE audit_log SET action = 'x'")
+            .await
+            .is_err()
+    );
+    assert!(
+        app.db
+            .execute_unprepared("DELETE FROM audit_log")
+            .await
+            .is_err()
+    );
+    let html = app.get("/audit").await.text().await.unwrap();
+    assert!(html.contains("sign_in.succeeded"));
+}
+
+async fn migrations_roll_back_and_forward(app: TestApp) {
+    use migration::{Migrator, MigratorTrait};
+    Migrator::down(&app.db, None)
+        .await
+        .expect("every migration has a working down");
+    Migrator::up(&app.db, None)
+        .await
+        .expect("and applies again");
+    assert_eq!(app.count("SELECT COUNT(*) FROM roles").await, 3);
+}
+
+async fn idle_sessions_expire(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.sign_in().await;
+    assert_eq!(app.get("/users").await.status(), 200);
+    let past = (chrono::Utc::now() - chrono::Duration::hours(5)).to_rfc3339();
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE admin_sessions SET last_seen_at = '{past}'"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/users").await.status(),
+        303,
+        "idle for longer than the setting"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 0);
+}
+
+/// Without JavaScript a form posts straight to the server function: errors come back in the
+/// redirect to the form's page, success redirects to the target.
+async fn plain_form_posts_redirect_with_errors(app: TestApp) {
+    let referer = app.url("/login");
+    let headers = [("accept", "text/html"), ("referer", referer.as_str())];
+    let res = app
+        .call_with(
+            &app.client,
+            auth::SignIn::PATH,
+            &[
+                ("form[email]", ADMIN_EMAIL),
+                ("form[password]", "nope nope"),
+                ("form[next]", "/teams"),
+            ],
+            &headers,
+        )
+        .await;
+    assert_eq!(res.status(), 302);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with(&format!("{referer}?")) && location.contains("__err="),
+        "{location}"
+    );
+    let html = app
+        .client
+        .get(&location)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("The email or password is not right"),
+        "the error shows on the page"
+    );
+
+    let res = app
+        .call_with(
+            &app.client,
+            auth::SignIn::PATH,
+            &[
+                ("form[email]", ADMIN_EMAIL),
+                ("form[password]", ADMIN_PASSWORD),
+                ("form[next]", "/teams"),
+            ],
+            &headers,
+        )
+        .await;
+    assert_eq!(res.status(), 302);
+    assert_eq!(res.headers()["location"], "/teams");
+    assert_eq!(app.get("/teams").await.status(), 200);
+}
