@@ -58,13 +58,38 @@ pub(crate) mod ctx {
         Ok(Ctx { state, actor })
     }
 
+    /// Checks the session and role, runs `body`, and sets the HTTP status from its error.
+    pub async fn run<T, F, Fut>(roles: &[Role], body: F) -> Result<T, AppError>
+    where
+        F: FnOnce(Ctx) -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>>,
+    {
+        let result = match require(roles).await {
+            Ok(c) => body(c).await,
+            Err(e) => Err(e),
+        };
+        with_status(result)
+    }
+
     pub const MANAGERS: &[Role] = &[Role::CommunityManager, Role::ProjectManager];
     pub const COMMUNITY_MANAGERS: &[Role] = &[Role::CommunityManager];
 
-    /// For loaders: the page's HTTP status follows the error (404 for a missing user …).
+    /// The HTTP status follows the error (422 for a refused form, 404 for a missing user …),
+    /// both for a page rendered on the server and for a server-function call. A plain HTML
+    /// form post (no JavaScript) is left alone: it must stay a redirect back to the form.
     pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(e) = &result {
-            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            let plain_form_post = use_context::<http::request::Parts>().is_some_and(|p| {
+                p.uri.path().starts_with("/api/")
+                    && p.headers
+                        .get(http::header::ACCEPT)
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.contains("text/html"))
+            });
+            if let (false, Some(res)) = (
+                plain_form_post,
+                use_context::<leptos_axum::ResponseOptions>(),
+            ) {
                 res.set_status(e.status());
             }
         }

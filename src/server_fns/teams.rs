@@ -7,8 +7,11 @@ use crate::types::{DeleteForm, TeamForm, TeamView};
 pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
     use super::ctx;
     use crate::server::services::teams;
-    let c = ctx::require(ctx::MANAGERS).await?;
-    teams::list(&c.state.db).await
+    ctx::run(
+        ctx::MANAGERS,
+        |c| async move { teams::list(&c.state.db).await },
+    )
+    .await
 }
 
 /// Creates the team when `form.id` is empty, renames it otherwise.
@@ -16,24 +19,28 @@ pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
 pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::teams;
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    let notice = if form.id.trim().is_empty() {
-        teams::create(&c.state.db, &c.actor, &form).await?;
-        "team_created"
-    } else {
-        teams::update(&c.state.db, &c.actor, &form).await?;
-        "team_updated"
-    };
-    leptos_axum::redirect(&format!("/teams?notice={notice}"));
-    Ok(())
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let notice = if form.id.trim().is_empty() {
+            teams::create(&c.state.db, &c.actor, &form).await?;
+            "team_created"
+        } else {
+            teams::update(&c.state.db, &c.actor, &form).await?;
+            "team_updated"
+        };
+        leptos_axum::redirect(&format!("/teams?notice={notice}"));
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn delete_team(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::teams;
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    teams::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
-    leptos_axum::redirect("/teams?notice=team_deleted");
-    Ok(())
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        teams::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
+        leptos_axum::redirect("/teams?notice=team_deleted");
+        Ok(())
+    })
+    .await
 }

@@ -9,16 +9,20 @@ use crate::types::{
 pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
     use super::ctx;
     use crate::server::services::users;
-    let c = ctx::require(ctx::MANAGERS).await?;
-    ctx::with_status(users::list(&c.state.db, &query).await)
+    ctx::run(ctx::MANAGERS, |c| async move {
+        users::list(&c.state.db, &query).await
+    })
+    .await
 }
 
 #[server]
 pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
     use super::ctx;
     use crate::server::services::users;
-    let c = ctx::require(ctx::MANAGERS).await?;
-    ctx::with_status(users::detail(&c.state.db, id).await)
+    ctx::run(ctx::MANAGERS, |c| async move {
+        users::detail(&c.state.db, id).await
+    })
+    .await
 }
 
 /// What the user form needs: the teams, and the user when editing.
@@ -26,15 +30,17 @@ pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
 pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError> {
     use super::ctx;
     use crate::server::services::{teams, users};
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    let user = match id {
-        Some(id) => Some(ctx::with_status(users::get_row(&c.state.db, id).await)?),
-        None => None,
-    };
-    Ok(UserFormOptions {
-        teams: teams::refs(&c.state.db).await?,
-        user,
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let user = match id {
+            Some(id) => Some(users::get_row(&c.state.db, id).await?),
+            None => None,
+        };
+        Ok(UserFormOptions {
+            teams: teams::refs(&c.state.db).await?,
+            user,
+        })
     })
+    .await
 }
 
 /// Creates the user when `form.id` is empty, updates it otherwise.
@@ -42,36 +48,42 @@ pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError
 pub async fn save_user(form: UserForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::users;
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    let (id, notice) = if form.id.trim().is_empty() {
-        (
-            users::create(&c.state.db, &c.actor, &form).await?,
-            "user_created",
-        )
-    } else {
-        (
-            users::update(&c.state.db, &c.actor, &form).await?,
-            "user_updated",
-        )
-    };
-    leptos_axum::redirect(&format!("/users/{id}?notice={notice}"));
-    Ok(())
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let (id, notice) = if form.id.trim().is_empty() {
+            (
+                users::create(&c.state.db, &c.actor, &form).await?,
+                "user_created",
+            )
+        } else {
+            (
+                users::update(&c.state.db, &c.actor, &form).await?,
+                "user_updated",
+            )
+        };
+        leptos_axum::redirect(&format!("/users/{id}?notice={notice}"));
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn delete_user(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::users;
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    users::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
-    leptos_axum::redirect("/users?notice=user_deleted");
-    Ok(())
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        users::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
+        leptos_axum::redirect("/users?notice=user_deleted");
+        Ok(())
+    })
+    .await
 }
 
 #[server]
 pub async fn load_import_report(id: i32) -> Result<ImportReport, AppError> {
     use super::ctx;
     use crate::server::services::imports;
-    let c = ctx::require(ctx::COMMUNITY_MANAGERS).await?;
-    ctx::with_status(imports::report(&c.state.db, id).await)
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        imports::report(&c.state.db, id).await
+    })
+    .await
 }

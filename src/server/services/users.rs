@@ -203,6 +203,32 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
     })
 }
 
+/// The form rules plus the ones that need the database (the email is free), all reported
+/// together.
+async fn validate(
+    db: &impl ConnectionTrait,
+    form: &UserForm,
+    existing: Option<&user::Model>,
+) -> Result<ParsedUser, AppError> {
+    let known = teams::refs(db).await?;
+    let parsed = parse_user_form(form, existing, &known);
+    let taken = match Email::parse(&form.email) {
+        Ok(email) => email_taken(db, &email, existing.map(|u| u.id)).await?,
+        Err(_) => false,
+    };
+    let taken_error =
+        || crate::errors::FieldError::new("email", "a user with this email already exists");
+    match (parsed, taken) {
+        (Ok(p), false) => Ok(p),
+        (Ok(_), true) => Err(AppError::Validation(vec![taken_error()])),
+        (Err(AppError::Validation(mut fields)), true) => {
+            fields.push(taken_error());
+            Err(AppError::Validation(fields))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
 async fn email_taken(
     db: &impl ConnectionTrait,
     email: &Email,
@@ -278,14 +304,7 @@ pub async fn create(
     actor: &Actor,
     form: &UserForm,
 ) -> Result<i32, AppError> {
-    let known = teams::refs(db).await?;
-    let parsed = parse_user_form(form, None, &known)?;
-    if email_taken(db, &parsed.email, None).await? {
-        return Err(AppError::field(
-            "email",
-            "a user with this email already exists",
-        ));
-    }
+    let parsed = validate(db, form, None).await?;
     let txn = db.begin().await?;
     let created = insert_parsed(&txn, &parsed).await?;
     audit::record(
@@ -308,14 +327,7 @@ pub async fn update(
 ) -> Result<i32, AppError> {
     let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
     let existing = find(db, id).await?;
-    let known = teams::refs(db).await?;
-    let parsed = parse_user_form(form, Some(&existing), &known)?;
-    if email_taken(db, &parsed.email, Some(id)).await? {
-        return Err(AppError::field(
-            "email",
-            "another user already has this email",
-        ));
-    }
+    let parsed = validate(db, form, Some(&existing)).await?;
     let was_cm = existing.role == Role::CommunityManager.key();
     if was_cm && parsed.role != Role::CommunityManager {
         if actor.user_id == Some(id) {

@@ -1,0 +1,63 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'path';
+
+// Each run starts the built server on its own port with a fresh SQLite database, so the
+// suite never depends on what an earlier run left behind.
+const root = path.resolve(__dirname, '..');
+const port = Number(process.env.E2E_PORT ?? 3100);
+const bin = process.env.SWITCHYARD_BIN ?? path.join(root, 'target', 'debug', 'switchyard');
+const dataDir = path.join(__dirname, '.data');
+const dbFile = path.join(dataDir, `e2e-${process.pid}.db`);
+
+export const admin = { email: 'admin@example.com', password: 'e2e admin password' };
+
+const chromium = {
+  browserName: 'chromium' as const,
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  },
+};
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+  },
+  // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms).
+  projects: [
+    { name: 'hydrated', use: { ...chromium, javaScriptEnabled: true } },
+    { name: 'no-js', use: { ...chromium, javaScriptEnabled: false } },
+  ],
+  webServer: {
+    command: `mkdir -p '${dataDir}' && rm -f '${dbFile}'* && '${bin}' demo-data && exec '${bin}' serve`,
+    cwd: root,
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 120_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      SWITCHYARD_DATABASE_URL: `sqlite://${dbFile}?mode=rwc`,
+      SWITCHYARD_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      SWITCHYARD_ADMIN_EMAIL: admin.email,
+      SWITCHYARD_ADMIN_PASSWORD: admin.password,
+      // The suite signs in many times from one address.
+      SWITCHYARD_LOGIN_MAX_FAILURES: '50',
+      RUST_LOG: 'warn',
+    },
+  },
+});

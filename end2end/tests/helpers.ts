@@ -1,0 +1,33 @@
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
+import { admin } from '../playwright.config';
+
+export { admin };
+
+/** Opens a page; with JavaScript on, waits until it is hydrated. */
+export async function open(page: Page, url: string) {
+  await page.goto(url);
+  await ready(page);
+}
+
+/** After a navigation: with JavaScript on, waits for hydration. */
+export async function ready(page: Page) {
+  if (test.info().project.use.javaScriptEnabled !== false) {
+    await page.locator('body[data-hydrated="true"]').waitFor();
+  }
+}
+
+export async function signIn(page: Page, email = admin.email, password = admin.password) {
+  await open(page, '/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** A value unique to this test in this project, so hydrated and no-JS runs never collide. */
+export function unique(testInfo: TestInfo, name: string) {
+  return `${testInfo.project.name}-${name}`;
+}
+
+export async function expectHeading(page: Page, name: string | RegExp) {
+  await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
+}
