@@ -41,7 +41,7 @@ export default defineConfig({
     { name: 'no-js', use: { ...chromium, javaScriptEnabled: false } },
   ],
   webServer: {
-    command: `mkdir -p '${dataDir}' && rm -f '${dbFile}'* && '${bin}' demo-data && exec '${bin}' serve`,
+    command: `mkdir -p '${dataDir}' && rm -f '${dataDir}'/e2e-* && '${bin}' demo-data && exec '${bin}' serve`,
     cwd: root,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

@@ -171,6 +171,7 @@ async fn serve(state: switchyard::server::state::AppState, addr: std::net::Socke
             return ExitCode::FAILURE;
         }
     };
+    let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, public_base_url = %state.settings.public_base_url, "switchyard is listening");
     println!("Switchyard is running at http://{addr}");
     match startup::serve(listener, state, shutdown_signal()).await {

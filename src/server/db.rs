@@ -31,6 +31,10 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
+                // 16 MiB of page cache per connection and memory-mapped reads keep the
+                // users list fast at 100,000 rows.
+                .pragma("cache_size", "-16384")
+                .pragma("mmap_size", "268435456")
         });
     } else {
         opts.max_connections(16).min_connections(1);

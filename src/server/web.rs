@@ -18,16 +18,14 @@ use crate::types::{CurrentUserView, Role};
 #[derive(Debug, Clone, Default)]
 pub struct ClientIp(pub String);
 
-/// Paths that need neither a session nor the page guard.
+/// Paths that need neither a session nor the page guard: probes, the public API (it has its
+/// own keys), the built assets and the few files at the site root.
 fn is_public_asset(path: &str) -> bool {
-    path == "/healthz"
-        || path == "/readyz"
-        || path.starts_with("/api/v1/")
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/favicon.svg" | "/favicon.ico" | "/robots.txt"
+    ) || path.starts_with("/api/v1/")
         || path.starts_with("/pkg/")
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'))
 }
 
 /// Server functions are mounted under `/api/` (but `/api/v1` is the public API).
@@ -243,7 +241,11 @@ mod tests {
     #[test]
     fn asset_and_server_fn_paths() {
         assert!(is_public_asset("/pkg/switchyard.wasm"));
-        assert!(is_public_asset("/favicon.ico"));
+        assert!(is_public_asset("/favicon.svg"));
+        assert!(
+            !is_public_asset("/users/export.csv"),
+            "a dot does not make a page public"
+        );
         assert!(is_public_asset("/api/v1/userMacroListeners/x"));
         assert!(!is_public_asset("/users/12"));
         assert!(is_server_fn("/api/sign_in123"));

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::errors::AppError;
 use crate::types::{AuditPage, DashboardStats};
 
-#[server]
+#[server(endpoint = "load_dashboard")]
 pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     use super::ctx;
     use crate::server::services::community;
@@ -13,7 +13,7 @@ pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "load_audit_page")]
 pub async fn load_audit_page(page: u32) -> Result<AuditPage, AppError> {
     use super::ctx;
     use crate::server::services::audit;

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::errors::AppError;
 use crate::types::{CurrentUserView, SignInForm};
 
-#[server]
+#[server(endpoint = "sign_in")]
 pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::domain::safe_next_path;
@@ -49,7 +49,7 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
     )
 }
 
-#[server]
+#[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::{Actor, auth};
@@ -88,7 +88,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 }
 
 /// The signed-in manager, or None.
-#[server]
+#[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<CurrentUserView>, AppError> {
     use super::ctx;
     ctx::with_status(async move { Ok(super::ctx::signed_in_user().await) }.await)

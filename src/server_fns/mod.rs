@@ -1,4 +1,5 @@
-//! Thin `#[server]` adapters for the admin screens: each checks the session and role, then
+//! Thin `#[server]` adapters for the admin screens, at stable URLs `/api/<function name>`:
+//! each checks the session and role, then
 //! calls one service function. No rule lives here.
 
 pub mod admin;

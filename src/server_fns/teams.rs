@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::errors::AppError;
 use crate::types::{DeleteForm, TeamForm, TeamView};
 
-#[server]
+#[server(endpoint = "list_teams")]
 pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
     use super::ctx;
     use crate::server::services::teams;
@@ -15,7 +15,7 @@ pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
 }
 
 /// Creates the team when `form.id` is empty, renames it otherwise.
-#[server]
+#[server(endpoint = "save_team")]
 pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::teams;
@@ -33,7 +33,7 @@ pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "delete_team")]
 pub async fn delete_team(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::teams;

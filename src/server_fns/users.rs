@@ -5,7 +5,7 @@ use crate::types::{
     DeleteForm, ImportReport, UserDetail, UserForm, UserFormOptions, UserListPage, UserQuery,
 };
 
-#[server]
+#[server(endpoint = "list_users")]
 pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
     use super::ctx;
     use crate::server::services::users;
@@ -15,7 +15,7 @@ pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "load_user_detail")]
 pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
     use super::ctx;
     use crate::server::services::users;
@@ -26,7 +26,7 @@ pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
 }
 
 /// What the user form needs: the teams, and the user when editing.
-#[server]
+#[server(endpoint = "load_user_form")]
 pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError> {
     use super::ctx;
     use crate::server::services::{teams, users};
@@ -44,7 +44,7 @@ pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError
 }
 
 /// Creates the user when `form.id` is empty, updates it otherwise.
-#[server]
+#[server(endpoint = "save_user")]
 pub async fn save_user(form: UserForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::users;
@@ -66,7 +66,7 @@ pub async fn save_user(form: UserForm) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "delete_user")]
 pub async fn delete_user(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::services::users;
@@ -78,7 +78,7 @@ pub async fn delete_user(form: DeleteForm) -> Result<(), AppError> {
     .await
 }
 
-#[server]
+#[server(endpoint = "load_import_report")]
 pub async fn load_import_report(id: i32) -> Result<ImportReport, AppError> {
     use super::ctx;
     use crate::server::services::imports;

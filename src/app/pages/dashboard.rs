@@ -14,19 +14,23 @@ pub fn DashboardPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(stats.await, |s| {
                     let cards = [
-                        ("Users", s.users, "/users"),
-                        ("Managers", s.managers, "/users"),
-                        ("Teams", s.teams, "/teams"),
-                        ("Projects", s.projects, "/"),
+                        ("Users", s.users, Some("/users")),
+                        ("Managers", s.managers, Some("/users")),
+                        ("Teams", s.teams, Some("/teams")),
+                        ("Projects", s.projects, None),
                     ];
                     view! {
                         <PageHeader title=s.community_name.clone()/>
                         <section aria-label="Totals" class="grid grid-cols-2 gap-4 md:grid-cols-4">
-                            {cards.into_iter().map(|(label, n, href)| view! {
-                                <a href=href class=format!("{CARD} block hover:border-indigo-300")>
+                            {cards.into_iter().map(|(label, n, href)| {
+                                let body = view! {
                                     <p class="text-sm text-slate-600">{label}</p>
                                     <p class="mt-1 text-3xl font-semibold">{n}</p>
-                                </a>
+                                };
+                                match href {
+                                    Some(href) => view! { <a href=href class=format!("{CARD} block hover:border-indigo-300")>{body}</a> }.into_any(),
+                                    None => view! { <div class=CARD>{body}</div> }.into_any(),
+                                }
                             }).collect_view()}
                         </section>
                         <section class="mt-8">

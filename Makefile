@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make run   builds (release), migrates and serves the app at http://127.0.0.1:3000
+#   make test  runs every test: Rust unit and integration tests (SQLite and PostgreSQL),
+#              then the Playwright suite in Chromium (hydrated and without JavaScript)
+# Both install whatever the machine lacks first (scripts/setup.sh).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test setup setup-test test-rust test-e2e build bench
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+run: setup
+	cargo leptos build --release
+	mkdir -p data
+	./target/release/switchyard serve
+
+build:
+	cargo leptos build
+
+test: setup-test test-rust test-e2e
+
+test-rust:
+	cargo test --features ssr
+
+test-e2e: build
+	cd end2end && npx playwright test
+
+bench: setup
+	scripts/bench.sh

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build (and, with --test, to test) Switchyard, and
+# quickly skips whatever is already there. Everything comes from the package registries:
+# crates.io, npm and Debian. Usage: scripts/setup.sh [--test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[[ "${1:-}" == "--test" ]] && want_test=true
+
+say() { printf '\033[1;34msetup:\033[0m %s\n' "$*"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# 1. The WASM target for the hydrate build.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. cargo-leptos 0.3.10 (0.3.11 needs a newer rustc than 1.95). Takes 12-18 minutes once.
+if [[ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos 0.3.10" ]]; then
+  say "installing cargo-leptos 0.3.10 (about 15 minutes, once)"
+  cargo install cargo-leptos@0.3.10 --locked
+fi
+
+# 3. wasm-bindgen-cli at exactly the version in Cargo.lock (a mismatch fails the build).
+#    Without --locked: its own lockfile pins a crate the registry no longer serves.
+wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wbg_version" ]]; then
+  say "installing wasm-bindgen-cli $wbg_version (about 2 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$wbg_version" --force
+fi
+
+# 4. tailwindcss and wasm-opt (binaryen) from npm, pinned by package-lock.json.
+npm_ci_if_needed() {
+  local dir=$1
+  if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+    say "npm ci in $dir"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+}
+npm_ci_if_needed .
+
+if $want_test; then
+  # 5. Playwright (npm) and Debian's Chromium; Playwright's own browser download is not used.
+  npm_ci_if_needed end2end
+  if [[ ! -x /usr/bin/chromium ]]; then
+    say "installing Debian's chromium"
+    as_root apt-get update
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+  fi
+  # 6. The local PostgreSQL server the integration tests use (started if it is installed but down).
+  if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
+      say "starting PostgreSQL"
+      as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    fi
+  fi
+fi
+say "tools ready"

@@ -1,0 +1,155 @@
+//! The server binary itself: settings errors, the subcommands, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchyard");
+
+fn temp_db() -> String {
+    let dir = std::env::temp_dir().join("switchyard-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.join(format!("cli_{}_{nanos}.db", std::process::id()))
+            .display()
+    )
+}
+
+fn switchyard(db: &str) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env("SWITCHYARD_CONFIG", "/nonexistent/Leptos.toml")
+        .env("SWITCHYARD_DATABASE_URL", db)
+        .env("LEPTOS_OUTPUT_NAME", "switchyard")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .env_remove("SWITCHYARD_ADMIN_EMAIL")
+        .env_remove("SWITCHYARD_ADMIN_PASSWORD");
+    cmd
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_and_names_the_key() {
+    let out = switchyard(&temp_db())
+        .env("SWITCHYARD_SESSION_IDLE_MINUTES", "soon")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("session.idle_minutes")
+            && stderr.contains("SWITCHYARD_SESSION_IDLE_MINUTES"),
+        "{stderr}"
+    );
+
+    let out = switchyard("mysql://nope").arg("migrate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database_url"));
+}
+
+#[test]
+fn create_admin_and_demo_data() {
+    let db = temp_db();
+    let out = switchyard(&db)
+        .args(["create-admin", "--email", "Boss@Example.com"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("community manager boss@example.com is ready")
+            || stdout.contains("Boss@Example.com is ready"),
+        "{stdout}"
+    );
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("generated password (shown once): "))
+        .expect("a generated password is printed");
+    assert_eq!(password.len(), 20);
+
+    let out = switchyard(&db)
+        .args([
+            "create-admin",
+            "--email",
+            "x@example.com",
+            "--password",
+            "short",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("password: must be at least 10 characters")
+    );
+
+    let out = switchyard(&db)
+        .args(["demo-data", "--users", "12"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("12 users"));
+
+    let out = switchyard(&db).arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn first_start_creates_a_manager_serves_and_stops_cleanly_on_sigterm() {
+    let mut child = switchyard(&temp_db())
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut generated = false;
+    let mut address = None;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while address.is_none() && Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        generated |= line.contains("generated password");
+        address = line
+            .strip_prefix("Switchyard is running at ")
+            .map(str::to_string);
+    }
+    assert!(generated, "the first manager's password is printed once");
+    let address = address.expect("the server reports its address");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        reqwest::get(format!("{address}/healthz"))
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "clean exit after SIGTERM, got {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still running 30 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
