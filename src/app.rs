@@ -56,6 +56,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/:id/edit") view=EditUserPage ssr=ssr.clone()/>
                     <Route path=path!("/teams") view=TeamsPage ssr=ssr.clone()/>
                     <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
+                    <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
+                    <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
+                    <Route path=path!("/api-keys/:id") view=ApiKeyPage ssr=ssr.clone()/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -87,7 +90,10 @@ fn AdminLayout() -> impl IntoView {
                         <Suspense fallback=|| ()>
                             {move || Suspend::new(async move {
                                 let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
-                                cm.then(|| view! { <A href="/audit" attr:class=link>"Audit log"</A> })
+                                cm.then(|| view! {
+                                    <A href="/api-keys" attr:class=link>"API keys"</A>
+                                    <A href="/audit" attr:class=link>"Audit log"</A>
+                                })
                             })}
                         </Suspense>
                     </nav>

@@ -233,3 +233,57 @@ pub struct UserFormOptions {
     pub teams: Vec<TeamRef>,
     pub user: Option<UserRow>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub prefix: String,
+    /// The first characters of the key followed by an ellipsis.
+    pub hint: String,
+    pub allowed_ips: String,
+    pub enabled: bool,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub use_count: u64,
+}
+
+/// A key just created: the only moment its full value is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub id: i32,
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    pub keys: Vec<ApiKeyView>,
+    pub just_created: Option<CreatedKey>,
+}
+
+/// Create (empty `id`) or edit an API key. The prefix is fixed once the key exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub allowed_ips: String,
+}
+
+/// Enable or disable a key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    pub id: String,
+    /// "true" to enable, anything else disables.
+    #[serde(default)]
+    pub enabled: String,
+}

@@ -6,7 +6,7 @@ mod common;
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;
 use switchyard::errors::AppError;
-use switchyard::server_fns::{auth, teams as team_fns, users as user_fns};
+use switchyard::server_fns::{api_keys as key_fns, auth, teams as team_fns, users as user_fns};
 
 async fn error_of(res: reqwest::Response) -> AppError {
     let text = res.text().await.unwrap();
@@ -29,6 +29,8 @@ on_both_backends!(
     migrations_roll_back_and_forward,
     idle_sessions_expire,
     plain_form_posts_redirect_with_errors,
+    api_keys_are_shown_once_and_stored_hashed,
+    api_keys_authenticate_callers,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -633,4 +635,172 @@ async fn plain_form_posts_redirect_with_errors(app: TestApp) {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/teams");
     assert_eq!(app.get("/teams").await.status(), 200);
+}
+
+/// Creates a key through the admin screens' server function; returns (id, full key) as the
+/// list page shows it once.
+async fn create_key(app: &TestApp, name: &str, prefix: &str, ips: &str) -> (i64, String) {
+    let res = app
+        .call::<key_fns::SaveApiKey>(&[
+            ("form[name]", name),
+            ("form[prefix]", prefix),
+            ("form[allowed_ips]", ips),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id = app
+        .count(&format!("SELECT id FROM api_keys WHERE name = '{name}'"))
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/api-keys?created={id}").as_str()
+    );
+    let html = app.get("/api-keys").await.text().await.unwrap();
+    let marker = format!("value=\"{prefix}_");
+    let start = html.find(&marker).expect("the new key is shown") + "value=\"".len();
+    let key = html[start..].split('"').next().unwrap().to_string();
+    (id, key)
+}
+
+async fn api_keys_are_shown_once_and_stored_hashed(app: TestApp) {
+    app.sign_in().await;
+    let err = error_of(
+        app.call::<key_fns::SaveApiKey>(&[
+            ("form[name]", ""),
+            ("form[prefix]", "ji_ra"),
+            ("form[allowed_ips]", "10.0.0.0/40"),
+        ])
+        .await,
+    )
+    .await;
+    for field in ["name", "prefix", "allowed_ips"] {
+        assert!(err.field_message(field).is_some(), "{field}: {err:?}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+
+    let (id, key) = create_key(&app, "Jira", "jira", "").await;
+    let random = key.strip_prefix("jira_").unwrap();
+    assert_eq!(random.len(), 48, "192 random bits");
+    assert!(random.chars().all(|c| c.is_ascii_hexdigit()));
+    // Shown once: the next visit no longer has it.
+    let html = app.get("/api-keys").await.text().await.unwrap();
+    assert!(!html.contains(&key));
+    assert!(html.contains("Jira"));
+    // Only the SHA-256 is stored, nowhere the key itself.
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM api_keys WHERE key_hash = '{digest}'"
+        ))
+        .await,
+        1
+    );
+    for (table, text) in [
+        (
+            "api_keys",
+            "name || description || prefix || hint || key_hash || allowed_ips",
+        ),
+        ("audit_log", "actor_label || action || subject || detail"),
+    ] {
+        let rows = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE {text} LIKE '%{random}%'"
+            ))
+            .await;
+        assert_eq!(rows, 0, "{table}");
+    }
+    let dup = error_of(
+        app.call::<key_fns::SaveApiKey>(&[("form[name]", "Jira")])
+            .await,
+    )
+    .await;
+    assert!(dup.field_message("name").is_some());
+
+    let id_s = id.to_string();
+    let err = error_of(
+        app.call::<key_fns::DeleteApiKey>(&[("form[id]", &id_s)])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("confirm").is_some());
+    assert_eq!(
+        app.call::<key_fns::DeleteApiKey>(&[("form[id]", &id_s), ("form[confirm]", "on")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM api_keys").await, 0);
+}
+
+async fn api_keys_authenticate_callers(app: TestApp) {
+    use switchyard::server::services::api_keys;
+    use switchyard::server::settings::Secret;
+    app.sign_in().await;
+    let (id, key) = create_key(&app, "Salesforce", "sf", "").await;
+    let local: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let ok = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
+        .await
+        .unwrap();
+    assert_eq!(ok.id as i64, id);
+    assert_eq!(
+        app.count(&format!("SELECT use_count FROM api_keys WHERE id = {id}"))
+            .await,
+        1
+    );
+
+    let wrong = format!("{}0", &key[..key.len() - 1]);
+    for presented in [
+        None,
+        Some(Secret::new(String::new())),
+        Some(Secret::new(wrong)),
+    ] {
+        let err = api_keys::authenticate(&app.db, presented.as_ref(), local)
+            .await
+            .unwrap_err();
+        assert_eq!(err, AppError::Unauthorized);
+    }
+
+    let id_s = id.to_string();
+    let res = app
+        .call::<key_fns::ToggleApiKey>(&[("form[id]", &id_s), ("form[enabled]", "false")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let err = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    app.call::<key_fns::ToggleApiKey>(&[("form[id]", &id_s), ("form[enabled]", "true")])
+        .await;
+
+    let res = app
+        .call::<key_fns::SaveApiKey>(&[
+            ("form[id]", &id_s),
+            ("form[name]", "Salesforce"),
+            ("form[allowed_ips]", "203.0.113.0/24"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let err = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    let inside: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    assert!(
+        api_keys::authenticate(&app.db, Some(&Secret::new(key)), inside)
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        app.count(&format!("SELECT use_count FROM api_keys WHERE id = {id}"))
+            .await,
+        2
+    );
+    let page = app
+        .get(&format!("/api-keys/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("203.0.113.0/24"));
 }

@@ -12,6 +12,7 @@ mod m20261124_000006_projects;
 mod m20261124_000007_admin_sessions;
 mod m20261124_000008_audit_log;
 mod m20261124_000009_user_imports;
+mod m20261124_000010_api_keys;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_admin_sessions::Migration),
             Box::new(m20261124_000008_audit_log::Migration),
             Box::new(m20261124_000009_user_imports::Migration),
+            Box::new(m20261124_000010_api_keys::Migration),
         ]
     }
 }

@@ -27,6 +27,10 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "team_created" => "The team was created.",
         "team_updated" => "The team was saved.",
         "team_deleted" => "The team was deleted.",
+        "api_key_updated" => "The API key was saved.",
+        "api_key_enabled" => "The API key is enabled.",
+        "api_key_disabled" => "The API key is disabled.",
+        "api_key_deleted" => "The API key was deleted.",
         _ => return None,
     })
 }

@@ -168,6 +168,111 @@ pub fn safe_next_path(input: &str) -> String {
     }
 }
 
+/// Callers an API key accepts: IP addresses and CIDR ranges (IPv4 or IPv6). Empty means
+/// every caller.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IpAllowList(Vec<(std::net::IpAddr, u8)>);
+
+impl IpAllowList {
+    /// Entries separated by commas, spaces or new lines, e.g. `203.0.113.7, 10.0.0.0/8`.
+    pub fn parse(input: &str) -> Result<IpAllowList, String> {
+        let mut entries = Vec::new();
+        for item in input
+            .split([',', ' ', '\n', '\r', '\t'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let (addr, bits) = match item.split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (item, None),
+            };
+            let ip: std::net::IpAddr = addr
+                .parse()
+                .map_err(|_| format!("\"{item}\" is not an IP address or CIDR range"))?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                None => max,
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("\"{item}\" has a prefix length outside 0–{max}"))?,
+            };
+            entries.push((ip, bits));
+        }
+        if entries.len() > 100 {
+            return Err("at most 100 entries".into());
+        }
+        Ok(IpAllowList(entries))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn allows(&self, caller: std::net::IpAddr) -> bool {
+        let caller = match caller {
+            std::net::IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(std::net::IpAddr::V4)
+                .unwrap_or(caller),
+            v4 => v4,
+        };
+        self.0.is_empty()
+            || self.0.iter().any(|(net, bits)| match (net, caller) {
+                (std::net::IpAddr::V4(n), std::net::IpAddr::V4(c)) => {
+                    let mask = if *bits == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - bits)
+                    };
+                    u32::from(*n) & mask == u32::from(c) & mask
+                }
+                (std::net::IpAddr::V6(n), std::net::IpAddr::V6(c)) => {
+                    let mask = if *bits == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - bits)
+                    };
+                    u128::from(*n) & mask == u128::from(c) & mask
+                }
+                _ => false,
+            })
+    }
+
+    /// The canonical text form stored in the database.
+    pub fn to_text(&self) -> String {
+        self.0
+            .iter()
+            .map(|(ip, bits)| {
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                if *bits == max {
+                    ip.to_string()
+                } else {
+                    format!("{ip}/{bits}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The readable start of an API key: 1 to 20 lower-case letters and digits.
+pub fn parse_key_prefix(input: &str) -> Result<String, String> {
+    let v = input.trim().to_ascii_lowercase();
+    if v.is_empty() {
+        return Ok("sy".into());
+    }
+    if v.len() > 20
+        || !v
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return Err("must be 1 to 20 letters and digits".into());
+    }
+    Ok(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +321,47 @@ mod tests {
         assert_eq!(safe_next_path("//evil.example"), "/");
         assert_eq!(safe_next_path("https://evil.example"), "/");
         assert_eq!(safe_next_path("/\\evil.example"), "/");
+    }
+
+    #[test]
+    fn ip_allow_lists() {
+        let list = IpAllowList::parse("203.0.113.7, 10.0.0.0/8\n2001:db8::/32").unwrap();
+        assert!(list.allows("203.0.113.7".parse().unwrap()));
+        assert!(!list.allows("203.0.113.8".parse().unwrap()));
+        assert!(list.allows("10.20.30.40".parse().unwrap()));
+        assert!(
+            list.allows("::ffff:10.1.2.3".parse().unwrap()),
+            "IPv4-mapped IPv6 callers match IPv4 ranges"
+        );
+        assert!(list.allows("2001:db8:1::5".parse().unwrap()));
+        assert!(!list.allows("2001:db9::1".parse().unwrap()));
+        assert_eq!(list.to_text(), "203.0.113.7, 10.0.0.0/8, 2001:db8::/32");
+        assert!(
+            IpAllowList::parse("")
+                .unwrap()
+                .allows("198.51.100.1".parse().unwrap())
+        );
+        assert!(
+            IpAllowList::parse("10.0.0.0/33")
+                .unwrap_err()
+                .contains("prefix length")
+        );
+        assert!(
+            IpAllowList::parse("localhost")
+                .unwrap_err()
+                .contains("not an IP")
+        );
+        assert!(
+            IpAllowList::parse("0.0.0.0/0")
+                .unwrap()
+                .allows("192.0.2.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn key_prefixes() {
+        assert_eq!(parse_key_prefix("").unwrap(), "sy");
+        assert_eq!(parse_key_prefix("Jira").unwrap(), "jira");
+        assert!(parse_key_prefix("ji_ra").is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! calls one service function. No rule lives here.
 
 pub mod admin;
+pub mod api_keys;
 pub mod auth;
 pub mod teams;
 pub mod users;

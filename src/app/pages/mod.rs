@@ -1,5 +1,6 @@
 //! One file per screen.
 
+mod api_keys;
 mod audit;
 mod dashboard;
 mod imports;
@@ -10,6 +11,7 @@ mod user;
 mod user_edit;
 mod users;
 
+pub use api_keys::{ApiKeyPage, ApiKeysPage, NewApiKeyPage};
 pub use audit::AuditPageView;
 pub use dashboard::DashboardPage;
 pub use imports::{ImportPage, ImportReportPage};

@@ -2,6 +2,7 @@
 //! Behaviour lives in `crate::server::services`, never here.
 
 pub mod admin_session;
+pub mod api_key;
 pub mod audit_log;
 pub mod community;
 pub mod project;

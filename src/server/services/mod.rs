@@ -1,6 +1,7 @@
 //! The service layer: every rule lives here once. Server functions (admin screens), the
 //! `/api/v1` routes, the CLI and the tests all call these functions.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod community;
