@@ -581,6 +581,20 @@ async fn idle_sessions_expire(app: TestApp) {
         "idle for longer than the setting"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 0);
+
+    // A session in use still ends at its absolute expiry.
+    app.sign_in().await;
+    assert_eq!(app.get("/users").await.status(), 200);
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    app.db
+        .execute_unprepared(&format!("UPDATE admin_sessions SET expires_at = '{past}'"))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/users").await.status(),
+        303,
+        "past the absolute expiry"
+    );
 }
 
 /// Without JavaScript a form posts straight to the server function: errors come back in the
