@@ -56,6 +56,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/:id/edit") view=EditUserPage ssr=ssr.clone()/>
                     <Route path=path!("/teams") view=TeamsPage ssr=ssr.clone()/>
                     <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
+                    <Route path=path!("/filters") view=FiltersPage ssr=ssr.clone()/>
+                    <Route path=path!("/filters/new") view=NewFilterPage ssr=ssr.clone()/>
+                    <Route path=path!("/filters/:id") view=FilterPage ssr=ssr.clone()/>
+                    <Route path=path!("/filters/:id/edit") view=EditFilterPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/:id") view=ApiKeyPage ssr=ssr.clone()/>
@@ -87,6 +91,7 @@ fn AdminLayout() -> impl IntoView {
                         <A href="/" exact=true attr:class=link>"Dashboard"</A>
                         <A href="/users" attr:class=link>"Users"</A>
                         <A href="/teams" attr:class=link>"Teams"</A>
+                        <A href="/filters" attr:class=link>"Filters"</A>
                         <Suspense fallback=|| ()>
                             {move || Suspend::new(async move {
                                 let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());

@@ -287,3 +287,140 @@ pub struct ToggleForm {
     #[serde(default)]
     pub enabled: String,
 }
+
+/// How the conditions of a group (or the groups of a filter) combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    All,
+    Any,
+}
+
+/// One test on a user: field, operator, value (keys as in `filter_fields`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: String,
+    pub op: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionGroup {
+    #[serde(rename = "match")]
+    pub match_: Match,
+    pub conditions: Vec<Condition>,
+}
+
+/// A saved filter's rule: groups combined by `match_`, each group's conditions by its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterDefinition {
+    #[serde(rename = "match")]
+    pub match_: Match,
+    pub groups: Vec<ConditionGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub definition: FilterDefinition,
+    /// The rule in words, e.g. "team is Customers and score ≥ 10".
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterListItem {
+    pub filter: FilterView,
+    pub matching: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterPreview {
+    pub filter: FilterView,
+    pub matching: u64,
+    /// The first matching users, in list order.
+    pub sample: Vec<UserRow>,
+}
+
+/// One condition row of the filter form. `slot` is the row's position on the form (slots
+/// `0..ROWS_PER_GROUP` are group 1, and so on): the form sends it, so grouping never depends
+/// on how the browser or the decoder orders the rows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterRowForm {
+    #[serde(default)]
+    pub slot: String,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub op: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// "all" or "any": how the groups combine.
+    #[serde(default)]
+    pub combine: String,
+    /// "all" or "any" per group.
+    #[serde(default)]
+    pub group_match: Vec<String>,
+    #[serde(default)]
+    pub rows: Vec<FilterRowForm>,
+}
+
+pub const FILTER_GROUPS: usize = 3;
+pub const ROWS_PER_GROUP: usize = 4;
+
+/// The fields a user filter can test, with the operators each accepts.
+pub fn filter_fields() -> &'static [(&'static str, &'static str, &'static [&'static str])] {
+    const TEXT: &[&str] = &[
+        "equals",
+        "not_equals",
+        "contains",
+        "not_contains",
+        "starts_with",
+        "ends_with",
+        "is_empty",
+        "is_not_empty",
+    ];
+    &[
+        ("email", "Email", TEXT),
+        ("first_name", "First name", TEXT),
+        ("last_name", "Last name", TEXT),
+        ("team", "Team", &["is", "is_not"]),
+        ("role", "Role", &["is", "is_not"]),
+        ("score", "Score", &["eq", "ne", "gt", "gte", "lt", "lte"]),
+        ("created_at", "Joined", &["before", "after", "within_days"]),
+    ]
+}
+
+/// Words for an operator key.
+pub fn op_label(op: &str) -> &'static str {
+    match op {
+        "equals" | "is" | "eq" => "is",
+        "not_equals" | "is_not" | "ne" => "is not",
+        "contains" => "contains",
+        "not_contains" => "does not contain",
+        "starts_with" => "starts with",
+        "ends_with" => "ends with",
+        "is_empty" => "is empty",
+        "is_not_empty" => "is not empty",
+        "gt" => ">",
+        "gte" => "≥",
+        "lt" => "<",
+        "lte" => "≤",
+        "before" => "before",
+        "after" => "after",
+        "within_days" => "within the last … days",
+        _ => "?",
+    }
+}

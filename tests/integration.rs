@@ -6,7 +6,9 @@ mod common;
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;
 use switchyard::errors::AppError;
-use switchyard::server_fns::{api_keys as key_fns, auth, teams as team_fns, users as user_fns};
+use switchyard::server_fns::{
+    api_keys as key_fns, auth, filters as filter_fns, teams as team_fns, users as user_fns,
+};
 
 async fn error_of(res: reqwest::Response) -> AppError {
     let text = res.text().await.unwrap();
@@ -31,6 +33,7 @@ on_both_backends!(
     plain_form_posts_redirect_with_errors,
     api_keys_are_shown_once_and_stored_hashed,
     api_keys_authenticate_callers,
+    filters_select_users_by_and_or_groups,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -817,4 +820,132 @@ async fn api_keys_authenticate_callers(app: TestApp) {
         .await
         .unwrap();
     assert!(page.contains("203.0.113.0/24"));
+}
+
+async fn filters_select_users_by_and_or_groups(app: TestApp) {
+    use switchyard::server::services::filters;
+    switchyard::server::services::community::load_demo_data(&app.db, 60)
+        .await
+        .unwrap();
+    app.sign_in().await;
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await;
+
+    // Bad rows are named by position; nothing is saved.
+    let err = error_of(
+        app.call::<filter_fns::SaveFilter>(&[
+            ("form[name]", "Broken"),
+            ("form[rows][0][slot]", "0"),
+            ("form[rows][0][field]", "score"),
+            ("form[rows][0][op]", "contains"),
+            ("form[rows][0][value]", "1"),
+            ("form[rows][5][slot]", "5"),
+            ("form[rows][5][field]", "team"),
+            ("form[rows][5][op]", "is"),
+            ("form[rows][5][value]", "Nobody"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(
+        err.field_message("rows.0").is_some() && err.field_message("rows.5").is_some(),
+        "{err:?}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM filters").await, 0);
+
+    // (team is Customers and score >= 50) or (last name contains "HOP")
+    let res = app
+        .call::<filter_fns::SaveFilter>(&[
+            ("form[name]", "Keen customers"),
+            ("form[combine]", "any"),
+            ("form[group_match][0]", "all"),
+            ("form[rows][0][slot]", "0"),
+            ("form[rows][0][field]", "team"),
+            ("form[rows][0][op]", "is"),
+            ("form[rows][0][value]", "customers"),
+            ("form[rows][1][slot]", "1"),
+            ("form[rows][1][field]", "score"),
+            ("form[rows][1][op]", "gte"),
+            ("form[rows][1][value]", "50"),
+            ("form[rows][4][slot]", "4"),
+            ("form[rows][4][field]", "last_name"),
+            ("form[rows][4][op]", "contains"),
+            ("form[rows][4][value]", "HOP"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id = app
+        .count("SELECT id FROM filters WHERE name = 'Keen customers'")
+        .await;
+    let expected = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM users u WHERE (u.score >= 50 AND u.id IN (SELECT user_id FROM team_memberships WHERE team_id = {customers})) OR LOWER(u.last_name) LIKE '%hop%'"
+        ))
+        .await;
+    assert!(expected > 0);
+    let html = app
+        .get(&format!("/filters/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("{expected} matching users")),
+        "preview count"
+    );
+    assert!(
+        html.contains("(team is Customers and score ≥ 50) or (last name contains &quot;HOP&quot;)")
+            || html.contains("(team is Customers and score ≥ 50) or (last name contains \"HOP\")"),
+        "summary"
+    );
+    let list = app.get("/filters").await.text().await.unwrap();
+    assert!(list.contains("Keen customers"));
+
+    // One user's check agrees with the count.
+    let hopper = app
+        .count("SELECT MIN(id) FROM users WHERE last_name = 'Hopper'")
+        .await as i32;
+    let admin = app
+        .count("SELECT id FROM users WHERE email = 'cm@example.com'")
+        .await as i32;
+    assert!(
+        filters::user_matches(&app.db, id as i32, hopper)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !filters::user_matches(&app.db, id as i32, admin)
+            .await
+            .unwrap()
+    );
+
+    // Joined within the last day: everyone; before 2000-01-01: nobody.
+    let res = app
+        .call::<filter_fns::SaveFilter>(&[
+            ("form[id]", &id.to_string()),
+            ("form[name]", "Keen customers"),
+            ("form[rows][0][slot]", "0"),
+            ("form[rows][0][field]", "created_at"),
+            ("form[rows][0][op]", "before"),
+            ("form[rows][0][value]", "2000-01-01"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = app
+        .get(&format!("/filters/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("0 matching users"));
+
+    let id_s = id.to_string();
+    assert_eq!(
+        app.call::<filter_fns::DeleteFilter>(&[("form[id]", &id_s), ("form[confirm]", "on")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM filters").await, 0);
 }

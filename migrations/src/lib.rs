@@ -13,6 +13,7 @@ mod m20261124_000007_admin_sessions;
 mod m20261124_000008_audit_log;
 mod m20261124_000009_user_imports;
 mod m20261124_000010_api_keys;
+mod m20261124_000011_filters;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_audit_log::Migration),
             Box::new(m20261124_000009_user_imports::Migration),
             Box::new(m20261124_000010_api_keys::Migration),
+            Box::new(m20261124_000011_filters::Migration),
         ]
     }
 }

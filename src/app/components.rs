@@ -31,6 +31,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "api_key_enabled" => "The API key is enabled.",
         "api_key_disabled" => "The API key is disabled.",
         "api_key_deleted" => "The API key was deleted.",
+        "filter_created" => "The filter was created.",
+        "filter_updated" => "The filter was saved.",
+        "filter_deleted" => "The filter was deleted.",
         _ => return None,
     })
 }
@@ -110,8 +113,12 @@ where
     Signal::derive(move || action.value().get().and_then(|r| r.err()))
 }
 
-pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
-    Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
+pub fn field_error(
+    error: Signal<Option<AppError>>,
+    field: impl Into<String>,
+) -> Signal<Option<String>> {
+    let field = field.into();
+    Signal::derive(move || error.get().and_then(|e| e.field_message(&field)))
 }
 
 /// The summary line above a form when its submission failed.

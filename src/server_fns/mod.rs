@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod filters;
 pub mod teams;
 pub mod users;
 

@@ -3,6 +3,7 @@
 mod api_keys;
 mod audit;
 mod dashboard;
+mod filters;
 mod imports;
 mod login;
 mod not_found;
@@ -14,6 +15,7 @@ mod users;
 pub use api_keys::{ApiKeyPage, ApiKeysPage, NewApiKeyPage};
 pub use audit::AuditPageView;
 pub use dashboard::DashboardPage;
+pub use filters::{EditFilterPage, FilterPage, FiltersPage, NewFilterPage};
 pub use imports::{ImportPage, ImportReportPage};
 pub use login::LoginPage;
 pub use not_found::NotFound;

@@ -5,6 +5,7 @@ pub mod admin_session;
 pub mod api_key;
 pub mod audit_log;
 pub mod community;
+pub mod filter;
 pub mod project;
 pub mod role;
 pub mod team;

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod community;
+pub mod filters;
 pub mod imports;
 pub mod teams;
 pub mod users;

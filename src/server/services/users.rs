@@ -135,8 +135,21 @@ async fn teams_of(
 
 #[tracing::instrument(skip(db))]
 pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserListPage, AppError> {
+    page_where(db, None, query, PER_PAGE).await
+}
+
+/// The users list, narrowed further by `extra` (a saved filter's condition) when given.
+pub async fn page_where(
+    db: &impl ConnectionTrait,
+    extra: Option<sea_orm::Condition>,
+    query: &UserQuery,
+    per_page: u32,
+) -> Result<UserListPage, AppError> {
     let all_teams = teams::refs(db).await?;
     let mut q = user::Entity::find();
+    if let Some(cond) = extra {
+        q = q.filter(cond);
+    }
     let needle = query.q.trim().to_lowercase();
     if !needle.is_empty() {
         q = q.filter(user::Column::SearchText.contains(&needle));
@@ -157,8 +170,8 @@ pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserLi
         .order_by_asc(user::Column::LastName)
         .order_by_asc(user::Column::FirstName)
         .order_by_asc(user::Column::Id)
-        .offset(query.page as u64 * PER_PAGE as u64)
-        .limit(PER_PAGE as u64)
+        .offset(query.page as u64 * per_page as u64)
+        .limit(per_page as u64)
         .all(db)
         .await?;
     let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
@@ -171,7 +184,7 @@ pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserLi
         rows,
         total,
         page: query.page,
-        per_page: PER_PAGE,
+        per_page,
         teams: all_teams,
     })
 }

@@ -1,0 +1,313 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::app::components::{
+    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, IfCommunityManager, LABEL,
+    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, show,
+};
+use crate::server_fns::filters::{
+    DeleteFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
+};
+use crate::types::{
+    FILTER_GROUPS, FilterView, Match, ROWS_PER_GROUP, TeamRef, filter_fields, op_label,
+};
+
+#[component]
+pub fn FiltersPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_filters());
+    view! {
+        <Title text="Filters"/>
+        <PageHeader title="Filters".to_string()>
+            <IfCommunityManager>
+                <a class=BUTTON href="/filters/new">"New filter"</a>
+            </IfCommunityManager>
+        </PageHeader>
+        <p class="mb-4 text-sm text-slate-600">"Saved sets of conditions over users. Filters guard listeners and pick the users of bulk runs."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |items| {
+                    if items.is_empty() {
+                        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No filters yet."</p> }.into_any();
+                    }
+                    view! {
+                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                            <table class=TABLE>
+                                <caption class="sr-only">"Filters"</caption>
+                                <thead class="bg-slate-50">
+                                    <tr>
+                                        <th scope="col" class=TH>"Name"</th>
+                                        <th scope="col" class=TH>"Conditions"</th>
+                                        <th scope="col" class=format!("{TH} text-right")>"Matching users"</th>
+                                    </tr>
+                                </thead>
+                                <tbody class="divide-y divide-slate-100">
+                                    {items.into_iter().map(|i| view! {
+                                        <tr>
+                                            <td class=TD><a class=LINK href=format!("/filters/{}", i.filter.id)>{i.filter.name.clone()}</a></td>
+                                            <td class=TD>{i.filter.summary.clone()}</td>
+                                            <td class=format!("{TD} text-right tabular-nums")>{i.matching}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any()
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// A filter with its matching users.
+#[component]
+pub fn FilterPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
+    let data = Resource::new(id, load_filter_preview);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |p| {
+                    let edit = format!("/filters/{}/edit", p.filter.id);
+                    let shown = p.sample.len();
+                    view! {
+                        <Title text=p.filter.name.clone()/>
+                        <PageHeader title=p.filter.name.clone()>
+                            <IfCommunityManager>
+                                <a class=BUTTON href=edit.clone()>"Edit filter"</a>
+                            </IfCommunityManager>
+                        </PageHeader>
+                        <section aria-label="Rule" class=format!("{CARD} mb-6")>
+                            <p class="text-sm text-slate-500">"Users match when"</p>
+                            <p class="mt-1 font-medium">{p.filter.summary.clone()}</p>
+                            {(!p.filter.description.is_empty()).then(|| view! { <p class="mt-2 text-sm text-slate-600">{p.filter.description.clone()}</p> })}
+                        </section>
+                        <h2 class="mb-3 text-lg font-semibold" role="status">
+                            {format!("{} matching user{}", p.matching, if p.matching == 1 { "" } else { "s" })}
+                        </h2>
+                        {(p.matching > 0).then(|| view! {
+                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                                <table class=TABLE>
+                                    <caption class="px-3 py-2 text-left text-sm text-slate-600">{format!("The first {shown}")}</caption>
+                                    <thead class="bg-slate-50">
+                                        <tr>
+                                            <th scope="col" class=TH>"Name"</th>
+                                            <th scope="col" class=TH>"Email"</th>
+                                            <th scope="col" class=TH>"Teams"</th>
+                                            <th scope="col" class=format!("{TH} text-right")>"Score"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {p.sample.into_iter().map(|u| view! {
+                                            <tr>
+                                                <td class=TD><a class=LINK href=format!("/users/{}", u.id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
+                                                <td class=TD>{u.email}</td>
+                                                <td class=TD>{u.teams.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")}</td>
+                                                <td class=format!("{TD} text-right tabular-nums")>{u.score}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        })}
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn NewFilterPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_filter_form(None));
+    view! {
+        <Title text="New filter"/>
+        <PageHeader title="New filter".to_string()/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { show(data.await, |(_, teams)| view! { <FilterEditor filter=None teams/> }) })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn EditFilterPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
+    let data = Resource::new(id, |id| load_filter_form(Some(id)));
+    view! {
+        <Title text="Edit filter"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |(filter, teams)| {
+                    let title = filter.as_ref().map(|f| format!("Edit {}", f.name)).unwrap_or_default();
+                    let id = filter.as_ref().map(|f| f.id).unwrap_or_default();
+                    view! {
+                        <PageHeader title=title/>
+                        <FilterEditor filter teams/>
+                        <DeleteFilterForm id/>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// Operators grouped by the kind of field they apply to.
+fn op_groups() -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut groups: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
+    for (_, label, ops) in filter_fields() {
+        let kind = match *label {
+            "Email" | "First name" | "Last name" => "Text fields",
+            "Team" | "Role" => "Team and role",
+            "Score" => "Score",
+            _ => "Joined",
+        };
+        match groups.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, list)) => {
+                for o in ops.iter() {
+                    if !list.contains(o) {
+                        list.push(o);
+                    }
+                }
+            }
+            None => groups.push((kind, ops.to_vec())),
+        }
+    }
+    groups
+}
+
+#[component]
+fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoView {
+    let action = ServerAction::<SaveFilter>::new();
+    let error = action_error(action);
+    let rows_error = field_error(error, "rows");
+    let id = filter
+        .as_ref()
+        .map(|f| f.id.to_string())
+        .unwrap_or_default();
+    let cancel = filter
+        .as_ref()
+        .map(|f| format!("/filters/{}", f.id))
+        .unwrap_or_else(|| "/filters".into());
+    let (name, description) = filter
+        .as_ref()
+        .map(|f| (f.name.clone(), f.description.clone()))
+        .unwrap_or_default();
+    let definition = filter.map(|f| f.definition);
+    let combine_any = definition.as_ref().is_some_and(|d| d.match_ == Match::Any);
+    let team_name = move |v: &str| {
+        teams
+            .iter()
+            .find(|t| t.id.to_string() == v)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| v.to_string())
+    };
+    view! {
+        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=id/>
+            <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
+                <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
+            </div>
+            <div>
+                <label for="f-combine" class=LABEL>"Users match when they pass"</label>
+                <select id="f-combine" name="form[combine]" class=INPUT>
+                    <option value="all" selected=!combine_any>"every group below"</option>
+                    <option value="any" selected=combine_any>"any group below"</option>
+                </select>
+            </div>
+            {move || rows_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{capitalise(&e)} "."</p> })}
+            {(0..FILTER_GROUPS).map(|g| {
+                let group = definition.as_ref().and_then(|d| d.groups.get(g)).cloned();
+                let any = group.as_ref().is_some_and(|gr| gr.match_ == Match::Any);
+                let team_name = team_name.clone();
+                view! {
+                    <fieldset class="rounded-md border border-slate-200 p-3 sm:p-4">
+                        <legend class="px-1 text-sm font-semibold">{format!("Group {}", g + 1)}</legend>
+                        <div class="mb-3">
+                            <label for=format!("f-group-{g}") class=LABEL>{format!("Group {} passes when", g + 1)}</label>
+                            <select id=format!("f-group-{g}") name=format!("form[group_match][{g}]") class=INPUT>
+                                <option value="all" selected=!any>"all of its conditions hold"</option>
+                                <option value="any" selected=any>"any of its conditions holds"</option>
+                            </select>
+                        </div>
+                        {(0..ROWS_PER_GROUP).map(|r| {
+                            let i = g * ROWS_PER_GROUP + r;
+                            let cond = group.as_ref().and_then(|gr| gr.conditions.get(r)).cloned();
+                            let field = cond.as_ref().map(|c| c.field.clone()).unwrap_or_default();
+                            let op = cond.as_ref().map(|c| c.op.clone()).unwrap_or_default();
+                            let value = cond.as_ref().map(|c| if c.field == "team" { team_name(&c.value) } else { c.value.clone() }).unwrap_or_default();
+                            let row_error = field_error(error, format!("rows.{i}"));
+                            let label = format!("Group {}, condition {}", g + 1, r + 1);
+                            view! {
+                                <div class="mb-2 grid grid-cols-1 gap-2 sm:grid-cols-3">
+                                    <input type="hidden" name=format!("form[rows][{i}][slot]") value=i.to_string()/>
+                                    <label class="sr-only" for=format!("f-row-{i}-field")>{format!("{label} field")}</label>
+                                    <select id=format!("f-row-{i}-field") name=format!("form[rows][{i}][field]") class=INPUT aria-invalid=move || row_error.get().is_some().then_some("true")>
+                                        <option value="" selected=field.is_empty()>"— no condition —"</option>
+                                        {filter_fields().iter().map(|(key, l, _)| view! { <option value=*key selected=field == *key>{*l}</option> }).collect_view()}
+                                    </select>
+                                    <label class="sr-only" for=format!("f-row-{i}-op")>{format!("{label} operator")}</label>
+                                    <select id=format!("f-row-{i}-op") name=format!("form[rows][{i}][op]") class=INPUT>
+                                        {op_groups().into_iter().map(|(kind, ops)| {
+                                            let op = op.clone();
+                                            view! {
+                                                <optgroup label=kind>
+                                                    {ops.into_iter().map(|o| view! { <option value=o selected=op == o>{op_label(o)}</option> }).collect_view()}
+                                                </optgroup>
+                                            }
+                                        }).collect_view()}
+                                    </select>
+                                    <label class="sr-only" for=format!("f-row-{i}-value")>{format!("{label} value")}</label>
+                                    <input id=format!("f-row-{i}-value") name=format!("form[rows][{i}][value]") value=value class=INPUT autocomplete="off"/>
+                                    {move || row_error.get().map(|e| view! { <p class="text-sm text-red-700 sm:col-span-3">{capitalise(&e)} "."</p> })}
+                                </div>
+                            }
+                        }).collect_view()}
+                    </fieldset>
+                }
+            }).collect_view()}
+            <p class="text-xs text-slate-500">"Teams by name, roles as participant, project manager or community manager, dates as YYYY-MM-DD. Text comparisons ignore case."</p>
+            <div class="flex flex-wrap gap-2">
+                <button type="submit" class=BUTTON>"Save filter"</button>
+                <a class=BUTTON_SECONDARY href=cancel>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn DeleteFilterForm(id: i32) -> impl IntoView {
+    let action = ServerAction::<DeleteFilter>::new();
+    let error = action_error(action);
+    view! {
+        <section aria-labelledby="delete-filter" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
+            <h2 id="delete-filter" class="text-lg font-semibold text-red-900">"Delete this filter"</h2>
+            <ActionForm action=action attr:class="mt-3 space-y-3">
+                <input type="hidden" name="form[id]" value=id.to_string()/>
+                <label for="f-filter-confirm" class="flex items-center gap-2 text-sm">
+                    <input id="f-filter-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                    "Yes, delete this filter"
+                </label>
+                {move || error.get().map(|e| view! {
+                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
+                })}
+                <button type="submit" class=BUTTON_DANGER>"Delete filter"</button>
+            </ActionForm>
+        </section>
+    }
+}

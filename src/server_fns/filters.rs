@@ -1,0 +1,70 @@
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+use crate::types::{DeleteForm, FilterForm, FilterListItem, FilterPreview, FilterView, TeamRef};
+
+#[server(endpoint = "load_filters")]
+pub async fn load_filters() -> Result<Vec<FilterListItem>, AppError> {
+    use super::ctx;
+    use crate::server::services::filters;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        filters::list(&c.state.db).await
+    })
+    .await
+}
+
+#[server(endpoint = "load_filter_preview")]
+pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
+    use super::ctx;
+    use crate::server::services::filters;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        filters::preview(&c.state.db, id).await
+    })
+    .await
+}
+
+/// What the filter editor needs: the filter when editing, and the team names.
+#[server(endpoint = "load_filter_form")]
+pub async fn load_filter_form(
+    id: Option<i32>,
+) -> Result<(Option<FilterView>, Vec<TeamRef>), AppError> {
+    use super::ctx;
+    use crate::server::services::{filters, teams};
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let filter = match id {
+            Some(id) => Some(filters::get(&c.state.db, id).await?),
+            None => None,
+        };
+        Ok((filter, teams::refs(&c.state.db).await?))
+    })
+    .await
+}
+
+#[server(endpoint = "save_filter")]
+pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::filters;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let notice = if form.id.trim().is_empty() {
+            "filter_created"
+        } else {
+            "filter_updated"
+        };
+        let id = filters::save(&c.state.db, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!("/filters/{id}?notice={notice}"));
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "delete_filter")]
+pub async fn delete_filter(form: DeleteForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::filters;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        filters::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
+        leptos_axum::redirect("/filters?notice=filter_deleted");
+        Ok(())
+    })
+    .await
+}
