@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(components::Refresh(RwSignal::new(0)));
     // Every screen is rendered completely on the server (no streamed placeholders), so
     // it works the same with JavaScript off.
     let ssr = SsrMode::Async;
@@ -60,6 +61,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/filters/new") view=NewFilterPage ssr=ssr.clone()/>
                     <Route path=path!("/filters/:id") view=FilterPage ssr=ssr.clone()/>
                     <Route path=path!("/filters/:id/edit") view=EditFilterPage ssr=ssr.clone()/>
+                    <Route path=path!("/macros") view=MacrosPage ssr=ssr.clone()/>
+                    <Route path=path!("/macros/new") view=NewMacroPage ssr=ssr.clone()/>
+                    <Route path=path!("/macros/:id") view=MacroPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/:id") view=ApiKeyPage ssr=ssr.clone()/>
@@ -96,6 +100,7 @@ fn AdminLayout() -> impl IntoView {
                             {move || Suspend::new(async move {
                                 let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
                                 cm.then(|| view! {
+                                    <A href="/macros" attr:class=link>"Macros"</A>
                                     <A href="/api-keys" attr:class=link>"API keys"</A>
                                     <A href="/audit" attr:class=link>"Audit log"</A>
                                 })

@@ -134,11 +134,22 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub author: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserDetail {
     pub user: UserRow,
     pub updated_at: String,
     pub can_sign_in: bool,
     pub activity: Vec<AuditEntry>,
+    pub comments: Vec<CommentView>,
+    pub runs: Vec<MacroRunView>,
+    /// Macros offered on the user page: (id, name, asks for confirmation).
+    pub macros: Vec<(i32, String, bool)>,
 }
 
 /// Create or edit a user. `id` is empty when creating.
@@ -423,4 +434,108 @@ pub fn op_label(op: &str) -> &'static str {
         "within_days" => "within the last … days",
         _ => "?",
     }
+}
+
+/// One step of a user macro.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MacroAction {
+    /// Erases the person everywhere (must be the last action).
+    RemoveUser,
+    AdjustScore {
+        delta: i32,
+    },
+    AddToTeam {
+        team_id: i32,
+    },
+    RemoveFromTeam {
+        team_id: i32,
+    },
+    AddComment {
+        text: String,
+    },
+}
+
+/// The kinds of action a user macro offers, as (key, label).
+pub const MACRO_ACTION_KINDS: [(&str, &str); 5] = [
+    ("remove_user", "Remove user completely"),
+    ("adjust_score", "Adjust score by"),
+    ("add_to_team", "Add to team"),
+    ("remove_from_team", "Remove from team"),
+    ("add_comment", "Add user comment"),
+];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacroOptions {
+    pub include_on_dashboard: bool,
+    pub show_in_user_actions: bool,
+    pub run_once_per_user: bool,
+    pub suppress_confirmation: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub key: String,
+    pub actions: Vec<MacroAction>,
+    /// Each action in words, in order.
+    pub steps: Vec<String>,
+    pub options: MacroOptions,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MacroActionForm {
+    #[serde(default)]
+    pub slot: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+pub const MACRO_ACTION_ROWS: usize = 5;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MacroForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub actions: Vec<MacroActionForm>,
+    #[serde(default)]
+    pub include_on_dashboard: Option<String>,
+    #[serde(default)]
+    pub show_in_user_actions: Option<String>,
+    #[serde(default)]
+    pub run_once_per_user: Option<String>,
+    #[serde(default)]
+    pub suppress_confirmation: Option<String>,
+}
+
+/// Run a macro on one user from the user page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunMacroForm {
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub user_id: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroRunView {
+    pub id: i64,
+    pub macro_name: String,
+    pub trigger: String,
+    pub status: String,
+    pub outcome: String,
+    pub created_at: String,
 }

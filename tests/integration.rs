@@ -7,7 +7,8 @@ use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;
 use switchyard::errors::AppError;
 use switchyard::server_fns::{
-    api_keys as key_fns, auth, filters as filter_fns, teams as team_fns, users as user_fns,
+    api_keys as key_fns, auth, filters as filter_fns, macros as macro_fns, teams as team_fns,
+    users as user_fns,
 };
 
 async fn error_of(res: reqwest::Response) -> AppError {
@@ -34,6 +35,7 @@ on_both_backends!(
     api_keys_are_shown_once_and_stored_hashed,
     api_keys_authenticate_callers,
     filters_select_users_by_and_or_groups,
+    macros_run_actions_and_remove_a_user_completely,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -948,4 +950,279 @@ async fn filters_select_users_by_and_or_groups(app: TestApp) {
         200
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM filters").await, 0);
+}
+
+/// Every text column that could hold personal data, for the erasure check.
+const TEXT_COLUMNS: &[(&str, &str)] = &[
+    ("users", "email || first_name || last_name || search_text"),
+    ("audit_log", "actor_label || subject || detail"),
+    ("comments", "author_label || body"),
+    ("user_imports", "file_name || report"),
+    ("macro_runs", "outcome"),
+    ("opt_out_events", "macro_name || teams"),
+    ("macro_marks", "subject_hash"),
+    ("admin_sessions", "ip || user_agent"),
+];
+
+async fn occurrences(app: &TestApp, needle: &str) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    for (table, text) in TEXT_COLUMNS {
+        let n = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM {table} WHERE LOWER({text}) LIKE '%{}%'",
+                needle.to_lowercase()
+            ))
+            .await;
+        if n > 0 {
+            found.push(*table);
+        }
+    }
+    found
+}
+
+async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
+    use sea_orm::ConnectionTrait;
+    app.sign_in().await;
+    for team in ["Customers", "Testers"] {
+        app.call::<team_fns::SaveTeam>(&[("form[name]", team)])
+            .await;
+    }
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "Jim@Example.com"),
+            ("form[first_name]", "Jim"),
+            ("form[last_name]", "Tester"),
+            ("form[team_ids][]", &customers),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let jim = app
+        .count("SELECT id FROM users WHERE email = 'jim@example.com'")
+        .await;
+    let other = app
+        .count("SELECT id FROM users WHERE email = 'cm@example.com'")
+        .await;
+    // Jim wrote a comment on someone else's profile.
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO comments (user_id, author_user_id, author_label, body, created_at) VALUES ({other}, {jim}, 'jim@example.com', 'Loving the beta', '2026-11-24T08:00:00+00:00')"
+        ))
+        .await
+        .unwrap();
+
+    let save = |name: &'static str,
+                key: &'static str,
+                rows: Vec<(&'static str, &'static str)>,
+                opts: Vec<&'static str>| {
+        let mut form: Vec<(String, String)> = vec![
+            ("form[name]".into(), name.into()),
+            ("form[key]".into(), key.into()),
+        ];
+        for (i, (kind, value)) in rows.into_iter().enumerate() {
+            form.push((format!("form[actions][{i}][slot]"), i.to_string()));
+            form.push((format!("form[actions][{i}][kind]"), kind.into()));
+            form.push((format!("form[actions][{i}][value]"), value.into()));
+        }
+        for o in opts {
+            form.push((format!("form[{o}]"), "on".into()));
+        }
+        form
+    };
+    let as_pairs = |v: &Vec<(String, String)>| {
+        v.iter()
+            .map(|(a, b)| (a.clone(), b.clone()))
+            .collect::<Vec<_>>()
+    };
+
+    // A removal in the middle is refused, naming the problem.
+    let bad = save(
+        "Bad",
+        "bad",
+        vec![("remove_user", ""), ("adjust_score", "1")],
+        vec![],
+    );
+    let pairs = as_pairs(&bad);
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let err = error_of(app.call::<macro_fns::SaveMacro>(&refs).await).await;
+    assert!(
+        err.field_message("actions")
+            .unwrap()
+            .contains("last action"),
+        "{err:?}"
+    );
+
+    let welcome = save(
+        "Welcome",
+        "welcome",
+        vec![
+            ("adjust_score", "5"),
+            ("add_to_team", "testers"),
+            ("add_comment", "Welcome to the beta!"),
+        ],
+        vec!["show_in_user_actions"],
+    );
+    let removal = save(
+        "Delete user",
+        "delete-user",
+        vec![("remove_user", "")],
+        vec![
+            "show_in_user_actions",
+            "include_on_dashboard",
+            "run_once_per_user",
+        ],
+    );
+    for form in [&welcome, &removal] {
+        let pairs = as_pairs(form);
+        let refs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let res = app.call::<macro_fns::SaveMacro>(&refs).await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let welcome_id = app
+        .count("SELECT id FROM macros WHERE key = 'welcome'")
+        .await
+        .to_string();
+    let removal_id = app
+        .count("SELECT id FROM macros WHERE key = 'delete-user'")
+        .await
+        .to_string();
+    let jim_s = jim.to_string();
+
+    // Manual runs need the confirmation unless the macro suppresses it.
+    let err = error_of(
+        app.call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &welcome_id),
+            ("form[user_id]", &jim_s),
+        ])
+        .await,
+    )
+    .await;
+    assert!(err.field_message("confirm").is_some());
+    let res = app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &welcome_id),
+            ("form[user_id]", &jim_s),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/users/{jim}?notice=macro_completed").as_str()
+    );
+    assert_eq!(
+        app.count(&format!("SELECT score FROM users WHERE id = {jim}"))
+            .await,
+        5
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM team_memberships WHERE user_id = {jim}"
+        ))
+        .await,
+        2
+    );
+    let page = app
+        .get(&format!("/users/{jim}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Welcome to the beta!") && page.contains("Adjust score by +5"));
+
+    // The community manager is protected.
+    let err = error_of(
+        app.call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &removal_id),
+            ("form[user_id]", &other.to_string()),
+            ("form[confirm]", "on"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+
+    // Remove Jim completely.
+    let res = app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &removal_id),
+            ("form[user_id]", &jim_s),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["location"], "/users?notice=user_removed");
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {jim}"))
+            .await,
+        0
+    );
+    assert_eq!(
+        occurrences(&app, "jim@example.com").await,
+        Vec::<&str>::new(),
+        "the email is gone everywhere"
+    );
+    assert_eq!(
+        occurrences(&app, "Jim").await,
+        Vec::<&str>::new(),
+        "so is the name"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM comments WHERE author_label = 'Removed user' AND author_user_id IS NULL").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM comments WHERE body = 'Loving the beta'")
+            .await,
+        1,
+        "others' threads keep the text"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM opt_out_events WHERE teams = 'Customers, Testers' AND macro_name = 'Delete user'").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM macro_marks").await, 1);
+    assert!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE redacted")
+            .await
+            > 0
+            || app
+                .count("SELECT COUNT(*) FROM audit_log WHERE redacted = 1")
+                .await
+                > 0
+    );
+
+    // Jim rejoins: "only run once per user" still holds.
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "jim@example.com"),
+            ("form[first_name]", "Jim"),
+            ("form[last_name]", "Again"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let jim2 = app
+        .count("SELECT id FROM users WHERE email = 'jim@example.com'")
+        .await
+        .to_string();
+    let res = app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &removal_id),
+            ("form[user_id]", &jim2),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/users/{jim2}?notice=macro_skipped").as_str()
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'jim@example.com'")
+            .await,
+        1
+    );
 }

@@ -14,6 +14,13 @@ mod m20261124_000008_audit_log;
 mod m20261124_000009_user_imports;
 mod m20261124_000010_api_keys;
 mod m20261124_000011_filters;
+mod m20261124_000012_audit_redaction;
+mod m20261124_000013_comments;
+mod m20261124_000014_macros;
+mod m20261124_000015_macro_runs;
+mod m20261124_000016_macro_marks;
+mod m20261124_000017_opt_out_events;
+mod m20261124_000018_community_hash_key;
 
 pub struct Migrator;
 
@@ -32,6 +39,13 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_user_imports::Migration),
             Box::new(m20261124_000010_api_keys::Migration),
             Box::new(m20261124_000011_filters::Migration),
+            Box::new(m20261124_000012_audit_redaction::Migration),
+            Box::new(m20261124_000013_comments::Migration),
+            Box::new(m20261124_000014_macros::Migration),
+            Box::new(m20261124_000015_macro_runs::Migration),
+            Box::new(m20261124_000016_macro_marks::Migration),
+            Box::new(m20261124_000017_opt_out_events::Migration),
+            Box::new(m20261124_000018_community_hash_key::Migration),
         ]
     }
 }

@@ -32,6 +32,13 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "api_key_disabled" => "The API key is disabled.",
         "api_key_deleted" => "The API key was deleted.",
         "filter_created" => "The filter was created.",
+        "macro_saved" => "The macro was saved.",
+        "macro_deleted" => "The macro was deleted.",
+        "macro_completed" => "The macro ran.",
+        "macro_skipped" => {
+            "The macro was skipped: it runs only once per person and already ran for this one."
+        }
+        "user_removed" => "The user was removed completely.",
         "filter_updated" => "The filter was saved.",
         "filter_deleted" => "The filter was deleted.",
         _ => return None,
@@ -104,12 +111,41 @@ pub fn field_sentence(label: &str, message: &str) -> String {
     }
 }
 
-/// The error of a form's last submission, as a reactive value.
+/// Bumped whenever a form's submission succeeds, so every loader on the page fetches
+/// again (a form may redirect to the very page it is on).
+#[derive(Clone, Copy)]
+pub struct Refresh(pub RwSignal<u64>);
+
+/// The current refresh generation; loaders put it in their source.
+pub fn refresh_key() -> u64 {
+    use_context::<Refresh>().map(|r| r.0.get()).unwrap_or(0)
+}
+
+/// Makes a form's completion refresh the page's data.
+pub fn refresh_after<I, O>(action: ServerAction<I>)
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    if let Some(Refresh(refresh)) = use_context::<Refresh>() {
+        Effect::new(move |_| {
+            // Only after success: refreshing after a refusal would rebuild the form and
+            // lose its error messages.
+            if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+                refresh.update(|n| *n += 1);
+            }
+        });
+    }
+}
+
+/// The error of a form's last submission, as a reactive value; the form's completion also
+/// refreshes the page's data.
 pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
 where
     I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
     O: Clone + Send + Sync + 'static,
 {
+    refresh_after(action);
     Signal::derive(move || action.value().get().and_then(|r| r.err()))
 }
 

@@ -4,7 +4,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, field_sentence, show,
+    TABLE, TD, TH, TextField, action_error, capitalise, field_error, field_sentence, refresh_key,
+    show,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -13,7 +14,7 @@ use crate::types::{ApiKeyView, CreatedKey};
 
 #[component]
 pub fn ApiKeysPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_api_keys());
+    let data = Resource::new(refresh_key, |_| load_api_keys());
     view! {
         <Title text="API keys"/>
         <PageHeader title="API keys".to_string()>
@@ -112,7 +113,7 @@ pub fn ApiKeyPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, load_api_key);
+    let data = Resource::new(move || (refresh_key(), id()), |(_, v)| load_api_key(v));
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -182,6 +183,7 @@ fn KeyEditor(key: Option<ApiKeyView>) -> impl IntoView {
 #[component]
 fn ToggleKey(id: i32, enabled: bool) -> impl IntoView {
     let action = ServerAction::<ToggleApiKey>::new();
+    crate::app::components::refresh_after(action);
     view! {
         <ActionForm action=action attr:class=format!("{CARD} mt-6 flex flex-wrap items-center justify-between gap-3")>
             <input type="hidden" name="form[id]" value=id.to_string()/>

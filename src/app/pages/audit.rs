@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::app::components::{PageHeader, Pager, TABLE, TD, TH, show};
+use crate::app::components::{PageHeader, Pager, TABLE, TD, TH, refresh_key, show};
 use crate::server_fns::admin::load_audit_page;
 use crate::types::AuditEntry;
 
@@ -52,7 +52,7 @@ pub fn AuditPageView() -> impl IntoView {
             .and_then(|p| p.parse::<u32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(page, load_audit_page);
+    let data = Resource::new(move || (refresh_key(), page()), |(_, v)| load_audit_page(v));
     view! {
         <Title text="Audit log"/>
         <PageHeader title="Audit log".to_string()/>

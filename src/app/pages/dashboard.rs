@@ -1,13 +1,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::app::components::{CARD, PageHeader, show};
+use crate::app::components::{CARD, PageHeader, refresh_key, show};
 use crate::app::pages::audit::AuditTable;
 use crate::server_fns::admin::load_dashboard;
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let stats = Resource::new(|| (), |_| load_dashboard());
+    let stats = Resource::new(refresh_key, |_| load_dashboard());
     view! {
         <Title text="Dashboard"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -4,7 +4,8 @@ use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, IfCommunityManager, LABEL,
-    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, show,
+    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key,
+    show,
 };
 use crate::server_fns::filters::{
     DeleteFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
@@ -15,7 +16,7 @@ use crate::types::{
 
 #[component]
 pub fn FiltersPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_filters());
+    let data = Resource::new(refresh_key, |_| load_filters());
     view! {
         <Title text="Filters"/>
         <PageHeader title="Filters".to_string()>
@@ -70,7 +71,10 @@ pub fn FilterPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, load_filter_preview);
+    let data = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, v)| load_filter_preview(v),
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -126,7 +130,7 @@ pub fn FilterPage() -> impl IntoView {
 
 #[component]
 pub fn NewFilterPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_filter_form(None));
+    let data = Resource::new(refresh_key, |_| load_filter_form(None));
     view! {
         <Title text="New filter"/>
         <PageHeader title="New filter".to_string()/>
@@ -146,7 +150,10 @@ pub fn EditFilterPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, |id| load_filter_form(Some(id)));
+    let data = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, id)| load_filter_form(Some(id)),
+    );
     view! {
         <Title text="Edit filter"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -3,7 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, INPUT, LABEL, PageHeader, TABLE, TD, TH, capitalise, show,
+    BUTTON, BUTTON_SECONDARY, CARD, INPUT, LABEL, PageHeader, TABLE, TD, TH, capitalise,
+    refresh_key, show,
 };
 use crate::server_fns::users::load_import_report;
 
@@ -50,7 +51,10 @@ pub fn ImportReportPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, load_import_report);
+    let data = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, v)| load_import_report(v),
+    );
     view! {
         <Title text="Import report"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, IfCommunityManager, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, show,
+    TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
 };
 use crate::server_fns::teams::{DeleteTeam, SaveTeam, list_teams};
 use crate::types::TeamView;
@@ -14,7 +14,7 @@ use crate::types::TeamView;
 pub fn TeamsPage() -> impl IntoView {
     let query = use_query_map();
     let editing = move || query.read().get("edit").and_then(|s| s.parse::<i32>().ok());
-    let data = Resource::new(|| (), |_| list_teams());
+    let data = Resource::new(refresh_key, |_| list_teams());
     view! {
         <Title text="Teams"/>
         <PageHeader title="Teams".to_string()/>

@@ -2,9 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::app::components::{BUTTON, CARD, IfCommunityManager, PageHeader, show};
+use crate::app::components::{
+    BUTTON, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, PageHeader, TABLE, TD, TH,
+    action_error, capitalise, field_error, refresh_key, show,
+};
 use crate::app::pages::audit::AuditTable;
+use crate::server_fns::macros::RunMacro;
 use crate::server_fns::users::load_user_detail;
+use crate::types::{CommentView, MacroRunView};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -16,7 +21,7 @@ pub fn UserPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, load_user_detail);
+    let data = Resource::new(move || (refresh_key(), id()), |(_, v)| load_user_detail(v));
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -55,6 +60,17 @@ pub fn UserPage() -> impl IntoView {
                                 }).collect_view()}
                             </dl>
                         </section>
+                        {(!d.macros.is_empty()).then(|| {
+                            let macros = d.macros.clone();
+                            let user_id = u.id;
+                            view! {
+                                <IfCommunityManager>
+                                    <RunMacroPanel user_id macros=macros.clone()/>
+                                </IfCommunityManager>
+                            }
+                        })}
+                        <Comments comments=d.comments/>
+                        <Runs runs=d.runs/>
                         <section class="mt-8">
                             <h2 class="mb-3 text-lg font-semibold">"Activity"</h2>
                             <AuditTable entries=d.activity/>
@@ -64,4 +80,94 @@ pub fn UserPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+#[component]
+fn RunMacroPanel(user_id: i32, macros: Vec<(i32, String, bool)>) -> impl IntoView {
+    let action = ServerAction::<RunMacro>::new();
+    let error = action_error(action);
+    let confirm_error = field_error(error, "confirm");
+    let asks = macros.iter().any(|(_, _, asks)| *asks);
+    view! {
+        <section aria-labelledby="run-macro" class=format!("{CARD} mt-6")>
+            <h2 id="run-macro" class="text-lg font-semibold">"Run a macro"</h2>
+            <ActionForm action=action attr:class="mt-3 flex flex-wrap items-end gap-3">
+                <FormAlert error/>
+                <input type="hidden" name="form[user_id]" value=user_id.to_string()/>
+                <div>
+                    <label for="f-run-macro" class=LABEL>"Macro"</label>
+                    <select id="f-run-macro" name="form[macro_id]" class=INPUT>
+                        {macros.into_iter().map(|(id, name, _)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                    </select>
+                </div>
+                {asks.then(|| view! {
+                    <label for="f-run-confirm" class="flex items-center gap-2 pb-2 text-sm">
+                        <input id="f-run-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                        "Yes, run it on this user"
+                    </label>
+                })}
+                <button type="submit" class=BUTTON>"Run macro"</button>
+                {move || confirm_error.get().map(|e| view! { <p class="w-full text-sm text-red-700">{capitalise(&e)} "."</p> })}
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Comments(comments: Vec<CommentView>) -> impl IntoView {
+    view! {
+        <section class="mt-8">
+            <h2 class="mb-3 text-lg font-semibold">"Comments"</h2>
+            {if comments.is_empty() {
+                view! { <p class="text-sm text-slate-600">"No comments yet."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="space-y-3">
+                        {comments.into_iter().map(|c| view! {
+                            <li class=CARD>
+                                <p class="text-xs text-slate-500">{format!("{} · {}", c.author, c.created_at)}</p>
+                                <p class="mt-1 whitespace-pre-line text-sm">{c.body}</p>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
+    (!runs.is_empty()).then(|| {
+        view! {
+            <section class="mt-8">
+                <h2 class="mb-3 text-lg font-semibold">"Macro runs"</h2>
+                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                    <table class=TABLE>
+                        <caption class="sr-only">"Macro runs"</caption>
+                        <thead class="bg-slate-50">
+                            <tr>
+                                <th scope="col" class=TH>"When"</th>
+                                <th scope="col" class=TH>"Macro"</th>
+                                <th scope="col" class=TH>"How"</th>
+                                <th scope="col" class=TH>"Status"</th>
+                                <th scope="col" class=TH>"What it did"</th>
+                            </tr>
+                        </thead>
+                        <tbody class="divide-y divide-slate-100">
+                            {runs.into_iter().map(|r| view! {
+                                <tr>
+                                    <td class=format!("{TD} whitespace-nowrap")>{r.created_at}</td>
+                                    <td class=TD>{r.macro_name}</td>
+                                    <td class=TD>{r.trigger}</td>
+                                    <td class=TD>{r.status}</td>
+                                    <td class=TD>{r.outcome}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        }
+    })
 }

@@ -4,14 +4,14 @@ use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, PageHeader, TextField,
-    action_error, field_error, field_sentence, show,
+    action_error, field_error, field_sentence, refresh_key, show,
 };
 use crate::server_fns::users::{DeleteUser, SaveUser, load_user_form};
 use crate::types::{Role, UserFormOptions};
 
 #[component]
 pub fn NewUserPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_user_form(None));
+    let data = Resource::new(refresh_key, |_| load_user_form(None));
     view! {
         <Title text="New user"/>
         <PageHeader title="New user".to_string()/>
@@ -31,7 +31,10 @@ pub fn EditUserPage() -> impl IntoView {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     };
-    let data = Resource::new(id, |id| load_user_form(Some(id)));
+    let data = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, id)| load_user_form(Some(id)),
+    );
     view! {
         <Title text="Edit user"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

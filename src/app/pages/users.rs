@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, Pager, TABLE, TD,
-    TH, show,
+    TH, refresh_key, show,
 };
 use crate::server_fns::users::list_users;
 use crate::types::{UserListPage, UserQuery};
@@ -49,7 +49,10 @@ pub fn UsersPage() -> impl IntoView {
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
         }
     };
-    let data = Resource::new(user_query, list_users);
+    let data = Resource::new(
+        move || (refresh_key(), user_query()),
+        |(_, q)| list_users(q),
+    );
     view! {
         <Title text="Users"/>
         <PageHeader title="Users".to_string()>

@@ -4,8 +4,13 @@
 pub mod admin_session;
 pub mod api_key;
 pub mod audit_log;
+pub mod comment;
 pub mod community;
 pub mod filter;
+pub mod macro_def;
+pub mod macro_mark;
+pub mod macro_run;
+pub mod opt_out_event;
 pub mod project;
 pub mod role;
 pub mod team;

@@ -29,10 +29,48 @@ pub async fn record(
         subject: Set(truncate(subject, 254)),
         detail: Set(detail.to_string()),
         ip: Set(truncate(&actor.ip, 64)),
+        redacted: Set(false),
         ..Default::default()
     }
     .insert(db)
     .await?;
+    Ok(())
+}
+
+/// Replaces a removed person's email (as actor, subject or inside the details) with
+/// `replacement` in every entry that names them: the only change the log accepts.
+pub async fn redact(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    email: &str,
+    replacement: &str,
+) -> Result<(), AppError> {
+    let entries = audit_log::Entity::find()
+        .filter(
+            Condition::any()
+                .add(audit_log::Column::ActorUserId.eq(user_id))
+                .add(audit_log::Column::Subject.eq(email))
+                .add(audit_log::Column::ActorLabel.eq(email))
+                .add(audit_log::Column::Detail.contains(email)),
+        )
+        .all(db)
+        .await?;
+    for e in entries {
+        let swap = |s: &str| {
+            if s == email {
+                replacement.to_string()
+            } else {
+                s.replace(email, replacement)
+            }
+        };
+        let mut active: audit_log::ActiveModel = e.clone().into();
+        active.actor_label = Set(swap(&e.actor_label));
+        active.subject = Set(swap(&e.subject));
+        active.detail = Set(swap(&e.detail));
+        active.actor_user_id = Set(None);
+        active.redacted = Set(true);
+        active.update(db).await?;
+    }
     Ok(())
 }
 

@@ -19,20 +19,40 @@ pub async fn ensure_community(
     name: &str,
 ) -> Result<community::Model, AppError> {
     match community::Entity::find().one(db).await? {
-        Some(c) if c.name == name => Ok(c),
+        Some(c) if c.name == name && !c.hash_key.is_empty() => Ok(c),
         Some(c) => {
+            let needs_key = c.hash_key.is_empty();
             let mut active = c.into_active_model();
             active.name = Set(name.to_string());
+            if needs_key {
+                active.hash_key = Set(random_hex(32));
+            }
             Ok(active.update(db).await?)
         }
         None => Ok(community::ActiveModel {
             name: Set(name.to_string()),
             created_at: Set(Utc::now()),
+            hash_key: Set(random_hex(32)),
             ..Default::default()
         }
         .insert(db)
         .await?),
     }
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+    hex::encode(buf)
+}
+
+/// The installation's key for keyed hashes of personal data.
+pub async fn hash_key(db: &impl ConnectionTrait) -> Result<Vec<u8>, AppError> {
+    let c = community::Entity::find()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("community row missing"))?;
+    hex::decode(&c.hash_key).map_err(AppError::internal)
 }
 
 /// A random password for a generated account: 20 characters from an unambiguous alphabet.

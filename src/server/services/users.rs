@@ -10,11 +10,13 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
-use super::{Actor, audit, auth, format_time, teams};
+use super::{Actor, audit, auth, format_time, macros, teams};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, NewPassword, PersonName, parse_id, parse_role, parse_score};
-use crate::server::entities::{team_membership, user};
-use crate::types::{Role, TeamRef, UserDetail, UserForm, UserListPage, UserQuery, UserRow};
+use crate::server::entities::{comment, team_membership, user};
+use crate::types::{
+    CommentView, Role, TeamRef, UserDetail, UserForm, UserListPage, UserQuery, UserRow,
+};
 
 pub const PER_PAGE: u32 = 50;
 
@@ -208,7 +210,29 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
     let all_teams = teams::refs(db).await?;
     let mut teams = teams_of(db, &[id], &all_teams).await?;
     let activity = audit::for_user(db, id, &u.email, 20).await?;
+    let comments = comment::Entity::find()
+        .filter(comment::Column::UserId.eq(id))
+        .order_by_desc(comment::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| CommentView {
+            author: c.author_label,
+            body: c.body,
+            created_at: format_time(&c.created_at),
+        })
+        .collect();
+    let macros = macros::list(db)
+        .await?
+        .into_iter()
+        .filter(|m| m.options.show_in_user_actions)
+        .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
+        .collect();
     Ok(UserDetail {
+        comments,
+        runs: macros::runs_for_user(db, id).await?,
+        macros,
         can_sign_in: u.password_hash.is_some() && Role::parse(&u.role).is_ok_and(Role::can_sign_in),
         updated_at: format_time(&u.updated_at),
         user: row(&u, teams.remove(&id).unwrap_or_default()),

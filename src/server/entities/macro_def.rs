@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "macros")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub name: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    #[sea_orm(unique)]
+    pub key: String,
+    pub scope: String,
+    #[sea_orm(column_type = "Text")]
+    pub actions: String,
+    pub include_on_dashboard: bool,
+    pub show_in_user_actions: bool,
+    pub run_once_per_user: bool,
+    pub suppress_confirmation: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
