@@ -64,6 +64,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/macros") view=MacrosPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/new") view=NewMacroPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/:id") view=MacroPage ssr=ssr.clone()/>
+                    <Route path=path!("/listeners") view=ListenersPage ssr=ssr.clone()/>
+                    <Route path=path!("/listeners/new") view=NewListenerPage ssr=ssr.clone()/>
+                    <Route path=path!("/listeners/:id") view=ListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/:id") view=ApiKeyPage ssr=ssr.clone()/>
@@ -101,6 +104,7 @@ fn AdminLayout() -> impl IntoView {
                                 let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
                                 cm.then(|| view! {
                                     <A href="/macros" attr:class=link>"Macros"</A>
+                                    <A href="/listeners" attr:class=link>"Listeners"</A>
                                     <A href="/api-keys" attr:class=link>"API keys"</A>
                                     <A href="/audit" attr:class=link>"Audit log"</A>
                                 })

@@ -539,3 +539,60 @@ pub struct MacroRunView {
     pub outcome: String,
     pub created_at: String,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub key: String,
+    pub filter: Option<(i32, String)>,
+    pub macro_: Option<(i32, String)>,
+    pub api_key: Option<(i32, String)>,
+    pub enabled: bool,
+    /// The URL third parties call (public base URL + path).
+    pub endpoint: String,
+}
+
+/// Create (empty `id`) or edit a user macro listener.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListenerForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub filter_id: String,
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub api_key_id: String,
+    #[serde(default)]
+    pub enabled: Option<String>,
+}
+
+/// What the listener editor offers: (id, name) of filters, macros and API keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerFormOptions {
+    pub listener: Option<ListenerView>,
+    pub filters: Vec<(i32, String)>,
+    pub macros: Vec<(i32, String)>,
+    pub api_keys: Vec<(i32, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerCallView {
+    pub id: i64,
+    pub received_at: String,
+    pub listener: String,
+    pub caller_ip: String,
+    pub target: String,
+    pub status: u16,
+    pub code: String,
+    pub run_id: Option<i64>,
+    pub duration_ms: i32,
+}

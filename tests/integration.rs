@@ -7,8 +7,8 @@ use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;
 use switchyard::errors::AppError;
 use switchyard::server_fns::{
-    api_keys as key_fns, auth, filters as filter_fns, macros as macro_fns, teams as team_fns,
-    users as user_fns,
+    api_keys as key_fns, auth, filters as filter_fns, listeners as listener_fns,
+    macros as macro_fns, teams as team_fns, users as user_fns,
 };
 
 async fn error_of(res: reqwest::Response) -> AppError {
@@ -36,6 +36,7 @@ on_both_backends!(
     api_keys_authenticate_callers,
     filters_select_users_by_and_or_groups,
     macros_run_actions_and_remove_a_user_completely,
+    user_macro_listener_answers_every_status,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -753,15 +754,20 @@ async fn api_keys_are_shown_once_and_stored_hashed(app: TestApp) {
 }
 
 async fn api_keys_authenticate_callers(app: TestApp) {
-    use switchyard::server::services::api_keys;
+    use switchyard::server::services::api_keys::{self, KeyRejection};
     use switchyard::server::settings::Secret;
     app.sign_in().await;
     let (id, key) = create_key(&app, "Salesforce", "sf", "").await;
     let local: std::net::IpAddr = "127.0.0.1".parse().unwrap();
-    let ok = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
-        .await
-        .unwrap();
-    assert_eq!(ok.id as i64, id);
+    let check = |presented: Option<String>, ip: std::net::IpAddr| {
+        let db = app.db.clone();
+        async move {
+            api_keys::authenticate(&db, presented.map(Secret::new).as_ref(), ip)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(check(Some(key.clone()), local).await.unwrap().id as i64, id);
     assert_eq!(
         app.count(&format!("SELECT use_count FROM api_keys WHERE id = {id}"))
             .await,
@@ -769,26 +775,25 @@ async fn api_keys_authenticate_callers(app: TestApp) {
     );
 
     let wrong = format!("{}0", &key[..key.len() - 1]);
-    for presented in [
-        None,
-        Some(Secret::new(String::new())),
-        Some(Secret::new(wrong)),
-    ] {
-        let err = api_keys::authenticate(&app.db, presented.as_ref(), local)
-            .await
-            .unwrap_err();
-        assert_eq!(err, AppError::Unauthorized);
-    }
+    assert_eq!(check(None, local).await.unwrap_err(), KeyRejection::Missing);
+    assert_eq!(
+        check(Some(String::new()), local).await.unwrap_err(),
+        KeyRejection::Missing
+    );
+    assert_eq!(
+        check(Some(wrong), local).await.unwrap_err(),
+        KeyRejection::Unknown
+    );
 
     let id_s = id.to_string();
     let res = app
         .call::<key_fns::ToggleApiKey>(&[("form[id]", &id_s), ("form[enabled]", "false")])
         .await;
     assert_eq!(res.status(), 200);
-    let err = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    assert_eq!(
+        check(Some(key.clone()), local).await.unwrap_err(),
+        KeyRejection::Disabled
+    );
     app.call::<key_fns::ToggleApiKey>(&[("form[id]", &id_s), ("form[enabled]", "true")])
         .await;
 
@@ -800,13 +805,12 @@ async fn api_keys_authenticate_callers(app: TestApp) {
         ])
         .await;
     assert_eq!(res.status(), 200);
-    let err = api_keys::authenticate(&app.db, Some(&Secret::new(key.clone())), local)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-    let inside: std::net::IpAddr = "203.0.113.9".parse().unwrap();
+    assert_eq!(
+        check(Some(key.clone()), local).await.unwrap_err(),
+        KeyRejection::CallerNotAllowed
+    );
     assert!(
-        api_keys::authenticate(&app.db, Some(&Secret::new(key)), inside)
+        check(Some(key), "203.0.113.9".parse().unwrap())
             .await
             .is_ok()
     );
@@ -954,6 +958,7 @@ async fn filters_select_users_by_and_or_groups(app: TestApp) {
 
 /// Every text column that could hold personal data, for the erasure check.
 const TEXT_COLUMNS: &[(&str, &str)] = &[
+    ("listener_calls", "listener_key || target || code"),
     ("users", "email || first_name || last_name || search_text"),
     ("audit_log", "actor_label || subject || detail"),
     ("comments", "author_label || body"),
@@ -1225,4 +1230,247 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
             .await,
         1
     );
+}
+
+async fn user_macro_listener_answers_every_status(app: TestApp) {
+    app.sign_in().await;
+    for team in ["Customers", "Administrators"] {
+        app.call::<team_fns::SaveTeam>(&[("form[name]", team)])
+            .await;
+    }
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let admins = app
+        .count("SELECT id FROM teams WHERE name = 'Administrators'")
+        .await
+        .to_string();
+    for (email, team) in [
+        ("tony@example.com", &customers),
+        ("ann@example.com", &admins),
+    ] {
+        let res = app
+            .call::<user_fns::SaveUser>(&[
+                ("form[email]", email),
+                ("form[first_name]", "T"),
+                ("form[last_name]", "U"),
+                ("form[team_ids][]", team),
+            ])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    app.call::<filter_fns::SaveFilter>(&[
+        ("form[name]", "Customers only"),
+        ("form[rows][0][slot]", "0"),
+        ("form[rows][0][field]", "team"),
+        ("form[rows][0][op]", "is"),
+        ("form[rows][0][value]", "Customers"),
+    ])
+    .await;
+    app.call::<macro_fns::SaveMacro>(&[
+        ("form[name]", "Delete user"),
+        ("form[key]", "delete-user"),
+        ("form[actions][0][slot]", "0"),
+        ("form[actions][0][kind]", "remove_user"),
+        ("form[include_on_dashboard]", "on"),
+    ])
+    .await;
+    let (key_id, key) = create_key(&app, "Jira", "jira", "").await;
+    let (_, other_key) = create_key(&app, "Other", "other", "").await;
+    let filter_id = app.count("SELECT id FROM filters").await.to_string();
+    let macro_id = app.count("SELECT id FROM macros").await.to_string();
+    let err = error_of(
+        app.call::<listener_fns::SaveListener>(&[("form[name]", "x"), ("form[key]", "bad key!")])
+            .await,
+    )
+    .await;
+    for f in ["key", "macro_id", "api_key_id"] {
+        assert!(err.field_message(f).is_some(), "{f}: {err:?}");
+    }
+    let res = app
+        .call::<listener_fns::SaveListener>(&[
+            ("form[name]", "GDPR removal"),
+            ("form[key]", "deleteuser"),
+            ("form[filter_id]", &filter_id),
+            ("form[macro_id]", &macro_id),
+            ("form[api_key_id]", &key_id.to_string()),
+            ("form[enabled]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+
+    let api = reqwest::Client::new();
+    let url = app.url("/api/v1/userMacroListeners/deleteuser");
+    let post = |query: Vec<(&'static str, String)>,
+                headers: Vec<(&'static str, String)>,
+                body: Option<(&'static str, Vec<u8>)>| {
+        let mut req = api.post(&url).query(&query);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        if let Some((ct, b)) = body {
+            req = req.header("content-type", ct).body(b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+            (
+                status,
+                body["error"]["code"]
+                    .as_str()
+                    .or(body["status"].as_str())
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        }
+    };
+    let find = |e: &str| ("find", e.to_string());
+    let q = |k: &str| ("apiKey", k.to_string());
+
+    assert_eq!(
+        post(vec![find("tony@example.com")], vec![], None).await,
+        (401, "missing_api_key".into())
+    );
+    assert_eq!(
+        post(vec![find("tony@example.com"), q("jira_nope")], vec![], None).await,
+        (401, "invalid_api_key".into())
+    );
+    assert_eq!(
+        post(vec![find("tony@example.com"), q(&other_key)], vec![], None).await,
+        (403, "api_key_not_allowed".into())
+    );
+    assert_eq!(
+        post(vec![q(&key)], vec![], None).await,
+        (400, "missing_find".into())
+    );
+    assert_eq!(
+        post(vec![find("not an email"), q(&key)], vec![], None).await,
+        (400, "invalid_find".into())
+    );
+    assert_eq!(
+        post(vec![find("nobody@example.com"), q(&key)], vec![], None).await,
+        (404, "target_not_found".into())
+    );
+    assert_eq!(
+        post(vec![find("ann@example.com"), q(&key)], vec![], None).await,
+        (404, "target_not_in_filter".into())
+    );
+    assert_eq!(
+        post(vec![find("cm@example.com"), q(&key)], vec![], None).await,
+        (404, "target_not_in_filter".into())
+    );
+    assert_eq!(
+        post(
+            vec![find("tony@example.com"), q(&key)],
+            vec![],
+            Some(("text/plain", b"hello".to_vec()))
+        )
+        .await,
+        (415, "unsupported_media_type".into())
+    );
+    assert_eq!(
+        post(
+            vec![find("tony@example.com"), q(&key)],
+            vec![],
+            Some(("application/json", b"{nope".to_vec()))
+        )
+        .await,
+        (400, "invalid_json".into())
+    );
+    let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
+    assert_eq!(
+        post(
+            vec![find("tony@example.com"), q(&key)],
+            vec![],
+            Some(("application/json", big.into_bytes()))
+        )
+        .await
+        .0,
+        413
+    );
+    let wrong_listener = api
+        .post(app.url("/api/v1/userMacroListeners/nope"))
+        .query(&[("find", "tony@example.com"), ("apiKey", &key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_listener.status(), 404);
+    assert_eq!(api.get(&url).send().await.unwrap().status(), 405);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'tony@example.com'")
+            .await,
+        1,
+        "nothing ran yet"
+    );
+
+    // Salesforce-style: the key in a header, a JSON body. Tony is removed.
+    let (status, code) = post(
+        vec![find("Tony@Example.com")],
+        vec![("x-api-key", key.clone())],
+        Some(("application/json", b"{\"reason\": \"gdpr\"}".to_vec())),
+    )
+    .await;
+    assert_eq!((status, code.as_str()), (200, "completed"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'tony@example.com'")
+            .await,
+        0
+    );
+    assert_eq!(
+        occurrences(&app, "tony@example.com").await,
+        Vec::<&str>::new()
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE target LIKE '%tony%'")
+            .await,
+        0,
+        "log targets masked"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM opt_out_events").await, 1);
+    // Again: now the user is gone (Bearer this time).
+    assert_eq!(
+        post(
+            vec![find("tony@example.com")],
+            vec![("authorization", format!("Bearer {key}"))],
+            None
+        )
+        .await,
+        (404, "target_not_found".into())
+    );
+
+    assert_eq!(
+        occurrences(&app, "tony@example.com").await,
+        Vec::<&str>::new(),
+        "later calls do not bring the email back"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE target = 'n…@example.com'")
+            .await,
+        1,
+        "unknown targets are masked"
+    );
+
+    // A disabled key.
+    app.call::<key_fns::ToggleApiKey>(&[
+        ("form[id]", &key_id.to_string()),
+        ("form[enabled]", "false"),
+    ])
+    .await;
+    assert_eq!(
+        post(vec![find("ann@example.com"), q(&key)], vec![], None).await,
+        (403, "api_key_disabled".into())
+    );
+
+    // Every call is in the log, and the key itself is nowhere.
+    let calls = app.count("SELECT COUNT(*) FROM listener_calls").await;
+    assert_eq!(
+        calls, 15,
+        "every call but the 405 (no such method) is logged"
+    );
+    let random = key.strip_prefix("jira_").unwrap();
+    assert_eq!(app.count(&format!("SELECT COUNT(*) FROM listener_calls WHERE listener_key || target || code LIKE '%{random}%'")).await, 0);
+    let page = app.get("/listeners").await.text().await.unwrap();
+    assert!(page.contains("target_not_in_filter") && page.contains("GDPR removal"));
 }

@@ -21,6 +21,8 @@ mod m20261124_000015_macro_runs;
 mod m20261124_000016_macro_marks;
 mod m20261124_000017_opt_out_events;
 mod m20261124_000018_community_hash_key;
+mod m20261124_000019_listeners;
+mod m20261124_000020_listener_calls;
 
 pub struct Migrator;
 
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000016_macro_marks::Migration),
             Box::new(m20261124_000017_opt_out_events::Migration),
             Box::new(m20261124_000018_community_hash_key::Migration),
+            Box::new(m20261124_000019_listeners::Migration),
+            Box::new(m20261124_000020_listener_calls::Migration),
         ]
     }
 }

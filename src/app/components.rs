@@ -33,6 +33,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "api_key_deleted" => "The API key was deleted.",
         "filter_created" => "The filter was created.",
         "macro_saved" => "The macro was saved.",
+        "listener_saved" => "The listener was saved.",
+        "listener_deleted" => "The listener was deleted.",
         "macro_deleted" => "The macro was deleted.",
         "macro_completed" => "The macro ran.",
         "macro_skipped" => {

@@ -52,13 +52,17 @@ pub fn router(state: AppState) -> Router {
                 super::services::imports::MAX_BYTES + 64 * 1024,
             )),
         )
+        .merge(super::api::routes())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::session_layer,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: query strings may carry an API key (`apiKey=`).
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod filters;
+pub mod listeners;
 pub mod macros;
 pub mod teams;
 pub mod users;

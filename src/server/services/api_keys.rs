@@ -239,34 +239,76 @@ pub async fn delete(
     Ok(())
 }
 
-/// Checks a key presented by a caller: 401 when missing or unknown, 403 when disabled or the
-/// caller's address is not on the key's allow-list. Counts the use.
+/// Why a presented key was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRejection {
+    Missing,
+    Unknown,
+    Disabled,
+    CallerNotAllowed,
+}
+
+impl KeyRejection {
+    pub fn status(self) -> u16 {
+        match self {
+            KeyRejection::Missing | KeyRejection::Unknown => 401,
+            KeyRejection::Disabled | KeyRejection::CallerNotAllowed => 403,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            KeyRejection::Missing => "missing_api_key",
+            KeyRejection::Unknown => "invalid_api_key",
+            KeyRejection::Disabled => "api_key_disabled",
+            KeyRejection::CallerNotAllowed => "ip_not_allowed",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            KeyRejection::Missing => {
+                "no API key: send it as the apiKey query parameter, the X-Api-Key header or Authorization: Bearer"
+            }
+            KeyRejection::Unknown => "the API key is not known",
+            KeyRejection::Disabled => "this API key is disabled",
+            KeyRejection::CallerNotAllowed => {
+                "this API key does not accept calls from your address"
+            }
+        }
+    }
+}
+
+/// Checks a key presented by a caller and counts the use. The outer error is for failures of
+/// our own; the inner one says why the key was refused.
 #[tracing::instrument(skip_all, fields(caller = %caller))]
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     presented: Option<&Secret<String>>,
     caller: IpAddr,
-) -> Result<api_key::Model, AppError> {
-    let presented = presented
+) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
+    let Some(presented) = presented
         .map(|k| k.expose().trim())
         .filter(|k| !k.is_empty())
-        .ok_or(AppError::Unauthorized)?;
+    else {
+        return Ok(Err(KeyRejection::Missing));
+    };
     let digest = hash_key(presented);
     let found = api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hex::encode(digest)))
         .one(db)
         .await?;
-    let key = found
-        .filter(|k| hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, &digest)))
-        .ok_or(AppError::Unauthorized)?;
+    let Some(key) = found.filter(|k| {
+        hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, &digest))
+    }) else {
+        return Ok(Err(KeyRejection::Unknown));
+    };
     if !key.enabled {
-        return Err(AppError::Forbidden("this API key is disabled".into()));
+        return Ok(Err(KeyRejection::Disabled));
     }
     let allow = IpAllowList::parse(&key.allowed_ips).map_err(AppError::internal)?;
     if !allow.allows(caller) {
-        return Err(AppError::Forbidden(
-            "this API key does not accept calls from your address".into(),
-        ));
+        return Ok(Err(KeyRejection::CallerNotAllowed));
     }
     api_key::Entity::update_many()
         .col_expr(
@@ -277,7 +319,7 @@ pub async fn authenticate(
         .filter(api_key::Column::Id.eq(key.id))
         .exec(db)
         .await?;
-    Ok(key)
+    Ok(Ok(key))
 }
 
 #[cfg(test)]

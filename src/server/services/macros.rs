@@ -14,7 +14,8 @@ use super::{Actor, audit, community, format_time, teams};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
 use crate::server::entities::{
-    comment, macro_def, macro_mark, macro_run, opt_out_event, team_membership, user, user_import,
+    comment, listener_call, macro_def, macro_mark, macro_run, opt_out_event, team_membership, user,
+    user_import,
 };
 use crate::types::{
     MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions, MacroRunView, MacroView, Role, TeamRef,
@@ -27,12 +28,14 @@ pub const REMOVED_LABEL: &str = "Removed user";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     Manual,
+    Listener,
 }
 
 impl Trigger {
     fn key(self) -> &'static str {
         match self {
             Trigger::Manual => "manual",
+            Trigger::Listener => "listener",
         }
     }
 }
@@ -463,6 +466,11 @@ async fn teams_of(
     Ok(names.join(", "))
 }
 
+/// How a removed person appears in logs: a prefix of their keyed hash.
+pub fn removed_label(hash: &str) -> String {
+    format!("removed user {}", &hash[..hash.len().min(12)])
+}
+
 /// Removes a person's personal data from every place that holds it, apart from the user row
 /// itself (deleted last by the caller): comments they wrote keep their text under
 /// "Removed user", audit entries naming them are redacted to a keyed hash, stored import
@@ -488,6 +496,22 @@ async fn erase_user(
         &format!("removed user {}", &hash[..12]),
     )
     .await?;
+    listener_call::Entity::update_many()
+        .col_expr(
+            listener_call::Column::Target,
+            Expr::value(removed_label(hash)),
+        )
+        .col_expr(
+            listener_call::Column::TargetUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(listener_call::Column::TargetUserId.eq(target.id))
+                .add(listener_call::Column::Target.eq(target.email.clone())),
+        )
+        .exec(db)
+        .await?;
     user_import::Entity::update_many()
         .col_expr(
             user_import::Column::Report,

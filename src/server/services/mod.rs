@@ -7,6 +7,7 @@ pub mod auth;
 pub mod community;
 pub mod filters;
 pub mod imports;
+pub mod listeners;
 pub mod macros;
 pub mod teams;
 pub mod users;

@@ -1,0 +1,246 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::app::components::{
+    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader,
+    TABLE, TD, TH, TextField, action_error, capitalise, field_error, field_sentence, refresh_key,
+    show,
+};
+use crate::server_fns::listeners::{
+    DeleteListener, SaveListener, load_listener_form, load_listeners,
+};
+use crate::types::{ListenerCallView, ListenerFormOptions};
+
+#[component]
+pub fn ListenersPage() -> impl IntoView {
+    let data = Resource::new(refresh_key, |_| load_listeners());
+    view! {
+        <Title text="External listeners"/>
+        <PageHeader title="External listeners".to_string()>
+            <a class=BUTTON href="/listeners/new">"New listener"</a>
+        </PageHeader>
+        <p class="mb-4 text-sm text-slate-600">"URLs that third-party systems (Jira, Salesforce …) call to run a user macro on the user whose email they send as find."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |(listeners, calls)| view! {
+                    {if listeners.is_empty() {
+                        view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No listeners yet."</p> }.into_any()
+                    } else {
+                        view! {
+                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                                <table class=TABLE>
+                                    <caption class="sr-only">"Listeners"</caption>
+                                    <thead class="bg-slate-50">
+                                        <tr>
+                                            <th scope="col" class=TH>"Name"</th>
+                                            <th scope="col" class=TH>"Runs"</th>
+                                            <th scope="col" class=TH>"Filter"</th>
+                                            <th scope="col" class=TH>"Status"</th>
+                                            <th scope="col" class=TH>"URL"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {listeners.into_iter().map(|l| view! {
+                                            <tr>
+                                                <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
+                                                <td class=TD>{l.macro_.map(|m| m.1).unwrap_or_else(|| "—".into())}</td>
+                                                <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| "every user".into())}</td>
+                                                <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
+                                                <td class=format!("{TD} font-mono text-xs")>{l.endpoint.clone()}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any()
+                    }}
+                    <CallLog calls/>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CallLog(calls: Vec<ListenerCallView>) -> impl IntoView {
+    view! {
+        <section class="mt-8">
+            <h2 class="mb-3 text-lg font-semibold">"Listener log"</h2>
+            {if calls.is_empty() {
+                view! { <p class="text-sm text-slate-600">"No calls yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                        <table class=TABLE>
+                            <caption class="sr-only">"Listener log"</caption>
+                            <thead class="bg-slate-50">
+                                <tr>
+                                    <th scope="col" class=TH>"When"</th>
+                                    <th scope="col" class=TH>"Listener"</th>
+                                    <th scope="col" class=TH>"Caller"</th>
+                                    <th scope="col" class=TH>"Target"</th>
+                                    <th scope="col" class=TH>"Status"</th>
+                                    <th scope="col" class=TH>"Outcome"</th>
+                                    <th scope="col" class=format!("{TH} text-right")>"ms"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {calls.into_iter().map(|c| view! {
+                                    <tr>
+                                        <td class=format!("{TD} whitespace-nowrap")>{c.received_at}</td>
+                                        <td class=TD>{c.listener}</td>
+                                        <td class=format!("{TD} font-mono text-xs")>{c.caller_ip}</td>
+                                        <td class=TD>{c.target}</td>
+                                        <td class=format!("{TD} tabular-nums")>{c.status}</td>
+                                        <td class=format!("{TD} font-mono text-xs")>{c.code}{c.run_id.map(|r| format!(" (run {r})"))}</td>
+                                        <td class=format!("{TD} text-right tabular-nums")>{c.duration_ms}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+pub fn NewListenerPage() -> impl IntoView {
+    let data = Resource::new(refresh_key, |_| load_listener_form(None));
+    view! {
+        <Title text="New listener"/>
+        <PageHeader title="New user macro listener".to_string()/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move { show(data.await, |opts| view! { <ListenerEditor opts/> }) })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn ListenerPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
+    let data = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, id)| load_listener_form(Some(id)),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |opts| {
+                    let l = opts.listener.clone();
+                    let title = l.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+                    let endpoint = l.as_ref().map(|l| l.endpoint.clone()).unwrap_or_default();
+                    let id = l.as_ref().map(|l| l.id).unwrap_or_default();
+                    let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
+                    let curl = format!("curl -X POST '{endpoint}?find=jim@example.com' -H 'X-Api-Key: YOUR_API_KEY'");
+                    view! {
+                        <Title text=title.clone()/>
+                        <PageHeader title=title>
+                            <a class=BUTTON_SECONDARY href="/listeners">"All listeners"</a>
+                        </PageHeader>
+                        <section aria-labelledby="listener-url" class=format!("{CARD} mb-6 space-y-3")>
+                            <h2 id="listener-url" class="text-lg font-semibold">"Endpoint"</h2>
+                            <label for="f-endpoint" class=LABEL>"URL for a webhook that can only set a URL (e.g. Jira)"</label>
+                            <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") onfocus="this.select()"/>
+                            <label for="f-curl" class=LABEL>"Example request"</label>
+                            <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") onfocus="this.select()"/>
+                            <p class="text-xs text-slate-500">"Answers: 200 done · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 400 bad input · 413 body too large · 415 body not JSON."</p>
+                        </section>
+                        <ListenerEditor opts/>
+                        <DeleteListenerForm id/>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
+    let action = ServerAction::<SaveListener>::new();
+    let error = action_error(action);
+    let l = opts.listener.clone();
+    let id = l.as_ref().map(|l| l.id.to_string()).unwrap_or_default();
+    let (name, description, key) = l
+        .as_ref()
+        .map(|l| (l.name.clone(), l.description.clone(), l.key.clone()))
+        .unwrap_or_default();
+    let enabled = l.as_ref().is_none_or(|l| l.enabled);
+    let chosen = |pick: Option<(i32, String)>| pick.map(|p| p.0);
+    let filter = chosen(l.as_ref().and_then(|l| l.filter.clone()));
+    let macro_ = chosen(l.as_ref().and_then(|l| l.macro_.clone()));
+    let api_key = chosen(l.as_ref().and_then(|l| l.api_key.clone()));
+    let select = move |label: &'static str,
+                       field: &'static str,
+                       options: Vec<(i32, String)>,
+                       current: Option<i32>,
+                       none: Option<&'static str>| {
+        let err = field_error(error, field);
+        let id = format!("f-{field}");
+        view! {
+            <div>
+                <label for=id.clone() class=LABEL>{label}</label>
+                <select id=id name=format!("form[{field}]") class=INPUT aria-invalid=move || err.get().is_some().then_some("true")>
+                    {none.map(|n| view! { <option value="" selected=current.is_none()>{n}</option> })}
+                    {options.into_iter().map(|(i, n)| view! { <option value=i.to_string() selected=current == Some(i)>{n}</option> }).collect_view()}
+                </select>
+                {move || err.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence(label, &e)}</p> })}
+            </div>
+        }
+    };
+    view! {
+        <ActionForm action=action attr:class=format!("{CARD} space-y-4")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=id/>
+            <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
+                <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="The last part of the URL, e.g. deleteuser." error=field_error(error, "key")/>
+            </div>
+            <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
+            <div class="grid grid-cols-1 gap-4 sm:grid-cols-3">
+                {select("Filter", "filter_id", opts.filters.clone(), filter, Some("No filter: every user"))}
+                {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}
+                {select("API key", "api_key_id", opts.api_keys.clone(), api_key, Some("— choose —"))}
+            </div>
+            <label for="f-listener-enabled" class="flex items-center gap-2 text-sm">
+                <input id="f-listener-enabled" type="checkbox" name="form[enabled]" checked=enabled class="h-4 w-4 rounded border-slate-300"/>
+                "Enabled"
+            </label>
+            <div class="flex flex-wrap gap-2">
+                <button type="submit" class=BUTTON>"Save listener"</button>
+                <a class=BUTTON_SECONDARY href="/listeners">"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn DeleteListenerForm(id: i32) -> impl IntoView {
+    let action = ServerAction::<DeleteListener>::new();
+    let error = action_error(action);
+    view! {
+        <section aria-labelledby="delete-listener" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
+            <h2 id="delete-listener" class="text-lg font-semibold text-red-900">"Delete this listener"</h2>
+            <ActionForm action=action attr:class="mt-3 space-y-3">
+                <input type="hidden" name="form[id]" value=id.to_string()/>
+                <label for="f-listener-confirm" class="flex items-center gap-2 text-sm">
+                    <input id="f-listener-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                    "Yes, delete this listener; its URL will answer 404"
+                </label>
+                {move || error.get().map(|e| view! {
+                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
+                })}
+                <button type="submit" class=BUTTON_DANGER>"Delete listener"</button>
+            </ActionForm>
+        </section>
+    }
+}

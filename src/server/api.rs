@@ -1,0 +1,204 @@
+//! The public `/api/v1` routes. Handlers read the HTTP request (key, query, headers, body)
+//! and write the reply; the contract itself lives in `services::listeners`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+
+use super::services::listeners::{self, InboundCall};
+use super::settings::Secret;
+use super::state::AppState;
+
+/// Request bodies larger than this are refused with 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/userMacroListeners/{key}",
+            post(user_macro_listener),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut response = (
+        status,
+        Json(json!({ "error": { "code": code, "message": message } })),
+    )
+        .into_response();
+    response
+        .extensions_mut()
+        .insert(ErrorCode(code.to_string()));
+    response
+}
+
+/// The error code of a reply built by `error`, kept for the call log.
+#[derive(Clone)]
+struct ErrorCode(String);
+
+fn reply_code(response: &Response) -> String {
+    response
+        .extensions()
+        .get::<ErrorCode>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default()
+}
+
+/// The API key from `apiKey`, `X-Api-Key` or `Authorization: Bearer` (in that order).
+fn presented_key(query: &HashMap<String, String>, headers: &HeaderMap) -> Option<Secret<String>> {
+    query
+        .get("apiKey")
+        .cloned()
+        .or_else(|| {
+            headers
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.strip_prefix("Bearer ")
+                        .or_else(|| v.strip_prefix("bearer "))
+                })
+                .map(str::to_string)
+        })
+        .map(Secret::new)
+}
+
+/// A body is optional; when there is one it must be JSON.
+fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be JSON (Content-Type: application/json)",
+        ));
+    }
+    if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            &format!("the body is not valid JSON: {e}"),
+        ));
+    }
+    Ok(())
+}
+
+async fn user_macro_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let checked = match &body {
+        Ok(bytes) => check_body(&headers, bytes),
+        Err(rejection) => Err(error(
+            rejection.status(),
+            "payload_too_large",
+            &format!(
+                "the body is over the limit of {} KiB",
+                MAX_BODY_BYTES / 1024
+            ),
+        )),
+    };
+    if let Err(reply) = checked {
+        // Refused before the listener looked at it, but still an inbound call: log it.
+        let code = reply_code(&reply);
+        if let Err(e) =
+            listeners::log_refused(&state.db, &key, peer.ip(), reply.status().as_u16(), &code).await
+        {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                &e.to_string(),
+            );
+        }
+        return reply;
+    }
+    let call = InboundCall {
+        key,
+        api_key: presented_key(&query, &headers),
+        caller: peer.ip(),
+        find: query.get("find").cloned(),
+    };
+    match listeners::call_user_macro(&state.db, call).await {
+        Ok(reply) => {
+            let status =
+                StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, Json(reply.body)).into_response()
+        }
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            &e.to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_query_header_or_bearer() {
+        let mut q = HashMap::new();
+        let mut h = HeaderMap::new();
+        assert!(presented_key(&q, &h).is_none());
+        h.insert(header::AUTHORIZATION, "Bearer b".parse().unwrap());
+        assert_eq!(presented_key(&q, &h).unwrap().expose(), "b");
+        h.insert("x-api-key", "x".parse().unwrap());
+        assert_eq!(presented_key(&q, &h).unwrap().expose(), "x");
+        q.insert("apiKey".into(), "q".into());
+        assert_eq!(presented_key(&q, &h).unwrap().expose(), "q");
+    }
+
+    #[test]
+    fn bodies_must_be_json() {
+        let mut h = HeaderMap::new();
+        assert!(check_body(&h, &Bytes::from_static(b"")).is_ok());
+        assert_eq!(
+            check_body(&h, &Bytes::from_static(b"{}"))
+                .unwrap_err()
+                .status(),
+            415
+        );
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(check_body(&h, &Bytes::from_static(b"{\"a\":1}")).is_ok());
+        assert_eq!(
+            check_body(&h, &Bytes::from_static(b"{nope"))
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+}

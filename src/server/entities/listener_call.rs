@@ -1,0 +1,23 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "listener_calls")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub received_at: DateTimeUtc,
+    pub listener_id: Option<i32>,
+    pub listener_key: String,
+    pub caller_ip: String,
+    pub target: String,
+    pub target_user_id: Option<i32>,
+    pub status: i16,
+    pub code: String,
+    pub run_id: Option<i64>,
+    pub duration_ms: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,51 @@
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+use crate::types::{DeleteForm, ListenerCallView, ListenerForm, ListenerFormOptions, ListenerView};
+
+#[server(endpoint = "load_listeners")]
+pub async fn load_listeners() -> Result<(Vec<ListenerView>, Vec<ListenerCallView>), AppError> {
+    use super::ctx;
+    use crate::server::services::listeners;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        Ok((
+            listeners::list(&c.state.db, &c.state.settings).await?,
+            listeners::calls(&c.state.db, None, 50).await?,
+        ))
+    })
+    .await
+}
+
+#[server(endpoint = "load_listener_form")]
+pub async fn load_listener_form(id: Option<i32>) -> Result<ListenerFormOptions, AppError> {
+    use super::ctx;
+    use crate::server::services::listeners;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        listeners::form_options(&c.state.db, &c.state.settings, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "save_listener")]
+pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::listeners;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let id = listeners::save(&c.state.db, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!("/listeners/{id}?notice=listener_saved"));
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "delete_listener")]
+pub async fn delete_listener(form: DeleteForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::listeners;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        listeners::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
+        leptos_axum::redirect("/listeners?notice=listener_deleted");
+        Ok(())
+    })
+    .await
+}
