@@ -217,13 +217,7 @@ pub async fn delete(
     id_input: &str,
     confirmed: bool,
 ) -> Result<(), AppError> {
-    let id = parse_id(id_input).map_err(|m| AppError::field("id", m))?;
-    if !confirmed {
-        return Err(AppError::field(
-            "confirm",
-            "tick the box to confirm the deletion",
-        ));
-    }
+    let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
     let txn = db.begin().await?;
     api_key::Entity::delete_by_id(id).exec(&txn).await?;

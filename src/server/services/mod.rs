@@ -33,3 +33,19 @@ impl Actor {
 pub(crate) fn format_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
+
+/// The id of a record to delete, once the manager ticked the confirmation box.
+pub(crate) fn confirmed_deletion(
+    id_input: &str,
+    confirmed: bool,
+) -> Result<i32, crate::errors::AppError> {
+    use crate::errors::AppError;
+    let id = crate::server::domain::parse_id(id_input).map_err(|m| AppError::field("id", m))?;
+    if !confirmed {
+        return Err(AppError::field(
+            "confirm",
+            "tick the box to confirm the deletion",
+        ));
+    }
+    Ok(id)
+}

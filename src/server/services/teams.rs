@@ -165,13 +165,7 @@ pub async fn delete(
     id_input: &str,
     confirmed: bool,
 ) -> Result<(), AppError> {
-    let id = parse_id(id_input).map_err(|m| AppError::field("id", m))?;
-    if !confirmed {
-        return Err(AppError::field(
-            "confirm",
-            "tick the box to confirm the deletion",
-        ));
-    }
+    let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = team::Entity::find_by_id(id)
         .one(db)
         .await?

@@ -443,13 +443,7 @@ pub async fn delete(
     id_input: &str,
     confirmed: bool,
 ) -> Result<(), AppError> {
-    let id = parse_id(id_input).map_err(|m| AppError::field("id", m))?;
-    if !confirmed {
-        return Err(AppError::field(
-            "confirm",
-            "tick the box to confirm the deletion",
-        ));
-    }
+    let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
     if actor.user_id == Some(id) {
         return Err(AppError::field(
