@@ -32,18 +32,21 @@ if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wbg_vers
 fi
 
 # 4. tailwindcss and wasm-opt (binaryen) from npm, pinned by package-lock.json.
-npm_ci_if_needed() {
-  local dir=$1
+#    The root uses `npm install`, not `npm ci`: the registry here serves only some of
+#    tailwind's per-platform optional packages, so the lock file lacks the others and `npm ci`
+#    refuses it; `npm install` installs exactly the locked versions and skips the absent ones.
+npm_install_if_needed() {
+  local dir=$1 how=$2
   if [[ ! -f "$dir/node_modules/.package-lock.json" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-    say "npm ci in $dir"
-    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    say "npm $how in $dir"
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm "$how" --no-audit --no-fund)
   fi
 }
-npm_ci_if_needed .
+npm_install_if_needed . install
 
 if $want_test; then
   # 5. Playwright (npm) and Debian's Chromium; Playwright's own browser download is not used.
-  npm_ci_if_needed end2end
+  npm_install_if_needed end2end ci
   if [[ ! -x /usr/bin/chromium ]]; then
     say "installing Debian's chromium"
     as_root apt-get update
