@@ -38,7 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(components::Refresh(RwSignal::new(0)));
-    // Every screen is rendered completely on the server (no streamed placeholders), so
+    // Every screen is rendered completely on the server (nothing streamed in later), so
     // it works the same with JavaScript off.
     let ssr = SsrMode::Async;
     view! {

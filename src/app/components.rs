@@ -280,3 +280,46 @@ pub fn Pager(
         </nav>
     }
 }
+
+/// The red "delete this …" box under an editor: a confirmation checkbox (`form[confirm]`)
+/// and a button, posting `form[id]` to the given server function.
+#[component]
+pub fn DangerZone<S, P>(
+    action: ServerAction<S>,
+    id: i32,
+    heading: &'static str,
+    #[prop(optional)] explanation: Option<&'static str>,
+    #[prop(into)] confirm_label: String,
+    button: &'static str,
+) -> impl IntoView
+where
+    S: serde::de::DeserializeOwned
+        + leptos::server_fn::ServerFn<Protocol = leptos::server_fn::Http<leptos::server_fn::codec::PostUrl, P>, Output = (), Error = AppError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <<S::Client as leptos::server_fn::client::Client<AppError>>::Request as leptos::server_fn::request::ClientReq<AppError>>::FormData:
+        From<leptos::web_sys::FormData>,
+    S::Client: leptos::server_fn::client::Client<AppError>,
+    P: 'static,
+{
+    let error = action_error(action);
+    view! {
+        <section aria-labelledby="danger-zone" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
+            <h2 id="danger-zone" class="text-lg font-semibold text-red-900">{heading}</h2>
+            {explanation.map(|e| view! { <p class="mt-1 text-sm text-slate-700">{e}</p> })}
+            <ActionForm action=action attr:class="mt-3 space-y-3">
+                <input type="hidden" name="form[id]" value=id.to_string()/>
+                <label for="f-confirm" class="flex items-center gap-2 text-sm">
+                    <input id="f-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                    {confirm_label}
+                </label>
+                {move || error.get().map(|e| view! {
+                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
+                })}
+                <button type="submit" class=BUTTON_DANGER>{button}</button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -3,9 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, field_sentence, refresh_key,
-    show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
+    TD, TH, TextField, action_error, field_error, field_sentence, refresh_key, show,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -129,7 +128,7 @@ pub fn ApiKeyPage() -> impl IntoView {
                     </dl>
                     <KeyEditor key=Some(k.clone())/>
                     <ToggleKey id=k.id enabled=k.enabled/>
-                    <DeleteKey id=k.id/>
+                    <DangerZone action={ServerAction::<DeleteApiKey>::new()} id=k.id heading="Delete this key" confirm_label="Yes, delete this key; systems that use it will get 401" button="Delete key"/>
                 })
             })}
         </Suspense>
@@ -193,27 +192,5 @@ fn ToggleKey(id: i32, enabled: bool) -> impl IntoView {
             </p>
             <button type="submit" class=BUTTON_SECONDARY>{if enabled { "Disable key" } else { "Enable key" }}</button>
         </ActionForm>
-    }
-}
-
-#[component]
-fn DeleteKey(id: i32) -> impl IntoView {
-    let action = ServerAction::<DeleteApiKey>::new();
-    let error = action_error(action);
-    view! {
-        <section aria-labelledby="delete-key" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
-            <h2 id="delete-key" class="text-lg font-semibold text-red-900">"Delete this key"</h2>
-            <ActionForm action=action attr:class="mt-3 space-y-3">
-                <input type="hidden" name="form[id]" value=id.to_string()/>
-                <label for="f-key-confirm" class="flex items-center gap-2 text-sm">
-                    <input id="f-key-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    "Yes, delete this key; systems that use it will get 401"
-                </label>
-                {move || error.get().map(|e| view! {
-                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
-                })}
-                <button type="submit" class=BUTTON_DANGER>"Delete key"</button>
-            </ActionForm>
-        </section>
     }
 }

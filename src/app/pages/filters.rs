@@ -3,9 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, IfCommunityManager, LABEL,
-    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key,
-    show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
 };
 use crate::server_fns::filters::{
     DeleteFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
@@ -164,7 +163,7 @@ pub fn EditFilterPage() -> impl IntoView {
                     view! {
                         <PageHeader title=title/>
                         <FilterEditor filter teams/>
-                        <DeleteFilterForm id/>
+                        <DangerZone action={ServerAction::<DeleteFilter>::new()} id heading="Delete this filter" confirm_label="Yes, delete this filter" button="Delete filter"/>
                     }
                 })
             })}
@@ -294,27 +293,5 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                 <a class=BUTTON_SECONDARY href=cancel>"Cancel"</a>
             </div>
         </ActionForm>
-    }
-}
-
-#[component]
-fn DeleteFilterForm(id: i32) -> impl IntoView {
-    let action = ServerAction::<DeleteFilter>::new();
-    let error = action_error(action);
-    view! {
-        <section aria-labelledby="delete-filter" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
-            <h2 id="delete-filter" class="text-lg font-semibold text-red-900">"Delete this filter"</h2>
-            <ActionForm action=action attr:class="mt-3 space-y-3">
-                <input type="hidden" name="form[id]" value=id.to_string()/>
-                <label for="f-filter-confirm" class="flex items-center gap-2 text-sm">
-                    <input id="f-filter-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    "Yes, delete this filter"
-                </label>
-                {move || error.get().map(|e| view! {
-                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
-                })}
-                <button type="submit" class=BUTTON_DANGER>"Delete filter"</button>
-            </ActionForm>
-        </section>
     }
 }

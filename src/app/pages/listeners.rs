@@ -3,9 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, field_sentence, refresh_key,
-    show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
+    TD, TH, TextField, action_error, field_error, field_sentence, refresh_key, show,
 };
 use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
@@ -156,7 +155,7 @@ pub fn ListenerPage() -> impl IntoView {
                             <p class="text-xs text-slate-500">"Answers: 200 done · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 400 bad input · 413 body too large · 415 body not JSON."</p>
                         </section>
                         <ListenerEditor opts/>
-                        <DeleteListenerForm id/>
+                        <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
                     }
                 })
             })}
@@ -220,27 +219,5 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
                 <a class=BUTTON_SECONDARY href="/listeners">"Cancel"</a>
             </div>
         </ActionForm>
-    }
-}
-
-#[component]
-fn DeleteListenerForm(id: i32) -> impl IntoView {
-    let action = ServerAction::<DeleteListener>::new();
-    let error = action_error(action);
-    view! {
-        <section aria-labelledby="delete-listener" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
-            <h2 id="delete-listener" class="text-lg font-semibold text-red-900">"Delete this listener"</h2>
-            <ActionForm action=action attr:class="mt-3 space-y-3">
-                <input type="hidden" name="form[id]" value=id.to_string()/>
-                <label for="f-listener-confirm" class="flex items-center gap-2 text-sm">
-                    <input id="f-listener-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    "Yes, delete this listener; its URL will answer 404"
-                </label>
-                {move || error.get().map(|e| view! {
-                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
-                })}
-                <button type="submit" class=BUTTON_DANGER>"Delete listener"</button>
-            </ActionForm>
-        </section>
     }
 }

@@ -3,8 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LINK, PageHeader, TABLE, TD,
-    TH, TextField, action_error, capitalise, field_error, refresh_key, show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LINK, PageHeader, TABLE, TD, TH,
+    TextField, action_error, capitalise, field_error, refresh_key, show,
 };
 use crate::server_fns::macros::{DeleteMacro, SaveMacro, load_macro_form, load_macros};
 use crate::types::{MACRO_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroView, TeamRef};
@@ -91,7 +91,7 @@ pub fn MacroPage() -> impl IntoView {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
                         <MacroEditor current=m teams/>
-                        <DeleteMacroForm id/>
+                        <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
                     }
                 })
             })}
@@ -195,27 +195,5 @@ fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView
                 <a class=BUTTON_SECONDARY href="/macros">"Cancel"</a>
             </div>
         </ActionForm>
-    }
-}
-
-#[component]
-fn DeleteMacroForm(id: i32) -> impl IntoView {
-    let action = ServerAction::<DeleteMacro>::new();
-    let error = action_error(action);
-    view! {
-        <section aria-labelledby="delete-macro" class="mt-6 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
-            <h2 id="delete-macro" class="text-lg font-semibold text-red-900">"Delete this macro"</h2>
-            <ActionForm action=action attr:class="mt-3 space-y-3">
-                <input type="hidden" name="form[id]" value=id.to_string()/>
-                <label for="f-macro-confirm" class="flex items-center gap-2 text-sm">
-                    <input id="f-macro-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    "Yes, delete this macro (its run history stays)"
-                </label>
-                {move || error.get().map(|e| view! {
-                    <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("confirm").unwrap_or_else(|| e.to_string()))} "."</p>
-                })}
-                <button type="submit" class=BUTTON_DANGER>"Delete macro"</button>
-            </ActionForm>
-        </section>
     }
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, PageHeader, TextField,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, PageHeader, TextField,
     action_error, field_error, field_sentence, refresh_key, show,
 };
 use crate::server_fns::users::{DeleteUser, SaveUser, load_user_form};
@@ -49,7 +49,7 @@ pub fn EditUserPage() -> impl IntoView {
                     view! {
                         <PageHeader title=title/>
                         <UserEditor opts/>
-                        <DeleteUserForm id/>
+                        <DangerZone action={ServerAction::<DeleteUser>::new()} id heading="Delete this user" explanation="The user, their team memberships and their sessions are removed. The audit log keeps its entries." confirm_label="Yes, delete this user" button="Delete user"/>
                     }
                 })
             })}
@@ -129,28 +129,5 @@ fn UserEditor(opts: UserFormOptions) -> impl IntoView {
                 <a class=BUTTON_SECONDARY href=cancel>"Cancel"</a>
             </div>
         </ActionForm>
-    }
-}
-
-#[component]
-fn DeleteUserForm(id: i32) -> impl IntoView {
-    let action = ServerAction::<DeleteUser>::new();
-    let error = action_error(action);
-    let confirm_error = field_error(error, "confirm");
-    view! {
-        <section aria-labelledby="delete-heading" class="mt-8 rounded-lg border border-red-200 bg-red-50/50 p-4 sm:p-6">
-            <h2 id="delete-heading" class="text-lg font-semibold text-red-900">"Delete this user"</h2>
-            <p class="mt-1 text-sm text-slate-700">"The user, their team memberships and their sessions are removed. The audit log keeps its entries."</p>
-            <ActionForm action=action attr:class="mt-4 space-y-3">
-                <input type="hidden" name="form[id]" value=id.to_string()/>
-                <label for="f-confirm" class="flex items-center gap-2 text-sm">
-                    <input id="f-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    "Yes, delete this user"
-                </label>
-                {move || confirm_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
-                {move || error.get().filter(|e| e.field_message("confirm").is_none()).map(|e| view! { <p role="alert" class="text-sm text-red-700">{crate::app::components::capitalise(&e.to_string())}</p> })}
-                <button type="submit" class=BUTTON_DANGER>"Delete user"</button>
-            </ActionForm>
-        </section>
     }
 }
