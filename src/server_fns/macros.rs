@@ -68,7 +68,7 @@ pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
             form.confirm.is_some(),
         )
         .await?;
-        let target = if outcome.removed {
+        let target = if outcome.removed_as.is_some() {
             "/users?notice=user_removed".to_string()
         } else {
             format!(

@@ -299,9 +299,12 @@ fn summarise(def: &FilterDefinition, teams: &[TeamRef]) -> String {
     }
 }
 
+fn definition_of(m: &filter::Model) -> Result<FilterDefinition, AppError> {
+    serde_json::from_str(&m.definition).map_err(AppError::internal)
+}
+
 fn view(m: filter::Model, teams: &[TeamRef]) -> Result<FilterView, AppError> {
-    let definition: FilterDefinition =
-        serde_json::from_str(&m.definition).map_err(AppError::internal)?;
+    let definition = definition_of(&m)?;
     Ok(FilterView {
         summary: summarise(&definition, teams),
         id: m.id,
@@ -336,7 +339,7 @@ pub async fn user_matches(
     filter_id: i32,
     user_id: i32,
 ) -> Result<bool, AppError> {
-    let def = view(find(db, filter_id).await?, &[])?.definition;
+    let def = definition_of(&find(db, filter_id).await?)?;
     Ok(user::Entity::find()
         .filter(to_condition(&def)?)
         .filter(user::Column::Id.eq(user_id))

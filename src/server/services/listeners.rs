@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::api_keys;
 use super::macros::{self, Trigger};
-use super::{Actor, audit, community, filters, format_time};
+use super::{Actor, audit, filters, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{api_key, filter, listener, listener_call, macro_def, user};
@@ -46,45 +46,52 @@ async fn names<E: EntityTrait>(
         .await?)
 }
 
-async fn view(
-    db: &impl ConnectionTrait,
-    settings: &Settings,
-    l: listener::Model,
-) -> Result<ListenerView, AppError> {
+/// The names a listener refers to, loaded once per request.
+struct Choices {
+    filters: Vec<(i32, String)>,
+    macros: Vec<(i32, String)>,
+    api_keys: Vec<(i32, String)>,
+}
+
+async fn choices(db: &impl ConnectionTrait) -> Result<Choices, AppError> {
+    Ok(Choices {
+        filters: names::<filter::Entity>(db, filter::Column::Id, filter::Column::Name).await?,
+        macros: names::<macro_def::Entity>(db, macro_def::Column::Id, macro_def::Column::Name)
+            .await?,
+        api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
+    })
+}
+
+fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerView {
     let pick = |list: &[(i32, String)], id: Option<i32>| {
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
-    let filters = names::<filter::Entity>(db, filter::Column::Id, filter::Column::Name).await?;
-    let macros =
-        names::<macro_def::Entity>(db, macro_def::Column::Id, macro_def::Column::Name).await?;
-    let keys = names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?;
-    Ok(ListenerView {
+    ListenerView {
         endpoint: endpoint(settings, &l.key),
-        filter: pick(&filters, l.filter_id),
-        macro_: pick(&macros, l.macro_id),
-        api_key: pick(&keys, l.api_key_id),
+        filter: pick(&choices.filters, l.filter_id),
+        macro_: pick(&choices.macros, l.macro_id),
+        api_key: pick(&choices.api_keys, l.api_key_id),
         id: l.id,
         name: l.name,
         description: l.description,
         key: l.key,
         enabled: l.enabled,
-    })
+    }
 }
 
 pub async fn list(
     db: &impl ConnectionTrait,
     settings: &Settings,
 ) -> Result<Vec<ListenerView>, AppError> {
-    let mut out = Vec::new();
-    for l in listener::Entity::find()
+    let choices = choices(db).await?;
+    Ok(listener::Entity::find()
         .filter(listener::Column::Scope.eq(SCOPE_USER))
         .order_by_asc(listener::Column::Name)
         .all(db)
         .await?
-    {
-        out.push(view(db, settings, l).await?);
-    }
-    Ok(out)
+        .into_iter()
+        .map(|l| view(settings, &choices, l))
+        .collect())
 }
 
 async fn find(db: &impl ConnectionTrait, id: i32) -> Result<listener::Model, AppError> {
@@ -99,16 +106,16 @@ pub async fn form_options(
     settings: &Settings,
     id: Option<i32>,
 ) -> Result<ListenerFormOptions, AppError> {
+    let choices = choices(db).await?;
     let listener = match id {
-        Some(id) => Some(view(db, settings, find(db, id).await?).await?),
+        Some(id) => Some(view(settings, &choices, find(db, id).await?)),
         None => None,
     };
     Ok(ListenerFormOptions {
         listener,
-        filters: names::<filter::Entity>(db, filter::Column::Id, filter::Column::Name).await?,
-        macros: names::<macro_def::Entity>(db, macro_def::Column::Id, macro_def::Column::Name)
-            .await?,
-        api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
+        filters: choices.filters,
+        macros: choices.macros,
+        api_keys: choices.api_keys,
     })
 }
 
@@ -441,9 +448,8 @@ async fn answer(
     match macros::execute(db, &actor, macro_id, target.id, Trigger::Listener).await {
         Ok(outcome) => {
             logged.run_id = Some(outcome.run_id);
-            if outcome.removed {
-                let key = community::hash_key(db).await?;
-                logged.target = macros::removed_label(&macros::subject_hash(&key, email.as_str())?);
+            if let Some(label) = outcome.removed_as {
+                logged.target = label;
                 logged.target_user_id = None;
             }
             Ok(Reply {

@@ -46,7 +46,8 @@ pub struct RunOutcome {
     /// "completed" or "skipped".
     pub status: &'static str,
     pub steps: Vec<String>,
-    pub removed: bool,
+    /// When the run removed the person: the label that now stands for them in logs.
+    pub removed_as: Option<String>,
 }
 
 /// The keyed hash that stands for a person's email where the email may not be kept.
@@ -337,7 +338,7 @@ pub async fn execute(
             run_id: run,
             status: "skipped",
             steps: Vec::new(),
-            removed: false,
+            removed_as: None,
         });
     }
 
@@ -412,7 +413,7 @@ pub async fn execute(
     if m.options.run_once_per_user {
         macro_mark::Entity::insert(macro_mark::ActiveModel {
             macro_id: Set(m.id),
-            subject_hash: Set(hash),
+            subject_hash: Set(hash.clone()),
             created_at: Set(now),
         })
         .on_conflict_do_nothing()
@@ -435,7 +436,7 @@ pub async fn execute(
         run_id: run,
         status: "completed",
         steps,
-        removed: removes,
+        removed_as: removes.then(|| removed_label(&hash)),
     })
 }
 
