@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Switchyard: a self-hosted integration hub for beta-test and customer-validation
 //! communities. One crate, built twice by cargo-leptos: `ssr` (the axum server) and
 //! `hydrate` (the WASM that makes the pages interactive).

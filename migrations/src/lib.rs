@@ -23,6 +23,9 @@ mod m20261124_000017_opt_out_events;
 mod m20261124_000018_community_hash_key;
 mod m20261124_000019_listeners;
 mod m20261124_000020_listener_calls;
+mod m20261125_000021_jobs;
+mod m20261125_000022_idempotency_keys;
+mod m20261125_000023_opt_out_listener;
 
 pub struct Migrator;
 
@@ -50,6 +53,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000018_community_hash_key::Migration),
             Box::new(m20261124_000019_listeners::Migration),
             Box::new(m20261124_000020_listener_calls::Migration),
+            Box::new(m20261125_000021_jobs::Migration),
+            Box::new(m20261125_000022_idempotency_keys::Migration),
+            Box::new(m20261125_000023_opt_out_listener::Migration),
         ]
     }
 }

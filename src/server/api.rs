@@ -9,7 +9,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -22,9 +22,10 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi_document))
         .route(
             "/api/v1/userMacroListeners/{key}",
-            post(user_macro_listener),
+            post(user_macro_listener).fallback(method_not_allowed),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -109,7 +110,49 @@ fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Response> {
     Ok(())
 }
 
-async fn user_macro_listener(
+async fn openapi_document() -> Response {
+    Json(super::openapi::document()).into_response()
+}
+
+/// Runs the listener's user macro on the user whose email is `find`.
+///
+/// The run is queued durably before any answer: done within the server's time budget it
+/// answers 200, otherwise 202 and a worker finishes it. A repeated `Idempotency-Key` (per API
+/// key) gets the first answer again without running again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/userMacroListeners/{key}",
+    tag = "listeners",
+    operation_id = "runUserMacroListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = Option<String>, Query, description = "The email of the user to act on (required; a missing one answers 400)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = Option<serde_json::Value>,
+        content_type = "application/json",
+        description = "Optional; when present it must be JSON, at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "Done within the request (or skipped: once per person)", body = super::openapi::RunAnswer),
+        (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled, target_protected", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no macro", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn user_macro_listener(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Query(query): Query<HashMap<String, String>>,
@@ -134,11 +177,7 @@ async fn user_macro_listener(
         if let Err(e) =
             listeners::log_refused(&state.db, &key, peer.ip(), reply.status().as_u16(), &code).await
         {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
-                &e.to_string(),
-            );
+            return internal_error(e);
         }
         return reply;
     }
@@ -147,19 +186,57 @@ async fn user_macro_listener(
         api_key: presented_key(&query, &headers),
         caller: peer.ip(),
         find: query.get("find").cloned(),
+        idempotency_key: headers
+            .get("idempotency-key")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
     };
-    match listeners::call_user_macro(&state.db, call).await {
-        Ok(reply) => {
-            let status =
-                StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(reply.body)).into_response()
-        }
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            &e.to_string(),
-        ),
+    match listeners::call_user_macro(&state, call).await {
+        Ok(reply) => into_response(reply),
+        Err(e) => internal_error(e),
     }
+}
+
+fn into_response(reply: listeners::Reply) -> Response {
+    let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, Json(reply.body)).into_response();
+    if let Some(seconds) = reply.retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// An error of ours: the cause goes to the log, the caller gets an opaque 500.
+fn internal_error(e: crate::errors::AppError) -> Response {
+    tracing::error!(error = %e, "listener call failed");
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the call could not be handled; it was not queued, try again",
+    )
+}
+
+/// Listener URLs take POST only.
+async fn method_not_allowed(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let mut reply = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "listener URLs accept POST only",
+    );
+    reply
+        .headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+    if let Err(e) =
+        listeners::log_refused(&state.db, &key, peer.ip(), 405, "method_not_allowed").await
+    {
+        return internal_error(e);
+    }
+    reply
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use super::settings::Settings;
 
@@ -40,6 +43,17 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
         opts.max_connections(16).min_connections(1);
     }
     Database::connect(opts).await
+}
+
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN` (waiting up to
+/// the busy timeout): a deferred transaction that reads first and writes later fails at once
+/// with "database is locked" when another writer committed in between. PostgreSQL ignores it.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

@@ -1,12 +1,15 @@
 //! Server-only code: settings, state, database, entities, domain types, services, the HTTP
-//! layer and start-up.
+//! layer, start-up and the queue worker.
 
 pub mod api;
 pub mod db;
 pub mod domain;
 pub mod entities;
+pub mod openapi;
+pub mod rate_limit;
 pub mod services;
 pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod web;
+pub mod worker;

@@ -47,6 +47,13 @@ pub struct Settings {
     pub login_window: Duration,
     pub worker_concurrency: u32,
     pub worker_poll_interval: Duration,
+    /// How long a claimed job stays claimed; a job whose worker died is retried after it.
+    pub worker_lease: Duration,
+    /// How long a listener call waits for its queued run before answering 202 instead of 200.
+    pub listener_sync_budget: Duration,
+    /// Listener calls allowed per API key: a bucket of `burst` refilled at `per_second`.
+    pub api_rate_per_second: u32,
+    pub api_rate_burst: u32,
     /// Hosts or IP addresses that outgoing requests may reach although they are private,
     /// loopback or link-local (tests and local development name 127.0.0.1 here).
     pub outgoing_allow_hosts: Vec<String>,
@@ -167,14 +174,15 @@ impl Settings {
             }
         })?;
         let login_window = src.get("login.window_minutes", "15", minutes(1, 24 * 60))?;
+        // 0 runs no worker in this process (a node that only serves requests).
         let worker_concurrency = src.get("worker.concurrency", "4", |v| {
             let n: u32 = v
                 .parse()
                 .map_err(|_| format!("must be a whole number, got \"{v}\""))?;
-            if (1..=256).contains(&n) {
+            if (0..=256).contains(&n) {
                 Ok(n)
             } else {
-                Err("must be between 1 and 256".into())
+                Err("must be between 0 and 256".into())
             }
         })?;
         let worker_poll_interval = src.get("worker.poll_interval_ms", "500", |v| {
@@ -187,6 +195,31 @@ impl Settings {
                 Err("must be between 10 and 60000".into())
             }
         })?;
+        let whole = |lo: u64, hi: u64, unit: &'static str| {
+            move |v: &str| -> Result<u64, String> {
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| format!("must be a whole number{unit}, got \"{v}\""))?;
+                if (lo..=hi).contains(&n) {
+                    Ok(n)
+                } else {
+                    Err(format!("must be between {lo} and {hi}"))
+                }
+            }
+        };
+        let worker_lease = Duration::from_secs(src.get(
+            "worker.lease_seconds",
+            "60",
+            whole(5, 3600, " of seconds"),
+        )?);
+        let listener_sync_budget = Duration::from_millis(src.get(
+            "listener.sync_budget_ms",
+            "2000",
+            whole(0, 60_000, " of milliseconds"),
+        )?);
+        let api_rate_per_second =
+            src.get("api.rate_per_second", "20", whole(1, 1_000_000, ""))? as u32;
+        let api_rate_burst = src.get("api.rate_burst", "40", whole(1, 1_000_000, ""))? as u32;
         let outgoing_allow_hosts = src.get("outgoing.allow_hosts", "", |v| {
             let hosts: Vec<String> = v
                 .split(',')
@@ -210,6 +243,10 @@ impl Settings {
             login_window,
             worker_concurrency,
             worker_poll_interval,
+            worker_lease,
+            listener_sync_budget,
+            api_rate_per_second,
+            api_rate_burst,
             outgoing_allow_hosts,
         })
     }

@@ -12,9 +12,11 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
+use super::rate_limit::RateLimiter;
 use super::services::community;
 use super::settings::Settings;
 use super::state::AppState;
+use super::worker::{self, Signals};
 use super::{db, web};
 use crate::app::{App, shell};
 
@@ -36,7 +38,12 @@ pub async fn prepare(
     Ok(AppState {
         leptos_options,
         db: conn,
+        limiter: Arc::new(RateLimiter::new(
+            settings.api_rate_per_second,
+            settings.api_rate_burst,
+        )),
         settings: Arc::new(settings),
+        signals: Signals::default(),
     })
 }
 
@@ -46,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
+        .route("/opt-out.csv", get(web::opt_out_csv))
         .route(
             "/users/import/upload",
             post(web::upload_users_csv).layer(DefaultBodyLimit::max(
@@ -66,16 +74,32 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves, then finishes in-flight requests.
+/// Serves (and runs the queue's workers) until `shutdown` resolves, then finishes in-flight
+/// requests and lets each worker finish the job in hand.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let s = &state.settings;
+    let workers = worker::spawn(
+        state.db.clone(),
+        state.signals.clone(),
+        s.worker_concurrency,
+        s.worker_poll_interval,
+        s.worker_lease,
+        stopped,
+    );
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    let _ = stop.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
+    served
 }

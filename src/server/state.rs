@@ -4,7 +4,9 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::rate_limit::RateLimiter;
 use super::settings::Settings;
+use super::worker::Signals;
 
 /// Everything a handler or server function needs; one per process, cheap to clone.
 #[derive(Clone, FromRef)]
@@ -12,4 +14,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
+    /// Wakes the queue's workers and tells waiting requests when a job is done.
+    pub signals: Signals,
+    /// Per-API-key request budget of the `/api/v1` endpoints.
+    pub limiter: Arc<RateLimiter>,
 }

@@ -1,4 +1,5 @@
 //! Test harness: the real app on 127.0.0.1:0 with a fresh database per test, on SQLite (a new
+#![allow(dead_code)]
 //! file) or PostgreSQL (a new database on the local server).
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -47,7 +48,7 @@ fn pg_admin_url() -> String {
 }
 
 /// A fresh database URL for one test.
-async fn fresh_database(backend: Backend) -> String {
+pub async fn fresh_database(backend: Backend) -> String {
     match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join("switchyard-tests");
@@ -228,4 +229,147 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// A listener set up through the services, the way seed 000 sets it up by hand: an API key, a
+/// macro, a filter on team Customers, a listener tying them together, and users.
+#[allow(dead_code)]
+pub struct Seeded {
+    pub api_key: String,
+    pub api_key_id: i32,
+    pub macro_id: i32,
+    pub listener_key: String,
+}
+
+/// Seeds `customers` users `c{i}@example.com` in team Customers and one administrator
+/// `admin@example.com`, and a listener `key` running a macro of `actions` (`(kind, value)`).
+#[allow(dead_code)]
+pub async fn seed_listener(
+    db: &DatabaseConnection,
+    key: &str,
+    actions: &[(&str, &str)],
+    run_once: bool,
+    customers: usize,
+) -> Seeded {
+    use switchyard::server::services::{api_keys, filters, listeners, macros, teams, users};
+    use switchyard::types::{
+        ApiKeyForm, FilterForm, FilterRowForm, ListenerForm, MacroActionForm, MacroForm, TeamForm,
+        UserForm,
+    };
+    let actor = Actor::system("test seed");
+    let mut team_ids = Vec::new();
+    for name in ["Customers", "Administrators"] {
+        let id = match teams::refs(db)
+            .await
+            .unwrap()
+            .iter()
+            .find(|t| t.name == name)
+        {
+            Some(t) => t.id,
+            None => teams::create(
+                db,
+                &actor,
+                &TeamForm {
+                    name: name.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap(),
+        };
+        team_ids.push(id);
+    }
+    let mut people: Vec<(String, i32)> = (0..customers)
+        .map(|i| (format!("c{i}@example.com"), team_ids[0]))
+        .collect();
+    people.push(("admin@example.com".into(), team_ids[1]));
+    for (email, team) in people {
+        let parsed = switchyard::server::domain::Email::parse(&email).unwrap();
+        if users::find_by_email(db, &parsed).await.unwrap().is_some() {
+            continue;
+        }
+        users::create(
+            db,
+            &actor,
+            &UserForm {
+                email,
+                first_name: "Test".into(),
+                last_name: "Person".into(),
+                team_ids: vec![team.to_string()],
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let created = api_keys::create(
+        db,
+        &actor,
+        &ApiKeyForm {
+            name: format!("Key for {key}"),
+            prefix: "test".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let filter_id = filters::save(
+        db,
+        &actor,
+        &FilterForm {
+            name: format!("Customers for {key}"),
+            rows: vec![FilterRowForm {
+                slot: "0".into(),
+                field: "team".into(),
+                op: "is".into(),
+                value: "Customers".into(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let macro_id = macros::save(
+        db,
+        &actor,
+        &MacroForm {
+            name: format!("Macro for {key}"),
+            key: format!("m-{key}"),
+            actions: actions
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, value))| MacroActionForm {
+                    slot: i.to_string(),
+                    kind: kind.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+            include_on_dashboard: Some("on".into()),
+            run_once_per_user: run_once.then(|| "on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    listeners::save(
+        db,
+        &actor,
+        &ListenerForm {
+            name: format!("Listener {key}"),
+            key: key.into(),
+            filter_id: filter_id.to_string(),
+            macro_id: macro_id.to_string(),
+            api_key_id: created.id.to_string(),
+            enabled: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Seeded {
+        api_key: created.key,
+        api_key_id: created.id,
+        macro_id,
+        listener_key: key.into(),
+    }
 }

@@ -7,6 +7,8 @@ pub mod audit_log;
 pub mod comment;
 pub mod community;
 pub mod filter;
+pub mod idempotency_key;
+pub mod job;
 pub mod listener;
 pub mod listener_call;
 pub mod macro_def;

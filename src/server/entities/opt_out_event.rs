@@ -11,6 +11,7 @@ pub struct Model {
     pub source: String,
     #[sea_orm(column_type = "Text")]
     pub teams: String,
+    pub listener_name: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

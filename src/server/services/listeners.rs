@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::Utc;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -18,9 +19,13 @@ use super::macros::{self, Trigger};
 use super::{Actor, audit, filters, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
-use crate::server::entities::{api_key, filter, listener, listener_call, macro_def, user};
+use crate::server::entities::{
+    api_key, filter, idempotency_key, listener, listener_call, macro_def, macro_run, user,
+};
 use crate::server::settings::{Secret, Settings};
-use crate::types::{ListenerCallView, ListenerForm, ListenerFormOptions, ListenerView};
+use crate::server::state::AppState;
+use crate::server::worker::{self, MacroRunJob};
+use crate::types::{ListenerCallView, ListenerForm, ListenerFormOptions, ListenerView, MacroView};
 
 const SCOPE_USER: &str = "user";
 const KIND_MACRO: &str = "macro";
@@ -246,20 +251,32 @@ pub struct InboundCall {
     pub api_key: Option<Secret<String>>,
     pub caller: IpAddr,
     pub find: Option<String>,
+    /// The `Idempotency-Key` header, when there was one.
+    pub idempotency_key: Option<String>,
 }
 
-/// The answer to send: status and JSON body (DESIGN §2).
+/// The answer to send: status, JSON body (DESIGN §2) and, for 429, when to come back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
     pub body: serde_json::Value,
+    pub retry_after: Option<u64>,
 }
 
 impl Reply {
-    fn error(status: u16, code: &str, message: &str) -> Reply {
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
         Reply {
             status,
             body: json!({ "error": { "code": code, "message": message } }),
+            retry_after: None,
+        }
+    }
+
+    fn run(status: u16, run_status: &str, run_id: i64) -> Reply {
+        Reply {
+            status,
+            body: json!({ "status": run_status, "run_id": run_id.to_string() }),
+            retry_after: None,
         }
     }
 
@@ -272,20 +289,20 @@ impl Reply {
     }
 }
 
+/// What the call log will say about a call, filled in as the call is answered.
 struct Logged {
     listener: Option<listener::Model>,
     target: String,
     target_user_id: Option<i32>,
     run_id: Option<i64>,
+    /// The log row written with the queued run (accepted calls), updated at the end.
+    call_id: Option<i64>,
 }
 
 /// `POST /api/v1/userMacroListeners/{key}`: finds the user by email and runs the listener's
 /// macro on them. Every call is logged, whatever its outcome.
 #[tracing::instrument(skip_all, fields(listener = %call.key, caller = %call.caller))]
-pub async fn call_user_macro(
-    db: &DatabaseConnection,
-    call: InboundCall,
-) -> Result<Reply, AppError> {
+pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
     let started = Instant::now();
     let mut logged = Logged {
         listener: None,
@@ -294,17 +311,36 @@ pub async fn call_user_macro(
         target: mask(call.find.as_deref().unwrap_or_default()),
         target_user_id: None,
         run_id: None,
+        call_id: None,
     };
-    let reply = answer(db, &call, &mut logged).await?;
-    insert_call(
-        db,
-        &call.key,
-        call.caller,
-        &reply,
-        logged,
-        started.elapsed().as_millis(),
-    )
-    .await?;
+    let reply = answer(state, &call, &mut logged).await?;
+    let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    match logged.call_id {
+        // The row was written with the run; the target may have been erased since.
+        Some(id) => {
+            listener_call::Entity::update_many()
+                .col_expr(
+                    listener_call::Column::Status,
+                    Expr::value(reply.status as i16),
+                )
+                .col_expr(listener_call::Column::Code, Expr::value(reply.code()))
+                .col_expr(listener_call::Column::DurationMs, Expr::value(duration_ms))
+                .filter(listener_call::Column::Id.eq(id))
+                .exec(&state.db)
+                .await?;
+        }
+        None => {
+            insert_call(
+                &state.db,
+                &call.key,
+                call.caller,
+                &reply,
+                logged,
+                duration_ms,
+            )
+            .await?;
+        }
+    }
     Ok(reply)
 }
 
@@ -327,9 +363,9 @@ async fn insert_call(
     caller: IpAddr,
     reply: &Reply,
     logged: Logged,
-    duration_ms: u128,
-) -> Result<(), AppError> {
-    listener_call::ActiveModel {
+    duration_ms: i32,
+) -> Result<i64, AppError> {
+    Ok(listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(logged.listener.as_ref().map(|l| l.id)),
         listener_key: Set(key.chars().take(100).collect()),
@@ -339,12 +375,12 @@ async fn insert_call(
         status: Set(reply.status as i16),
         code: Set(reply.code()),
         run_id: Set(logged.run_id),
-        duration_ms: Set(duration_ms.min(i32::MAX as u128) as i32),
+        duration_ms: Set(duration_ms),
         ..Default::default()
     }
     .insert(db)
-    .await?;
-    Ok(())
+    .await?
+    .id)
 }
 
 /// Logs a call the HTTP layer refused before it reached the listener (body too large or not
@@ -361,15 +397,130 @@ pub async fn log_refused(
         target: String::new(),
         target_user_id: None,
         run_id: None,
+        call_id: None,
     };
-    insert_call(db, key, caller, &Reply::error(status, code, ""), logged, 0).await
+    insert_call(db, key, caller, &Reply::error(status, code, ""), logged, 0).await?;
+    Ok(())
+}
+
+/// Where a listener call stands once the listener, key and target have been checked.
+enum Resolved {
+    /// Answer this now (a refusal).
+    Refused(Reply),
+    /// Run `macro_` on `target`.
+    Run {
+        listener: listener::Model,
+        macro_: MacroView,
+        target: user::Model,
+    },
+}
+
+/// The checks every listener call goes through, in the order of DESIGN §2, apart from the API
+/// key (checked by the caller): listener enabled, `find` well formed, the user found, inside
+/// the filter, removable. Shared by real calls and the admin screen's test request.
+async fn resolve(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    find: Option<&str>,
+    logged: &mut Logged,
+) -> Result<Resolved, AppError> {
+    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
+    if !l.enabled {
+        return refuse(403, "listener_disabled", "this listener is disabled");
+    }
+    let find = find.map(str::trim).unwrap_or("");
+    if find.is_empty() {
+        return refuse(
+            400,
+            "missing_find",
+            "the find query parameter (the user's email) is required",
+        );
+    }
+    let Ok(email) = Email::parse(find) else {
+        return refuse(400, "invalid_find", "find must be an email address");
+    };
+    let Some(target) = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?
+    else {
+        return refuse(404, "target_not_found", "no user has this email");
+    };
+    logged.target_user_id = Some(target.id);
+    logged.target = target.email.clone();
+    if let Some(filter_id) = l.filter_id {
+        if !filters::user_matches(db, filter_id, target.id).await? {
+            return refuse(
+                404,
+                "target_not_in_filter",
+                "the user is outside this listener's filter",
+            );
+        }
+    }
+    let Some(macro_id) = l.macro_id else {
+        return refuse(
+            409,
+            "listener_not_configured",
+            "this listener has no macro to run",
+        );
+    };
+    let macro_ = macros::get(db, macro_id).await?;
+    if let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, &target) {
+        return refuse(403, "target_protected", &message);
+    }
+    Ok(Resolved::Run {
+        listener: l.clone(),
+        macro_,
+        target,
+    })
+}
+
+/// SHA-256 of what a call asked for, so a reused `Idempotency-Key` with another request is
+/// refused rather than answered with someone else's result.
+fn request_fingerprint(key: &str, find: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(key.to_ascii_lowercase().as_bytes());
+    h.update([0]);
+    h.update(find.unwrap_or("").trim().to_lowercase().as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The answer stored for an `Idempotency-Key`, if this key was seen before.
+async fn replay(
+    db: &impl ConnectionTrait,
+    api_key_id: i32,
+    idem: &str,
+    fingerprint: &str,
+) -> Result<Option<Reply>, AppError> {
+    let Some(row) = idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
+        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.request_hash != fingerprint {
+        return Ok(Some(Reply::error(
+            422,
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        )));
+    }
+    Ok(Some(Reply {
+        status: row.status as u16,
+        body: serde_json::from_str(&row.body).map_err(AppError::internal)?,
+        retry_after: None,
+    }))
 }
 
 async fn answer(
-    db: &DatabaseConnection,
+    state: &AppState,
     call: &InboundCall,
     logged: &mut Logged,
 ) -> Result<Reply, AppError> {
+    let db = &state.db;
     let Some(l) = find_by_key(db, &call.key).await? else {
         return Ok(Reply::error(
             404,
@@ -389,77 +540,132 @@ async fn answer(
             "this API key is not the one this listener accepts",
         ));
     }
-    if !l.enabled {
-        return Ok(Reply::error(
-            403,
-            "listener_disabled",
-            "this listener is disabled",
-        ));
+    if let Err(wait) = state.limiter.check(key.id) {
+        let mut reply = Reply::error(
+            429,
+            "rate_limited",
+            "too many calls with this API key; try again after Retry-After seconds",
+        );
+        reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Ok(reply);
     }
-    let find = call.find.as_deref().map(str::trim).unwrap_or("");
-    if find.is_empty() {
-        return Ok(Reply::error(
-            400,
-            "missing_find",
-            "the find query parameter (the user's email) is required",
-        ));
-    }
-    let Ok(email) = Email::parse(find) else {
-        return Ok(Reply::error(
-            400,
-            "invalid_find",
-            "find must be an email address",
-        ));
-    };
-    let Some(target) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?
-    else {
-        return Ok(Reply::error(
-            404,
-            "target_not_found",
-            "no user has this email",
-        ));
-    };
-    logged.target_user_id = Some(target.id);
-    logged.target = target.email.clone();
-    if let Some(filter_id) = l.filter_id {
-        if !filters::user_matches(db, filter_id, target.id).await? {
+    let idem = match call.idempotency_key.as_deref().map(str::trim) {
+        None => None,
+        Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
             return Ok(Reply::error(
-                404,
-                "target_not_in_filter",
-                "the user is outside this listener's filter",
+                400,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
             ));
         }
+        Some(k) => Some(k.to_string()),
+    };
+    let fingerprint = request_fingerprint(&call.key, call.find.as_deref());
+    if let Some(idem) = &idem {
+        if let Some(reply) = replay(db, key.id, idem, &fingerprint).await? {
+            return Ok(reply);
+        }
     }
-    let Some(macro_id) = l.macro_id else {
-        return Ok(Reply::error(
-            409,
-            "listener_not_configured",
-            "this listener has no macro to run",
-        ));
+    let (l, macro_, target) = match resolve(db, &l, call.find.as_deref(), logged).await? {
+        Resolved::Refused(reply) => return Ok(reply),
+        Resolved::Run {
+            listener,
+            macro_,
+            target,
+        } => (listener, macro_, target),
     };
-    let actor = Actor {
-        user_id: None,
-        label: format!("listener {}", l.key),
-        ip: call.caller.to_string(),
-    };
-    match macros::execute(db, &actor, macro_id, target.id, Trigger::Listener).await {
-        Ok(outcome) => {
-            logged.run_id = Some(outcome.run_id);
-            if let Some(label) = outcome.removed_as {
-                logged.target = label;
+
+    // Queue the run durably, with its log row and idempotency record, before answering.
+    let mut finished = state.signals.subscribe();
+    let txn = crate::server::db::begin_write(db).await?;
+    let run_id = macros::queue_run(&txn, &macro_, target.id, Trigger::Listener).await?;
+    let job_id = worker::enqueue(
+        &txn,
+        worker::KIND_MACRO_RUN,
+        &MacroRunJob {
+            run_id,
+            macro_id: macro_.id,
+            user_id: target.id,
+            trigger: Trigger::Listener,
+            actor: format!("listener {}", l.key),
+            actor_user_id: None,
+            actor_ip: call.caller.to_string(),
+            listener: Some(l.name.clone()),
+        },
+    )
+    .await?;
+    logged.run_id = Some(run_id);
+    let accepted = Reply::run(202, "accepted", run_id);
+    let call_id = insert_call(
+        &txn,
+        &call.key,
+        call.caller,
+        &accepted,
+        Logged {
+            listener: Some(l.clone()),
+            target: logged.target.clone(),
+            target_user_id: logged.target_user_id,
+            run_id: Some(run_id),
+            call_id: None,
+        },
+        0,
+    )
+    .await?;
+    if let Some(idem) = &idem {
+        let stored = idempotency_key::ActiveModel {
+            api_key_id: Set(key.id),
+            idem_key: Set(idem.clone()),
+            request_hash: Set(fingerprint.clone()),
+            status: Set(202),
+            body: Set(accepted.body.to_string()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        if stored.is_err() {
+            // The same key arrived twice at once: the other call queued the run.
+            txn.rollback().await?;
+            logged.run_id = None;
+            return match replay(db, key.id, idem, &fingerprint).await? {
+                Some(reply) => Ok(reply),
+                None => Err(AppError::internal("idempotency record vanished")),
+            };
+        }
+    }
+    txn.commit().await?;
+    logged.call_id = Some(call_id);
+    state.signals.work_arrived();
+
+    // Wait for the run within the budget: done in time answers 200, otherwise 202.
+    let budget = state.settings.listener_sync_budget;
+    if budget.is_zero() {
+        return Ok(accepted);
+    }
+    worker::wait_for(&mut finished, job_id, budget).await;
+    let run = macro_run::Entity::find_by_id(run_id).one(db).await?;
+    let reply = match run {
+        Some(r) if r.finished_at.is_some() => {
+            if r.target_user_id.is_none() && r.status == "completed" {
                 logged.target_user_id = None;
             }
-            Ok(Reply {
-                status: 200,
-                body: json!({ "status": outcome.status, "run_id": outcome.run_id.to_string() }),
-            })
+            Reply::run(200, &r.status, run_id)
         }
-        Err(AppError::Forbidden(message)) => Ok(Reply::error(403, "target_protected", &message)),
-        Err(e) => Err(e),
+        _ => return Ok(accepted),
+    };
+    if let Some(idem) = &idem {
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::Status, Expr::value(200))
+            .col_expr(
+                idempotency_key::Column::Body,
+                Expr::value(reply.body.to_string()),
+            )
+            .filter(idempotency_key::Column::ApiKeyId.eq(key.id))
+            .filter(idempotency_key::Column::IdemKey.eq(idem.clone()))
+            .exec(db)
+            .await?;
     }
+    Ok(reply)
 }
 
 /// `jim@example.com` → `j…@example.com`; anything else is cut to its first character.

@@ -25,10 +25,12 @@ const SCOPE_USER: &str = "user";
 pub const REMOVED_LABEL: &str = "Removed user";
 
 /// Where a run came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Trigger {
     Manual,
     Listener,
+    Bulk,
 }
 
 impl Trigger {
@@ -36,6 +38,7 @@ impl Trigger {
         match self {
             Trigger::Manual => "manual",
             Trigger::Listener => "listener",
+            Trigger::Bulk => "bulk",
         }
     }
 }
@@ -43,7 +46,7 @@ impl Trigger {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
     pub run_id: i64,
-    /// "completed" or "skipped".
+    /// "completed", "skipped", or "failed" (a queued run whose user or macro had gone).
     pub status: &'static str,
     pub steps: Vec<String>,
     /// When the run removed the person: the label that now stands for them in logs.
@@ -290,6 +293,17 @@ pub async fn delete(
     Ok(())
 }
 
+/// Where a run stands when it starts: new (manual runs record it now), or queued earlier by a
+/// listener call or a bulk run, whose row the run completes.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    pub trigger: Trigger,
+    /// The queued `macro_runs` row, when there is one.
+    pub run_id: Option<i64>,
+    /// The listener that asked for the run (kept on opt-out events by name).
+    pub listener: Option<String>,
+}
+
 /// Runs a macro on one user. Everything it does, and the record of the run, commit together.
 #[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
 pub async fn execute(
@@ -304,36 +318,152 @@ pub async fn execute(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {user_id}")))?;
-    let removes = m.actions.contains(&MacroAction::RemoveUser);
-    if removes && target.role == Role::CommunityManager.key() {
+    check_removable(&m, &target)?;
+    let txn = crate::server::db::begin_write(db).await?;
+    let ctx = RunContext {
+        trigger,
+        run_id: None,
+        listener: None,
+    };
+    let outcome = run_in(&txn, actor, &m, &target, &ctx).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Community managers can never be removed by a macro.
+pub fn check_removable(m: &MacroView, target: &user::Model) -> Result<(), AppError> {
+    if m.actions.contains(&MacroAction::RemoveUser) && target.role == Role::CommunityManager.key() {
         return Err(AppError::Forbidden(
             "community managers cannot be removed by a macro".into(),
         ));
     }
-    let key = community::hash_key(db).await?;
+    Ok(())
+}
+
+/// Records a run to be done later (by the worker), before anything else happens to it.
+pub async fn queue_run(
+    txn: &impl ConnectionTrait,
+    m: &MacroView,
+    target_user_id: i32,
+    trigger: Trigger,
+) -> Result<i64, AppError> {
+    let run = macro_run::ActiveModel {
+        macro_id: Set(Some(m.id)),
+        trigger: Set(trigger.key().into()),
+        target_user_id: Set(Some(target_user_id)),
+        status: Set("queued".into()),
+        outcome: Set(String::new()),
+        started_by: Set(None),
+        created_at: Set(Utc::now()),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(run.id)
+}
+
+/// Completes a queued run inside the caller's transaction (the worker's, which also marks
+/// the job done). A run whose user or macro has gone meanwhile ends as "failed" with the reason.
+pub async fn run_queued(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    macro_id: i32,
+    user_id: i32,
+    ctx: &RunContext,
+) -> Result<RunOutcome, AppError> {
+    let run_id = ctx
+        .run_id
+        .ok_or_else(|| AppError::internal("a queued run needs its run id"))?;
+    let m = match get(txn, macro_id).await {
+        Ok(m) => m,
+        Err(AppError::NotFound(_)) => {
+            return fail_run(txn, run_id, "the macro was deleted before it ran").await;
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(target) = user::Entity::find_by_id(user_id).one(txn).await? else {
+        return fail_run(txn, run_id, "the user no longer exists").await;
+    };
+    if let Err(AppError::Forbidden(reason)) = check_removable(&m, &target) {
+        return fail_run(txn, run_id, &reason).await;
+    }
+    run_in(txn, actor, &m, &target, ctx).await
+}
+
+/// Ends a queued run that will not happen (its job was given up).
+pub async fn give_up_run(
+    txn: &impl ConnectionTrait,
+    run_id: i64,
+    reason: &str,
+) -> Result<(), AppError> {
+    finish_run(txn, run_id, None, "failed", reason).await
+}
+
+async fn fail_run(
+    txn: &impl ConnectionTrait,
+    run_id: i64,
+    reason: &str,
+) -> Result<RunOutcome, AppError> {
+    finish_run(txn, run_id, None, "failed", reason).await?;
+    Ok(RunOutcome {
+        run_id,
+        status: "failed",
+        steps: Vec::new(),
+        removed_as: None,
+    })
+}
+
+async fn finish_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+    target: Option<i32>,
+    status: &str,
+    outcome: &str,
+) -> Result<(), AppError> {
+    macro_run::Entity::update_many()
+        .col_expr(macro_run::Column::Status, Expr::value(status))
+        .col_expr(macro_run::Column::Outcome, Expr::value(outcome))
+        .col_expr(macro_run::Column::TargetUserId, Expr::value(target))
+        .col_expr(macro_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .filter(macro_run::Column::Id.eq(run_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The actions of one run on one (removable) user, in the caller's transaction.
+async fn run_in(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    m: &MacroView,
+    target: &user::Model,
+    ctx: &RunContext,
+) -> Result<RunOutcome, AppError> {
+    let removes = m.actions.contains(&MacroAction::RemoveUser);
+    let key = community::hash_key(txn).await?;
     let hash = subject_hash(&key, &target.email)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let trigger = ctx.trigger;
 
     if m.options.run_once_per_user
         && macro_mark::Entity::find()
             .filter(macro_mark::Column::MacroId.eq(m.id))
             .filter(macro_mark::Column::SubjectHash.eq(hash.clone()))
-            .count(&txn)
+            .count(txn)
             .await?
             > 0
     {
         let run = record_run(
-            &txn,
-            &m,
-            trigger,
+            txn,
+            m,
+            ctx,
             Some(target.id),
             "skipped",
             "already ran once for this person",
             actor,
         )
         .await?;
-        txn.commit().await?;
         return Ok(RunOutcome {
             run_id: run,
             status: "skipped",
@@ -342,7 +472,7 @@ pub async fn execute(
         });
     }
 
-    let all_teams = teams::refs(&txn).await?;
+    let all_teams = teams::refs(txn).await?;
     let mut steps = Vec::new();
     for action in &m.actions {
         match action {
@@ -354,7 +484,7 @@ pub async fn execute(
                     )
                     .col_expr(user::Column::UpdatedAt, Expr::value(now))
                     .filter(user::Column::Id.eq(target.id))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             MacroAction::AddToTeam { team_id } => {
@@ -365,7 +495,7 @@ pub async fn execute(
                         created_at: Set(now),
                     })
                     .on_conflict_do_nothing()
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
                 }
             }
@@ -373,7 +503,7 @@ pub async fn execute(
                 team_membership::Entity::delete_many()
                     .filter(team_membership::Column::UserId.eq(target.id))
                     .filter(team_membership::Column::TeamId.eq(*team_id))
-                    .exec(&txn)
+                    .exec(txn)
                     .await?;
             }
             MacroAction::AddComment { text } => {
@@ -385,22 +515,23 @@ pub async fn execute(
                     created_at: Set(now),
                     ..Default::default()
                 }
-                .insert(&txn)
+                .insert(txn)
                 .await?;
             }
             MacroAction::RemoveUser => {
-                erase_user(&txn, &target, &hash).await?;
+                erase_user(txn, target, &hash).await?;
                 if m.options.include_on_dashboard {
-                    let team_names = teams_of(&txn, target.id, &all_teams).await?;
+                    let team_names = teams_of(txn, target.id, &all_teams).await?;
                     opt_out_event::ActiveModel {
                         occurred_at: Set(now),
                         macro_id: Set(Some(m.id)),
                         macro_name: Set(m.name.clone()),
                         source: Set(trigger.key().into()),
                         teams: Set(team_names),
+                        listener_name: Set(ctx.listener.clone()),
                         ..Default::default()
                     }
-                    .insert(&txn)
+                    .insert(txn)
                     .await?;
                 }
             }
@@ -408,7 +539,7 @@ pub async fn execute(
         steps.push(describe(action, &all_teams));
     }
     if removes {
-        user::Entity::delete_by_id(target.id).exec(&txn).await?;
+        user::Entity::delete_by_id(target.id).exec(txn).await?;
     }
     if m.options.run_once_per_user {
         macro_mark::Entity::insert(macro_mark::ActiveModel {
@@ -417,21 +548,20 @@ pub async fn execute(
             created_at: Set(now),
         })
         .on_conflict_do_nothing()
-        .exec(&txn)
+        .exec(txn)
         .await?;
     }
     let target_id = (!removes).then_some(target.id);
     let run = record_run(
-        &txn,
-        &m,
-        trigger,
+        txn,
+        m,
+        ctx,
         target_id,
         "completed",
         &steps.join("; "),
         actor,
     )
     .await?;
-    txn.commit().await?;
     Ok(RunOutcome {
         run_id: run,
         status: "completed",
@@ -525,26 +655,35 @@ async fn erase_user(
 async fn record_run(
     db: &impl ConnectionTrait,
     m: &MacroView,
-    trigger: Trigger,
+    ctx: &RunContext,
     target: Option<i32>,
     status: &str,
     outcome: &str,
     actor: &Actor,
 ) -> Result<i64, AppError> {
     let now = Utc::now();
-    let run = macro_run::ActiveModel {
-        macro_id: Set(Some(m.id)),
-        trigger: Set(trigger.key().into()),
-        target_user_id: Set(target),
-        status: Set(status.into()),
-        outcome: Set(outcome.into()),
-        started_by: Set(actor.user_id),
-        created_at: Set(now),
-        finished_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    let id = match ctx.run_id {
+        Some(id) => {
+            finish_run(db, id, target, status, outcome).await?;
+            id
+        }
+        None => {
+            macro_run::ActiveModel {
+                macro_id: Set(Some(m.id)),
+                trigger: Set(ctx.trigger.key().into()),
+                target_user_id: Set(target),
+                status: Set(status.into()),
+                outcome: Set(outcome.into()),
+                started_by: Set(actor.user_id),
+                created_at: Set(now),
+                finished_at: Set(Some(now)),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?
+            .id
+        }
+    };
     let subject = match target {
         Some(id) => format!("user {id}"),
         None => "a removed user".into(),
@@ -557,7 +696,7 @@ async fn record_run(
         &format!("{}: {status} ({outcome})", m.name),
     )
     .await?;
-    Ok(run.id)
+    Ok(id)
 }
 
 /// Runs on one user, newest first.

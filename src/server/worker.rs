@@ -1,0 +1,348 @@
+//! The durable queue and its worker.
+//!
+//! Work that a request accepted (a listener's macro run, an item of a bulk run) is written to
+//! the `jobs` table in the same transaction as the rest of the request's writes, before any
+//! answer is sent. Workers claim a job by taking a lease on it (`locked_by`, `locked_until`);
+//! a job whose worker died is claimed again once the lease has run out. The job's effects and
+//! its `done` mark commit in one transaction, which first checks that the lease is still this
+//! worker's: so a job that got an answer is done, and done once.
+//!
+//! Claims: PostgreSQL picks the row with `FOR UPDATE SKIP LOCKED`, so two server processes on
+//! one database never take the same job; SQLite has a single writer, and the claim is one
+//! `UPDATE … RETURNING` inside an immediate (write-locked) transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, broadcast};
+
+use super::db::begin_write;
+use super::entities::job;
+use super::services::Actor;
+use super::services::macros::{self, RunContext, Trigger};
+use crate::errors::AppError;
+
+pub const KIND_MACRO_RUN: &str = "macro_run";
+/// Attempts before a job that keeps failing (an error of ours, not of its input) is given up.
+pub const MAX_ATTEMPTS: i32 = 5;
+
+/// A macro run on one user, queued by a listener call or a bulk run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MacroRunJob {
+    pub run_id: i64,
+    pub macro_id: i32,
+    pub user_id: i32,
+    pub trigger: Trigger,
+    /// Who asked, for the audit log ("listener deleteuser", a manager's name …).
+    pub actor: String,
+    pub actor_user_id: Option<i32>,
+    pub actor_ip: String,
+    /// The listener's name, for the opt-out dashboard.
+    pub listener: Option<String>,
+}
+
+/// Wakes idle workers when work arrives and tells waiting requests when a job finished.
+#[derive(Clone)]
+pub struct Signals {
+    work: Arc<Notify>,
+    finished: broadcast::Sender<i64>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            work: Arc::new(Notify::new()),
+            finished: broadcast::channel(4096).0,
+        }
+    }
+}
+
+impl Signals {
+    pub fn work_arrived(&self) {
+        self.work.notify_one();
+    }
+
+    /// Subscribe before queueing, then wait for the job id.
+    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+        self.finished.subscribe()
+    }
+}
+
+/// Waits until `job_id` finished in this process, at most `budget`. False when the time ran out
+/// (or the notice was missed): the caller then looks at the job itself.
+pub async fn wait_for(rx: &mut broadcast::Receiver<i64>, job_id: i64, budget: Duration) -> bool {
+    let wait = async {
+        loop {
+            match rx.recv().await {
+                Ok(id) if id == job_id => return true,
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return false,
+            }
+        }
+    };
+    tokio::time::timeout(budget, wait).await.unwrap_or(false)
+}
+
+/// Adds a job inside the caller's transaction.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    payload: &impl Serialize,
+) -> Result<i64, AppError> {
+    let now = Utc::now();
+    let job = job::ActiveModel {
+        kind: Set(kind.into()),
+        payload: Set(serde_json::to_string(payload).map_err(AppError::internal)?),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        run_after: Set(now),
+        locked_by: Set(None),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        finished_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(job.id)
+}
+
+/// Claims the oldest job that is due (queued, or running with an expired lease).
+pub async fn claim(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    lease: Duration,
+) -> Result<Option<job::Model>, AppError> {
+    let now = Utc::now();
+    let due = sea_orm::Condition::any()
+        .add(
+            sea_orm::Condition::all()
+                .add(job::Column::Status.eq("queued"))
+                .add(job::Column::RunAfter.lte(now)),
+        )
+        .add(
+            sea_orm::Condition::all()
+                .add(job::Column::Status.eq("running"))
+                .add(job::Column::LockedUntil.lt(now)),
+        );
+    // PostgreSQL locks the row it picks and skips rows other claimers hold; SQLite's builder
+    // leaves the lock clause out, its writers being serialised by the immediate transaction.
+    let txn = begin_write(db).await?;
+    let picked: Option<i64> = job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(due)
+        .order_by_asc(job::Column::Id)
+        .limit(1)
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let Some(id) = picked else {
+        txn.commit().await?;
+        return Ok(None);
+    };
+    job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value("running"))
+        .col_expr(job::Column::LockedBy, Expr::value(worker_id))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(now + chrono::Duration::from_std(lease).map_err(AppError::internal)?),
+        )
+        .col_expr(
+            job::Column::Attempts,
+            Expr::col(job::Column::Attempts).add(1),
+        )
+        .filter(job::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    let claimed = job::Entity::find_by_id(id).one(&txn).await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobResult {
+    Done(macros::RunOutcome),
+    /// Another worker holds the job now (this one's lease ran out): nothing was written.
+    LeaseLost,
+    /// An error of ours; retried later unless it was the last attempt.
+    Failed(String),
+}
+
+/// Runs a claimed job: its effects and the `done` mark commit together, and only while the
+/// lease is still this worker's.
+#[tracing::instrument(skip_all, fields(job = job.id, kind = %job.kind))]
+pub async fn execute(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    job: &job::Model,
+    signals: &Signals,
+) -> Result<JobResult, AppError> {
+    let result = match run_job(db, worker_id, job).await {
+        Ok(Some(outcome)) => JobResult::Done(outcome),
+        Ok(None) => JobResult::LeaseLost,
+        Err(e) => {
+            tracing::warn!(job = job.id, error = %e, "job failed");
+            give_back(db, worker_id, job, &e.to_string()).await?;
+            JobResult::Failed(e.to_string())
+        }
+    };
+    let _ = signals.finished.send(job.id);
+    Ok(result)
+}
+
+async fn run_job(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    job: &job::Model,
+) -> Result<Option<macros::RunOutcome>, AppError> {
+    let txn = begin_write(db).await?;
+    let still_ours = job::Entity::update_many()
+        .col_expr(job::Column::Status, Expr::value("done"))
+        .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::Status.eq("running"))
+        .filter(job::Column::LockedBy.eq(worker_id))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !still_ours {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let outcome = match job.kind.as_str() {
+        KIND_MACRO_RUN => {
+            let p: MacroRunJob = serde_json::from_str(&job.payload).map_err(AppError::internal)?;
+            let actor = Actor {
+                user_id: p.actor_user_id,
+                label: p.actor.clone(),
+                ip: p.actor_ip.clone(),
+            };
+            let ctx = RunContext {
+                trigger: p.trigger,
+                run_id: Some(p.run_id),
+                listener: p.listener.clone(),
+            };
+            macros::run_queued(&txn, &actor, p.macro_id, p.user_id, &ctx).await?
+        }
+        other => return Err(AppError::internal(format!("unknown job kind {other}"))),
+    };
+    txn.commit().await?;
+    Ok(Some(outcome))
+}
+
+/// Returns a failed job to the queue with a backoff, or gives it up after the last attempt
+/// (marking its run failed so nobody waits for it).
+async fn give_back(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    job: &job::Model,
+    error: &str,
+) -> Result<(), AppError> {
+    let last = job.attempts >= MAX_ATTEMPTS;
+    let backoff = chrono::Duration::seconds(2_i64.pow(job.attempts.clamp(0, 10) as u32));
+    let txn = begin_write(db).await?;
+    job::Entity::update_many()
+        .col_expr(
+            job::Column::Status,
+            Expr::value(if last { "failed" } else { "queued" }),
+        )
+        .col_expr(job::Column::RunAfter, Expr::value(Utc::now() + backoff))
+        .col_expr(job::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            job::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(job::Column::LastError, Expr::value(error))
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::LockedBy.eq(worker_id))
+        .exec(&txn)
+        .await?;
+    if last && job.kind == KIND_MACRO_RUN {
+        if let Ok(p) = serde_json::from_str::<MacroRunJob>(&job.payload) {
+            macros::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Claims and runs one due job; None when there was none. Tests drain the queue with it.
+pub async fn try_execute_task(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    lease: Duration,
+    signals: &Signals,
+) -> Result<Option<(i64, JobResult)>, AppError> {
+    let Some(job) = claim(db, worker_id, lease).await? else {
+        return Ok(None);
+    };
+    let result = execute(db, worker_id, &job, signals).await?;
+    Ok(Some((job.id, result)))
+}
+
+/// A name for this process's workers, unique across processes sharing a database.
+pub fn worker_name(slot: u32) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    format!("{host}:{}:{slot}", std::process::id())
+}
+
+/// Starts `concurrency` worker loops. Each runs jobs while there are any, then sleeps until
+/// work arrives or the poll interval passes. They stop when `shutdown` fires, after the job
+/// in hand.
+pub fn spawn(
+    db: DatabaseConnection,
+    signals: Signals,
+    concurrency: u32,
+    poll: Duration,
+    lease: Duration,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..concurrency)
+        .map(|slot| {
+            let db = db.clone();
+            let signals = signals.clone();
+            let mut shutdown = shutdown.clone();
+            let name = worker_name(slot);
+            tokio::spawn(async move {
+                loop {
+                    if *shutdown.borrow() {
+                        break;
+                    }
+                    match try_execute_task(&db, &name, lease, &signals).await {
+                        Ok(Some(_)) => {
+                            // More may be waiting: wake a sleeping colleague too.
+                            signals.work_arrived();
+                            continue;
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(worker = %name, error = %e, "worker error"),
+                    }
+                    tokio::select! {
+                        _ = signals.work.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,384 @@
+//! The listener endpoint's queue: 200 within the budget, 202 and the worker after it,
+//! `Idempotency-Key`, per-key rate limits, leases, and workers that never run a job twice.
+//! Every scenario runs on SQLite and on PostgreSQL.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Seeded, TestApp, seed_listener, spawn_with};
+use sea_orm::ConnectionTrait;
+use switchyard::server::settings::Settings;
+use switchyard::server::worker::{self, JobResult, Signals};
+
+const REMOVE: &[(&str, &str)] = &[("remove_user", "")];
+const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];
+
+/// Posts to a listener; returns (status, body, headers).
+async fn post(
+    app: &TestApp,
+    s: &Seeded,
+    find: &str,
+    headers: &[(&str, &str)],
+) -> (u16, serde_json::Value, reqwest::header::HeaderMap) {
+    let mut req = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/userMacroListeners/{}", s.listener_key)))
+        .query(&[("find", find), ("apiKey", &s.api_key)]);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, res.json().await.unwrap(), headers)
+}
+
+async fn wait_until(app: &TestApp, sql: &str, want: i64) {
+    for _ in 0..200 {
+        if app.count(sql).await == want {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "`{sql}` never reached {want} (now {})",
+        app.count(sql).await
+    );
+}
+
+async fn answers_200_within_the_budget(app: TestApp) {
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 2).await;
+    let (status, body, _) = post(&app, &s, "c0@example.com", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "completed");
+    let run_id: i64 = body["run_id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'c0@example.com'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE id = {run_id} AND status = 'completed' AND trigger = 'listener'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'done'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM listener_calls WHERE status = 200 AND code = 'completed' AND run_id = {run_id} AND target LIKE 'removed user %'"
+        ))
+        .await,
+        1,
+        "the log says what was answered, and the target is masked"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM opt_out_events WHERE listener_name = 'Listener deleteuser' AND source = 'listener'")
+            .await,
+        1
+    );
+    // The administrator is outside the filter; an unknown address is not found.
+    let (status, body, _) = post(&app, &s, "admin@example.com", &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("target_not_in_filter"))
+    );
+    let (status, body, _) = post(&app, &s, "nobody@example.com", &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("target_not_found"))
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs").await,
+        1,
+        "refusals queue nothing"
+    );
+}
+
+async fn answers_202_when_the_budget_runs_out_and_the_worker_finishes(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.listener_sync_budget = Duration::ZERO;
+    })
+    .await;
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 2).await;
+    let (status, body, _) = post(&app, &s, "c1@example.com", &[]).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["status"], "accepted");
+    let run_id = body["run_id"].as_str().unwrap();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM listener_calls WHERE status = 202 AND code = 'accepted' AND run_id = {run_id}"
+        ))
+        .await,
+        1
+    );
+    wait_until(
+        &app,
+        &format!("SELECT COUNT(*) FROM macro_runs WHERE id = {run_id} AND status = 'completed'"),
+        1,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'c1@example.com'")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE target LIKE '%c1@%'")
+            .await,
+        0,
+        "the log row written before the run is masked by the removal"
+    );
+}
+
+async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    let idem = [("idempotency-key", "sf-req-42")];
+    let (status, first, _) = post(&app, &s, "c0@example.com", &idem).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again, _) = post(&app, &s, "c0@example.com", &idem).await;
+    assert_eq!((status, &again), (200, &first), "the same answer");
+    assert_eq!(
+        app.count("SELECT score FROM users WHERE email = 'c0@example.com'")
+            .await,
+        1,
+        "and the macro ran once"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM macro_runs").await, 1);
+    // The same key for another request is refused; another key runs again.
+    let (status, body, _) = post(&app, &s, "c1@example.com", &idem).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    let (status, _, _) = post(
+        &app,
+        &s,
+        "c0@example.com",
+        &[("idempotency-key", "sf-req-43")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.count("SELECT score FROM users WHERE email = 'c0@example.com'")
+            .await,
+        2
+    );
+    // Concurrent repeats of one key still run once.
+    let calls = (0..8).map(|_| post(&app, &s, "c1@example.com", &[("idempotency-key", "burst")]));
+    let answers = futures::future::join_all(calls).await;
+    let run_ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|(st, b, _)| {
+            assert!(*st == 200 || *st == 202, "{st} {b}");
+            b["run_id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(run_ids.len(), 1, "{answers:?}");
+    wait_until(
+        &app,
+        "SELECT score FROM users WHERE email = 'c1@example.com'",
+        1,
+    )
+    .await;
+    let (status, body, _) = post(
+        &app,
+        &s,
+        "c1@example.com",
+        &[("idempotency-key", &"x".repeat(300))],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_idempotency_key"))
+    );
+}
+
+async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.api_rate_per_second = 1;
+        s.api_rate_burst = 3;
+    })
+    .await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 1).await;
+    for _ in 0..3 {
+        assert_eq!(post(&app, &s, "c0@example.com", &[]).await.0, 200);
+    }
+    let (status, body, headers) = post(&app, &s, "c0@example.com", &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (429, Some("rate_limited"))
+    );
+    assert_eq!(headers["retry-after"], "1");
+    assert_eq!(
+        app.count("SELECT score FROM users WHERE email = 'c0@example.com'")
+            .await,
+        3,
+        "the refused call ran nothing"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE status = 429 AND code = 'rate_limited'"
+        )
+        .await,
+        1
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        post(&app, &s, "c0@example.com", &[]).await.0,
+        200,
+        "the bucket refills"
+    );
+}
+
+/// No workers in the server: the test claims and runs jobs itself.
+async fn idle_app(backend: Backend) -> TestApp {
+    spawn_with(backend, |s: &mut Settings| {
+        s.listener_sync_budget = Duration::ZERO;
+        s.worker_concurrency = 0;
+    })
+    .await
+}
+
+async fn expired_leases_are_taken_again_and_lost_leases_write_nothing(backend: Backend) {
+    let app = idle_app(backend).await;
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 1).await;
+    assert_eq!(post(&app, &s, "c0@example.com", &[]).await.0, 202);
+    let signals = Signals::default();
+    let lease = Duration::from_secs(60);
+    let job = worker::claim(&app.db, "w1", lease)
+        .await
+        .unwrap()
+        .expect("a job");
+    assert!(
+        worker::claim(&app.db, "w2", lease).await.unwrap().is_none(),
+        "a leased job is not claimed twice"
+    );
+    // w1 dies: its lease runs out and w2 takes the job.
+    app.db
+        .execute_unprepared("UPDATE jobs SET locked_until = created_at")
+        .await
+        .unwrap();
+    let again = worker::claim(&app.db, "w2", lease)
+        .await
+        .unwrap()
+        .expect("taken again");
+    assert_eq!((again.id, again.attempts), (job.id, 2));
+    // w1 wakes up late: nothing it does counts.
+    assert_eq!(
+        worker::execute(&app.db, "w1", &job, &signals)
+            .await
+            .unwrap(),
+        JobResult::LeaseLost
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'c0@example.com'")
+            .await,
+        1
+    );
+    let done = worker::execute(&app.db, "w2", &again, &signals)
+        .await
+        .unwrap();
+    assert!(
+        matches!(done, JobResult::Done(ref o) if o.status == "completed"),
+        "{done:?}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'c0@example.com'")
+            .await,
+        0
+    );
+    assert!(worker::claim(&app.db, "w3", lease).await.unwrap().is_none());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'macro.run'")
+            .await,
+        1,
+        "ran once"
+    );
+}
+
+/// Two separate connection pools, as two server processes have, each with four workers,
+/// drain one queue: every job runs exactly once.
+async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
+    let app = idle_app(backend).await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 10).await;
+    for round in 0..4 {
+        for i in 0..10 {
+            let (status, body, _) = post(&app, &s, &format!("c{i}@example.com"), &[]).await;
+            assert_eq!(status, 202, "round {round}: {body}");
+        }
+    }
+    let url = app.settings.database_url.expose().clone();
+    let mut tasks = Vec::new();
+    for pool in 0..2 {
+        let db = switchyard::server::db::connect(&Settings::for_database(&url))
+            .await
+            .unwrap();
+        for slot in 0..4 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                let name = format!("pool{pool}-w{slot}");
+                let signals = Signals::default();
+                let mut ran = 0;
+                while let Some((_, result)) =
+                    worker::try_execute_task(&db, &name, Duration::from_secs(60), &signals)
+                        .await
+                        .unwrap()
+                {
+                    assert!(matches!(result, JobResult::Done(_)), "{result:?}");
+                    ran += 1;
+                }
+                ran
+            }));
+        }
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    assert_eq!(total, 40);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'done' AND attempts = 1")
+            .await,
+        40
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email LIKE 'c%@example.com' AND score = 4")
+            .await,
+        10,
+        "every customer's score went up exactly four times"
+    );
+}
+
+macro_rules! on_both {
+    ($($name:ident: $kind:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    on_both!(@run $kind, super::$name, $crate::common::Backend::Sqlite)
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    on_both!(@run $kind, super::$name, $crate::common::Backend::Postgres)
+                }
+            }
+        )*
+    };
+    (@run app, $f:path, $b:expr) => { $f($crate::common::spawn($b).await).await };
+    (@run backend, $f:path, $b:expr) => { $f($b).await };
+}
+
+on_both!(
+    answers_200_within_the_budget: app,
+    answers_202_when_the_budget_runs_out_and_the_worker_finishes: backend,
+    idempotency_keys_replay_the_first_answer: app,
+    rate_limits_answer_429_with_retry_after: backend,
+    expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
+    two_worker_pools_never_run_a_job_twice: backend,
+);
