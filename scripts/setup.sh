@@ -52,7 +52,14 @@ if $want_test; then
     as_root apt-get update
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
   fi
-  # 6. The local PostgreSQL server the integration tests use (started if it is installed but down).
+  # 6. schemathesis (PyPI), which fuzzes /api/v1 against its OpenAPI document, in .venv/.
+  st_version=4.32.5
+  if [[ "$(.venv/bin/st --version 2>/dev/null || true)" != "st, version $st_version" ]]; then
+    say "installing schemathesis $st_version into .venv"
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$st_version"
+  fi
+  # 7. The local PostgreSQL server the integration tests use (started if it is installed but down).
   if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
       say "starting PostgreSQL"

@@ -98,6 +98,27 @@ async fn answers_200_within_the_budget(app: TestApp) {
         1,
         "refusals queue nothing"
     );
+    // NUL bytes (which PostgreSQL refuses in text) in the path or in find are bad input, not
+    // a server error, and the log keeps what it can print.
+    let (status, body, _) = post(&app, &s, "c1\0@example.com", &[]).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_find"))
+    );
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/userMacroListeners/delete%00user"))
+        .query(&[("find", "c1@example.com"), ("apiKey", &s.api_key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'deleteuser' AND target = 'c…@example.com'"
+        )
+        .await,
+        1
+    );
 }
 
 async fn answers_202_when_the_budget_runs_out_and_the_worker_finishes(backend: Backend) {

@@ -126,7 +126,7 @@ async fn openapi_document() -> Response {
     operation_id = "runUserMacroListener",
     params(
         ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
-        ("find" = Option<String>, Query, description = "The email of the user to act on (required; a missing one answers 400)"),
+        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user to act on (a missing or malformed one answers 400)"),
         ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
     ),
     request_body(

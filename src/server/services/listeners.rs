@@ -344,10 +344,28 @@ pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Repl
     Ok(reply)
 }
 
+/// Text from a caller, fit for the log: control characters (NUL among them, which
+/// PostgreSQL refuses in text) shown as `�`, at most `max` characters.
+fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .take(max)
+        .collect()
+}
+
 async fn find_by_key(
     db: &impl ConnectionTrait,
     key: &str,
 ) -> Result<Option<listener::Model>, AppError> {
+    // Keys are 1 to 60 letters, digits, - or _: anything else names no listener.
+    if key.is_empty()
+        || key.len() > 60
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Ok(None);
+    }
     Ok(listener::Entity::find()
         .filter(listener::Column::Scope.eq(SCOPE_USER))
         .filter(listener::Column::Kind.eq(KIND_MACRO))
@@ -368,9 +386,9 @@ async fn insert_call(
     Ok(listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(logged.listener.as_ref().map(|l| l.id)),
-        listener_key: Set(key.chars().take(100).collect()),
+        listener_key: Set(printable(key, 100)),
         caller_ip: Set(caller.to_string()),
-        target: Set(logged.target),
+        target: Set(printable(&logged.target, 254)),
         target_user_id: Set(logged.target_user_id),
         status: Set(reply.status as i16),
         code: Set(reply.code()),
@@ -726,6 +744,13 @@ pub async fn calls(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn logged_text_drops_control_characters() {
+        assert_eq!(super::printable("a\0b\nc", 10), "a\u{FFFD}b\u{FFFD}c");
+        assert_eq!(super::printable("abcdef", 3), "abc");
+        assert_eq!(super::mask("\0@example.com"), "\0…@example.com");
+    }
+
     #[test]
     fn unmatched_targets_are_masked() {
         assert_eq!(super::mask("jim@example.com"), "j…@example.com");
