@@ -57,15 +57,18 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/:id/edit") view=EditUserPage ssr=ssr.clone()/>
                     <Route path=path!("/teams") view=TeamsPage ssr=ssr.clone()/>
                     <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
+                    <Route path=path!("/opt-out") view=OptOutPage ssr=ssr.clone()/>
                     <Route path=path!("/filters") view=FiltersPage ssr=ssr.clone()/>
                     <Route path=path!("/filters/new") view=NewFilterPage ssr=ssr.clone()/>
                     <Route path=path!("/filters/:id") view=FilterPage ssr=ssr.clone()/>
                     <Route path=path!("/filters/:id/edit") view=EditFilterPage ssr=ssr.clone()/>
+                    <Route path=path!("/bulk-runs/:id") view=BulkRunPage ssr=ssr.clone()/>
                     <Route path=path!("/macros") view=MacrosPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/new") view=NewMacroPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/:id") view=MacroPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners") view=ListenersPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/new") view=NewListenerPage ssr=ssr.clone()/>
+                    <Route path=path!("/listeners/log") view=ListenerLogPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/:id") view=ListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
@@ -88,6 +91,12 @@ fn AdminLayout() -> impl IntoView {
     let me: MeResource = Resource::new(|| (), |_| current_user());
     provide_context(me);
     let sign_out = ServerAction::<SignOut>::new();
+    let pathname = leptos_router::hooks::use_location().pathname;
+    let listeners_current = move || {
+        let path = pathname.get();
+        let on_log = path == "/listeners/log" || path.starts_with("/listeners/log/");
+        (!on_log && (path == "/listeners" || path.starts_with("/listeners/"))).then_some("page")
+    };
     let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white";
     view! {
         <div class="min-h-screen">
@@ -104,7 +113,10 @@ fn AdminLayout() -> impl IntoView {
                                 let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
                                 cm.then(|| view! {
                                     <A href="/macros" attr:class=link>"Macros"</A>
-                                    <A href="/listeners" attr:class=link>"Listeners"</A>
+                                    // Not `<A>`: the log below is under /listeners but is its own entry.
+                                    <a href="/listeners" class=link aria-current=listeners_current>"Listeners"</a>
+                                    <A href="/listeners/log" attr:class=link>"Listener log"</A>
+                                    <A href="/opt-out" attr:class=link>"Opt-outs"</A>
                                     <A href="/api-keys" attr:class=link>"API keys"</A>
                                     <A href="/audit" attr:class=link>"Audit log"</A>
                                 })

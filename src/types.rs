@@ -554,6 +554,31 @@ pub struct ListenerView {
     pub endpoint: String,
 }
 
+/// Whether one user passes a filter, and each condition's own verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterVerdict {
+    pub name: String,
+    pub summary: String,
+    pub passes: bool,
+    /// (condition in words, whether the user meets it)
+    pub conditions: Vec<(String, bool)>,
+}
+
+/// What a call to a listener would do, worked out without doing it (the test-request panel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerTestView {
+    pub find: String,
+    /// The status and code a real call (with the right API key) would get now.
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// The user `find` resolves to, as "First Last <email> (role; teams)".
+    pub user: Option<String>,
+    pub filter: Option<FilterVerdict>,
+    /// The actions that would run, in order (empty when nothing would).
+    pub actions: Vec<String>,
+}
+
 /// Create (empty `id`) or edit a user macro listener.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListenerForm {
@@ -595,4 +620,138 @@ pub struct ListenerCallView {
     pub code: String,
     pub run_id: Option<i64>,
     pub duration_ms: i32,
+}
+
+/// Filters and page of the listener log, as they appear in the URL (`listener`, `status`,
+/// `user`, `page`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallQuery {
+    #[serde(default)]
+    pub listener_id: Option<i32>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Calls whose target is this user.
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    #[serde(default)]
+    pub page: u32,
+}
+
+/// One page of listener calls, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerCallPage {
+    pub calls: Vec<ListenerCallView>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl ListenerCallPage {
+    pub fn page_count(&self) -> u32 {
+        (self.total.div_ceil(self.per_page.max(1) as u64)).max(1) as u32
+    }
+}
+
+/// The listener log screen: a page of calls and what its filters offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerLogView {
+    pub calls: ListenerCallPage,
+    /// (id, name) of every listener.
+    pub listeners: Vec<(i32, String)>,
+    /// The DESIGN §2 status codes and any other status found in the log, ascending.
+    pub statuses: Vec<u16>,
+    /// The user the log is narrowed to: (id, name).
+    pub user: Option<(i32, String)>,
+}
+
+/// The listener status codes of DESIGN §2, always offered by the log's status filter.
+pub const LISTENER_STATUSES: [u16; 10] = [200, 202, 400, 401, 403, 404, 405, 413, 415, 429];
+
+/// What a listener status code means, for the status filter.
+pub fn listener_status_label(status: u16) -> &'static str {
+    match status {
+        200 => "done",
+        202 => "accepted",
+        400 => "bad input",
+        401 => "no or unknown key",
+        403 => "refused",
+        404 => "not found",
+        405 => "wrong method",
+        409 => "not configured",
+        413 => "body too large",
+        415 => "not JSON",
+        429 => "rate limited",
+        500..=599 => "server error",
+        _ => "other",
+    }
+}
+
+/// Removals on one day (UTC) of the opt-out dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptOutDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub removals: u64,
+}
+
+/// Removals attributed to one listener or one macro.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptOutTotal {
+    pub name: String,
+    pub removals: u64,
+}
+
+/// The opt-out dashboard for the last `days` days (today included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptOutDashboard {
+    pub days: u32,
+    /// One entry per day, oldest first, days without removals included.
+    pub per_day: Vec<OptOutDay>,
+    /// Most removals first; removals no listener asked for count as "(manual run)".
+    pub by_listener: Vec<OptOutTotal>,
+    pub by_macro: Vec<OptOutTotal>,
+    pub total: u64,
+}
+
+/// Run a macro on every user of a filter (the bulk action).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BulkRunForm {
+    #[serde(default)]
+    pub filter_id: String,
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// A bulk run's progress and result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkRunView {
+    pub id: i32,
+    pub macro_name: String,
+    pub filter_name: String,
+    pub started_at: String,
+    pub total: u64,
+    pub completed: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    /// Queued or running.
+    pub waiting: u64,
+    /// Why runs failed, with how many each.
+    pub failures: Vec<(String, u64)>,
+}
+
+impl BulkRunView {
+    pub fn done(&self) -> u64 {
+        self.completed + self.skipped + self.failed
+    }
+
+    pub fn finished(&self) -> bool {
+        self.waiting == 0
+    }
+
+    /// 0 to 100.
+    pub fn percent(&self) -> u64 {
+        (self.done() * 100).checked_div(self.total).unwrap_or(100)
+    }
 }

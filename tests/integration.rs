@@ -37,6 +37,9 @@ on_both_backends!(
     filters_select_users_by_and_or_groups,
     macros_run_actions_and_remove_a_user_completely,
     user_macro_listener_answers_every_status,
+    opt_out_dashboard_counts_removals_by_day_listener_and_macro,
+    opt_out_csv_is_for_community_managers_only,
+    listener_log_filters_by_listener_status_user_and_pages,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -1465,12 +1468,595 @@ async fn user_macro_listener_answers_every_status(app: TestApp) {
 
     // Every call is in the log, and the key itself is nowhere.
     let calls = app.count("SELECT COUNT(*) FROM listener_calls").await;
-    assert_eq!(
-        calls, 15,
-        "every call but the 405 (no such method) is logged"
-    );
+    assert_eq!(calls, 16, "every call is logged, the 405 too");
     let random = key.strip_prefix("jira_").unwrap();
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM listener_calls WHERE listener_key || target || code LIKE '%{random}%'")).await, 0);
     let page = app.get("/listeners").await.text().await.unwrap();
     assert!(page.contains("target_not_in_filter") && page.contains("GDPR removal"));
+}
+
+// ---- Opt-out dashboard and listener log -------------------------------------------------
+
+/// Saves a macro that removes the user completely and reports to the opt-out dashboard.
+async fn removal_macro(app: &TestApp, name: &str, key: &str) -> String {
+    let res = app
+        .call::<macro_fns::SaveMacro>(&[
+            ("form[name]", name),
+            ("form[key]", key),
+            ("form[actions][0][slot]", "0"),
+            ("form[actions][0][kind]", "remove_user"),
+            ("form[include_on_dashboard]", "on"),
+            ("form[show_in_user_actions]", "on"),
+            ("form[suppress_confirmation]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    app.count(&format!("SELECT id FROM macros WHERE key = '{key}'"))
+        .await
+        .to_string()
+}
+
+/// Creates a participant (in the given teams) and returns their id.
+async fn participant(app: &TestApp, email: &str, first: &str, teams: &[&str]) -> String {
+    let mut form = vec![
+        ("form[email]", email),
+        ("form[first_name]", first),
+        ("form[last_name]", "Tester"),
+    ];
+    for t in teams {
+        form.push(("form[team_ids][]", t));
+    }
+    let res = app.call::<user_fns::SaveUser>(&form).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    app.count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await
+        .to_string()
+}
+
+async fn remove_with(app: &TestApp, macro_id: &str, user_id: &str) {
+    let res = app
+        .call::<macro_fns::RunMacro>(&[("form[macro_id]", macro_id), ("form[user_id]", user_id)])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["location"], "/users?notice=user_removed");
+}
+
+/// An opt-out event on an earlier day. Removals only ever happen "now", so the past is
+/// written directly; the listener name is what a listener-run removal records.
+async fn past_opt_out(app: &TestApp, days_ago: i64, macro_name: &str, listener: Option<&str>) {
+    use sea_orm::{ActiveModelTrait, Set};
+    use switchyard::server::entities::opt_out_event;
+    opt_out_event::ActiveModel {
+        occurred_at: Set(chrono::Utc::now() - chrono::Duration::days(days_ago)),
+        macro_id: Set(None),
+        macro_name: Set(macro_name.into()),
+        source: Set(if listener.is_some() {
+            "listener"
+        } else {
+            "manual"
+        }
+        .into()),
+        teams: Set("Customers".into()),
+        listener_name: Set(listener.map(Into::into)),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+}
+
+fn totals(list: &[switchyard::types::OptOutTotal]) -> Vec<(String, u64)> {
+    list.iter().map(|t| (t.name.clone(), t.removals)).collect()
+}
+
+async fn opt_out_dashboard_counts_removals_by_day_listener_and_macro(app: TestApp) {
+    use switchyard::server::services::opt_out;
+    use switchyard::server_fns::opt_out as opt_out_fns;
+    use switchyard::types::OptOutDashboard;
+    app.sign_in().await;
+    app.call::<team_fns::SaveTeam>(&[("form[name]", "Customers")])
+        .await;
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let delete = removal_macro(&app, "Delete user", "delete-user").await;
+    let offboard = removal_macro(&app, "Offboard", "offboard").await;
+    // Three removals today, from the user page.
+    for (email, macro_id) in [
+        ("ann@example.com", &delete),
+        ("bob@example.com", &delete),
+        ("cy@example.com", &offboard),
+    ] {
+        let id = participant(&app, email, "P", &[&customers]).await;
+        remove_with(&app, macro_id, &id).await;
+    }
+    // And one today through a listener: its name is what the dashboard counts it under.
+    let dan = participant(&app, "dan@example.com", "Dan", &[&customers]).await;
+    let (key_id, key) = create_key(&app, "Web", "web", "").await;
+    let res = app
+        .call::<listener_fns::SaveListener>(&[
+            ("form[name]", "Web form"),
+            ("form[key]", "web-form"),
+            ("form[macro_id]", &delete),
+            ("form[api_key_id]", &key_id.to_string()),
+            ("form[enabled]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/userMacroListeners/web-form"))
+        .query(&[("find", "dan@example.com"), ("apiKey", key.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [200, 202].contains(&res.status().as_u16()),
+        "{}",
+        res.status()
+    );
+    // 202 means the queue's worker finishes the run shortly.
+    for _ in 0..100 {
+        if app.count("SELECT COUNT(*) FROM opt_out_events").await == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {dan}"))
+            .await,
+        0
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM opt_out_events WHERE source = 'listener' AND listener_name = 'Web form'")
+            .await,
+        1
+    );
+    past_opt_out(&app, 2, "Delete user", Some("GDPR removal")).await;
+    past_opt_out(&app, 2, "Delete user", Some("GDPR removal")).await;
+    past_opt_out(&app, 10, "Offboard", Some("Salesforce")).await;
+    past_opt_out(&app, 40, "Delete user", None).await;
+    past_opt_out(&app, 200, "Delete user", None).await;
+
+    let today = chrono::Utc::now().date_naive();
+    let week = opt_out::dashboard(&app.db, 7).await.unwrap();
+    assert_eq!(week.days, 7);
+    let per_day: Vec<(String, u64)> = week
+        .per_day
+        .iter()
+        .map(|d| (d.date.clone(), d.removals))
+        .collect();
+    let expected: Vec<(String, u64)> = (0..7)
+        .rev()
+        .map(|ago| {
+            let date = today - chrono::Duration::days(ago);
+            let n = match ago {
+                0 => 4,
+                2 => 2,
+                _ => 0,
+            };
+            (date.format("%Y-%m-%d").to_string(), n)
+        })
+        .collect();
+    assert_eq!(per_day, expected, "every day, zeros included, oldest first");
+    assert_eq!(week.total, 6);
+    assert_eq!(
+        totals(&week.by_listener),
+        [
+            ("(manual run)".into(), 3),
+            ("GDPR removal".into(), 2),
+            ("Web form".into(), 1)
+        ]
+    );
+    assert_eq!(
+        totals(&week.by_macro),
+        [("Delete user".into(), 5), ("Offboard".into(), 1)]
+    );
+
+    let month = opt_out::dashboard(&app.db, 30).await.unwrap();
+    assert_eq!((month.per_day.len(), month.total), (30, 7));
+    assert_eq!(
+        totals(&month.by_listener),
+        [
+            ("(manual run)".into(), 3),
+            ("GDPR removal".into(), 2),
+            ("Salesforce".into(), 1),
+            ("Web form".into(), 1)
+        ]
+    );
+    assert_eq!(
+        totals(&month.by_macro),
+        [("Delete user".into(), 5), ("Offboard".into(), 2)]
+    );
+    let quarter = opt_out::dashboard(&app.db, 90).await.unwrap();
+    assert_eq!((quarter.per_day.len(), quarter.total), (90, 8));
+    assert_eq!(
+        quarter.by_listener[0],
+        switchyard::types::OptOutTotal {
+            name: "(manual run)".into(),
+            removals: 4
+        }
+    );
+
+    // The server function serves the same numbers to community managers.
+    let res = app
+        .call::<opt_out_fns::LoadOptOutDashboard>(&[("days", "7")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let served: OptOutDashboard = res.json().await.unwrap();
+    assert_eq!(served, week);
+
+    // The page: chart with its summary, totals, range links, the CSV link.
+    let res = app.get("/opt-out").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("role=\"img\""), "{html}");
+    let busiest = today.format("%Y-%m-%d");
+    assert!(
+        html.contains(&format!(
+            "Removals per day over the last 30 days: 7 in all; the busiest day was {busiest} with 4 removals."
+        )),
+        "{html}"
+    );
+    assert_eq!(html.matches("<rect").count(), 60, "two rects per day");
+    for text in [
+        "GDPR removal",
+        "Salesforce",
+        "(manual run)",
+        "Offboard",
+        "href=\"/opt-out.csv\"",
+        "href=\"/opt-out?days=7\"",
+        "href=\"/opt-out?days=90\"",
+    ] {
+        assert!(html.contains(text), "{text}");
+    }
+    let html = app.get("/opt-out?days=7").await.text().await.unwrap();
+    assert!(html.contains("over the last 7 days: 6 in all"));
+    assert!(!html.contains("Salesforce"), "outside the range");
+    for email in ["ann@example.com", "dan@example.com"] {
+        assert!(!html.contains(email), "no personal data on the dashboard");
+    }
+}
+
+async fn opt_out_csv_is_for_community_managers_only(app: TestApp) {
+    use switchyard::server_fns::opt_out as opt_out_fns;
+    let res = app.get("/opt-out.csv").await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/login?next=%2Fopt-out.csv");
+
+    app.sign_in().await;
+    for team in ["Customers", "Testers"] {
+        app.call::<team_fns::SaveTeam>(&[("form[name]", team)])
+            .await;
+    }
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let testers = app
+        .count("SELECT id FROM teams WHERE name = 'Testers'")
+        .await
+        .to_string();
+    let delete = removal_macro(&app, "Delete user", "delete-user").await;
+    let jim = participant(&app, "jim@example.com", "Jim", &[&customers, &testers]).await;
+    remove_with(&app, &delete, &jim).await;
+    // A name a spreadsheet would run as a formula.
+    past_opt_out(&app, 1, "=HYPERLINK(\"http://x\")", Some("GDPR removal")).await;
+
+    let res = app.get("/opt-out.csv").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = res.headers()["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment; filename=\"opt-outs-")
+            && disposition.ends_with(".csv\""),
+        "{disposition}"
+    );
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.to_lowercase().contains("jim"),
+        "no personal data: {body}"
+    );
+    let mut reader = csv::Reader::from_reader(body.as_bytes());
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        ["occurred_at", "macro", "listener", "source", "teams"]
+    );
+    let rows: Vec<Vec<String>> = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(String::from).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{body}");
+    // Oldest first: yesterday's listener removal, then today's manual one.
+    assert_eq!(
+        rows[0][1..],
+        [
+            "'=HYPERLINK(\"http://x\")".to_string(),
+            "GDPR removal".into(),
+            "listener".into(),
+            "Customers".into()
+        ]
+    );
+    assert_eq!(
+        rows[1][1..],
+        [
+            "Delete user".to_string(),
+            String::new(),
+            "manual".into(),
+            "Customers, Testers".into()
+        ]
+    );
+    for row in &rows {
+        let at = chrono::DateTime::parse_from_rfc3339(&row[0]).unwrap();
+        assert!(row[0].ends_with('Z'), "{}", row[0]);
+        assert!(chrono::Utc::now() - at.to_utc() < chrono::Duration::days(2));
+    }
+
+    // Project managers get neither the file nor the dashboard.
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "pm@example.com"),
+            ("form[first_name]", "Pat"),
+            ("form[last_name]", "Manager"),
+            ("form[role]", "project_manager"),
+            ("form[password]", "pm password 123"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let pm = TestApp {
+        client: common::client(),
+        ..app
+    };
+    assert_eq!(
+        pm.sign_in_as("pm@example.com", "pm password 123")
+            .await
+            .status(),
+        200
+    );
+    let res = pm.get("/opt-out.csv").await;
+    assert_eq!(res.status(), 403);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "forbidden");
+    let err = error_of(
+        pm.call::<opt_out_fns::LoadOptOutDashboard>(&[("days", "30")])
+            .await,
+    )
+    .await;
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    let page = pm.get("/opt-out").await;
+    assert_eq!(page.status(), 403);
+    assert!(!page.text().await.unwrap().contains("Removals per day"));
+}
+
+async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
+    use sea_orm::{EntityTrait, Set};
+    use switchyard::server::entities::listener_call;
+    use switchyard::server::services::listener_log;
+    use switchyard::server_fns::listener_log as log_fns;
+    use switchyard::types::{CallQuery, LISTENER_STATUSES, ListenerCallPage, ListenerLogView};
+
+    assert_eq!(app.get("/listeners/log").await.status(), 303);
+    app.sign_in().await;
+    app.call::<macro_fns::SaveMacro>(&[
+        ("form[name]", "Bump"),
+        ("form[key]", "bump"),
+        ("form[actions][0][slot]", "0"),
+        ("form[actions][0][kind]", "adjust_score"),
+        ("form[actions][0][value]", "1"),
+    ])
+    .await;
+    let macro_id = app.count("SELECT id FROM macros").await.to_string();
+    let (key_id, _) = create_key(&app, "Jira", "jira", "").await;
+    for (name, key) in [("Salesforce", "sf"), ("Jira sync", "jira")] {
+        let res = app
+            .call::<listener_fns::SaveListener>(&[
+                ("form[name]", name),
+                ("form[key]", key),
+                ("form[macro_id]", &macro_id),
+                ("form[api_key_id]", &key_id.to_string()),
+                ("form[enabled]", "on"),
+            ])
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    let jira = app
+        .count("SELECT id FROM listeners WHERE key = 'jira'")
+        .await as i32;
+    let sf = app.count("SELECT id FROM listeners WHERE key = 'sf'").await as i32;
+    let jim = participant(&app, "jim@example.com", "Jim", &[]).await;
+    let jim_id: i32 = jim.parse().unwrap();
+
+    // One real call, to a key no listener has.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/userMacroListeners/nope"))
+        .query(&[("find", "jim@example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    // Volume for the pages, as the endpoint writes it.
+    let row = |listener: Option<i32>, status: i16, code: &str, user: Option<i32>| {
+        listener_call::ActiveModel {
+            received_at: Set(chrono::Utc::now()),
+            listener_id: Set(listener),
+            listener_key: Set(match listener {
+                Some(id) if id == jira => "jira".into(),
+                Some(_) => "sf".into(),
+                None => "gone".into(),
+            }),
+            caller_ip: Set("203.0.113.7".into()),
+            target: Set(if user.is_some() {
+                "jim@example.com".into()
+            } else {
+                "n…@example.com".into()
+            }),
+            target_user_id: Set(user),
+            status: Set(status),
+            code: Set(code.into()),
+            run_id: Set((status == 200).then_some(1)),
+            duration_ms: Set(3),
+            ..Default::default()
+        }
+    };
+    let mut rows = Vec::new();
+    for _ in 0..55 {
+        rows.push(row(Some(jira), 404, "target_not_found", None));
+    }
+    for _ in 0..3 {
+        rows.push(row(Some(sf), 200, "completed", Some(jim_id)));
+    }
+    for _ in 0..2 {
+        rows.push(row(Some(sf), 403, "listener_disabled", Some(jim_id)));
+    }
+    rows.push(row(None, 404, "listener_not_found", None));
+    listener_call::Entity::insert_many(rows)
+        .exec(&app.db)
+        .await
+        .unwrap();
+
+    let q = |listener_id: Option<i32>, status: Option<u16>, user_id: Option<i32>, page: u32| {
+        CallQuery {
+            listener_id,
+            status,
+            user_id,
+            page,
+        }
+    };
+    let all = listener_log::calls(&app.db, &q(None, None, None, 0))
+        .await
+        .unwrap();
+    assert_eq!((all.total, all.calls.len(), all.per_page), (62, 50, 50));
+    assert!(
+        all.calls.windows(2).all(|w| w[0].id > w[1].id),
+        "newest first"
+    );
+    assert_eq!(all.calls[0].listener, "unknown key \"gone\"");
+    let second = listener_log::calls(&app.db, &q(None, None, None, 1))
+        .await
+        .unwrap();
+    assert_eq!((second.page, second.calls.len()), (1, 12));
+    assert_eq!(
+        second.calls.last().unwrap().listener,
+        "unknown key \"nope\"",
+        "the oldest call is the real one"
+    );
+    assert_eq!(second.calls.last().unwrap().status, 404);
+
+    let count = |page: ListenerCallPage| (page.total, page.calls.len());
+    let check = |query: CallQuery| {
+        let db = app.db.clone();
+        async move { listener_log::calls(&db, &query).await.unwrap() }
+    };
+    assert_eq!(count(check(q(Some(jira), None, None, 0)).await), (55, 50));
+    assert_eq!(count(check(q(Some(jira), None, None, 1)).await), (55, 5));
+    assert_eq!(count(check(q(Some(sf), None, None, 0)).await), (5, 5));
+    assert_eq!(count(check(q(None, Some(404), None, 0)).await), (57, 50));
+    assert_eq!(count(check(q(None, Some(200), None, 0)).await), (3, 3));
+    assert_eq!(
+        count(check(q(Some(jira), Some(200), None, 0)).await),
+        (0, 0)
+    );
+    assert_eq!(count(check(q(None, None, Some(jim_id), 0)).await), (5, 5));
+    let refused = check(q(None, Some(403), Some(jim_id), 0)).await;
+    assert_eq!(count(refused.clone()), (2, 2));
+    assert!(
+        refused
+            .calls
+            .iter()
+            .all(|c| c.listener == "Salesforce" && c.code == "listener_disabled")
+    );
+    let ok = check(q(Some(sf), Some(200), Some(jim_id), 0)).await;
+    assert!(
+        ok.calls
+            .iter()
+            .all(|c| c.run_id == Some(1) && c.duration_ms == 3)
+    );
+
+    // The screen's loader: what the filters offer, and who the log is narrowed to.
+    let res = app
+        .call::<log_fns::LoadListenerLog>(&[("query[user_id]", &jim), ("query[status]", "200")])
+        .await;
+    assert_eq!(res.status(), 200);
+    let log: ListenerLogView = res.json().await.unwrap();
+    assert_eq!(log.calls.total, 3);
+    assert_eq!(log.user, Some((jim_id, "Jim Tester".into())));
+    assert_eq!(
+        log.listeners,
+        [
+            (jira, "Jira sync".to_string()),
+            (sf, "Salesforce".to_string())
+        ]
+    );
+    assert_eq!(log.statuses, LISTENER_STATUSES);
+
+    // The pages, as a browser without JavaScript gets them.
+    let html = app
+        .get(&format!("/listeners/log?listener={jira}&status=404&page=1"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Page 2 of 2 · 55 in all"), "{html}");
+    // The page also carries its data for hydration, so rows are counted, not words.
+    assert_eq!(html.matches("<tr").count(), 1 + 5, "header and five calls");
+    assert!(
+        html.contains(&format!(
+            "href=\"/listeners/log?listener={jira}&amp;status=404\""
+        )) || html.contains(&format!(
+            "href=\"/listeners/log?listener={jira}&status=404\""
+        ))
+    );
+    let html = app
+        .get(&format!("/listeners/log?user={jim}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Calls about") && html.contains("Jim Tester"));
+    assert!(html.contains("Page 1 of 1 · 5 in all"), "{html}");
+    let html = app
+        .get(&format!("/users/{jim}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Listener calls"));
+    assert!(html.contains(&format!("href=\"/listeners/log?user={jim}\"")));
+    assert!(html.contains("All 5 in the listener log"));
+    let html = app.get("/listeners").await.text().await.unwrap();
+    assert!(html.contains("Open the listener log (62 calls)"));
+    assert_eq!(
+        html.matches("<tr").count(),
+        (1 + 2) + (1 + 10),
+        "both listeners and the newest ten calls"
+    );
+
+    // Project managers see the user page without the calls, and not the log.
+    app.call::<user_fns::SaveUser>(&[
+        ("form[email]", "pm@example.com"),
+        ("form[first_name]", "Pat"),
+        ("form[last_name]", "Manager"),
+        ("form[role]", "project_manager"),
+        ("form[password]", "pm password 123"),
+    ])
+    .await;
+    let pm = TestApp {
+        client: common::client(),
+        ..app
+    };
+    pm.sign_in_as("pm@example.com", "pm password 123").await;
+    let page = pm.get(&format!("/users/{jim}")).await;
+    assert_eq!(page.status(), 200);
+    assert!(!page.text().await.unwrap().contains("Listener calls"));
+    let res = pm
+        .call::<log_fns::LoadUserListenerCalls>(&[("user_id", &jim)])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Option<ListenerCallPage>>().await.unwrap(), None);
+    let err = error_of(
+        pm.call::<log_fns::LoadListenerLog>(&[("query[page]", "0")])
+            .await,
+    )
+    .await;
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
 }

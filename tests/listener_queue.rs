@@ -171,6 +171,15 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
         "and the macro ran once"
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM macro_runs").await, 1);
+    let first_run = first["run_id"].as_str().unwrap();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM listener_calls WHERE code = 'replayed' AND run_id = {first_run}"
+        ))
+        .await,
+        1,
+        "the log marks the replay and points at the first run"
+    );
     // The same key for another request is refused; another key runs again.
     let (status, body, _) = post(&app, &s, "c1@example.com", &idem).await;
     assert_eq!(
@@ -249,11 +258,184 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
         .await,
         1
     );
+    assert_eq!(
+        app.count("SELECT use_count FROM api_keys").await,
+        3,
+        "a refused call is not a use of the key"
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(
         post(&app, &s, "c0@example.com", &[]).await.0,
         200,
         "the bucket refills"
+    );
+}
+
+async fn the_test_request_panel_explains_without_running(app: TestApp) {
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 1).await;
+    app.sign_in().await;
+    let id = app.count("SELECT id FROM listeners").await;
+    let app = &app;
+    let panel = |find: &str| {
+        let url = format!("/listeners/{id}?test={}", find.replace('@', "%40"));
+        async move { app.get(&url).await.text().await.unwrap() }
+    };
+    let page = panel("admin@example.com").await;
+    assert!(
+        page.contains("A call would answer 404 target_not_in_filter"),
+        "{page}"
+    );
+    assert!(page.contains("keeps this user out") && page.contains("✗ team is Customers"));
+    assert!(
+        page.contains("Test Person &lt;admin@example.com&gt;"),
+        "the user is named"
+    );
+    let page = panel("C0@example.com").await;
+    assert!(page.contains("A call would answer 200 completed"), "{page}");
+    assert!(page.contains("✓ team is Customers") && page.contains("Remove user completely"));
+    let page = panel("nobody@example.com").await;
+    assert!(page.contains("404 target_not_found") && page.contains("nobody is found"));
+    let page = panel("not-an-email").await;
+    assert!(page.contains("400 invalid_find"));
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'c0@example.com'")
+            .await,
+        1,
+        "nothing ran"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls").await,
+        0,
+        "nothing was logged"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 0);
+    let _ = s;
+}
+
+async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
+    use switchyard::server::services::{Actor, bulk_runs, filters, macros};
+    use switchyard::server_fns::bulk_runs::StartBulkRun;
+    use switchyard::types::{FilterForm, FilterRowForm, MacroActionForm, MacroForm};
+    let s = seed_listener(&app.db, "points", PLUS_ONE, false, 4).await;
+    app.sign_in().await;
+    let customers = app
+        .count("SELECT id FROM filters WHERE name = 'Customers for points'")
+        .await
+        .to_string();
+    let plus_one = s.macro_id.to_string();
+    // Without the confirmation nothing starts.
+    let res = app
+        .call::<StartBulkRun>(&[
+            ("form[filter_id]", &customers),
+            ("form[macro_id]", &plus_one),
+        ])
+        .await;
+    assert_eq!(res.status(), 422, "{}", res.text().await.unwrap());
+    assert_eq!(app.count("SELECT COUNT(*) FROM bulk_runs").await, 0);
+    let res = app
+        .call::<StartBulkRun>(&[
+            ("form[filter_id]", &customers),
+            ("form[macro_id]", &plus_one),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id = app.count("SELECT id FROM bulk_runs").await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/bulk-runs/{id}").as_str()
+    );
+    wait_until(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE bulk_run_id = {id} AND status = 'completed'"
+        ),
+        4,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email LIKE 'c%@example.com' AND score = 1")
+            .await,
+        4,
+        "each customer once"
+    );
+    let page = app
+        .get(&format!("/bulk-runs/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Finished: 4 of 4 users done."), "{page}");
+    assert!(page.contains("aria-valuenow=\"100\""));
+
+    // A removal on everyone: the community manager is protected, the reason is reported.
+    let actor = Actor::system("test");
+    let everyone = filters::save(
+        &app.db,
+        &actor,
+        &FilterForm {
+            name: "Everyone".into(),
+            rows: vec![FilterRowForm {
+                slot: "0".into(),
+                field: "email".into(),
+                op: "contains".into(),
+                value: "example.com".into(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let removal = macros::save(
+        &app.db,
+        &actor,
+        &MacroForm {
+            name: "Remove".into(),
+            key: "remove".into(),
+            actions: vec![MacroActionForm {
+                slot: "0".into(),
+                kind: "remove_user".into(),
+                value: String::new(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = bulk_runs::start(
+        &app.db,
+        &actor,
+        &switchyard::types::BulkRunForm {
+            filter_id: everyone.to_string(),
+            macro_id: removal.to_string(),
+            confirm: Some("on".into()),
+        },
+    )
+    .await
+    .unwrap();
+    for _ in 0..200 {
+        if bulk_runs::progress(&app.db, id).await.unwrap().finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let p = bulk_runs::progress(&app.db, id).await.unwrap();
+    assert_eq!(
+        (p.total, p.completed, p.failed, p.waiting),
+        (6, 5, 1, 0),
+        "{p:?}"
+    );
+    assert_eq!(
+        p.failures,
+        vec![(
+            "community managers cannot be removed by a macro".to_string(),
+            1
+        )]
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users").await,
+        1,
+        "only the manager is left"
     );
 }
 
@@ -374,6 +556,20 @@ async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
         10,
         "every customer's score went up exactly four times"
     );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls c JOIN macro_runs r ON r.id = c.run_id \
+             WHERE c.target_user_id = r.target_user_id"
+        )
+        .await,
+        40,
+        "each call's log row points at its own run, also when calls share a commit"
+    );
+    assert_eq!(
+        app.count("SELECT CAST(SUM(use_count) AS BIGINT) FROM api_keys")
+            .await,
+        40
+    );
 }
 
 macro_rules! on_both {
@@ -399,6 +595,8 @@ on_both!(
     answers_200_within_the_budget: app,
     answers_202_when_the_budget_runs_out_and_the_worker_finishes: backend,
     idempotency_keys_replay_the_first_answer: app,
+    the_test_request_panel_explains_without_running: app,
+    bulk_runs_queue_every_matching_user_and_report_progress: app,
     rate_limits_answer_429_with_retry_after: backend,
     expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
     two_worker_pools_never_run_a_job_twice: backend,

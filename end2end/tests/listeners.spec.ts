@@ -1,4 +1,4 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect, type APIResponse, type Page } from '@playwright/test';
 import { expectHeading, open, ready, signIn, unique } from './helpers';
 
 async function newUser(page: Page, email: string, team: string) {
@@ -11,75 +11,285 @@ async function newUser(page: Page, email: string, team: string) {
   await expect(page.getByRole('status')).toHaveText('The user was created.');
 }
 
-// Seed 000: a third party removes users through a listener, guarded by a filter on Customers.
-test('a GDPR removal request through a listener removes a customer and spares an administrator', async ({ page, request }, testInfo) => {
-  await signIn(page);
-  await expect(page).toHaveURL(/\/$/);
-  const tag = unique(testInfo, 'l');
-  const customer = `${tag}-customer@example.com`;
-  const admin = `${tag}-admin@example.com`;
-  await newUser(page, customer, 'Customers');
-  await newUser(page, admin, 'Administrators');
-
-  // 1. An API key.
+/** Creates an API key on /api-keys/new and returns the key, shown only this once. */
+async function newApiKey(page: Page, name: string, prefix: string) {
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(`Jira ${tag}`);
-  await page.getByLabel('Prefix').fill('jira');
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Prefix').fill(prefix);
   await page.getByRole('button', { name: 'Create API key' }).click();
-  const key = await page.getByLabel('New API key').inputValue();
-  expect(key).toMatch(/^jira_/);
+  const shown = page.getByLabel('New API key');
+  await expect(shown).toHaveValue(new RegExp(`^${prefix}_`));
+  return shown.inputValue();
+}
 
-  // 2. A macro that removes the user completely.
-  await open(page, '/macros/new');
-  await page.getByLabel('Name').fill(`Delete ${tag}`);
-  await page.getByLabel('Key').fill(`delete-${tag}`);
-  await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
-  await page.getByLabel('Include removed users on the opt-out dashboard').check();
-  await page.getByRole('button', { name: 'Save macro' }).click();
-  await expect(page.getByRole('status')).toHaveText('The macro was saved.');
-
-  // 3. A filter on the Customers team.
-  await open(page, '/filters/new');
-  await page.getByLabel('Name', { exact: true }).fill(`Customers ${tag}`);
-  await page.getByLabel('Group 1, condition 1 field').selectOption('team');
-  await page.getByLabel('Group 1, condition 1 operator').selectOption({ value: 'is' });
-  await page.getByLabel('Group 1, condition 1 value').fill('Customers');
-  await page.getByRole('button', { name: 'Save filter' }).click();
-  await expect(page.getByRole('status').first()).toHaveText('The filter was created.');
-
-  // 4. The listener.
+/** Creates a user macro listener and returns its id (from the page it lands on). */
+async function newListener(page: Page, name: string, key: string, filter: string, macro: string, apiKey: string) {
   await open(page, '/listeners/new');
   await expectHeading(page, 'New user macro listener');
-  await page.getByLabel('Name').fill(`GDPR ${tag}`);
-  await page.getByLabel('Key', { exact: true }).fill(`deleteuser-${tag}`);
-  await page.getByLabel('Filter').selectOption({ label: `Customers ${tag}` });
-  await page.getByLabel('Macro to run').selectOption({ label: `Delete ${tag}` });
-  await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira ${tag}` });
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Key', { exact: true }).fill(key);
+  await page.getByLabel('Filter').selectOption({ label: filter });
+  await page.getByLabel('Macro to run').selectOption({ label: macro });
+  await page.getByLabel('API key', { exact: true }).selectOption({ label: apiKey });
   await page.getByRole('button', { name: 'Save listener' }).click();
   await expect(page.getByRole('status')).toHaveText('The listener was saved.');
   await ready(page);
-  const url = await page.getByLabel(/URL for a webhook/).inputValue();
-  expect(url).toContain(`/api/v1/userMacroListeners/deleteuser-${tag}?find=VALUE&apiKey=YOUR_API_KEY`);
+  await expectHeading(page, name);
+  const id = new URL(page.url()).pathname.match(/^\/listeners\/(\d+)$/)?.[1];
+  expect(id, `a listener page, not ${page.url()}`).toBeTruthy();
+  return id!;
+}
 
-  // The third party calls it the way Jira does (key in the query string).
+/** Asserts an error answer of the listener contract: status and `error.code`. */
+async function expectError(response: APIResponse, status: number, code: string) {
+  expect(response.status(), `${code}: ${await response.text()}`).toBe(status);
+  expect(response.headers()['content-type']).toContain('application/json');
+  const body = await response.json();
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe('string');
+}
+
+/** Asserts a run answer: 200 done within the request, or 202 queued (seed 004); returns the run id. */
+async function expectRun(response: APIResponse) {
+  expect([200, 202], await response.text()).toContain(response.status());
+  const body = await response.json();
+  expect(body.status).toBe(response.status() === 200 ? 'completed' : 'accepted');
+  expect(body.run_id).toMatch(/^\d+$/);
+  return body.run_id as string;
+}
+
+/** The users page until nobody matches `email` (a 202 run finishes a moment later). */
+async function expectRemoved(page: Page, email: string) {
+  await expect(async () => {
+    await open(page, `/users?q=${encodeURIComponent(email)}`);
+    await expect(page.getByText('No users match.')).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+}
+
+// Seeds 000 and 004: a third party (Jira through a URL-only webhook, Salesforce through an
+// APEX POST) asks for a GDPR removal through a listener guarded by a filter on Customers.
+test('a GDPR removal request through a listener removes a customer and spares an administrator', async ({ page, request }, testInfo) => {
+  test.setTimeout(120_000);
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'l');
+  const jiraCustomer = `${tag}-customer@example.com`;
+  const salesforceCustomer = `${tag}-sf-customer@example.com`;
+  const admin = `${tag}-admin@example.com`;
+  const nobody = `${tag}-nobody@example.com`;
+  const listenerName = `GDPR ${tag}`;
+  let key = '';
+  let listenerId = '';
+  let burstListenerId = '';
+
+  await test.step('set up in the browser: API key, removal macro, filter on Customers, listener', async () => {
+    await newUser(page, jiraCustomer, 'Customers');
+    await newUser(page, salesforceCustomer, 'Customers');
+    await newUser(page, admin, 'Administrators');
+
+    // 1. An API key.
+    key = await newApiKey(page, `Jira ${tag}`, 'jira');
+
+    // 2. A macro that removes the user completely.
+    await open(page, '/macros/new');
+    await page.getByLabel('Name').fill(`Delete ${tag}`);
+    await page.getByLabel('Key').fill(`delete-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
+    await page.getByLabel('Include removed users on the opt-out dashboard').check();
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+
+    // 3. A filter on the Customers team.
+    await open(page, '/filters/new');
+    await page.getByLabel('Name', { exact: true }).fill(`Customers ${tag}`);
+    await page.getByLabel('Group 1, condition 1 field').selectOption('team');
+    await page.getByLabel('Group 1, condition 1 operator').selectOption({ value: 'is' });
+    await page.getByLabel('Group 1, condition 1 value').fill('Customers');
+    await page.getByRole('button', { name: 'Save filter' }).click();
+    await expect(page.getByRole('status').first()).toHaveText('The filter was created.');
+
+    // 4. The listener, and the URL to copy into Jira.
+    listenerId = await newListener(page, listenerName, `deleteuser-${tag}`, `Customers ${tag}`, `Delete ${tag}`, `Jira ${tag}`);
+    const url = await page.getByLabel(/URL for a webhook/).inputValue();
+    expect(url).toContain(`/api/v1/userMacroListeners/deleteuser-${tag}?find=VALUE&apiKey=YOUR_API_KEY`);
+  });
+
   const path = `/api/v1/userMacroListeners/deleteuser-${tag}`;
-  const protectedCall = await request.post(`${path}?find=${encodeURIComponent(admin)}&apiKey=${key}`);
-  expect(protectedCall.status()).toBe(404);
-  expect((await protectedCall.json()).error.code).toBe('target_not_in_filter');
-  const removal = await request.post(`${path}?find=${encodeURIComponent(customer)}&apiKey=${key}`);
-  expect(removal.status()).toBe(200);
-  expect((await removal.json()).status).toBe('completed');
-  const badKey = await request.post(`${path}?find=${encodeURIComponent(customer)}&apiKey=jira_wrong`);
-  expect(badKey.status()).toBe(401);
+  const query = (params: Record<string, string>) => `${path}?${new URLSearchParams(params)}`;
+  let salesforceRun = '';
 
-  await open(page, `/users?q=${encodeURIComponent(customer)}`);
-  await expect(page.getByText('No users match.')).toBeVisible();
-  await open(page, `/users?q=${encodeURIComponent(admin)}`);
-  await expect(page.getByRole('link', { name: 'Listener Target' })).toBeVisible();
+  await test.step('Jira: the key in the query string, no body', async () => {
+    // An administrator is outside the filter: protected, nothing runs.
+    await expectError(await request.post(query({ find: admin, apiKey: key })), 404, 'target_not_in_filter');
+    // Someone who has no account here.
+    await expectError(await request.post(query({ find: nobody, apiKey: key })), 404, 'target_not_found');
+    // A wrong key, and none at all.
+    await expectError(await request.post(query({ find: jiraCustomer, apiKey: 'jira_wrong' })), 401, 'invalid_api_key');
+    await expectError(await request.post(query({ find: jiraCustomer })), 401, 'missing_api_key');
+    // The customer is removed.
+    await expectRun(await request.post(query({ find: jiraCustomer, apiKey: key })));
+    await expectRemoved(page, jiraCustomer);
+    await open(page, `/users?q=${encodeURIComponent(admin)}`);
+    await expect(page.getByRole('link', { name: 'Listener Target' })).toBeVisible();
+  });
 
-  await open(page, '/listeners');
-  const log = page.getByRole('table', { name: 'Listener log' });
-  await expect(log).toContainText('target_not_in_filter');
-  await expect(log).toContainText('completed');
-  await expect(log).not.toContainText(customer);
+  await test.step('Salesforce: the key in a header, a JSON body, an Idempotency-Key', async () => {
+    const data = { event: 'gdpr.erasure_requested', source: 'Salesforce', requestedAt: new Date().toISOString() };
+    // X-Api-Key: the administrator is still protected.
+    await expectError(
+      await request.post(query({ find: admin }), { headers: { 'X-Api-Key': key }, data }),
+      404, 'target_not_in_filter',
+    );
+    // Authorization: Bearer, sent twice with the same Idempotency-Key (a retried APEX callout).
+    const idempotencyKey = `sf-${tag}-${Date.now()}`;
+    const send = (find: string) => request.post(query({ find }), {
+      headers: { Authorization: `Bearer ${key}`, 'Idempotency-Key': idempotencyKey },
+      data,
+    });
+    const first = await send(salesforceCustomer);
+    salesforceRun = await expectRun(first);
+    const again = await send(salesforceCustomer);
+    // The first answer again, not a 404 for a user who is gone: it did not run a second time.
+    expect(again.status()).toBe(first.status());
+    expect(await again.json()).toEqual(await first.json());
+    // The same Idempotency-Key for another person is refused.
+    await expectError(await send(admin), 422, 'idempotency_key_reused');
+    await expectRemoved(page, salesforceCustomer);
+    // Without the Idempotency-Key a repeat finds nobody: the removal happened once.
+    await expectError(
+      await request.post(query({ find: salesforceCustomer }), { headers: { Authorization: `Bearer ${key}` }, data }),
+      404, 'target_not_found',
+    );
+  });
+
+  await test.step('malformed calls: 400, 405, 413, 415', async () => {
+    const headers = { 'X-Api-Key': key };
+    await expectError(await request.post(query({ apiKey: key })), 400, 'missing_find');
+    await expectError(await request.post(query({ find: 'not-an-email', apiKey: key })), 400, 'invalid_find');
+    // A Buffer, because Playwright would JSON-encode a string that is not JSON.
+    await expectError(
+      await request.post(query({ find: admin }), { headers: { ...headers, 'Content-Type': 'application/json' }, data: Buffer.from('{"email": ') }),
+      400, 'invalid_json',
+    );
+    await expectError(
+      await request.post(query({ find: admin }), { headers, data: { note: 'x'.repeat(70 * 1024) } }),
+      413, 'payload_too_large',
+    );
+    await expectError(
+      await request.post(query({ find: admin }), { headers: { ...headers, 'Content-Type': 'text/plain' }, data: `please remove ${admin}` }),
+      415, 'unsupported_media_type',
+    );
+    const get = await request.get(query({ find: admin, apiKey: key }));
+    await expectError(get, 405, 'method_not_allowed');
+    expect(get.headers()['allow']).toBe('POST');
+    // Still there after all that.
+    await open(page, `/users?q=${encodeURIComponent(admin)}`);
+    await expect(page.getByRole('link', { name: 'Listener Target' })).toBeVisible();
+  });
+
+  await test.step('the integration specialist finds the contract in the OpenAPI document', async () => {
+    const doc = await request.get('/api/v1/openapi.json');
+    expect(doc.status()).toBe(200);
+    const spec = await doc.json();
+    const op = spec.paths['/api/v1/userMacroListeners/{key}'].post;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '202', '400', '401', '403', '404', '413', '415', '429']));
+  });
+
+  await test.step('over the rate: 429 with Retry-After (a key used only for this)', async () => {
+    const burstKeyName = `Burst ${tag}`;
+    const burstKey = await newApiKey(page, burstKeyName, 'burst');
+    burstListenerId = await newListener(page, `Burst ${tag}`, `burst-${tag}`, `Customers ${tag}`, `Delete ${tag}`, burstKeyName);
+    const burstPath = `/api/v1/userMacroListeners/burst-${tag}?${new URLSearchParams({ find: nobody })}`;
+    // 60 at once for somebody unknown (nothing to remove): the burst allowance is 40.
+    const answers = await Promise.all(
+      Array.from({ length: 60 }, () => request.post(burstPath, { headers: { 'X-Api-Key': burstKey } })),
+    );
+    const statuses = answers.map((a) => a.status());
+    expect(statuses.every((s) => s === 404 || s === 429), statuses.join(',')).toBe(true);
+    const limited = answers.filter((a) => a.status() === 429);
+    testInfo.annotations.push({ type: 'burst', description: `${limited.length} of 60 calls answered 429` });
+    expect(limited.length, statuses.join(',')).toBeGreaterThan(0);
+    await expectError(limited[0], 429, 'rate_limited');
+    const retryAfter = Number(limited[0].headers()['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    // After Retry-After seconds the key is served again.
+    await new Promise((resolve) => setTimeout(resolve, retryAfter * 1000));
+    await expectError(await request.post(burstPath, { headers: { 'X-Api-Key': burstKey } }), 404, 'target_not_found');
+  });
+
+  await test.step('disable the key in the browser: 403', async () => {
+    await open(page, '/api-keys');
+    await page.getByRole('row', { name: new RegExp(`Jira ${tag}`) }).getByRole('link', { name: `Jira ${tag}` }).click();
+    await ready(page);
+    await expectHeading(page, `Jira ${tag}`);
+    await page.getByRole('button', { name: 'Disable key' }).click();
+    await expect(page.getByRole('status')).toHaveText('The API key is disabled.');
+    await expectError(await request.post(query({ find: admin, apiKey: key })), 403, 'api_key_disabled');
+    await expectError(await request.post(query({ find: admin }), { headers: { Authorization: `Bearer ${key}` } }), 403, 'api_key_disabled');
+  });
+
+  await test.step('the listener log shows every outcome and never a removed customer', async () => {
+    // The newest calls, on the listeners page.
+    await open(page, '/listeners');
+    await expect(page.getByRole('table', { name: 'Listeners' }).getByRole('row', { name: new RegExp(listenerName) })).toContainText('Enabled');
+    const recent = page.getByRole('table', { name: 'Listener log' });
+    await expect(recent.getByRole('row').nth(1)).toContainText(listenerName);
+    await expect(recent.getByRole('row').nth(1)).toContainText('api_key_disabled');
+    for (const email of [jiraCustomer, salesforceCustomer, nobody]) await expect(recent).not.toContainText(email);
+    await page.screenshot({ path: `/tmp/listeners-${testInfo.project.name}.png`, fullPage: true });
+
+    // The whole log of this listener, from its page.
+    await open(page, `/listeners/${listenerId}`);
+    await page.getByRole('link', { name: 'Calls', exact: true }).click();
+    await ready(page);
+    await expectHeading(page, 'Listener log');
+    await expect(page).toHaveURL(new RegExp(`/listeners/log\\?listener=${listenerId}$`));
+    const log = page.getByRole('table', { name: 'Listener calls' });
+    const rows = log.getByRole('row');
+    const cell = (text: string) => page.getByRole('cell', { name: text, exact: true });
+    const row = (status: number, code: string) => rows.filter({ has: cell(String(status)) }).filter({ has: cell(code) });
+    await expect(row(404, 'target_not_in_filter')).toHaveCount(2);
+    await expect(row(404, 'target_not_found')).toHaveCount(2);
+    await expect(row(401, 'invalid_api_key')).toHaveCount(1);
+    await expect(row(401, 'missing_api_key')).toHaveCount(1);
+    await expect(row(400, 'missing_find')).toHaveCount(1);
+    await expect(row(400, 'invalid_find')).toHaveCount(1);
+    await expect(row(400, 'invalid_json')).toHaveCount(1);
+    await expect(row(413, 'payload_too_large')).toHaveCount(1);
+    await expect(row(415, 'unsupported_media_type')).toHaveCount(1);
+    await expect(row(405, 'method_not_allowed')).toHaveCount(1);
+    await expect(row(422, 'idempotency_key_reused')).toHaveCount(1);
+    await expect(row(403, 'api_key_disabled')).toHaveCount(2);
+    // Two removals, each shown under a pseudonym with its run; the repeated Salesforce call
+    // is logged as a replay of the first answer, pointing at the same run: no second run.
+    const answered = rows.filter({ has: page.getByRole('cell', { name: /^(completed|accepted)$/ }) });
+    await expect(answered).toHaveCount(2);
+    const runs = answered.filter({ has: page.getByRole('cell', { name: /^#\d+$/ }) });
+    await expect(runs).toHaveCount(2);
+    await expect(runs.filter({ has: page.getByRole('cell', { name: /^removed user [0-9a-f]+$/ }) })).toHaveCount(2);
+    const replayed = rows.filter({ has: cell('replayed') });
+    await expect(replayed).toHaveCount(1);
+    await expect(replayed.filter({ has: cell(`#${salesforceRun}`) })).toHaveCount(1);
+    await expect(rows.filter({ has: cell(`#${salesforceRun}`) })).toHaveCount(2);
+    // Nobody's address in clear: the removed customers are gone, the unknown one is masked.
+    for (const email of [jiraCustomer, salesforceCustomer, nobody]) await expect(log).not.toContainText(email);
+    await expect(log).toContainText(`${nobody[0]}…@example.com`);
+    await page.screenshot({ path: `/tmp/listener-log-${testInfo.project.name}.png`, fullPage: true });
+
+    // The burst listener's refusals, found with the log's filters.
+    const search = page.getByRole('search', { name: 'Filter the log' });
+    await search.getByLabel('Listener').selectOption({ label: `Burst ${tag}` });
+    await search.getByLabel('Status').selectOption('429');
+    await search.getByRole('button', { name: 'Apply filters' }).click();
+    await expect(page).toHaveURL(new RegExp(`/listeners/log\\?listener=${burstListenerId}&status=429`));
+    await ready(page);
+    await expect(rows.nth(1)).toContainText('rate_limited');
+    await expect(rows.filter({ hasText: 'target_not_found' })).toHaveCount(0);
+  });
+
+  await test.step('the opt-out dashboard counts the two removals of this listener', async () => {
+    await open(page, '/opt-out');
+    const byListener = page.getByRole('table', { name: 'Removals by listener' });
+    await expect(byListener.getByRole('row', { name: new RegExp(listenerName) }).getByRole('cell').first()).toHaveText('2');
+  });
 });

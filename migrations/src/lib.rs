@@ -26,6 +26,7 @@ mod m20261124_000020_listener_calls;
 mod m20261125_000021_jobs;
 mod m20261125_000022_idempotency_keys;
 mod m20261125_000023_opt_out_listener;
+mod m20261125_000024_bulk_runs;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000021_jobs::Migration),
             Box::new(m20261125_000022_idempotency_keys::Migration),
             Box::new(m20261125_000023_opt_out_listener::Migration),
+            Box::new(m20261125_000024_bulk_runs::Migration),
         ]
     }
 }

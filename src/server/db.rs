@@ -45,15 +45,32 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
-/// A transaction that will write. On SQLite it takes the write lock at `BEGIN` (waiting up to
-/// the busy timeout): a deferred transaction that reads first and writes later fails at once
-/// with "database is locked" when another writer committed in between. PostgreSQL ignores it.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// Held while a write transaction is open on SQLite (see `begin_write`).
+pub type WriteGate = Option<tokio::sync::MutexGuard<'static, ()>>;
+
+/// SQLite has one writer at a time. Writers that wait inside SQLite's busy handler sleep in
+/// steps of up to 100 ms; writers of this process instead queue here, in order, and only one
+/// of them holds the database's write lock at a time.
+static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A transaction that will write, and the gate to hold until it is committed or dropped.
+/// On SQLite it takes the write lock at `BEGIN` (a deferred transaction that reads first and
+/// writes later fails at once with "database is locked" when another writer committed in
+/// between); PostgreSQL ignores the mode and needs no gate.
+pub async fn begin_write(
+    db: &DatabaseConnection,
+) -> Result<(DatabaseTransaction, WriteGate), DbErr> {
+    let gate = match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => Some(SQLITE_WRITERS.lock().await),
+        _ => None,
+    };
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    Ok((txn, gate))
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {

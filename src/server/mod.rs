@@ -5,6 +5,7 @@ pub mod api;
 pub mod db;
 pub mod domain;
 pub mod entities;
+pub mod ingest;
 pub mod openapi;
 pub mod rate_limit;
 pub mod services;

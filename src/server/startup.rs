@@ -12,6 +12,7 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
+use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
 use super::services::community;
 use super::settings::Settings;
@@ -37,6 +38,7 @@ pub async fn prepare(
         .map_err(|e| format!("cannot set up the community: {e}"))?;
     Ok(AppState {
         leptos_options,
+        ingest: Ingest::start(conn.clone()),
         db: conn,
         limiter: Arc::new(RateLimiter::new(
             settings.api_rate_per_second,

@@ -4,6 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
 use super::settings::Settings;
 use super::worker::Signals;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the queue's workers and tells waiting requests when a job is done.
     pub signals: Signals,
+    /// Writes accepted listener calls in shared transactions (group commit).
+    pub ingest: Ingest,
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
 }

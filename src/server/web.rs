@@ -201,6 +201,41 @@ fn back_with_error(message: &str) -> Response {
     Redirect::to(&format!("/users/import?error={}", percent_encode(message))).into_response()
 }
 
+/// `GET /opt-out.csv`: every opt-out event as a CSV download, for community managers. The
+/// session layer already sent signed-out visitors to the sign-in page.
+#[tracing::instrument(skip_all)]
+pub async fn opt_out_csv(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUserView>>,
+) -> Response {
+    let Some(Extension(user)) = user else {
+        return Redirect::to("/login?next=%2Fopt-out.csv").into_response();
+    };
+    if user.role != Role::CommunityManager {
+        return AppError::Forbidden("only community managers can download opt-out events".into())
+            .into_response();
+    }
+    match super::services::opt_out::csv(&state.db).await {
+        Ok(body) => {
+            let file = format!(
+                "attachment; filename=\"opt-outs-{}.csv\"",
+                chrono::Utc::now().format("%Y-%m-%d")
+            );
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&file) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

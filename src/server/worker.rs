@@ -91,14 +91,10 @@ pub async fn wait_for(rx: &mut broadcast::Receiver<i64>, job_id: i64, budget: Du
     tokio::time::timeout(budget, wait).await.unwrap_or(false)
 }
 
-/// Adds a job inside the caller's transaction.
-pub async fn enqueue(
-    txn: &impl ConnectionTrait,
-    kind: &str,
-    payload: &impl Serialize,
-) -> Result<i64, AppError> {
+/// A new queued job (for `enqueue`, or a batch insert).
+pub fn new_job(kind: &str, payload: &impl Serialize) -> Result<job::ActiveModel, AppError> {
     let now = Utc::now();
-    let job = job::ActiveModel {
+    Ok(job::ActiveModel {
         kind: Set(kind.into()),
         payload: Set(serde_json::to_string(payload).map_err(AppError::internal)?),
         status: Set("queued".into()),
@@ -110,10 +106,16 @@ pub async fn enqueue(
         created_at: Set(now),
         finished_at: Set(None),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    Ok(job.id)
+    })
+}
+
+/// Adds a job inside the caller's transaction.
+pub async fn enqueue(
+    txn: &impl ConnectionTrait,
+    kind: &str,
+    payload: &impl Serialize,
+) -> Result<i64, AppError> {
+    Ok(new_job(kind, payload)?.insert(txn).await?.id)
 }
 
 /// Claims the oldest job that is due (queued, or running with an expired lease).
@@ -136,7 +138,7 @@ pub async fn claim(
         );
     // PostgreSQL locks the row it picks and skips rows other claimers hold; SQLite's builder
     // leaves the lock clause out, its writers being serialised by the immediate transaction.
-    let txn = begin_write(db).await?;
+    let (txn, _gate) = begin_write(db).await?;
     let picked: Option<i64> = job::Entity::find()
         .select_only()
         .column(job::Column::Id)
@@ -207,7 +209,7 @@ async fn run_job(
     worker_id: &str,
     job: &job::Model,
 ) -> Result<Option<macros::RunOutcome>, AppError> {
-    let txn = begin_write(db).await?;
+    let (txn, _gate) = begin_write(db).await?;
     let still_ours = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("done"))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
@@ -257,7 +259,7 @@ async fn give_back(
 ) -> Result<(), AppError> {
     let last = job.attempts >= MAX_ATTEMPTS;
     let backoff = chrono::Duration::seconds(2_i64.pow(job.attempts.clamp(0, 10) as u32));
-    let txn = begin_write(db).await?;
+    let (txn, _gate) = begin_write(db).await?;
     job::Entity::update_many()
         .col_expr(
             job::Column::Status,

@@ -1,16 +1,18 @@
 use leptos::prelude::*;
 
 use crate::errors::AppError;
-use crate::types::{DeleteForm, ListenerCallView, ListenerForm, ListenerFormOptions, ListenerView};
+use crate::types::{DeleteForm, ListenerCallPage, ListenerForm, ListenerFormOptions, ListenerView};
 
+/// The listeners and the newest calls (the whole log is `load_listener_log`).
 #[server(endpoint = "load_listeners")]
-pub async fn load_listeners() -> Result<(Vec<ListenerView>, Vec<ListenerCallView>), AppError> {
+pub async fn load_listeners() -> Result<(Vec<ListenerView>, ListenerCallPage), AppError> {
     use super::ctx;
-    use crate::server::services::listeners;
+    use crate::server::services::{listener_log, listeners};
+    use crate::types::CallQuery;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         Ok((
             listeners::list(&c.state.db, &c.state.settings).await?,
-            listeners::calls(&c.state.db, None, 50).await?,
+            listener_log::recent(&c.state.db, &CallQuery::default(), 10).await?,
         ))
     })
     .await
@@ -46,6 +48,20 @@ pub async fn delete_listener(form: DeleteForm) -> Result<(), AppError> {
         listeners::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/listeners?notice=listener_deleted");
         Ok(())
+    })
+    .await
+}
+
+/// The test-request panel: what a call with `find` would do, without doing it.
+#[server(endpoint = "test_listener")]
+pub async fn test_listener(
+    id: i32,
+    find: String,
+) -> Result<crate::types::ListenerTestView, AppError> {
+    use super::ctx;
+    use crate::server::services::listeners;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        listeners::test_request(&c.state.db, id, &find).await
     })
     .await
 }

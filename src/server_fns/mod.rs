@@ -5,9 +5,12 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod bulk_runs;
 pub mod filters;
+pub mod listener_log;
 pub mod listeners;
 pub mod macros;
+pub mod opt_out;
 pub mod teams;
 pub mod users;
 

@@ -6,6 +6,7 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
     PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
 };
+use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
     DeleteFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
 };
@@ -119,6 +120,10 @@ pub fn FilterPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </div>
+                        })}
+                        {(p.matching > 0).then(|| {
+                            let (filter_id, matching) = (p.filter.id, p.matching);
+                            view! { <IfCommunityManager><BulkRunPanel filter_id matching/></IfCommunityManager> }
                         })}
                     }
                 })

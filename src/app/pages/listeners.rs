@@ -6,10 +6,12 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
     TD, TH, TextField, action_error, field_error, field_sentence, refresh_key, show,
 };
+use crate::app::pages::listener_log::CallTable;
+use crate::app::pages::listener_test::TestRequestPanel;
 use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
 };
-use crate::types::{ListenerCallView, ListenerFormOptions};
+use crate::types::{ListenerCallPage, ListenerFormOptions};
 
 #[component]
 pub fn ListenersPage() -> impl IntoView {
@@ -61,45 +63,19 @@ pub fn ListenersPage() -> impl IntoView {
     }
 }
 
+/// The newest calls, with the way to the whole log.
 #[component]
-fn CallLog(calls: Vec<ListenerCallView>) -> impl IntoView {
+fn CallLog(calls: ListenerCallPage) -> impl IntoView {
     view! {
-        <section class="mt-8">
-            <h2 class="mb-3 text-lg font-semibold">"Listener log"</h2>
-            {if calls.is_empty() {
+        <section aria-labelledby="recent-calls" class="mt-8">
+            <div class="mb-3 flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="recent-calls" class="text-lg font-semibold">"Recent calls"</h2>
+                <a class=LINK href="/listeners/log">{format!("Open the listener log ({} calls)", calls.total)}</a>
+            </div>
+            {if calls.calls.is_empty() {
                 view! { <p class="text-sm text-slate-600">"No calls yet."</p> }.into_any()
             } else {
-                view! {
-                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                        <table class=TABLE>
-                            <caption class="sr-only">"Listener log"</caption>
-                            <thead class="bg-slate-50">
-                                <tr>
-                                    <th scope="col" class=TH>"When"</th>
-                                    <th scope="col" class=TH>"Listener"</th>
-                                    <th scope="col" class=TH>"Caller"</th>
-                                    <th scope="col" class=TH>"Target"</th>
-                                    <th scope="col" class=TH>"Status"</th>
-                                    <th scope="col" class=TH>"Outcome"</th>
-                                    <th scope="col" class=format!("{TH} text-right")>"ms"</th>
-                                </tr>
-                            </thead>
-                            <tbody class="divide-y divide-slate-100">
-                                {calls.into_iter().map(|c| view! {
-                                    <tr>
-                                        <td class=format!("{TD} whitespace-nowrap")>{c.received_at}</td>
-                                        <td class=TD>{c.listener}</td>
-                                        <td class=format!("{TD} font-mono text-xs")>{c.caller_ip}</td>
-                                        <td class=TD>{c.target}</td>
-                                        <td class=format!("{TD} tabular-nums")>{c.status}</td>
-                                        <td class=format!("{TD} font-mono text-xs")>{c.code}{c.run_id.map(|r| format!(" (run {r})"))}</td>
-                                        <td class=format!("{TD} text-right tabular-nums")>{c.duration_ms}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any()
+                view! { <CallTable calls=calls.calls caption="Listener log"/> }.into_any()
             }}
         </section>
     }
@@ -144,6 +120,7 @@ pub fn ListenerPage() -> impl IntoView {
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
+                            <a class=BUTTON_SECONDARY href=format!("/listeners/log?listener={id}")>"Calls"</a>
                             <a class=BUTTON_SECONDARY href="/listeners">"All listeners"</a>
                         </PageHeader>
                         <section aria-labelledby="listener-url" class=format!("{CARD} mb-6 space-y-3")>
@@ -152,8 +129,9 @@ pub fn ListenerPage() -> impl IntoView {
                             <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") onfocus="this.select()"/>
                             <label for="f-curl" class=LABEL>"Example request"</label>
                             <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") onfocus="this.select()"/>
-                            <p class="text-xs text-slate-500">"Answers: 200 done · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 400 bad input · 413 body too large · 415 body not JSON."</p>
+                            <p class="text-xs text-slate-500">"Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json."</p>
                         </section>
+                        <TestRequestPanel id/>
                         <ListenerEditor opts/>
                         <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
                     }

@@ -3,13 +3,15 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
-    BUTTON, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, PageHeader, TABLE, TD, TH,
+    BUTTON, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, TABLE, TD, TH,
     action_error, capitalise, field_error, refresh_key, show,
 };
 use crate::app::pages::audit::AuditTable;
+use crate::app::pages::listener_log::{CallTable, log_href};
+use crate::server_fns::listener_log::load_user_listener_calls;
 use crate::server_fns::macros::RunMacro;
 use crate::server_fns::users::load_user_detail;
-use crate::types::{CommentView, MacroRunView};
+use crate::types::{CallQuery, CommentView, ListenerCallPage, MacroRunView};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -22,11 +24,18 @@ pub fn UserPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let data = Resource::new(move || (refresh_key(), id()), |(_, v)| load_user_detail(v));
+    let calls = Resource::new(
+        move || (refresh_key(), id()),
+        |(_, v)| load_user_listener_calls(v),
+    );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                // Only community managers get calls (others get none, not an error).
+                let listener_calls = calls.await.ok().flatten();
                 show(data.await, |d| {
                     let u = d.user;
+                    let user_id = u.id;
                     let name = format!("{} {}", u.first_name, u.last_name);
                     let edit = format!("/users/{}/edit", u.id);
                     let teams = if u.teams.is_empty() {
@@ -71,6 +80,7 @@ pub fn UserPage() -> impl IntoView {
                         })}
                         <Comments comments=d.comments/>
                         <Runs runs=d.runs/>
+                        {listener_calls.map(|calls| view! { <ListenerCalls user_id calls/> })}
                         <section class="mt-8">
                             <h2 class="mb-3 text-lg font-semibold">"Activity"</h2>
                             <AuditTable entries=d.activity/>
@@ -170,4 +180,31 @@ fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
             </section>
         }
     })
+}
+
+/// Calls third parties made to listeners about this user, with the way to all of them.
+#[component]
+fn ListenerCalls(user_id: i32, calls: ListenerCallPage) -> impl IntoView {
+    let all = log_href(
+        &CallQuery {
+            user_id: Some(user_id),
+            ..CallQuery::default()
+        },
+        0,
+    );
+    view! {
+        <section aria-labelledby="user-listener-calls" class="mt-8">
+            <div class="mb-3 flex flex-wrap items-baseline justify-between gap-2">
+                <h2 id="user-listener-calls" class="text-lg font-semibold">"Listener calls"</h2>
+                {(calls.total > 0).then(|| view! {
+                    <a class=LINK href=all>{format!("All {} in the listener log", calls.total)}</a>
+                })}
+            </div>
+            {if calls.calls.is_empty() {
+                view! { <p class="text-sm text-slate-600">"No listener was called about this user."</p> }.into_any()
+            } else {
+                view! { <CallTable calls=calls.calls caption="Listener calls about this user"/> }.into_any()
+            }}
+        </section>
+    }
 }

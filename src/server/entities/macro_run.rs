@@ -14,6 +14,7 @@ pub struct Model {
     pub started_by: Option<i32>,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    pub bulk_run_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

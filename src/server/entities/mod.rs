@@ -4,6 +4,7 @@
 pub mod admin_session;
 pub mod api_key;
 pub mod audit_log;
+pub mod bulk_run;
 pub mod comment;
 pub mod community;
 pub mod filter;

@@ -281,6 +281,20 @@ pub async fn authenticate(
     presented: Option<&Secret<String>>,
     caller: IpAddr,
 ) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
+    let checked = check(db, presented, caller).await?;
+    if let Ok(key) = &checked {
+        record_use(db, key.id).await?;
+    }
+    Ok(checked)
+}
+
+/// Checks a key presented by a caller without counting the use (the caller records it with
+/// `record_use` in the transaction that logs the call).
+pub async fn check(
+    db: &impl ConnectionTrait,
+    presented: Option<&Secret<String>>,
+    caller: IpAddr,
+) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
     let Some(presented) = presented
         .map(|k| k.expose().trim())
         .filter(|k| !k.is_empty())
@@ -304,16 +318,32 @@ pub async fn authenticate(
     if !allow.allows(caller) {
         return Ok(Err(KeyRejection::CallerNotAllowed));
     }
+    Ok(Ok(key))
+}
+
+/// Counts one use of a key (use count and last use).
+pub async fn record_use(db: &impl ConnectionTrait, key_id: i32) -> Result<(), AppError> {
+    record_uses(db, key_id, 1).await
+}
+
+/// Counts `uses` uses of a key at once.
+pub async fn record_uses(
+    db: &impl ConnectionTrait,
+    key_id: i32,
+    uses: i64,
+) -> Result<(), AppError> {
+    // Always an i64 (the column is a BIGINT): PostgreSQL statements are prepared once per SQL
+    // text, and the same text bound once with an i32 and once with an i64 fails.
     api_key::Entity::update_many()
         .col_expr(
             api_key::Column::UseCount,
-            Expr::col(api_key::Column::UseCount).add(1),
+            Expr::col(api_key::Column::UseCount).add(uses),
         )
         .col_expr(api_key::Column::LastUsedAt, Expr::value(Utc::now()))
-        .filter(api_key::Column::Id.eq(key.id))
+        .filter(api_key::Column::Id.eq(key_id))
         .exec(db)
         .await?;
-    Ok(Ok(key))
+    Ok(())
 }
 
 #[cfg(test)]

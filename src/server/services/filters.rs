@@ -15,8 +15,8 @@ use crate::server::domain::parse_id;
 use crate::server::entities::{filter, team_membership, user};
 use crate::types::{
     Condition as Cond, ConditionGroup, FILTER_GROUPS, FilterDefinition, FilterForm, FilterListItem,
-    FilterPreview, FilterView, Match, ROWS_PER_GROUP, Role, TeamRef, UserQuery, filter_fields,
-    op_label,
+    FilterPreview, FilterVerdict, FilterView, Match, ROWS_PER_GROUP, Role, TeamRef, UserQuery,
+    filter_fields, op_label,
 };
 
 const SCOPE_USER: &str = "user";
@@ -247,14 +247,36 @@ pub fn to_condition(def: &FilterDefinition) -> Result<Condition, AppError> {
     Ok(top)
 }
 
-fn summarise(def: &FilterDefinition, teams: &[TeamRef]) -> String {
-    let label = |field: &str| {
-        filter_fields()
+/// One condition in words, e.g. `team is Customers` or `email contains "@example.com"`.
+fn describe_condition(c: &Cond, teams: &[TeamRef]) -> String {
+    let label = filter_fields()
+        .iter()
+        .find(|(k, _, _)| *k == c.field)
+        .map(|(_, l, _)| l.to_lowercase())
+        .unwrap_or_else(|| c.field.clone());
+    let value = match c.field.as_str() {
+        "team" => teams
             .iter()
-            .find(|(k, _, _)| *k == field)
-            .map(|(_, l, _)| l.to_lowercase())
-            .unwrap_or_else(|| field.to_string())
+            .find(|t| t.id.to_string() == c.value)
+            .map(|t| t.name.clone())
+            .unwrap_or_else(|| "(deleted team)".into()),
+        "role" => Role::parse(&c.value)
+            .map(|r| r.label().to_string())
+            .unwrap_or_default(),
+        _ => c.value.clone(),
     };
+    let value = match c.op.as_str() {
+        "is_empty" | "is_not_empty" => String::new(),
+        "within_days" => format!(" ({value} days)"),
+        _ if matches!(c.field.as_str(), "email" | "first_name" | "last_name") => {
+            format!(" \"{value}\"")
+        }
+        _ => format!(" {value}"),
+    };
+    format!("{label} {}{value}", op_label(&c.op))
+}
+
+fn summarise(def: &FilterDefinition, teams: &[TeamRef]) -> String {
     let words = |m: Match| if m == Match::All { " and " } else { " or " };
     let groups: Vec<String> = def
         .groups
@@ -262,28 +284,7 @@ fn summarise(def: &FilterDefinition, teams: &[TeamRef]) -> String {
         .map(|g| {
             g.conditions
                 .iter()
-                .map(|c| {
-                    let value = match c.field.as_str() {
-                        "team" => teams
-                            .iter()
-                            .find(|t| t.id.to_string() == c.value)
-                            .map(|t| t.name.clone())
-                            .unwrap_or_else(|| "(deleted team)".into()),
-                        "role" => Role::parse(&c.value)
-                            .map(|r| r.label().to_string())
-                            .unwrap_or_default(),
-                        _ => c.value.clone(),
-                    };
-                    let value = match c.op.as_str() {
-                        "is_empty" | "is_not_empty" => String::new(),
-                        "within_days" => format!(" ({value} days)"),
-                        _ if matches!(c.field.as_str(), "email" | "first_name" | "last_name") => {
-                            format!(" \"{value}\"")
-                        }
-                        _ => format!(" {value}"),
-                    };
-                    format!("{} {}{}", label(&c.field), op_label(&c.op), value)
-                })
+                .map(|c| describe_condition(c, teams))
                 .collect::<Vec<_>>()
                 .join(words(g.match_))
         })
@@ -346,6 +347,42 @@ pub async fn user_matches(
         .count(db)
         .await?
         > 0)
+}
+
+/// Why one user passes a saved filter or not: the verdict, and each condition with its own.
+pub async fn explain(
+    db: &impl ConnectionTrait,
+    filter_id: i32,
+    user_id: i32,
+) -> Result<FilterVerdict, AppError> {
+    let m = find(db, filter_id).await?;
+    let def = definition_of(&m)?;
+    let teams = teams::refs(db).await?;
+    let passes = |cond: Condition| async move {
+        Ok::<_, AppError>(
+            user::Entity::find()
+                .filter(cond)
+                .filter(user::Column::Id.eq(user_id))
+                .count(db)
+                .await?
+                > 0,
+        )
+    };
+    let mut conditions = Vec::new();
+    for group in &def.groups {
+        for c in &group.conditions {
+            conditions.push((
+                describe_condition(c, &teams),
+                passes(Condition::all().add(condition_expr(c)?)).await?,
+            ));
+        }
+    }
+    Ok(FilterVerdict {
+        name: m.name,
+        summary: summarise(&def, &teams),
+        passes: passes(to_condition(&def)?).await?,
+        conditions,
+    })
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<FilterListItem>, AppError> {

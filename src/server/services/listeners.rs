@@ -16,16 +16,17 @@ use serde_json::json;
 
 use super::api_keys;
 use super::macros::{self, Trigger};
-use super::{Actor, audit, filters, format_time};
+use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
     api_key, filter, idempotency_key, listener, listener_call, macro_def, macro_run, user,
 };
+use crate::server::ingest::{Accept, Written};
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
-use crate::types::{ListenerCallView, ListenerForm, ListenerFormOptions, ListenerView, MacroView};
+use crate::types::{ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView};
 
 const SCOPE_USER: &str = "user";
 const KIND_MACRO: &str = "macro";
@@ -297,24 +298,56 @@ struct Logged {
     run_id: Option<i64>,
     /// The log row written with the queued run (accepted calls), updated at the end.
     call_id: Option<i64>,
+    /// The accepted row needs no update: the answer is the 202 it was written with.
+    final_row_written: bool,
+    /// The key that passed the check: its use is counted with the log row.
+    api_key_id: Option<i32>,
+    /// The answer was replayed for a repeated `Idempotency-Key`.
+    replay: bool,
+    started: Instant,
+}
+
+impl Logged {
+    fn new(target: String) -> Logged {
+        Logged {
+            listener: None,
+            target,
+            target_user_id: None,
+            run_id: None,
+            call_id: None,
+            final_row_written: false,
+            api_key_id: None,
+            replay: false,
+            started: Instant::now(),
+        }
+    }
+
+    /// The call got a stored answer again: the log says so and points at the first run.
+    fn replayed(&mut self, reply: &Reply) {
+        if let Some(run) = reply.body["run_id"].as_str() {
+            self.replay = true;
+            self.run_id = run.parse().ok();
+        }
+    }
+
+    fn duration_ms(&self) -> i32 {
+        self.started.elapsed().as_millis().min(i32::MAX as u128) as i32
+    }
 }
 
 /// `POST /api/v1/userMacroListeners/{key}`: finds the user by email and runs the listener's
 /// macro on them. Every call is logged, whatever its outcome.
 #[tracing::instrument(skip_all, fields(listener = %call.key, caller = %call.caller))]
 pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
-    let started = Instant::now();
-    let mut logged = Logged {
-        listener: None,
-        // Until `find` resolves to a member, only a masked form is kept: the address of
-        // someone we do not know (or no longer know) is not ours to store.
-        target: mask(call.find.as_deref().unwrap_or_default()),
-        target_user_id: None,
-        run_id: None,
-        call_id: None,
-    };
+    // Until `find` resolves to a member, only a masked form is kept: the address of someone
+    // we do not know (or no longer know) is not ours to store.
+    let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
     let reply = answer(state, &call, &mut logged).await?;
-    let duration_ms = started.elapsed().as_millis().min(i32::MAX as u128) as i32;
+    if logged.final_row_written {
+        return Ok(reply);
+    }
+    let duration_ms = logged.duration_ms();
+    let (txn, _gate) = crate::server::db::begin_write(&state.db).await?;
     match logged.call_id {
         // The row was written with the run; the target may have been erased since.
         Some(id) => {
@@ -326,21 +359,17 @@ pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Repl
                 .col_expr(listener_call::Column::Code, Expr::value(reply.code()))
                 .col_expr(listener_call::Column::DurationMs, Expr::value(duration_ms))
                 .filter(listener_call::Column::Id.eq(id))
-                .exec(&state.db)
+                .exec(&txn)
                 .await?;
         }
         None => {
-            insert_call(
-                &state.db,
-                &call.key,
-                call.caller,
-                &reply,
-                logged,
-                duration_ms,
-            )
-            .await?;
+            if let Some(key_id) = logged.api_key_id {
+                api_keys::record_use(&txn, key_id).await?;
+            }
+            insert_call(&txn, &call.key, call.caller, &reply, logged, duration_ms).await?;
         }
     }
+    txn.commit().await?;
     Ok(reply)
 }
 
@@ -383,7 +412,21 @@ async fn insert_call(
     logged: Logged,
     duration_ms: i32,
 ) -> Result<i64, AppError> {
-    Ok(listener_call::ActiveModel {
+    Ok(call_row(key, caller, reply, logged, duration_ms)
+        .insert(db)
+        .await?
+        .id)
+}
+
+/// The listener-log row of a call.
+fn call_row(
+    key: &str,
+    caller: IpAddr,
+    reply: &Reply,
+    logged: Logged,
+    duration_ms: i32,
+) -> listener_call::ActiveModel {
+    listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(logged.listener.as_ref().map(|l| l.id)),
         listener_key: Set(printable(key, 100)),
@@ -391,14 +434,60 @@ async fn insert_call(
         target: Set(printable(&logged.target, 254)),
         target_user_id: Set(logged.target_user_id),
         status: Set(reply.status as i16),
-        code: Set(reply.code()),
+        code: Set(if logged.replay {
+            "replayed".to_string()
+        } else {
+            reply.code()
+        }),
         run_id: Set(logged.run_id),
         duration_ms: Set(duration_ms),
         ..Default::default()
     }
-    .insert(db)
-    .await?
-    .id)
+}
+
+/// Writes an accepted call that carries an `Idempotency-Key`, with its idempotency record, in
+/// a transaction of its own. When another call with the same key got there first (the unique
+/// index says so), nothing is written and that call's answer is returned instead.
+async fn accept_once(
+    db: &DatabaseConnection,
+    accept: Accept,
+    idem: &str,
+    fingerprint: &str,
+) -> Result<Result<Written, Reply>, AppError> {
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let run_id = accept.run.insert(&txn).await?.id;
+    let mut job = accept.job;
+    job.run_id = run_id;
+    let job_id = worker::enqueue(&txn, worker::KIND_MACRO_RUN, &job).await?;
+    let mut row = accept.call;
+    row.run_id = Set(Some(run_id));
+    let call_id = row.insert(&txn).await?.id;
+    api_keys::record_use(&txn, accept.api_key_id).await?;
+    let stored = idempotency_key::ActiveModel {
+        api_key_id: Set(accept.api_key_id),
+        idem_key: Set(idem.to_string()),
+        request_hash: Set(fingerprint.to_string()),
+        status: Set(202),
+        body: Set(Reply::run(202, "accepted", run_id).body.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    if stored.is_err() {
+        txn.rollback().await?;
+        drop(gate);
+        return match replay(db, accept.api_key_id, idem, fingerprint).await? {
+            Some(reply) => Ok(Err(reply)),
+            None => Err(AppError::internal("idempotency record vanished")),
+        };
+    }
+    txn.commit().await?;
+    Ok(Ok(Written {
+        run_id,
+        job_id,
+        call_id,
+    }))
 }
 
 /// Logs a call the HTTP layer refused before it reached the listener (body too large or not
@@ -410,13 +499,8 @@ pub async fn log_refused(
     status: u16,
     code: &str,
 ) -> Result<(), AppError> {
-    let logged = Logged {
-        listener: find_by_key(db, key).await?,
-        target: String::new(),
-        target_user_id: None,
-        run_id: None,
-        call_id: None,
-    };
+    let mut logged = Logged::new(String::new());
+    logged.listener = find_by_key(db, key).await?;
     insert_call(db, key, caller, &Reply::error(status, code, ""), logged, 0).await?;
     Ok(())
 }
@@ -493,6 +577,73 @@ async fn resolve(
     })
 }
 
+/// The test-request panel: what a call with `find` would do now, worked out by the same checks
+/// as a real call (`resolve`), without running or logging anything. The API key is left out:
+/// the panel says which key callers must present.
+#[tracing::instrument(skip(db))]
+pub async fn test_request(
+    db: &impl ConnectionTrait,
+    listener_id: i32,
+    find_input: &str,
+) -> Result<ListenerTestView, AppError> {
+    let l = find(db, listener_id).await?;
+    let mut logged = Logged::new(String::new());
+    let resolved = resolve(db, &l, Some(find_input), &mut logged).await?;
+    let target = match logged.target_user_id {
+        Some(id) => user::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let user = match &target {
+        Some(u) => {
+            let teams = macros::teams_of(db, u.id, &super::teams::refs(db).await?).await?;
+            let role = crate::types::Role::parse(&u.role)
+                .map(|r| r.label().to_string())
+                .unwrap_or_else(|_| u.role.clone());
+            let teams = if teams.is_empty() {
+                "no team".to_string()
+            } else {
+                teams
+            };
+            Some(format!(
+                "{} {} <{}> ({role}; {teams})",
+                u.first_name, u.last_name, u.email
+            ))
+        }
+        None => None,
+    };
+    let filter = match (l.filter_id, &target) {
+        (Some(filter_id), Some(u)) => Some(filters::explain(db, filter_id, u.id).await?),
+        _ => None,
+    };
+    let (reply, actions) = match resolved {
+        Resolved::Refused(reply) => (reply, Vec::new()),
+        Resolved::Run { macro_, target, .. } => {
+            if macros::already_ran_for(db, &macro_, &target).await? {
+                (Reply::run(200, "skipped", 0), Vec::new())
+            } else {
+                (Reply::run(200, "completed", 0), macro_.steps.clone())
+            }
+        }
+    };
+    let message = match reply.body["error"]["message"].as_str() {
+        Some(m) => m.to_string(),
+        None if reply.code() == "skipped" => {
+            "the macro runs once per person and already ran for this one: nothing would run"
+                .to_string()
+        }
+        None => "the macro would run on this user (202 instead of 200 when it takes longer than the time budget)".to_string(),
+    };
+    Ok(ListenerTestView {
+        find: find_input.trim().to_string(),
+        status: reply.status,
+        code: reply.code(),
+        message,
+        user,
+        filter,
+        actions,
+    })
+}
+
 /// SHA-256 of what a call asked for, so a reused `Idempotency-Key` with another request is
 /// refused rather than answered with someone else's result.
 fn request_fingerprint(key: &str, find: Option<&str>) -> String {
@@ -547,7 +698,7 @@ async fn answer(
         ));
     };
     logged.listener = Some(l.clone());
-    let key = match api_keys::authenticate(db, call.api_key.as_ref(), call.caller).await? {
+    let key = match api_keys::check(db, call.api_key.as_ref(), call.caller).await? {
         Ok(k) => k,
         Err(r) => return Ok(Reply::error(r.status(), r.code(), r.message())),
     };
@@ -567,6 +718,8 @@ async fn answer(
         reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
         return Ok(reply);
     }
+    // From here on the call counts as a use of the key (refused ones above do not).
+    logged.api_key_id = Some(key.id);
     let idem = match call.idempotency_key.as_deref().map(str::trim) {
         None => None,
         Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
@@ -581,6 +734,7 @@ async fn answer(
     let fingerprint = request_fingerprint(&call.key, call.find.as_deref());
     if let Some(idem) = &idem {
         if let Some(reply) = replay(db, key.id, idem, &fingerprint).await? {
+            logged.replayed(&reply);
             return Ok(reply);
         }
     }
@@ -593,71 +747,54 @@ async fn answer(
         } => (listener, macro_, target),
     };
 
-    // Queue the run durably, with its log row and idempotency record, before answering.
+    // Queue the run durably, with its log row (and idempotency record), before answering.
     let mut finished = state.signals.subscribe();
-    let txn = crate::server::db::begin_write(db).await?;
-    let run_id = macros::queue_run(&txn, &macro_, target.id, Trigger::Listener).await?;
-    let job_id = worker::enqueue(
-        &txn,
-        worker::KIND_MACRO_RUN,
-        &MacroRunJob {
-            run_id,
-            macro_id: macro_.id,
-            user_id: target.id,
-            trigger: Trigger::Listener,
-            actor: format!("listener {}", l.key),
-            actor_user_id: None,
-            actor_ip: call.caller.to_string(),
-            listener: Some(l.name.clone()),
+    let mut row = Logged::new(logged.target.clone());
+    row.listener = Some(l.clone());
+    row.target_user_id = logged.target_user_id;
+    let job = MacroRunJob {
+        run_id: 0,
+        macro_id: macro_.id,
+        user_id: target.id,
+        trigger: Trigger::Listener,
+        actor: format!("listener {}", l.key),
+        actor_user_id: None,
+        actor_ip: call.caller.to_string(),
+        listener: Some(l.name.clone()),
+    };
+    let accept = Accept {
+        run: macros::new_queued_run(macro_.id, target.id, Trigger::Listener, None),
+        job,
+        call: call_row(
+            &call.key,
+            call.caller,
+            &Reply::run(202, "accepted", 0),
+            row,
+            logged.duration_ms(),
+        ),
+        api_key_id: key.id,
+    };
+    let written = match &idem {
+        // Calls without a key share their commit with whatever else is being accepted.
+        None => state.ingest.submit(accept).await?,
+        Some(idem) => match accept_once(db, accept, idem, &fingerprint).await? {
+            Ok(written) => written,
+            Err(replayed) => {
+                logged.replayed(&replayed);
+                return Ok(replayed);
+            }
         },
-    )
-    .await?;
+    };
+    let (run_id, job_id) = (written.run_id, written.job_id);
     logged.run_id = Some(run_id);
+    logged.call_id = Some(written.call_id);
     let accepted = Reply::run(202, "accepted", run_id);
-    let call_id = insert_call(
-        &txn,
-        &call.key,
-        call.caller,
-        &accepted,
-        Logged {
-            listener: Some(l.clone()),
-            target: logged.target.clone(),
-            target_user_id: logged.target_user_id,
-            run_id: Some(run_id),
-            call_id: None,
-        },
-        0,
-    )
-    .await?;
-    if let Some(idem) = &idem {
-        let stored = idempotency_key::ActiveModel {
-            api_key_id: Set(key.id),
-            idem_key: Set(idem.clone()),
-            request_hash: Set(fingerprint.clone()),
-            status: Set(202),
-            body: Set(accepted.body.to_string()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        if stored.is_err() {
-            // The same key arrived twice at once: the other call queued the run.
-            txn.rollback().await?;
-            logged.run_id = None;
-            return match replay(db, key.id, idem, &fingerprint).await? {
-                Some(reply) => Ok(reply),
-                None => Err(AppError::internal("idempotency record vanished")),
-            };
-        }
-    }
-    txn.commit().await?;
-    logged.call_id = Some(call_id);
     state.signals.work_arrived();
 
     // Wait for the run within the budget: done in time answers 200, otherwise 202.
     let budget = state.settings.listener_sync_budget;
     if budget.is_zero() {
+        logged.final_row_written = true;
         return Ok(accepted);
     }
     worker::wait_for(&mut finished, job_id, budget).await;
@@ -701,45 +838,6 @@ fn mask(find: &str) -> String {
             .map(|c| format!("{c}…"))
             .unwrap_or_default(),
     }
-}
-
-/// The newest calls, optionally of one listener.
-pub async fn calls(
-    db: &impl ConnectionTrait,
-    listener_id: Option<i32>,
-    limit: u64,
-) -> Result<Vec<ListenerCallView>, AppError> {
-    let mut q = listener_call::Entity::find()
-        .order_by_desc(listener_call::Column::Id)
-        .limit(limit);
-    if let Some(id) = listener_id {
-        q = q.filter(listener_call::Column::ListenerId.eq(id));
-    }
-    let rows = q.all(db).await?;
-    let listeners =
-        names::<listener::Entity>(db, listener::Column::Id, listener::Column::Name).await?;
-    Ok(rows
-        .into_iter()
-        .map(|c| ListenerCallView {
-            id: c.id,
-            received_at: format_time(&c.received_at),
-            listener: c
-                .listener_id
-                .and_then(|id| {
-                    listeners
-                        .iter()
-                        .find(|(i, _)| *i == id)
-                        .map(|(_, n)| n.clone())
-                })
-                .unwrap_or_else(|| format!("unknown key \"{}\"", c.listener_key)),
-            caller_ip: c.caller_ip,
-            target: c.target,
-            status: c.status as u16,
-            code: c.code,
-            run_id: c.run_id,
-            duration_ms: c.duration_ms,
-        })
-        .collect())
 }
 
 #[cfg(test)]

@@ -319,7 +319,7 @@ pub async fn execute(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {user_id}")))?;
     check_removable(&m, &target)?;
-    let txn = crate::server::db::begin_write(db).await?;
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let ctx = RunContext {
         trigger,
         run_id: None,
@@ -340,15 +340,34 @@ pub fn check_removable(m: &MacroView, target: &user::Model) -> Result<(), AppErr
     Ok(())
 }
 
-/// Records a run to be done later (by the worker), before anything else happens to it.
-pub async fn queue_run(
-    txn: &impl ConnectionTrait,
+/// Whether a macro that runs once per person already ran for this user.
+pub async fn already_ran_for(
+    db: &impl ConnectionTrait,
     m: &MacroView,
+    target: &user::Model,
+) -> Result<bool, AppError> {
+    if !m.options.run_once_per_user {
+        return Ok(false);
+    }
+    let hash = subject_hash(&community::hash_key(db).await?, &target.email)?;
+    Ok(macro_mark::Entity::find()
+        .filter(macro_mark::Column::MacroId.eq(m.id))
+        .filter(macro_mark::Column::SubjectHash.eq(hash))
+        .count(db)
+        .await?
+        > 0)
+}
+
+/// A run to be done later (by the worker), recorded before anything else happens to it.
+pub fn new_queued_run(
+    macro_id: i32,
     target_user_id: i32,
     trigger: Trigger,
-) -> Result<i64, AppError> {
-    let run = macro_run::ActiveModel {
-        macro_id: Set(Some(m.id)),
+    bulk_run_id: Option<i32>,
+) -> macro_run::ActiveModel {
+    macro_run::ActiveModel {
+        bulk_run_id: Set(bulk_run_id),
+        macro_id: Set(Some(macro_id)),
         trigger: Set(trigger.key().into()),
         target_user_id: Set(Some(target_user_id)),
         status: Set("queued".into()),
@@ -358,9 +377,20 @@ pub async fn queue_run(
         finished_at: Set(None),
         ..Default::default()
     }
-    .insert(txn)
-    .await?;
-    Ok(run.id)
+}
+
+/// Records a queued run in the caller's transaction; returns its id.
+pub async fn queue_run(
+    txn: &impl ConnectionTrait,
+    m: &MacroView,
+    target_user_id: i32,
+    trigger: Trigger,
+    bulk_run_id: Option<i32>,
+) -> Result<i64, AppError> {
+    Ok(new_queued_run(m.id, target_user_id, trigger, bulk_run_id)
+        .insert(txn)
+        .await?
+        .id)
 }
 
 /// Completes a queued run inside the caller's transaction (the worker's, which also marks
@@ -570,7 +600,7 @@ async fn run_in(
     })
 }
 
-async fn teams_of(
+pub(crate) async fn teams_of(
     db: &impl ConnectionTrait,
     user_id: i32,
     all: &[TeamRef],

@@ -4,11 +4,14 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod bulk_runs;
 pub mod community;
 pub mod filters;
 pub mod imports;
+pub mod listener_log;
 pub mod listeners;
 pub mod macros;
+pub mod opt_out;
 pub mod teams;
 pub mod users;
 

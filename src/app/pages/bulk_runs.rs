@@ -1,0 +1,144 @@
+//! The bulk action: run a macro on every user of a filter (from the filter's page), and the
+//! run's progress page, which refreshes itself until every user's run is done (polling when
+//! hydrated, a meta refresh without JavaScript).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::app::components::{
+    BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
+    action_error, field_error, field_sentence, show,
+};
+use crate::server_fns::bulk_runs::{StartBulkRun, load_bulk_run};
+use crate::server_fns::macros::load_macros;
+use crate::types::BulkRunView;
+
+/// "Run a macro on these users" on a filter's page.
+#[component]
+pub fn BulkRunPanel(filter_id: i32, matching: u64) -> impl IntoView {
+    let action = ServerAction::<StartBulkRun>::new();
+    let error = action_error(action);
+    let macros = Resource::new(|| (), |_| load_macros());
+    let macro_error = field_error(error, "macro_id");
+    let confirm_error = field_error(error, "confirm");
+    view! {
+        <section aria-labelledby="bulk-action" class=format!("{CARD} mt-6 space-y-3")>
+            <h2 id="bulk-action" class="text-lg font-semibold">"Bulk action"</h2>
+            <p class="text-sm text-slate-600">{format!("Run a macro on each of the {matching} matching users. Each run is queued and carried out in the background; the next page shows the progress.")}</p>
+            <ActionForm action=action attr:class="space-y-3">
+                <FormAlert error/>
+                <input type="hidden" name="form[filter_id]" value=filter_id.to_string()/>
+                <div>
+                    <label for="f-bulk-macro" class=LABEL>"Macro"</label>
+                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            show(macros.await, |list| view! {
+                                <select id="f-bulk-macro" name="form[macro_id]" class=INPUT aria-invalid=move || macro_error.get().is_some().then_some("true")>
+                                    <option value="">"— choose —"</option>
+                                    {list.into_iter().map(|m| view! { <option value=m.id.to_string()>{m.name}</option> }).collect_view()}
+                                </select>
+                            })
+                        })}
+                    </Suspense>
+                    {move || macro_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Macro", &e)}</p> })}
+                </div>
+                <label for="f-bulk-confirm" class="flex items-center gap-2 text-sm">
+                    <input id="f-bulk-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                    {format!("Yes, run it on all {matching} users")}
+                </label>
+                {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
+                <button type="submit" class=BUTTON>"Perform action"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn BulkRunPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0)
+    };
+    let tick = RwSignal::new(0u32);
+    let finished = RwSignal::new(false);
+    // Hydrated: look again every second until every run is done.
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if !finished.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let data = Resource::new(move || (id(), tick.get()), |(id, _)| load_bulk_run(id));
+    view! {
+        <Title text="Bulk run"/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |run| {
+                    finished.set(run.finished());
+                    view! { <Progress run/> }
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Progress(run: BulkRunView) -> impl IntoView {
+    let percent = run.percent();
+    let state = if run.finished() {
+        format!("Finished: {} of {} users done.", run.done(), run.total)
+    } else {
+        format!(
+            "Running: {} of {} users done ({percent}%).",
+            run.done(),
+            run.total
+        )
+    };
+    let rows = [
+        ("Completed", run.completed),
+        ("Skipped (already ran once for the person)", run.skipped),
+        ("Failed", run.failed),
+        ("Still queued", run.waiting),
+    ];
+    view! {
+        <PageHeader title=format!("Bulk run: {}", run.macro_name)>
+            <a class=BUTTON_SECONDARY href="/filters">"Filters"</a>
+        </PageHeader>
+        {(!run.finished()).then(|| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
+        <section class=format!("{CARD} space-y-4") aria-label="Progress">
+            <p class="text-sm text-slate-600">{format!("On the users of filter \"{}\", started {}.", run.filter_name, run.started_at)}</p>
+            <div role="progressbar" aria-label="Bulk run progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() class="h-4 w-full overflow-hidden rounded-full bg-slate-200">
+                <div class="h-full bg-indigo-600 transition-all" style=format!("width: {percent}%")></div>
+            </div>
+            <p role="status" class="font-medium">{state}</p>
+            <table class=TABLE>
+                <caption class="sr-only">"Result summary"</caption>
+                <tbody class="divide-y divide-slate-100">
+                    {rows.into_iter().map(|(label, n)| view! {
+                        <tr><th scope="row" class=TH>{label}</th><td class=TD>{n}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!run.failures.is_empty()).then(|| view! {
+                <div>
+                    <h2 class="text-base font-semibold">"Why runs failed"</h2>
+                    <ul class="ml-5 list-disc text-sm">
+                        {run.failures.into_iter().map(|(why, n)| view! { <li>{format!("{why}: {n}")}</li> }).collect_view()}
+                    </ul>
+                </div>
+            })}
+            <p class="text-sm"><a class=LINK href="/users">"Back to users"</a></p>
+        </section>
+    }
+}

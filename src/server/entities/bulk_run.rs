@@ -1,0 +1,19 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "bulk_runs")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub macro_id: Option<i32>,
+    pub macro_name: String,
+    pub filter_name: String,
+    pub total: i32,
+    pub started_by: Option<i32>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,144 @@
+//! Group commit for accepted listener calls. Each accepted call needs its run, its job and its
+//! log row written durably before it is answered; one writer task takes every call waiting at
+//! that moment and writes them all in one transaction (a multi-row insert per table), so under
+//! load a commit is shared by many calls instead of paid by each. Calls are answered once the
+//! transaction has committed; if it fails, each of them gets the error (nothing was queued).
+
+use std::collections::BTreeMap;
+
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use tokio::sync::{mpsc, oneshot};
+
+use super::db::begin_write;
+use super::entities::{job, listener_call, macro_run};
+use super::services::api_keys;
+use super::worker::{self, MacroRunJob};
+use crate::errors::AppError;
+
+/// At most this many calls share one transaction.
+const MAX_BATCH: usize = 256;
+
+/// One accepted call to write: its run, the job that carries it out, its log row, and the API
+/// key whose use it counts. The run id is filled in by the batch.
+pub struct Accept {
+    pub run: macro_run::ActiveModel,
+    pub job: MacroRunJob,
+    pub call: listener_call::ActiveModel,
+    pub api_key_id: i32,
+}
+
+/// What was written for one call.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub run_id: i64,
+    pub job_id: i64,
+    pub call_id: i64,
+}
+
+type Waiting = (Accept, oneshot::Sender<Result<Written, String>>);
+
+/// The handle requests submit through; cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Waiting>,
+}
+
+impl Ingest {
+    /// Starts the writer task for `db`.
+    pub fn start(db: DatabaseConnection) -> Ingest {
+        let (tx, mut rx) = mpsc::channel::<Waiting>(4 * MAX_BATCH);
+        tokio::spawn(async move {
+            let mut batch: Vec<Waiting> = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let (calls, replies): (Vec<Accept>, Vec<_>) = batch.drain(..).unzip();
+                match write(&db, calls).await {
+                    Ok(written) => {
+                        for (reply, w) in replies.into_iter().zip(written) {
+                            let _ = reply.send(Ok(w));
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "queueing accepted calls failed");
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
+                }
+            }
+        });
+        Ingest { tx }
+    }
+
+    /// Writes one accepted call (with whatever else is waiting) and returns its ids once the
+    /// transaction has committed.
+    pub async fn submit(&self, call: Accept) -> Result<Written, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send((call, reply))
+            .await
+            .map_err(|_| AppError::internal("the queue writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| AppError::internal("the queue writer has stopped"))?
+            .map_err(AppError::internal)
+    }
+}
+
+/// Ids of a multi-row insert, in the order of its rows: both backends number the rows of one
+/// `INSERT … VALUES` in order, so the returned keys sorted ascending line up with the input.
+fn in_order(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids
+}
+
+async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
+    let n = calls.len();
+    let (txn, _gate) = begin_write(db).await?;
+    let mut runs = Vec::with_capacity(n);
+    let mut rest = Vec::with_capacity(n);
+    for c in calls {
+        runs.push(c.run);
+        rest.push((c.job, c.call, c.api_key_id));
+    }
+    let run_ids = in_order(
+        macro_run::Entity::insert_many(runs)
+            .exec_with_returning_keys(&txn)
+            .await?,
+    );
+    let mut jobs = Vec::with_capacity(n);
+    let mut rows = Vec::with_capacity(n);
+    let mut uses: BTreeMap<i32, i64> = BTreeMap::new();
+    for ((mut payload, mut row, key_id), run_id) in rest.into_iter().zip(&run_ids) {
+        payload.run_id = *run_id;
+        jobs.push(worker::new_job(worker::KIND_MACRO_RUN, &payload)?);
+        row.run_id = Set(Some(*run_id));
+        rows.push(row);
+        *uses.entry(key_id).or_default() += 1;
+    }
+    let job_ids = in_order(
+        job::Entity::insert_many(jobs)
+            .exec_with_returning_keys(&txn)
+            .await?,
+    );
+    let call_ids = in_order(
+        listener_call::Entity::insert_many(rows)
+            .exec_with_returning_keys(&txn)
+            .await?,
+    );
+    for (key_id, count) in uses {
+        api_keys::record_uses(&txn, key_id, count).await?;
+    }
+    txn.commit().await?;
+    if run_ids.len() != n || job_ids.len() != n || call_ids.len() != n {
+        return Err(AppError::internal(
+            "a batch insert returned the wrong number of ids",
+        ));
+    }
+    Ok((0..n)
+        .map(|i| Written {
+            run_id: run_ids[i],
+            job_id: job_ids[i],
+            call_id: call_ids[i],
+        })
+        .collect())
+}

@@ -1,0 +1,144 @@
+//! The listener log: every inbound listener call (DESIGN §1 "Listener call"), newest first,
+//! narrowed by listener, status and target user, and paged. The listener endpoint writes the
+//! rows; this module only reads them.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select,
+};
+
+use super::format_time;
+use crate::errors::AppError;
+use crate::server::entities::{listener, listener_call, user};
+use crate::types::{
+    CallQuery, LISTENER_STATUSES, ListenerCallPage, ListenerCallView, ListenerLogView,
+};
+
+pub const PER_PAGE: u32 = 50;
+
+fn filtered(query: &CallQuery) -> Select<listener_call::Entity> {
+    let mut select = listener_call::Entity::find();
+    if let Some(id) = query.listener_id {
+        select = select.filter(listener_call::Column::ListenerId.eq(id));
+    }
+    if let Some(status) = query.status {
+        // Statuses are stored as i16; a status that does not fit matches nothing.
+        select =
+            select.filter(listener_call::Column::Status.eq(i16::try_from(status).unwrap_or(-1)));
+    }
+    if let Some(id) = query.user_id {
+        select = select.filter(listener_call::Column::TargetUserId.eq(id));
+    }
+    select
+}
+
+/// (id, name) of every listener, by name.
+async fn listener_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    Ok(listener::Entity::find()
+        .select_only()
+        .column(listener::Column::Id)
+        .column(listener::Column::Name)
+        .order_by_asc(listener::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// One page (`PER_PAGE` calls) of the log, with the number of calls that match in all.
+#[tracing::instrument(skip(db))]
+pub async fn calls(
+    db: &impl ConnectionTrait,
+    query: &CallQuery,
+) -> Result<ListenerCallPage, AppError> {
+    page_of(db, query, query.page, PER_PAGE).await
+}
+
+/// The newest `limit` calls that match (the query's page is ignored), with the total.
+pub async fn recent(
+    db: &impl ConnectionTrait,
+    query: &CallQuery,
+    limit: u32,
+) -> Result<ListenerCallPage, AppError> {
+    page_of(db, query, 0, limit).await
+}
+
+async fn page_of(
+    db: &impl ConnectionTrait,
+    query: &CallQuery,
+    page: u32,
+    per_page: u32,
+) -> Result<ListenerCallPage, AppError> {
+    let select = filtered(query);
+    let total = select.clone().count(db).await?;
+    let rows = select
+        .order_by_desc(listener_call::Column::Id)
+        .offset(u64::from(page) * u64::from(per_page))
+        .limit(u64::from(per_page))
+        .all(db)
+        .await?;
+    let listeners = listener_names(db).await?;
+    let calls = rows
+        .into_iter()
+        .map(|c| ListenerCallView {
+            id: c.id,
+            received_at: format_time(&c.received_at),
+            listener: c
+                .listener_id
+                .and_then(|id| {
+                    listeners
+                        .iter()
+                        .find(|(i, _)| *i == id)
+                        .map(|(_, n)| n.clone())
+                })
+                .unwrap_or_else(|| format!("unknown key \"{}\"", c.listener_key)),
+            caller_ip: c.caller_ip,
+            target: c.target,
+            status: u16::try_from(c.status).unwrap_or_default(),
+            code: c.code,
+            run_id: c.run_id,
+            duration_ms: c.duration_ms,
+        })
+        .collect();
+    Ok(ListenerCallPage {
+        calls,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// The log screen: a page of calls plus what its filters offer.
+#[tracing::instrument(skip(db))]
+pub async fn log(
+    db: &impl ConnectionTrait,
+    query: &CallQuery,
+) -> Result<ListenerLogView, AppError> {
+    let calls = calls(db, query).await?;
+    let present: Vec<i16> = listener_call::Entity::find()
+        .select_only()
+        .column(listener_call::Column::Status)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut statuses: Vec<u16> = LISTENER_STATUSES
+        .into_iter()
+        .chain(present.into_iter().filter_map(|s| u16::try_from(s).ok()))
+        .collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    let user = match query.user_id {
+        Some(id) => Some(match user::Entity::find_by_id(id).one(db).await? {
+            Some(u) => (id, format!("{} {}", u.first_name, u.last_name)),
+            // Removed people leave no name behind.
+            None => (id, format!("user {id}")),
+        }),
+        None => None,
+    };
+    Ok(ListenerLogView {
+        calls,
+        listeners: listener_names(db).await?,
+        statuses,
+        user,
+    })
+}

@@ -1,0 +1,28 @@
+use leptos::prelude::*;
+
+use crate::errors::AppError;
+use crate::types::{BulkRunForm, BulkRunView};
+
+/// Starts a bulk run from a filter's page, then shows its progress.
+#[server(endpoint = "start_bulk_run")]
+pub async fn start_bulk_run(form: BulkRunForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::bulk_runs;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let id = bulk_runs::start(&c.state.db, &c.actor, &form).await?;
+        c.state.signals.work_arrived();
+        leptos_axum::redirect(&format!("/bulk-runs/{id}"));
+        Ok(())
+    })
+    .await
+}
+
+#[server(endpoint = "load_bulk_run")]
+pub async fn load_bulk_run(id: i32) -> Result<BulkRunView, AppError> {
+    use super::ctx;
+    use crate::server::services::bulk_runs;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        bulk_runs::progress(&c.state.db, id).await
+    })
+    .await
+}
