@@ -106,7 +106,7 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 echo "| $(get RPS) | $(get P50) | $(get P99) | $(get MAX) | ${accepted:-0} | $others | $(get ERRORS) |"
 echo
 echo "Afterwards the worker drained the queue in $((drain_ms / 1000)).$(( (drain_ms % 1000) / 100 )) s: $jobs jobs done, $runs runs completed, $points points added for ${accepted:-0} accepted calls; server resident memory $((rss_kb / 1024)) MB."
-if [[ "${accepted:-0}" == "$jobs" && "$jobs" == "$runs" && "$runs" == "$points" ]]; then
+if (( ${accepted:-0} <= jobs )) && [[ "$jobs" == "$runs" && "$runs" == "$points" ]]; then
   echo "Nothing lost, nothing run twice."
 else
   echo "MISMATCH: accepted calls, jobs, runs and points differ" >&2

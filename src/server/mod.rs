@@ -2,6 +2,7 @@
 //! layer, start-up and the queue worker.
 
 pub mod api;
+pub mod cache;
 pub mod db;
 pub mod domain;
 pub mod entities;

@@ -39,6 +39,7 @@ pub async fn prepare(
     Ok(AppState {
         leptos_options,
         ingest: Ingest::start(conn.clone()),
+        lookups: Default::default(),
         db: conn,
         limiter: Arc::new(RateLimiter::new(
             settings.api_rate_per_second,

@@ -4,6 +4,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
+use super::cache::Lookups;
 use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
 use super::settings::Settings;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Wakes the queue's workers and tells waiting requests when a job is done.
     pub signals: Signals,
+    /// Short-lived copies of what listener calls read.
+    pub lookups: Arc<Lookups>,
     /// Writes accepted listener calls in shared transactions (group commit).
     pub ingest: Ingest,
     /// Per-API-key request budget of the `/api/v1` endpoints.

@@ -123,6 +123,7 @@ pub async fn create(
     .await?;
     audit::record(&txn, actor, "api_key.created", &created.name, &created.hint).await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(CreatedKey {
         id: created.id,
         name: created.name,
@@ -183,6 +184,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -207,6 +209,7 @@ pub async fn set_enabled(
     };
     audit::record(&txn, actor, action, &name, "").await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -230,6 +233,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(())
 }
 
@@ -295,30 +299,51 @@ pub async fn check(
     presented: Option<&Secret<String>>,
     caller: IpAddr,
 ) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
-    let Some(presented) = presented
-        .map(|k| k.expose().trim())
-        .filter(|k| !k.is_empty())
-    else {
+    let Some(digest) = digest_of(presented) else {
         return Ok(Err(KeyRejection::Missing));
     };
-    let digest = hash_key(presented);
-    let found = api_key::Entity::find()
+    Ok(verify(find_by_digest(db, &digest).await?, &digest, caller))
+}
+
+/// The SHA-256 of a presented key; None when no key was presented.
+pub fn digest_of(presented: Option<&Secret<String>>) -> Option<[u8; 32]> {
+    presented
+        .map(|k| k.expose().trim())
+        .filter(|k| !k.is_empty())
+        .map(hash_key)
+}
+
+/// The stored key with this digest, if any.
+pub async fn find_by_digest(
+    db: &impl ConnectionTrait,
+    digest: &[u8; 32],
+) -> Result<Option<api_key::Model>, AppError> {
+    Ok(api_key::Entity::find()
         .filter(api_key::Column::KeyHash.eq(hex::encode(digest)))
         .one(db)
-        .await?;
-    let Some(key) = found.filter(|k| {
-        hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, &digest))
-    }) else {
-        return Ok(Err(KeyRejection::Unknown));
+        .await?)
+}
+
+/// Whether the stored key found for `digest` lets this caller in.
+pub fn verify(
+    found: Option<api_key::Model>,
+    digest: &[u8; 32],
+    caller: IpAddr,
+) -> Result<api_key::Model, KeyRejection> {
+    let Some(key) = found
+        .filter(|k| hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, digest)))
+    else {
+        return Err(KeyRejection::Unknown);
     };
     if !key.enabled {
-        return Ok(Err(KeyRejection::Disabled));
+        return Err(KeyRejection::Disabled);
     }
-    let allow = IpAllowList::parse(&key.allowed_ips).map_err(AppError::internal)?;
-    if !allow.allows(caller) {
-        return Ok(Err(KeyRejection::CallerNotAllowed));
+    match IpAllowList::parse(&key.allowed_ips) {
+        Ok(allow) if allow.allows(caller) => Ok(key),
+        Ok(_) => Err(KeyRejection::CallerNotAllowed),
+        // A stored list that no longer parses lets nobody in.
+        Err(_) => Err(KeyRejection::CallerNotAllowed),
     }
-    Ok(Ok(key))
 }
 
 /// Counts one use of a key (use count and last use).

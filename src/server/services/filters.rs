@@ -340,9 +340,25 @@ pub async fn user_matches(
     filter_id: i32,
     user_id: i32,
 ) -> Result<bool, AppError> {
-    let def = definition_of(&find(db, filter_id).await?)?;
+    definition_matches(db, &definition(db, filter_id).await?, user_id).await
+}
+
+/// A saved filter's definition.
+pub async fn definition(
+    db: &impl ConnectionTrait,
+    filter_id: i32,
+) -> Result<FilterDefinition, AppError> {
+    definition_of(&find(db, filter_id).await?)
+}
+
+/// Whether one user passes a definition.
+pub async fn definition_matches(
+    db: &impl ConnectionTrait,
+    def: &FilterDefinition,
+    user_id: i32,
+) -> Result<bool, AppError> {
     Ok(user::Entity::find()
-        .filter(to_condition(&def)?)
+        .filter(to_condition(def)?)
         .filter(user::Column::Id.eq(user_id))
         .count(db)
         .await?
@@ -481,6 +497,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, action, &parsed.name, &summary).await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -497,6 +514,7 @@ pub async fn delete(
     filter::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "filter.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(())
 }
 

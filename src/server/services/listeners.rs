@@ -18,6 +18,7 @@ use super::api_keys;
 use super::macros::{self, Trigger};
 use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
+use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
     api_key, filter, idempotency_key, listener, listener_call, macro_def, macro_run, user,
@@ -220,6 +221,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, "listener.saved", name, &key).await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -243,6 +245,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(())
 }
 
@@ -522,6 +525,7 @@ enum Resolved {
 /// the filter, removable. Shared by real calls and the admin screen's test request.
 async fn resolve(
     db: &impl ConnectionTrait,
+    lookups: &Lookups,
     l: &listener::Model,
     find: Option<&str>,
     logged: &mut Logged,
@@ -551,7 +555,11 @@ async fn resolve(
     logged.target_user_id = Some(target.id);
     logged.target = target.email.clone();
     if let Some(filter_id) = l.filter_id {
-        if !filters::user_matches(db, filter_id, target.id).await? {
+        let def = lookups
+            .filters
+            .get_or_load(filter_id, || filters::definition(db, filter_id))
+            .await?;
+        if !filters::definition_matches(db, &def, target.id).await? {
             return refuse(
                 404,
                 "target_not_in_filter",
@@ -566,7 +574,10 @@ async fn resolve(
             "this listener has no macro to run",
         );
     };
-    let macro_ = macros::get(db, macro_id).await?;
+    let macro_ = lookups
+        .macros
+        .get_or_load(macro_id, || macros::get(db, macro_id))
+        .await?;
     if let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, &target) {
         return refuse(403, "target_protected", &message);
     }
@@ -588,7 +599,8 @@ pub async fn test_request(
 ) -> Result<ListenerTestView, AppError> {
     let l = find(db, listener_id).await?;
     let mut logged = Logged::new(String::new());
-    let resolved = resolve(db, &l, Some(find_input), &mut logged).await?;
+    // No copies: the panel shows what the database says now.
+    let resolved = resolve(db, &Lookups::default(), &l, Some(find_input), &mut logged).await?;
     let target = match logged.target_user_id {
         Some(id) => user::Entity::find_by_id(id).one(db).await?,
         None => None,
@@ -690,7 +702,13 @@ async fn answer(
     logged: &mut Logged,
 ) -> Result<Reply, AppError> {
     let db = &state.db;
-    let Some(l) = find_by_key(db, &call.key).await? else {
+    let lookups = &state.lookups;
+    let listener_key = call.key.to_ascii_lowercase();
+    let found = lookups
+        .listeners
+        .get_or_load(listener_key.clone(), || find_by_key(db, &listener_key))
+        .await?;
+    let Some(l) = found else {
         return Ok(Reply::error(
             404,
             "listener_not_found",
@@ -698,7 +716,15 @@ async fn answer(
         ));
     };
     logged.listener = Some(l.clone());
-    let key = match api_keys::check(db, call.api_key.as_ref(), call.caller).await? {
+    let Some(digest) = api_keys::digest_of(call.api_key.as_ref()) else {
+        let r = api_keys::KeyRejection::Missing;
+        return Ok(Reply::error(r.status(), r.code(), r.message()));
+    };
+    let found = lookups
+        .api_keys
+        .get_or_load(digest, || api_keys::find_by_digest(db, &digest))
+        .await?;
+    let key = match api_keys::verify(found, &digest, call.caller) {
         Ok(k) => k,
         Err(r) => return Ok(Reply::error(r.status(), r.code(), r.message())),
     };
@@ -738,7 +764,7 @@ async fn answer(
             return Ok(reply);
         }
     }
-    let (l, macro_, target) = match resolve(db, &l, call.find.as_deref(), logged).await? {
+    let (l, macro_, target) = match resolve(db, lookups, &l, call.find.as_deref(), logged).await? {
         Resolved::Refused(reply) => return Ok(reply),
         Resolved::Run {
             listener,

@@ -274,6 +274,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -290,6 +291,7 @@ pub async fn delete(
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(())
 }
 

@@ -1,0 +1,112 @@
+//! Short-lived copies of the configuration a listener call reads (listener by key, API key by
+//! hash, macro, filter definition), so a call under load reads the database only for its
+//! target. An entry lives at most one second; any change this process makes to listeners, API
+//! keys, macros or filters drops every entry at once (`changed`). Other server processes
+//! sharing the database see a change within that second.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::errors::AppError;
+use crate::server::entities::{api_key, listener};
+use crate::types::{FilterDefinition, MacroView};
+
+/// How long an entry may be used.
+pub const TTL: Duration = Duration::from_secs(1);
+/// A map this full is emptied rather than grown (unknown keys are remembered too).
+const MAX_ENTRIES: usize = 10_000;
+
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Listeners, API keys, macros or filters changed: forget every copy.
+pub fn changed() {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+}
+
+struct Entry<V> {
+    value: V,
+    at: Instant,
+    generation: u64,
+}
+
+pub struct Cache<K, V> {
+    map: Mutex<HashMap<K, Entry<V>>>,
+}
+
+impl<K, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Cache {
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Cache<K, V> {
+    /// The fresh copy for `key`, or what `load` reads (then kept).
+    pub async fn get_or_load<Fut>(&self, key: K, load: impl FnOnce() -> Fut) -> Result<V, AppError>
+    where
+        Fut: Future<Output = Result<V, AppError>>,
+    {
+        // Read before loading: a change during the load leaves the entry already stale.
+        let generation = GENERATION.load(Ordering::SeqCst);
+        if let Some(e) = self.lock().get(&key) {
+            if e.generation == generation && e.at.elapsed() < TTL {
+                return Ok(e.value.clone());
+            }
+        }
+        let value = load().await?;
+        let mut map = self.lock();
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(
+            key,
+            Entry {
+                value: value.clone(),
+                at: Instant::now(),
+                generation,
+            },
+        );
+        Ok(value)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The caches of one server.
+#[derive(Default)]
+pub struct Lookups {
+    pub listeners: Cache<String, Option<listener::Model>>,
+    pub api_keys: Cache<[u8; 32], Option<api_key::Model>>,
+    pub macros: Cache<i32, MacroView>,
+    pub filters: Cache<i32, FilterDefinition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_are_reused_until_a_change() {
+        let cache: Cache<u8, u32> = Cache::default();
+        let mut loads = 0;
+        for _ in 0..3 {
+            cache
+                .get_or_load(1, || {
+                    loads += 1;
+                    async { Ok(7) }
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(loads, 1);
+        changed();
+        let v = cache.get_or_load(1, || async { Ok(8) }).await.unwrap();
+        assert_eq!(v, 8, "a change forgets the copy");
+    }
+}
