@@ -340,7 +340,13 @@ pub async fn user_matches(
     filter_id: i32,
     user_id: i32,
 ) -> Result<bool, AppError> {
-    definition_matches(db, &definition(db, filter_id).await?, user_id).await
+    let def = definition(db, filter_id).await?;
+    Ok(user::Entity::find()
+        .filter(to_condition(&def)?)
+        .filter(user::Column::Id.eq(user_id))
+        .count(db)
+        .await?
+        > 0)
 }
 
 /// A saved filter's definition.
@@ -349,20 +355,6 @@ pub async fn definition(
     filter_id: i32,
 ) -> Result<FilterDefinition, AppError> {
     definition_of(&find(db, filter_id).await?)
-}
-
-/// Whether one user passes a definition.
-pub async fn definition_matches(
-    db: &impl ConnectionTrait,
-    def: &FilterDefinition,
-    user_id: i32,
-) -> Result<bool, AppError> {
-    Ok(user::Entity::find()
-        .filter(to_condition(def)?)
-        .filter(user::Column::Id.eq(user_id))
-        .count(db)
-        .await?
-        > 0)
 }
 
 /// Why one user passes a saved filter or not: the verdict, and each condition with its own.

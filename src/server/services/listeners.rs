@@ -545,28 +545,46 @@ async fn resolve(
     let Ok(email) = Email::parse(find) else {
         return refuse(400, "invalid_find", "find must be an email address");
     };
-    let Some(target) = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?
-    else {
-        return refuse(404, "target_not_found", "no user has this email");
+    // One read when the user is there and inside the filter (the usual call); a second one
+    // only to tell "nobody" from "outside the filter".
+    let by_email = user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
+    let filter = match l.filter_id {
+        Some(filter_id) => Some(
+            lookups
+                .filters
+                .get_or_load(filter_id, || filters::definition(db, filter_id))
+                .await?,
+        ),
+        None => None,
+    };
+    let passing = match &filter {
+        Some(def) => {
+            by_email
+                .clone()
+                .filter(filters::to_condition(def)?)
+                .one(db)
+                .await?
+        }
+        None => by_email.clone().one(db).await?,
+    };
+    let target = match (passing, &filter) {
+        (Some(target), _) => target,
+        (None, None) => return refuse(404, "target_not_found", "no user has this email"),
+        (None, Some(_)) => match by_email.one(db).await? {
+            None => return refuse(404, "target_not_found", "no user has this email"),
+            Some(outside) => {
+                logged.target_user_id = Some(outside.id);
+                logged.target = outside.email;
+                return refuse(
+                    404,
+                    "target_not_in_filter",
+                    "the user is outside this listener's filter",
+                );
+            }
+        },
     };
     logged.target_user_id = Some(target.id);
     logged.target = target.email.clone();
-    if let Some(filter_id) = l.filter_id {
-        let def = lookups
-            .filters
-            .get_or_load(filter_id, || filters::definition(db, filter_id))
-            .await?;
-        if !filters::definition_matches(db, &def, target.id).await? {
-            return refuse(
-                404,
-                "target_not_in_filter",
-                "the user is outside this listener's filter",
-            );
-        }
-    }
     let Some(macro_id) = l.macro_id else {
         return refuse(
             409,
