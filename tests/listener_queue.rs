@@ -439,6 +439,38 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
     );
 }
 
+async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {
+    let s = seed_listener(&app.db, "points", PLUS_ONE, false, 2).await;
+    for (find, idem) in [("c0@example.com", "a"), ("c1@example.com", "b")] {
+        assert_eq!(
+            post(&app, &s, find, &[("idempotency-key", idem)]).await.0,
+            200
+        );
+    }
+    assert_eq!(post(&app, &s, "nobody@example.com", &[]).await.0, 404);
+    // Make one of each old: a finished job, a stored answer, and a log row.
+    let old = (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339();
+    for sql in [
+        format!("UPDATE jobs SET finished_at = '{old}' WHERE id = (SELECT MIN(id) FROM jobs)"),
+        format!("UPDATE idempotency_keys SET created_at = '{old}' WHERE idem_key = 'a'"),
+        format!("UPDATE listener_calls SET received_at = '{old}' WHERE code = 'target_not_found'"),
+    ] {
+        app.db.execute_unprepared(&sql).await.unwrap();
+    }
+    let deleted = worker::housekeeping(&app.db, chrono::Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(deleted, 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM jobs").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM listener_calls").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM macro_runs").await,
+        2,
+        "run history stays"
+    );
+}
+
 /// No workers in the server: the test claims and runs jobs itself.
 async fn idle_app(backend: Backend) -> TestApp {
     spawn_with(backend, |s: &mut Settings| {
@@ -597,6 +629,7 @@ on_both!(
     idempotency_keys_replay_the_first_answer: app,
     the_test_request_panel_explains_without_running: app,
     bulk_runs_queue_every_matching_user_and_report_progress: app,
+    housekeeping_deletes_old_jobs_answers_and_log_rows: app,
     rate_limits_answer_429_with_retry_after: backend,
     expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
     two_worker_pools_never_run_a_job_twice: backend,

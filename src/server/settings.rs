@@ -51,6 +51,8 @@ pub struct Settings {
     pub worker_lease: Duration,
     /// How long a listener call waits for its queued run before answering 202 instead of 200.
     pub listener_sync_budget: Duration,
+    /// Listener-log rows older than this many days are deleted.
+    pub listener_log_retention_days: u32,
     /// Listener calls allowed per API key: a bucket of `burst` refilled at `per_second`.
     pub api_rate_per_second: u32,
     pub api_rate_burst: u32,
@@ -217,6 +219,11 @@ impl Settings {
             "2000",
             whole(0, 60_000, " of milliseconds"),
         )?);
+        let listener_log_retention_days = src.get(
+            "listener.log_retention_days",
+            "90",
+            whole(1, 3650, " of days"),
+        )? as u32;
         let api_rate_per_second =
             src.get("api.rate_per_second", "20", whole(1, 1_000_000, ""))? as u32;
         let api_rate_burst = src.get("api.rate_burst", "40", whole(1, 1_000_000, ""))? as u32;
@@ -245,6 +252,7 @@ impl Settings {
             worker_poll_interval,
             worker_lease,
             listener_sync_budget,
+            listener_log_retention_days,
             api_rate_per_second,
             api_rate_burst,
             outgoing_allow_hosts,

@@ -85,13 +85,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let s = &state.settings;
     let workers = worker::spawn(
         state.db.clone(),
         state.signals.clone(),
-        s.worker_concurrency,
-        s.worker_poll_interval,
-        s.worker_lease,
+        &state.settings,
         stopped,
     );
     let served = axum::serve(

@@ -125,30 +125,34 @@ pub async fn claim(
     lease: Duration,
 ) -> Result<Option<job::Model>, AppError> {
     let now = Utc::now();
-    let due = sea_orm::Condition::any()
-        .add(
-            sea_orm::Condition::all()
-                .add(job::Column::Status.eq("queued"))
-                .add(job::Column::RunAfter.lte(now)),
-        )
-        .add(
-            sea_orm::Condition::all()
-                .add(job::Column::Status.eq("running"))
-                .add(job::Column::LockedUntil.lt(now)),
-        );
+    // Two probes, each served by the (status, id) index alone: a lease that ran out (rare,
+    // after a crash) first, then the oldest queued job. One OR'ed query would walk every
+    // finished job in id order before it found a due one.
+    let expired = sea_orm::Condition::all()
+        .add(job::Column::Status.eq("running"))
+        .add(job::Column::LockedUntil.lt(now));
+    let queued = sea_orm::Condition::all()
+        .add(job::Column::Status.eq("queued"))
+        .add(job::Column::RunAfter.lte(now));
     // PostgreSQL locks the row it picks and skips rows other claimers hold; SQLite's builder
     // leaves the lock clause out, its writers being serialised by the immediate transaction.
     let (txn, _gate) = begin_write(db).await?;
-    let picked: Option<i64> = job::Entity::find()
-        .select_only()
-        .column(job::Column::Id)
-        .filter(due)
-        .order_by_asc(job::Column::Id)
-        .limit(1)
-        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-        .into_tuple()
-        .one(&txn)
-        .await?;
+    let mut picked: Option<i64> = None;
+    for due in [expired, queued] {
+        picked = job::Entity::find()
+            .select_only()
+            .column(job::Column::Id)
+            .filter(due)
+            .order_by_asc(job::Column::Id)
+            .limit(1)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if picked.is_some() {
+            break;
+        }
+    }
     let Some(id) = picked else {
         txn.commit().await?;
         return Ok(None);
@@ -299,6 +303,40 @@ pub async fn try_execute_task(
     Ok(Some((job.id, result)))
 }
 
+/// How long finished jobs and stored idempotency answers are kept.
+pub const KEEP_FINISHED: chrono::Duration = chrono::Duration::hours(24);
+/// How often one worker of each process clears old rows.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes what has served its purpose: finished jobs and idempotency answers older than a
+/// day (a repeat after that runs again), and listener-log rows older than the retention
+/// setting (the log grows with every call, also unauthenticated ones). Returns the rows
+/// deleted.
+pub async fn housekeeping(
+    db: &DatabaseConnection,
+    log_retention: chrono::Duration,
+) -> Result<u64, AppError> {
+    use crate::server::entities::{idempotency_key, listener_call};
+    let now = Utc::now();
+    let jobs = job::Entity::delete_many()
+        .filter(job::Column::Status.is_in(["done", "failed"]))
+        .filter(job::Column::FinishedAt.lt(now - KEEP_FINISHED))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let answers = idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::CreatedAt.lt(now - KEEP_FINISHED))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let calls = listener_call::Entity::delete_many()
+        .filter(listener_call::Column::ReceivedAt.lt(now - log_retention))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(jobs + answers + calls)
+}
+
 /// A name for this process's workers, unique across processes sharing a database.
 pub fn worker_name(slot: u32) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -313,11 +351,15 @@ pub fn worker_name(slot: u32) -> String {
 pub fn spawn(
     db: DatabaseConnection,
     signals: Signals,
-    concurrency: u32,
-    poll: Duration,
-    lease: Duration,
+    settings: &crate::server::settings::Settings,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let (concurrency, poll, lease) = (
+        settings.worker_concurrency,
+        settings.worker_poll_interval,
+        settings.worker_lease,
+    );
+    let retention = chrono::Duration::days(i64::from(settings.listener_log_retention_days));
     (0..concurrency)
         .map(|slot| {
             let db = db.clone();
@@ -325,9 +367,18 @@ pub fn spawn(
             let mut shutdown = shutdown.clone();
             let name = worker_name(slot);
             tokio::spawn(async move {
+                let mut tidied = std::time::Instant::now();
                 loop {
                     if *shutdown.borrow() {
                         break;
+                    }
+                    if slot == 0 && tidied.elapsed() >= HOUSEKEEPING_EVERY {
+                        tidied = std::time::Instant::now();
+                        match housekeeping(&db, retention).await {
+                            Ok(n) if n > 0 => tracing::info!(rows = n, "old rows deleted"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+                        }
                     }
                     match try_execute_task(&db, &name, lease, &signals).await {
                         Ok(Some(_)) => {
