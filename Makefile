@@ -33,3 +33,4 @@ test-e2e: build
 
 bench: setup
 	scripts/bench.sh
+	scripts/bench_listener.sh

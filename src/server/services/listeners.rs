@@ -844,17 +844,12 @@ async fn answer(
     worker::wait_for(&mut finished, job_id, budget).await;
     let run = macro_run::Entity::find_by_id(run_id).one(db).await?;
     let reply = match run {
-        Some(r) if r.finished_at.is_some() => {
-            if r.target_user_id.is_none() && r.status == "completed" {
-                logged.target_user_id = None;
-            }
-            Reply::run(200, &r.status, run_id)
-        }
+        Some(r) if r.finished_at.is_some() => Reply::run(200, &r.status, run_id),
         _ => return Ok(accepted),
     };
     if let Some(idem) = &idem {
         idempotency_key::Entity::update_many()
-            .col_expr(idempotency_key::Column::Status, Expr::value(200))
+            .col_expr(idempotency_key::Column::Status, Expr::value(200_i16))
             .col_expr(
                 idempotency_key::Column::Body,
                 Expr::value(reply.body.to_string()),
