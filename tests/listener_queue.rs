@@ -537,6 +537,52 @@ async fn expired_leases_are_taken_again_and_lost_leases_write_nothing(backend: B
     );
 }
 
+async fn failing_jobs_are_retried_later_then_given_up(backend: Backend) {
+    let app = idle_app(backend).await;
+    let signals = Signals::default();
+    let lease = Duration::from_secs(60);
+    // A job whose payload cannot be read fails every time.
+    let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
+    worker::enqueue(&txn, worker::KIND_MACRO_RUN, &"not a macro run")
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    drop(gate);
+    let job = worker::claim(&app.db, "w1", lease).await.unwrap().unwrap();
+    let result = worker::execute(&app.db, "w1", &job, &signals)
+        .await
+        .unwrap();
+    assert!(matches!(result, JobResult::Failed(_)), "{result:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND last_error IS NOT NULL AND locked_by IS NULL")
+            .await,
+        1,
+        "back in the queue with the error"
+    );
+    assert!(
+        worker::claim(&app.db, "w1", lease).await.unwrap().is_none(),
+        "not before its backoff"
+    );
+    // The last attempt gives it up for good.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE jobs SET run_after = created_at, attempts = {}",
+            worker::MAX_ATTEMPTS - 1
+        ))
+        .await
+        .unwrap();
+    let job = worker::claim(&app.db, "w1", lease).await.unwrap().unwrap();
+    worker::execute(&app.db, "w1", &job, &signals)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'failed' AND finished_at IS NOT NULL")
+            .await,
+        1
+    );
+    assert!(worker::claim(&app.db, "w1", lease).await.unwrap().is_none());
+}
+
 /// Two separate connection pools, as two server processes have, each with four workers,
 /// drain one queue: every job runs exactly once.
 async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
@@ -632,5 +678,6 @@ on_both!(
     housekeeping_deletes_old_jobs_answers_and_log_rows: app,
     rate_limits_answer_429_with_retry_after: backend,
     expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
+    failing_jobs_are_retried_later_then_given_up: backend,
     two_worker_pools_never_run_a_job_twice: backend,
 );

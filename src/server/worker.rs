@@ -276,6 +276,7 @@ async fn give_back(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(job::Column::LastError, Expr::value(error))
+        .col_expr(job::Column::FinishedAt, Expr::value(last.then(Utc::now)))
         .filter(job::Column::Id.eq(job.id))
         .filter(job::Column::LockedBy.eq(worker_id))
         .exec(&txn)
