@@ -471,6 +471,30 @@ async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {
     );
 }
 
+async fn a_macro_or_filter_in_use_by_a_listener_is_not_deleted(app: TestApp) {
+    use switchyard::errors::AppError;
+    use switchyard::server::services::{Actor, filters, macros};
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 1).await;
+    let actor = Actor::system("test");
+    let err = macros::delete(&app.db, &actor, &s.macro_id.to_string(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("Listener deleteuser uses this macro")),
+        "{err:?}"
+    );
+    let filter_id = app.count("SELECT id FROM filters").await.to_string();
+    let err = filters::delete(&app.db, &actor, &filter_id, true)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("filter")),
+        "{err:?}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM macros").await, 1);
+    assert_eq!(app.count("SELECT COUNT(*) FROM filters").await, 1);
+}
+
 /// No workers in the server: the test claims and runs jobs itself.
 async fn idle_app(backend: Backend) -> TestApp {
     spawn_with(backend, |s: &mut Settings| {
@@ -676,6 +700,7 @@ on_both!(
     the_test_request_panel_explains_without_running: app,
     bulk_runs_queue_every_matching_user_and_report_progress: app,
     housekeeping_deletes_old_jobs_answers_and_log_rows: app,
+    a_macro_or_filter_in_use_by_a_listener_is_not_deleted: app,
     rate_limits_answer_429_with_retry_after: backend,
     expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
     failing_jobs_are_retried_later_then_given_up: backend,

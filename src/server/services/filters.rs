@@ -502,6 +502,13 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
+    super::listeners::refuse_if_used(
+        db,
+        crate::server::entities::listener::Column::FilterId,
+        id,
+        "filter",
+    )
+    .await?;
     let txn = db.begin().await?;
     filter::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "filter.deleted", &existing.name, "").await?;

@@ -249,6 +249,33 @@ pub async fn delete(
     Ok(())
 }
 
+/// A filter or macro that a listener uses cannot be deleted: the listener would stop working
+/// without anyone having decided so.
+pub(crate) async fn refuse_if_used(
+    db: &impl ConnectionTrait,
+    column: listener::Column,
+    id: i32,
+    what: &str,
+) -> Result<(), AppError> {
+    let names: Vec<String> = listener::Entity::find()
+        .select_only()
+        .column(listener::Column::Name)
+        .filter(column.eq(id))
+        .order_by_asc(listener::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Conflict(format!(
+        "the listener{} {} use{} this {what}: choose another {what} there first",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "s" } else { "" },
+    )))
+}
+
 /// An inbound call as the HTTP layer read it.
 pub struct InboundCall {
     pub key: String,

@@ -287,6 +287,13 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
+    super::listeners::refuse_if_used(
+        db,
+        crate::server::entities::listener::Column::MacroId,
+        id,
+        "macro",
+    )
+    .await?;
     let txn = db.begin().await?;
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
