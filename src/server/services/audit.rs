@@ -13,7 +13,7 @@ use crate::types::{AuditEntry, AuditPage};
 
 pub const PER_PAGE: u32 = 50;
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, subject, detail), fields(actor = %actor.label))]
 pub async fn record(
     db: &impl ConnectionTrait,
     actor: &Actor,

@@ -636,7 +636,7 @@ async fn resolve(
 /// The test-request panel: what a call with `find` would do now, worked out by the same checks
 /// as a real call (`resolve`), without running or logging anything. The API key is left out:
 /// the panel says which key callers must present.
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(db, find_input))]
 pub async fn test_request(
     db: &impl ConnectionTrait,
     listener_id: i32,

@@ -135,7 +135,7 @@ async fn teams_of(
     Ok(out)
 }
 
-#[tracing::instrument(skip(db))]
+#[tracing::instrument(skip(db, query))]
 pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserListPage, AppError> {
     page_where(db, None, query, PER_PAGE).await
 }
