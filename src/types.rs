@@ -554,6 +554,15 @@ pub struct ListenerView {
     pub endpoint: String,
 }
 
+/// What the filter editor's conditions select right now (before saving).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterLivePreview {
+    pub summary: String,
+    pub matching: u64,
+    /// Names of the first matching users, in list order.
+    pub first: Vec<String>,
+}
+
 /// Whether one user passes a filter, and each condition's own verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterVerdict {

@@ -37,6 +37,7 @@ on_both_backends!(
     filters_select_users_by_and_or_groups,
     macros_run_actions_and_remove_a_user_completely,
     user_macro_listener_answers_every_status,
+    the_filter_editor_previews_unsaved_conditions,
     opt_out_dashboard_counts_removals_by_day_listener_and_macro,
     opt_out_csv_is_for_community_managers_only,
     listener_log_filters_by_listener_status_user_and_pages,
@@ -2061,4 +2062,57 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     )
     .await;
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+}
+
+async fn the_filter_editor_previews_unsaved_conditions(app: TestApp) {
+    app.sign_in().await;
+    app.call::<team_fns::SaveTeam>(&[("form[name]", "Customers")])
+        .await;
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    for email in ["p1@example.com", "p2@example.com"] {
+        let res = app
+            .call::<user_fns::SaveUser>(&[
+                ("form[email]", email),
+                ("form[first_name]", "Pre"),
+                ("form[last_name]", "View"),
+                ("form[team_ids][]", &customers),
+            ])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let rows = [
+        ("form[rows][0][slot]", "0"),
+        ("form[rows][0][field]", "team"),
+        ("form[rows][0][op]", "is"),
+        ("form[rows][0][value]", "customers"),
+    ];
+    let res = app.call::<filter_fns::PreviewFilter>(&rows).await;
+    assert_eq!(res.status(), 200);
+    let p: switchyard::types::FilterLivePreview = res.json().await.unwrap();
+    assert_eq!(
+        (p.matching, p.summary.as_str(), p.first.len()),
+        (2, "team is Customers", 2)
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM filters").await,
+        0,
+        "nothing saved"
+    );
+    let err = error_of(
+        app.call::<filter_fns::PreviewFilter>(&[
+            ("form[rows][0][slot]", "0"),
+            ("form[rows][0][field]", "team"),
+            ("form[rows][0][op]", "is"),
+            ("form[rows][0][value]", "Nobody"),
+        ])
+        .await,
+    )
+    .await;
+    assert_eq!(
+        err.field_message("rows.0").as_deref(),
+        Some("there is no team \"Nobody\"")
+    );
 }

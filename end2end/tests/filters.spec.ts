@@ -39,3 +39,27 @@ test('build a user filter from conditions and see the users it matches', async (
   await open(page, '/filters');
   await expect(page.getByRole('row', { name: new RegExp(name) })).toContainText('team is Customers and role is Participant');
 });
+
+test('the filter editor previews the matching users while the conditions change', async ({ page }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  await open(page, '/filters/new');
+  const preview = page.getByRole('status', { name: 'Live preview' });
+  if (testInfo.project.use.javaScriptEnabled === false) {
+    // Without JavaScript nothing could update it: it stays out of sight, and the count shows
+    // on the filter's page once saved (the test above).
+    await expect(preview).toBeHidden();
+    return;
+  }
+  await expect(preview).toHaveText('Change a condition to see how many users it selects.');
+  await page.getByLabel('Group 1, condition 1 field').selectOption('team');
+  await page.getByLabel('Group 1, condition 1 operator').selectOption({ value: 'is' });
+  await page.getByLabel('Group 1, condition 1 value').fill('Administrators');
+  await expect(preview).toContainText(/^\d+ users? match \(team is Administrators\)/);
+  await preview.screenshot({ path: `/tmp/live-preview-${testInfo.project.name}.png` });
+  await page.getByLabel('Group 1, condition 1 value').fill('Nobody-team');
+  await expect(preview).toHaveText('No preview yet: there is no team "Nobody-team".');
+  // Nothing was saved.
+  await open(page, '/filters');
+  await expect(page.getByText('Nobody-team')).toHaveCount(0);
+});

@@ -23,6 +23,17 @@ pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
     .await
 }
 
+/// The filter editor's live preview: what the conditions on the form select, unsaved.
+#[server(endpoint = "preview_filter")]
+pub async fn preview_filter(form: FilterForm) -> Result<crate::types::FilterLivePreview, AppError> {
+    use super::ctx;
+    use crate::server::services::filters;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        filters::preview_form(&c.state.db, &form).await
+    })
+    .await
+}
+
 /// What the filter editor needs: the filter when editing, and the team names.
 #[server(endpoint = "load_filter_form")]
 pub async fn load_filter_form(

@@ -8,7 +8,7 @@ use crate::app::components::{
 };
 use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
-    DeleteFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
+    DeleteFilter, PreviewFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
 };
 use crate::types::{
     FILTER_GROUPS, FilterView, Match, ROWS_PER_GROUP, TeamRef, filter_fields, op_label,
@@ -293,10 +293,66 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                 }
             }).collect_view()}
             <p class="text-xs text-slate-500">"Teams by name, roles as participant, project manager or community manager, dates as YYYY-MM-DD. Text comparisons ignore case."</p>
+            <LivePreview/>
             <div class="flex flex-wrap gap-2">
                 <button type="submit" class=BUTTON>"Save filter"</button>
                 <a class=BUTTON_SECONDARY href=cancel>"Cancel"</a>
             </div>
         </ActionForm>
+    }
+}
+
+/// While the page is hydrated, what the conditions on the form select right now, updated as
+/// they change (the saved filter's page shows the same without JavaScript, after saving).
+#[component]
+fn LivePreview() -> impl IntoView {
+    let preview = ServerAction::<PreviewFilter>::new();
+    let (live, set_live) = signal(false);
+    Effect::new(move |_| {
+        use leptos::form::FromFormData;
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::wasm_bindgen::closure::Closure;
+        set_live.set(true);
+        // Listen to the whole form: any condition, group match or combination may change.
+        let Some(form) = document()
+            .get_element_by_id("f-live-preview")
+            .and_then(|el| el.closest("form").ok().flatten())
+            .and_then(|f| f.dyn_into::<leptos::web_sys::HtmlFormElement>().ok())
+        else {
+            return;
+        };
+        let source = form.clone();
+        let look = Closure::<dyn FnMut(leptos::web_sys::Event)>::new(move |_| {
+            if let Ok(data) = leptos::web_sys::FormData::new_with_form(&source) {
+                if let Ok(input) = PreviewFilter::from_form_data(&data) {
+                    preview.dispatch(input);
+                }
+            }
+        });
+        for event in ["change", "input"] {
+            let _ = form.add_event_listener_with_callback(event, look.as_ref().unchecked_ref());
+        }
+        // The listener lives as long as the form.
+        look.forget();
+    });
+    view! {
+        <div id="f-live-preview" role="status" aria-label="Live preview" class="rounded-md border border-indigo-200 bg-indigo-50 px-4 py-3 text-sm text-indigo-950" class:hidden=move || !live.get()>
+            {move || match preview.value().get() {
+                None => "Change a condition to see how many users it selects.".to_string(),
+                Some(Ok(p)) => {
+                    let who = if p.first.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}{}", p.first.join(", "), if p.matching > p.first.len() as u64 { " …" } else { "" })
+                    };
+                    format!("{} user{} match ({}){who}", p.matching, if p.matching == 1 { "" } else { "s" }, p.summary)
+                }
+                Some(Err(crate::errors::AppError::Validation(errors))) => format!(
+                    "No preview yet: {}.",
+                    errors.first().map(|e| e.message.clone()).unwrap_or_default()
+                ),
+                Some(Err(e)) => format!("No preview: {e}."),
+            }}
+        </div>
     }
 }

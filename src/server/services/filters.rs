@@ -15,12 +15,13 @@ use crate::server::domain::parse_id;
 use crate::server::entities::{filter, team_membership, user};
 use crate::types::{
     Condition as Cond, ConditionGroup, FILTER_GROUPS, FilterDefinition, FilterForm, FilterListItem,
-    FilterPreview, FilterVerdict, FilterView, Match, ROWS_PER_GROUP, Role, TeamRef, UserQuery,
-    filter_fields, op_label,
+    FilterLivePreview, FilterPreview, FilterVerdict, FilterView, Match, ROWS_PER_GROUP, Role,
+    TeamRef, UserQuery, filter_fields, op_label,
 };
 
 const SCOPE_USER: &str = "user";
 const PREVIEW_ROWS: u32 = 20;
+const LIVE_PREVIEW_ROWS: u32 = 5;
 
 fn parse_match(v: &str) -> Match {
     if v.trim() == "any" {
@@ -428,6 +429,36 @@ pub async fn preview(db: &impl ConnectionTrait, id: i32) -> Result<FilterPreview
         filter,
         matching: page.total,
         sample: page.rows,
+    })
+}
+
+/// The live preview of the filter editor: how many users the conditions on the form select
+/// now, and the first few, before anything is saved. The name is not needed for that.
+pub async fn preview_form(
+    db: &impl ConnectionTrait,
+    form: &FilterForm,
+) -> Result<FilterLivePreview, AppError> {
+    let teams = teams::refs(db).await?;
+    let mut form = form.clone();
+    if form.name.trim().is_empty() {
+        form.name = "preview".into();
+    }
+    let parsed = parse_form(&form, &teams)?;
+    let page = users::page_where(
+        db,
+        Some(to_condition(&parsed.definition)?),
+        &UserQuery::default(),
+        LIVE_PREVIEW_ROWS,
+    )
+    .await?;
+    Ok(FilterLivePreview {
+        summary: summarise(&parsed.definition, &teams),
+        matching: page.total,
+        first: page
+            .rows
+            .into_iter()
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .collect(),
     })
 }
 
