@@ -377,30 +377,43 @@ pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Repl
         return Ok(reply);
     }
     let duration_ms = logged.duration_ms();
-    let (txn, _gate) = crate::server::db::begin_write(&state.db).await?;
-    match logged.call_id {
-        // The row was written with the run; the target may have been erased since.
-        Some(id) => {
-            listener_call::Entity::update_many()
-                .col_expr(
-                    listener_call::Column::Status,
-                    Expr::value(reply.status as i16),
-                )
-                .col_expr(listener_call::Column::Code, Expr::value(reply.code()))
-                .col_expr(listener_call::Column::DurationMs, Expr::value(duration_ms))
-                .filter(listener_call::Column::Id.eq(id))
-                .exec(&txn)
-                .await?;
+    if let Some(id) = logged.call_id {
+        // The row was written with the run (the target may have been erased since); the run
+        // is queued, so a failure to update the row must not turn the answer into an error.
+        if let Err(e) = update_call(&state.db, id, &reply, duration_ms).await {
+            tracing::warn!(call = id, error = %e, "cannot update the listener-log row");
         }
-        None => {
-            if let Some(key_id) = logged.api_key_id {
-                api_keys::record_use(&txn, key_id).await?;
-            }
-            insert_call(&txn, &call.key, call.caller, &reply, logged, duration_ms).await?;
-        }
+        return Ok(reply);
     }
+    let (txn, _gate) = crate::server::db::begin_write(&state.db).await?;
+    if let Some(key_id) = logged.api_key_id {
+        api_keys::record_use(&txn, key_id).await?;
+    }
+    insert_call(&txn, &call.key, call.caller, &reply, logged, duration_ms).await?;
     txn.commit().await?;
     Ok(reply)
+}
+
+/// What a call that queued a run finally answered, on its log row.
+async fn update_call(
+    db: &DatabaseConnection,
+    id: i64,
+    reply: &Reply,
+    duration_ms: i32,
+) -> Result<(), AppError> {
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    listener_call::Entity::update_many()
+        .col_expr(
+            listener_call::Column::Status,
+            Expr::value(reply.status as i16),
+        )
+        .col_expr(listener_call::Column::Code, Expr::value(reply.code()))
+        .col_expr(listener_call::Column::DurationMs, Expr::value(duration_ms))
+        .filter(listener_call::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Text from a caller, fit for the log: control characters (NUL among them, which
@@ -868,14 +881,19 @@ async fn answer(
         logged.final_row_written = true;
         return Ok(accepted);
     }
+    // From here on the run is queued: nothing that fails may turn the answer into an error
+    // (a caller would send it again). At worst it stays a 202.
     worker::wait_for(&mut finished, job_id, budget).await;
-    let run = macro_run::Entity::find_by_id(run_id).one(db).await?;
-    let reply = match run {
-        Some(r) if r.finished_at.is_some() => Reply::run(200, &r.status, run_id),
-        _ => return Ok(accepted),
+    let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
+        Ok(Some(r)) if r.finished_at.is_some() => Reply::run(200, &r.status, run_id),
+        Ok(_) => return Ok(accepted),
+        Err(e) => {
+            tracing::warn!(run = run_id, error = %e, "cannot read the queued run; answering 202");
+            return Ok(accepted);
+        }
     };
     if let Some(idem) = &idem {
-        idempotency_key::Entity::update_many()
+        let stored = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::Status, Expr::value(200_i16))
             .col_expr(
                 idempotency_key::Column::Body,
@@ -884,7 +902,11 @@ async fn answer(
             .filter(idempotency_key::Column::ApiKeyId.eq(key.id))
             .filter(idempotency_key::Column::IdemKey.eq(idem.clone()))
             .exec(db)
-            .await?;
+            .await;
+        if let Err(e) = stored {
+            // A repeat then gets the stored 202 with the same run: still true, only older.
+            tracing::warn!(run = run_id, error = %e, "cannot store the 200 for the Idempotency-Key");
+        }
     }
     Ok(reply)
 }
