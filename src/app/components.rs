@@ -323,3 +323,16 @@ where
         </section>
     }
 }
+
+/// The `:id` of the current route as a reactive number (0 when it is not a number, which
+/// every loader answers with "not found").
+pub fn id_param() -> impl Fn() -> i32 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i32>().ok())
+            .unwrap_or(0)
+    }
+}

@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, refresh_key, show,
+    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -104,14 +103,7 @@ pub fn NewApiKeyPage() -> impl IntoView {
 
 #[component]
 pub fn ApiKeyPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(move || (refresh_key(), id()), |(_, v)| load_api_key(v));
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -4,11 +4,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
-    action_error, field_error, field_sentence, show,
+    action_error, field_error, field_sentence, id_param, show,
 };
 use crate::server_fns::bulk_runs::{StartBulkRun, load_bulk_run};
 use crate::server_fns::macros::load_macros;
@@ -56,14 +55,7 @@ pub fn BulkRunPanel(filter_id: i32, matching: u64) -> impl IntoView {
 
 #[component]
 pub fn BulkRunPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let tick = RwSignal::new(0u32);
     let finished = RwSignal::new(false);
     // Hydrated: look again every second until every run is done.

@@ -1,10 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
-    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
+    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param,
+    refresh_key, show,
 };
 use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
@@ -63,14 +63,7 @@ pub fn FiltersPage() -> impl IntoView {
 /// A filter with its matching users.
 #[component]
 pub fn FilterPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, v)| load_filter_preview(v),
@@ -146,14 +139,7 @@ pub fn NewFilterPage() -> impl IntoView {
 
 #[component]
 pub fn EditFilterPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, id)| load_filter_form(Some(id)),

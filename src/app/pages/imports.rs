@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, INPUT, LABEL, PageHeader, TABLE, TD, TH, capitalise,
+    BUTTON, BUTTON_SECONDARY, CARD, INPUT, LABEL, PageHeader, TABLE, TD, TH, capitalise, id_param,
     refresh_key, show,
 };
 use crate::server_fns::users::load_import_report;
@@ -43,14 +43,7 @@ pub fn ImportPage() -> impl IntoView {
 
 #[component]
 pub fn ImportReportPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, v)| load_import_report(v),

@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LINK, PageHeader, TABLE, TD, TH,
-    TextField, action_error, capitalise, field_error, refresh_key, show,
+    TextField, action_error, capitalise, field_error, id_param, refresh_key, show,
 };
 use crate::server_fns::macros::{DeleteMacro, SaveMacro, load_macro_form, load_macros};
 use crate::types::{MACRO_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroView, TeamRef};
@@ -69,14 +68,7 @@ pub fn NewMacroPage() -> impl IntoView {
 
 #[component]
 pub fn MacroPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, id)| load_macro_form(Some(id)),

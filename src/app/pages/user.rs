@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, TABLE, TD, TH,
-    action_error, capitalise, field_error, refresh_key, show,
+    action_error, capitalise, field_error, id_param, refresh_key, show,
 };
 use crate::app::pages::audit::AuditTable;
 use crate::app::pages::listener_log::{CallTable, log_href};
@@ -15,14 +14,7 @@ use crate::types::{CallQuery, CommentView, ListenerCallPage, MacroRunView};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(move || (refresh_key(), id()), |(_, v)| load_user_detail(v));
     let calls = Resource::new(
         move || (refresh_key(), id()),

@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, PageHeader, TextField,
-    action_error, field_error, field_sentence, refresh_key, show,
+    action_error, field_error, field_sentence, id_param, refresh_key, show,
 };
 use crate::server_fns::users::{DeleteUser, SaveUser, load_user_form};
 use crate::types::{Role, UserFormOptions};
@@ -23,14 +22,7 @@ pub fn NewUserPage() -> impl IntoView {
 
 #[component]
 pub fn EditUserPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i32>().ok())
-            .unwrap_or(0)
-    };
+    let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, id)| load_user_form(Some(id)),
