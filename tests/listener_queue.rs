@@ -607,6 +607,63 @@ async fn failing_jobs_are_retried_later_then_given_up(backend: Backend) {
     assert!(worker::claim(&app.db, "w1", lease).await.unwrap().is_none());
 }
 
+/// A worker runs a batch of jobs in one transaction; one job that fails in it costs the
+/// others nothing: they are done, it alone goes back to the queue.
+async fn one_failing_job_in_a_batch_leaves_the_others_done(backend: Backend) {
+    let app = idle_app(backend).await;
+    let signals = Signals::default();
+    let lease = Duration::from_secs(60);
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 4).await;
+    for i in 0..2 {
+        let (status, body, _) = post(&app, &s, &format!("c{i}@example.com"), &[]).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
+    worker::enqueue(&txn, worker::KIND_MACRO_RUN, &"not a macro run")
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    drop(gate);
+    for i in 2..4 {
+        let (status, body, _) = post(&app, &s, &format!("c{i}@example.com"), &[]).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let jobs = worker::claim_many(&app.db, "w1", lease, 16).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        5,
+        "one claim takes every due job, up to the batch size"
+    );
+    let lookups = switchyard::server::cache::Lookups::default();
+    let results = worker::execute_many(&app.db, &lookups, "w1", &jobs, &signals)
+        .await
+        .unwrap();
+    let failed = results
+        .iter()
+        .filter(|r| matches!(r, JobResult::Failed(_)))
+        .count();
+    let done = results
+        .iter()
+        .filter(|r| matches!(r, JobResult::Done(_)))
+        .count();
+    assert_eq!((done, failed), (4, 1), "{results:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM macro_runs WHERE status = 'completed'")
+            .await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COALESCE(SUM(score), 0) FROM users").await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE status = 'queued' AND last_error IS NOT NULL")
+            .await,
+        1,
+        "the broken job alone is back in the queue"
+    );
+}
+
 /// Two separate connection pools, as two server processes have, each with four workers,
 /// drain one queue: every job runs exactly once.
 async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
@@ -704,5 +761,6 @@ on_both!(
     rate_limits_answer_429_with_retry_after: backend,
     expired_leases_are_taken_again_and_lost_leases_write_nothing: backend,
     failing_jobs_are_retried_later_then_given_up: backend,
+    one_failing_job_in_a_batch_leaves_the_others_done: backend,
     two_worker_pools_never_run_a_job_twice: backend,
 );

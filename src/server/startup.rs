@@ -87,6 +87,7 @@ pub async fn serve(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = worker::spawn(
         state.db.clone(),
+        state.lookups.clone(),
         state.signals.clone(),
         &state.settings,
         stopped,

@@ -7,9 +7,11 @@
 //! its `done` mark commit in one transaction, which first checks that the lease is still this
 //! worker's: so a job that got an answer is done, and done once.
 //!
-//! Claims: PostgreSQL picks the row with `FOR UPDATE SKIP LOCKED`, so two server processes on
-//! one database never take the same job; SQLite has a single writer, and the claim is one
-//! `UPDATE … RETURNING` inside an immediate (write-locked) transaction.
+//! Claims: PostgreSQL picks the rows with `FOR UPDATE SKIP LOCKED`, so two server processes
+//! on one database never take the same job; SQLite has a single writer, and the claim runs
+//! inside an immediate (write-locked) transaction. A worker claims up to a small batch of jobs
+//! and runs them in one transaction, so under load a commit (and a turn at SQLite's write
+//! lock) is shared by many jobs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,17 +19,19 @@ use std::time::Duration;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
 
+use super::cache::Lookups;
 use super::db::begin_write;
 use super::entities::job;
 use super::services::Actor;
 use super::services::macros::{self, RunContext, Trigger};
 use crate::errors::AppError;
+use crate::types::MacroView;
 
 pub const KIND_MACRO_RUN: &str = "macro_run";
 /// Attempts before a job that keeps failing (an error of ours, not of its input) is given up.
@@ -124,9 +128,20 @@ pub async fn claim(
     worker_id: &str,
     lease: Duration,
 ) -> Result<Option<job::Model>, AppError> {
+    Ok(claim_many(db, worker_id, lease, 1).await?.pop())
+}
+
+/// Claims up to `max` due jobs, oldest first, in one transaction: under load a worker takes a
+/// batch and runs it in one transaction too (`execute_many`), so a commit is shared by many jobs.
+pub async fn claim_many(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    lease: Duration,
+    max: u64,
+) -> Result<Vec<job::Model>, AppError> {
     let now = Utc::now();
-    // Two probes, each served by the (status, id) index alone: a lease that ran out (rare,
-    // after a crash) first, then the oldest queued job. One OR'ed query would walk every
+    // Two probes, each served by the (status, id) index alone: leases that ran out (rare,
+    // after a crash) first, then the oldest queued jobs. One OR'ed query would walk every
     // finished job in id order before it found a due one.
     let expired = sea_orm::Condition::all()
         .add(job::Column::Status.eq("running"))
@@ -134,29 +149,31 @@ pub async fn claim(
     let queued = sea_orm::Condition::all()
         .add(job::Column::Status.eq("queued"))
         .add(job::Column::RunAfter.lte(now));
-    // PostgreSQL locks the row it picks and skips rows other claimers hold; SQLite's builder
+    // PostgreSQL locks the rows it picks and skips rows other claimers hold; SQLite's builder
     // leaves the lock clause out, its writers being serialised by the immediate transaction.
     let (txn, _gate) = begin_write(db).await?;
-    let mut picked: Option<i64> = None;
+    let mut picked: Vec<i64> = Vec::new();
     for due in [expired, queued] {
-        picked = job::Entity::find()
+        let room = max - picked.len() as u64;
+        if room == 0 {
+            break;
+        }
+        let ids: Vec<i64> = job::Entity::find()
             .select_only()
             .column(job::Column::Id)
             .filter(due)
             .order_by_asc(job::Column::Id)
-            .limit(1)
+            .limit(room)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
             .into_tuple()
-            .one(&txn)
+            .all(&txn)
             .await?;
-        if picked.is_some() {
-            break;
-        }
+        picked.extend(ids);
     }
-    let Some(id) = picked else {
+    if picked.is_empty() {
         txn.commit().await?;
-        return Ok(None);
-    };
+        return Ok(Vec::new());
+    }
     job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("running"))
         .col_expr(job::Column::LockedBy, Expr::value(worker_id))
@@ -168,10 +185,14 @@ pub async fn claim(
             job::Column::Attempts,
             Expr::col(job::Column::Attempts).add(1),
         )
-        .filter(job::Column::Id.eq(id))
+        .filter(job::Column::Id.is_in(picked.clone()))
         .exec(&txn)
         .await?;
-    let claimed = job::Entity::find_by_id(id).one(&txn).await?;
+    let claimed = job::Entity::find()
+        .filter(job::Column::Id.is_in(picked))
+        .order_by_asc(job::Column::Id)
+        .all(&txn)
+        .await?;
     txn.commit().await?;
     Ok(claimed)
 }
@@ -188,32 +209,111 @@ pub enum JobResult {
 
 /// Runs a claimed job: its effects and the `done` mark commit together, and only while the
 /// lease is still this worker's.
-#[tracing::instrument(skip_all, fields(job = job.id, kind = %job.kind))]
 pub async fn execute(
     db: &DatabaseConnection,
     worker_id: &str,
     job: &job::Model,
     signals: &Signals,
 ) -> Result<JobResult, AppError> {
-    let result = match run_job(db, worker_id, job).await {
-        Ok(Some(outcome)) => JobResult::Done(outcome),
-        Ok(None) => JobResult::LeaseLost,
-        Err(e) => {
-            tracing::warn!(job = job.id, error = %e, "job failed");
-            give_back(db, worker_id, job, &e.to_string()).await?;
-            JobResult::Failed(e.to_string())
-        }
-    };
-    let _ = signals.finished.send(job.id);
-    Ok(result)
+    let lookups = Lookups::default();
+    let mut results =
+        execute_many(db, &lookups, worker_id, std::slice::from_ref(job), signals).await?;
+    results
+        .pop()
+        .ok_or_else(|| AppError::internal("a job ran without a result"))
 }
 
-async fn run_job(
+/// Runs claimed jobs in one transaction (one commit, one turn of SQLite's write lock, for the
+/// batch). Each job's effects and its `done` mark are written together, and only while its
+/// lease is still this worker's. If any job of a batch fails, the whole transaction is rolled
+/// back and each job is run again on its own, so one failure costs the others nothing.
+/// What the jobs only read (their macro) is read before the write lock is taken.
+#[tracing::instrument(skip_all, fields(jobs = jobs.len()))]
+pub async fn execute_many(
     db: &DatabaseConnection,
+    lookups: &Lookups,
+    worker_id: &str,
+    jobs: &[job::Model],
+    signals: &Signals,
+) -> Result<Vec<JobResult>, AppError> {
+    let mut prepared = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        prepared.push(prepare(db, lookups, job).await);
+    }
+    let batch = async {
+        let (txn, _gate) = begin_write(db).await?;
+        let mut results = Vec::with_capacity(jobs.len());
+        for (job, work) in jobs.iter().zip(&prepared) {
+            results.push(match run_job(&txn, worker_id, job, work).await? {
+                Some(outcome) => JobResult::Done(outcome),
+                None => JobResult::LeaseLost,
+            });
+        }
+        txn.commit().await?;
+        Ok::<_, AppError>(results)
+    }
+    .await;
+    let results = match batch {
+        Ok(results) => results,
+        Err(e) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, "a batch of jobs failed; running them one by one");
+            let mut results = Vec::with_capacity(jobs.len());
+            for job in jobs {
+                results.push(Box::pin(execute(db, worker_id, job, signals)).await?);
+            }
+            return Ok(results);
+        }
+        Err(e) => {
+            tracing::warn!(job = jobs[0].id, error = %e, "job failed");
+            give_back(db, worker_id, &jobs[0], &e.to_string()).await?;
+            vec![JobResult::Failed(e.to_string())]
+        }
+    };
+    for job in jobs {
+        let _ = signals.finished.send(job.id);
+    }
+    Ok(results)
+}
+
+/// What a job needs that can be read before the write lock: its payload and its macro (None
+/// when the macro was deleted meanwhile).
+enum Prepared {
+    MacroRun(MacroRunJob, Option<MacroView>),
+    Broken(String),
+}
+
+async fn prepare(db: &DatabaseConnection, lookups: &Lookups, job: &job::Model) -> Prepared {
+    match job.kind.as_str() {
+        KIND_MACRO_RUN => {
+            let p: MacroRunJob = match serde_json::from_str(&job.payload) {
+                Ok(p) => p,
+                Err(e) => return Prepared::Broken(format!("unreadable job payload: {e}")),
+            };
+            let loaded = lookups
+                .macros
+                .get_or_load(p.macro_id, || macros::get(db, p.macro_id))
+                .await;
+            match loaded {
+                Ok(m) => Prepared::MacroRun(p, Some(m)),
+                Err(AppError::NotFound(_)) => Prepared::MacroRun(p, None),
+                Err(e) => Prepared::Broken(e.to_string()),
+            }
+        }
+        other => Prepared::Broken(format!("unknown job kind {other}")),
+    }
+}
+
+/// One job inside the batch's transaction: None when its lease is no longer this worker's.
+async fn run_job(
+    txn: &DatabaseTransaction,
     worker_id: &str,
     job: &job::Model,
+    work: &Prepared,
 ) -> Result<Option<macros::RunOutcome>, AppError> {
-    let (txn, _gate) = begin_write(db).await?;
+    let (p, macro_) = match work {
+        Prepared::MacroRun(p, m) => (p, m),
+        Prepared::Broken(e) => return Err(AppError::internal(e.clone())),
+    };
     let still_ours = job::Entity::update_many()
         .col_expr(job::Column::Status, Expr::value("done"))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
@@ -224,33 +324,26 @@ async fn run_job(
         .filter(job::Column::Id.eq(job.id))
         .filter(job::Column::Status.eq("running"))
         .filter(job::Column::LockedBy.eq(worker_id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected
         == 1;
     if !still_ours {
-        txn.rollback().await?;
         return Ok(None);
     }
-    let outcome = match job.kind.as_str() {
-        KIND_MACRO_RUN => {
-            let p: MacroRunJob = serde_json::from_str(&job.payload).map_err(AppError::internal)?;
-            let actor = Actor {
-                user_id: p.actor_user_id,
-                label: p.actor.clone(),
-                ip: p.actor_ip.clone(),
-            };
-            let ctx = RunContext {
-                trigger: p.trigger,
-                run_id: Some(p.run_id),
-                listener: p.listener.clone(),
-            };
-            macros::run_queued(&txn, &actor, p.macro_id, p.user_id, &ctx).await?
-        }
-        other => return Err(AppError::internal(format!("unknown job kind {other}"))),
+    let actor = Actor {
+        user_id: p.actor_user_id,
+        label: p.actor.clone(),
+        ip: p.actor_ip.clone(),
     };
-    txn.commit().await?;
-    Ok(Some(outcome))
+    let ctx = RunContext {
+        trigger: p.trigger,
+        run_id: Some(p.run_id),
+        listener: p.listener.clone(),
+    };
+    Ok(Some(
+        macros::run_queued(txn, &actor, macro_.as_ref(), p.user_id, &ctx).await?,
+    ))
 }
 
 /// Returns a failed job to the queue with a backoff, or gives it up after the last attempt
@@ -304,6 +397,10 @@ pub async fn try_execute_task(
     Ok(Some((job.id, result)))
 }
 
+/// At most this many jobs are claimed, and run in one transaction, at a time by one worker.
+/// Small enough that a batch holds SQLite's write lock for a few milliseconds only.
+const BATCH: u64 = 16;
+
 /// How long finished jobs and stored idempotency answers are kept.
 pub const KEEP_FINISHED: chrono::Duration = chrono::Duration::hours(24);
 /// How often one worker of each process clears old rows.
@@ -351,6 +448,7 @@ pub fn worker_name(slot: u32) -> String {
 /// in hand.
 pub fn spawn(
     db: DatabaseConnection,
+    lookups: Arc<Lookups>,
     signals: Signals,
     settings: &crate::server::settings::Settings,
     shutdown: tokio::sync::watch::Receiver<bool>,
@@ -364,6 +462,7 @@ pub fn spawn(
     (0..concurrency)
         .map(|slot| {
             let db = db.clone();
+            let lookups = lookups.clone();
             let signals = signals.clone();
             let mut shutdown = shutdown.clone();
             let name = worker_name(slot);
@@ -381,7 +480,14 @@ pub fn spawn(
                             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                         }
                     }
-                    match try_execute_task(&db, &name, lease, &signals).await {
+                    let ran = match claim_many(&db, &name, lease, BATCH).await {
+                        Ok(jobs) if jobs.is_empty() => Ok(None),
+                        Ok(jobs) => execute_many(&db, &lookups, &name, &jobs, &signals)
+                            .await
+                            .map(Some),
+                        Err(e) => Err(e),
+                    };
+                    match ran {
                         Ok(Some(_)) => {
                             // More may be waiting: wake a sleeping colleague too.
                             signals.work_arrived();

@@ -407,19 +407,15 @@ pub async fn queue_run(
 pub async fn run_queued(
     txn: &impl ConnectionTrait,
     actor: &Actor,
-    macro_id: i32,
+    macro_: Option<&MacroView>,
     user_id: i32,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
     let run_id = ctx
         .run_id
         .ok_or_else(|| AppError::internal("a queued run needs its run id"))?;
-    let m = match get(txn, macro_id).await {
-        Ok(m) => m,
-        Err(AppError::NotFound(_)) => {
-            return fail_run(txn, run_id, "the macro was deleted before it ran").await;
-        }
-        Err(e) => return Err(e),
+    let Some(m) = macro_ else {
+        return fail_run(txn, run_id, "the macro was deleted before it ran").await;
     };
     let Some(target) = user::Entity::find_by_id(user_id).one(txn).await? else {
         return fail_run(txn, run_id, "the user no longer exists").await;
@@ -427,7 +423,7 @@ pub async fn run_queued(
     if let Err(AppError::Forbidden(reason)) = check_removable(&m, &target) {
         return fail_run(txn, run_id, &reason).await;
     }
-    run_in(txn, actor, &m, &target, ctx).await
+    run_in(txn, actor, m, &target, ctx).await
 }
 
 /// Ends a queued run that will not happen (its job was given up).
@@ -480,8 +476,12 @@ async fn run_in(
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
     let removes = m.actions.contains(&MacroAction::RemoveUser);
-    let key = community::hash_key(txn).await?;
-    let hash = subject_hash(&key, &target.email)?;
+    // The keyed hash of the person is needed only to remember or erase them.
+    let hash = if removes || m.options.run_once_per_user {
+        subject_hash(&community::hash_key(txn).await?, &target.email)?
+    } else {
+        String::new()
+    };
     let now = Utc::now();
     let trigger = ctx.trigger;
 
