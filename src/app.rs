@@ -56,6 +56,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users/:id") view=UserPage ssr=ssr.clone()/>
                     <Route path=path!("/users/:id/edit") view=EditUserPage ssr=ssr.clone()/>
                     <Route path=path!("/teams") view=TeamsPage ssr=ssr.clone()/>
+                    <Route path=path!("/projects") view=ProjectsPage ssr=ssr.clone()/>
+                    <Route path=path!("/projects/:id") view=ProjectPage ssr=ssr.clone()/>
+                    <Route path=path!("/projects/:id/feedback") view=FeedbackListPage ssr=ssr.clone()/>
+                    <Route path=path!("/projects/:id/feedback/new") view=NewTicketPage ssr=ssr.clone()/>
+                    <Route path=path!("/feedback-types/:id") view=FeedbackTypePage ssr=ssr.clone()/>
+                    <Route path=path!("/feedback/:id") view=TicketPage ssr=ssr.clone()/>
+                    <Route path=path!("/notifications") view=NotificationsPage ssr=ssr.clone()/>
                     <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
                     <Route path=path!("/opt-out") view=OptOutPage ssr=ssr.clone()/>
                     <Route path=path!("/filters") view=FiltersPage ssr=ssr.clone()/>
@@ -107,6 +114,7 @@ fn AdminLayout() -> impl IntoView {
                         <A href="/" exact=true attr:class=link>"Dashboard"</A>
                         <A href="/users" attr:class=link>"Users"</A>
                         <A href="/teams" attr:class=link>"Teams"</A>
+                        <A href="/projects" attr:class=link>"Projects"</A>
                         <A href="/filters" attr:class=link>"Filters"</A>
                         <Suspense fallback=|| ()>
                             {move || Suspend::new(async move {
@@ -132,6 +140,7 @@ fn AdminLayout() -> impl IntoView {
                                             <span class="font-medium text-white">{u.display_name.clone()}</span>
                                             <span class="hidden sm:inline">" · " {u.role.label()}</span>
                                         </span>
+                                        <a href="/notifications" class="rounded-md px-2 py-1.5 text-slate-200 hover:bg-slate-700 hover:text-white">"Notifications"</a>
                                         <ActionForm action=sign_out>
                                             <button type="submit" class="rounded-md border border-slate-500 px-3 py-1.5 text-slate-100 hover:bg-slate-700 focus:outline-none focus:ring-2 focus:ring-indigo-400">
                                                 "Sign out"

@@ -27,6 +27,7 @@ mod m20261125_000021_jobs;
 mod m20261125_000022_idempotency_keys;
 mod m20261125_000023_opt_out_listener;
 mod m20261125_000024_bulk_runs;
+mod m20261125_000025_feedback;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000022_idempotency_keys::Migration),
             Box::new(m20261125_000023_opt_out_listener::Migration),
             Box::new(m20261125_000024_bulk_runs::Migration),
+            Box::new(m20261125_000025_feedback::Migration),
         ]
     }
 }

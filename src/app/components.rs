@@ -43,6 +43,14 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "user_removed" => "The user was removed completely.",
         "filter_updated" => "The filter was saved.",
         "filter_deleted" => "The filter was deleted.",
+        "project_saved" => "The project was saved.",
+        "feedback_type_created" => {
+            "The feedback type was created: give it its form, workflow and teams."
+        }
+        "feedback_type_saved" => "The feedback type was saved.",
+        "ticket_created" => "The ticket was submitted.",
+        "ticket_updated" => "The ticket was changed.",
+        "comment_added" => "The comment was added; followers are notified.",
         _ => return None,
     })
 }
@@ -335,4 +343,16 @@ pub fn id_param() -> impl Fn() -> i32 + Copy + Send + Sync + 'static {
             .and_then(|s| s.parse::<i32>().ok())
             .unwrap_or(0)
     }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+pub fn encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -5,7 +5,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, Pager, TABLE, TD,
-    TH, refresh_key, show,
+    TH, encode, refresh_key, show,
 };
 use crate::server_fns::users::list_users;
 use crate::types::{UserListPage, UserQuery};
@@ -24,18 +24,6 @@ fn url_params(pairs: &[(&str, String)]) -> String {
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect::<Vec<_>>()
         .join("&")
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

@@ -163,6 +163,15 @@ fn escape_like(v: &str) -> String {
         .replace('_', "\\_")
 }
 
+/// `column` holds `needle`, whatever the case (on both backends), `%` and `_` taken literally.
+pub(crate) fn contains_ignoring_case(
+    column: impl sea_orm::ColumnTrait,
+    needle: &str,
+) -> SimpleExpr {
+    Expr::expr(Func::lower(Expr::col(column)))
+        .like(LikeExpr::new(format!("%{}%", escape_like(&needle.to_lowercase()))).escape('\\'))
+}
+
 fn text_expr(column: user::Column, op: &str, value: &str) -> SimpleExpr {
     let lowered = Expr::expr(Func::lower(Expr::col(column)));
     let v = value.to_lowercase();
@@ -170,7 +179,7 @@ fn text_expr(column: user::Column, op: &str, value: &str) -> SimpleExpr {
     match op {
         "equals" => lowered.eq(v),
         "not_equals" => lowered.ne(v),
-        "contains" => lowered.like(like(format!("%{}%", escape_like(&v)))),
+        "contains" => contains_ignoring_case(column, value),
         "not_contains" => lowered.not_like(like(format!("%{}%", escape_like(&v)))),
         "starts_with" => lowered.like(like(format!("{}%", escape_like(&v)))),
         "ends_with" => lowered.like(like(format!("%{}", escape_like(&v)))),

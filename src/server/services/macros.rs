@@ -77,21 +77,6 @@ fn describe(action: &MacroAction, teams: &[TeamRef]) -> String {
     }
 }
 
-fn parse_key(input: &str) -> Result<String, String> {
-    let v = input.trim().to_ascii_lowercase();
-    if v.is_empty() {
-        return Err("is required".into());
-    }
-    if v.len() > 60
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("must be 1 to 60 letters, digits, - or _".into());
-    }
-    Ok(v)
-}
-
 #[derive(Debug)]
 struct ParsedMacro {
     name: String,
@@ -109,7 +94,7 @@ fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppErr
     } else if name.chars().count() > 100 {
         errors.push("name", "must be at most 100 characters");
     }
-    let key = errors.check("key", parse_key(&form.key));
+    let key = errors.check("key", crate::server::domain::parse_key(&form.key));
     let mut rows: Vec<(usize, &crate::types::MacroActionForm)> = form
         .actions
         .iter()
@@ -653,6 +638,7 @@ async fn erase_user(
         .filter(comment::Column::AuthorUserId.eq(target.id))
         .exec(db)
         .await?;
+    super::feedback::erase_person(db, target.id).await?;
     audit::redact(
         db,
         target.id,

@@ -6,12 +6,14 @@ pub mod audit;
 pub mod auth;
 pub mod bulk_runs;
 pub mod community;
+pub mod feedback;
 pub mod filters;
 pub mod imports;
 pub mod listener_log;
 pub mod listeners;
 pub mod macros;
 pub mod opt_out;
+pub mod projects;
 pub mod teams;
 pub mod users;
 

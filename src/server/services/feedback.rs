@@ -1,0 +1,797 @@
+//! Feedback tickets: creation (admin screen now, external sources next), the project's list,
+//! the ticket page, status/team/visibility changes, comments, followers and their
+//! notifications, and each ticket's history.
+
+use chrono::{NaiveDate, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use serde_json::{Map, Value};
+
+use super::{Actor, format_time, projects, teams};
+use crate::errors::{AppError, FieldErrors};
+use crate::server::domain::{Email, parse_id};
+use crate::server::entities::{
+    notification, ticket, ticket_comment, ticket_event, ticket_follower, user,
+};
+use crate::types::{
+    FeedbackFieldView, FeedbackTypeView, NotificationView, TicketChangeForm, TicketCommentForm,
+    TicketCommentView, TicketEventView, TicketForm, TicketListPage, TicketQuery, TicketRow,
+    TicketView,
+};
+
+pub const PER_PAGE: u32 = 25;
+/// How a removed author or actor appears on tickets, comments and history.
+pub const REMOVED_LABEL: &str = "Removed user";
+const MAX_BODY: usize = 10_000;
+
+/// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
+/// account has no name).
+pub fn person_label(u: &user::Model) -> String {
+    let name = format!("{} {}", u.first_name.trim(), u.last_name.trim());
+    match name.trim() {
+        "" => u.email.clone(),
+        n => n.to_string(),
+    }
+}
+
+/// A custom field's value from text (a form, a JSON string) in the field's type, or why not.
+pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return if field.required && field.kind != "boolean" {
+            Err("is required".into())
+        } else {
+            Ok(None)
+        };
+    }
+    Ok(Some(match field.kind.as_str() {
+        "number" => {
+            let n: f64 = v
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| format!("must be a number, not “{v}”"))?;
+            // Whole numbers stay whole (412, not 412.0).
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("must be a number, not “{v}”"))?
+            }
+        }
+        "date" => {
+            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| format!("must be a date as YYYY-MM-DD, not “{v}”"))?;
+            Value::String(d.format("%Y-%m-%d").to_string())
+        }
+        "boolean" => match v.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Value::Bool(true),
+            "false" | "off" | "no" | "0" => Value::Bool(false),
+            _ => return Err(format!("must be true or false, not “{v}”")),
+        },
+        "choice" => match field.choices.iter().find(|c| c.eq_ignore_ascii_case(v)) {
+            Some(c) => Value::String(c.clone()),
+            None => {
+                return Err(format!(
+                    "must be one of {}, not “{v}”",
+                    field.choices.join(", ")
+                ));
+            }
+        },
+        "long_text" if v.chars().count() > MAX_BODY => {
+            return Err(format!("must be at most {MAX_BODY} characters"));
+        }
+        "text" if v.chars().count() > 500 => {
+            return Err("must be at most 500 characters".into());
+        }
+        _ => Value::String(v.to_string()),
+    }))
+}
+
+/// A stored value as the ticket page shows it.
+fn display_value(field: &FeedbackFieldView, v: Option<&Value>) -> String {
+    match (field.kind.as_str(), v) {
+        (_, None | Some(Value::Null)) => String::new(),
+        ("boolean", Some(Value::Bool(b))) => if *b { "Yes" } else { "No" }.to_string(),
+        (_, Some(Value::String(s))) => s.clone(),
+        (_, Some(Value::Number(n))) => n.to_string(),
+        (_, Some(other)) => other.to_string(),
+    }
+}
+
+/// A ticket to create, already checked.
+pub struct NewTicket {
+    pub feedback_type: FeedbackTypeView,
+    pub title: String,
+    pub description: String,
+    pub author: user::Model,
+    pub team_id: Option<i32>,
+    pub status_id: i32,
+    pub values: Map<String, Value>,
+}
+
+fn check_title(errors: &mut FieldErrors, field: &str, raw: &str) -> String {
+    let title = raw.trim();
+    if title.is_empty() {
+        errors.push(field, "is required");
+    } else if title.chars().count() > 200 {
+        errors.push(field, "must be at most 200 characters");
+    }
+    title.to_string()
+}
+
+/// Checks a ticket form from the admin screen.
+pub async fn parse_ticket_form(
+    db: &impl ConnectionTrait,
+    form: &TicketForm,
+) -> Result<NewTicket, AppError> {
+    let type_id =
+        parse_id(&form.feedback_type_id).map_err(|m| AppError::field("feedback_type_id", m))?;
+    let feedback_type = projects::type_view(db, type_id).await?;
+    let mut errors = FieldErrors::new();
+    let title = check_title(&mut errors, "title", &form.title);
+    let description = form.description.trim().to_string();
+    if description.chars().count() > MAX_BODY {
+        errors.push(
+            "description",
+            format!("must be at most {MAX_BODY} characters"),
+        );
+    }
+    let author = match Email::parse(&form.author) {
+        Err(m) => {
+            errors.push("author", m);
+            None
+        }
+        Ok(email) => {
+            let found = super::users::find_by_email(db, &email).await?;
+            if found.is_none() {
+                errors.push("author", "no user has this email");
+            }
+            found
+        }
+    };
+    let team_id = match form.team_id.trim() {
+        "" => None,
+        raw => match raw.parse::<i32>() {
+            Ok(id) if feedback_type.teams.iter().any(|t| t.id == id) => Some(id),
+            _ => {
+                errors.push("team_id", "must be one of this feedback type's teams");
+                None
+            }
+        },
+    };
+    let mut values = Map::new();
+    for field in &feedback_type.fields {
+        let raw = form
+            .fields
+            .get(&field.key)
+            .map(String::as_str)
+            .unwrap_or("");
+        match coerce_text(field, raw) {
+            Ok(Some(v)) => {
+                values.insert(field.key.clone(), v);
+            }
+            Ok(None) => {}
+            Err(m) => errors.push(&format!("fields.{}", field.key), m),
+        }
+    }
+    let status_id = match feedback_type.statuses.first() {
+        Some(s) => s.id,
+        None => {
+            errors.push("feedback_type_id", "this feedback type has no workflow");
+            0
+        }
+    };
+    errors.into_result()?;
+    Ok(NewTicket {
+        feedback_type,
+        title,
+        description,
+        author: author.expect("checked"),
+        team_id,
+        status_id,
+        values,
+    })
+}
+
+async fn record_event(
+    db: &impl ConnectionTrait,
+    ticket_id: i32,
+    actor: &Actor,
+    change: &str,
+) -> Result<(), AppError> {
+    let label = match actor.user_id {
+        Some(id) => match user::Entity::find_by_id(id).one(db).await? {
+            Some(u) => person_label(&u),
+            None => actor.label.clone(),
+        },
+        None => actor.label.clone(),
+    };
+    ticket_event::ActiveModel {
+        ticket_id: Set(ticket_id),
+        actor_user_id: Set(actor.user_id),
+        actor_label: Set(label),
+        change: Set(change.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn follow_in(
+    db: &impl ConnectionTrait,
+    ticket_id: i32,
+    user_id: i32,
+) -> Result<bool, AppError> {
+    let added = ticket_follower::Entity::insert(ticket_follower::ActiveModel {
+        ticket_id: Set(ticket_id),
+        user_id: Set(user_id),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(db)
+    .await?;
+    Ok(matches!(added, sea_orm::TryInsertResult::Inserted(n) if n > 0))
+}
+
+async fn add_popularity(
+    db: &impl ConnectionTrait,
+    ticket_id: i32,
+    by: i32,
+) -> Result<(), AppError> {
+    ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::Popularity,
+            Expr::col(ticket::Column::Popularity).add(by),
+        )
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Writes a checked ticket in the caller's transaction: the ticket, its author as its first
+/// follower, and the first line of its history. Returns the ticket's id.
+pub async fn insert_ticket(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    t: NewTicket,
+) -> Result<i32, AppError> {
+    let now = Utc::now();
+    let created = ticket::ActiveModel {
+        project_id: Set(t.feedback_type.project_id),
+        feedback_type_id: Set(t.feedback_type.id),
+        title: Set(t.title),
+        description: Set(t.description),
+        status_id: Set(t.status_id),
+        team_id: Set(t.team_id),
+        author_user_id: Set(Some(t.author.id)),
+        author_label: Set(person_label(&t.author)),
+        field_values: Set(Value::Object(t.values).to_string()),
+        visibility: Set("public".into()),
+        popularity: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    follow_in(txn, created.id, t.author.id).await?;
+    let status = t
+        .feedback_type
+        .statuses
+        .iter()
+        .find(|s| s.id == t.status_id)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    record_event(
+        txn,
+        created.id,
+        actor,
+        &format!("Submitted as {} in status {status}", t.feedback_type.name),
+    )
+    .await?;
+    Ok(created.id)
+}
+
+/// A ticket from the admin screen.
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &TicketForm,
+) -> Result<i32, AppError> {
+    let new = parse_ticket_form(db, form).await?;
+    let txn = db.begin().await?;
+    let id = insert_ticket(&txn, actor, new).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<ticket::Model, AppError> {
+    ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("ticket {id}")))
+}
+
+/// A project's feedback, newest first, narrowed by type, status, team and words of the title.
+pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketListPage, AppError> {
+    let project = projects::get_summary(db, q.project_id).await?;
+    let types = projects::types_of(db, q.project_id).await?;
+    let mut find = ticket::Entity::find().filter(ticket::Column::ProjectId.eq(q.project_id));
+    if let Some(t) = q.feedback_type {
+        find = find.filter(ticket::Column::FeedbackTypeId.eq(t));
+    }
+    if let Some(s) = q.status {
+        find = find.filter(ticket::Column::StatusId.eq(s));
+    }
+    if let Some(t) = q.team {
+        find = find.filter(ticket::Column::TeamId.eq(t));
+    }
+    let words = q.q.trim();
+    if !words.is_empty() {
+        find = find.filter(super::filters::contains_ignoring_case(
+            ticket::Column::Title,
+            words,
+        ));
+    }
+    let total = find.clone().count(db).await?;
+    let page = q.page;
+    let tickets = find
+        .order_by_desc(ticket::Column::Id)
+        .offset(u64::from(page) * u64::from(PER_PAGE))
+        .limit(u64::from(PER_PAGE))
+        .all(db)
+        .await?;
+    let team_names = teams::refs(db).await?;
+    let rows = tickets
+        .into_iter()
+        .map(|t| {
+            let ty = types.iter().find(|ty| ty.id == t.feedback_type_id);
+            TicketRow {
+                id: t.id,
+                title: t.title,
+                type_name: ty.map(|ty| ty.name.clone()).unwrap_or_default(),
+                status: ty
+                    .and_then(|ty| ty.statuses.iter().find(|s| s.id == t.status_id))
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default(),
+                team: t
+                    .team_id
+                    .and_then(|id| team_names.iter().find(|r| r.id == id))
+                    .map(|r| r.name.clone()),
+                author: t.author_label,
+                popularity: t.popularity,
+                updated_at: format_time(&t.updated_at),
+            }
+        })
+        .collect();
+    Ok(TicketListPage {
+        project,
+        types,
+        rows,
+        total,
+        page,
+        per_page: PER_PAGE,
+    })
+}
+
+/// The ticket page: everything about one ticket, as `viewer` sees it.
+pub async fn get(
+    db: &impl ConnectionTrait,
+    id: i32,
+    viewer: Option<i32>,
+) -> Result<TicketView, AppError> {
+    let t = find(db, id).await?;
+    let feedback_type = projects::type_view(db, t.feedback_type_id).await?;
+    let values: Map<String, Value> = serde_json::from_str(&t.field_values).unwrap_or_default();
+    let fields = feedback_type
+        .fields
+        .iter()
+        .map(|f| (f.label.clone(), display_value(f, values.get(&f.key))))
+        .collect();
+    let status = feedback_type
+        .statuses
+        .iter()
+        .find(|s| s.id == t.status_id)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let team = match t.team_id {
+        Some(id) => teams::refs(db)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name),
+        None => None,
+    };
+    let follower_rows = ticket_follower::Entity::find()
+        .filter(ticket_follower::Column::TicketId.eq(id))
+        .all(db)
+        .await?;
+    let following = viewer.is_some_and(|v| follower_rows.iter().any(|f| f.user_id == v));
+    let follower_ids: Vec<i32> = follower_rows.iter().map(|f| f.user_id).collect();
+    let mut followers: Vec<String> = user::Entity::find()
+        .filter(user::Column::Id.is_in(follower_ids))
+        .all(db)
+        .await?
+        .iter()
+        .map(person_label)
+        .collect();
+    followers.sort();
+    let comments = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(id))
+        .order_by_asc(ticket_comment::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| TicketCommentView {
+            id: c.id,
+            author: c.author_label,
+            body: c.body,
+            created_at: format_time(&c.created_at),
+        })
+        .collect();
+    let history = ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(id))
+        .order_by_asc(ticket_event::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| TicketEventView {
+            actor: e.actor_label,
+            change: e.change,
+            created_at: format_time(&e.created_at),
+        })
+        .collect();
+    Ok(TicketView {
+        id: t.id,
+        project_id: t.project_id,
+        project_name: feedback_type.project_name.clone(),
+        title: t.title,
+        description: t.description,
+        status_id: t.status_id,
+        status,
+        team_id: t.team_id,
+        team,
+        author: t.author_label,
+        author_user_id: t.author_user_id,
+        fields,
+        visibility: t.visibility,
+        popularity: t.popularity,
+        created_at: format_time(&t.created_at),
+        updated_at: format_time(&t.updated_at),
+        followers,
+        following,
+        comments,
+        history,
+        feedback_type,
+    })
+}
+
+/// Moves a ticket to another status of its workflow, gives it to another of its type's teams
+/// (or none), or makes it public or private; each change goes into its history.
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn change(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &TicketChangeForm,
+) -> Result<(), AppError> {
+    let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
+    let t = find(db, id).await?;
+    let feedback_type = projects::type_view(db, t.feedback_type_id).await?;
+    let value = form.value.trim();
+    let txn = db.begin().await?;
+    let mut update = ticket::Entity::update_many()
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ticket::Column::Id.eq(id));
+    let change = match form.what.as_str() {
+        "status" => {
+            let to = value
+                .parse::<i32>()
+                .ok()
+                .and_then(|s| feedback_type.statuses.iter().find(|x| x.id == s))
+                .ok_or_else(|| AppError::field("value", "must be a status of this workflow"))?;
+            let from = feedback_type
+                .statuses
+                .iter()
+                .find(|s| s.id == t.status_id)
+                .map(|s| s.name.as_str())
+                .unwrap_or("?");
+            if to.id == t.status_id {
+                return Ok(());
+            }
+            update = update.col_expr(ticket::Column::StatusId, Expr::value(to.id));
+            format!("Status: {from} → {}", to.name)
+        }
+        "team" => {
+            let to = match value {
+                "" => None,
+                raw => Some(
+                    raw.parse::<i32>()
+                        .ok()
+                        .and_then(|s| feedback_type.teams.iter().find(|x| x.id == s))
+                        .ok_or_else(|| {
+                            AppError::field("value", "must be one of this feedback type's teams")
+                        })?,
+                ),
+            };
+            if to.map(|x| x.id) == t.team_id {
+                return Ok(());
+            }
+            update = update.col_expr(ticket::Column::TeamId, Expr::value(to.map(|x| x.id)));
+            format!("Team: {}", to.map(|x| x.name.as_str()).unwrap_or("no team"))
+        }
+        "visibility" => {
+            if value != "public" && value != "private" {
+                return Err(AppError::field("value", "must be public or private"));
+            }
+            if value == t.visibility {
+                return Ok(());
+            }
+            update = update.col_expr(ticket::Column::Visibility, Expr::value(value));
+            format!("Visibility: {value}")
+        }
+        _ => {
+            return Err(AppError::field(
+                "what",
+                "must be status, team or visibility",
+            ));
+        }
+    };
+    update.exec(&txn).await?;
+    record_event(&txn, id, actor, &change).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Adds a comment by `author` in the caller's transaction: the author follows the ticket from
+/// then on, every other follower is notified, and the ticket's popularity goes up by one.
+pub async fn comment_in(
+    txn: &impl ConnectionTrait,
+    t: &ticket::Model,
+    author: &user::Model,
+    body: &str,
+    actor: &Actor,
+) -> Result<i32, AppError> {
+    let now = Utc::now();
+    let c = ticket_comment::ActiveModel {
+        ticket_id: Set(t.id),
+        author_user_id: Set(Some(author.id)),
+        author_label: Set(person_label(author)),
+        body: Set(body.to_string()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    let followers: Vec<i32> = ticket_follower::Entity::find()
+        .select_only()
+        .column(ticket_follower::Column::UserId)
+        .filter(ticket_follower::Column::TicketId.eq(t.id))
+        .filter(ticket_follower::Column::UserId.ne(author.id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if !followers.is_empty() {
+        // No names in the text: a notification outlives a removed author.
+        let text = format!("New comment on #{}: {}", t.id, t.title);
+        notification::Entity::insert_many(followers.into_iter().map(|user_id| {
+            notification::ActiveModel {
+                user_id: Set(user_id),
+                ticket_id: Set(Some(t.id)),
+                body: Set(text.clone()),
+                created_at: Set(now),
+                read_at: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(txn)
+        .await?;
+    }
+    follow_in(txn, t.id, author.id).await?;
+    add_popularity(txn, t.id, 1).await?;
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
+        .filter(ticket::Column::Id.eq(t.id))
+        .exec(txn)
+        .await?;
+    record_event(txn, t.id, actor, "Comment added").await?;
+    Ok(c.id)
+}
+
+pub fn check_comment(body: &str) -> Result<String, String> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err("is required".into());
+    }
+    if body.chars().count() > MAX_BODY {
+        return Err(format!("must be at most {MAX_BODY} characters"));
+    }
+    Ok(body.to_string())
+}
+
+/// A comment by the signed-in manager.
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn add_comment(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &TicketCommentForm,
+) -> Result<i32, AppError> {
+    let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
+    let body = check_comment(&form.body).map_err(|m| AppError::field("body", m))?;
+    let t = find(db, id).await?;
+    let author_id = actor.user_id.ok_or(AppError::Unauthorized)?;
+    let author = user::Entity::find_by_id(author_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    let txn = db.begin().await?;
+    let comment = comment_in(&txn, &t, &author, &body, actor).await?;
+    txn.commit().await?;
+    Ok(comment)
+}
+
+/// Starts or stops following a ticket (a follower counts toward its popularity).
+pub async fn set_following(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    ticket_id: &str,
+    follow: bool,
+) -> Result<(), AppError> {
+    let id = parse_id(ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
+    find(db, id).await?;
+    let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
+    let txn = db.begin().await?;
+    if follow {
+        if follow_in(&txn, id, user_id).await? {
+            add_popularity(&txn, id, 1).await?;
+        }
+    } else {
+        let gone = ticket_follower::Entity::delete_many()
+            .filter(ticket_follower::Column::TicketId.eq(id))
+            .filter(ticket_follower::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if gone > 0 {
+            add_popularity(&txn, id, -1).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The user's notifications, newest first (the latest 100).
+pub async fn notifications(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<NotificationView>, AppError> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .order_by_desc(notification::Column::Id)
+        .limit(100)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id,
+            body: n.body,
+            ticket_id: n.ticket_id,
+            created_at: format_time(&n.created_at),
+            read: n.read_at.is_some(),
+        })
+        .collect())
+}
+
+pub async fn mark_all_read(db: &DatabaseConnection, user_id: i32) -> Result<(), AppError> {
+    notification::Entity::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(Utc::now()))
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Part of *Remove user completely*: the person's name leaves the tickets they submitted, the
+/// comments they wrote and the history lines of what they did (the tickets, comments and
+/// lines stay, as "Removed user", where others' work needs them). Their follows and
+/// notifications go with the user row.
+pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+    ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::AuthorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(ticket::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
+        .filter(ticket::Column::AuthorUserId.eq(user_id))
+        .exec(db)
+        .await?;
+    ticket_comment::Entity::update_many()
+        .col_expr(
+            ticket_comment::Column::AuthorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(
+            ticket_comment::Column::AuthorLabel,
+            Expr::value(REMOVED_LABEL),
+        )
+        .filter(ticket_comment::Column::AuthorUserId.eq(user_id))
+        .exec(db)
+        .await?;
+    ticket_event::Entity::update_many()
+        .col_expr(
+            ticket_event::Column::ActorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(ticket_event::Column::ActorLabel, Expr::value(REMOVED_LABEL))
+        .filter(ticket_event::Column::ActorUserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(kind: &str, required: bool) -> FeedbackFieldView {
+        FeedbackFieldView {
+            id: 1,
+            label: "F".into(),
+            key: "f".into(),
+            kind: kind.into(),
+            required,
+            choices: vec!["Low".into(), "High".into()],
+        }
+    }
+
+    #[test]
+    fn values_take_their_field_type() {
+        assert_eq!(
+            coerce_text(&field("number", false), " 2.5 ").unwrap(),
+            Some(serde_json::json!(2.5))
+        );
+        assert!(coerce_text(&field("number", false), "two").is_err());
+        assert!(coerce_text(&field("number", false), "NaN").is_err());
+        assert_eq!(
+            coerce_text(&field("date", false), "2026-11-25").unwrap(),
+            Some(serde_json::json!("2026-11-25"))
+        );
+        assert!(coerce_text(&field("date", false), "25/11/2026").is_err());
+        assert_eq!(
+            coerce_text(&field("boolean", false), "on").unwrap(),
+            Some(serde_json::json!(true))
+        );
+        assert_eq!(
+            coerce_text(&field("choice", false), "high").unwrap(),
+            Some(serde_json::json!("High")),
+            "a choice is stored as the form spells it"
+        );
+        assert!(coerce_text(&field("choice", false), "Urgent").is_err());
+        assert_eq!(coerce_text(&field("text", false), "  ").unwrap(), None);
+        assert_eq!(
+            coerce_text(&field("text", true), "  ").unwrap_err(),
+            "is required"
+        );
+        assert_eq!(
+            coerce_text(&field("boolean", true), "").unwrap(),
+            None,
+            "an unticked required box is simply no"
+        );
+    }
+
+    #[test]
+    fn comments_need_text_within_the_limit() {
+        assert!(check_comment("  ").is_err());
+        assert!(check_comment(&"x".repeat(MAX_BODY + 1)).is_err());
+        assert_eq!(check_comment(" Thanks! ").unwrap(), "Thanks!");
+    }
+}

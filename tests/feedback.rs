@@ -1,0 +1,466 @@
+//! Projects, feedback types, tickets, comments, followers and notifications through the admin
+//! server functions, on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{ADMIN_EMAIL, TestApp};
+use switchyard::errors::AppError;
+use switchyard::server_fns::{
+    feedback as fb, macros as macro_fns, teams as team_fns, users as user_fns,
+};
+use switchyard::types::{TicketListPage, TicketView};
+
+async fn error_of(res: reqwest::Response) -> AppError {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
+}
+
+async fn ok(res: reqwest::Response) -> reqwest::Response {
+    let status = res.status();
+    assert!(
+        status.is_success() || status.is_redirection(),
+        "{status}: {}",
+        res.text().await.unwrap()
+    );
+    res
+}
+
+struct Setup {
+    project_id: String,
+    type_id: String,
+    testers: String,
+}
+
+/// A project Aurora with a Bug Report type: workflow New → Triaged → In Progress → Closed,
+/// team Testers, fields Severity (choice, required), Build (number), Found on (date).
+async fn setup(app: &TestApp) -> Setup {
+    app.sign_in().await;
+    ok(app
+        .call::<team_fns::SaveTeam>(&[("form[name]", "Testers")])
+        .await)
+    .await;
+    let testers = app
+        .count("SELECT id FROM teams WHERE name = 'Testers'")
+        .await
+        .to_string();
+    ok(app
+        .call::<fb::SaveProject>(&[("form[name]", "Aurora"), ("form[key]", "aurora")])
+        .await)
+    .await;
+    let project_id = app
+        .count("SELECT id FROM projects WHERE key = 'aurora'")
+        .await
+        .to_string();
+    ok(app
+        .call::<fb::CreateFeedbackType>(&[
+            ("form[project_id]", &project_id),
+            ("form[name]", "Bug Report"),
+        ])
+        .await)
+    .await;
+    let type_id = app
+        .count("SELECT id FROM feedback_types WHERE name = 'Bug Report'")
+        .await
+        .to_string();
+    ok(app
+        .call::<fb::SaveFeedbackType>(&[
+            ("form[id]", &type_id),
+            ("form[name]", "Bug Report"),
+            ("form[statuses]", "New\nTriaged\nIn Progress\nClosed"),
+            ("form[teams][]", &testers),
+            ("form[fields][0][slot]", "0"),
+            ("form[fields][0][label]", "Severity"),
+            ("form[fields][0][kind]", "choice"),
+            ("form[fields][0][required]", "on"),
+            ("form[fields][0][choices]", "Low\nHigh"),
+            ("form[fields][1][slot]", "1"),
+            ("form[fields][1][label]", "Build"),
+            ("form[fields][1][kind]", "number"),
+            ("form[fields][2][slot]", "2"),
+            ("form[fields][2][label]", "Found on"),
+            ("form[fields][2][kind]", "date"),
+            ("form[fields][3][slot]", "3"),
+            ("form[fields][3][label]", ""),
+            ("form[fields][3][kind]", "text"),
+        ])
+        .await)
+    .await;
+    Setup {
+        project_id,
+        type_id,
+        testers,
+    }
+}
+
+async fn add_user(app: &TestApp, email: &str, first: &str, last: &str) -> i64 {
+    ok(app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", email),
+            ("form[first_name]", first),
+            ("form[last_name]", last),
+            ("form[score]", "0"),
+            ("form[role]", "participant"),
+        ])
+        .await)
+    .await;
+    app.count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await
+}
+
+async fn submit(app: &TestApp, s: &Setup, title: &str, author: &str) -> String {
+    let res = ok(app
+        .call::<fb::CreateTicket>(&[
+            ("form[feedback_type_id]", &s.type_id),
+            ("form[title]", title),
+            ("form[description]", "Tap Save twice.\nIt crashes."),
+            ("form[author]", author),
+            ("form[team_id]", &s.testers),
+            ("form[fields][severity]", "high"),
+            ("form[fields][build]", "412"),
+            ("form[fields][found_on]", "2026-11-20"),
+        ])
+        .await)
+    .await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let id = location
+        .strip_prefix("/feedback/")
+        .and_then(|rest| rest.split('?').next())
+        .unwrap_or_else(|| panic!("unexpected redirect {location}"));
+    id.to_string()
+}
+
+async fn ticket(app: &TestApp, id: &str) -> TicketView {
+    let res = ok(app.call::<fb::GetTicket>(&[("id", id)]).await).await;
+    res.json().await.unwrap()
+}
+
+async fn tickets(app: &TestApp, s: &Setup, extra: &[(&str, &str)]) -> TicketListPage {
+    let mut pairs = vec![("query[project_id]", s.project_id.as_str())];
+    pairs.extend_from_slice(extra);
+    let res = ok(app.call::<fb::ListTickets>(&pairs).await).await;
+    res.json().await.unwrap()
+}
+
+async fn a_project_gets_feedback_types_with_form_workflow_and_teams(app: TestApp) {
+    let s = setup(&app).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM feedback_statuses WHERE feedback_type_id = {}",
+            s.type_id
+        ))
+        .await,
+        4
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM feedback_fields").await,
+        3,
+        "the blank row is left out"
+    );
+    assert_eq!(
+        app.count("SELECT id FROM feedback_fields WHERE key = 'found_on'")
+            .await
+            > 0,
+        true,
+        "a key is made from the label"
+    );
+
+    // A bad project and a bad type form name their fields and write nothing.
+    let err = error_of(
+        app.call::<fb::SaveProject>(&[("form[name]", ""), ("form[key]", "no spaces")])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("name").is_some() && err.field_message("key").is_some());
+    let err = error_of(
+        app.call::<fb::SaveProject>(&[("form[name]", "Other"), ("form[key]", "aurora")])
+            .await,
+    )
+    .await;
+    assert_eq!(
+        err.field_message("key").as_deref(),
+        Some("another project has this key")
+    );
+    let err = error_of(
+        app.call::<fb::SaveFeedbackType>(&[
+            ("form[id]", &s.type_id),
+            ("form[name]", "Bug Report"),
+            ("form[statuses]", "New\nnew"),
+            ("form[fields][0][slot]", "0"),
+            ("form[fields][0][label]", "Severity"),
+            ("form[fields][0][kind]", "choice"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(err.field_message("statuses").unwrap().contains("twice"));
+    assert!(err.field_message("fields.0.choices").is_some(), "{err:?}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback_fields").await, 3);
+    assert_eq!(app.count("SELECT COUNT(*) FROM feedback_statuses").await, 4);
+    let err = error_of(
+        app.call::<fb::CreateFeedbackType>(&[
+            ("form[project_id]", &s.project_id),
+            ("form[name]", "Bug Report"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(err.field_message("name").is_some());
+
+    let project: switchyard::types::ProjectView =
+        ok(app.call::<fb::GetProject>(&[("id", &s.project_id)]).await)
+            .await
+            .json()
+            .await
+            .unwrap();
+    let t = &project.types[0];
+    let workflow: Vec<&str> = t.statuses.iter().map(|x| x.name.as_str()).collect();
+    assert_eq!(workflow, ["New", "Triaged", "In Progress", "Closed"]);
+    let labels: Vec<&str> = t.fields.iter().map(|f| f.label.as_str()).collect();
+    assert_eq!(labels, ["Severity", "Build", "Found on"]);
+    assert_eq!(t.teams.len(), 1);
+}
+
+async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+
+    // Every bad field is named; nothing is written.
+    let err = error_of(
+        app.call::<fb::CreateTicket>(&[
+            ("form[feedback_type_id]", &s.type_id),
+            ("form[title]", " "),
+            ("form[author]", "nobody@example.com"),
+            ("form[fields][severity]", "Urgent"),
+            ("form[fields][build]", "two"),
+            ("form[fields][found_on]", "20/11/2026"),
+        ])
+        .await,
+    )
+    .await;
+    for field in [
+        "title",
+        "author",
+        "fields.severity",
+        "fields.build",
+        "fields.found_on",
+    ] {
+        assert!(err.field_message(field).is_some(), "{field}: {err:?}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 0);
+
+    let id = submit(&app, &s, "Crash on save", "Ada@Example.com").await;
+    submit(&app, &s, "Typo on the welcome screen", "ada@example.com").await;
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.status, "New", "a new ticket starts in the first status");
+    assert_eq!(t.author, "Ada Lovelace");
+    assert_eq!(t.team.as_deref(), Some("Testers"));
+    assert_eq!(
+        t.fields,
+        [
+            ("Severity".to_string(), "High".to_string()),
+            ("Build".to_string(), "412".to_string()),
+            ("Found on".to_string(), "2026-11-20".to_string()),
+        ]
+    );
+    assert_eq!(t.followers, ["Ada Lovelace"], "the author follows");
+    assert!(!t.following, "the manager does not (yet)");
+
+    // The list filters by words of the title, status and team, and pages.
+    assert_eq!(tickets(&app, &s, &[]).await.total, 2);
+    let found = tickets(&app, &s, &[("query[q]", "crash")]).await;
+    assert_eq!(found.total, 1);
+    assert_eq!(found.rows[0].title, "Crash on save");
+    assert_eq!(tickets(&app, &s, &[("query[q]", "nothing")]).await.total, 0);
+
+    // Status and team changes follow the workflow and go into the history.
+    let triaged = t.feedback_type.statuses[1].id.to_string();
+    ok(app
+        .call::<fb::ChangeTicket>(&[
+            ("form[ticket_id]", &id),
+            ("form[what]", "status"),
+            ("form[value]", &triaged),
+        ])
+        .await)
+    .await;
+    let err = error_of(
+        app.call::<fb::ChangeTicket>(&[
+            ("form[ticket_id]", &id),
+            ("form[what]", "status"),
+            ("form[value]", "99999"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(err.field_message("value").is_some());
+    ok(app
+        .call::<fb::ChangeTicket>(&[
+            ("form[ticket_id]", &id),
+            ("form[what]", "visibility"),
+            ("form[value]", "private"),
+        ])
+        .await)
+    .await;
+    let by_status = tickets(&app, &s, &[("query[status]", &triaged)]).await;
+    assert_eq!(by_status.total, 1);
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.status, "Triaged");
+    assert_eq!(t.visibility, "private");
+    let history: Vec<&str> = t.history.iter().map(|e| e.change.as_str()).collect();
+    assert_eq!(
+        history,
+        [
+            "Submitted as Bug Report in status New",
+            "Status: New → Triaged",
+            "Visibility: private"
+        ]
+    );
+
+    // A comment notifies the other followers, raises the popularity, and makes its author a
+    // follower; an empty one is refused.
+    let err = error_of(
+        app.call::<fb::CommentOnTicket>(&[("form[ticket_id]", &id), ("form[body]", "  ")])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("body").is_some());
+    for text in ["Reproduced on 412.", "Fixed in 413?"] {
+        ok(app
+            .call::<fb::CommentOnTicket>(&[("form[ticket_id]", &id), ("form[body]", text)])
+            .await)
+        .await;
+    }
+    let ada_notes = app
+        .count("SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id WHERE u.email = 'ada@example.com'")
+        .await;
+    assert_eq!(ada_notes, 2);
+    let admin_notes = app
+        .count(&format!("SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id WHERE u.email = '{ADMIN_EMAIL}'"))
+        .await;
+    assert_eq!(admin_notes, 0, "nobody is told of their own comment");
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.comments.len(), 2);
+    assert_eq!(t.comments[0].body, "Reproduced on 412.");
+    assert!(t.following);
+    assert_eq!(t.popularity, 2);
+
+    // Ada comments back (through the service, as the comment listener will): the manager,
+    // now a follower, is notified and sees it in their list.
+    let ada = switchyard::server::entities::user::Entity::find_by_id(
+        app.count("SELECT id FROM users WHERE email = 'ada@example.com'")
+            .await as i32,
+    );
+    use sea_orm::{EntityTrait, TransactionTrait};
+    let ada = ada.one(&app.db).await.unwrap().unwrap();
+    let model = switchyard::server::services::feedback::find(&app.db, id.parse().unwrap())
+        .await
+        .unwrap();
+    let txn = app.db.begin().await.unwrap();
+    switchyard::server::services::feedback::comment_in(
+        &txn,
+        &model,
+        &ada,
+        "Yes, 413 works.",
+        &switchyard::server::services::Actor::system("test"),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let notes: Vec<switchyard::types::NotificationView> =
+        ok(app.call::<fb::ListNotifications>(&[]).await)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].body, "New comment on #1: Crash on save");
+    assert!(!notes[0].read);
+    ok(app.call::<fb::MarkNotificationsRead>(&[]).await).await;
+    let notes: Vec<switchyard::types::NotificationView> =
+        ok(app.call::<fb::ListNotifications>(&[]).await)
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert!(notes[0].read);
+
+    // Following is a switch; it counts toward popularity.
+    ok(app
+        .call::<fb::FollowTicket>(&[("ticket_id", &id), ("follow", "0")])
+        .await)
+    .await;
+    let t = ticket(&app, &id).await;
+    assert!(!t.following);
+    assert_eq!(t.popularity, 3 - 1, "three comments, one follower less");
+
+    // A status that tickets are in cannot leave the workflow.
+    let err = error_of(
+        app.call::<fb::SaveFeedbackType>(&[
+            ("form[id]", &s.type_id),
+            ("form[name]", "Bug Report"),
+            ("form[statuses]", "New\nClosed"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(
+        err.field_message("statuses")
+            .unwrap()
+            .contains("“Triaged” is the status of 1 ticket"),
+        "{err:?}"
+    );
+}
+
+async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
+    let s = setup(&app).await;
+    let ada_id = add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let id = submit(&app, &s, "Crash on save", "ada@example.com").await;
+    ok(app
+        .call::<fb::CommentOnTicket>(&[("form[ticket_id]", &id), ("form[body]", "Thanks Ada")])
+        .await)
+    .await;
+    ok(app
+        .call::<macro_fns::SaveMacro>(&[
+            ("form[name]", "Delete user"),
+            ("form[key]", "delete-user"),
+            ("form[actions][0][slot]", "0"),
+            ("form[actions][0][kind]", "remove_user"),
+            ("form[suppress_confirmation]", "on"),
+            ("form[show_in_user_actions]", "on"),
+        ])
+        .await)
+    .await;
+    let macro_id = app
+        .count("SELECT id FROM macros WHERE key = 'delete-user'")
+        .await
+        .to_string();
+    ok(app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &macro_id),
+            ("form[user_id]", &ada_id.to_string()),
+        ])
+        .await)
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'ada@example.com'")
+            .await,
+        0
+    );
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.author, "Removed user");
+    assert_eq!(t.author_user_id, None);
+    assert_eq!(t.comments.len(), 1, "others' comments stay");
+    assert!(!t.followers.iter().any(|f| f.contains("Ada")));
+    for sql in [
+        "SELECT COUNT(*) FROM tickets WHERE author_label LIKE '%Ada%' OR author_label LIKE '%ada@%'",
+        "SELECT COUNT(*) FROM ticket_events WHERE actor_label LIKE '%Ada%'",
+        "SELECT COUNT(*) FROM ticket_followers WHERE user_id NOT IN (SELECT id FROM users)",
+    ] {
+        assert_eq!(app.count(sql).await, 0, "{sql}");
+    }
+}
+
+on_both_backends!(
+    a_project_gets_feedback_types_with_form_workflow_and_teams,
+    tickets_are_submitted_listed_changed_and_commented,
+    removing_an_author_leaves_their_tickets_as_removed_user,
+);
