@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/feedback-types/:id") view=FeedbackTypePage ssr=ssr.clone()/>
                     <Route path=path!("/feedback/:id") view=TicketPage ssr=ssr.clone()/>
                     <Route path=path!("/notifications") view=NotificationsPage ssr=ssr.clone()/>
+                    <Route path=path!("/external-data") view=DataGroupsPage ssr=ssr.clone()/>
+                    <Route path=path!("/external-data/:id") view=DataGroupPage ssr=ssr.clone()/>
                     <Route path=path!("/audit") view=AuditPageView ssr=ssr.clone()/>
                     <Route path=path!("/opt-out") view=OptOutPage ssr=ssr.clone()/>
                     <Route path=path!("/filters") view=FiltersPage ssr=ssr.clone()/>
@@ -124,6 +126,7 @@ fn AdminLayout() -> impl IntoView {
                                     // Not `<A>`: the log below is under /listeners but is its own entry.
                                     <a href="/listeners" class=link aria-current=listeners_current>"Listeners"</a>
                                     <A href="/listeners/log" attr:class=link>"Listener log"</A>
+                                    <A href="/external-data" attr:class=link>"External data"</A>
                                     <A href="/opt-out" attr:class=link>"Opt-outs"</A>
                                     <A href="/api-keys" attr:class=link>"API keys"</A>
                                     <A href="/audit" attr:class=link>"Audit log"</A>

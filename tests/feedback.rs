@@ -464,3 +464,149 @@ on_both_backends!(
     tickets_are_submitted_listed_changed_and_commented,
     removing_an_author_leaves_their_tickets_as_removed_user,
 );
+
+async fn external_data_groups_hold_typed_values_shown_favourites_first(app: TestApp) {
+    use sea_orm::TransactionTrait;
+    use switchyard::server::services::external_data::{self, Subject};
+    use switchyard::server_fns::external_data as data_fns;
+    app.sign_in().await;
+    let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await as i32;
+
+    let err = error_of(
+        app.call::<data_fns::CreateDataGroup>(&[("form[scope]", "planet"), ("form[name]", "")])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("scope").is_some() && err.field_message("name").is_some());
+    ok(app
+        .call::<data_fns::CreateDataGroup>(&[("form[scope]", "user"), ("form[name]", "Jira")])
+        .await)
+    .await;
+    let group = app
+        .count("SELECT id FROM data_groups WHERE name = 'Jira'")
+        .await
+        .to_string();
+    let save = |kind_of_bugs: &'static str| {
+        vec![
+            ("form[id]", group.clone()),
+            ("form[name]", "Jira".to_string()),
+            ("form[fields][0][slot]", "0".into()),
+            ("form[fields][0][label]", "Open bugs".into()),
+            ("form[fields][0][parameter]", "openBugs".into()),
+            ("form[fields][0][kind]", kind_of_bugs.into()),
+            ("form[fields][1][slot]", "1".into()),
+            ("form[fields][1][label]", "Issue key".into()),
+            ("form[fields][1][parameter]", "issueKey".into()),
+            ("form[fields][1][kind]", "string".into()),
+            ("form[fields][1][favorite]", "on".into()),
+            ("form[fields][2][slot]", "2".into()),
+            ("form[fields][2][label]", "Reported".into()),
+            ("form[fields][2][parameter]", "reported".into()),
+            ("form[fields][2][kind]", "datetime".into()),
+        ]
+    };
+    let pairs = save("integer");
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    ok(app.call::<data_fns::SaveDataGroup>(&refs).await).await;
+
+    // Values as a listener will store them: each coerced to its field's type.
+    let fields = external_data::fields_of(&app.db, group.parse().unwrap())
+        .await
+        .unwrap();
+    let txn = app.db.begin().await.unwrap();
+    for (f, raw) in fields.iter().zip([
+        serde_json::json!("3"),
+        serde_json::json!("BETA-42"),
+        serde_json::json!("2026-11-25T15:30:00+01:00"),
+    ]) {
+        let typed = external_data::coerce(&f.kind, &raw).unwrap();
+        external_data::store(&txn, Subject::User(ada), f, typed)
+            .await
+            .unwrap();
+    }
+    txn.commit().await.unwrap();
+    assert!(external_data::coerce("integer", &serde_json::json!("three")).is_err());
+
+    let detail: switchyard::types::UserDetail = ok(app
+        .call::<user_fns::LoadUserDetail>(&[("id", &ada.to_string())])
+        .await)
+    .await
+    .json()
+    .await
+    .unwrap();
+    let shown: Vec<(String, String, bool)> = detail
+        .external_data
+        .iter()
+        .map(|v| (v.label.clone(), v.value.clone(), v.favorite))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("Issue key".to_string(), "BETA-42".to_string(), true),
+            ("Open bugs".to_string(), "3".to_string(), false),
+            (
+                "Reported".to_string(),
+                "2026-11-25 14:30 UTC".to_string(),
+                false
+            ),
+        ],
+        "favourites first, then in the group's order"
+    );
+    assert_eq!(
+        app.count("SELECT value_integer FROM data_values WHERE value_integer IS NOT NULL")
+            .await,
+        3,
+        "stored as a number"
+    );
+
+    // A field that holds values keeps its type.
+    let pairs = save("string");
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let err = error_of(app.call::<data_fns::SaveDataGroup>(&refs).await).await;
+    assert!(
+        err.field_message("fields")
+            .unwrap()
+            .contains("“Open bugs” holds 1 value"),
+        "{err:?}"
+    );
+
+    // Removing the user removes their values.
+    ok(app
+        .call::<macro_fns::SaveMacro>(&[
+            ("form[name]", "Delete user"),
+            ("form[key]", "delete-user"),
+            ("form[actions][0][slot]", "0"),
+            ("form[actions][0][kind]", "remove_user"),
+            ("form[show_in_user_actions]", "on"),
+            ("form[suppress_confirmation]", "on"),
+        ])
+        .await)
+    .await;
+    let macro_id = app
+        .count("SELECT id FROM macros WHERE key = 'delete-user'")
+        .await
+        .to_string();
+    ok(app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &macro_id),
+            ("form[user_id]", &ada.to_string()),
+        ])
+        .await)
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_values").await, 0);
+
+    // Deleting a group asks for confirmation, then takes its fields along.
+    let err = error_of(
+        app.call::<data_fns::DeleteDataGroup>(&[("form[id]", &group)])
+            .await,
+    )
+    .await;
+    assert!(err.field_message("confirm").is_some());
+    ok(app
+        .call::<data_fns::DeleteDataGroup>(&[("form[id]", &group), ("form[confirm]", "on")])
+        .await)
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_fields").await, 0);
+}
+
+on_both_backends!(external_data_groups_hold_typed_values_shown_favourites_first);

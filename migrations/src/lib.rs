@@ -28,6 +28,7 @@ mod m20261125_000022_idempotency_keys;
 mod m20261125_000023_opt_out_listener;
 mod m20261125_000024_bulk_runs;
 mod m20261125_000025_feedback;
+mod m20261125_000026_external_data;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000023_opt_out_listener::Migration),
             Box::new(m20261125_000024_bulk_runs::Migration),
             Box::new(m20261125_000025_feedback::Migration),
+            Box::new(m20261125_000026_external_data::Migration),
         ]
     }
 }

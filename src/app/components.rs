@@ -50,6 +50,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "feedback_type_saved" => "The feedback type was saved.",
         "ticket_created" => "The ticket was submitted.",
         "ticket_updated" => "The ticket was changed.",
+        "data_group_created" => "The data group was created: add its fields.",
+        "data_group_saved" => "The data group was saved.",
+        "data_group_deleted" => "The data group was deleted.",
         "comment_added" => "The comment was added; followers are notified.",
         _ => return None,
     })

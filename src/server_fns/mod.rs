@@ -6,6 +6,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod auth;
 pub mod bulk_runs;
+pub mod external_data;
 pub mod feedback;
 pub mod filters;
 pub mod listener_log;

@@ -10,6 +10,7 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager, TABLE, TD,
     TH, TextField, action_error, encode, field_error, field_sentence, id_param, refresh_key, show,
 };
+use crate::app::pages::external_data::ExternalDataCard;
 use crate::server_fns::feedback::{
     ChangeTicket, CommentOnTicket, CreateTicket, FollowTicket, MarkNotificationsRead,
     get_feedback_type, get_ticket, list_notifications, list_tickets,
@@ -348,6 +349,7 @@ fn Ticket(t: TicketView) -> impl IntoView {
                     })}
                     <p class="mt-4 text-sm text-slate-600">{format!("Followers: {followers}")}</p>
                 </section>
+                <ExternalDataCard values=t.external_data.clone()/>
                 <Comments t=t.clone()/>
             </div>
             <div class="space-y-6">
@@ -437,6 +439,15 @@ fn Comments(t: TicketView) -> impl IntoView {
     let comment = ServerAction::<CommentOnTicket>::new();
     let error = action_error(comment);
     let body_error = field_error(error, "body");
+    // The page is rebuilt in place after a comment, so the text box is emptied here.
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if comment.value().with(|v| matches!(v, Some(Ok(_)))) {
+            if let Some(f) = form.get() {
+                f.reset();
+            }
+        }
+    });
     view! {
         <section id="comments" aria-labelledby="comments-heading" class=format!("{CARD} space-y-4")>
             <h2 id="comments-heading" class="text-lg font-semibold">{format!("Comments ({})", t.comments.len())}</h2>
@@ -454,7 +465,7 @@ fn Comments(t: TicketView) -> impl IntoView {
                     </ul>
                 }.into_any()
             }}
-            <ActionForm action=comment attr:class="space-y-2">
+            <ActionForm action=comment node_ref=form attr:class="space-y-2">
                 <input type="hidden" name="form[ticket_id]" value=t.id.to_string()/>
                 <label for="f-comment" class=LABEL>"Add a comment"</label>
                 <textarea id="f-comment" name="form[body]" rows="3" class=INPUT

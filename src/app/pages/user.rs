@@ -6,6 +6,7 @@ use crate::app::components::{
     action_error, capitalise, field_error, id_param, refresh_key, show,
 };
 use crate::app::pages::audit::AuditTable;
+use crate::app::pages::external_data::ExternalDataCard;
 use crate::app::pages::listener_log::{CallTable, log_href};
 use crate::server_fns::listener_log::load_user_listener_calls;
 use crate::server_fns::macros::RunMacro;
@@ -70,6 +71,7 @@ pub fn UserPage() -> impl IntoView {
                                 </IfCommunityManager>
                             }
                         })}
+                        <div class="mt-6"><ExternalDataCard values=d.external_data/></div>
                         <Comments comments=d.comments/>
                         <Runs runs=d.runs/>
                         {listener_calls.map(|calls| view! { <ListenerCalls user_id calls/> })}

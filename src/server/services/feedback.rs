@@ -471,6 +471,11 @@ pub async fn get(
         following,
         comments,
         history,
+        external_data: super::external_data::values_for(
+            db,
+            super::external_data::Subject::Ticket(id),
+        )
+        .await?,
         feedback_type,
     })
 }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk_runs;
 pub mod community;
+pub mod external_data;
 pub mod feedback;
 pub mod filters;
 pub mod imports;

@@ -230,6 +230,11 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
         .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
         .collect();
     Ok(UserDetail {
+        external_data: super::external_data::values_for(
+            db,
+            super::external_data::Subject::User(id),
+        )
+        .await?,
         comments,
         runs: macros::runs_for_user(db, id).await?,
         macros,

@@ -1,0 +1,90 @@
+import { test, expect } from '@playwright/test';
+import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
+
+test('a project with a Bug Report type, a ticket, its workflow and comments', async ({ page }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'fb');
+
+  // A project and its feedback type: workflow, team and a form with two custom fields.
+  await open(page, '/projects');
+  await page.getByLabel('Name').fill(`Project ${tag}`);
+  await page.getByLabel('Key').fill(`p-${tag}`);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await expect(page.getByRole('status')).toHaveText('The project was saved.');
+  await expectHeading(page, `Project ${tag}`);
+  await ready(page);
+  await page.getByLabel('Type name').fill('Bug Report');
+  await page.getByRole('button', { name: 'Add feedback type' }).click();
+  await expect(page.getByRole('status')).toContainText('The feedback type was created');
+  await expectHeading(page, 'Feedback type Bug Report');
+  await ready(page);
+  await expect(page.getByLabel('Workflow')).toHaveValue('New\nOpen\nIn Progress\nClosed');
+  await page.getByLabel('Workflow').fill('New\nTriaged\nClosed');
+  await page.getByLabel('Testers').check();
+  await page.getByLabel('Label of field 1').fill('Severity');
+  await page.getByLabel('Kind of field 1').selectOption('choice');
+  await page.getByLabel('Field 1 is required').check();
+  await page.getByLabel('Choices of field 1').fill('Low\nHigh');
+  await page.getByLabel('Label of field 2').fill('Build');
+  await page.getByLabel('Kind of field 2').selectOption('number');
+  await page.getByRole('button', { name: 'Save feedback type' }).click();
+  await expect(page.getByRole('status')).toHaveText('The feedback type was saved.');
+  await expect(page.getByLabel('Key of field 1')).toHaveValue('severity');
+  await page.screenshot({ path: testInfo.outputPath('feedback-type.png'), fullPage: true });
+  await page.getByRole('link', { name: `Project ${tag}` }).click();
+  await expect(page.getByRole('row', { name: /Bug Report/ })).toContainText('New → Triaged → Closed');
+
+  // A ticket: a bad number is refused with the field named, then it goes in.
+  await ready(page);
+  await page.getByRole('link', { name: 'New Bug Report' }).click();
+  await expectHeading(page, 'New Bug Report');
+  const fill = async (build: string) => {
+    await ready(page);
+    await page.getByLabel('Title').fill(`Crash on save ${tag}`);
+    await page.getByLabel('Description').fill('Tap Save twice.');
+    await page.getByLabel('Submitted by (email)').fill(admin.email);
+    await page.getByLabel('Team').selectOption({ label: 'Testers' });
+    await page.getByLabel('Severity (required)').selectOption('High');
+    await page.getByLabel('Build').fill(build);
+    await page.getByRole('button', { name: 'Submit ticket' }).click();
+  };
+  await fill('four hundred');
+  await expect(page.getByText('Build must be a number, not “four hundred”.')).toBeVisible();
+  await fill('412');
+  await expect(page.getByRole('status')).toHaveText('The ticket was submitted.');
+  await expectHeading(page, new RegExp(`^#\\d+ Crash on save ${tag}$`));
+  const details = page.getByRole('region', { name: 'Details' });
+  await expect(details).toContainText('High');
+  await expect(details).toContainText('412');
+  await expect(details).toContainText('Testers');
+
+  // The workflow and a comment, each in the history.
+  await ready(page);
+  await page.getByLabel('Status', { exact: true }).selectOption({ label: 'Triaged' });
+  await page.getByRole('button', { name: 'Set status' }).click();
+  await expect(page.getByRole('status')).toHaveText('The ticket was changed.');
+  await expect(page.getByText('Status: New → Triaged')).toBeVisible();
+  await ready(page);
+  await page.getByLabel('Add a comment').fill('Reproduced on 412.');
+  await page.getByRole('button', { name: 'Add comment' }).click();
+  await expect(page.getByRole('status')).toHaveText('The comment was added; followers are notified.');
+  await expect(page.getByRole('heading', { name: 'Comments (1)' })).toBeVisible();
+  await expect(page.getByText('Reproduced on 412.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Stop following' })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('ticket.png'), fullPage: true });
+
+  // The project's list finds it by words of the title and by status.
+  await page.getByRole('link', { name: `Project ${tag}` }).click();
+  await expectHeading(page, `Project ${tag} feedback`);
+  await ready(page);
+  await page.getByLabel('Title contains').fill('crash on SAVE');
+  await page.getByLabel('Status').selectOption({ label: 'Bug Report: Triaged' });
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page.getByRole('row', { name: new RegExp(`Crash on save ${tag}`) })).toContainText('Triaged');
+  await ready(page);
+  await page.getByLabel('Status').selectOption({ label: 'Bug Report: Closed' });
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page.getByText('No tickets match.')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('feedback-list.png'), fullPage: true });
+});

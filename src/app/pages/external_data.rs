@@ -1,0 +1,251 @@
+//! External data groups and fields, and the card that shows stored values on the user and
+//! ticket pages.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::app::components::{
+    BUTTON, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH, TextField,
+    action_error, field_error, field_sentence, id_param, refresh_key, show,
+};
+use crate::server_fns::external_data::{
+    CreateDataGroup, DeleteDataGroup, SaveDataGroup, get_data_group, list_data_groups,
+};
+use crate::types::{
+    DATA_KINDS, DATA_SCOPES, DataFieldView, DataGroupView, DataValueView, NEW_DATA_FIELD_ROWS,
+};
+
+fn scope_label(scope: &str) -> &'static str {
+    DATA_SCOPES
+        .iter()
+        .find(|(s, _)| *s == scope)
+        .map(|(_, l)| *l)
+        .unwrap_or("?")
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    DATA_KINDS
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, l)| *l)
+        .unwrap_or("?")
+}
+
+#[component]
+pub fn DataGroupsPage() -> impl IntoView {
+    let data = Resource::new(refresh_key, |_| list_data_groups());
+    view! {
+        <Title text="External data"/>
+        <PageHeader title="External data".to_string()/>
+        <p class="mb-4 max-w-3xl text-sm text-slate-600">"Groups of typed fields that other systems fill in through listeners (and, soon, webhook answers). Each field has the label people see and the parameter the other system sends."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |groups| view! {
+                    <div class="grid grid-cols-1 gap-6 lg:grid-cols-3">
+                        <div class="lg:col-span-2"><GroupTable groups/></div>
+                        <NewGroupForm/>
+                    </div>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn GroupTable(groups: Vec<DataGroupView>) -> impl IntoView {
+    if groups.is_empty() {
+        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No data groups yet."</p> }.into_any();
+    }
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class=TABLE>
+                <caption class="sr-only">"Data groups"</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Group"</th>
+                        <th scope="col" class=TH>"Stored against"</th>
+                        <th scope="col" class=TH>"Fields"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {groups.into_iter().map(|g| {
+                        let fields = g.fields.iter().map(|f| format!("{} ({})", f.label, kind_label(&f.kind))).collect::<Vec<_>>().join(", ");
+                        view! {
+                            <tr>
+                                <td class=TD><a class=format!("{LINK} font-medium") href=format!("/external-data/{}", g.id)>{g.name.clone()}</a></td>
+                                <td class=TD>{scope_label(&g.scope)}</td>
+                                <td class=format!("{TD} text-slate-600")>{if fields.is_empty() { "None yet".to_string() } else { fields }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn NewGroupForm() -> impl IntoView {
+    let create = ServerAction::<CreateDataGroup>::new();
+    let error = action_error(create);
+    let scope_error = field_error(error, "scope");
+    view! {
+        <section aria-labelledby="new-group" class=format!("{CARD} h-fit space-y-4")>
+            <h2 id="new-group" class="text-lg font-semibold">"New data group"</h2>
+            <ActionForm action=create attr:class="space-y-4">
+                <FormAlert error/>
+                <TextField label="Name" name="form[name]" required=true autocomplete="off" error=field_error(error, "name")/>
+                <div>
+                    <label for="f-scope" class=LABEL>"Stored against"</label>
+                    <select id="f-scope" name="form[scope]" class=INPUT>
+                        {DATA_SCOPES.iter().map(|(s, l)| view! { <option value=*s>{*l}</option> }).collect_view()}
+                    </select>
+                    {move || scope_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Stored against", &e)}</p> })}
+                </div>
+                <button type="submit" class=BUTTON>"Create group"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn DataGroupPage() -> impl IntoView {
+    let id = id_param();
+    let data = Resource::new(move || (refresh_key(), id()), |(_, id)| get_data_group(id));
+    let delete = ServerAction::<DeleteDataGroup>::new();
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, move |g| view! {
+                    <Title text=g.name.clone()/>
+                    <nav aria-label="Breadcrumb" class="mb-2 text-sm"><a class=LINK href="/external-data">"External data"</a></nav>
+                    <PageHeader title=format!("Data group {}", g.name)/>
+                    <p class="mb-4 text-sm text-slate-600">{format!("Stored against {}.", scope_label(&g.scope).to_lowercase())}</p>
+                    <GroupEditor group=g.clone()/>
+                    <DangerZone action=delete id=g.id heading="Delete this group"
+                        explanation="Its fields and every value stored in them are deleted too."
+                        confirm_label=format!("Yes, delete {} and its values", g.name) button="Delete group"/>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn GroupEditor(group: DataGroupView) -> impl IntoView {
+    let save = ServerAction::<SaveDataGroup>::new();
+    let error = action_error(save);
+    let mut rows: Vec<Option<DataFieldView>> = group.fields.iter().cloned().map(Some).collect();
+    rows.extend((0..NEW_DATA_FIELD_ROWS).map(|_| None));
+    let fields_error = field_error(error, "fields");
+    view! {
+        <ActionForm action=save attr:class=format!("{CARD} space-y-4")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=group.id.to_string()/>
+            <div class="max-w-md">
+                <TextField label="Name" name="form[name]" value=group.name.clone() required=true autocomplete="off" error=field_error(error, "name")/>
+            </div>
+            <h2 class="text-lg font-semibold">"Fields"</h2>
+            <p class="text-sm text-slate-600">"A row without a label is left out. Favourites are shown on top of the user summary and the ticket page. A field that holds values keeps its type."</p>
+            {move || fields_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Fields", &e)}</p> })}
+            <div class="overflow-x-auto">
+                <table class=TABLE>
+                    <thead class="bg-slate-50">
+                        <tr>
+                            <th scope="col" class=TH>"Label"</th>
+                            <th scope="col" class=TH>"Parameter"</th>
+                            <th scope="col" class=TH>"Type"</th>
+                            <th scope="col" class=TH>"Favourite"</th>
+                            <th scope="col" class=format!("{TH} text-right")>"Values"</th>
+                        </tr>
+                    </thead>
+                    <tbody class="divide-y divide-slate-100">
+                        {rows.into_iter().enumerate().map(|(i, f)| view! { <DataFieldRow index=i field=f error/> }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <button type="submit" class=BUTTON>"Save group"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn DataFieldRow(
+    index: usize,
+    field: Option<DataFieldView>,
+    error: Signal<Option<crate::errors::AppError>>,
+) -> impl IntoView {
+    let slot = index;
+    let f = field.unwrap_or(DataFieldView {
+        id: 0,
+        label: String::new(),
+        parameter: String::new(),
+        kind: "string".into(),
+        favorite: false,
+        value_count: 0,
+    });
+    let name = move |what: &str| format!("form[fields][{slot}][{what}]");
+    let id = move |what: &str| format!("f-data-{slot}-{what}");
+    let message = move || {
+        error.get().and_then(|e| {
+            ["label", "parameter", "kind"].iter().find_map(|w| {
+                e.field_message(&format!("fields.{slot}.{w}"))
+                    .map(|m| (*w, m))
+            })
+        })
+    };
+    let row = slot + 1;
+    view! {
+        <tr>
+            <td class=TD>
+                <input type="hidden" name=name("slot") value=slot.to_string()/>
+                <label for=id("label") class="sr-only">{format!("Label of data field {row}")}</label>
+                <input id=id("label") name=name("label") value=f.label.clone() class=INPUT autocomplete="off"/>
+                {move || message().map(|(what, m)| view! { <p class="mt-1 text-sm text-red-700">{field_sentence(&format!("The {what}"), &m)}</p> })}
+            </td>
+            <td class=TD>
+                <label for=id("parameter") class="sr-only">{format!("Parameter of data field {row}")}</label>
+                <input id=id("parameter") name=name("parameter") value=f.parameter.clone() class=format!("{INPUT} font-mono") autocomplete="off"/>
+            </td>
+            <td class=TD>
+                <label for=id("kind") class="sr-only">{format!("Type of data field {row}")}</label>
+                <select id=id("kind") name=name("kind") class=INPUT>
+                    {DATA_KINDS.iter().map(|(k, l)| view! { <option value=*k selected=f.kind == *k>{*l}</option> }).collect_view()}
+                </select>
+            </td>
+            <td class=format!("{TD} text-center")>
+                <label for=id("favorite") class="sr-only">{format!("Data field {row} is a favourite")}</label>
+                <input id=id("favorite") type="checkbox" name=name("favorite") checked=f.favorite class="h-4 w-4 rounded border-slate-300"/>
+            </td>
+            <td class=format!("{TD} text-right tabular-nums text-slate-600")>{f.value_count}</td>
+        </tr>
+    }
+}
+
+/// The values stored against a user or a ticket, favourites first (starred).
+#[component]
+pub fn ExternalDataCard(values: Vec<DataValueView>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="external-data-heading" class=CARD>
+            <h2 id="external-data-heading" class="mb-3 text-lg font-semibold">"External data"</h2>
+            {if values.is_empty() {
+                view! { <p class="text-sm text-slate-600">"None stored yet."</p> }.into_any()
+            } else {
+                view! {
+                    <dl class="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2">
+                        {values.into_iter().map(|v| view! {
+                            <div>
+                                <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
+                                    {v.favorite.then(|| view! { <span aria-label="Favourite" class="text-amber-500">"★ "</span> })}
+                                    {format!("{} · {}", v.group, v.label)}
+                                </dt>
+                                <dd class="mt-0.5 text-sm" title=format!("Stored {}", v.updated_at)>{v.value}</dd>
+                            </div>
+                        }).collect_view()}
+                    </dl>
+                }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,632 @@
+//! External data: groups of typed fields (Boolean, Date and Time, Integer, String) whose values
+//! third parties store against users, feedback tickets or projects. One coercion rule turns
+//! what they send into the field's type, for listeners and captured webhook answers alike.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde_json::Value;
+
+use super::{Actor, audit, format_time};
+use crate::errors::{AppError, FieldErrors};
+use crate::server::domain::parse_id;
+use crate::server::entities::{data_field, data_group, data_value};
+use crate::types::{
+    DATA_KINDS, DATA_SCOPES, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView,
+    DataValueView, NewDataGroupForm,
+};
+
+const MAX_STRING: usize = 10_000;
+
+/// What a value is stored against.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Subject {
+    User(i32),
+    Ticket(i32),
+    Project(i32),
+}
+
+impl Subject {
+    /// The group scope that stores values against this kind of subject.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Subject::User(_) => "user",
+            Subject::Ticket(_) => "feedback",
+            Subject::Project(_) => "project",
+        }
+    }
+
+    fn condition(self) -> sea_orm::sea_query::SimpleExpr {
+        match self {
+            Subject::User(id) => data_value::Column::UserId.eq(id),
+            Subject::Ticket(id) => data_value::Column::TicketId.eq(id),
+            Subject::Project(id) => data_value::Column::ProjectId.eq(id),
+        }
+    }
+}
+
+/// A value in its field's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Typed {
+    String(String),
+    Integer(i64),
+    Boolean(bool),
+    Datetime(DateTime<Utc>),
+}
+
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("“{s}”"),
+        other => other.to_string(),
+    }
+}
+
+/// Turns a JSON value into the field's type, or says why it cannot be.
+pub fn coerce(kind: &str, v: &Value) -> Result<Typed, String> {
+    match kind {
+        "string" => {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => return Err("must be text, not null".into()),
+                _ => return Err("must be text, not an object or a list".into()),
+            };
+            if s.chars().count() > MAX_STRING {
+                return Err(format!("must be at most {MAX_STRING} characters"));
+            }
+            Ok(Typed::String(s))
+        }
+        "integer" => {
+            let n = match v {
+                Value::Number(n) => n.as_i64().or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                        .map(|f| f as i64)
+                }),
+                Value::String(s) => s.trim().parse::<i64>().ok(),
+                _ => None,
+            };
+            n.map(Typed::Integer)
+                .ok_or_else(|| format!("must be a whole number, not {}", shown(v)))
+        }
+        "boolean" => {
+            let b = match v {
+                Value::Bool(b) => Some(*b),
+                Value::Number(n) => match n.as_i64() {
+                    Some(1) => Some(true),
+                    Some(0) => Some(false),
+                    _ => None,
+                },
+                Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "1" | "on" => Some(true),
+                    "false" | "no" | "0" | "off" => Some(false),
+                    _ => None,
+                },
+                _ => None,
+            };
+            b.map(Typed::Boolean)
+                .ok_or_else(|| format!("must be true or false, not {}", shown(v)))
+        }
+        "datetime" => {
+            let t = match v {
+                Value::String(s) => parse_datetime(s.trim()),
+                // Seconds since 1970 (what many systems send).
+                Value::Number(n) => n.as_i64().and_then(|s| DateTime::from_timestamp(s, 0)),
+                _ => None,
+            };
+            t.map(Typed::Datetime).ok_or_else(|| {
+                format!(
+                    "must be a date and time such as 2026-11-25T14:30:00Z, not {}",
+                    shown(v)
+                )
+            })
+        }
+        other => Err(format!("has an unknown type {other}")),
+    }
+}
+
+/// RFC 3339, or a date and time without offset (taken as UTC), or a date alone (midnight UTC).
+fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+fn display(v: &data_value::Model) -> String {
+    if let Some(s) = &v.value_string {
+        return s.clone();
+    }
+    if let Some(n) = v.value_integer {
+        return n.to_string();
+    }
+    if let Some(b) = v.value_boolean {
+        return if b { "True" } else { "False" }.to_string();
+    }
+    v.value_datetime
+        .as_ref()
+        .map(format_time)
+        .unwrap_or_default()
+}
+
+/// Stores (or replaces) one value of `field` against `subject`, in the caller's transaction.
+pub async fn store(
+    db: &impl ConnectionTrait,
+    subject: Subject,
+    field: &data_field::Model,
+    value: Typed,
+) -> Result<(), AppError> {
+    let existing = data_value::Entity::find()
+        .filter(data_value::Column::FieldId.eq(field.id))
+        .filter(subject.condition())
+        .one(db)
+        .await?;
+    let mut active = match existing {
+        Some(v) => v.into_active_model(),
+        None => {
+            let (user, ticket, project) = match subject {
+                Subject::User(id) => (Some(id), None, None),
+                Subject::Ticket(id) => (None, Some(id), None),
+                Subject::Project(id) => (None, None, Some(id)),
+            };
+            data_value::ActiveModel {
+                field_id: Set(field.id),
+                user_id: Set(user),
+                ticket_id: Set(ticket),
+                project_id: Set(project),
+                ..Default::default()
+            }
+        }
+    };
+    active.value_string = Set(None);
+    active.value_integer = Set(None);
+    active.value_boolean = Set(None);
+    active.value_datetime = Set(None);
+    match value {
+        Typed::String(s) => active.value_string = Set(Some(s)),
+        Typed::Integer(n) => active.value_integer = Set(Some(n)),
+        Typed::Boolean(b) => active.value_boolean = Set(Some(b)),
+        Typed::Datetime(t) => active.value_datetime = Set(Some(t)),
+    }
+    active.updated_at = Set(Utc::now());
+    active.save(db).await?;
+    Ok(())
+}
+
+/// Every value stored against `subject`: favourites first, then by group and field order.
+pub async fn values_for(
+    db: &impl ConnectionTrait,
+    subject: Subject,
+) -> Result<Vec<DataValueView>, AppError> {
+    let values = data_value::Entity::find()
+        .filter(subject.condition())
+        .all(db)
+        .await?;
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let fields = data_field::Entity::find()
+        .filter(data_field::Column::Id.is_in(values.iter().map(|v| v.field_id)))
+        .all(db)
+        .await?;
+    let groups = data_group::Entity::find()
+        .filter(data_group::Column::Id.is_in(fields.iter().map(|f| f.group_id)))
+        .all(db)
+        .await?;
+    let mut rows: Vec<(bool, String, i32, DataValueView)> = values
+        .iter()
+        .filter_map(|v| {
+            let f = fields.iter().find(|f| f.id == v.field_id)?;
+            let g = groups.iter().find(|g| g.id == f.group_id)?;
+            Some((
+                !f.favorite,
+                g.name.clone(),
+                f.position,
+                DataValueView {
+                    group: g.name.clone(),
+                    label: f.label.clone(),
+                    value: display(v),
+                    favorite: f.favorite,
+                    updated_at: format_time(&v.updated_at),
+                },
+            ))
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    Ok(rows.into_iter().map(|r| r.3).collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct FieldCount {
+    field_id: i32,
+    n: i64,
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<DataGroupView>, AppError> {
+    let groups = data_group::Entity::find()
+        .order_by_asc(data_group::Column::Scope)
+        .order_by_asc(data_group::Column::Name)
+        .all(db)
+        .await?;
+    let mut views = Vec::with_capacity(groups.len());
+    for g in groups {
+        views.push(group_view(db, g).await?);
+    }
+    Ok(views)
+}
+
+pub async fn find_group(db: &impl ConnectionTrait, id: i32) -> Result<data_group::Model, AppError> {
+    data_group::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("data group {id}")))
+}
+
+pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<DataGroupView, AppError> {
+    let g = find_group(db, id).await?;
+    group_view(db, g).await
+}
+
+/// The fields of a group, in order.
+pub async fn fields_of(
+    db: &impl ConnectionTrait,
+    group_id: i32,
+) -> Result<Vec<data_field::Model>, AppError> {
+    Ok(data_field::Entity::find()
+        .filter(data_field::Column::GroupId.eq(group_id))
+        .order_by_asc(data_field::Column::Position)
+        .all(db)
+        .await?)
+}
+
+async fn group_view(
+    db: &impl ConnectionTrait,
+    g: data_group::Model,
+) -> Result<DataGroupView, AppError> {
+    let fields = fields_of(db, g.id).await?;
+    let counts: Vec<FieldCount> = data_value::Entity::find()
+        .select_only()
+        .column(data_value::Column::FieldId)
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .filter(data_value::Column::FieldId.is_in(fields.iter().map(|f| f.id)))
+        .group_by(data_value::Column::FieldId)
+        .into_model::<FieldCount>()
+        .all(db)
+        .await?;
+    Ok(DataGroupView {
+        id: g.id,
+        scope: g.scope,
+        name: g.name,
+        fields: fields
+            .into_iter()
+            .map(|f| DataFieldView {
+                value_count: counts
+                    .iter()
+                    .find(|c| c.field_id == f.id)
+                    .map(|c| c.n as u64)
+                    .unwrap_or(0),
+                id: f.id,
+                label: f.label,
+                parameter: f.parameter,
+                kind: f.kind,
+                favorite: f.favorite,
+            })
+            .collect(),
+    })
+}
+
+fn parse_name(input: &str) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("is required".into());
+    }
+    if name.chars().count() > 100 {
+        return Err("must be at most 100 characters".into());
+    }
+    Ok(name.to_string())
+}
+
+async fn name_taken(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    name: &str,
+    except: Option<i32>,
+) -> Result<bool, AppError> {
+    let mut q = data_group::Entity::find()
+        .filter(data_group::Column::Scope.eq(scope))
+        .filter(data_group::Column::Name.eq(name));
+    if let Some(id) = except {
+        q = q.filter(data_group::Column::Id.ne(id));
+    }
+    Ok(q.count(db).await? > 0)
+}
+
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn create_group(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &NewDataGroupForm,
+) -> Result<i32, AppError> {
+    let mut errors = FieldErrors::new();
+    let scope = form.scope.trim();
+    if !DATA_SCOPES.iter().any(|(s, _)| *s == scope) {
+        errors.push("scope", "must be users, feedback tickets or projects");
+    }
+    let name = errors.check("name", parse_name(&form.name));
+    errors.into_result()?;
+    let name = name.expect("checked");
+    if name_taken(db, scope, &name, None).await? {
+        return Err(AppError::field(
+            "name",
+            "another group of this scope has this name",
+        ));
+    }
+    let txn = db.begin().await?;
+    let g = data_group::ActiveModel {
+        scope: Set(scope.to_string()),
+        name: Set(name.clone()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(&txn, actor, "data_group.created", &name, scope).await?;
+    txn.commit().await?;
+    Ok(g.id)
+}
+
+/// A parameter as third parties send it: 1 to 100 visible characters, no spaces.
+fn parse_parameter(input: &str) -> Result<String, String> {
+    let p = input.trim();
+    if p.is_empty() {
+        return Err("is required".into());
+    }
+    if p.chars().count() > 100 || !p.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("must be 1 to 100 visible characters without spaces".into());
+    }
+    Ok(p.to_string())
+}
+
+struct ParsedField {
+    label: String,
+    parameter: String,
+    kind: String,
+    favorite: bool,
+}
+
+fn parse_fields(rows: &[DataFieldForm], errors: &mut FieldErrors) -> Vec<ParsedField> {
+    let mut rows: Vec<(usize, &DataFieldForm)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.slot.trim().parse().unwrap_or(i), f))
+        .collect();
+    rows.sort_by_key(|(slot, _)| *slot);
+    let mut fields: Vec<ParsedField> = Vec::new();
+    for (slot, f) in rows {
+        let label = f.label.trim();
+        if label.is_empty() {
+            continue;
+        }
+        let at = |what: &str| format!("fields.{slot}.{what}");
+        if label.chars().count() > 100 {
+            errors.push(&at("label"), "must be at most 100 characters");
+        }
+        let parameter = match parse_parameter(&f.parameter) {
+            Ok(p) if fields.iter().any(|x| x.parameter == p) => {
+                errors.push(
+                    &at("parameter"),
+                    format!("“{p}” is the parameter of another field"),
+                );
+                None
+            }
+            Ok(p) => Some(p),
+            Err(m) => {
+                errors.push(&at("parameter"), m);
+                None
+            }
+        };
+        let kind = f.kind.trim();
+        if !DATA_KINDS.iter().any(|(k, _)| *k == kind) {
+            errors.push(&at("kind"), "must be one of the listed types");
+        }
+        if let Some(parameter) = parameter {
+            fields.push(ParsedField {
+                label: label.to_string(),
+                parameter,
+                kind: kind.to_string(),
+                favorite: f.favorite.is_some(),
+            });
+        }
+    }
+    if fields.len() > 100 {
+        errors.push("fields", "a group may have at most 100 fields");
+    }
+    fields
+}
+
+/// Saves a group's name and fields. Fields are matched by parameter; a field that holds values
+/// keeps its type (the values are stored in it) and can only be removed with them, which the
+/// editor says.
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn save_group(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &DataGroupForm,
+) -> Result<(), AppError> {
+    let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+    let group = find_group(db, id).await?;
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", parse_name(&form.name));
+    let fields = parse_fields(&form.fields, &mut errors);
+    errors.into_result()?;
+    let name = name.expect("checked");
+    if name_taken(db, &group.scope, &name, Some(id)).await? {
+        return Err(AppError::field(
+            "name",
+            "another group of this scope has this name",
+        ));
+    }
+    let txn = db.begin().await?;
+    let old = fields_of(&txn, id).await?;
+    for o in &old {
+        let kept = fields.iter().find(|f| f.parameter == o.parameter);
+        let held = data_value::Entity::find()
+            .filter(data_value::Column::FieldId.eq(o.id))
+            .count(&txn)
+            .await?;
+        match kept {
+            Some(f) if f.kind != o.kind && held > 0 => {
+                return Err(AppError::field(
+                    "fields",
+                    format!(
+                        "“{}” holds {held} value{}: it keeps the type {}",
+                        o.label,
+                        if held == 1 { "" } else { "s" },
+                        o.kind
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                data_field::Entity::delete_by_id(o.id).exec(&txn).await?;
+            }
+        }
+    }
+    for (i, f) in fields.iter().enumerate() {
+        let mut active = match old.iter().find(|o| o.parameter == f.parameter) {
+            Some(o) => o.clone().into_active_model(),
+            None => data_field::ActiveModel {
+                group_id: Set(id),
+                parameter: Set(f.parameter.clone()),
+                ..Default::default()
+            },
+        };
+        active.label = Set(f.label.clone());
+        active.kind = Set(f.kind.clone());
+        active.favorite = Set(f.favorite);
+        active.position = Set(i as i32);
+        active.save(&txn).await?;
+    }
+    let mut g = group.into_active_model();
+    g.name = Set(name.clone());
+    g.update(&txn).await?;
+    audit::record(
+        &txn,
+        actor,
+        "data_group.saved",
+        &name,
+        &format!(
+            "{} field{}",
+            fields.len(),
+            if fields.len() == 1 { "" } else { "s" }
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+pub async fn delete_group(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id_input: &str,
+    confirmed: bool,
+) -> Result<(), AppError> {
+    let id = super::confirmed_deletion(id_input, confirmed)?;
+    let group = find_group(db, id).await?;
+    let txn = db.begin().await?;
+    // Fields and their values go with the group (ON DELETE CASCADE).
+    data_group::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(&txn, actor, "data_group.deleted", &group.name, "").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_take_the_field_type_or_say_why_not() {
+        assert_eq!(coerce("integer", &json!(42)).unwrap(), Typed::Integer(42));
+        assert_eq!(coerce("integer", &json!("42")).unwrap(), Typed::Integer(42));
+        assert_eq!(coerce("integer", &json!(42.0)).unwrap(), Typed::Integer(42));
+        assert_eq!(
+            coerce("integer", &json!("4.5")).unwrap_err(),
+            "must be a whole number, not “4.5”"
+        );
+        assert_eq!(
+            coerce("boolean", &json!("Yes")).unwrap(),
+            Typed::Boolean(true)
+        );
+        assert_eq!(coerce("boolean", &json!(0)).unwrap(), Typed::Boolean(false));
+        assert!(coerce("boolean", &json!("maybe")).is_err());
+        assert_eq!(
+            coerce("string", &json!(7)).unwrap(),
+            Typed::String("7".into())
+        );
+        assert!(coerce("string", &json!({"a": 1})).is_err());
+        let t = |s: &str| match coerce("datetime", &json!(s)).unwrap() {
+            Typed::Datetime(t) => t.to_rfc3339(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(t("2026-11-25T15:30:00+01:00"), "2026-11-25T14:30:00+00:00");
+        assert_eq!(t("2026-11-25 14:30"), "2026-11-25T14:30:00+00:00");
+        assert_eq!(t("2026-11-25"), "2026-11-25T00:00:00+00:00");
+        assert!(coerce("datetime", &json!("next Tuesday")).is_err());
+        assert!(matches!(
+            coerce("datetime", &json!(1_764_000_000)),
+            Ok(Typed::Datetime(_))
+        ));
+    }
+
+    #[test]
+    fn the_field_rows_name_each_problem() {
+        let row = |slot: &str, label: &str, parameter: &str, kind: &str| DataFieldForm {
+            slot: slot.into(),
+            label: label.into(),
+            parameter: parameter.into(),
+            kind: kind.into(),
+            favorite: None,
+        };
+        let mut errors = FieldErrors::new();
+        let fields = parse_fields(
+            &[
+                row("0", "Jira key", "issueKey", "string"),
+                row("1", "Again", "issueKey", "string"),
+                row("2", "Bad", "has space", "colour"),
+                row("3", "", "", ""),
+            ],
+            &mut errors,
+        );
+        assert_eq!(fields.len(), 1);
+        let AppError::Validation(list) = errors.into_result().unwrap_err() else {
+            unreachable!()
+        };
+        let fields: Vec<&str> = list.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["fields.1.parameter", "fields.2.parameter", "fields.2.kind"]
+        );
+    }
+}
