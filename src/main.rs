@@ -116,7 +116,7 @@ async fn main() -> ExitCode {
             match community::load_demo_data(&state.db, users).await {
                 Ok(n) => {
                     println!(
-                        "demo data loaded: {n} users, teams Customers, Testers and Administrators, project Aurora Beta"
+                        "demo data loaded: {n} users, teams Customers, Testers and Administrators, project Aurora Beta (Bug Report, Feature Request)"
                     );
                     ExitCode::SUCCESS
                 }

@@ -100,7 +100,12 @@ fn create_admin_and_demo_data() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("12 users"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("12 users"), "{said}");
+    assert!(
+        said.contains("project Aurora Beta (Bug Report, Feature Request)"),
+        "{said}"
+    );
 
     let out = switchyard(&db).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -71,6 +71,7 @@ test('a project with a Bug Report type, a ticket, its workflow and comments', as
   await expect(page.getByRole('status')).toHaveText('The comment was added; followers are notified.');
   await expect(page.getByRole('heading', { name: 'Comments (1)' })).toBeVisible();
   await expect(page.getByText('Reproduced on 412.')).toBeVisible();
+  await expect(page.getByLabel('Add a comment')).toHaveValue('');
   await expect(page.getByRole('button', { name: 'Stop following' })).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('ticket.png'), fullPage: true });
 

@@ -185,7 +185,7 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
     let testers = teams::ensure(db, "Testers", "Invited beta testers").await?;
     let admins = teams::ensure(db, "Administrators", "The community's own staff").await?;
     if project::Entity::find().count(db).await? == 0 {
-        project::ActiveModel {
+        let aurora = project::ActiveModel {
             name: Set("Aurora Beta".into()),
             key: Set("aurora".into()),
             description: Set("Public beta of the Aurora smart thermostat".into()),
@@ -194,6 +194,7 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
         }
         .insert(db)
         .await?;
+        super::projects::add_demo_types(db, aurora.id, testers).await?;
     }
     let existing = users::count(db, None).await?;
     let mut inserted = 0u64;

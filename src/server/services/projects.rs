@@ -621,6 +621,83 @@ pub async fn save_type(
     Ok(())
 }
 
+/// Demo data: a Bug Report (severity, build, date found; team Testers) and a Feature Request
+/// (importance), each with the default workflow.
+pub async fn add_demo_types(
+    db: &impl ConnectionTrait,
+    project_id: i32,
+    testers: i32,
+) -> Result<(), AppError> {
+    let types: [(&str, &[(&str, &str, &str, bool, &str)]); 2] = [
+        (
+            "Bug Report",
+            &[
+                (
+                    "Severity",
+                    "severity",
+                    "choice",
+                    true,
+                    "Low\nMedium\nHigh\nCritical",
+                ),
+                ("Build", "build", "text", false, ""),
+                ("Found on", "found_on", "date", false, ""),
+            ],
+        ),
+        (
+            "Feature Request",
+            &[(
+                "Importance",
+                "importance",
+                "choice",
+                false,
+                "Nice to have\nImportant\nMust have",
+            )],
+        ),
+    ];
+    for (position, (name, fields)) in types.iter().enumerate() {
+        let t = feedback_type::ActiveModel {
+            project_id: Set(project_id),
+            name: Set(name.to_string()),
+            position: Set(position as i32),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        for (i, status) in DEFAULT_WORKFLOW.iter().enumerate() {
+            feedback_status::ActiveModel {
+                feedback_type_id: Set(t.id),
+                name: Set(status.to_string()),
+                position: Set(i as i32),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        for (i, (label, key, kind, required, choices)) in fields.iter().enumerate() {
+            feedback_field::ActiveModel {
+                feedback_type_id: Set(t.id),
+                label: Set(label.to_string()),
+                key: Set(key.to_string()),
+                kind: Set(kind.to_string()),
+                required: Set(*required),
+                choices: Set(choices.to_string()),
+                position: Set(i as i32),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        feedback_type_team::ActiveModel {
+            feedback_type_id: Set(t.id),
+            team_id: Set(testers),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
