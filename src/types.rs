@@ -549,7 +549,12 @@ pub struct ListenerView {
     pub description: String,
     pub key: String,
     pub filter: Option<(i32, String)>,
+    /// macro, comment or data.
+    pub kind: String,
     pub macro_: Option<(i32, String)>,
+    pub author_field: String,
+    pub comment_field: String,
+    pub data_group: Option<(i32, String)>,
     pub api_key: Option<(i32, String)>,
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
@@ -603,13 +608,31 @@ pub struct ListenerForm {
     pub key: String,
     #[serde(default)]
     pub filter_id: String,
+    /// macro, comment or data (Macro Execution, Add Comment, External Data).
+    #[serde(default)]
+    pub kind: String,
     #[serde(default)]
     pub macro_id: String,
+    /// Add Comment: the body keys of the author's email and of the comment.
+    #[serde(default)]
+    pub author_field: String,
+    #[serde(default)]
+    pub comment_field: String,
+    /// External Data: the group whose parameters the body carries.
+    #[serde(default)]
+    pub data_group_id: String,
     #[serde(default)]
     pub api_key_id: String,
     #[serde(default)]
     pub enabled: Option<String>,
 }
+
+/// The listener types: key, label, and the path under `/api/v1` (user scope).
+pub const LISTENER_KINDS: [(&str, &str, &str); 3] = [
+    ("macro", "Macro Execution", "userMacroListeners"),
+    ("comment", "Add Comment", "userCommentListeners"),
+    ("data", "External Data", "userDataListeners"),
+];
 
 /// What the listener editor offers: (id, name) of filters, macros and API keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -617,6 +640,8 @@ pub struct ListenerFormOptions {
     pub listener: Option<ListenerView>,
     pub filters: Vec<(i32, String)>,
     pub macros: Vec<(i32, String)>,
+    /// Data groups stored against users.
+    pub data_groups: Vec<(i32, String)>,
     pub api_keys: Vec<(i32, String)>,
 }
 

@@ -25,7 +25,7 @@ async function newApiKey(page: Page, name: string, prefix: string) {
 /** Creates a user macro listener and returns its id (from the page it lands on). */
 async function newListener(page: Page, name: string, key: string, filter: string, macro: string, apiKey: string) {
   await open(page, '/listeners/new');
-  await expectHeading(page, 'New user macro listener');
+  await expectHeading(page, 'New user listener');
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Key', { exact: true }).fill(key);
   await page.getByLabel('Filter').selectOption({ label: filter });

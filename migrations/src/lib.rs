@@ -29,6 +29,7 @@ mod m20261125_000023_opt_out_listener;
 mod m20261125_000024_bulk_runs;
 mod m20261125_000025_feedback;
 mod m20261125_000026_external_data;
+mod m20261125_000027_listener_types;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000024_bulk_runs::Migration),
             Box::new(m20261125_000025_feedback::Migration),
             Box::new(m20261125_000026_external_data::Migration),
+            Box::new(m20261125_000027_listener_types::Migration),
         ]
     }
 }

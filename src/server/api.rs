@@ -27,6 +27,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/userMacroListeners/{key}",
             post(user_macro_listener).fallback(method_not_allowed),
         )
+        .route(
+            "/api/v1/userCommentListeners/{key}",
+            post(user_comment_listener).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/userDataListeners/{key}",
+            post(user_data_listener).fallback(method_not_allowed),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
@@ -160,6 +168,138 @@ pub(crate) async fn user_macro_listener(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    handle(
+        &state,
+        listeners::KIND_MACRO,
+        key,
+        query,
+        peer,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Adds a user comment to the user whose email is `find`: the author's email and the text
+/// come from the JSON body, under the keys the listener names (its *author field* and
+/// *comment field*). The author must be a community or project manager. Done within the
+/// request (200).
+#[utoipa::path(
+    post,
+    path = "/api/v1/userCommentListeners/{key}",
+    tag = "listeners",
+    operation_id = "runUserCommentListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the comment is about"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = std::collections::HashMap<String, serde_json::Value>,
+        content_type = "application/json",
+        description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}; at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn user_comment_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &state,
+        listeners::KIND_COMMENT,
+        key,
+        query,
+        peer,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Stores external data on the user whose email is `find`: each key of the JSON body that is
+/// a parameter of the listener's data group, coerced to the field's type (a value that cannot
+/// be is a 400 naming the parameter; other keys are ignored). Done within the request (200).
+#[utoipa::path(
+    post,
+    path = "/api/v1/userDataListeners/{key}",
+    tag = "listeners",
+    operation_id = "runUserDataListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the data is about"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = std::collections::HashMap<String, serde_json::Value>,
+        content_type = "application/json",
+        description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"points\": 3}; at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no data group", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn user_data_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(
+        &state,
+        listeners::KIND_DATA,
+        key,
+        query,
+        peer,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// What every listener route does: check the body, then hand the call to the service.
+async fn handle(
+    state: &AppState,
+    kind: &'static str,
+    key: String,
+    query: HashMap<String, String>,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let checked = match &body {
         Ok(bytes) => check_body(&headers, bytes),
         Err(rejection) => Err(error(
@@ -174,14 +314,20 @@ pub(crate) async fn user_macro_listener(
     if let Err(reply) = checked {
         // Refused before the listener looked at it, but still an inbound call: log it.
         let code = reply_code(&reply);
+        let status = reply.status().as_u16();
         if let Err(e) =
-            listeners::log_refused(&state.db, &key, peer.ip(), reply.status().as_u16(), &code).await
+            listeners::log_refused(&state.db, kind, &key, peer.ip(), status, &code).await
         {
             return internal_error(e);
         }
         return reply;
     }
+    let json = body
+        .ok()
+        .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
+        .and_then(|b| serde_json::from_slice(&b).ok());
     let call = InboundCall {
+        kind,
         key,
         api_key: presented_key(&query, &headers),
         caller: peer.ip(),
@@ -189,8 +335,9 @@ pub(crate) async fn user_macro_listener(
         idempotency_key: headers
             .get("idempotency-key")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        body: json,
     };
-    match listeners::call_user_macro(&state, call).await {
+    match listeners::call_user_listener(state, call).await {
         Ok(reply) => into_response(reply),
         Err(e) => internal_error(e),
     }
@@ -222,7 +369,13 @@ async fn method_not_allowed(
     State(state): State<AppState>,
     Path(key): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: axum::http::Uri,
 ) -> Response {
+    let kind = crate::types::LISTENER_KINDS
+        .iter()
+        .find(|(_, _, path)| uri.path().starts_with(&format!("/api/v1/{path}/")))
+        .map(|(kind, _, _)| *kind)
+        .unwrap_or(listeners::KIND_MACRO);
     let mut reply = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -232,7 +385,7 @@ async fn method_not_allowed(
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     if let Err(e) =
-        listeners::log_refused(&state.db, &key, peer.ip(), 405, "method_not_allowed").await
+        listeners::log_refused(&state.db, kind, &key, peer.ip(), 405, "method_not_allowed").await
     {
         return internal_error(e);
     }

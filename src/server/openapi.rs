@@ -28,6 +28,24 @@ pub struct RunAnswer {
     pub run_id: String,
 }
 
+/// The answer of an Add Comment listener.
+#[derive(Serialize, ToSchema)]
+pub struct CommentAnswer {
+    /// Always `completed`.
+    pub status: String,
+    /// The comment now on the user's page.
+    pub comment_id: String,
+}
+
+/// The answer of an External Data listener.
+#[derive(Serialize, ToSchema)]
+pub struct DataAnswer {
+    /// Always `completed`.
+    pub status: String,
+    /// The parameters that were stored.
+    pub stored: Vec<String>,
+}
+
 /// The answer when the call was refused.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorAnswer {
@@ -41,7 +59,9 @@ pub struct ErrorDetail {
     /// `ip_not_allowed`, `api_key_not_allowed`, `listener_disabled`, `target_protected`,
     /// `listener_not_found`, `target_not_found`, `target_not_in_filter`, `method_not_allowed`,
     /// `listener_not_configured`, `payload_too_large`, `unsupported_media_type`,
-    /// `idempotency_key_reused`, `rate_limited`, `internal_error`.
+    /// `idempotency_key_reused`, `rate_limited`, `internal_error`, and for Add Comment and
+    /// External Data listeners `invalid_body`, `missing_field`, `invalid_field`,
+    /// `invalid_author`.
     pub code: String,
     /// For people: what went wrong and what to do.
     pub message: String,
@@ -71,11 +91,15 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Switchyard API",
-        description = "Inbound endpoints that third-party systems call: external listeners run a macro on a community member found by email. Every call is logged without its API key.",
+        description = "Inbound endpoints that third-party systems call: external listeners run a macro on a community member found by email, add a comment about them, or store external data on them. Every call is logged without its API key.",
         version = "1"
     ),
-    paths(super::api::user_macro_listener),
-    components(schemas(RunAnswer, RunStatus, ErrorAnswer, ErrorDetail)),
+    paths(
+        super::api::user_macro_listener,
+        super::api::user_comment_listener,
+        super::api::user_data_listener
+    ),
+    components(schemas(RunAnswer, RunStatus, CommentAnswer, DataAnswer, ErrorAnswer, ErrorDetail)),
     modifiers(&Security),
     tags((name = "listeners", description = "External listeners"))
 )]

@@ -10,7 +10,32 @@ use crate::app::pages::listener_test::TestRequestPanel;
 use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
 };
-use crate::types::{ListenerCallPage, ListenerFormOptions};
+use crate::types::{LISTENER_KINDS, ListenerCallPage, ListenerFormOptions, ListenerView};
+
+fn kind_label(kind: &str) -> &'static str {
+    LISTENER_KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map(|(_, label, _)| *label)
+        .unwrap_or("?")
+}
+
+/// What a listener does, in a few words.
+fn does(l: &ListenerView) -> String {
+    match l.kind.as_str() {
+        "comment" => format!("comment \"{}\" by \"{}\"", l.comment_field, l.author_field),
+        "data" => l
+            .data_group
+            .as_ref()
+            .map(|g| format!("stores {}", g.1))
+            .unwrap_or_else(|| "—".into()),
+        _ => l
+            .macro_
+            .as_ref()
+            .map(|m| m.1.clone())
+            .unwrap_or_else(|| "—".into()),
+    }
+}
 
 #[component]
 pub fn ListenersPage() -> impl IntoView {
@@ -20,7 +45,7 @@ pub fn ListenersPage() -> impl IntoView {
         <PageHeader title="External listeners".to_string()>
             <a class=BUTTON href="/listeners/new">"New listener"</a>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"URLs that third-party systems (Jira, Salesforce …) call to run a user macro on the user whose email they send as find."</p>
+        <p class="mb-4 text-sm text-slate-600">"URLs that third-party systems (Jira, Salesforce …) call to act on the user whose email they send as find: run a user macro, add a comment, or store external data."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |(listeners, calls)| view! {
@@ -34,7 +59,8 @@ pub fn ListenersPage() -> impl IntoView {
                                     <thead class="bg-slate-50">
                                         <tr>
                                             <th scope="col" class=TH>"Name"</th>
-                                            <th scope="col" class=TH>"Runs"</th>
+                                            <th scope="col" class=TH>"Type"</th>
+                                            <th scope="col" class=TH>"Does"</th>
                                             <th scope="col" class=TH>"Filter"</th>
                                             <th scope="col" class=TH>"Status"</th>
                                             <th scope="col" class=TH>"URL"</th>
@@ -44,7 +70,8 @@ pub fn ListenersPage() -> impl IntoView {
                                         {listeners.into_iter().map(|l| view! {
                                             <tr>
                                                 <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
-                                                <td class=TD>{l.macro_.map(|m| m.1).unwrap_or_else(|| "—".into())}</td>
+                                                <td class=TD>{kind_label(&l.kind)}</td>
+                                                <td class=TD>{does(&l)}</td>
                                                 <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| "every user".into())}</td>
                                                 <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
                                                 <td class=format!("{TD} font-mono text-xs")>{l.endpoint.clone()}</td>
@@ -85,7 +112,7 @@ pub fn NewListenerPage() -> impl IntoView {
     let data = Resource::new(refresh_key, |_| load_listener_form(None));
     view! {
         <Title text="New listener"/>
-        <PageHeader title="New user macro listener".to_string()/>
+        <PageHeader title="New user listener".to_string()/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move { show(data.await, |opts| view! { <ListenerEditor opts/> }) })}
         </Suspense>
@@ -108,7 +135,15 @@ pub fn ListenerPage() -> impl IntoView {
                     let endpoint = l.as_ref().map(|l| l.endpoint.clone()).unwrap_or_default();
                     let id = l.as_ref().map(|l| l.id).unwrap_or_default();
                     let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
-                    let curl = format!("curl -X POST '{endpoint}?find=jim@example.com' -H 'X-Api-Key: YOUR_API_KEY'");
+                    let body = match l.as_ref().map(|l| l.kind.as_str()) {
+                        Some("comment") => {
+                            let l = l.as_ref().expect("matched");
+                            format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field)
+                        }
+                        Some("data") => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
+                        _ => String::new(),
+                    };
+                    let curl = format!("curl -X POST '{endpoint}?find=jim@example.com' -H 'X-Api-Key: YOUR_API_KEY'{body}");
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
@@ -147,6 +182,16 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
     let chosen = |pick: Option<(i32, String)>| pick.map(|p| p.0);
     let filter = chosen(l.as_ref().and_then(|l| l.filter.clone()));
     let macro_ = chosen(l.as_ref().and_then(|l| l.macro_.clone()));
+    let data_group = chosen(l.as_ref().and_then(|l| l.data_group.clone()));
+    let kind = l
+        .as_ref()
+        .map(|l| l.kind.clone())
+        .unwrap_or_else(|| "macro".into());
+    let (author_field, comment_field) = l
+        .as_ref()
+        .map(|l| (l.author_field.clone(), l.comment_field.clone()))
+        .unwrap_or_default();
+    let kind_error = field_error(error, "kind");
     let api_key = chosen(l.as_ref().and_then(|l| l.api_key.clone()));
     let select = move |label: &'static str,
                        field: &'static str,
@@ -176,10 +221,30 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
             </div>
             <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-3">
+                <div>
+                    <label for="f-kind" class=LABEL>"Listener type"</label>
+                    <select id="f-kind" name="form[kind]" class=INPUT>
+                        {LISTENER_KINDS.iter().map(|(k, label, _)| view! { <option value=*k selected=kind == *k>{*label}</option> }).collect_view()}
+                    </select>
+                    {move || kind_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Listener type", &e)}</p> })}
+                </div>
                 {select("Filter", "filter_id", opts.filters.clone(), filter, Some("No filter: every user"))}
-                {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}
                 {select("API key", "api_key_id", opts.api_keys.clone(), api_key, Some("— choose —"))}
             </div>
+            <fieldset class="rounded-md border border-slate-200 p-4">
+                <legend class="px-1 text-sm font-semibold">"Macro Execution"</legend>
+                {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}
+            </fieldset>
+            <fieldset class="grid grid-cols-1 gap-4 rounded-md border border-slate-200 p-4 sm:grid-cols-2">
+                <legend class="px-1 text-sm font-semibold">"Add Comment"</legend>
+                <TextField label="Author field" name="form[author_field]" value=author_field autocomplete="off" hint="The body's key holding the author's email (a manager), e.g. author_name." error=field_error(error, "author_field")/>
+                <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
+            </fieldset>
+            <fieldset class="rounded-md border border-slate-200 p-4">
+                <legend class="px-1 text-sm font-semibold">"External Data"</legend>
+                {select("Data group", "data_group_id", opts.data_groups.clone(), data_group, Some("— choose —"))}
+                <p class="mt-1 text-xs text-slate-500">"The body's keys that are parameters of the group are stored, each as its field's type."</p>
+            </fieldset>
             <label for="f-listener-enabled" class="flex items-center gap-2 text-sm">
                 <input id="f-listener-enabled" type="checkbox" name="form[enabled]" checked=enabled class="h-4 w-4 rounded border-slate-300"/>
                 "Enabled"

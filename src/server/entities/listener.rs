@@ -15,6 +15,9 @@ pub struct Model {
     pub macro_id: Option<i32>,
     pub api_key_id: Option<i32>,
     pub enabled: bool,
+    pub author_field: String,
+    pub comment_field: String,
+    pub data_group_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

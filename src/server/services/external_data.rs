@@ -553,6 +553,13 @@ pub async fn delete_group(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let group = find_group(db, id).await?;
+    super::listeners::refuse_if_used(
+        db,
+        crate::server::entities::listener::Column::DataGroupId,
+        id,
+        "data group",
+    )
+    .await?;
     let txn = db.begin().await?;
     // Fields and their values go with the group (ON DELETE CASCADE).
     data_group::Entity::delete_by_id(id).exec(&txn).await?;

@@ -1,7 +1,9 @@
 //! External listeners: inbound endpoints third parties call to act on a user. This module
-//! holds the listener settings and the whole inbound contract of
-//! `POST /api/v1/userMacroListeners/{key}` (DESIGN §2): the axum route only reads the HTTP
-//! request and writes the reply.
+//! holds the listener settings and the whole inbound contract (DESIGN §2) of the user
+//! listeners: `userMacroListeners` (run a macro: queued durably, 200 or 202),
+//! `userCommentListeners` (add a comment) and `userDataListeners` (store external data), the
+//! last two done within the request. The axum routes only read the HTTP request and write the
+//! reply.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -15,26 +17,38 @@ use sea_orm::{
 use serde_json::json;
 
 use super::api_keys;
+use super::external_data::{self, Subject};
 use super::macros::{self, Trigger};
 use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
-    api_key, filter, idempotency_key, listener, listener_call, macro_def, macro_run, user,
+    api_key, comment, data_field, data_group, filter, idempotency_key, listener, listener_call,
+    macro_def, macro_run, user,
 };
 use crate::server::ingest::{Accept, Written};
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
-use crate::types::{ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView};
+use crate::types::{
+    LISTENER_KINDS, ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView,
+};
 
 const SCOPE_USER: &str = "user";
-const KIND_MACRO: &str = "macro";
+pub const KIND_MACRO: &str = "macro";
+pub const KIND_COMMENT: &str = "comment";
+pub const KIND_DATA: &str = "data";
 
-pub fn endpoint(settings: &Settings, key: &str) -> String {
+/// The URL third parties call for a listener of `kind` with `key`.
+pub fn endpoint(settings: &Settings, kind: &str, key: &str) -> String {
+    let path = LISTENER_KINDS
+        .iter()
+        .find(|(k, _, _)| *k == kind)
+        .map(|(_, _, path)| *path)
+        .unwrap_or("userMacroListeners");
     format!(
-        "{}/api/v1/userMacroListeners/{key}",
+        "{}/api/v1/{path}/{key}",
         settings.public_base_url.as_str().trim_end_matches('/')
     )
 }
@@ -57,6 +71,7 @@ async fn names<E: EntityTrait>(
 struct Choices {
     filters: Vec<(i32, String)>,
     macros: Vec<(i32, String)>,
+    data_groups: Vec<(i32, String)>,
     api_keys: Vec<(i32, String)>,
 }
 
@@ -64,6 +79,15 @@ async fn choices(db: &impl ConnectionTrait) -> Result<Choices, AppError> {
     Ok(Choices {
         filters: names::<filter::Entity>(db, filter::Column::Id, filter::Column::Name).await?,
         macros: names::<macro_def::Entity>(db, macro_def::Column::Id, macro_def::Column::Name)
+            .await?,
+        data_groups: data_group::Entity::find()
+            .select_only()
+            .column(data_group::Column::Id)
+            .column(data_group::Column::Name)
+            .filter(data_group::Column::Scope.eq(SCOPE_USER))
+            .order_by_asc(data_group::Column::Name)
+            .into_tuple()
+            .all(db)
             .await?,
         api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
     })
@@ -74,9 +98,13 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
     ListenerView {
-        endpoint: endpoint(settings, &l.key),
+        endpoint: endpoint(settings, &l.kind, &l.key),
         filter: pick(&choices.filters, l.filter_id),
         macro_: pick(&choices.macros, l.macro_id),
+        data_group: pick(&choices.data_groups, l.data_group_id),
+        kind: l.kind,
+        author_field: l.author_field,
+        comment_field: l.comment_field,
         api_key: pick(&choices.api_keys, l.api_key_id),
         id: l.id,
         name: l.name,
@@ -122,6 +150,7 @@ pub async fn form_options(
         listener,
         filters: choices.filters,
         macros: choices.macros,
+        data_groups: choices.data_groups,
         api_keys: choices.api_keys,
     })
 }
@@ -160,10 +189,59 @@ pub async fn save(
     let filter_id = errors
         .check("filter_id", optional_id(&form.filter_id))
         .flatten();
-    let macro_id = errors.check(
-        "macro_id",
-        parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
-    );
+    let kind = form.kind.trim();
+    let kind = match kind {
+        "" => KIND_MACRO,
+        k => match LISTENER_KINDS.iter().find(|(key, _, _)| *key == k) {
+            Some((key, _, _)) => key,
+            None => {
+                errors.push(
+                    "kind",
+                    "must be Macro Execution, Add Comment or External Data",
+                );
+                KIND_MACRO
+            }
+        },
+    };
+    let macro_id = match kind {
+        KIND_MACRO => errors.check(
+            "macro_id",
+            parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
+        ),
+        _ => None,
+    };
+    let body_key = |raw: &str| -> Result<String, String> {
+        let v = raw.trim();
+        if v.is_empty() || v.chars().count() > 100 || !v.chars().all(|c| c.is_ascii_graphic()) {
+            return Err("must be the body's key: 1 to 100 visible characters".into());
+        }
+        Ok(v.to_string())
+    };
+    let (author_field, comment_field) = match kind {
+        KIND_COMMENT => {
+            let a = errors.check("author_field", body_key(&form.author_field));
+            let c = errors.check("comment_field", body_key(&form.comment_field));
+            if a.is_some() && a == c {
+                errors.push("comment_field", "must differ from the author field");
+            }
+            (a.unwrap_or_default(), c.unwrap_or_default())
+        }
+        _ => (String::new(), String::new()),
+    };
+    let data_group_id = match kind {
+        KIND_DATA => errors.check(
+            "data_group_id",
+            parse_id(&form.data_group_id)
+                .map_err(|_| "choose the data group the body's parameters belong to".to_string()),
+        ),
+        _ => None,
+    };
+    if let Some(id) = data_group_id {
+        let group = data_group::Entity::find_by_id(id).one(db).await?;
+        if group.is_none_or(|g| g.scope != SCOPE_USER) {
+            errors.push("data_group_id", "that data group does not exist for users");
+        }
+    }
     let api_key_id = errors.check(
         "api_key_id",
         parse_id(&form.api_key_id)
@@ -186,13 +264,13 @@ pub async fn save(
     }
     let mut clash = listener::Entity::find()
         .filter(listener::Column::Scope.eq(SCOPE_USER))
-        .filter(listener::Column::Kind.eq(KIND_MACRO))
+        .filter(listener::Column::Kind.eq(kind))
         .filter(listener::Column::Key.eq(key.clone()));
     if let Some(l) = &existing {
         clash = clash.filter(listener::Column::Id.ne(l.id));
     }
     if !key.is_empty() && clash.count(db).await? > 0 {
-        errors.push("key", "another user macro listener has this key");
+        errors.push("key", "another listener of this type has this key");
     }
     errors.into_result()?;
     let now = Utc::now();
@@ -201,11 +279,14 @@ pub async fn save(
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {
             scope: Set(SCOPE_USER.into()),
-            kind: Set(KIND_MACRO.into()),
             created_at: Set(now),
             ..Default::default()
         },
     };
+    active.kind = Set(kind.to_string());
+    active.author_field = Set(author_field);
+    active.comment_field = Set(comment_field);
+    active.data_group_id = Set(data_group_id);
     active.name = Set(name.to_string());
     active.description = Set(form.description.trim().to_string());
     active.key = Set(key.clone());
@@ -278,12 +359,16 @@ pub(crate) async fn refuse_if_used(
 
 /// An inbound call as the HTTP layer read it.
 pub struct InboundCall {
+    /// Which listener URL was called: macro, comment or data.
+    pub kind: &'static str,
     pub key: String,
     pub api_key: Option<Secret<String>>,
     pub caller: IpAddr,
     pub find: Option<String>,
     /// The `Idempotency-Key` header, when there was one.
     pub idempotency_key: Option<String>,
+    /// The JSON body, when there was one (already checked to be JSON).
+    pub body: Option<serde_json::Value>,
 }
 
 /// The answer to send: status, JSON body (DESIGN §2) and, for 429, when to come back.
@@ -299,6 +384,14 @@ impl Reply {
         Reply {
             status,
             body: json!({ "error": { "code": code, "message": message } }),
+            retry_after: None,
+        }
+    }
+
+    fn done(body: serde_json::Value) -> Reply {
+        Reply {
+            status: 200,
+            body,
             retry_after: None,
         }
     }
@@ -354,9 +447,10 @@ impl Logged {
 
     /// The call got a stored answer again: the log says so and points at the first run.
     fn replayed(&mut self, reply: &Reply) {
-        if let Some(run) = reply.body["run_id"].as_str() {
+        // A stored refusal (422 for a reused key) is logged as what it is.
+        if reply.status < 300 {
             self.replay = true;
-            self.run_id = run.parse().ok();
+            self.run_id = reply.body["run_id"].as_str().and_then(|r| r.parse().ok());
         }
     }
 
@@ -365,10 +459,10 @@ impl Logged {
     }
 }
 
-/// `POST /api/v1/userMacroListeners/{key}`: finds the user by email and runs the listener's
-/// macro on them. Every call is logged, whatever its outcome.
-#[tracing::instrument(skip_all, fields(listener = %call.key, caller = %call.caller))]
-pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
+/// `POST /api/v1/user{Macro,Comment,Data}Listeners/{key}`: finds the user by email and does
+/// what the listener does. Every call is logged, whatever its outcome.
+#[tracing::instrument(skip_all, fields(kind = call.kind, listener = %call.key, caller = %call.caller))]
+pub async fn call_user_listener(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
     // Until `find` resolves to a member, only a masked form is kept: the address of someone
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
@@ -389,7 +483,7 @@ pub async fn call_user_macro(state: &AppState, call: InboundCall) -> Result<Repl
     if let Some(key_id) = logged.api_key_id {
         api_keys::record_use(&txn, key_id).await?;
     }
-    insert_call(&txn, &call.key, call.caller, &reply, logged, duration_ms).await?;
+    insert_call(&txn, &call.key, call.caller, &reply, &logged, duration_ms).await?;
     txn.commit().await?;
     Ok(reply)
 }
@@ -427,6 +521,7 @@ fn printable(text: &str, max: usize) -> String {
 
 async fn find_by_key(
     db: &impl ConnectionTrait,
+    kind: &str,
     key: &str,
 ) -> Result<Option<listener::Model>, AppError> {
     // Keys are 1 to 60 letters, digits, - or _: anything else names no listener.
@@ -440,7 +535,7 @@ async fn find_by_key(
     }
     Ok(listener::Entity::find()
         .filter(listener::Column::Scope.eq(SCOPE_USER))
-        .filter(listener::Column::Kind.eq(KIND_MACRO))
+        .filter(listener::Column::Kind.eq(kind))
         .filter(listener::Column::Key.eq(key.to_ascii_lowercase()))
         .one(db)
         .await?)
@@ -452,7 +547,7 @@ async fn insert_call(
     key: &str,
     caller: IpAddr,
     reply: &Reply,
-    logged: Logged,
+    logged: &Logged,
     duration_ms: i32,
 ) -> Result<i64, AppError> {
     Ok(call_row(key, caller, reply, logged, duration_ms)
@@ -466,7 +561,7 @@ fn call_row(
     key: &str,
     caller: IpAddr,
     reply: &Reply,
-    logged: Logged,
+    logged: &Logged,
     duration_ms: i32,
 ) -> listener_call::ActiveModel {
     listener_call::ActiveModel {
@@ -537,14 +632,15 @@ async fn accept_once(
 /// JSON).
 pub async fn log_refused(
     db: &DatabaseConnection,
+    kind: &str,
     key: &str,
     caller: IpAddr,
     status: u16,
     code: &str,
 ) -> Result<(), AppError> {
     let mut logged = Logged::new(String::new());
-    logged.listener = find_by_key(db, key).await?;
-    insert_call(db, key, caller, &Reply::error(status, code, ""), logged, 0).await?;
+    logged.listener = find_by_key(db, kind, key).await?;
+    insert_call(db, key, caller, &Reply::error(status, code, ""), &logged, 0).await?;
     Ok(())
 }
 
@@ -556,6 +652,11 @@ enum Resolved {
     Run {
         listener: listener::Model,
         macro_: MacroView,
+        target: user::Model,
+    },
+    /// Add a comment to or store data on `target` (Add Comment and External Data listeners).
+    Act {
+        listener: listener::Model,
         target: user::Model,
     },
 }
@@ -625,6 +726,12 @@ async fn resolve(
     };
     logged.target_user_id = Some(target.id);
     logged.target = target.email.clone();
+    if l.kind != KIND_MACRO {
+        return Ok(Resolved::Act {
+            listener: l.clone(),
+            target,
+        });
+    }
     let Some(macro_id) = l.macro_id else {
         return refuse(
             409,
@@ -687,6 +794,17 @@ pub async fn test_request(
     };
     let (reply, actions) = match resolved {
         Resolved::Refused(reply) => (reply, Vec::new()),
+        Resolved::Act { listener, .. } => {
+            let what = match listener.kind.as_str() {
+                KIND_COMMENT => format!(
+                    "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
+                    listener.comment_field, listener.author_field
+                ),
+                _ => "Store the body's parameters of the listener's data group on this user"
+                    .to_string(),
+            };
+            (Reply::done(json!({ "status": "completed" })), vec![what])
+        }
         Resolved::Run { macro_, target, .. } => {
             if macros::already_ran_for(db, &macro_, &target).await? {
                 (Reply::run(200, "skipped", 0), Vec::new())
@@ -701,6 +819,9 @@ pub async fn test_request(
             "the macro runs once per person and already ran for this one: nothing would run"
                 .to_string()
         }
+        None if l.kind != KIND_MACRO => {
+            "the call would be done at once on this user (if its body is right)".to_string()
+        }
         None => "the macro would run on this user (202 instead of 200 when it takes longer than the time budget)".to_string(),
     };
     Ok(ListenerTestView {
@@ -714,14 +835,27 @@ pub async fn test_request(
     })
 }
 
-/// SHA-256 of what a call asked for, so a reused `Idempotency-Key` with another request is
-/// refused rather than answered with someone else's result.
-fn request_fingerprint(key: &str, find: Option<&str>) -> String {
+/// SHA-256 of what a call asked for (listener, target, body), so a reused `Idempotency-Key`
+/// with another request is refused rather than answered with someone else's result.
+fn request_fingerprint(call: &InboundCall) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(key.to_ascii_lowercase().as_bytes());
+    h.update(call.kind.as_bytes());
     h.update([0]);
-    h.update(find.unwrap_or("").trim().to_lowercase().as_bytes());
+    h.update(call.key.to_ascii_lowercase().as_bytes());
+    h.update([0]);
+    h.update(
+        call.find
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .to_lowercase()
+            .as_bytes(),
+    );
+    if let Some(body) = &call.body {
+        h.update([0]);
+        h.update(body.to_string().as_bytes());
+    }
     hex::encode(h.finalize())
 }
 
@@ -764,13 +898,20 @@ async fn answer(
     let listener_key = call.key.to_ascii_lowercase();
     let found = lookups
         .listeners
-        .get_or_load(listener_key.clone(), || find_by_key(db, &listener_key))
+        .get_or_load(format!("{}:{listener_key}", call.kind), || {
+            find_by_key(db, call.kind, &listener_key)
+        })
         .await?;
     let Some(l) = found else {
+        let what = LISTENER_KINDS
+            .iter()
+            .find(|(k, _, _)| *k == call.kind)
+            .map(|(_, label, _)| label.to_lowercase())
+            .unwrap_or_default();
         return Ok(Reply::error(
             404,
             "listener_not_found",
-            "no user macro listener has this key",
+            &format!("no user {what} listener has this key"),
         ));
     };
     logged.listener = Some(l.clone());
@@ -815,7 +956,7 @@ async fn answer(
         }
         Some(k) => Some(k.to_string()),
     };
-    let fingerprint = request_fingerprint(&call.key, call.find.as_deref());
+    let fingerprint = request_fingerprint(call);
     if let Some(idem) = &idem {
         if let Some(reply) = replay(db, key.id, idem, &fingerprint).await? {
             logged.replayed(&reply);
@@ -824,6 +965,19 @@ async fn answer(
     }
     let (l, macro_, target) = match resolve(db, lookups, &l, call.find.as_deref(), logged).await? {
         Resolved::Refused(reply) => return Ok(reply),
+        Resolved::Act { listener, target } => {
+            let done = act_now(
+                db,
+                call,
+                &listener,
+                key.id,
+                &target,
+                idem.as_deref(),
+                &fingerprint,
+                logged,
+            );
+            return done.await;
+        }
         Resolved::Run {
             listener,
             macro_,
@@ -853,7 +1007,7 @@ async fn answer(
             &call.key,
             call.caller,
             &Reply::run(202, "accepted", 0),
-            row,
+            &row,
             logged.duration_ms(),
         ),
         api_key_id: key.id,
@@ -911,6 +1065,194 @@ async fn answer(
     Ok(reply)
 }
 
+/// What an Add Comment or External Data call will write, once its body checked out.
+enum Effect {
+    Comment { author: user::Model, text: String },
+    Data(Vec<(data_field::Model, external_data::Typed)>),
+}
+
+fn bad_body(code: &str, message: String) -> Reply {
+    Reply::error(400, code, &message)
+}
+
+/// Reads the body of an Add Comment or External Data call: a 400 naming the key that is
+/// missing or wrong, or what to write.
+async fn effect_of(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    body: Option<&serde_json::Value>,
+) -> Result<Result<Effect, Reply>, AppError> {
+    let Some(body) = body.and_then(|b| b.as_object()) else {
+        return Ok(Err(bad_body(
+            "invalid_body",
+            "the body must be a JSON object".into(),
+        )));
+    };
+    if l.kind == KIND_COMMENT {
+        let (author_key, text_key) = (&l.author_field, &l.comment_field);
+        let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
+            return Ok(Err(bad_body(
+                "missing_field",
+                format!("the body has no \"{author_key}\" with the author's email"),
+            )));
+        };
+        let author = match Email::parse(author) {
+            Ok(email) => super::users::find_by_email(db, &email).await?,
+            Err(_) => None,
+        };
+        let may_comment = author.as_ref().is_some_and(|u| {
+            matches!(
+                crate::types::Role::parse(&u.role),
+                Ok(crate::types::Role::CommunityManager | crate::types::Role::ProjectManager)
+            )
+        });
+        let Some(author) = author.filter(|_| may_comment) else {
+            return Ok(Err(bad_body(
+                "invalid_author",
+                format!(
+                    "\"{author_key}\" must be the email of a community or project manager (who may comment)"
+                ),
+            )));
+        };
+        let text = body
+            .get(text_key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim();
+        if text.is_empty() {
+            return Ok(Err(bad_body(
+                "missing_field",
+                format!("the body has no \"{text_key}\" with the comment's text"),
+            )));
+        }
+        if text.chars().count() > 5000 {
+            return Ok(Err(bad_body(
+                "invalid_field",
+                format!("\"{text_key}\" must be at most 5000 characters"),
+            )));
+        }
+        return Ok(Ok(Effect::Comment {
+            author,
+            text: text.to_string(),
+        }));
+    }
+    let Some(group_id) = l.data_group_id else {
+        return Ok(Err(Reply::error(
+            409,
+            "listener_not_configured",
+            "this listener has no data group",
+        )));
+    };
+    let fields = external_data::fields_of(db, group_id).await?;
+    let mut values = Vec::new();
+    for f in fields.iter() {
+        let Some(raw) = body.get(&f.parameter) else {
+            continue;
+        };
+        match external_data::coerce(&f.kind, raw) {
+            Ok(v) => values.push((f.clone(), v)),
+            Err(m) => {
+                return Ok(Err(bad_body(
+                    "invalid_field",
+                    format!("\"{}\" {m}", f.parameter),
+                )));
+            }
+        }
+    }
+    if values.is_empty() {
+        let known: Vec<&str> = fields.iter().map(|f| f.parameter.as_str()).collect();
+        return Ok(Err(bad_body(
+            "missing_field",
+            format!(
+                "the body has none of the data group's parameters ({})",
+                known.join(", ")
+            ),
+        )));
+    }
+    Ok(Ok(Effect::Data(values)))
+}
+
+/// Does an Add Comment or External Data call within the request: the effect, the log row,
+/// the key's use and the `Idempotency-Key` answer commit together, then 200.
+#[allow(clippy::too_many_arguments)]
+async fn act_now(
+    db: &DatabaseConnection,
+    call: &InboundCall,
+    l: &listener::Model,
+    api_key_id: i32,
+    target: &user::Model,
+    idem: Option<&str>,
+    fingerprint: &str,
+    logged: &mut Logged,
+) -> Result<Reply, AppError> {
+    let effect = match effect_of(db, l, call.body.as_ref()).await? {
+        Ok(e) => e,
+        Err(refusal) => return Ok(refusal),
+    };
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let reply = match effect {
+        Effect::Comment { author, text } => {
+            let c = comment::ActiveModel {
+                user_id: Set(target.id),
+                author_user_id: Set(Some(author.id)),
+                author_label: Set(super::feedback::person_label(&author)),
+                body: Set(text),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            }
+            .insert(&txn)
+            .await?;
+            Reply::done(json!({ "status": "completed", "comment_id": c.id.to_string() }))
+        }
+        Effect::Data(values) => {
+            let mut stored = Vec::with_capacity(values.len());
+            for (field, value) in values {
+                external_data::store(&txn, Subject::User(target.id), &field, value).await?;
+                stored.push(field.parameter);
+            }
+            Reply::done(json!({ "status": "completed", "stored": stored }))
+        }
+    };
+    if let Some(idem) = idem {
+        let saved = idempotency_key::ActiveModel {
+            api_key_id: Set(api_key_id),
+            idem_key: Set(idem.to_string()),
+            request_hash: Set(fingerprint.to_string()),
+            status: Set(200),
+            body: Set(reply.body.to_string()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await;
+        if saved.is_err() {
+            // The same key got there first: nothing of this call is kept.
+            txn.rollback().await?;
+            drop(gate);
+            return match replay(db, api_key_id, idem, fingerprint).await? {
+                Some(first) => {
+                    logged.replayed(&first);
+                    Ok(first)
+                }
+                None => Err(AppError::internal("idempotency record vanished")),
+            };
+        }
+    }
+    api_keys::record_use(&txn, api_key_id).await?;
+    insert_call(
+        &txn,
+        &call.key,
+        call.caller,
+        &reply,
+        logged,
+        logged.duration_ms(),
+    )
+    .await?;
+    txn.commit().await?;
+    logged.final_row_written = true;
+    Ok(reply)
+}
+
 /// `jim@example.com` → `j…@example.com`; anything else is cut to its first character.
 fn mask(find: &str) -> String {
     let find = find.trim();
@@ -949,8 +1291,12 @@ mod tests {
         let mut s = crate::server::settings::Settings::for_database("sqlite::memory:");
         s.public_base_url = url::Url::parse("https://beta.example.com/").unwrap();
         assert_eq!(
-            super::endpoint(&s, "deleteuser"),
+            super::endpoint(&s, "macro", "deleteuser"),
             "https://beta.example.com/api/v1/userMacroListeners/deleteuser"
+        );
+        assert_eq!(
+            super::endpoint(&s, "data", "jira"),
+            "https://beta.example.com/api/v1/userDataListeners/jira"
         );
     }
 }

@@ -1,0 +1,355 @@
+//! Add Comment and External Data listeners (user scope) over real HTTP, on SQLite and
+//! PostgreSQL: what they write, every refusal with its code, idempotency and the log.
+
+mod common;
+
+use common::{ADMIN_EMAIL, Seeded, TestApp, seed_listener};
+use serde_json::{Value, json};
+use switchyard::server::services::{Actor, external_data, listeners};
+use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
+
+const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];
+
+async fn post(
+    app: &TestApp,
+    s: &Seeded,
+    path: &str,
+    find: &str,
+    body: Option<Value>,
+    idem: Option<&str>,
+) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/{path}")))
+        .query(&[("find", find), ("apiKey", &s.api_key)]);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    if let Some(k) = idem {
+        req = req.header("Idempotency-Key", k);
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+/// A listener of `kind` with the seeded API key and filter (team Customers).
+async fn listener(app: &TestApp, s: &Seeded, kind: &str, key: &str, extra: ListenerForm) -> i32 {
+    let filter_id = app.count("SELECT MIN(id) FROM filters").await.to_string();
+    listeners::save(
+        &app.db,
+        &Actor::system("test"),
+        &ListenerForm {
+            name: format!("{kind} {key}"),
+            key: key.into(),
+            kind: kind.into(),
+            filter_id,
+            api_key_id: s.api_key_id.to_string(),
+            enabled: Some("on".into()),
+            ..extra
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn add_comment_listeners_comment_as_a_manager(app: TestApp) {
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    // Without author and comment keys the listener is refused, naming both.
+    let err = listeners::save(
+        &app.db,
+        &Actor::system("test"),
+        &ListenerForm {
+            name: "Notes".into(),
+            key: "notes".into(),
+            kind: "comment".into(),
+            api_key_id: s.api_key_id.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.field_message("author_field").is_some() && err.field_message("comment_field").is_some()
+    );
+    listener(
+        &app,
+        &s,
+        "comment",
+        "notes",
+        ListenerForm {
+            author_field: "author_name".into(),
+            comment_field: "comment".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let path = "userCommentListeners/notes";
+
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "c0@example.com",
+        Some(json!({ "author_name": ADMIN_EMAIL, "comment": "Shipped in 2.1" })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "completed");
+    assert!(body["comment_id"].as_str().unwrap().parse::<i64>().is_ok());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM comments c JOIN users u ON u.id = c.user_id WHERE u.email = 'c0@example.com' AND c.body = 'Shipped in 2.1' AND c.author_user_id IS NOT NULL")
+            .await,
+        1
+    );
+
+    // Each refusal names what is wrong, and writes no comment.
+    for (body, status_want, code_want) in [
+        (None, 400, "invalid_body"),
+        (Some(json!(["a list"])), 400, "invalid_body"),
+        (Some(json!({ "comment": "x" })), 400, "missing_field"),
+        (
+            Some(json!({ "author_name": "c1@example.com", "comment": "x" })),
+            400,
+            "invalid_author",
+        ),
+        (
+            Some(json!({ "author_name": "nobody@example.com", "comment": "x" })),
+            400,
+            "invalid_author",
+        ),
+        (
+            Some(json!({ "author_name": ADMIN_EMAIL, "comment": "  " })),
+            400,
+            "missing_field",
+        ),
+    ] {
+        let (status, answer) = post(&app, &s, path, "c0@example.com", body.clone(), None).await;
+        assert_eq!(
+            (status, code(&answer)),
+            (status_want, code_want),
+            "{body:?}: {answer}"
+        );
+    }
+    let (status, answer) = post(
+        &app,
+        &s,
+        path,
+        "admin@example.com",
+        Some(json!({ "author_name": ADMIN_EMAIL, "comment": "x" })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (404, "target_not_in_filter"));
+    let (status, answer) = post(
+        &app,
+        &s,
+        "userMacroListeners/notes",
+        "c0@example.com",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, code(&answer)),
+        (404, "listener_not_found"),
+        "a comment listener's key names no macro listener"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM comments").await, 1);
+
+    // A repeated Idempotency-Key adds the comment once; reused for another body it is refused.
+    let body = json!({ "author_name": ADMIN_EMAIL, "comment": "Once" });
+    let first = post(
+        &app,
+        &s,
+        path,
+        "c1@example.com",
+        Some(body.clone()),
+        Some("k-1"),
+    )
+    .await;
+    let again = post(&app, &s, path, "c1@example.com", Some(body), Some("k-1")).await;
+    assert_eq!(first, again);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM comments WHERE body = 'Once'")
+            .await,
+        1
+    );
+    let (status, answer) = post(
+        &app,
+        &s,
+        path,
+        "c1@example.com",
+        Some(json!({ "author_name": ADMIN_EMAIL, "comment": "Other" })),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (422, "idempotency_key_reused"));
+
+    // Every call is in the listener log, under this listener.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'notes' AND listener_id IS NOT NULL")
+            .await,
+        11
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE code = 'completed'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE code = 'replayed'")
+            .await,
+        1
+    );
+}
+
+async fn external_data_listeners_store_typed_values(app: TestApp) {
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    let actor = Actor::system("test");
+    let group = external_data::create_group(
+        &app.db,
+        &actor,
+        &NewDataGroupForm {
+            scope: "user".into(),
+            name: "Jira".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let field = |slot: &str, label: &str, parameter: &str, kind: &str| DataFieldForm {
+        slot: slot.into(),
+        label: label.into(),
+        parameter: parameter.into(),
+        kind: kind.into(),
+        favorite: None,
+    };
+    external_data::save_group(
+        &app.db,
+        &actor,
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Jira".into(),
+            fields: vec![
+                field("0", "Issue key", "issueKey", "string"),
+                field("1", "Story points", "points", "integer"),
+                field("2", "Escalated", "escalated", "boolean"),
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    listener(
+        &app,
+        &s,
+        "data",
+        "jira",
+        ListenerForm {
+            data_group_id: group.to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let path = "userDataListeners/jira";
+
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "c0@example.com",
+        Some(json!({ "issueKey": "BETA-42", "points": "3", "unrelated": [1] })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "status": "completed", "stored": ["issueKey", "points"] })
+    );
+    assert_eq!(
+        app.count("SELECT value_integer FROM data_values WHERE value_integer IS NOT NULL")
+            .await,
+        3
+    );
+
+    // A second call replaces values (one per field and user) and adds the missing one.
+    let (status, _) = post(
+        &app,
+        &s,
+        path,
+        "c0@example.com",
+        Some(json!({ "points": 5, "escalated": true })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_values").await, 3);
+    assert_eq!(
+        app.count("SELECT value_integer FROM data_values WHERE value_integer IS NOT NULL")
+            .await,
+        5
+    );
+
+    // A value that cannot take its type is a 400 naming the parameter; nothing is stored.
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "c1@example.com",
+        Some(json!({ "issueKey": "BETA-7", "points": "three" })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "invalid_field"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"points\"")
+    );
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "c1@example.com",
+        Some(json!({ "x": 1 })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "missing_field"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("issueKey, points, escalated")
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_values").await, 3);
+
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "nobody@example.com",
+        Some(json!({ "points": 1 })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (404, "target_not_found"));
+
+    // The group cannot be deleted while the listener uses it.
+    let err = external_data::delete_group(&app.db, &actor, &group.to_string(), true)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("Jira") || err.to_string().contains("listener"),
+        "{err}"
+    );
+}
+
+on_both_backends!(
+    add_comment_listeners_comment_as_a_manager,
+    external_data_listeners_store_typed_values,
+);
