@@ -293,3 +293,72 @@ test('a GDPR removal request through a listener removes a customer and spares an
     await expect(byListener.getByRole('row', { name: new RegExp(listenerName) }).getByRole('cell').first()).toHaveText('2');
   });
 });
+
+// Seed 001: Jira adds a comment about a tester and stores its issue data on them.
+test('Add Comment and External Data listeners write to the user page', async ({ page, request }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'cd');
+  const tester = `${tag}-tester@example.com`;
+  await newUser(page, tester, 'Testers');
+  const userUrl = new URL(page.url()).pathname;
+  const key = await newApiKey(page, `Jira data ${tag}`, 'jd');
+
+  await open(page, '/external-data');
+  await page.getByLabel('Name').fill(`Jira ${tag}`);
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
+  await ready(page);
+  await page.getByLabel('Label of data field 1').fill('Issue key');
+  await page.getByLabel('Parameter of data field 1').fill('issueKey');
+  await page.getByLabel('Data field 1 is a favourite').check();
+  await page.getByLabel('Label of data field 2').fill('Open bugs');
+  await page.getByLabel('Parameter of data field 2').fill('openBugs');
+  await page.getByLabel('Type of data field 2').selectOption('integer');
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was saved.');
+
+  const listener = async (name: string, kind: string, fill: () => Promise<void>) => {
+    await open(page, '/listeners/new');
+    await expectHeading(page, 'New user listener');
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
+    await page.getByLabel('Listener type').selectOption({ label: kind });
+    await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira data ${tag}` });
+    await fill();
+    await page.getByRole('button', { name: 'Save listener' }).click();
+    await expect(page.getByRole('status')).toHaveText('The listener was saved.');
+    await ready(page);
+    return (await page.getByLabel(/URL for a webhook/).inputValue()).split('?')[0];
+  };
+  const dataUrl = await listener(`Data ${tag}`, 'External Data', async () => {
+    await page.getByLabel('Data group').selectOption({ label: `Jira ${tag}` });
+  });
+  expect(dataUrl).toContain('/api/v1/userDataListeners/');
+  const commentUrl = await listener(`Notes ${tag}`, 'Add Comment', async () => {
+    await page.getByLabel('Author field').fill('author_name');
+    await page.getByLabel('Comment field').fill('comment');
+  });
+  expect(commentUrl).toContain('/api/v1/userCommentListeners/');
+
+  const call = (url: string, data: unknown) =>
+    request.post(`${new URL(url).pathname}?${new URLSearchParams({ find: tester, apiKey: key })}`, { data });
+  let res = await call(dataUrl, { openBugs: 'several' });
+  expect(res.status()).toBe(400);
+  expect((await res.json()).error.code).toBe('invalid_field');
+  res = await call(dataUrl, { issueKey: 'BETA-42', openBugs: '3', ignored: true });
+  expect(res.status(), await res.text()).toBe(200);
+  expect(await res.json()).toEqual({ status: 'completed', stored: ['issueKey', 'openBugs'] });
+  res = await call(commentUrl, { author_name: 'nobody@example.com', comment: 'Hi' });
+  expect((await res.json()).error.code).toBe('invalid_author');
+  res = await call(commentUrl, { author_name: 'admin@example.com', comment: 'BETA-42 fixed in build 413' });
+  expect(res.status(), await res.text()).toBe(200);
+
+  await open(page, userUrl);
+  const data = page.getByRole('region', { name: 'External data' });
+  await expect(data).toContainText(`Jira ${tag} · Issue key`);
+  await expect(data).toContainText('BETA-42');
+  await expect(data).toContainText('3');
+  await expect(page.getByText('BETA-42 fixed in build 413')).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath('user-external-data.png'), fullPage: true });
+});
