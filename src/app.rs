@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects/:id") view=ProjectPage ssr=ssr.clone()/>
                     <Route path=path!("/projects/:id/feedback") view=FeedbackListPage ssr=ssr.clone()/>
                     <Route path=path!("/projects/:id/feedback/new") view=NewTicketPage ssr=ssr.clone()/>
+                    <Route path=path!("/projects/:id/sources/new") view=NewSourcePage ssr=ssr.clone()/>
+                    <Route path=path!("/external-sources/:id") view=ExternalSourcePage ssr=ssr.clone()/>
                     <Route path=path!("/feedback-types/:id") view=FeedbackTypePage ssr=ssr.clone()/>
                     <Route path=path!("/feedback/:id") view=TicketPage ssr=ssr.clone()/>
                     <Route path=path!("/notifications") view=NotificationsPage ssr=ssr.clone()/>

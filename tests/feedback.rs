@@ -610,3 +610,188 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
 }
 
 on_both_backends!(external_data_groups_hold_typed_values_shown_favourites_first);
+
+async fn external_sources_create_tickets_from_mapped_bodies(app: TestApp) {
+    use serde_json::json;
+    use switchyard::server::services::{Actor, api_keys, external_sources};
+    use switchyard::types::{ApiKeyForm, ExternalSourceForm};
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let actor = Actor::system("test");
+    let key = api_keys::create(
+        &app.db,
+        &actor,
+        &ApiKeyForm {
+            name: "Salesforce".into(),
+            prefix: "sf".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let form = |mapping: &str| ExternalSourceForm {
+        project_id: s.project_id.clone(),
+        feedback_type_id: s.type_id.clone(),
+        name: "Salesforce".into(),
+        key: "salesforce".into(),
+        api_key_id: key.id.to_string(),
+        team_id: s.testers.clone(),
+        status_param: "Stage".into(),
+        submitter: ADMIN_EMAIL.into(),
+        submitter_param: "ContactEmail".into(),
+        mapping: mapping.into(),
+        enabled: Some("on".into()),
+        ..Default::default()
+    };
+    let err = external_sources::save(&app.db, &actor, &form("Priority__c = severity"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.field_message("mapping").unwrap().contains("title"),
+        "{err:?}"
+    );
+    external_sources::save(
+        &app.db,
+        &actor,
+        &form("Subject = title\nDetails = description\nPriority__c = severity\nBuild__c = build"),
+    )
+    .await
+    .unwrap();
+
+    let send = |body: Option<serde_json::Value>, api_key: &str, idem: Option<&str>| {
+        let mut req = reqwest::Client::new()
+            .post(app.url("/api/v1/externalSources/salesforce"))
+            .header("X-Api-Key", api_key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(k) = idem {
+            req = req.header("Idempotency-Key", k);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    let good = json!({
+        "Subject": "Crash on save", "Details": "Twice.", "Priority__c": "high",
+        "Build__c": 412, "ContactEmail": "ada@example.com", "Stage": "triaged", "Other": [1]
+    });
+    let (status, body) = send(Some(good.clone()), &key.key, Some("sf-1")).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["status"], "created");
+    let id = body["ticket_id"].as_str().unwrap().to_string();
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.title, "Crash on save");
+    assert_eq!(t.description, "Twice.");
+    assert_eq!(
+        t.author, "Ada Lovelace",
+        "the submitter comes from the body"
+    );
+    assert_eq!(t.status, "Triaged", "the status comes from the body");
+    assert_eq!(t.team.as_deref(), Some("Testers"));
+    assert_eq!(t.fields[0], ("Severity".into(), "High".into()));
+    assert_eq!(t.fields[1], ("Build".into(), "412".into()));
+    // The same Idempotency-Key creates nothing more.
+    assert_eq!(
+        send(Some(good), &key.key, Some("sf-1")).await,
+        (status, body)
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 1);
+
+    // Without the body's submitter, the default one; each bad input is named.
+    let (status, body) = send(
+        Some(json!({ "Subject": "Typo", "Priority__c": "Low" })),
+        &key.key,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let t = ticket(&app, body["ticket_id"].as_str().unwrap()).await;
+    assert_eq!(t.author, "Casey Manager", "the default submitter");
+    assert_eq!(t.status, "New");
+    for (body, status_want, code_want, names) in [
+        (
+            json!({ "Priority__c": "Low" }),
+            400,
+            "missing_field",
+            "Subject",
+        ),
+        (
+            json!({ "Subject": "x" }),
+            400,
+            "missing_field",
+            "Priority__c",
+        ),
+        (
+            json!({ "Subject": "x", "Priority__c": "Urgent" }),
+            400,
+            "invalid_field",
+            "Priority__c",
+        ),
+        (
+            json!({ "Subject": "x", "Priority__c": "Low", "Build__c": "soon" }),
+            400,
+            "invalid_field",
+            "Build__c",
+        ),
+        (
+            json!({ "Subject": "x", "Priority__c": "Low", "Stage": "Shipped" }),
+            400,
+            "invalid_field",
+            "Stage",
+        ),
+        (
+            json!({ "Subject": "x", "Priority__c": "Low", "ContactEmail": "nobody@example.com" }),
+            400,
+            "invalid_submitter",
+            "ContactEmail",
+        ),
+        (
+            json!(["not", "an", "object"]),
+            400,
+            "invalid_body",
+            "object",
+        ),
+    ] {
+        let (status, answer) = send(Some(body.clone()), &key.key, None).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str().unwrap()),
+            (status_want, code_want),
+            "{body}: {answer}"
+        );
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(names),
+            "{answer}"
+        );
+    }
+    assert_eq!(send(Some(json!({})), "sf_wrong", None).await.0, 401);
+    let (status, _) = {
+        let res = reqwest::Client::new()
+            .post(app.url("/api/v1/externalSources/nothing"))
+            .header("X-Api-Key", &key.key)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), ())
+    };
+    assert_eq!(status, 404);
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE source_id IS NOT NULL")
+            .await,
+        11,
+        "every call to the source is logged (the unknown key without a source)"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE code = 'replayed'")
+            .await,
+        1
+    );
+}
+
+on_both_backends!(external_sources_create_tickets_from_mapped_bodies);

@@ -89,3 +89,58 @@ test('a project with a Bug Report type, a ticket, its workflow and comments', as
   await expect(page.getByText('No tickets match.')).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('feedback-list.png'), fullPage: true });
 });
+
+// Seed 004: Salesforce creates feedback through an external source.
+test('an external source turns a Salesforce POST into a ticket', async ({ page, request }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'src');
+
+  await open(page, '/api-keys/new');
+  await page.getByLabel('Name').fill(`Salesforce ${tag}`);
+  await page.getByLabel('Prefix').fill('sf');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  const key = await page.getByLabel('New API key').inputValue();
+
+  await open(page, '/projects');
+  await page.getByRole('link', { name: 'Aurora Beta' }).click();
+  await ready(page);
+  await page.getByRole('link', { name: 'New external source' }).click();
+  await expectHeading(page, 'New external source');
+  const fill = async (mapping: string) => {
+    await ready(page);
+    await page.getByLabel('Name').fill(`Salesforce ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`sf-${tag}`);
+    await page.getByLabel('Feedback type').selectOption({ label: 'Bug Report' });
+    await page.getByLabel('API key').selectOption({ label: `Salesforce ${tag}` });
+    await page.getByLabel('Team').selectOption({ label: 'Bug Report: Testers' });
+    await page.getByLabel('Default submitter (email)').fill(admin.email);
+    await page.getByLabel('Submitter from the body (parameter)').fill('ContactEmail');
+    await page.getByLabel('Mapping').fill(mapping);
+    await page.getByRole('button', { name: 'Save external source' }).click();
+  };
+  await fill('Priority__c = severity');
+  await expect(page.getByText('Map a parameter to title')).toBeVisible();
+  await fill('Subject = title\nDetails = description\nPriority__c = severity');
+  await expect(page.getByRole('status')).toHaveText('The external source was saved.');
+  const endpoint = await page.getByLabel('URL', { exact: true }).inputValue();
+  expect(endpoint).toContain(`/api/v1/externalSources/sf-${tag}`);
+
+  const post = (data: unknown) => request.post(new URL(endpoint).pathname, { headers: { 'X-Api-Key': key }, data });
+  let res = await post({ Subject: 'Thermostat reboots', Priority__c: 'Blocker' });
+  expect(res.status()).toBe(400);
+  expect((await res.json()).error.message).toContain('Priority__c');
+  res = await post({ Subject: 'Thermostat reboots at night', Details: 'Every night at 3 am.', Priority__c: 'Critical' });
+  expect(res.status(), await res.text()).toBe(201);
+  const { ticket_id } = await res.json();
+
+  await open(page, `/feedback/${ticket_id}`);
+  await expectHeading(page, `#${ticket_id} Thermostat reboots at night`);
+  const details = page.getByRole('region', { name: 'Details' });
+  await expect(details).toContainText('Critical');
+  await expect(details).toContainText('Testers');
+  await expect(details).toContainText('Every night at 3 am.');
+  await expect(page.getByText(`Submitted as Bug Report in status New`)).toBeVisible();
+  await open(page, '/listeners/log');
+  await expect(page.getByRole('row', { name: new RegExp(`source Salesforce ${tag}`) }).first()).toContainText('201');
+});

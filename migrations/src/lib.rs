@@ -30,6 +30,7 @@ mod m20261125_000024_bulk_runs;
 mod m20261125_000025_feedback;
 mod m20261125_000026_external_data;
 mod m20261125_000027_listener_types;
+mod m20261125_000028_external_sources;
 
 pub struct Migrator;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000025_feedback::Migration),
             Box::new(m20261125_000026_external_data::Migration),
             Box::new(m20261125_000027_listener_types::Migration),
+            Box::new(m20261125_000028_external_sources::Migration),
         ]
     }
 }

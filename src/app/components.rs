@@ -50,6 +50,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "feedback_type_saved" => "The feedback type was saved.",
         "ticket_created" => "The ticket was submitted.",
         "ticket_updated" => "The ticket was changed.",
+        "external_source_saved" => "The external source was saved.",
         "data_group_created" => "The data group was created: add its fields.",
         "data_group_saved" => "The data group was saved.",
         "data_group_deleted" => "The data group was deleted.",

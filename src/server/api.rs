@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use super::services::external_sources;
 use super::services::listeners::{self, InboundCall};
 use super::settings::Secret;
 use super::state::AppState;
@@ -34,6 +35,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/userDataListeners/{key}",
             post(user_data_listener).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/externalSources/{key}",
+            post(external_source).fallback(method_not_allowed),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
@@ -290,6 +295,55 @@ pub(crate) async fn user_data_listener(
     .await
 }
 
+/// Creates a feedback ticket in the source's project and type from the JSON body: the
+/// source's mapping names which body parameter fills the title, the description and each
+/// field of the form; the starting team and status and the submitter come from the source
+/// (or from the body parameters it names). Values are checked against their field's type.
+#[utoipa::path(
+    post,
+    path = "/api/v1/externalSources/{key}",
+    tag = "sources",
+    operation_id = "createTicketFromSource",
+    params(
+        ("key" = String, Path, description = "The source's key, as shown on its admin screen"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = std::collections::HashMap<String, serde_json::Value>,
+        content_type = "application/json",
+        description = "A JSON object of the parameters the source maps, e.g. {\"Subject\": \"Crash on save\", \"Priority__c\": \"High\"}; at most 64 KiB"
+    ),
+    responses(
+        (status = 201, description = "The ticket was created", body = super::openapi::TicketAnswer),
+        (status = 400, description = "Malformed input: invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_submitter", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, source_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "source_not_found", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Source URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "source_not_configured: its default submitter or workflow is gone", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was created; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn external_source(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    handle(&state, SOURCE, key, query, peer, headers, body).await
+}
+
+/// The `kind` under which `handle` serves external sources.
+const SOURCE: &str = "source";
+
 /// What every listener route does: check the body, then hand the call to the service.
 async fn handle(
     state: &AppState,
@@ -315,9 +369,7 @@ async fn handle(
         // Refused before the listener looked at it, but still an inbound call: log it.
         let code = reply_code(&reply);
         let status = reply.status().as_u16();
-        if let Err(e) =
-            listeners::log_refused(&state.db, kind, &key, peer.ip(), status, &code).await
-        {
+        if let Err(e) = log_refused(state, kind, &key, peer.ip(), status, &code).await {
             return internal_error(e);
         }
         return reply;
@@ -326,20 +378,51 @@ async fn handle(
         .ok()
         .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
         .and_then(|b| serde_json::from_slice(&b).ok());
+    let api_key = presented_key(&query, &headers);
+    let idempotency_key = headers
+        .get("idempotency-key")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    if kind == SOURCE {
+        let call = external_sources::InboundSource {
+            key,
+            api_key,
+            caller: peer.ip(),
+            idempotency_key,
+            body: json,
+        };
+        return match external_sources::create_ticket(state, call).await {
+            Ok(reply) => into_response(reply),
+            Err(e) => internal_error(e),
+        };
+    }
     let call = InboundCall {
         kind,
         key,
-        api_key: presented_key(&query, &headers),
+        api_key,
         caller: peer.ip(),
         find: query.get("find").cloned(),
-        idempotency_key: headers
-            .get("idempotency-key")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        idempotency_key,
         body: json,
     };
     match listeners::call_user_listener(state, call).await {
         Ok(reply) => into_response(reply),
         Err(e) => internal_error(e),
+    }
+}
+
+/// Logs a call refused before its listener or source looked at it.
+async fn log_refused(
+    state: &AppState,
+    kind: &str,
+    key: &str,
+    caller: std::net::IpAddr,
+    status: u16,
+    code: &str,
+) -> Result<(), crate::errors::AppError> {
+    if kind == SOURCE {
+        external_sources::log_refused(&state.db, key, caller, status, code).await
+    } else {
+        listeners::log_refused(&state.db, kind, key, caller, status, code).await
     }
 }
 
@@ -371,11 +454,15 @@ async fn method_not_allowed(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: axum::http::Uri,
 ) -> Response {
-    let kind = crate::types::LISTENER_KINDS
-        .iter()
-        .find(|(_, _, path)| uri.path().starts_with(&format!("/api/v1/{path}/")))
-        .map(|(kind, _, _)| *kind)
-        .unwrap_or(listeners::KIND_MACRO);
+    let kind = if uri.path().starts_with("/api/v1/externalSources/") {
+        SOURCE
+    } else {
+        crate::types::LISTENER_KINDS
+            .iter()
+            .find(|(_, _, path)| uri.path().starts_with(&format!("/api/v1/{path}/")))
+            .map(|(kind, _, _)| *kind)
+            .unwrap_or(listeners::KIND_MACRO)
+    };
     let mut reply = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -384,9 +471,7 @@ async fn method_not_allowed(
     reply
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    if let Err(e) =
-        listeners::log_refused(&state.db, kind, &key, peer.ip(), 405, "method_not_allowed").await
-    {
+    if let Err(e) = log_refused(&state, kind, &key, peer.ip(), 405, "method_not_allowed").await {
         return internal_error(e);
     }
     reply

@@ -46,6 +46,15 @@ pub struct DataAnswer {
     pub stored: Vec<String>,
 }
 
+/// The answer of an external source.
+#[derive(Serialize, ToSchema)]
+pub struct TicketAnswer {
+    /// Always `created`.
+    pub status: String,
+    /// The new ticket.
+    pub ticket_id: String,
+}
+
 /// The answer when the call was refused.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorAnswer {
@@ -61,7 +70,8 @@ pub struct ErrorDetail {
     /// `listener_not_configured`, `payload_too_large`, `unsupported_media_type`,
     /// `idempotency_key_reused`, `rate_limited`, `internal_error`, and for Add Comment and
     /// External Data listeners `invalid_body`, `missing_field`, `invalid_field`,
-    /// `invalid_author`.
+    /// `invalid_author`; for external sources `source_not_found`, `source_disabled`,
+    /// `source_not_configured`, `invalid_submitter`.
     pub code: String,
     /// For people: what went wrong and what to do.
     pub message: String,
@@ -97,11 +107,23 @@ impl Modify for Security {
     paths(
         super::api::user_macro_listener,
         super::api::user_comment_listener,
-        super::api::user_data_listener
+        super::api::user_data_listener,
+        super::api::external_source
     ),
-    components(schemas(RunAnswer, RunStatus, CommentAnswer, DataAnswer, ErrorAnswer, ErrorDetail)),
+    components(schemas(
+        RunAnswer,
+        RunStatus,
+        CommentAnswer,
+        DataAnswer,
+        TicketAnswer,
+        ErrorAnswer,
+        ErrorDetail
+    )),
     modifiers(&Security),
-    tags((name = "listeners", description = "External listeners"))
+    tags(
+        (name = "listeners", description = "External listeners"),
+        (name = "sources", description = "External sources: tickets created from other systems")
+    )
 )]
 pub struct ApiDoc;
 

@@ -37,7 +37,7 @@ pub async fn get_project(id: i32) -> Result<ProjectView, AppError> {
     use super::ctx;
     use crate::server::services::projects;
     ctx::run(ctx::MANAGERS, |c| async move {
-        projects::view(&c.state.db, id).await
+        projects::view(&c.state.db, &c.state.settings, id).await
     })
     .await
 }
@@ -179,6 +179,34 @@ pub async fn mark_notifications_read() -> Result<(), AppError> {
         let me = c.actor.user_id.ok_or(AppError::Unauthorized)?;
         feedback::mark_all_read(&c.state.db, me).await?;
         leptos_axum::redirect("/notifications");
+        Ok(())
+    })
+    .await
+}
+
+/// The external source editor: the source when `id` is given, else a new one in `project_id`.
+#[server(endpoint = "load_external_source")]
+pub async fn load_external_source(
+    project_id: Option<i32>,
+    id: Option<i32>,
+) -> Result<crate::types::ExternalSourceEditor, AppError> {
+    use super::ctx;
+    use crate::server::services::external_sources;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        external_sources::editor(&c.state.db, &c.state.settings, project_id, id).await
+    })
+    .await
+}
+
+#[server(endpoint = "save_external_source")]
+pub async fn save_external_source(form: crate::types::ExternalSourceForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::external_sources;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let id = external_sources::save(&c.state.db, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!(
+            "/external-sources/{id}?notice=external_source_saved"
+        ));
         Ok(())
     })
     .await

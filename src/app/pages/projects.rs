@@ -8,6 +8,7 @@ use crate::app::components::{
     TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
     show,
 };
+use crate::app::pages::external_sources::SourceTable;
 use crate::server_fns::feedback::{
     CreateFeedbackType, SaveFeedbackType, SaveProject, get_feedback_type, get_project,
     list_projects,
@@ -124,6 +125,9 @@ pub fn ProjectPage() -> impl IntoView {
                                 <TypeTable types=v.types/>
                                 <IfCommunityManager>
                                     <NewTypeForm project_id=project.id/>
+                                </IfCommunityManager>
+                                <IfCommunityManager>
+                                    <SourceTable project_id=project.id sources=v.sources.clone()/>
                                 </IfCommunityManager>
                             </section>
                             <IfCommunityManager>

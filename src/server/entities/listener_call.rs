@@ -14,6 +14,7 @@ pub struct Model {
     pub status: i16,
     pub code: String,
     pub run_id: Option<i64>,
+    pub source_id: Option<i32>,
     pub duration_ms: i32,
 }
 

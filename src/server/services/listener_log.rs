@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::format_time;
 use crate::errors::AppError;
-use crate::server::entities::{listener, listener_call, user};
+use crate::server::entities::{external_source, listener, listener_call, user};
 use crate::types::{
     CallQuery, LISTENER_STATUSES, ListenerCallPage, ListenerCallView, ListenerLogView,
 };
@@ -77,6 +77,13 @@ async fn page_of(
         .all(db)
         .await?;
     let listeners = listener_names(db).await?;
+    let sources: Vec<(i32, String)> = external_source::Entity::find()
+        .select_only()
+        .column(external_source::Column::Id)
+        .column(external_source::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
     let calls = rows
         .into_iter()
         .map(|c| ListenerCallView {
@@ -89,6 +96,13 @@ async fn page_of(
                         .iter()
                         .find(|(i, _)| *i == id)
                         .map(|(_, n)| n.clone())
+                })
+                .or_else(|| {
+                    let id = c.source_id?;
+                    sources
+                        .iter()
+                        .find(|(i, _)| *i == id)
+                        .map(|(_, n)| format!("source {n}"))
                 })
                 .unwrap_or_else(|| format!("unknown key \"{}\"", c.listener_key)),
             caller_ip: c.caller_ip,

@@ -388,7 +388,7 @@ impl Reply {
         }
     }
 
-    fn done(body: serde_json::Value) -> Reply {
+    pub(crate) fn done(body: serde_json::Value) -> Reply {
         Reply {
             status: 200,
             body,
@@ -512,7 +512,7 @@ async fn update_call(
 
 /// Text from a caller, fit for the log: control characters (NUL among them, which
 /// PostgreSQL refuses in text) shown as `�`, at most `max` characters.
-fn printable(text: &str, max: usize) -> String {
+pub(crate) fn printable(text: &str, max: usize) -> String {
     text.chars()
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
         .take(max)
@@ -860,7 +860,7 @@ fn request_fingerprint(call: &InboundCall) -> String {
 }
 
 /// The answer stored for an `Idempotency-Key`, if this key was seen before.
-async fn replay(
+pub(crate) async fn replay(
     db: &impl ConnectionTrait,
     api_key_id: i32,
     idem: &str,

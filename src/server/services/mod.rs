@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bulk_runs;
 pub mod community;
 pub mod external_data;
+pub mod external_sources;
 pub mod feedback;
 pub mod filters;
 pub mod imports;

@@ -104,10 +104,15 @@ pub async fn get_summary(db: &impl ConnectionTrait, id: i32) -> Result<ProjectSu
     Ok(summary(p, types, tickets))
 }
 
-pub async fn view(db: &impl ConnectionTrait, id: i32) -> Result<ProjectView, AppError> {
+pub async fn view(
+    db: &impl ConnectionTrait,
+    settings: &crate::server::settings::Settings,
+    id: i32,
+) -> Result<ProjectView, AppError> {
     Ok(ProjectView {
         project: get_summary(db, id).await?,
         types: types_of(db, id).await?,
+        sources: super::external_sources::of_project(db, settings, id).await?,
     })
 }
 

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "external_sources")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub project_id: i32,
+    pub feedback_type_id: i32,
+    pub name: String,
+    #[sea_orm(unique)]
+    pub key: String,
+    pub api_key_id: Option<i32>,
+    pub team_id: Option<i32>,
+    pub status_id: Option<i32>,
+    pub status_param: String,
+    pub submitter_user_id: Option<i32>,
+    pub submitter_param: String,
+    #[sea_orm(column_type = "Text")]
+    pub field_map: String,
+    pub enabled: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
