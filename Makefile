@@ -34,3 +34,4 @@ test-e2e: build
 bench: setup
 	scripts/bench.sh
 	scripts/bench_listener.sh
+	scripts/bench_source.sh
