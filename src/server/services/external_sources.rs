@@ -198,7 +198,7 @@ pub async fn save(
     }
     let key = errors.check("key", parse_key(&form.key));
     let feedback_type = match parse_id(&form.feedback_type_id) {
-        Ok(id) => match projects::type_view(db, id).await {
+        Ok(id) => match projects::type_definition(db, id).await {
             Ok(t) => Some(t),
             Err(AppError::NotFound(_)) => {
                 errors.push("feedback_type_id", "that feedback type does not exist");
@@ -352,7 +352,7 @@ async fn ticket_of(
     s: &external_source::Model,
     body: &Map<String, Value>,
 ) -> Result<Result<NewTicket, Reply>, AppError> {
-    let t = projects::type_view(db, s.feedback_type_id).await?;
+    let t = projects::type_definition(db, s.feedback_type_id).await?;
     let map: BTreeMap<String, String> =
         serde_json::from_str(&s.field_map).map_err(AppError::internal)?;
     let param_of = |field: &str| {

@@ -131,7 +131,7 @@ pub async fn parse_ticket_form(
 ) -> Result<NewTicket, AppError> {
     let type_id =
         parse_id(&form.feedback_type_id).map_err(|m| AppError::field("feedback_type_id", m))?;
-    let feedback_type = projects::type_view(db, type_id).await?;
+    let feedback_type = projects::type_definition(db, type_id).await?;
     let mut errors = FieldErrors::new();
     let title = check_title(&mut errors, "title", &form.title);
     let description = form.description.trim().to_string();
@@ -390,7 +390,7 @@ pub async fn get(
     viewer: Option<i32>,
 ) -> Result<TicketView, AppError> {
     let t = find(db, id).await?;
-    let feedback_type = projects::type_view(db, t.feedback_type_id).await?;
+    let feedback_type = projects::type_definition(db, t.feedback_type_id).await?;
     let values: Map<String, Value> = serde_json::from_str(&t.field_values).unwrap_or_default();
     let fields = feedback_type
         .fields
@@ -490,7 +490,7 @@ pub async fn change(
 ) -> Result<(), AppError> {
     let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
     let t = find(db, id).await?;
-    let feedback_type = projects::type_view(db, t.feedback_type_id).await?;
+    let feedback_type = projects::type_definition(db, t.feedback_type_id).await?;
     let value = form.value.trim();
     let txn = db.begin().await?;
     let mut update = ticket::Entity::update_many()
