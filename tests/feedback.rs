@@ -341,7 +341,7 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     assert_eq!(t.comments.len(), 2);
     assert_eq!(t.comments[0].body, "Reproduced on 412.");
     assert!(t.following);
-    assert_eq!(t.popularity, 2);
+    assert_eq!(t.popularity, 4, "two followers and two comments");
 
     // Ada comments back (through the service, as the comment listener will): the manager,
     // now a follower, is notified and sees it in their list.
@@ -390,7 +390,11 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     .await;
     let t = ticket(&app, &id).await;
     assert!(!t.following);
-    assert_eq!(t.popularity, 3 - 1, "three comments, one follower less");
+    assert_eq!(
+        t.popularity,
+        3 + 1,
+        "three comments and Ada, the one follower left"
+    );
 
     // A status that tickets are in cannot leave the workflow.
     let err = error_of(

@@ -126,6 +126,12 @@ async fn add_comment_listeners_comment_as_a_manager(app: TestApp) {
             400,
             "missing_field",
         ),
+        // PostgreSQL refuses NUL in text: a 400, not a 500.
+        (
+            Some(json!({ "author_name": ADMIN_EMAIL, "comment": "a\0b" })),
+            400,
+            "invalid_field",
+        ),
     ] {
         let (status, answer) = post(&app, &s, path, "c0@example.com", body.clone(), None).await;
         assert_eq!(
@@ -193,7 +199,7 @@ async fn add_comment_listeners_comment_as_a_manager(app: TestApp) {
     assert_eq!(
         app.count("SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'notes' AND listener_id IS NOT NULL")
             .await,
-        11
+        12
     );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM listener_calls WHERE code = 'completed'")
@@ -310,6 +316,16 @@ async fn external_data_listeners_store_typed_values(app: TestApp) {
             .unwrap()
             .contains("\"points\"")
     );
+    let (status, body) = post(
+        &app,
+        &s,
+        path,
+        "c1@example.com",
+        Some(json!({ "issueKey": "a\0b" })),
+        None,
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "invalid_field"), "{body}");
     let (status, body) = post(
         &app,
         &s,

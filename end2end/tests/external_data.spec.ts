@@ -39,6 +39,6 @@ test('external data groups and their typed fields', async ({ page }, testInfo) =
   // The demo project comes with its feedback types.
   await open(page, '/projects');
   await page.getByRole('link', { name: 'Aurora Beta' }).click();
-  await expect(page.getByRole('row', { name: /Bug Report/ })).toContainText('New → Open → In Progress → Closed');
-  await expect(page.getByRole('row', { name: /Feature Request/ })).toBeVisible();
+  await expect(page.getByRole('row', { name: /^Bug Report / })).toContainText('New → Open → In Progress → Closed');
+  await expect(page.getByRole('row', { name: /^Feature Request / })).toBeVisible();
 });

@@ -33,7 +33,7 @@ test('a project with a Bug Report type, a ticket, its workflow and comments', as
   await expect(page.getByLabel('Key of field 1')).toHaveValue('severity');
   await page.screenshot({ path: testInfo.outputPath('feedback-type.png'), fullPage: true });
   await page.getByRole('link', { name: `Project ${tag}` }).click();
-  await expect(page.getByRole('row', { name: /Bug Report/ })).toContainText('New → Triaged → Closed');
+  await expect(page.getByRole('row', { name: /^Bug Report / })).toContainText('New → Triaged → Closed');
 
   // A ticket: a bad number is refused with the field named, then it goes in.
   await ready(page);

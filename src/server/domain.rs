@@ -144,7 +144,6 @@ pub fn parse_role(input: &str) -> Result<Role, String> {
     Role::parse(input)
 }
 
-/// An id from a form or URL.
 /// A key that names something in URLs and JSON (macro, project, form field): lower-cased,
 /// 1 to 60 letters, digits, `-` or `_`.
 pub fn parse_key(input: &str) -> Result<String, String> {
@@ -162,6 +161,7 @@ pub fn parse_key(input: &str) -> Result<String, String> {
     Ok(v)
 }
 
+/// An id from a form or URL.
 pub fn parse_id(input: &str) -> Result<i32, String> {
     input
         .trim()

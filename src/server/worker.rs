@@ -27,7 +27,7 @@ use tokio::sync::{Notify, broadcast};
 
 use super::cache::Lookups;
 use super::db::begin_write;
-use super::entities::job;
+use super::entities::{job, macro_def};
 use super::services::Actor;
 use super::services::macros::{self, RunContext, Trigger};
 use crate::errors::AppError;
@@ -242,9 +242,32 @@ pub async fn execute_many(
     }
     let batch = async {
         let (txn, _gate) = begin_write(db).await?;
+        // A macro read before the lock may have been deleted since: one look inside the
+        // transaction says which still exist (an edit made meanwhile is like a run that
+        // started a moment earlier).
+        let wanted: Vec<i32> = prepared
+            .iter()
+            .filter_map(|w| match w {
+                Prepared::MacroRun(_, Some(m)) => Some(m.id),
+                _ => None,
+            })
+            .collect();
+        let live: std::collections::HashSet<i32> = if wanted.is_empty() {
+            Default::default()
+        } else {
+            macro_def::Entity::find()
+                .select_only()
+                .column(macro_def::Column::Id)
+                .filter(macro_def::Column::Id.is_in(wanted))
+                .into_tuple::<i32>()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .collect()
+        };
         let mut results = Vec::with_capacity(jobs.len());
         for (job, work) in jobs.iter().zip(&prepared) {
-            results.push(match run_job(&txn, worker_id, job, work).await? {
+            results.push(match run_job(&txn, worker_id, job, work, &live).await? {
                 Some(outcome) => JobResult::Done(outcome),
                 None => JobResult::LeaseLost,
             });
@@ -259,7 +282,15 @@ pub async fn execute_many(
             tracing::warn!(error = %e, "a batch of jobs failed; running them one by one");
             let mut results = Vec::with_capacity(jobs.len());
             for job in jobs {
-                results.push(Box::pin(execute(db, worker_id, job, signals)).await?);
+                // One job's trouble (even returning it to the queue) must not stop the others;
+                // a job that could not be returned is claimed again when its lease runs out.
+                match Box::pin(execute(db, worker_id, job, signals)).await {
+                    Ok(result) => results.push(result),
+                    Err(e) => {
+                        tracing::warn!(job = job.id, error = %e, "job could not be run or returned");
+                        results.push(JobResult::Failed(e.to_string()));
+                    }
+                }
             }
             return Ok(results);
         }
@@ -309,6 +340,7 @@ async fn run_job(
     worker_id: &str,
     job: &job::Model,
     work: &Prepared,
+    live_macros: &std::collections::HashSet<i32>,
 ) -> Result<Option<macros::RunOutcome>, AppError> {
     let (p, macro_) = match work {
         Prepared::MacroRun(p, m) => (p, m),
@@ -342,7 +374,14 @@ async fn run_job(
         listener: p.listener.clone(),
     };
     Ok(Some(
-        macros::run_queued(txn, &actor, macro_.as_ref(), p.user_id, &ctx).await?,
+        macros::run_queued(
+            txn,
+            &actor,
+            macro_.as_ref().filter(|m| live_macros.contains(&m.id)),
+            p.user_id,
+            &ctx,
+        )
+        .await?,
     ))
 }
 

@@ -37,7 +37,7 @@ pub fn DataGroupsPage() -> impl IntoView {
     view! {
         <Title text="External data"/>
         <PageHeader title="External data".to_string()/>
-        <p class="mb-4 max-w-3xl text-sm text-slate-600">"Groups of typed fields that other systems fill in through listeners (and, soon, webhook answers). Each field has the label people see and the parameter the other system sends."</p>
+        <p class="mb-4 max-w-3xl text-sm text-slate-600">"Groups of typed fields that other systems fill in through External Data listeners. Each field has the label people see and the parameter the other system sends."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |groups| view! {

@@ -135,12 +135,9 @@ pub fn ListenerPage() -> impl IntoView {
                     let endpoint = l.as_ref().map(|l| l.endpoint.clone()).unwrap_or_default();
                     let id = l.as_ref().map(|l| l.id).unwrap_or_default();
                     let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
-                    let body = match l.as_ref().map(|l| l.kind.as_str()) {
-                        Some("comment") => {
-                            let l = l.as_ref().expect("matched");
-                            format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field)
-                        }
-                        Some("data") => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
+                    let body = match l.as_ref() {
+                        Some(l) if l.kind == "comment" => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
+                        Some(l) if l.kind == "data" => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
                         _ => String::new(),
                     };
                     let curl = format!("curl -X POST '{endpoint}?find=jim@example.com' -H 'X-Api-Key: YOUR_API_KEY'{body}");

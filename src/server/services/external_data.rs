@@ -31,15 +31,6 @@ pub enum Subject {
 }
 
 impl Subject {
-    /// The group scope that stores values against this kind of subject.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Subject::User(_) => "user",
-            Subject::Ticket(_) => "feedback",
-            Subject::Project(_) => "project",
-        }
-    }
-
     fn condition(self) -> sea_orm::sea_query::SimpleExpr {
         match self {
             Subject::User(id) => data_value::Column::UserId.eq(id),
@@ -79,6 +70,7 @@ pub fn coerce(kind: &str, v: &Value) -> Result<Typed, String> {
             if s.chars().count() > MAX_STRING {
                 return Err(format!("must be at most {MAX_STRING} characters"));
             }
+            super::feedback::check_storable(&s)?;
             Ok(Typed::String(s))
         }
         "integer" => {
@@ -484,7 +476,8 @@ pub async fn save_group(
             "another group of this scope has this name",
         ));
     }
-    let txn = db.begin().await?;
+    // Reads what it then changes: on SQLite the write lock is taken first.
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let old = fields_of(&txn, id).await?;
     for o in &old {
         let kept = fields.iter().find(|f| f.parameter == o.parameter);

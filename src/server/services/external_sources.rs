@@ -391,11 +391,30 @@ async fn ticket_of(
             format!("\"{title_param}\" must be at most 200 characters"),
         )));
     }
+    if let Err(m) = feedback::check_storable(&title) {
+        return Ok(Err(refuse(
+            400,
+            "invalid_field",
+            format!("\"{title_param}\" {m}"),
+        )));
+    }
     let description = match param_of("description").map(|p| text_of(&p)) {
         Some(Ok(v)) => v.trim().to_string(),
         Some(Err(r)) => return Ok(Err(r)),
         None => String::new(),
     };
+    if let Some(p) = param_of("description") {
+        let checked = feedback::check_storable(&description).and_then(|()| {
+            if description.chars().count() > 10_000 {
+                Err("must be at most 10000 characters".to_string())
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(m) = checked {
+            return Ok(Err(refuse(400, "invalid_field", format!("\"{p}\" {m}"))));
+        }
+    }
     let mut values = Map::new();
     for field in &t.fields {
         let param = param_of(&field.key);
@@ -500,6 +519,19 @@ async fn ticket_of(
             None => None,
         }
     };
+    // The source's own starting point may have left the type since it was saved.
+    let stale = s
+        .status_id
+        .is_some_and(|id| !t.statuses.iter().any(|x| x.id == id))
+        || s.team_id
+            .is_some_and(|id| !t.teams.iter().any(|x| x.id == id));
+    if stale {
+        return Ok(Err(refuse(
+            409,
+            "source_not_configured",
+            "the source's starting team or status is no longer part of the feedback type; save the source again".into(),
+        )));
+    }
     let Some(status_id) = status_id
         .or(s.status_id)
         .or_else(|| t.statuses.first().map(|x| x.id))
@@ -588,7 +620,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
     if let Some(idem) = &idem {
         if let Some(first) = replay(db, key_id, idem, &fingerprint).await? {
             let code = if first.status < 300 { "replayed" } else { "" };
-            log_as(db, &call, source_id, &first, code, Some(key_id), started).await?;
+            log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
             return Ok(first);
         }
     }
@@ -634,7 +666,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
             let first = replay(db, key_id, idem, &fingerprint)
                 .await?
                 .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
-            log_as(
+            log_alone(
                 db,
                 &call,
                 source_id,
@@ -647,7 +679,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
             return Ok(first);
         }
     }
-    log(&txn, &call, source_id, &reply, Some(key_id), started).await?;
+    log_as(&txn, &call, source_id, &reply, "", Some(key_id), started).await?;
     txn.commit().await?;
     Ok(reply)
 }
@@ -674,7 +706,7 @@ pub async fn log_refused(
         idempotency_key: None,
         body: None,
     };
-    log_as(
+    log_alone(
         db,
         &call,
         source_id,
@@ -731,15 +763,32 @@ async fn checked(
     Ok(Ok(key.id))
 }
 
+/// Logs a call that wrote nothing else: its log row and the key's use, in one write
+/// transaction of their own.
 async fn log(
-    db: &impl ConnectionTrait,
+    db: &DatabaseConnection,
     call: &InboundSource,
     source_id: Option<i32>,
     reply: &Reply,
     key_id: Option<i32>,
     started: Instant,
 ) -> Result<(), AppError> {
-    log_as(db, call, source_id, reply, &reply.code(), key_id, started).await
+    log_alone(db, call, source_id, reply, &reply.code(), key_id, started).await
+}
+
+async fn log_alone(
+    db: &DatabaseConnection,
+    call: &InboundSource,
+    source_id: Option<i32>,
+    reply: &Reply,
+    code: &str,
+    key_id: Option<i32>,
+    started: Instant,
+) -> Result<(), AppError> {
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    log_as(&txn, call, source_id, reply, code, key_id, started).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// One row of the listener log for a source call (the target is the ticket it created).

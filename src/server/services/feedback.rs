@@ -1,9 +1,9 @@
-//! Feedback tickets: creation (admin screen now, external sources next), the project's list,
+//! Feedback tickets: creation (admin screen and external sources), the project's list,
 //! the ticket page, status/team/visibility changes, comments, followers and their
 //! notifications, and each ticket's history.
 
 use chrono::{NaiveDate, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -23,8 +23,7 @@ use crate::types::{
 };
 
 pub const PER_PAGE: u32 = 25;
-/// How a removed author or actor appears on tickets, comments and history.
-pub const REMOVED_LABEL: &str = "Removed user";
+use super::macros::REMOVED_LABEL;
 const MAX_BODY: usize = 10_000;
 
 /// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
@@ -47,6 +46,7 @@ pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>
             Ok(None)
         };
     }
+    check_storable(v)?;
     Ok(Some(match field.kind.as_str() {
         "number" => {
             let n: f64 = v
@@ -135,6 +135,12 @@ pub async fn parse_ticket_form(
     let mut errors = FieldErrors::new();
     let title = check_title(&mut errors, "title", &form.title);
     let description = form.description.trim().to_string();
+    if let Err(m) = check_storable(&form.title) {
+        errors.push("title", m);
+    }
+    if let Err(m) = check_storable(&description) {
+        errors.push("description", m);
+    }
     if description.chars().count() > MAX_BODY {
         errors.push(
             "description",
@@ -240,19 +246,30 @@ async fn follow_in(
     Ok(matches!(added, sea_orm::TryInsertResult::Inserted(n) if n > 0))
 }
 
-async fn add_popularity(
-    db: &impl ConnectionTrait,
-    ticket_id: i32,
-    by: i32,
-) -> Result<(), AppError> {
+/// A ticket's popularity is its followers plus its comments, counted again after each change.
+async fn recount_popularity(db: &impl ConnectionTrait, ticket_id: i32) -> Result<(), AppError> {
+    let followers = ticket_follower::Entity::find()
+        .filter(ticket_follower::Column::TicketId.eq(ticket_id))
+        .count(db)
+        .await?;
+    let comments = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(ticket_id))
+        .count(db)
+        .await?;
+    let popularity = i32::try_from(followers + comments).unwrap_or(i32::MAX);
     ticket::Entity::update_many()
-        .col_expr(
-            ticket::Column::Popularity,
-            Expr::col(ticket::Column::Popularity).add(by),
-        )
+        .col_expr(ticket::Column::Popularity, Expr::value(popularity))
         .filter(ticket::Column::Id.eq(ticket_id))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// Text that PostgreSQL can store: no NUL character (it refuses them in text).
+pub fn check_storable(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
     Ok(())
 }
 
@@ -283,6 +300,7 @@ pub async fn insert_ticket(
     .insert(txn)
     .await?;
     follow_in(txn, created.id, t.author.id).await?;
+    recount_popularity(txn, created.id).await?;
     let status = t
         .feedback_type
         .statuses
@@ -601,7 +619,7 @@ pub async fn comment_in(
         .await?;
     }
     follow_in(txn, t.id, author.id).await?;
-    add_popularity(txn, t.id, 1).await?;
+    recount_popularity(txn, t.id).await?;
     ticket::Entity::update_many()
         .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
         .filter(ticket::Column::Id.eq(t.id))
@@ -616,6 +634,7 @@ pub fn check_comment(body: &str) -> Result<String, String> {
     if body.is_empty() {
         return Err("is required".into());
     }
+    check_storable(body)?;
     if body.chars().count() > MAX_BODY {
         return Err(format!("must be at most {MAX_BODY} characters"));
     }
@@ -655,20 +674,15 @@ pub async fn set_following(
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let txn = db.begin().await?;
     if follow {
-        if follow_in(&txn, id, user_id).await? {
-            add_popularity(&txn, id, 1).await?;
-        }
+        follow_in(&txn, id, user_id).await?;
     } else {
-        let gone = ticket_follower::Entity::delete_many()
+        ticket_follower::Entity::delete_many()
             .filter(ticket_follower::Column::TicketId.eq(id))
             .filter(ticket_follower::Column::UserId.eq(user_id))
             .exec(&txn)
-            .await?
-            .rows_affected;
-        if gone > 0 {
-            add_popularity(&txn, id, -1).await?;
-        }
+            .await?;
     }
+    recount_popularity(&txn, id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -710,6 +724,21 @@ pub async fn mark_all_read(db: &DatabaseConnection, user_id: i32) -> Result<(), 
 /// lines stay, as "Removed user", where others' work needs them). Their follows and
 /// notifications go with the user row.
 pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+    // Their follows go now, so the tickets' popularity can be counted without them.
+    let followed: Vec<i32> = ticket_follower::Entity::find()
+        .select_only()
+        .column(ticket_follower::Column::TicketId)
+        .filter(ticket_follower::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    ticket_follower::Entity::delete_many()
+        .filter(ticket_follower::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    for ticket_id in followed {
+        recount_popularity(db, ticket_id).await?;
+    }
     ticket::Entity::update_many()
         .col_expr(
             ticket::Column::AuthorUserId,

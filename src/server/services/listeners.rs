@@ -840,8 +840,12 @@ pub async fn test_request(
 fn request_fingerprint(call: &InboundCall) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(call.kind.as_bytes());
-    h.update([0]);
+    // Macro calls hash as they always did (stored answers stay valid across an upgrade);
+    // the other kinds add the kind and the body, which they read.
+    if call.kind != KIND_MACRO {
+        h.update(call.kind.as_bytes());
+        h.update([0]);
+    }
     h.update(call.key.to_ascii_lowercase().as_bytes());
     h.update([0]);
     h.update(
@@ -852,7 +856,7 @@ fn request_fingerprint(call: &InboundCall) -> String {
             .to_lowercase()
             .as_bytes(),
     );
-    if let Some(body) = &call.body {
+    if let (Some(body), false) = (&call.body, call.kind == KIND_MACRO) {
         h.update([0]);
         h.update(body.to_string().as_bytes());
     }
@@ -1123,6 +1127,12 @@ async fn effect_of(
             return Ok(Err(bad_body(
                 "missing_field",
                 format!("the body has no \"{text_key}\" with the comment's text"),
+            )));
+        }
+        if let Err(m) = super::feedback::check_storable(text) {
+            return Ok(Err(bad_body(
+                "invalid_field",
+                format!("\"{text_key}\" {m}"),
             )));
         }
         if text.chars().count() > 5000 {

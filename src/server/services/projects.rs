@@ -534,7 +534,8 @@ pub async fn save_type(
             "this project already has a feedback type with this name",
         ));
     }
-    let txn = db.begin().await?;
+    // Reads what it then changes: on SQLite the write lock is taken first.
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let old_statuses = feedback_status::Entity::find()
         .filter(feedback_status::Column::FeedbackTypeId.eq(id))
         .all(&txn)
