@@ -83,8 +83,8 @@ async fn schemathesis_finds_nothing_on_postgres() {
     fuzz(Backend::Postgres).await
 }
 
-/// An Add Comment and an External Data listener under the same key as the macro listener, so
-/// the generated calls to every path reach a real listener.
+/// An Add Comment and an External Data listener and an external source under the same key as
+/// the macro listener, so the generated calls to every path reach a real one.
 async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     use switchyard::server::services::{Actor, external_data, listeners};
     use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
@@ -112,6 +112,45 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
                 kind: "integer".into(),
                 favorite: None,
             }],
+        },
+    )
+    .await
+    .unwrap();
+    // An external source under the same key, on a type with no required field.
+    let project = switchyard::server::services::projects::save(
+        &app.db,
+        &actor,
+        &switchyard::types::ProjectForm {
+            name: "Fuzz".into(),
+            key: "fuzz".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let feedback_type = switchyard::server::services::projects::create_type(
+        &app.db,
+        &actor,
+        &switchyard::types::NewFeedbackTypeForm {
+            project_id: project.to_string(),
+            name: "Bug Report".into(),
+        },
+    )
+    .await
+    .unwrap();
+    switchyard::server::services::external_sources::save(
+        &app.db,
+        &actor,
+        &switchyard::types::ExternalSourceForm {
+            project_id: project.to_string(),
+            feedback_type_id: feedback_type.to_string(),
+            name: "Fuzz".into(),
+            key: "deleteuser".into(),
+            api_key_id: seeded.api_key_id.to_string(),
+            submitter: "admin@example.com".into(),
+            mapping: "title = title\ndescription = description".into(),
+            enabled: Some("on".into()),
+            ..Default::default()
         },
     )
     .await
