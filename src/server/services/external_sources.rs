@@ -15,11 +15,11 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::feedback::{self, NewTicket};
-use super::listeners::{Reply, printable, replay};
+use super::listeners::{self, Reply, printable, replay};
 use super::{Actor, api_keys, audit, projects};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id, parse_key};
-use crate::server::entities::{api_key, external_source, idempotency_key, listener_call, user};
+use crate::server::entities::{api_key, external_source, listener_call, user};
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::types::{
@@ -582,7 +582,26 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         return Ok(reply);
     };
     let source_id = Some(s.id);
-    let key_id = match checked(state, &call, &s).await? {
+    let admitted = listeners::admit_key(
+        state,
+        call.api_key.as_ref(),
+        call.caller,
+        s.api_key_id,
+        "source",
+    )
+    .await?
+    .and_then(|id| {
+        if s.enabled {
+            Ok(id)
+        } else {
+            Err(refuse(
+                403,
+                "source_disabled",
+                "this external source is disabled".into(),
+            ))
+        }
+    });
+    let key_id = match admitted {
         Ok(id) => id,
         Err(reply) => {
             log(db, &call, source_id, &reply, None, started).await?;
@@ -604,18 +623,12 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         );
         hex::encode(h.finalize())
     };
-    let idem = match call.idempotency_key.as_deref().map(str::trim) {
-        None => None,
-        Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
-            let reply = refuse(
-                400,
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
-            );
+    let idem = match listeners::idempotency_key_of(call.idempotency_key.as_deref()) {
+        Ok(idem) => idem,
+        Err(reply) => {
             log(db, &call, source_id, &reply, Some(key_id), started).await?;
             return Ok(reply);
         }
-        Some(k) => Some(k.to_string()),
     };
     if let Some(idem) = &idem {
         if let Some(first) = replay(db, key_id, idem, &fingerprint).await? {
@@ -649,18 +662,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         retry_after: None,
     };
     if let Some(idem) = &idem {
-        let saved = idempotency_key::ActiveModel {
-            api_key_id: Set(key_id),
-            idem_key: Set(idem.clone()),
-            request_hash: Set(fingerprint.clone()),
-            status: Set(201),
-            body: Set(reply.body.to_string()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        if saved.is_err() {
+        if !listeners::remember_answer(&txn, key_id, idem, &fingerprint, &reply).await? {
             txn.rollback().await?;
             drop(gate);
             let first = replay(db, key_id, idem, &fingerprint)
@@ -716,51 +718,6 @@ pub async fn log_refused(
         Instant::now(),
     )
     .await
-}
-
-/// API key, source enabled, rate: the id of the key that passed, or the refusal.
-async fn checked(
-    state: &AppState,
-    call: &InboundSource,
-    s: &external_source::Model,
-) -> Result<Result<i32, Reply>, AppError> {
-    let Some(digest) = api_keys::digest_of(call.api_key.as_ref()) else {
-        let r = api_keys::KeyRejection::Missing;
-        return Ok(Err(Reply::error(r.status(), r.code(), r.message())));
-    };
-    let found = state
-        .lookups
-        .api_keys
-        .get_or_load(digest, || api_keys::find_by_digest(&state.db, &digest))
-        .await?;
-    let key = match api_keys::verify(found, &digest, call.caller) {
-        Ok(k) => k,
-        Err(r) => return Ok(Err(Reply::error(r.status(), r.code(), r.message()))),
-    };
-    if s.api_key_id != Some(key.id) {
-        return Ok(Err(refuse(
-            403,
-            "api_key_not_allowed",
-            "this API key is not the one this source accepts".into(),
-        )));
-    }
-    if !s.enabled {
-        return Ok(Err(refuse(
-            403,
-            "source_disabled",
-            "this external source is disabled".into(),
-        )));
-    }
-    if let Err(wait) = state.limiter.check(key.id) {
-        let mut reply = refuse(
-            429,
-            "rate_limited",
-            "too many calls with this API key; try again after Retry-After seconds".into(),
-        );
-        reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-        return Ok(Err(reply));
-    }
-    Ok(Ok(key.id))
 }
 
 /// Logs a call that wrote nothing else: its log row and the key's use, in one write

@@ -601,18 +601,8 @@ async fn accept_once(
     row.run_id = Set(Some(run_id));
     let call_id = row.insert(&txn).await?.id;
     api_keys::record_use(&txn, accept.api_key_id).await?;
-    let stored = idempotency_key::ActiveModel {
-        api_key_id: Set(accept.api_key_id),
-        idem_key: Set(idem.to_string()),
-        request_hash: Set(fingerprint.to_string()),
-        status: Set(202),
-        body: Set(Reply::run(202, "accepted", run_id).body.to_string()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await;
-    if stored.is_err() {
+    let accepted = Reply::run(202, "accepted", run_id);
+    if !remember_answer(&txn, accept.api_key_id, idem, fingerprint, &accepted).await? {
         txn.rollback().await?;
         drop(gate);
         return match replay(db, accept.api_key_id, idem, fingerprint).await? {
@@ -835,6 +825,87 @@ pub async fn test_request(
     })
 }
 
+/// Checks the API key a call presents: known, enabled, the caller's IP allowed, the key that
+/// `accepted` names (the listener's or source's), within its rate. The key's id, or the
+/// refusal to answer. Listeners and external sources share it.
+pub(crate) async fn admit_key(
+    state: &AppState,
+    presented: Option<&Secret<String>>,
+    caller: IpAddr,
+    accepted: Option<i32>,
+    what: &str,
+) -> Result<Result<i32, Reply>, AppError> {
+    let Some(digest) = api_keys::digest_of(presented) else {
+        let r = api_keys::KeyRejection::Missing;
+        return Ok(Err(Reply::error(r.status(), r.code(), r.message())));
+    };
+    let found = state
+        .lookups
+        .api_keys
+        .get_or_load(digest, || api_keys::find_by_digest(&state.db, &digest))
+        .await?;
+    let key = match api_keys::verify(found, &digest, caller) {
+        Ok(k) => k,
+        Err(r) => return Ok(Err(Reply::error(r.status(), r.code(), r.message()))),
+    };
+    if accepted != Some(key.id) {
+        return Ok(Err(Reply::error(
+            403,
+            "api_key_not_allowed",
+            &format!("this API key is not the one this {what} accepts"),
+        )));
+    }
+    if let Err(wait) = state.limiter.check(key.id) {
+        let mut reply = Reply::error(
+            429,
+            "rate_limited",
+            "too many calls with this API key; try again after Retry-After seconds",
+        );
+        reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Ok(Err(reply));
+    }
+    Ok(Ok(key.id))
+}
+
+/// The `Idempotency-Key` header, checked: 1 to 255 visible ASCII characters.
+pub(crate) fn idempotency_key_of(raw: Option<&str>) -> Result<Option<String>, Reply> {
+    match raw.map(str::trim) {
+        None => Ok(None),
+        Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
+            Err(Reply::error(
+                400,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            ))
+        }
+        Some(k) => Ok(Some(k.to_string())),
+    }
+}
+
+/// Stores `reply` as the answer to `idem` inside the call's transaction. False when another
+/// call with the same key got there first (the unique index says so): the caller then rolls
+/// back and answers with `replay`.
+pub(crate) async fn remember_answer(
+    txn: &impl ConnectionTrait,
+    api_key_id: i32,
+    idem: &str,
+    fingerprint: &str,
+    reply: &Reply,
+) -> Result<bool, AppError> {
+    let stored = idempotency_key::ActiveModel {
+        api_key_id: Set(api_key_id),
+        idem_key: Set(idem.to_string()),
+        request_hash: Set(fingerprint.to_string()),
+        status: Set(reply.status as i16),
+        body: Set(reply.body.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await;
+    Ok(stored.is_ok())
+}
+
 /// SHA-256 of what a call asked for (listener, target, body), so a reused `Idempotency-Key`
 /// with another request is refused rather than answered with someone else's result.
 fn request_fingerprint(call: &InboundCall) -> String {
@@ -919,50 +990,27 @@ async fn answer(
         ));
     };
     logged.listener = Some(l.clone());
-    let Some(digest) = api_keys::digest_of(call.api_key.as_ref()) else {
-        let r = api_keys::KeyRejection::Missing;
-        return Ok(Reply::error(r.status(), r.code(), r.message()));
+    let key_id = match admit_key(
+        state,
+        call.api_key.as_ref(),
+        call.caller,
+        l.api_key_id,
+        "listener",
+    )
+    .await?
+    {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
     };
-    let found = lookups
-        .api_keys
-        .get_or_load(digest, || api_keys::find_by_digest(db, &digest))
-        .await?;
-    let key = match api_keys::verify(found, &digest, call.caller) {
-        Ok(k) => k,
-        Err(r) => return Ok(Reply::error(r.status(), r.code(), r.message())),
-    };
-    if l.api_key_id != Some(key.id) {
-        return Ok(Reply::error(
-            403,
-            "api_key_not_allowed",
-            "this API key is not the one this listener accepts",
-        ));
-    }
-    if let Err(wait) = state.limiter.check(key.id) {
-        let mut reply = Reply::error(
-            429,
-            "rate_limited",
-            "too many calls with this API key; try again after Retry-After seconds",
-        );
-        reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-        return Ok(reply);
-    }
     // From here on the call counts as a use of the key (refused ones above do not).
-    logged.api_key_id = Some(key.id);
-    let idem = match call.idempotency_key.as_deref().map(str::trim) {
-        None => None,
-        Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
-            return Ok(Reply::error(
-                400,
-                "invalid_idempotency_key",
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            ));
-        }
-        Some(k) => Some(k.to_string()),
+    logged.api_key_id = Some(key_id);
+    let idem = match idempotency_key_of(call.idempotency_key.as_deref()) {
+        Ok(idem) => idem,
+        Err(refusal) => return Ok(refusal),
     };
     let fingerprint = request_fingerprint(call);
     if let Some(idem) = &idem {
-        if let Some(reply) = replay(db, key.id, idem, &fingerprint).await? {
+        if let Some(reply) = replay(db, key_id, idem, &fingerprint).await? {
             logged.replayed(&reply);
             return Ok(reply);
         }
@@ -974,7 +1022,7 @@ async fn answer(
                 db,
                 call,
                 &listener,
-                key.id,
+                key_id,
                 &target,
                 idem.as_deref(),
                 &fingerprint,
@@ -1014,7 +1062,7 @@ async fn answer(
             &row,
             logged.duration_ms(),
         ),
-        api_key_id: key.id,
+        api_key_id: key_id,
     };
     let written = match &idem {
         // Calls without a key share their commit with whatever else is being accepted.
@@ -1057,7 +1105,7 @@ async fn answer(
                 idempotency_key::Column::Body,
                 Expr::value(reply.body.to_string()),
             )
-            .filter(idempotency_key::Column::ApiKeyId.eq(key.id))
+            .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
             .filter(idempotency_key::Column::IdemKey.eq(idem.clone()))
             .exec(db)
             .await;
@@ -1224,18 +1272,7 @@ async fn act_now(
         }
     };
     if let Some(idem) = idem {
-        let saved = idempotency_key::ActiveModel {
-            api_key_id: Set(api_key_id),
-            idem_key: Set(idem.to_string()),
-            request_hash: Set(fingerprint.to_string()),
-            status: Set(200),
-            body: Set(reply.body.to_string()),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await;
-        if saved.is_err() {
+        if !remember_answer(&txn, api_key_id, idem, fingerprint, &reply).await? {
             // The same key got there first: nothing of this call is kept.
             txn.rollback().await?;
             drop(gate);
