@@ -144,6 +144,18 @@ pub fn parse_role(input: &str) -> Result<Role, String> {
     Role::parse(input)
 }
 
+/// A required name (of a feedback type, a data group …): trimmed, 1 to `max` characters.
+pub fn parse_name(input: &str, max: usize) -> Result<String, String> {
+    let name = input.trim();
+    if name.is_empty() {
+        return Err("is required".into());
+    }
+    if name.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    Ok(name.to_string())
+}
+
 /// A key that names something in URLs and JSON (macro, project, form field): lower-cased,
 /// 1 to 60 letters, digits, `-` or `_`.
 pub fn parse_key(input: &str) -> Result<String, String> {

@@ -326,14 +326,7 @@ async fn group_view(
 }
 
 fn parse_name(input: &str) -> Result<String, String> {
-    let name = input.trim();
-    if name.is_empty() {
-        return Err("is required".into());
-    }
-    if name.chars().count() > 100 {
-        return Err("must be at most 100 characters".into());
-    }
-    Ok(name.to_string())
+    crate::server::domain::parse_name(input, 100)
 }
 
 async fn name_taken(

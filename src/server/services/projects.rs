@@ -302,14 +302,7 @@ pub fn field_view(f: feedback_field::Model) -> FeedbackFieldView {
 }
 
 fn parse_type_name(input: &str) -> Result<String, String> {
-    let name = input.trim();
-    if name.is_empty() {
-        return Err("is required".into());
-    }
-    if name.chars().count() > 100 {
-        return Err("must be at most 100 characters".into());
-    }
-    Ok(name.to_string())
+    crate::server::domain::parse_name(input, 100)
 }
 
 async fn type_name_taken(
