@@ -124,6 +124,17 @@ impl FieldErrors {
         self.0.push(FieldError::new(field, message));
     }
 
+    /// Keeps the field errors of a validation error; any other error is returned.
+    pub fn absorb(&mut self, e: AppError) -> Result<(), AppError> {
+        match e {
+            AppError::Validation(errors) => {
+                self.0.extend(errors);
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -336,6 +336,8 @@ pub struct FilterDefinition {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterView {
     pub id: i32,
+    /// "user" or "feedback": what the filter selects.
+    pub scope: String,
     pub name: String,
     pub description: String,
     pub definition: FilterDefinition,
@@ -353,8 +355,10 @@ pub struct FilterListItem {
 pub struct FilterPreview {
     pub filter: FilterView,
     pub matching: u64,
-    /// The first matching users, in list order.
+    /// The first matching users, in list order (user filters).
     pub sample: Vec<UserRow>,
+    /// The first matching tickets, newest first (feedback filters).
+    pub tickets: Vec<TicketRow>,
 }
 
 /// One condition row of the filter form. `slot` is the row's position on the form (slots
@@ -380,6 +384,9 @@ pub struct FilterForm {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// "user" (default) or "feedback"; fixed once the filter exists.
+    #[serde(default)]
+    pub scope: String,
     /// "all" or "any": how the groups combine.
     #[serde(default)]
     pub combine: String,
@@ -393,27 +400,42 @@ pub struct FilterForm {
 pub const FILTER_GROUPS: usize = 3;
 pub const ROWS_PER_GROUP: usize = 4;
 
-/// The fields a user filter can test, with the operators each accepts.
-pub fn filter_fields() -> &'static [(&'static str, &'static str, &'static [&'static str])] {
-    const TEXT: &[&str] = &[
-        "equals",
-        "not_equals",
-        "contains",
-        "not_contains",
-        "starts_with",
-        "ends_with",
-        "is_empty",
-        "is_not_empty",
-    ];
-    &[
-        ("email", "Email", TEXT),
-        ("first_name", "First name", TEXT),
-        ("last_name", "Last name", TEXT),
-        ("team", "Team", &["is", "is_not"]),
-        ("role", "Role", &["is", "is_not"]),
-        ("score", "Score", &["eq", "ne", "gt", "gte", "lt", "lte"]),
-        ("created_at", "Joined", &["before", "after", "within_days"]),
-    ]
+/// A field a filter can test. `kind` decides the operators (`filter_ops`): text, choice,
+/// number, date or yesno. Keys of custom form fields are `field:<kind>:<key>`, of external data
+/// fields `data:<kind>:<id>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterField {
+    pub key: String,
+    pub label: String,
+    pub kind: String,
+    /// Values a choice field takes: (value as stored, label).
+    pub choices: Vec<(String, String)>,
+}
+
+/// The operators of a kind of filter field.
+pub fn filter_ops(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "text" => &[
+            "equals",
+            "not_equals",
+            "contains",
+            "not_contains",
+            "starts_with",
+            "ends_with",
+            "is_empty",
+            "is_not_empty",
+        ],
+        "number" => &["eq", "ne", "gt", "gte", "lt", "lte"],
+        "date" => &["before", "after", "within_days"],
+        _ => &["is", "is_not"],
+    }
+}
+
+/// What the filter editor offers for a scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterCatalogue {
+    pub scope: String,
+    pub fields: Vec<FilterField>,
 }
 
 /// Words for an operator key.
@@ -456,6 +478,26 @@ pub enum MacroAction {
     AddComment {
         text: String,
     },
+    // Feedback macros: on one ticket.
+    /// Moves the ticket to the status of this name in its type's workflow (skipped when the
+    /// workflow has none).
+    SetStatus {
+        status: String,
+    },
+    /// Gives the ticket to this team (it must be one of its type's teams), or to none.
+    SetTeam {
+        team_id: Option<i32>,
+    },
+    AddTicketComment {
+        text: String,
+    },
+    AdjustSubmitterScore {
+        delta: i32,
+    },
+    /// "public" or "private".
+    SetVisibility {
+        visibility: String,
+    },
 }
 
 /// The kinds of action a user macro offers, as (key, label).
@@ -466,6 +508,49 @@ pub const MACRO_ACTION_KINDS: [(&str, &str); 5] = [
     ("remove_from_team", "Remove from team"),
     ("add_comment", "Add user comment"),
 ];
+
+/// The kinds of action a feedback macro offers, as (key, label).
+pub const FEEDBACK_ACTION_KINDS: [(&str, &str); 5] = [
+    ("set_status", "Set status to"),
+    ("set_team", "Set team to"),
+    ("add_ticket_comment", "Add comment"),
+    ("adjust_submitter_score", "Adjust submitter score by"),
+    ("set_visibility", "Set visibility to"),
+];
+
+/// How often a scheduled macro runs, as (key, label).
+pub const SCHEDULE_FREQUENCIES: [(&str, &str); 5] = [
+    ("once", "Once"),
+    ("hourly", "Every hour"),
+    ("daily", "Every day"),
+    ("weekly", "Every week"),
+    ("monthly", "Every month"),
+];
+
+/// A macro's schedule: it runs on the users or tickets of a filter at these times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub frequency: String,
+    pub filter: Option<(i32, String)>,
+    /// "YYYY-MM-DD HH:MM UTC".
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    /// The same as a datetime-local input's value ("YYYY-MM-DDTHH:MM"; "" when none).
+    pub starts_input: String,
+    pub ends_input: String,
+    pub enabled: bool,
+    pub next_run: Option<String>,
+    pub last_run: Option<String>,
+}
+
+/// When a feedback macro runs by itself: on submitted and/or modified tickets that pass the
+/// filter (every ticket without one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutomationView {
+    pub on_submit: bool,
+    pub on_modify: bool,
+    pub filter: Option<(i32, String)>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MacroOptions {
@@ -478,6 +563,8 @@ pub struct MacroOptions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MacroView {
     pub id: i32,
+    /// "user" or "feedback".
+    pub scope: String,
     pub name: String,
     pub description: String,
     pub key: String,
@@ -485,6 +572,8 @@ pub struct MacroView {
     /// Each action in words, in order.
     pub steps: Vec<String>,
     pub options: MacroOptions,
+    pub automation: AutomationView,
+    pub schedule: Option<ScheduleView>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -519,6 +608,48 @@ pub struct MacroForm {
     pub run_once_per_user: Option<String>,
     #[serde(default)]
     pub suppress_confirmation: Option<String>,
+    /// "user" (default) or "feedback"; fixed once the macro exists.
+    #[serde(default)]
+    pub scope: String,
+    /// Feedback macros: run on submitted / modified tickets passing `automation_filter_id`.
+    #[serde(default)]
+    pub on_submit: Option<String>,
+    #[serde(default)]
+    pub on_modify: Option<String>,
+    #[serde(default)]
+    pub automation_filter_id: String,
+    /// Empty: no schedule; otherwise a key of `SCHEDULE_FREQUENCIES`.
+    #[serde(default)]
+    pub schedule_frequency: String,
+    #[serde(default)]
+    pub schedule_filter_id: String,
+    /// "YYYY-MM-DDTHH:MM" (a datetime-local input), UTC.
+    #[serde(default)]
+    pub schedule_starts_at: String,
+    #[serde(default)]
+    pub schedule_ends_at: String,
+    #[serde(default)]
+    pub schedule_enabled: Option<String>,
+}
+
+/// What the macro editor offers for a scope: teams, and the scope's filters (automation and
+/// schedules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroFormOptions {
+    pub scope: String,
+    pub teams: Vec<TeamRef>,
+    pub filters: Vec<(i32, String)>,
+}
+
+/// Run a feedback macro on one ticket from the ticket page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunTicketMacroForm {
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub ticket_id: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
 }
 
 /// Run a macro on one user from the user page.
@@ -548,9 +679,13 @@ pub struct ListenerView {
     pub name: String,
     pub description: String,
     pub key: String,
+    /// "user" or "feedback".
+    pub scope: String,
     pub filter: Option<(i32, String)>,
     /// macro, comment or data.
     pub kind: String,
+    /// Feedback listeners: the external-data field `find` holds a value of (None: ticket id).
+    pub find_field: Option<(i32, String)>,
     pub macro_: Option<(i32, String)>,
     pub author_field: String,
     pub comment_field: String,
@@ -625,22 +760,64 @@ pub struct ListenerForm {
     pub api_key_id: String,
     #[serde(default)]
     pub enabled: Option<String>,
+    /// "user" (default) or "feedback"; fixed once the listener exists.
+    #[serde(default)]
+    pub scope: String,
+    /// Feedback listeners: the external-data field whose value `find` is (empty: the ticket
+    /// id).
+    #[serde(default)]
+    pub find_field_id: String,
 }
 
-/// The listener types: key, label, and the path under `/api/v1` (user scope).
-pub const LISTENER_KINDS: [(&str, &str, &str); 3] = [
-    ("macro", "Macro Execution", "userMacroListeners"),
-    ("comment", "Add Comment", "userCommentListeners"),
-    ("data", "External Data", "userDataListeners"),
+/// The listener types: key and label.
+pub const LISTENER_KINDS: [(&str, &str); 3] = [
+    ("macro", "Macro Execution"),
+    ("comment", "Add Comment"),
+    ("data", "External Data"),
 ];
 
-/// What the listener editor offers: (id, name) of filters, macros and API keys.
+/// What listeners act on: key and label.
+pub const LISTENER_SCOPES: [(&str, &str); 2] = [("user", "Users"), ("feedback", "Feedback")];
+
+/// Every listener URL under `/api/v1`: (scope, kind, path).
+pub const LISTENER_PATHS: [(&str, &str, &str); 6] = [
+    ("user", "macro", "userMacroListeners"),
+    ("user", "comment", "userCommentListeners"),
+    ("user", "data", "userDataListeners"),
+    ("feedback", "macro", "feedbackMacroListeners"),
+    ("feedback", "comment", "feedbackCommentListeners"),
+    ("feedback", "data", "feedbackDataListeners"),
+];
+
+/// The path of the listeners of `scope` and `kind` (user macro listeners for anything else).
+pub fn listener_path(scope: &str, kind: &str) -> &'static str {
+    LISTENER_PATHS
+        .iter()
+        .find(|(s, k, _)| *s == scope && *k == kind)
+        .map(|(_, _, p)| *p)
+        .unwrap_or("userMacroListeners")
+}
+
+/// "Users" or "Feedback".
+pub fn scope_label(scope: &str) -> &'static str {
+    if scope == "feedback" {
+        "Feedback"
+    } else {
+        "Users"
+    }
+}
+
+/// What the listener editor offers: (id, name) of the scope's filters, macros and data
+/// groups, and the API keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListenerFormOptions {
+    pub scope: String,
     pub listener: Option<ListenerView>,
+    /// Feedback scope: the external-data fields a ticket can be found by, (id, "Group · Label").
+    pub find_fields: Vec<(i32, String)>,
     pub filters: Vec<(i32, String)>,
     pub macros: Vec<(i32, String)>,
-    /// Data groups stored against users.
+    /// Data groups stored against the scope's subjects.
     pub data_groups: Vec<(i32, String)>,
     pub api_keys: Vec<(i32, String)>,
 }
@@ -764,6 +941,8 @@ pub struct BulkRunForm {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BulkRunView {
     pub id: i32,
+    /// "user" or "feedback": what the runs act on.
+    pub scope: String,
     pub macro_name: String,
     pub filter_name: String,
     pub started_at: String,
@@ -1033,6 +1212,10 @@ pub struct TicketView {
     pub history: Vec<TicketEventView>,
     /// External data stored against the ticket, favourites first.
     pub external_data: Vec<DataValueView>,
+    /// Feedback macros offered on the ticket page: (id, name, needs a confirmation).
+    pub macros: Vec<(i32, String, bool)>,
+    /// Macro runs on this ticket, newest first.
+    pub runs: Vec<MacroRunView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

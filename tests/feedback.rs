@@ -358,7 +358,7 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     switchyard::server::services::feedback::comment_in(
         &txn,
         &model,
-        &ada,
+        Some(&ada),
         "Yes, 413 works.",
         &switchyard::server::services::Actor::system("test"),
     )
@@ -464,6 +464,10 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
 }
 
 on_both_backends!(
+    feedback_listeners_find_tickets_by_id_or_stored_value,
+    feedback_macros_run_manually_in_bulk_and_by_automation,
+    feedback_filters_test_form_fields_and_external_data,
+    schedules_run_once_per_occurrence_and_can_be_switched_off,
     a_project_gets_feedback_types_with_form_workflow_and_teams,
     tickets_are_submitted_listed_changed_and_commented,
     removing_an_author_leaves_their_tickets_as_removed_user,
@@ -796,6 +800,579 @@ async fn external_sources_create_tickets_from_mapped_bodies(app: TestApp) {
             .await,
         1
     );
+}
+
+/// Waits until `sql` counts `want` (queued runs finish in the background).
+async fn wait_until(app: &TestApp, sql: &str, want: i64) {
+    for _ in 0..200 {
+        if app.count(sql).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("`{sql}` never reached {want} (now {})", app.count(sql).await);
+}
+
+/// A feedback macro of `actions` (`(kind, value)`), with automation and schedule fields.
+async fn feedback_macro(
+    app: &TestApp,
+    key: &str,
+    actions: &[(&str, &str)],
+    extra: switchyard::types::MacroForm,
+) -> i32 {
+    use switchyard::server::services::{Actor, macros};
+    use switchyard::types::{MacroActionForm, MacroForm};
+    macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            name: format!("Macro {key}"),
+            key: key.into(),
+            scope: "feedback".into(),
+            show_in_user_actions: Some("on".into()),
+            actions: actions
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, value))| MacroActionForm {
+                    slot: i.to_string(),
+                    kind: kind.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+            ..extra
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// A saved filter of `scope` from (field, op, value) rows, all of which must hold.
+async fn saved_filter(app: &TestApp, scope: &str, name: &str, rows: &[(&str, &str, &str)]) -> i32 {
+    use switchyard::server::services::{Actor, filters};
+    use switchyard::types::{FilterForm, FilterRowForm};
+    filters::save(
+        &app.db,
+        &Actor::system("test"),
+        &FilterForm {
+            name: name.into(),
+            scope: scope.into(),
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, (field, op, value))| FilterRowForm {
+                    slot: i.to_string(),
+                    field: field.to_string(),
+                    op: op.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// A feedback data group "Jira" with Issue key (string) and Story points (integer).
+async fn jira_group(app: &TestApp) -> (i32, i64) {
+    use switchyard::server::services::{Actor, external_data};
+    use switchyard::types::{DataFieldForm, DataGroupForm, NewDataGroupForm};
+    let actor = Actor::system("test");
+    let group = external_data::create_group(
+        &app.db,
+        &actor,
+        &NewDataGroupForm {
+            scope: "feedback".into(),
+            name: "Jira".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let field = |slot: &str, label: &str, parameter: &str, kind: &str| DataFieldForm {
+        slot: slot.into(),
+        label: label.into(),
+        parameter: parameter.into(),
+        kind: kind.into(),
+        favorite: None,
+    };
+    external_data::save_group(
+        &app.db,
+        &actor,
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Jira".into(),
+            fields: vec![
+                field("0", "Issue key", "issueKey", "string"),
+                field("1", "Story points", "points", "integer"),
+            ],
+        },
+    )
+    .await
+    .unwrap();
+    let issue_key = app
+        .count("SELECT id FROM data_fields WHERE parameter = 'issueKey'")
+        .await;
+    (group, issue_key)
+}
+
+async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
+    use serde_json::{Value, json};
+    use switchyard::server::services::{Actor, api_keys, listeners};
+    use switchyard::types::{ApiKeyForm, ListenerForm};
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let id = submit(&app, &s, "Crash on save", "ada@example.com").await;
+    let other = submit(&app, &s, "Slow start", "ada@example.com").await;
+    let (group, issue_key) = jira_group(&app).await;
+    let actor = Actor::system("test");
+    let key = api_keys::create(
+        &app.db,
+        &actor,
+        &ApiKeyForm {
+            name: "Jira".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let close = feedback_macro(&app, "close", &[("set_status", "Closed")], Default::default()).await;
+    let open_only = saved_filter(&app, "feedback", "Open bugs", &[("status", "is_not", "Closed")]).await;
+    let listener = |kind: &str, key_: &str, extra: ListenerForm| {
+        let form = ListenerForm {
+            name: format!("Jira {kind}"),
+            key: key_.into(),
+            kind: kind.into(),
+            scope: "feedback".into(),
+            api_key_id: key.id.to_string(),
+            enabled: Some("on".into()),
+            ..extra
+        };
+        let db = app.db.clone();
+        async move { listeners::save(&db, &Actor::system("test"), &form).await }
+    };
+    // A user filter cannot guard a feedback listener.
+    let user_filter = saved_filter(&app, "user", "Everyone", &[("email", "contains", "@")]).await;
+    let err = listener(
+        "macro",
+        "jira-close",
+        ListenerForm {
+            macro_id: close.to_string(),
+            filter_id: user_filter.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("filter_id").is_some(), "{err:?}");
+
+    listener(
+        "data",
+        "jira-data",
+        ListenerForm {
+            data_group_id: group.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    listener(
+        "comment",
+        "jira-comment",
+        ListenerForm {
+            author_field: "author".into(),
+            comment_field: "body".into(),
+            find_field_id: issue_key.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    listener(
+        "macro",
+        "jira-close",
+        ListenerForm {
+            macro_id: close.to_string(),
+            filter_id: open_only.to_string(),
+            find_field_id: issue_key.to_string(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let post = |path: &str, find: &str, body: Option<Value>| {
+        let mut req = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/{path}")))
+            .query(&[("find", find), ("apiKey", &key.key)]);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let code = |b: &Value| b["error"]["code"].as_str().unwrap_or("").to_string();
+
+    // External Data by ticket id: values coerced to their types; a bad one names its parameter.
+    let (status, body) = post(
+        "feedbackDataListeners/jira-data",
+        &id,
+        Some(json!({ "issueKey": "BETA-42", "points": "3" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        "feedbackDataListeners/jira-data",
+        &other,
+        Some(json!({ "points": "many" })),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (400, "invalid_field"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("points"));
+    let (status, body) = post("feedbackDataListeners/jira-data", "99999", Some(json!({ "points": 1 }))).await;
+    assert_eq!((status, code(&body).as_str()), (404, "target_not_found"));
+    let (status, body) = post("feedbackDataListeners/jira-data", "not-a-number", Some(json!({ "points": 1 }))).await;
+    assert_eq!((status, code(&body).as_str()), (400, "invalid_find"));
+
+    // Add Comment, finding the ticket by the stored Jira key; the author must be a member.
+    let (status, body) = post(
+        "feedbackCommentListeners/jira-comment",
+        "BETA-42",
+        Some(json!({ "author": "ghost@example.com", "body": "Hi" })),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (400, "invalid_author"));
+    let (status, body) = post(
+        "feedbackCommentListeners/jira-comment",
+        "BETA-42",
+        Some(json!({ "author": "ada@example.com" })),
+    )
+    .await;
+    assert_eq!((status, code(&body).as_str()), (400, "missing_field"));
+    assert!(body["error"]["message"].as_str().unwrap().contains("\"body\""));
+    let (status, body) = post(
+        "feedbackCommentListeners/jira-comment",
+        "BETA-42",
+        Some(json!({ "author": "ada@example.com", "body": "Fixed in 2.1" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post("feedbackCommentListeners/jira-comment", "BETA-404", Some(json!({ "author": "ada@example.com", "body": "x" }))).await;
+    assert_eq!((status, code(&body).as_str()), (404, "target_not_found"));
+
+    // Macro Execution by Jira key, guarded by "status is not Closed".
+    let (status, body) = post("feedbackMacroListeners/jira-close", "BETA-42", None).await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    wait_until(
+        &app,
+        &format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {id} AND status = 'completed'"),
+        1,
+    )
+    .await;
+    let (status, body) = post("feedbackMacroListeners/jira-close", "BETA-42", None).await;
+    assert_eq!((status, code(&body).as_str()), (404, "target_not_in_filter"));
+
+    let t = ticket(&app, &id).await;
+    assert_eq!(t.status, "Closed");
+    assert_eq!(t.comments.len(), 1);
+    assert_eq!(t.comments[0].body, "Fixed in 2.1");
+    assert_eq!(t.comments[0].author, "Ada Lovelace");
+    let stored: Vec<(String, String)> = t
+        .external_data
+        .iter()
+        .map(|v| (v.label.clone(), v.value.clone()))
+        .collect();
+    assert!(stored.contains(&("Issue key".into(), "BETA-42".into())), "{stored:?}");
+    assert!(stored.contains(&("Story points".into(), "3".into())), "{stored:?}");
+    assert!(t.history.iter().any(|e| e.change.contains("Closed")));
+    assert_eq!(t.runs.len(), 1);
+    // The log names the ticket, never a person.
+    assert!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE target LIKE 'ticket #%'").await >= 5
+    );
+    // The test panel works the same out for tickets.
+    let test = listeners::test_request(&app.db, app.count("SELECT id FROM listeners WHERE key = 'jira-close'").await as i32, "BETA-42")
+        .await
+        .unwrap();
+    assert_eq!((test.status, test.code.as_str()), (404, "target_not_in_filter"));
+    assert!(test.user.unwrap().contains("Crash on save"));
+    assert!(!test.filter.unwrap().passes);
+}
+
+async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
+    use switchyard::server::services::{Actor, bulk_runs, feedback as fb_svc};
+    use switchyard::types::{BulkRunForm, MacroForm, TicketChangeForm};
+    let s = setup(&app).await;
+    let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let first = submit(&app, &s, "Crash on save", "ada@example.com").await;
+    let triage = feedback_macro(
+        &app,
+        "triage",
+        &[
+            ("set_status", "triaged"),
+            ("set_team", "no team"),
+            ("add_ticket_comment", "Thanks, we are on it."),
+            ("adjust_submitter_score", "+2"),
+            ("set_visibility", "Private"),
+            // A status the workflow lacks is skipped, and says so.
+        ],
+        Default::default(),
+    )
+    .await;
+    // Bad actions are named; a user action does not belong in a feedback macro.
+    let err = switchyard::server::services::macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            name: "Bad".into(),
+            key: "bad".into(),
+            scope: "feedback".into(),
+            actions: vec![
+                switchyard::types::MacroActionForm { slot: "0".into(), kind: "remove_user".into(), value: String::new() },
+                switchyard::types::MacroActionForm { slot: "1".into(), kind: "set_visibility".into(), value: "secret".into() },
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("actions.0").is_some() && err.field_message("actions.1").is_some(), "{err:?}");
+
+    // Manual run from the ticket page: confirmation first.
+    let res = app
+        .call::<macro_fns::RunTicketMacro>(&[("form[macro_id]", &triage.to_string()), ("form[ticket_id]", &first)])
+        .await;
+    assert!(error_of(res).await.field_message("confirm").is_some());
+    ok(app
+        .call::<macro_fns::RunTicketMacro>(&[
+            ("form[macro_id]", &triage.to_string()),
+            ("form[ticket_id]", &first),
+            ("form[confirm]", "on"),
+        ])
+        .await)
+    .await;
+    let t = ticket(&app, &first).await;
+    assert_eq!(t.status, "Triaged");
+    assert_eq!(t.team, None);
+    assert_eq!(t.visibility, "private");
+    assert_eq!(t.comments.last().unwrap().body, "Thanks, we are on it.");
+    assert_eq!(app.count(&format!("SELECT score FROM users WHERE id = {ada}")).await, 2);
+    assert_eq!(t.runs[0].status, "completed");
+    assert_eq!(t.runs[0].trigger, "manual");
+
+    // Automation: a macro on submitted High-severity tickets, another on modified ones.
+    let high = saved_filter(&app, "feedback", "High bugs", &[("field:text:severity", "equals", "high")]).await;
+    let on_submit = feedback_macro(
+        &app,
+        "escalate",
+        &[("set_status", "In Progress")],
+        MacroForm { on_submit: Some("on".into()), automation_filter_id: high.to_string(), ..Default::default() },
+    )
+    .await;
+    let _on_modify = feedback_macro(
+        &app,
+        "note-change",
+        &[("add_ticket_comment", "Changed.")],
+        MacroForm { on_modify: Some("on".into()), ..Default::default() },
+    )
+    .await;
+    let second = submit(&app, &s, "Crash on open", "ada@example.com").await;
+    wait_until(
+        &app,
+        &format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {second} AND macro_id = {on_submit} AND status = 'completed'"),
+        1,
+    )
+    .await;
+    assert_eq!(ticket(&app, &second).await.status, "In Progress");
+    // The macro's own change did not set off the modify automation; a manager's change does.
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {second} AND trigger = 'automation'")).await,
+        1
+    );
+    let closed = ticket(&app, &second).await.feedback_type.statuses.iter().find(|x| x.name == "Closed").unwrap().id;
+    fb_svc::change(
+        &app.db,
+        &Actor::system("test"),
+        &TicketChangeForm { ticket_id: second.clone(), what: "status".into(), value: closed.to_string() },
+    )
+    .await
+    .unwrap();
+    wait_until(
+        &app,
+        &format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {second} AND trigger = 'automation' AND status = 'completed'"),
+        2,
+    )
+    .await;
+    assert_eq!(ticket(&app, &second).await.comments.last().unwrap().body, "Changed.");
+
+    // Bulk: every Bug Report, with progress counted to the end.
+    let bugs = saved_filter(&app, "feedback", "All bugs", &[("type", "is", "bug report"), ("title", "contains", "crash")]).await;
+    let bulk = bulk_runs::start(
+        &app.db,
+        &Actor::system("test"),
+        &BulkRunForm { filter_id: bugs.to_string(), macro_id: triage.to_string(), confirm: Some("on".into()) },
+    )
+    .await
+    .unwrap();
+    let mut progress = bulk_runs::progress(&app.db, bulk).await.unwrap();
+    for _ in 0..200 {
+        if progress.finished() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        progress = bulk_runs::progress(&app.db, bulk).await.unwrap();
+    }
+    assert_eq!((progress.total, progress.completed, progress.scope.as_str()), (2, 2, "feedback"));
+    assert_eq!(ticket(&app, &second).await.status, "Triaged");
+    // A user macro cannot run on a feedback filter.
+    let err = bulk_runs::start(
+        &app.db,
+        &Actor::system("test"),
+        &BulkRunForm { filter_id: bugs.to_string(), macro_id: "999".into(), confirm: Some("on".into()) },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("macro_id").is_some(), "{err:?}");
+}
+
+async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
+    use serde_json::json;
+    use switchyard::server::services::{Actor, external_data, filters};
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let a = submit(&app, &s, "Crash on save", "ada@example.com").await;
+    let b = submit(&app, &s, "Typo in menu", ADMIN_EMAIL).await;
+    let (group, _) = jira_group(&app).await;
+    let fields = external_data::fields_of(&app.db, group).await.unwrap();
+    let points = fields.iter().find(|f| f.parameter == "points").unwrap();
+    let txn = {
+        use sea_orm::TransactionTrait;
+        app.db.begin().await.unwrap()
+    };
+    external_data::store(
+        &txn,
+        external_data::Subject::Ticket(a.parse().unwrap()),
+        points,
+        external_data::coerce("integer", &json!(5)).unwrap(),
+    )
+    .await
+    .unwrap();
+    txn.commit().await.unwrap();
+    let data = format!("data:integer:{}", points.id);
+    let data = data.as_str();
+    assert_eq!(matching(&app, &[("title", "contains", "CRASH")]).await, 1);
+    assert_eq!(matching(&app, &[("author", "equals", "ada@example.com")]).await, 1);
+    assert_eq!(matching(&app, &[("author", "not_equals", "ada@example.com")]).await, 1);
+    assert_eq!(matching(&app, &[("field:text:severity", "equals", "HIGH")]).await, 2);
+    assert_eq!(matching(&app, &[("field:number:build", "gte", "412")]).await, 2);
+    assert_eq!(matching(&app, &[("field:number:build", "gt", "412")]).await, 0);
+    assert_eq!(matching(&app, &[("field:date:found_on", "before", "2026-11-21")]).await, 2);
+    assert_eq!(matching(&app, &[(data, "gte", "5")]).await, 1);
+    assert_eq!(matching(&app, &[(data, "ne", "5")]).await, 1);
+    assert_eq!(matching(&app, &[("status", "is", "new"), ("team", "is", "Testers")]).await, 2);
+    assert_eq!(matching(&app, &[("project", "is_not", "Aurora")]).await, 0);
+    // Bad values are named on their row.
+    let err = filters::save(
+        &app.db,
+        &Actor::system("test"),
+        &switchyard::types::FilterForm {
+            name: "bad".into(),
+            scope: "feedback".into(),
+            rows: vec![
+                switchyard::types::FilterRowForm { slot: "0".into(), field: "status".into(), op: "is".into(), value: "Nope".into() },
+                switchyard::types::FilterRowForm { slot: "1".into(), field: "email".into(), op: "equals".into(), value: "x".into() },
+            ],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("rows.0").is_some() && err.field_message("rows.1").is_some(), "{err:?}");
+    let _ = b;
+}
+
+/// How many tickets a new feedback filter of `rows` selects.
+async fn matching(app: &TestApp, rows: &[(&str, &str, &str)]) -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!("filter {}", N.fetch_add(1, Ordering::Relaxed));
+    let id = saved_filter(app, "feedback", &name, rows).await;
+    switchyard::server::services::filters::preview(&app.db, id)
+        .await
+        .unwrap()
+        .matching
+}
+
+async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp) {
+    use chrono::{Duration, Timelike, Utc};
+    use switchyard::server::services::{Actor, automation, macros};
+    use switchyard::types::MacroForm;
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    submit(&app, &s, "Crash on save", "ada@example.com").await;
+    let bugs = saved_filter(&app, "feedback", "Bugs", &[("type", "is", "Bug Report")]).await;
+    let start = (Utc::now() + Duration::hours(2)).with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let form = |frequency: &str| MacroForm {
+        schedule_frequency: frequency.into(),
+        schedule_filter_id: bugs.to_string(),
+        schedule_starts_at: start.format("%Y-%m-%dT%H:%M").to_string(),
+        schedule_enabled: Some("on".into()),
+        ..Default::default()
+    };
+    // A schedule needs a filter of its own scope and a start; the end comes after the start.
+    let err = macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            name: "x".into(),
+            key: "x".into(),
+            scope: "feedback".into(),
+            actions: vec![switchyard::types::MacroActionForm { slot: "0".into(), kind: "set_status".into(), value: "Closed".into() }],
+            schedule_frequency: "daily".into(),
+            schedule_starts_at: "tomorrow".into(),
+            schedule_ends_at: "2000-01-01T00:00".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    for field in ["schedule_filter_id", "schedule_starts_at"] {
+        assert!(err.field_message(field).is_some(), "{field}: {err:?}");
+    }
+    let daily = feedback_macro(&app, "nightly", &[("add_ticket_comment", "Nightly check")], form("daily")).await;
+    let once = feedback_macro(&app, "once", &[("set_status", "Triaged")], form("once")).await;
+    let view = macros::get(&app.db, daily).await.unwrap();
+    let sched = view.schedule.unwrap();
+    assert_eq!(sched.next_run.as_deref(), Some(start.format("%Y-%m-%d %H:%M UTC").to_string().as_str()));
+    assert_eq!(sched.last_run, None);
+
+    // Not due yet: nothing starts.
+    assert!(automation::run_due(&app.db, start - Duration::minutes(1)).await.unwrap().is_empty());
+    // Due: both start a bulk run; a second look at the same moment starts nothing more.
+    let started = automation::run_due(&app.db, start + Duration::seconds(5)).await.unwrap();
+    assert_eq!(started.len(), 2);
+    assert!(automation::run_due(&app.db, start + Duration::seconds(5)).await.unwrap().is_empty());
+    wait_until(&app, "SELECT COUNT(*) FROM macro_runs WHERE trigger = 'schedule' AND status = 'completed'", 2).await;
+    let daily_view = macros::get(&app.db, daily).await.unwrap().schedule.unwrap();
+    assert_eq!(
+        daily_view.next_run.as_deref(),
+        Some((start + Duration::days(1)).format("%Y-%m-%d %H:%M UTC").to_string().as_str())
+    );
+    assert!(daily_view.last_run.is_some());
+    let once_view = macros::get(&app.db, once).await.unwrap().schedule.unwrap();
+    assert_eq!(once_view.next_run, None, "a one-off schedule runs once");
+
+    // Switched off, a due schedule does not run; switched on, it runs at the next occurrence.
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false).await.unwrap();
+    assert!(automation::run_due(&app.db, start + Duration::days(2)).await.unwrap().is_empty());
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, true).await.unwrap();
+    assert!(macros::get(&app.db, daily).await.unwrap().schedule.unwrap().next_run.is_some());
+    // A filter a schedule uses cannot be deleted.
+    let err = switchyard::server::services::filters::delete(&app.db, &Actor::system("test"), &bugs.to_string(), true)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("nightly") || err.to_string().contains("Macro"), "{err}");
 }
 
 on_both_backends!(external_sources_create_tickets_from_mapped_bodies);

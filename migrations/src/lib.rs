@@ -31,6 +31,7 @@ mod m20261125_000025_feedback;
 mod m20261125_000026_external_data;
 mod m20261125_000027_listener_types;
 mod m20261125_000028_external_sources;
+mod m20261125_000029_feedback_macros;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000026_external_data::Migration),
             Box::new(m20261125_000027_listener_types::Migration),
             Box::new(m20261125_000028_external_sources::Migration),
+            Box::new(m20261125_000029_feedback_macros::Migration),
         ]
     }
 }

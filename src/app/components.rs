@@ -55,6 +55,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "data_group_saved" => "The data group was saved.",
         "data_group_deleted" => "The data group was deleted.",
         "comment_added" => "The comment was added; followers are notified.",
+        "user_comment_added" => "The comment was added.",
+        "schedule_on" => "The schedule is on.",
+        "schedule_off" => "The schedule is off: it will not run until it is switched on again.",
         _ => return None,
     })
 }
@@ -338,6 +341,18 @@ where
 
 /// The `:id` of the current route as a reactive number (0 when it is not a number, which
 /// every loader answers with "not found").
+/// The `scope` query parameter of a "new" page: "feedback", or "user" for anything else.
+pub fn scope_param() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || {
+        if query.read().get("scope").as_deref() == Some("feedback") {
+            "feedback".to_string()
+        } else {
+            "user".to_string()
+        }
+    }
+}
+
 pub fn id_param() -> impl Fn() -> i32 + Copy + Send + Sync + 'static {
     let params = leptos_router::hooks::use_params_map();
     move || {

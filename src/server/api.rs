@@ -37,6 +37,18 @@ pub fn routes() -> Router<AppState> {
             post(user_data_listener).fallback(method_not_allowed),
         )
         .route(
+            "/api/v1/feedbackMacroListeners/{key}",
+            post(feedback_macro_listener).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/feedbackCommentListeners/{key}",
+            post(feedback_comment_listener).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/feedbackDataListeners/{key}",
+            post(feedback_data_listener).fallback(method_not_allowed),
+        )
+        .route(
             "/api/v1/externalSources/{key}",
             post(external_source).fallback(method_not_allowed),
         )
@@ -175,6 +187,7 @@ pub(crate) async fn user_macro_listener(
 ) -> Response {
     handle(
         &state,
+        USER,
         listeners::KIND_MACRO,
         key,
         query,
@@ -230,6 +243,7 @@ pub(crate) async fn user_comment_listener(
 ) -> Response {
     handle(
         &state,
+        USER,
         listeners::KIND_COMMENT,
         key,
         query,
@@ -285,6 +299,7 @@ pub(crate) async fn user_data_listener(
 ) -> Response {
     handle(
         &state,
+        USER,
         listeners::KIND_DATA,
         key,
         query,
@@ -338,15 +353,167 @@ pub(crate) async fn external_source(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    handle(&state, SOURCE, key, query, peer, headers, body).await
+    handle(&state, SOURCE, SOURCE, key, query, peer, headers, body).await
 }
 
-/// The `kind` under which `handle` serves external sources.
+/// Runs the listener's feedback macro on the ticket `find` names: its id, or (when the
+/// listener says so) the value of an external-data field stored on it, such as the key of the
+/// issue another system keeps for it.
+///
+/// The run is queued durably before any answer: done within the server's time budget it
+/// answers 200, otherwise 202 and a worker finishes it. A repeated `Idempotency-Key` (per API
+/// key) gets the first answer again without running again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/feedbackMacroListeners/{key}",
+    tag = "listeners",
+    operation_id = "runFeedbackMacroListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = Option<serde_json::Value>,
+        content_type = "application/json",
+        description = "Optional; when present it must be JSON, at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "Done within the request", body = super::openapi::RunAnswer),
+        (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn feedback_macro_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let kind = listeners::KIND_MACRO;
+    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+}
+
+/// Adds a comment to the ticket `find` names (its id, or the value of the listener's
+/// external-data field): the author's email and the text come from the JSON body, under the
+/// keys the listener names. The author must be a member of the community; they follow the
+/// ticket from then on and its other followers are notified. Done within the request (200).
+#[utoipa::path(
+    post,
+    path = "/api/v1/feedbackCommentListeners/{key}",
+    tag = "listeners",
+    operation_id = "runFeedbackCommentListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = std::collections::HashMap<String, serde_json::Value>,
+        content_type = "application/json",
+        description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}; at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: its find field was deleted", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn feedback_comment_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let kind = listeners::KIND_COMMENT;
+    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+}
+
+/// Stores external data on the ticket `find` names (its id, or the value of the listener's
+/// external-data field): each key of the JSON body that is a parameter of the listener's
+/// feedback data group, coerced to the field's type (a value that cannot be is a 400 naming the
+/// parameter; other keys are ignored). Done within the request (200).
+#[utoipa::path(
+    post,
+    path = "/api/v1/feedbackDataListeners/{key}",
+    tag = "listeners",
+    operation_id = "runFeedbackDataListener",
+    params(
+        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
+        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+    ),
+    request_body(
+        content = std::collections::HashMap<String, serde_json::Value>,
+        content_type = "application/json",
+        description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"storyPoints\": 3}; at most 64 KiB"
+    ),
+    responses(
+        (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
+        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
+        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted", body = super::openapi::ErrorAnswer),
+        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
+        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
+        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
+        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+    ),
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+)]
+pub(crate) async fn feedback_data_listener(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let kind = listeners::KIND_DATA;
+    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+}
+
+/// The scope (and kind) under which `handle` serves external sources.
 const SOURCE: &str = "source";
+const USER: &str = "user";
+const FEEDBACK: &str = "feedback";
 
 /// What every listener route does: check the body, then hand the call to the service.
+#[allow(clippy::too_many_arguments)]
 async fn handle(
     state: &AppState,
+    scope: &'static str,
     kind: &'static str,
     key: String,
     query: HashMap<String, String>,
@@ -369,7 +536,7 @@ async fn handle(
         // Refused before the listener looked at it, but still an inbound call: log it.
         let code = reply_code(&reply);
         let status = reply.status().as_u16();
-        if let Err(e) = log_refused(state, kind, &key, peer.ip(), status, &code).await {
+        if let Err(e) = log_refused(state, scope, kind, &key, peer.ip(), status, &code).await {
             return internal_error(e);
         }
         return reply;
@@ -382,7 +549,7 @@ async fn handle(
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if kind == SOURCE {
+    if scope == SOURCE {
         let call = external_sources::InboundSource {
             key,
             api_key,
@@ -396,6 +563,7 @@ async fn handle(
         };
     }
     let call = InboundCall {
+        scope,
         kind,
         key,
         api_key,
@@ -404,7 +572,7 @@ async fn handle(
         idempotency_key,
         body: json,
     };
-    match listeners::call_user_listener(state, call).await {
+    match listeners::call_listener(state, call).await {
         Ok(reply) => into_response(reply),
         Err(e) => internal_error(e),
     }
@@ -413,16 +581,17 @@ async fn handle(
 /// Logs a call refused before its listener or source looked at it.
 async fn log_refused(
     state: &AppState,
+    scope: &str,
     kind: &str,
     key: &str,
     caller: std::net::IpAddr,
     status: u16,
     code: &str,
 ) -> Result<(), crate::errors::AppError> {
-    if kind == SOURCE {
+    if scope == SOURCE {
         external_sources::log_refused(&state.db, key, caller, status, code).await
     } else {
-        listeners::log_refused(&state.db, kind, key, caller, status, code).await
+        listeners::log_refused(&state.db, scope, kind, key, caller, status, code).await
     }
 }
 
@@ -454,14 +623,14 @@ async fn method_not_allowed(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: axum::http::Uri,
 ) -> Response {
-    let kind = if uri.path().starts_with("/api/v1/externalSources/") {
-        SOURCE
+    let (scope, kind) = if uri.path().starts_with("/api/v1/externalSources/") {
+        (SOURCE, SOURCE)
     } else {
-        crate::types::LISTENER_KINDS
+        crate::types::LISTENER_PATHS
             .iter()
             .find(|(_, _, path)| uri.path().starts_with(&format!("/api/v1/{path}/")))
-            .map(|(kind, _, _)| *kind)
-            .unwrap_or(listeners::KIND_MACRO)
+            .map(|(scope, kind, _)| (*scope, *kind))
+            .unwrap_or((USER, listeners::KIND_MACRO))
     };
     let mut reply = error(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -471,7 +640,7 @@ async fn method_not_allowed(
     reply
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    if let Err(e) = log_refused(&state, kind, &key, peer.ip(), 405, "method_not_allowed").await {
+    if let Err(e) = log_refused(&state, scope, kind, &key, peer.ip(), 405, "method_not_allowed").await {
         return internal_error(e);
     }
     reply

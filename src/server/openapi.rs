@@ -101,13 +101,16 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Switchyard API",
-        description = "Inbound endpoints that third-party systems call: external listeners run a macro on a community member found by email, add a comment about them, or store external data on them. Every call is logged without its API key.",
+        description = "Inbound endpoints that third-party systems call: external listeners run a macro on a community member (found by email) or a feedback ticket (found by id or by an external-data value), add a comment, or store external data; external sources create feedback tickets. Every call is logged without its API key.",
         version = "1"
     ),
     paths(
         super::api::user_macro_listener,
         super::api::user_comment_listener,
         super::api::user_data_listener,
+        super::api::feedback_macro_listener,
+        super::api::feedback_comment_listener,
+        super::api::feedback_data_listener,
         super::api::external_source
     ),
     components(schemas(

@@ -42,7 +42,11 @@ pub const MAX_ATTEMPTS: i32 = 5;
 pub struct MacroRunJob {
     pub run_id: i64,
     pub macro_id: i32,
+    /// The user to run on (0 when the run is on a ticket).
     pub user_id: i32,
+    /// The ticket to run on (feedback macros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i32>,
     pub trigger: Trigger,
     /// Who asked, for the audit log ("listener deleteuser", a manager's name …).
     pub actor: String,
@@ -378,7 +382,10 @@ async fn run_job(
             txn,
             &actor,
             macro_.as_ref().filter(|m| live_macros.contains(&m.id)),
-            p.user_id,
+            match p.ticket_id {
+                Some(id) => macros::RunTarget::Ticket(id),
+                None => macros::RunTarget::User(p.user_id),
+            },
             &ctx,
         )
         .await?,
@@ -442,6 +449,8 @@ const BATCH: u64 = 16;
 
 /// How long finished jobs and stored idempotency answers are kept.
 pub const KEEP_FINISHED: chrono::Duration = chrono::Duration::hours(24);
+/// How often one worker of each process looks for schedules that came due.
+const SCHEDULE_EVERY: Duration = Duration::from_secs(1);
 /// How often one worker of each process clears old rows.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
@@ -507,9 +516,24 @@ pub fn spawn(
             let name = worker_name(slot);
             tokio::spawn(async move {
                 let mut tidied = std::time::Instant::now();
+                let mut looked_at_schedules: Option<std::time::Instant> = None;
                 loop {
                     if *shutdown.borrow() {
                         break;
+                    }
+                    // One worker per process starts the schedules that came due (a schedule
+                    // is claimed in the database, so with several processes only one starts
+                    // it).
+                    if slot == 0 && looked_at_schedules.is_none_or(|t| t.elapsed() >= SCHEDULE_EVERY) {
+                        looked_at_schedules = Some(std::time::Instant::now());
+                        match crate::server::services::automation::run_due(&db, Utc::now()).await {
+                            Ok(started) if !started.is_empty() => {
+                                tracing::info!(bulk_runs = ?started, "schedules started");
+                                signals.work_arrived();
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "cannot start due schedules"),
+                        }
                     }
                     if slot == 0 && tidied.elapsed() >= HOUSEKEEPING_EVERY {
                         tidied = std::time::Instant::now();

@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 
 use crate::errors::AppError;
-use crate::types::{DeleteForm, FilterForm, FilterListItem, FilterPreview, FilterView, TeamRef};
+use crate::types::{
+    DeleteForm, FilterCatalogue, FilterForm, FilterListItem, FilterPreview, FilterView,
+};
 
 #[server(endpoint = "load_filters")]
 pub async fn load_filters() -> Result<Vec<FilterListItem>, AppError> {
@@ -34,19 +36,23 @@ pub async fn preview_filter(form: FilterForm) -> Result<crate::types::FilterLive
     .await
 }
 
-/// What the filter editor needs: the filter when editing, and the team names.
+/// What the filter editor needs: the filter when editing, and the fields its scope (that of
+/// the filter, or `scope` for a new one) can test.
 #[server(endpoint = "load_filter_form")]
 pub async fn load_filter_form(
     id: Option<i32>,
-) -> Result<(Option<FilterView>, Vec<TeamRef>), AppError> {
+    scope: String,
+) -> Result<(Option<FilterView>, FilterCatalogue), AppError> {
     use super::ctx;
-    use crate::server::services::{filters, teams};
+    use crate::server::services::filters;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let filter = match id {
             Some(id) => Some(filters::get(&c.state.db, id).await?),
             None => None,
         };
-        Ok((filter, teams::refs(&c.state.db).await?))
+        let scope = filter.as_ref().map(|f| f.scope.clone()).unwrap_or(scope);
+        let catalogue = filters::catalogue(&c.state.db, &scope).await?;
+        Ok((filter, catalogue.view()))
     })
     .await
 }

@@ -19,11 +19,14 @@ pub async fn load_listeners() -> Result<(Vec<ListenerView>, ListenerCallPage), A
 }
 
 #[server(endpoint = "load_listener_form")]
-pub async fn load_listener_form(id: Option<i32>) -> Result<ListenerFormOptions, AppError> {
+pub async fn load_listener_form(
+    id: Option<i32>,
+    scope: String,
+) -> Result<ListenerFormOptions, AppError> {
     use super::ctx;
     use crate::server::services::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
-        listeners::form_options(&c.state.db, &c.state.settings, id).await
+        listeners::form_options(&c.state.db, &c.state.settings, id, &scope).await
     })
     .await
 }

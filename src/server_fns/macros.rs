@@ -1,31 +1,93 @@
 use leptos::prelude::*;
 
 use crate::errors::AppError;
-use crate::types::{DeleteForm, MacroForm, MacroView, RunMacroForm, TeamRef};
+use crate::types::{
+    DeleteForm, MacroForm, MacroFormOptions, MacroView, RunMacroForm, RunTicketMacroForm,
+    ToggleForm,
+};
 
+/// The macros of `scope` ("user" or "feedback"; empty: all, user macros first).
 #[server(endpoint = "load_macros")]
-pub async fn load_macros() -> Result<Vec<MacroView>, AppError> {
+pub async fn load_macros(scope: String) -> Result<Vec<MacroView>, AppError> {
     use super::ctx;
+    use crate::server::services::filters::{SCOPE_FEEDBACK, SCOPE_USER};
     use crate::server::services::macros;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
-        macros::list(&c.state.db).await
+        let mut all = Vec::new();
+        for s in [SCOPE_USER, SCOPE_FEEDBACK] {
+            if scope.is_empty() || scope == s {
+                all.extend(macros::list(&c.state.db, s).await?);
+            }
+        }
+        Ok(all)
     })
     .await
 }
 
-/// What the macro editor needs: the macro when editing, and the team names.
+/// What the macro editor needs: the macro when editing, and what its scope offers.
 #[server(endpoint = "load_macro_form")]
 pub async fn load_macro_form(
     id: Option<i32>,
-) -> Result<(Option<MacroView>, Vec<TeamRef>), AppError> {
+    scope: String,
+) -> Result<(Option<MacroView>, MacroFormOptions), AppError> {
     use super::ctx;
-    use crate::server::services::{macros, teams};
+    use crate::server::services::{filters, macros, teams};
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let m = match id {
             Some(id) => Some(macros::get(&c.state.db, id).await?),
             None => None,
         };
-        Ok((m, teams::refs(&c.state.db).await?))
+        let scope = filters::parse_scope(m.as_ref().map(|m| m.scope.as_str()).unwrap_or(&scope));
+        let options = MacroFormOptions {
+            scope: scope.to_string(),
+            teams: teams::refs(&c.state.db).await?,
+            filters: filters::names(&c.state.db, scope).await?,
+        };
+        Ok((m, options))
+    })
+    .await
+}
+
+/// Switches a macro's schedule on or off (from the macro list).
+#[server(endpoint = "toggle_schedule")]
+pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::domain::parse_id;
+    use crate::server::services::automation;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+        let on = form.enabled == "true";
+        automation::set_schedule_enabled(&c.state.db, &c.actor, id, on).await?;
+        c.state.signals.work_arrived();
+        leptos_axum::redirect(&format!(
+            "/macros?notice={}",
+            if on { "schedule_on" } else { "schedule_off" }
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// Runs a feedback macro on one ticket from the ticket page.
+#[server(endpoint = "run_ticket_macro")]
+pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::macros;
+    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        let outcome = macros::run_on_ticket_manually(
+            &c.state.db,
+            &c.actor,
+            &form.macro_id,
+            &form.ticket_id,
+            form.confirm.is_some(),
+        )
+        .await?;
+        leptos_axum::redirect(&format!(
+            "/tickets/{}?notice=macro_{}",
+            form.ticket_id.trim(),
+            outcome.status
+        ));
+        Ok(())
     })
     .await
 }

@@ -1,5 +1,5 @@
-//! The bulk action: run a macro on every user of a filter (from the filter's page), and the
-//! run's progress page, which refreshes itself until every user's run is done (polling when
+//! The bulk action: run a macro on every user or ticket of a filter (from the filter's page),
+//! and the run's progress page, which refreshes itself until every run is done (polling when
 //! hydrated, a meta refresh without JavaScript).
 
 use leptos::prelude::*;
@@ -13,18 +13,19 @@ use crate::server_fns::bulk_runs::{StartBulkRun, load_bulk_run};
 use crate::server_fns::macros::load_macros;
 use crate::types::BulkRunView;
 
-/// "Run a macro on these users" on a filter's page.
+/// "Run a macro on these users (tickets)" on a filter's page.
 #[component]
-pub fn BulkRunPanel(filter_id: i32, matching: u64) -> impl IntoView {
+pub fn BulkRunPanel(filter_id: i32, matching: u64, scope: String) -> impl IntoView {
     let action = ServerAction::<StartBulkRun>::new();
     let error = action_error(action);
-    let macros = Resource::new(|| (), |_| load_macros());
+    let what = if scope == "feedback" { "tickets" } else { "users" };
+    let macros = Resource::new(move || scope.clone(), load_macros);
     let macro_error = field_error(error, "macro_id");
     let confirm_error = field_error(error, "confirm");
     view! {
         <section aria-labelledby="bulk-action" class=format!("{CARD} mt-6 space-y-3")>
             <h2 id="bulk-action" class="text-lg font-semibold">"Bulk action"</h2>
-            <p class="text-sm text-slate-600">{format!("Run a macro on each of the {matching} matching users. Each run is queued and carried out in the background; the next page shows the progress.")}</p>
+            <p class="text-sm text-slate-600">{format!("Run a macro on each of the {matching} matching {what}. Each run is queued and carried out in the background; the next page shows the progress.")}</p>
             <ActionForm action=action attr:class="space-y-3">
                 <FormAlert error/>
                 <input type="hidden" name="form[filter_id]" value=filter_id.to_string()/>
@@ -44,7 +45,7 @@ pub fn BulkRunPanel(filter_id: i32, matching: u64) -> impl IntoView {
                 </div>
                 <label for="f-bulk-confirm" class="flex items-center gap-2 text-sm">
                     <input id="f-bulk-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
-                    {format!("Yes, run it on all {matching} users")}
+                    {format!("Yes, run it on all {matching} {what}")}
                 </label>
                 {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
                 <button type="submit" class=BUTTON>"Perform action"</button>
@@ -88,11 +89,16 @@ pub fn BulkRunPage() -> impl IntoView {
 #[component]
 fn Progress(run: BulkRunView) -> impl IntoView {
     let percent = run.percent();
+    let what = if run.scope == "feedback" {
+        "tickets"
+    } else {
+        "users"
+    };
     let state = if run.finished() {
-        format!("Finished: {} of {} users done.", run.done(), run.total)
+        format!("Finished: {} of {} {what} done.", run.done(), run.total)
     } else {
         format!(
-            "Running: {} of {} users done ({percent}%).",
+            "Running: {} of {} {what} done ({percent}%).",
             run.done(),
             run.total
         )
@@ -109,7 +115,7 @@ fn Progress(run: BulkRunView) -> impl IntoView {
         </PageHeader>
         {(!run.finished()).then(|| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
         <section class=format!("{CARD} space-y-4") aria-label="Progress">
-            <p class="text-sm text-slate-600">{format!("On the users of filter \"{}\", started {}.", run.filter_name, run.started_at)}</p>
+            <p class="text-sm text-slate-600">{format!("On the {what} of filter \"{}\", started {}.", run.filter_name, run.started_at)}</p>
             <div role="progressbar" aria-label="Bulk run progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() class="h-4 w-full overflow-hidden rounded-full bg-slate-200">
                 <div class="h-full bg-indigo-600 transition-all" style=format!("width: {percent}%")></div>
             </div>
@@ -130,7 +136,11 @@ fn Progress(run: BulkRunView) -> impl IntoView {
                     </ul>
                 </div>
             })}
-            <p class="text-sm"><a class=LINK href="/users">"Back to users"</a></p>
+            <p class="text-sm">{if what == "users" {
+                view! { <a class=LINK href="/users">"Back to users"</a> }.into_any()
+            } else {
+                view! { <a class=LINK href="/filters">"Back to filters"</a> }.into_any()
+            }}</p>
         </section>
     }
 }

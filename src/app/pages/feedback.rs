@@ -11,6 +11,8 @@ use crate::app::components::{
     TH, TextField, action_error, encode, field_error, field_sentence, id_param, refresh_key, show,
 };
 use crate::app::pages::external_data::ExternalDataCard;
+use crate::app::pages::user::Runs;
+use crate::server_fns::macros::RunTicketMacro;
 use crate::server_fns::feedback::{
     ChangeTicket, CommentOnTicket, CreateTicket, FollowTicket, MarkNotificationsRead,
     get_feedback_type, get_ticket, list_notifications, list_tickets,
@@ -351,9 +353,11 @@ fn Ticket(t: TicketView) -> impl IntoView {
                 </section>
                 <ExternalDataCard values=t.external_data.clone()/>
                 <Comments t=t.clone()/>
+                <Runs runs=t.runs.clone()/>
             </div>
             <div class="space-y-6">
                 <ChangePanel t=t.clone()/>
+                {(!t.macros.is_empty()).then(|| view! { <RunTicketMacroPanel ticket_id=t.id macros=t.macros.clone()/> })}
                 <section aria-labelledby="history-heading" class=CARD>
                     <h2 id="history-heading" class="mb-3 text-lg font-semibold">"History"</h2>
                     <ol class="space-y-2 text-sm">
@@ -367,6 +371,38 @@ fn Ticket(t: TicketView) -> impl IntoView {
                 </section>
             </div>
         </div>
+    }
+}
+
+/// Runs a feedback macro on this ticket now.
+#[component]
+fn RunTicketMacroPanel(ticket_id: i32, macros: Vec<(i32, String, bool)>) -> impl IntoView {
+    let action = ServerAction::<RunTicketMacro>::new();
+    let error = action_error(action);
+    let confirm_error = field_error(error, "confirm");
+    let asks = macros.iter().any(|(_, _, asks)| *asks);
+    view! {
+        <section aria-labelledby="run-ticket-macro" class=CARD>
+            <h2 id="run-ticket-macro" class="text-lg font-semibold">"Run a macro"</h2>
+            <ActionForm action=action attr:class="mt-3 space-y-3">
+                <FormAlert error/>
+                <input type="hidden" name="form[ticket_id]" value=ticket_id.to_string()/>
+                <div>
+                    <label for="f-run-ticket-macro" class=LABEL>"Macro"</label>
+                    <select id="f-run-ticket-macro" name="form[macro_id]" class=INPUT>
+                        {macros.into_iter().map(|(id, name, _)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                    </select>
+                </div>
+                {asks.then(|| view! {
+                    <label for="f-run-ticket-confirm" class="flex items-center gap-2 text-sm">
+                        <input id="f-run-ticket-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                        "Yes, run it on this ticket"
+                    </label>
+                })}
+                {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
+                <button type="submit" class=BUTTON>"Run macro"</button>
+            </ActionForm>
+        </section>
     }
 }
 

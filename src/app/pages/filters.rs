@@ -4,14 +4,15 @@ use leptos_meta::Title;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
     PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param,
-    refresh_key, show,
+    refresh_key, scope_param, show,
 };
 use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
     DeleteFilter, PreviewFilter, SaveFilter, load_filter_form, load_filter_preview, load_filters,
 };
 use crate::types::{
-    FILTER_GROUPS, FilterView, Match, ROWS_PER_GROUP, TeamRef, filter_fields, op_label,
+    FILTER_GROUPS, FilterCatalogue, FilterView, Match, ROWS_PER_GROUP, filter_ops, op_label,
+    scope_label,
 };
 
 #[component]
@@ -21,10 +22,11 @@ pub fn FiltersPage() -> impl IntoView {
         <Title text="Filters"/>
         <PageHeader title="Filters".to_string()>
             <IfCommunityManager>
-                <a class=BUTTON href="/filters/new">"New filter"</a>
+                <a class=BUTTON href="/filters/new">"New user filter"</a>
+                <a class=BUTTON_SECONDARY href="/filters/new?scope=feedback">"New feedback filter"</a>
             </IfCommunityManager>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"Saved sets of conditions over users. Filters guard listeners and pick the users of bulk runs."</p>
+        <p class="mb-4 text-sm text-slate-600">"Saved sets of conditions over users or over feedback tickets. Filters guard listeners and automation, and pick what bulk runs and schedules act on."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |items| {
@@ -38,14 +40,16 @@ pub fn FiltersPage() -> impl IntoView {
                                 <thead class="bg-slate-50">
                                     <tr>
                                         <th scope="col" class=TH>"Name"</th>
+                                        <th scope="col" class=TH>"Selects"</th>
                                         <th scope="col" class=TH>"Conditions"</th>
-                                        <th scope="col" class=format!("{TH} text-right")>"Matching users"</th>
+                                        <th scope="col" class=format!("{TH} text-right")>"Matching"</th>
                                     </tr>
                                 </thead>
                                 <tbody class="divide-y divide-slate-100">
                                     {items.into_iter().map(|i| view! {
                                         <tr>
                                             <td class=TD><a class=LINK href=format!("/filters/{}", i.filter.id)>{i.filter.name.clone()}</a></td>
+                                            <td class=TD>{scope_label(&i.filter.scope)}</td>
                                             <td class=TD>{i.filter.summary.clone()}</td>
                                             <td class=format!("{TD} text-right tabular-nums")>{i.matching}</td>
                                         </tr>
@@ -73,7 +77,9 @@ pub fn FilterPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(data.await, |p| {
                     let edit = format!("/filters/{}/edit", p.filter.id);
-                    let shown = p.sample.len();
+                    let shown = p.sample.len().max(p.tickets.len());
+                    let feedback = p.filter.scope == "feedback";
+                    let (one, many) = if feedback { ("ticket", "tickets") } else { ("user", "users") };
                     view! {
                         <Title text=p.filter.name.clone()/>
                         <PageHeader title=p.filter.name.clone()>
@@ -82,14 +88,41 @@ pub fn FilterPage() -> impl IntoView {
                             </IfCommunityManager>
                         </PageHeader>
                         <section aria-label="Rule" class=format!("{CARD} mb-6")>
-                            <p class="text-sm text-slate-500">"Users match when"</p>
+                            <p class="text-sm text-slate-500">{if feedback { "Tickets match when" } else { "Users match when" }}</p>
                             <p class="mt-1 font-medium">{p.filter.summary.clone()}</p>
                             {(!p.filter.description.is_empty()).then(|| view! { <p class="mt-2 text-sm text-slate-600">{p.filter.description.clone()}</p> })}
                         </section>
                         <h2 class="mb-3 text-lg font-semibold" role="status">
-                            {format!("{} matching user{}", p.matching, if p.matching == 1 { "" } else { "s" })}
+                            {format!("{} matching {}", p.matching, if p.matching == 1 { one } else { many })}
                         </h2>
-                        {(p.matching > 0).then(|| view! {
+                        {(feedback && p.matching > 0).then(|| view! {
+                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                                <table class=TABLE>
+                                    <caption class="px-3 py-2 text-left text-sm text-slate-600">{format!("The newest {shown}")}</caption>
+                                    <thead class="bg-slate-50">
+                                        <tr>
+                                            <th scope="col" class=TH>"Ticket"</th>
+                                            <th scope="col" class=TH>"Type"</th>
+                                            <th scope="col" class=TH>"Status"</th>
+                                            <th scope="col" class=TH>"Team"</th>
+                                            <th scope="col" class=TH>"Submitted by"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody class="divide-y divide-slate-100">
+                                        {p.tickets.clone().into_iter().map(|t| view! {
+                                            <tr>
+                                                <td class=TD><a class=LINK href=format!("/tickets/{}", t.id)>{format!("#{} {}", t.id, t.title)}</a></td>
+                                                <td class=TD>{t.type_name}</td>
+                                                <td class=TD>{t.status}</td>
+                                                <td class=TD>{t.team.unwrap_or_else(|| "—".into())}</td>
+                                                <td class=TD>{t.author}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        })}
+                        {(!feedback && p.matching > 0).then(|| view! {
                             <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
                                 <table class=TABLE>
                                     <caption class="px-3 py-2 text-left text-sm text-slate-600">{format!("The first {shown}")}</caption>
@@ -115,8 +148,8 @@ pub fn FilterPage() -> impl IntoView {
                             </div>
                         })}
                         {(p.matching > 0).then(|| {
-                            let (filter_id, matching) = (p.filter.id, p.matching);
-                            view! { <IfCommunityManager><BulkRunPanel filter_id matching/></IfCommunityManager> }
+                            let (filter_id, matching, scope) = (p.filter.id, p.matching, p.filter.scope.clone());
+                            view! { <IfCommunityManager><BulkRunPanel filter_id matching scope=scope.clone()/></IfCommunityManager> }
                         })}
                     }
                 })
@@ -127,12 +160,23 @@ pub fn FilterPage() -> impl IntoView {
 
 #[component]
 pub fn NewFilterPage() -> impl IntoView {
-    let data = Resource::new(refresh_key, |_| load_filter_form(None));
+    let scope = scope_param();
+    let data = Resource::new(
+        move || (refresh_key(), scope()),
+        |(_, scope)| load_filter_form(None, scope),
+    );
     view! {
-        <Title text="New filter"/>
-        <PageHeader title="New filter".to_string()/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { show(data.await, |(_, teams)| view! { <FilterEditor filter=None teams/> }) })}
+            {move || Suspend::new(async move {
+                show(data.await, |(_, catalogue)| {
+                    let title = if catalogue.scope == "feedback" { "New feedback filter" } else { "New user filter" };
+                    view! {
+                        <Title text=title/>
+                        <PageHeader title=title.to_string()/>
+                        <FilterEditor filter=None catalogue/>
+                    }
+                })
+            })}
         </Suspense>
     }
 }
@@ -142,18 +186,18 @@ pub fn EditFilterPage() -> impl IntoView {
     let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
-        |(_, id)| load_filter_form(Some(id)),
+        |(_, id)| load_filter_form(Some(id), String::new()),
     );
     view! {
         <Title text="Edit filter"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                show(data.await, |(filter, teams)| {
+                show(data.await, |(filter, catalogue)| {
                     let title = filter.as_ref().map(|f| format!("Edit {}", f.name)).unwrap_or_default();
                     let id = filter.as_ref().map(|f| f.id).unwrap_or_default();
                     view! {
                         <PageHeader title=title/>
-                        <FilterEditor filter teams/>
+                        <FilterEditor filter catalogue/>
                         <DangerZone action={ServerAction::<DeleteFilter>::new()} id heading="Delete this filter" confirm_label="Yes, delete this filter" button="Delete filter"/>
                     }
                 })
@@ -163,31 +207,17 @@ pub fn EditFilterPage() -> impl IntoView {
 }
 
 /// Operators grouped by the kind of field they apply to.
-fn op_groups() -> Vec<(&'static str, Vec<&'static str>)> {
-    let mut groups: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
-    for (_, label, ops) in filter_fields() {
-        let kind = match *label {
-            "Email" | "First name" | "Last name" => "Text fields",
-            "Team" | "Role" => "Team and role",
-            "Score" => "Score",
-            _ => "Joined",
-        };
-        match groups.iter_mut().find(|(k, _)| *k == kind) {
-            Some((_, list)) => {
-                for o in ops.iter() {
-                    if !list.contains(o) {
-                        list.push(o);
-                    }
-                }
-            }
-            None => groups.push((kind, ops.to_vec())),
-        }
-    }
-    groups
+fn op_groups() -> Vec<(&'static str, &'static [&'static str])> {
+    vec![
+        ("Text", filter_ops("text")),
+        ("Choice or yes/no", filter_ops("choice")),
+        ("Number", filter_ops("number")),
+        ("Date", filter_ops("date")),
+    ]
 }
 
 #[component]
-fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoView {
+fn FilterEditor(filter: Option<FilterView>, catalogue: FilterCatalogue) -> impl IntoView {
     let action = ServerAction::<SaveFilter>::new();
     let error = action_error(action);
     let rows_error = field_error(error, "rows");
@@ -205,23 +235,35 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
         .unwrap_or_default();
     let definition = filter.map(|f| f.definition);
     let combine_any = definition.as_ref().is_some_and(|d| d.match_ == Match::Any);
-    let team_name = move |v: &str| {
-        teams
-            .iter()
-            .find(|t| t.id.to_string() == v)
-            .map(|t| t.name.clone())
-            .unwrap_or_else(|| v.to_string())
+    let feedback = catalogue.scope == "feedback";
+    let fields = catalogue.fields.clone();
+    // A stored value as typed on the form: a team's or project's name rather than its id.
+    let shown_value = {
+        let fields = fields.clone();
+        move |field: &str, v: &str| {
+            fields
+                .iter()
+                .find(|f| f.key == field)
+                .and_then(|f| f.choices.iter().find(|(stored, _)| stored == v))
+                .map(|(_, label)| label.clone())
+                .unwrap_or_else(|| match v {
+                    "true" => "yes".to_string(),
+                    "false" => "no".to_string(),
+                    other => other.to_string(),
+                })
+        }
     };
     view! {
         <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
             <FormAlert error/>
             <input type="hidden" name="form[id]" value=id/>
+            <input type="hidden" name="form[scope]" value=catalogue.scope.clone()/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
                 <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             </div>
             <div>
-                <label for="f-combine" class=LABEL>"Users match when they pass"</label>
+                <label for="f-combine" class=LABEL>{if feedback { "Tickets match when they pass" } else { "Users match when they pass" }}</label>
                 <select id="f-combine" name="form[combine]" class=INPUT>
                     <option value="all" selected=!combine_any>"every group below"</option>
                     <option value="any" selected=combine_any>"any group below"</option>
@@ -231,7 +273,8 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
             {(0..FILTER_GROUPS).map(|g| {
                 let group = definition.as_ref().and_then(|d| d.groups.get(g)).cloned();
                 let any = group.as_ref().is_some_and(|gr| gr.match_ == Match::Any);
-                let team_name = team_name.clone();
+                let shown_value = shown_value.clone();
+                let fields = fields.clone();
                 view! {
                     <fieldset class="rounded-md border border-slate-200 p-3 sm:p-4">
                         <legend class="px-1 text-sm font-semibold">{format!("Group {}", g + 1)}</legend>
@@ -247,7 +290,7 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                             let cond = group.as_ref().and_then(|gr| gr.conditions.get(r)).cloned();
                             let field = cond.as_ref().map(|c| c.field.clone()).unwrap_or_default();
                             let op = cond.as_ref().map(|c| c.op.clone()).unwrap_or_default();
-                            let value = cond.as_ref().map(|c| if c.field == "team" { team_name(&c.value) } else { c.value.clone() }).unwrap_or_default();
+                            let value = cond.as_ref().map(|c| shown_value(&c.field, &c.value)).unwrap_or_default();
                             let row_error = field_error(error, format!("rows.{i}"));
                             let label = format!("Group {}, condition {}", g + 1, r + 1);
                             view! {
@@ -256,7 +299,7 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                                     <label class="sr-only" for=format!("f-row-{i}-field")>{format!("{label} field")}</label>
                                     <select id=format!("f-row-{i}-field") name=format!("form[rows][{i}][field]") class=INPUT aria-invalid=move || row_error.get().is_some().then_some("true")>
                                         <option value="" selected=field.is_empty()>"— no condition —"</option>
-                                        {filter_fields().iter().map(|(key, l, _)| view! { <option value=*key selected=field == *key>{*l}</option> }).collect_view()}
+                                        {fields.iter().map(|f| view! { <option value=f.key.clone() selected=field == f.key>{f.label.clone()}</option> }).collect_view()}
                                     </select>
                                     <label class="sr-only" for=format!("f-row-{i}-op")>{format!("{label} operator")}</label>
                                     <select id=format!("f-row-{i}-op") name=format!("form[rows][{i}][op]") class=INPUT>
@@ -264,7 +307,7 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                                             let op = op.clone();
                                             view! {
                                                 <optgroup label=kind>
-                                                    {ops.into_iter().map(|o| view! { <option value=o selected=op == o>{op_label(o)}</option> }).collect_view()}
+                                                    {ops.iter().map(|o| view! { <option value=*o selected=op == *o>{op_label(o)}</option> }).collect_view()}
                                                 </optgroup>
                                             }
                                         }).collect_view()}
@@ -278,7 +321,11 @@ fn FilterEditor(filter: Option<FilterView>, teams: Vec<TeamRef>) -> impl IntoVie
                     </fieldset>
                 }
             }).collect_view()}
-            <p class="text-xs text-slate-500">"Teams by name, roles as participant, project manager or community manager, dates as YYYY-MM-DD. Text comparisons ignore case."</p>
+            <p class="text-xs text-slate-500">{if feedback {
+                "Projects, types, statuses and teams by name, yes/no fields as yes or no, dates as YYYY-MM-DD. Text comparisons ignore case."
+            } else {
+                "Teams by name, roles as participant, project manager or community manager, yes/no fields as yes or no, dates as YYYY-MM-DD. Text comparisons ignore case."
+            }}</p>
             <LivePreview/>
             <div class="flex flex-wrap gap-2">
                 <button type="submit" class=BUTTON>"Save filter"</button>

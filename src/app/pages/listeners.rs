@@ -3,20 +3,23 @@ use leptos_meta::Title;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
+    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
+    scope_param, show,
 };
 use crate::app::pages::listener_log::CallTable;
 use crate::app::pages::listener_test::TestRequestPanel;
 use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
 };
-use crate::types::{LISTENER_KINDS, ListenerCallPage, ListenerFormOptions, ListenerView};
+use crate::types::{
+    LISTENER_KINDS, ListenerCallPage, ListenerFormOptions, ListenerView, scope_label,
+};
 
 fn kind_label(kind: &str) -> &'static str {
     LISTENER_KINDS
         .iter()
-        .find(|(k, _, _)| *k == kind)
-        .map(|(_, label, _)| *label)
+        .find(|(k, _)| *k == kind)
+        .map(|(_, label)| *label)
         .unwrap_or("?")
 }
 
@@ -43,9 +46,10 @@ pub fn ListenersPage() -> impl IntoView {
     view! {
         <Title text="External listeners"/>
         <PageHeader title="External listeners".to_string()>
-            <a class=BUTTON href="/listeners/new">"New listener"</a>
+            <a class=BUTTON href="/listeners/new">"New user listener"</a>
+            <a class=BUTTON_SECONDARY href="/listeners/new?scope=feedback">"New feedback listener"</a>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"URLs that third-party systems (Jira, Salesforce …) call to act on the user whose email they send as find: run a user macro, add a comment, or store external data."</p>
+        <p class="mb-4 text-sm text-slate-600">"URLs that third-party systems (Jira, Salesforce …) call to act on the user whose email they send as find, or on the feedback ticket whose id (or stored external value, such as a Jira issue key) they send: run a macro, add a comment, or store external data."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |(listeners, calls)| view! {
@@ -59,6 +63,7 @@ pub fn ListenersPage() -> impl IntoView {
                                     <thead class="bg-slate-50">
                                         <tr>
                                             <th scope="col" class=TH>"Name"</th>
+                                            <th scope="col" class=TH>"On"</th>
                                             <th scope="col" class=TH>"Type"</th>
                                             <th scope="col" class=TH>"Does"</th>
                                             <th scope="col" class=TH>"Filter"</th>
@@ -70,9 +75,10 @@ pub fn ListenersPage() -> impl IntoView {
                                         {listeners.into_iter().map(|l| view! {
                                             <tr>
                                                 <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
+                                                <td class=TD>{scope_label(&l.scope)}</td>
                                                 <td class=TD>{kind_label(&l.kind)}</td>
                                                 <td class=TD>{does(&l)}</td>
-                                                <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| "every user".into())}</td>
+                                                <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| if l.scope == "feedback" { "every ticket".into() } else { "every user".into() })}</td>
                                                 <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
                                                 <td class=format!("{TD} font-mono text-xs")>{l.endpoint.clone()}</td>
                                             </tr>
@@ -109,12 +115,23 @@ fn CallLog(calls: ListenerCallPage) -> impl IntoView {
 
 #[component]
 pub fn NewListenerPage() -> impl IntoView {
-    let data = Resource::new(refresh_key, |_| load_listener_form(None));
+    let scope = scope_param();
+    let data = Resource::new(
+        move || (refresh_key(), scope()),
+        |(_, scope)| load_listener_form(None, scope),
+    );
     view! {
-        <Title text="New listener"/>
-        <PageHeader title="New user listener".to_string()/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { show(data.await, |opts| view! { <ListenerEditor opts/> }) })}
+            {move || Suspend::new(async move {
+                show(data.await, |opts| {
+                    let title = if opts.scope == "feedback" { "New feedback listener" } else { "New user listener" };
+                    view! {
+                        <Title text=title/>
+                        <PageHeader title=title.to_string()/>
+                        <ListenerEditor opts/>
+                    }
+                })
+            })}
         </Suspense>
     }
 }
@@ -124,7 +141,7 @@ pub fn ListenerPage() -> impl IntoView {
     let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
-        |(_, id)| load_listener_form(Some(id)),
+        |(_, id)| load_listener_form(Some(id), String::new()),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -140,7 +157,12 @@ pub fn ListenerPage() -> impl IntoView {
                         Some(l) if l.kind == "data" => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
                         _ => String::new(),
                     };
-                    let curl = format!("curl -X POST '{endpoint}?find=jim@example.com' -H 'X-Api-Key: YOUR_API_KEY'{body}");
+                    let example_find = match l.as_ref() {
+                        Some(l) if l.scope == "feedback" && l.find_field.is_some() => "BETA-42",
+                        Some(l) if l.scope == "feedback" => "42",
+                        _ => "jim@example.com",
+                    };
+                    let curl = format!("curl -X POST '{endpoint}?find={example_find}' -H 'X-Api-Key: YOUR_API_KEY'{body}");
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
@@ -155,7 +177,7 @@ pub fn ListenerPage() -> impl IntoView {
                             <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") onfocus="this.select()"/>
                             <p class="text-xs text-slate-500">"Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json."</p>
                         </section>
-                        <TestRequestPanel id/>
+                        <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
                         <ListenerEditor opts/>
                         <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
                     }
@@ -180,6 +202,8 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
     let filter = chosen(l.as_ref().and_then(|l| l.filter.clone()));
     let macro_ = chosen(l.as_ref().and_then(|l| l.macro_.clone()));
     let data_group = chosen(l.as_ref().and_then(|l| l.data_group.clone()));
+    let find_field = chosen(l.as_ref().and_then(|l| l.find_field.clone()));
+    let feedback = opts.scope == "feedback";
     let kind = l
         .as_ref()
         .map(|l| l.kind.clone())
@@ -212,6 +236,7 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
         <ActionForm action=action attr:class=format!("{CARD} space-y-4")>
             <FormAlert error/>
             <input type="hidden" name="form[id]" value=id/>
+            <input type="hidden" name="form[scope]" value=opts.scope.clone()/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
                 <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="The last part of the URL, e.g. deleteuser." error=field_error(error, "key")/>
@@ -221,20 +246,26 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
                 <div>
                     <label for="f-kind" class=LABEL>"Listener type"</label>
                     <select id="f-kind" name="form[kind]" class=INPUT>
-                        {LISTENER_KINDS.iter().map(|(k, label, _)| view! { <option value=*k selected=kind == *k>{*label}</option> }).collect_view()}
+                        {LISTENER_KINDS.iter().map(|(k, label)| view! { <option value=*k selected=kind == *k>{*label}</option> }).collect_view()}
                     </select>
                     {move || kind_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Listener type", &e)}</p> })}
                 </div>
-                {select("Filter", "filter_id", opts.filters.clone(), filter, Some("No filter: every user"))}
+                {select("Filter", "filter_id", opts.filters.clone(), filter, Some(if feedback { "No filter: every ticket" } else { "No filter: every user" }))}
                 {select("API key", "api_key_id", opts.api_keys.clone(), api_key, Some("— choose —"))}
             </div>
+            {feedback.then(|| view! {
+                <div>
+                    {select("Find the ticket by", "find_field_id", opts.find_fields.clone(), find_field, Some("Its id (find=42)"))}
+                    <p class="mt-1 text-xs text-slate-500">"Or by the value of an external-data field stored on it, such as the key of the Jira issue that tracks it (find=BETA-42)."</p>
+                </div>
+            })}
             <fieldset class="rounded-md border border-slate-200 p-4">
                 <legend class="px-1 text-sm font-semibold">"Macro Execution"</legend>
                 {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}
             </fieldset>
             <fieldset class="grid grid-cols-1 gap-4 rounded-md border border-slate-200 p-4 sm:grid-cols-2">
                 <legend class="px-1 text-sm font-semibold">"Add Comment"</legend>
-                <TextField label="Author field" name="form[author_field]" value=author_field autocomplete="off" hint="The body's key holding the author's email (a manager), e.g. author_name." error=field_error(error, "author_field")/>
+                <TextField label="Author field" name="form[author_field]" value=author_field autocomplete="off" hint={if feedback { "The body's key holding the author's email (a member of the community), e.g. author." } else { "The body's key holding the author's email (a manager), e.g. author_name." }} error=field_error(error, "author_field")/>
                 <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
             </fieldset>
             <fieldset class="rounded-md border border-slate-200 p-4">

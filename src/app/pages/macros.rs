@@ -2,52 +2,141 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LINK, PageHeader, TABLE, TD, TH,
-    TextField, action_error, capitalise, field_error, id_param, refresh_key, show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
+    TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, scope_param,
+    show,
 };
-use crate::server_fns::macros::{DeleteMacro, SaveMacro, load_macro_form, load_macros};
-use crate::types::{MACRO_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroView, TeamRef};
+use crate::server_fns::macros::{
+    DeleteMacro, SaveMacro, ToggleSchedule, load_macro_form, load_macros,
+};
+use crate::types::{
+    FEEDBACK_ACTION_KINDS, MACRO_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroFormOptions,
+    MacroView, SCHEDULE_FREQUENCIES, TeamRef,
+};
+
+fn frequency_label(key: &str) -> &'static str {
+    SCHEDULE_FREQUENCIES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, l)| *l)
+        .unwrap_or("")
+}
+
+/// How a macro runs by itself, in words, with the schedule's switch.
+#[component]
+fn RunsByItself(m: MacroView) -> impl IntoView {
+    let mut lines = Vec::new();
+    let guarded = |f: &Option<(i32, String)>| {
+        f.as_ref()
+            .map(|(_, n)| format!(" passing {n}"))
+            .unwrap_or_default()
+    };
+    match (m.automation.on_submit, m.automation.on_modify) {
+        (true, true) => lines.push(format!(
+            "On submitted and modified tickets{}",
+            guarded(&m.automation.filter)
+        )),
+        (true, false) => lines.push(format!(
+            "On submitted tickets{}",
+            guarded(&m.automation.filter)
+        )),
+        (false, true) => lines.push(format!(
+            "On modified tickets{}",
+            guarded(&m.automation.filter)
+        )),
+        _ => {}
+    }
+    let schedule = m.schedule.clone().map(|s| {
+        let toggle = ServerAction::<ToggleSchedule>::new();
+        let what = format!(
+            "{} on {} from {}{}",
+            frequency_label(&s.frequency),
+            s.filter.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
+            s.starts_at,
+            s.ends_at.as_ref().map(|e| format!(" until {e}")).unwrap_or_default()
+        );
+        let next = if s.enabled {
+            s.next_run.clone().unwrap_or_else(|| "— (finished)".into())
+        } else {
+            "— (off)".into()
+        };
+        let last = s.last_run.clone().unwrap_or_else(|| "never".into());
+        view! {
+            <div class="space-y-1">
+                <p>{what}</p>
+                <p class="text-xs text-slate-600">"Next run: " <span data-testid="next-run">{next}</span> " · Last run: " <span data-testid="last-run">{last}</span></p>
+                <ActionForm action=toggle attr:class="inline">
+                    <input type="hidden" name="form[id]" value=m.id.to_string()/>
+                    <input type="hidden" name="form[enabled]" value=if s.enabled { "false" } else { "true" }/>
+                    <button type="submit" class="text-xs font-medium text-indigo-700 underline" aria-label=format!("{} the schedule of {}", if s.enabled { "Switch off" } else { "Switch on" }, m.name)>
+                        {if s.enabled { "Switch off" } else { "Switch on" }}
+                    </button>
+                </ActionForm>
+            </div>
+        }
+    });
+    let nothing = lines.is_empty() && schedule.is_none();
+    view! {
+        {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
+        {schedule}
+        {nothing.then(|| view! { <p class="text-slate-500">"Only when asked"</p> })}
+    }
+}
+
+#[component]
+fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
+    if macros.is_empty() {
+        return view! { <p class="mb-6 rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{format!("No {} yet.", caption.to_lowercase())}</p> }.into_any();
+    }
+    view! {
+        <div class="mb-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class=TABLE>
+                <caption class="sr-only">{caption}</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Name"</th>
+                        <th scope="col" class=TH>"Key"</th>
+                        <th scope="col" class=TH>"Actions"</th>
+                        <th scope="col" class=TH>"Runs by itself"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {macros.into_iter().map(|m| view! {
+                        <tr>
+                            <td class=TD><a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a></td>
+                            <td class=format!("{TD} font-mono text-xs")>{m.key.clone()}</td>
+                            <td class=TD>
+                                <ol class="list-decimal pl-4">{m.steps.clone().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
+                            </td>
+                            <td class=format!("{TD} text-sm")><RunsByItself m=m.clone()/></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }.into_any()
+}
 
 #[component]
 pub fn MacrosPage() -> impl IntoView {
-    let data = Resource::new(refresh_key, |_| load_macros());
+    let data = Resource::new(refresh_key, |_| load_macros(String::new()));
     view! {
-        <Title text="User macros"/>
-        <PageHeader title="User macros".to_string()>
-            <a class=BUTTON href="/macros/new">"New macro"</a>
+        <Title text="Macros"/>
+        <PageHeader title="Macros".to_string()>
+            <a class=BUTTON href="/macros/new">"New user macro"</a>
+            <a class=BUTTON_SECONDARY href="/macros/new?scope=feedback">"New feedback macro"</a>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"A macro runs its actions in order on one user, all or nothing: from the user page now, and from listeners and bulk runs."</p>
+        <p class="mb-4 text-sm text-slate-600">"A macro runs its actions in order on one user or one ticket, all or nothing: from the user or ticket page, from listeners and bulk runs, on a schedule, and (feedback macros) when tickets are submitted or modified."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |macros| {
-                    if macros.is_empty() {
-                        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No macros yet."</p> }.into_any();
-                    }
+                    let (user, feedback): (Vec<_>, Vec<_>) = macros.into_iter().partition(|m| m.scope != "feedback");
                     view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                            <table class=TABLE>
-                                <caption class="sr-only">"User macros"</caption>
-                                <thead class="bg-slate-50">
-                                    <tr>
-                                        <th scope="col" class=TH>"Name"</th>
-                                        <th scope="col" class=TH>"Key"</th>
-                                        <th scope="col" class=TH>"Actions"</th>
-                                    </tr>
-                                </thead>
-                                <tbody class="divide-y divide-slate-100">
-                                    {macros.into_iter().map(|m| view! {
-                                        <tr>
-                                            <td class=TD><a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a></td>
-                                            <td class=format!("{TD} font-mono text-xs")>{m.key.clone()}</td>
-                                            <td class=TD>
-                                                <ol class="list-decimal pl-4">{m.steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
-                                            </td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any()
+                        <h2 class="mb-2 text-lg font-semibold">"User macros"</h2>
+                        <MacroTable caption="User macros" macros=user/>
+                        <h2 class="mb-2 text-lg font-semibold">"Feedback macros"</h2>
+                        <MacroTable caption="Feedback macros" macros=feedback/>
+                    }
                 })
             })}
         </Suspense>
@@ -56,12 +145,23 @@ pub fn MacrosPage() -> impl IntoView {
 
 #[component]
 pub fn NewMacroPage() -> impl IntoView {
-    let data = Resource::new(refresh_key, |_| load_macro_form(None));
+    let scope = scope_param();
+    let data = Resource::new(
+        move || (refresh_key(), scope()),
+        |(_, scope)| load_macro_form(None, scope),
+    );
     view! {
-        <Title text="New macro"/>
-        <PageHeader title="New user macro".to_string()/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move { show(data.await, |(_, teams)| view! { <MacroEditor current=None teams/> }) })}
+            {move || Suspend::new(async move {
+                show(data.await, |(_, options)| {
+                    let title = if options.scope == "feedback" { "New feedback macro" } else { "New user macro" };
+                    view! {
+                        <Title text=title/>
+                        <PageHeader title=title.to_string()/>
+                        <MacroEditor current=None options/>
+                    }
+                })
+            })}
         </Suspense>
     }
 }
@@ -71,18 +171,18 @@ pub fn MacroPage() -> impl IntoView {
     let id = id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
-        |(_, id)| load_macro_form(Some(id)),
+        |(_, id)| load_macro_form(Some(id), String::new()),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                show(data.await, |(m, teams)| {
+                show(data.await, |(m, options)| {
                     let title = m.as_ref().map(|m| m.name.clone()).unwrap_or_default();
                     let id = m.as_ref().map(|m| m.id).unwrap_or_default();
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
-                        <MacroEditor current=m teams/>
+                        <MacroEditor current=m options/>
                         <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
                     }
                 })
@@ -105,14 +205,24 @@ fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String)
         MacroAction::AddToTeam { team_id } => ("add_to_team", team(team_id)),
         MacroAction::RemoveFromTeam { team_id } => ("remove_from_team", team(team_id)),
         MacroAction::AddComment { text } => ("add_comment", text.clone()),
+        MacroAction::SetStatus { status } => ("set_status", status.clone()),
+        MacroAction::SetTeam { team_id } => (
+            "set_team",
+            team_id.as_ref().map(team).unwrap_or_else(|| "no team".into()),
+        ),
+        MacroAction::AddTicketComment { text } => ("add_ticket_comment", text.clone()),
+        MacroAction::AdjustSubmitterScore { delta } => ("adjust_submitter_score", delta.to_string()),
+        MacroAction::SetVisibility { visibility } => ("set_visibility", visibility.clone()),
     }
 }
 
 #[component]
-fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView {
+fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl IntoView {
     let action = ServerAction::<SaveMacro>::new();
     let error = action_error(action);
     let actions_error = field_error(error, "actions");
+    let feedback = options.scope == "feedback";
+    let teams = options.teams.clone();
     let id = current
         .as_ref()
         .map(|m| m.id.to_string())
@@ -121,7 +231,7 @@ fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView
         .as_ref()
         .map(|m| (m.name.clone(), m.description.clone(), m.key.clone()))
         .unwrap_or_default();
-    let options =
+    let macro_options =
         current
             .as_ref()
             .map(|m| m.options.clone())
@@ -129,10 +239,25 @@ fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView
                 show_in_user_actions: true,
                 ..Default::default()
             });
+    let automation = current
+        .as_ref()
+        .map(|m| m.automation.clone())
+        .unwrap_or_default();
+    let schedule = current.as_ref().and_then(|m| m.schedule.clone());
     let rows: Vec<(&'static str, String)> = current
         .as_ref()
         .map(|m| m.actions.iter().map(|a| action_row(a, &teams)).collect())
         .unwrap_or_default();
+    let kinds: &'static [(&'static str, &'static str)] = if feedback {
+        &FEEDBACK_ACTION_KINDS
+    } else {
+        &MACRO_ACTION_KINDS
+    };
+    let placeholder = if feedback {
+        "status, team, comment, points or public/private"
+    } else {
+        "points, team name or comment"
+    };
     let checkbox = |name: &'static str, label: &'static str, hint: &'static str, checked: bool| {
         let id = format!("f-{name}");
         view! {
@@ -145,17 +270,39 @@ fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView
             </div>
         }
     };
+    let filter_select = move |id: &'static str, name: &'static str, label: &'static str, empty: &'static str, chosen: Option<i32>, err: &'static str| {
+        let field_err = field_error(error, err);
+        let filters = options.filters.clone();
+        view! {
+            <div>
+                <label for=id class=LABEL>{label}</label>
+                <select id=id name=name class=INPUT aria-invalid=move || field_err.get().is_some().then_some("true")>
+                    <option value="">{empty}</option>
+                    {filters.into_iter().map(|(fid, n)| view! { <option value=fid.to_string() selected=chosen == Some(fid)>{n}</option> }).collect_view()}
+                </select>
+                {move || field_err.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+            </div>
+        }
+    };
+    let frequency = schedule.as_ref().map(|s| s.frequency.clone()).unwrap_or_default();
+    let (starts, ends) = schedule
+        .as_ref()
+        .map(|s| (s.starts_input.clone(), s.ends_input.clone()))
+        .unwrap_or_default();
+    let schedule_on = schedule.as_ref().is_none_or(|s| s.enabled);
+    let frequency_error = field_error(error, "schedule_frequency");
     view! {
         <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
             <FormAlert error/>
             <input type="hidden" name="form[id]" value=id/>
+            <input type="hidden" name="form[scope]" value=options.scope.clone()/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-3">
                 <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
                 <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="Letters, digits, - and _; e.g. delete-user." error=field_error(error, "key")/>
                 <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             </div>
             <fieldset>
-                <legend class="mb-2 text-sm font-semibold">"Actions, run in order"</legend>
+                <legend class="mb-2 text-sm font-semibold">{if feedback { "Actions on the ticket, run in order" } else { "Actions, run in order" }}</legend>
                 {move || actions_error.get().map(|e| view! { <p role="alert" class="mb-2 text-sm text-red-700">{capitalise(&e)} "."</p> })}
                 {(0..MACRO_ACTION_ROWS).map(|i| {
                     let (kind, value) = rows.get(i).cloned().unwrap_or(("", String::new()));
@@ -166,21 +313,51 @@ fn MacroEditor(current: Option<MacroView>, teams: Vec<TeamRef>) -> impl IntoView
                             <label class="sr-only" for=format!("f-action-{i}-kind")>{format!("Action {}", i + 1)}</label>
                             <select id=format!("f-action-{i}-kind") name=format!("form[actions][{i}][kind]") class=INPUT aria-invalid=move || row_error.get().is_some().then_some("true")>
                                 <option value="" selected=kind.is_empty()>"— no action —"</option>
-                                {MACRO_ACTION_KINDS.iter().map(|(k, l)| view! { <option value=*k selected=kind == *k>{*l}</option> }).collect_view()}
+                                {kinds.iter().map(|(k, l)| view! { <option value=*k selected=kind == *k>{*l}</option> }).collect_view()}
                             </select>
                             <label class="sr-only" for=format!("f-action-{i}-value")>{format!("Action {} value", i + 1)}</label>
-                            <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder="points, team name or comment"/>
+                            <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder=placeholder/>
                             {move || row_error.get().map(|e| view! { <p class="text-sm text-red-700 sm:col-span-2">{capitalise(&e)} "."</p> })}
                         </div>
                     }
                 }).collect_view()}
+                {feedback.then(|| view! { <p class="text-xs text-slate-500">"A status is named as in the ticket's workflow (a ticket whose workflow lacks it keeps its status); a team by name, or “no team”."</p> })}
             </fieldset>
             <fieldset class="space-y-3">
                 <legend class="mb-2 text-sm font-semibold">"Options"</legend>
-                {checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", options.include_on_dashboard)}
-                {checkbox("show_in_user_actions", "Show in user-management actions", "Offers the macro on each user's page.", options.show_in_user_actions)}
-                {checkbox("run_once_per_user", "Only run once per user", "Never again for the same person, even after removal and rejoining.", options.run_once_per_user)}
-                {checkbox("suppress_confirmation", "Suppress confirmation", "Manual runs need no confirmation box.", options.suppress_confirmation)}
+                {(!feedback).then(|| checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", macro_options.include_on_dashboard))}
+                {if feedback {
+                    checkbox("show_in_user_actions", "Show on the ticket page", "Offers the macro on each ticket's page.", macro_options.show_in_user_actions)
+                } else {
+                    checkbox("show_in_user_actions", "Show in user-management actions", "Offers the macro on each user's page.", macro_options.show_in_user_actions)
+                }}
+                {(!feedback).then(|| checkbox("run_once_per_user", "Only run once per user", "Never again for the same person, even after removal and rejoining.", macro_options.run_once_per_user))}
+                {checkbox("suppress_confirmation", "Suppress confirmation", "Manual runs need no confirmation box.", macro_options.suppress_confirmation)}
+            </fieldset>
+            {feedback.then(|| view! {
+                <fieldset class="space-y-3">
+                    <legend class="mb-2 text-sm font-semibold">"Automation"</legend>
+                    {checkbox("on_submit", "Run when a ticket is submitted", "From the admin form or an external source.", automation.on_submit)}
+                    {checkbox("on_modify", "Run when a ticket is modified", "A change of status, team or visibility, a comment, or external data through a listener (not a macro's own changes).", automation.on_modify)}
+                    {filter_select("f-automation-filter", "form[automation_filter_id]", "Only on tickets passing", "— every ticket —", automation.filter.as_ref().map(|(i, _)| *i), "automation_filter_id")}
+                </fieldset>
+            })}
+            <fieldset class="space-y-3">
+                <legend class="mb-2 text-sm font-semibold">"Schedule"</legend>
+                <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                    <div>
+                        <label for="f-schedule-frequency" class=LABEL>"Runs"</label>
+                        <select id="f-schedule-frequency" name="form[schedule_frequency]" class=INPUT aria-invalid=move || frequency_error.get().is_some().then_some("true")>
+                            <option value="" selected=frequency.is_empty()>"— not on a schedule —"</option>
+                            {SCHEDULE_FREQUENCIES.iter().map(|(k, l)| view! { <option value=*k selected=frequency == *k>{*l}</option> }).collect_view()}
+                        </select>
+                        {move || frequency_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                    </div>
+                    {filter_select("f-schedule-filter", "form[schedule_filter_id]", if feedback { "On the tickets of" } else { "On the users of" }, "— choose a filter —", schedule.as_ref().and_then(|s| s.filter.as_ref().map(|(i, _)| *i)), "schedule_filter_id")}
+                    <TextField label="Starts (UTC)" name="form[schedule_starts_at]" kind="datetime-local" value=starts autocomplete="off" error=field_error(error, "schedule_starts_at")/>
+                    <TextField label="Ends (UTC, optional)" name="form[schedule_ends_at]" kind="datetime-local" value=ends autocomplete="off" error=field_error(error, "schedule_ends_at")/>
+                </div>
+                {checkbox("schedule_enabled", "Schedule on", "Switched off, the schedule keeps its settings and does not run.", schedule_on)}
             </fieldset>
             <div class="flex flex-wrap gap-2">
                 <button type="submit" class=BUTTON>"Save macro"</button>

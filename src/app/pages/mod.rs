@@ -18,7 +18,7 @@ mod not_found;
 mod opt_out;
 mod projects;
 mod teams;
-mod user;
+pub(crate) mod user;
 mod user_edit;
 mod users;
 

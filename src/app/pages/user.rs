@@ -140,8 +140,9 @@ fn Comments(comments: Vec<CommentView>) -> impl IntoView {
     }
 }
 
+/// Macro runs on a user or a ticket, newest first.
 #[component]
-fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
+pub fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
     (!runs.is_empty()).then(|| {
         view! {
             <section class="mt-8">

@@ -11,6 +11,7 @@ pub struct Model {
     pub total: i32,
     pub started_by: Option<i32>,
     pub created_at: DateTimeUtc,
+    pub scope: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

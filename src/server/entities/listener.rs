@@ -18,6 +18,7 @@ pub struct Model {
     pub author_field: String,
     pub comment_field: String,
     pub data_group_id: Option<i32>,
+    pub find_field_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

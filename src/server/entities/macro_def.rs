@@ -19,6 +19,16 @@ pub struct Model {
     pub suppress_confirmation: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub on_submit: bool,
+    pub on_modify: bool,
+    pub automation_filter_id: Option<i32>,
+    pub schedule_frequency: String,
+    pub schedule_filter_id: Option<i32>,
+    pub schedule_starts_at: Option<DateTimeUtc>,
+    pub schedule_ends_at: Option<DateTimeUtc>,
+    pub schedule_enabled: bool,
+    pub next_run_at: Option<DateTimeUtc>,
+    pub last_run_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

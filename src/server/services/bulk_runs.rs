@@ -1,6 +1,6 @@
-//! Bulk runs: a macro run on every user of a filter. Each user's run is queued durably in one
-//! transaction with the bulk run itself, and the queue's workers carry them out; the progress
-//! is counted from the runs.
+//! Bulk runs: a macro run on every user or ticket of a filter. Each one's run is queued
+//! durably in one transaction with the bulk run itself, and the queue's workers carry them out;
+//! the progress is counted from the runs.
 
 use chrono::Utc;
 use sea_orm::{
@@ -8,15 +8,20 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::macros::{self, Trigger};
+use super::filters::SCOPE_FEEDBACK;
+use super::macros::{self, RunTarget, Trigger};
 use super::{Actor, audit, filters, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
-use crate::server::entities::{bulk_run, macro_run, user};
+use crate::server::entities::{bulk_run, job, macro_run};
 use crate::server::worker::{self, MacroRunJob};
-use crate::types::{BulkRunForm, BulkRunView};
+use crate::types::{BulkRunForm, BulkRunView, FilterView, MacroView};
 
-/// Queues the macro for every user the filter selects now; returns the bulk run's id.
+/// Rows per multi-row insert (well under SQLite's limit of bound values).
+const CHUNK: usize = 500;
+
+/// Queues the macro for every user or ticket the filter selects now; returns the bulk run's
+/// id.
 #[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
 pub async fn start(
     db: &DatabaseConnection,
@@ -35,25 +40,49 @@ pub async fn start(
     if form.confirm.is_none() {
         errors.push(
             "confirm",
-            "tick the box to confirm the run on every matching user",
+            "tick the box to confirm the run on everything the filter selects",
         );
     }
     errors.into_result()?;
     let (filter_id, macro_id) = (filter_id.expect("checked"), macro_id.expect("checked"));
     let filter = filters::get(db, filter_id).await?;
-    let m = macros::get(db, macro_id).await?;
-    let ids: Vec<i32> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .filter(filters::to_condition(&filter.definition)?)
-        .order_by_asc(user::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    if ids.is_empty() {
-        return Err(AppError::field("filter_id", "no user matches this filter"));
-    }
+    let m = macros::get_in_scope(db, macro_id, &filter.scope, "macro_id").await?;
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let Some(id) = queue(&txn, actor, &m, &filter, Trigger::Bulk).await? else {
+        return Err(AppError::field(
+            "filter_id",
+            if filter.scope == SCOPE_FEEDBACK {
+                "no ticket matches this filter"
+            } else {
+                "no user matches this filter"
+            },
+        ));
+    };
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// Queues, in the caller's transaction, a run of `m` for everything `filter` selects now, with
+/// the bulk run that counts them. None when the filter selects nothing.
+pub async fn queue(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    m: &MacroView,
+    filter: &FilterView,
+    trigger: Trigger,
+) -> Result<Option<i32>, AppError> {
+    let ids = filters::matching_ids(txn, filter).await?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let tickets = filter.scope == SCOPE_FEEDBACK;
+    let target = |id: i32| {
+        if tickets {
+            RunTarget::Ticket(id)
+        } else {
+            RunTarget::User(id)
+        }
+    };
     let bulk = bulk_run::ActiveModel {
         macro_id: Set(Some(m.id)),
         macro_name: Set(m.name.clone()),
@@ -61,38 +90,68 @@ pub async fn start(
         total: Set(ids.len() as i32),
         started_by: Set(actor.user_id),
         created_at: Set(Utc::now()),
+        scope: Set(filter.scope.clone()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    for user_id in &ids {
-        let run_id = macros::queue_run(&txn, &m, *user_id, Trigger::Bulk, Some(bulk.id)).await?;
-        worker::enqueue(
-            &txn,
-            worker::KIND_MACRO_RUN,
-            &MacroRunJob {
-                run_id,
-                macro_id: m.id,
-                user_id: *user_id,
-                trigger: Trigger::Bulk,
-                actor: actor.label.clone(),
-                actor_user_id: actor.user_id,
-                actor_ip: actor.ip.clone(),
-                listener: None,
-            },
+    for chunk in ids.chunks(CHUNK) {
+        macro_run::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|id| macros::new_queued_run(m.id, target(*id), trigger, Some(bulk.id))),
         )
+        .exec_without_returning(txn)
         .await?;
     }
+    let runs: Vec<(i64, Option<i32>, Option<i32>)> = macro_run::Entity::find()
+        .select_only()
+        .column(macro_run::Column::Id)
+        .column(macro_run::Column::TargetUserId)
+        .column(macro_run::Column::TargetTicketId)
+        .filter(macro_run::Column::BulkRunId.eq(bulk.id))
+        .order_by_asc(macro_run::Column::Id)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for chunk in runs.chunks(CHUNK) {
+        let jobs: Vec<job::ActiveModel> = chunk
+            .iter()
+            .map(|(run_id, user_id, ticket_id)| {
+                worker::new_job(
+                    worker::KIND_MACRO_RUN,
+                    &MacroRunJob {
+                        run_id: *run_id,
+                        macro_id: m.id,
+                        user_id: user_id.unwrap_or(0),
+                        ticket_id: *ticket_id,
+                        trigger,
+                        actor: actor.label.clone(),
+                        actor_user_id: actor.user_id,
+                        actor_ip: actor.ip.clone(),
+                        listener: None,
+                    },
+                )
+            })
+            .collect::<Result<_, _>>()?;
+        job::Entity::insert_many(jobs)
+            .exec_without_returning(txn)
+            .await?;
+    }
     audit::record(
-        &txn,
+        txn,
         actor,
         "bulk_run.started",
         &m.name,
-        &format!("{} users of filter {}", ids.len(), filter.name),
+        &format!(
+            "{} {} of filter {}",
+            ids.len(),
+            if tickets { "tickets" } else { "users" },
+            filter.name
+        ),
     )
     .await?;
-    txn.commit().await?;
-    Ok(bulk.id)
+    Ok(Some(bulk.id))
 }
 
 /// Where a bulk run stands.
@@ -114,6 +173,7 @@ pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView,
         .await?;
     let mut view = BulkRunView {
         id,
+        scope: bulk.scope,
         macro_name: bulk.macro_name,
         filter_name: bulk.filter_name,
         started_at: format_time(&bulk.created_at),

@@ -315,6 +315,13 @@ pub async fn insert_ticket(
         &format!("Submitted as {} in status {status}", t.feedback_type.name),
     )
     .await?;
+    super::automation::ticket_event(
+        txn,
+        actor,
+        created.id,
+        super::automation::TicketEvent::Submitted,
+    )
+    .await?;
     Ok(created.id)
 }
 
@@ -326,7 +333,7 @@ pub async fn create(
     form: &TicketForm,
 ) -> Result<i32, AppError> {
     let new = parse_ticket_form(db, form).await?;
-    let txn = db.begin().await?;
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let id = insert_ticket(&txn, actor, new).await?;
     txn.commit().await?;
     Ok(id)
@@ -399,6 +406,64 @@ pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketLi
         page,
         per_page: PER_PAGE,
     })
+}
+
+/// How many tickets pass `cond`, and the first `limit` of them, newest first, as list rows
+/// (of any project).
+pub async fn rows_where(
+    db: &impl ConnectionTrait,
+    cond: sea_orm::Condition,
+    limit: u32,
+) -> Result<(u64, Vec<TicketRow>), AppError> {
+    use crate::server::entities::{feedback_status, feedback_type};
+    let find = ticket::Entity::find().filter(cond);
+    let total = find.clone().count(db).await?;
+    let tickets = find
+        .order_by_desc(ticket::Column::Id)
+        .limit(u64::from(limit))
+        .all(db)
+        .await?;
+    let type_ids: Vec<i32> = tickets.iter().map(|t| t.feedback_type_id).collect();
+    let types: Vec<(i32, String)> = feedback_type::Entity::find()
+        .select_only()
+        .column(feedback_type::Column::Id)
+        .column(feedback_type::Column::Name)
+        .filter(feedback_type::Column::Id.is_in(type_ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let statuses: Vec<(i32, String)> = feedback_status::Entity::find()
+        .select_only()
+        .column(feedback_status::Column::Id)
+        .column(feedback_status::Column::Name)
+        .filter(feedback_status::Column::FeedbackTypeId.is_in(type_ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let team_names = teams::refs(db).await?;
+    let name = |list: &[(i32, String)], id: i32| {
+        list.iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_default()
+    };
+    let rows = tickets
+        .into_iter()
+        .map(|t| TicketRow {
+            id: t.id,
+            title: t.title,
+            type_name: name(&types, t.feedback_type_id),
+            status: name(&statuses, t.status_id),
+            team: t
+                .team_id
+                .and_then(|id| team_names.iter().find(|r| r.id == id))
+                .map(|r| r.name.clone()),
+            author: t.author_label,
+            popularity: t.popularity,
+            updated_at: format_time(&t.updated_at),
+        })
+        .collect();
+    Ok((total, rows))
 }
 
 /// The ticket page: everything about one ticket, as `viewer` sees it.
@@ -494,12 +559,83 @@ pub async fn get(
             super::external_data::Subject::Ticket(id),
         )
         .await?,
+        macros: super::macros::list(db, super::filters::SCOPE_FEEDBACK)
+            .await?
+            .into_iter()
+            .filter(|m| m.options.show_in_user_actions)
+            .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
+            .collect(),
+        runs: super::macros::runs_for_ticket(db, id).await?,
         feedback_type,
     })
 }
 
+/// One change to a ticket's workflow place or visibility.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A status of the ticket's workflow.
+    Status(i32),
+    /// One of the type's teams, or none.
+    Team(Option<i32>),
+    /// "public" or "private".
+    Visibility(String),
+}
+
+/// Applies a checked change in the caller's transaction, with its line in the history; returns
+/// that line, or None when the ticket was already so.
+pub async fn apply_change(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    t: &ticket::Model,
+    feedback_type: &FeedbackTypeView,
+    change: Change,
+) -> Result<Option<String>, AppError> {
+    let mut update = ticket::Entity::update_many()
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(ticket::Column::Id.eq(t.id));
+    let line = match change {
+        Change::Status(to) => {
+            if to == t.status_id {
+                return Ok(None);
+            }
+            let name = |id: i32| {
+                feedback_type
+                    .statuses
+                    .iter()
+                    .find(|s| s.id == id)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|| "?".into())
+            };
+            update = update.col_expr(ticket::Column::StatusId, Expr::value(to));
+            format!("Status: {} → {}", name(t.status_id), name(to))
+        }
+        Change::Team(to) => {
+            if to == t.team_id {
+                return Ok(None);
+            }
+            update = update.col_expr(ticket::Column::TeamId, Expr::value(to));
+            let name = to
+                .and_then(|id| feedback_type.teams.iter().find(|x| x.id == id))
+                .map(|x| x.name.clone())
+                .unwrap_or_else(|| "no team".into());
+            format!("Team: {name}")
+        }
+        Change::Visibility(v) => {
+            if v == t.visibility {
+                return Ok(None);
+            }
+            update = update.col_expr(ticket::Column::Visibility, Expr::value(v.clone()));
+            format!("Visibility: {v}")
+        }
+    };
+    update.exec(txn).await?;
+    record_event(txn, t.id, actor, &line).await?;
+    Ok(Some(line))
+}
+
 /// Moves a ticket to another status of its workflow, gives it to another of its type's teams
-/// (or none), or makes it public or private; each change goes into its history.
+/// (or none), or makes it public or private; each change goes into its history, and the
+/// feedback macros automated on modified tickets are queued with it.
 #[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
 pub async fn change(
     db: &DatabaseConnection,
@@ -510,56 +646,30 @@ pub async fn change(
     let t = find(db, id).await?;
     let feedback_type = projects::type_definition(db, t.feedback_type_id).await?;
     let value = form.value.trim();
-    let txn = db.begin().await?;
-    let mut update = ticket::Entity::update_many()
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(ticket::Column::Id.eq(id));
     let change = match form.what.as_str() {
-        "status" => {
-            let to = value
+        "status" => Change::Status(
+            value
                 .parse::<i32>()
                 .ok()
-                .and_then(|s| feedback_type.statuses.iter().find(|x| x.id == s))
-                .ok_or_else(|| AppError::field("value", "must be a status of this workflow"))?;
-            let from = feedback_type
-                .statuses
-                .iter()
-                .find(|s| s.id == t.status_id)
-                .map(|s| s.name.as_str())
-                .unwrap_or("?");
-            if to.id == t.status_id {
-                return Ok(());
-            }
-            update = update.col_expr(ticket::Column::StatusId, Expr::value(to.id));
-            format!("Status: {from} → {}", to.name)
-        }
-        "team" => {
-            let to = match value {
-                "" => None,
-                raw => Some(
-                    raw.parse::<i32>()
-                        .ok()
-                        .and_then(|s| feedback_type.teams.iter().find(|x| x.id == s))
-                        .ok_or_else(|| {
-                            AppError::field("value", "must be one of this feedback type's teams")
-                        })?,
-                ),
-            };
-            if to.map(|x| x.id) == t.team_id {
-                return Ok(());
-            }
-            update = update.col_expr(ticket::Column::TeamId, Expr::value(to.map(|x| x.id)));
-            format!("Team: {}", to.map(|x| x.name.as_str()).unwrap_or("no team"))
-        }
+                .filter(|s| feedback_type.statuses.iter().any(|x| x.id == *s))
+                .ok_or_else(|| AppError::field("value", "must be a status of this workflow"))?,
+        ),
+        "team" => Change::Team(match value {
+            "" => None,
+            raw => Some(
+                raw.parse::<i32>()
+                    .ok()
+                    .filter(|s| feedback_type.teams.iter().any(|x| x.id == *s))
+                    .ok_or_else(|| {
+                        AppError::field("value", "must be one of this feedback type's teams")
+                    })?,
+            ),
+        }),
         "visibility" => {
             if value != "public" && value != "private" {
                 return Err(AppError::field("value", "must be public or private"));
             }
-            if value == t.visibility {
-                return Ok(());
-            }
-            update = update.col_expr(ticket::Column::Visibility, Expr::value(value));
-            format!("Visibility: {value}")
+            Change::Visibility(value.to_string())
         }
         _ => {
             return Err(AppError::field(
@@ -568,26 +678,33 @@ pub async fn change(
             ));
         }
     };
-    update.exec(&txn).await?;
-    record_event(&txn, id, actor, &change).await?;
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    if apply_change(&txn, actor, &t, &feedback_type, change)
+        .await?
+        .is_some()
+    {
+        super::automation::ticket_event(&txn, actor, id, super::automation::TicketEvent::Modified)
+            .await?;
+    }
     txn.commit().await?;
     Ok(())
 }
 
-/// Adds a comment by `author` in the caller's transaction: the author follows the ticket from
-/// then on, every other follower is notified, and the ticket's popularity goes up by one.
+/// Adds a comment by `author` (None: by the actor, an automation or a listener without a
+/// person) in the caller's transaction: the author follows the ticket from then on, every
+/// other follower is notified, and the ticket's popularity goes up by one.
 pub async fn comment_in(
     txn: &impl ConnectionTrait,
     t: &ticket::Model,
-    author: &user::Model,
+    author: Option<&user::Model>,
     body: &str,
     actor: &Actor,
 ) -> Result<i32, AppError> {
     let now = Utc::now();
     let c = ticket_comment::ActiveModel {
         ticket_id: Set(t.id),
-        author_user_id: Set(Some(author.id)),
-        author_label: Set(person_label(author)),
+        author_user_id: Set(author.map(|a| a.id)),
+        author_label: Set(author.map(person_label).unwrap_or_else(|| actor.label.clone())),
         body: Set(body.to_string()),
         created_at: Set(now),
         ..Default::default()
@@ -598,7 +715,7 @@ pub async fn comment_in(
         .select_only()
         .column(ticket_follower::Column::UserId)
         .filter(ticket_follower::Column::TicketId.eq(t.id))
-        .filter(ticket_follower::Column::UserId.ne(author.id))
+        .filter(ticket_follower::Column::UserId.ne(author.map(|a| a.id).unwrap_or(0)))
         .into_tuple()
         .all(txn)
         .await?;
@@ -618,7 +735,9 @@ pub async fn comment_in(
         .exec_without_returning(txn)
         .await?;
     }
-    follow_in(txn, t.id, author.id).await?;
+    if let Some(author) = author {
+        follow_in(txn, t.id, author.id).await?;
+    }
     recount_popularity(txn, t.id).await?;
     ticket::Entity::update_many()
         .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
@@ -656,8 +775,10 @@ pub async fn add_comment(
         .one(db)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let txn = db.begin().await?;
-    let comment = comment_in(&txn, &t, &author, &body, actor).await?;
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let comment = comment_in(&txn, &t, Some(&author), &body, actor).await?;
+    super::automation::ticket_event(&txn, actor, id, super::automation::TicketEvent::Modified)
+        .await?;
     txn.commit().await?;
     Ok(comment)
 }

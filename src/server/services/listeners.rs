@@ -1,9 +1,10 @@
-//! External listeners: inbound endpoints third parties call to act on a user. This module
-//! holds the listener settings and the whole inbound contract (DESIGN §2) of the user
-//! listeners: `userMacroListeners` (run a macro: queued durably, 200 or 202),
-//! `userCommentListeners` (add a comment) and `userDataListeners` (store external data), the
-//! last two done within the request. The axum routes only read the HTTP request and write the
-//! reply.
+//! External listeners: inbound endpoints third parties call to act on a user or a feedback
+//! ticket. This module holds the listener settings and the whole inbound contract (DESIGN §2)
+//! of the user and feedback listeners: `…MacroListeners` (run a macro: queued durably, 200 or
+//! 202), `…CommentListeners` (add a comment) and `…DataListeners` (store external data), the
+//! last two done within the request. A user is found by email; a ticket by its id, or by the
+//! value of the external-data field the listener names. The axum routes only read the HTTP
+//! request and write the reply.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -19,13 +20,14 @@ use serde_json::json;
 use super::api_keys;
 use super::external_data::{self, Subject};
 use super::macros::{self, Trigger};
+use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
 use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
-    api_key, comment, data_field, data_group, filter, idempotency_key, listener, listener_call,
-    macro_def, macro_run, user,
+    api_key, comment, data_field, data_group, data_value, idempotency_key, listener,
+    listener_call, macro_def, macro_run, ticket, user,
 };
 use crate::server::ingest::{Accept, Written};
 use crate::server::settings::{Secret, Settings};
@@ -33,20 +35,16 @@ use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
 use crate::types::{
     LISTENER_KINDS, ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView,
+    listener_path,
 };
 
-const SCOPE_USER: &str = "user";
 pub const KIND_MACRO: &str = "macro";
 pub const KIND_COMMENT: &str = "comment";
 pub const KIND_DATA: &str = "data";
 
-/// The URL third parties call for a listener of `kind` with `key`.
-pub fn endpoint(settings: &Settings, kind: &str, key: &str) -> String {
-    let path = LISTENER_KINDS
-        .iter()
-        .find(|(k, _, _)| *k == kind)
-        .map(|(_, _, path)| *path)
-        .unwrap_or("userMacroListeners");
+/// The URL third parties call for a listener of `scope` and `kind` with `key`.
+pub fn endpoint(settings: &Settings, scope: &str, kind: &str, key: &str) -> String {
+    let path = listener_path(scope, kind);
     format!(
         "{}/api/v1/{path}/{key}",
         settings.public_base_url.as_str().trim_end_matches('/')
@@ -67,28 +65,62 @@ async fn names<E: EntityTrait>(
         .await?)
 }
 
-/// The names a listener refers to, loaded once per request.
+/// The names a listener refers to, loaded once per request (for one scope, or for all).
 struct Choices {
     filters: Vec<(i32, String)>,
     macros: Vec<(i32, String)>,
     data_groups: Vec<(i32, String)>,
+    find_fields: Vec<(i32, String)>,
     api_keys: Vec<(i32, String)>,
 }
 
-async fn choices(db: &impl ConnectionTrait) -> Result<Choices, AppError> {
-    Ok(Choices {
-        filters: names::<filter::Entity>(db, filter::Column::Id, filter::Column::Name).await?,
-        macros: names::<macro_def::Entity>(db, macro_def::Column::Id, macro_def::Column::Name)
-            .await?,
-        data_groups: data_group::Entity::find()
-            .select_only()
-            .column(data_group::Column::Id)
-            .column(data_group::Column::Name)
-            .filter(data_group::Column::Scope.eq(SCOPE_USER))
-            .order_by_asc(data_group::Column::Name)
-            .into_tuple()
+async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choices, AppError> {
+    let mut filters_q = crate::server::entities::filter::Entity::find()
+        .select_only()
+        .column(crate::server::entities::filter::Column::Id)
+        .column(crate::server::entities::filter::Column::Name)
+        .order_by_asc(crate::server::entities::filter::Column::Name);
+    let mut macros_q = macro_def::Entity::find()
+        .select_only()
+        .column(macro_def::Column::Id)
+        .column(macro_def::Column::Name)
+        .order_by_asc(macro_def::Column::Name);
+    let mut groups_q = data_group::Entity::find()
+        .select_only()
+        .column(data_group::Column::Id)
+        .column(data_group::Column::Name)
+        .order_by_asc(data_group::Column::Name);
+    if let Some(scope) = scope {
+        filters_q = filters_q.filter(crate::server::entities::filter::Column::Scope.eq(scope));
+        macros_q = macros_q.filter(macro_def::Column::Scope.eq(scope));
+        groups_q = groups_q.filter(data_group::Column::Scope.eq(scope));
+    }
+    let feedback_groups = data_group::Entity::find()
+        .filter(data_group::Column::Scope.eq(SCOPE_FEEDBACK))
+        .all(db)
+        .await?;
+    let mut find_fields = Vec::new();
+    if scope.is_none_or(|s| s == SCOPE_FEEDBACK) {
+        for f in data_field::Entity::find()
+            .filter(data_field::Column::GroupId.is_in(feedback_groups.iter().map(|g| g.id)))
+            .filter(data_field::Column::Kind.is_in(["string", "integer"]))
+            .order_by_asc(data_field::Column::Label)
             .all(db)
-            .await?,
+            .await?
+        {
+            let group = feedback_groups
+                .iter()
+                .find(|g| g.id == f.group_id)
+                .map(|g| g.name.as_str())
+                .unwrap_or("?");
+            find_fields.push((f.id, format!("{group} · {}", f.label)));
+        }
+    }
+    Ok(Choices {
+        filters: filters_q.into_tuple().all(db).await?,
+        macros: macros_q.into_tuple().all(db).await?,
+        data_groups: groups_q.into_tuple().all(db).await?,
+        find_fields,
         api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
     })
 }
@@ -98,10 +130,12 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
     ListenerView {
-        endpoint: endpoint(settings, &l.kind, &l.key),
+        endpoint: endpoint(settings, &l.scope, &l.kind, &l.key),
         filter: pick(&choices.filters, l.filter_id),
         macro_: pick(&choices.macros, l.macro_id),
         data_group: pick(&choices.data_groups, l.data_group_id),
+        find_field: pick(&choices.find_fields, l.find_field_id),
+        scope: l.scope,
         kind: l.kind,
         author_field: l.author_field,
         comment_field: l.comment_field,
@@ -118,9 +152,9 @@ pub async fn list(
     db: &impl ConnectionTrait,
     settings: &Settings,
 ) -> Result<Vec<ListenerView>, AppError> {
-    let choices = choices(db).await?;
+    let choices = choices(db, None).await?;
     Ok(listener::Entity::find()
-        .filter(listener::Column::Scope.eq(SCOPE_USER))
+        .order_by_desc(listener::Column::Scope)
         .order_by_asc(listener::Column::Name)
         .all(db)
         .await?
@@ -136,18 +170,25 @@ async fn find(db: &impl ConnectionTrait, id: i32) -> Result<listener::Model, App
         .ok_or_else(|| AppError::NotFound(format!("listener {id}")))
 }
 
+/// What the editor offers: for a listener being edited, its scope's choices; for a new one,
+/// those of `scope`.
 pub async fn form_options(
     db: &impl ConnectionTrait,
     settings: &Settings,
     id: Option<i32>,
+    scope: &str,
 ) -> Result<ListenerFormOptions, AppError> {
-    let choices = choices(db).await?;
-    let listener = match id {
-        Some(id) => Some(view(settings, &choices, find(db, id).await?)),
+    let existing = match id {
+        Some(id) => Some(find(db, id).await?),
         None => None,
     };
+    let scope = filters::parse_scope(existing.as_ref().map(|l| l.scope.as_str()).unwrap_or(scope));
+    let choices = choices(db, Some(scope)).await?;
+    let listener = existing.map(|l| view(settings, &choices, l));
     Ok(ListenerFormOptions {
+        scope: scope.to_string(),
         listener,
+        find_fields: choices.find_fields,
         filters: choices.filters,
         macros: choices.macros,
         data_groups: choices.data_groups,
@@ -165,6 +206,12 @@ pub async fn save(
         "" => None,
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
+    let scope = filters::parse_scope(
+        existing
+            .as_ref()
+            .map(|l| l.scope.as_str())
+            .unwrap_or(&form.scope),
+    );
     let mut errors = FieldErrors::new();
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
@@ -192,8 +239,8 @@ pub async fn save(
     let kind = form.kind.trim();
     let kind = match kind {
         "" => KIND_MACRO,
-        k => match LISTENER_KINDS.iter().find(|(key, _, _)| *key == k) {
-            Some((key, _, _)) => key,
+        k => match LISTENER_KINDS.iter().find(|(key, _)| *key == k) {
+            Some((key, _)) => key,
             None => {
                 errors.push(
                     "kind",
@@ -238,8 +285,45 @@ pub async fn save(
     };
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
-        if group.is_none_or(|g| g.scope != SCOPE_USER) {
-            errors.push("data_group_id", "that data group does not exist for users");
+        if group.is_none_or(|g| g.scope != scope) {
+            errors.push(
+                "data_group_id",
+                if scope == SCOPE_FEEDBACK {
+                    "that data group does not exist for feedback"
+                } else {
+                    "that data group does not exist for users"
+                },
+            );
+        }
+    }
+    let find_field_id = if scope == SCOPE_FEEDBACK {
+        errors
+            .check(
+                "find_field_id",
+                match form.find_field_id.trim() {
+                    "" => Ok(None),
+                    raw => parse_id(raw).map(Some),
+                },
+            )
+            .flatten()
+    } else {
+        None
+    };
+    if let Some(id) = find_field_id {
+        let usable = match data_field::Entity::find_by_id(id).one(db).await? {
+            Some(f) if f.kind == "string" || f.kind == "integer" => {
+                data_group::Entity::find_by_id(f.group_id)
+                    .one(db)
+                    .await?
+                    .is_some_and(|g| g.scope == SCOPE_FEEDBACK)
+            }
+            _ => false,
+        };
+        if !usable {
+            errors.push(
+                "find_field_id",
+                "must be a String or Integer field of a feedback data group",
+            );
         }
     }
     let api_key_id = errors.check(
@@ -248,13 +332,13 @@ pub async fn save(
             .map_err(|_| "choose the API key callers must present".to_string()),
     );
     if let Some(id) = filter_id {
-        if filter::Entity::find_by_id(id).count(db).await? == 0 {
-            errors.push("filter_id", "that filter does not exist");
+        if let Err(e) = filters::find_in_scope(db, id, scope, "filter_id").await {
+            errors.absorb(e)?;
         }
     }
     if let Some(id) = macro_id {
-        if macro_def::Entity::find_by_id(id).count(db).await? == 0 {
-            errors.push("macro_id", "that macro does not exist");
+        if let Err(e) = macros::get_in_scope(db, id, scope, "macro_id").await {
+            errors.absorb(e)?;
         }
     }
     if let Some(id) = api_key_id {
@@ -263,7 +347,7 @@ pub async fn save(
         }
     }
     let mut clash = listener::Entity::find()
-        .filter(listener::Column::Scope.eq(SCOPE_USER))
+        .filter(listener::Column::Scope.eq(scope))
         .filter(listener::Column::Kind.eq(kind))
         .filter(listener::Column::Key.eq(key.clone()));
     if let Some(l) = &existing {
@@ -278,7 +362,7 @@ pub async fn save(
     let mut active = match existing {
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {
-            scope: Set(SCOPE_USER.into()),
+            scope: Set(scope.into()),
             created_at: Set(now),
             ..Default::default()
         },
@@ -287,6 +371,7 @@ pub async fn save(
     active.author_field = Set(author_field);
     active.comment_field = Set(comment_field);
     active.data_group_id = Set(data_group_id);
+    active.find_field_id = Set(find_field_id);
     active.name = Set(name.to_string());
     active.description = Set(form.description.trim().to_string());
     active.key = Set(key.clone());
@@ -359,7 +444,8 @@ pub(crate) async fn refuse_if_used(
 
 /// An inbound call as the HTTP layer read it.
 pub struct InboundCall {
-    /// Which listener URL was called: macro, comment or data.
+    /// Which listener URL was called: user or feedback, and macro, comment or data.
+    pub scope: &'static str,
     pub kind: &'static str,
     pub key: String,
     pub api_key: Option<Secret<String>>,
@@ -459,10 +545,11 @@ impl Logged {
     }
 }
 
-/// `POST /api/v1/user{Macro,Comment,Data}Listeners/{key}`: finds the user by email and does
-/// what the listener does. Every call is logged, whatever its outcome.
-#[tracing::instrument(skip_all, fields(kind = call.kind, listener = %call.key, caller = %call.caller))]
-pub async fn call_user_listener(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
+/// `POST /api/v1/{user,feedback}{Macro,Comment,Data}Listeners/{key}`: finds the user by email
+/// (or the ticket by id or external-data value) and does what the listener does. Every call is
+/// logged, whatever its outcome.
+#[tracing::instrument(skip_all, fields(scope = call.scope, kind = call.kind, listener = %call.key, caller = %call.caller))]
+pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
     // Until `find` resolves to a member, only a masked form is kept: the address of someone
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
@@ -521,6 +608,7 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
 
 async fn find_by_key(
     db: &impl ConnectionTrait,
+    scope: &str,
     kind: &str,
     key: &str,
 ) -> Result<Option<listener::Model>, AppError> {
@@ -534,7 +622,7 @@ async fn find_by_key(
         return Ok(None);
     }
     Ok(listener::Entity::find()
-        .filter(listener::Column::Scope.eq(SCOPE_USER))
+        .filter(listener::Column::Scope.eq(scope))
         .filter(listener::Column::Kind.eq(kind))
         .filter(listener::Column::Key.eq(key.to_ascii_lowercase()))
         .one(db)
@@ -622,6 +710,7 @@ async fn accept_once(
 /// JSON).
 pub async fn log_refused(
     db: &DatabaseConnection,
+    scope: &str,
     kind: &str,
     key: &str,
     caller: IpAddr,
@@ -629,9 +718,15 @@ pub async fn log_refused(
     code: &str,
 ) -> Result<(), AppError> {
     let mut logged = Logged::new(String::new());
-    logged.listener = find_by_key(db, kind, key).await?;
+    logged.listener = find_by_key(db, scope, kind, key).await?;
     insert_call(db, key, caller, &Reply::error(status, code, ""), &logged, 0).await?;
     Ok(())
+}
+
+/// What a call acts on.
+enum Target {
+    User(user::Model),
+    Ticket(ticket::Model),
 }
 
 /// Where a listener call stands once the listener, key and target have been checked.
@@ -642,13 +737,87 @@ enum Resolved {
     Run {
         listener: listener::Model,
         macro_: MacroView,
-        target: user::Model,
+        target: Target,
     },
     /// Add a comment to or store data on `target` (Add Comment and External Data listeners).
     Act {
         listener: listener::Model,
-        target: user::Model,
+        target: Target,
     },
+}
+
+/// The ticket a feedback listener's `find` names: its id, or the value of the listener's
+/// external-data field (the newest ticket holding it), inside the listener's filter.
+async fn find_ticket(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    l: &listener::Model,
+    find: &str,
+    logged: &mut Logged,
+) -> Result<Result<ticket::Model, Reply>, AppError> {
+    let refuse = |status, code, message: &str| Ok(Err(Reply::error(status, code, message)));
+    let found = match l.find_field_id {
+        None => {
+            let Ok(id) = find.trim_start_matches('#').parse::<i32>() else {
+                return refuse(400, "invalid_find", "find must be the ticket's id (a number)");
+            };
+            ticket::Entity::find_by_id(id).one(db).await?
+        }
+        Some(field_id) => {
+            let Some(field) = data_field::Entity::find_by_id(field_id).one(db).await? else {
+                return refuse(
+                    409,
+                    "listener_not_configured",
+                    "the external-data field this listener finds tickets by was deleted",
+                );
+            };
+            let holds = match field.kind.as_str() {
+                "integer" => match find.parse::<i64>() {
+                    Ok(n) => data_value::Column::ValueInteger.eq(n),
+                    Err(_) => {
+                        return refuse(
+                            400,
+                            "invalid_find",
+                            &format!("find must be a whole number ({})", field.label),
+                        );
+                    }
+                },
+                _ => data_value::Column::ValueString.eq(find),
+            };
+            let ticket_id: Option<Option<i32>> = data_value::Entity::find()
+                .select_only()
+                .column(data_value::Column::TicketId)
+                .filter(data_value::Column::FieldId.eq(field_id))
+                .filter(data_value::Column::TicketId.is_not_null())
+                .filter(holds)
+                .order_by_desc(data_value::Column::TicketId)
+                .into_tuple()
+                .one(db)
+                .await?;
+            match ticket_id.flatten() {
+                Some(id) => ticket::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            }
+        }
+    };
+    let Some(t) = found else {
+        return refuse(404, "target_not_found", "no ticket matches find");
+    };
+    logged.target = format!("ticket #{}", t.id);
+    if let Some(filter_id) = l.filter_id {
+        let def = lookups
+            .filters
+            .get_or_load(filter_id, || filters::definition(db, filter_id))
+            .await?;
+        if !filters::ticket_passes(db, &def, t.id).await? {
+            return refuse(
+                404,
+                "target_not_in_filter",
+                "the ticket is outside this listener's filter",
+            );
+        }
+    }
+    Ok(Ok(t))
 }
 
 /// The checks every listener call goes through, in the order of DESIGN §2, apart from the API
@@ -670,8 +839,19 @@ async fn resolve(
         return refuse(
             400,
             "missing_find",
-            "the find query parameter (the user's email) is required",
+            if l.scope == SCOPE_FEEDBACK {
+                "the find query parameter (the ticket's id, or the value the listener finds tickets by) is required"
+            } else {
+                "the find query parameter (the user's email) is required"
+            },
         );
+    }
+    if l.scope == SCOPE_FEEDBACK {
+        let t = match find_ticket(db, lookups, l, find, logged).await? {
+            Ok(t) => t,
+            Err(reply) => return Ok(Resolved::Refused(reply)),
+        };
+        return with_target(db, lookups, l, Target::Ticket(t)).await;
     }
     let Ok(email) = Email::parse(find) else {
         return refuse(400, "invalid_find", "find must be an email address");
@@ -716,6 +896,18 @@ async fn resolve(
     };
     logged.target_user_id = Some(target.id);
     logged.target = target.email.clone();
+    with_target(db, lookups, l, Target::User(target)).await
+}
+
+/// The last checks, once the target is found: the listener's macro, and (users) whether the
+/// target may be removed.
+async fn with_target(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    l: &listener::Model,
+    target: Target,
+) -> Result<Resolved, AppError> {
+    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
     if l.kind != KIND_MACRO {
         return Ok(Resolved::Act {
             listener: l.clone(),
@@ -733,8 +925,17 @@ async fn resolve(
         .macros
         .get_or_load(macro_id, || macros::get(db, macro_id))
         .await?;
-    if let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, &target) {
-        return refuse(403, "target_protected", &message);
+    if macro_.scope != l.scope {
+        return refuse(
+            409,
+            "listener_not_configured",
+            "this listener's macro acts on something else than its listener",
+        );
+    }
+    if let Target::User(u) = &target {
+        if let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, u) {
+            return refuse(403, "target_protected", &message);
+        }
     }
     Ok(Resolved::Run {
         listener: l.clone(),
@@ -778,24 +979,53 @@ pub async fn test_request(
         }
         None => None,
     };
-    let filter = match (l.filter_id, &target) {
-        (Some(filter_id), Some(u)) => Some(filters::explain(db, filter_id, u.id).await?),
+    // A feedback listener's target is the ticket the log line names.
+    let ticket = match logged.target.strip_prefix("ticket #").map(str::parse::<i32>) {
+        Some(Ok(id)) if l.scope == SCOPE_FEEDBACK => ticket::Entity::find_by_id(id).one(db).await?,
+        _ => None,
+    };
+    let user = match &ticket {
+        Some(t) => Some(format!("#{} {} (submitted by {})", t.id, t.title, t.author_label)),
+        None => user,
+    };
+    let filter = match (l.filter_id, &target, &ticket) {
+        (Some(filter_id), _, Some(t)) => Some(filters::explain(db, filter_id, t.id).await?),
+        (Some(filter_id), Some(u), None) => Some(filters::explain(db, filter_id, u.id).await?),
         _ => None,
     };
     let (reply, actions) = match resolved {
         Resolved::Refused(reply) => (reply, Vec::new()),
         Resolved::Act { listener, .. } => {
+            let on = if listener.scope == SCOPE_FEEDBACK {
+                "ticket"
+            } else {
+                "user"
+            };
             let what = match listener.kind.as_str() {
+                KIND_COMMENT if listener.scope == SCOPE_FEEDBACK => format!(
+                    "Add a comment to the ticket: the text from the body's \"{}\", by the member whose email is in \"{}\"",
+                    listener.comment_field, listener.author_field
+                ),
                 KIND_COMMENT => format!(
                     "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
                     listener.comment_field, listener.author_field
                 ),
-                _ => "Store the body's parameters of the listener's data group on this user"
-                    .to_string(),
+                _ => format!(
+                    "Store the body's parameters of the listener's data group on this {on}"
+                ),
             };
             (Reply::done(json!({ "status": "completed" })), vec![what])
         }
-        Resolved::Run { macro_, target, .. } => {
+        Resolved::Run {
+            macro_,
+            target: Target::Ticket(_),
+            ..
+        } => (Reply::run(200, "completed", 0), macro_.steps.clone()),
+        Resolved::Run {
+            macro_,
+            target: Target::User(target),
+            ..
+        } => {
             if macros::already_ran_for(db, &macro_, &target).await? {
                 (Reply::run(200, "skipped", 0), Vec::new())
             } else {
@@ -809,10 +1039,14 @@ pub async fn test_request(
             "the macro runs once per person and already ran for this one: nothing would run"
                 .to_string()
         }
-        None if l.kind != KIND_MACRO => {
-            "the call would be done at once on this user (if its body is right)".to_string()
-        }
-        None => "the macro would run on this user (202 instead of 200 when it takes longer than the time budget)".to_string(),
+        None if l.kind != KIND_MACRO => format!(
+            "the call would be done at once on this {} (if its body is right)",
+            if l.scope == SCOPE_FEEDBACK { "ticket" } else { "user" }
+        ),
+        None => format!(
+            "the macro would run on this {} (202 instead of 200 when it takes longer than the time budget)",
+            if l.scope == SCOPE_FEEDBACK { "ticket" } else { "user" }
+        ),
     };
     Ok(ListenerTestView {
         find: find_input.trim().to_string(),
@@ -913,6 +1147,10 @@ fn request_fingerprint(call: &InboundCall) -> String {
     let mut h = Sha256::new();
     // Macro calls hash as they always did (stored answers stay valid across an upgrade);
     // the other kinds add the kind and the body, which they read.
+    if call.scope != SCOPE_USER {
+        h.update(call.scope.as_bytes());
+        h.update([0]);
+    }
     if call.kind != KIND_MACRO {
         h.update(call.kind.as_bytes());
         h.update([0]);
@@ -973,20 +1211,23 @@ async fn answer(
     let listener_key = call.key.to_ascii_lowercase();
     let found = lookups
         .listeners
-        .get_or_load(format!("{}:{listener_key}", call.kind), || {
-            find_by_key(db, call.kind, &listener_key)
+        .get_or_load(format!("{}:{}:{listener_key}", call.scope, call.kind), || {
+            find_by_key(db, call.scope, call.kind, &listener_key)
         })
         .await?;
     let Some(l) = found else {
         let what = LISTENER_KINDS
             .iter()
-            .find(|(k, _, _)| *k == call.kind)
-            .map(|(_, label, _)| label.to_lowercase())
+            .find(|(k, _)| *k == call.kind)
+            .map(|(_, label)| label.to_lowercase())
             .unwrap_or_default();
         return Ok(Reply::error(
             404,
             "listener_not_found",
-            &format!("no user {what} listener has this key"),
+            &format!(
+                "no {} {what} listener has this key",
+                if call.scope == SCOPE_FEEDBACK { "feedback" } else { "user" }
+            ),
         ));
     };
     logged.listener = Some(l.clone());
@@ -1042,10 +1283,19 @@ async fn answer(
     let mut row = Logged::new(logged.target.clone());
     row.listener = Some(l.clone());
     row.target_user_id = logged.target_user_id;
+    let run_target = match &target {
+        Target::User(u) => macros::RunTarget::User(u.id),
+        Target::Ticket(t) => macros::RunTarget::Ticket(t.id),
+    };
+    let (user_id, ticket_id) = match run_target {
+        macros::RunTarget::User(id) => (id, None),
+        macros::RunTarget::Ticket(id) => (0, Some(id)),
+    };
     let job = MacroRunJob {
         run_id: 0,
         macro_id: macro_.id,
-        user_id: target.id,
+        user_id,
+        ticket_id,
         trigger: Trigger::Listener,
         actor: format!("listener {}", l.key),
         actor_user_id: None,
@@ -1053,7 +1303,7 @@ async fn answer(
         listener: Some(l.name.clone()),
     };
     let accept = Accept {
-        run: macros::new_queued_run(macro_.id, target.id, Trigger::Listener, None),
+        run: macros::new_queued_run(macro_.id, run_target, Trigger::Listener, None),
         job,
         call: call_row(
             &call.key,
@@ -1152,18 +1402,24 @@ async fn effect_of(
             Ok(email) => super::users::find_by_email(db, &email).await?,
             Err(_) => None,
         };
+        // Any member may comment on feedback; comments about a user are the managers'.
         let may_comment = author.as_ref().is_some_and(|u| {
-            matches!(
-                crate::types::Role::parse(&u.role),
-                Ok(crate::types::Role::CommunityManager | crate::types::Role::ProjectManager)
-            )
+            l.scope == SCOPE_FEEDBACK
+                || matches!(
+                    crate::types::Role::parse(&u.role),
+                    Ok(crate::types::Role::CommunityManager | crate::types::Role::ProjectManager)
+                )
         });
         let Some(author) = author.filter(|_| may_comment) else {
             return Ok(Err(bad_body(
                 "invalid_author",
-                format!(
-                    "\"{author_key}\" must be the email of a community or project manager (who may comment)"
-                ),
+                if l.scope == SCOPE_FEEDBACK {
+                    format!("\"{author_key}\" must be the email of a member of the community")
+                } else {
+                    format!(
+                        "\"{author_key}\" must be the email of a community or project manager (who may comment)"
+                    )
+                },
             )));
         };
         let text = body
@@ -1238,7 +1494,7 @@ async fn act_now(
     call: &InboundCall,
     l: &listener::Model,
     api_key_id: i32,
-    target: &user::Model,
+    target: &Target,
     idem: Option<&str>,
     fingerprint: &str,
     logged: &mut Logged,
@@ -1248,8 +1504,36 @@ async fn act_now(
         Err(refusal) => return Ok(refusal),
     };
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let reply = match effect {
-        Effect::Comment { author, text } => {
+    let reply = match (effect, target) {
+        (Effect::Comment { author, text }, Target::Ticket(t)) => {
+            let actor = listener_actor(l, call);
+            let id = super::feedback::comment_in(&txn, t, Some(&author), &text, &actor).await?;
+            super::automation::ticket_event(
+                &txn,
+                &actor,
+                t.id,
+                super::automation::TicketEvent::Modified,
+            )
+            .await?;
+            Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
+        }
+        (Effect::Data(values), Target::Ticket(t)) => {
+            let mut stored = Vec::with_capacity(values.len());
+            for (field, value) in values {
+                external_data::store(&txn, Subject::Ticket(t.id), &field, value).await?;
+                stored.push(field.parameter);
+            }
+            let actor = listener_actor(l, call);
+            super::automation::ticket_event(
+                &txn,
+                &actor,
+                t.id,
+                super::automation::TicketEvent::Modified,
+            )
+            .await?;
+            Reply::done(json!({ "status": "completed", "stored": stored }))
+        }
+        (Effect::Comment { author, text }, Target::User(target)) => {
             let c = comment::ActiveModel {
                 user_id: Set(target.id),
                 author_user_id: Set(Some(author.id)),
@@ -1262,7 +1546,7 @@ async fn act_now(
             .await?;
             Reply::done(json!({ "status": "completed", "comment_id": c.id.to_string() }))
         }
-        Effect::Data(values) => {
+        (Effect::Data(values), Target::User(target)) => {
             let mut stored = Vec::with_capacity(values.len());
             for (field, value) in values {
                 external_data::store(&txn, Subject::User(target.id), &field, value).await?;
@@ -1298,6 +1582,15 @@ async fn act_now(
     txn.commit().await?;
     logged.final_row_written = true;
     Ok(reply)
+}
+
+/// Who a listener call acts as, in histories and the audit log.
+fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
+    Actor {
+        user_id: None,
+        label: format!("listener {}", l.key),
+        ip: call.caller.to_string(),
+    }
 }
 
 /// `jim@example.com` → `j…@example.com`; anything else is cut to its first character.
@@ -1338,12 +1631,16 @@ mod tests {
         let mut s = crate::server::settings::Settings::for_database("sqlite::memory:");
         s.public_base_url = url::Url::parse("https://beta.example.com/").unwrap();
         assert_eq!(
-            super::endpoint(&s, "macro", "deleteuser"),
+            super::endpoint(&s, "user", "macro", "deleteuser"),
             "https://beta.example.com/api/v1/userMacroListeners/deleteuser"
         );
         assert_eq!(
-            super::endpoint(&s, "data", "jira"),
+            super::endpoint(&s, "user", "data", "jira"),
             "https://beta.example.com/api/v1/userDataListeners/jira"
+        );
+        assert_eq!(
+            super::endpoint(&s, "feedback", "comment", "jira-comment"),
+            "https://beta.example.com/api/v1/feedbackCommentListeners/jira-comment"
         );
     }
 }

@@ -1,5 +1,6 @@
-//! User macros: an ordered list of actions run on one user, as one transaction. The same
-//! `execute` serves the user page, and will serve bulk runs and listeners.
+//! Macros: an ordered list of actions run on one user (user macros) or one feedback ticket
+//! (feedback macros), each run as one transaction. The same run functions serve the user and
+//! ticket pages, bulk runs, listeners, automation and schedules.
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
@@ -10,18 +11,19 @@ use sea_orm::{
 };
 use sha2::Sha256;
 
-use super::{Actor, audit, community, format_time, teams};
+use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
+use super::{Actor, audit, community, feedback, format_time, projects, teams};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
 use crate::server::entities::{
-    comment, listener_call, macro_def, macro_mark, macro_run, opt_out_event, team_membership, user,
-    user_import,
+    comment, listener_call, macro_def, macro_mark, macro_run, opt_out_event, team_membership,
+    ticket, user, user_import,
 };
 use crate::types::{
-    MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions, MacroRunView, MacroView, Role, TeamRef,
+    AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm,
+    MacroOptions, MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
 };
 
-const SCOPE_USER: &str = "user";
 pub const REMOVED_LABEL: &str = "Removed user";
 
 /// Where a run came from.
@@ -31,6 +33,10 @@ pub enum Trigger {
     Manual,
     Listener,
     Bulk,
+    /// A feedback macro run because a ticket was submitted or modified.
+    Automation,
+    /// A macro's schedule came due.
+    Schedule,
 }
 
 impl Trigger {
@@ -39,8 +45,17 @@ impl Trigger {
             Trigger::Manual => "manual",
             Trigger::Listener => "listener",
             Trigger::Bulk => "bulk",
+            Trigger::Automation => "automation",
+            Trigger::Schedule => "schedule",
         }
     }
+}
+
+/// What a run acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunTarget {
+    User(i32),
+    Ticket(i32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +89,87 @@ fn describe(action: &MacroAction, teams: &[TeamRef]) -> String {
         MacroAction::AddToTeam { team_id } => format!("Add to team {}", team(team_id)),
         MacroAction::RemoveFromTeam { team_id } => format!("Remove from team {}", team(team_id)),
         MacroAction::AddComment { text } => format!("Add user comment \"{text}\""),
+        MacroAction::SetStatus { status } => format!("Set status to {status}"),
+        MacroAction::SetTeam { team_id: Some(id) } => format!("Set team to {}", team(id)),
+        MacroAction::SetTeam { team_id: None } => "Set team to no team".into(),
+        MacroAction::AddTicketComment { text } => format!("Add comment \"{text}\""),
+        MacroAction::AdjustSubmitterScore { delta } => {
+            format!("Adjust submitter score by {delta:+}")
+        }
+        MacroAction::SetVisibility { visibility } => format!("Set visibility to {visibility}"),
+    }
+}
+
+/// A schedule as the form gave it, checked.
+#[derive(Debug, PartialEq)]
+struct ParsedSchedule {
+    frequency: String,
+    filter_id: i32,
+    starts_at: chrono::DateTime<Utc>,
+    ends_at: Option<chrono::DateTime<Utc>>,
+    enabled: bool,
+}
+
+/// "YYYY-MM-DDTHH:MM" (what a datetime-local input sends; seconds and a space also do), UTC.
+fn parse_moment(raw: &str) -> Result<chrono::DateTime<Utc>, String> {
+    let v = raw.trim().replace(' ', "T");
+    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+        .iter()
+        .find_map(|f| chrono::NaiveDateTime::parse_from_str(&v, f).ok())
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("a date and time as YYYY-MM-DD HH:MM (UTC), not \"{}\"", raw.trim()))
+}
+
+/// The occurrence of a schedule `k` periods after its start (None past the calendar's end).
+fn occurrence(
+    frequency: &str,
+    start: chrono::DateTime<Utc>,
+    k: u32,
+) -> Option<chrono::DateTime<Utc>> {
+    match frequency {
+        "hourly" => start.checked_add_signed(chrono::Duration::hours(i64::from(k))),
+        "daily" => start.checked_add_signed(chrono::Duration::days(i64::from(k))),
+        "weekly" => start.checked_add_signed(chrono::Duration::weeks(i64::from(k))),
+        "monthly" => start.checked_add_months(chrono::Months::new(k)),
+        _ => (k == 0).then_some(start),
+    }
+}
+
+/// When a schedule runs next, once it has run (or been switched on) at `now`: a one-off runs at
+/// its start (at once if that has passed, unless it ran already); a repeating schedule at the
+/// first occurrence after `now`, so missed ones are not caught up in a burst. None once the
+/// end date has passed.
+pub fn next_run(
+    frequency: &str,
+    start: chrono::DateTime<Utc>,
+    end: Option<chrono::DateTime<Utc>>,
+    now: chrono::DateTime<Utc>,
+    ran_before: bool,
+) -> Option<chrono::DateTime<Utc>> {
+    let next = if frequency == "once" {
+        (!ran_before).then_some(start)?
+    } else if start > now {
+        start
+    } else {
+        // Jump close by arithmetic, then step: months vary in length.
+        let period = match frequency {
+            "hourly" => 3_600,
+            "daily" => 86_400,
+            "weekly" => 604_800,
+            _ => 28 * 86_400,
+        };
+        let mut k = std::cmp::max((now - start).num_seconds() / period, 0) as u32;
+        loop {
+            let t = occurrence(frequency, start, k)?;
+            if t > now {
+                break t;
+            }
+            k += 1;
+        }
+    };
+    match end {
+        Some(end) if next > end => None,
+        _ => Some(next),
     }
 }
 
@@ -84,9 +180,20 @@ struct ParsedMacro {
     key: String,
     actions: Vec<MacroAction>,
     options: MacroOptions,
+    on_submit: bool,
+    on_modify: bool,
+    automation_filter_id: Option<i32>,
+    schedule: Option<ParsedSchedule>,
 }
 
-fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppError> {
+fn optional_id(raw: &str) -> Result<Option<i32>, String> {
+    match raw.trim() {
+        "" => Ok(None),
+        v => parse_id(v).map(Some),
+    }
+}
+
+fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<ParsedMacro, AppError> {
     let mut errors = FieldErrors::new();
     let name = form.name.trim();
     if name.is_empty() {
@@ -114,17 +221,32 @@ fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppErr
                 .map(|t| t.id)
                 .ok_or_else(|| format!("there is no team \"{v}\""))
         };
-        let parsed = match row.kind.trim() {
-            "" => continue,
-            "remove_user" => Ok(MacroAction::RemoveUser),
-            "adjust_score" => value
-                .parse::<i32>()
+        let kind = row.kind.trim();
+        let offered = if scope == SCOPE_FEEDBACK {
+            FEEDBACK_ACTION_KINDS.iter().any(|(k, _)| *k == kind)
+        } else {
+            crate::types::MACRO_ACTION_KINDS.iter().any(|(k, _)| *k == kind)
+        };
+        if !kind.is_empty() && !offered {
+            errors.push(
+                &field,
+                format!(
+                    "\"{kind}\" is not an action of {} macros",
+                    if scope == SCOPE_FEEDBACK { "feedback" } else { "user" }
+                ),
+            );
+            continue;
+        }
+        let delta = |v: &str| {
+            v.parse::<i32>()
                 .ok()
                 .filter(|d| *d != 0)
-                .map(|delta| MacroAction::AdjustScore { delta })
-                .ok_or_else(|| {
-                    format!("a whole number other than 0, e.g. 5 or -5, not \"{value}\"")
-                }),
+                .ok_or_else(|| format!("a whole number other than 0, e.g. 5 or -5, not \"{v}\""))
+        };
+        let parsed = match kind {
+            "" => continue,
+            "remove_user" => Ok(MacroAction::RemoveUser),
+            "adjust_score" => delta(value).map(|delta| MacroAction::AdjustScore { delta }),
             "add_to_team" => team(value).map(|team_id| MacroAction::AddToTeam { team_id }),
             "remove_from_team" => {
                 team(value).map(|team_id| MacroAction::RemoveFromTeam { team_id })
@@ -136,6 +258,35 @@ fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppErr
             "add_comment" => Ok(MacroAction::AddComment {
                 text: value.to_string(),
             }),
+            "set_status" if value.is_empty() => Err("name the status, e.g. Closed".into()),
+            "set_status" if value.chars().count() > 60 => {
+                Err("the status must be at most 60 characters".into())
+            }
+            "set_status" => Ok(MacroAction::SetStatus {
+                status: value.to_string(),
+            }),
+            "set_team" if value.is_empty() || value.eq_ignore_ascii_case("no team") => {
+                Ok(MacroAction::SetTeam { team_id: None })
+            }
+            "set_team" => team(value).map(|id| MacroAction::SetTeam { team_id: Some(id) }),
+            "add_ticket_comment" if value.is_empty() => Err("the comment needs text".into()),
+            "add_ticket_comment" if value.chars().count() > 5000 => {
+                Err("the comment must be at most 5000 characters".into())
+            }
+            "add_ticket_comment" => feedback::check_storable(value).map(|_| {
+                MacroAction::AddTicketComment {
+                    text: value.to_string(),
+                }
+            }),
+            "adjust_submitter_score" => {
+                delta(value).map(|delta| MacroAction::AdjustSubmitterScore { delta })
+            }
+            "set_visibility" => match value.to_ascii_lowercase().as_str() {
+                v @ ("public" | "private") => Ok(MacroAction::SetVisibility {
+                    visibility: v.to_string(),
+                }),
+                _ => Err(format!("public or private, not \"{value}\"")),
+            },
             other => Err(format!("unknown action \"{other}\"")),
         };
         match parsed {
@@ -154,6 +305,54 @@ fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppErr
             );
         }
     }
+    let feedback_macro = scope == SCOPE_FEEDBACK;
+    let automation_filter_id = if feedback_macro {
+        errors
+            .check("automation_filter_id", optional_id(&form.automation_filter_id))
+            .flatten()
+    } else {
+        None
+    };
+    let frequency = form.schedule_frequency.trim();
+    let schedule = if frequency.is_empty() {
+        None
+    } else {
+        if !SCHEDULE_FREQUENCIES.iter().any(|(k, _)| *k == frequency) {
+            errors.push(
+                "schedule_frequency",
+                "must be once, hourly, daily, weekly or monthly",
+            );
+        }
+        let filter_id = errors.check(
+            "schedule_filter_id",
+            parse_id(&form.schedule_filter_id).map_err(|_| {
+                format!(
+                    "choose the filter whose {} the schedule runs on",
+                    if feedback_macro { "tickets" } else { "users" }
+                )
+            }),
+        );
+        let starts_at = errors.check("schedule_starts_at", parse_moment(&form.schedule_starts_at));
+        let ends_at = match form.schedule_ends_at.trim() {
+            "" => None,
+            raw => errors.check("schedule_ends_at", parse_moment(raw)),
+        };
+        if let (Some(s), Some(e)) = (starts_at, ends_at) {
+            if e <= s {
+                errors.push("schedule_ends_at", "must be after the start");
+            }
+        }
+        match (filter_id, starts_at) {
+            (Some(filter_id), Some(starts_at)) => Some(ParsedSchedule {
+                frequency: frequency.to_string(),
+                filter_id,
+                starts_at,
+                ends_at,
+                enabled: form.schedule_enabled.is_some(),
+            }),
+            _ => None,
+        }
+    };
     errors.into_result()?;
     Ok(ParsedMacro {
         name: name.to_string(),
@@ -161,18 +360,59 @@ fn parse_form(form: &MacroForm, teams: &[TeamRef]) -> Result<ParsedMacro, AppErr
         key: key.expect("checked"),
         actions,
         options: MacroOptions {
-            include_on_dashboard: form.include_on_dashboard.is_some(),
+            include_on_dashboard: !feedback_macro && form.include_on_dashboard.is_some(),
             show_in_user_actions: form.show_in_user_actions.is_some(),
-            run_once_per_user: form.run_once_per_user.is_some(),
+            run_once_per_user: !feedback_macro && form.run_once_per_user.is_some(),
             suppress_confirmation: form.suppress_confirmation.is_some(),
         },
+        on_submit: feedback_macro && form.on_submit.is_some(),
+        on_modify: feedback_macro && form.on_modify.is_some(),
+        automation_filter_id,
+        schedule,
     })
 }
 
-fn view(m: macro_def::Model, teams: &[TeamRef]) -> Result<MacroView, AppError> {
+fn view(
+    m: macro_def::Model,
+    teams: &[TeamRef],
+    filters: &[(i32, String)],
+) -> Result<MacroView, AppError> {
     let actions: Vec<MacroAction> = serde_json::from_str(&m.actions).map_err(AppError::internal)?;
+    let named = |id: Option<i32>| {
+        id.map(|id| {
+            filters
+                .iter()
+                .find(|(i, _)| *i == id)
+                .cloned()
+                .unwrap_or((id, "(deleted filter)".into()))
+        })
+    };
+    let schedule = match (m.schedule_frequency.as_str(), m.schedule_starts_at) {
+        ("", _) | (_, None) => None,
+        (frequency, Some(starts_at)) => Some(ScheduleView {
+            frequency: frequency.to_string(),
+            filter: named(m.schedule_filter_id),
+            starts_at: format_time(&starts_at),
+            ends_at: m.schedule_ends_at.as_ref().map(format_time),
+            starts_input: starts_at.format("%Y-%m-%dT%H:%M").to_string(),
+            ends_input: m
+                .schedule_ends_at
+                .map(|t| t.format("%Y-%m-%dT%H:%M").to_string())
+                .unwrap_or_default(),
+            enabled: m.schedule_enabled,
+            next_run: m.next_run_at.as_ref().map(format_time),
+            last_run: m.last_run_at.as_ref().map(format_time),
+        }),
+    };
     Ok(MacroView {
         steps: actions.iter().map(|a| describe(a, teams)).collect(),
+        automation: AutomationView {
+            on_submit: m.on_submit,
+            on_modify: m.on_modify,
+            filter: named(m.automation_filter_id),
+        },
+        schedule,
+        scope: m.scope,
         id: m.id,
         name: m.name,
         description: m.description,
@@ -191,25 +431,85 @@ async fn find(db: &impl ConnectionTrait, id: i32) -> Result<macro_def::Model, Ap
     macro_def::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|m| m.scope == SCOPE_USER)
         .ok_or_else(|| AppError::NotFound(format!("macro {id}")))
 }
 
-pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<MacroView>, AppError> {
+async fn filter_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    let mut all = super::filters::names(db, SCOPE_USER).await?;
+    all.extend(super::filters::names(db, SCOPE_FEEDBACK).await?);
+    Ok(all)
+}
+
+/// Every macro of `scope` ("user" or "feedback"), by name.
+pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroView>, AppError> {
     let teams = teams::refs(db).await?;
+    let filters = filter_names(db).await?;
     macro_def::Entity::find()
-        .filter(macro_def::Column::Scope.eq(SCOPE_USER))
+        .filter(macro_def::Column::Scope.eq(scope))
         .order_by_asc(macro_def::Column::Name)
         .all(db)
         .await?
         .into_iter()
-        .map(|m| view(m, &teams))
+        .map(|m| view(m, &teams, &filters))
         .collect()
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<MacroView, AppError> {
     let teams = teams::refs(db).await?;
-    view(find(db, id).await?, &teams)
+    let filters = filter_names(db).await?;
+    view(find(db, id).await?, &teams, &filters)
+}
+
+/// A macro of `scope`; a macro of the other scope is an error on `field`.
+pub async fn get_in_scope(
+    db: &impl ConnectionTrait,
+    id: i32,
+    scope: &str,
+    field: &str,
+) -> Result<MacroView, AppError> {
+    let m = match get(db, id).await {
+        Err(AppError::NotFound(_)) => {
+            return Err(AppError::field(field, "that macro does not exist"));
+        }
+        other => other?,
+    };
+    if m.scope != scope {
+        return Err(AppError::field(
+            field,
+            if scope == SCOPE_FEEDBACK {
+                "that is a user macro: choose a feedback macro"
+            } else {
+                "that is a feedback macro: choose a user macro"
+            },
+        ));
+    }
+    Ok(m)
+}
+
+/// A filter that a macro's automation or schedule uses cannot be deleted.
+pub async fn refuse_if_filter_used(db: &impl ConnectionTrait, id: i32) -> Result<(), AppError> {
+    let names: Vec<String> = macro_def::Entity::find()
+        .select_only()
+        .column(macro_def::Column::Name)
+        .filter(
+            sea_orm::Condition::any()
+                .add(macro_def::Column::AutomationFilterId.eq(id))
+                .add(macro_def::Column::ScheduleFilterId.eq(id)),
+        )
+        .order_by_asc(macro_def::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::Conflict(format!(
+        "the macro{} {} use{} this filter for automation or a schedule: change {} first",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "s" } else { "" },
+        if names.len() == 1 { "it" } else { "them" },
+    )))
 }
 
 #[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
@@ -223,7 +523,23 @@ pub async fn save(
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
     let teams = teams::refs(db).await?;
-    let p = parse_form(form, &teams)?;
+    let scope = match &existing {
+        Some(m) => super::filters::parse_scope(&m.scope),
+        None => super::filters::parse_scope(&form.scope),
+    };
+    let p = parse_form(form, scope, &teams)?;
+    let mut errors = FieldErrors::new();
+    for (field, id) in [
+        ("automation_filter_id", p.automation_filter_id),
+        ("schedule_filter_id", p.schedule.as_ref().map(|s| s.filter_id)),
+    ] {
+        if let Some(id) = id {
+            if let Err(e) = super::filters::find_in_scope(db, id, scope, field).await {
+                errors.absorb(e)?;
+            }
+        }
+    }
+    errors.into_result()?;
     let mut clash = macro_def::Entity::find().filter(macro_def::Column::Key.eq(p.key.clone()));
     if let Some(m) = &existing {
         clash = clash.filter(macro_def::Column::Id.ne(m.id));
@@ -234,15 +550,40 @@ pub async fn save(
     let actions = serde_json::to_string(&p.actions).map_err(AppError::internal)?;
     let steps: Vec<String> = p.actions.iter().map(|a| describe(a, &teams)).collect();
     let now = Utc::now();
+    let ran_before = existing.as_ref().and_then(|m| m.last_run_at).is_some();
     let txn = db.begin().await?;
     let mut active = match existing {
         Some(m) => m.into_active_model(),
         None => macro_def::ActiveModel {
-            scope: Set(SCOPE_USER.into()),
+            scope: Set(scope.into()),
             created_at: Set(now),
             ..Default::default()
         },
     };
+    active.on_submit = Set(p.on_submit);
+    active.on_modify = Set(p.on_modify);
+    active.automation_filter_id = Set(p.automation_filter_id);
+    match &p.schedule {
+        Some(s) => {
+            active.schedule_frequency = Set(s.frequency.clone());
+            active.schedule_filter_id = Set(Some(s.filter_id));
+            active.schedule_starts_at = Set(Some(s.starts_at));
+            active.schedule_ends_at = Set(s.ends_at);
+            active.schedule_enabled = Set(s.enabled);
+            active.next_run_at = Set(s
+                .enabled
+                .then(|| next_run(&s.frequency, s.starts_at, s.ends_at, now, ran_before))
+                .flatten());
+        }
+        None => {
+            active.schedule_frequency = Set(String::new());
+            active.schedule_filter_id = Set(None);
+            active.schedule_starts_at = Set(None);
+            active.schedule_ends_at = Set(None);
+            active.schedule_enabled = Set(false);
+            active.next_run_at = Set(None);
+        }
+    }
     active.name = Set(p.name.clone());
     active.description = Set(p.description);
     active.key = Set(p.key);
@@ -307,7 +648,7 @@ pub async fn execute(
     user_id: i32,
     trigger: Trigger,
 ) -> Result<RunOutcome, AppError> {
-    let m = get(db, macro_id).await?;
+    let m = get_in_scope(db, macro_id, SCOPE_USER, "macro_id").await?;
     let target = user::Entity::find_by_id(user_id)
         .one(db)
         .await?
@@ -352,18 +693,46 @@ pub async fn already_ran_for(
         > 0)
 }
 
+/// Runs a feedback macro on one ticket. Everything it does, and the record of the run, commit
+/// together.
+#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+pub async fn execute_on_ticket(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    macro_id: i32,
+    ticket_id: i32,
+    trigger: Trigger,
+) -> Result<RunOutcome, AppError> {
+    let m = get_in_scope(db, macro_id, SCOPE_FEEDBACK, "macro_id").await?;
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let t = feedback::find(&txn, ticket_id).await?;
+    let ctx = RunContext {
+        trigger,
+        run_id: None,
+        listener: None,
+    };
+    let outcome = run_on_ticket(&txn, actor, &m, &t, &ctx).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
 /// A run to be done later (by the worker), recorded before anything else happens to it.
 pub fn new_queued_run(
     macro_id: i32,
-    target_user_id: i32,
+    target: RunTarget,
     trigger: Trigger,
     bulk_run_id: Option<i32>,
 ) -> macro_run::ActiveModel {
+    let (user, ticket) = match target {
+        RunTarget::User(id) => (Some(id), None),
+        RunTarget::Ticket(id) => (None, Some(id)),
+    };
     macro_run::ActiveModel {
         bulk_run_id: Set(bulk_run_id),
         macro_id: Set(Some(macro_id)),
         trigger: Set(trigger.key().into()),
-        target_user_id: Set(Some(target_user_id)),
+        target_user_id: Set(user),
+        target_ticket_id: Set(ticket),
         status: Set("queued".into()),
         outcome: Set(String::new()),
         started_by: Set(None),
@@ -376,12 +745,12 @@ pub fn new_queued_run(
 /// Records a queued run in the caller's transaction; returns its id.
 pub async fn queue_run(
     txn: &impl ConnectionTrait,
-    m: &MacroView,
-    target_user_id: i32,
+    macro_id: i32,
+    target: RunTarget,
     trigger: Trigger,
     bulk_run_id: Option<i32>,
 ) -> Result<i64, AppError> {
-    Ok(new_queued_run(m.id, target_user_id, trigger, bulk_run_id)
+    Ok(new_queued_run(macro_id, target, trigger, bulk_run_id)
         .insert(txn)
         .await?
         .id)
@@ -393,7 +762,7 @@ pub async fn run_queued(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     macro_: Option<&MacroView>,
-    user_id: i32,
+    target: RunTarget,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
     let run_id = ctx
@@ -401,6 +770,15 @@ pub async fn run_queued(
         .ok_or_else(|| AppError::internal("a queued run needs its run id"))?;
     let Some(m) = macro_ else {
         return fail_run(txn, run_id, "the macro was deleted before it ran").await;
+    };
+    let user_id = match target {
+        RunTarget::User(id) => id,
+        RunTarget::Ticket(id) => {
+            let Some(t) = ticket::Entity::find_by_id(id).one(txn).await? else {
+                return fail_run(txn, run_id, "the ticket no longer exists").await;
+            };
+            return run_on_ticket(txn, actor, m, &t, ctx).await;
+        }
     };
     let Some(target) = user::Entity::find_by_id(user_id).one(txn).await? else {
         return fail_run(txn, run_id, "the user no longer exists").await;
@@ -483,6 +861,7 @@ async fn run_in(
             m,
             ctx,
             Some(target.id),
+            None,
             "skipped",
             "already ran once for this person",
             actor,
@@ -542,6 +921,13 @@ async fn run_in(
                 .insert(txn)
                 .await?;
             }
+            MacroAction::SetStatus { .. }
+            | MacroAction::SetTeam { .. }
+            | MacroAction::AddTicketComment { .. }
+            | MacroAction::AdjustSubmitterScore { .. }
+            | MacroAction::SetVisibility { .. } => {
+                return Err(AppError::internal("a feedback action in a user macro"));
+            }
             MacroAction::RemoveUser => {
                 erase_user(txn, target, &hash).await?;
                 if m.options.include_on_dashboard {
@@ -581,6 +967,7 @@ async fn run_in(
         m,
         ctx,
         target_id,
+        None,
         "completed",
         &steps.join("; "),
         actor,
@@ -592,6 +979,162 @@ async fn run_in(
         steps,
         removed_as: removes.then(|| removed_label(&hash)),
     })
+}
+
+/// The actions of a feedback macro on one ticket, in the caller's transaction. An action that
+/// does not fit the ticket (a status its workflow lacks, a team its type does not have) is
+/// skipped and says so in the run's outcome; the others still run.
+pub async fn run_on_ticket(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    m: &MacroView,
+    t: &ticket::Model,
+    ctx: &RunContext,
+) -> Result<RunOutcome, AppError> {
+    let feedback_type = projects::type_definition(txn, t.feedback_type_id).await?;
+    let all_teams = teams::refs(txn).await?;
+    let mut current = t.clone();
+    let mut steps = Vec::new();
+    for action in &m.actions {
+        let step = describe(action, &all_teams);
+        let note = match action {
+            MacroAction::SetStatus { status } => {
+                match feedback_type
+                    .statuses
+                    .iter()
+                    .find(|s| s.name.eq_ignore_ascii_case(status))
+                {
+                    None => Some(format!("the {} workflow has no such status", feedback_type.name)),
+                    Some(to) => {
+                        feedback::apply_change(
+                            txn,
+                            actor,
+                            &current,
+                            &feedback_type,
+                            feedback::Change::Status(to.id),
+                        )
+                        .await?;
+                        current.status_id = to.id;
+                        None
+                    }
+                }
+            }
+            MacroAction::SetTeam { team_id } => {
+                if team_id.is_some_and(|id| !feedback_type.teams.iter().any(|x| x.id == id)) {
+                    Some(format!("{} has no such team", feedback_type.name))
+                } else {
+                    feedback::apply_change(
+                        txn,
+                        actor,
+                        &current,
+                        &feedback_type,
+                        feedback::Change::Team(*team_id),
+                    )
+                    .await?;
+                    current.team_id = *team_id;
+                    None
+                }
+            }
+            MacroAction::SetVisibility { visibility } => {
+                feedback::apply_change(
+                    txn,
+                    actor,
+                    &current,
+                    &feedback_type,
+                    feedback::Change::Visibility(visibility.clone()),
+                )
+                .await?;
+                current.visibility = visibility.clone();
+                None
+            }
+            MacroAction::AddTicketComment { text } => {
+                let author = match actor.user_id {
+                    Some(id) => user::Entity::find_by_id(id).one(txn).await?,
+                    None => None,
+                };
+                feedback::comment_in(txn, &current, author.as_ref(), text, actor).await?;
+                None
+            }
+            MacroAction::AdjustSubmitterScore { delta } => match current.author_user_id {
+                None => Some("the submitter was removed".to_string()),
+                Some(author) => {
+                    user::Entity::update_many()
+                        .col_expr(
+                            user::Column::Score,
+                            Expr::col(user::Column::Score).add(*delta),
+                        )
+                        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
+                        .filter(user::Column::Id.eq(author))
+                        .exec(txn)
+                        .await?;
+                    None
+                }
+            },
+            _ => Some("not an action for tickets".to_string()),
+        };
+        steps.push(match note {
+            Some(why) => format!("{step} (skipped: {why})"),
+            None => step,
+        });
+    }
+    let run = record_run(
+        txn,
+        m,
+        ctx,
+        None,
+        Some(t.id),
+        "completed",
+        &steps.join("; "),
+        actor,
+    )
+    .await?;
+    Ok(RunOutcome {
+        run_id: run,
+        status: "completed",
+        steps,
+        removed_as: None,
+    })
+}
+
+/// A run started from the ticket page: the macro must be offered there, and the manager must
+/// have confirmed unless the macro suppresses the confirmation.
+pub async fn run_on_ticket_manually(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    macro_id: &str,
+    ticket_id: &str,
+    confirmed: bool,
+) -> Result<RunOutcome, AppError> {
+    let mut errors = FieldErrors::new();
+    let macro_id = errors.check(
+        "macro_id",
+        parse_id(macro_id).map_err(|_| "choose a macro".to_string()),
+    );
+    let ticket_id = errors.check("ticket_id", parse_id(ticket_id));
+    errors.into_result()?;
+    let (macro_id, ticket_id) = (macro_id.expect("checked"), ticket_id.expect("checked"));
+    let m = get_in_scope(db, macro_id, SCOPE_FEEDBACK, "macro_id").await?;
+    if !m.options.show_in_user_actions {
+        return Err(AppError::field(
+            "macro_id",
+            "this macro is not offered on the ticket page",
+        ));
+    }
+    if !m.options.suppress_confirmation && !confirmed {
+        return Err(AppError::field(
+            "confirm",
+            "tick the box to confirm the run",
+        ));
+    }
+    execute_on_ticket(db, actor, macro_id, ticket_id, Trigger::Manual).await
+}
+
+/// Runs on one ticket, newest first.
+pub async fn runs_for_ticket(
+    db: &impl ConnectionTrait,
+    ticket_id: i32,
+) -> Result<Vec<MacroRunView>, AppError> {
+    runs_where(db, macro_run::Column::TargetTicketId.eq(ticket_id)).await
 }
 
 pub(crate) async fn teams_of(
@@ -677,11 +1220,13 @@ async fn erase_user(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn record_run(
     db: &impl ConnectionTrait,
     m: &MacroView,
     ctx: &RunContext,
     target: Option<i32>,
+    ticket: Option<i32>,
     status: &str,
     outcome: &str,
     actor: &Actor,
@@ -697,6 +1242,7 @@ async fn record_run(
                 macro_id: Set(Some(m.id)),
                 trigger: Set(ctx.trigger.key().into()),
                 target_user_id: Set(target),
+                target_ticket_id: Set(ticket),
                 status: Set(status.into()),
                 outcome: Set(outcome.into()),
                 started_by: Set(actor.user_id),
@@ -709,9 +1255,10 @@ async fn record_run(
             .id
         }
     };
-    let subject = match target {
-        Some(id) => format!("user {id}"),
-        None => "a removed user".into(),
+    let subject = match (target, ticket) {
+        (_, Some(id)) => format!("ticket {id}"),
+        (Some(id), None) => format!("user {id}"),
+        (None, None) => "a removed user".into(),
     };
     audit::record(
         db,
@@ -729,8 +1276,15 @@ pub async fn runs_for_user(
     db: &impl ConnectionTrait,
     user_id: i32,
 ) -> Result<Vec<MacroRunView>, AppError> {
+    runs_where(db, macro_run::Column::TargetUserId.eq(user_id)).await
+}
+
+async fn runs_where(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> Result<Vec<MacroRunView>, AppError> {
     let runs = macro_run::Entity::find()
-        .filter(macro_run::Column::TargetUserId.eq(user_id))
+        .filter(which)
         .order_by_desc(macro_run::Column::Id)
         .limit(20)
         .all(db)
@@ -770,7 +1324,7 @@ pub async fn run_manually(
     let user_id = errors.check("user_id", parse_id(user_id));
     errors.into_result()?;
     let (macro_id, user_id) = (macro_id.expect("checked"), user_id.expect("checked"));
-    let m = get(db, macro_id).await?;
+    let m = get_in_scope(db, macro_id, SCOPE_USER, "macro_id").await?;
     if !m.options.show_in_user_actions {
         return Err(AppError::field(
             "macro_id",
@@ -819,7 +1373,7 @@ mod tests {
             run_once_per_user: Some("on".into()),
             ..Default::default()
         };
-        let p = parse_form(&form, &teams()).unwrap();
+        let p = parse_form(&form, SCOPE_USER, &teams()).unwrap();
         assert_eq!(p.key, "welcome-1");
         assert_eq!(
             p.actions,
@@ -844,7 +1398,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let err = parse_form(&form, &teams()).unwrap_err();
+        let err = parse_form(&form, SCOPE_USER, &teams()).unwrap_err();
         assert!(
             err.field_message("actions.1").is_some() && err.field_message("actions.2").is_some(),
             "{err:?}"
@@ -856,7 +1410,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            parse_form(&form, &teams())
+            parse_form(&form, SCOPE_USER, &teams())
                 .unwrap_err()
                 .field_message("actions")
                 .unwrap()

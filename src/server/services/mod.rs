@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod automation;
 pub mod auth;
 pub mod bulk_runs;
 pub mod community;

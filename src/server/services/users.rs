@@ -223,7 +223,7 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
             created_at: format_time(&c.created_at),
         })
         .collect();
-    let macros = macros::list(db)
+    let macros = macros::list(db, super::filters::SCOPE_USER)
         .await?
         .into_iter()
         .filter(|m| m.options.show_in_user_actions)
