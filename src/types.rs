@@ -138,6 +138,20 @@ pub struct CommentView {
     pub author: String,
     pub body: String,
     pub created_at: String,
+    /// The project a project-level comment belongs to (None: community-level).
+    pub project: Option<String>,
+}
+
+/// A comment about a user, community-level or about their part in one project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserCommentForm {
+    #[serde(default)]
+    pub user_id: String,
+    /// Empty: a community-level comment.
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub body: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,6 +166,8 @@ pub struct UserDetail {
     pub macros: Vec<(i32, String, bool)>,
     /// External data stored against the user, favourites first.
     pub external_data: Vec<DataValueView>,
+    /// Projects a comment can belong to: (id, name).
+    pub projects: Vec<(i32, String)>,
 }
 
 /// Create or edit a user. `id` is empty when creating.

@@ -83,7 +83,7 @@ pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> 
         )
         .await?;
         leptos_axum::redirect(&format!(
-            "/tickets/{}?notice=macro_{}",
+            "/feedback/{}?notice=macro_{}",
             form.ticket_id.trim(),
             outcome.status
         ));

@@ -2,8 +2,25 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 use crate::types::{
-    DeleteForm, ImportReport, UserDetail, UserForm, UserFormOptions, UserListPage, UserQuery,
+    DeleteForm, ImportReport, UserCommentForm, UserDetail, UserForm, UserFormOptions,
+    UserListPage, UserQuery,
 };
+
+/// A comment about a user from the user page.
+#[server(endpoint = "comment_on_user")]
+pub async fn comment_on_user(form: UserCommentForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::services::users;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        users::add_comment(&c.state.db, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!(
+            "/users/{}?notice=user_comment_added",
+            form.user_id.trim()
+        ));
+        Ok(())
+    })
+    .await
+}
 
 #[server(endpoint = "list_users")]
 pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {

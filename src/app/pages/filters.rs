@@ -111,7 +111,7 @@ pub fn FilterPage() -> impl IntoView {
                                     <tbody class="divide-y divide-slate-100">
                                         {p.tickets.clone().into_iter().map(|t| view! {
                                             <tr>
-                                                <td class=TD><a class=LINK href=format!("/tickets/{}", t.id)>{format!("#{} {}", t.id, t.title)}</a></td>
+                                                <td class=TD><a class=LINK href=format!("/feedback/{}", t.id)>{format!("#{} {}", t.id, t.title)}</a></td>
                                                 <td class=TD>{t.type_name}</td>
                                                 <td class=TD>{t.status}</td>
                                                 <td class=TD>{t.team.unwrap_or_else(|| "—".into())}</td>

@@ -10,7 +10,7 @@ use crate::app::pages::external_data::ExternalDataCard;
 use crate::app::pages::listener_log::{CallTable, log_href};
 use crate::server_fns::listener_log::load_user_listener_calls;
 use crate::server_fns::macros::RunMacro;
-use crate::server_fns::users::load_user_detail;
+use crate::server_fns::users::{CommentOnUser, load_user_detail};
 use crate::types::{CallQuery, CommentView, ListenerCallPage, MacroRunView};
 
 #[component]
@@ -72,7 +72,7 @@ pub fn UserPage() -> impl IntoView {
                             }
                         })}
                         <div class="mt-6"><ExternalDataCard values=d.external_data/></div>
-                        <Comments comments=d.comments/>
+                        <Comments comments=d.comments user_id projects=d.projects/>
                         <Runs runs=d.runs/>
                         {listener_calls.map(|calls| view! { <ListenerCalls user_id calls/> })}
                         <section class="mt-8">
@@ -118,10 +118,32 @@ fn RunMacroPanel(user_id: i32, macros: Vec<(i32, String, bool)>) -> impl IntoVie
 }
 
 #[component]
-fn Comments(comments: Vec<CommentView>) -> impl IntoView {
+fn Comments(comments: Vec<CommentView>, user_id: i32, projects: Vec<(i32, String)>) -> impl IntoView {
+    let action = ServerAction::<CommentOnUser>::new();
+    let error = action_error(action);
+    let body_error = field_error(error, "body");
     view! {
         <section class="mt-8">
             <h2 class="mb-3 text-lg font-semibold">"Comments"</h2>
+            <ActionForm action=action attr:class=format!("{CARD} mb-4 space-y-3")>
+                <FormAlert error/>
+                <input type="hidden" name="form[user_id]" value=user_id.to_string()/>
+                <div>
+                    <label for="f-user-comment" class=LABEL>"Add a comment"</label>
+                    <textarea id="f-user-comment" name="form[body]" rows="3" class=INPUT aria-invalid=move || body_error.get().is_some().then_some("true")></textarea>
+                    {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                </div>
+                <div class="flex flex-wrap items-end gap-3">
+                    <div>
+                        <label for="f-user-comment-project" class=LABEL>"About"</label>
+                        <select id="f-user-comment-project" name="form[project_id]" class=INPUT>
+                            <option value="">"The whole community"</option>
+                            {projects.into_iter().map(|(id, name)| view! { <option value=id.to_string()>{format!("Project {name}")}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="submit" class=BUTTON>"Add comment"</button>
+                </div>
+            </ActionForm>
             {if comments.is_empty() {
                 view! { <p class="text-sm text-slate-600">"No comments yet."</p> }.into_any()
             } else {
@@ -129,7 +151,10 @@ fn Comments(comments: Vec<CommentView>) -> impl IntoView {
                     <ul class="space-y-3">
                         {comments.into_iter().map(|c| view! {
                             <li class=CARD>
-                                <p class="text-xs text-slate-500">{format!("{} · {}", c.author, c.created_at)}</p>
+                                <p class="text-xs text-slate-500">{match &c.project {
+                                    Some(p) => format!("{} · {} · project {p}", c.author, c.created_at),
+                                    None => format!("{} · {}", c.author, c.created_at),
+                                }}</p>
                                 <p class="mt-1 whitespace-pre-line text-sm">{c.body}</p>
                             </li>
                         }).collect_view()}

@@ -210,6 +210,14 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
     let all_teams = teams::refs(db).await?;
     let mut teams = teams_of(db, &[id], &all_teams).await?;
     let activity = audit::for_user(db, id, &u.email, 20).await?;
+    let projects: Vec<(i32, String)> = crate::server::entities::project::Entity::find()
+        .select_only()
+        .column(crate::server::entities::project::Column::Id)
+        .column(crate::server::entities::project::Column::Name)
+        .order_by_asc(crate::server::entities::project::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?;
     let comments = comment::Entity::find()
         .filter(comment::Column::UserId.eq(id))
         .order_by_desc(comment::Column::Id)
@@ -218,6 +226,10 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
         .await?
         .into_iter()
         .map(|c| CommentView {
+            project: c
+                .project_id
+                .and_then(|p| projects.iter().find(|(id, _)| *id == p))
+                .map(|(_, n)| n.clone()),
             author: c.author_label,
             body: c.body,
             created_at: format_time(&c.created_at),
@@ -236,6 +248,7 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
         )
         .await?,
         comments,
+        projects,
         runs: macros::runs_for_user(db, id).await?,
         macros,
         can_sign_in: u.password_hash.is_some() && Role::parse(&u.role).is_ok_and(Role::can_sign_in),
@@ -536,4 +549,48 @@ mod tests {
         }
         assert!(err.field_message("last_name").is_none());
     }
+}
+
+/// A comment about a user by the signed-in manager: community-level, or about their part in
+/// one project.
+#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+pub async fn add_comment(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &crate::types::UserCommentForm,
+) -> Result<i32, AppError> {
+    use sea_orm::ActiveModelTrait;
+    let mut errors = crate::errors::FieldErrors::new();
+    let user_id = errors.check("user_id", crate::server::domain::parse_id(&form.user_id));
+    let body = errors.check("body", super::feedback::check_comment(&form.body));
+    let project_id = match form.project_id.trim() {
+        "" => None,
+        raw => errors.check("project_id", crate::server::domain::parse_id(raw)),
+    };
+    errors.into_result()?;
+    let user_id = user_id.expect("checked");
+    find(db, user_id).await?;
+    if let Some(p) = project_id {
+        if crate::server::entities::project::Entity::find_by_id(p)
+            .one(db)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::field("project_id", "that project does not exist"));
+        }
+    }
+    let author_id = actor.user_id.ok_or(AppError::Unauthorized)?;
+    let author = find(db, author_id).await?;
+    let created = comment::ActiveModel {
+        user_id: sea_orm::Set(user_id),
+        author_user_id: sea_orm::Set(Some(author.id)),
+        author_label: sea_orm::Set(super::feedback::person_label(&author)),
+        body: sea_orm::Set(body.expect("checked")),
+        created_at: sea_orm::Set(chrono::Utc::now()),
+        project_id: sea_orm::Set(project_id),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(created.id)
 }
