@@ -35,3 +35,4 @@ bench: setup
 	scripts/bench.sh
 	scripts/bench_listener.sh
 	scripts/bench_source.sh
+	scripts/bench_bulk.sh

@@ -468,6 +468,7 @@ on_both_backends!(
     feedback_macros_run_manually_in_bulk_and_by_automation,
     feedback_filters_test_form_fields_and_external_data,
     schedules_run_once_per_occurrence_and_can_be_switched_off,
+    user_comments_belong_to_the_community_or_a_project,
     a_project_gets_feedback_types_with_form_workflow_and_teams,
     tickets_are_submitted_listed_changed_and_commented,
     removing_an_author_leaves_their_tickets_as_removed_user,
@@ -1373,6 +1374,44 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("nightly") || err.to_string().contains("Macro"), "{err}");
+}
+
+async fn user_comments_belong_to_the_community_or_a_project(app: TestApp) {
+    let s = setup(&app).await;
+    let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await.to_string();
+    // Bad input is named and writes nothing.
+    let res = app
+        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "  "), ("form[project_id]", "999999")])
+        .await;
+    let err = error_of(res).await;
+    assert!(err.field_message("body").is_some(), "{err:?}");
+    let res = app
+        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Great tester"), ("form[project_id]", "999999")])
+        .await;
+    assert!(error_of(res).await.field_message("project_id").is_some());
+    assert_eq!(app.count("SELECT COUNT(*) FROM comments").await, 0);
+    ok(app
+        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Joined the beta"), ("form[project_id]", "")])
+        .await)
+    .await;
+    ok(app
+        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Found three crashes"), ("form[project_id]", &s.project_id)])
+        .await)
+    .await;
+    let res = ok(app.call::<user_fns::LoadUserDetail>(&[("id", &ada)]).await).await;
+    let detail: switchyard::types::UserDetail = res.json().await.unwrap();
+    let shown: Vec<(String, Option<String>, String)> = detail
+        .comments
+        .into_iter()
+        .map(|c| (c.body, c.project, c.author))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("Found three crashes".into(), Some("Aurora".into()), "Casey Manager".into()),
+            ("Joined the beta".into(), None, "Casey Manager".into()),
+        ]
+    );
 }
 
 on_both_backends!(external_sources_create_tickets_from_mapped_bodies);

@@ -83,8 +83,9 @@ async fn schemathesis_finds_nothing_on_postgres() {
     fuzz(Backend::Postgres).await
 }
 
-/// An Add Comment and an External Data listener and an external source under the same key as
-/// the macro listener, so the generated calls to every path reach a real one.
+/// An Add Comment and an External Data listener, feedback listeners of each type, and an
+/// external source under the same key as the macro listener, so the generated calls to every
+/// path reach a real one.
 async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     use switchyard::server::services::{Actor, external_data, listeners};
     use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
@@ -179,6 +180,104 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
                 name: format!("{kind} deleteuser"),
                 key: "deleteuser".into(),
                 kind: kind.into(),
+                api_key_id: seeded.api_key_id.to_string(),
+                enabled: Some("on".into()),
+                ..extra
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Feedback listeners of each type under the same key, on a ticket (id 1) of the source's
+    // type, with a feedback data group and a feedback macro.
+    switchyard::server::services::feedback::create(
+        &app.db,
+        &actor,
+        &switchyard::types::TicketForm {
+            feedback_type_id: feedback_type.to_string(),
+            title: "Seeded".into(),
+            author: "admin@example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let ticket_group = external_data::create_group(
+        &app.db,
+        &actor,
+        &NewDataGroupForm {
+            scope: "feedback".into(),
+            name: "Jira issue".into(),
+        },
+    )
+    .await
+    .unwrap();
+    external_data::save_group(
+        &app.db,
+        &actor,
+        &DataGroupForm {
+            id: ticket_group.to_string(),
+            name: "Jira issue".into(),
+            fields: vec![DataFieldForm {
+                slot: "0".into(),
+                label: "Issue key".into(),
+                parameter: "issueKey".into(),
+                kind: "string".into(),
+                favorite: None,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let close = switchyard::server::services::macros::save(
+        &app.db,
+        &actor,
+        &switchyard::types::MacroForm {
+            name: "Close".into(),
+            key: "close".into(),
+            scope: "feedback".into(),
+            actions: vec![switchyard::types::MacroActionForm {
+                slot: "0".into(),
+                kind: "set_status".into(),
+                value: "Closed".into(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for (kind, extra) in [
+        (
+            "macro",
+            ListenerForm {
+                macro_id: close.to_string(),
+                ..Default::default()
+            },
+        ),
+        (
+            "comment",
+            ListenerForm {
+                author_field: "author".into(),
+                comment_field: "comment".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "data",
+            ListenerForm {
+                data_group_id: ticket_group.to_string(),
+                ..Default::default()
+            },
+        ),
+    ] {
+        listeners::save(
+            &app.db,
+            &actor,
+            &ListenerForm {
+                name: format!("feedback {kind} deleteuser"),
+                key: "deleteuser".into(),
+                kind: kind.into(),
+                scope: "feedback".into(),
                 api_key_id: seeded.api_key_id.to_string(),
                 enabled: Some("on".into()),
                 ..extra

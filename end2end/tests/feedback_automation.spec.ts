@@ -92,7 +92,7 @@ test('a ticket from an external source goes through automation, every feedback l
   await page.getByLabel('Group 1, condition 1 operator').selectOption('is');
   await page.getByLabel('Group 1, condition 1 value').fill(`Orbit ${tag}`);
   await page.getByRole('button', { name: 'Save filter' }).click();
-  await expect(page.getByRole('status')).toHaveText('The filter was created.');
+  await expect(page.getByText('The filter was created.')).toBeVisible();
   await expect(page.getByText(`project is Orbit ${tag}`)).toBeVisible();
 
   // Automation: triage every ticket submitted to the project.
@@ -180,7 +180,7 @@ test('a ticket from an external source goes through automation, every feedback l
   // The ticket page shows all of it.
   await expect(async () => {
     await open(page, ticketUrl);
-    await expect(page.getByText(`Nightly check ${tag}`)).toBeVisible({ timeout: 500 });
+    await expect(page.getByText(`Nightly check ${tag}`, { exact: true })).toBeVisible({ timeout: 500 });
   }).toPass({ timeout: 20_000 });
   await expectHeading(page, `#${ticket_id} Thermostat reboots ${tag}`);
   const details = page.getByRole('region', { name: 'Details' });
@@ -189,7 +189,7 @@ test('a ticket from an external source goes through automation, every feedback l
   const data = page.getByRole('region', { name: 'External data' });
   await expect(data).toContainText(`Jira ${tag} · Issue key`);
   await expect(data).toContainText(`BETA-${tag}`);
-  await expect(page.getByText(`Fixed in 2.1 (${tag})`)).toBeVisible();
+  await expect(page.getByText(`Fixed in 2.1 (${tag})`, { exact: true })).toBeVisible();
   await expect(page.getByText('Status: Triaged → Closed')).toBeVisible();
   const runs = page.getByRole('table', { name: 'Macro runs' });
   await expect(runs.getByRole('row', { name: new RegExp(`Triage ${tag}`) })).toHaveCount(1);
@@ -216,6 +216,7 @@ test('a feedback macro runs on one ticket and in bulk on a feedback filter', asy
     await ready(page);
     await page.getByLabel('Title').fill(title);
     await page.getByLabel('Submitted by (email)').fill(admin.email);
+    await page.getByLabel('Severity (required)').selectOption('High');
     await page.getByRole('button', { name: 'Submit ticket' }).click();
     await expect(page.getByRole('status')).toHaveText('The ticket was submitted.');
   }
@@ -238,11 +239,11 @@ test('a feedback macro runs on one ticket and in bulk on a feedback filter', asy
     await page.getByRole('button', { name: 'Save filter' }).click();
   };
   await fill('Nowhere');
-  await expect(page.getByText('There is no project "Nowhere".')).toBeVisible();
+  await expect(page.getByText('There is no project "Nowhere".').first()).toBeVisible();
   await fill('Aurora Beta');
-  await expect(page.getByRole('status')).toHaveText('The filter was created.');
+  await expect(page.getByText('The filter was created.')).toBeVisible();
   await expect(page.getByText(`project is Aurora Beta and feedback type is Bug Report and title contains "${tag}"`)).toBeVisible();
-  await expect(page.getByRole('heading', { name: '2 matching tickets' })).toBeVisible();
+  await expect(page.getByText('2 matching tickets', { exact: true })).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('feedback-filter.png'), fullPage: true });
 
   // One ticket from its page.
@@ -256,7 +257,7 @@ test('a feedback macro runs on one ticket and in bulk on a feedback filter', asy
   await page.getByLabel('Yes, run it on this ticket').check();
   await page.getByRole('button', { name: 'Run macro' }).click();
   await expect(page.getByRole('status')).toHaveText('The macro ran.');
-  await expect(page.getByText(`Thanks ${tag}`)).toBeVisible();
+  await expect(page.getByText(`Thanks ${tag}`, { exact: true })).toBeVisible();
   await expect(page.getByText('Visibility: private')).toBeVisible();
 
   // Both in bulk, with a progress bar.

@@ -380,22 +380,12 @@ pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketLi
         .into_iter()
         .map(|t| {
             let ty = types.iter().find(|ty| ty.id == t.feedback_type_id);
-            TicketRow {
-                id: t.id,
-                title: t.title,
-                type_name: ty.map(|ty| ty.name.clone()).unwrap_or_default(),
-                status: ty
-                    .and_then(|ty| ty.statuses.iter().find(|s| s.id == t.status_id))
-                    .map(|s| s.name.clone())
-                    .unwrap_or_default(),
-                team: t
-                    .team_id
-                    .and_then(|id| team_names.iter().find(|r| r.id == id))
-                    .map(|r| r.name.clone()),
-                author: t.author_label,
-                popularity: t.popularity,
-                updated_at: format_time(&t.updated_at),
-            }
+            let type_name = ty.map(|ty| ty.name.clone()).unwrap_or_default();
+            let status = ty
+                .and_then(|ty| ty.statuses.iter().find(|s| s.id == t.status_id))
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            row_of(t, type_name, status, &team_names)
         })
         .collect();
     Ok(TicketListPage {
@@ -449,21 +439,34 @@ pub async fn rows_where(
     };
     let rows = tickets
         .into_iter()
-        .map(|t| TicketRow {
-            id: t.id,
-            title: t.title,
-            type_name: name(&types, t.feedback_type_id),
-            status: name(&statuses, t.status_id),
-            team: t
-                .team_id
-                .and_then(|id| team_names.iter().find(|r| r.id == id))
-                .map(|r| r.name.clone()),
-            author: t.author_label,
-            popularity: t.popularity,
-            updated_at: format_time(&t.updated_at),
+        .map(|t| {
+            let (type_name, status) = (name(&types, t.feedback_type_id), name(&statuses, t.status_id));
+            row_of(t, type_name, status, &team_names)
         })
         .collect();
     Ok((total, rows))
+}
+
+/// A ticket as a list shows it.
+fn row_of(
+    t: ticket::Model,
+    type_name: String,
+    status: String,
+    team_names: &[crate::types::TeamRef],
+) -> TicketRow {
+    TicketRow {
+        id: t.id,
+        title: t.title,
+        type_name,
+        status,
+        team: t
+            .team_id
+            .and_then(|id| team_names.iter().find(|r| r.id == id))
+            .map(|r| r.name.clone()),
+        author: t.author_label,
+        popularity: t.popularity,
+        updated_at: format_time(&t.updated_at),
+    }
 }
 
 /// The ticket page: everything about one ticket, as `viewer` sees it.

@@ -434,12 +434,12 @@ pub(crate) async fn refuse_if_used(
     if names.is_empty() {
         return Ok(());
     }
-    Err(AppError::Conflict(format!(
-        "the listener{} {} use{} this {what}: choose another {what} there first",
-        if names.len() == 1 { "" } else { "s" },
-        names.join(", "),
-        if names.len() == 1 { "s" } else { "" },
-    )))
+    Err(super::in_use(
+        "listener",
+        &names,
+        what,
+        &format!("choose another {what} there first"),
+    ))
 }
 
 /// An inbound call as the HTTP layer read it.

@@ -503,13 +503,12 @@ pub async fn refuse_if_filter_used(db: &impl ConnectionTrait, id: i32) -> Result
     if names.is_empty() {
         return Ok(());
     }
-    Err(AppError::Conflict(format!(
-        "the macro{} {} use{} this filter for automation or a schedule: change {} first",
-        if names.len() == 1 { "" } else { "s" },
-        names.join(", "),
-        if names.len() == 1 { "s" } else { "" },
-        if names.len() == 1 { "it" } else { "them" },
-    )))
+    Err(super::in_use(
+        "macro",
+        &names,
+        "filter",
+        "it guards their automation or picks their schedule's targets; change that first",
+    ))
 }
 
 #[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
@@ -1096,8 +1095,7 @@ pub async fn run_on_ticket(
     })
 }
 
-/// A run started from the ticket page: the macro must be offered there, and the manager must
-/// have confirmed unless the macro suppresses the confirmation.
+/// A run started from the ticket page (see `manual_run`).
 pub async fn run_on_ticket_manually(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1105,19 +1103,38 @@ pub async fn run_on_ticket_manually(
     ticket_id: &str,
     confirmed: bool,
 ) -> Result<RunOutcome, AppError> {
+    let (macro_id, ticket_id) =
+        manual_run(db, macro_id, ("ticket_id", ticket_id), SCOPE_FEEDBACK, confirmed).await?;
+    execute_on_ticket(db, actor, macro_id, ticket_id, Trigger::Manual).await
+}
+
+/// The checks of a run started from a user's or ticket's page: a macro of the page's scope,
+/// offered there, and confirmed unless the macro suppresses the confirmation. The macro's and
+/// the target's ids.
+async fn manual_run(
+    db: &DatabaseConnection,
+    macro_id: &str,
+    (target_field, target_id): (&str, &str),
+    scope: &str,
+    confirmed: bool,
+) -> Result<(i32, i32), AppError> {
     let mut errors = FieldErrors::new();
     let macro_id = errors.check(
         "macro_id",
         parse_id(macro_id).map_err(|_| "choose a macro".to_string()),
     );
-    let ticket_id = errors.check("ticket_id", parse_id(ticket_id));
+    let target_id = errors.check(target_field, parse_id(target_id));
     errors.into_result()?;
-    let (macro_id, ticket_id) = (macro_id.expect("checked"), ticket_id.expect("checked"));
-    let m = get_in_scope(db, macro_id, SCOPE_FEEDBACK, "macro_id").await?;
+    let (macro_id, target_id) = (macro_id.expect("checked"), target_id.expect("checked"));
+    let m = get_in_scope(db, macro_id, scope, "macro_id").await?;
     if !m.options.show_in_user_actions {
         return Err(AppError::field(
             "macro_id",
-            "this macro is not offered on the ticket page",
+            if scope == SCOPE_FEEDBACK {
+                "this macro is not offered on the ticket page"
+            } else {
+                "this macro is not offered on the user page"
+            },
         ));
     }
     if !m.options.suppress_confirmation && !confirmed {
@@ -1126,7 +1143,7 @@ pub async fn run_on_ticket_manually(
             "tick the box to confirm the run",
         ));
     }
-    execute_on_ticket(db, actor, macro_id, ticket_id, Trigger::Manual).await
+    Ok((macro_id, target_id))
 }
 
 /// Runs on one ticket, newest first.
@@ -1307,8 +1324,7 @@ async fn runs_where(
         .collect())
 }
 
-/// A run started from the user page: the macro must be offered there, and the manager must
-/// have confirmed unless the macro suppresses the confirmation.
+/// A run started from the user page (see `manual_run`).
 pub async fn run_manually(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1316,27 +1332,8 @@ pub async fn run_manually(
     user_id: &str,
     confirmed: bool,
 ) -> Result<RunOutcome, AppError> {
-    let mut errors = FieldErrors::new();
-    let macro_id = errors.check(
-        "macro_id",
-        parse_id(macro_id).map_err(|_| "choose a macro".to_string()),
-    );
-    let user_id = errors.check("user_id", parse_id(user_id));
-    errors.into_result()?;
-    let (macro_id, user_id) = (macro_id.expect("checked"), user_id.expect("checked"));
-    let m = get_in_scope(db, macro_id, SCOPE_USER, "macro_id").await?;
-    if !m.options.show_in_user_actions {
-        return Err(AppError::field(
-            "macro_id",
-            "this macro is not offered on the user page",
-        ));
-    }
-    if !m.options.suppress_confirmation && !confirmed {
-        return Err(AppError::field(
-            "confirm",
-            "tick the box to confirm the run",
-        ));
-    }
+    let (macro_id, user_id) =
+        manual_run(db, macro_id, ("user_id", user_id), SCOPE_USER, confirmed).await?;
     execute(db, actor, macro_id, user_id, Trigger::Manual).await
 }
 
@@ -1416,6 +1413,100 @@ mod tests {
                 .unwrap()
                 .contains("last action")
         );
+    }
+
+    #[test]
+    fn schedules_run_at_their_occurrences_without_catching_up() {
+        use chrono::TimeZone;
+        let start = Utc.with_ymd_and_hms(2026, 1, 31, 9, 0, 0).unwrap();
+        let at = |y, m, d, h, min| Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
+        // Before the start: the start. A one-off: the start even once passed, never after a run.
+        assert_eq!(next_run("daily", start, None, at(2026, 1, 1, 0, 0), false), Some(start));
+        assert_eq!(next_run("once", start, None, at(2026, 3, 1, 0, 0), false), Some(start));
+        assert_eq!(next_run("once", start, None, start, true), None);
+        // Repeating: the first occurrence after now, missed ones skipped.
+        assert_eq!(
+            next_run("daily", start, None, at(2026, 2, 10, 9, 0), true),
+            Some(at(2026, 2, 11, 9, 0))
+        );
+        assert_eq!(
+            next_run("hourly", start, None, at(2026, 1, 31, 11, 30), true),
+            Some(at(2026, 1, 31, 12, 0))
+        );
+        assert_eq!(
+            next_run("weekly", start, None, at(2026, 2, 1, 0, 0), true),
+            Some(at(2026, 2, 7, 9, 0))
+        );
+        // Monthly from the 31st: the last day of shorter months, back on the 31st after.
+        assert_eq!(
+            next_run("monthly", start, None, start, true),
+            Some(at(2026, 2, 28, 9, 0))
+        );
+        assert_eq!(
+            next_run("monthly", start, None, at(2026, 2, 28, 9, 0), true),
+            Some(at(2026, 3, 31, 9, 0))
+        );
+        // Past the end date: no next run.
+        assert_eq!(
+            next_run("daily", start, Some(at(2026, 2, 2, 0, 0)), at(2026, 2, 1, 10, 0), true),
+            None
+        );
+    }
+
+    #[test]
+    fn feedback_actions_parse_and_user_actions_do_not_belong() {
+        let form = MacroForm {
+            name: "Triage".into(),
+            key: "triage".into(),
+            actions: vec![
+                row(0, "set_status", "Triaged"),
+                row(1, "set_team", "customers"),
+                row(2, "set_team", "no team"),
+                row(3, "adjust_submitter_score", "-3"),
+                row(4, "set_visibility", "PRIVATE"),
+            ],
+            on_submit: Some("on".into()),
+            run_once_per_user: Some("on".into()),
+            ..Default::default()
+        };
+        let p = parse_form(&form, SCOPE_FEEDBACK, &teams()).unwrap();
+        assert_eq!(
+            p.actions,
+            vec![
+                MacroAction::SetStatus {
+                    status: "Triaged".into()
+                },
+                MacroAction::SetTeam { team_id: Some(2) },
+                MacroAction::SetTeam { team_id: None },
+                MacroAction::AdjustSubmitterScore { delta: -3 },
+                MacroAction::SetVisibility {
+                    visibility: "private".into()
+                },
+            ]
+        );
+        assert!(p.on_submit && !p.options.run_once_per_user);
+        let err = parse_form(
+            &MacroForm {
+                actions: vec![row(0, "remove_user", ""), row(1, "set_visibility", "secret")],
+                ..form.clone()
+            },
+            SCOPE_FEEDBACK,
+            &teams(),
+        )
+        .unwrap_err();
+        assert!(err.field_message("actions.0").unwrap().contains("not an action of feedback"));
+        assert!(err.field_message("actions.1").unwrap().contains("public or private"));
+        // A user macro never automates on tickets.
+        let p = parse_form(
+            &MacroForm {
+                actions: vec![row(0, "adjust_score", "1")],
+                ..form
+            },
+            SCOPE_USER,
+            &teams(),
+        )
+        .unwrap();
+        assert!(!p.on_submit);
     }
 
     #[test]

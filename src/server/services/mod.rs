@@ -38,6 +38,22 @@ impl Actor {
     }
 }
 
+/// The refusal to delete something still in use: "the listeners A, B use this filter: …".
+pub(crate) fn in_use(
+    holder: &str,
+    names: &[String],
+    what: &str,
+    advice: &str,
+) -> crate::errors::AppError {
+    let one = names.len() == 1;
+    crate::errors::AppError::Conflict(format!(
+        "the {holder}{} {} use{} this {what}: {advice}",
+        if one { "" } else { "s" },
+        names.join(", "),
+        if one { "s" } else { "" },
+    ))
+}
+
 pub(crate) fn format_time(t: &chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
