@@ -811,7 +811,10 @@ async fn wait_until(app: &TestApp, sql: &str, want: i64) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("`{sql}` never reached {want} (now {})", app.count(sql).await);
+    panic!(
+        "`{sql}` never reached {want} (now {})",
+        app.count(sql).await
+    );
 }
 
 /// A feedback macro of `actions` (`(kind, value)`), with automation and schedule fields.
@@ -936,8 +939,20 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     )
     .await
     .unwrap();
-    let close = feedback_macro(&app, "close", &[("set_status", "Closed")], Default::default()).await;
-    let open_only = saved_filter(&app, "feedback", "Open bugs", &[("status", "is_not", "Closed")]).await;
+    let close = feedback_macro(
+        &app,
+        "close",
+        &[("set_status", "Closed")],
+        Default::default(),
+    )
+    .await;
+    let open_only = saved_filter(
+        &app,
+        "feedback",
+        "Open bugs",
+        &[("status", "is_not", "Closed")],
+    )
+    .await;
     let listener = |kind: &str, key_: &str, extra: ListenerForm| {
         let form = ListenerForm {
             name: format!("Jira {kind}"),
@@ -1030,10 +1045,25 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     )
     .await;
     assert_eq!((status, code(&body).as_str()), (400, "invalid_field"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("points"));
-    let (status, body) = post("feedbackDataListeners/jira-data", "99999", Some(json!({ "points": 1 }))).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("points")
+    );
+    let (status, body) = post(
+        "feedbackDataListeners/jira-data",
+        "99999",
+        Some(json!({ "points": 1 })),
+    )
+    .await;
     assert_eq!((status, code(&body).as_str()), (404, "target_not_found"));
-    let (status, body) = post("feedbackDataListeners/jira-data", "not-a-number", Some(json!({ "points": 1 }))).await;
+    let (status, body) = post(
+        "feedbackDataListeners/jira-data",
+        "not-a-number",
+        Some(json!({ "points": 1 })),
+    )
+    .await;
     assert_eq!((status, code(&body).as_str()), (400, "invalid_find"));
 
     // Add Comment, finding the ticket by the stored Jira key; the author must be a member.
@@ -1051,7 +1081,12 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     )
     .await;
     assert_eq!((status, code(&body).as_str()), (400, "missing_field"));
-    assert!(body["error"]["message"].as_str().unwrap().contains("\"body\""));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"body\"")
+    );
     let (status, body) = post(
         "feedbackCommentListeners/jira-comment",
         "BETA-42",
@@ -1059,7 +1094,12 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) = post("feedbackCommentListeners/jira-comment", "BETA-404", Some(json!({ "author": "ada@example.com", "body": "x" }))).await;
+    let (status, body) = post(
+        "feedbackCommentListeners/jira-comment",
+        "BETA-404",
+        Some(json!({ "author": "ada@example.com", "body": "x" })),
+    )
+    .await;
     assert_eq!((status, code(&body).as_str()), (404, "target_not_found"));
 
     // Macro Execution by Jira key, guarded by "status is not Closed".
@@ -1067,12 +1107,17 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     assert!(status == 200 || status == 202, "{status} {body}");
     wait_until(
         &app,
-        &format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {id} AND status = 'completed'"),
+        &format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {id} AND status = 'completed'"
+        ),
         1,
     )
     .await;
     let (status, body) = post("feedbackMacroListeners/jira-close", "BETA-42", None).await;
-    assert_eq!((status, code(&body).as_str()), (404, "target_not_in_filter"));
+    assert_eq!(
+        (status, code(&body).as_str()),
+        (404, "target_not_in_filter")
+    );
 
     let t = ticket(&app, &id).await;
     assert_eq!(t.status, "Closed");
@@ -1084,19 +1129,35 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
         .iter()
         .map(|v| (v.label.clone(), v.value.clone()))
         .collect();
-    assert!(stored.contains(&("Issue key".into(), "BETA-42".into())), "{stored:?}");
-    assert!(stored.contains(&("Story points".into(), "3".into())), "{stored:?}");
+    assert!(
+        stored.contains(&("Issue key".into(), "BETA-42".into())),
+        "{stored:?}"
+    );
+    assert!(
+        stored.contains(&("Story points".into(), "3".into())),
+        "{stored:?}"
+    );
     assert!(t.history.iter().any(|e| e.change.contains("Closed")));
     assert_eq!(t.runs.len(), 1);
     // The log names the ticket, never a person.
     assert!(
-        app.count("SELECT COUNT(*) FROM listener_calls WHERE target LIKE 'ticket #%'").await >= 5
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE target LIKE 'ticket #%'")
+            .await
+            >= 5
     );
     // The test panel works the same out for tickets.
-    let test = listeners::test_request(&app.db, app.count("SELECT id FROM listeners WHERE key = 'jira-close'").await as i32, "BETA-42")
-        .await
-        .unwrap();
-    assert_eq!((test.status, test.code.as_str()), (404, "target_not_in_filter"));
+    let test = listeners::test_request(
+        &app.db,
+        app.count("SELECT id FROM listeners WHERE key = 'jira-close'")
+            .await as i32,
+        "BETA-42",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (test.status, test.code.as_str()),
+        (404, "target_not_in_filter")
+    );
     assert!(test.user.unwrap().contains("Crash on save"));
     assert!(!test.filter.unwrap().passes);
 }
@@ -1130,19 +1191,33 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
             key: "bad".into(),
             scope: "feedback".into(),
             actions: vec![
-                switchyard::types::MacroActionForm { slot: "0".into(), kind: "remove_user".into(), value: String::new() },
-                switchyard::types::MacroActionForm { slot: "1".into(), kind: "set_visibility".into(), value: "secret".into() },
+                switchyard::types::MacroActionForm {
+                    slot: "0".into(),
+                    kind: "remove_user".into(),
+                    value: String::new(),
+                },
+                switchyard::types::MacroActionForm {
+                    slot: "1".into(),
+                    kind: "set_visibility".into(),
+                    value: "secret".into(),
+                },
             ],
             ..Default::default()
         },
     )
     .await
     .unwrap_err();
-    assert!(err.field_message("actions.0").is_some() && err.field_message("actions.1").is_some(), "{err:?}");
+    assert!(
+        err.field_message("actions.0").is_some() && err.field_message("actions.1").is_some(),
+        "{err:?}"
+    );
 
     // Manual run from the ticket page: confirmation first.
     let res = app
-        .call::<macro_fns::RunTicketMacro>(&[("form[macro_id]", &triage.to_string()), ("form[ticket_id]", &first)])
+        .call::<macro_fns::RunTicketMacro>(&[
+            ("form[macro_id]", &triage.to_string()),
+            ("form[ticket_id]", &first),
+        ])
         .await;
     assert!(error_of(res).await.field_message("confirm").is_some());
     ok(app
@@ -1158,24 +1233,41 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     assert_eq!(t.team, None);
     assert_eq!(t.visibility, "private");
     assert_eq!(t.comments.last().unwrap().body, "Thanks, we are on it.");
-    assert_eq!(app.count(&format!("SELECT score FROM users WHERE id = {ada}")).await, 2);
+    assert_eq!(
+        app.count(&format!("SELECT score FROM users WHERE id = {ada}"))
+            .await,
+        2
+    );
     assert_eq!(t.runs[0].status, "completed");
     assert_eq!(t.runs[0].trigger, "manual");
 
     // Automation: a macro on submitted High-severity tickets, another on modified ones.
-    let high = saved_filter(&app, "feedback", "High bugs", &[("field:text:severity", "equals", "high")]).await;
+    let high = saved_filter(
+        &app,
+        "feedback",
+        "High bugs",
+        &[("field:text:severity", "equals", "high")],
+    )
+    .await;
     let on_submit = feedback_macro(
         &app,
         "escalate",
         &[("set_status", "In Progress")],
-        MacroForm { on_submit: Some("on".into()), automation_filter_id: high.to_string(), ..Default::default() },
+        MacroForm {
+            on_submit: Some("on".into()),
+            automation_filter_id: high.to_string(),
+            ..Default::default()
+        },
     )
     .await;
     let _on_modify = feedback_macro(
         &app,
         "note-change",
         &[("add_ticket_comment", "Changed.")],
-        MacroForm { on_modify: Some("on".into()), ..Default::default() },
+        MacroForm {
+            on_modify: Some("on".into()),
+            ..Default::default()
+        },
     )
     .await;
     let second = submit(&app, &s, "Crash on open", "ada@example.com").await;
@@ -1191,11 +1283,22 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
         app.count(&format!("SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {second} AND trigger = 'automation'")).await,
         1
     );
-    let closed = ticket(&app, &second).await.feedback_type.statuses.iter().find(|x| x.name == "Closed").unwrap().id;
+    let closed = ticket(&app, &second)
+        .await
+        .feedback_type
+        .statuses
+        .iter()
+        .find(|x| x.name == "Closed")
+        .unwrap()
+        .id;
     fb_svc::change(
         &app.db,
         &Actor::system("test"),
-        &TicketChangeForm { ticket_id: second.clone(), what: "status".into(), value: closed.to_string() },
+        &TicketChangeForm {
+            ticket_id: second.clone(),
+            what: "status".into(),
+            value: closed.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -1205,14 +1308,27 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
         2,
     )
     .await;
-    assert_eq!(ticket(&app, &second).await.comments.last().unwrap().body, "Changed.");
+    assert_eq!(
+        ticket(&app, &second).await.comments.last().unwrap().body,
+        "Changed."
+    );
 
     // Bulk: every Bug Report, with progress counted to the end.
-    let bugs = saved_filter(&app, "feedback", "All bugs", &[("type", "is", "bug report"), ("title", "contains", "crash")]).await;
+    let bugs = saved_filter(
+        &app,
+        "feedback",
+        "All bugs",
+        &[("type", "is", "bug report"), ("title", "contains", "crash")],
+    )
+    .await;
     let bulk = bulk_runs::start(
         &app.db,
         &Actor::system("test"),
-        &BulkRunForm { filter_id: bugs.to_string(), macro_id: triage.to_string(), confirm: Some("on".into()) },
+        &BulkRunForm {
+            filter_id: bugs.to_string(),
+            macro_id: triage.to_string(),
+            confirm: Some("on".into()),
+        },
     )
     .await
     .unwrap();
@@ -1224,13 +1340,20 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         progress = bulk_runs::progress(&app.db, bulk).await.unwrap();
     }
-    assert_eq!((progress.total, progress.completed, progress.scope.as_str()), (2, 2, "feedback"));
+    assert_eq!(
+        (progress.total, progress.completed, progress.scope.as_str()),
+        (2, 2, "feedback")
+    );
     assert_eq!(ticket(&app, &second).await.status, "Triaged");
     // A user macro cannot run on a feedback filter.
     let err = bulk_runs::start(
         &app.db,
         &Actor::system("test"),
-        &BulkRunForm { filter_id: bugs.to_string(), macro_id: "999".into(), confirm: Some("on".into()) },
+        &BulkRunForm {
+            filter_id: bugs.to_string(),
+            macro_id: "999".into(),
+            confirm: Some("on".into()),
+        },
     )
     .await
     .unwrap_err();
@@ -1263,15 +1386,36 @@ async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
     let data = format!("data:integer:{}", points.id);
     let data = data.as_str();
     assert_eq!(matching(&app, &[("title", "contains", "CRASH")]).await, 1);
-    assert_eq!(matching(&app, &[("author", "equals", "ada@example.com")]).await, 1);
-    assert_eq!(matching(&app, &[("author", "not_equals", "ada@example.com")]).await, 1);
-    assert_eq!(matching(&app, &[("field:text:severity", "equals", "HIGH")]).await, 2);
-    assert_eq!(matching(&app, &[("field:number:build", "gte", "412")]).await, 2);
-    assert_eq!(matching(&app, &[("field:number:build", "gt", "412")]).await, 0);
-    assert_eq!(matching(&app, &[("field:date:found_on", "before", "2026-11-21")]).await, 2);
+    assert_eq!(
+        matching(&app, &[("author", "equals", "ada@example.com")]).await,
+        1
+    );
+    assert_eq!(
+        matching(&app, &[("author", "not_equals", "ada@example.com")]).await,
+        1
+    );
+    assert_eq!(
+        matching(&app, &[("field:text:severity", "equals", "HIGH")]).await,
+        2
+    );
+    assert_eq!(
+        matching(&app, &[("field:number:build", "gte", "412")]).await,
+        2
+    );
+    assert_eq!(
+        matching(&app, &[("field:number:build", "gt", "412")]).await,
+        0
+    );
+    assert_eq!(
+        matching(&app, &[("field:date:found_on", "before", "2026-11-21")]).await,
+        2
+    );
     assert_eq!(matching(&app, &[(data, "gte", "5")]).await, 1);
     assert_eq!(matching(&app, &[(data, "ne", "5")]).await, 1);
-    assert_eq!(matching(&app, &[("status", "is", "new"), ("team", "is", "Testers")]).await, 2);
+    assert_eq!(
+        matching(&app, &[("status", "is", "new"), ("team", "is", "Testers")]).await,
+        2
+    );
     assert_eq!(matching(&app, &[("project", "is_not", "Aurora")]).await, 0);
     // Bad values are named on their row.
     let err = filters::save(
@@ -1281,15 +1425,28 @@ async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
             name: "bad".into(),
             scope: "feedback".into(),
             rows: vec![
-                switchyard::types::FilterRowForm { slot: "0".into(), field: "status".into(), op: "is".into(), value: "Nope".into() },
-                switchyard::types::FilterRowForm { slot: "1".into(), field: "email".into(), op: "equals".into(), value: "x".into() },
+                switchyard::types::FilterRowForm {
+                    slot: "0".into(),
+                    field: "status".into(),
+                    op: "is".into(),
+                    value: "Nope".into(),
+                },
+                switchyard::types::FilterRowForm {
+                    slot: "1".into(),
+                    field: "email".into(),
+                    op: "equals".into(),
+                    value: "x".into(),
+                },
             ],
             ..Default::default()
         },
     )
     .await
     .unwrap_err();
-    assert!(err.field_message("rows.0").is_some() && err.field_message("rows.1").is_some(), "{err:?}");
+    assert!(
+        err.field_message("rows.0").is_some() && err.field_message("rows.1").is_some(),
+        "{err:?}"
+    );
     let _ = b;
 }
 
@@ -1313,7 +1470,11 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
     submit(&app, &s, "Crash on save", "ada@example.com").await;
     let bugs = saved_filter(&app, "feedback", "Bugs", &[("type", "is", "Bug Report")]).await;
-    let start = (Utc::now() + Duration::hours(2)).with_second(0).unwrap().with_nanosecond(0).unwrap();
+    let start = (Utc::now() + Duration::hours(2))
+        .with_second(0)
+        .unwrap()
+        .with_nanosecond(0)
+        .unwrap();
     let form = |frequency: &str| MacroForm {
         schedule_frequency: frequency.into(),
         schedule_filter_id: bugs.to_string(),
@@ -1329,7 +1490,11 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
             name: "x".into(),
             key: "x".into(),
             scope: "feedback".into(),
-            actions: vec![switchyard::types::MacroActionForm { slot: "0".into(), kind: "set_status".into(), value: "Closed".into() }],
+            actions: vec![switchyard::types::MacroActionForm {
+                slot: "0".into(),
+                kind: "set_status".into(),
+                value: "Closed".into(),
+            }],
             schedule_frequency: "daily".into(),
             schedule_starts_at: "tomorrow".into(),
             schedule_ends_at: "2000-01-01T00:00".into(),
@@ -1341,61 +1506,135 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     for field in ["schedule_filter_id", "schedule_starts_at"] {
         assert!(err.field_message(field).is_some(), "{field}: {err:?}");
     }
-    let daily = feedback_macro(&app, "nightly", &[("add_ticket_comment", "Nightly check")], form("daily")).await;
+    let daily = feedback_macro(
+        &app,
+        "nightly",
+        &[("add_ticket_comment", "Nightly check")],
+        form("daily"),
+    )
+    .await;
     let once = feedback_macro(&app, "once", &[("set_status", "Triaged")], form("once")).await;
     let view = macros::get(&app.db, daily).await.unwrap();
     let sched = view.schedule.unwrap();
-    assert_eq!(sched.next_run.as_deref(), Some(start.format("%Y-%m-%d %H:%M UTC").to_string().as_str()));
+    assert_eq!(
+        sched.next_run.as_deref(),
+        Some(start.format("%Y-%m-%d %H:%M UTC").to_string().as_str())
+    );
     assert_eq!(sched.last_run, None);
 
     // Not due yet: nothing starts.
-    assert!(automation::run_due(&app.db, start - Duration::minutes(1)).await.unwrap().is_empty());
+    assert!(
+        automation::run_due(&app.db, start - Duration::minutes(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Due: both start a bulk run; a second look at the same moment starts nothing more.
-    let started = automation::run_due(&app.db, start + Duration::seconds(5)).await.unwrap();
+    let started = automation::run_due(&app.db, start + Duration::seconds(5))
+        .await
+        .unwrap();
     assert_eq!(started.len(), 2);
-    assert!(automation::run_due(&app.db, start + Duration::seconds(5)).await.unwrap().is_empty());
-    wait_until(&app, "SELECT COUNT(*) FROM macro_runs WHERE trigger = 'schedule' AND status = 'completed'", 2).await;
+    assert!(
+        automation::run_due(&app.db, start + Duration::seconds(5))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM macro_runs WHERE trigger = 'schedule' AND status = 'completed'",
+        2,
+    )
+    .await;
     let daily_view = macros::get(&app.db, daily).await.unwrap().schedule.unwrap();
     assert_eq!(
         daily_view.next_run.as_deref(),
-        Some((start + Duration::days(1)).format("%Y-%m-%d %H:%M UTC").to_string().as_str())
+        Some(
+            (start + Duration::days(1))
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+                .as_str()
+        )
     );
     assert!(daily_view.last_run.is_some());
     let once_view = macros::get(&app.db, once).await.unwrap().schedule.unwrap();
     assert_eq!(once_view.next_run, None, "a one-off schedule runs once");
 
     // Switched off, a due schedule does not run; switched on, it runs at the next occurrence.
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false).await.unwrap();
-    assert!(automation::run_due(&app.db, start + Duration::days(2)).await.unwrap().is_empty());
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, true).await.unwrap();
-    assert!(macros::get(&app.db, daily).await.unwrap().schedule.unwrap().next_run.is_some());
-    // A filter a schedule uses cannot be deleted.
-    let err = switchyard::server::services::filters::delete(&app.db, &Actor::system("test"), &bugs.to_string(), true)
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false)
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("nightly") || err.to_string().contains("Macro"), "{err}");
+        .unwrap();
+    assert!(
+        automation::run_due(&app.db, start + Duration::days(2))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, true)
+        .await
+        .unwrap();
+    assert!(
+        macros::get(&app.db, daily)
+            .await
+            .unwrap()
+            .schedule
+            .unwrap()
+            .next_run
+            .is_some()
+    );
+    // A filter a schedule uses cannot be deleted.
+    let err = switchyard::server::services::filters::delete(
+        &app.db,
+        &Actor::system("test"),
+        &bugs.to_string(),
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("nightly") || err.to_string().contains("Macro"),
+        "{err}"
+    );
 }
 
 async fn user_comments_belong_to_the_community_or_a_project(app: TestApp) {
     let s = setup(&app).await;
-    let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await.to_string();
+    let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace")
+        .await
+        .to_string();
     // Bad input is named and writes nothing.
     let res = app
-        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "  "), ("form[project_id]", "999999")])
+        .call::<user_fns::CommentOnUser>(&[
+            ("form[user_id]", &ada),
+            ("form[body]", "  "),
+            ("form[project_id]", "999999"),
+        ])
         .await;
     let err = error_of(res).await;
     assert!(err.field_message("body").is_some(), "{err:?}");
     let res = app
-        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Great tester"), ("form[project_id]", "999999")])
+        .call::<user_fns::CommentOnUser>(&[
+            ("form[user_id]", &ada),
+            ("form[body]", "Great tester"),
+            ("form[project_id]", "999999"),
+        ])
         .await;
     assert!(error_of(res).await.field_message("project_id").is_some());
     assert_eq!(app.count("SELECT COUNT(*) FROM comments").await, 0);
     ok(app
-        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Joined the beta"), ("form[project_id]", "")])
+        .call::<user_fns::CommentOnUser>(&[
+            ("form[user_id]", &ada),
+            ("form[body]", "Joined the beta"),
+            ("form[project_id]", ""),
+        ])
         .await)
     .await;
     ok(app
-        .call::<user_fns::CommentOnUser>(&[("form[user_id]", &ada), ("form[body]", "Found three crashes"), ("form[project_id]", &s.project_id)])
+        .call::<user_fns::CommentOnUser>(&[
+            ("form[user_id]", &ada),
+            ("form[body]", "Found three crashes"),
+            ("form[project_id]", &s.project_id),
+        ])
         .await)
     .await;
     let res = ok(app.call::<user_fns::LoadUserDetail>(&[("id", &ada)]).await).await;
@@ -1408,7 +1647,11 @@ async fn user_comments_belong_to_the_community_or_a_project(app: TestApp) {
     assert_eq!(
         shown,
         vec![
-            ("Found three crashes".into(), Some("Aurora".into()), "Casey Manager".into()),
+            (
+                "Found three crashes".into(),
+                Some("Aurora".into()),
+                "Casey Manager".into()
+            ),
             ("Joined the beta".into(), None, "Casey Manager".into()),
         ]
     );

@@ -8,7 +8,7 @@ test('build a user filter from conditions and see the users it matches', async (
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Filters' }).click();
   await ready(page);
   await expectHeading(page, 'Filters');
-  await page.getByRole('link', { name: 'New filter' }).click();
+  await page.getByRole('link', { name: 'New user filter' }).click();
   await ready(page);
 
   await page.getByLabel('Name', { exact: true }).fill(name);

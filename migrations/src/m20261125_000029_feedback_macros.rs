@@ -169,18 +169,42 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         let drops: Vec<(DynIden, DynIden)> = vec![
-            (MacroRuns::Table.into_iden(), MacroRuns::TargetTicketId.into_iden()),
+            (
+                MacroRuns::Table.into_iden(),
+                MacroRuns::TargetTicketId.into_iden(),
+            ),
             (Macros::Table.into_iden(), Macros::OnSubmit.into_iden()),
             (Macros::Table.into_iden(), Macros::OnModify.into_iden()),
-            (Macros::Table.into_iden(), Macros::AutomationFilterId.into_iden()),
-            (Macros::Table.into_iden(), Macros::ScheduleFrequency.into_iden()),
-            (Macros::Table.into_iden(), Macros::ScheduleFilterId.into_iden()),
-            (Macros::Table.into_iden(), Macros::ScheduleStartsAt.into_iden()),
-            (Macros::Table.into_iden(), Macros::ScheduleEndsAt.into_iden()),
-            (Macros::Table.into_iden(), Macros::ScheduleEnabled.into_iden()),
+            (
+                Macros::Table.into_iden(),
+                Macros::AutomationFilterId.into_iden(),
+            ),
+            (
+                Macros::Table.into_iden(),
+                Macros::ScheduleFrequency.into_iden(),
+            ),
+            (
+                Macros::Table.into_iden(),
+                Macros::ScheduleFilterId.into_iden(),
+            ),
+            (
+                Macros::Table.into_iden(),
+                Macros::ScheduleStartsAt.into_iden(),
+            ),
+            (
+                Macros::Table.into_iden(),
+                Macros::ScheduleEndsAt.into_iden(),
+            ),
+            (
+                Macros::Table.into_iden(),
+                Macros::ScheduleEnabled.into_iden(),
+            ),
             (Macros::Table.into_iden(), Macros::NextRunAt.into_iden()),
             (Macros::Table.into_iden(), Macros::LastRunAt.into_iden()),
-            (Listeners::Table.into_iden(), Listeners::FindFieldId.into_iden()),
+            (
+                Listeners::Table.into_iden(),
+                Listeners::FindFieldId.into_iden(),
+            ),
             (Comments::Table.into_iden(), Comments::ProjectId.into_iden()),
             (BulkRuns::Table.into_iden(), BulkRuns::Scope.into_iden()),
         ];

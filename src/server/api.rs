@@ -640,7 +640,17 @@ async fn method_not_allowed(
     reply
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    if let Err(e) = log_refused(&state, scope, kind, &key, peer.ip(), 405, "method_not_allowed").await {
+    if let Err(e) = log_refused(
+        &state,
+        scope,
+        kind,
+        &key,
+        peer.ip(),
+        405,
+        "method_not_allowed",
+    )
+    .await
+    {
         return internal_error(e);
     }
     reply

@@ -524,7 +524,9 @@ pub fn spawn(
                     // One worker per process starts the schedules that came due (a schedule
                     // is claimed in the database, so with several processes only one starts
                     // it).
-                    if slot == 0 && looked_at_schedules.is_none_or(|t| t.elapsed() >= SCHEDULE_EVERY) {
+                    if slot == 0
+                        && looked_at_schedules.is_none_or(|t| t.elapsed() >= SCHEDULE_EVERY)
+                    {
                         looked_at_schedules = Some(std::time::Instant::now());
                         match crate::server::services::automation::run_due(&db, Utc::now()).await {
                             Ok(started) if !started.is_empty() => {

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 use crate::types::{
-    DeleteForm, ImportReport, UserCommentForm, UserDetail, UserForm, UserFormOptions,
-    UserListPage, UserQuery,
+    DeleteForm, ImportReport, UserCommentForm, UserDetail, UserForm, UserFormOptions, UserListPage,
+    UserQuery,
 };
 
 /// A comment about a user from the user page.

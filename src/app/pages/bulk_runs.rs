@@ -18,7 +18,11 @@ use crate::types::BulkRunView;
 pub fn BulkRunPanel(filter_id: i32, matching: u64, scope: String) -> impl IntoView {
     let action = ServerAction::<StartBulkRun>::new();
     let error = action_error(action);
-    let what = if scope == "feedback" { "tickets" } else { "users" };
+    let what = if scope == "feedback" {
+        "tickets"
+    } else {
+        "users"
+    };
     let macros = Resource::new(move || scope.clone(), load_macros);
     let macro_error = field_error(error, "macro_id");
     let confirm_error = field_error(error, "confirm");

@@ -12,11 +12,11 @@ use crate::app::components::{
 };
 use crate::app::pages::external_data::ExternalDataCard;
 use crate::app::pages::user::Runs;
-use crate::server_fns::macros::RunTicketMacro;
 use crate::server_fns::feedback::{
     ChangeTicket, CommentOnTicket, CreateTicket, FollowTicket, MarkNotificationsRead,
     get_feedback_type, get_ticket, list_notifications, list_tickets,
 };
+use crate::server_fns::macros::RunTicketMacro;
 use crate::types::{FeedbackFieldView, TicketListPage, TicketQuery, TicketView};
 
 fn list_href(q: &TicketQuery, page: u32) -> String {

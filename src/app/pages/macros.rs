@@ -208,10 +208,15 @@ fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String)
         MacroAction::SetStatus { status } => ("set_status", status.clone()),
         MacroAction::SetTeam { team_id } => (
             "set_team",
-            team_id.as_ref().map(team).unwrap_or_else(|| "no team".into()),
+            team_id
+                .as_ref()
+                .map(team)
+                .unwrap_or_else(|| "no team".into()),
         ),
         MacroAction::AddTicketComment { text } => ("add_ticket_comment", text.clone()),
-        MacroAction::AdjustSubmitterScore { delta } => ("adjust_submitter_score", delta.to_string()),
+        MacroAction::AdjustSubmitterScore { delta } => {
+            ("adjust_submitter_score", delta.to_string())
+        }
         MacroAction::SetVisibility { visibility } => ("set_visibility", visibility.clone()),
     }
 }
@@ -270,7 +275,12 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
             </div>
         }
     };
-    let filter_select = move |id: &'static str, name: &'static str, label: &'static str, empty: &'static str, chosen: Option<i32>, err: &'static str| {
+    let filter_select = move |id: &'static str,
+                              name: &'static str,
+                              label: &'static str,
+                              empty: &'static str,
+                              chosen: Option<i32>,
+                              err: &'static str| {
         let field_err = field_error(error, err);
         let filters = options.filters.clone();
         view! {
@@ -284,7 +294,10 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
             </div>
         }
     };
-    let frequency = schedule.as_ref().map(|s| s.frequency.clone()).unwrap_or_default();
+    let frequency = schedule
+        .as_ref()
+        .map(|s| s.frequency.clone())
+        .unwrap_or_default();
     let (starts, ends) = schedule
         .as_ref()
         .map(|s| (s.starts_input.clone(), s.ends_input.clone()))

@@ -118,7 +118,11 @@ fn RunMacroPanel(user_id: i32, macros: Vec<(i32, String, bool)>) -> impl IntoVie
 }
 
 #[component]
-fn Comments(comments: Vec<CommentView>, user_id: i32, projects: Vec<(i32, String)>) -> impl IntoView {
+fn Comments(
+    comments: Vec<CommentView>,
+    user_id: i32,
+    projects: Vec<(i32, String)>,
+) -> impl IntoView {
     let action = ServerAction::<CommentOnUser>::new();
     let error = action_error(action);
     let body_error = field_error(error, "body");

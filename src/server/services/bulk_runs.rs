@@ -37,15 +37,21 @@ pub async fn start(
         "macro_id",
         parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
     );
+    let filter = match filter_id {
+        Some(id) => Some(filters::get(db, id).await?),
+        None => None,
+    };
     if form.confirm.is_none() {
         errors.push(
             "confirm",
-            "tick the box to confirm the run on everything the filter selects",
+            match filter.as_ref().map(|f| f.scope.as_str()) {
+                Some(SCOPE_FEEDBACK) => "tick the box to confirm the run on every matching ticket",
+                _ => "tick the box to confirm the run on every matching user",
+            },
         );
     }
     errors.into_result()?;
-    let (filter_id, macro_id) = (filter_id.expect("checked"), macro_id.expect("checked"));
-    let filter = filters::get(db, filter_id).await?;
+    let (filter, macro_id) = (filter.expect("checked"), macro_id.expect("checked"));
     let m = macros::get_in_scope(db, macro_id, &filter.scope, "macro_id").await?;
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let Some(id) = queue(&txn, actor, &m, &filter, Trigger::Bulk).await? else {

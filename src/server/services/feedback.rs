@@ -440,7 +440,10 @@ pub async fn rows_where(
     let rows = tickets
         .into_iter()
         .map(|t| {
-            let (type_name, status) = (name(&types, t.feedback_type_id), name(&statuses, t.status_id));
+            let (type_name, status) = (
+                name(&types, t.feedback_type_id),
+                name(&statuses, t.status_id),
+            );
             row_of(t, type_name, status, &team_names)
         })
         .collect();
@@ -707,7 +710,9 @@ pub async fn comment_in(
     let c = ticket_comment::ActiveModel {
         ticket_id: Set(t.id),
         author_user_id: Set(author.map(|a| a.id)),
-        author_label: Set(author.map(person_label).unwrap_or_else(|| actor.label.clone())),
+        author_label: Set(author
+            .map(person_label)
+            .unwrap_or_else(|| actor.label.clone())),
         body: Set(body.to_string()),
         created_at: Set(now),
         ..Default::default()

@@ -282,21 +282,21 @@ fn parse_condition(field: &str, op: &str, value: &str, cat: &Catalogue) -> Resul
         ("status", _) => named(&f.choices, "status")?,
         ("visibility", _) => named(&f.choices, "visibility")?,
         ("role", _) => Role::parse(value)?.key().to_string(),
-        (_, "number") => {
-            let n: f64 = value
-                .parse()
-                .ok()
-                .filter(|n: &f64| n.is_finite())
-                .ok_or_else(|| format!("{} needs a number, not \"{value}\"", label))?;
-            if field.starts_with("data:") || field == "score" || field == "popularity" {
-                if n.fract() != 0.0 {
-                    return Err(format!("{label} needs a whole number, not \"{value}\""));
-                }
-                (n as i64).to_string()
-            } else {
-                n.to_string()
-            }
+        // Scores, popularity and Integer data hold whole numbers; form fields any number.
+        (_, "number")
+            if field.starts_with("data:") || field == "score" || field == "popularity" =>
+        {
+            value
+                .parse::<i64>()
+                .map_err(|_| format!("{label} needs a whole number, not \"{value}\""))?
+                .to_string()
         }
+        (_, "number") => value
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .ok_or_else(|| format!("{label} needs a number, not \"{value}\""))?
+            .to_string(),
         (_, "date") if op == "within_days" => value
             .parse::<u32>()
             .ok()
@@ -563,10 +563,9 @@ fn json_value(backend: DatabaseBackend, kind: &str, key: &str) -> SimpleExpr {
             "(CASE WHEN jsonb_typeof(\"tickets\".\"field_values\"::jsonb -> $1) = 'boolean' THEN (\"tickets\".\"field_values\"::jsonb ->> $2) END)",
             [key, key],
         ),
-        (DatabaseBackend::Postgres, _) => Expr::cust_with_values(
-            "(\"tickets\".\"field_values\"::jsonb ->> $1)",
-            [key],
-        ),
+        (DatabaseBackend::Postgres, _) => {
+            Expr::cust_with_values("(\"tickets\".\"field_values\"::jsonb ->> $1)", [key])
+        }
         (_, "number") => Expr::cust_with_values(
             "(CASE WHEN json_type(\"tickets\".\"field_values\", ?) IN ('integer', 'real') THEN json_extract(\"tickets\".\"field_values\", ?) END)",
             [path.clone(), path],
@@ -596,7 +595,10 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
         .map_err(|_| bad());
     }
     if let Some((kind, key)) = dynamic_key(&c.field, "field:") {
-        if !key.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_') {
+        if !key
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+        {
             return Err(bad());
         }
         let v = json_value(backend, kind, key);
@@ -642,7 +644,10 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
             Query::select()
                 .column(feedback_type::Column::Id)
                 .from(feedback_type::Entity)
-                .and_where(Expr::expr(Func::lower(Expr::col(feedback_type::Column::Name))).eq(c.value.clone()))
+                .and_where(
+                    Expr::expr(Func::lower(Expr::col(feedback_type::Column::Name)))
+                        .eq(c.value.clone()),
+                )
                 .to_owned(),
             ticket::Column::FeedbackTypeId,
         ),
@@ -659,7 +664,11 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
         ),
         "visibility" if c.op == "is" => ticket::Column::Visibility.eq(c.value.clone()),
         "visibility" => ticket::Column::Visibility.ne(c.value.clone()),
-        "title" => text_test(Expr::col((ticket::Entity, ticket::Column::Title)).into(), &c.op, &c.value),
+        "title" => text_test(
+            Expr::col((ticket::Entity, ticket::Column::Title)).into(),
+            &c.op,
+            &c.value,
+        ),
         "author" => {
             // The submitter's email; a ticket of a removed user has none.
             let positive = match c.op.as_str() {
@@ -672,7 +681,11 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
             let authors = Query::select()
                 .column(user::Column::Id)
                 .from(user::Entity)
-                .and_where(text_test(Expr::col((user::Entity, user::Column::Email)).into(), op, &c.value))
+                .and_where(text_test(
+                    Expr::col((user::Entity, user::Column::Email)).into(),
+                    op,
+                    &c.value,
+                ))
                 .to_owned();
             if positive.is_some() {
                 ticket::Column::AuthorUserId
@@ -834,7 +847,11 @@ pub async fn find_in_scope(
             field,
             format!(
                 "that filter selects {}, not {}",
-                scope_words(if scope == SCOPE_USER { SCOPE_FEEDBACK } else { SCOPE_USER }),
+                scope_words(if scope == SCOPE_USER {
+                    SCOPE_FEEDBACK
+                } else {
+                    SCOPE_USER
+                }),
                 scope_words(scope)
             ),
         )),
@@ -870,15 +887,15 @@ pub async fn count_matching(
 }
 
 /// The ids of what a filter selects now, ascending.
-pub async fn matching_ids(
-    db: &impl ConnectionTrait,
-    f: &FilterView,
-) -> Result<Vec<i32>, AppError> {
+pub async fn matching_ids(db: &impl ConnectionTrait, f: &FilterView) -> Result<Vec<i32>, AppError> {
     Ok(if f.scope == SCOPE_FEEDBACK {
         ticket::Entity::find()
             .select_only()
             .column(ticket::Column::Id)
-            .filter(to_ticket_condition(&f.definition, db.get_database_backend())?)
+            .filter(to_ticket_condition(
+                &f.definition,
+                db.get_database_backend(),
+            )?)
             .order_by_asc(ticket::Column::Id)
             .into_tuple()
             .all(db)
@@ -1005,10 +1022,7 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<FilterListItem>, AppE
 }
 
 /// (id, name) of the filters of `scope`, by name.
-pub async fn names(
-    db: &impl ConnectionTrait,
-    scope: &str,
-) -> Result<Vec<(i32, String)>, AppError> {
+pub async fn names(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<(i32, String)>, AppError> {
     Ok(filter::Entity::find()
         .select_only()
         .column(filter::Column::Id)

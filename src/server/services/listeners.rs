@@ -19,15 +19,15 @@ use serde_json::json;
 
 use super::api_keys;
 use super::external_data::{self, Subject};
-use super::macros::{self, Trigger};
 use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
+use super::macros::{self, Trigger};
 use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
-    api_key, comment, data_field, data_group, data_value, idempotency_key, listener,
-    listener_call, macro_def, macro_run, ticket, user,
+    api_key, comment, data_field, data_group, data_value, idempotency_key, listener, listener_call,
+    macro_def, macro_run, ticket, user,
 };
 use crate::server::ingest::{Accept, Written};
 use crate::server::settings::{Secret, Settings};
@@ -759,7 +759,11 @@ async fn find_ticket(
     let found = match l.find_field_id {
         None => {
             let Ok(id) = find.trim_start_matches('#').parse::<i32>() else {
-                return refuse(400, "invalid_find", "find must be the ticket's id (a number)");
+                return refuse(
+                    400,
+                    "invalid_find",
+                    "find must be the ticket's id (a number)",
+                );
             };
             ticket::Entity::find_by_id(id).one(db).await?
         }
@@ -980,12 +984,19 @@ pub async fn test_request(
         None => None,
     };
     // A feedback listener's target is the ticket the log line names.
-    let ticket = match logged.target.strip_prefix("ticket #").map(str::parse::<i32>) {
+    let ticket = match logged
+        .target
+        .strip_prefix("ticket #")
+        .map(str::parse::<i32>)
+    {
         Some(Ok(id)) if l.scope == SCOPE_FEEDBACK => ticket::Entity::find_by_id(id).one(db).await?,
         _ => None,
     };
     let user = match &ticket {
-        Some(t) => Some(format!("#{} {} (submitted by {})", t.id, t.title, t.author_label)),
+        Some(t) => Some(format!(
+            "#{} {} (submitted by {})",
+            t.id, t.title, t.author_label
+        )),
         None => user,
     };
     let filter = match (l.filter_id, &target, &ticket) {
@@ -1010,9 +1021,9 @@ pub async fn test_request(
                     "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
                     listener.comment_field, listener.author_field
                 ),
-                _ => format!(
-                    "Store the body's parameters of the listener's data group on this {on}"
-                ),
+                _ => {
+                    format!("Store the body's parameters of the listener's data group on this {on}")
+                }
             };
             (Reply::done(json!({ "status": "completed" })), vec![what])
         }
@@ -1041,11 +1052,19 @@ pub async fn test_request(
         }
         None if l.kind != KIND_MACRO => format!(
             "the call would be done at once on this {} (if its body is right)",
-            if l.scope == SCOPE_FEEDBACK { "ticket" } else { "user" }
+            if l.scope == SCOPE_FEEDBACK {
+                "ticket"
+            } else {
+                "user"
+            }
         ),
         None => format!(
             "the macro would run on this {} (202 instead of 200 when it takes longer than the time budget)",
-            if l.scope == SCOPE_FEEDBACK { "ticket" } else { "user" }
+            if l.scope == SCOPE_FEEDBACK {
+                "ticket"
+            } else {
+                "user"
+            }
         ),
     };
     Ok(ListenerTestView {
@@ -1211,9 +1230,10 @@ async fn answer(
     let listener_key = call.key.to_ascii_lowercase();
     let found = lookups
         .listeners
-        .get_or_load(format!("{}:{}:{listener_key}", call.scope, call.kind), || {
-            find_by_key(db, call.scope, call.kind, &listener_key)
-        })
+        .get_or_load(
+            format!("{}:{}:{listener_key}", call.scope, call.kind),
+            || find_by_key(db, call.scope, call.kind, &listener_key),
+        )
         .await?;
     let Some(l) = found else {
         let what = LISTENER_KINDS
@@ -1226,7 +1246,11 @@ async fn answer(
             "listener_not_found",
             &format!(
                 "no {} {what} listener has this key",
-                if call.scope == SCOPE_FEEDBACK { "feedback" } else { "user" }
+                if call.scope == SCOPE_FEEDBACK {
+                    "feedback"
+                } else {
+                    "user"
+                }
             ),
         ));
     };

@@ -20,8 +20,8 @@ use crate::server::entities::{
     ticket, user, user_import,
 };
 use crate::types::{
-    AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm,
-    MacroOptions, MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
+    AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
+    MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
 };
 
 pub const REMOVED_LABEL: &str = "Removed user";
@@ -117,7 +117,12 @@ fn parse_moment(raw: &str) -> Result<chrono::DateTime<Utc>, String> {
         .iter()
         .find_map(|f| chrono::NaiveDateTime::parse_from_str(&v, f).ok())
         .map(|t| t.and_utc())
-        .ok_or_else(|| format!("a date and time as YYYY-MM-DD HH:MM (UTC), not \"{}\"", raw.trim()))
+        .ok_or_else(|| {
+            format!(
+                "a date and time as YYYY-MM-DD HH:MM (UTC), not \"{}\"",
+                raw.trim()
+            )
+        })
 }
 
 /// The occurrence of a schedule `k` periods after its start (None past the calendar's end).
@@ -225,14 +230,20 @@ fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<Parsed
         let offered = if scope == SCOPE_FEEDBACK {
             FEEDBACK_ACTION_KINDS.iter().any(|(k, _)| *k == kind)
         } else {
-            crate::types::MACRO_ACTION_KINDS.iter().any(|(k, _)| *k == kind)
+            crate::types::MACRO_ACTION_KINDS
+                .iter()
+                .any(|(k, _)| *k == kind)
         };
         if !kind.is_empty() && !offered {
             errors.push(
                 &field,
                 format!(
                     "\"{kind}\" is not an action of {} macros",
-                    if scope == SCOPE_FEEDBACK { "feedback" } else { "user" }
+                    if scope == SCOPE_FEEDBACK {
+                        "feedback"
+                    } else {
+                        "user"
+                    }
                 ),
             );
             continue;
@@ -273,11 +284,11 @@ fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<Parsed
             "add_ticket_comment" if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_ticket_comment" => feedback::check_storable(value).map(|_| {
-                MacroAction::AddTicketComment {
+            "add_ticket_comment" => {
+                feedback::check_storable(value).map(|_| MacroAction::AddTicketComment {
                     text: value.to_string(),
-                }
-            }),
+                })
+            }
             "adjust_submitter_score" => {
                 delta(value).map(|delta| MacroAction::AdjustSubmitterScore { delta })
             }
@@ -308,7 +319,10 @@ fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<Parsed
     let feedback_macro = scope == SCOPE_FEEDBACK;
     let automation_filter_id = if feedback_macro {
         errors
-            .check("automation_filter_id", optional_id(&form.automation_filter_id))
+            .check(
+                "automation_filter_id",
+                optional_id(&form.automation_filter_id),
+            )
             .flatten()
     } else {
         None
@@ -530,7 +544,10 @@ pub async fn save(
     let mut errors = FieldErrors::new();
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
-        ("schedule_filter_id", p.schedule.as_ref().map(|s| s.filter_id)),
+        (
+            "schedule_filter_id",
+            p.schedule.as_ref().map(|s| s.filter_id),
+        ),
     ] {
         if let Some(id) = id {
             if let Err(e) = super::filters::find_in_scope(db, id, scope, field).await {
@@ -1003,7 +1020,10 @@ pub async fn run_on_ticket(
                     .iter()
                     .find(|s| s.name.eq_ignore_ascii_case(status))
                 {
-                    None => Some(format!("the {} workflow has no such status", feedback_type.name)),
+                    None => Some(format!(
+                        "the {} workflow has no such status",
+                        feedback_type.name
+                    )),
                     Some(to) => {
                         feedback::apply_change(
                             txn,
@@ -1103,8 +1123,14 @@ pub async fn run_on_ticket_manually(
     ticket_id: &str,
     confirmed: bool,
 ) -> Result<RunOutcome, AppError> {
-    let (macro_id, ticket_id) =
-        manual_run(db, macro_id, ("ticket_id", ticket_id), SCOPE_FEEDBACK, confirmed).await?;
+    let (macro_id, ticket_id) = manual_run(
+        db,
+        macro_id,
+        ("ticket_id", ticket_id),
+        SCOPE_FEEDBACK,
+        confirmed,
+    )
+    .await?;
     execute_on_ticket(db, actor, macro_id, ticket_id, Trigger::Manual).await
 }
 
@@ -1421,8 +1447,14 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 1, 31, 9, 0, 0).unwrap();
         let at = |y, m, d, h, min| Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap();
         // Before the start: the start. A one-off: the start even once passed, never after a run.
-        assert_eq!(next_run("daily", start, None, at(2026, 1, 1, 0, 0), false), Some(start));
-        assert_eq!(next_run("once", start, None, at(2026, 3, 1, 0, 0), false), Some(start));
+        assert_eq!(
+            next_run("daily", start, None, at(2026, 1, 1, 0, 0), false),
+            Some(start)
+        );
+        assert_eq!(
+            next_run("once", start, None, at(2026, 3, 1, 0, 0), false),
+            Some(start)
+        );
         assert_eq!(next_run("once", start, None, start, true), None);
         // Repeating: the first occurrence after now, missed ones skipped.
         assert_eq!(
@@ -1448,7 +1480,13 @@ mod tests {
         );
         // Past the end date: no next run.
         assert_eq!(
-            next_run("daily", start, Some(at(2026, 2, 2, 0, 0)), at(2026, 2, 1, 10, 0), true),
+            next_run(
+                "daily",
+                start,
+                Some(at(2026, 2, 2, 0, 0)),
+                at(2026, 2, 1, 10, 0),
+                true
+            ),
             None
         );
     }
@@ -1487,15 +1525,26 @@ mod tests {
         assert!(p.on_submit && !p.options.run_once_per_user);
         let err = parse_form(
             &MacroForm {
-                actions: vec![row(0, "remove_user", ""), row(1, "set_visibility", "secret")],
+                actions: vec![
+                    row(0, "remove_user", ""),
+                    row(1, "set_visibility", "secret"),
+                ],
                 ..form.clone()
             },
             SCOPE_FEEDBACK,
             &teams(),
         )
         .unwrap_err();
-        assert!(err.field_message("actions.0").unwrap().contains("not an action of feedback"));
-        assert!(err.field_message("actions.1").unwrap().contains("public or private"));
+        assert!(
+            err.field_message("actions.0")
+                .unwrap()
+                .contains("not an action of feedback")
+        );
+        assert!(
+            err.field_message("actions.1")
+                .unwrap()
+                .contains("public or private")
+        );
         // A user macro never automates on tickets.
         let p = parse_form(
             &MacroForm {
