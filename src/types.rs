@@ -655,6 +655,8 @@ pub struct MacroFormOptions {
     pub scope: String,
     pub teams: Vec<TeamRef>,
     pub filters: Vec<(i32, String)>,
+    /// The dynamic tags comments may hold: (tag, what it stands for).
+    pub tags: Vec<(String, String)>,
 }
 
 /// Run a feedback macro on one ticket from the ticket page.

@@ -1174,7 +1174,10 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
         &[
             ("set_status", "triaged"),
             ("set_team", "no team"),
-            ("add_ticket_comment", "Thanks, we are on it."),
+            (
+                "add_ticket_comment",
+                "Thanks ((user.first_name)), we are on ((feedback.title)) [((feedback.status))].",
+            ),
             ("adjust_submitter_score", "+2"),
             ("set_visibility", "Private"),
             // A status the workflow lacks is skipped, and says so.
@@ -1201,6 +1204,11 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
                     kind: "set_visibility".into(),
                     value: "secret".into(),
                 },
+                switchyard::types::MacroActionForm {
+                    slot: "2".into(),
+                    kind: "add_ticket_comment".into(),
+                    value: "Hi ((feedback.nope))".into(),
+                },
             ],
             ..Default::default()
         },
@@ -1209,6 +1217,12 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     .unwrap_err();
     assert!(
         err.field_message("actions.0").is_some() && err.field_message("actions.1").is_some(),
+        "{err:?}"
+    );
+    assert!(
+        err.field_message("actions.2")
+            .unwrap()
+            .contains("((feedback.nope))"),
         "{err:?}"
     );
 
@@ -1232,7 +1246,10 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     assert_eq!(t.status, "Triaged");
     assert_eq!(t.team, None);
     assert_eq!(t.visibility, "private");
-    assert_eq!(t.comments.last().unwrap().body, "Thanks, we are on it.");
+    assert_eq!(
+        t.comments.last().unwrap().body,
+        "Thanks Ada, we are on Crash on save [Triaged]."
+    );
     assert_eq!(
         app.count(&format!("SELECT score FROM users WHERE id = {ada}"))
             .await,

@@ -31,7 +31,7 @@ pub async fn load_macro_form(
     scope: String,
 ) -> Result<(Option<MacroView>, MacroFormOptions), AppError> {
     use super::ctx;
-    use crate::server::services::{filters, macros, teams};
+    use crate::server::services::{filters, macros, tags, teams};
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let m = match id {
             Some(id) => Some(macros::get(&c.state.db, id).await?),
@@ -42,6 +42,17 @@ pub async fn load_macro_form(
             scope: scope.to_string(),
             teams: teams::refs(&c.state.db).await?,
             filters: filters::names(&c.state.db, scope).await?,
+            tags: tags::CATALOGUE
+                .iter()
+                .filter(|(_, _, scopes)| scopes.contains(&scope))
+                .map(|(t, what, _)| (t.to_string(), what.to_string()))
+                .chain(
+                    tags::external_tags(&c.state.db, scope)
+                        .await?
+                        .into_iter()
+                        .map(|t| (t, "external data".to_string())),
+                )
+                .collect(),
         };
         Ok((m, options))
     })

@@ -335,6 +335,14 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                     }
                 }).collect_view()}
                 {feedback.then(|| view! { <p class="text-xs text-slate-500">"A status is named as in the ticket's workflow (a ticket whose workflow lacks it keeps its status); a team by name, or “no team”."</p> })}
+                <details class="mt-2 text-xs text-slate-600">
+                    <summary class="cursor-pointer">"Dynamic tags a comment may hold, e.g. Thanks ((user.first_name))"</summary>
+                    <ul class="mt-1 grid grid-cols-1 gap-x-4 sm:grid-cols-2">
+                        {options.tags.clone().into_iter().map(|(tag, what)| view! {
+                            <li><code class="font-mono">{format!("(({tag}))")}</code> " " {what}</li>
+                        }).collect_view()}
+                    </ul>
+                </details>
             </fieldset>
             <fieldset class="space-y-3">
                 <legend class="mb-2 text-sm font-semibold">"Options"</legend>

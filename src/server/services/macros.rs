@@ -198,7 +198,13 @@ fn optional_id(raw: &str) -> Result<Option<i32>, String> {
     }
 }
 
-fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<ParsedMacro, AppError> {
+/// Reads the macro form. `external` holds the external-data tags the scope may use.
+fn parse_form(
+    form: &MacroForm,
+    scope: &str,
+    teams: &[TeamRef],
+    external: &[String],
+) -> Result<ParsedMacro, AppError> {
     let mut errors = FieldErrors::new();
     let name = form.name.trim();
     if name.is_empty() {
@@ -266,9 +272,11 @@ fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<Parsed
             "add_comment" if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_comment" => Ok(MacroAction::AddComment {
-                text: value.to_string(),
-            }),
+            "add_comment" => {
+                super::tags::check(value, scope, external).map(|_| MacroAction::AddComment {
+                    text: value.to_string(),
+                })
+            }
             "set_status" if value.is_empty() => Err("name the status, e.g. Closed".into()),
             "set_status" if value.chars().count() > 60 => {
                 Err("the status must be at most 60 characters".into())
@@ -284,11 +292,11 @@ fn parse_form(form: &MacroForm, scope: &str, teams: &[TeamRef]) -> Result<Parsed
             "add_ticket_comment" if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_ticket_comment" => {
-                feedback::check_storable(value).map(|_| MacroAction::AddTicketComment {
+            "add_ticket_comment" => feedback::check_storable(value)
+                .and_then(|_| super::tags::check(value, scope, external))
+                .map(|_| MacroAction::AddTicketComment {
                     text: value.to_string(),
-                })
-            }
+                }),
             "adjust_submitter_score" => {
                 delta(value).map(|delta| MacroAction::AdjustSubmitterScore { delta })
             }
@@ -540,7 +548,8 @@ pub async fn save(
         Some(m) => super::filters::parse_scope(&m.scope),
         None => super::filters::parse_scope(&form.scope),
     };
-    let p = parse_form(form, scope, &teams)?;
+    let external = super::tags::external_tags(db, scope).await?;
+    let p = parse_form(form, scope, &teams, &external)?;
     let mut errors = FieldErrors::new();
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
@@ -926,11 +935,18 @@ async fn run_in(
                     .await?;
             }
             MacroAction::AddComment { text } => {
+                let body = if text.contains("((") {
+                    super::tags::Values::load(txn, Some(target), None, now)
+                        .await?
+                        .render(text)
+                } else {
+                    text.clone()
+                };
                 comment::ActiveModel {
                     user_id: Set(target.id),
                     author_user_id: Set(actor.user_id),
                     author_label: Set(actor.label.clone()),
-                    body: Set(text.clone()),
+                    body: Set(body),
                     created_at: Set(now),
                     ..Default::default()
                 }
@@ -1071,7 +1087,29 @@ pub async fn run_on_ticket(
                     Some(id) => user::Entity::find_by_id(id).one(txn).await?,
                     None => None,
                 };
-                feedback::comment_in(txn, &current, author.as_ref(), text, actor).await?;
+                let body = if text.contains("((") {
+                    let status = feedback_type
+                        .statuses
+                        .iter()
+                        .find(|s| s.id == current.status_id)
+                        .map(|s| s.name.as_str())
+                        .unwrap_or("");
+                    let team = current
+                        .team_id
+                        .and_then(|id| all_teams.iter().find(|x| x.id == id))
+                        .map(|x| x.name.as_str());
+                    super::tags::Values::load(
+                        txn,
+                        None,
+                        Some((&current, &feedback_type.name, status, team)),
+                        Utc::now(),
+                    )
+                    .await?
+                    .render(text)
+                } else {
+                    text.clone()
+                };
+                feedback::comment_in(txn, &current, author.as_ref(), &body, actor).await?;
                 None
             }
             MacroAction::AdjustSubmitterScore { delta } => match current.author_user_id {
@@ -1396,7 +1434,7 @@ mod tests {
             run_once_per_user: Some("on".into()),
             ..Default::default()
         };
-        let p = parse_form(&form, SCOPE_USER, &teams()).unwrap();
+        let p = parse_form(&form, SCOPE_USER, &teams(), &[]).unwrap();
         assert_eq!(p.key, "welcome-1");
         assert_eq!(
             p.actions,
@@ -1421,7 +1459,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let err = parse_form(&form, SCOPE_USER, &teams()).unwrap_err();
+        let err = parse_form(&form, SCOPE_USER, &teams(), &[]).unwrap_err();
         assert!(
             err.field_message("actions.1").is_some() && err.field_message("actions.2").is_some(),
             "{err:?}"
@@ -1433,7 +1471,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            parse_form(&form, SCOPE_USER, &teams())
+            parse_form(&form, SCOPE_USER, &teams(), &[])
                 .unwrap_err()
                 .field_message("actions")
                 .unwrap()
@@ -1507,7 +1545,7 @@ mod tests {
             run_once_per_user: Some("on".into()),
             ..Default::default()
         };
-        let p = parse_form(&form, SCOPE_FEEDBACK, &teams()).unwrap();
+        let p = parse_form(&form, SCOPE_FEEDBACK, &teams(), &[]).unwrap();
         assert_eq!(
             p.actions,
             vec![
@@ -1533,6 +1571,7 @@ mod tests {
             },
             SCOPE_FEEDBACK,
             &teams(),
+            &[],
         )
         .unwrap_err();
         assert!(
@@ -1553,6 +1592,7 @@ mod tests {
             },
             SCOPE_USER,
             &teams(),
+            &[],
         )
         .unwrap();
         assert!(!p.on_submit);

@@ -17,6 +17,7 @@ pub mod listeners;
 pub mod macros;
 pub mod opt_out;
 pub mod projects;
+pub mod tags;
 pub mod teams;
 pub mod users;
 

@@ -1,0 +1,300 @@
+//! Dynamic tags: `((user.email))`, `((feedback.title))`, `((external.Jira.Issue key))` … in
+//! the text of macro actions. One catalogue says which tags exist for which macros; a template
+//! is checked against it when the macro is saved (an unknown tag is an error naming it) and
+//! rendered when the macro runs, from the run's user or ticket.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::external_data::{self, Subject};
+use super::filters::SCOPE_FEEDBACK;
+use crate::errors::AppError;
+use crate::server::entities::{community, data_field, data_group, project, ticket, user};
+
+/// Every fixed tag: (tag, what it stands for, the macro scopes that have it).
+pub const CATALOGUE: &[(&str, &str, &[&str])] = &[
+    (
+        "user.email",
+        "the user's email (feedback: the submitter's)",
+        &["user", "feedback"],
+    ),
+    (
+        "user.first_name",
+        "the user's first name",
+        &["user", "feedback"],
+    ),
+    (
+        "user.last_name",
+        "the user's last name",
+        &["user", "feedback"],
+    ),
+    ("user.score", "the user's score", &["user", "feedback"]),
+    ("user.id", "the user's id", &["user", "feedback"]),
+    ("feedback.id", "the ticket's id", &["feedback"]),
+    ("feedback.title", "the ticket's title", &["feedback"]),
+    (
+        "feedback.description",
+        "the ticket's description",
+        &["feedback"],
+    ),
+    ("feedback.status", "the ticket's status", &["feedback"]),
+    ("feedback.type", "the ticket's feedback type", &["feedback"]),
+    ("feedback.team", "the ticket's team", &["feedback"]),
+    ("feedback.visibility", "public or private", &["feedback"]),
+    (
+        "feedback.popularity",
+        "followers plus comments",
+        &["feedback"],
+    ),
+    ("project.name", "the ticket's project", &["feedback"]),
+    ("project.key", "the project's key", &["feedback"]),
+    (
+        "community.name",
+        "the community's name",
+        &["user", "feedback"],
+    ),
+    (
+        "run.time",
+        "when the run happens (UTC)",
+        &["user", "feedback"],
+    ),
+];
+
+/// A template split into text and tags.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    Text(String),
+    Tag(String),
+}
+
+/// Splits a template; `((` without `))` is an error.
+pub fn parse(template: &str) -> Result<Vec<Part>, String> {
+    let mut parts = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("((") {
+        if start > 0 {
+            parts.push(Part::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let end = after
+            .find("))")
+            .ok_or_else(|| "a tag opened with (( is not closed with ))".to_string())?;
+        parts.push(Part::Tag(after[..end].trim().to_string()));
+        rest = &after[end + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+/// The external-data tags a macro of `scope` may use: `external.<group>.<label>` of the user
+/// groups, and (feedback) of the feedback and project groups.
+pub async fn external_tags(
+    db: &impl ConnectionTrait,
+    scope: &str,
+) -> Result<Vec<String>, AppError> {
+    let scopes: &[&str] = if scope == SCOPE_FEEDBACK {
+        &["user", "feedback", "project"]
+    } else {
+        &["user"]
+    };
+    let groups = data_group::Entity::find()
+        .filter(data_group::Column::Scope.is_in(scopes.iter().copied()))
+        .order_by_asc(data_group::Column::Name)
+        .all(db)
+        .await?;
+    let mut tags = Vec::new();
+    for g in groups {
+        for f in data_field::Entity::find()
+            .filter(data_field::Column::GroupId.eq(g.id))
+            .order_by_asc(data_field::Column::Position)
+            .all(db)
+            .await?
+        {
+            tags.push(format!("external.{}.{}", g.name, f.label));
+        }
+    }
+    Ok(tags)
+}
+
+/// Checks every tag of `template` against the catalogue of `scope` and the external tags.
+pub fn check(template: &str, scope: &str, external: &[String]) -> Result<(), String> {
+    for part in parse(template)? {
+        if let Part::Tag(tag) = part {
+            let known = CATALOGUE
+                .iter()
+                .any(|(t, _, scopes)| *t == tag && scopes.contains(&scope))
+                || external.iter().any(|e| e.eq_ignore_ascii_case(&tag));
+            if !known {
+                return Err(format!(
+                    "(({tag})) is not a tag of {} macros",
+                    if scope == SCOPE_FEEDBACK {
+                        "feedback"
+                    } else {
+                        "user"
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a run's tags stand for.
+#[derive(Debug, Default)]
+pub struct Values {
+    fixed: Vec<(&'static str, String)>,
+    external: Vec<(String, String)>,
+}
+
+impl Values {
+    /// The values for a run on `target` (a user) or on `ticket` (with its submitter).
+    pub async fn load(
+        db: &impl ConnectionTrait,
+        target: Option<&user::Model>,
+        ticket: Option<(&ticket::Model, &str, &str, Option<&str>)>,
+        now: DateTime<Utc>,
+    ) -> Result<Values, AppError> {
+        let mut v = Values::default();
+        let community = community::Entity::find().one(db).await?;
+        v.fixed.push((
+            "community.name",
+            community.map(|c| c.name).unwrap_or_default(),
+        ));
+        v.fixed
+            .push(("run.time", now.format("%Y-%m-%d %H:%M UTC").to_string()));
+        let submitter = match (target, &ticket) {
+            (Some(u), _) => Some(u.clone()),
+            (None, Some((t, ..))) => match t.author_user_id {
+                Some(id) => user::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            },
+            _ => None,
+        };
+        if let Some(u) = &submitter {
+            v.fixed.extend([
+                ("user.email", u.email.clone()),
+                ("user.first_name", u.first_name.clone()),
+                ("user.last_name", u.last_name.clone()),
+                ("user.score", u.score.to_string()),
+                ("user.id", u.id.to_string()),
+            ]);
+            v.add_external(external_data::values_for(db, Subject::User(u.id)).await?);
+        }
+        if let Some((t, type_name, status, team)) = ticket {
+            let p = project::Entity::find_by_id(t.project_id).one(db).await?;
+            v.fixed.extend([
+                ("feedback.id", t.id.to_string()),
+                ("feedback.title", t.title.clone()),
+                ("feedback.description", t.description.clone()),
+                ("feedback.status", status.to_string()),
+                ("feedback.type", type_name.to_string()),
+                ("feedback.team", team.unwrap_or("").to_string()),
+                ("feedback.visibility", t.visibility.clone()),
+                ("feedback.popularity", t.popularity.to_string()),
+                (
+                    "project.name",
+                    p.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                ),
+                (
+                    "project.key",
+                    p.as_ref().map(|p| p.key.clone()).unwrap_or_default(),
+                ),
+            ]);
+            v.add_external(external_data::values_for(db, Subject::Ticket(t.id)).await?);
+            v.add_external(external_data::values_for(db, Subject::Project(t.project_id)).await?);
+        }
+        Ok(v)
+    }
+
+    fn add_external(&mut self, values: Vec<crate::types::DataValueView>) {
+        self.external.extend(
+            values
+                .into_iter()
+                .map(|d| (format!("external.{}.{}", d.group, d.label), d.value)),
+        );
+    }
+
+    /// The template with each tag replaced by its value (empty when the run has none, e.g. a
+    /// removed submitter or an external field never stored).
+    pub fn render(&self, template: &str) -> String {
+        let Ok(parts) = parse(template) else {
+            return template.to_string();
+        };
+        parts
+            .into_iter()
+            .map(|p| match p {
+                Part::Text(t) => t,
+                Part::Tag(tag) => self
+                    .fixed
+                    .iter()
+                    .find(|(k, _)| *k == tag)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| {
+                        self.external
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(&tag))
+                            .map(|(_, v)| v.clone())
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_split_into_text_and_tags() {
+        assert_eq!(
+            parse("Hi ((user.first_name)), ((  feedback.title ))!").unwrap(),
+            vec![
+                Part::Text("Hi ".into()),
+                Part::Tag("user.first_name".into()),
+                Part::Text(", ".into()),
+                Part::Tag("feedback.title".into()),
+                Part::Text("!".into()),
+            ]
+        );
+        assert!(parse("Hi ((user.first_name").is_err());
+        assert_eq!(
+            parse("no tags").unwrap(),
+            vec![Part::Text("no tags".into())]
+        );
+    }
+
+    #[test]
+    fn tags_are_checked_per_scope() {
+        let external = vec!["external.Jira.Issue key".to_string()];
+        assert!(check("((user.email))", "user", &[]).is_ok());
+        assert!(
+            check(
+                "((feedback.title)) ((external.jira.issue key))",
+                "feedback",
+                &external
+            )
+            .is_ok()
+        );
+        let err = check("((feedback.title))", "user", &[]).unwrap_err();
+        assert!(
+            err.contains("((feedback.title))") && err.contains("user macros"),
+            "{err}"
+        );
+        assert!(check("((user.password))", "user", &[]).is_err());
+    }
+
+    #[test]
+    fn rendering_fills_known_tags_and_leaves_missing_ones_empty() {
+        let v = Values {
+            fixed: vec![("user.first_name", "Ada".into())],
+            external: vec![("external.Jira.Issue key".into(), "BETA-42".into())],
+        };
+        assert_eq!(
+            v.render("Hi ((user.first_name)) about ((external.Jira.Issue key))((user.score))"),
+            "Hi Ada about BETA-42"
+        );
+    }
+}
