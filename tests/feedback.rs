@@ -1531,6 +1531,25 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     )
     .await;
     let once = feedback_macro(&app, "once", &[("set_status", "Triaged")], form("once")).await;
+    // A user macro on a user filter, weekly.
+    let adas = saved_filter(&app, "user", "Ada", &[("email", "starts_with", "ada@")]).await;
+    macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            name: "Weekly point".into(),
+            key: "weekly-point".into(),
+            actions: vec![switchyard::types::MacroActionForm {
+                slot: "0".into(),
+                kind: "adjust_score".into(),
+                value: "1".into(),
+            }],
+            schedule_filter_id: adas.to_string(),
+            ..form("weekly")
+        },
+    )
+    .await
+    .unwrap();
     let view = macros::get(&app.db, daily).await.unwrap();
     let sched = view.schedule.unwrap();
     assert_eq!(
@@ -1550,7 +1569,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let started = automation::run_due(&app.db, start + Duration::seconds(5))
         .await
         .unwrap();
-    assert_eq!(started.len(), 2);
+    assert_eq!(started.len(), 3);
     assert!(
         automation::run_due(&app.db, start + Duration::seconds(5))
             .await
@@ -1560,9 +1579,14 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     wait_until(
         &app,
         "SELECT COUNT(*) FROM macro_runs WHERE trigger = 'schedule' AND status = 'completed'",
-        2,
+        3,
     )
     .await;
+    assert_eq!(
+        app.count("SELECT score FROM users WHERE email = 'ada@example.com'")
+            .await,
+        1
+    );
     let daily_view = macros::get(&app.db, daily).await.unwrap().schedule.unwrap();
     assert_eq!(
         daily_view.next_run.as_deref(),
