@@ -31,12 +31,13 @@ $BIN demo-data --users 100 >/dev/null
 # The tickets themselves are written straight into the database: this measures the bulk run,
 # not ticket creation (scripts/bench_source.sh measures that).
 type_id=$(q "SELECT id FROM feedback_types WHERE name = 'Bug Report'")
-q "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TICKETS)
+q "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $TICKETS),
+   people AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM users WHERE role = 'participant')
    INSERT INTO tickets (project_id, feedback_type_id, title, description, status_id, team_id,
      author_user_id, author_label, field_values, visibility, popularity, created_at, updated_at)
    SELECT t.project_id, t.id, 'Crash ' || i, 'Steps ' || i,
      (SELECT MIN(id) FROM feedback_statuses WHERE feedback_type_id = t.id), NULL,
-     (SELECT id FROM users WHERE role = 'participant' ORDER BY id LIMIT 1 OFFSET (i % 50)),
+     (SELECT id FROM people WHERE k = i % (SELECT COUNT(*) FROM people)),
      'Bench user', '{}', 'public', 0, p.created_at, p.created_at
    FROM n, feedback_types t JOIN projects p ON p.id = t.project_id WHERE t.id = $type_id"
 
