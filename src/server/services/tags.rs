@@ -60,6 +60,48 @@ pub const CATALOGUE: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// Where a rendered value lands, which decides how it is escaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Plain text (a comment): as it is.
+    Text,
+    /// Inside a JSON string literal: quotes, backslashes and control characters escaped.
+    Json,
+    /// An `application/x-www-form-urlencoded` value.
+    Form,
+    /// A URL path segment or query value: everything but unreserved characters percent-encoded.
+    Url,
+    /// A header value: no CR, LF or other control character.
+    Header,
+}
+
+/// `value` escaped for `place`.
+pub fn escape(value: &str, place: Place) -> String {
+    match place {
+        Place::Text => value.to_string(),
+        Place::Json => {
+            let quoted = serde_json::Value::String(value.to_string()).to_string();
+            quoted[1..quoted.len() - 1].to_string()
+        }
+        Place::Form => url::form_urlencoded::byte_serialize(value.as_bytes()).collect(),
+        Place::Url => {
+            let mut out = String::with_capacity(value.len());
+            for b in value.bytes() {
+                if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                    out.push(b as char);
+                } else {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+            out
+        }
+        Place::Header => value
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+    }
+}
+
 /// A template split into text and tags.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
@@ -219,6 +261,11 @@ impl Values {
     /// The template with each tag replaced by its value (empty when the run has none, e.g. a
     /// removed submitter or an external field never stored).
     pub fn render(&self, template: &str) -> String {
+        self.render_in(template, Place::Text)
+    }
+
+    /// As `render`, each value escaped for `place` (the template's own text is kept as it is).
+    pub fn render_in(&self, template: &str, place: Place) -> String {
         let Ok(parts) = parse(template) else {
             return template.to_string();
         };
@@ -226,18 +273,21 @@ impl Values {
             .into_iter()
             .map(|p| match p {
                 Part::Text(t) => t,
-                Part::Tag(tag) => self
-                    .fixed
-                    .iter()
-                    .find(|(k, _)| *k == tag)
-                    .map(|(_, v)| v.clone())
-                    .or_else(|| {
-                        self.external
-                            .iter()
-                            .find(|(k, _)| k.eq_ignore_ascii_case(&tag))
-                            .map(|(_, v)| v.clone())
-                    })
-                    .unwrap_or_default(),
+                Part::Tag(tag) => escape(
+                    &self
+                        .fixed
+                        .iter()
+                        .find(|(k, _)| *k == tag)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| {
+                            self.external
+                                .iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(&tag))
+                                .map(|(_, v)| v.clone())
+                        })
+                        .unwrap_or_default(),
+                    place,
+                ),
             })
             .collect()
     }
@@ -284,6 +334,108 @@ mod tests {
             "{err}"
         );
         assert!(check("((user.password))", "user", &[]).is_err());
+    }
+
+    /// Strings that break naive escaping, then random ones (seeded: a failure is reproducible).
+    fn nasty_strings() -> Vec<String> {
+        use rand::{Rng, SeedableRng};
+        let mut all: Vec<String> = [
+            "",
+            "\"",
+            "\\",
+            "\\\"",
+            "'",
+            "\n\r\t",
+            "\u{0}",
+            "\u{1f}\u{7f}",
+            "((user.email))",
+            "))((",
+            "a&b=c",
+            "100%",
+            "+ +",
+            "é ü ß",
+            "日本語",
+            "🎉",
+            "\u{2028}\u{2029}",
+            "</script>",
+            "Content-Length: 0\r\n\r\nGET /",
+            "{\"x\": 1}",
+            "%00",
+            "#?/",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let pool: Vec<char> = "\"\\'\n\r\t\u{0}\u{8}\u{1b}{}[]:,&=+%#?/ aZ09éß日🎉\u{2028}\u{fffd}"
+            .chars()
+            .collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20261125);
+        for _ in 0..3000 {
+            let len = rng.gen_range(0..40);
+            all.push(
+                (0..len)
+                    .map(|_| {
+                        if rng.gen_bool(0.2) {
+                            char::from_u32(rng.gen_range(0..0x11000)).unwrap_or('x')
+                        } else {
+                            pool[rng.gen_range(0..pool.len())]
+                        }
+                    })
+                    .collect(),
+            );
+        }
+        all
+    }
+
+    fn with_name(name: &str) -> Values {
+        Values {
+            fixed: vec![("user.first_name", name.to_string())],
+            external: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn any_string_in_a_tag_keeps_a_json_body_valid_and_holding_it() {
+        for s in nasty_strings() {
+            let body = with_name(&s).render_in(
+                r#"{"text": "Hi ((user.first_name))!", "raw": "((user.first_name))", "n": 1}"#,
+                Place::Json,
+            );
+            let parsed: serde_json::Value = serde_json::from_str(&body)
+                .unwrap_or_else(|e| panic!("{s:?} made invalid JSON ({e}): {body}"));
+            assert_eq!(parsed["raw"], serde_json::Value::String(s.clone()), "{s:?}");
+            assert_eq!(
+                parsed["text"],
+                serde_json::Value::String(format!("Hi {s}!"))
+            );
+            assert_eq!(parsed["n"], 1);
+        }
+    }
+
+    #[test]
+    fn any_string_survives_form_and_url_encoding_and_never_breaks_a_header() {
+        for s in nasty_strings() {
+            let form = with_name(&s).render_in("name=((user.first_name))&x=1", Place::Form);
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(form.as_bytes())
+                .into_owned()
+                .collect();
+            assert_eq!(
+                pairs,
+                vec![("name".into(), s.clone()), ("x".into(), "1".into())],
+                "{s:?}"
+            );
+            let path = with_name(&s).render_in("/users/((user.first_name))/x", Place::Url);
+            let segment = path.split('/').nth(2).unwrap();
+            let decoded: Vec<u8> = url::form_urlencoded::parse(
+                format!("v={}", segment.replace('+', "%2B")).as_bytes(),
+            )
+            .next()
+            .map(|(_, v)| v.into_owned().into_bytes())
+            .unwrap_or_default();
+            assert_eq!(String::from_utf8(decoded).unwrap(), s, "{path}");
+            let header = with_name(&s).render_in("Bearer ((user.first_name))", Place::Header);
+            assert!(!header.contains(['\r', '\n', '\0']), "{header:?}");
+        }
     }
 
     #[test]
