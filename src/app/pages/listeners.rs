@@ -163,6 +163,7 @@ pub fn ListenerPage() -> impl IntoView {
                         _ => "jim@example.com",
                     };
                     let curl = format!("curl -X POST '{endpoint}?find={example_find}' -H 'X-Api-Key: YOUR_API_KEY'{body}");
+                    let what = if l.as_ref().is_some_and(|l| l.scope == "feedback") { "ticket" } else { "user" };
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
@@ -175,7 +176,7 @@ pub fn ListenerPage() -> impl IntoView {
                             <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") onfocus="this.select()"/>
                             <label for="f-curl" class=LABEL>"Example request"</label>
                             <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") onfocus="this.select()"/>
-                            <p class="text-xs text-slate-500">"Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or user not found, or user outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json."</p>
+                            <p class="text-xs text-slate-500">{format!("Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or {what} not found, or {what} outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json.")}</p>
                         </section>
                         <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
                         <ListenerEditor opts/>
