@@ -460,7 +460,7 @@ fn data_expr(
     let (negate, test) = match kind {
         "integer" => {
             let n: f64 = c.value.parse().map_err(|_| ())?;
-            let col = Expr::col(data_value::Column::ValueInteger).into();
+            let col = Expr::col(data_value::Column::ValueInteger);
             match c.op.as_str() {
                 "ne" => (true, number_test(col, "eq", n)),
                 op => (false, number_test(col, op, n)),
@@ -469,7 +469,7 @@ fn data_expr(
         "datetime" => (
             false,
             date_test(
-                Expr::col(data_value::Column::ValueDatetime).into(),
+                Expr::col(data_value::Column::ValueDatetime),
                 &c.op,
                 &c.value,
             )?,
@@ -479,7 +479,7 @@ fn data_expr(
             Expr::col(data_value::Column::ValueBoolean).eq(c.value == "true"),
         ),
         _ => {
-            let col: SimpleExpr = Expr::col(data_value::Column::ValueString).into();
+            let col: SimpleExpr = Expr::col(data_value::Column::ValueString);
             match c.op.as_str() {
                 "not_equals" => (true, text_test(col, "equals", &c.value)),
                 "not_contains" => (true, text_test(col, "contains", &c.value)),
@@ -515,12 +515,12 @@ fn user_condition_expr(c: &Cond) -> Result<SimpleExpr, AppError> {
             c,
             kind,
             id,
-            Expr::col((user::Entity, user::Column::Id)).into(),
+            Expr::col((user::Entity, user::Column::Id)),
             data_value::Column::UserId,
         )
         .map_err(|_| bad());
     }
-    let text = |col: user::Column| text_test(Expr::col(col).into(), &c.op, &c.value);
+    let text = |col: user::Column| text_test(Expr::col(col), &c.op, &c.value);
     Ok(match c.field.as_str() {
         "email" => text(user::Column::Email),
         "first_name" => text(user::Column::FirstName),
@@ -542,10 +542,11 @@ fn user_condition_expr(c: &Cond) -> Result<SimpleExpr, AppError> {
         "role" => user::Column::Role.ne(c.value.clone()),
         "score" => {
             let n: f64 = c.value.parse().map_err(|_| bad())?;
-            number_test(Expr::col(user::Column::Score).into(), &c.op, n)
+            number_test(Expr::col(user::Column::Score), &c.op, n)
         }
-        "created_at" => date_test(Expr::col(user::Column::CreatedAt).into(), &c.op, &c.value)
-            .map_err(|_| bad())?,
+        "created_at" => {
+            date_test(Expr::col(user::Column::CreatedAt), &c.op, &c.value).map_err(|_| bad())?
+        }
         _ => return Err(bad()),
     })
 }
@@ -589,7 +590,7 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
             c,
             kind,
             id,
-            Expr::col((ticket::Entity, ticket::Column::Id)).into(),
+            Expr::col((ticket::Entity, ticket::Column::Id)),
             data_value::Column::TicketId,
         )
         .map_err(|_| bad());
@@ -665,7 +666,7 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
         "visibility" if c.op == "is" => ticket::Column::Visibility.eq(c.value.clone()),
         "visibility" => ticket::Column::Visibility.ne(c.value.clone()),
         "title" => text_test(
-            Expr::col((ticket::Entity, ticket::Column::Title)).into(),
+            Expr::col((ticket::Entity, ticket::Column::Title)),
             &c.op,
             &c.value,
         ),
@@ -682,7 +683,7 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
                 .column(user::Column::Id)
                 .from(user::Entity)
                 .and_where(text_test(
-                    Expr::col((user::Entity, user::Column::Email)).into(),
+                    Expr::col((user::Entity, user::Column::Email)),
                     op,
                     &c.value,
                 ))
@@ -696,14 +697,16 @@ fn ticket_condition_expr(c: &Cond, backend: DatabaseBackend) -> Result<SimpleExp
             }
         }
         "popularity" => number_test(
-            Expr::col(ticket::Column::Popularity).into(),
+            Expr::col(ticket::Column::Popularity),
             &c.op,
             c.value.parse().map_err(|_| bad())?,
         ),
-        "created_at" => date_test(Expr::col(ticket::Column::CreatedAt).into(), &c.op, &c.value)
-            .map_err(|_| bad())?,
-        "updated_at" => date_test(Expr::col(ticket::Column::UpdatedAt).into(), &c.op, &c.value)
-            .map_err(|_| bad())?,
+        "created_at" => {
+            date_test(Expr::col(ticket::Column::CreatedAt), &c.op, &c.value).map_err(|_| bad())?
+        }
+        "updated_at" => {
+            date_test(Expr::col(ticket::Column::UpdatedAt), &c.op, &c.value).map_err(|_| bad())?
+        }
         _ => return Err(bad()),
     })
 }
