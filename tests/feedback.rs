@@ -1600,6 +1600,52 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     assert!(daily_view.last_run.is_some());
     let once_view = macros::get(&app.db, once).await.unwrap().schedule.unwrap();
     assert_eq!(once_view.next_run, None, "a one-off schedule runs once");
+    // Switched off and on again, it stays done; moved to a later start, it runs again then.
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), once, false)
+        .await
+        .unwrap();
+    automation::set_schedule_enabled(&app.db, &Actor::system("test"), once, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        macros::get(&app.db, once)
+            .await
+            .unwrap()
+            .schedule
+            .unwrap()
+            .next_run,
+        None
+    );
+    let later = start + Duration::days(3);
+    macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            id: once.to_string(),
+            name: "Macro once".into(),
+            key: "once".into(),
+            scope: "feedback".into(),
+            actions: vec![switchyard::types::MacroActionForm {
+                slot: "0".into(),
+                kind: "set_status".into(),
+                value: "Triaged".into(),
+            }],
+            schedule_starts_at: later.format("%Y-%m-%dT%H:%M").to_string(),
+            ..form("once")
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        macros::get(&app.db, once)
+            .await
+            .unwrap()
+            .schedule
+            .unwrap()
+            .next_run
+            .as_deref(),
+        Some(later.format("%Y-%m-%d %H:%M UTC").to_string().as_str())
+    );
 
     // Switched off, a due schedule does not run; switched on, it runs at the next occurrence.
     automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false)

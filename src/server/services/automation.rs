@@ -141,7 +141,7 @@ pub async fn set_schedule_enabled(
                 start,
                 m.schedule_ends_at,
                 now,
-                m.last_run_at.is_some(),
+                m.last_run_at.is_some_and(|l| l >= start),
             )
         })
         .flatten();

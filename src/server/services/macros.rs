@@ -575,7 +575,7 @@ pub async fn save(
     let actions = serde_json::to_string(&p.actions).map_err(AppError::internal)?;
     let steps: Vec<String> = p.actions.iter().map(|a| describe(a, &teams)).collect();
     let now = Utc::now();
-    let ran_before = existing.as_ref().and_then(|m| m.last_run_at).is_some();
+    let last_run = existing.as_ref().and_then(|m| m.last_run_at);
     let txn = db.begin().await?;
     let mut active = match existing {
         Some(m) => m.into_active_model(),
@@ -597,7 +597,12 @@ pub async fn save(
             active.schedule_enabled = Set(s.enabled);
             active.next_run_at = Set(s
                 .enabled
-                .then(|| next_run(&s.frequency, s.starts_at, s.ends_at, now, ran_before))
+                .then(|| {
+                    // A one-off that already ran from this start does not run again; moved to
+                    // a later start, it does.
+                    let ran = last_run.is_some_and(|l| l >= s.starts_at);
+                    next_run(&s.frequency, s.starts_at, s.ends_at, now, ran)
+                })
                 .flatten());
         }
         None => {
