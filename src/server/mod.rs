@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod openapi;
 pub mod outgoing;
 pub mod rate_limit;
+pub mod retry;
 pub mod services;
 pub mod settings;
 pub mod signing;
