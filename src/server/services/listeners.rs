@@ -26,7 +26,7 @@ use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
-    api_key, comment, data_field, data_group, data_value, idempotency_key, listener, listener_call,
+    api_key, data_field, data_group, data_value, idempotency_key, listener, listener_call,
     macro_def, macro_run, ticket, user,
 };
 use crate::server::ingest::{Accept, Written};
@@ -95,12 +95,12 @@ async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choic
         macros_q = macros_q.filter(macro_def::Column::Scope.eq(scope));
         groups_q = groups_q.filter(data_group::Column::Scope.eq(scope));
     }
-    let feedback_groups = data_group::Entity::find()
-        .filter(data_group::Column::Scope.eq(SCOPE_FEEDBACK))
-        .all(db)
-        .await?;
     let mut find_fields = Vec::new();
     if scope.is_none_or(|s| s == SCOPE_FEEDBACK) {
+        let feedback_groups = data_group::Entity::find()
+            .filter(data_group::Column::Scope.eq(SCOPE_FEEDBACK))
+            .all(db)
+            .await?;
         for f in data_field::Entity::find()
             .filter(data_field::Column::GroupId.is_in(feedback_groups.iter().map(|g| g.id)))
             .filter(data_field::Column::Kind.is_in(["string", "integer"]))
@@ -1558,17 +1558,15 @@ async fn act_now(
             Reply::done(json!({ "status": "completed", "stored": stored }))
         }
         (Effect::Comment { author, text }, Target::User(target)) => {
-            let c = comment::ActiveModel {
-                user_id: Set(target.id),
-                author_user_id: Set(Some(author.id)),
-                author_label: Set(super::feedback::person_label(&author)),
-                body: Set(text),
-                created_at: Set(Utc::now()),
-                ..Default::default()
-            }
-            .insert(&txn)
+            let id = super::users::comment_in(
+                &txn,
+                target.id,
+                (Some(author.id), super::feedback::person_label(&author)),
+                &text,
+                None,
+            )
             .await?;
-            Reply::done(json!({ "status": "completed", "comment_id": c.id.to_string() }))
+            Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
         }
         (Effect::Data(values), Target::User(target)) => {
             let mut stored = Vec::with_capacity(values.len());

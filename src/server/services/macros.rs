@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use hmac::{Hmac, Mac};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -910,15 +910,7 @@ async fn run_in(
     for action in &m.actions {
         match action {
             MacroAction::AdjustScore { delta } => {
-                user::Entity::update_many()
-                    .col_expr(
-                        user::Column::Score,
-                        Expr::col(user::Column::Score).add(*delta),
-                    )
-                    .col_expr(user::Column::UpdatedAt, Expr::value(now))
-                    .filter(user::Column::Id.eq(target.id))
-                    .exec(txn)
-                    .await?;
+                super::users::adjust_score(txn, target.id, *delta).await?;
             }
             MacroAction::AddToTeam { team_id } => {
                 if all_teams.iter().any(|t| t.id == *team_id) {
@@ -947,15 +939,13 @@ async fn run_in(
                 } else {
                     text.clone()
                 };
-                comment::ActiveModel {
-                    user_id: Set(target.id),
-                    author_user_id: Set(actor.user_id),
-                    author_label: Set(actor.label.clone()),
-                    body: Set(body),
-                    created_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(txn)
+                super::users::comment_in(
+                    txn,
+                    target.id,
+                    (actor.user_id, actor.label.clone()),
+                    &body,
+                    None,
+                )
                 .await?;
             }
             MacroAction::SetStatus { .. }
@@ -1120,15 +1110,7 @@ pub async fn run_on_ticket(
             MacroAction::AdjustSubmitterScore { delta } => match current.author_user_id {
                 None => Some("the submitter was removed".to_string()),
                 Some(author) => {
-                    user::Entity::update_many()
-                        .col_expr(
-                            user::Column::Score,
-                            Expr::col(user::Column::Score).add(*delta),
-                        )
-                        .col_expr(user::Column::UpdatedAt, Expr::value(Utc::now()))
-                        .filter(user::Column::Id.eq(author))
-                        .exec(txn)
-                        .await?;
+                    super::users::adjust_score(txn, author, *delta).await?;
                     None
                 }
             },
