@@ -57,6 +57,9 @@ export default defineConfig({
       SWITCHYARD_ADMIN_PASSWORD: admin.password,
       // The suite signs in many times from one address.
       SWITCHYARD_LOGIN_MAX_FAILURES: '50',
+      // The webhook spec's receiver (a stand-in for Slack) listens on 127.0.0.1.
+      SWITCHYARD_OUTGOING_ALLOW_HOSTS: '127.0.0.1',
+      SWITCHYARD_SECRETS_KEY_FILE: path.join(dataDir, 'secret.key'),
       RUST_LOG: 'warn',
     },
   },

@@ -77,6 +77,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/macros") view=MacrosPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/new") view=NewMacroPage ssr=ssr.clone()/>
                     <Route path=path!("/macros/:id") view=MacroPage ssr=ssr.clone()/>
+                    <Route path=path!("/macros/:id/webhooks/new") view=NewWebhookPage ssr=ssr.clone()/>
+                    <Route path=path!("/webhooks/log") view=WebhookLogPage ssr=ssr.clone()/>
+                    <Route path=path!("/webhooks/deliveries/:id") view=DeliveryPage ssr=ssr.clone()/>
+                    <Route path=path!("/webhooks/:id") view=WebhookPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners") view=ListenersPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/new") view=NewListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/log") view=ListenerLogPage ssr=ssr.clone()/>
@@ -128,6 +132,7 @@ fn AdminLayout() -> impl IntoView {
                                     // Not `<A>`: the log below is under /listeners but is its own entry.
                                     <a href="/listeners" class=link aria-current=listeners_current>"Listeners"</a>
                                     <A href="/listeners/log" attr:class=link>"Listener log"</A>
+                                    <A href="/webhooks/log" attr:class=link>"Webhook log"</A>
                                     <A href="/external-data" attr:class=link>"External data"</A>
                                     <A href="/opt-out" attr:class=link>"Opt-outs"</A>
                                     <A href="/api-keys" attr:class=link>"API keys"</A>

@@ -32,6 +32,7 @@ mod m20261125_000026_external_data;
 mod m20261125_000027_listener_types;
 mod m20261125_000028_external_sources;
 mod m20261125_000029_feedback_macros;
+mod m20261201_000030_webhooks;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000027_listener_types::Migration),
             Box::new(m20261125_000028_external_sources::Migration),
             Box::new(m20261125_000029_feedback_macros::Migration),
+            Box::new(m20261201_000030_webhooks::Migration),
         ]
     }
 }

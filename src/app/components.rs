@@ -57,6 +57,13 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "comment_added" => "The comment was added; followers are notified.",
         "user_comment_added" => "The comment was added.",
         "schedule_on" => "The schedule is on.",
+        "webhook_saved" => "The webhook was saved.",
+        "webhook_deleted" => "The webhook was deleted.",
+        "secret_rotated" => {
+            "A new signing secret was made; the previous one keeps signing for 24 hours."
+        }
+        "test_sent" => "The test request was queued and is being sent.",
+        "resent" => "The request was queued again and is being sent.",
         "schedule_off" => "The schedule is off: it will not run until it is switched on again.",
         _ => return None,
     })

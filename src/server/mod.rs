@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cache;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod entities;
 pub mod ingest;
@@ -11,6 +12,7 @@ pub mod openapi;
 pub mod outgoing;
 pub mod rate_limit;
 pub mod retry;
+pub mod secrets;
 pub mod services;
 pub mod settings;
 pub mod signing;

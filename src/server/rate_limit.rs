@@ -6,10 +6,10 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = i32> {
     per_second: f64,
     burst: f64,
-    buckets: Mutex<HashMap<i32, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -18,8 +18,8 @@ struct Bucket {
     at: Instant,
 }
 
-impl RateLimiter {
-    pub fn new(per_second: u32, burst: u32) -> RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
+    pub fn new(per_second: u32, burst: u32) -> RateLimiter<K> {
         RateLimiter {
             per_second: f64::from(per_second.max(1)),
             burst: f64::from(burst.max(1)),
@@ -28,11 +28,11 @@ impl RateLimiter {
     }
 
     /// Takes one token for `key`; when there is none, how long until there is.
-    pub fn check(&self, key: i32) -> Result<(), Duration> {
+    pub fn check(&self, key: K) -> Result<(), Duration> {
         self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, key: i32, now: Instant) -> Result<(), Duration> {
+    fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: self.burst,

@@ -59,6 +59,18 @@ pub struct Settings {
     /// Hosts or IP addresses that outgoing requests may reach although they are private,
     /// loopback or link-local (tests and local development name 127.0.0.1 here).
     pub outgoing_allow_hosts: Vec<String>,
+    /// How long one outgoing request may take, connection included.
+    pub outgoing_timeout: Duration,
+    /// The delay before each retry of a failed delivery (`retry::parse_schedule`).
+    pub outgoing_retry_schedule: Vec<Duration>,
+    /// Deliveries in flight at once in this process (0: this node sends none).
+    pub outgoing_concurrency: u32,
+    /// Requests per second to one destination host (a bucket of `burst`), per process.
+    pub outgoing_host_rate_per_second: u32,
+    pub outgoing_host_rate_burst: u32,
+    /// The file holding the key that encrypts signing secrets at rest (made on first use;
+    /// every node of an installation needs the same file).
+    pub secret_key_file: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,6 +250,32 @@ impl Settings {
                 None => Ok(hosts),
             }
         })?;
+        let outgoing_timeout = Duration::from_secs(src.get(
+            "outgoing.timeout_seconds",
+            "15",
+            whole(1, 300, " of seconds"),
+        )?);
+        let outgoing_retry_schedule = src.get(
+            "outgoing.retry_schedule",
+            crate::server::retry::DEFAULT_SCHEDULE,
+            crate::server::retry::parse_schedule,
+        )?;
+        let outgoing_concurrency =
+            src.get("outgoing.concurrency", "64", whole(0, 1024, ""))? as u32;
+        let outgoing_host_rate_per_second = src.get(
+            "outgoing.host_rate_per_second",
+            "50",
+            whole(1, 1_000_000, ""),
+        )? as u32;
+        let outgoing_host_rate_burst =
+            src.get("outgoing.host_rate_burst", "100", whole(1, 1_000_000, ""))? as u32;
+        let secret_key_file = src.get("secrets.key_file", "data/secret.key", |v| {
+            if v.trim().is_empty() {
+                Err("must name a file".to_string())
+            } else {
+                Ok(std::path::PathBuf::from(v.trim()))
+            }
+        })?;
 
         Ok(Settings {
             database_url,
@@ -256,6 +294,12 @@ impl Settings {
             api_rate_per_second,
             api_rate_burst,
             outgoing_allow_hosts,
+            outgoing_timeout,
+            outgoing_retry_schedule,
+            outgoing_concurrency,
+            outgoing_host_rate_per_second,
+            outgoing_host_rate_burst,
+            secret_key_file,
         })
     }
 

@@ -36,8 +36,14 @@ pub async fn prepare(
     community::ensure_community(&conn, &settings.community_name)
         .await
         .map_err(|e| format!("cannot set up the community: {e}"))?;
+    let sealer = Arc::new(super::secrets::Sealer::load_or_create(
+        &settings.secret_key_file,
+    )?);
+    let outbox = Arc::new(super::delivery::Outbox::new(&settings, sealer.clone())?);
     Ok(AppState {
         leptos_options,
+        sealer,
+        outbox,
         ingest: Ingest::start(conn.clone()),
         lookups: Default::default(),
         db: conn,
@@ -92,6 +98,16 @@ pub async fn serve(
         &state.settings,
         stopped,
     );
+    let senders = super::delivery::spawn(
+        state.db.clone(),
+        state.outbox.clone(),
+        state.signals.deliveries.clone(),
+        state
+            .settings
+            .worker_poll_interval
+            .min(std::time::Duration::from_millis(200)),
+        stop.subscribe(),
+    );
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -99,7 +115,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     let _ = stop.send(true);
-    for w in workers {
+    for w in workers.into_iter().chain(senders) {
         let _ = w.await;
     }
     served

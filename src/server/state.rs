@@ -5,8 +5,10 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
 use super::cache::Lookups;
+use super::delivery::Outbox;
 use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
+use super::secrets::Sealer;
 use super::settings::Settings;
 use super::worker::Signals;
 
@@ -24,4 +26,8 @@ pub struct AppState {
     pub ingest: Ingest,
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
+    /// Opens and seals the secrets stored encrypted (webhook signing secrets).
+    pub sealer: Arc<Sealer>,
+    /// Sends queued webhook deliveries.
+    pub outbox: Arc<Outbox>,
 }

@@ -61,6 +61,8 @@ pub struct MacroRunJob {
 pub struct Signals {
     work: Arc<Notify>,
     finished: broadcast::Sender<i64>,
+    /// Wakes the webhook sender: runs may have queued deliveries.
+    pub deliveries: Arc<Notify>,
 }
 
 impl Default for Signals {
@@ -68,6 +70,7 @@ impl Default for Signals {
         Signals {
             work: Arc::new(Notify::new()),
             finished: broadcast::channel(4096).0,
+            deliveries: Arc::new(Notify::new()),
         }
     }
 }
@@ -307,6 +310,7 @@ pub async fn execute_many(
     for job in jobs {
         let _ = signals.finished.send(job.id);
     }
+    signals.deliveries.notify_one();
     Ok(results)
 }
 

@@ -93,6 +93,7 @@ pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> 
             form.confirm.is_some(),
         )
         .await?;
+        c.state.signals.deliveries.notify_one();
         leptos_axum::redirect(&format!(
             "/feedback/{}?notice=macro_{}",
             form.ticket_id.trim(),
@@ -141,6 +142,7 @@ pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
             form.confirm.is_some(),
         )
         .await?;
+        c.state.signals.deliveries.notify_one();
         let target = if outcome.removed_as.is_some() {
             "/users?notice=user_removed".to_string()
         } else {

@@ -15,6 +15,7 @@ pub mod macros;
 pub mod opt_out;
 pub mod teams;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod ctx {

@@ -354,6 +354,7 @@ fn Ticket(t: TicketView) -> impl IntoView {
                 <ExternalDataCard values=t.external_data.clone()/>
                 <Comments t=t.clone()/>
                 <Runs runs=t.runs.clone()/>
+                <p class="mt-2 text-sm"><a class=LINK href=format!("/webhooks/log?ticket={}", t.id)>"Webhook deliveries about this ticket"</a></p>
             </div>
             <div class="space-y-6">
                 <ChangePanel t=t.clone()/>

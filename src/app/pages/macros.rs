@@ -183,6 +183,7 @@ pub fn MacroPage() -> impl IntoView {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
                         <MacroEditor current=m options/>
+                        <crate::app::pages::MacroWebhooks macro_id=id/>
                         <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
                     }
                 })

@@ -21,6 +21,7 @@ mod teams;
 pub(crate) mod user;
 mod user_edit;
 mod users;
+mod webhooks;
 
 pub use api_keys::{ApiKeyPage, ApiKeysPage, NewApiKeyPage};
 pub use audit::AuditPageView;
@@ -42,3 +43,5 @@ pub use teams::TeamsPage;
 pub use user::UserPage;
 pub use user_edit::{EditUserPage, NewUserPage};
 pub use users::UsersPage;
+pub(crate) use webhooks::MacroWebhooks;
+pub use webhooks::{DeliveryPage, NewWebhookPage, WebhookLogPage, WebhookPage};

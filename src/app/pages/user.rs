@@ -224,6 +224,7 @@ fn ListenerCalls(user_id: i32, calls: ListenerCallPage) -> impl IntoView {
                     <a class=LINK href=all>{format!("All {} in the listener log", calls.total)}</a>
                 })}
             </div>
+            <p class="mb-2 text-sm"><a class=LINK href=format!("/webhooks/log?user={user_id}")>"Webhook deliveries about this user"</a></p>
             {if calls.calls.is_empty() {
                 view! { <p class="text-sm text-slate-600">"No listener was called about this user."</p> }.into_any()
             } else {

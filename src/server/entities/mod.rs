@@ -35,3 +35,6 @@ pub mod ticket_event;
 pub mod ticket_follower;
 pub mod user;
 pub mod user_import;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;

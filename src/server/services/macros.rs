@@ -550,6 +550,12 @@ pub async fn save(
     };
     let external = super::tags::external_tags(db, scope).await?;
     let p = parse_form(form, scope, &teams, &external)?;
+    if let Some(m) = existing
+        .as_ref()
+        .filter(|_| p.actions.contains(&MacroAction::RemoveUser))
+    {
+        super::webhooks::refuse_personal_tags(db, m.id).await?;
+    }
     let mut errors = FieldErrors::new();
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
@@ -975,6 +981,23 @@ async fn run_in(
         }
         steps.push(describe(action, &all_teams));
     }
+    // The webhooks see the user as the actions left them (a removing macro's webhooks name
+    // no one: `webhooks::parse_form`).
+    let hooks = super::webhooks::enabled_of(txn, m.id).await?;
+    let rendered = if hooks.is_empty() {
+        Vec::new()
+    } else {
+        let fresh = user::Entity::find_by_id(target.id)
+            .one(txn)
+            .await?
+            .unwrap_or_else(|| target.clone());
+        let values = super::tags::Values::load(txn, Some(&fresh), None, now).await?;
+        hooks
+            .iter()
+            .map(|w| super::webhooks::render(w, &values))
+            .collect()
+    };
+    steps.extend(rendered.iter().map(|r| format!("Send webhook {}", r.name)));
     if removes {
         user::Entity::delete_by_id(target.id).exec(txn).await?;
     }
@@ -1000,6 +1023,16 @@ async fn run_in(
         actor,
     )
     .await?;
+    let about = if removes {
+        super::webhooks::About {
+            user_id: None,
+            ticket_id: None,
+            label: removed_label(&hash),
+        }
+    } else {
+        super::webhooks::About::user(target)
+    };
+    super::webhooks::queue(txn, rendered, Some(m.id), Some(run), &about, false, None).await?;
     Ok(RunOutcome {
         run_id: run,
         status: "completed",
@@ -1121,6 +1154,19 @@ pub async fn run_on_ticket(
             None => step,
         });
     }
+    // The webhooks see the ticket as the actions left it.
+    let hooks = super::webhooks::enabled_of(txn, m.id).await?;
+    let rendered = if hooks.is_empty() {
+        Vec::new()
+    } else {
+        let fresh = feedback::find(txn, t.id).await?;
+        let values = super::webhooks::ticket_values(txn, &fresh, Utc::now()).await?;
+        hooks
+            .iter()
+            .map(|w| super::webhooks::render(w, &values))
+            .collect()
+    };
+    steps.extend(rendered.iter().map(|r| format!("Send webhook {}", r.name)));
     let run = record_run(
         txn,
         m,
@@ -1130,6 +1176,16 @@ pub async fn run_on_ticket(
         "completed",
         &steps.join("; "),
         actor,
+    )
+    .await?;
+    super::webhooks::queue(
+        txn,
+        rendered,
+        Some(m.id),
+        Some(run),
+        &super::webhooks::About::ticket(t),
+        false,
+        None,
     )
     .await?;
     Ok(RunOutcome {
@@ -1250,6 +1306,7 @@ async fn erase_user(
         .exec(db)
         .await?;
     super::feedback::erase_person(db, target.id).await?;
+    super::webhooks::erase_person(db, target, &removed_label(hash)).await?;
     audit::redact(
         db,
         target.id,

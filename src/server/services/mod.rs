@@ -20,6 +20,7 @@ pub mod projects;
 pub mod tags;
 pub mod teams;
 pub mod users;
+pub mod webhooks;
 
 /// Who is doing something, for the audit log.
 #[derive(Debug, Clone)]

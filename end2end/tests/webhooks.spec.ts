@@ -1,0 +1,175 @@
+import { test, expect, type Page } from '@playwright/test';
+import * as http from 'http';
+import type { AddressInfo } from 'net';
+import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
+
+/** A local stand-in for Slack's incoming webhook on 127.0.0.1: it records every request and
+ *  answers 400 to tickets whose title says "Broken" until `fixed` is set, 200 "ok" otherwise. */
+async function slackStandIn() {
+  const seen: { method: string; url: string; body: string; headers: http.IncomingHttpHeaders }[] = [];
+  const state = { fixed: false };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', body, headers: req.headers });
+      if (body.includes('Broken') && !state.fixed) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end('invalid_payload');
+      } else {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { seen, state, url: `http://127.0.0.1:${port}/services/T0/B0/escalation`, close: () => server.close() };
+}
+
+async function newTicket(page: Page, title: string) {
+  await open(page, '/projects');
+  await page.getByRole('link', { name: 'Aurora Beta' }).click();
+  await ready(page);
+  await page.getByRole('link', { name: 'New Bug Report' }).click();
+  await expectHeading(page, 'New Bug Report');
+  await ready(page);
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Submitted by (email)').fill(admin.email);
+  await page.getByLabel('Severity (required)').selectOption('High');
+  await page.getByRole('button', { name: 'Submit ticket' }).click();
+  await expect(page.getByRole('status')).toHaveText('The ticket was submitted.');
+  return Number(new URL(page.url()).pathname.split('/').pop());
+}
+
+// Seed 002: a feedback macro escalating Bug Reports to Slack, built in the browser, run in
+// bulk on a filter; the webhook log shows each attempt, a failure, and a resend that works.
+test('a Slack escalation webhook runs in bulk, and the log shows attempts, a failure and a resend', async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const slack = await slackStandIn();
+  try {
+    await signIn(page);
+    await expect(page).toHaveURL(/\/$/);
+    const tag = unique(testInfo, 'wh');
+    const fine = await newTicket(page, `Crash on save ${tag}`);
+    await newTicket(page, `Broken login ${tag}`);
+
+    // The macro, then its webhook from the Slack preset.
+    await open(page, '/macros/new?scope=feedback');
+    await page.getByLabel('Name').fill(`Escalate ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`escalate-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption({ label: 'Add comment' });
+    await page.getByLabel('Action 1 value').fill('Escalated to Slack.');
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await page.getByRole('link', { name: `Escalate ${tag}` }).click();
+    await ready(page);
+    await page.getByRole('link', { name: 'Start from: Slack incoming webhook' }).click();
+    await expectHeading(page, `New webhook of Escalate ${tag}`);
+    await ready(page);
+    await expect(page.getByLabel('Body')).toHaveValue(/\(\(feedback\.title\)\)/);
+    await page.getByLabel('Name').fill(`Slack ${tag}`);
+    await page.getByLabel('URL').fill(slack.url);
+    await page.getByLabel('Headers (one per line, Name: value)').fill('Authorization: Bearer xoxb-very-secret');
+    if (testInfo.project.use.javaScriptEnabled !== false) {
+      // The tag picker inserts at the cursor of the body.
+      const body = page.getByLabel('Body');
+      await body.fill('{"text": "Escalated: "}');
+      await body.press('End');
+      for (let i = 0; i < 2; i++) await body.press('ArrowLeft');
+      await page.getByLabel('Dynamic tag').selectOption('feedback.title');
+      await page.getByRole('button', { name: 'Insert tag' }).click();
+      await expect(body).toHaveValue('{"text": "Escalated: ((feedback.title))"}');
+    }
+    // A body that is not JSON once filled in is refused, naming the field.
+    const good = await page.getByLabel('Body').inputValue();
+    await page.getByLabel('Body').fill('{"text": ((feedback.title))}');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByText(/Body is not valid JSON once its tags are filled in/)).toBeVisible();
+    await ready(page);
+    await page.getByLabel('Name').fill(`Slack ${tag}`);
+    await page.getByLabel('URL').fill(slack.url);
+    await page.getByLabel('Headers (one per line, Name: value)').fill('Authorization: Bearer xoxb-very-secret');
+    await page.getByLabel('Body').fill(good);
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
+    await ready(page);
+    // Secrets never come back to the page.
+    await expect(page.getByLabel('Headers (one per line, Name: value)')).toHaveValue('Authorization: Bearer ••••••');
+
+    // Preview against one ticket: nothing is sent.
+    await page.getByLabel('Ticket number', { exact: true }).fill(String(fine));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await ready(page);
+    const preview = page.getByRole('figure', { name: 'Preview' });
+    await expect(preview).toContainText(`POST ${slack.url}`);
+    await expect(preview).toContainText(`Crash on save ${tag}`);
+    await expect(preview).toContainText('Authorization: Bearer ••••••');
+    expect(slack.seen.length).toBe(0);
+
+    // A feedback filter of the two tickets, and the macro in bulk on it.
+    await open(page, '/filters/new?scope=feedback');
+    await ready(page);
+    await page.getByLabel('Name').fill(`Escalation ${tag}`);
+    await page.getByLabel('Group 1, condition 1 field').selectOption({ label: 'Title' });
+    await page.getByLabel('Group 1, condition 1 operator').selectOption('contains');
+    await page.getByLabel('Group 1, condition 1 value').fill(tag);
+    await page.getByRole('button', { name: 'Save filter' }).click();
+    await expect(page.getByText('The filter was created.')).toBeVisible();
+    await ready(page);
+    await expect(page.getByText('2 matching tickets', { exact: true })).toBeVisible();
+    await page.getByLabel('Macro', { exact: true }).selectOption({ label: `Escalate ${tag}` });
+    await page.getByLabel('Yes, run it on all 2 tickets').check();
+    await page.getByRole('button', { name: 'Perform action' }).click();
+    await expect(page.getByRole('status')).toHaveText('Finished: 2 of 2 tickets done.', { timeout: 20_000 });
+
+    // Both requests reached the stand-in, carrying the tickets' titles as JSON.
+    await expect.poll(() => slack.seen.length, { timeout: 15_000 }).toBe(2);
+    for (const s of slack.seen) {
+      expect(s.method).toBe('POST');
+      expect(s.headers['content-type']).toBe('application/json');
+      expect(s.headers['authorization']).toBe('Bearer xoxb-very-secret');
+      const payload = JSON.parse(s.body);
+      expect(payload.text).toMatch(new RegExp(`(Crash on save|Broken login) ${tag}`));
+    }
+
+    // The log of this macro: one succeeded, one failed with Slack's 400.
+    await open(page, '/webhooks/log');
+    await page.getByLabel('Macro').selectOption({ label: `Escalate ${tag}` });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await ready(page);
+    const rows = page.getByRole('table', { name: 'Webhook deliveries' }).getByRole('row');
+    await expect(rows).toHaveCount(3);
+    await expect(page.getByRole('row', { name: /Succeeded/ })).toHaveCount(1);
+    const failed = page.getByRole('row', { name: /Failed/ });
+    await expect(failed).toContainText('400');
+    await expect(page.getByTestId('webhook-rate')).toContainText(`Slack ${tag}: 1 succeeded, 1 failed, 0 waiting (50% success)`);
+    await page.screenshot({ path: testInfo.outputPath('webhook-log.png'), fullPage: true });
+
+    // The failed delivery, its attempt, and a resend once Slack accepts it.
+    await failed.getByRole('link', { name: /^#\d+$/ }).click();
+    await ready(page);
+    await expectHeading(page, /Delivery #\d+/);
+    const attempt = page.getByTestId('attempt');
+    await expect(attempt).toHaveCount(1);
+    await expect(attempt).toContainText('answered 400');
+    await expect(page.getByTestId('response-body')).toHaveText('invalid_payload');
+    await expect(page.getByRole('figure', { name: 'Request' })).toContainText('Authorization: Bearer ••••••');
+    slack.state.fixed = true;
+    await page.getByRole('button', { name: 'Resend' }).click();
+    await expect(page.getByRole('status')).toHaveText('The request was queued again and is being sent.');
+    await expect(page.getByText(/A resend of/)).toBeVisible();
+    await expect.poll(() => slack.seen.length, { timeout: 15_000 }).toBe(3);
+    await expect(async () => {
+      await page.reload();
+      await expect(page.getByText('Succeeded', { exact: true })).toBeVisible({ timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+    await expect(page.getByTestId('attempt')).toContainText('answered 200');
+    await page.screenshot({ path: testInfo.outputPath('webhook-resend.png'), fullPage: true });
+
+    await open(page, '/webhooks/log?status=failed');
+    await expect(page.getByRole('row', { name: new RegExp(`Slack ${tag}`) })).toHaveCount(1);
+  } finally {
+    slack.close();
+  }
+});

@@ -1,0 +1,796 @@
+//! Webhooks of macros: the list on a macro's page, the editor (presets, tag picker, preview,
+//! send test, signing), the webhook log with its success-rate chart, and one delivery with
+//! every attempt and a resend button.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::app::components::{
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
+    TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, show,
+};
+use crate::server_fns::webhooks::{
+    DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
+    load_delivery, load_webhook_editor, load_webhook_log, load_webhooks, preview_webhook,
+};
+use crate::types::{
+    DELIVERY_STATUSES, DeliveryQuery, DeliveryView, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS,
+    WebhookEditorView, WebhookForm, WebhookLogView, WebhookRate, WebhookView,
+};
+
+fn status_badge(status: &str) -> &'static str {
+    match status {
+        "succeeded" => "bg-emerald-50 text-emerald-800 ring-emerald-200",
+        "failed" => "bg-red-50 text-red-800 ring-red-200",
+        "cancelled" => "bg-slate-100 text-slate-700 ring-slate-200",
+        _ => "bg-amber-50 text-amber-900 ring-amber-200",
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    DELIVERY_STATUSES
+        .iter()
+        .find(|(k, _)| *k == status)
+        .map(|(_, l)| *l)
+        .unwrap_or("Unknown")
+}
+
+/// The macro page's section: its webhooks, each with its success rate, and how to add one.
+#[component]
+pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
+    let data = Resource::new(
+        move || (refresh_key(), macro_id),
+        |(_, id)| load_webhooks(id),
+    );
+    view! {
+        <section aria-labelledby="webhooks" class=format!("{CARD} mt-6 space-y-3")>
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <h2 id="webhooks" class="text-lg font-semibold">"Trigger webhooks"</h2>
+                <a class=LINK href=format!("/webhooks/log?macro={macro_id}")>"Webhook log of this macro"</a>
+            </div>
+            <p class="text-sm text-slate-600">"Every run of this macro sends each webhook below after its actions, rendered for the run's user or ticket. Requests are queued with the run and retried until they get through."</p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    show(data.await, |hooks| {
+                        if hooks.is_empty() {
+                            view! { <p class="rounded-md border border-dashed border-slate-300 p-4 text-center text-sm text-slate-600">"No webhooks yet."</p> }.into_any()
+                        } else {
+                            view! { <WebhookTable hooks/> }.into_any()
+                        }
+                    })
+                })}
+            </Suspense>
+            <div class="flex flex-wrap items-center gap-2">
+                <a class=BUTTON href=format!("/macros/{macro_id}/webhooks/new")>"Add a webhook"</a>
+                {WEBHOOK_PRESETS.iter().map(|(key, label)| view! {
+                    <a class=BUTTON_SECONDARY href=format!("/macros/{macro_id}/webhooks/new?preset={key}")>{format!("Start from: {label}")}</a>
+                }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn WebhookTable(hooks: Vec<WebhookView>) -> impl IntoView {
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200">
+            <table class=TABLE>
+                <caption class="sr-only">"Webhooks"</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Name"</th>
+                        <th scope="col" class=TH>"Request"</th>
+                        <th scope="col" class=TH>"State"</th>
+                        <th scope="col" class=TH>"Last 7 days"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {hooks.into_iter().map(|w| {
+                        let rate = w.counts.success_percent().map(|p| format!("{p}% succeeded")).unwrap_or_else(|| "nothing sent yet".into());
+                        view! {
+                            <tr>
+                                <td class=TD><a class=LINK href=format!("/webhooks/{}", w.id)>{w.name.clone()}</a></td>
+                                <td class=format!("{TD} font-mono text-xs break-all")>{format!("{} {}", w.method, w.url)}</td>
+                                <td class=TD>
+                                    {if w.enabled {
+                                        view! { <span class="text-emerald-800">"On"</span> }.into_any()
+                                    } else {
+                                        view! { <span class="text-red-800">{format!("Off: {}", w.disabled_reason)}</span> }.into_any()
+                                    }}
+                                    {w.signing.then(|| view! { <span class="ml-2 text-xs text-slate-600">"signed"</span> })}
+                                </td>
+                                <td class=format!("{TD} text-sm")>
+                                    {rate}
+                                    <span class="block text-xs text-slate-500">{format!("{} succeeded, {} failed, {} waiting", w.counts.succeeded, w.counts.failed, w.counts.pending)}</span>
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn NewWebhookPage() -> impl IntoView {
+    let macro_id = id_param();
+    let query = use_query_map();
+    let preset = move || query.read().get("preset").unwrap_or_default();
+    let data = Resource::new(
+        move || (refresh_key(), macro_id(), preset()),
+        |(_, id, preset)| load_webhook_editor(None, Some(id), preset, false),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |editor| {
+                    let title = format!("New webhook of {}", editor.options.macro_name);
+                    view! {
+                        <Title text=title.clone()/>
+                        <PageHeader title=title>
+                            <a class=BUTTON_SECONDARY href=format!("/macros/{}", editor.options.macro_id)>"Back to the macro"</a>
+                        </PageHeader>
+                        <WebhookEditor editor/>
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn WebhookPage() -> impl IntoView {
+    let id = id_param();
+    let query = use_query_map();
+    let reveal = move || query.read().get("reveal").is_some();
+    let data = Resource::new(
+        move || (refresh_key(), id(), reveal()),
+        |(_, id, reveal)| load_webhook_editor(Some(id), None, String::new(), reveal),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |editor| {
+                    let Some(w) = editor.webhook.clone() else {
+                        return view! { <p>"This webhook does not exist."</p> }.into_any();
+                    };
+                    let title = w.name.clone();
+                    let secrets = editor.secrets.clone();
+                    let feedback = editor.options.scope == "feedback";
+                    let macro_name = editor.options.macro_name.clone();
+                    view! {
+                        <Title text=title.clone()/>
+                        <PageHeader title=title>
+                            <a class=BUTTON_SECONDARY href=format!("/webhooks/log?webhook={}", w.id)>"Webhook log"</a>
+                            <a class=BUTTON_SECONDARY href=format!("/macros/{}", w.macro_id)>{format!("Macro: {macro_name}")}</a>
+                        </PageHeader>
+                        {(!w.enabled).then(|| view! {
+                            <p role="status" class="mb-4 rounded-md border border-red-200 bg-red-50 px-4 py-2 text-sm text-red-900">{format!("Switched off: {}. Saving the webhook switches it on again.", w.disabled_reason)}</p>
+                        })}
+                        <WebhookEditor editor=editor.clone()/>
+                        <TryPanel id=w.id feedback/>
+                        {w.signing.then(|| view! { <SigningPanel w=w.clone() secrets/> })}
+                        <DangerZone action={ServerAction::<DeleteWebhook>::new()} id=w.id heading="Delete this webhook" confirm_label="Yes, delete this webhook (its log stays; requests still waiting are not sent)" button="Delete webhook"/>
+                    }.into_any()
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// The tag picker inserts `((tag))` at the cursor of the field that last had the focus
+/// (hydrated); without JavaScript the list is there to copy from.
+#[component]
+fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
+    let action = ServerAction::<SaveWebhook>::new();
+    let error = action_error(action);
+    let options = editor.options.clone();
+    let form: WebhookForm = match &editor.webhook {
+        Some(w) => WebhookForm {
+            id: w.id.to_string(),
+            macro_id: w.macro_id.to_string(),
+            kind: w.kind.clone(),
+            name: w.name.clone(),
+            method: w.method.clone(),
+            url: w.url.clone(),
+            headers: w.headers.clone(),
+            content_type: w.content_type.clone(),
+            body: w.body.clone(),
+            signing: w.signing.then(|| "on".to_string()),
+            capture_group_id: w
+                .capture_group
+                .as_ref()
+                .map(|(id, _)| id.to_string())
+                .unwrap_or_default(),
+            ..Default::default()
+        },
+        None => editor.draft.clone(),
+    };
+    let url_ref = NodeRef::<leptos::html::Input>::new();
+    let headers_ref = NodeRef::<leptos::html::Textarea>::new();
+    let body_ref = NodeRef::<leptos::html::Textarea>::new();
+    // 0 URL, 1 headers, 2 body.
+    let last_field = RwSignal::new(2u8);
+    let chosen_tag = RwSignal::new(String::new());
+    let insert = move |_| {
+        let tag = chosen_tag.get_untracked();
+        if tag.is_empty() {
+            return;
+        }
+        let text = format!("(({tag}))");
+        let (value, start, set): (String, u32, Box<dyn Fn(&str, u32)>) =
+            match last_field.get_untracked() {
+                0 => match url_ref.get_untracked() {
+                    Some(el) => {
+                        let at = el
+                            .selection_start()
+                            .ok()
+                            .flatten()
+                            .unwrap_or(el.value().len() as u32);
+                        let el2 = el.clone();
+                        (
+                            el.value(),
+                            at,
+                            Box::new(move |v: &str, c: u32| {
+                                el2.set_value(v);
+                                let _ = el2.set_selection_range(c, c);
+                                let _ = el2.focus();
+                            }),
+                        )
+                    }
+                    None => return,
+                },
+                n => match if n == 1 {
+                    headers_ref.get_untracked()
+                } else {
+                    body_ref.get_untracked()
+                } {
+                    Some(el) => {
+                        let at = el
+                            .selection_start()
+                            .ok()
+                            .flatten()
+                            .unwrap_or(el.value().len() as u32);
+                        let el2 = el.clone();
+                        (
+                            el.value(),
+                            at,
+                            Box::new(move |v: &str, c: u32| {
+                                el2.set_value(v);
+                                let _ = el2.set_selection_range(c, c);
+                                let _ = el2.focus();
+                            }),
+                        )
+                    }
+                    None => return,
+                },
+            };
+        // selection_start counts UTF-16 units.
+        let units: Vec<u16> = value.encode_utf16().collect();
+        let at = (start as usize).min(units.len());
+        let before = String::from_utf16_lossy(&units[..at]);
+        let after = String::from_utf16_lossy(&units[at..]);
+        let cursor = at as u32 + text.encode_utf16().count() as u32;
+        set(&format!("{before}{text}{after}"), cursor);
+    };
+    let groups = options.groups.clone();
+    let chosen_group = form.capture_group_id.clone();
+    let tags = options.tags.clone();
+    let tags_list = options.tags.clone();
+    let method = form.method.clone();
+    let content_type = form.content_type.clone();
+    let headers_error = field_error(error, "headers");
+    let body_error = field_error(error, "body");
+    let group_error = field_error(error, "capture_group_id");
+    view! {
+        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=form.id.clone()/>
+            <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
+            <input type="hidden" name="form[kind]" value="http"/>
+            <div class="grid grid-cols-1 gap-4 sm:grid-cols-4">
+                <div class="sm:col-span-2">
+                    <TextField label="Name" name="form[name]" value=form.name.clone() required=true autocomplete="off" error=field_error(error, "name")/>
+                </div>
+                <div>
+                    <label for="f-method" class=LABEL>"Web request"</label>
+                    <select id="f-method" name="form[method]" class=INPUT>
+                        {WEBHOOK_METHODS.iter().map(|m| view! { <option value=*m selected=method == *m>{*m}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div>
+                    <label for="f-content-type" class=LABEL>"Content type"</label>
+                    <select id="f-content-type" name="form[content_type]" class=INPUT>
+                        <option value="json" selected=content_type != "form">"JSON"</option>
+                        <option value="form" selected=content_type == "form">"Form"</option>
+                    </select>
+                </div>
+            </div>
+            <div>
+                <label for="f-url" class=LABEL>"URL"</label>
+                <input id="f-url" node_ref=url_ref name="form[url]" value=form.url.clone() required=true autocomplete="off" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(0)
+                    aria-invalid=move || field_error(error, "url").get().is_some().then_some("true")/>
+                {move || field_error(error, "url").get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("URL {}.", e)}</p> })}
+                <p class="mt-1 text-xs text-slate-500">"Tags in the address are URL-encoded. Private, loopback and link-local addresses are refused unless the settings allow them."</p>
+            </div>
+            <div>
+                <label for="f-headers" class=LABEL>"Headers (one per line, Name: value)"</label>
+                <textarea id="f-headers" node_ref=headers_ref name="form[headers]" rows="3" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(1)
+                    aria-invalid=move || headers_error.get().is_some().then_some("true")>{form.headers.clone()}</textarea>
+                {move || headers_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Headers: {}.", e)}</p> })}
+                <p class="mt-1 text-xs text-slate-500">"Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
+            </div>
+            <div>
+                <label for="f-body" class=LABEL>"Body"</label>
+                <textarea id="f-body" node_ref=body_ref name="form[body]" rows="10" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(2)
+                    aria-invalid=move || body_error.get().is_some().then_some("true")>{form.body.clone()}</textarea>
+                {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Body {}.", e)}</p> })}
+                <p class="mt-1 text-xs text-slate-500">"Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header."</p>
+            </div>
+            <div class="flex flex-wrap items-end gap-2">
+                <div>
+                    <label for="f-tag" class=LABEL>"Dynamic tag"</label>
+                    <select id="f-tag" class=INPUT on:change=move |ev| chosen_tag.set(event_target_value(&ev))>
+                        <option value="">"— choose a tag —"</option>
+                        {tags.into_iter().map(|(t, what)| view! { <option value=t.clone()>{format!("(({t})) {what}")}</option> }).collect_view()}
+                    </select>
+                </div>
+                <button type="button" class=BUTTON_SECONDARY on:click=insert>"Insert tag"</button>
+            </div>
+            <details class="text-xs text-slate-600">
+                <summary class="cursor-pointer">"Every tag of this macro's scope"</summary>
+                <ul class="mt-1 grid grid-cols-1 gap-x-4 sm:grid-cols-2">
+                    {tags_list.into_iter().map(|(t, what)| view! { <li><code class="font-mono">{format!("(({t}))")}</code> " " {what}</li> }).collect_view()}
+                </ul>
+            </details>
+            <fieldset class="space-y-3">
+                <legend class="mb-2 text-sm font-semibold">"Signing and return values"</legend>
+                <div class="flex items-start gap-2">
+                    <input id="f-signing" type="checkbox" name="form[signing]" checked=form.signing.is_some() class="mt-1 h-4 w-4 rounded border-slate-300"/>
+                    <label for="f-signing" class="text-sm">
+                        <span class="font-medium">"Sign requests"</span>
+                        <span class="block text-slate-500">"Adds webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks, HMAC-SHA256) so the receiver can tell the request is ours."</span>
+                    </label>
+                </div>
+                <div>
+                    <label for="f-capture" class=LABEL>"Capture return values into"</label>
+                    <select id="f-capture" name="form[capture_group_id]" class=INPUT aria-invalid=move || group_error.get().is_some().then_some("true")>
+                        <option value="" selected=chosen_group.is_empty()>"— do not capture —"</option>
+                        {groups.into_iter().map(|(id, n)| view! { <option value=id.to_string() selected=chosen_group == id.to_string()>{n}</option> }).collect_view()}
+                    </select>
+                    {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                    <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type on the user, ticket or project. A value that does not fit is noted on the attempt."</p>
+                </div>
+            </fieldset>
+            <div class="flex flex-wrap gap-2">
+                <button type="submit" class=BUTTON>"Save webhook"</button>
+                <a class=BUTTON_SECONDARY href=format!("/macros/{}", options.macro_id)>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// Preview (a GET form: nothing is sent) and send test (a POST: a real delivery).
+#[component]
+fn TryPanel(id: i32, feedback: bool) -> impl IntoView {
+    let query = use_query_map();
+    let target = move || query.read().get("target").unwrap_or_default();
+    let preview = Resource::new(
+        move || (id, target()),
+        |(id, target)| async move {
+            if target.trim().is_empty() {
+                Ok(None)
+            } else {
+                preview_webhook(id, target).await.map(Some)
+            }
+        },
+    );
+    let send = ServerAction::<SendTestWebhook>::new();
+    let send_error = action_error(send);
+    let (label, mode) = if feedback {
+        ("Ticket number", "numeric")
+    } else {
+        ("Email of a member", "email")
+    };
+    view! {
+        <section aria-labelledby="try-webhook" class=format!("{CARD} mt-6 space-y-3")>
+            <h2 id="try-webhook" class="text-lg font-semibold">"Preview and send test"</h2>
+            <p class="text-sm text-slate-600">"Render the request for one user or ticket. Preview sends nothing; Send test sends it now and shows the delivery."</p>
+            <form method="get" action=format!("/webhooks/{id}") class="flex flex-wrap items-end gap-2">
+                <div class="min-w-64 flex-1">
+                    <label for="f-preview-target" class=LABEL>{label}</label>
+                    <input id="f-preview-target" name="target" inputmode=mode autocomplete="off" class=INPUT prop:value=target/>
+                </div>
+                <button type="submit" class=BUTTON_SECONDARY>"Preview"</button>
+            </form>
+            <Suspense fallback=|| view! { <p>"Rendering…"</p> }>
+                {move || Suspend::new(async move {
+                    show(preview.await, |p| p.map(|p| view! {
+                        <div>
+                            <p class="text-sm">{format!("The request for {}:", p.target)}</p>
+                            <RequestBlock r=p.request caption="Preview"/>
+                        </div>
+                    }))
+                })}
+            </Suspense>
+            <ActionForm action=send attr:class="flex flex-wrap items-end gap-2">
+                <input type="hidden" name="form[id]" value=id.to_string()/>
+                <input type="hidden" name="form[intent]" value="send"/>
+                <div class="min-w-64 flex-1">
+                    <label for="f-send-target" class=LABEL>{format!("{label} to send for")}</label>
+                    <input id="f-send-target" name="form[target]" inputmode=mode autocomplete="off" class=INPUT prop:value=target/>
+                </div>
+                <button type="submit" class=BUTTON>"Send test"</button>
+            </ActionForm>
+            {move || send_error.get().map(|e| view! {
+                <p role="alert" class="text-sm text-red-700">{capitalise(&e.field_message("target").unwrap_or_else(|| e.to_string()))} "."</p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn SigningPanel(w: WebhookView, secrets: Vec<String>) -> impl IntoView {
+    let rotate = ServerAction::<RotateWebhookSecret>::new();
+    view! {
+        <section aria-labelledby="signing" class=format!("{CARD} mt-6 space-y-3")>
+            <h2 id="signing" class="text-lg font-semibold">"Signing secret"</h2>
+            <p class="text-sm text-slate-600">"The receiver verifies webhook-signature with this secret (v1, HMAC-SHA256 over id.timestamp.body). It is stored encrypted."</p>
+            {w.old_secret_until.clone().map(|until| view! {
+                <p class="text-sm text-amber-900">{format!("Rotating: requests carry signatures with the new and the previous secret until {until}.")}</p>
+            })}
+            {if secrets.is_empty() {
+                view! { <a class=BUTTON_SECONDARY href=format!("/webhooks/{}?reveal=1", w.id)>"Reveal secret"</a> }.into_any()
+            } else {
+                view! {
+                    <ul class="space-y-1">
+                        {secrets.into_iter().enumerate().map(|(i, s)| view! {
+                            <li class="text-sm">{if i == 0 { "Current: " } else { "Previous (still signing): " }}<code data-testid=if i == 0 { "current-secret" } else { "previous-secret" } class="break-all font-mono">{s}</code></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+            <ActionForm action=rotate>
+                <input type="hidden" name="form[id]" value=w.id.to_string()/>
+                <button type="submit" class=BUTTON_SECONDARY>"Rotate secret"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RequestBlock(r: RequestView, caption: &'static str) -> impl IntoView {
+    view! {
+        <figure class="mt-2 overflow-x-auto rounded-md border border-slate-200 bg-slate-50 p-3 text-xs">
+            <figcaption class="sr-only">{caption}</figcaption>
+            <pre class="whitespace-pre-wrap break-all font-mono">
+                {format!("{} {}\n{}{}", r.method, r.url,
+                    r.headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect::<String>(),
+                    if r.body.is_empty() { String::new() } else { format!("\n{}", r.body) })}
+            </pre>
+        </figure>
+    }
+}
+
+/// The log's URL for these filters and page.
+pub fn log_href(q: &DeliveryQuery, page: u32) -> String {
+    let mut params = Vec::new();
+    if let Some(id) = q.macro_id {
+        params.push(format!("macro={id}"));
+    }
+    if let Some(id) = q.webhook_id {
+        params.push(format!("webhook={id}"));
+    }
+    if let Some(id) = q.user_id {
+        params.push(format!("user={id}"));
+    }
+    if let Some(id) = q.ticket_id {
+        params.push(format!("ticket={id}"));
+    }
+    if let Some(s) = q.status.as_ref().filter(|s| !s.is_empty()) {
+        params.push(format!("status={s}"));
+    }
+    if let Some(h) = q.hours {
+        params.push(format!("hours={h}"));
+    }
+    if page > 0 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/webhooks/log".to_string()
+    } else {
+        format!("/webhooks/log?{}", params.join("&"))
+    }
+}
+
+fn query_from_url() -> impl Fn() -> DeliveryQuery + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || {
+        let q = query.read();
+        let num = |k: &str| q.get(k).and_then(|v| v.parse::<i32>().ok());
+        DeliveryQuery {
+            macro_id: num("macro"),
+            webhook_id: num("webhook"),
+            user_id: num("user"),
+            ticket_id: num("ticket"),
+            status: q.get("status").filter(|s| !s.is_empty()),
+            hours: q.get("hours").and_then(|v| v.parse().ok()),
+            page: q.get("page").and_then(|v| v.parse().ok()).unwrap_or(0),
+        }
+    }
+}
+
+#[component]
+pub fn WebhookLogPage() -> impl IntoView {
+    let q = query_from_url();
+    let data = Resource::new(move || (refresh_key(), q()), |(_, q)| load_webhook_log(q));
+    view! {
+        <Title text="Webhook log"/>
+        <PageHeader title="Webhook log".to_string()>
+            <a class=BUTTON_SECONDARY href="/macros">"Macros"</a>
+        </PageHeader>
+        <p class="mb-4 text-sm text-slate-600">"Every request macros sent out, newest first, with each attempt. Secret header values are masked."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let current = q();
+                Suspend::new(async move { show(data.await, move |log| view! { <LogView log current/> }) })
+            }}
+        </Suspense>
+    }
+}
+
+/// Success per webhook as horizontal bars (drawn on the server; the numbers are in the text).
+#[component]
+fn RateChart(rates: Vec<WebhookRate>) -> impl IntoView {
+    let rows: Vec<WebhookRate> = rates
+        .into_iter()
+        .filter(|r| r.counts.succeeded + r.counts.failed + r.counts.pending > 0)
+        .collect();
+    if rows.is_empty() {
+        return view! { <p class="text-sm text-slate-600">"No deliveries in the last 7 days."</p> }
+            .into_any();
+    }
+    let height = rows.len() * 28 + 8;
+    view! {
+        <figure class="mb-4">
+            <figcaption class="mb-1 text-sm font-semibold">"Success rate per webhook, last 7 days"</figcaption>
+            <svg role="img" aria-label="Success rate per webhook" viewBox=format!("0 0 640 {height}") class="w-full max-w-3xl">
+                {rows.iter().enumerate().map(|(i, r)| {
+                    let y = i * 28 + 4;
+                    let total = (r.counts.succeeded + r.counts.failed + r.counts.pending).max(1) as f64;
+                    let w_ok = 360.0 * r.counts.succeeded as f64 / total;
+                    let w_fail = 360.0 * r.counts.failed as f64 / total;
+                    let w_wait = 360.0 * r.counts.pending as f64 / total;
+                    view! {
+                        <g>
+                            <text x="0" y=y + 15 font-size="12" fill="#334155">{r.name.chars().take(28).collect::<String>()}</text>
+                            <rect x="200" y=y width=format!("{w_ok:.1}") height="20" fill="#10b981"/>
+                            <rect x=format!("{:.1}", 200.0 + w_ok) y=y width=format!("{w_fail:.1}") height="20" fill="#ef4444"/>
+                            <rect x=format!("{:.1}", 200.0 + w_ok + w_fail) y=y width=format!("{w_wait:.1}") height="20" fill="#f59e0b"/>
+                            <text x="570" y=y + 15 font-size="12" fill="#334155">{r.counts.success_percent().map(|p| format!("{p}%")).unwrap_or_else(|| "—".into())}</text>
+                        </g>
+                    }
+                }).collect_view()}
+            </svg>
+            <ul class="mt-1 text-xs text-slate-600">
+                {rows.iter().map(|r| view! {
+                    <li data-testid="webhook-rate">{format!("{}: {} succeeded, {} failed, {} waiting{}", r.name, r.counts.succeeded, r.counts.failed, r.counts.pending,
+                        r.counts.success_percent().map(|p| format!(" ({p}% success)")).unwrap_or_default())}</li>
+                }).collect_view()}
+            </ul>
+        </figure>
+    }.into_any()
+}
+
+#[component]
+fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
+    let page_count = log.page_count();
+    let filtered = current.macro_id.is_some()
+        || current.webhook_id.is_some()
+        || current.status.is_some()
+        || current.hours.is_some()
+        || current.user_id.is_some()
+        || current.ticket_id.is_some();
+    let pager_query = current.clone();
+    let status = current.status.clone().unwrap_or_default();
+    view! {
+        {log.subject.clone().map(|(text, href)| view! {
+            <div class="mb-4 flex flex-wrap items-center gap-x-3 rounded-md border border-indigo-200 bg-indigo-50 px-4 py-2 text-sm text-indigo-950">
+                <a class=LINK href=href>{text}</a>
+                <a class=LINK href="/webhooks/log">"Show every delivery"</a>
+            </div>
+        })}
+        <RateChart rates=log.rates.clone()/>
+        <Form method="GET" action="/webhooks/log" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search" attr:aria-label="Filter the webhook log">
+            {current.user_id.map(|id| view! { <input type="hidden" name="user" value=id.to_string()/> })}
+            {current.ticket_id.map(|id| view! { <input type="hidden" name="ticket" value=id.to_string()/> })}
+            <div>
+                <label for="wl-macro" class=LABEL>"Macro"</label>
+                <select id="wl-macro" name="macro" class=INPUT>
+                    <option value="" selected=current.macro_id.is_none()>"All macros"</option>
+                    {log.macros.iter().map(|(id, n)| view! { <option value=id.to_string() selected=current.macro_id == Some(*id)>{n.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="wl-webhook" class=LABEL>"Webhook"</label>
+                <select id="wl-webhook" name="webhook" class=INPUT>
+                    <option value="" selected=current.webhook_id.is_none()>"All webhooks"</option>
+                    {log.webhooks.iter().map(|(id, n)| view! { <option value=id.to_string() selected=current.webhook_id == Some(*id)>{n.clone()}</option> }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="wl-status" class=LABEL>"Status"</label>
+                <select id="wl-status" name="status" class=INPUT>
+                    <option value="" selected=status.is_empty()>"All statuses"</option>
+                    {DELIVERY_STATUSES.iter().map(|(k, l)| view! { <option value=*k selected=status == *k>{*l}</option> }).collect_view()}
+                </select>
+            </div>
+            <div>
+                <label for="wl-hours" class=LABEL>"Time"</label>
+                <select id="wl-hours" name="hours" class=INPUT>
+                    <option value="" selected=current.hours.is_none()>"Any time"</option>
+                    {[(1, "Last hour"), (24, "Last 24 hours"), (168, "Last 7 days")].into_iter().map(|(h, l)| view! { <option value=h.to_string() selected=current.hours == Some(h)>{l}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" name="page" value="0" class=BUTTON_SECONDARY>"Apply filters"</button>
+            {filtered.then(|| view! { <a class=format!("{LINK} pb-2 text-sm") href="/webhooks/log">"Clear filters"</a> })}
+        </Form>
+        {if log.deliveries.is_empty() {
+            let text = if filtered { "No deliveries match these filters." } else { "No deliveries yet." };
+            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{text}</p> }.into_any()
+        } else {
+            view! { <DeliveryTable deliveries=log.deliveries.clone()/> }.into_any()
+        }}
+        <Pager page=log.page page_count total=log.total href_for=move |n| log_href(&pager_query, n)/>
+    }
+}
+
+#[component]
+pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class=TABLE>
+                <caption class="sr-only">"Webhook deliveries"</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Delivery"</th>
+                        <th scope="col" class=TH>"Time"</th>
+                        <th scope="col" class=TH>"Webhook"</th>
+                        <th scope="col" class=TH>"About"</th>
+                        <th scope="col" class=TH>"Request"</th>
+                        <th scope="col" class=TH>"Status"</th>
+                        <th scope="col" class=format!("{TH} text-right")>"Attempts"</th>
+                        <th scope="col" class=TH>"Last answer"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {deliveries.into_iter().map(|d| {
+                        let about = match (d.target_user_id, d.target_ticket_id) {
+                            (Some(u), _) => view! { <a class=LINK href=format!("/users/{u}")>{d.target.clone()}</a> }.into_any(),
+                            (None, Some(t)) => view! { <a class=LINK href=format!("/feedback/{t}")>{d.target.clone()}</a> }.into_any(),
+                            _ => view! { <span>{d.target.clone()}</span> }.into_any(),
+                        };
+                        view! {
+                            <tr>
+                                <td class=TD><a class=LINK href=format!("/webhooks/deliveries/{}", d.id)>{format!("#{}", d.id)}</a>
+                                    {d.test.then(|| view! { <span class="ml-1 text-xs text-slate-500">"test"</span> })}
+                                    {d.resend_of.map(|r| view! { <span class="ml-1 text-xs text-slate-500">{format!("resend of #{r}")}</span> })}
+                                </td>
+                                <td class=format!("{TD} whitespace-nowrap")>{d.created_at.clone()}</td>
+                                <td class=TD>{d.webhook_name.clone()} <span class="block text-xs text-slate-500">{d.macro_name.clone()}</span></td>
+                                <td class=TD>{about}</td>
+                                <td class=format!("{TD} max-w-xs truncate font-mono text-xs")>{format!("{} {}", d.method, d.url)}</td>
+                                <td class=TD><span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(&d.status))>{status_label(&d.status)}</span>
+                                    {d.next_attempt_at.clone().map(|t| view! { <span class="block text-xs text-slate-500">{format!("next try {t}")}</span> })}
+                                </td>
+                                <td class=format!("{TD} text-right tabular-nums")>{d.attempts}</td>
+                                <td class=format!("{TD} text-xs")>{d.last_status.map(|s| s.to_string()).unwrap_or_default()} " " {d.last_error.clone().unwrap_or_default()}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+#[component]
+pub fn DeliveryPage() -> impl IntoView {
+    let params = leptos_router::hooks::use_params_map();
+    let id = move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
+    let data = Resource::new(move || (refresh_key(), id()), |(_, id)| load_delivery(id));
+    let resend = ServerAction::<ResendDelivery>::new();
+    let resend_error = action_error(resend);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, move |detail| {
+                    let d = detail.delivery.clone();
+                    let title = format!("Delivery #{}", d.id);
+                    view! {
+                        <Title text=title.clone()/>
+                        <PageHeader title=title>
+                            <a class=BUTTON_SECONDARY href="/webhooks/log">"Webhook log"</a>
+                            {d.webhook_id.map(|w| view! { <a class=BUTTON_SECONDARY href=format!("/webhooks/{w}")>"Webhook"</a> })}
+                        </PageHeader>
+                        <div class=format!("{CARD} space-y-2")>
+                            <p class="text-sm">
+                                <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(&d.status))>{status_label(&d.status)}</span>
+                                {format!(" {} of macro {}, about {}, queued {}", d.webhook_name, d.macro_name, d.target, d.created_at)}
+                            </p>
+                            {d.resend_of.map(|r| view! { <p class="text-sm">"A resend of " <a class=LINK href=format!("/webhooks/deliveries/{r}")>{format!("delivery #{r}")}</a></p> })}
+                            {d.run_id.map(|r| view! { <p class="text-sm text-slate-600">{format!("Sent by run #{r}")}</p> })}
+                            {d.next_attempt_at.clone().map(|t| view! { <p class="text-sm text-amber-900">{format!("Next attempt at {t}")}</p> })}
+                            {d.last_error.clone().map(|e| view! { <p class="text-sm text-red-800">{e}</p> })}
+                            <h2 class="pt-2 text-base font-semibold">"Request"</h2>
+                            <RequestBlock r=detail.request.clone() caption="Request"/>
+                            <ActionForm action=resend attr:class="pt-2">
+                                <input type="hidden" name="form[id]" value=d.id.to_string()/>
+                                <button type="submit" class=BUTTON>"Resend"</button>
+                            </ActionForm>
+                            {move || resend_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{capitalise(&e.to_string())} "."</p> })}
+                        </div>
+                        <h2 class="mb-2 mt-6 text-lg font-semibold">"Attempts"</h2>
+                        {if detail.attempts.is_empty() {
+                            view! { <p class="text-sm text-slate-600">"No attempt yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ol class="space-y-3">
+                                    {detail.attempts.clone().into_iter().map(|a| view! {
+                                        <li class=format!("{CARD} space-y-1") data-testid="attempt">
+                                            <p class="text-sm font-semibold">{format!("Attempt {} at {} · {} ms · {}", a.attempt, a.started_at, a.duration_ms,
+                                                a.response_status.map(|s| format!("answered {s}")).unwrap_or_else(|| "no answer".into()))}</p>
+                                            {a.error.clone().map(|e| view! { <p class="text-sm text-red-800">{e}</p> })}
+                                            {a.next_retry_at.clone().map(|t| view! { <p class="text-sm text-amber-900">{format!("Retry at {t}")}</p> })}
+                                            {(!a.capture_note.is_empty()).then(|| view! { <p class="text-sm text-slate-700">{a.capture_note.clone()}</p> })}
+                                            <details class="text-xs">
+                                                <summary class="cursor-pointer">"Headers sent"</summary>
+                                                <pre class="whitespace-pre-wrap break-all font-mono">{a.request_headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect::<String>()}</pre>
+                                            </details>
+                                            {a.response_status.map(|_| view! {
+                                                <details class="text-xs" open=true>
+                                                    <summary class="cursor-pointer">"Answer"</summary>
+                                                    <pre class="whitespace-pre-wrap break-all font-mono">{a.response_headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect::<String>()}</pre>
+                                                    <pre class="mt-1 whitespace-pre-wrap break-all font-mono" data-testid="response-body">{a.response_body.clone()}</pre>
+                                                </details>
+                                            })}
+                                        </li>
+                                    }).collect_view()}
+                                </ol>
+                            }.into_any()
+                        }}
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_links_keep_only_the_filters_that_are_set() {
+        assert_eq!(log_href(&DeliveryQuery::default(), 0), "/webhooks/log");
+        let q = DeliveryQuery {
+            macro_id: Some(3),
+            status: Some("failed".into()),
+            hours: Some(24),
+            ..Default::default()
+        };
+        assert_eq!(
+            log_href(&q, 1),
+            "/webhooks/log?macro=3&status=failed&hours=24&page=1"
+        );
+    }
+}

@@ -1,0 +1,842 @@
+//! Sending queued webhook deliveries.
+//!
+//! A run queues its requests in `webhook_deliveries` in its own transaction
+//! (`services::webhooks::queue`). Here workers claim due deliveries with a lease (as the job
+//! queue does: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite), send
+//! them outside any transaction — with a timeout, no redirects followed, the destination's
+//! addresses checked after DNS resolution (`outgoing::check`), a per-host rate, Standard
+//! Webhooks signatures when the webhook is signed — and record each attempt, many per
+//! transaction. 2xx succeeds (and captures return values); 410 switches the webhook off; 429,
+//! 5xx, timeouts and connection errors retry on the configured schedule with jitter, never
+//! sooner than `Retry-After`; any other answer fails at once. A delivery whose worker died is
+//! claimed again when its lease runs out, so every queued request is sent at least once.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use tokio::sync::Notify;
+
+use super::db::begin_write;
+use super::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
+use super::rate_limit::RateLimiter;
+use super::secrets::Sealer;
+use super::services::external_data::{self, Subject};
+use super::services::webhooks;
+use super::settings::Settings;
+use super::signing::{self, SigningSecret};
+use super::{outgoing, retry};
+use crate::errors::AppError;
+
+/// Response bodies are kept up to this size (after decompression).
+pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
+/// Deliveries claimed at once by one claim.
+const CLAIM_BATCH: u64 = 64;
+/// Results written in one transaction at most.
+const RECORD_BATCH: usize = 256;
+
+/// Everything sending needs: the HTTP client (its resolver applies the address check), the
+/// retry schedule, the per-host rate and the key that opens signing secrets.
+pub struct Outbox {
+    client: reqwest::Client,
+    allow: Arc<Vec<String>>,
+    schedule: Vec<Duration>,
+    timeout: Duration,
+    limiter: RateLimiter<String>,
+    sealer: Arc<Sealer>,
+    concurrency: usize,
+}
+
+impl std::fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("allow", &self.allow)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A destination refused by the address check (not worth retrying).
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Resolves names with the system resolver, then refuses names whose addresses are private,
+/// loopback, link-local or metadata unless the allow-list names them. The connection goes to
+/// exactly the addresses checked, so a name cannot change its answer in between.
+struct GuardedResolver {
+    allow: Arc<Vec<String>>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = self.allow.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map_err(|e| {
+                    Box::new(Refused(format!("{host} cannot be resolved: {e}")))
+                        as Box<dyn std::error::Error + Send + Sync>
+                })
+                .map(|a| a.collect())?;
+            let ips: Vec<IpAddr> = addrs.iter().map(SocketAddr::ip).collect();
+            outgoing::check(&host, &ips, &allow)
+                .map_err(|m| Box::new(Refused(m)) as Box<dyn std::error::Error + Send + Sync>)?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+impl Outbox {
+    pub fn new(settings: &Settings, sealer: Arc<Sealer>) -> Result<Outbox, String> {
+        let allow = Arc::new(settings.outgoing_allow_hosts.clone());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.outgoing_timeout)
+            .connect_timeout(settings.outgoing_timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("Switchyard-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .dns_resolver(Arc::new(GuardedResolver {
+                allow: allow.clone(),
+            }))
+            .pool_max_idle_per_host(64)
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Outbox {
+            client,
+            allow,
+            schedule: settings.outgoing_retry_schedule.clone(),
+            timeout: settings.outgoing_timeout,
+            limiter: RateLimiter::new(
+                settings.outgoing_host_rate_per_second,
+                settings.outgoing_host_rate_burst,
+            ),
+            sealer,
+            concurrency: settings.outgoing_concurrency as usize,
+        })
+    }
+
+    /// A claim lasts past the longest possible attempt.
+    fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(30)
+    }
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Succeeded,
+    /// 410 Gone: the receiver asks not to be sent to again.
+    Disable,
+    Retry,
+    Fail,
+}
+
+/// 2xx succeeds; 410 switches the webhook off; 408, 429 and 5xx retry, as do timeouts and
+/// connection errors (`status` None, `retryable`); anything else fails at once.
+pub fn judge(status: Option<u16>, retryable: bool) -> Verdict {
+    match status {
+        Some(200..=299) => Verdict::Succeeded,
+        Some(410) => Verdict::Disable,
+        Some(408 | 429 | 500..=599) => Verdict::Retry,
+        Some(_) => Verdict::Fail,
+        None if retryable => Verdict::Retry,
+        None => Verdict::Fail,
+    }
+}
+
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    retry_after: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct Attempt {
+    started_at: DateTime<Utc>,
+    duration_ms: i32,
+    request_headers: Vec<(String, String)>,
+    answer: Result<Answer, (String, bool)>,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Sent(Attempt),
+    /// Over the host's rate: back to the queue for this long, not counted as an attempt.
+    Deferred(Duration),
+    /// Not sent: its webhook was switched off meanwhile.
+    Cancelled(String),
+}
+
+/// The error and its causes in one line (reqwest's own message names only the URL).
+fn describe_error(e: &reqwest::Error) -> (String, bool) {
+    let mut refused = None;
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refused>() {
+            refused = Some(r.0.clone());
+        }
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if let Some(r) = refused {
+        return (format!("refused: {r}"), false);
+    }
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    (format!("{what}: {}", parts.join(": ")), true)
+}
+
+impl Outbox {
+    async fn send(&self, d: &webhook_delivery::Model, hook: Option<&webhook::Model>) -> Outcome {
+        let started_at = Utc::now();
+        let clock = Instant::now();
+        let mut headers = webhooks::delivery_headers(d);
+        let done = |headers: Vec<(String, String)>, answer| {
+            Outcome::Sent(Attempt {
+                started_at,
+                duration_ms: clock.elapsed().as_millis().min(i32::MAX as u128) as i32,
+                request_headers: headers,
+                answer,
+            })
+        };
+        if let Some(w) = hook.filter(|w| !w.enabled) {
+            return Outcome::Cancelled(format!(
+                "not sent: the webhook is switched off ({})",
+                w.disabled_reason
+            ));
+        }
+        let url = match url::Url::parse(&d.url) {
+            Ok(u) => u,
+            Err(_) => {
+                return done(
+                    headers,
+                    Err((format!("\"{}\" is not a web address", d.url), false)),
+                );
+            }
+        };
+        let host = url.host_str().unwrap_or_default().to_string();
+        // Addresses typed as numbers never reach the resolver: check them here.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal {
+            if let Err(m) = outgoing::check(&host, &[ip], &self.allow) {
+                return done(headers, Err((format!("refused: {m}"), false)));
+            }
+        }
+        if let Err(wait) = self.limiter.check(host.to_ascii_lowercase()) {
+            return Outcome::Deferred(wait);
+        }
+        let secrets: Vec<SigningSecret> =
+            match hook.map(|w| webhooks::signing_secrets(w, &self.sealer, started_at)) {
+                Some(Ok(s)) => s,
+                Some(Err(e)) => return done(headers, Err((format!("cannot sign: {e}"), false))),
+                None => Vec::new(),
+            };
+        if !secrets.is_empty() {
+            for (name, value) in signing::headers(
+                &secrets,
+                &d.msg_id,
+                started_at.timestamp(),
+                d.body.as_bytes(),
+            ) {
+                headers.push((name.to_string(), value));
+            }
+        }
+        let method = match reqwest::Method::from_bytes(d.method.as_bytes()) {
+            Ok(m) => m,
+            Err(_) => {
+                return done(
+                    headers,
+                    Err((format!("{} is not a method", d.method), false)),
+                );
+            }
+        };
+        let mut req = self.client.request(method.clone(), url);
+        for (n, v) in &headers {
+            // Bytes, not text: a tag's value may hold non-ASCII, which HTTP carries as is.
+            match reqwest::header::HeaderValue::from_bytes(v.as_bytes()) {
+                Ok(value) => req = req.header(n.as_str(), value),
+                Err(_) => {
+                    return done(
+                        headers.clone(),
+                        Err((format!("the value of {n} cannot be sent"), false)),
+                    );
+                }
+            }
+        }
+        if method != reqwest::Method::GET && !d.body.is_empty() {
+            req = req.body(d.body.clone());
+        }
+        let answer = match req.send().await {
+            Err(e) => Err(describe_error(&e)),
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                let answer_headers: Vec<(String, String)> = resp
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| {
+                        (
+                            n.to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry::retry_after(v, Utc::now()));
+                let mut body = Vec::new();
+                let mut note = String::new();
+                loop {
+                    match resp.chunk().await {
+                        Ok(Some(chunk)) => {
+                            let room = MAX_RESPONSE_BODY - body.len();
+                            if chunk.len() > room {
+                                body.extend_from_slice(&chunk[..room]);
+                                note = format!("\n[cut at {} KiB]", MAX_RESPONSE_BODY / 1024);
+                                break;
+                            }
+                            body.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            note =
+                                format!("\n[the rest could not be read: {}]", describe_error(&e).0);
+                            break;
+                        }
+                    }
+                }
+                let mut body = String::from_utf8_lossy(&body).into_owned();
+                body.push_str(&note);
+                Ok(Answer {
+                    status,
+                    headers: answer_headers,
+                    body,
+                    retry_after,
+                })
+            }
+        };
+        done(headers, answer)
+    }
+}
+
+/// Claims up to `max` due deliveries (queued and due, or sending with a lease that ran out).
+pub async fn claim(
+    db: &DatabaseConnection,
+    worker_id: &str,
+    lease: Duration,
+    max: u64,
+) -> Result<Vec<webhook_delivery::Model>, AppError> {
+    let now = Utc::now();
+    let expired = sea_orm::Condition::all()
+        .add(webhook_delivery::Column::Status.eq("sending"))
+        .add(webhook_delivery::Column::LockedUntil.lt(now));
+    let due = sea_orm::Condition::all()
+        .add(webhook_delivery::Column::Status.eq("queued"))
+        .add(webhook_delivery::Column::NextAttemptAt.lte(now));
+    let (txn, _gate) = begin_write(db).await?;
+    let mut picked: Vec<i64> = Vec::new();
+    for which in [expired, due] {
+        let room = max - picked.len() as u64;
+        if room == 0 {
+            break;
+        }
+        let ids: Vec<i64> = webhook_delivery::Entity::find()
+            .select_only()
+            .column(webhook_delivery::Column::Id)
+            .filter(which)
+            .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+            .limit(room)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        picked.extend(ids);
+    }
+    if picked.is_empty() {
+        txn.commit().await?;
+        return Ok(Vec::new());
+    }
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("sending"))
+        .col_expr(webhook_delivery::Column::LockedBy, Expr::value(worker_id))
+        .col_expr(
+            webhook_delivery::Column::LockedUntil,
+            Expr::value(now + chrono::Duration::from_std(lease).map_err(AppError::internal)?),
+        )
+        .col_expr(
+            webhook_delivery::Column::Attempts,
+            Expr::col(webhook_delivery::Column::Attempts).add(1),
+        )
+        .filter(webhook_delivery::Column::Id.is_in(picked.clone()))
+        .exec(&txn)
+        .await?;
+    let claimed = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Id.is_in(picked))
+        .order_by_asc(webhook_delivery::Column::Id)
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(claimed)
+}
+
+async fn hooks_of(
+    db: &impl ConnectionTrait,
+    deliveries: &[webhook_delivery::Model],
+) -> Result<Vec<Arc<webhook::Model>>, AppError> {
+    let ids: Vec<i32> = deliveries.iter().filter_map(|d| d.webhook_id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Arc::new)
+        .collect())
+}
+
+/// Follows a dotted path (`issue.key`, `items.0.id`) into a JSON value.
+pub fn at_path<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
+    path.split('.')
+        .filter(|p| !p.is_empty())
+        .try_fold(v, |v, part| match v {
+            serde_json::Value::Object(m) => m.get(part),
+            serde_json::Value::Array(a) => part.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        })
+}
+
+/// Stores the answer's values into the webhook's data group, each field read at the path its
+/// parameter names and coerced to its type; says what was stored and what was not.
+async fn capture(
+    txn: &impl ConnectionTrait,
+    d: &webhook_delivery::Model,
+    group_id: i32,
+    body: &str,
+) -> Result<String, AppError> {
+    let Some(group) = data_group::Entity::find_by_id(group_id).one(txn).await? else {
+        return Ok("capture: the data group was deleted".into());
+    };
+    let json: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => return Ok("capture: the answer is not JSON, nothing was stored".into()),
+    };
+    let subject = match group.scope.as_str() {
+        "user" => d.target_user_id.map(Subject::User),
+        "feedback" => d.target_ticket_id.map(Subject::Ticket),
+        _ => match d.target_ticket_id {
+            Some(id) => ticket::Entity::find_by_id(id)
+                .one(txn)
+                .await?
+                .map(|t| Subject::Project(t.project_id)),
+            None => None,
+        },
+    };
+    let Some(subject) = subject else {
+        return Ok(format!(
+            "capture: nothing to store {} against (it is gone, or not what this group is for)",
+            group.name
+        ));
+    };
+    let mut notes = Vec::new();
+    for field in external_data::fields_of(txn, group.id).await? {
+        match at_path(&json, &field.parameter) {
+            None => notes.push(format!(
+                "{}: not in the answer (at {})",
+                field.label, field.parameter
+            )),
+            Some(v) => match external_data::coerce(&field.kind, v) {
+                Ok(typed) => {
+                    external_data::store(txn, subject, &field, typed).await?;
+                    notes.push(format!("{}: stored {}", field.label, v));
+                }
+                Err(why) => notes.push(format!("{}: not stored, {why}", field.label)),
+            },
+        }
+    }
+    Ok(format!("capture into {}: {}", group.name, notes.join("; ")))
+}
+
+/// Records the outcomes of a batch in one transaction: the attempts, the deliveries' new
+/// state (only while the lease is still this worker's), captured values, switched-off
+/// webhooks.
+async fn record(
+    db: &DatabaseConnection,
+    outbox: &Outbox,
+    worker_id: &str,
+    results: Vec<(
+        webhook_delivery::Model,
+        Option<Arc<webhook::Model>>,
+        Outcome,
+    )>,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let (txn, _gate) = begin_write(db).await?;
+    for (d, hook, outcome) in results {
+        let mine = webhook_delivery::Entity::update_many()
+            .filter(webhook_delivery::Column::Id.eq(d.id))
+            .filter(webhook_delivery::Column::Status.eq("sending"))
+            .filter(webhook_delivery::Column::LockedBy.eq(worker_id));
+        let clear_lock = |u: sea_orm::UpdateMany<webhook_delivery::Entity>| {
+            u.col_expr(
+                webhook_delivery::Column::LockedBy,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                webhook_delivery::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+        };
+        let attempt = match outcome {
+            Outcome::Deferred(wait) => {
+                let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                clear_lock(mine)
+                    .col_expr(webhook_delivery::Column::Status, Expr::value("queued"))
+                    .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at))
+                    .col_expr(
+                        webhook_delivery::Column::Attempts,
+                        Expr::col(webhook_delivery::Column::Attempts).sub(1),
+                    )
+                    .exec(&txn)
+                    .await?;
+                continue;
+            }
+            Outcome::Cancelled(why) => {
+                clear_lock(mine)
+                    .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+                    .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
+                    .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
+                    .col_expr(
+                        webhook_delivery::Column::Attempts,
+                        Expr::col(webhook_delivery::Column::Attempts).sub(1),
+                    )
+                    .exec(&txn)
+                    .await?;
+                continue;
+            }
+            Outcome::Sent(a) => a,
+        };
+        let (status, retryable, error) = match &attempt.answer {
+            Ok(a) => (Some(a.status), false, None),
+            Err((e, retryable)) => (None, *retryable, Some(e.clone())),
+        };
+        let mut verdict = judge(status, retryable);
+        let retry_after = attempt.answer.as_ref().ok().and_then(|a| a.retry_after);
+        let next = if verdict == Verdict::Retry {
+            let spread: f64 = rand::random();
+            let retry_no = (std::cmp::max(d.attempts, 1) - 1) as usize;
+            match retry::next_delay(&outbox.schedule, retry_no, spread, retry_after) {
+                Some(delay) => Some(now + chrono::Duration::from_std(delay).unwrap_or_default()),
+                None => {
+                    verdict = Verdict::Fail;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let error = error.or_else(|| match (verdict, status) {
+            (Verdict::Succeeded, _) => None,
+            (Verdict::Disable, _) => {
+                Some("the receiver answered 410 Gone: the webhook is switched off".into())
+            }
+            (_, Some(s @ 300..=399)) => Some(format!("answered {s}: redirects are not followed")),
+            (Verdict::Retry, Some(s)) => Some(format!("answered {s}; retried later")),
+            (_, Some(s)) => Some(format!("answered {s}")),
+            (_, None) => None,
+        });
+        let new_status = match verdict {
+            Verdict::Succeeded => "succeeded",
+            Verdict::Retry => "queued",
+            Verdict::Disable | Verdict::Fail => "failed",
+        };
+        let mut update = clear_lock(mine)
+            .col_expr(webhook_delivery::Column::Status, Expr::value(new_status))
+            .col_expr(
+                webhook_delivery::Column::LastStatus,
+                Expr::value(status.map(i32::from)),
+            )
+            .col_expr(
+                webhook_delivery::Column::LastError,
+                Expr::value(error.clone()),
+            );
+        update = match next {
+            Some(at) => update.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
+            None => update.col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
+        };
+        if update.exec(&txn).await?.rows_affected == 0 {
+            // Another worker holds it now (it sends again), or it was cancelled meanwhile (its
+            // person removed): nothing of this attempt is kept.
+            continue;
+        }
+        let mut capture_note = String::new();
+        if verdict == Verdict::Succeeded {
+            if let (Some(group_id), Ok(a)) = (
+                hook.as_ref().and_then(|w| w.capture_group_id),
+                &attempt.answer,
+            ) {
+                capture_note = capture(&txn, &d, group_id, &a.body).await?;
+            }
+        }
+        webhook_attempt::ActiveModel {
+            delivery_id: Set(d.id),
+            attempt: Set(d.attempts),
+            started_at: Set(attempt.started_at),
+            duration_ms: Set(attempt.duration_ms),
+            request_headers: Set(webhooks::attempt_headers_json(&attempt.request_headers)),
+            response_status: Set(status.map(i32::from)),
+            response_headers: Set(attempt
+                .answer
+                .as_ref()
+                .map(|a| webhooks::attempt_headers_json(&a.headers))
+                .unwrap_or_else(|_| "[]".into())),
+            response_body: Set(attempt
+                .answer
+                .as_ref()
+                .map(|a| a.body.clone())
+                .unwrap_or_default()),
+            error: Set(error.clone()),
+            capture_note: Set(capture_note),
+            next_retry_at: Set(next),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if verdict == Verdict::Disable {
+            if let Some(id) = d.webhook_id {
+                let reason = format!(
+                    "the receiver answered 410 Gone at {}",
+                    super::services::format_time(&now)
+                );
+                webhook::Entity::update_many()
+                    .col_expr(webhook::Column::Enabled, Expr::value(false))
+                    .col_expr(webhook::Column::DisabledReason, Expr::value(reason.clone()))
+                    .filter(webhook::Column::Id.eq(id))
+                    .exec(&txn)
+                    .await?;
+                webhook_delivery::Entity::update_many()
+                    .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+                    .col_expr(
+                        webhook_delivery::Column::LastError,
+                        Expr::value(format!("not sent: the webhook is switched off ({reason})")),
+                    )
+                    .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
+                    .filter(webhook_delivery::Column::WebhookId.eq(id))
+                    .filter(webhook_delivery::Column::Status.eq("queued"))
+                    .exec(&txn)
+                    .await?;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+fn hook_for(
+    hooks: &[Arc<webhook::Model>],
+    d: &webhook_delivery::Model,
+) -> Option<Arc<webhook::Model>> {
+    d.webhook_id
+        .and_then(|id| hooks.iter().find(|w| w.id == id).cloned())
+}
+
+/// Claims the due deliveries (up to one claim's worth), sends them side by side and records
+/// the outcomes; the number handled. Tests drain the queue with it.
+pub async fn try_deliver_due(
+    db: &DatabaseConnection,
+    outbox: &Arc<Outbox>,
+    worker_id: &str,
+) -> Result<usize, AppError> {
+    let claimed = claim(db, worker_id, outbox.lease(), CLAIM_BATCH).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let hooks = hooks_of(db, &claimed).await?;
+    let mut set = tokio::task::JoinSet::new();
+    for d in claimed {
+        let hook = hook_for(&hooks, &d);
+        let outbox = outbox.clone();
+        set.spawn(async move {
+            let outcome = outbox.send(&d, hook.as_deref()).await;
+            (d, hook, outcome)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = set.join_next().await {
+        results.push(r.map_err(AppError::internal)?);
+    }
+    let n = results.len();
+    record(db, outbox, worker_id, results).await?;
+    Ok(n)
+}
+
+/// Starts this process's sender: one task claims due deliveries while fewer than
+/// `outgoing.concurrency` are in flight and sends each on its own task; another records the
+/// outcomes, many per transaction. It stops when `shutdown` fires, after recording what is
+/// in flight.
+pub fn spawn(
+    db: DatabaseConnection,
+    outbox: Arc<Outbox>,
+    wake: Arc<Notify>,
+    poll: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    if outbox.concurrency == 0 {
+        return Vec::new();
+    }
+    let name = format!("{}:outbox", super::worker::worker_name(0));
+    let permits = Arc::new(tokio::sync::Semaphore::new(outbox.concurrency));
+    type Done = (
+        webhook_delivery::Model,
+        Option<Arc<webhook::Model>>,
+        Outcome,
+        tokio::sync::OwnedSemaphorePermit,
+    );
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Done>();
+    let recorder = {
+        let (db, outbox, name) = (db.clone(), outbox.clone(), name.clone());
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < RECORD_BATCH {
+                    match rx.try_recv() {
+                        Ok(r) => batch.push(r),
+                        Err(_) => break,
+                    }
+                }
+                let mut held = Vec::with_capacity(batch.len());
+                let results = batch
+                    .into_iter()
+                    .map(|(d, h, o, permit)| {
+                        held.push(permit);
+                        (d, h, o)
+                    })
+                    .collect();
+                if let Err(e) = record(&db, &outbox, &name, results).await {
+                    // Their leases run out and they are sent again: at least once.
+                    tracing::warn!(error = %e, "cannot record delivery attempts");
+                }
+                drop(held);
+            }
+        })
+    };
+    let claimer = tokio::spawn(async move {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let first = tokio::select! {
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                _ = shutdown.changed() => break,
+            };
+            let room = std::cmp::min(permits.available_permits() as u64 + 1, CLAIM_BATCH);
+            let claimed = match claim(&db, &name, outbox.lease(), room).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot claim deliveries");
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                drop(first);
+                tokio::select! {
+                    _ = wake.notified() => {}
+                    _ = tokio::time::sleep(poll) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let hooks = match hooks_of(&db, &claimed).await {
+                Ok(h) => h,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read webhooks; deliveries wait for their lease");
+                    continue;
+                }
+            };
+            let mut first = Some(first);
+            for d in claimed {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        // Only this task takes permits, so there is one for each claimed.
+                        Err(_) => match permits.clone().acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                    },
+                };
+                let hook = hook_for(&hooks, &d);
+                let (outbox, tx) = (outbox.clone(), tx.clone());
+                tokio::spawn(async move {
+                    let outcome = outbox.send(&d, hook.as_deref()).await;
+                    let _ = tx.send((d, hook, outcome, permit));
+                });
+            }
+        }
+        drop(tx);
+    });
+    vec![claimer, recorder]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_judged_by_status() {
+        assert_eq!(judge(Some(200), false), Verdict::Succeeded);
+        assert_eq!(judge(Some(204), false), Verdict::Succeeded);
+        assert_eq!(judge(Some(410), false), Verdict::Disable);
+        for s in [408, 429, 500, 502, 503] {
+            assert_eq!(judge(Some(s), false), Verdict::Retry, "{s}");
+        }
+        for s in [301, 302, 400, 401, 403, 404, 422] {
+            assert_eq!(judge(Some(s), false), Verdict::Fail, "{s}");
+        }
+        assert_eq!(judge(None, true), Verdict::Retry);
+        assert_eq!(judge(None, false), Verdict::Fail);
+    }
+
+    #[test]
+    fn paths_walk_objects_and_lists() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"issue": {"key": "BETA-7", "n": [10, {"id": 3}]}}"#).unwrap();
+        assert_eq!(at_path(&v, "issue.key").unwrap(), "BETA-7");
+        assert_eq!(at_path(&v, "issue.n.1.id").unwrap(), 3);
+        assert_eq!(at_path(&v, "issue.n.0").unwrap(), 10);
+        assert!(at_path(&v, "issue.missing").is_none());
+        assert!(at_path(&v, "issue.key.deeper").is_none());
+    }
+}

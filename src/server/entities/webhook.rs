@@ -1,0 +1,38 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhooks")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub macro_id: i32,
+    pub kind: String,
+    pub name: String,
+    pub method: String,
+    #[sea_orm(column_type = "Text")]
+    pub url: String,
+    #[sea_orm(column_type = "Text")]
+    pub headers: String,
+    pub content_type: String,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    pub email_to: String,
+    #[sea_orm(column_type = "Text")]
+    pub email_subject: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signing_secret: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub old_signing_secret: Option<String>,
+    pub old_secret_until: Option<DateTimeUtc>,
+    pub capture_group_id: Option<i32>,
+    pub enabled: bool,
+    #[sea_orm(column_type = "Text")]
+    pub disabled_reason: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

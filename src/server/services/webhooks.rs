@@ -1,0 +1,1503 @@
+//! Outgoing webhooks of macros: the *Trigger Webhooks* part of a user or feedback macro.
+//!
+//! A macro holds any number of webhooks (method, URL, headers, JSON or form body, each a
+//! template with dynamic tags). Every run of the macro renders each enabled webhook against
+//! the run's user or ticket — every tag value escaped for where it lands — and queues the
+//! request as a delivery in the run's own transaction; the delivery workers
+//! (`crate::server::delivery`) send it later, outside any transaction, and record each attempt.
+//! The editor's preview, the *send test* button and the log's *resend* button go through the
+//! same rendering and the same queue.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+
+use super::filters::SCOPE_FEEDBACK;
+use super::tags::{self, Place, Values};
+use super::{Actor, audit, format_time};
+use crate::errors::{AppError, FieldErrors};
+use crate::server::domain::parse_id;
+use crate::server::entities::{
+    data_group, macro_def, ticket, user, webhook, webhook_attempt, webhook_delivery,
+};
+use crate::server::secrets::Sealer;
+use crate::server::signing::SigningSecret;
+use crate::types::{
+    AttemptView, DeliveryCounts, DeliveryDetailView, DeliveryQuery, DeliveryView, MASK,
+    MacroAction, RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
+    WebhookLogView, WebhookRate, WebhookTryView, WebhookView,
+};
+
+pub const KIND_HTTP: &str = "http";
+pub const CONTENT_JSON: &str = "json";
+pub const CONTENT_FORM: &str = "form";
+/// How long a rotated-out signing secret keeps signing beside the new one.
+pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
+const MAX_TEMPLATE: usize = 64 * 1024;
+
+/// Headers whose values are secrets: masked on screen and in the log.
+pub fn is_secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "x-api-key" | "api-key"
+    ) || [
+        "token",
+        "secret",
+        "password",
+        "apikey",
+        "api-key",
+        "signature",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+        && n != "webhook-signature"
+}
+
+/// A secret header value as the screen shows it: an auth scheme word stays readable.
+fn mask_value(value: &str) -> String {
+    match value.split_once(' ') {
+        Some((scheme, _))
+            if ["bearer", "basic", "token", "bot"]
+                .contains(&scheme.to_ascii_lowercase().as_str()) =>
+        {
+            format!("{scheme} {MASK}")
+        }
+        _ => MASK.to_string(),
+    }
+}
+
+pub fn mask_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let shown = if is_secret_header(n) {
+                mask_value(v)
+            } else {
+                v.clone()
+            };
+            (n.clone(), shown)
+        })
+        .collect()
+}
+
+/// Headers the sender sets itself, which a webhook may not.
+const RESERVED_HEADERS: [&str; 9] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// `Name: value` lines. A value sent back as the mask keeps what is stored under that name.
+fn parse_headers(text: &str, stored: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            format!(
+                "line {} must be Name: value, e.g. Authorization: Bearer …",
+                i + 1
+            )
+        })?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        {
+            return Err(format!("line {}: \"{name}\" is not a header name", i + 1));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "line {}: {name} is set by Switchyard itself",
+                i + 1
+            ));
+        }
+        if out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            return Err(format!("line {}: {name} is given twice", i + 1));
+        }
+        let value = if value.contains(MASK) {
+            stored
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.clone())
+                .ok_or_else(|| format!("line {}: type the value of {name} again", i + 1))?
+        } else {
+            value.to_string()
+        };
+        out.push((name.to_string(), value));
+    }
+    if out.len() > 30 {
+        return Err("at most 30 headers".into());
+    }
+    Ok(out)
+}
+
+fn headers_json(headers: &[(String, String)]) -> String {
+    serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
+}
+
+fn headers_from(json: &str) -> Vec<(String, String)> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+/// Tags a run renders as numbers (the JSON check puts a number where they stand).
+fn numeric_tag(tag: &str) -> bool {
+    matches!(
+        tag,
+        "user.score" | "user.id" | "feedback.id" | "feedback.popularity"
+    )
+}
+
+/// Tags that name a person: not allowed in webhooks of a macro that removes the user (the
+/// queued request would keep what the removal must erase).
+fn personal_tag(tag: &str) -> bool {
+    matches!(tag, "user.email" | "user.first_name" | "user.last_name")
+        || tag.starts_with("external.")
+}
+
+/// The template rendered with stand-in values (numbers for numeric tags, text for the rest).
+fn render_sample(template: &str, place: Place) -> String {
+    tags::parse(template)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| match p {
+            tags::Part::Text(t) => t,
+            tags::Part::Tag(t) if numeric_tag(&t) => "1".to_string(),
+            tags::Part::Tag(_) => tags::escape("sample \"value\"", place),
+        })
+        .collect()
+}
+
+/// A webhook as the form gave it, checked.
+#[derive(Debug, PartialEq)]
+struct Parsed {
+    name: String,
+    method: String,
+    url: String,
+    headers: Vec<(String, String)>,
+    content_type: String,
+    body: String,
+    signing: bool,
+    capture_group_id: Option<i32>,
+}
+
+/// Reads the webhook form. `external` holds the external-data tags of the macro's scope;
+/// `stored` the saved headers (for masked values); `removes` whether the macro removes users.
+fn parse_form(
+    form: &WebhookForm,
+    scope: &str,
+    external: &[String],
+    stored: &[(String, String)],
+    removes: bool,
+) -> Result<Parsed, AppError> {
+    let mut errors = FieldErrors::new();
+    let name = form.name.trim();
+    if name.is_empty() {
+        errors.push("name", "is required");
+    } else if name.chars().count() > 100 {
+        errors.push("name", "must be at most 100 characters");
+    }
+    let method = form.method.trim().to_ascii_uppercase();
+    if !WEBHOOK_METHODS.contains(&method.as_str()) {
+        errors.push("method", "must be GET, POST, PUT, PATCH or DELETE");
+    }
+    let content_type = match form.content_type.trim() {
+        "" | CONTENT_JSON => CONTENT_JSON,
+        CONTENT_FORM => CONTENT_FORM,
+        _ => {
+            errors.push("content_type", "must be JSON or Form");
+            CONTENT_JSON
+        }
+    };
+    let check_tags = |text: &str| -> Result<(), String> {
+        tags::check(text, scope, external)?;
+        if removes {
+            if let Some(tag) = tags::parse(text)?.into_iter().find_map(|p| match p {
+                tags::Part::Tag(t) if personal_tag(&t) => Some(t),
+                _ => None,
+            }) {
+                return Err(format!(
+                    "(({tag})) names the person, and this macro removes them: the queued request \
+                     would keep what the removal erases (use ((user.id)))"
+                ));
+            }
+        }
+        Ok(())
+    };
+    let url = form.url.trim();
+    let url_ok = if url.is_empty() {
+        Err("is required".to_string())
+    } else if url.len() > 2000 {
+        Err("must be at most 2000 characters".to_string())
+    } else {
+        check_tags(url).and_then(|_| {
+            let sample = render_sample(url, Place::Url);
+            let parsed = url::Url::parse(&sample)
+                .map_err(|_| format!("\"{url}\" is not a web address such as https://…"))?;
+            if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                return Err("must start with https:// or http:// and name a host".into());
+            }
+            if !parsed.username().is_empty() || parsed.password().is_some() {
+                return Err("put credentials in a header, not in the address".into());
+            }
+            Ok(())
+        })
+    };
+    errors.check("url", url_ok);
+    let headers = errors
+        .check(
+            "headers",
+            parse_headers(&form.headers, stored).and_then(|h| {
+                for (n, v) in &h {
+                    check_tags(v).map_err(|e| format!("{n}: {e}"))?;
+                }
+                Ok(h)
+            }),
+        )
+        .unwrap_or_default();
+    let body = form.body.replace("\r\n", "\n");
+    let body_ok =
+        if body.len() > MAX_TEMPLATE {
+            Err("must be at most 64 KiB".to_string())
+        } else if method == "GET" && !body.trim().is_empty() {
+            Err("a GET request carries no body: put the values in the address".to_string())
+        } else if body.trim().is_empty() {
+            Ok(())
+        } else {
+            check_tags(&body).and_then(|_| {
+                if content_type == CONTENT_JSON {
+                    let sample = render_sample(&body, Place::Json);
+                    serde_json::from_str::<serde_json::Value>(&sample).map(|_| ()).map_err(|e| {
+                    format!(
+                        "is not valid JSON once its tags are filled in ({e}); a text tag must \
+                         stand inside quotes, e.g. \"name\": \"((user.first_name))\""
+                    )
+                })
+                } else {
+                    Ok(())
+                }
+            })
+        };
+    errors.check("body", body_ok);
+    let capture_group_id = match form.capture_group_id.trim() {
+        "" => None,
+        v => errors.check("capture_group_id", parse_id(v)),
+    };
+    errors.into_result()?;
+    Ok(Parsed {
+        name: name.to_string(),
+        method,
+        url: url.to_string(),
+        headers,
+        content_type: content_type.to_string(),
+        body,
+        signing: form.signing.is_some(),
+        capture_group_id,
+    })
+}
+
+async fn find(db: &impl ConnectionTrait, id: i32) -> Result<webhook::Model, AppError> {
+    webhook::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("webhook {id}")))
+}
+
+async fn find_macro(db: &impl ConnectionTrait, id: i32) -> Result<macro_def::Model, AppError> {
+    macro_def::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("macro {id}")))
+}
+
+fn removes_users(m: &macro_def::Model) -> bool {
+    serde_json::from_str::<Vec<MacroAction>>(&m.actions)
+        .map(|a| a.contains(&MacroAction::RemoveUser))
+        .unwrap_or(false)
+}
+
+/// A macro that is to remove users may not have webhooks naming the person (see
+/// `personal_tag`); the macro editor asks before it saves such a macro.
+pub async fn refuse_personal_tags(
+    db: &impl ConnectionTrait,
+    macro_id: i32,
+) -> Result<(), AppError> {
+    for w in of_macro(db, macro_id).await? {
+        let texts = [w.url.as_str(), w.body.as_str(), w.headers.as_str()];
+        let named = texts.iter().find_map(|t| {
+            tags::parse(t).ok()?.into_iter().find_map(|p| match p {
+                tags::Part::Tag(t) if personal_tag(&t) => Some(t),
+                _ => None,
+            })
+        });
+        if let Some(tag) = named {
+            return Err(AppError::field(
+                "actions",
+                format!(
+                    "the webhook {} sends (({tag})), which names the person: a macro that removes \
+                     users cannot send it (change the webhook first)",
+                    w.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn of_macro(
+    db: &impl ConnectionTrait,
+    macro_id: i32,
+) -> Result<Vec<webhook::Model>, AppError> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::MacroId.eq(macro_id))
+        .order_by_asc(webhook::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Delivery counts per webhook over the last 7 days.
+async fn counts(
+    db: &impl ConnectionTrait,
+    webhook_ids: &[i32],
+) -> Result<Vec<(i32, DeliveryCounts)>, AppError> {
+    if webhook_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(Option<i32>, String, i64)> = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::WebhookId)
+        .column(webhook_delivery::Column::Status)
+        .column_as(webhook_delivery::Column::Id.count(), "n")
+        .filter(webhook_delivery::Column::WebhookId.is_in(webhook_ids.iter().copied()))
+        .filter(webhook_delivery::Column::CreatedAt.gte(Utc::now() - chrono::Duration::days(7)))
+        .group_by(webhook_delivery::Column::WebhookId)
+        .group_by(webhook_delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(webhook_ids
+        .iter()
+        .map(|id| {
+            let mut c = DeliveryCounts::default();
+            for (w, status, n) in &rows {
+                if *w == Some(*id) {
+                    let n = *n as u64;
+                    match status.as_str() {
+                        "succeeded" => c.succeeded += n,
+                        "failed" => c.failed += n,
+                        "queued" | "sending" => c.pending += n,
+                        _ => {}
+                    }
+                }
+            }
+            (*id, c)
+        })
+        .collect())
+}
+
+fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> WebhookView {
+    let headers = mask_headers(&headers_from(&w.headers))
+        .into_iter()
+        .map(|(n, v)| format!("{n}: {v}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let rotating = w
+        .old_secret_until
+        .filter(|until| *until > Utc::now() && w.old_signing_secret.is_some());
+    WebhookView {
+        id: w.id,
+        macro_id: w.macro_id,
+        kind: w.kind,
+        name: w.name,
+        method: w.method,
+        url: w.url,
+        headers,
+        content_type: w.content_type,
+        body: w.body,
+        email_to: w.email_to,
+        email_subject: w.email_subject,
+        signing: w.signing_secret.is_some(),
+        old_secret_until: rotating.as_ref().map(format_time),
+        capture_group: w.capture_group_id.map(|id| {
+            groups
+                .iter()
+                .find(|(g, _)| *g == id)
+                .cloned()
+                .unwrap_or((id, "(deleted group)".into()))
+        }),
+        enabled: w.enabled,
+        disabled_reason: w.disabled_reason,
+        counts: c,
+    }
+}
+
+async fn group_names(
+    db: &impl ConnectionTrait,
+    scope: &str,
+) -> Result<Vec<(i32, String)>, AppError> {
+    let scopes: &[&str] = if scope == SCOPE_FEEDBACK {
+        &["feedback", "project"]
+    } else {
+        &["user"]
+    };
+    let groups = data_group::Entity::find()
+        .filter(data_group::Column::Scope.is_in(scopes.iter().copied()))
+        .order_by_asc(data_group::Column::Name)
+        .all(db)
+        .await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let label = if g.scope == "project" {
+                format!("{} (on the project)", g.name)
+            } else {
+                g.name
+            };
+            (g.id, label)
+        })
+        .collect())
+}
+
+/// The webhooks of one macro, with their last 7 days' delivery counts.
+pub async fn list_for_macro(
+    db: &impl ConnectionTrait,
+    macro_id: i32,
+) -> Result<Vec<WebhookView>, AppError> {
+    let m = find_macro(db, macro_id).await?;
+    let groups = group_names(db, &m.scope).await?;
+    let hooks = of_macro(db, macro_id).await?;
+    let ids: Vec<i32> = hooks.iter().map(|w| w.id).collect();
+    let mut c = counts(db, &ids).await?;
+    Ok(hooks
+        .into_iter()
+        .map(|w| {
+            let n = c
+                .iter_mut()
+                .find(|(id, _)| *id == w.id)
+                .map(|(_, n)| std::mem::take(n))
+                .unwrap_or_default();
+            view(w, &groups, n)
+        })
+        .collect())
+}
+
+/// A preset's starting form for a macro of `scope`.
+pub fn preset(key: &str, scope: &str) -> WebhookForm {
+    let feedback = scope == SCOPE_FEEDBACK;
+    let base = WebhookForm {
+        kind: KIND_HTTP.into(),
+        method: "POST".into(),
+        content_type: CONTENT_JSON.into(),
+        ..Default::default()
+    };
+    match key {
+        "slack" => WebhookForm {
+            name: "Slack escalation".into(),
+            url: "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX"
+                .into(),
+            body: if feedback {
+                "{\n  \"text\": \"Escalated: ((feedback.title))\",\n  \"blocks\": [\n    {\n      \"type\": \"section\",\n      \"text\": {\n        \"type\": \"mrkdwn\",\n        \"text\": \"*((feedback.title))*\\n((feedback.type)) in ((project.name)), status ((feedback.status)), popularity ((feedback.popularity))\\n((feedback.description))\"\n      }\n    }\n  ]\n}".into()
+            } else {
+                "{\n  \"text\": \"((user.first_name)) ((user.last_name)), ((user.email)), now has a score of ((user.score)) in ((community.name)).\"\n}".into()
+            },
+            ..base
+        },
+        "jira" => WebhookForm {
+            name: "Jira issue update".into(),
+            method: "PUT".into(),
+            url: "https://your-site.atlassian.net/rest/api/2/issue/PROJ-1".into(),
+            headers: "Authorization: Basic base64-of-email-and-api-token\nAccept: application/json"
+                .into(),
+            body: if feedback {
+                "{\n  \"update\": {\n    \"comment\": [\n      { \"add\": { \"body\": \"Beta status of ((feedback.title)): ((feedback.status)) (popularity ((feedback.popularity)))\" } }\n    ]\n  }\n}".into()
+            } else {
+                "{\n  \"update\": {\n    \"comment\": [\n      { \"add\": { \"body\": \"Beta tester ((user.email)) has a score of ((user.score))\" } }\n    ]\n  }\n}".into()
+            },
+            ..base
+        },
+        "json" => WebhookForm {
+            name: "JSON POST".into(),
+            url: "https://example.com/hooks/switchyard".into(),
+            body: if feedback {
+                "{\n  \"event\": \"feedback.macro\",\n  \"ticket\": { \"id\": ((feedback.id)), \"title\": \"((feedback.title))\", \"status\": \"((feedback.status))\" },\n  \"at\": \"((run.time))\"\n}".into()
+            } else {
+                "{\n  \"event\": \"user.macro\",\n  \"user\": { \"id\": ((user.id)), \"email\": \"((user.email))\", \"score\": ((user.score)) },\n  \"at\": \"((run.time))\"\n}".into()
+            },
+            ..base
+        },
+        _ => base,
+    }
+}
+
+/// What the editor needs: the webhook (when editing) or a draft from a preset, and the tags
+/// and data groups of the macro's scope.
+pub async fn editor(
+    db: &impl ConnectionTrait,
+    webhook_id: Option<i32>,
+    macro_id: Option<i32>,
+    preset_key: &str,
+    reveal: Option<(&Sealer, &Actor)>,
+) -> Result<WebhookEditorView, AppError> {
+    let existing = match webhook_id {
+        Some(id) => Some(find(db, id).await?),
+        None => None,
+    };
+    let macro_id = existing
+        .as_ref()
+        .map(|w| w.macro_id)
+        .or(macro_id)
+        .ok_or_else(|| AppError::BadRequest("name the macro the webhook belongs to".into()))?;
+    let m = find_macro(db, macro_id).await?;
+    let groups = group_names(db, &m.scope).await?;
+    let mut secrets = Vec::new();
+    if let (Some(w), Some((sealer, actor))) = (&existing, reveal) {
+        secrets = signing_secrets(w, sealer, Utc::now())
+            .map_err(AppError::internal)?
+            .iter()
+            .map(SigningSecret::to_text)
+            .collect();
+        if !secrets.is_empty() {
+            audit::record(db, actor, "webhook.secret_revealed", &w.name, "").await?;
+        }
+    }
+    let webhook = match existing {
+        Some(w) => {
+            let c = counts(db, &[w.id])
+                .await?
+                .pop()
+                .map(|(_, c)| c)
+                .unwrap_or_default();
+            Some(view(w, &groups, c))
+        }
+        None => None,
+    };
+    let mut draft = preset(preset_key, &m.scope);
+    draft.macro_id = macro_id.to_string();
+    let tags = tags::CATALOGUE
+        .iter()
+        .filter(|(_, _, scopes)| scopes.contains(&m.scope.as_str()))
+        .map(|(t, what, _)| (t.to_string(), what.to_string()))
+        .chain(
+            tags::external_tags(db, &m.scope)
+                .await?
+                .into_iter()
+                .map(|t| (t, "external data".to_string())),
+        )
+        .collect();
+    Ok(WebhookEditorView {
+        webhook,
+        draft,
+        options: WebhookFormOptions {
+            macro_id,
+            macro_name: m.name,
+            scope: m.scope,
+            tags,
+            groups,
+        },
+        secrets,
+    })
+}
+
+/// Creates or updates a webhook; its id. Switching signing on makes a signing secret, stored
+/// encrypted (the webhook page reveals it on request).
+#[tracing::instrument(skip(db, sealer, actor, form), fields(actor = %actor.label))]
+pub async fn save(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    actor: &Actor,
+    form: &WebhookForm,
+) -> Result<i32, AppError> {
+    let existing = match form.id.trim() {
+        "" => None,
+        raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
+    };
+    let macro_id = match &existing {
+        Some(w) => w.macro_id,
+        None => parse_id(&form.macro_id).map_err(|m| AppError::field("macro_id", m))?,
+    };
+    let m = find_macro(db, macro_id).await?;
+    let external = tags::external_tags(db, &m.scope).await?;
+    let stored = existing
+        .as_ref()
+        .map(|w| headers_from(&w.headers))
+        .unwrap_or_default();
+    let p = parse_form(form, &m.scope, &external, &stored, removes_users(&m))?;
+    if let Some(g) = p.capture_group_id {
+        let allowed = group_names(db, &m.scope).await?;
+        if !allowed.iter().any(|(id, _)| *id == g) {
+            return Err(AppError::field(
+                "capture_group_id",
+                "choose a data group of this macro's users or tickets",
+            ));
+        }
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let mut active = match existing {
+        Some(w) => {
+            let had_secret = w.signing_secret.is_some();
+            let mut a = w.into_active_model();
+            if !p.signing {
+                a.signing_secret = Set(None);
+                a.old_signing_secret = Set(None);
+                a.old_secret_until = Set(None);
+            } else if !had_secret {
+                let s = SigningSecret::generate();
+                a.signing_secret = Set(Some(sealer.seal(&s.to_text())));
+            }
+            a
+        }
+        None => {
+            let secret = p.signing.then(SigningSecret::generate);
+            webhook::ActiveModel {
+                macro_id: Set(macro_id),
+                kind: Set(KIND_HTTP.into()),
+                email_to: Set(String::new()),
+                email_subject: Set(String::new()),
+                signing_secret: Set(secret.map(|s| sealer.seal(&s.to_text()))),
+                old_signing_secret: Set(None),
+                old_secret_until: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            }
+        }
+    };
+    active.name = Set(p.name.clone());
+    active.method = Set(p.method.clone());
+    active.url = Set(p.url.clone());
+    active.headers = Set(headers_json(&p.headers));
+    active.content_type = Set(p.content_type);
+    active.body = Set(p.body);
+    active.capture_group_id = Set(p.capture_group_id);
+    // Saving is how a manager switches a webhook back on after a 410.
+    active.enabled = Set(true);
+    active.disabled_reason = Set(String::new());
+    active.updated_at = Set(now);
+    let saved = active.save(&txn).await?;
+    let id = match saved.id {
+        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
+        _ => return Err(AppError::internal("saved webhook has no id")),
+    };
+    audit::record(
+        &txn,
+        actor,
+        "webhook.saved",
+        &p.name,
+        &format!("{} {} (macro {})", p.method, p.url, m.name),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// A new signing secret; the old one keeps signing beside it for `ROTATION_OVERLAP`.
+#[tracing::instrument(skip(db, sealer, actor), fields(actor = %actor.label))]
+pub async fn rotate_secret(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    actor: &Actor,
+    id: i32,
+) -> Result<(), AppError> {
+    let w = find(db, id).await?;
+    let Some(current) = w.signing_secret.clone() else {
+        return Err(AppError::BadRequest(
+            "this webhook is not signed: switch signing on first".into(),
+        ));
+    };
+    let name = w.name.clone();
+    let fresh = SigningSecret::generate();
+    let mut a = w.into_active_model();
+    a.old_signing_secret = Set(Some(current));
+    a.old_secret_until = Set(Some(Utc::now() + ROTATION_OVERLAP));
+    a.signing_secret = Set(Some(sealer.seal(&fresh.to_text())));
+    a.updated_at = Set(Utc::now());
+    let txn = db.begin().await?;
+    a.update(&txn).await?;
+    audit::record(&txn, actor, "webhook.secret_rotated", &name, "").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The secrets that sign a delivery now: the current one, and the rotated-out one while its
+/// overlap lasts.
+pub fn signing_secrets(
+    w: &webhook::Model,
+    sealer: &Sealer,
+    now: DateTime<Utc>,
+) -> Result<Vec<SigningSecret>, String> {
+    let mut out = Vec::new();
+    if let Some(s) = &w.signing_secret {
+        out.push(SigningSecret::parse(&sealer.open(s)?)?);
+        if let (Some(old), Some(until)) = (&w.old_signing_secret, w.old_secret_until) {
+            if until > now {
+                out.push(SigningSecret::parse(&sealer.open(old)?)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id_input: &str,
+    confirmed: bool,
+) -> Result<i32, AppError> {
+    let id = super::confirmed_deletion(id_input, confirmed)?;
+    let w = find(db, id).await?;
+    let txn = db.begin().await?;
+    // Deliveries still waiting are not sent for a webhook that is gone.
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(
+            webhook_delivery::Column::LastError,
+            Expr::value("the webhook was deleted before it was sent"),
+        )
+        .col_expr(
+            webhook_delivery::Column::FinishedAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(webhook_delivery::Column::WebhookId.eq(id))
+        .filter(webhook_delivery::Column::Status.eq("queued"))
+        .exec(&txn)
+        .await?;
+    webhook::Entity::delete_by_id(id).exec(&txn).await?;
+    audit::record(&txn, actor, "webhook.deleted", &w.name, "").await?;
+    txn.commit().await?;
+    Ok(w.macro_id)
+}
+
+/// What a run renders for a webhook: the request, or why it cannot be sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub webhook_id: i32,
+    pub name: String,
+    pub request: RequestView,
+    pub error: Option<String>,
+}
+
+/// Renders one webhook against the run's values: each tag value escaped for the URL, a
+/// header, a JSON string or a form field.
+pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
+    let url = values.render_in(&w.url, Place::Url);
+    let mut headers: Vec<(String, String)> = headers_from(&w.headers)
+        .into_iter()
+        .map(|(n, v)| (n, values.render_in(&v, Place::Header)))
+        .collect();
+    let place = if w.content_type == CONTENT_FORM {
+        Place::Form
+    } else {
+        Place::Json
+    };
+    let body = if w.body.trim().is_empty() {
+        String::new()
+    } else {
+        values.render_in(&w.body, place)
+    };
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        headers.insert(
+            0,
+            (
+                "Content-Type".into(),
+                if place == Place::Form {
+                    "application/x-www-form-urlencoded".into()
+                } else {
+                    "application/json".into()
+                },
+            ),
+        );
+    }
+    let error = (place == Place::Json && !body.is_empty())
+        .then(|| serde_json::from_str::<serde_json::Value>(&body).err())
+        .flatten()
+        .map(|e| format!("the rendered body is not valid JSON ({e}): a tag had no value where a number belongs"));
+    Rendered {
+        webhook_id: w.id,
+        name: w.name.clone(),
+        request: RequestView {
+            method: w.method.clone(),
+            url,
+            headers,
+            body,
+        },
+        error,
+    }
+}
+
+/// The enabled webhooks of a macro, which each run renders (`render`) and queues (`queue`).
+pub async fn enabled_of(
+    db: &impl ConnectionTrait,
+    macro_id: i32,
+) -> Result<Vec<webhook::Model>, AppError> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::MacroId.eq(macro_id))
+        .filter(webhook::Column::Enabled.eq(true))
+        .order_by_asc(webhook::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Who or what a delivery is about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct About {
+    pub user_id: Option<i32>,
+    pub ticket_id: Option<i32>,
+    pub label: String,
+}
+
+impl About {
+    pub fn user(u: &user::Model) -> About {
+        About {
+            user_id: Some(u.id),
+            ticket_id: None,
+            label: u.email.clone(),
+        }
+    }
+    pub fn ticket(t: &ticket::Model) -> About {
+        About {
+            user_id: None,
+            ticket_id: Some(t.id),
+            label: format!("ticket #{}", t.id),
+        }
+    }
+}
+
+fn new_msg_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    format!("msg_{}", hex::encode(b))
+}
+
+/// Queues rendered requests in the caller's transaction (a run's: the requests are durable
+/// exactly when the run is). A request that cannot be sent is recorded as failed, with why.
+pub async fn queue(
+    txn: &impl ConnectionTrait,
+    rendered: Vec<Rendered>,
+    macro_id: Option<i32>,
+    run_id: Option<i64>,
+    about: &About,
+    test: bool,
+    resend_of: Option<i64>,
+) -> Result<Vec<i64>, AppError> {
+    if rendered.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Utc::now();
+    let mut ids = Vec::with_capacity(rendered.len());
+    for r in rendered {
+        let failed = r.error.is_some();
+        let row = webhook_delivery::ActiveModel {
+            webhook_id: Set(Some(r.webhook_id)),
+            webhook_name: Set(r.name),
+            macro_id: Set(macro_id),
+            run_id: Set(run_id),
+            target_user_id: Set(about.user_id),
+            target_ticket_id: Set(about.ticket_id),
+            target_label: Set(about.label.chars().take(400).collect()),
+            kind: Set(KIND_HTTP.into()),
+            method: Set(r.request.method),
+            url: Set(r.request.url),
+            headers: Set(headers_json(&r.request.headers)),
+            body: Set(r.request.body),
+            msg_id: Set(new_msg_id()),
+            status: Set(if failed { "failed" } else { "queued" }.into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_by: Set(None),
+            locked_until: Set(None),
+            last_status: Set(None),
+            last_error: Set(r.error),
+            test: Set(test),
+            resend_of: Set(resend_of),
+            created_at: Set(now),
+            finished_at: Set(failed.then_some(now)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        ids.push(row.id);
+    }
+    Ok(ids)
+}
+
+/// The values of a ticket's tags, read fresh (its type's name, status and team by name).
+pub async fn ticket_values(
+    db: &impl ConnectionTrait,
+    t: &ticket::Model,
+    now: DateTime<Utc>,
+) -> Result<Values, AppError> {
+    let def = super::projects::type_definition(db, t.feedback_type_id).await?;
+    let status = def
+        .statuses
+        .iter()
+        .find(|s| s.id == t.status_id)
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let teams = super::teams::refs(db).await?;
+    let team = t
+        .team_id
+        .and_then(|id| teams.iter().find(|x| x.id == id))
+        .map(|x| x.name.clone());
+    Values::load(
+        db,
+        None,
+        Some((t, &def.name, &status, team.as_deref())),
+        now,
+    )
+    .await
+}
+
+/// Preview (nothing is sent or stored) or send-test (queued and sent as a test delivery) of
+/// a webhook, rendered against a user (by email) or a ticket (by id).
+#[tracing::instrument(skip(db, actor, target), fields(actor = %actor.label))]
+pub async fn try_out(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    target: &str,
+    send: bool,
+) -> Result<WebhookTryView, AppError> {
+    let w = find(db, id).await?;
+    let m = find_macro(db, w.macro_id).await?;
+    let now = Utc::now();
+    let target = target.trim();
+    let (values, about) = if m.scope == SCOPE_FEEDBACK {
+        let tid = parse_id(target.trim_start_matches('#'))
+            .map_err(|_| AppError::field("target", "give a ticket's number, e.g. 42"))?;
+        let t = ticket::Entity::find_by_id(tid)
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::field("target", format!("there is no ticket #{tid}")))?;
+        (ticket_values(db, &t, now).await?, About::ticket(&t))
+    } else {
+        let email = crate::server::domain::Email::parse(target)
+            .map_err(|m| AppError::field("target", m))?;
+        let u = user::Entity::find()
+            .filter(user::Column::Email.eq(email.as_str()))
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::field("target", "no member has this email"))?;
+        (
+            Values::load(db, Some(&u), None, now).await?,
+            About::user(&u),
+        )
+    };
+    let rendered = render(&w, &values);
+    if let Some(e) = &rendered.error {
+        return Err(AppError::field("target", e.clone()));
+    }
+    let mut request = rendered.request.clone();
+    request.headers = mask_headers(&request.headers);
+    let delivery_id = if send {
+        let txn = db.begin().await?;
+        let ids = queue(&txn, vec![rendered], Some(m.id), None, &about, true, None).await?;
+        audit::record(&txn, actor, "webhook.test_sent", &w.name, "").await?;
+        txn.commit().await?;
+        ids.first().copied()
+    } else {
+        None
+    };
+    Ok(WebhookTryView {
+        target: about.label,
+        request,
+        delivery_id,
+    })
+}
+
+/// Sends a delivery again as it was rendered, as a new delivery (the log keeps both).
+#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i64, AppError> {
+    let d = webhook_delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+    if d.status == "cancelled" && d.body.is_empty() && d.url.is_empty() {
+        return Err(AppError::Conflict(
+            "this delivery was erased with the person it was about".into(),
+        ));
+    }
+    let webhook_id = d.webhook_id.ok_or_else(|| {
+        AppError::Conflict("its webhook was deleted: there is nothing to resend it with".into())
+    })?;
+    let w = find(db, webhook_id).await?;
+    if !w.enabled {
+        return Err(AppError::Conflict(format!(
+            "the webhook {} is switched off ({}): save it to switch it on first",
+            w.name, w.disabled_reason
+        )));
+    }
+    let rendered = Rendered {
+        webhook_id,
+        name: d.webhook_name.clone(),
+        request: RequestView {
+            method: d.method.clone(),
+            url: d.url.clone(),
+            headers: headers_from(&d.headers),
+            body: d.body.clone(),
+        },
+        error: None,
+    };
+    let about = About {
+        user_id: d.target_user_id,
+        ticket_id: d.target_ticket_id,
+        label: d.target_label.clone(),
+    };
+    let txn = db.begin().await?;
+    let ids = queue(
+        &txn,
+        vec![rendered],
+        d.macro_id,
+        d.run_id,
+        &about,
+        d.test,
+        Some(d.id),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        actor,
+        "webhook.resent",
+        &d.webhook_name,
+        &format!("delivery {}", d.id),
+    )
+    .await?;
+    txn.commit().await?;
+    ids.first()
+        .copied()
+        .ok_or_else(|| AppError::internal("resend queued nothing"))
+}
+
+/// A removed person leaves no trace in deliveries: those about them lose their request and
+/// answers (a queued one is cancelled), and their email and name are cut out of deliveries
+/// about tickets they submitted.
+pub async fn erase_person(
+    db: &impl ConnectionTrait,
+    target: &user::Model,
+    label: &str,
+) -> Result<(), AppError> {
+    let about: Vec<i64> = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Id)
+        .filter(webhook_delivery::Column::TargetUserId.eq(target.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    if !about.is_empty() {
+        webhook_attempt::Entity::update_many()
+            .col_expr(webhook_attempt::Column::RequestHeaders, Expr::value("[]"))
+            .col_expr(webhook_attempt::Column::ResponseHeaders, Expr::value("[]"))
+            .col_expr(webhook_attempt::Column::ResponseBody, Expr::value(""))
+            .col_expr(webhook_attempt::Column::CaptureNote, Expr::value(""))
+            .filter(webhook_attempt::Column::DeliveryId.is_in(about.clone()))
+            .exec(db)
+            .await?;
+        webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+            .col_expr(
+                webhook_delivery::Column::LastError,
+                Expr::value("not sent: the person it was about was removed"),
+            )
+            .col_expr(
+                webhook_delivery::Column::FinishedAt,
+                Expr::value(Utc::now()),
+            )
+            .filter(webhook_delivery::Column::Id.is_in(about.clone()))
+            .filter(webhook_delivery::Column::Status.is_in(["queued", "sending"]))
+            .exec(db)
+            .await?;
+        webhook_delivery::Entity::update_many()
+            .col_expr(webhook_delivery::Column::Url, Expr::value(""))
+            .col_expr(webhook_delivery::Column::Headers, Expr::value("[]"))
+            .col_expr(webhook_delivery::Column::Body, Expr::value(""))
+            .col_expr(webhook_delivery::Column::TargetLabel, Expr::value(label))
+            .col_expr(
+                webhook_delivery::Column::TargetUserId,
+                Expr::value(Option::<i32>::None),
+            )
+            .filter(webhook_delivery::Column::Id.is_in(about))
+            .exec(db)
+            .await?;
+    }
+    let full_name = format!("{} {}", target.first_name, target.last_name);
+    for needle in [target.email.clone(), full_name] {
+        if needle.trim().is_empty() {
+            continue;
+        }
+        let replace = |col: webhook_delivery::Column| -> sea_orm::sea_query::SimpleExpr {
+            Func::cust("REPLACE")
+                .arg(Expr::col(col))
+                .arg(needle.clone())
+                .arg("[removed]")
+                .into()
+        };
+        webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::Body,
+                replace(webhook_delivery::Column::Body),
+            )
+            .col_expr(
+                webhook_delivery::Column::Url,
+                replace(webhook_delivery::Column::Url),
+            )
+            .col_expr(
+                webhook_delivery::Column::Headers,
+                replace(webhook_delivery::Column::Headers),
+            )
+            .filter(
+                sea_orm::Condition::any()
+                    .add(webhook_delivery::Column::Body.contains(&needle))
+                    .add(webhook_delivery::Column::Url.contains(&needle))
+                    .add(webhook_delivery::Column::Headers.contains(&needle)),
+            )
+            .exec(db)
+            .await?;
+        let replace_a = |col: webhook_attempt::Column| -> sea_orm::sea_query::SimpleExpr {
+            Func::cust("REPLACE")
+                .arg(Expr::col(col))
+                .arg(needle.clone())
+                .arg("[removed]")
+                .into()
+        };
+        webhook_attempt::Entity::update_many()
+            .col_expr(
+                webhook_attempt::Column::ResponseBody,
+                replace_a(webhook_attempt::Column::ResponseBody),
+            )
+            .col_expr(
+                webhook_attempt::Column::RequestHeaders,
+                replace_a(webhook_attempt::Column::RequestHeaders),
+            )
+            .filter(
+                sea_orm::Condition::any()
+                    .add(webhook_attempt::Column::ResponseBody.contains(&needle))
+                    .add(webhook_attempt::Column::RequestHeaders.contains(&needle)),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> DeliveryView {
+    DeliveryView {
+        id: d.id,
+        webhook_id: d.webhook_id,
+        webhook_name: d.webhook_name.clone(),
+        macro_id: d.macro_id,
+        macro_name: d
+            .macro_id
+            .and_then(|id| macros.iter().find(|(m, _)| *m == id))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "(deleted macro)".into()),
+        run_id: d.run_id,
+        target: d.target_label.clone(),
+        target_user_id: d.target_user_id,
+        target_ticket_id: d.target_ticket_id,
+        kind: d.kind.clone(),
+        method: d.method.clone(),
+        url: d.url.clone(),
+        status: d.status.clone(),
+        attempts: d.attempts,
+        last_status: d.last_status,
+        last_error: d.last_error.clone(),
+        next_attempt_at: (d.status == "queued" && d.attempts > 0)
+            .then(|| format_time(&d.next_attempt_at)),
+        created_at: format_time(&d.created_at),
+        test: d.test,
+        resend_of: d.resend_of,
+    }
+}
+
+async fn macro_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    Ok(macro_def::Entity::find()
+        .select_only()
+        .column(macro_def::Column::Id)
+        .column(macro_def::Column::Name)
+        .order_by_asc(macro_def::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub const LOG_PAGE: u32 = 50;
+
+/// The webhook log: deliveries newest first, narrowed by macro, webhook, user, ticket,
+/// status and age, with each webhook's success over the last 7 days.
+pub async fn log(db: &impl ConnectionTrait, q: &DeliveryQuery) -> Result<WebhookLogView, AppError> {
+    let mut find = webhook_delivery::Entity::find();
+    if let Some(id) = q.macro_id {
+        find = find.filter(webhook_delivery::Column::MacroId.eq(id));
+    }
+    if let Some(id) = q.webhook_id {
+        find = find.filter(webhook_delivery::Column::WebhookId.eq(id));
+    }
+    if let Some(id) = q.user_id {
+        find = find.filter(webhook_delivery::Column::TargetUserId.eq(id));
+    }
+    if let Some(id) = q.ticket_id {
+        find = find.filter(webhook_delivery::Column::TargetTicketId.eq(id));
+    }
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        find = find.filter(webhook_delivery::Column::Status.eq(s));
+    }
+    if let Some(h) = q.hours.filter(|h| *h > 0) {
+        find = find.filter(
+            webhook_delivery::Column::CreatedAt
+                .gte(Utc::now() - chrono::Duration::hours(i64::from(h))),
+        );
+    }
+    let total = find.clone().count(db).await?;
+    let rows = find
+        .order_by_desc(webhook_delivery::Column::Id)
+        .offset(u64::from(q.page) * u64::from(LOG_PAGE))
+        .limit(u64::from(LOG_PAGE))
+        .all(db)
+        .await?;
+    let macros = macro_names(db).await?;
+    let mut hooks = webhook::Entity::find().order_by_asc(webhook::Column::Name);
+    if let Some(id) = q.macro_id {
+        hooks = hooks.filter(webhook::Column::MacroId.eq(id));
+    }
+    let hooks = hooks.all(db).await?;
+    let ids: Vec<i32> = hooks.iter().map(|w| w.id).collect();
+    let c = counts(db, &ids).await?;
+    let with_hooks: Vec<i32> = webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::MacroId)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let subject = if let Some(id) = q.user_id {
+        let name = user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|u| format!("{} {}", u.first_name, u.last_name))
+            .unwrap_or_else(|| format!("user {id}"));
+        Some((format!("Deliveries about {name}"), format!("/users/{id}")))
+    } else {
+        q.ticket_id.map(|id| {
+            (
+                format!("Deliveries about ticket #{id}"),
+                format!("/feedback/{id}"),
+            )
+        })
+    };
+    Ok(WebhookLogView {
+        deliveries: rows.iter().map(|d| delivery_view(d, &macros)).collect(),
+        page: q.page,
+        per_page: LOG_PAGE,
+        total,
+        macros: macros
+            .iter()
+            .filter(|(id, _)| with_hooks.contains(id))
+            .cloned()
+            .collect(),
+        webhooks: hooks.iter().map(|w| (w.id, w.name.clone())).collect(),
+        rates: hooks
+            .iter()
+            .zip(c)
+            .map(|(w, (_, counts))| WebhookRate {
+                webhook_id: w.id,
+                name: w.name.clone(),
+                counts,
+            })
+            .collect(),
+        subject,
+    })
+}
+
+/// One delivery with every attempt.
+pub async fn delivery(db: &impl ConnectionTrait, id: i64) -> Result<DeliveryDetailView, AppError> {
+    let d = webhook_delivery::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+    let macros = macro_names(db).await?;
+    let attempts = webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.eq(id))
+        .order_by_asc(webhook_attempt::Column::Attempt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| AttemptView {
+            attempt: a.attempt,
+            started_at: format_time(&a.started_at),
+            duration_ms: a.duration_ms,
+            request_headers: headers_from(&a.request_headers),
+            response_status: a.response_status,
+            response_headers: headers_from(&a.response_headers),
+            response_body: a.response_body,
+            error: a.error,
+            capture_note: a.capture_note,
+            next_retry_at: a.next_retry_at.as_ref().map(format_time),
+        })
+        .collect();
+    Ok(DeliveryDetailView {
+        delivery: delivery_view(&d, &macros),
+        request: RequestView {
+            method: d.method.clone(),
+            url: d.url.clone(),
+            headers: mask_headers(&headers_from(&d.headers)),
+            body: d.body.clone(),
+        },
+        attempts,
+    })
+}
+
+/// Parsed headers of a delivery, as sent (for the sender).
+pub fn delivery_headers(d: &webhook_delivery::Model) -> Vec<(String, String)> {
+    headers_from(&d.headers)
+}
+
+pub fn attempt_headers_json(headers: &[(String, String)]) -> String {
+    headers_json(&mask_headers(headers))
+}
+
+pub fn plain_headers_json(headers: &[(String, String)]) -> String {
+    headers_json(headers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(body: &str) -> WebhookForm {
+        WebhookForm {
+            name: "Slack".into(),
+            method: "post".into(),
+            url: "https://hooks.slack.com/services/T/B/X".into(),
+            headers: "Authorization: Bearer abc\nX-Team: beta".into(),
+            content_type: "json".into(),
+            body: body.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_webhook_form_parses_and_its_json_is_checked_with_tags_filled_in() {
+        let p = parse_form(
+            &form(r#"{"text": "((feedback.title))", "n": ((feedback.popularity))}"#),
+            "feedback",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap();
+        assert_eq!(p.method, "POST");
+        assert_eq!(
+            p.headers,
+            vec![
+                ("Authorization".to_string(), "Bearer abc".to_string()),
+                ("X-Team".to_string(), "beta".to_string())
+            ]
+        );
+        let err = parse_form(
+            &form(r#"{"text": ((feedback.title))}"#),
+            "feedback",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.field_message("body").unwrap().contains("inside quotes"));
+        let err = parse_form(
+            &form(r#"{"text": "((user.password))"}"#),
+            "user",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            err.field_message("body")
+                .unwrap()
+                .contains("((user.password))")
+        );
+        let err = parse_form(
+            &WebhookForm {
+                url: "ftp://x".into(),
+                method: "FETCH".into(),
+                headers: "Host: evil".into(),
+                ..form("")
+            },
+            "user",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.field_message("url").is_some());
+        assert!(err.field_message("method").is_some());
+        assert!(err.field_message("headers").unwrap().contains("Host"));
+        let err = parse_form(
+            &WebhookForm {
+                method: "GET".into(),
+                ..form("{}")
+            },
+            "user",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        assert!(err.field_message("body").unwrap().contains("GET"));
+    }
+
+    #[test]
+    fn masked_header_values_keep_what_is_stored_and_secrets_never_show() {
+        let stored = vec![("Authorization".to_string(), "Bearer s3cret".to_string())];
+        let shown = mask_headers(&stored);
+        assert_eq!(shown[0].1, format!("Bearer {MASK}"));
+        let back = format!("Authorization: {}\nX-Other: 1", shown[0].1);
+        let parsed = parse_headers(&back, &stored).unwrap();
+        assert_eq!(parsed[0].1, "Bearer s3cret");
+        assert!(parse_headers(&format!("X-Api-Key: {MASK}"), &stored).is_err());
+        assert!(is_secret_header("X-Api-Key") && is_secret_header("X-Auth-Token"));
+        assert!(!is_secret_header("Content-Type") && !is_secret_header("webhook-signature"));
+    }
+
+    #[test]
+    fn a_removing_macro_cannot_send_personal_tags() {
+        let err = parse_form(
+            &form(r#"{"text": "((user.email))"}"#),
+            "user",
+            &[],
+            &[],
+            true,
+        )
+        .unwrap_err();
+        assert!(err.field_message("body").unwrap().contains("removes them"));
+        assert!(parse_form(&form(r#"{"id": ((user.id))}"#), "user", &[], &[], true).is_ok());
+    }
+
+    #[test]
+    fn every_preset_saves_as_it_is() {
+        for (key, _) in crate::types::WEBHOOK_PRESETS {
+            for scope in ["user", "feedback"] {
+                let f = preset(key, scope);
+                parse_form(&f, scope, &[], &[], false)
+                    .unwrap_or_else(|e| panic!("{key} ({scope}): {e:?}"));
+            }
+        }
+    }
+}

@@ -1,0 +1,997 @@
+//! Outgoing webhooks against a real local HTTP receiver on port 0 (127.0.0.1 only), on SQLite
+//! and PostgreSQL: rendering byte for byte, each method and content type, retries with
+//! Retry-After, 410, redirects, the address check, captured values, signatures and rotation,
+//! resend and the log, and what removing a person leaves.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use base64::Engine;
+use common::{Backend, TestApp};
+use hmac::{Hmac, Mac};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sha2::Sha256;
+use switchyard::server::delivery::{self, Outbox};
+use switchyard::server::entities::{webhook, webhook_attempt, webhook_delivery};
+use switchyard::server::secrets::Sealer;
+use switchyard::server::services::external_data::{self, Subject, Typed};
+use switchyard::server::services::macros::{self, Trigger};
+use switchyard::server::services::{Actor, users, webhooks};
+use switchyard::types::{
+    DataFieldForm, DataGroupForm, MacroActionForm, MacroForm, NewDataGroupForm, UserForm,
+    WebhookForm,
+};
+
+/// One request as the receiver saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    uri: String,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// Scripted answers (status, extra headers, body), used in order; then 200 `{}`.
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    plan: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>,
+}
+
+async fn receive(
+    State(r): State<Receiver>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::response::Response {
+    r.seen.lock().unwrap().push(Seen {
+        method: method.to_string(),
+        uri: uri.to_string(),
+        headers,
+        body: body.to_vec(),
+    });
+    let next = {
+        let mut plan = r.plan.lock().unwrap();
+        (!plan.is_empty()).then(|| plan.remove(0))
+    };
+    let (status, extra, body) = next.unwrap_or((200, Vec::new(), "{}".into()));
+    let mut res = (StatusCode::from_u16(status).unwrap(), body).into_response();
+    for (k, v) in extra {
+        res.headers_mut().insert(k, v.parse().unwrap());
+    }
+    res
+}
+
+impl Receiver {
+    async fn start() -> (Receiver, String) {
+        let r = Receiver::default();
+        let app = axum::Router::new().fallback(receive).with_state(r.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (r, format!("http://{addr}"))
+    }
+
+    fn answer(&self, status: u16, headers: Vec<(&'static str, String)>, body: &str) {
+        self.plan
+            .lock()
+            .unwrap()
+            .push((status, headers, body.to_string()));
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Sends every delivery that is due, until none is.
+async fn drain(app: &TestApp, outbox: &Arc<Outbox>) {
+    for _ in 0..50 {
+        if delivery::try_deliver_due(&app.db, outbox, "test-sender")
+            .await
+            .unwrap()
+            == 0
+        {
+            return;
+        }
+    }
+    panic!("deliveries kept coming");
+}
+
+/// Drains until no delivery waits any more (retries come due meanwhile), at most `secs`.
+async fn drain_until_settled(app: &TestApp, outbox: &Arc<Outbox>, secs: u64) {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        drain(app, outbox).await;
+        if app
+            .count("SELECT COUNT(*) FROM webhook_deliveries WHERE status IN ('queued', 'sending')")
+            .await
+            == 0
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("deliveries were still waiting after {secs} s");
+}
+
+fn actor() -> Actor {
+    Actor::system("test")
+}
+
+fn outbox_for(app: &TestApp) -> (Arc<Sealer>, Arc<Outbox>) {
+    let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
+    let mut settings = app.settings.clone();
+    settings.outgoing_concurrency = 64;
+    let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
+    (sealer, outbox)
+}
+
+async fn member(app: &TestApp, email: &str, first: &str, last: &str) -> i32 {
+    users::create(
+        &app.db,
+        &actor(),
+        &UserForm {
+            email: email.into(),
+            first_name: first.into(),
+            last_name: last.into(),
+            role: "participant".into(),
+            score: "7".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn user_macro(app: &TestApp, key: &str, actions: &[(&str, &str)]) -> i32 {
+    macros::save(
+        &app.db,
+        &actor(),
+        &MacroForm {
+            name: format!("Macro {key}"),
+            key: key.into(),
+            show_in_user_actions: Some("on".into()),
+            suppress_confirmation: Some("on".into()),
+            actions: actions
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, value))| MacroActionForm {
+                    slot: i.to_string(),
+                    kind: kind.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn hook(app: &TestApp, sealer: &Sealer, macro_id: i32, form: WebhookForm) -> i32 {
+    webhooks::save(
+        &app.db,
+        sealer,
+        &actor(),
+        &WebhookForm {
+            macro_id: macro_id.to_string(),
+            ..form
+        },
+    )
+    .await
+    .unwrap_or_else(|e| panic!("webhook refused: {e:?}"))
+}
+
+/// A user data group `name` with `(label, parameter, kind)` fields; the field ids.
+async fn user_group(app: &TestApp, name: &str, fields: &[(&str, &str, &str)]) -> (i32, Vec<i32>) {
+    let group = external_data::create_group(
+        &app.db,
+        &actor(),
+        &NewDataGroupForm {
+            scope: "user".into(),
+            name: name.into(),
+        },
+    )
+    .await
+    .unwrap();
+    external_data::save_group(
+        &app.db,
+        &actor(),
+        &DataGroupForm {
+            id: group.to_string(),
+            name: name.into(),
+            fields: fields
+                .iter()
+                .enumerate()
+                .map(|(i, (label, parameter, kind))| DataFieldForm {
+                    slot: i.to_string(),
+                    label: label.to_string(),
+                    parameter: parameter.to_string(),
+                    kind: kind.to_string(),
+                    favorite: None,
+                })
+                .collect(),
+        },
+    )
+    .await
+    .unwrap();
+    let fields = external_data::fields_of(&app.db, group)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    (group, fields)
+}
+
+async fn deliveries(app: &TestApp) -> Vec<webhook_delivery::Model> {
+    webhook_delivery::Entity::find()
+        .order_by_asc(webhook_delivery::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn attempts_of(app: &TestApp, delivery_id: i64) -> Vec<webhook_attempt::Model> {
+    webhook_attempt::Entity::find()
+        .filter(webhook_attempt::Column::DeliveryId.eq(delivery_id))
+        .order_by_asc(webhook_attempt::Column::Attempt)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+const NOTE: &str = "He said \"hi\"\nthen left — ünïcödé ✓ & 100% {done}";
+
+async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let jim = member(&app, "jim.o'neil@example.com", "Jim", "O'Neil").await;
+    let (_, fields) = user_group(&app, "Profile", &[("Note", "note", "string")]).await;
+    let note_field = external_data::fields_of(
+        &app.db,
+        app.count("SELECT id FROM data_groups").await as i32,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .find(|f| f.id == fields[0])
+    .unwrap();
+    external_data::store(
+        &app.db,
+        Subject::User(jim),
+        &note_field,
+        Typed::String(NOTE.into()),
+    )
+    .await
+    .unwrap();
+    let m = user_macro(&app, "hooks", &[("adjust_score", "5")]).await;
+    let json_body = "{\"note\": \"((external.Profile.Note))\", \"who\": \"((user.first_name)) ((user.last_name))\", \"score\": ((user.score))}";
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "json post".into(),
+            method: "POST".into(),
+            url: format!("{base}/json"),
+            headers: "Authorization: Bearer t0ps3cret\nX-Note: ((external.Profile.Note))".into(),
+            content_type: "json".into(),
+            body: json_body.into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "form put".into(),
+            method: "PUT".into(),
+            url: format!("{base}/form"),
+            content_type: "form".into(),
+            body: "note=((external.Profile.Note))&email=((user.email))".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "get".into(),
+            method: "GET".into(),
+            url: format!(
+                "{base}/users/((user.id))?email=((user.email))&note=((external.Profile.Note))"
+            ),
+            ..Default::default()
+        },
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "patch".into(),
+            method: "PATCH".into(),
+            url: format!("{base}/patch"),
+            content_type: "json".into(),
+            body: "{\"score\": ((user.score))}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "delete".into(),
+            method: "DELETE".into(),
+            url: format!("{base}/users/((user.id))"),
+            ..Default::default()
+        },
+    )
+    .await;
+
+    let outcome = macros::execute(&app.db, &actor(), m, jim, Trigger::Manual)
+        .await
+        .unwrap();
+    assert!(
+        outcome
+            .steps
+            .iter()
+            .filter(|s| s.starts_with("Send webhook"))
+            .count()
+            == 5,
+        "{:?}",
+        outcome.steps
+    );
+    // Queued with the run, not sent yet.
+    let queued = deliveries(&app).await;
+    assert_eq!(queued.len(), 5);
+    assert!(
+        queued
+            .iter()
+            .all(|d| d.status == "queued" && d.run_id == Some(outcome.run_id))
+    );
+    drain(&app, &outbox).await;
+    assert!(
+        deliveries(&app)
+            .await
+            .iter()
+            .all(|d| d.status == "succeeded"),
+        "{:?}",
+        deliveries(&app).await
+    );
+
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 5);
+    let by = |m: &str| {
+        seen.iter()
+            .find(|s| s.method == m)
+            .unwrap_or_else(|| panic!("no {m}"))
+    };
+    let post = by("POST");
+    let expected_note = serde_json::to_string(NOTE).unwrap();
+    let expected = format!("{{\"note\": {expected_note}, \"who\": \"Jim O'Neil\", \"score\": 12}}");
+    assert_eq!(
+        String::from_utf8(post.body.clone()).unwrap(),
+        expected,
+        "JSON body byte for byte"
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+    assert_eq!(parsed["note"], NOTE);
+    assert_eq!(post.headers["content-type"], "application/json");
+    assert_eq!(post.headers["authorization"], "Bearer t0ps3cret");
+    let x_note = String::from_utf8(post.headers["x-note"].as_bytes().to_vec()).unwrap();
+    assert_eq!(
+        x_note,
+        NOTE.replace('\n', " "),
+        "a header value loses its line break"
+    );
+
+    let put = by("PUT");
+    let form_body = String::from_utf8(put.body.clone()).unwrap();
+    let enc = |v: &str| url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    assert_eq!(
+        form_body,
+        format!("note={}&email={}", enc(NOTE), enc("jim.o'neil@example.com"))
+    );
+    let decoded: Vec<(String, String)> = url::form_urlencoded::parse(&put.body)
+        .into_owned()
+        .collect();
+    assert_eq!(decoded[0], ("note".to_string(), NOTE.to_string()));
+    assert_eq!(
+        put.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+
+    let get = by("GET");
+    assert!(get.body.is_empty());
+    let uri: url::Url = format!("http://x{}", get.uri).parse().unwrap();
+    assert_eq!(uri.path(), format!("/users/{jim}"));
+    let q: Vec<(String, String)> = uri.query_pairs().into_owned().collect();
+    assert_eq!(q[0], ("email".into(), "jim.o'neil@example.com".into()));
+    assert_eq!(
+        q[1],
+        ("note".into(), NOTE.into()),
+        "the tag in the URL is encoded and decodes back"
+    );
+
+    assert_eq!(
+        String::from_utf8(by("PATCH").body.clone()).unwrap(),
+        "{\"score\": 12}"
+    );
+    let delete = by("DELETE");
+    assert_eq!(delete.uri, format!("/users/{jim}"));
+    assert!(delete.body.is_empty());
+
+    // The log masks the secret header; the delivery keeps what was sent.
+    let d = deliveries(&app)
+        .await
+        .into_iter()
+        .find(|d| d.method == "POST")
+        .unwrap();
+    let detail = webhooks::delivery(&app.db, d.id).await.unwrap();
+    let auth = detail
+        .request
+        .headers
+        .iter()
+        .find(|(n, _)| n == "Authorization")
+        .unwrap();
+    assert_eq!(auth.1, "Bearer ••••••");
+    let attempt = &detail.attempts[0];
+    assert_eq!(attempt.response_status, Some(200));
+    assert!(
+        attempt
+            .request_headers
+            .iter()
+            .all(|(_, v)| !v.contains("t0ps3cret")),
+        "{:?}",
+        attempt.request_headers
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_attempts WHERE request_headers LIKE '%t0ps3cret%'")
+            .await,
+        0
+    );
+}
+
+async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let ann = member(&app, "ann@example.com", "Ann", "Lee").await;
+    let m = user_macro(&app, "retry", &[("adjust_score", "1")]).await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "flaky".into(),
+            method: "POST".into(),
+            url: format!("{base}/flaky"),
+            body: "{\"id\": ((user.id))}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    receiver.answer(503, vec![], "down");
+    receiver.answer(429, vec![("retry-after", "2".into())], "slow down");
+    receiver.answer(200, vec![], "{\"ok\": true}");
+    macros::execute(&app.db, &actor(), m, ann, Trigger::Manual)
+        .await
+        .unwrap();
+    drain_until_settled(&app, &outbox, 20).await;
+    let d = deliveries(&app).await.pop().unwrap();
+    assert_eq!(d.status, "succeeded");
+    assert_eq!(d.attempts, 3);
+    let a = attempts_of(&app, d.id).await;
+    assert_eq!(
+        a.iter().map(|a| a.response_status).collect::<Vec<_>>(),
+        vec![Some(503), Some(429), Some(200)]
+    );
+    // The first retry is immediate; the 429's Retry-After of 2 s is a lower bound for the next
+    // (the schedule alone would have waited about 1 s).
+    let wait = a[2].started_at - a[1].started_at;
+    assert!(
+        wait >= chrono::Duration::milliseconds(1900),
+        "waited only {wait}"
+    );
+    assert!(a[1].next_retry_at.unwrap() - a[1].started_at >= chrono::Duration::seconds(2));
+    assert_eq!(a[2].response_body, "{\"ok\": true}");
+    assert_eq!(receiver.seen().len(), 3);
+
+    // A receiver that keeps failing uses up the schedule: one try and two retries, then failed.
+    for _ in 0..3 {
+        receiver.answer(500, vec![], "broken");
+    }
+    macros::execute(&app.db, &actor(), m, ann, Trigger::Manual)
+        .await
+        .unwrap();
+    drain_until_settled(&app, &outbox, 20).await;
+    let d = deliveries(&app).await.pop().unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.attempts, d.last_status),
+        ("failed", 3, Some(500))
+    );
+    assert!(d.finished_at.is_some());
+
+    // Resend makes a new delivery of the same request, which now gets through.
+    let again = webhooks::resend(&app.db, &actor(), d.id).await.unwrap();
+    drain(&app, &outbox).await;
+    let r = webhook_delivery::Entity::find_by_id(again)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.status.as_str(), r.resend_of), ("succeeded", Some(d.id)));
+    assert_eq!(r.body, d.body);
+    let log = webhooks::log(
+        &app.db,
+        &switchyard::types::DeliveryQuery {
+            status: Some("failed".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        log.deliveries.iter().map(|d| d.id).collect::<Vec<_>>(),
+        vec![d.id]
+    );
+    let rate = &log.rates[0].counts;
+    assert_eq!((rate.succeeded, rate.failed), (2, 1));
+}
+
+async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let bo = member(&app, "bo@example.com", "Bo", "Ek").await;
+    let m = user_macro(&app, "gone", &[("adjust_score", "1")]).await;
+    let gone = hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "gone".into(),
+            method: "POST".into(),
+            url: format!("{base}/gone"),
+            body: "{}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    receiver.answer(410, vec![], "gone");
+    macros::execute(&app.db, &actor(), m, bo, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let w = webhook::Entity::find_by_id(gone)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!w.enabled);
+    assert!(w.disabled_reason.contains("410"), "{}", w.disabled_reason);
+    let d = deliveries(&app).await.pop().unwrap();
+    assert_eq!((d.status.as_str(), d.attempts), ("failed", 1));
+    // Switched off, it is not sent on later runs; saving it switches it on again.
+    let steps = macros::execute(&app.db, &actor(), m, bo, Trigger::Manual)
+        .await
+        .unwrap()
+        .steps;
+    assert!(
+        !steps.iter().any(|s| s.contains("Send webhook")),
+        "{steps:?}"
+    );
+    assert_eq!(deliveries(&app).await.len(), 1);
+    assert!(webhooks::resend(&app.db, &actor(), d.id).await.is_err());
+
+    // A redirect is an answer like any other: not followed, and the delivery fails.
+    let (other, other_base) = Receiver::start().await;
+    receiver.answer(
+        302,
+        vec![("location", format!("{other_base}/elsewhere"))],
+        "",
+    );
+    let m2 = user_macro(&app, "redirect", &[("adjust_score", "1")]).await;
+    hook(
+        &app,
+        &sealer,
+        m2,
+        WebhookForm {
+            name: "moved".into(),
+            method: "POST".into(),
+            url: format!("{base}/moved"),
+            body: "{}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    macros::execute(&app.db, &actor(), m2, bo, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let d = deliveries(&app).await.pop().unwrap();
+    assert_eq!((d.status.as_str(), d.last_status), ("failed", Some(302)));
+    assert!(d.last_error.unwrap().contains("redirects are not followed"));
+    assert!(other.seen().is_empty(), "the redirect was followed");
+}
+
+async fn the_capture_stores_typed_values_and_notes_what_does_not_fit(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let cy = member(&app, "cy@example.com", "Cy", "Ng").await;
+    let (group, _) = user_group(
+        &app,
+        "Shipping",
+        &[
+            ("Tracking", "shipment.tracking", "string"),
+            ("Parcels", "shipment.parcels", "integer"),
+            ("Valid", "address.valid", "boolean"),
+            ("Ships on", "shipment.date", "datetime"),
+            ("Weight", "shipment.weight", "integer"),
+            ("Missing", "shipment.nothing", "string"),
+        ],
+    )
+    .await;
+    let m = user_macro(&app, "capture", &[("adjust_score", "1")]).await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "validate address".into(),
+            method: "POST".into(),
+            url: format!("{base}/validate"),
+            body: "{\"email\": \"((user.email))\"}".into(),
+            capture_group_id: group.to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    receiver.answer(
+        200,
+        vec![("content-type", "application/json".into())],
+        r#"{"shipment": {"tracking": "1Z999", "parcels": "3", "date": "2026-12-24T10:00:00Z", "weight": "heavy"}, "address": {"valid": true}}"#,
+    );
+    macros::execute(&app.db, &actor(), m, cy, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let values = external_data::values_for(&app.db, Subject::User(cy))
+        .await
+        .unwrap();
+    let get = |label: &str| {
+        values
+            .iter()
+            .find(|v| v.label == label)
+            .map(|v| v.value.clone())
+    };
+    assert_eq!(get("Tracking").as_deref(), Some("1Z999"));
+    assert_eq!(get("Parcels").as_deref(), Some("3"));
+    assert_eq!(get("Valid").as_deref(), Some("True"));
+    assert!(get("Ships on").unwrap().starts_with("2026-12-24 10:00"));
+    assert_eq!(get("Weight"), None);
+    assert_eq!(
+        app.count(&format!("SELECT value_integer FROM data_values WHERE user_id = {cy} AND value_integer IS NOT NULL")).await,
+        3
+    );
+    let d = deliveries(&app).await.pop().unwrap();
+    let note = attempts_of(&app, d.id).await[0].capture_note.clone();
+    assert!(
+        note.contains("Weight: not stored, must be a whole number"),
+        "{note}"
+    );
+    assert!(note.contains("Missing: not in the answer"), "{note}");
+    assert_eq!(d.status, "succeeded");
+}
+
+fn verify(secret: &str, id: &str, ts: &str, body: &[u8], header: &str) -> bool {
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.").as_bytes());
+    mac.update(body);
+    let want = format!(
+        "v1,{}",
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    );
+    header.split(' ').any(|s| s == want)
+}
+
+async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let di = member(&app, "di@example.com", "Di", "Vo").await;
+    let m = user_macro(&app, "signed", &[("adjust_score", "1")]).await;
+    let id = hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "signed".into(),
+            method: "POST".into(),
+            url: format!("{base}/signed"),
+            body: "{\"id\": ((user.id)), \"text\": \"ünïcödé\"}".into(),
+            signing: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let first = webhooks::editor(&app.db, Some(id), None, "", Some((&sealer, &actor())))
+        .await
+        .unwrap()
+        .secrets;
+    assert_eq!(first.len(), 1);
+    assert!(first[0].starts_with("whsec_"));
+    // At rest the secret is encrypted.
+    let stored = webhook::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !stored
+            .signing_secret
+            .clone()
+            .unwrap()
+            .contains(first[0].trim_start_matches("whsec_"))
+    );
+    macros::execute(&app.db, &actor(), m, di, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let s = receiver.seen().pop().unwrap();
+    let (mid, ts, sig) = (
+        s.headers["webhook-id"].to_str().unwrap().to_string(),
+        s.headers["webhook-timestamp"].to_str().unwrap().to_string(),
+        s.headers["webhook-signature"].to_str().unwrap().to_string(),
+    );
+    assert!(mid.starts_with("msg_"));
+    let age = chrono::Utc::now().timestamp() - ts.parse::<i64>().unwrap();
+    assert!((0..60).contains(&age), "timestamp {ts}");
+    assert!(
+        verify(&first[0], &mid, &ts, &s.body, &sig),
+        "signature {sig}"
+    );
+    assert!(!verify(&first[0], &mid, &ts, b"tampered", &sig));
+
+    webhooks::rotate_secret(&app.db, &sealer, &actor(), id)
+        .await
+        .unwrap();
+    let both = webhooks::editor(&app.db, Some(id), None, "", Some((&sealer, &actor())))
+        .await
+        .unwrap()
+        .secrets;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[1], first[0], "the previous secret still signs");
+    macros::execute(&app.db, &actor(), m, di, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let s = receiver.seen().pop().unwrap();
+    let (mid, ts, sig) = (
+        s.headers["webhook-id"].to_str().unwrap().to_string(),
+        s.headers["webhook-timestamp"].to_str().unwrap().to_string(),
+        s.headers["webhook-signature"].to_str().unwrap().to_string(),
+    );
+    assert_eq!(sig.split(' ').count(), 2);
+    assert!(verify(&both[0], &mid, &ts, &s.body, &sig));
+    assert!(verify(&first[0], &mid, &ts, &s.body, &sig));
+}
+
+async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let email = "gdpr.person@example.com";
+    let ed = member(&app, email, "Eddie", "Gone").await;
+    // Earlier deliveries about the person hold their email.
+    let m = user_macro(&app, "notify", &[("adjust_score", "1")]).await;
+    hook(&app, &sealer, m, WebhookForm {
+        name: "crm".into(),
+        method: "POST".into(),
+        url: format!("{base}/crm?who=((user.email))"),
+        body: "{\"email\": \"((user.email))\", \"name\": \"((user.first_name)) ((user.last_name))\"}".into(),
+        ..Default::default()
+    })
+    .await;
+    receiver.answer(200, vec![], &format!("{{\"echo\": \"{email}\"}}"));
+    macros::execute(&app.db, &actor(), m, ed, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM webhook_attempts WHERE response_body LIKE '%{email}%'"
+        ))
+        .await,
+        1
+    );
+    // A removal macro's webhooks may not name the person.
+    let remove = user_macro(&app, "remove", &[("remove_user", "")]).await;
+    let refused = webhooks::save(
+        &app.db,
+        &sealer,
+        &actor(),
+        &WebhookForm {
+            macro_id: remove.to_string(),
+            name: "tell crm".into(),
+            method: "POST".into(),
+            url: format!("{base}/removed"),
+            body: "{\"email\": \"((user.email))\"}".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .field_message("body")
+            .unwrap()
+            .contains("removes them"),
+        "{refused:?}"
+    );
+    hook(
+        &app,
+        &sealer,
+        remove,
+        WebhookForm {
+            name: "tell crm".into(),
+            method: "POST".into(),
+            url: format!("{base}/removed"),
+            body: "{\"removed_user_id\": ((user.id))}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Nor can a macro become a removal macro while its webhooks name people.
+    let err = macros::save(
+        &app.db,
+        &actor(),
+        &MacroForm {
+            id: m.to_string(),
+            name: "Macro notify".into(),
+            key: "notify".into(),
+            actions: vec![MacroActionForm {
+                slot: "0".into(),
+                kind: "remove_user".into(),
+                value: String::new(),
+            }],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.field_message("actions").unwrap().contains("crm"),
+        "{err:?}"
+    );
+
+    macros::execute(&app.db, &actor(), remove, ed, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let last = receiver.seen().pop().unwrap();
+    assert_eq!(
+        String::from_utf8(last.body).unwrap(),
+        format!("{{\"removed_user_id\": {ed}}}")
+    );
+    for (table, cols) in [
+        (
+            "webhook_deliveries",
+            vec!["url", "headers", "body", "target_label"],
+        ),
+        (
+            "webhook_attempts",
+            vec![
+                "request_headers",
+                "response_headers",
+                "response_body",
+                "capture_note",
+            ],
+        ),
+    ] {
+        for col in cols {
+            assert_eq!(
+                app.count(&format!("SELECT COUNT(*) FROM {table} WHERE {col} LIKE '%{email}%' OR {col} LIKE '%Eddie Gone%'")).await,
+                0,
+                "{table}.{col} still names the person"
+            );
+        }
+    }
+}
+
+async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let fay = member(&app, "fay@example.com", "Fay", "Ro").await;
+    let m = user_macro(&app, "ssrf", &[("adjust_score", "1")]).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    for (name, url) in [
+        ("by address", format!("{base}/x")),
+        ("by name", format!("http://localhost:{port}/x")),
+    ] {
+        hook(
+            &app,
+            &sealer,
+            m,
+            WebhookForm {
+                name: name.into(),
+                method: "POST".into(),
+                url,
+                body: "{}".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    macros::execute(&app.db, &actor(), m, fay, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let ds = deliveries(&app).await;
+    assert_eq!(ds.len(), 2);
+    for d in ds {
+        assert_eq!(d.status, "failed", "{}", d.webhook_name);
+        assert_eq!(d.attempts, 1, "refusals are not retried");
+        let e = d.last_error.unwrap();
+        assert!(
+            e.contains("refused") && e.contains("loopback"),
+            "{}: {e}",
+            d.webhook_name
+        );
+    }
+    assert!(
+        receiver.seen().is_empty(),
+        "a refused request reached the receiver"
+    );
+}
+
+/// Runs each scenario on SQLite and PostgreSQL, with 127.0.0.1 allow-listed (or not), a
+/// short retry schedule, and the background sender off (the tests drain the queue).
+macro_rules! scenarios {
+    ($allow:expr => $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                fn adjust(s: &mut switchyard::server::settings::Settings) {
+                    s.outgoing_allow_hosts = if $allow { vec!["127.0.0.1".into()] } else { Vec::new() };
+                    s.outgoing_retry_schedule = vec![std::time::Duration::ZERO, std::time::Duration::from_secs(1)];
+                    s.outgoing_concurrency = 0;
+                    s.outgoing_timeout = std::time::Duration::from_secs(5);
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::spawn_with(super::Backend::Sqlite, adjust).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::common::spawn_with(super::Backend::Postgres, adjust).await).await
+                }
+            }
+        )*
+    };
+}
+
+scenarios!(true =>
+    each_method_and_content_type_is_rendered_byte_for_byte,
+    failures_retry_with_backoff_and_retry_after_then_succeed,
+    gone_switches_the_webhook_off_and_redirects_are_not_followed,
+    the_capture_stores_typed_values_and_notes_what_does_not_fit,
+    signed_deliveries_verify_and_rotation_signs_with_both_secrets,
+    removal_macros_send_no_personal_data_and_removal_erases_deliveries,
+);
+
+scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);
