@@ -960,6 +960,170 @@ async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp)
     );
 }
 
+/// A small SMTP server on 127.0.0.1:0 that keeps every message it accepts and refuses (550)
+/// recipients at bounce.example.com.
+#[derive(Clone, Default)]
+struct SmtpSink {
+    messages: Arc<Mutex<Vec<(String, Vec<String>, String)>>>,
+}
+
+impl SmtpSink {
+    async fn start() -> (SmtpSink, u16) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let sink = SmtpSink::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let kept = sink.clone();
+        tokio::spawn(async move {
+            loop {
+                let (socket, _) = listener.accept().await.unwrap();
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 sink.test ESMTP\r\n").await.unwrap();
+                    let (mut from, mut to) = (String::new(), Vec::new());
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO")
+                        {
+                            b"250-sink.test\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("MAIL FROM:") {
+                            from = line[10..].trim().to_string();
+                            b"250 OK\r\n"
+                        } else if upper.starts_with("RCPT TO:") {
+                            if upper.contains("@BOUNCE.EXAMPLE.COM") {
+                                b"550 no such mailbox\r\n"
+                            } else {
+                                to.push(line[8..].trim().to_string());
+                                b"250 OK\r\n"
+                            }
+                        } else if upper == "DATA" {
+                            write.write_all(b"354 go ahead\r\n").await.unwrap();
+                            let mut data = String::new();
+                            while let Ok(Some(l)) = lines.next_line().await {
+                                if l == "." {
+                                    break;
+                                }
+                                data.push_str(&l);
+                                data.push('\n');
+                            }
+                            kept.messages.lock().unwrap().push((
+                                from.clone(),
+                                std::mem::take(&mut to),
+                                data,
+                            ));
+                            b"250 queued as 1\r\n"
+                        } else if upper == "QUIT" {
+                            let _ = write.write_all(b"221 bye\r\n").await;
+                            break;
+                        } else {
+                            b"250 OK\r\n"
+                        };
+                        if write.write_all(reply).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        (sink, port)
+    }
+}
+
+async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
+    let (sink, port) = SmtpSink::start().await;
+    let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
+    let mut settings = app.settings.clone();
+    settings.smtp = Some(switchyard::server::settings::Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        security: "none".into(),
+        username: String::new(),
+        password: switchyard::server::settings::Secret::new(String::new()),
+        from: "Beta Team <beta@example.com>".into(),
+    });
+    let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
+    let zoe = member(&app, "zoe@example.com", "Zoë", "Ward").await;
+    let m = user_macro(&app, "mail", &[("adjust_score", "3")]).await;
+    let form = |name: &str, to: &str| WebhookForm {
+        kind: "email".into(),
+        name: name.into(),
+        email_to: to.into(),
+        email_subject: "Hi ((user.first_name)), news from ((community.name))".into(),
+        body: "Hello ((user.first_name)),\nyour score is now ((user.score)).".into(),
+        ..Default::default()
+    };
+    hook(&app, &sealer, m, form("to the user", "")).await;
+    hook(&app, &sealer, m, form("to the team", "team@example.com")).await;
+    hook(
+        &app,
+        &sealer,
+        m,
+        form("bounces", "nobody@bounce.example.com"),
+    )
+    .await;
+    macros::execute(&app.db, &actor(), m, zoe, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let messages = sink.messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    let to_user = messages
+        .iter()
+        .find(|(_, to, _)| to == &vec!["<zoe@example.com>".to_string()])
+        .unwrap();
+    assert_eq!(to_user.0, "<beta@example.com>");
+    let data = &to_user.2;
+    assert!(data.contains("To: zoe@example.com"), "{data}");
+    assert!(
+        data.contains("From: \"Beta Team\" <beta@example.com>"),
+        "{data}"
+    );
+    // Non-ASCII travels encoded: the subject's word as RFC 2047 base64 ("Zoë,"), the text as
+    // quoted-printable UTF-8; the text has the score the action left.
+    let zoe_b64 = base64::engine::general_purpose::STANDARD.encode("Zoë,");
+    assert!(
+        data.contains(&format!(
+            "Subject: Hi =?utf-8?b?{zoe_b64}?= news from My Community"
+        )),
+        "{data}"
+    );
+    assert!(data.contains("Hello Zo=C3=AB,"), "{data}");
+    assert!(data.contains("your score is now 10."), "{data}");
+    assert!(
+        messages
+            .iter()
+            .any(|(_, to, _)| to == &vec!["<team@example.com>".to_string()])
+    );
+    let ds = deliveries(&app).await;
+    let status = |name: &str| {
+        let d = ds.iter().find(|d| d.webhook_name == name).unwrap();
+        (d.status.clone(), d.last_status, d.method.clone())
+    };
+    assert_eq!(
+        status("to the user"),
+        ("succeeded".into(), Some(250), "EMAIL".into())
+    );
+    assert_eq!(status("to the team").0, "succeeded");
+    let bounced = ds.iter().find(|d| d.webhook_name == "bounces").unwrap();
+    assert_eq!(
+        (bounced.status.as_str(), bounced.attempts),
+        ("failed", 1),
+        "a 550 is final"
+    );
+    assert!(
+        bounced.last_error.clone().unwrap().contains("refused"),
+        "{:?}",
+        bounced.last_error
+    );
+    // The log shows the email like any request.
+    let detail = webhooks::delivery(&app.db, ds[0].id).await.unwrap();
+    assert_eq!(detail.request.url, "mailto:zoe@example.com");
+    assert_eq!(detail.request.headers[0].0, "Subject");
+    assert!(detail.request.headers[0].1.starts_with("Hi Zoë, news from"));
+}
+
 /// Runs each scenario on SQLite and PostgreSQL, with 127.0.0.1 allow-listed (or not), a
 /// short retry schedule, and the background sender off (the tests drain the queue).
 macro_rules! scenarios {
@@ -992,6 +1156,7 @@ scenarios!(true =>
     the_capture_stores_typed_values_and_notes_what_does_not_fit,
     signed_deliveries_verify_and_rotation_signs_with_both_secrets,
     removal_macros_send_no_personal_data_and_removal_erases_deliveries,
+    emails_reach_a_real_smtp_server_through_the_same_queue,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

@@ -51,6 +51,41 @@ pub struct Outbox {
     limiter: RateLimiter<String>,
     sealer: Arc<Sealer>,
     concurrency: usize,
+    /// Sends *Send email* deliveries (None: email is not set up).
+    mailer: Option<Mailer>,
+}
+
+/// The SMTP transport and the sender address of emails.
+struct Mailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mailer {
+    fn new(smtp: &crate::server::settings::Smtp, timeout: Duration) -> Result<Mailer, String> {
+        use lettre::AsyncSmtpTransport;
+        use lettre::Tokio1Executor;
+        let builder = match smtp.security.as_str() {
+            "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host),
+            "starttls" => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host),
+            _ => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &smtp.host,
+            )),
+        }
+        .map_err(|e| format!("smtp.host: {e}"))?;
+        let mut builder = builder.port(smtp.port).timeout(Some(timeout));
+        if !smtp.username.is_empty() {
+            builder =
+                builder.credentials(lettre::transport::smtp::authentication::Credentials::new(
+                    smtp.username.clone(),
+                    smtp.password.expose().clone(),
+                ));
+        }
+        Ok(Mailer {
+            transport: builder.build(),
+            from: smtp.from.parse().map_err(|e| format!("smtp.from: {e}"))?,
+        })
+    }
 }
 
 impl std::fmt::Debug for Outbox {
@@ -126,6 +161,11 @@ impl Outbox {
             ),
             sealer,
             concurrency: settings.outgoing_concurrency as usize,
+            mailer: settings
+                .smtp
+                .as_ref()
+                .map(|smtp| Mailer::new(smtp, settings.outgoing_timeout))
+                .transpose()?,
         })
     }
 
@@ -229,6 +269,10 @@ impl Outbox {
                 "not sent: the webhook is switched off ({})",
                 w.disabled_reason
             ));
+        }
+        if d.kind == webhooks::KIND_EMAIL {
+            let answer = self.send_email(d, &headers).await;
+            return done(headers, answer);
         }
         let url = match url::Url::parse(&d.url) {
             Ok(u) => u,
@@ -346,6 +390,51 @@ impl Outbox {
             }
         };
         done(headers, answer)
+    }
+}
+
+impl Outbox {
+    /// Hands an email to the SMTP server. Its reply code stands where an HTTP status would
+    /// (250: accepted); a 4xx reply or a connection failure is retried, a 5xx is final.
+    async fn send_email(
+        &self,
+        d: &webhook_delivery::Model,
+        headers: &[(String, String)],
+    ) -> Result<Answer, (String, bool)> {
+        use lettre::AsyncTransport;
+        let Some(mailer) = &self.mailer else {
+            return Err((
+                "email is not set up: give smtp.host in the settings".into(),
+                false,
+            ));
+        };
+        let to = d.url.strip_prefix("mailto:").unwrap_or_default();
+        let to: lettre::message::Mailbox = to
+            .parse()
+            .map_err(|_| (format!("\"{to}\" is not an email address"), false))?;
+        let subject = headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("subject"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let message = lettre::Message::builder()
+            .from(mailer.from.clone())
+            .to(to)
+            .subject(subject)
+            .message_id(Some(format!("<{}@switchyard>", d.msg_id)))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(d.body.clone())
+            .map_err(|e| (format!("cannot build the email: {e}"), false))?;
+        match mailer.transport.send(message).await {
+            Ok(reply) => Ok(Answer {
+                status: u16::from(reply.code()),
+                headers: Vec::new(),
+                body: reply.message().collect::<Vec<_>>().join("\n"),
+                retry_after: None,
+            }),
+            Err(e) if e.is_permanent() => Err((format!("the SMTP server refused it: {e}"), false)),
+            Err(e) => Err((format!("SMTP: {e}"), true)),
+        }
     }
 }
 

@@ -71,6 +71,20 @@ pub struct Settings {
     /// The file holding the key that encrypts signing secrets at rest (made on first use;
     /// every node of an installation needs the same file).
     pub secret_key_file: std::path::PathBuf,
+    /// The SMTP server that *Send email* actions go through (None: email is not set up).
+    pub smtp: Option<Smtp>,
+}
+
+/// How email leaves: an SMTP server, its security, credentials and the sender address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smtp {
+    pub host: String,
+    pub port: u16,
+    /// "starttls" (default), "tls" or "none".
+    pub security: String,
+    pub username: String,
+    pub password: Secret<String>,
+    pub from: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -276,6 +290,34 @@ impl Settings {
                 Ok(std::path::PathBuf::from(v.trim()))
             }
         })?;
+        let smtp_host = src.get("smtp.host", "", |v| {
+            if v.contains([' ', '/', '@']) {
+                Err(format!("\"{v}\" is not a host name or IP address"))
+            } else {
+                Ok(v.to_string())
+            }
+        })?;
+        let smtp = if smtp_host.is_empty() {
+            None
+        } else {
+            Some(Smtp {
+                host: smtp_host,
+                port: src.get("smtp.port", "587", whole(1, 65_535, ""))? as u16,
+                security: src.get("smtp.security", "starttls", |v| match v {
+                    "starttls" | "tls" | "none" => Ok(v.to_string()),
+                    _ => Err("must be starttls, tls or none".to_string()),
+                })?,
+                username: src.get("smtp.username", "", |v| Ok(v.to_string()))?,
+                password: Secret::new(src.get("smtp.password", "", |v| Ok(v.to_string()))?),
+                from: src.get("smtp.from", "Switchyard <switchyard@localhost>", |v| {
+                    v.parse::<lettre::message::Mailbox>()
+                        .map(|_| v.to_string())
+                        .map_err(|_| {
+                            format!("\"{v}\" is not an address such as Name <name@example.com>")
+                        })
+                })?,
+            })
+        };
 
         Ok(Settings {
             database_url,
@@ -300,6 +342,7 @@ impl Settings {
             outgoing_host_rate_per_second,
             outgoing_host_rate_burst,
             secret_key_file,
+            smtp,
         })
     }
 

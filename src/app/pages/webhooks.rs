@@ -64,6 +64,7 @@ pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
             </Suspense>
             <div class="flex flex-wrap items-center gap-2">
                 <a class=BUTTON href=format!("/macros/{macro_id}/webhooks/new")>"Add a webhook"</a>
+                <a class=BUTTON_SECONDARY href=format!("/macros/{macro_id}/webhooks/new?preset=email")>"Add an email"</a>
                 {WEBHOOK_PRESETS.iter().map(|(key, label)| view! {
                     <a class=BUTTON_SECONDARY href=format!("/macros/{macro_id}/webhooks/new?preset={key}")>{format!("Start from: {label}")}</a>
                 }).collect_view()}
@@ -92,7 +93,11 @@ fn WebhookTable(hooks: Vec<WebhookView>) -> impl IntoView {
                         view! {
                             <tr>
                                 <td class=TD><a class=LINK href=format!("/webhooks/{}", w.id)>{w.name.clone()}</a></td>
-                                <td class=format!("{TD} font-mono text-xs break-all")>{format!("{} {}", w.method, w.url)}</td>
+                                <td class=format!("{TD} font-mono text-xs break-all")>{if w.kind == "email" {
+                                    format!("Email to {}: {}", if w.email_to.is_empty() { "the user" } else { w.email_to.as_str() }, w.email_subject)
+                                } else {
+                                    format!("{} {}", w.method, w.url)
+                                }}</td>
                                 <td class=TD>
                                     {if w.enabled {
                                         view! { <span class="text-emerald-800">"On"</span> }.into_any()
@@ -127,7 +132,8 @@ pub fn NewWebhookPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |editor| {
-                    let title = format!("New webhook of {}", editor.options.macro_name);
+                    let what = if editor.draft.kind == "email" { "email" } else { "webhook" };
+                    let title = format!("New {what} of {}", editor.options.macro_name);
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
@@ -199,6 +205,8 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             headers: w.headers.clone(),
             content_type: w.content_type.clone(),
             body: w.body.clone(),
+            email_to: w.email_to.clone(),
+            email_subject: w.email_subject.clone(),
             signing: w.signing.then(|| "on".to_string()),
             capture_group_id: w
                 .capture_group
@@ -285,16 +293,10 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
     let headers_error = field_error(error, "headers");
     let body_error = field_error(error, "body");
     let group_error = field_error(error, "capture_group_id");
-    view! {
-        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
-            <FormAlert error/>
-            <input type="hidden" name="form[id]" value=form.id.clone()/>
-            <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
-            <input type="hidden" name="form[kind]" value="http"/>
-            <div class="grid grid-cols-1 gap-4 sm:grid-cols-4">
-                <div class="sm:col-span-2">
-                    <TextField label="Name" name="form[name]" value=form.name.clone() required=true autocomplete="off" error=field_error(error, "name")/>
-                </div>
+    let email = form.kind == "email";
+    let feedback = options.scope == "feedback";
+    let http_fields = (!email).then(|| view! {
+            <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <div>
                     <label for="f-method" class=LABEL>"Web request"</label>
                     <select id="f-method" name="form[method]" class=INPUT>
@@ -323,12 +325,33 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 {move || headers_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Headers: {}.", e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">"Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
             </div>
+    });
+    let email_fields = email.then(|| view! {
+            <TextField label="To" name="form[email_to]" value=form.email_to.clone() kind="email" autocomplete="off"
+                hint=if feedback { "Empty: the ticket's submitter. Or one fixed address." } else { "Empty: the user the macro runs on. Or one fixed address." }
+                error=field_error(error, "email_to")/>
             <div>
-                <label for="f-body" class=LABEL>"Body"</label>
+                <label for="f-subject" class=LABEL>"Subject"</label>
+                <input id="f-subject" node_ref=url_ref name="form[email_subject]" value=form.email_subject.clone() required=true autocomplete="off" class=INPUT on:focus=move |_| last_field.set(0)
+                    aria-invalid=move || field_error(error, "email_subject").get().is_some().then_some("true")/>
+                {move || field_error(error, "email_subject").get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Subject {}.", e)}</p> })}
+            </div>
+    });
+    view! {
+        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=form.id.clone()/>
+            <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
+            <input type="hidden" name="form[kind]" value=if email { "email" } else { "http" }/>
+            <TextField label="Name" name="form[name]" value=form.name.clone() required=true autocomplete="off" error=field_error(error, "name")/>
+            {http_fields}
+            {email_fields}
+            <div>
+                <label for="f-body" class=LABEL>{if email { "Text" } else { "Body" }}</label>
                 <textarea id="f-body" node_ref=body_ref name="form[body]" rows="10" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(2)
                     aria-invalid=move || body_error.get().is_some().then_some("true")>{form.body.clone()}</textarea>
-                {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Body {}.", e)}</p> })}
-                <p class="mt-1 text-xs text-slate-500">"Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header."</p>
+                {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("{} {}.", if email { "Text" } else { "Body" }, e)}</p> })}
+                <p class="mt-1 text-xs text-slate-500">{if email { "Plain text; tags are filled in as they are." } else { "Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header." }}</p>
             </div>
             <div class="flex flex-wrap items-end gap-2">
                 <div>
@@ -346,7 +369,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                     {tags_list.into_iter().map(|(t, what)| view! { <li><code class="font-mono">{format!("(({t}))")}</code> " " {what}</li> }).collect_view()}
                 </ul>
             </details>
-            <fieldset class="space-y-3">
+            <fieldset class="space-y-3" hidden=email>
                 <legend class="mb-2 text-sm font-semibold">"Signing and return values"</legend>
                 <div class="flex items-start gap-2">
                     <input id="f-signing" type="checkbox" name="form[signing]" checked=form.signing.is_some() class="mt-1 h-4 w-4 rounded border-slate-300"/>
@@ -366,7 +389,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 </div>
             </fieldset>
             <div class="flex flex-wrap gap-2">
-                <button type="submit" class=BUTTON>"Save webhook"</button>
+                <button type="submit" class=BUTTON>{if email { "Save email" } else { "Save webhook" }}</button>
                 <a class=BUTTON_SECONDARY href=format!("/macros/{}", options.macro_id)>"Cancel"</a>
             </div>
         </ActionForm>

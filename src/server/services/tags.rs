@@ -258,6 +258,20 @@ impl Values {
         );
     }
 
+    /// The value of one tag, when the run has it.
+    pub fn get(&self, tag: &str) -> Option<&str> {
+        self.fixed
+            .iter()
+            .find(|(k, _)| *k == tag)
+            .map(|(_, v)| v.as_str())
+            .or_else(|| {
+                self.external
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(tag))
+                    .map(|(_, v)| v.as_str())
+            })
+    }
+
     /// The template with each tag replaced by its value (empty when the run has none, e.g. a
     /// removed submitter or an external field never stored).
     pub fn render(&self, template: &str) -> String {

@@ -32,6 +32,7 @@ use crate::types::{
 };
 
 pub const KIND_HTTP: &str = "http";
+pub const KIND_EMAIL: &str = "email";
 pub const CONTENT_JSON: &str = "json";
 pub const CONTENT_FORM: &str = "form";
 /// How long a rotated-out signing secret keeps signing beside the new one.
@@ -184,6 +185,9 @@ fn render_sample(template: &str, place: Place) -> String {
 /// A webhook as the form gave it, checked.
 #[derive(Debug, PartialEq)]
 struct Parsed {
+    kind: &'static str,
+    email_to: String,
+    email_subject: String,
     name: String,
     method: String,
     url: String,
@@ -210,6 +214,9 @@ fn parse_form(
     } else if name.chars().count() > 100 {
         errors.push("name", "must be at most 100 characters");
     }
+    if form.kind.trim() == KIND_EMAIL {
+        return parse_email(form, scope, external, removes, errors, name);
+    }
     let method = form.method.trim().to_ascii_uppercase();
     if !WEBHOOK_METHODS.contains(&method.as_str()) {
         errors.push("method", "must be GET, POST, PUT, PATCH or DELETE");
@@ -222,21 +229,7 @@ fn parse_form(
             CONTENT_JSON
         }
     };
-    let check_tags = |text: &str| -> Result<(), String> {
-        tags::check(text, scope, external)?;
-        if removes {
-            if let Some(tag) = tags::parse(text)?.into_iter().find_map(|p| match p {
-                tags::Part::Tag(t) if personal_tag(&t) => Some(t),
-                _ => None,
-            }) {
-                return Err(format!(
-                    "(({tag})) names the person, and this macro removes them: the queued request \
-                     would keep what the removal erases (use ((user.id)))"
-                ));
-            }
-        }
-        Ok(())
-    };
+    let check_tags = |text: &str| check_template(text, scope, external, removes);
     let url = form.url.trim();
     let url_ok = if url.is_empty() {
         Err("is required".to_string())
@@ -298,6 +291,9 @@ fn parse_form(
     };
     errors.into_result()?;
     Ok(Parsed {
+        kind: KIND_HTTP,
+        email_to: String::new(),
+        email_subject: String::new(),
         name: name.to_string(),
         method,
         url: url.to_string(),
@@ -306,6 +302,88 @@ fn parse_form(
         body,
         signing: form.signing.is_some(),
         capture_group_id,
+    })
+}
+
+/// The template's tags are of the scope, and none names the person when the macro removes
+/// them.
+fn check_template(
+    text: &str,
+    scope: &str,
+    external: &[String],
+    removes: bool,
+) -> Result<(), String> {
+    tags::check(text, scope, external)?;
+    if removes {
+        if let Some(tag) = tags::parse(text)?.into_iter().find_map(|p| match p {
+            tags::Part::Tag(t) if personal_tag(&t) => Some(t),
+            _ => None,
+        }) {
+            return Err(format!(
+                "(({tag})) names the person, and this macro removes them: the queued request \
+                 would keep what the removal erases (use ((user.id)))"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// An email: to the user (feedback: the submitter) or a fixed address, subject and text.
+fn parse_email(
+    form: &WebhookForm,
+    scope: &str,
+    external: &[String],
+    removes: bool,
+    mut errors: FieldErrors,
+    name: &str,
+) -> Result<Parsed, AppError> {
+    let to = form.email_to.trim();
+    let email_to = if to.is_empty() {
+        if removes {
+            errors.push(
+                "email_to",
+                "a macro that removes users cannot mail them (the queued email would keep their \
+                 address): give a fixed address",
+            );
+        }
+        String::new()
+    } else {
+        errors
+            .check("email_to", crate::server::domain::Email::parse(to))
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_default()
+    };
+    let subject = form.email_subject.trim();
+    let subject_ok = if subject.is_empty() {
+        Err("is required".to_string())
+    } else if subject.chars().count() > 300 {
+        Err("must be at most 300 characters".to_string())
+    } else {
+        check_template(subject, scope, external, removes)
+    };
+    errors.check("email_subject", subject_ok);
+    let body = form.body.replace("\r\n", "\n");
+    let body_ok = if body.trim().is_empty() {
+        Err("is required: the text of the email".to_string())
+    } else if body.len() > MAX_TEMPLATE {
+        Err("must be at most 64 KiB".to_string())
+    } else {
+        check_template(&body, scope, external, removes)
+    };
+    errors.check("body", body_ok);
+    errors.into_result()?;
+    Ok(Parsed {
+        kind: KIND_EMAIL,
+        email_to,
+        email_subject: subject.to_string(),
+        name: name.to_string(),
+        method: "EMAIL".into(),
+        url: String::new(),
+        headers: Vec::new(),
+        content_type: "text".into(),
+        body,
+        signing: false,
+        capture_group_id: None,
     })
 }
 
@@ -538,6 +616,24 @@ pub fn preset(key: &str, scope: &str) -> WebhookForm {
             },
             ..base
         },
+        "email" => WebhookForm {
+            kind: KIND_EMAIL.into(),
+            name: "Email".into(),
+            method: String::new(),
+            content_type: String::new(),
+            email_subject: if feedback {
+                "Your report ((feedback.title)) is now ((feedback.status))".into()
+            } else {
+                "News from ((community.name))".into()
+            },
+            body: if feedback {
+                "Hi ((user.first_name)),\n\nthank you for reporting ((feedback.title)) in ((project.name)). It is now ((feedback.status)).\n\n((community.name))".into()
+            } else {
+                "Hi ((user.first_name)),\n\nyour score in ((community.name)) is now ((user.score))."
+                    .into()
+            },
+            ..base
+        },
         _ => base,
     }
 }
@@ -634,7 +730,20 @@ pub async fn save(
         .as_ref()
         .map(|w| headers_from(&w.headers))
         .unwrap_or_default();
-    let p = parse_form(form, &m.scope, &external, &stored, removes_users(&m))?;
+    let kind = existing
+        .as_ref()
+        .map(|w| w.kind.clone())
+        .unwrap_or_else(|| form.kind.trim().to_string());
+    let p = parse_form(
+        &WebhookForm {
+            kind,
+            ..form.clone()
+        },
+        &m.scope,
+        &external,
+        &stored,
+        removes_users(&m),
+    )?;
     if let Some(g) = p.capture_group_id {
         let allowed = group_names(db, &m.scope).await?;
         if !allowed.iter().any(|(id, _)| *id == g) {
@@ -664,9 +773,7 @@ pub async fn save(
             let secret = p.signing.then(SigningSecret::generate);
             webhook::ActiveModel {
                 macro_id: Set(macro_id),
-                kind: Set(KIND_HTTP.into()),
-                email_to: Set(String::new()),
-                email_subject: Set(String::new()),
+                kind: Set(p.kind.into()),
                 signing_secret: Set(secret.map(|s| sealer.seal(&s.to_text()))),
                 old_signing_secret: Set(None),
                 old_secret_until: Set(None),
@@ -676,6 +783,8 @@ pub async fn save(
         }
     };
     active.name = Set(p.name.clone());
+    active.email_to = Set(p.email_to.clone());
+    active.email_subject = Set(p.email_subject.clone());
     active.method = Set(p.method.clone());
     active.url = Set(p.url.clone());
     active.headers = Set(headers_json(&p.headers));
@@ -696,7 +805,11 @@ pub async fn save(
         actor,
         "webhook.saved",
         &p.name,
-        &format!("{} {} (macro {})", p.method, p.url, m.name),
+        &if p.kind == KIND_EMAIL {
+            format!("email \"{}\" (macro {})", p.email_subject, m.name)
+        } else {
+            format!("{} {} (macro {})", p.method, p.url, m.name)
+        },
     )
     .await?;
     txn.commit().await?;
@@ -786,6 +899,8 @@ pub async fn delete(
 pub struct Rendered {
     pub webhook_id: i32,
     pub name: String,
+    /// KIND_HTTP or KIND_EMAIL.
+    pub kind: &'static str,
     pub request: RequestView,
     pub error: Option<String>,
 }
@@ -793,6 +908,30 @@ pub struct Rendered {
 /// Renders one webhook against the run's values: each tag value escaped for the URL, a
 /// header, a JSON string or a form field.
 pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
+    if w.kind == KIND_EMAIL {
+        let to = if w.email_to.is_empty() {
+            values.get("user.email").unwrap_or_default().to_string()
+        } else {
+            w.email_to.clone()
+        };
+        return Rendered {
+            webhook_id: w.id,
+            name: w.name.clone(),
+            kind: KIND_EMAIL,
+            error: to
+                .is_empty()
+                .then(|| "there is no address to send to (the submitter was removed)".to_string()),
+            request: RequestView {
+                method: "EMAIL".into(),
+                url: format!("mailto:{to}"),
+                headers: vec![(
+                    "Subject".into(),
+                    values.render_in(&w.email_subject, Place::Header),
+                )],
+                body: values.render_in(&w.body, Place::Text),
+            },
+        };
+    }
     let url = values.render_in(&w.url, Place::Url);
     let mut headers: Vec<(String, String)> = headers_from(&w.headers)
         .into_iter()
@@ -832,6 +971,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
     Rendered {
         webhook_id: w.id,
         name: w.name.clone(),
+        kind: KIND_HTTP,
         request: RequestView {
             method: w.method.clone(),
             url,
@@ -913,7 +1053,7 @@ pub async fn queue(
             target_user_id: Set(about.user_id),
             target_ticket_id: Set(about.ticket_id),
             target_label: Set(about.label.chars().take(400).collect()),
-            kind: Set(KIND_HTTP.into()),
+            kind: Set(r.kind.into()),
             method: Set(r.request.method),
             url: Set(r.request.url),
             headers: Set(headers_json(&r.request.headers)),
@@ -1048,6 +1188,11 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
     let rendered = Rendered {
         webhook_id,
         name: d.webhook_name.clone(),
+        kind: if d.kind == KIND_EMAIL {
+            KIND_EMAIL
+        } else {
+            KIND_HTTP
+        },
         request: RequestView {
             method: d.method.clone(),
             url: d.url.clone(),
@@ -1477,6 +1622,49 @@ mod tests {
     }
 
     #[test]
+    fn emails_need_a_subject_and_text_and_a_removing_macro_mails_no_one_it_removes() {
+        let email = WebhookForm {
+            kind: "email".into(),
+            name: "Welcome".into(),
+            email_subject: "Hi ((user.first_name))".into(),
+            body: "Your score: ((user.score))".into(),
+            ..Default::default()
+        };
+        let p = parse_form(&email, "user", &[], &[], false).unwrap();
+        assert_eq!(
+            (p.kind, p.method.as_str(), p.email_to.as_str()),
+            (KIND_EMAIL, "EMAIL", "")
+        );
+        let err = parse_form(&email, "user", &[], &[], true).unwrap_err();
+        assert!(
+            err.field_message("email_to")
+                .unwrap()
+                .contains("fixed address")
+        );
+        assert!(
+            err.field_message("email_subject")
+                .unwrap()
+                .contains("names the person")
+        );
+        let err = parse_form(
+            &WebhookForm {
+                email_to: "not an address".into(),
+                email_subject: String::new(),
+                body: " ".into(),
+                ..email
+            },
+            "user",
+            &[],
+            &[],
+            false,
+        )
+        .unwrap_err();
+        for field in ["email_to", "email_subject", "body"] {
+            assert!(err.field_message(field).is_some(), "{field}: {err:?}");
+        }
+    }
+
+    #[test]
     fn a_removing_macro_cannot_send_personal_tags() {
         let err = parse_form(
             &form(r#"{"text": "((user.email))"}"#),
@@ -1492,7 +1680,8 @@ mod tests {
 
     #[test]
     fn every_preset_saves_as_it_is() {
-        for (key, _) in crate::types::WEBHOOK_PRESETS {
+        let keys = crate::types::WEBHOOK_PRESETS.iter().map(|(k, _)| *k);
+        for key in keys.chain(["email"]) {
             for scope in ["user", "feedback"] {
                 let f = preset(key, scope);
                 parse_form(&f, scope, &[], &[], false)
