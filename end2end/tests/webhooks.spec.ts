@@ -70,7 +70,7 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     await expect(page.getByLabel('Body')).toHaveValue(/\(\(feedback\.title\)\)/);
     await page.getByLabel('Name').fill(`Slack ${tag}`);
     await page.getByLabel('URL').fill(slack.url);
-    await page.getByLabel('Headers (one per line, Name: value)').fill('Authorization: Bearer xoxb-very-secret');
+    await page.getByLabel('Headers', { exact: true }).fill('Authorization: Bearer xoxb-very-secret');
     if (testInfo.project.use.javaScriptEnabled !== false) {
       // The tag picker inserts at the cursor of the body.
       const body = page.getByLabel('Body');
@@ -89,13 +89,14 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     await ready(page);
     await page.getByLabel('Name').fill(`Slack ${tag}`);
     await page.getByLabel('URL').fill(slack.url);
-    await page.getByLabel('Headers (one per line, Name: value)').fill('Authorization: Bearer xoxb-very-secret');
+    await page.getByLabel('Headers', { exact: true }).fill('Authorization: Bearer xoxb-very-secret');
     await page.getByLabel('Body').fill(good);
     await page.getByRole('button', { name: 'Save webhook' }).click();
     await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
     await ready(page);
     // Secrets never come back to the page.
-    await expect(page.getByLabel('Headers (one per line, Name: value)')).toHaveValue('Authorization: Bearer ••••••');
+    await expect(page.getByLabel('Headers', { exact: true })).toHaveValue('Authorization: Bearer ••••••');
+    await page.screenshot({ path: testInfo.outputPath('webhook-editor.png'), fullPage: true });
 
     // Preview against one ticket: nothing is sent.
     await page.getByLabel('Ticket number', { exact: true }).fill(String(fine));
@@ -116,11 +117,14 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     await page.getByLabel('Group 1, condition 1 value').fill(tag);
     await page.getByRole('button', { name: 'Save filter' }).click();
     await expect(page.getByText('The filter was created.')).toBeVisible();
+    await open(page, '/filters');
+    await page.getByRole('link', { name: `Escalation ${tag}` }).click();
     await ready(page);
     await expect(page.getByText('2 matching tickets', { exact: true })).toBeVisible();
     await page.getByLabel('Macro', { exact: true }).selectOption({ label: `Escalate ${tag}` });
     await page.getByLabel('Yes, run it on all 2 tickets').check();
     await page.getByRole('button', { name: 'Perform action' }).click();
+    await expect(page).toHaveURL(/\/bulk-runs\/\d+$/);
     await expect(page.getByRole('status')).toHaveText('Finished: 2 of 2 tickets done.', { timeout: 20_000 });
 
     // Both requests reached the stand-in, carrying the tickets' titles as JSON.
@@ -132,6 +136,12 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
       const payload = JSON.parse(s.body);
       expect(payload.text).toMatch(new RegExp(`(Crash on save|Broken login) ${tag}`));
     }
+
+    await open(page, '/macros');
+    await page.getByRole('link', { name: `Escalate ${tag}` }).click();
+    await ready(page);
+    await expect(page.getByRole('region', { name: 'Trigger webhooks' }).getByRole('row', { name: new RegExp(`Slack ${tag}`) })).toContainText('50% succeeded');
+    await page.screenshot({ path: testInfo.outputPath('macro-webhooks.png'), fullPage: true });
 
     // The log of this macro: one succeeded, one failed with Slack's 400.
     await open(page, '/webhooks/log');

@@ -223,6 +223,8 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
     // 0 URL, 1 headers, 2 body.
     let last_field = RwSignal::new(2u8);
     let chosen_tag = RwSignal::new(String::new());
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let insert = move |_| {
         let tag = chosen_tag.get_untracked();
         if tag.is_empty() {
@@ -319,11 +321,11 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 <p class="mt-1 text-xs text-slate-500">"Tags in the address are URL-encoded. Private, loopback and link-local addresses are refused unless the settings allow them."</p>
             </div>
             <div>
-                <label for="f-headers" class=LABEL>"Headers (one per line, Name: value)"</label>
+                <label for="f-headers" class=LABEL>"Headers"</label>
                 <textarea id="f-headers" node_ref=headers_ref name="form[headers]" rows="3" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(1)
                     aria-invalid=move || headers_error.get().is_some().then_some("true")>{form.headers.clone()}</textarea>
                 {move || headers_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Headers: {}.", e)}</p> })}
-                <p class="mt-1 text-xs text-slate-500">"Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
+                <p class="mt-1 text-xs text-slate-500">"One per line, as Name: value. Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
             </div>
     });
     let email_fields = email.then(|| view! {
@@ -353,7 +355,8 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("{} {}.", if email { "Text" } else { "Body" }, e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">{if email { "Plain text; tags are filled in as they are." } else { "Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header." }}</p>
             </div>
-            <div class="flex flex-wrap items-end gap-2">
+            // The picker needs JavaScript: it shows once the page is hydrated.
+            <div class="flex flex-wrap items-end gap-2" class:hidden=move || !hydrated.get()>
                 <div>
                     <label for="f-tag" class=LABEL>"Dynamic tag"</label>
                     <select id="f-tag" class=INPUT on:change=move |ev| chosen_tag.set(event_target_value(&ev))>
@@ -364,7 +367,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 <button type="button" class=BUTTON_SECONDARY on:click=insert>"Insert tag"</button>
             </div>
             <details class="text-xs text-slate-600">
-                <summary class="cursor-pointer">"Every tag of this macro's scope"</summary>
+                <summary class="cursor-pointer">"Every dynamic tag of this macro's scope, e.g. ((user.first_name))"</summary>
                 <ul class="mt-1 grid grid-cols-1 gap-x-4 sm:grid-cols-2">
                     {tags_list.into_iter().map(|(t, what)| view! { <li><code class="font-mono">{format!("(({t}))")}</code> " " {what}</li> }).collect_view()}
                 </ul>
@@ -710,7 +713,9 @@ pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
                                     {d.next_attempt_at.clone().map(|t| view! { <span class="block text-xs text-slate-500">{format!("next try {t}")}</span> })}
                                 </td>
                                 <td class=format!("{TD} text-right tabular-nums")>{d.attempts}</td>
-                                <td class=format!("{TD} text-xs")>{d.last_status.map(|s| s.to_string()).unwrap_or_default()} " " {d.last_error.clone().unwrap_or_default()}</td>
+                                <td class=format!("{TD} text-xs")>{d.last_status.map(|s| s.to_string()).unwrap_or_default()} " "
+                                    // "answered 400" says no more than the status beside it.
+                                    {d.last_error.clone().filter(|e| !e.starts_with("answered")).unwrap_or_default()}</td>
                             </tr>
                         }
                     }).collect_view()}

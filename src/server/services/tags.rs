@@ -427,6 +427,29 @@ mod tests {
     }
 
     #[test]
+    fn any_string_in_any_tag_of_the_catalogue_keeps_a_json_body_holding_it() {
+        let strings = nasty_strings();
+        for (i, (tag, _, _)) in CATALOGUE.iter().enumerate() {
+            // A different sample of the strings for each tag keeps the test quick.
+            for s in strings.iter().skip(i % 7).step_by(7) {
+                let v = Values {
+                    fixed: vec![(*tag, s.clone())],
+                    external: vec![("external.Jira.Issue key".into(), s.clone())],
+                };
+                let body = v.render_in(
+                    &format!(r#"{{"v": "(({tag}))", "x": "((external.jira.issue key))"}}"#),
+                    Place::Json,
+                );
+                let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| {
+                    panic!("(({tag})) = {s:?} made invalid JSON ({e}): {body}")
+                });
+                assert_eq!(parsed["v"], serde_json::Value::String(s.clone()), "{tag}");
+                assert_eq!(parsed["x"], serde_json::Value::String(s.clone()));
+            }
+        }
+    }
+
+    #[test]
     fn any_string_survives_form_and_url_encoding_and_never_breaks_a_header() {
         for s in nasty_strings() {
             let form = with_name(&s).render_in("name=((user.first_name))&x=1", Place::Form);
