@@ -1,6 +1,7 @@
 //! The queue across real server processes: a SIGKILL in the middle of a burst of listener
-//! calls loses nothing and runs nothing twice, and two servers on one PostgreSQL database
-//! share the queue without running a job twice.
+//! calls loses nothing and runs nothing twice, a SIGKILL while webhooks are being sent loses
+//! no queued delivery, and two servers on one PostgreSQL database share the queue without
+//! running a job twice.
 
 mod common;
 
@@ -32,6 +33,10 @@ impl Drop for Server {
 /// Starts `switchyard serve` on a free port with every call queued (budget 0) and a short
 /// lease, and waits for its address.
 fn start(db_url: &str) -> Server {
+    start_with(db_url, &[])
+}
+
+fn start_with(db_url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .arg("serve")
         .env("SWITCHYARD_CONFIG", "/nonexistent/Leptos.toml")
@@ -46,6 +51,7 @@ fn start(db_url: &str) -> Server {
         .env("LEPTOS_OUTPUT_NAME", "switchyard")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -288,4 +294,143 @@ async fn two_servers_on_one_postgresql_database_share_the_queue() {
         *by_process.entry(pid).or_default() += 1;
     }
     assert_eq!(by_process.len(), 2, "{by_process:?}");
+}
+
+/// A receiver on 127.0.0.1:0 that answers 200 after `delay` and counts the requests per
+/// `webhook-id` (one id per delivery, kept across its attempts).
+async fn counting_receiver(
+    delay: Duration,
+) -> (
+    std::sync::Arc<std::sync::Mutex<HashMap<String, usize>>>,
+    String,
+) {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let kept = seen.clone();
+    let app = axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+        let kept = kept.clone();
+        async move {
+            let id = headers
+                .get("webhook-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            *kept.lock().unwrap().entry(id).or_default() += 1;
+            tokio::time::sleep(delay).await;
+            "ok"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (seen, format!("http://{addr}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_while_webhooks_are_sent_loses_no_queued_delivery() {
+    use switchyard::server::services::{Actor, webhooks};
+    use switchyard::types::WebhookForm;
+    let (seen, receiver) = counting_receiver(Duration::from_millis(250)).await;
+    let url = fresh_database(Backend::Sqlite).await;
+    let options = LeptosOptions::builder()
+        .output_name("switchyard")
+        .site_root("target/site")
+        .build();
+    let state = startup::prepare(Settings::for_database(&url), options)
+        .await
+        .unwrap();
+    let s = seed_listener(&state.db, "bump", &[("adjust_score", "1")], false, 20).await;
+    // Signed, so each request carries its delivery's webhook-id.
+    webhooks::save(
+        &state.db,
+        &state.sealer,
+        &Actor::system("test"),
+        &WebhookForm {
+            macro_id: s.macro_id.to_string(),
+            name: "crm".into(),
+            method: "POST".into(),
+            url: format!("{receiver}/hook"),
+            body: "{\"user\": ((user.id)), \"score\": ((user.score))}".into(),
+            signing: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let db = state.db.clone();
+    let env = [
+        ("SWITCHYARD_OUTGOING_ALLOW_HOSTS", "127.0.0.1"),
+        ("SWITCHYARD_OUTGOING_CONCURRENCY", "4"),
+        ("SWITCHYARD_OUTGOING_TIMEOUT_SECONDS", "2"),
+    ];
+    let server = start_with(&url, &env);
+    let client = reqwest::Client::new();
+    for i in 0..60 {
+        let find = format!("c{}@example.com", i % 20);
+        call(&client, &server.address, &s.api_key, &find)
+            .await
+            .unwrap()
+            .expect("accepted");
+    }
+    // Kill the server while it is sending (4 at a time, 250 ms each: about 4 s in all).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while seen.lock().unwrap().values().sum::<usize>() < 12 {
+        assert!(Instant::now() < deadline, "nothing was sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    let at_kill = count(&db, "SELECT COUNT(*) FROM webhook_deliveries").await;
+    let unsent = count(
+        &db,
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE status IN ('queued', 'sending')",
+    )
+    .await;
+    assert!(unsent > 0, "the kill came too late to test anything");
+
+    // A new server sends what is left, those in flight at the kill once their lease runs out.
+    let _restarted = start_with(&url, &env);
+    wait_for_empty_queue(&db).await;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(
+        &db,
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE status <> 'succeeded'",
+    )
+    .await
+        > 0
+    {
+        assert!(Instant::now() < deadline, "deliveries were left unsent");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let runs = count(
+        &db,
+        "SELECT COUNT(*) FROM macro_runs WHERE status = 'completed'",
+    )
+    .await;
+    assert_eq!(runs, 60);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM webhook_deliveries").await,
+        runs,
+        "one delivery per run"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT msg_id FROM webhook_deliveries".to_string(),
+        ))
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    for row in rows {
+        let id: String = row.try_get_by_index(0).unwrap();
+        assert!(
+            seen.get(&id).copied().unwrap_or(0) >= 1,
+            "delivery {id} never arrived"
+        );
+    }
+    eprintln!(
+        "{at_kill} deliveries queued at the SIGKILL, {unsent} not yet sent; {} requests arrived for {runs} deliveries",
+        seen.values().sum::<usize>()
+    );
 }

@@ -169,9 +169,10 @@ impl Outbox {
         })
     }
 
-    /// A claim lasts past the longest possible attempt.
+    /// A claim lasts past the longest possible attempt (the timeout covers connecting and
+    /// the whole answer) and the recording after it.
     fn lease(&self) -> Duration {
-        self.timeout * 2 + Duration::from_secs(30)
+        self.timeout + Duration::from_secs(10)
     }
 }
 
