@@ -41,6 +41,8 @@ struct Seen {
 struct Receiver {
     seen: Arc<Mutex<Vec<Seen>>>,
     plan: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>,
+    /// Requests whose path contains "slow" wait this long before the answer.
+    slow: Arc<Mutex<Duration>>,
 }
 
 async fn receive(
@@ -61,6 +63,10 @@ async fn receive(
         (!plan.is_empty()).then(|| plan.remove(0))
     };
     let (status, extra, body) = next.unwrap_or((200, Vec::new(), "{}".into()));
+    if uri.path().contains("slow") {
+        let wait = *r.slow.lock().unwrap();
+        tokio::time::sleep(wait).await;
+    }
     let mut res = (StatusCode::from_u16(status).unwrap(), body).into_response();
     for (k, v) in extra {
         res.headers_mut().insert(k, v.parse().unwrap());
@@ -960,6 +966,130 @@ async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp)
     );
 }
 
+async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, _) = outbox_for(&app);
+    // 2 requests per second to one host, in bursts of 2.
+    let mut settings = app.settings.clone();
+    settings.outgoing_host_rate_per_second = 2;
+    settings.outgoing_host_rate_burst = 2;
+    settings.outgoing_timeout = Duration::from_secs(1);
+    let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
+    let gus = member(&app, "gus@example.com", "Gus", "Ho").await;
+    let m = user_macro(&app, "edge", &[("adjust_score", "1")]).await;
+    let slow = hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "slow".into(),
+            method: "POST".into(),
+            url: format!("{base}/slow"),
+            body: "{}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    *receiver.slow.lock().unwrap() = Duration::from_millis(1500);
+    macros::execute(&app.db, &actor(), m, gus, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let d = deliveries(&app).await.pop().unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.last_status),
+        ("queued", None),
+        "a timeout retries"
+    );
+    let a = attempts_of(&app, d.id).await;
+    assert!(
+        a[0].error.clone().unwrap().contains("timed out"),
+        "{:?}",
+        a[0].error
+    );
+    assert!(
+        a[0].duration_ms < 1400,
+        "the timeout cut it short: {} ms",
+        a[0].duration_ms
+    );
+    *receiver.slow.lock().unwrap() = Duration::ZERO;
+    drain_until_settled(&app, &outbox, 10).await;
+    assert_eq!(
+        webhook_delivery::Entity::find_by_id(d.id)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "succeeded"
+    );
+    webhooks::delete(&app.db, &actor(), &slow.to_string(), true)
+        .await
+        .unwrap();
+
+    // An answer past 64 KiB is kept up to 64 KiB, and says so.
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "big".into(),
+            method: "POST".into(),
+            url: format!("{base}/big"),
+            body: "{}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    receiver.answer(200, vec![], &"x".repeat(100_000));
+    for _ in 0..4 {
+        receiver.answer(200, vec![], "ok");
+    }
+    // Five runs: five deliveries to one host, two at once, the rest when the rate allows.
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        macros::execute(&app.db, &actor(), m, gus, Trigger::Manual)
+            .await
+            .unwrap();
+    }
+    drain_until_settled(&app, &outbox, 20).await;
+    let elapsed = started.elapsed();
+    let big: Vec<webhook_delivery::Model> = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d.webhook_name == "big")
+        .collect();
+    assert_eq!(big.len(), 5);
+    assert!(
+        big.iter()
+            .all(|d| d.status == "succeeded" && d.attempts == 1),
+        "{big:?}"
+    );
+    assert!(
+        elapsed >= Duration::from_millis(1200),
+        "five requests at 2 per second after a burst of 2 take over a second, not {elapsed:?}"
+    );
+    let mut answers = Vec::new();
+    for d in &big {
+        answers.extend(attempts_of(&app, d.id).await);
+    }
+    // Which of the first two got the big answer depends on which arrived first.
+    let first = answers
+        .into_iter()
+        .find(|a| a.response_body.len() > 1000)
+        .expect("one answer was the big one");
+    assert!(first.response_body.starts_with(&"x".repeat(65_536)));
+    assert!(
+        first.response_body.ends_with("[cut at 64 KiB]"),
+        "{}",
+        &first.response_body[65_530..]
+    );
+    assert_eq!(
+        first.response_body.len(),
+        65_536 + "\n[cut at 64 KiB]".len()
+    );
+}
+
 /// A small SMTP server on 127.0.0.1:0 that keeps every message it accepts and refuses (550)
 /// recipients at bounce.example.com.
 #[derive(Clone, Default)]
@@ -1157,6 +1287,7 @@ scenarios!(true =>
     signed_deliveries_verify_and_rotation_signs_with_both_secrets,
     removal_macros_send_no_personal_data_and_removal_erases_deliveries,
     emails_reach_a_real_smtp_server_through_the_same_queue,
+    timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

@@ -459,8 +459,8 @@ const SCHEDULE_EVERY: Duration = Duration::from_secs(1);
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(600);
 
 /// Deletes what has served its purpose: finished jobs and idempotency answers older than a
-/// day (a repeat after that runs again), and listener-log rows older than the retention
-/// setting (the log grows with every call, also unauthenticated ones). Returns the rows
+/// day (a repeat after that runs again), and listener-log rows and finished webhook
+/// deliveries older than the retention setting (the logs grow with every call and run). Returns the rows
 /// deleted.
 pub async fn housekeeping(
     db: &DatabaseConnection,
@@ -484,7 +484,15 @@ pub async fn housekeeping(
         .exec(db)
         .await?
         .rows_affected;
-    Ok(jobs + answers + calls)
+    // The webhook log keeps as long as the listener log (attempts go with their delivery).
+    let deliveries = crate::server::entities::webhook_delivery::Entity::delete_many()
+        .filter(
+            crate::server::entities::webhook_delivery::Column::FinishedAt.lt(now - log_retention),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(jobs + answers + calls + deliveries)
 }
 
 /// A name for this process's workers, unique across processes sharing a database.

@@ -657,6 +657,7 @@ pub async fn delete(
     )
     .await?;
     let txn = db.begin().await?;
+    super::webhooks::cancel_waiting_of_macro(&txn, id).await?;
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
     txn.commit().await?;

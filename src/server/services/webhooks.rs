@@ -863,6 +863,39 @@ pub fn signing_secrets(
     Ok(out)
 }
 
+/// Deliveries still waiting for `which` webhooks are not sent once those are deleted.
+async fn cancel_waiting(
+    db: &impl ConnectionTrait,
+    which: sea_orm::sea_query::SimpleExpr,
+    why: &str,
+) -> Result<(), AppError> {
+    webhook_delivery::Entity::update_many()
+        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
+        .col_expr(
+            webhook_delivery::Column::FinishedAt,
+            Expr::value(Utc::now()),
+        )
+        .filter(which)
+        .filter(webhook_delivery::Column::Status.eq("queued"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// In the transaction that deletes a macro (its webhooks go with it).
+pub async fn cancel_waiting_of_macro(
+    db: &impl ConnectionTrait,
+    macro_id: i32,
+) -> Result<(), AppError> {
+    cancel_waiting(
+        db,
+        webhook_delivery::Column::MacroId.eq(macro_id),
+        "the macro was deleted before it was sent",
+    )
+    .await
+}
+
 #[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
 pub async fn delete(
     db: &DatabaseConnection,
@@ -873,21 +906,12 @@ pub async fn delete(
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let w = find(db, id).await?;
     let txn = db.begin().await?;
-    // Deliveries still waiting are not sent for a webhook that is gone.
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
-        .col_expr(
-            webhook_delivery::Column::LastError,
-            Expr::value("the webhook was deleted before it was sent"),
-        )
-        .col_expr(
-            webhook_delivery::Column::FinishedAt,
-            Expr::value(Utc::now()),
-        )
-        .filter(webhook_delivery::Column::WebhookId.eq(id))
-        .filter(webhook_delivery::Column::Status.eq("queued"))
-        .exec(&txn)
-        .await?;
+    cancel_waiting(
+        &txn,
+        webhook_delivery::Column::WebhookId.eq(id),
+        "the webhook was deleted before it was sent",
+    )
+    .await?;
     webhook::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "webhook.deleted", &w.name, "").await?;
     txn.commit().await?;
