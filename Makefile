@@ -40,3 +40,4 @@ bench: setup
 	scripts/bench_listener.sh
 	scripts/bench_source.sh
 	scripts/bench_bulk.sh
+	scripts/bench_webhooks.sh
