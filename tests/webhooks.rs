@@ -40,7 +40,7 @@ struct Seen {
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<Vec<Seen>>>,
-    plan: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>,
+    plan: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, Vec<u8>)>>>,
     /// Requests whose path contains "slow" wait this long before the answer.
     slow: Arc<Mutex<Duration>>,
 }
@@ -62,7 +62,7 @@ async fn receive(
         let mut plan = r.plan.lock().unwrap();
         (!plan.is_empty()).then(|| plan.remove(0))
     };
-    let (status, extra, body) = next.unwrap_or((200, Vec::new(), "{}".into()));
+    let (status, extra, body) = next.unwrap_or((200, Vec::new(), b"{}".to_vec()));
     if uri.path().contains("slow") {
         let wait = *r.slow.lock().unwrap();
         tokio::time::sleep(wait).await;
@@ -85,10 +85,11 @@ impl Receiver {
     }
 
     fn answer(&self, status: u16, headers: Vec<(&'static str, String)>, body: &str) {
-        self.plan
-            .lock()
-            .unwrap()
-            .push((status, headers, body.to_string()));
+        self.answer_bytes(status, headers, body.as_bytes().to_vec());
+    }
+
+    fn answer_bytes(&self, status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) {
+        self.plan.lock().unwrap().push((status, headers, body));
     }
 
     fn seen(&self) -> Vec<Seen> {
@@ -1041,7 +1042,14 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
         },
     )
     .await;
-    receiver.answer(200, vec![], &"x".repeat(100_000));
+    // Compressed on the wire (about 100 bytes), cut after decompression.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, "x".repeat(100_000).as_bytes()).unwrap();
+    receiver.answer_bytes(
+        200,
+        vec![("content-encoding", "gzip".into())],
+        gz.finish().unwrap(),
+    );
     for _ in 0..4 {
         receiver.answer(200, vec![], "ok");
     }
