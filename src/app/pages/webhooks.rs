@@ -187,6 +187,19 @@ pub fn WebhookPage() -> impl IntoView {
     }
 }
 
+/// `value` with `text` inserted at `at` (in UTF-16 units, as the browser counts a cursor), and
+/// the cursor after it.
+fn insert_at(value: &str, at: u32, text: &str) -> (String, u32) {
+    let units: Vec<u16> = value.encode_utf16().collect();
+    let at = (at as usize).min(units.len());
+    let spliced = format!(
+        "{}{text}{}",
+        String::from_utf16_lossy(&units[..at]),
+        String::from_utf16_lossy(&units[at..])
+    );
+    (spliced, (at + text.encode_utf16().count()) as u32)
+}
+
 /// The tag picker inserts `((tag))` at the cursor of the field that last had the focus
 /// (hydrated); without JavaScript the list is there to copy from.
 #[component]
@@ -231,60 +244,39 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             return;
         }
         let text = format!("(({tag}))");
-        let (value, start, set): (String, u32, Box<dyn Fn(&str, u32)>) =
-            match last_field.get_untracked() {
-                0 => match url_ref.get_untracked() {
-                    Some(el) => {
-                        let at = el
-                            .selection_start()
-                            .ok()
-                            .flatten()
-                            .unwrap_or(el.value().len() as u32);
-                        let el2 = el.clone();
-                        (
-                            el.value(),
-                            at,
-                            Box::new(move |v: &str, c: u32| {
-                                el2.set_value(v);
-                                let _ = el2.set_selection_range(c, c);
-                                let _ = el2.focus();
-                            }),
-                        )
-                    }
-                    None => return,
-                },
-                n => match if n == 1 {
-                    headers_ref.get_untracked()
-                } else {
-                    body_ref.get_untracked()
-                } {
-                    Some(el) => {
-                        let at = el
-                            .selection_start()
-                            .ok()
-                            .flatten()
-                            .unwrap_or(el.value().len() as u32);
-                        let el2 = el.clone();
-                        (
-                            el.value(),
-                            at,
-                            Box::new(move |v: &str, c: u32| {
-                                el2.set_value(v);
-                                let _ = el2.set_selection_range(c, c);
-                                let _ = el2.focus();
-                            }),
-                        )
-                    }
-                    None => return,
-                },
-            };
-        // selection_start counts UTF-16 units.
-        let units: Vec<u16> = value.encode_utf16().collect();
-        let at = (start as usize).min(units.len());
-        let before = String::from_utf16_lossy(&units[..at]);
-        let after = String::from_utf16_lossy(&units[at..]);
-        let cursor = at as u32 + text.encode_utf16().count() as u32;
-        set(&format!("{before}{text}{after}"), cursor);
+        // The URL is an input, headers and body are text areas: the same calls on each.
+        macro_rules! splice {
+            ($el:expr) => {{
+                let el = $el;
+                let value = el.value();
+                let at = el
+                    .selection_start()
+                    .ok()
+                    .flatten()
+                    .unwrap_or(value.encode_utf16().count() as u32);
+                let (spliced, cursor) = insert_at(&value, at, &text);
+                el.set_value(&spliced);
+                let _ = el.set_selection_range(cursor, cursor);
+                let _ = el.focus();
+            }};
+        }
+        match last_field.get_untracked() {
+            0 => {
+                if let Some(el) = url_ref.get_untracked() {
+                    splice!(el)
+                }
+            }
+            1 => {
+                if let Some(el) = headers_ref.get_untracked() {
+                    splice!(el)
+                }
+            }
+            _ => {
+                if let Some(el) = body_ref.get_untracked() {
+                    splice!(el)
+                }
+            }
+        }
     };
     let groups = options.groups.clone();
     let chosen_group = form.capture_group_id.clone();
@@ -806,6 +798,17 @@ pub fn DeliveryPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_go_in_at_the_cursor_counted_as_the_browser_counts() {
+        assert_eq!(
+            insert_at("{\"t\": \"\"}", 7, "((x))"),
+            ("{\"t\": \"((x))\"}".to_string(), 12)
+        );
+        // "é" and "😀" are one and two UTF-16 units.
+        assert_eq!(insert_at("é😀!", 3, "((x))"), ("é😀((x))!".to_string(), 8));
+        assert_eq!(insert_at("ab", 99, "((x))"), ("ab((x))".to_string(), 7));
+    }
 
     #[test]
     fn log_links_keep_only_the_filters_that_are_set() {
