@@ -50,7 +50,7 @@ pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
                 <h2 id="webhooks" class="text-lg font-semibold">"Trigger webhooks"</h2>
                 <a class=LINK href=format!("/webhooks/log?macro={macro_id}")>"Webhook log of this macro"</a>
             </div>
-            <p class="text-sm text-slate-600">"Every run of this macro sends each webhook below after its actions, rendered for the run's user or ticket. Requests are queued with the run and retried until they get through."</p>
+            <p class="text-sm text-slate-600">"Every run of this macro sends each webhook below after its actions, rendered for the run's user or ticket. Requests are queued with the run; a failed one is retried on the schedule, and every attempt is in the webhook log."</p>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     show(data.await, |hooks| {
