@@ -259,7 +259,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
     } else {
         &MACRO_ACTION_KINDS
     };
-    let placeholder = if feedback {
+    let value_hint = if feedback {
         "status, team, comment, points or public/private"
     } else {
         "points, team name or comment"
@@ -330,7 +330,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                                 {kinds.iter().map(|(k, l)| view! { <option value=*k selected=kind == *k>{*l}</option> }).collect_view()}
                             </select>
                             <label class="sr-only" for=format!("f-action-{i}-value")>{format!("Action {} value", i + 1)}</label>
-                            <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder=placeholder/>
+                            <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder=value_hint/>
                             {move || row_error.get().map(|e| view! { <p class="text-sm text-red-700 sm:col-span-2">{capitalise(&e)} "."</p> })}
                         </div>
                     }
