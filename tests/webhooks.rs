@@ -351,6 +351,11 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
     )
     .await;
 
+    // The macro lists its webhooks as steps after its actions.
+    let steps = macros::get(&app.db, m).await.unwrap().steps;
+    assert_eq!(steps[0], "Adjust score by +5");
+    assert_eq!(steps[1], "Send webhook json post");
+    assert_eq!(steps.len(), 6);
     let outcome = macros::execute(&app.db, &actor(), m, jim, Trigger::Manual)
         .await
         .unwrap();
@@ -603,6 +608,13 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
         "{steps:?}"
     );
     assert_eq!(deliveries(&app).await.len(), 1);
+    assert!(
+        macros::get(&app.db, m)
+            .await
+            .unwrap()
+            .steps
+            .contains(&"Send webhook gone (switched off)".to_string())
+    );
     assert!(webhooks::resend(&app.db, &actor(), d.id).await.is_err());
 
     // A redirect is an answer like any other: not followed, and the delivery fails.

@@ -592,6 +592,7 @@ async fn record(
     )>,
 ) -> Result<(), AppError> {
     let now = Utc::now();
+    let mut switched_off = false;
     let (txn, _gate) = begin_write(db).await?;
     for (d, hook, outcome) in results {
         let mine = webhook_delivery::Entity::update_many()
@@ -725,6 +726,7 @@ async fn record(
         .await?;
         if verdict == Verdict::Disable {
             if let Some(id) = d.webhook_id {
+                switched_off = true;
                 let reason = format!(
                     "the receiver answered 410 Gone at {}",
                     super::services::format_time(&now)
@@ -750,6 +752,10 @@ async fn record(
         }
     }
     txn.commit().await?;
+    if switched_off {
+        // Macro views list their webhooks, marked when switched off.
+        super::cache::changed();
+    }
     Ok(())
 }
 

@@ -394,10 +394,13 @@ fn parse_form(
     })
 }
 
+/// `hooks`: (macro id, step) of the webhooks and emails, which every run sends after the
+/// actions.
 fn view(
     m: macro_def::Model,
     teams: &[TeamRef],
     filters: &[(i32, String)],
+    hooks: &[(i32, String)],
 ) -> Result<MacroView, AppError> {
     let actions: Vec<MacroAction> = serde_json::from_str(&m.actions).map_err(AppError::internal)?;
     let named = |id: Option<i32>| {
@@ -427,7 +430,16 @@ fn view(
         }),
     };
     Ok(MacroView {
-        steps: actions.iter().map(|a| describe(a, teams)).collect(),
+        steps: actions
+            .iter()
+            .map(|a| describe(a, teams))
+            .chain(
+                hooks
+                    .iter()
+                    .filter(|(id, _)| *id == m.id)
+                    .map(|(_, step)| step.clone()),
+            )
+            .collect(),
         automation: AutomationView {
             on_submit: m.on_submit,
             on_modify: m.on_modify,
@@ -466,20 +478,22 @@ async fn filter_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, A
 pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroView>, AppError> {
     let teams = teams::refs(db).await?;
     let filters = filter_names(db).await?;
+    let hooks = super::webhooks::steps(db, None).await?;
     macro_def::Entity::find()
         .filter(macro_def::Column::Scope.eq(scope))
         .order_by_asc(macro_def::Column::Name)
         .all(db)
         .await?
         .into_iter()
-        .map(|m| view(m, &teams, &filters))
+        .map(|m| view(m, &teams, &filters, &hooks))
         .collect()
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<MacroView, AppError> {
     let teams = teams::refs(db).await?;
     let filters = filter_names(db).await?;
-    view(find(db, id).await?, &teams, &filters)
+    let hooks = super::webhooks::steps(db, Some(id)).await?;
+    view(find(db, id).await?, &teams, &filters, &hooks)
 }
 
 /// A macro of `scope`; a macro of the other scope is an error on `field`.

@@ -572,6 +572,32 @@ pub async fn list_for_macro(
         .collect())
 }
 
+/// Each webhook and email as a step of its macro, (macro id, step), in order; of one macro or
+/// of all.
+pub async fn steps(
+    db: &impl ConnectionTrait,
+    macro_id: Option<i32>,
+) -> Result<Vec<(i32, String)>, AppError> {
+    let mut find = webhook::Entity::find().order_by_asc(webhook::Column::Id);
+    if let Some(id) = macro_id {
+        find = find.filter(webhook::Column::MacroId.eq(id));
+    }
+    Ok(find
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let what = if w.kind == KIND_EMAIL {
+                "Send email"
+            } else {
+                "Send webhook"
+            };
+            let off = if w.enabled { "" } else { " (switched off)" };
+            (w.macro_id, format!("{what} {}{off}", w.name))
+        })
+        .collect())
+}
+
 /// A preset's starting form for a macro of `scope`.
 pub fn preset(key: &str, scope: &str) -> WebhookForm {
     let feedback = scope == SCOPE_FEEDBACK;
@@ -813,6 +839,7 @@ pub async fn save(
     )
     .await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(id)
 }
 
@@ -915,6 +942,7 @@ pub async fn delete(
     webhook::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "webhook.deleted", &w.name, "").await?;
     txn.commit().await?;
+    crate::server::cache::changed();
     Ok(w.macro_id)
 }
 
