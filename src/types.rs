@@ -1524,9 +1524,6 @@ pub struct WebhookTryForm {
     /// A user's email (user macros) or a ticket id (feedback macros).
     #[serde(default)]
     pub target: String,
-    /// "preview" or "send".
-    #[serde(default)]
-    pub intent: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

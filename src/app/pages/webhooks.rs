@@ -436,7 +436,6 @@ fn TryPanel(id: i32, feedback: bool) -> impl IntoView {
             </Suspense>
             <ActionForm action=send attr:class="flex flex-wrap items-end gap-2">
                 <input type="hidden" name="form[id]" value=id.to_string()/>
-                <input type="hidden" name="form[intent]" value="send"/>
                 <div class="min-w-64 flex-1">
                     <label for="f-send-target" class=LABEL>{format!("{label} to send for")}</label>
                     <input id="f-send-target" name="form[target]" inputmode=mode autocomplete="off" class=INPUT prop:value=target/>

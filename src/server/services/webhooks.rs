@@ -1570,10 +1570,6 @@ pub fn attempt_headers_json(headers: &[(String, String)]) -> String {
     headers_json(&mask_headers(headers))
 }
 
-pub fn plain_headers_json(headers: &[(String, String)]) -> String {
-    headers_json(headers)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
