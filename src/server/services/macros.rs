@@ -1131,20 +1131,11 @@ pub async fn run_on_ticket(
                     None => None,
                 };
                 let body = if text.contains("((") {
-                    let status = feedback_type
-                        .statuses
-                        .iter()
-                        .find(|s| s.id == current.status_id)
-                        .map(|s| s.name.as_str())
-                        .unwrap_or("");
-                    let team = current
-                        .team_id
-                        .and_then(|id| all_teams.iter().find(|x| x.id == id))
-                        .map(|x| x.name.as_str());
-                    super::tags::Values::load(
+                    super::tags::Values::for_ticket(
                         txn,
-                        None,
-                        Some((&current, &feedback_type.name, status, team)),
+                        &current,
+                        &feedback_type,
+                        &all_teams,
                         Utc::now(),
                     )
                     .await?
@@ -1174,8 +1165,11 @@ pub async fn run_on_ticket(
     let rendered = if hooks.is_empty() {
         Vec::new()
     } else {
+        // Read again: comments of this run changed its popularity.
         let fresh = feedback::find(txn, t.id).await?;
-        let values = super::webhooks::ticket_values(txn, &fresh, Utc::now()).await?;
+        let values =
+            super::tags::Values::for_ticket(txn, &fresh, &feedback_type, &all_teams, Utc::now())
+                .await?;
         hooks
             .iter()
             .map(|w| super::webhooks::render(w, &values))

@@ -250,6 +250,28 @@ impl Values {
         Ok(v)
     }
 
+    /// The values for a run on a ticket whose type (workflow) and the teams are at hand: its
+    /// status and team by name.
+    pub async fn for_ticket(
+        db: &impl ConnectionTrait,
+        t: &ticket::Model,
+        feedback_type: &crate::types::FeedbackTypeView,
+        teams: &[crate::types::TeamRef],
+        now: DateTime<Utc>,
+    ) -> Result<Values, AppError> {
+        let status = feedback_type
+            .statuses
+            .iter()
+            .find(|s| s.id == t.status_id)
+            .map(|s| s.name.as_str())
+            .unwrap_or("");
+        let team = t
+            .team_id
+            .and_then(|id| teams.iter().find(|x| x.id == id))
+            .map(|x| x.name.as_str());
+        Values::load(db, None, Some((t, &feedback_type.name, status, team)), now).await
+    }
+
     fn add_external(&mut self, values: Vec<crate::types::DataValueView>) {
         self.external.extend(
             values
