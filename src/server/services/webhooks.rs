@@ -1131,31 +1131,15 @@ pub async fn queue(
     Ok(ids)
 }
 
-/// The values of a ticket's tags, read fresh (its type's name, status and team by name).
+/// The values of a ticket's tags, its type and the teams read for it.
 pub async fn ticket_values(
     db: &impl ConnectionTrait,
     t: &ticket::Model,
     now: DateTime<Utc>,
 ) -> Result<Values, AppError> {
     let def = super::projects::type_definition(db, t.feedback_type_id).await?;
-    let status = def
-        .statuses
-        .iter()
-        .find(|s| s.id == t.status_id)
-        .map(|s| s.name.clone())
-        .unwrap_or_default();
     let teams = super::teams::refs(db).await?;
-    let team = t
-        .team_id
-        .and_then(|id| teams.iter().find(|x| x.id == id))
-        .map(|x| x.name.clone());
-    Values::load(
-        db,
-        None,
-        Some((t, &def.name, &status, team.as_deref())),
-        now,
-    )
-    .await
+    Values::for_ticket(db, t, &def, &teams, now).await
 }
 
 /// Preview (nothing is sent or stored) or send-test (queued and sent as a test delivery) of
@@ -1339,58 +1323,49 @@ pub async fn erase_person(
         if needle.trim().is_empty() {
             continue;
         }
-        let replace = |col: webhook_delivery::Column| -> sea_orm::sea_query::SimpleExpr {
-            Func::cust("REPLACE")
-                .arg(Expr::col(col))
-                .arg(needle.clone())
-                .arg("[removed]")
-                .into()
-        };
-        webhook_delivery::Entity::update_many()
-            .col_expr(
+        cut_out::<webhook_delivery::Entity>(
+            db,
+            &[
                 webhook_delivery::Column::Body,
-                replace(webhook_delivery::Column::Body),
-            )
-            .col_expr(
                 webhook_delivery::Column::Url,
-                replace(webhook_delivery::Column::Url),
-            )
-            .col_expr(
                 webhook_delivery::Column::Headers,
-                replace(webhook_delivery::Column::Headers),
-            )
-            .filter(
-                sea_orm::Condition::any()
-                    .add(webhook_delivery::Column::Body.contains(&needle))
-                    .add(webhook_delivery::Column::Url.contains(&needle))
-                    .add(webhook_delivery::Column::Headers.contains(&needle)),
-            )
-            .exec(db)
-            .await?;
-        let replace_a = |col: webhook_attempt::Column| -> sea_orm::sea_query::SimpleExpr {
-            Func::cust("REPLACE")
-                .arg(Expr::col(col))
-                .arg(needle.clone())
-                .arg("[removed]")
-                .into()
-        };
-        webhook_attempt::Entity::update_many()
-            .col_expr(
+            ],
+            &needle,
+        )
+        .await?;
+        cut_out::<webhook_attempt::Entity>(
+            db,
+            &[
                 webhook_attempt::Column::ResponseBody,
-                replace_a(webhook_attempt::Column::ResponseBody),
-            )
-            .col_expr(
                 webhook_attempt::Column::RequestHeaders,
-                replace_a(webhook_attempt::Column::RequestHeaders),
-            )
-            .filter(
-                sea_orm::Condition::any()
-                    .add(webhook_attempt::Column::ResponseBody.contains(&needle))
-                    .add(webhook_attempt::Column::RequestHeaders.contains(&needle)),
-            )
-            .exec(db)
-            .await?;
+            ],
+            &needle,
+        )
+        .await?;
     }
+    Ok(())
+}
+
+/// Replaces `needle` by "[removed]" in these text columns of every row holding it.
+async fn cut_out<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    columns: &[E::Column],
+    needle: &str,
+) -> Result<(), AppError> {
+    let mut update = E::update_many();
+    let mut holding = sea_orm::Condition::any();
+    for col in columns {
+        update = update.col_expr(
+            *col,
+            Func::cust("REPLACE")
+                .arg(Expr::col(*col))
+                .arg(needle)
+                .arg("[removed]")
+                .into(),
+        );
+        holding = holding.add(col.contains(needle));
+    }
+    update.filter(holding).exec(db).await?;
     Ok(())
 }
 
