@@ -87,6 +87,7 @@ LUA
 
 result="$OUT/listener-wrk.txt"
 wrk -t2 -c"$CONNS" -d"$DURATION" --timeout 10s -s "$lua" "$base/" >"$result"
+done_during=$(q "SELECT COUNT(*) FROM jobs WHERE status = 'done'")
 started=$(date +%s%N)
 while [[ $(q "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')") -gt 0 ]]; do sleep 0.2; done
 drain_ms=$(( ($(date +%s%N) - started) / 1000000 ))
@@ -105,7 +106,7 @@ echo "| requests/s | p50 ms | p99 ms | max ms | 202 answers | other answers | so
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 echo "| $(get RPS) | $(get P50) | $(get P99) | $(get MAX) | ${accepted:-0} | $others | $(get ERRORS) |"
 echo
-echo "Afterwards the worker drained the queue in $((drain_ms / 1000)).$(( (drain_ms % 1000) / 100 )) s: $jobs jobs done, $runs runs completed, $points points added for ${accepted:-0} accepted calls; server resident memory $((rss_kb / 1024)) MB."
+echo "During the load the workers completed $done_during runs; afterwards they drained the queue in $((drain_ms / 1000)).$(( (drain_ms % 1000) / 100 )) s: in all $jobs jobs done, $runs runs completed, $points points added for ${accepted:-0} accepted calls; server resident memory $((rss_kb / 1024)) MB."
 if (( ${accepted:-0} <= jobs )) && [[ "$jobs" == "$runs" && "$runs" == "$points" ]]; then
   echo "Nothing lost, nothing run twice."
 else

@@ -731,6 +731,68 @@ async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
     );
 }
 
+/// Many calls at once, on two listeners with filters of their own: their look-ups and writes
+/// are shared (`finder`, `ingest`), yet each call gets the answer about its own target and
+/// each accepted call runs once.
+async fn concurrent_calls_each_get_their_own_answer(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.listener_sync_budget = Duration::ZERO;
+    })
+    .await;
+    let a = seed_listener(&app.db, "plus-a", PLUS_ONE, false, 20).await;
+    let b = seed_listener(&app.db, "plus-b", PLUS_ONE, false, 20).await;
+    let before = app.count("SELECT COALESCE(SUM(score), 0) FROM users").await;
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        calls.push((&a, format!("c{i}@example.com"), 202, "accepted"));
+        calls.push((&b, format!("C{i}@Example.com"), 202, "accepted"));
+        calls.push((
+            &a,
+            format!("nobody{i}@example.com"),
+            404,
+            "target_not_found",
+        ));
+    }
+    for s in [&a, &b] {
+        calls.push((
+            s,
+            "admin@example.com".to_string(),
+            404,
+            "target_not_in_filter",
+        ));
+    }
+    let answers =
+        futures::future::join_all(calls.iter().map(|(s, find, _, _)| post(&app, s, find, &[])))
+            .await;
+    for ((_, find, status, code), (got, body, _)) in calls.iter().zip(&answers) {
+        assert_eq!(got, status, "{find}: {body}");
+        let said = body["status"].as_str().or(body["error"]["code"].as_str());
+        assert_eq!(said, Some(*code), "{find}: {body}");
+    }
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM macro_runs WHERE status = 'completed'",
+        40,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COALESCE(SUM(score), 0) FROM users").await - before,
+        40,
+        "each accepted call added its point once"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email LIKE 'c%' AND score = 2")
+            .await,
+        20,
+        "every customer got one point from each listener"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls").await,
+        calls.len() as i64,
+        "every call is in the log"
+    );
+}
+
 macro_rules! on_both {
     ($($name:ident: $kind:ident),* $(,)?) => {
         $(
@@ -763,4 +825,5 @@ on_both!(
     failing_jobs_are_retried_later_then_given_up: backend,
     one_failing_job_in_a_batch_leaves_the_others_done: backend,
     two_worker_pools_never_run_a_job_twice: backend,
+    concurrent_calls_each_get_their_own_answer: backend,
 );

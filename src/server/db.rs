@@ -53,6 +53,12 @@ pub type WriteGate = Option<tokio::sync::MutexGuard<'static, ()>>;
 /// of them holds the database's write lock at a time.
 static SQLITE_WRITERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// This process's turn to write to SQLite, for a writer that opens its own transaction on a
+/// connection outside the pool (the SQLite lane, `lite`).
+pub async fn sqlite_write_turn() -> tokio::sync::MutexGuard<'static, ()> {
+    SQLITE_WRITERS.lock().await
+}
+
 /// A transaction that will write, and the gate to hold until it is committed or dropped.
 /// On SQLite it takes the write lock at `BEGIN` (a deferred transaction that reads first and
 /// writes later fails at once with "database is locked" when another writer committed in
@@ -78,7 +84,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// The file behind a `sqlite:` URL, or None for in-memory databases and other backends.
-fn sqlite_file_path(url: &str) -> Option<String> {
+pub fn sqlite_file_path(url: &str) -> Option<String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

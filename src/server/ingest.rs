@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::begin_write;
+use super::db::{begin_write, sqlite_write_turn};
 use super::entities::{job, listener_call, macro_run};
+use super::lite::{self, Lane};
 use super::services::api_keys;
 use super::worker::{self, MacroRunJob};
 use crate::errors::AppError;
@@ -44,14 +45,18 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// Starts the writer task for `db`.
-    pub fn start(db: DatabaseConnection) -> Ingest {
+    /// Starts the writer task for `db`, writing through `lane` when there is one (SQLite).
+    pub fn start(db: DatabaseConnection, lane: Option<Lane>) -> Ingest {
         let (tx, mut rx) = mpsc::channel::<Waiting>(4 * MAX_BATCH);
         tokio::spawn(async move {
             let mut batch: Vec<Waiting> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let (calls, replies): (Vec<Accept>, Vec<_>) = batch.drain(..).unzip();
-                match write(&db, calls).await {
+                let done = match &lane {
+                    Some(lane) => write_on_lane(lane, calls).await,
+                    None => write(&db, calls).await,
+                };
+                match done {
                     Ok(written) => {
                         for (reply, w) in replies.into_iter().zip(written) {
                             let _ = reply.send(Ok(w));
@@ -91,30 +96,77 @@ fn in_order(mut ids: Vec<i64>) -> Vec<i64> {
     ids
 }
 
-async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
-    let n = calls.len();
-    let (txn, _gate) = begin_write(db).await?;
-    let mut runs = Vec::with_capacity(n);
-    let mut rest = Vec::with_capacity(n);
+/// The rows of a batch before their ids are known: the runs, and for each call its job
+/// payload, log row and key.
+type Pending = (
+    Vec<macro_run::ActiveModel>,
+    Vec<(MacroRunJob, listener_call::ActiveModel, i32)>,
+);
+
+fn split(calls: Vec<Accept>) -> Pending {
+    let mut runs = Vec::with_capacity(calls.len());
+    let mut rest = Vec::with_capacity(calls.len());
     for c in calls {
         runs.push(c.run);
         rest.push((c.job, c.call, c.api_key_id));
     }
-    let run_ids = in_order(
-        macro_run::Entity::insert_many(runs)
-            .exec_with_returning_keys(&txn)
-            .await?,
-    );
-    let mut jobs = Vec::with_capacity(n);
-    let mut rows = Vec::with_capacity(n);
+    (runs, rest)
+}
+
+/// The jobs and log rows of a batch, pointing at their runs, and the uses of each key.
+type Linked = (
+    Vec<job::ActiveModel>,
+    Vec<listener_call::ActiveModel>,
+    BTreeMap<i32, i64>,
+);
+
+fn link(rest: Pending, run_ids: &[i64]) -> Result<Linked, AppError> {
+    let (_, rest) = rest;
+    let mut jobs = Vec::with_capacity(rest.len());
+    let mut rows = Vec::with_capacity(rest.len());
     let mut uses: BTreeMap<i32, i64> = BTreeMap::new();
-    for ((mut payload, mut row, key_id), run_id) in rest.into_iter().zip(&run_ids) {
+    for ((mut payload, mut row, key_id), run_id) in rest.into_iter().zip(run_ids) {
         payload.run_id = *run_id;
         jobs.push(worker::new_job(worker::KIND_MACRO_RUN, &payload)?);
         row.run_id = Set(Some(*run_id));
         rows.push(row);
         *uses.entry(key_id).or_default() += 1;
     }
+    Ok((jobs, rows, uses))
+}
+
+fn written(
+    n: usize,
+    run_ids: &[i64],
+    job_ids: &[i64],
+    call_ids: &[i64],
+) -> Result<Vec<Written>, AppError> {
+    if run_ids.len() != n || job_ids.len() != n || call_ids.len() != n {
+        return Err(AppError::internal(
+            "a batch insert returned the wrong number of ids",
+        ));
+    }
+    Ok((0..n)
+        .map(|i| Written {
+            run_id: run_ids[i],
+            job_id: job_ids[i],
+            call_id: call_ids[i],
+        })
+        .collect())
+}
+
+/// Writes a batch through the pool (PostgreSQL, in-memory SQLite).
+async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
+    let n = calls.len();
+    let (txn, _gate) = begin_write(db).await?;
+    let mut pending = split(calls);
+    let runs = std::mem::take(&mut pending.0);
+    let run_ids = in_order(
+        macro_run::Entity::insert_many(runs)
+            .exec_with_returning_keys(&txn)
+            .await?,
+    );
+    let (jobs, rows, uses) = link(pending, &run_ids)?;
     let job_ids = in_order(
         job::Entity::insert_many(jobs)
             .exec_with_returning_keys(&txn)
@@ -129,16 +181,40 @@ async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Writte
         api_keys::record_uses(&txn, key_id, count).await?;
     }
     txn.commit().await?;
-    if run_ids.len() != n || job_ids.len() != n || call_ids.len() != n {
-        return Err(AppError::internal(
-            "a batch insert returned the wrong number of ids",
-        ));
-    }
-    Ok((0..n)
-        .map(|i| Written {
-            run_id: run_ids[i],
-            job_id: job_ids[i],
-            call_id: call_ids[i],
-        })
-        .collect())
+    written(n, &run_ids, &job_ids, &call_ids)
+}
+
+/// Writes a batch on the SQLite lane: the same statements in one immediate transaction, in
+/// this process's turn at the write lock.
+async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
+    let _turn = sqlite_write_turn().await;
+    lane.run(move |conn| {
+        use sea_orm::{DbBackend, QueryTrait};
+        let n = calls.len();
+        let build = |s: &sea_orm::sea_query::InsertStatement| DbBackend::Sqlite.build(s);
+        let txn = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(lite::fault)?;
+        let mut pending = split(calls);
+        let runs = std::mem::take(&mut pending.0);
+        let mut insert_runs = macro_run::Entity::insert_many(runs).into_query();
+        insert_runs.returning_col(macro_run::Column::Id);
+        let run_ids = in_order(lite::ids(&txn, &build(&insert_runs))?);
+        let (jobs, rows, uses) = link(pending, &run_ids)?;
+        let mut insert_jobs = job::Entity::insert_many(jobs).into_query();
+        insert_jobs.returning_col(job::Column::Id);
+        let job_ids = in_order(lite::ids(&txn, &build(&insert_jobs))?);
+        let mut insert_rows = listener_call::Entity::insert_many(rows).into_query();
+        insert_rows.returning_col(listener_call::Column::Id);
+        let call_ids = in_order(lite::ids(&txn, &build(&insert_rows))?);
+        for (key_id, count) in uses {
+            lite::execute(
+                &txn,
+                &api_keys::uses_update(key_id, count).build(DbBackend::Sqlite),
+            )?;
+        }
+        txn.commit().map_err(lite::fault)?;
+        written(n, &run_ids, &job_ids, &call_ids)
+    })
+    .await
 }

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -12,7 +13,9 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
+use super::finder::Finder;
 use super::ingest::Ingest;
+use super::lite::Lane;
 use super::rate_limit::RateLimiter;
 use super::services::community;
 use super::settings::Settings;
@@ -40,11 +43,22 @@ pub async fn prepare(
         &settings.secret_key_file,
     )?);
     let outbox = Arc::new(super::delivery::Outbox::new(&settings, sealer.clone())?);
+    // SQLite files get direct lanes for the hot paths of listener calls (`lite`): one thread
+    // for their look-ups, one for their writes.
+    let lanes = match super::db::sqlite_file_path(settings.database_url.expose()) {
+        Some(path) => Some((
+            Lane::open(Path::new(&path), "sqlite-reads").map_err(|e| e.to_string())?,
+            Lane::open(Path::new(&path), "sqlite-writes").map_err(|e| e.to_string())?,
+        )),
+        None => None,
+    };
+    let (reads, writes) = lanes.unzip();
     Ok(AppState {
         leptos_options,
         sealer,
         outbox,
-        ingest: Ingest::start(conn.clone()),
+        ingest: Ingest::start(conn.clone(), writes),
+        finder: Finder::start(conn.clone(), reads),
         lookups: Default::default(),
         db: conn,
         limiter: Arc::new(RateLimiter::new(

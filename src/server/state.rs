@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use super::cache::Lookups;
 use super::delivery::Outbox;
+use super::finder::Finder;
 use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
 use super::secrets::Sealer;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub lookups: Arc<Lookups>,
     /// Writes accepted listener calls in shared transactions (group commit).
     pub ingest: Ingest,
+    /// Looks up listener targets in shared queries.
+    pub finder: Finder,
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
     /// Opens and seals the secrets stored encrypted (webhook signing secrets).

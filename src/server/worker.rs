@@ -14,6 +14,7 @@
 //! lock) is shared by many jobs.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -63,6 +64,17 @@ pub struct Signals {
     finished: broadcast::Sender<i64>,
     /// Wakes the webhook sender: runs may have queued deliveries.
     pub deliveries: Arc<Notify>,
+    /// Listener calls being written to the queue right now (`Signals::accepting`).
+    accepting: Arc<AtomicUsize>,
+}
+
+/// Held while a call's run is being queued; workers give way meanwhile.
+pub struct Accepting(Arc<AtomicUsize>);
+
+impl Drop for Accepting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Default for Signals {
@@ -71,6 +83,7 @@ impl Default for Signals {
             work: Arc::new(Notify::new()),
             finished: broadcast::channel(4096).0,
             deliveries: Arc::new(Notify::new()),
+            accepting: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -78,6 +91,13 @@ impl Default for Signals {
 impl Signals {
     pub fn work_arrived(&self) {
         self.work.notify_one();
+    }
+
+    /// A call is being accepted until the guard is dropped: under a burst of calls, answering
+    /// them goes first and the queue is worked off in the gaps (see `give_way`).
+    pub fn accepting(&self) -> Accepting {
+        self.accepting.fetch_add(1, Ordering::SeqCst);
+        Accepting(self.accepting.clone())
     }
 
     /// Subscribe before queueing, then wait for the job id.
@@ -450,6 +470,20 @@ pub async fn try_execute_task(
 /// At most this many jobs are claimed, and run in one transaction, at a time by one worker.
 /// Small enough that a batch holds SQLite's write lock for a few milliseconds only.
 const BATCH: u64 = 16;
+/// How long a worker waits at most for calls being accepted to be answered before it runs a
+/// batch anyway, so the queue is worked off during a burst too.
+const MAX_GIVE_WAY: Duration = Duration::from_millis(100);
+
+/// Waits while listener calls are being accepted (they need SQLite's one write lock and the
+/// CPU to be answered), at most `MAX_GIVE_WAY`.
+async fn give_way(signals: &Signals) {
+    let step = Duration::from_millis(2);
+    let mut waited = Duration::ZERO;
+    while signals.accepting.load(Ordering::SeqCst) > 0 && waited < MAX_GIVE_WAY {
+        tokio::time::sleep(step).await;
+        waited += step;
+    }
+}
 
 /// How long finished jobs and stored idempotency answers are kept.
 pub const KEEP_FINISHED: chrono::Duration = chrono::Duration::hours(24);
@@ -557,6 +591,7 @@ pub fn spawn(
                             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                         }
                     }
+                    give_way(&signals).await;
                     let ran = match claim_many(&db, &name, lease, BATCH).await {
                         Ok(jobs) if jobs.is_empty() => Ok(None),
                         Ok(jobs) => execute_many(&db, &lookups, &name, &jobs, &signals)

@@ -357,6 +357,12 @@ pub async fn record_uses(
     key_id: i32,
     uses: i64,
 ) -> Result<(), AppError> {
+    uses_update(key_id, uses).exec(db).await?;
+    Ok(())
+}
+
+/// The statement that counts `uses` uses of a key (and when it was last used).
+pub fn uses_update(key_id: i32, uses: i64) -> sea_orm::UpdateMany<api_key::Entity> {
     // Always an i64 (the column is a BIGINT): PostgreSQL statements are prepared once per SQL
     // text, and the same text bound once with an i32 and once with an i64 fails.
     api_key::Entity::update_many()
@@ -366,9 +372,6 @@ pub async fn record_uses(
         )
         .col_expr(api_key::Column::LastUsedAt, Expr::value(Utc::now()))
         .filter(api_key::Column::Id.eq(key_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

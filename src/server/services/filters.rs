@@ -3,12 +3,14 @@
 //! counts, the previews, bulk runs, automation and the check whether one user or ticket passes
 //! (listeners).
 
+use std::collections::HashMap;
+
 use chrono::{Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    Set, TransactionTrait,
 };
 
 use super::{Actor, audit, teams, users};
@@ -527,15 +529,24 @@ fn user_condition_expr(c: &Cond) -> Result<SimpleExpr, AppError> {
         "last_name" => text(user::Column::LastName),
         "team" => {
             let team_id: i32 = c.value.parse().map_err(|_| bad())?;
-            let members = Query::select()
-                .column(team_membership::Column::UserId)
+            // A probe of the membership's key per user, not the team's member list built
+            // first: a listener call looks at one user (or a batch of them) at a time.
+            let membership = Query::select()
+                .expr(Expr::val(1))
                 .from(team_membership::Entity)
-                .and_where(team_membership::Column::TeamId.eq(team_id))
+                .and_where(
+                    Expr::col((team_membership::Entity, team_membership::Column::UserId))
+                        .equals((user::Entity, user::Column::Id)),
+                )
+                .and_where(
+                    Expr::col((team_membership::Entity, team_membership::Column::TeamId))
+                        .eq(team_id),
+                )
                 .to_owned();
             if c.op == "is" {
-                user::Column::Id.in_subquery(members)
+                Expr::exists(membership)
             } else {
-                user::Column::Id.not_in_subquery(members)
+                Expr::exists(membership).not()
             }
         }
         "role" if c.op == "is" => user::Column::Role.eq(c.value.clone()),
@@ -942,6 +953,88 @@ pub async fn ticket_passes(
         .count(db)
         .await?
         > 0)
+}
+
+/// Where a user found by email stands with a filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Placed {
+    /// The user passes the filter (or there is no filter).
+    Inside(user::Model),
+    /// The user exists but the filter leaves them out.
+    Outside(user::Model),
+}
+
+/// The users with these emails (already normalised), each placed inside or outside `filter`;
+/// an email nobody has is absent from the map. One query when every user is inside (the
+/// usual case), a second only for those the filter left out, to tell "outside" from
+/// "nobody". Listener calls ask one by one and in batches (`finder`).
+pub async fn users_by_email(
+    db: &impl ConnectionTrait,
+    emails: &[String],
+    filter: Option<&FilterDefinition>,
+) -> Result<HashMap<String, Placed>, AppError> {
+    let (mut placing, passing) = Placing::start(emails, filter)?;
+    if let Some(rest) = placing.inside(passing.all(db).await?) {
+        placing.outside(rest.all(db).await?);
+    }
+    Ok(placing.done())
+}
+
+/// The steps of `users_by_email`, apart from running its queries (which the SQLite lane runs
+/// too): the first query, then what its rows say and whether a second one is needed.
+pub struct Placing {
+    filtered: bool,
+    emails: Vec<String>,
+    placed: HashMap<String, Placed>,
+}
+
+impl Placing {
+    /// The look-up of the users passing `filter` among `emails`.
+    pub fn start(
+        emails: &[String],
+        filter: Option<&FilterDefinition>,
+    ) -> Result<(Placing, Select<user::Entity>), AppError> {
+        let mut passing = by_emails(emails);
+        if let Some(def) = filter {
+            passing = passing.filter(to_condition(def)?);
+        }
+        let placing = Placing {
+            filtered: filter.is_some(),
+            emails: emails.to_vec(),
+            placed: HashMap::with_capacity(emails.len()),
+        };
+        Ok((placing, passing))
+    }
+
+    /// The users who passed; then the look-up of the others, when a filter may have left
+    /// someone out.
+    pub fn inside(&mut self, users: Vec<user::Model>) -> Option<Select<user::Entity>> {
+        for u in users {
+            self.placed.insert(u.email.clone(), Placed::Inside(u));
+        }
+        let rest: Vec<String> = self
+            .emails
+            .iter()
+            .filter(|e| !self.placed.contains_key(*e))
+            .cloned()
+            .collect();
+        (self.filtered && !rest.is_empty()).then(|| by_emails(&rest))
+    }
+
+    /// The users the filter left out.
+    pub fn outside(&mut self, users: Vec<user::Model>) {
+        for u in users {
+            self.placed.insert(u.email.clone(), Placed::Outside(u));
+        }
+    }
+
+    pub fn done(self) -> HashMap<String, Placed> {
+        self.placed
+    }
+}
+
+fn by_emails(emails: &[String]) -> Select<user::Entity> {
+    user::Entity::find().filter(user::Column::Email.is_in(emails.iter().map(String::as_str)))
 }
 
 /// A saved filter's definition.

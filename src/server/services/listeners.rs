@@ -19,7 +19,7 @@ use serde_json::json;
 
 use super::api_keys;
 use super::external_data::{self, Subject};
-use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
+use super::filters::{Placed, SCOPE_FEEDBACK, SCOPE_USER};
 use super::macros::{self, Trigger};
 use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
@@ -29,6 +29,7 @@ use crate::server::entities::{
     api_key, data_field, data_group, data_value, idempotency_key, listener, listener_call,
     macro_def, macro_run, ticket, user,
 };
+use crate::server::finder::Finder;
 use crate::server::ingest::{Accept, Written};
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
@@ -830,6 +831,7 @@ async fn find_ticket(
 async fn resolve(
     db: &impl ConnectionTrait,
     lookups: &Lookups,
+    finder: Option<&Finder>,
     l: &listener::Model,
     find: Option<&str>,
     logged: &mut Logged,
@@ -860,43 +862,37 @@ async fn resolve(
     let Ok(email) = Email::parse(find) else {
         return refuse(400, "invalid_find", "find must be an email address");
     };
-    // One read when the user is there and inside the filter (the usual call); a second one
-    // only to tell "nobody" from "outside the filter".
-    let by_email = user::Entity::find().filter(user::Column::Email.eq(email.as_str()));
     let filter = match l.filter_id {
-        Some(filter_id) => Some(
+        Some(filter_id) => Some((
+            filter_id,
             lookups
                 .filters
                 .get_or_load(filter_id, || filters::definition(db, filter_id))
                 .await?,
-        ),
+        )),
         None => None,
     };
-    let passing = match &filter {
-        Some(def) => {
-            by_email
-                .clone()
-                .filter(filters::to_condition(def)?)
-                .one(db)
-                .await?
-        }
-        None => by_email.clone().one(db).await?,
+    let filter = filter.as_ref().map(|(id, def)| (*id, def));
+    // Calls under load share their look-up with the others waiting (`finder`); the test
+    // request asks alone. Either way one query when the user is inside the filter.
+    let placed = match finder {
+        Some(finder) => finder.find(email.as_str(), filter).await?,
+        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.map(|f| f.1))
+            .await?
+            .remove(email.as_str()),
     };
-    let target = match (passing, &filter) {
-        (Some(target), _) => target,
-        (None, None) => return refuse(404, "target_not_found", "no user has this email"),
-        (None, Some(_)) => match by_email.one(db).await? {
-            None => return refuse(404, "target_not_found", "no user has this email"),
-            Some(outside) => {
-                logged.target_user_id = Some(outside.id);
-                logged.target = outside.email;
-                return refuse(
-                    404,
-                    "target_not_in_filter",
-                    "the user is outside this listener's filter",
-                );
-            }
-        },
+    let target = match placed {
+        Some(Placed::Inside(target)) => target,
+        None => return refuse(404, "target_not_found", "no user has this email"),
+        Some(Placed::Outside(outside)) => {
+            logged.target_user_id = Some(outside.id);
+            logged.target = outside.email;
+            return refuse(
+                404,
+                "target_not_in_filter",
+                "the user is outside this listener's filter",
+            );
+        }
     };
     logged.target_user_id = Some(target.id);
     logged.target = target.email.clone();
@@ -960,7 +956,15 @@ pub async fn test_request(
     let l = find(db, listener_id).await?;
     let mut logged = Logged::new(String::new());
     // No copies: the panel shows what the database says now.
-    let resolved = resolve(db, &Lookups::default(), &l, Some(find_input), &mut logged).await?;
+    let resolved = resolve(
+        db,
+        &Lookups::default(),
+        None,
+        &l,
+        Some(find_input),
+        &mut logged,
+    )
+    .await?;
     let target = match logged.target_user_id {
         Some(id) => user::Entity::find_by_id(id).one(db).await?,
         None => None,
@@ -1280,7 +1284,16 @@ async fn answer(
             return Ok(reply);
         }
     }
-    let (l, macro_, target) = match resolve(db, lookups, &l, call.find.as_deref(), logged).await? {
+    let (l, macro_, target) = match resolve(
+        db,
+        lookups,
+        Some(&state.finder),
+        &l,
+        call.find.as_deref(),
+        logged,
+    )
+    .await?
+    {
         Resolved::Refused(reply) => return Ok(reply),
         Resolved::Act { listener, target } => {
             let done = act_now(
@@ -1338,6 +1351,7 @@ async fn answer(
         ),
         api_key_id: key_id,
     };
+    let accepting = state.signals.accepting();
     let written = match &idem {
         // Calls without a key share their commit with whatever else is being accepted.
         None => state.ingest.submit(accept).await?,
@@ -1349,6 +1363,7 @@ async fn answer(
             }
         },
     };
+    drop(accepting);
     let (run_id, job_id) = (written.run_id, written.job_id);
     logged.run_id = Some(run_id);
     logged.call_id = Some(written.call_id);
