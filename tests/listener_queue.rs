@@ -737,6 +737,8 @@ async fn two_worker_pools_never_run_a_job_twice(backend: Backend) {
 async fn concurrent_calls_each_get_their_own_answer(backend: Backend) {
     let app = spawn_with(backend, |s: &mut Settings| {
         s.listener_sync_budget = Duration::ZERO;
+        // More calls at once than one key may make by default.
+        s.api_rate_burst = 1000;
     })
     .await;
     let a = seed_listener(&app.db, "plus-a", PLUS_ONE, false, 20).await;
