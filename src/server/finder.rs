@@ -18,15 +18,14 @@ use crate::types::FilterDefinition;
 
 /// At most this many questions share one batch.
 const MAX_BATCH: usize = 256;
-/// Batches read at the same time (each on a connection of its own).
+/// Batches under way at once: through the pool each reads on a connection of its own; on the
+/// SQLite lane the next one is ready to run as soon as the one before is done.
 const IN_FLIGHT: usize = 2;
-
-/// A filter as a listener has it: its id and the definition read for this call.
-type FilterKey = Option<(i32, FilterDefinition)>;
 
 struct Question {
     email: String,
-    filter: FilterKey,
+    /// The listener's filter, as read for this call; questions with equal ones share a query.
+    filter: Option<FilterDefinition>,
     reply: oneshot::Sender<Result<Option<Placed>, String>>,
 }
 
@@ -65,12 +64,12 @@ impl Finder {
     pub async fn find(
         &self,
         email: &str,
-        filter: Option<(i32, &FilterDefinition)>,
+        filter: Option<&FilterDefinition>,
     ) -> Result<Option<Placed>, AppError> {
         let (reply, answer) = oneshot::channel();
         let question = Question {
             email: email.to_string(),
-            filter: filter.map(|(id, def)| (id, def.clone())),
+            filter: filter.cloned(),
             reply,
         };
         let stopped = || AppError::internal("the target finder has stopped");
@@ -84,7 +83,7 @@ impl Finder {
 
 /// Answers a batch: one look-up per filter among its questions (almost always one).
 async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Question>) {
-    let mut groups: Vec<(FilterKey, Vec<Question>)> = Vec::new();
+    let mut groups: Vec<(Option<FilterDefinition>, Vec<Question>)> = Vec::new();
     for q in questions {
         match groups.iter_mut().find(|(f, _)| *f == q.filter) {
             Some((_, members)) => members.push(q),
@@ -95,13 +94,12 @@ async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Que
         let mut emails: Vec<String> = members.iter().map(|q| q.email.clone()).collect();
         emails.sort_unstable();
         emails.dedup();
-        let def = filter.map(|(_, def)| def);
         let found = match lane {
             Some(lane) => {
-                lane.run(move |conn| place(conn, &emails, def.as_ref()))
+                lane.run(move |conn| place(conn, &emails, filter.as_ref()))
                     .await
             }
-            None => filters::users_by_email(db, &emails, def.as_ref()).await,
+            None => filters::users_by_email(db, &emails, filter.as_ref()).await,
         };
         match found {
             Ok(placed) => {

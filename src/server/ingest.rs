@@ -96,14 +96,11 @@ fn in_order(mut ids: Vec<i64>) -> Vec<i64> {
     ids
 }
 
-/// The rows of a batch before their ids are known: the runs, and for each call its job
-/// payload, log row and key.
-type Pending = (
-    Vec<macro_run::ActiveModel>,
-    Vec<(MacroRunJob, listener_call::ActiveModel, i32)>,
-);
+/// For each call of a batch, what waits for its run's id: its job payload, log row and key.
+type Pending = Vec<(MacroRunJob, listener_call::ActiveModel, i32)>;
 
-fn split(calls: Vec<Accept>) -> Pending {
+/// A batch's runs (inserted first), and the rest of each call.
+fn split(calls: Vec<Accept>) -> (Vec<macro_run::ActiveModel>, Pending) {
     let mut runs = Vec::with_capacity(calls.len());
     let mut rest = Vec::with_capacity(calls.len());
     for c in calls {
@@ -121,7 +118,6 @@ type Linked = (
 );
 
 fn link(rest: Pending, run_ids: &[i64]) -> Result<Linked, AppError> {
-    let (_, rest) = rest;
     let mut jobs = Vec::with_capacity(rest.len());
     let mut rows = Vec::with_capacity(rest.len());
     let mut uses: BTreeMap<i32, i64> = BTreeMap::new();
@@ -159,8 +155,7 @@ fn written(
 async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
     let n = calls.len();
     let (txn, _gate) = begin_write(db).await?;
-    let mut pending = split(calls);
-    let runs = std::mem::take(&mut pending.0);
+    let (runs, pending) = split(calls);
     let run_ids = in_order(
         macro_run::Entity::insert_many(runs)
             .exec_with_returning_keys(&txn)
@@ -195,8 +190,7 @@ async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Written>, 
         let txn = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(lite::fault)?;
-        let mut pending = split(calls);
-        let runs = std::mem::take(&mut pending.0);
+        let (runs, pending) = split(calls);
         let mut insert_runs = macro_run::Entity::insert_many(runs).into_query();
         insert_runs.returning_col(macro_run::Column::Id);
         let run_ids = in_order(lite::ids(&txn, &build(&insert_runs))?);

@@ -863,21 +863,19 @@ async fn resolve(
         return refuse(400, "invalid_find", "find must be an email address");
     };
     let filter = match l.filter_id {
-        Some(filter_id) => Some((
-            filter_id,
+        Some(filter_id) => Some(
             lookups
                 .filters
                 .get_or_load(filter_id, || filters::definition(db, filter_id))
                 .await?,
-        )),
+        ),
         None => None,
     };
-    let filter = filter.as_ref().map(|(id, def)| (*id, def));
     // Calls under load share their look-up with the others waiting (`finder`); the test
     // request asks alone. Either way one query when the user is inside the filter.
     let placed = match finder {
-        Some(finder) => finder.find(email.as_str(), filter).await?,
-        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.map(|f| f.1))
+        Some(finder) => finder.find(email.as_str(), filter.as_ref()).await?,
+        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.as_ref())
             .await?
             .remove(email.as_str()),
     };
