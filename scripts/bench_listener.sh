@@ -5,6 +5,7 @@
 # run durably; afterwards the script waits for the worker to drain the queue and checks that
 # every 202 became exactly one completed run (nothing lost, nothing twice).
 # Usage: scripts/bench_listener.sh [duration, default 20s] [connections, default 64]
+# (BENCH_WRK_THREADS sets wrk's threads, default 1; BENCH_SKIP_BUILD=1 uses the last build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -12,6 +13,8 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 DURATION=${1:-20s}
 CONNS=${2:-64}
 PORT=${BENCH_PORT:-3201}
+# wrk's threads: one drives 64 connections at these rates; on two cores a second one mostly takes CPU from the server.
+THREADS=${BENCH_WRK_THREADS:-1}
 OUT=bench/out
 mkdir -p "$OUT"
 DB="$PWD/$OUT/listener-bench.db"
@@ -86,7 +89,7 @@ end
 LUA
 
 result="$OUT/listener-wrk.txt"
-wrk -t2 -c"$CONNS" -d"$DURATION" --timeout 10s -s "$lua" "$base/" >"$result"
+wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s "$lua" "$base/" >"$result"
 done_during=$(q "SELECT COUNT(*) FROM jobs WHERE status = 'done'")
 started=$(date +%s%N)
 while [[ $(q "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')") -gt 0 ]]; do sleep 0.2; done
@@ -100,7 +103,7 @@ runs=$(q "SELECT COUNT(*) FROM macro_runs WHERE status = 'completed'")
 points=$(( $(q "SELECT COALESCE(SUM(score), 0) FROM users") - score_before ))
 get() { awk -v k="$1" '$1 == k { print $2 }' "$result"; }
 
-echo "Listener endpoint, SQLite, wrk -t2 -c$CONNS -d$DURATION (every answer 202, queued durably):"
+echo "Listener endpoint, SQLite, wrk -t$THREADS -c$CONNS -d$DURATION (every answer 202, queued durably):"
 echo
 echo "| requests/s | p50 ms | p99 ms | max ms | 202 answers | other answers | socket errors |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"

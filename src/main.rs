@@ -10,6 +10,11 @@ use switchyard::server::settings::{LogFormat, Settings};
 use switchyard::server::startup;
 use tracing_subscriber::EnvFilter;
 
+/// Requests allocate and free many small buffers on several threads at once; mimalloc's
+/// per-thread free lists do that with less work than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const USAGE: &str = "usage: switchyard [serve | migrate | create-admin --email E [--password P] [--first-name F] [--last-name L] | demo-data [--users N]]
 settings: Leptos.toml (or the file in SWITCHYARD_CONFIG), overridden by SWITCHYARD_* variables";
 

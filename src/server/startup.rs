@@ -19,7 +19,7 @@ use super::lite::Lane;
 use super::rate_limit::RateLimiter;
 use super::services::community;
 use super::settings::Settings;
-use super::state::AppState;
+use super::state::{AppState, Shared};
 use super::worker::{self, Signals};
 use super::{db, web};
 use crate::app::{App, shell};
@@ -53,7 +53,7 @@ pub async fn prepare(
         None => None,
     };
     let (reads, writes) = lanes.unzip();
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         leptos_options,
         sealer,
         outbox,
@@ -67,7 +67,7 @@ pub async fn prepare(
         )),
         settings: Arc::new(settings),
         signals: Signals::default(),
-    })
+    }))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -83,13 +83,15 @@ pub fn router(state: AppState) -> Router {
                 super::services::imports::MAX_BYTES + 64 * 1024,
             )),
         )
-        .merge(super::api::routes())
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::session_layer,
         ))
+        // The public API authenticates each call by its API key, never by a session cookie,
+        // so its routes are outside the session layer (which would only wave them through).
+        .merge(super::api::routes())
         // Spans name the path only: query strings may carry an API key (`apiKey=`).
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())

@@ -13,9 +13,33 @@ use super::secrets::Sealer;
 use super::settings::Settings;
 use super::worker::Signals;
 
-/// Everything a handler or server function needs; one per process, cheap to clone.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything a handler or server function needs; one per process. Extractors clone it for
+/// every request, so it is one shared pointer (`State<AppState>` costs a reference count).
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The page renderer's options, for leptos_axum's handlers (page requests only).
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> LeptosOptions {
+        state.leptos_options.clone()
+    }
+}
+
+/// What an [`AppState`] holds.
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,

@@ -14,8 +14,8 @@
 //! lock) is shared by many jobs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
@@ -64,16 +64,59 @@ pub struct Signals {
     finished: broadcast::Sender<i64>,
     /// Wakes the webhook sender: runs may have queued deliveries.
     pub deliveries: Arc<Notify>,
-    /// Listener calls being written to the queue right now (`Signals::accepting`).
-    accepting: Arc<AtomicUsize>,
+    /// Listener calls being accepted, and the workers' turns meanwhile (`give_way`).
+    burst: Arc<Burst>,
+}
+
+/// What the workers know of the listener calls being accepted.
+struct Burst {
+    /// Calls being written to the queue right now.
+    in_flight: AtomicUsize,
+    /// When the last call started or finished being accepted (ms after `epoch`).
+    last_accepted: AtomicU64,
+    /// When a worker last took its turn during a burst (ms after `epoch`).
+    last_turn: AtomicU64,
+    epoch: Instant,
+}
+
+impl Burst {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn touch(&self) {
+        self.last_accepted.store(self.now_ms(), Ordering::Relaxed);
+    }
+
+    /// No call is being accepted and none was for `QUIET`.
+    fn quiet(&self) -> bool {
+        self.in_flight.load(Ordering::SeqCst) == 0
+            && self
+                .now_ms()
+                .saturating_sub(self.last_accepted.load(Ordering::Relaxed))
+                >= QUIET.as_millis() as u64
+    }
+
+    /// Takes the workers' turn during a burst if the last one is `BURST_TURN` ago (one
+    /// worker of the process wins it).
+    fn take_turn(&self) -> bool {
+        let now = self.now_ms();
+        let last = self.last_turn.load(Ordering::SeqCst);
+        now.saturating_sub(last) >= BURST_TURN.as_millis() as u64
+            && self
+                .last_turn
+                .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
 }
 
 /// Held while a call's run is being queued; workers give way meanwhile.
-pub struct Accepting(Arc<AtomicUsize>);
+pub struct Accepting(Arc<Burst>);
 
 impl Drop for Accepting {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -83,7 +126,12 @@ impl Default for Signals {
             work: Arc::new(Notify::new()),
             finished: broadcast::channel(4096).0,
             deliveries: Arc::new(Notify::new()),
-            accepting: Arc::new(AtomicUsize::new(0)),
+            burst: Arc::new(Burst {
+                in_flight: AtomicUsize::new(0),
+                last_accepted: AtomicU64::new(0),
+                last_turn: AtomicU64::new(0),
+                epoch: Instant::now(),
+            }),
         }
     }
 }
@@ -96,8 +144,9 @@ impl Signals {
     /// A call is being accepted until the guard is dropped: under a burst of calls, answering
     /// them goes first and the queue is worked off in the gaps (see `give_way`).
     pub fn accepting(&self) -> Accepting {
-        self.accepting.fetch_add(1, Ordering::SeqCst);
-        Accepting(self.accepting.clone())
+        self.burst.in_flight.fetch_add(1, Ordering::SeqCst);
+        self.burst.touch();
+        Accepting(self.burst.clone())
     }
 
     /// Subscribe before queueing, then wait for the job id.
@@ -470,18 +519,27 @@ pub async fn try_execute_task(
 /// At most this many jobs are claimed, and run in one transaction, at a time by one worker.
 /// Small enough that a batch holds SQLite's write lock for a few milliseconds only.
 const BATCH: u64 = 16;
-/// How long a worker waits at most for calls being accepted to be answered before it runs a
-/// batch anyway, so the queue is worked off during a burst too.
-const MAX_GIVE_WAY: Duration = Duration::from_millis(100);
+/// A burst of listener calls is over when none was accepted for this long.
+const QUIET: Duration = Duration::from_millis(20);
+/// During a burst the process's workers take one turn this often, of `BURST_BATCH` jobs, so
+/// the queue still moves while answering goes first.
+const BURST_TURN: Duration = Duration::from_millis(100);
+const BURST_BATCH: u64 = 4;
 
-/// Waits while listener calls are being accepted (they need SQLite's one write lock and the
-/// CPU to be answered), at most `MAX_GIVE_WAY`.
-async fn give_way(signals: &Signals) {
-    let step = Duration::from_millis(2);
-    let mut waited = Duration::ZERO;
-    while signals.accepting.load(Ordering::SeqCst) > 0 && waited < MAX_GIVE_WAY {
-        tokio::time::sleep(step).await;
-        waited += step;
+/// Waits while listener calls are being accepted (answering them needs SQLite's one write lock
+/// and the CPU), until the burst is over or this worker wins the burst's next turn; how many
+/// jobs the worker may then claim. Under a burst the queue grows and is worked off after it:
+/// every call was queued durably before its answer, so nothing waits but the run.
+async fn give_way(signals: &Signals) -> u64 {
+    let burst = &signals.burst;
+    loop {
+        if burst.quiet() {
+            return BATCH;
+        }
+        if burst.take_turn() {
+            return BURST_BATCH;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -591,8 +649,8 @@ pub fn spawn(
                             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                         }
                     }
-                    give_way(&signals).await;
-                    let ran = match claim_many(&db, &name, lease, BATCH).await {
+                    let batch = give_way(&signals).await;
+                    let ran = match claim_many(&db, &name, lease, batch).await {
                         Ok(jobs) if jobs.is_empty() => Ok(None),
                         Ok(jobs) => execute_many(&db, &lookups, &name, &jobs, &signals)
                             .await
