@@ -109,7 +109,7 @@ async fn seeded(
         customers,
     )
     .await;
-    (url, state.db, s)
+    (url, state.db.clone(), s)
 }
 
 /// Posts one call; Some(run_id) when it was accepted (200 or 202).

@@ -676,3 +676,29 @@ pub fn spawn(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn workers_take_turns_while_calls_are_accepted() {
+        let signals = Signals::default();
+        // Nothing being accepted: a full batch.
+        assert_eq!(give_way(&signals).await, BATCH);
+
+        let call = signals.accepting();
+        let started = Instant::now();
+        assert_eq!(give_way(&signals).await, BURST_BATCH);
+        // One worker wins each turn; the next comes a whole turn later.
+        let (a, b) = tokio::join!(give_way(&signals), give_way(&signals));
+        assert_eq!((a, b), (BURST_BATCH, BURST_BATCH));
+        assert!(started.elapsed() >= 2 * BURST_TURN);
+
+        // The burst is over once no call was accepted for `QUIET`.
+        drop(call);
+        let ended = Instant::now();
+        assert_eq!(give_way(&signals).await, BATCH);
+        assert!(ended.elapsed() >= QUIET);
+    }
+}
