@@ -5,7 +5,7 @@
 # run durably; afterwards the script waits for the worker to drain the queue and checks that
 # every 202 became exactly one completed run (nothing lost, nothing twice).
 # Usage: scripts/bench_listener.sh [duration, default 20s] [connections, default 64]
-# (BENCH_WRK_THREADS sets wrk's threads, default 1; BENCH_SKIP_BUILD=1 uses the last build).
+# (BENCH_WRK_THREADS sets wrk's threads, default 2; BENCH_SKIP_BUILD=1 uses the last build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -13,8 +13,8 @@ export PATH="$PWD/node_modules/.bin:$PATH"
 DURATION=${1:-20s}
 CONNS=${2:-64}
 PORT=${BENCH_PORT:-3201}
-# wrk's threads: one drives 64 connections at these rates; on two cores a second one mostly takes CPU from the server.
-THREADS=${BENCH_WRK_THREADS:-1}
+# wrk's threads: one per core unless BENCH_WRK_THREADS says otherwise.
+THREADS=${BENCH_WRK_THREADS:-2}
 OUT=bench/out
 mkdir -p "$OUT"
 DB="$PWD/$OUT/listener-bench.db"

@@ -72,8 +72,8 @@ pub struct Signals {
 struct Burst {
     /// Calls being written to the queue right now.
     in_flight: AtomicUsize,
-    /// When the last call started or finished being accepted (ms after `epoch`).
-    last_accepted: AtomicU64,
+    /// When `BUSY` or more calls were last being written at once (ms after `epoch`).
+    last_busy: AtomicU64,
     /// When a worker last took its turn during a burst (ms after `epoch`).
     last_turn: AtomicU64,
     epoch: Instant,
@@ -84,16 +84,20 @@ impl Burst {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    fn touch(&self) {
-        self.last_accepted.store(self.now_ms(), Ordering::Relaxed);
+    /// Notes a moment with `in_flight` calls being written.
+    fn note(&self, in_flight: usize) {
+        if in_flight >= BUSY {
+            self.last_busy.store(self.now_ms(), Ordering::Relaxed);
+        }
     }
 
-    /// No call is being accepted and none was for `QUIET`.
+    /// Fewer than `BUSY` calls are being written and no more were for `QUIET`: calls come
+    /// no faster than they are answered, and the workers need not hold back.
     fn quiet(&self) -> bool {
-        self.in_flight.load(Ordering::SeqCst) == 0
+        self.in_flight.load(Ordering::SeqCst) < BUSY
             && self
                 .now_ms()
-                .saturating_sub(self.last_accepted.load(Ordering::Relaxed))
+                .saturating_sub(self.last_busy.load(Ordering::Relaxed))
                 >= QUIET.as_millis() as u64
     }
 
@@ -115,8 +119,8 @@ pub struct Accepting(Arc<Burst>);
 
 impl Drop for Accepting {
     fn drop(&mut self) {
-        self.0.touch();
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let was = self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.0.note(was);
     }
 }
 
@@ -128,7 +132,7 @@ impl Default for Signals {
             deliveries: Arc::new(Notify::new()),
             burst: Arc::new(Burst {
                 in_flight: AtomicUsize::new(0),
-                last_accepted: AtomicU64::new(0),
+                last_busy: AtomicU64::new(0),
                 last_turn: AtomicU64::new(0),
                 epoch: Instant::now(),
             }),
@@ -144,8 +148,8 @@ impl Signals {
     /// A call is being accepted until the guard is dropped: under a burst of calls, answering
     /// them goes first and the queue is worked off in the gaps (see `give_way`).
     pub fn accepting(&self) -> Accepting {
-        self.burst.in_flight.fetch_add(1, Ordering::SeqCst);
-        self.burst.touch();
+        let now = self.burst.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.burst.note(now);
         Accepting(self.burst.clone())
     }
 
@@ -519,16 +523,19 @@ pub async fn try_execute_task(
 /// At most this many jobs are claimed, and run in one transaction, at a time by one worker.
 /// Small enough that a batch holds SQLite's write lock for a few milliseconds only.
 const BATCH: u64 = 16;
-/// A burst of listener calls is over when none was accepted for this long.
+/// Listener calls come in a burst while this many or more wait to be written at once (they
+/// come faster than they are answered); under a steady trickle there are one or two.
+const BUSY: usize = 8;
+/// A burst is over when it has been below `BUSY` for this long.
 const QUIET: Duration = Duration::from_millis(20);
 /// During a burst the process's workers take one turn this often, of `BURST_BATCH` jobs, so
 /// the queue still moves while answering goes first.
 const BURST_TURN: Duration = Duration::from_millis(100);
 const BURST_BATCH: u64 = 4;
 
-/// Waits while listener calls are being accepted (answering them needs SQLite's one write lock
-/// and the CPU), until the burst is over or this worker wins the burst's next turn; how many
-/// jobs the worker may then claim. Under a burst the queue grows and is worked off after it:
+/// Waits while a burst of listener calls is being accepted (answering them needs SQLite's one
+/// write lock and the CPU), until the burst is over or this worker wins the burst's next turn;
+/// how many jobs the worker may then claim. Under a burst the queue grows and is worked off after it:
 /// every call was queued durably before its answer, so nothing waits but the run.
 async fn give_way(signals: &Signals) -> u64 {
     let burst = &signals.burst;
@@ -684,10 +691,12 @@ mod tests {
     #[tokio::test]
     async fn workers_take_turns_while_calls_are_accepted() {
         let signals = Signals::default();
-        // Nothing being accepted: a full batch.
+        // Nothing being accepted, or a few calls: a full batch.
+        assert_eq!(give_way(&signals).await, BATCH);
+        let few: Vec<_> = (1..BUSY).map(|_| signals.accepting()).collect();
         assert_eq!(give_way(&signals).await, BATCH);
 
-        let call = signals.accepting();
+        let burst = signals.accepting();
         let started = Instant::now();
         assert_eq!(give_way(&signals).await, BURST_BATCH);
         // One worker wins each turn; the next comes a whole turn later.
@@ -696,9 +705,10 @@ mod tests {
         assert!(started.elapsed() >= 2 * BURST_TURN);
 
         // The burst is over once no call was accepted for `QUIET`.
-        drop(call);
+        drop(burst);
         let ended = Instant::now();
         assert_eq!(give_way(&signals).await, BATCH);
         assert!(ended.elapsed() >= QUIET);
+        drop(few);
     }
 }
