@@ -2,6 +2,7 @@
 //! `switchyard create-admin --email E [--password P] [--first-name F] [--last-name L]`,
 //! `switchyard demo-data [--users N]`.
 
+use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -178,8 +179,9 @@ async fn serve(state: switchyard::server::state::AppState, addr: std::net::Socke
     };
     let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, public_base_url = %state.settings.public_base_url, "switchyard is listening");
+    let shutdown = shutdown_signal();
     println!("Switchyard is running at http://{addr}");
-    match startup::serve(listener, state, shutdown_signal()).await {
+    match startup::serve(listener, state, shutdown).await {
         Ok(()) => {
             tracing::info!("shut down cleanly");
             ExitCode::SUCCESS
@@ -191,22 +193,26 @@ async fn serve(state: switchyard::server::state::AppState, addr: std::net::Socke
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C; the server then finishes in-flight requests.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+/// Resolves on SIGTERM or Ctrl-C; the server then finishes in-flight requests. Both handlers
+/// are installed here, before the server says it is running, not when the future is first
+/// polled: a SIGTERM sent right after start would otherwise still kill the process outright.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn received(s: Option<Signal>) {
+        match s {
+            Some(mut s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
     }
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    let term = received(signal(SignalKind::terminate()).ok());
+    let interrupt = received(signal(SignalKind::interrupt()).ok());
+    async move {
+        tokio::select! {
+            _ = term => {},
+            _ = interrupt => {},
+        }
+        tracing::info!("shutdown signal received; finishing in-flight requests");
+    }
 }
