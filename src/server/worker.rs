@@ -114,7 +114,7 @@ impl Burst {
     }
 }
 
-/// Held while a call's run is being queued; workers give way meanwhile.
+/// Held while a call's run is being queued; counts towards a burst (`give_way`).
 pub struct Accepting(Arc<Burst>);
 
 impl Drop for Accepting {
@@ -146,7 +146,7 @@ impl Signals {
     }
 
     /// A call is being accepted until the guard is dropped: under a burst of calls, answering
-    /// them goes first and the queue is worked off in the gaps (see `give_way`).
+    /// them goes first and the queue is worked off mostly after it (see `give_way`).
     pub fn accepting(&self) -> Accepting {
         let now = self.burst.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.burst.note(now);
