@@ -1833,7 +1833,7 @@ async fn opt_out_csv_is_for_community_managers_only(app: TestApp) {
 
 async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     use sea_orm::{EntityTrait, Set};
-    use switchyard::server::entities::listener_call;
+    use switchyard::server::entities::{listener_call, macro_run};
     use switchyard::server::services::listener_log;
     use switchyard::server_fns::listener_log as log_fns;
     use switchyard::types::{CallQuery, LISTENER_STATUSES, ListenerCallPage, ListenerLogView};
@@ -1877,7 +1877,21 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    // Volume for the pages, as the endpoint writes it.
+    // Volume for the pages, as the endpoint writes it: a call that was accepted carries its
+    // run (the per-user view finds such calls through the run's target).
+    let run = |target: i32| macro_run::ActiveModel {
+        trigger: Set("listener".into()),
+        target_user_id: Set(Some(target)),
+        status: Set("completed".into()),
+        outcome: Set("score +1".into()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    };
+    let jims_run = macro_run::Entity::insert(run(jim_id))
+        .exec(&app.db)
+        .await
+        .unwrap()
+        .last_insert_id;
     let row = |listener: Option<i32>, status: i16, code: &str, user: Option<i32>| {
         listener_call::ActiveModel {
             received_at: Set(chrono::Utc::now()),
@@ -1896,7 +1910,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
             target_user_id: Set(user),
             status: Set(status),
             code: Set(code.into()),
-            run_id: Set((status == 200).then_some(1)),
+            run_id: Set((status == 200).then_some(jims_run)),
             duration_ms: Set(3),
             ..Default::default()
         }
@@ -1911,6 +1925,20 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     for _ in 0..2 {
         rows.push(row(Some(sf), 403, "listener_disabled", Some(jim_id)));
     }
+    // Another tester's accepted call, found through a run of theirs: not in Jim's view.
+    let kim: i32 = participant(&app, "kim@example.com", "Kim", &[])
+        .await
+        .parse()
+        .unwrap();
+    let kims_run = macro_run::Entity::insert(run(kim))
+        .exec(&app.db)
+        .await
+        .unwrap()
+        .last_insert_id;
+    let mut kims = row(Some(sf), 200, "completed", Some(kim));
+    kims.target = Set("kim@example.com".into());
+    kims.run_id = Set(Some(kims_run));
+    rows.push(kims);
     rows.push(row(None, 404, "listener_not_found", None));
     listener_call::Entity::insert_many(rows)
         .exec(&app.db)
@@ -1928,7 +1956,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     let all = listener_log::calls(&app.db, &q(None, None, None, 0))
         .await
         .unwrap();
-    assert_eq!((all.total, all.calls.len(), all.per_page), (62, 50, 50));
+    assert_eq!((all.total, all.calls.len(), all.per_page), (63, 50, 50));
     assert!(
         all.calls.windows(2).all(|w| w[0].id > w[1].id),
         "newest first"
@@ -1937,7 +1965,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     let second = listener_log::calls(&app.db, &q(None, None, None, 1))
         .await
         .unwrap();
-    assert_eq!((second.page, second.calls.len()), (1, 12));
+    assert_eq!((second.page, second.calls.len()), (1, 13));
     assert_eq!(
         second.calls.last().unwrap().listener,
         "unknown key \"nope\"",
@@ -1952,14 +1980,17 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     };
     assert_eq!(count(check(q(Some(jira), None, None, 0)).await), (55, 50));
     assert_eq!(count(check(q(Some(jira), None, None, 1)).await), (55, 5));
-    assert_eq!(count(check(q(Some(sf), None, None, 0)).await), (5, 5));
+    assert_eq!(count(check(q(Some(sf), None, None, 0)).await), (6, 6));
     assert_eq!(count(check(q(None, Some(404), None, 0)).await), (57, 50));
-    assert_eq!(count(check(q(None, Some(200), None, 0)).await), (3, 3));
+    assert_eq!(count(check(q(None, Some(200), None, 0)).await), (4, 4));
     assert_eq!(
         count(check(q(Some(jira), Some(200), None, 0)).await),
         (0, 0)
     );
     assert_eq!(count(check(q(None, None, Some(jim_id), 0)).await), (5, 5));
+    let kims_view = check(q(None, None, Some(kim), 0)).await;
+    assert_eq!(count(kims_view.clone()), (1, 1));
+    assert_eq!(kims_view.calls[0].run_id, Some(kims_run));
     let refused = check(q(None, Some(403), Some(jim_id), 0)).await;
     assert_eq!(count(refused.clone()), (2, 2));
     assert!(
@@ -1969,10 +2000,11 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
             .all(|c| c.listener == "Salesforce" && c.code == "listener_disabled")
     );
     let ok = check(q(Some(sf), Some(200), Some(jim_id), 0)).await;
+    assert_eq!(count(ok.clone()), (3, 3), "Kim's call is not Jim's");
     assert!(
         ok.calls
             .iter()
-            .all(|c| c.run_id == Some(1) && c.duration_ms == 3)
+            .all(|c| c.run_id == Some(jims_run) && c.duration_ms == 3)
     );
 
     // The screen's loader: what the filters offer, and who the log is narrowed to.
@@ -2027,7 +2059,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     assert!(html.contains(&format!("href=\"/listeners/log?user={jim}\"")));
     assert!(html.contains("All 5 in the listener log"));
     let html = app.get("/listeners").await.text().await.unwrap();
-    assert!(html.contains("Open the listener log (62 calls)"));
+    assert!(html.contains("Open the listener log (63 calls)"));
     assert_eq!(
         html.matches("<tr").count(),
         (1 + 2) + (1 + 10),

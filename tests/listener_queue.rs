@@ -437,6 +437,15 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
         1,
         "only the manager is left"
     );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE bulk_run_id = {id} AND status = 'failed' \
+             AND target_user_id = (SELECT id FROM users)"
+        ))
+        .await,
+        1,
+        "the refused run is still about the manager (their listener log finds it)"
+    );
 }
 
 async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {

@@ -33,6 +33,7 @@ mod m20261125_000027_listener_types;
 mod m20261125_000028_external_sources;
 mod m20261125_000029_feedback_macros;
 mod m20261201_000030_webhooks;
+mod m20261201_000031_calls_by_run;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000028_external_sources::Migration),
             Box::new(m20261125_000029_feedback_macros::Migration),
             Box::new(m20261201_000030_webhooks::Migration),
+            Box::new(m20261201_000031_calls_by_run::Migration),
         ]
     }
 }

@@ -863,18 +863,24 @@ async fn fail_run(
     })
 }
 
+/// Ends a queued run. `target` is `Some` when the run settles who it was about (None once they
+/// were removed); a run that failed keeps the target it was queued for (a user who is gone
+/// was cleared by the foreign key), so the user's listener log still finds its call.
 async fn finish_run(
     db: &impl ConnectionTrait,
     run_id: i64,
-    target: Option<i32>,
+    target: Option<Option<i32>>,
     status: &str,
     outcome: &str,
 ) -> Result<(), AppError> {
-    macro_run::Entity::update_many()
+    let mut update = macro_run::Entity::update_many()
         .col_expr(macro_run::Column::Status, Expr::value(status))
         .col_expr(macro_run::Column::Outcome, Expr::value(outcome))
-        .col_expr(macro_run::Column::TargetUserId, Expr::value(target))
-        .col_expr(macro_run::Column::FinishedAt, Expr::value(Utc::now()))
+        .col_expr(macro_run::Column::FinishedAt, Expr::value(Utc::now()));
+    if let Some(target) = target {
+        update = update.col_expr(macro_run::Column::TargetUserId, Expr::value(target));
+    }
+    update
         .filter(macro_run::Column::Id.eq(run_id))
         .exec(db)
         .await?;
@@ -1368,7 +1374,7 @@ async fn record_run(
     let now = Utc::now();
     let id = match ctx.run_id {
         Some(id) => {
-            finish_run(db, id, target, status, outcome).await?;
+            finish_run(db, id, Some(target), status, outcome).await?;
             id
         }
         None => {
