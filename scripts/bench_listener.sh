@@ -5,7 +5,8 @@
 # run durably; afterwards the script waits for the worker to drain the queue and checks that
 # every 202 became exactly one completed run (nothing lost, nothing twice).
 # Usage: scripts/bench_listener.sh [duration, default 20s] [connections, default 64]
-# (BENCH_WRK_THREADS sets wrk's threads, default 2; BENCH_SKIP_BUILD=1 uses the last build).
+# (BENCH_WRK_THREADS sets wrk's threads, default 2; BENCH_SKIP_BUILD=1 uses the last build;
+# SWITCHYARD_WORKER_CONCURRENCY=0 measures accepting alone: a restarted server drains the queue).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -88,9 +89,23 @@ function done(summary, latency, requests)
 end
 LUA
 
+# CPU time (user + system, clock ticks) of the server, or of its thread named $2.
+ticks() {
+  local stat=/proc/$1/stat
+  [[ -z "${2:-}" ]] || stat=$(grep -lx "$2" /proc/"$1"/task/*/comm | head -1 | sed 's/comm$/stat/')
+  awk '{ sub(/.*\) /, ""); print $12 + $13 }' "$stat"
+}
+cpu_before=$(ticks $pid) writer_before=$(ticks $pid sqlite-writes)
 result="$OUT/listener-wrk.txt"
 wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --timeout 10s -s "$lua" "$base/" >"$result"
+cpu_ticks=$(( $(ticks $pid) - cpu_before )) writer_ticks=$(( $(ticks $pid sqlite-writes) - writer_before ))
 done_during=$(q "SELECT COUNT(*) FROM jobs WHERE status = 'done'")
+if [[ "${SWITCHYARD_WORKER_CONCURRENCY:-}" == 0 ]]; then
+  # Accepting only: the queue is drained by a second server with workers (a restart).
+  kill $pid; wait $pid || true
+  env -u SWITCHYARD_WORKER_CONCURRENCY $BIN serve >>"$OUT/listener-server.log" 2>&1 &
+  pid=$!
+fi
 started=$(date +%s%N)
 while [[ $(q "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')") -gt 0 ]]; do sleep 0.2; done
 drain_ms=$(( ($(date +%s%N) - started) / 1000000 ))
@@ -110,6 +125,8 @@ echo "| --- | --- | --- | --- | --- | --- | --- |"
 echo "| $(get RPS) | $(get P50) | $(get P99) | $(get MAX) | ${accepted:-0} | $others | $(get ERRORS) |"
 echo
 echo "During the load the workers completed $done_during runs; afterwards they drained the queue in $((drain_ms / 1000)).$(( (drain_ms % 1000) / 100 )) s: in all $jobs jobs done, $runs runs completed, $points points added for ${accepted:-0} accepted calls; server resident memory $((rss_kb / 1024)) MB."
+hz=$(getconf CLK_TCK)
+echo "Server CPU during the load: $(( cpu_ticks * 1000000 / hz / ${accepted:-1} )) µs per accepted call, of which the SQLite writing thread $(( writer_ticks * 1000000 / hz / ${accepted:-1} )) µs (user + system time)."
 if (( ${accepted:-0} <= jobs )) && [[ "$jobs" == "$runs" && "$runs" == "$points" ]]; then
   echo "Nothing lost, nothing run twice."
 else
