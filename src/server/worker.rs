@@ -72,7 +72,8 @@ pub struct Signals {
 struct Burst {
     /// Calls being written to the queue right now.
     in_flight: AtomicUsize,
-    /// When `BUSY` or more calls were last being written at once (ms after `epoch`).
+    /// When `BUSY` or more calls were last being written at once (ms after `epoch`;
+    /// `NEVER` before the first burst).
     last_busy: AtomicU64,
     /// When a worker last took its turn during a burst (ms after `epoch`).
     last_turn: AtomicU64,
@@ -91,22 +92,20 @@ impl Burst {
         }
     }
 
-    /// Fewer than `BUSY` calls are being written and no more were for `QUIET`: calls come
-    /// no faster than they are answered, and the workers need not hold back.
-    fn quiet(&self) -> bool {
+    /// Fewer than `BUSY` calls are being written now and no more were for `at_least`
+    /// (a burst is over after `QUIET`; the workers settle back for `SETTLE` after that).
+    fn quiet_for(&self, at_least: Duration) -> bool {
+        let last = self.last_busy.load(Ordering::Relaxed);
         self.in_flight.load(Ordering::SeqCst) < BUSY
-            && self
-                .now_ms()
-                .saturating_sub(self.last_busy.load(Ordering::Relaxed))
-                >= QUIET.as_millis() as u64
+            && (last == NEVER || self.now_ms().saturating_sub(last) >= at_least.as_millis() as u64)
     }
 
-    /// Takes the workers' turn during a burst if the last one is `BURST_TURN` ago (one
-    /// worker of the process wins it).
-    fn take_turn(&self) -> bool {
+    /// Takes the workers' turn if the last one is `every` ago (one worker of the process
+    /// wins it).
+    fn take_turn(&self, every: Duration) -> bool {
         let now = self.now_ms();
         let last = self.last_turn.load(Ordering::SeqCst);
-        now.saturating_sub(last) >= BURST_TURN.as_millis() as u64
+        now.saturating_sub(last) >= every.as_millis() as u64
             && self
                 .last_turn
                 .compare_exchange(last, now, Ordering::SeqCst, Ordering::SeqCst)
@@ -132,7 +131,7 @@ impl Default for Signals {
             deliveries: Arc::new(Notify::new()),
             burst: Arc::new(Burst {
                 in_flight: AtomicUsize::new(0),
-                last_busy: AtomicU64::new(0),
+                last_busy: AtomicU64::new(NEVER),
                 last_turn: AtomicU64::new(0),
                 epoch: Instant::now(),
             }),
@@ -532,18 +531,29 @@ const QUIET: Duration = Duration::from_millis(20);
 /// the queue still moves while answering goes first.
 const BURST_TURN: Duration = Duration::from_millis(100);
 const BURST_BATCH: u64 = 4;
+/// For this long after a burst the workers still take turns, of a full batch every
+/// `SETTLE_TURN`: a burst that comes back at once then waits behind one batch, not one per
+/// worker.
+const SETTLE: Duration = Duration::from_millis(200);
+const SETTLE_TURN: Duration = Duration::from_millis(10);
+const NEVER: u64 = u64::MAX;
 
 /// Waits while a burst of listener calls is being accepted (answering them needs SQLite's one
-/// write lock and the CPU), until the burst is over or this worker wins the burst's next turn;
-/// how many jobs the worker may then claim. Under a burst the queue grows and is worked off after it:
+/// write lock and the CPU), until the burst is over or this worker wins the burst's next turn
+/// (or, while settling after a burst, the next settling turn); how many jobs the worker may
+/// then claim. Under a burst the queue grows and is worked off after it:
 /// every call was queued durably before its answer, so nothing waits but the run.
 async fn give_way(signals: &Signals) -> u64 {
     let burst = &signals.burst;
     loop {
-        if burst.quiet() {
+        if burst.quiet_for(QUIET + SETTLE) {
             return BATCH;
         }
-        if burst.take_turn() {
+        if burst.quiet_for(QUIET) {
+            if burst.take_turn(SETTLE_TURN) {
+                return BATCH;
+            }
+        } else if burst.take_turn(BURST_TURN) {
             return BURST_BATCH;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -704,11 +714,19 @@ mod tests {
         assert_eq!((a, b), (BURST_BATCH, BURST_BATCH));
         assert!(started.elapsed() >= 2 * BURST_TURN);
 
-        // The burst is over once no call was accepted for `QUIET`.
+        // The burst is over once fewer than `BUSY` calls were being written for `QUIET`; for
+        // `SETTLE` after that the workers still take turns, of a full batch each.
         drop(burst);
         let ended = Instant::now();
         assert_eq!(give_way(&signals).await, BATCH);
         assert!(ended.elapsed() >= QUIET);
+        let (a, b) = tokio::join!(give_way(&signals), give_way(&signals));
+        assert_eq!((a, b), (BATCH, BATCH));
+        assert!(ended.elapsed() >= QUIET + 2 * SETTLE_TURN);
+        // Then every worker goes at once.
+        tokio::time::sleep(SETTLE).await;
+        assert!(signals.burst.quiet_for(QUIET + SETTLE));
+        assert_eq!(give_way(&signals).await, BATCH);
         drop(few);
     }
 }
