@@ -7,8 +7,9 @@ pub struct Migration;
 /// (`macro_runs` is indexed by target), any other call by its own target. So the log's index
 /// by target holds only the calls without a run, and a new index by run (of the calls with
 /// one; it grows at its end) serves the rest. Both are partial, so that a query's
-/// `run_id IS NULL` picks the first, not a scan of the second's NULL entries. An accepted call then adds no entry in the middle of an
-/// index by user (a random page rewritten per call under load), only entries at the end.
+/// `run_id IS NULL` picks the first, not a scan of the second's NULL entries. An accepted
+/// call then adds no entry in the middle of an index by user (a random page rewritten per
+/// call under load), only entries at the end.
 #[derive(DeriveIden)]
 enum ListenerCalls {
     Table,
