@@ -75,7 +75,8 @@ struct Burst {
     /// When `BUSY` or more calls were last being written at once (ms after `epoch`;
     /// `NEVER` before the first burst).
     last_busy: AtomicU64,
-    /// When a worker last took its turn during a burst (ms after `epoch`).
+    /// When a worker last took its turn during a burst or while settling after one (ms after
+    /// `epoch`).
     last_turn: AtomicU64,
     epoch: Instant,
 }
@@ -147,8 +148,8 @@ impl Signals {
     /// A call is being accepted until the guard is dropped: under a burst of calls, answering
     /// them goes first and the queue is worked off mostly after it (see `give_way`).
     pub fn accepting(&self) -> Accepting {
-        let now = self.burst.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
-        self.burst.note(now);
+        let in_flight = self.burst.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.burst.note(in_flight);
         Accepting(self.burst.clone())
     }
 
