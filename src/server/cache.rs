@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ pub fn changed() {
 }
 
 struct Entry<V> {
-    value: V,
+    value: Arc<V>,
     at: Instant,
     generation: u64,
 }
@@ -44,9 +44,14 @@ impl<K, V> Default for Cache<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Cache<K, V> {
-    /// The fresh copy for `key`, or what `load` reads (then kept).
-    pub async fn get_or_load<Fut>(&self, key: K, load: impl FnOnce() -> Fut) -> Result<V, AppError>
+impl<K: Hash + Eq, V> Cache<K, V> {
+    /// The fresh copy for `key`, or what `load` reads (then kept). Shared, not copied: a call
+    /// under load reads the same listener, key, macro and filter as every other.
+    pub async fn get_or_load<Fut>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<Arc<V>, AppError>
     where
         Fut: Future<Output = Result<V, AppError>>,
     {
@@ -54,10 +59,10 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         let generation = GENERATION.load(Ordering::SeqCst);
         if let Some(e) = self.lock().get(&key) {
             if e.generation == generation && e.at.elapsed() < TTL {
-                return Ok(e.value.clone());
+                return Ok(Arc::clone(&e.value));
             }
         }
-        let value = load().await?;
+        let value = Arc::new(load().await?);
         let mut map = self.lock();
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -65,7 +70,7 @@ impl<K: Hash + Eq, V: Clone> Cache<K, V> {
         map.insert(
             key,
             Entry {
-                value: value.clone(),
+                value: Arc::clone(&value),
                 at: Instant::now(),
                 generation,
             },
@@ -107,6 +112,6 @@ mod tests {
         assert_eq!(loads, 1);
         changed();
         let v = cache.get_or_load(1, || async { Ok(8) }).await.unwrap();
-        assert_eq!(v, 8, "a change forgets the copy");
+        assert_eq!(*v, 8, "a change forgets the copy");
     }
 }

@@ -25,7 +25,7 @@ const IN_FLIGHT: usize = 2;
 struct Question {
     email: String,
     /// The listener's filter, as read for this call; questions with equal ones share a query.
-    filter: Option<FilterDefinition>,
+    filter: Option<Arc<FilterDefinition>>,
     reply: oneshot::Sender<Result<Option<Placed>, String>>,
 }
 
@@ -64,12 +64,12 @@ impl Finder {
     pub async fn find(
         &self,
         email: &str,
-        filter: Option<&FilterDefinition>,
+        filter: Option<Arc<FilterDefinition>>,
     ) -> Result<Option<Placed>, AppError> {
         let (reply, answer) = oneshot::channel();
         let question = Question {
             email: email.to_string(),
-            filter: filter.cloned(),
+            filter,
             reply,
         };
         let stopped = || AppError::internal("the target finder has stopped");
@@ -83,9 +83,14 @@ impl Finder {
 
 /// Answers a batch: one look-up per filter among its questions (almost always one).
 async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Question>) {
-    let mut groups: Vec<(Option<FilterDefinition>, Vec<Question>)> = Vec::new();
+    let mut groups: Vec<(Option<Arc<FilterDefinition>>, Vec<Question>)> = Vec::new();
     for q in questions {
-        match groups.iter_mut().find(|(f, _)| *f == q.filter) {
+        // The same copy (almost always: the filter cache shares it) or an equal definition.
+        let same = |f: &Option<Arc<FilterDefinition>>| match (f, &q.filter) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        match groups.iter_mut().find(|(f, _)| same(f)) {
             Some((_, members)) => members.push(q),
             None => groups.push((q.filter.clone(), vec![q])),
         }
@@ -96,10 +101,10 @@ async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Que
         emails.dedup();
         let found = match lane {
             Some(lane) => {
-                lane.run(move |conn| place(conn, &emails, filter.as_ref()))
+                lane.run(move |conn| place(conn, &emails, filter.as_deref()))
                     .await
             }
-            None => filters::users_by_email(db, &emails, filter.as_ref()).await,
+            None => filters::users_by_email(db, &emails, filter.as_deref()).await,
         };
         match found {
             Ok(placed) => {

@@ -390,7 +390,7 @@ pub async fn execute_many(
 /// What a job needs that can be read before the write lock: its payload and its macro (None
 /// when the macro was deleted meanwhile).
 enum Prepared {
-    MacroRun(MacroRunJob, Option<MacroView>),
+    MacroRun(MacroRunJob, Option<Arc<MacroView>>),
     Broken(String),
 }
 
@@ -458,7 +458,7 @@ async fn run_job(
         macros::run_queued(
             txn,
             &actor,
-            macro_.as_ref().filter(|m| live_macros.contains(&m.id)),
+            macro_.as_deref().filter(|m| live_macros.contains(&m.id)),
             match p.ticket_id {
                 Some(id) => macros::RunTarget::Ticket(id),
                 None => macros::RunTarget::User(p.user_id),

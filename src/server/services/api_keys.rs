@@ -302,7 +302,8 @@ pub async fn check(
     let Some(digest) = digest_of(presented) else {
         return Ok(Err(KeyRejection::Missing));
     };
-    Ok(verify(find_by_digest(db, &digest).await?, &digest, caller))
+    let found = find_by_digest(db, &digest).await?;
+    Ok(verify(found.as_ref(), &digest, caller).cloned())
 }
 
 /// The SHA-256 of a presented key; None when no key was presented.
@@ -325,11 +326,11 @@ pub async fn find_by_digest(
 }
 
 /// Whether the stored key found for `digest` lets this caller in.
-pub fn verify(
-    found: Option<api_key::Model>,
+pub fn verify<'k>(
+    found: Option<&'k api_key::Model>,
     digest: &[u8; 32],
     caller: IpAddr,
-) -> Result<api_key::Model, KeyRejection> {
+) -> Result<&'k api_key::Model, KeyRejection> {
     let Some(key) = found
         .filter(|k| hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, digest)))
     else {

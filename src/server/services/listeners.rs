@@ -7,6 +7,7 @@
 //! request and write the reply.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -502,7 +503,7 @@ impl Reply {
 
 /// What the call log will say about a call, filled in as the call is answered.
 struct Logged {
-    listener: Option<listener::Model>,
+    listener_id: Option<i32>,
     target: String,
     target_user_id: Option<i32>,
     run_id: Option<i64>,
@@ -520,7 +521,7 @@ struct Logged {
 impl Logged {
     fn new(target: String) -> Logged {
         Logged {
-            listener: None,
+            listener_id: None,
             target,
             target_user_id: None,
             run_id: None,
@@ -655,7 +656,7 @@ fn call_row(
 ) -> listener_call::ActiveModel {
     listener_call::ActiveModel {
         received_at: Set(Utc::now()),
-        listener_id: Set(logged.listener.as_ref().map(|l| l.id)),
+        listener_id: Set(logged.listener_id),
         listener_key: Set(printable(key, 100)),
         caller_ip: Set(caller.to_string()),
         target: Set(printable(&logged.target, 254)),
@@ -719,7 +720,7 @@ pub async fn log_refused(
     code: &str,
 ) -> Result<(), AppError> {
     let mut logged = Logged::new(String::new());
-    logged.listener = find_by_key(db, scope, kind, key).await?;
+    logged.listener_id = find_by_key(db, scope, kind, key).await?.map(|l| l.id);
     insert_call(db, key, caller, &Reply::error(status, code, ""), &logged, 0).await?;
     Ok(())
 }
@@ -737,7 +738,7 @@ enum Resolved {
     /// Run `macro_` on `target`.
     Run {
         listener: listener::Model,
-        macro_: MacroView,
+        macro_: Arc<MacroView>,
         target: Target,
     },
     /// Add a comment to or store data on `target` (Add Comment and External Data listeners).
@@ -874,8 +875,8 @@ async fn resolve(
     // Calls under load share their look-up with the others waiting (`finder`); the test
     // request asks alone. Either way one query when the user is inside the filter.
     let placed = match finder {
-        Some(finder) => finder.find(email.as_str(), filter.as_ref()).await?,
-        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.as_ref())
+        Some(finder) => finder.find(email.as_str(), filter.clone()).await?,
+        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.as_deref())
             .await?
             .remove(email.as_str()),
     };
@@ -1099,7 +1100,7 @@ pub(crate) async fn admit_key(
         .api_keys
         .get_or_load(digest, || api_keys::find_by_digest(&state.db, &digest))
         .await?;
-    let key = match api_keys::verify(found, &digest, caller) {
+    let key = match api_keys::verify(found.as_ref().as_ref(), &digest, caller) {
         Ok(k) => k,
         Err(r) => return Ok(Err(Reply::error(r.status(), r.code(), r.message()))),
     };
@@ -1237,7 +1238,7 @@ async fn answer(
             || find_by_key(db, call.scope, call.kind, &listener_key),
         )
         .await?;
-    let Some(l) = found else {
+    let Some(l) = found.as_ref() else {
         let what = LISTENER_KINDS
             .iter()
             .find(|(k, _)| *k == call.kind)
@@ -1256,7 +1257,7 @@ async fn answer(
             ),
         ));
     };
-    logged.listener = Some(l.clone());
+    logged.listener_id = Some(l.id);
     let key_id = match admit_key(
         state,
         call.api_key.as_ref(),
@@ -1316,7 +1317,7 @@ async fn answer(
     // Queue the run durably, with its log row (and idempotency record), before answering.
     let mut finished = state.signals.subscribe();
     let mut row = Logged::new(logged.target.clone());
-    row.listener = Some(l.clone());
+    row.listener_id = Some(l.id);
     row.target_user_id = logged.target_user_id;
     let run_target = match &target {
         Target::User(u) => macros::RunTarget::User(u.id),
