@@ -34,6 +34,7 @@ mod m20261125_000028_external_sources;
 mod m20261125_000029_feedback_macros;
 mod m20261201_000030_webhooks;
 mod m20261201_000031_calls_by_run;
+mod m20261206_000032_partial_run_indexes;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000029_feedback_macros::Migration),
             Box::new(m20261201_000030_webhooks::Migration),
             Box::new(m20261201_000031_calls_by_run::Migration),
+            Box::new(m20261206_000032_partial_run_indexes::Migration),
         ]
     }
 }

@@ -38,6 +38,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 // users list fast at 100,000 rows.
                 .pragma("cache_size", "-16384")
                 .pragma("mmap_size", "268435456")
+                // Statements' scratch tables (RETURNING, sorting) in memory: on disk each
+                // was a file created and deleted again.
+                .pragma("temp_store", "memory")
         });
     } else {
         opts.max_connections(16).min_connections(1);
