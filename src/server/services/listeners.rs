@@ -875,7 +875,7 @@ async fn resolve(
     // Calls under load share their look-up with the others waiting (`finder`); the test
     // request asks alone. Either way one query when the user is inside the filter.
     let placed = match finder {
-        Some(finder) => finder.find(email.as_str(), filter.clone()).await?,
+        Some(finder) => finder.find(email.as_str(), filter).await?,
         None => filters::users_by_email(db, &[email.as_str().to_string()], filter.as_deref())
             .await?
             .remove(email.as_str()),
