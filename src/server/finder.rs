@@ -85,12 +85,9 @@ impl Finder {
 async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Question>) {
     let mut groups: Vec<(Option<Arc<FilterDefinition>>, Vec<Question>)> = Vec::new();
     for q in questions {
-        // The same copy (almost always: the filter cache shares it) or an equal definition.
-        let same = |f: &Option<Arc<FilterDefinition>>| match (f, &q.filter) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        match groups.iter_mut().find(|(f, _)| same(f)) {
+        // Equal definitions (`Arc` of an `Eq` type compares the pointers first: the filter
+        // cache hands every call the same copy).
+        match groups.iter_mut().find(|(f, _)| *f == q.filter) {
             Some((_, members)) => members.push(q),
             None => groups.push((q.filter.clone(), vec![q])),
         }

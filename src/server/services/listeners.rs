@@ -1100,7 +1100,7 @@ pub(crate) async fn admit_key(
         .api_keys
         .get_or_load(digest, || api_keys::find_by_digest(&state.db, &digest))
         .await?;
-    let key = match api_keys::verify(found.as_ref().as_ref(), &digest, caller) {
+    let key = match api_keys::verify((*found).as_ref(), &digest, caller) {
         Ok(k) => k,
         Err(r) => return Ok(Err(Reply::error(r.status(), r.code(), r.message()))),
     };
