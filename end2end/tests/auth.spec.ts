@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { admin, expectHeading, open, ready, signIn } from './helpers';
 
 test('a signed-out visit to an admin page lands on sign-in, then returns there', async ({ page }) => {

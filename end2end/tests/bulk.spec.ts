@@ -1,4 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { type Page } from '@playwright/test';
 import { expectHeading, open, ready, signIn, unique } from './helpers';
 
 async function newUser(page: Page, email: string, lastName: string) {

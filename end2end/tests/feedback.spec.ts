@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
 
 test('a project with a Bug Report type, a ticket, its workflow and comments', async ({ page }, testInfo) => {

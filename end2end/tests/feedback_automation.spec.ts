@@ -1,4 +1,5 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from './fixtures';
+import { type Page } from '@playwright/test';
 import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
 
 async function newApiKey(page: Page, name: string) {

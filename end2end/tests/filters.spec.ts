@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { expectHeading, open, ready, signIn, unique } from './helpers';
 
 test('build a user filter from conditions and see the users it matches', async ({ page }, testInfo) => {

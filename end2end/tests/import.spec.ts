@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect } from './fixtures';
 import { expectHeading, open, signIn, unique } from './helpers';
 
 test('a CSV import with one bad row reports that row and imports the rest', async ({ page }, testInfo) => {
