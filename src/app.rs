@@ -16,6 +16,8 @@ use components::Notice;
 use pages::*;
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    page_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,6 +36,54 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The document title of a screen: "{text} · Switchyard". `leptos_meta` writes the title into
+/// the server-rendered `<head>` as it is, without escaping, and titles hold names that users and
+/// third parties choose (a user named `</title><script>…`), so on the server the text is
+/// escaped here. In the browser the same formatter sets `document.title`, a plain text
+/// property, so there it stays as typed.
+fn page_title(text: String) -> String {
+    let title = if text.is_empty() {
+        "Switchyard".to_string()
+    } else {
+        format!("{text} · Switchyard")
+    };
+    #[cfg(feature = "ssr")]
+    let title = escape_html(&title);
+    title
+}
+
+/// The page's Content-Security-Policy, naming the nonce its hydration script carries.
+#[cfg(feature = "ssr")]
+fn page_security_policy() {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    if let Ok(value) =
+        http::HeaderValue::from_str(&crate::server::web::content_security_policy(Some(&nonce)))
+    {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// Escapes text for an HTML text node or a quoted attribute value.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -43,7 +93,7 @@ pub fn App() -> impl IntoView {
     let ssr = SsrMode::Async;
     view! {
         <Stylesheet id="leptos" href="/pkg/switchyard.css"/>
-        <Title formatter=|text: String| if text.is_empty() { "Switchyard".to_string() } else { format!("{text} · Switchyard") }/>
+        <Title formatter=page_title/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=ssr.clone()/>

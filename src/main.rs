@@ -1,6 +1,7 @@
 //! The server binary: `switchyard [serve]`, `switchyard migrate`,
 //! `switchyard create-admin --email E [--password P] [--first-name F] [--last-name L]`,
-//! `switchyard demo-data [--users N]`.
+//! `switchyard demo-data [--users N]`,
+//! `switchyard erasure-check --email E [--email E2 …] [--name "F L" …]`.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: switchyard [serve | migrate | create-admin --email E [--password P] [--first-name F] [--last-name L] | demo-data [--users N]]
+const USAGE: &str = "usage: switchyard [serve | migrate | create-admin --email E [--password P] [--first-name F] [--last-name L] | demo-data [--users N] | erasure-check --email E [--name \"F L\"]]
 settings: Leptos.toml (or the file in SWITCHYARD_CONFIG), overridden by SWITCHYARD_* variables";
 
 fn init_tracing(format: LogFormat) {
@@ -37,6 +38,14 @@ fn flag(args: &[String], name: &str) -> Option<String> {
         .cloned()
 }
 
+/// Every value of a flag that may be given more than once.
+fn flags(args: &[String], name: &str) -> Vec<String> {
+    args.windows(2)
+        .filter(|w| w[0] == name)
+        .map(|w| w[1].clone())
+        .collect()
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,6 +64,10 @@ async fn main() -> ExitCode {
         }
     };
     init_tracing(settings.log_format);
+    if command == "erasure-check" {
+        // Reads only: no migration, no start-up work.
+        return erasure_check(&settings, &args).await;
+    }
     let conf = if config_path.exists() {
         leptos::config::get_configuration(config_path.to_str())
     } else {
@@ -137,6 +150,71 @@ async fn main() -> ExitCode {
             eprintln!("switchyard: unknown command \"{other}\"\n{USAGE}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// `switchyard erasure-check`: prints every place in the database (and, on SQLite, in its
+/// file and WAL) that still holds a form of the person; exit 1 if there is any, 0 if none.
+async fn erasure_check(settings: &Settings, args: &[String]) -> ExitCode {
+    use switchyard::server::db;
+    use switchyard::server::services::erasure::{self, Identity};
+    let who = Identity::new(flags(args, "--email"), flags(args, "--name"));
+    if who.emails.is_empty() && who.names.is_empty() {
+        eprintln!(
+            "switchyard: erasure-check needs --email E (and optionally --name \"F L\")\n{USAGE}"
+        );
+        return ExitCode::from(2);
+    }
+    let conn = match db::connect(settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchyard: cannot open the database: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut places: Vec<String> = match erasure::check(&conn, &who).await {
+        Ok(found) => found.iter().map(|f| format!("table {f}")).collect(),
+        Err(e) => {
+            eprintln!("switchyard: erasure-check failed: {}", describe(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let _ = conn.close().await;
+    if let Some(path) = db::sqlite_file_path(settings.database_url.expose()) {
+        for file in [path.clone(), format!("{path}-wal")] {
+            match erasure::scan_file(std::path::Path::new(&file), &who) {
+                Ok(found) => places.extend(
+                    found
+                        .into_iter()
+                        .map(|(form, at)| format!("file {file} (byte {at}): {form:?}")),
+                ),
+                Err(e) => {
+                    eprintln!("switchyard: cannot read {file}: {e}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
+    let looked_for = who.emails.len() + who.names.len();
+    if places.is_empty() {
+        println!(
+            "erasure-check: clean: no form of the {looked_for} identifier(s) given is left in the database{}",
+            if db::sqlite_file_path(settings.database_url.expose()).is_some() {
+                ", its file or its WAL"
+            } else {
+                ""
+            }
+        );
+        ExitCode::SUCCESS
+    } else {
+        for p in &places {
+            println!("{p}");
+        }
+        println!(
+            "erasure-check: {} place(s) still hold the person",
+            places.len()
+        );
+        ExitCode::FAILURE
     }
 }
 

@@ -159,7 +159,8 @@ pub struct UserDetail {
     pub user: UserRow,
     pub updated_at: String,
     pub can_sign_in: bool,
-    pub activity: Vec<AuditEntry>,
+    /// The audit entries about the user; None for viewers who may not read the audit log.
+    pub activity: Option<Vec<AuditEntry>>,
     pub comments: Vec<CommentView>,
     pub runs: Vec<MacroRunView>,
     /// Macros offered on the user page: (id, name, asks for confirmation).
@@ -168,6 +169,19 @@ pub struct UserDetail {
     pub external_data: Vec<DataValueView>,
     /// Projects a comment can belong to: (id, name).
     pub projects: Vec<(i32, String)>,
+    /// The user's admin sessions, for community managers and on one's own page.
+    pub sessions: Option<Vec<SessionView>>,
+}
+
+/// One admin session that is still valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session of whoever is looking.
+    pub current: bool,
 }
 
 /// Create or edit a user. `id` is empty when creating.
@@ -253,7 +267,8 @@ pub struct DashboardStats {
     pub managers: u64,
     pub teams: u64,
     pub projects: u64,
-    pub recent: Vec<AuditEntry>,
+    /// The newest audit entries; None for viewers who may not read the audit log.
+    pub recent: Option<Vec<AuditEntry>>,
 }
 
 /// The teams and roles a user form offers.
@@ -851,6 +866,9 @@ pub struct ListenerCallView {
     pub code: String,
     pub run_id: Option<i64>,
     pub duration_ms: i32,
+    /// How many calls the row stands for: refused calls are counted per minute, not logged
+    /// one by one.
+    pub repeats: i32,
 }
 
 /// Filters and page of the listener log, as they appear in the URL (`listener`, `status`,

@@ -41,6 +41,10 @@ on_both_backends!(
     opt_out_dashboard_counts_removals_by_day_listener_and_macro,
     opt_out_csv_is_for_community_managers_only,
     listener_log_filters_by_listener_status_user_and_pages,
+    sign_in_returns_only_to_paths_on_this_site,
+    pages_escape_every_text_and_carry_security_headers,
+    project_managers_see_no_audit_entries_anywhere,
+    password_changes_and_sign_out_everywhere_end_other_sessions,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -1470,12 +1474,17 @@ async fn user_macro_listener_answers_every_status(app: TestApp) {
     );
 
     // Every call is in the log, and the key itself is nowhere.
-    let calls = app.count("SELECT COUNT(*) FROM listener_calls").await;
+    let page = app.get("/listeners").await.text().await.unwrap();
+    assert!(page.contains("target_not_in_filter") && page.contains("GDPR removal"));
+    // Calls refused before their key was accepted are counted, then written as one row per
+    // key and reason (once a minute in a running server).
+    app.refusals.flush(&app.db).await.unwrap();
+    let calls = app
+        .count("SELECT COALESCE(SUM(repeats), 0) FROM listener_calls")
+        .await;
     assert_eq!(calls, 16, "every call is logged, the 405 too");
     let random = key.strip_prefix("jira_").unwrap();
     assert_eq!(app.count(&format!("SELECT COUNT(*) FROM listener_calls WHERE listener_key || target || code LIKE '%{random}%'")).await, 0);
-    let page = app.get("/listeners").await.text().await.unwrap();
-    assert!(page.contains("target_not_in_filter") && page.contains("GDPR removal"));
 }
 
 // ---- Opt-out dashboard and listener log -------------------------------------------------
@@ -1849,7 +1858,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     ])
     .await;
     let macro_id = app.count("SELECT id FROM macros").await.to_string();
-    let (key_id, _) = create_key(&app, "Jira", "jira", "").await;
+    let (key_id, api_key) = create_key(&app, "Jira", "jira", "").await;
     for (name, key) in [("Salesforce", "sf"), ("Jira sync", "jira")] {
         let res = app
             .call::<listener_fns::SaveListener>(&[
@@ -1872,11 +1881,12 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     // One real call, to a key no listener has.
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/userMacroListeners/nope"))
-        .query(&[("find", "jim@example.com")])
+        .query(&[("find", "jim@example.com"), ("apiKey", api_key.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+    app.refusals.flush(&app.db).await.unwrap();
     // Volume for the pages, as the endpoint writes it: a call that was accepted carries its
     // run (the per-user view finds such calls through the run's target).
     let run = |target: i32| macro_run::ActiveModel {
@@ -2147,4 +2157,267 @@ async fn the_filter_editor_previews_unsaved_conditions(app: TestApp) {
         err.field_message("rows.0").as_deref(),
         Some("there is no team \"Nobody\"")
     );
+}
+
+/// After signing in, the browser goes back only to a path of this site: the known
+/// open-redirect forms (as a no-JS form post and as the hydrated call) all land on `/`.
+async fn sign_in_returns_only_to_paths_on_this_site(app: TestApp) {
+    let referer = app.url("/login");
+    for (next, want) in [
+        ("/teams?page=2", "/teams?page=2"),
+        ("/\t/evil.example/", "/"),
+        ("/%09/evil.example", "/"),
+        ("//evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("\\/evil.example", "/"),
+        ("/%2F%2Fevil.example", "/"),
+        ("/%5Cevil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("javascript:alert(document.domain)", "/"),
+        ("/.//evil.example", "/"),
+    ] {
+        for headers in [
+            vec![("accept", "text/html"), ("referer", referer.as_str())],
+            vec![],
+        ] {
+            let client = common::client();
+            let res = app
+                .call_with(
+                    &client,
+                    auth::SignIn::PATH,
+                    &[
+                        ("form[email]", ADMIN_EMAIL),
+                        ("form[password]", ADMIN_PASSWORD),
+                        ("form[next]", next),
+                    ],
+                    &headers,
+                )
+                .await;
+            assert!(res.status() == 302 || res.status() == 200, "{next:?}");
+            assert_eq!(res.headers()["location"], want, "{next:?}");
+        }
+    }
+}
+
+/// A name holding markup reaches every page escaped, the document title included, and every
+/// page answers with the security headers (a CSP whose nonce is the hydration script's).
+async fn pages_escape_every_text_and_carry_security_headers(app: TestApp) {
+    app.sign_in().await;
+    let payload = "</title><script>alert(1)</script><img src=x onerror=alert(2)>";
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "mallory@example.com"),
+            ("form[first_name]", "Mal"),
+            ("form[last_name]", payload),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id = app
+        .count("SELECT id FROM users WHERE email = 'mallory@example.com'")
+        .await;
+    for path in [
+        format!("/users/{id}"),
+        "/users".to_string(),
+        "/audit".into(),
+    ] {
+        let res = app.get(&path).await;
+        assert_eq!(res.status(), 200, "{path}");
+        let headers = res.headers().clone();
+        let html = res.text().await.unwrap();
+        assert!(!html.contains("<script>alert(1)"), "{path}: raw script");
+        assert!(!html.contains("<img src=x"), "{path}: raw tag");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .unwrap_or_else(|| panic!("{path}: no nonce in {csp}"));
+        assert!(nonce.len() >= 16, "{nonce}");
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "{path}: the hydration script carries the response's nonce"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+        assert!(
+            !headers.contains_key("strict-transport-security"),
+            "plain http"
+        );
+        if path.starts_with("/users/") {
+            let title = html
+                .split("<title>")
+                .nth(1)
+                .and_then(|t| t.split("</title>").next())
+                .unwrap();
+            assert_eq!(
+                title,
+                "Mal &lt;/title&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt; · Switchyard"
+            );
+        }
+    }
+    let nonces: std::collections::BTreeSet<String> =
+        futures::future::join_all((0..3).map(|_| app.get("/users")))
+            .await
+            .iter()
+            .map(|r| {
+                r.headers()["content-security-policy"]
+                    .to_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+    assert_eq!(nonces.len(), 3, "a new nonce for every answer");
+    let api = reqwest::Client::new()
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    assert!(api.headers().contains_key("content-security-policy"));
+}
+
+/// The audit log is for community managers: a project manager sees it neither on its own
+/// screen nor on the dashboard nor on a user's page.
+async fn project_managers_see_no_audit_entries_anywhere(app: TestApp) {
+    app.sign_in().await;
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "pm@example.com"),
+            ("form[first_name]", "Pat"),
+            ("form[last_name]", "Manager"),
+            ("form[role]", "project_manager"),
+            ("form[password]", "pm password 123"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let pm_id = app
+        .count("SELECT id FROM users WHERE email = 'pm@example.com'")
+        .await;
+    let cm_dashboard = app.get("/").await.text().await.unwrap();
+    assert!(cm_dashboard.contains("Recent activity"));
+    let pm = TestApp {
+        client: common::client(),
+        ..app
+    };
+    assert_eq!(
+        pm.sign_in_as("pm@example.com", "pm password 123")
+            .await
+            .status(),
+        200
+    );
+    let dashboard = pm.get("/").await.text().await.unwrap();
+    assert!(!dashboard.contains("Recent activity"), "dashboard");
+    assert!(!dashboard.contains("user.created"), "dashboard");
+    let page = pm
+        .get(&format!("/users/{pm_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("user.created") && !page.contains("sign_in.succeeded"),
+        "user page"
+    );
+    let audit = pm.get("/audit").await.text().await.unwrap();
+    assert!(!audit.contains("user.created"), "audit screen");
+}
+
+/// A second browser of the same manager: a password change made from the first ends the
+/// second's session and keeps the first's; so does "Sign out everywhere else". The user page
+/// lists the sessions, marking the viewer's own.
+async fn password_changes_and_sign_out_everywhere_end_other_sessions(app: TestApp) {
+    app.sign_in().await;
+    let second = common::client();
+    assert_eq!(sign_in_with(&app, &second, ADMIN_PASSWORD).await, 200);
+    assert_eq!(status_of(&app, &second).await, 200);
+    let me = app
+        .count(&format!(
+            "SELECT id FROM users WHERE email = '{ADMIN_EMAIL}'"
+        ))
+        .await
+        .to_string();
+    let page = app.get(&format!("/users/{me}")).await.text().await.unwrap();
+    assert!(
+        page.contains("Admin sessions") && page.contains("(this session)"),
+        "sessions listed"
+    );
+    assert!(page.contains("Sign out everywhere else"));
+
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[id]", &me),
+            ("form[email]", ADMIN_EMAIL),
+            ("form[first_name]", "Casey"),
+            ("form[last_name]", "Manager"),
+            ("form[role]", "community_manager"),
+            ("form[score]", "0"),
+            ("form[password]", "a brand new password"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        status_of(&app, &app.client).await,
+        200,
+        "the session it was changed from stays"
+    );
+    assert_eq!(
+        status_of(&app, &second).await,
+        303,
+        "every other session ended"
+    );
+
+    assert_eq!(
+        sign_in_with(&app, &second, "a brand new password").await,
+        200
+    );
+    assert_eq!(status_of(&app, &second).await, 200);
+    let res = app
+        .call::<user_fns::EndSessions>(&[("user_id", me.as_str())])
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    assert_eq!(status_of(&app, &app.client).await, 200);
+    assert_eq!(
+        status_of(&app, &second).await,
+        303,
+        "signed out everywhere else"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sessions.ended'")
+            .await,
+        1
+    );
+}
+
+async fn sign_in_with(app: &TestApp, client: &reqwest::Client, password: &str) -> u16 {
+    app.call_with(
+        client,
+        auth::SignIn::PATH,
+        &[
+            ("form[email]", ADMIN_EMAIL),
+            ("form[password]", password),
+            ("form[next]", "/"),
+        ],
+        &[],
+    )
+    .await
+    .status()
+    .as_u16()
+}
+
+async fn status_of(app: &TestApp, client: &reqwest::Client) -> u16 {
+    client
+        .get(app.url("/users"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
 }

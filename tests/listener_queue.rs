@@ -204,9 +204,15 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
     let answers = futures::future::join_all(calls).await;
     let run_ids: std::collections::BTreeSet<String> = answers
         .iter()
-        .map(|(st, b, _)| {
+        .filter_map(|(st, b, h)| {
+            if *st == 409 {
+                // The first call was still in flight: come back after Retry-After.
+                assert_eq!(b["error"]["code"], "idempotency_key_in_flight", "{b}");
+                assert_eq!(h.get("retry-after").unwrap(), "1");
+                return None;
+            }
             assert!(*st == 200 || *st == 202, "{st} {b}");
-            b["run_id"].as_str().unwrap().to_string()
+            Some(b["run_id"].as_str().unwrap().to_string())
         })
         .collect();
     assert_eq!(run_ids.len(), 1, "{answers:?}");
@@ -251,6 +257,8 @@ async fn rate_limits_answer_429_with_retry_after(backend: Backend) {
         3,
         "the refused call ran nothing"
     );
+    // Refused before the key was accepted: counted, written by the flush.
+    app.refusals.flush(&app.db).await.unwrap();
     assert_eq!(
         app.count(
             "SELECT COUNT(*) FROM listener_calls WHERE status = 429 AND code = 'rate_limited'"
@@ -804,6 +812,182 @@ async fn concurrent_calls_each_get_their_own_answer(backend: Backend) {
     );
 }
 
+/// A sender's retry storm of a GDPR removal: 50 calls at once with one Idempotency-Key remove
+/// the person once; every answer is the first one's (or 409 while it is in flight), never a
+/// 500 and never a 404 from a second run that found nobody.
+async fn a_removal_storm_with_one_key_runs_once(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.api_rate_burst = 1000;
+    })
+    .await;
+    let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 3).await;
+    let calls = (0..50).map(|_| post(&app, &s, "c0@example.com", &[("idempotency-key", "gdpr-7")]));
+    let answers = futures::future::join_all(calls).await;
+    let mut firsts = std::collections::BTreeSet::new();
+    for (status, body, headers) in &answers {
+        match status {
+            200 | 202 => {
+                firsts.insert(body["run_id"].as_str().unwrap().to_string());
+            }
+            409 => {
+                assert_eq!(body["error"]["code"], "idempotency_key_in_flight");
+                assert!(headers.contains_key("retry-after"));
+            }
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(firsts.len(), 1, "{answers:?}");
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM users WHERE email = 'c0@example.com'",
+        0,
+    )
+    .await;
+    assert_eq!(app.count("SELECT COUNT(*) FROM macro_runs").await, 1);
+    let (status, body, _) =
+        post(&app, &s, "c0@example.com", &[("idempotency-key", "gdpr-7")]).await;
+    assert!(status == 200 || status == 202, "{status} {body}");
+    assert_eq!(
+        Some(body["run_id"].as_str().unwrap()),
+        firsts.iter().next().map(String::as_str)
+    );
+}
+
+/// Calls for a person whose removal is queued, arriving with calls for other people: a call
+/// whose target was removed before it was written is a clean 404, and it never fails the
+/// calls batched with it.
+async fn calls_for_a_removed_person_never_fail_their_batch(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.api_rate_burst = 1000;
+        s.listener_sync_budget = Duration::ZERO;
+    })
+    .await;
+    let remove = seed_listener(&app.db, "deleteuser", REMOVE, false, 10).await;
+    let plus = seed_listener(&app.db, "plus", PLUS_ONE, false, 10).await;
+    let others: Vec<String> = (5..10).map(|i| format!("c{i}@example.com")).collect();
+    for round in 0..5 {
+        let target = format!("c{round}@example.com");
+        let mut calls = vec![post(&app, &remove, &target, &[])];
+        for i in 0..10 {
+            calls.push(post(&app, &plus, &target, &[]));
+            calls.push(post(&app, &plus, &others[i % 5], &[]));
+        }
+        for (status, body, _) in futures::future::join_all(calls).await {
+            assert!(
+                status == 202 || (status == 404 && body["error"]["code"] == "target_not_found"),
+                "{status} {body}"
+            );
+        }
+    }
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM macro_runs WHERE status IN ('queued', 'running')",
+        0,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email IN ('c0@example.com', 'c1@example.com', 'c2@example.com', 'c3@example.com', 'c4@example.com')")
+            .await,
+        0,
+        "every removal ran"
+    );
+    assert_eq!(
+        app.count("SELECT COALESCE(SUM(score), 0) FROM users WHERE email LIKE 'c%'")
+            .await,
+        50,
+        "the others' points were all added"
+    );
+}
+
+/// Refused calls (unknown listener, no or a wrong key, wrong method) write nothing each: they
+/// are counted and flushed as one row per key and reason; a flooding address gets 429, while
+/// calls with a good key from elsewhere go on.
+async fn refused_calls_are_counted_not_written(backend: Backend) {
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.api_refused_burst = 200;
+        s.api_refused_per_second = 1;
+        s.api_rate_burst = 1000;
+    })
+    .await;
+    let s = seed_listener(&app.db, "plus", PLUS_ONE, false, 2).await;
+    let before = app.count("SELECT COUNT(*) FROM listener_calls").await;
+    let client = reqwest::Client::new();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for i in 0..300 {
+        let url = match i % 3 {
+            0 => app.url(&format!(
+                "/api/v1/userMacroListeners/nope{i}?find=c0@example.com"
+            )),
+            1 => app.url("/api/v1/userMacroListeners/plus?find=c0@example.com&apiKey=wrong"),
+            _ => app.url(&format!(
+                "/api/v1/userMacroListeners/nope{i}?find=c0@example.com&apiKey={}",
+                s.api_key
+            )),
+        };
+        let status = client.post(url).send().await.unwrap().status().as_u16();
+        *statuses.entry(status).or_default() += 1;
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls").await,
+        before,
+        "no row per refused call: {statuses:?}"
+    );
+    assert!(
+        statuses.get(&429).copied().unwrap_or(0) >= 90,
+        "the flood was cut off: {statuses:?}"
+    );
+    // The key is checked first: an unknown listener says 401 to a caller without a good key.
+    assert!(statuses.get(&401).copied().unwrap_or(0) > 0, "{statuses:?}");
+    let flushed = app.refusals.flush(&app.db).await.unwrap();
+    assert_eq!(flushed, 300);
+    let rows = app.count("SELECT COUNT(*) FROM listener_calls").await - before;
+    assert!(rows > 0 && rows < 250, "aggregated rows: {rows}");
+    assert_eq!(
+        app.count("SELECT COALESCE(SUM(repeats), 0) FROM listener_calls")
+            .await
+            - before,
+        300
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'plus' AND code = 'invalid_api_key' AND listener_id = (SELECT id FROM listeners WHERE key = 'plus')"
+        ))
+        .await,
+        1,
+        "a refusal at a real listener is filed under it, as one row"
+    );
+}
+
+/// The caller in the listener log (and for the key's allow-list) is the peer, unless the peer
+/// is a trusted proxy: then it is the address the proxy forwarded.
+async fn forwarded_addresses_count_only_from_trusted_proxies(backend: Backend) {
+    use switchyard::server::domain::IpAllowList;
+    for (trusted, want) in [(None, "127.0.0.1"), (Some("127.0.0.0/8"), "203.0.113.9")] {
+        let app = spawn_with(backend, |s: &mut Settings| {
+            s.trusted_proxies = trusted.map(|t| IpAllowList::parse(t).unwrap());
+            s.listener_sync_budget = Duration::ZERO;
+        })
+        .await;
+        let s = seed_listener(&app.db, "plus", PLUS_ONE, false, 1).await;
+        let (status, body, _) = post(
+            &app,
+            &s,
+            "c0@example.com",
+            &[("x-forwarded-for", "198.51.100.7, 203.0.113.9")],
+        )
+        .await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM listener_calls WHERE caller_ip = '{want}'"
+            ))
+            .await,
+            1,
+            "trusted: {trusted:?}"
+        );
+    }
+}
+
 macro_rules! on_both {
     ($($name:ident: $kind:ident),* $(,)?) => {
         $(
@@ -837,4 +1021,8 @@ on_both!(
     one_failing_job_in_a_batch_leaves_the_others_done: backend,
     two_worker_pools_never_run_a_job_twice: backend,
     concurrent_calls_each_get_their_own_answer: backend,
+    a_removal_storm_with_one_key_runs_once: backend,
+    calls_for_a_removed_person_never_fail_their_batch: backend,
+    refused_calls_are_counted_not_written: backend,
+    forwarded_addresses_count_only_from_trusted_proxies: backend,
 );

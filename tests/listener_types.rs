@@ -365,7 +365,79 @@ async fn external_data_listeners_store_typed_values(app: TestApp) {
     );
 }
 
+/// A sender's retry storm on a comment listener: 50 calls at once with one Idempotency-Key
+/// add one comment; every answer is the first one's (or 409 while it was in flight), never a
+/// 500; once settled, a repeat gets the first answer again.
+async fn one_idempotency_key_adds_one_comment_under_a_storm(backend: common::Backend) {
+    let app = common::spawn_with(backend, |s| s.api_rate_burst = 1000).await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    listener(
+        &app,
+        &s,
+        "comment",
+        "storm",
+        ListenerForm {
+            author_field: "author_name".into(),
+            comment_field: "comment".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = json!({ "author_name": ADMIN_EMAIL, "comment": "Storm" });
+    let calls = (0..50).map(|_| {
+        post(
+            &app,
+            &s,
+            "userCommentListeners/storm",
+            "c0@example.com",
+            Some(body.clone()),
+            Some("jira-77"),
+        )
+    });
+    let answers = futures::future::join_all(calls).await;
+    let mut firsts = std::collections::BTreeSet::new();
+    for (status, body) in &answers {
+        match status {
+            200 => {
+                firsts.insert(body.to_string());
+            }
+            409 => assert_eq!(code(body), "idempotency_key_in_flight", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(firsts.len(), 1, "one answer for all: {firsts:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM comments WHERE body = 'Storm'")
+            .await,
+        1
+    );
+    let (status, again) = post(
+        &app,
+        &s,
+        "userCommentListeners/storm",
+        "c0@example.com",
+        Some(body),
+        Some("jira-77"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(Some(&again.to_string()), firsts.iter().next());
+}
+
 on_both_backends!(
     add_comment_listeners_comment_as_a_manager,
     external_data_listeners_store_typed_values,
 );
+
+mod one_idempotency_key_adds_one_comment_under_a_storm {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::one_idempotency_key_adds_one_comment_under_a_storm(crate::common::Backend::Sqlite)
+            .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::one_idempotency_key_adds_one_comment_under_a_storm(crate::common::Backend::Postgres)
+            .await
+    }
+}

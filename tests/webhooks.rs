@@ -21,7 +21,7 @@ use switchyard::server::entities::{webhook, webhook_attempt, webhook_delivery};
 use switchyard::server::secrets::Sealer;
 use switchyard::server::services::external_data::{self, Subject, Typed};
 use switchyard::server::services::macros::{self, Trigger};
-use switchyard::server::services::{Actor, users, webhooks};
+use switchyard::server::services::{Actor, erasure, imports, users, webhooks};
 use switchyard::types::{
     DataFieldForm, DataGroupForm, MacroActionForm, MacroForm, NewDataGroupForm, UserForm,
     WebhookForm,
@@ -933,6 +933,186 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
     }
 }
 
+/// Everything the product's own checker (`switchyard erasure-check`) finds of a person, in the
+/// database and, on SQLite, in its file and WAL.
+async fn left_of(app: &TestApp, who: &erasure::Identity) -> Vec<String> {
+    let mut found: Vec<String> = erasure::check(&app.db, who)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if let Some(path) = switchyard::server::db::sqlite_file_path(app.settings.database_url.expose())
+    {
+        for file in [path.clone(), format!("{path}-wal")] {
+            for (form, at) in erasure::scan_file(std::path::Path::new(&file), who).unwrap() {
+                found.push(format!("{file} at {at}: {form}"));
+            }
+        }
+    }
+    found
+}
+
+/// A person who went through every feature that stores text (an import that named them in
+/// another case, a comment about them on someone else's profile, webhooks with their email and
+/// name in URL, header and body to a failing then answering receiver that echoes them, an email
+/// and name change, listener calls) is removed through the seed-000 listener: the checker
+/// finds no form of any email or name they ever had. Then the same for a plain "Delete user".
+async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let s = common::seed_listener(&app.db, "deleteuser", &[("remove_user", "")], false, 1).await;
+    let customers = switchyard::server::services::teams::refs(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Customers")
+        .unwrap()
+        .id;
+    let first_email = "Jorg.Unal+Beta@Example.com";
+    let jorg = users::create(
+        &app.db,
+        &actor(),
+        &UserForm {
+            email: first_email.into(),
+            first_name: "Jörg".into(),
+            last_name: "Ünal-Smith".into(),
+            team_ids: vec![customers.to_string()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // An import that names them again, in another case (the report keeps rows as typed).
+    imports::import_users_csv(
+        &app.db,
+        &actor(),
+        "crm-export.csv",
+        b"email,first_name,last_name\nJORG.UNAL+BETA@example.COM,J\xc3\xb6rg,\xc3\x9cnal-Smith\nnew.person@example.com,New,Person\n",
+    )
+    .await
+    .unwrap();
+    // A manager's note about them on someone else's profile.
+    let other = app
+        .count("SELECT id FROM users WHERE email = 'c0@example.com'")
+        .await as i32;
+    users::comment_in(
+        &app.db,
+        other,
+        (None, "Casey Manager".into()),
+        "Same household as Jörg Ünal-Smith (jorg.unal+beta@example.com)",
+        None,
+    )
+    .await
+    .unwrap();
+    // A webhook that carries them everywhere, to a receiver that fails once, then answers
+    // with their email in a header and the body.
+    let m = user_macro(&app, "sync-crm", &[("adjust_score", "1")]).await;
+    hook(&app, &sealer, m, WebhookForm {
+        name: "crm".into(),
+        method: "POST".into(),
+        url: format!("{base}/crm?who=((user.email))&name=((user.first_name))%20((user.last_name))"),
+        headers: "X-Who: ((user.email))".into(),
+        body: "{\"email\": \"((user.email))\", \"name\": \"((user.first_name)) ((user.last_name))\"}".into(),
+        ..Default::default()
+    })
+    .await;
+    receiver.answer(
+        503,
+        vec![("x-echo", "JORG.UNAL+BETA@EXAMPLE.COM".into())],
+        "{\"error\": \"Jorg.Unal+Beta@Example.com is locked\"}",
+    );
+    receiver.answer(200, vec![], "{\"ok\": \"J\\u00f6rg \\u00dcnal-Smith\"}");
+    macros::execute(&app.db, &actor(), m, jorg, Trigger::Manual)
+        .await
+        .unwrap();
+    drain_until_settled(&app, &outbox, 20).await;
+    assert!(receiver.seen().len() >= 2, "the receiver saw the retry");
+    // They change their email and name.
+    users::update(
+        &app.db,
+        &actor(),
+        &UserForm {
+            id: jorg.to_string(),
+            email: "jorg.new@example.com".into(),
+            first_name: "Jorg".into(),
+            last_name: "Unal".into(),
+            role: "participant".into(),
+            score: "1".into(),
+            team_ids: vec![customers.to_string()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let who = erasure::Identity::new(
+        vec![first_email.into(), "jorg.new@example.com".into()],
+        vec!["Jörg Ünal-Smith".into(), "Jorg Unal".into()],
+    );
+    assert!(
+        left_of(&app, &who).await.len() > 5,
+        "before the removal the checker finds them"
+    );
+    // The GDPR request: Jira calls the seed-000 listener with the current email, in its case.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/userMacroListeners/deleteuser"))
+        .query(&[("find", "Jorg.New@Example.com"), ("apiKey", &s.api_key)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    drain(&app, &outbox).await;
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "the removal left: {left:#?}");
+    // What others wrote stays, without them.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM comments WHERE body = 'Same household as [removed] ([removed])'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email = 'new.person@example.com'")
+            .await,
+        1,
+        "the import's other row is untouched"
+    );
+
+    // A plain "Delete user" erases as completely.
+    let pat = users::create(
+        &app.db,
+        &actor(),
+        &UserForm {
+            email: "Pat.Doe@Example.org".into(),
+            first_name: "Pat".into(),
+            last_name: "Doe-Ray".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    users::comment_in(
+        &app.db,
+        other,
+        (None, "Casey Manager".into()),
+        "Referred by Pat Doe-Ray, pat.doe@example.org",
+        None,
+    )
+    .await
+    .unwrap();
+    let pat_who = erasure::Identity::new(
+        vec!["pat.doe@example.org".into()],
+        vec!["Pat Doe-Ray".into()],
+    );
+    assert!(!left_of(&app, &pat_who).await.is_empty());
+    users::delete(&app.db, &actor(), &pat.to_string(), true)
+        .await
+        .unwrap();
+    let left = left_of(&app, &pat_who).await;
+    assert!(left.is_empty(), "Delete user left: {left:#?}");
+}
+
 async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp) {
     let (receiver, base) = Receiver::start().await;
     let (sealer, outbox) = outbox_for(&app);
@@ -1308,6 +1488,7 @@ scenarios!(true =>
     removal_macros_send_no_personal_data_and_removal_erases_deliveries,
     emails_reach_a_real_smtp_server_through_the_same_queue,
     timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
+    erasure_leaves_no_form_of_the_person_anywhere,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

@@ -35,6 +35,8 @@ mod m20261125_000029_feedback_macros;
 mod m20261201_000030_webhooks;
 mod m20261201_000031_calls_by_run;
 mod m20261206_000032_partial_run_indexes;
+mod m20261206_000033_erasure;
+mod m20261206_000034_refused_call_counts;
 
 pub struct Migrator;
 
@@ -74,6 +76,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000030_webhooks::Migration),
             Box::new(m20261201_000031_calls_by_run::Migration),
             Box::new(m20261206_000032_partial_run_indexes::Migration),
+            Box::new(m20261206_000033_erasure::Migration),
+            Box::new(m20261206_000034_refused_call_counts::Migration),
         ]
     }
 }

@@ -56,6 +56,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "data_group_deleted" => "The data group was deleted.",
         "comment_added" => "The comment was added; followers are notified.",
         "user_comment_added" => "The comment was added.",
+        "sessions_ended" => "Every other session was signed out.",
         "schedule_on" => "The schedule is on.",
         "webhook_saved" => "The webhook was saved.",
         "webhook_deleted" => "The webhook was deleted.",

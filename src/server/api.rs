@@ -509,6 +509,47 @@ const SOURCE: &str = "source";
 const USER: &str = "user";
 const FEEDBACK: &str = "feedback";
 
+/// A caller address that keeps being refused: 429 before anything else is done.
+fn refused_too_often(
+    state: &AppState,
+    scope: &'static str,
+    kind: &'static str,
+    key: &str,
+    caller: std::net::IpAddr,
+) -> Option<Response> {
+    let wait = state.refusals.blocked(caller)?;
+    let mut reply = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_refused_calls",
+        "too many refused calls from this address; try again after Retry-After seconds",
+    );
+    reply.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from(wait.as_secs_f64().ceil().max(1.0) as u64),
+    );
+    count_refused(state, scope, kind, key, caller, &reply);
+    Some(reply)
+}
+
+/// Counts a call refused before its listener or source looked at it (no database write).
+fn count_refused(
+    state: &AppState,
+    scope: &'static str,
+    kind: &'static str,
+    key: &str,
+    caller: std::net::IpAddr,
+    reply: &Response,
+) {
+    state.refusals.count(crate::server::refusals::Refused {
+        scope,
+        kind,
+        key,
+        caller,
+        status: reply.status().as_u16(),
+        code: &reply_code(reply),
+    });
+}
+
 /// What every listener route does: check the body, then hand the call to the service.
 #[allow(clippy::too_many_arguments)]
 async fn handle(
@@ -521,6 +562,11 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    // The caller as the listener log, the key's allow-list and the refusal budget see it.
+    let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
+    if let Some(reply) = refused_too_often(state, scope, kind, &key, caller) {
+        return reply;
+    }
     let checked = match &body {
         Ok(bytes) => check_body(&headers, bytes),
         Err(rejection) => Err(error(
@@ -533,12 +579,8 @@ async fn handle(
         )),
     };
     if let Err(reply) = checked {
-        // Refused before the listener looked at it, but still an inbound call: log it.
-        let code = reply_code(&reply);
-        let status = reply.status().as_u16();
-        if let Err(e) = log_refused(state, scope, kind, &key, peer.ip(), status, &code).await {
-            return internal_error(e);
-        }
+        // Refused before the listener looked at it, but still an inbound call: count it.
+        count_refused(state, scope, kind, &key, caller, &reply);
         return reply;
     }
     let json = body
@@ -553,7 +595,7 @@ async fn handle(
         let call = external_sources::InboundSource {
             key,
             api_key,
-            caller: peer.ip(),
+            caller,
             idempotency_key,
             body: json,
         };
@@ -567,7 +609,7 @@ async fn handle(
         kind,
         key,
         api_key,
-        caller: peer.ip(),
+        caller,
         find: query.get("find").cloned(),
         idempotency_key,
         body: json,
@@ -575,23 +617,6 @@ async fn handle(
     match listeners::call_listener(state, call).await {
         Ok(reply) => into_response(reply),
         Err(e) => internal_error(e),
-    }
-}
-
-/// Logs a call refused before its listener or source looked at it.
-async fn log_refused(
-    state: &AppState,
-    scope: &str,
-    kind: &str,
-    key: &str,
-    caller: std::net::IpAddr,
-    status: u16,
-    code: &str,
-) -> Result<(), crate::errors::AppError> {
-    if scope == SOURCE {
-        external_sources::log_refused(&state.db, key, caller, status, code).await
-    } else {
-        listeners::log_refused(&state.db, scope, kind, key, caller, status, code).await
     }
 }
 
@@ -621,8 +646,10 @@ async fn method_not_allowed(
     State(state): State<AppState>,
     Path(key): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
+    let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
     let (scope, kind) = if uri.path().starts_with("/api/v1/externalSources/") {
         (SOURCE, SOURCE)
     } else {
@@ -632,6 +659,9 @@ async fn method_not_allowed(
             .map(|(scope, kind, _)| (*scope, *kind))
             .unwrap_or((USER, listeners::KIND_MACRO))
     };
+    if let Some(reply) = refused_too_often(&state, scope, kind, &key, caller) {
+        return reply;
+    }
     let mut reply = error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
@@ -640,19 +670,7 @@ async fn method_not_allowed(
     reply
         .headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-    if let Err(e) = log_refused(
-        &state,
-        scope,
-        kind,
-        &key,
-        peer.ip(),
-        405,
-        "method_not_allowed",
-    )
-    .await
-    {
-        return internal_error(e);
-    }
+    count_refused(&state, scope, kind, &key, caller, &reply);
     reply
 }
 

@@ -16,7 +16,8 @@ use crate::types::{FilterDefinition, MacroView};
 
 /// How long an entry may be used.
 pub const TTL: Duration = Duration::from_secs(1);
-/// A map this full is emptied rather than grown (unknown keys are remembered too).
+/// A map this full is emptied rather than grown. Look-ups by what a caller sent (listener keys,
+/// API-key digests) keep only what exists, so unknown keys never take room.
 const MAX_ENTRIES: usize = 10_000;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
@@ -55,6 +56,20 @@ impl<K: Hash + Eq, V> Cache<K, V> {
     where
         Fut: Future<Output = Result<V, AppError>>,
     {
+        self.get_or_load_if(key, load, |_| true).await
+    }
+
+    /// Like `get_or_load`, but what `load` reads is kept only when `keep` says so (a look-up
+    /// by what a caller sent keeps only what exists: nobody fills the map with made-up keys).
+    pub async fn get_or_load_if<Fut>(
+        &self,
+        key: K,
+        load: impl FnOnce() -> Fut,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<Arc<V>, AppError>
+    where
+        Fut: Future<Output = Result<V, AppError>>,
+    {
         // Read before loading: a change during the load leaves the entry already stale.
         let generation = GENERATION.load(Ordering::SeqCst);
         if let Some(e) = self.lock().get(&key) {
@@ -63,6 +78,9 @@ impl<K: Hash + Eq, V> Cache<K, V> {
             }
         }
         let value = Arc::new(load().await?);
+        if !keep(&value) {
+            return Ok(value);
+        }
         let mut map = self.lock();
         if map.len() >= MAX_ENTRIES {
             map.clear();
@@ -113,5 +131,22 @@ mod tests {
         changed();
         let v = cache.get_or_load(1, || async { Ok(8) }).await.unwrap();
         assert_eq!(*v, 8, "a change forgets the copy");
+    }
+
+    #[tokio::test]
+    async fn misses_can_be_left_out() {
+        let cache: Cache<u8, Option<u32>> = Cache::default();
+        for _ in 0..2 {
+            cache
+                .get_or_load_if(9, || async { Ok(None) }, Option::is_some)
+                .await
+                .unwrap();
+        }
+        assert!(cache.lock().is_empty(), "nothing kept for an unknown key");
+        cache
+            .get_or_load_if(9, || async { Ok(Some(1)) }, Option::is_some)
+            .await
+            .unwrap();
+        assert_eq!(cache.lock().len(), 1);
     }
 }

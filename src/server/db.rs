@@ -41,6 +41,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 // Statements' scratch tables (RETURNING, sorting) in memory: on disk each
                 // was a file created and deleted again.
                 .pragma("temp_store", "memory")
+                // Deleted content is overwritten with zeros, so an erased person cannot be
+                // read back from the file's free pages (`services::erasure`).
+                .pragma("secure_delete", "on")
         });
     } else {
         opts.max_connections(16).min_connections(1);

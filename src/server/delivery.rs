@@ -148,6 +148,9 @@ impl Outbox {
                 allow: allow.clone(),
             }))
             .pool_max_idle_per_host(64)
+            // HTTP(S)_PROXY and ALL_PROXY in the environment are ignored: a proxy would
+            // resolve the destination itself, out of the address check's sight.
+            .no_proxy()
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Outbox {
@@ -155,9 +158,10 @@ impl Outbox {
             allow,
             schedule: settings.outgoing_retry_schedule.clone(),
             timeout: settings.outgoing_timeout,
-            limiter: RateLimiter::new(
+            limiter: RateLimiter::bounded(
                 settings.outgoing_host_rate_per_second,
                 settings.outgoing_host_rate_burst,
+                10_000,
             ),
             sealer,
             concurrency: settings.outgoing_concurrency as usize,

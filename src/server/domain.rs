@@ -184,17 +184,68 @@ pub fn parse_id(input: &str) -> Result<i32, String> {
 }
 
 /// A local path to return to after signing in; anything else becomes "/".
+///
+/// The input is resolved as a browser would resolve it (the WHATWG URL rules: tabs and new lines
+/// dropped, backslashes read as slashes, `.` and `..` segments and percent-escapes applied)
+/// against a placeholder origin, and only a result on that same origin is kept. What is
+/// returned is the normalised path and query, so the `Location` header never carries a form
+/// that another parser could read as a different host. Control characters, a path that would
+/// still begin with `//` after normalising, and the API's own paths are refused.
 pub fn safe_next_path(input: &str) -> String {
-    let ok = input.starts_with('/')
-        && !input.starts_with("//")
-        && !input.starts_with("/\\")
-        && !input.contains(['\r', '\n'])
-        && !input.starts_with("/api/");
-    if ok {
-        input.to_string()
-    } else {
-        "/".to_string()
+    const HOME: &str = "/";
+    if !input.starts_with('/') || input.chars().any(|c| c.is_control()) {
+        return HOME.to_string();
     }
+    let base = url::Url::parse("http://switchyard.invalid/").expect("a constant URL parses");
+    let Ok(target) = base.join(input) else {
+        return HOME.to_string();
+    };
+    let path = target.path();
+    // What the path still says once its percent-escapes are undone (a second decoder
+    // downstream, or a proxy, must not find a host in it either).
+    let decoded = percent_decoded(path);
+    let same_origin = target.origin() == base.origin()
+        && target.username().is_empty()
+        && target.password().is_none();
+    if !same_origin
+        || path.starts_with("//")
+        || decoded.starts_with("//")
+        || decoded.contains('\\')
+        || decoded.chars().any(|c| c.is_control())
+        || path == "/api"
+        || path.starts_with("/api/")
+    {
+        return HOME.to_string();
+    }
+    match target.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_string(),
+    }
+}
+
+/// `%XX` escapes undone (invalid UTF-8 replaced); anything else kept as it is.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Callers an API key accepts: IP addresses and CIDR ranges (IPv4 or IPv6). Empty means
@@ -350,6 +401,77 @@ mod tests {
         assert_eq!(safe_next_path("//evil.example"), "/");
         assert_eq!(safe_next_path("https://evil.example"), "/");
         assert_eq!(safe_next_path("/\\evil.example"), "/");
+        assert_eq!(safe_next_path("/feedback/7#comments"), "/feedback/7");
+        assert_eq!(safe_next_path("/users/../teams"), "/teams");
+        // Known open-redirect forms: every one of them must land on "/".
+        let attacks = [
+            "/\t/evil.example/",
+            "/%09/evil.example",
+            "\t//evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "\\/evil.example",
+            "\\\\evil.example",
+            "/\\/evil.example",
+            "/\\\\evil.example",
+            "//evil.example/%2F..",
+            "///evil.example",
+            "////evil.example",
+            "/.//evil.example",
+            "/./\\evil.example",
+            "/..//evil.example",
+            "/%2e%2e//evil.example",
+            "/%2F%2Fevil.example",
+            "/%5C%5Cevil.example",
+            "/%5Cevil.example",
+            "/x/..//evil.example",
+            "https:evil.example",
+            "https:/evil.example",
+            "http://evil.example",
+            "HTTP://evil.example",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "/javascript:alert(1)//",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "//evil.example@switchyard.invalid",
+            "/\u{0}/evil.example",
+            "/\u{7f}/evil.example",
+            "/ /evil.example",
+            "evil.example",
+            "@evil.example",
+            "",
+            "/api/v1/openapi.json",
+        ];
+        let mut escaped = Vec::new();
+        for attack in attacks {
+            let out = safe_next_path(attack);
+            let lands_home = out == "/";
+            // What a browser makes of the Location header must be this site.
+            let base = url::Url::parse("https://app.example/").unwrap();
+            let stays_local = out.starts_with('/')
+                && !out.starts_with("//")
+                && !out.contains(['\\', '\t', '\n', '\r'])
+                && base.join(&out).is_ok_and(|u| u.origin() == base.origin());
+            if !(lands_home || stays_local) {
+                escaped.push((attack, out));
+            }
+        }
+        assert!(escaped.is_empty(), "these left the site: {escaped:?}");
+        for must_be_home in [
+            "/\t/evil.example/",
+            "/%09/evil.example",
+            "\\/evil.example",
+            "/\\/evil.example",
+            "/.//evil.example",
+            "/x/..//evil.example",
+            "https:evil.example",
+            "javascript:alert(1)",
+            "/\u{0}/evil.example",
+        ] {
+            assert_eq!(safe_next_path(must_be_home), "/", "{must_be_home:?}");
+        }
     }
 
     #[test]

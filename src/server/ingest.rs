@@ -3,14 +3,16 @@
 //! that moment and writes them all in one transaction (a multi-row insert per table), so under
 //! load a commit is shared by many calls instead of paid by each. Calls are answered once the
 //! transaction has committed; if it fails, each of them gets the error (nothing was queued).
+//! A call whose user or ticket was deleted after it was looked up (a removal that ran
+//! meanwhile) is left out of the batch and answered `Gone`: it never fails the others.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use sea_orm::{DatabaseConnection, EntityTrait, Set, Statement};
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::{begin_write, sqlite_write_turn};
-use super::entities::{job, listener_call, macro_run};
+use super::entities::{job, listener_call, macro_run, ticket, user};
 use super::lite::{self, Lane};
 use super::services::api_keys;
 use super::worker::{self, MacroRunJob};
@@ -28,6 +30,14 @@ pub struct Accept {
     pub api_key_id: i32,
 }
 
+/// What became of one call of a batch.
+#[derive(Debug, Clone, Copy)]
+pub enum Outcome {
+    Written(Written),
+    /// Its target no longer exists: nothing was written for it.
+    Gone,
+}
+
 /// What was written for one call.
 #[derive(Debug, Clone, Copy)]
 pub struct Written {
@@ -36,7 +46,7 @@ pub struct Written {
     pub call_id: i64,
 }
 
-type Waiting = (Accept, oneshot::Sender<Result<Written, String>>);
+type Waiting = (Accept, oneshot::Sender<Result<Outcome, String>>);
 
 /// The handle requests submit through; cheap to clone.
 #[derive(Clone)]
@@ -75,8 +85,8 @@ impl Ingest {
     }
 
     /// Writes one accepted call (with whatever else is waiting) and returns its ids once the
-    /// transaction has committed.
-    pub async fn submit(&self, call: Accept) -> Result<Written, AppError> {
+    /// transaction has committed (or `Gone` when its target was deleted meanwhile).
+    pub async fn submit(&self, call: Accept) -> Result<Outcome, AppError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send((call, reply))
@@ -151,10 +161,102 @@ fn written(
         .collect())
 }
 
+/// The ids among `wanted` that still exist in `T`'s table, read inside the batch's
+/// transaction. On PostgreSQL the rows are locked (`FOR KEY SHARE`) until it commits, so a
+/// removal cannot delete them between this look and the insert that points at them; on
+/// SQLite the batch holds the only write lock.
+fn present<T: EntityTrait>(column: T::Column, wanted: &BTreeSet<i32>) -> sea_orm::Select<T>
+where
+    T::Column: sea_orm::ColumnTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    T::find()
+        .select_only()
+        .column(column)
+        .filter(column.is_in(wanted.iter().copied()))
+        .lock(sea_orm::sea_query::LockType::KeyShare)
+}
+
+/// The users and tickets the runs of a batch act on.
+fn targets(calls: &[Accept]) -> (BTreeSet<i32>, BTreeSet<i32>) {
+    let mut users = BTreeSet::new();
+    let mut tickets = BTreeSet::new();
+    for c in calls {
+        if let sea_orm::ActiveValue::Set(Some(id)) = c.run.target_user_id {
+            users.insert(id);
+        }
+        if let sea_orm::ActiveValue::Set(Some(id)) = c.run.target_ticket_id {
+            tickets.insert(id);
+        }
+    }
+    (users, tickets)
+}
+
+/// Splits a batch into the calls whose targets are still there and the positions of the rest.
+fn keep_present(
+    calls: Vec<Accept>,
+    users: &BTreeSet<i32>,
+    tickets: &BTreeSet<i32>,
+) -> (Vec<Accept>, Vec<bool>) {
+    let mut kept = Vec::with_capacity(calls.len());
+    let mut mask = Vec::with_capacity(calls.len());
+    for c in calls {
+        let there = match (&c.run.target_user_id, &c.run.target_ticket_id) {
+            (_, sea_orm::ActiveValue::Set(Some(id))) => tickets.contains(id),
+            (sea_orm::ActiveValue::Set(Some(id)), _) => users.contains(id),
+            _ => true,
+        };
+        mask.push(there);
+        if there {
+            kept.push(c);
+        }
+    }
+    (kept, mask)
+}
+
+/// The outcome of each call of a batch, in order: what was written for the kept ones.
+fn outcomes(mask: Vec<bool>, written: Vec<Written>) -> Vec<Outcome> {
+    let mut written = written.into_iter();
+    mask.into_iter()
+        .map(
+            |there| match (there, there.then(|| written.next()).flatten()) {
+                (true, Some(w)) => Outcome::Written(w),
+                _ => Outcome::Gone,
+            },
+        )
+        .collect()
+}
+
 /// Writes a batch through the pool (PostgreSQL, in-memory SQLite).
-async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
-    let n = calls.len();
+async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Outcome>, AppError> {
     let (txn, _gate) = begin_write(db).await?;
+    let (users, tickets) = targets(&calls);
+    let users: BTreeSet<i32> = if users.is_empty() {
+        users
+    } else {
+        present::<user::Entity>(user::Column::Id, &users)
+            .into_tuple::<i32>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let tickets: BTreeSet<i32> = if tickets.is_empty() {
+        tickets
+    } else {
+        present::<ticket::Entity>(ticket::Column::Id, &tickets)
+            .into_tuple::<i32>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let (calls, mask) = keep_present(calls, &users, &tickets);
+    let n = calls.len();
+    if n == 0 {
+        txn.commit().await?;
+        return Ok(outcomes(mask, Vec::new()));
+    }
     let (runs, pending) = split(calls);
     let run_ids = in_order(
         macro_run::Entity::insert_many(runs)
@@ -176,20 +278,42 @@ async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Writte
         api_keys::record_uses(&txn, key_id, count).await?;
     }
     txn.commit().await?;
-    written(n, &run_ids, &job_ids, &call_ids)
+    Ok(outcomes(mask, written(n, &run_ids, &job_ids, &call_ids)?))
 }
 
 /// Writes a batch on the SQLite lane: the same statements in one immediate transaction, in
 /// this process's turn at the write lock.
-async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Written>, AppError> {
+async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Outcome>, AppError> {
     let _turn = sqlite_write_turn().await;
     lane.run(move |conn| {
         use sea_orm::{DbBackend, QueryTrait};
-        let n = calls.len();
         let build = |s: &sea_orm::sea_query::InsertStatement| DbBackend::Sqlite.build(s);
         let txn = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(lite::fault)?;
+        let (users, tickets) = targets(&calls);
+        let still = |stmt: Statement| -> Result<BTreeSet<i32>, AppError> {
+            Ok(lite::ids(&txn, &stmt)?
+                .into_iter()
+                .map(|id| id as i32)
+                .collect())
+        };
+        let users = if users.is_empty() {
+            users
+        } else {
+            still(present::<user::Entity>(user::Column::Id, &users).build(DbBackend::Sqlite))?
+        };
+        let tickets = if tickets.is_empty() {
+            tickets
+        } else {
+            still(present::<ticket::Entity>(ticket::Column::Id, &tickets).build(DbBackend::Sqlite))?
+        };
+        let (calls, mask) = keep_present(calls, &users, &tickets);
+        let n = calls.len();
+        if n == 0 {
+            txn.commit().map_err(lite::fault)?;
+            return Ok(outcomes(mask, Vec::new()));
+        }
         let (runs, pending) = split(calls);
         let mut insert_runs = macro_run::Entity::insert_many(runs).into_query();
         insert_runs.returning_col(macro_run::Column::Id);
@@ -208,7 +332,7 @@ async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Written>, 
             )?;
         }
         txn.commit().map_err(lite::fault)?;
-        written(n, &run_ids, &job_ids, &call_ids)
+        Ok(outcomes(mask, written(n, &run_ids, &job_ids, &call_ids)?))
     })
     .await
 }

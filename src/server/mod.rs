@@ -13,6 +13,7 @@ pub mod lite;
 pub mod openapi;
 pub mod outgoing;
 pub mod rate_limit;
+pub mod refusals;
 pub mod retry;
 pub mod secrets;
 pub mod services;

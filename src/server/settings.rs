@@ -39,6 +39,12 @@ pub struct Settings {
     /// May hold a password, so it is a secret.
     pub database_url: Secret<String>,
     pub public_base_url: url::Url,
+    /// Session cookies are `Secure` (and named with the `__Host-` prefix) even though
+    /// `public_base_url` is plain http (a TLS-terminating proxy in front).
+    pub force_secure_cookies: bool,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (for the
+    /// sign-in throttle, the audit log, API-key allow-lists and the listener log); None: no one.
+    pub trusted_proxies: Option<crate::server::domain::IpAllowList>,
     pub community_name: String,
     pub log_format: LogFormat,
     pub session_idle: Duration,
@@ -56,6 +62,10 @@ pub struct Settings {
     /// Listener calls allowed per API key: a bucket of `burst` refilled at `per_second`.
     pub api_rate_per_second: u32,
     pub api_rate_burst: u32,
+    /// Calls refused before their API key was accepted, per caller address: a bucket of
+    /// `burst` refilled at `per_second`; an address that used it up gets 429 at once.
+    pub api_refused_per_second: u32,
+    pub api_refused_burst: u32,
     /// Hosts or IP addresses that outgoing requests may reach although they are private,
     /// loopback or link-local (tests and local development name 127.0.0.1 here).
     pub outgoing_allow_hosts: Vec<String>,
@@ -157,6 +167,15 @@ impl Settings {
                 other => Err(format!("scheme must be http or https, not {other}")),
             }
         })?;
+        let force_secure_cookies = src.get("secure_cookies", "false", |v| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("must be true or false".into()),
+        })?;
+        let trusted_proxies = src.get("trusted_proxies", "", |v| {
+            let list = crate::server::domain::IpAllowList::parse(v)?;
+            Ok((!list.is_empty()).then_some(list))
+        })?;
         let community_name = src.get("community_name", "My Community", |v| {
             let v = v.trim();
             if v.is_empty() || v.len() > 200 {
@@ -253,6 +272,10 @@ impl Settings {
         let api_rate_per_second =
             src.get("api.rate_per_second", "20", whole(1, 1_000_000, ""))? as u32;
         let api_rate_burst = src.get("api.rate_burst", "40", whole(1, 1_000_000, ""))? as u32;
+        let api_refused_per_second =
+            src.get("api.refused_per_second", "10", whole(1, 1_000_000, ""))? as u32;
+        let api_refused_burst =
+            src.get("api.refused_burst", "100", whole(1, 1_000_000, ""))? as u32;
         let outgoing_allow_hosts = src.get("outgoing.allow_hosts", "", |v| {
             let hosts: Vec<String> = v
                 .split(',')
@@ -322,6 +345,8 @@ impl Settings {
         Ok(Settings {
             database_url,
             public_base_url,
+            force_secure_cookies,
+            trusted_proxies,
             community_name,
             log_format,
             session_idle,
@@ -335,6 +360,8 @@ impl Settings {
             listener_log_retention_days,
             api_rate_per_second,
             api_rate_burst,
+            api_refused_per_second,
+            api_refused_burst,
             outgoing_allow_hosts,
             outgoing_timeout,
             outgoing_retry_schedule,
@@ -348,7 +375,7 @@ impl Settings {
 
     /// Cookies carry `Secure` when the public address is https.
     pub fn secure_cookies(&self) -> bool {
-        self.public_base_url.scheme() == "https"
+        self.public_base_url.scheme() == "https" || self.force_secure_cookies
     }
 
     /// Settings for tests: defaults plus the given database.

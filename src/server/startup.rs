@@ -65,6 +65,10 @@ pub async fn prepare(
             settings.api_rate_per_second,
             settings.api_rate_burst,
         )),
+        refusals: Arc::new(super::refusals::Refusals::new(
+            settings.api_refused_per_second,
+            settings.api_refused_burst,
+        )),
         settings: Arc::new(settings),
         signals: Signals::default(),
     }))
@@ -92,6 +96,10 @@ pub fn router(state: AppState) -> Router {
         // The public API authenticates each call by its API key, never by a session cookie,
         // so its routes are outside the session layer (which would only wave them through).
         .merge(super::api::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::security_headers,
+        ))
         // Spans name the path only: query strings may carry an API key (`apiKey=`).
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
@@ -124,6 +132,10 @@ pub async fn serve(
             .min(std::time::Duration::from_millis(200)),
         stop.subscribe(),
     );
+    let refusals = {
+        let (refusals, db, stopped) = (state.refusals.clone(), state.db.clone(), stop.subscribe());
+        tokio::spawn(async move { refusals.run(db, stopped).await })
+    };
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -131,7 +143,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     let _ = stop.send(true);
-    for w in workers.into_iter().chain(senders) {
+    for w in workers.into_iter().chain(senders).chain([refusals]) {
         let _ = w.await;
     }
     served

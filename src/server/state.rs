@@ -9,6 +9,7 @@ use super::delivery::Outbox;
 use super::finder::Finder;
 use super::ingest::Ingest;
 use super::rate_limit::RateLimiter;
+use super::refusals::Refusals;
 use super::secrets::Sealer;
 use super::settings::Settings;
 use super::worker::Signals;
@@ -53,6 +54,8 @@ pub struct Shared {
     pub finder: Finder,
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
+    /// Calls refused before their key was accepted: counted here, written once a minute.
+    pub refusals: Arc<Refusals>,
     /// Opens and seals the secrets stored encrypted (webhook signing secrets).
     pub sealer: Arc<Sealer>,
     /// Sends queued webhook deliveries.

@@ -61,6 +61,59 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The caller's address: the peer's, or, when the peer is one of `trusted_proxies`, the
+/// nearest address in its `Forwarded` (or else `X-Forwarded-For`) header that is not itself a
+/// trusted proxy. Headers from anyone else are ignored: they are the caller's to invent.
+pub fn client_addr(
+    settings: &super::settings::Settings,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    let Some(trusted) = &settings.trusted_proxies else {
+        return peer;
+    };
+    if !trusted.allows(peer) {
+        return peer;
+    }
+    // `for=192.0.2.60`, `for="[2001:db8::1]:4711"`, `for=unknown` (skipped).
+    let forwarded_for = |value: &str| -> Option<IpAddr> {
+        let v = value.trim().trim_matches('"');
+        if let Some(rest) = v.strip_prefix('[') {
+            return rest.split(']').next()?.parse().ok();
+        }
+        v.parse()
+            .ok()
+            .or_else(|| v.rsplit_once(':').and_then(|(host, _)| host.parse().ok()))
+    };
+    let mut chain: Vec<IpAddr> = Vec::new();
+    for value in headers.get_all("forwarded") {
+        let Ok(value) = value.to_str() else { continue };
+        for element in value.split(',') {
+            for pair in element.split(';') {
+                if let Some((key, v)) = pair.split_once('=') {
+                    if key.trim().eq_ignore_ascii_case("for") {
+                        chain.extend(forwarded_for(v));
+                    }
+                }
+            }
+        }
+    }
+    if chain.is_empty() {
+        for value in headers.get_all("x-forwarded-for") {
+            let Ok(value) = value.to_str() else { continue };
+            chain.extend(value.split(',').filter_map(forwarded_for));
+        }
+    }
+    chain
+        .iter()
+        .rev()
+        .find(|a| !trusted.allows(**a))
+        .or(chain.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
 fn percent_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
@@ -85,7 +138,7 @@ pub async fn session_layer(
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| client_addr(&state.settings, c.0.ip(), req.headers()).to_string())
         .unwrap_or_default();
     req.extensions_mut().insert(ClientIp(ip));
 
@@ -93,7 +146,7 @@ pub async fn session_layer(
         .headers()
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
-        .and_then(auth::token_from_cookie_header);
+        .and_then(|h| auth::token_from_cookie_header(&state.settings, h));
     let user = match token {
         Some(t) => match auth::session_user(&state.db, &state.settings, &t).await {
             Ok(u) => u,
@@ -126,6 +179,52 @@ pub async fn session_layer(
         response.headers_mut().insert(
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("no-store"),
+        );
+    }
+    response
+}
+
+/// The Content-Security-Policy of a page: scripts only from this site and the page's own
+/// hydration script (by its per-response nonce); no inline script, no plug-ins, no framing, no
+/// `<base>`, forms posting only here. The WASM needs `'wasm-unsafe-eval'` to compile.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(n) => format!("'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
+        None => "'self' 'wasm-unsafe-eval'".to_string(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// Security headers on every answer: the CSP (pages set their own, with the nonce of their
+/// hydration script; anything else gets the same policy without one), no MIME sniffing, no
+/// framing, no referrer beyond this origin, and HSTS when the public address is https.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
+        if !headers.contains_key(&name) {
+            if let Ok(v) = header::HeaderValue::from_str(value) {
+                headers.insert(name, v);
+            }
+        }
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        &content_security_policy(None),
+    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    if state.settings.public_base_url.scheme() == "https" {
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
         );
     }
     response
@@ -165,6 +264,7 @@ pub async fn upload_users_csv(
         user_id: Some(user.id),
         label: user.email.clone(),
         ip: ip.map(|Extension(ClientIp(ip))| ip).unwrap_or_default(),
+        session: None,
     };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {
@@ -233,6 +333,53 @@ pub async fn opt_out_csv(
             response
         }
         Err(e) => e.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod client_addr_tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                header::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let mut s = crate::server::settings::Settings::for_database("sqlite::memory:");
+        let peer: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+        let xff = headers(&[("x-forwarded-for", "203.0.113.9, 10.0.0.7")]);
+        assert_eq!(
+            client_addr(&s, peer, &xff),
+            peer,
+            "no proxy is trusted by default"
+        );
+        s.trusted_proxies = Some(crate::server::domain::IpAllowList::parse("10.0.0.0/8").unwrap());
+        assert_eq!(client_addr(&s, peer, &xff).to_string(), "203.0.113.9");
+        // A forged entry to the left of the real client does not win.
+        let forged = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9")]);
+        assert_eq!(client_addr(&s, peer, &forged).to_string(), "203.0.113.9");
+        let fwd = headers(&[(
+            "forwarded",
+            "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.7",
+        )]);
+        assert_eq!(client_addr(&s, peer, &fwd).to_string(), "2001:db8::1");
+        assert_eq!(
+            client_addr(&s, "198.51.100.1".parse().unwrap(), &xff).to_string(),
+            "198.51.100.1",
+            "a peer outside the list is the caller, whatever it says"
+        );
+        assert_eq!(
+            client_addr(&s, peer, &headers(&[("x-forwarded-for", "garbage")])),
+            peer
+        );
     }
 }
 

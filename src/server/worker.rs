@@ -380,6 +380,16 @@ pub async fn execute_many(
             vec![JobResult::Failed(e.to_string())]
         }
     };
+    // What removals deleted is compacted away before anyone is told the run is done.
+    for result in &results {
+        if let JobResult::Done(macros::RunOutcome {
+            erased: Some(erased),
+            ..
+        }) = result
+        {
+            super::services::erasure::settle(db, erased).await;
+        }
+    }
     for job in jobs {
         let _ = signals.finished.send(job.id);
     }
@@ -448,6 +458,7 @@ async fn run_job(
         user_id: p.actor_user_id,
         label: p.actor.clone(),
         ip: p.actor_ip.clone(),
+        session: None,
     };
     let ctx = RunContext {
         trigger: p.trigger,

@@ -7,8 +7,10 @@ use crate::types::{AuditPage, DashboardStats};
 pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     use super::ctx;
     use crate::server::services::community;
+    use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
-        community::dashboard(&c.state.db).await
+        // The audit log is for community managers only, here as on its own screen.
+        community::dashboard(&c.state.db, c.role == Role::CommunityManager).await
     })
     .await
 }

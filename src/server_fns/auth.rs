@@ -26,7 +26,7 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
             let previous = headers
                 .get(header::COOKIE)
                 .and_then(|v| v.to_str().ok())
-                .and_then(auth::token_from_cookie_header);
+                .and_then(|h| auth::token_from_cookie_header(&state.settings, h));
             let signed = auth::sign_in(
                 &state.db,
                 &state.settings,
@@ -62,7 +62,7 @@ pub async fn sign_out() -> Result<(), AppError> {
             if let Some(token) = headers
                 .get(header::COOKIE)
                 .and_then(|v| v.to_str().ok())
-                .and_then(auth::token_from_cookie_header)
+                .and_then(|h| auth::token_from_cookie_header(&state.settings, h))
             {
                 let user = ctx::signed_in_user().await;
                 let actor = Actor {
@@ -71,6 +71,7 @@ pub async fn sign_out() -> Result<(), AppError> {
                         .map(|u| u.email)
                         .unwrap_or_else(|| "unknown session".into()),
                     ip: ctx::client_ip().await,
+                    session: None,
                 };
                 auth::sign_out(&state.db, &token, &actor).await?;
             }

@@ -143,7 +143,7 @@ pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
         )
         .await?;
         c.state.signals.deliveries.notify_one();
-        let target = if outcome.removed_as.is_some() {
+        let target = if outcome.erased.is_some() {
             "/users?notice=user_removed".to_string()
         } else {
             format!(

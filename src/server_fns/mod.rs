@@ -31,6 +31,8 @@ pub(crate) mod ctx {
     pub struct Ctx {
         pub state: AppState,
         pub actor: Actor,
+        /// The signed-in manager's role (some screens show community managers more).
+        pub role: Role,
     }
 
     pub fn state() -> Result<AppState, AppError> {
@@ -61,12 +63,28 @@ pub(crate) mod ctx {
                 user.role.label().to_lowercase()
             )));
         }
+        let session = leptos_axum::extract::<http::HeaderMap>()
+            .await
+            .ok()
+            .and_then(|h| {
+                h.get(http::header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| {
+                        crate::server::services::auth::token_from_cookie_header(&state.settings, v)
+                    })
+            })
+            .map(|token| crate::server::services::auth::session_id_for(&token));
         let actor = Actor {
             user_id: Some(user.id),
             label: user.email.clone(),
             ip: client_ip().await,
+            session,
         };
-        Ok(Ctx { state, actor })
+        Ok(Ctx {
+            state,
+            actor,
+            role: user.role,
+        })
     }
 
     /// Checks the session and role, runs `body`, and sets the HTTP status from its error.

@@ -22,6 +22,24 @@ pub async fn comment_on_user(form: UserCommentForm) -> Result<(), AppError> {
     .await
 }
 
+/// "Sign out everywhere": ends a manager's other sessions (one's own, or anyone's for a
+/// community manager).
+#[server(endpoint = "end_sessions")]
+pub async fn end_sessions(user_id: String) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::domain::parse_id;
+    use crate::server::services::auth;
+    use crate::types::Role;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        let id = parse_id(&user_id).map_err(|m| AppError::field("user_id", m))?;
+        auth::sign_out_everywhere(&c.state.db, &c.actor, id, c.role == Role::CommunityManager)
+            .await?;
+        leptos_axum::redirect(&format!("/users/{id}?notice=sessions_ended"));
+        Ok(())
+    })
+    .await
+}
+
 #[server(endpoint = "list_users")]
 pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
     use super::ctx;
@@ -36,8 +54,10 @@ pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
 pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
     use super::ctx;
     use crate::server::services::users;
+    use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
-        users::detail(&c.state.db, id).await
+        // The audit log is for community managers only, here as on its own screen.
+        users::detail(&c.state.db, id, &c.actor, c.role == Role::CommunityManager).await
     })
     .await
 }

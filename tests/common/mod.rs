@@ -23,6 +23,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// Keeps cookies, does not follow redirects (tests look at them).
     pub client: reqwest::Client,
+    /// The counts of refused calls (tests flush them instead of waiting a minute).
+    pub refusals: std::sync::Arc<switchyard::server::refusals::Refusals>,
 }
 
 pub const ADMIN_EMAIL: &str = "cm@example.com";
@@ -138,6 +140,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     .await
     .expect("admin created");
     let db = state.db.clone();
+    let refusals = state.refusals.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(startup::serve(listener, state, std::future::pending()));
@@ -146,6 +149,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
         db,
         settings,
         client: client(),
+        refusals,
     }
 }
 

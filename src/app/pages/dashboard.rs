@@ -33,10 +33,12 @@ pub fn DashboardPage() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </section>
-                        <section class="mt-8">
-                            <h2 class="mb-3 text-lg font-semibold">"Recent activity"</h2>
-                            <AuditTable entries=s.recent/>
-                        </section>
+                        {s.recent.map(|entries| view! {
+                            <section class="mt-8">
+                                <h2 class="mb-3 text-lg font-semibold">"Recent activity"</h2>
+                                <AuditTable entries/>
+                            </section>
+                        })}
                     }
                 })
             })}

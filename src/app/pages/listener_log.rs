@@ -66,7 +66,12 @@ pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl In
                                 <td class=TD>
                                     <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold tabular-nums ring-1 {badge}")>{c.status}</span>
                                 </td>
-                                <td class=format!("{TD} font-mono text-xs leading-5 whitespace-nowrap")>{c.code}</td>
+                                <td class=format!("{TD} font-mono text-xs leading-5 whitespace-nowrap")>
+                                    {c.code}
+                                    {(c.repeats > 1).then(|| view! {
+                                        <span class="ml-1 font-sans text-slate-600">{format!("× {} calls in this minute", c.repeats)}</span>
+                                    })}
+                                </td>
                                 <td class=format!("{TD} whitespace-nowrap text-right tabular-nums")>{format!("{} ms", c.duration_ms)}</td>
                                 <td class=format!("{TD} tabular-nums")>{c.run_id.map(|r| format!("#{r}")).unwrap_or_else(|| "—".into())}</td>
                             </tr>

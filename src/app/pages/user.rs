@@ -10,8 +10,8 @@ use crate::app::pages::external_data::ExternalDataCard;
 use crate::app::pages::listener_log::{CallTable, log_href};
 use crate::server_fns::listener_log::load_user_listener_calls;
 use crate::server_fns::macros::RunMacro;
-use crate::server_fns::users::{CommentOnUser, load_user_detail};
-use crate::types::{CallQuery, CommentView, ListenerCallPage, MacroRunView};
+use crate::server_fns::users::{CommentOnUser, EndSessions, load_user_detail};
+use crate::types::{CallQuery, CommentView, ListenerCallPage, MacroRunView, SessionView};
 
 #[component]
 pub fn UserPage() -> impl IntoView {
@@ -75,10 +75,13 @@ pub fn UserPage() -> impl IntoView {
                         <Comments comments=d.comments user_id projects=d.projects/>
                         <Runs runs=d.runs/>
                         {listener_calls.map(|calls| view! { <ListenerCalls user_id calls/> })}
-                        <section class="mt-8">
-                            <h2 class="mb-3 text-lg font-semibold">"Activity"</h2>
-                            <AuditTable entries=d.activity/>
-                        </section>
+                        {d.sessions.map(|sessions| view! { <Sessions user_id sessions/> })}
+                        {d.activity.map(|entries| view! {
+                            <section class="mt-8">
+                                <h2 class="mb-3 text-lg font-semibold">"Activity"</h2>
+                                <AuditTable entries/>
+                            </section>
+                        })}
                     }
                 })
             })}
@@ -204,6 +207,58 @@ pub fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
             </section>
         }
     })
+}
+
+/// The admin sessions that are still valid, and "Sign out everywhere else".
+#[component]
+fn Sessions(user_id: i32, sessions: Vec<SessionView>) -> impl IntoView {
+    let action = ServerAction::<EndSessions>::new();
+    let error = action_error(action);
+    let others = sessions.iter().filter(|s| !s.current).count();
+    view! {
+        <section class="mt-8" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading" class="mb-3 text-lg font-semibold">"Admin sessions"</h2>
+            {if sessions.is_empty() {
+                view! { <p class="text-sm text-slate-600">"No active session."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                        <table class=TABLE>
+                            <caption class="sr-only">"Admin sessions"</caption>
+                            <thead class="bg-slate-50">
+                                <tr>
+                                    <th scope="col" class=TH>"Signed in"</th>
+                                    <th scope="col" class=TH>"Last seen"</th>
+                                    <th scope="col" class=TH>"Address"</th>
+                                    <th scope="col" class=TH>"Browser"</th>
+                                </tr>
+                            </thead>
+                            <tbody class="divide-y divide-slate-100">
+                                {sessions.into_iter().map(|s| view! {
+                                    <tr>
+                                        <td class=format!("{TD} whitespace-nowrap")>
+                                            {s.created_at}
+                                            {s.current.then(|| view! { <span class="ml-2 text-xs font-semibold text-indigo-700">"(this session)"</span> })}
+                                        </td>
+                                        <td class=format!("{TD} whitespace-nowrap")>{s.last_seen_at}</td>
+                                        <td class=format!("{TD} font-mono text-xs leading-5")>{s.ip}</td>
+                                        <td class=format!("{TD} break-all text-xs")>{s.user_agent}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+            {(others > 0).then(|| view! {
+                <ActionForm action=action attr:class="mt-3">
+                    <FormAlert error/>
+                    <input type="hidden" name="user_id" value=user_id.to_string()/>
+                    <button type="submit" class=BUTTON>"Sign out everywhere else"</button>
+                </ActionForm>
+            })}
+        </section>
+    }
 }
 
 /// Calls third parties made to listeners about this user, with the way to all of them.

@@ -14,6 +14,7 @@ pub struct Model {
     pub detail: String,
     pub ip: String,
     pub redacted: bool,
+    pub subject_user_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub run_id: Option<i64>,
     pub source_id: Option<i32>,
     pub duration_ms: i32,
+    /// How many calls the row stands for (refused calls are counted per minute).
+    pub repeats: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

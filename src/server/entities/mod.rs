@@ -25,6 +25,7 @@ pub mod macro_mark;
 pub mod macro_run;
 pub mod notification;
 pub mod opt_out_event;
+pub mod person_alias;
 pub mod project;
 pub mod role;
 pub mod team;

@@ -83,7 +83,7 @@ async fn name_taken(
     Ok(q.count(db).await? > 0)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -152,7 +152,7 @@ pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<ApiKeyView, AppEr
     Ok(view(find(db, id).await?))
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -188,7 +188,7 @@ pub async fn update(
     Ok(id)
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn set_enabled(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -213,7 +213,7 @@ pub async fn set_enabled(
     Ok(id)
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,

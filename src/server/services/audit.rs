@@ -1,6 +1,7 @@
 //! The append-only audit log: every sign-in attempt and every change an admin makes.
 
 use chrono::Utc;
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
@@ -13,11 +14,25 @@ use crate::types::{AuditEntry, AuditPage};
 
 pub const PER_PAGE: u32 = 50;
 
-#[tracing::instrument(skip(db, actor, subject, detail), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, subject, detail), fields(actor_id = ?actor.user_id))]
 pub async fn record(
     db: &impl ConnectionTrait,
     actor: &Actor,
     action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    record_about(db, actor, action, None, subject, detail).await
+}
+
+/// An entry about a person (created, edited, signed in…): `user_id` ties it to them, so that
+/// removing them redacts it whatever email it was written with.
+#[tracing::instrument(skip(db, actor, subject, detail), fields(actor_id = ?actor.user_id))]
+pub async fn record_about(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    action: &str,
+    user_id: Option<i32>,
     subject: &str,
     detail: &str,
 ) -> Result<(), AppError> {
@@ -30,6 +45,7 @@ pub async fn record(
         detail: Set(detail.to_string()),
         ip: Set(truncate(&actor.ip, 64)),
         redacted: Set(false),
+        subject_user_id: Set(user_id),
         ..Default::default()
     }
     .insert(db)
@@ -37,41 +53,48 @@ pub async fn record(
     Ok(())
 }
 
-/// Replaces a removed person's email (as actor, subject or inside the details) with
-/// `replacement` in every entry that names them: the only change the log accepts.
+/// Redacts a removed person from the log, the only change the log accepts: entries about them
+/// (tied to them, or whose subject is one of their emails) lose subject and details; entries
+/// they made lose their name as actor. Both become `replacement`. Mentions anywhere else are
+/// cut out by the erasure's sweep (`erasure`).
 pub async fn redact(
     db: &impl ConnectionTrait,
     user_id: i32,
-    email: &str,
+    emails: &[String],
     replacement: &str,
-) -> Result<(), AppError> {
-    let entries = audit_log::Entity::find()
-        .filter(
-            Condition::any()
-                .add(audit_log::Column::ActorUserId.eq(user_id))
-                .add(audit_log::Column::Subject.eq(email))
-                .add(audit_log::Column::ActorLabel.eq(email))
-                .add(audit_log::Column::Detail.contains(email)),
+) -> Result<u64, AppError> {
+    let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+    let lower = |col: audit_log::Column| Func::lower(Expr::col(col));
+    let about = Condition::any()
+        .add(audit_log::Column::SubjectUserId.eq(user_id))
+        .add(Expr::expr(lower(audit_log::Column::Subject)).is_in(lowered.clone()));
+    let by = Condition::any()
+        .add(audit_log::Column::ActorUserId.eq(user_id))
+        .add(Expr::expr(lower(audit_log::Column::ActorLabel)).is_in(lowered));
+    let about_them = audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::Subject, Expr::value(replacement))
+        .col_expr(audit_log::Column::Detail, Expr::value(""))
+        .col_expr(
+            audit_log::Column::SubjectUserId,
+            Expr::value(Option::<i32>::None),
         )
-        .all(db)
-        .await?;
-    for e in entries {
-        let swap = |s: &str| {
-            if s == email {
-                replacement.to_string()
-            } else {
-                s.replace(email, replacement)
-            }
-        };
-        let mut active: audit_log::ActiveModel = e.clone().into();
-        active.actor_label = Set(swap(&e.actor_label));
-        active.subject = Set(swap(&e.subject));
-        active.detail = Set(swap(&e.detail));
-        active.actor_user_id = Set(None);
-        active.redacted = Set(true);
-        active.update(db).await?;
-    }
-    Ok(())
+        .col_expr(audit_log::Column::Redacted, Expr::value(true))
+        .filter(about)
+        .exec(db)
+        .await?
+        .rows_affected;
+    let by_them = audit_log::Entity::update_many()
+        .col_expr(audit_log::Column::ActorLabel, Expr::value(replacement))
+        .col_expr(
+            audit_log::Column::ActorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(audit_log::Column::Redacted, Expr::value(true))
+        .filter(by)
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(about_them + by_them)
 }
 
 fn truncate(s: &str, max: usize) -> String {
@@ -132,6 +155,7 @@ pub async fn for_user(
         .filter(
             Condition::any()
                 .add(audit_log::Column::ActorUserId.eq(user_id))
+                .add(audit_log::Column::SubjectUserId.eq(user_id))
                 .add(audit_log::Column::Subject.eq(subject)),
         )
         .order_by_desc(audit_log::Column::Id)

@@ -18,6 +18,18 @@ use crate::server::settings::{Secret, Settings};
 use crate::types::{CurrentUserView, Role};
 
 pub const SESSION_COOKIE: &str = "switchyard_session";
+/// The cookie's name when cookies are `Secure`: the `__Host-` prefix makes the browser refuse
+/// it unless it is Secure, for this host only and for every path, so no other site or
+/// subdomain can set it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-switchyard_session";
+
+fn cookie_name(settings: &Settings) -> &'static str {
+    if settings.secure_cookies() {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// How often a session's last-seen time is written back (it bounds idle-expiry precision).
 const TOUCH_EVERY_SECS: i64 = 60;
@@ -111,8 +123,15 @@ pub async fn sign_in(
         user_id: None,
         label: email.to_string(),
         ip: client.ip.clone(),
+        session: None,
     };
 
+    let found = user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?;
+    // Entries about an account are tied to it, so that erasing the person redacts them.
+    let about = found.as_ref().map(|u| u.id);
     let since =
         Utc::now() - ChronoDuration::from_std(settings.login_window).map_err(AppError::internal)?;
     let by_account =
@@ -125,10 +144,11 @@ pub async fn sign_in(
     if by_account >= settings.login_max_failures as u64
         || by_ip >= 4 * settings.login_max_failures as u64
     {
-        audit::record(
+        audit::record_about(
             db,
             &actor,
             "sign_in.throttled",
+            about,
             email.as_str(),
             "too many failed attempts",
         )
@@ -140,10 +160,6 @@ pub async fn sign_in(
         });
     }
 
-    let found = user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?;
     let allowed = found
         .as_ref()
         .and_then(|u| Role::parse(&u.role).ok())
@@ -154,10 +170,11 @@ pub async fn sign_in(
         .and_then(|u| u.password_hash.clone());
     let ok = verify_password(password, hash).await?;
     let Some(u) = found.filter(|_| ok) else {
-        audit::record(
+        audit::record_about(
             db,
             &actor,
             "sign_in.failed",
+            about,
             email.as_str(),
             "wrong email or password",
         )
@@ -192,7 +209,7 @@ pub async fn sign_in(
         user_id: Some(u.id),
         ..actor
     };
-    audit::record(db, &actor, "sign_in.succeeded", email.as_str(), "").await?;
+    audit::record_about(db, &actor, "sign_in.succeeded", about, email.as_str(), "").await?;
     Ok(SignedIn {
         token: Secret::new(token),
         user: view_of(&u)?,
@@ -246,6 +263,74 @@ pub async fn sign_out(
     audit::record(db, actor, "sign_out", &actor.label, "").await
 }
 
+/// A user's admin sessions that are still valid, newest first; `current` marks the viewer's.
+pub async fn sessions_of(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    current: Option<&str>,
+) -> Result<Vec<crate::types::SessionView>, AppError> {
+    use sea_orm::QueryOrder;
+    let now = Utc::now();
+    Ok(admin_session::Entity::find()
+        .filter(admin_session::Column::UserId.eq(user_id))
+        .filter(admin_session::Column::ExpiresAt.gt(now))
+        .order_by_desc(admin_session::Column::LastSeenAt)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| crate::types::SessionView {
+            current: current == Some(s.id.as_str()),
+            created_at: super::format_time(&s.created_at),
+            last_seen_at: super::format_time(&s.last_seen_at),
+            ip: s.ip,
+            user_agent: s.user_agent.chars().take(120).collect(),
+        })
+        .collect())
+}
+
+/// Ends every session of a user but `keep` (a session id): a password change by the user
+/// themself, or "Sign out everywhere else". Returns how many ended.
+pub async fn end_sessions_except(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    keep: Option<&str>,
+) -> Result<u64, AppError> {
+    let mut ending =
+        admin_session::Entity::delete_many().filter(admin_session::Column::UserId.eq(user_id));
+    if let Some(keep) = keep {
+        ending = ending.filter(admin_session::Column::Id.ne(keep));
+    }
+    Ok(ending.exec(db).await?.rows_affected)
+}
+
+/// "Sign out everywhere": ends the sessions of `user_id` (all but the acting one's own).
+/// Managers may end their own; community managers anyone's (`may_end_others`).
+pub async fn sign_out_everywhere(
+    db: &sea_orm::DatabaseConnection,
+    actor: &Actor,
+    user_id: i32,
+    may_end_others: bool,
+) -> Result<u64, AppError> {
+    if actor.user_id != Some(user_id) && !may_end_others {
+        return Err(AppError::Forbidden(
+            "only community managers can end another manager's sessions".into(),
+        ));
+    }
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let ended = end_sessions_except(&txn, user_id, actor.session.as_deref()).await?;
+    audit::record_about(
+        &txn,
+        actor,
+        "sessions.ended",
+        Some(user_id),
+        &format!("user {user_id}"),
+        &format!("{ended} session(s) ended"),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
 /// Ends every session of a user (password change, demotion, deletion).
 pub async fn end_sessions(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
     admin_session::Entity::delete_many()
@@ -262,20 +347,23 @@ pub fn session_cookie(settings: &Settings, token: Option<&str>) -> String {
     } else {
         ""
     };
+    let name = cookie_name(settings);
     match token {
         Some(t) => format!(
-            "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            "{name}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
             settings.session_absolute.as_secs()
         ),
-        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
     }
 }
 
-/// The session token in a `Cookie` header, if any.
-pub fn token_from_cookie_header(header: &str) -> Option<String> {
+/// The session token in a `Cookie` header, if any (only under the name the settings give
+/// the cookie).
+pub fn token_from_cookie_header(settings: &Settings, header: &str) -> Option<String> {
+    let wanted = cookie_name(settings);
     header.split(';').find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
-        (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+        (name == wanted && !value.is_empty()).then(|| value.to_string())
     })
 }
 
@@ -289,13 +377,29 @@ mod tests {
         let c = session_cookie(&s, Some("abc"));
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && !c.contains("Secure"));
         assert_eq!(
-            token_from_cookie_header("a=b; switchyard_session=abc; c=d").as_deref(),
+            token_from_cookie_header(&s, "a=b; switchyard_session=abc; c=d").as_deref(),
             Some("abc")
         );
-        assert_eq!(token_from_cookie_header("switchyard_session="), None);
+        assert_eq!(token_from_cookie_header(&s, "switchyard_session="), None);
         let mut https = s.clone();
         https.public_base_url = url::Url::parse("https://beta.example.com").unwrap();
-        assert!(session_cookie(&https, Some("abc")).ends_with("; Secure"));
+        let cookie = session_cookie(&https, Some("abc"));
+        assert!(
+            cookie.starts_with("__Host-switchyard_session=abc; Path=/;")
+                && cookie.ends_with("; Secure")
+        );
+        assert_eq!(
+            token_from_cookie_header(
+                &https,
+                "switchyard_session=x; __Host-switchyard_session=abc"
+            )
+            .as_deref(),
+            Some("abc"),
+            "over https only the prefixed cookie counts"
+        );
+        let mut proxied = s.clone();
+        proxied.force_secure_cookies = true;
+        assert!(session_cookie(&proxied, Some("abc")).starts_with("__Host-"));
     }
 
     #[test]

@@ -22,7 +22,7 @@ const CHUNK: usize = 500;
 
 /// Queues the macro for every user or ticket the filter selects now; returns the bulk run's
 /// id.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn start(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -100,16 +100,18 @@ pub async fn create_admin(
     let txn = db.begin().await?;
     match users::find_by_email(&txn, &email).await? {
         Some(existing) => {
+            let id = existing.id;
             let mut active = existing.into_active_model();
             active.role = Set(Role::CommunityManager.key().to_string());
             active.password_hash = Set(Some(hash));
             active.updated_at = Set(Utc::now());
             active.update(&txn).await?;
-            audit::record(&txn, actor, "admin.promoted", email.as_str(), "").await?;
+            audit::record_about(&txn, actor, "admin.promoted", Some(id), email.as_str(), "")
+                .await?;
         }
         None => {
             let now = Utc::now();
-            user::ActiveModel {
+            let created = user::ActiveModel {
                 email: Set(email.to_string()),
                 first_name: Set(first.as_str().to_string()),
                 last_name: Set(last.as_str().to_string()),
@@ -125,7 +127,15 @@ pub async fn create_admin(
             }
             .insert(&txn)
             .await?;
-            audit::record(&txn, actor, "admin.created", email.as_str(), "").await?;
+            audit::record_about(
+                &txn,
+                actor,
+                "admin.created",
+                Some(created.id),
+                email.as_str(),
+                "",
+            )
+            .await?;
         }
     }
     txn.commit().await?;
@@ -284,7 +294,11 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
     Ok(inserted)
 }
 
-pub async fn dashboard(db: &impl ConnectionTrait) -> Result<DashboardStats, AppError> {
+/// The dashboard's figures; the recent audit entries only `with_audit` (community managers).
+pub async fn dashboard(
+    db: &impl ConnectionTrait,
+    with_audit: bool,
+) -> Result<DashboardStats, AppError> {
     let community = community::Entity::find().one(db).await?;
     let managers = users::count(db, Some(Role::CommunityManager)).await?
         + users::count(db, Some(Role::ProjectManager)).await?;
@@ -294,6 +308,10 @@ pub async fn dashboard(db: &impl ConnectionTrait) -> Result<DashboardStats, AppE
         managers,
         teams: teams::refs(db).await?.len() as u64,
         projects: project::Entity::find().count(db).await?,
-        recent: audit::recent(db, 10).await?,
+        recent: if with_audit {
+            Some(audit::recent(db, 10).await?)
+        } else {
+            None
+        },
     })
 }

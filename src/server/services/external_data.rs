@@ -344,7 +344,7 @@ async fn name_taken(
     Ok(q.count(db).await? > 0)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create_group(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -450,7 +450,7 @@ fn parse_fields(rows: &[DataFieldForm], errors: &mut FieldErrors) -> Vec<ParsedF
 /// Saves a group's name and fields. Fields are matched by parameter; a field that holds values
 /// keeps its type (the values are stored in it) and can only be removed with them, which the
 /// editor says.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save_group(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -530,7 +530,7 @@ pub async fn save_group(
     Ok(())
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete_group(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -20,6 +20,7 @@ use super::{Actor, api_keys, audit, projects};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id, parse_key};
 use crate::server::entities::{api_key, external_source, listener_call, user};
+use crate::server::refusals::{Refused, SOURCE};
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::types::{
@@ -181,7 +182,7 @@ fn parse_mapping(text: &str, t: &FeedbackTypeView) -> Result<BTreeMap<String, St
     Ok(map)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -564,6 +565,23 @@ fn unmapped(field: &FeedbackFieldView) -> String {
 pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Reply, AppError> {
     let started = Instant::now();
     let db = &state.db;
+    // The key is checked before the source is looked up (`listeners::verified_key`); calls
+    // refused before their key was accepted are counted, not written one by one.
+    let refused = |reply: Reply| {
+        state.refusals.count(Refused {
+            scope: SOURCE,
+            kind: SOURCE,
+            key: &call.key,
+            caller: call.caller,
+            status: reply.status,
+            code: &reply.code(),
+        });
+        Ok(reply)
+    };
+    let key_id = match listeners::verified_key(state, call.api_key.as_ref(), call.caller).await? {
+        Ok(id) => id,
+        Err(reply) => return refused(reply),
+    };
     let found = if parse_key(&call.key).is_ok_and(|k| k == call.key.to_ascii_lowercase()) {
         external_source::Entity::find()
             .filter(external_source::Column::Key.eq(call.key.to_ascii_lowercase()))
@@ -573,24 +591,14 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         None
     };
     let Some(s) = found else {
-        let reply = refuse(
+        return refused(refuse(
             404,
             "source_not_found",
             "no external source has this key".into(),
-        );
-        log(db, &call, None, &reply, None, started).await?;
-        return Ok(reply);
+        ));
     };
     let source_id = Some(s.id);
-    let admitted = listeners::admit_key(
-        state,
-        call.api_key.as_ref(),
-        call.caller,
-        s.api_key_id,
-        "source",
-    )
-    .await?
-    .and_then(|id| {
+    let admitted = listeners::admit_key(state, key_id, s.api_key_id, "source").and_then(|id| {
         if s.enabled {
             Ok(id)
         } else {
@@ -603,10 +611,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
     });
     let key_id = match admitted {
         Ok(id) => id,
-        Err(reply) => {
-            log(db, &call, source_id, &reply, None, started).await?;
-            return Ok(reply);
-        }
+        Err(reply) => return refused(reply),
     };
     let fingerprint = {
         use sha2::{Digest, Sha256};
@@ -631,18 +636,66 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         }
     };
     if let Some(idem) = &idem {
-        if let Some(first) = replay(db, key_id, idem, &fingerprint).await? {
+        // Claimed before anything is read, so concurrent calls with the key create one
+        // ticket (`listeners::claim`).
+        if let listeners::Claim::Answer(first) =
+            listeners::claim(db, key_id, idem, &fingerprint).await?
+        {
             let code = if first.status < 300 { "replayed" } else { "" };
             log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
             return Ok(first);
         }
+        let created = create_claimed(
+            db,
+            &s,
+            &call,
+            source_id,
+            key_id,
+            Some(idem),
+            &fingerprint,
+            started,
+        )
+        .await;
+        // A refusal or an error keeps no answer: the key is free again.
+        if !matches!(&created, Ok(reply) if reply.status < 300) {
+            if let Err(e) = listeners::release(db, key_id, idem).await {
+                tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
+            }
+        }
+        return created;
     }
+    create_claimed(
+        db,
+        &s,
+        &call,
+        source_id,
+        key_id,
+        None,
+        &fingerprint,
+        started,
+    )
+    .await
+}
+
+/// The ticket of a call whose source and API key checked out, its `Idempotency-Key` (if any)
+/// being this call's own.
+#[allow(clippy::too_many_arguments)]
+async fn create_claimed(
+    db: &DatabaseConnection,
+    s: &external_source::Model,
+    call: &InboundSource,
+    source_id: Option<i32>,
+    key_id: i32,
+    idem: Option<&str>,
+    fingerprint: &str,
+    started: Instant,
+) -> Result<Reply, AppError> {
     let Some(body) = call.body.as_ref().and_then(Value::as_object) else {
         let reply = refuse(400, "invalid_body", "the body must be a JSON object".into());
         log(db, &call, source_id, &reply, Some(key_id), started).await?;
         return Ok(reply);
     };
-    let new = match ticket_of(db, &s, body).await? {
+    let new = match ticket_of(db, s, body).await? {
         Ok(t) => t,
         Err(reply) => {
             log(db, &call, source_id, &reply, Some(key_id), started).await?;
@@ -654,6 +707,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         user_id: None,
         label: format!("external source {}", s.name),
         ip: call.caller.to_string(),
+        session: None,
     };
     let ticket_id = feedback::insert_ticket(&txn, &actor, new).await?;
     let reply = Reply {
@@ -661,11 +715,11 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         body: json!({ "status": "created", "ticket_id": ticket_id.to_string() }),
         retry_after: None,
     };
-    if let Some(idem) = &idem {
-        if !listeners::remember_answer(&txn, key_id, idem, &fingerprint, &reply).await? {
+    if let Some(idem) = idem {
+        if !listeners::remember_answer(&txn, key_id, idem, fingerprint, &reply).await? {
             txn.rollback().await?;
             drop(gate);
-            let first = replay(db, key_id, idem, &fingerprint)
+            let first = replay(db, key_id, idem, fingerprint)
                 .await?
                 .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
             log_alone(
@@ -684,40 +738,6 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
     log_as(&txn, &call, source_id, &reply, "", Some(key_id), started).await?;
     txn.commit().await?;
     Ok(reply)
-}
-
-/// Logs a call the HTTP layer refused (body too large or not JSON, wrong method).
-pub async fn log_refused(
-    db: &DatabaseConnection,
-    key: &str,
-    caller: IpAddr,
-    status: u16,
-    code: &str,
-) -> Result<(), AppError> {
-    let source_id = external_source::Entity::find()
-        .select_only()
-        .column(external_source::Column::Id)
-        .filter(external_source::Column::Key.eq(key.to_ascii_lowercase()))
-        .into_tuple()
-        .one(db)
-        .await?;
-    let call = InboundSource {
-        key: key.to_string(),
-        api_key: None,
-        caller,
-        idempotency_key: None,
-        body: None,
-    };
-    log_alone(
-        db,
-        &call,
-        source_id,
-        &Reply::error(status, code, ""),
-        code,
-        None,
-        Instant::now(),
-    )
-    .await
 }
 
 /// Logs a call that wrote nothing else: its log row and the key's use, in one write

@@ -326,7 +326,7 @@ pub async fn insert_ticket(
 }
 
 /// A ticket from the admin screen.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -642,7 +642,7 @@ pub async fn apply_change(
 /// Moves a ticket to another status of its workflow, gives it to another of its type's teams
 /// (or none), or makes it public or private; each change goes into its history, and the
 /// feedback macros automated on modified tickets are queued with it.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn change(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -769,7 +769,7 @@ pub fn check_comment(body: &str) -> Result<String, String> {
 }
 
 /// A comment by the signed-in manager.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn add_comment(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -1222,7 +1222,7 @@ async fn name_taken(
 
 /// Creates (empty `form.id`) or updates a filter; returns its id. A filter keeps the scope it
 /// was created with.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1276,7 +1276,7 @@ pub async fn save(
 }
 
 /// A filter a listener, an automation or a schedule uses cannot be deleted.
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -138,6 +138,7 @@ async fn page_of(
             code: c.code,
             run_id: c.run_id,
             duration_ms: c.duration_ms,
+            repeats: c.repeats,
         })
         .collect();
     Ok(ListenerCallPage {

@@ -31,7 +31,8 @@ use crate::server::entities::{
     macro_def, macro_run, ticket, user,
 };
 use crate::server::finder::Finder;
-use crate::server::ingest::{Accept, Written};
+use crate::server::ingest::{Accept, Outcome, Written};
+use crate::server::refusals::Refused;
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
@@ -198,7 +199,7 @@ pub async fn form_options(
     })
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -393,7 +394,7 @@ pub async fn save(
     Ok(id)
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -556,6 +557,18 @@ pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply,
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
     let reply = answer(state, &call, &mut logged).await?;
+    if logged.api_key_id.is_none() {
+        // Refused before its key was accepted: counted, not written one by one.
+        state.refusals.count(Refused {
+            scope: call.scope,
+            kind: call.kind,
+            key: &call.key,
+            caller: call.caller,
+            status: reply.status,
+            code: &reply.code(),
+        });
+        return Ok(reply);
+    }
     if logged.final_row_written {
         return Ok(reply);
     }
@@ -673,16 +686,27 @@ fn call_row(
     }
 }
 
-/// Writes an accepted call that carries an `Idempotency-Key`, with its idempotency record, in
-/// a transaction of its own. When another call with the same key got there first (the unique
-/// index says so), nothing is written and that call's answer is returned instead.
+/// Writes an accepted call that carries an `Idempotency-Key` (claimed by this call, see
+/// `claim`), with its answer, in a transaction of its own. `Gone` when the target was deleted
+/// after it was looked up (nothing is written).
 async fn accept_once(
     db: &DatabaseConnection,
     accept: Accept,
     idem: &str,
     fingerprint: &str,
-) -> Result<Result<Written, Reply>, AppError> {
+) -> Result<Result<Outcome, Reply>, AppError> {
     let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let target = match (&accept.run.target_user_id, &accept.run.target_ticket_id) {
+        (_, sea_orm::ActiveValue::Set(Some(id))) => Some(macros::RunTarget::Ticket(*id)),
+        (sea_orm::ActiveValue::Set(Some(id)), _) => Some(macros::RunTarget::User(*id)),
+        _ => None,
+    };
+    if let Some(target) = target {
+        if !still_there(&txn, target).await? {
+            txn.rollback().await?;
+            return Ok(Ok(Outcome::Gone));
+        }
+    }
     let run_id = accept.run.insert(&txn).await?.id;
     let mut job = accept.job;
     job.run_id = run_id;
@@ -701,28 +725,60 @@ async fn accept_once(
         };
     }
     txn.commit().await?;
-    Ok(Ok(Written {
+    Ok(Ok(Outcome::Written(Written {
         run_id,
         job_id,
         call_id,
-    }))
+    })))
 }
 
-/// Logs a call the HTTP layer refused before it reached the listener (body too large or not
-/// JSON).
-pub async fn log_refused(
-    db: &DatabaseConnection,
-    scope: &str,
-    kind: &str,
-    key: &str,
-    caller: IpAddr,
-    status: u16,
-    code: &str,
-) -> Result<(), AppError> {
-    let mut logged = Logged::new(String::new());
-    logged.listener_id = find_by_key(db, scope, kind, key).await?.map(|l| l.id);
-    insert_call(db, key, caller, &Reply::error(status, code, ""), &logged, 0).await?;
-    Ok(())
+/// Whether a call's target still exists, read in the transaction that is about to write
+/// something pointing at it. On PostgreSQL its row is locked (`FOR KEY SHARE`) until that
+/// transaction ends, so a removal cannot delete it in between; on SQLite the transaction
+/// already holds the only write lock.
+async fn still_there(
+    txn: &impl ConnectionTrait,
+    target: macros::RunTarget,
+) -> Result<bool, AppError> {
+    use sea_orm::sea_query::LockType;
+    let found = match target {
+        macros::RunTarget::User(id) => {
+            user::Entity::find_by_id(id)
+                .select_only()
+                .column(user::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+        macros::RunTarget::Ticket(id) => {
+            ticket::Entity::find_by_id(id)
+                .select_only()
+                .column(ticket::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
+/// The answer to a call whose target was deleted after it was looked up (a removal ran in
+/// between): the same 404 as if it had come a moment later. The log keeps only a masked form
+/// of what the call named.
+fn gone(call: &InboundCall, target: macros::RunTarget, logged: &mut Logged) -> Reply {
+    logged.target_user_id = None;
+    match target {
+        macros::RunTarget::User(_) => {
+            logged.target = mask(call.find.as_deref().unwrap_or_default());
+            Reply::error(404, "target_not_found", "no user has this email")
+        }
+        macros::RunTarget::Ticket(id) => {
+            logged.target = format!("ticket #{id}");
+            Reply::error(404, "target_not_found", "no ticket matches find")
+        }
+    }
 }
 
 /// What a call acts on.
@@ -1081,15 +1137,14 @@ pub async fn test_request(
     })
 }
 
-/// Checks the API key a call presents: known, enabled, the caller's IP allowed, the key that
-/// `accepted` names (the listener's or source's), within its rate. The key's id, or the
-/// refusal to answer. Listeners and external sources share it.
-pub(crate) async fn admit_key(
+/// The API key a call presented, checked on its own (known, enabled, the caller inside its
+/// allow-list): its id, or the refusal. Checked before the listener or source is looked up, so
+/// a caller without a valid key learns nothing about which keys exist. Only keys that exist
+/// are kept in the cache.
+pub(crate) async fn verified_key(
     state: &AppState,
     presented: Option<&Secret<String>>,
     caller: IpAddr,
-    accepted: Option<i32>,
-    what: &str,
 ) -> Result<Result<i32, Reply>, AppError> {
     let Some(digest) = api_keys::digest_of(presented) else {
         let r = api_keys::KeyRejection::Missing;
@@ -1098,29 +1153,42 @@ pub(crate) async fn admit_key(
     let found = state
         .lookups
         .api_keys
-        .get_or_load(digest, || api_keys::find_by_digest(&state.db, &digest))
+        .get_or_load_if(
+            digest,
+            || api_keys::find_by_digest(&state.db, &digest),
+            Option::is_some,
+        )
         .await?;
-    let key = match api_keys::verify((*found).as_ref(), &digest, caller) {
-        Ok(k) => k,
-        Err(r) => return Ok(Err(Reply::error(r.status(), r.code(), r.message()))),
-    };
-    if accepted != Some(key.id) {
-        return Ok(Err(Reply::error(
+    Ok(match api_keys::verify((*found).as_ref(), &digest, caller) {
+        Ok(k) => Ok(k.id),
+        Err(r) => Err(Reply::error(r.status(), r.code(), r.message())),
+    })
+}
+
+/// A verified key at a listener or source: the one it accepts, and within its rate.
+pub(crate) fn admit_key(
+    state: &AppState,
+    key_id: i32,
+    accepted: Option<i32>,
+    what: &str,
+) -> Result<i32, Reply> {
+    if accepted != Some(key_id) {
+        return Err(Reply::error(
             403,
             "api_key_not_allowed",
             &format!("this API key is not the one this {what} accepts"),
-        )));
+        ));
     }
-    if let Err(wait) = state.limiter.check(key.id) {
+    if let Err(wait) = state.limiter.check(key_id) {
         let mut reply = Reply::error(
             429,
             "rate_limited",
             "too many calls with this API key; try again after Retry-After seconds",
         );
         reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
-        return Ok(Err(reply));
+        return Err(reply);
     }
-    Ok(Ok(key.id))
+    Ok(key_id)
 }
 
 /// The `Idempotency-Key` header, checked: 1 to 255 visible ASCII characters.
@@ -1138,9 +1206,132 @@ pub(crate) fn idempotency_key_of(raw: Option<&str>) -> Result<Option<String>, Re
     }
 }
 
-/// Stores `reply` as the answer to `idem` inside the call's transaction. False when another
-/// call with the same key got there first (the unique index says so): the caller then rolls
-/// back and answers with `replay`.
+/// The status of an `Idempotency-Key` whose first call is still being answered.
+const IN_FLIGHT: i16 = 0;
+/// A claim older than this without an answer is taken to be abandoned (the process answering
+/// it stopped): the next call with the key takes it over.
+const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::seconds(120);
+
+/// Whether a call owns its `Idempotency-Key`, or what it answers instead.
+pub(crate) enum Claim {
+    /// This call is the first: it answers, and keeps its answer (`remember_answer`) or frees
+    /// the key (`release`).
+    Owned,
+    /// The stored answer of the first call, 422 for a reused key, or 409 while the first is
+    /// still in flight.
+    Answer(Reply),
+}
+
+/// Claims `idem` for this call, before anything else is looked at: an in-flight row goes in
+/// on its own (the unique index lets one call in), so concurrent calls with the same key
+/// cannot both run.
+pub(crate) async fn claim(
+    db: &DatabaseConnection,
+    api_key_id: i32,
+    idem: &str,
+    fingerprint: &str,
+) -> Result<Claim, AppError> {
+    use sea_orm::sea_query::OnConflict;
+    let now = Utc::now();
+    let inserted = {
+        let (txn, _gate) = crate::server::db::begin_write(db).await?;
+        let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
+            api_key_id: Set(api_key_id),
+            idem_key: Set(idem.to_string()),
+            request_hash: Set(fingerprint.to_string()),
+            status: Set(IN_FLIGHT),
+            body: Set(String::new()),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                idempotency_key::Column::ApiKeyId,
+                idempotency_key::Column::IdemKey,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await;
+        let inserted = match inserted {
+            Ok(rows) => rows == 1,
+            Err(sea_orm::DbErr::RecordNotInserted) => false,
+            Err(e) => return Err(e.into()),
+        };
+        txn.commit().await?;
+        inserted
+    };
+    if inserted {
+        return Ok(Claim::Owned);
+    }
+    let Some(row) = stored_answer(db, api_key_id, idem).await? else {
+        // Freed between our insert and this read: the caller may simply try again.
+        return Ok(Claim::Answer(in_flight()));
+    };
+    if row.request_hash != fingerprint {
+        return Ok(Claim::Answer(reused()));
+    }
+    if row.status != IN_FLIGHT {
+        return Ok(Claim::Answer(stored_reply(&row)?));
+    }
+    if row.created_at < now - CLAIM_TIMEOUT {
+        let (txn, _gate) = crate::server::db::begin_write(db).await?;
+        let taken = idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now))
+            .filter(idempotency_key::Column::Id.eq(row.id))
+            .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
+            .filter(idempotency_key::Column::CreatedAt.eq(row.created_at))
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 1;
+        txn.commit().await?;
+        if taken {
+            return Ok(Claim::Owned);
+        }
+    }
+    Ok(Claim::Answer(in_flight()))
+}
+
+/// Frees a key this call claimed and did not keep an answer for.
+pub(crate) async fn release(
+    db: &DatabaseConnection,
+    api_key_id: i32,
+    idem: &str,
+) -> Result<(), AppError> {
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    idempotency_key::Entity::delete_many()
+        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
+        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn in_flight() -> Reply {
+    let mut reply = Reply::error(
+        409,
+        "idempotency_key_in_flight",
+        "a call with this Idempotency-Key is still being answered; try again after Retry-After seconds",
+    );
+    reply.retry_after = Some(1);
+    reply
+}
+
+fn reused() -> Reply {
+    Reply::error(
+        422,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used for a different request",
+    )
+}
+
+/// Stores `reply` as the answer to `idem`, claimed by this call, inside the call's
+/// transaction. False when the claim is no longer this call's (it was abandoned and taken
+/// over): the caller then rolls back and answers with `replay`.
 pub(crate) async fn remember_answer(
     txn: &impl ConnectionTrait,
     api_key_id: i32,
@@ -1148,18 +1339,22 @@ pub(crate) async fn remember_answer(
     fingerprint: &str,
     reply: &Reply,
 ) -> Result<bool, AppError> {
-    let stored = idempotency_key::ActiveModel {
-        api_key_id: Set(api_key_id),
-        idem_key: Set(idem.to_string()),
-        request_hash: Set(fingerprint.to_string()),
-        status: Set(reply.status as i16),
-        body: Set(reply.body.to_string()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await;
-    Ok(stored.is_ok())
+    let stored = idempotency_key::Entity::update_many()
+        .col_expr(
+            idempotency_key::Column::Status,
+            Expr::value(reply.status as i16),
+        )
+        .col_expr(
+            idempotency_key::Column::Body,
+            Expr::value(reply.body.to_string()),
+        )
+        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
+        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .filter(idempotency_key::Column::RequestHash.eq(fingerprint))
+        .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
+        .exec(txn)
+        .await?;
+    Ok(stored.rows_affected == 1)
 }
 
 /// SHA-256 of what a call asked for (listener, target, body), so a reused `Idempotency-Key`
@@ -1194,33 +1389,44 @@ fn request_fingerprint(call: &InboundCall) -> String {
     hex::encode(h.finalize())
 }
 
-/// The answer stored for an `Idempotency-Key`, if this key was seen before.
+async fn stored_answer(
+    db: &impl ConnectionTrait,
+    api_key_id: i32,
+    idem: &str,
+) -> Result<Option<idempotency_key::Model>, AppError> {
+    Ok(idempotency_key::Entity::find()
+        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
+        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .one(db)
+        .await?)
+}
+
+fn stored_reply(row: &idempotency_key::Model) -> Result<Reply, AppError> {
+    if row.status == IN_FLIGHT {
+        return Ok(in_flight());
+    }
+    Ok(Reply {
+        status: row.status as u16,
+        body: serde_json::from_str(&row.body).map_err(AppError::internal)?,
+        retry_after: None,
+    })
+}
+
+/// The answer stored for an `Idempotency-Key`, if this key was seen before (409 while its
+/// first call is still in flight, 422 when it was used for another request).
 pub(crate) async fn replay(
     db: &impl ConnectionTrait,
     api_key_id: i32,
     idem: &str,
     fingerprint: &str,
 ) -> Result<Option<Reply>, AppError> {
-    let Some(row) = idempotency_key::Entity::find()
-        .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
-        .filter(idempotency_key::Column::IdemKey.eq(idem))
-        .one(db)
-        .await?
-    else {
+    let Some(row) = stored_answer(db, api_key_id, idem).await? else {
         return Ok(None);
     };
     if row.request_hash != fingerprint {
-        return Ok(Some(Reply::error(
-            422,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request",
-        )));
+        return Ok(Some(reused()));
     }
-    Ok(Some(Reply {
-        status: row.status as u16,
-        body: serde_json::from_str(&row.body).map_err(AppError::internal)?,
-        retry_after: None,
-    }))
+    stored_reply(&row).map(Some)
 }
 
 async fn answer(
@@ -1230,12 +1436,17 @@ async fn answer(
 ) -> Result<Reply, AppError> {
     let db = &state.db;
     let lookups = &state.lookups;
+    let key_id = match verified_key(state, call.api_key.as_ref(), call.caller).await? {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
+    };
     let listener_key = call.key.to_ascii_lowercase();
     let found = lookups
         .listeners
-        .get_or_load(
+        .get_or_load_if(
             format!("{}:{}:{listener_key}", call.scope, call.kind),
             || find_by_key(db, call.scope, call.kind, &listener_key),
+            Option::is_some,
         )
         .await?;
     let Some(l) = found.as_ref() else {
@@ -1258,15 +1469,7 @@ async fn answer(
         ));
     };
     logged.listener_id = Some(l.id);
-    let key_id = match admit_key(
-        state,
-        call.api_key.as_ref(),
-        call.caller,
-        l.api_key_id,
-        "listener",
-    )
-    .await?
-    {
+    let key_id = match admit_key(state, key_id, l.api_key_id, "listener") {
         Ok(id) => id,
         Err(refusal) => return Ok(refusal),
     };
@@ -1277,12 +1480,44 @@ async fn answer(
         Err(refusal) => return Ok(refusal),
     };
     let fingerprint = request_fingerprint(call);
-    if let Some(idem) = &idem {
-        if let Some(reply) = replay(db, key_id, idem, &fingerprint).await? {
+    let Some(idem) = idem else {
+        return answer_for_key(state, call, logged, l, key_id, None, &fingerprint).await;
+    };
+    // The key is claimed before the target is looked up, so concurrent calls with it (a
+    // sender's retry storm) cannot each find the target and run: one owns it, the others get
+    // its answer, or 409 while it is still being worked out.
+    match claim(db, key_id, &idem, &fingerprint).await? {
+        Claim::Owned => {}
+        Claim::Answer(reply) => {
             logged.replayed(&reply);
             return Ok(reply);
         }
     }
+    let answered = answer_for_key(state, call, logged, l, key_id, Some(&idem), &fingerprint).await;
+    // Only accepted and done calls keep their answer (stored with their effect); after a
+    // refusal or an error the key is free again, so a corrected retry is looked at afresh.
+    if !matches!(&answered, Ok(reply) if reply.status < 300) {
+        if let Err(e) = release(db, key_id, &idem).await {
+            tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
+        }
+    }
+    answered
+}
+
+/// What a call whose listener and API key checked out gets, its `Idempotency-Key` (if any)
+/// being this call's own.
+#[allow(clippy::too_many_arguments)]
+async fn answer_for_key(
+    state: &AppState,
+    call: &InboundCall,
+    logged: &mut Logged,
+    l: &listener::Model,
+    key_id: i32,
+    idem: Option<&str>,
+    fingerprint: &str,
+) -> Result<Reply, AppError> {
+    let db = &state.db;
+    let lookups = &state.lookups;
     let (l, macro_, target) = match resolve(
         db,
         lookups,
@@ -1301,8 +1536,8 @@ async fn answer(
                 &listener,
                 key_id,
                 &target,
-                idem.as_deref(),
-                &fingerprint,
+                idem,
+                fingerprint,
                 logged,
             );
             return done.await;
@@ -1351,16 +1586,20 @@ async fn answer(
         api_key_id: key_id,
     };
     let accepting = state.signals.accepting();
-    let written = match &idem {
+    let outcome = match idem {
         // Calls without a key share their commit with whatever else is being accepted.
         None => state.ingest.submit(accept).await?,
-        Some(idem) => match accept_once(db, accept, idem, &fingerprint).await? {
-            Ok(written) => written,
+        Some(idem) => match accept_once(db, accept, idem, fingerprint).await? {
+            Ok(outcome) => outcome,
             Err(replayed) => {
                 logged.replayed(&replayed);
                 return Ok(replayed);
             }
         },
+    };
+    let written = match outcome {
+        Outcome::Written(written) => written,
+        Outcome::Gone => return Ok(gone(call, run_target, logged)),
     };
     drop(accepting);
     let (run_id, job_id) = (written.run_id, written.job_id);
@@ -1386,7 +1625,7 @@ async fn answer(
             return Ok(accepted);
         }
     };
-    if let Some(idem) = &idem {
+    if let Some(idem) = idem {
         let stored = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::Status, Expr::value(200_i16))
             .col_expr(
@@ -1394,7 +1633,7 @@ async fn answer(
                 Expr::value(reply.body.to_string()),
             )
             .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
-            .filter(idempotency_key::Column::IdemKey.eq(idem.clone()))
+            .filter(idempotency_key::Column::IdemKey.eq(idem))
             .exec(db)
             .await;
         if let Err(e) = stored {
@@ -1542,6 +1781,14 @@ async fn act_now(
         Err(refusal) => return Ok(refusal),
     };
     let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let run_target = match target {
+        Target::User(u) => macros::RunTarget::User(u.id),
+        Target::Ticket(t) => macros::RunTarget::Ticket(t.id),
+    };
+    if !still_there(&txn, run_target).await? {
+        txn.rollback().await?;
+        return Ok(gone(call, run_target, logged));
+    }
     let reply = match (effect, target) {
         (Effect::Comment { author, text }, Target::Ticket(t)) => {
             let actor = listener_actor(l, call);
@@ -1626,6 +1873,7 @@ fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
         user_id: None,
         label: format!("listener {}", l.key),
         ip: call.caller.to_string(),
+        session: None,
     }
 }
 

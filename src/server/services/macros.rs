@@ -16,8 +16,7 @@ use super::{Actor, audit, community, feedback, format_time, projects, teams};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
 use crate::server::entities::{
-    comment, listener_call, macro_def, macro_mark, macro_run, opt_out_event, team_membership,
-    ticket, user, user_import,
+    macro_def, macro_mark, macro_run, opt_out_event, team_membership, ticket, user,
 };
 use crate::types::{
     AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
@@ -64,8 +63,9 @@ pub struct RunOutcome {
     /// "completed", "skipped", or "failed" (a queued run whose user or macro had gone).
     pub status: &'static str,
     pub steps: Vec<String>,
-    /// When the run removed the person: the label that now stands for them in logs.
-    pub removed_as: Option<String>,
+    /// When the run removed the person: what the erasure did (call `erasure::settle` with it
+    /// once the run's transaction has committed).
+    pub erased: Option<super::erasure::Erased>,
 }
 
 /// The keyed hash that stands for a person's email where the email may not be kept.
@@ -547,7 +547,7 @@ pub async fn refuse_if_filter_used(db: &impl ConnectionTrait, id: i32) -> Result
     ))
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -654,7 +654,7 @@ pub async fn save(
     Ok(id)
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -691,7 +691,7 @@ pub struct RunContext {
 }
 
 /// Runs a macro on one user. Everything it does, and the record of the run, commit together.
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn execute(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -705,7 +705,7 @@ pub async fn execute(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {user_id}")))?;
     check_removable(&m, &target)?;
-    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let ctx = RunContext {
         trigger,
         run_id: None,
@@ -713,6 +713,10 @@ pub async fn execute(
     };
     let outcome = run_in(&txn, actor, &m, &target, &ctx).await?;
     txn.commit().await?;
+    drop(gate);
+    if let Some(erased) = &outcome.erased {
+        super::erasure::settle(db, erased).await;
+    }
     Ok(outcome)
 }
 
@@ -746,7 +750,7 @@ pub async fn already_ran_for(
 
 /// Runs a feedback macro on one ticket. Everything it does, and the record of the run, commit
 /// together.
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn execute_on_ticket(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -859,7 +863,7 @@ async fn fail_run(
         run_id,
         status: "failed",
         steps: Vec::new(),
-        removed_as: None,
+        erased: None,
     })
 }
 
@@ -928,12 +932,13 @@ async fn run_in(
             run_id: run,
             status: "skipped",
             steps: Vec::new(),
-            removed_as: None,
+            erased: None,
         });
     }
 
     let all_teams = teams::refs(txn).await?;
     let mut steps = Vec::new();
+    let mut erased = None;
     for action in &m.actions {
         match action {
             MacroAction::AdjustScore { delta } => {
@@ -983,7 +988,7 @@ async fn run_in(
                 return Err(AppError::internal("a feedback action in a user macro"));
             }
             MacroAction::RemoveUser => {
-                erase_user(txn, target, &hash).await?;
+                erased = Some(super::erasure::erase(txn, target, &removed_label(&hash)).await?);
                 if m.options.include_on_dashboard {
                     let team_names = teams_of(txn, target.id, &all_teams).await?;
                     opt_out_event::ActiveModel {
@@ -1058,7 +1063,7 @@ async fn run_in(
         run_id: run,
         status: "completed",
         steps,
-        removed_as: removes.then(|| removed_label(&hash)),
+        erased,
     })
 }
 
@@ -1207,7 +1212,7 @@ pub async fn run_on_ticket(
         run_id: run,
         status: "completed",
         steps,
-        removed_as: None,
+        erased: None,
     })
 }
 
@@ -1300,64 +1305,6 @@ pub(crate) async fn teams_of(
 /// How a removed person appears in logs: a prefix of their keyed hash.
 pub fn removed_label(hash: &str) -> String {
     format!("removed user {}", &hash[..hash.len().min(12)])
-}
-
-/// Removes a person's personal data from every place that holds it, apart from the user row
-/// itself (deleted last by the caller): comments they wrote keep their text under
-/// "Removed user", audit entries naming them are redacted to a keyed hash, stored import
-/// reports lose their email. Memberships, sessions and comments about them go with the row.
-async fn erase_user(
-    db: &impl ConnectionTrait,
-    target: &user::Model,
-    hash: &str,
-) -> Result<(), AppError> {
-    comment::Entity::update_many()
-        .col_expr(
-            comment::Column::AuthorUserId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(comment::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
-        .filter(comment::Column::AuthorUserId.eq(target.id))
-        .exec(db)
-        .await?;
-    super::feedback::erase_person(db, target.id).await?;
-    super::webhooks::erase_person(db, target, &removed_label(hash)).await?;
-    audit::redact(
-        db,
-        target.id,
-        &target.email,
-        &format!("removed user {}", &hash[..12]),
-    )
-    .await?;
-    listener_call::Entity::update_many()
-        .col_expr(
-            listener_call::Column::Target,
-            Expr::value(removed_label(hash)),
-        )
-        .col_expr(
-            listener_call::Column::TargetUserId,
-            Expr::value(Option::<i32>::None),
-        )
-        .filter(
-            sea_orm::Condition::any()
-                .add(listener_call::Column::TargetUserId.eq(target.id))
-                .add(listener_call::Column::Target.eq(target.email.clone())),
-        )
-        .exec(db)
-        .await?;
-    user_import::Entity::update_many()
-        .col_expr(
-            user_import::Column::Report,
-            sea_orm::sea_query::Func::cust("REPLACE")
-                .arg(Expr::col(user_import::Column::Report))
-                .arg(target.email.clone())
-                .arg("[removed]")
-                .into(),
-        )
-        .filter(user_import::Column::Report.contains(&target.email))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

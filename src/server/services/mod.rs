@@ -7,6 +7,7 @@ pub mod auth;
 pub mod automation;
 pub mod bulk_runs;
 pub mod community;
+pub mod erasure;
 pub mod external_data;
 pub mod external_sources;
 pub mod feedback;
@@ -28,6 +29,8 @@ pub struct Actor {
     pub user_id: Option<i32>,
     pub label: String,
     pub ip: String,
+    /// The id (a hash, never the token) of the admin session acting, when a manager acts.
+    pub session: Option<String>,
 }
 
 impl Actor {
@@ -36,6 +39,7 @@ impl Actor {
             user_id: None,
             label: label.to_string(),
             ip: String::new(),
+            session: None,
         }
     }
 }

@@ -144,7 +144,7 @@ fn parse_project(form: &ProjectForm) -> Result<ParsedProject, AppError> {
 }
 
 /// Creates the project when `form.id` is empty, updates it otherwise. Returns its id.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -321,7 +321,7 @@ async fn type_name_taken(
 }
 
 /// Adds a feedback type to a project, with the default workflow and an empty form.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create_type(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -512,7 +512,7 @@ fn parse_type_form(form: &FeedbackTypeForm, teams: &[TeamRef]) -> Result<ParsedT
 /// Saves a feedback type's name, workflow, teams and form. Statuses are matched by name, so
 /// renaming one is removing it and adding another; a status that tickets are in cannot be
 /// removed. Fields are matched by key; values of removed fields stay on the tickets.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save_type(
     db: &DatabaseConnection,
     actor: &Actor,

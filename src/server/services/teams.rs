@@ -95,7 +95,7 @@ async fn name_taken(
     Ok(q.count(db).await? > 0)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -122,7 +122,7 @@ pub async fn create(
     Ok(created.id)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -158,7 +158,7 @@ pub async fn update(
     Ok(())
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,

@@ -205,11 +205,24 @@ pub async fn get_row(db: &impl ConnectionTrait, id: i32) -> Result<UserRow, AppE
     Ok(row(&u, teams.remove(&id).unwrap_or_default()))
 }
 
-pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, AppError> {
+/// A user's page as `viewer` sees it. `community_manager`: whether the viewer may read the
+/// audit log and see anyone's sessions; otherwise there is no activity list, and sessions
+/// only on their own page.
+pub async fn detail(
+    db: &impl ConnectionTrait,
+    id: i32,
+    viewer: &Actor,
+    community_manager: bool,
+) -> Result<UserDetail, AppError> {
+    let with_audit = community_manager;
     let u = find(db, id).await?;
     let all_teams = teams::refs(db).await?;
     let mut teams = teams_of(db, &[id], &all_teams).await?;
-    let activity = audit::for_user(db, id, &u.email, 20).await?;
+    let activity = if with_audit {
+        Some(audit::for_user(db, id, &u.email, 20).await?)
+    } else {
+        None
+    };
     let projects: Vec<(i32, String)> = crate::server::entities::project::Entity::find()
         .select_only()
         .column(crate::server::entities::project::Column::Id)
@@ -255,6 +268,11 @@ pub async fn detail(db: &impl ConnectionTrait, id: i32) -> Result<UserDetail, Ap
         updated_at: format_time(&u.updated_at),
         user: row(&u, teams.remove(&id).unwrap_or_default()),
         activity,
+        sessions: if community_manager || viewer.user_id == Some(id) {
+            Some(auth::sessions_of(db, id, viewer.session.as_deref()).await?)
+        } else {
+            None
+        },
     })
 }
 
@@ -353,7 +371,7 @@ async fn set_memberships(
     Ok(())
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -362,10 +380,11 @@ pub async fn create(
     let parsed = validate(db, form, None).await?;
     let txn = db.begin().await?;
     let created = insert_parsed(&txn, &parsed).await?;
-    audit::record(
+    audit::record_about(
         &txn,
         actor,
         "user.created",
+        Some(created.id),
         &created.email,
         &format!("role {}", parsed.role.key()),
     )
@@ -374,7 +393,7 @@ pub async fn create(
     Ok(created.id)
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn update(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -398,6 +417,20 @@ pub async fn update(
     if existing.email != parsed.email.as_str() {
         changes.push(format!("email {} → {}", existing.email, parsed.email));
     }
+    // The earlier email and name stay known until the person is erased (`erasure`).
+    let old_name = format!("{} {}", existing.first_name, existing.last_name);
+    let new_name = format!(
+        "{} {}",
+        parsed.first_name.as_str(),
+        parsed.last_name.as_str()
+    );
+    super::erasure::remember_aliases(
+        &txn,
+        id,
+        (existing.email != parsed.email.as_str()).then_some(existing.email.as_str()),
+        (old_name != new_name).then_some(old_name.as_str()),
+    )
+    .await?;
     if existing.role != parsed.role.key() {
         changes.push(format!("role {} → {}", existing.role, parsed.role.key()));
     }
@@ -422,13 +455,19 @@ pub async fn update(
     }
     active.update(&txn).await?;
     set_memberships(&txn, id, &parsed.team_ids).await?;
-    if credentials_changed && actor.user_id != Some(id) {
-        auth::end_sessions(&txn, id).await?;
+    if credentials_changed {
+        // Every other session of the account ends; a manager changing their own password
+        // keeps the session they did it from.
+        let keep = (actor.user_id == Some(id))
+            .then_some(actor.session.as_deref())
+            .flatten();
+        auth::end_sessions_except(&txn, id, keep).await?;
     }
-    audit::record(
+    audit::record_about(
         &txn,
         actor,
         "user.updated",
+        Some(id),
         parsed.email.as_str(),
         &changes.join("; "),
     )
@@ -454,7 +493,7 @@ async fn ensure_another_community_manager(
     Ok(())
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -472,11 +511,19 @@ pub async fn delete(
     if existing.role == Role::CommunityManager.key() {
         ensure_another_community_manager(db, id).await?;
     }
-    let txn = db.begin().await?;
-    // Memberships and sessions go with the row (ON DELETE CASCADE).
+    // A deleted person is erased as completely as one a removal macro removes; the log
+    // names them by their keyed hash only.
+    let hash =
+        super::macros::subject_hash(&super::community::hash_key(db).await?, &existing.email)?;
+    let label = super::macros::removed_label(&hash);
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let erased = super::erasure::erase(&txn, &existing, &label).await?;
+    // Memberships, sessions and aliases go with the row (ON DELETE CASCADE).
     user::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "user.deleted", &existing.email, "").await?;
+    audit::record(&txn, actor, "user.deleted", &label, "").await?;
     txn.commit().await?;
+    drop(gate);
+    super::erasure::settle(db, &erased).await;
     Ok(())
 }
 
@@ -553,7 +600,7 @@ mod tests {
 
 /// A comment about a user by the signed-in manager: community-level, or about their part in
 /// one project.
-#[tracing::instrument(skip(db, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn add_comment(
     db: &DatabaseConnection,
     actor: &Actor,

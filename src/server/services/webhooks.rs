@@ -9,7 +9,7 @@
 //! same rendering and the same queue.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
@@ -735,7 +735,7 @@ pub async fn editor(
 
 /// Creates or updates a webhook; its id. Switching signing on makes a signing secret, stored
 /// encrypted (the webhook page reveals it on request).
-#[tracing::instrument(skip(db, sealer, actor, form), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, sealer, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
     sealer: &Sealer,
@@ -844,7 +844,7 @@ pub async fn save(
 }
 
 /// A new signing secret; the old one keeps signing beside it for `ROTATION_OVERLAP`.
-#[tracing::instrument(skip(db, sealer, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, sealer, actor), fields(actor_id = ?actor.user_id))]
 pub async fn rotate_secret(
     db: &DatabaseConnection,
     sealer: &Sealer,
@@ -923,7 +923,7 @@ pub async fn cancel_waiting_of_macro(
     .await
 }
 
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn delete(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1144,7 +1144,7 @@ pub async fn ticket_values(
 
 /// Preview (nothing is sent or stored) or send-test (queued and sent as a test delivery) of
 /// a webhook, rendered against a user (by email) or a ticket (by id).
-#[tracing::instrument(skip(db, actor, target), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor, target), fields(actor_id = ?actor.user_id))]
 pub async fn try_out(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -1200,7 +1200,7 @@ pub async fn try_out(
 }
 
 /// Sends a delivery again as it was rendered, as a new delivery (the log keeps both).
-#[tracing::instrument(skip(db, actor), fields(actor = %actor.label))]
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i64, AppError> {
     let d = webhook_delivery::Entity::find_by_id(id)
         .one(db)
@@ -1268,8 +1268,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
 }
 
 /// A removed person leaves no trace in deliveries: those about them lose their request and
-/// answers (a queued one is cancelled), and their email and name are cut out of deliveries
-/// about tickets they submitted.
+/// answers (a queued one is cancelled).
 pub async fn erase_person(
     db: &impl ConnectionTrait,
     target: &user::Model,
@@ -1318,54 +1317,8 @@ pub async fn erase_person(
             .exec(db)
             .await?;
     }
-    let full_name = format!("{} {}", target.first_name, target.last_name);
-    for needle in [target.email.clone(), full_name] {
-        if needle.trim().is_empty() {
-            continue;
-        }
-        cut_out::<webhook_delivery::Entity>(
-            db,
-            &[
-                webhook_delivery::Column::Body,
-                webhook_delivery::Column::Url,
-                webhook_delivery::Column::Headers,
-            ],
-            &needle,
-        )
-        .await?;
-        cut_out::<webhook_attempt::Entity>(
-            db,
-            &[
-                webhook_attempt::Column::ResponseBody,
-                webhook_attempt::Column::RequestHeaders,
-            ],
-            &needle,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Replaces `needle` by "[removed]" in these text columns of every row holding it.
-async fn cut_out<E: EntityTrait>(
-    db: &impl ConnectionTrait,
-    columns: &[E::Column],
-    needle: &str,
-) -> Result<(), AppError> {
-    let mut update = E::update_many();
-    let mut holding = sea_orm::Condition::any();
-    for col in columns {
-        update = update.col_expr(
-            *col,
-            Func::cust("REPLACE")
-                .arg(Expr::col(*col))
-                .arg(needle)
-                .arg("[removed]")
-                .into(),
-        );
-        holding = holding.add(col.contains(needle));
-    }
-    update.filter(holding).exec(db).await?;
+    // Their email and name inside other deliveries (about tickets they submitted, say) are
+    // cut out by the erasure's sweep.
     Ok(())
 }
 

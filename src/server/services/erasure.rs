@@ -1,0 +1,924 @@
+//! Erasure: removing a person (the *Remove user completely* action, or a plain "Delete user")
+//! leaves no form of their email or name anywhere the product writes, and an operator can
+//! prove it with `switchyard erasure-check --email E [--name "F L"]`.
+//!
+//! Two halves share one definition of "a form of the person":
+//! - [`erase`] first does what each area knows about the person (rows tied to their id lose
+//!   the link and their text: comments keep their body under "Removed user", deliveries about
+//!   them are emptied, audit entries about them are redacted), then **sweeps** every text
+//!   column of every table (found from the database's own schema, not a hand list) for the
+//!   person's current and earlier emails and names, in every form they may have been written
+//!   in ([`forms`]), and cuts each occurrence out. After the transaction commits, [`settle`]
+//!   rewrites what the database keeps of deleted data: SQLite's WAL is checkpointed and
+//!   truncated (`secure_delete` is on for every connection, so freed pages are zeroed);
+//!   PostgreSQL vacuums the tables that changed.
+//! - [`check`] runs the same scan without changing anything, and [`scan_file`] reads the
+//!   SQLite file and its WAL byte by byte for the same forms.
+//!
+//! A form matches case-insensitively and only as a whole word: `jim@example.com` is not found
+//! inside `tim.jim@example.com`, nor `Jim Smith` inside `Jim Smithers`. Names are looked for
+//! everywhere except in the `users` table, where other members keep their own names (two
+//! people may share one); the person's own row is deleted by the caller.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement, Value,
+};
+
+use crate::errors::AppError;
+use crate::server::entities::{person_alias, user};
+
+/// What replaces a form of the person wherever the sweep finds one.
+pub const CUT: &str = "[removed]";
+
+const KIND_EMAIL: &str = "email";
+const KIND_NAME: &str = "name";
+
+/// Tables the scan never reads: the migration bookkeeping.
+const SKIPPED_TABLES: &[&str] = &["seaql_migrations"];
+/// Tables where names are not looked for: each member's own record holds their own name.
+const OWN_RECORD_TABLES: &[&str] = &["users", "person_aliases"];
+
+/// Everyone a person was, as far as this installation knows: their current and earlier emails
+/// and full names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub emails: Vec<String>,
+    pub names: Vec<String>,
+}
+
+impl Identity {
+    /// An identity given by an operator (the checker's `--email` and `--name`).
+    pub fn new(emails: Vec<String>, names: Vec<String>) -> Identity {
+        let keep = |v: Vec<String>| {
+            let mut out: Vec<String> = Vec::new();
+            for s in v {
+                let s = s.trim().to_string();
+                if s.chars().count() >= 3
+                    && !out.iter().any(|o| o.to_lowercase() == s.to_lowercase())
+                {
+                    out.push(s);
+                }
+            }
+            out
+        };
+        Identity {
+            emails: keep(emails),
+            names: keep(names),
+        }
+    }
+
+    /// The user's current email and name and the earlier ones an edit replaced.
+    pub async fn of(db: &impl ConnectionTrait, person: &user::Model) -> Result<Identity, AppError> {
+        let mut emails = vec![person.email.clone()];
+        let mut names = vec![full_name(person)];
+        for alias in person_alias::Entity::find()
+            .filter(person_alias::Column::UserId.eq(person.id))
+            .all(db)
+            .await?
+        {
+            match alias.kind.as_str() {
+                KIND_EMAIL => emails.push(alias.value),
+                _ => names.push(alias.value),
+            }
+        }
+        Ok(Identity::new(emails, names))
+    }
+
+    /// Every (form, is it a name) pair to look for.
+    fn needles(&self) -> Vec<Needle> {
+        let mut out: Vec<Needle> = Vec::new();
+        for (values, name) in [(&self.emails, false), (&self.names, true)] {
+            for v in values {
+                for form in forms(v) {
+                    if !out
+                        .iter()
+                        .any(|n| n.form.to_lowercase() == form.to_lowercase())
+                    {
+                        out.push(Needle { form, name });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+pub fn full_name(u: &user::Model) -> String {
+    format!("{} {}", u.first_name, u.last_name)
+}
+
+/// Keeps a user's earlier email and/or name (an edit is replacing them) until they are erased.
+pub async fn remember_aliases(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    old_email: Option<&str>,
+    old_name: Option<&str>,
+) -> Result<(), AppError> {
+    for (kind, value) in [(KIND_EMAIL, old_email), (KIND_NAME, old_name)] {
+        let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        person_alias::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set(kind.into()),
+            value: Set(value.to_string()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+struct Needle {
+    form: String,
+    name: bool,
+}
+
+/// The forms in which `text` may have been written down by the product or sent to it: as
+/// typed, percent-encoded in a URL or query (all of it, or only `@`, `+`, spaces or
+/// non-ASCII), form-encoded (`+` for spaces), escaped inside a JSON string (with non-ASCII
+/// characters as they are or as `\uXXXX`) and escaped for HTML. Letter case never matters.
+pub fn forms(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |s: String| {
+        if !s.is_empty()
+            && !out
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&s) || o.to_lowercase() == s.to_lowercase())
+        {
+            out.push(s);
+        }
+    };
+    add(text.to_string());
+    // Percent-encoding of everything outside the unreserved set, spaces as %20 or +.
+    add(percent(text, |c| !is_unreserved(c), "%20"));
+    add(percent(text, |c| !is_unreserved(c), "+"));
+    // application/x-www-form-urlencoded as the url crate writes it.
+    add(url::form_urlencoded::byte_serialize(text.as_bytes()).collect());
+    // Only some characters encoded (what many senders do in a query string).
+    add(percent(text, |c| c == '@', " "));
+    add(percent(text, |c| c == '+', " "));
+    add(percent(text, |c| c == '@' || c == '+', " "));
+    add(percent(text, |c| !c.is_ascii(), " "));
+    add(percent(text, |c| !c.is_ascii() || c == '@', "%20"));
+    add(percent(text, |c| !c.is_ascii() || c == '@', "+"));
+    add(text.replace(' ', "+"));
+    add(text.replace(' ', "%20"));
+    // JSON strings.
+    let json = serde_json::to_string(text).unwrap_or_default();
+    add(json[1..json.len().saturating_sub(1).max(1)].to_string());
+    add(json_ascii(text));
+    // HTML text and attributes.
+    add(crate::app::escape_html(text));
+    out
+}
+
+fn is_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
+/// `text` with the characters `encode` picks as %XX (UTF-8 bytes, upper-case hex) and each
+/// space as `space` (a space given as " " stays a space unless `encode` picks it).
+fn percent(text: &str, encode: impl Fn(char) -> bool, space: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for c in text.chars() {
+        if c == ' ' && space != " " {
+            out.push_str(space);
+        } else if encode(c) && c != ' ' {
+            let mut buf = [0u8; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A JSON string's content with every non-ASCII character as `\uXXXX` (UTF-16 units).
+fn json_ascii(text: &str) -> String {
+    let json = serde_json::to_string(text).unwrap_or_default();
+    let inner = &json[1..json.len().saturating_sub(1).max(1)];
+    let mut out = String::with_capacity(inner.len());
+    for c in inner.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+fn same_letter(a: char, b: char) -> bool {
+    a == b || a.to_lowercase().eq(b.to_lowercase())
+}
+
+/// Whether the characters around a match end a word: for an email, the local part and the
+/// domain may not go on (`tim.jim@…`, `…@example.com.au` are other addresses); for a name,
+/// no letter or digit may touch it. A `%XX` escape before the match, or `+` (a form-encoded
+/// space), counts as a boundary.
+fn at_boundary(before: &[char], after: &[char], name: bool) -> bool {
+    let left_ok = match before.last() {
+        None => true,
+        Some(&c) => {
+            let escape = before.len() >= 3
+                && before[before.len() - 3] == '%'
+                && before[before.len() - 2].is_ascii_hexdigit()
+                && c.is_ascii_hexdigit();
+            escape
+                || if name {
+                    !c.is_alphanumeric()
+                } else {
+                    !(c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                }
+        }
+    };
+    let right_ok = match after.first() {
+        None => true,
+        Some(&c) => {
+            if name {
+                !c.is_alphanumeric()
+            } else {
+                !(c.is_alphanumeric()
+                    || c == '-'
+                    || (c == '.' && after.get(1).is_some_and(|n| n.is_alphanumeric())))
+            }
+        }
+    };
+    left_ok && right_ok
+}
+
+/// Where `needle` stands in `hay` as a whole word, case-insensitively (char index ranges).
+fn occurrences(hay: &[char], needle: &Needle) -> Vec<(usize, usize)> {
+    let n: Vec<char> = needle.form.chars().collect();
+    let mut found = Vec::new();
+    if n.is_empty() || hay.len() < n.len() {
+        return found;
+    }
+    let mut i = 0;
+    while i + n.len() <= hay.len() {
+        if hay[i..i + n.len()]
+            .iter()
+            .zip(&n)
+            .all(|(a, b)| same_letter(*a, *b))
+            && at_boundary(&hay[..i], &hay[i + n.len()..], needle.name)
+        {
+            found.push((i, i + n.len()));
+            i += n.len();
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// `text` with every whole-word occurrence of the needles cut out, or None when it holds none.
+fn cut_all(text: &str, needles: &[&Needle]) -> Option<String> {
+    let mut chars: Vec<char> = text.chars().collect();
+    let mut changed = false;
+    for needle in needles {
+        let hits = occurrences(&chars, needle);
+        if hits.is_empty() {
+            continue;
+        }
+        changed = true;
+        let mut next = Vec::with_capacity(chars.len());
+        let mut from = 0;
+        for (start, end) in hits {
+            next.extend_from_slice(&chars[from..start]);
+            next.extend(CUT.chars());
+            from = end;
+        }
+        next.extend_from_slice(&chars[from..]);
+        chars = next;
+    }
+    changed.then(|| chars.into_iter().collect())
+}
+
+/// One place a form of the person was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub table: String,
+    pub column: String,
+    /// The row: its SQLite rowid or PostgreSQL ctid.
+    pub row: String,
+    pub form: String,
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{} (row {}): {:?}",
+            self.table, self.column, self.row, self.form
+        )
+    }
+}
+
+/// A table and the columns of it that can hold text.
+struct TextTable {
+    name: String,
+    /// (column, SQL type to cast a written value to on PostgreSQL, e.g. `jsonb`)
+    columns: Vec<(String, String)>,
+}
+
+/// Every table and text column of the database, from its own catalogue.
+async fn text_tables(db: &impl ConnectionTrait) -> Result<Vec<TextTable>, AppError> {
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Sqlite => {
+            "SELECT m.name AS t, p.name AS c, upper(p.type) AS ty \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+             ORDER BY m.name, p.cid"
+        }
+        _ => {
+            "SELECT c.table_name::text AS t, c.column_name::text AS c, c.data_type::text AS ty \
+             FROM information_schema.columns c \
+             JOIN information_schema.tables t \
+               ON t.table_schema = c.table_schema AND t.table_name = c.table_name \
+             WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' \
+               AND c.data_type IN ('text', 'character varying', 'character', 'json', 'jsonb') \
+             ORDER BY c.table_name, c.ordinal_position"
+        }
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql.to_string()))
+        .await?;
+    let mut tables: Vec<TextTable> = Vec::new();
+    for row in rows {
+        let t: String = row.try_get("", "t")?;
+        let c: String = row.try_get("", "c")?;
+        let ty: String = row.try_get("", "ty")?;
+        if SKIPPED_TABLES.contains(&t.as_str()) {
+            continue;
+        }
+        if backend == DbBackend::Sqlite
+            && [
+                "INT", "REAL", "FLOA", "DOUB", "BOOL", "BLOB", "NUMERIC", "DECIMAL",
+            ]
+            .iter()
+            .any(|k| ty.contains(k))
+        {
+            continue;
+        }
+        match tables.last_mut() {
+            Some(last) if last.name == t => last.columns.push((c, ty)),
+            _ => tables.push(TextTable {
+                name: t,
+                columns: vec![(c, ty)],
+            }),
+        }
+    }
+    Ok(tables)
+}
+
+fn quoted(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn like_pattern(form: &str) -> String {
+    let mut p = String::from("%");
+    for c in form.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// The LIKE patterns that find rows that may hold a needle (the exact, whole-word and
+/// case-insensitive test is done on what they return). SQLite's LIKE folds ASCII letters only,
+/// so non-ASCII forms are also tried in lower and upper case.
+fn patterns(needles: &[&Needle], backend: DbBackend) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in needles {
+        let mut variants = vec![n.form.clone()];
+        if backend == DbBackend::Sqlite && !n.form.is_ascii() {
+            variants.push(n.form.to_lowercase());
+            variants.push(n.form.to_uppercase());
+        }
+        for v in variants {
+            let p = like_pattern(&v);
+            if !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// A row that holds a form of the person: its id, and each column that does with its text
+/// and the forms found in it.
+struct Holding {
+    row: String,
+    columns: Vec<(String, String, Vec<String>)>,
+}
+
+/// The rows of one table that hold a needle.
+async fn rows_holding(
+    db: &impl ConnectionTrait,
+    table: &TextTable,
+    needles: &[&Needle],
+) -> Result<Vec<Holding>, AppError> {
+    let backend = db.get_database_backend();
+    let pats = patterns(needles, backend);
+    if pats.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (row_id, as_text, like): (&str, fn(&str) -> String, &str) = match backend {
+        DbBackend::Sqlite => (
+            "CAST(rowid AS TEXT)",
+            |c| format!("CAST({c} AS TEXT)"),
+            "LIKE",
+        ),
+        _ => ("ctid::text", |c| format!("{c}::text"), "ILIKE"),
+    };
+    let mut select = vec![format!("{row_id} AS \"__row\"")];
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for (i, (col, _)) in table.columns.iter().enumerate() {
+        let expr = as_text(&quoted(col));
+        select.push(format!("{expr} AS \"c{i}\""));
+        for p in &pats {
+            values.push(p.clone().into());
+            let placeholder = match backend {
+                DbBackend::Sqlite => "?".to_string(),
+                _ => format!("${}", values.len()),
+            };
+            conditions.push(format!("{expr} {like} {placeholder} ESCAPE '\\'"));
+        }
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}",
+        select.join(", "),
+        quoted(&table.name),
+        conditions.join(" OR ")
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let mut holding = Holding {
+            row: row.try_get("", "__row")?,
+            columns: Vec::new(),
+        };
+        for (i, (col, _)) in table.columns.iter().enumerate() {
+            let Some(text) = row.try_get::<Option<String>>("", &format!("c{i}"))? else {
+                continue;
+            };
+            let chars: Vec<char> = text.chars().collect();
+            let hits: Vec<String> = needles
+                .iter()
+                .filter(|n| !occurrences(&chars, n).is_empty())
+                .map(|n| n.form.clone())
+                .collect();
+            if !hits.is_empty() {
+                holding.columns.push((col.clone(), text, hits));
+            }
+        }
+        if !holding.columns.is_empty() {
+            out.push(holding);
+        }
+    }
+    Ok(out)
+}
+
+/// The needles to look for in a table (names are not looked for in members' own records).
+fn needles_for<'a>(table: &str, needles: &'a [Needle]) -> Vec<&'a Needle> {
+    let own_records = OWN_RECORD_TABLES.contains(&table);
+    needles
+        .iter()
+        .filter(|n| !(n.name && own_records))
+        .collect()
+}
+
+/// Every place in the database that still holds a form of the person. Changes nothing.
+pub async fn check(db: &impl ConnectionTrait, who: &Identity) -> Result<Vec<Found>, AppError> {
+    let needles = who.needles();
+    let mut found = Vec::new();
+    for table in text_tables(db).await? {
+        let wanted = needles_for(&table.name, &needles);
+        for holding in rows_holding(db, &table, &wanted).await? {
+            for (column, _, forms) in holding.columns {
+                for form in forms {
+                    found.push(Found {
+                        table: table.name.clone(),
+                        column: column.clone(),
+                        row: holding.row.clone(),
+                        form,
+                    });
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What a sweep cut out: the number of values changed per table.
+pub type Swept = BTreeMap<String, u64>;
+
+/// Cuts every form of the person out of every text column, except their own user row (the
+/// caller deletes it) and other members' own records (see the module comment). Runs in the
+/// caller's transaction.
+pub async fn sweep(db: &impl ConnectionTrait, who: &Identity) -> Result<Swept, AppError> {
+    let backend = db.get_database_backend();
+    let needles = who.needles();
+    let mut swept = Swept::new();
+    for table in text_tables(db).await? {
+        if table.name == "users" {
+            continue;
+        }
+        let wanted = needles_for(&table.name, &needles);
+        for holding in rows_holding(db, &table, &wanted).await? {
+            // One statement per row (a PostgreSQL row moves to a new ctid when updated).
+            let mut sets = Vec::new();
+            let mut values: Vec<Value> = Vec::new();
+            for (column, text, _) in &holding.columns {
+                let Some(cut) = cut_all(text, &wanted) else {
+                    continue;
+                };
+                values.push(cut.into());
+                let set = match backend {
+                    DbBackend::Sqlite => format!("{} = ?", quoted(column)),
+                    _ => {
+                        let ty = table
+                            .columns
+                            .iter()
+                            .find(|(c, _)| c == column)
+                            .map(|(_, ty)| ty.as_str())
+                            .unwrap_or("text");
+                        let cast = if ty == "json" || ty == "jsonb" {
+                            ty
+                        } else {
+                            "text"
+                        };
+                        format!("{} = CAST(${} AS {cast})", quoted(column), values.len())
+                    }
+                };
+                sets.push(set);
+            }
+            if sets.is_empty() {
+                continue;
+            }
+            values.push(holding.row.clone().into());
+            let sql = match backend {
+                DbBackend::Sqlite => format!(
+                    "UPDATE {} SET {} WHERE rowid = CAST(? AS INTEGER)",
+                    quoted(&table.name),
+                    sets.join(", ")
+                ),
+                _ => format!(
+                    "UPDATE {} SET {} WHERE ctid = CAST(${} AS tid)",
+                    quoted(&table.name),
+                    sets.join(", "),
+                    values.len()
+                ),
+            };
+            db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                .await?;
+            *swept.entry(table.name.clone()).or_default() += 1;
+        }
+    }
+    Ok(swept)
+}
+
+/// What an erasure did: the label that now stands for the person in logs, and the tables it
+/// changed (for `settle`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erased {
+    pub label: String,
+    pub tables: Vec<String>,
+}
+
+/// Removes a person's personal data from every place that holds it, in the caller's
+/// transaction, apart from the user row itself (deleted by the caller, last: memberships,
+/// sessions, aliases, follows and notifications go with it). Comments they wrote keep their
+/// text under "Removed user"; deliveries about them are emptied (a queued one is cancelled);
+/// audit entries about or by them are redacted to `label`; listener calls about them name
+/// `label`; then the sweep cuts every remaining form of their emails and names out of every
+/// text column.
+pub async fn erase(
+    db: &impl ConnectionTrait,
+    target: &user::Model,
+    label: &str,
+) -> Result<Erased, AppError> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+
+    use crate::server::entities::{comment, listener_call};
+    let who = Identity::of(db, target).await?;
+    comment::Entity::update_many()
+        .col_expr(
+            comment::Column::AuthorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(
+            comment::Column::AuthorLabel,
+            Expr::value(super::macros::REMOVED_LABEL),
+        )
+        .filter(comment::Column::AuthorUserId.eq(target.id))
+        .exec(db)
+        .await?;
+    super::feedback::erase_person(db, target.id).await?;
+    super::webhooks::erase_person(db, target, label).await?;
+    super::audit::redact(db, target.id, &who.emails, label).await?;
+    let lowered: Vec<String> = who.emails.iter().map(|e| e.to_lowercase()).collect();
+    listener_call::Entity::update_many()
+        .col_expr(listener_call::Column::Target, Expr::value(label))
+        .col_expr(
+            listener_call::Column::TargetUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .filter(
+            sea_orm::Condition::any()
+                .add(listener_call::Column::TargetUserId.eq(target.id))
+                .add(
+                    Expr::expr(Func::lower(Expr::col(listener_call::Column::Target)))
+                        .is_in(lowered),
+                ),
+        )
+        .exec(db)
+        .await?;
+    let swept = sweep(db, &who).await?;
+    let mut tables: Vec<String> = ERASED_TABLES.iter().map(|t| t.to_string()).collect();
+    tables.extend(swept.into_keys());
+    tables.sort();
+    tables.dedup();
+    Ok(Erased {
+        label: label.to_string(),
+        tables,
+    })
+}
+
+/// After an erasure has committed: what the database still keeps of deleted data is rewritten.
+/// On SQLite the WAL (which holds earlier versions of the changed pages) is checkpointed into
+/// the file and truncated to nothing; freed pages were already zeroed (`secure_delete`). On
+/// PostgreSQL the tables that changed are vacuumed, so their dead row versions are gone.
+/// A failure is logged, not returned: the erasure itself has committed.
+pub async fn settle(db: &sea_orm::DatabaseConnection, erased: &Erased) {
+    let tables = &erased.tables;
+    let result = match db.get_database_backend() {
+        DbBackend::Sqlite => checkpoint(db).await,
+        _ => vacuum(db, tables).await,
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "after an erasure, the database could not be compacted");
+    }
+}
+
+async fn checkpoint(db: &sea_orm::DatabaseConnection) -> Result<(), AppError> {
+    // Writers of this process wait while the WAL is emptied; readers elsewhere may hold it
+    // back for a moment, so it is tried a few times.
+    let _turn = crate::server::db::sqlite_write_turn().await;
+    for attempt in 0..20 {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
+            ))
+            .await?;
+        let busy = row
+            .map(|r| r.try_get_by_index::<i32>(0).unwrap_or(0))
+            .unwrap_or(0);
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10 * (attempt + 1))).await;
+    }
+    Err(AppError::internal("the WAL stayed busy"))
+}
+
+async fn vacuum(db: &sea_orm::DatabaseConnection, tables: &[String]) -> Result<(), AppError> {
+    let mut names: Vec<&String> = tables.iter().collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = names.iter().map(|t| quoted(t)).collect();
+    db.execute_unprepared(&format!("VACUUM {}", list.join(", ")))
+        .await?;
+    Ok(())
+}
+
+/// The tables whose rows an erasure changes besides what its sweep reports.
+pub const ERASED_TABLES: &[&str] = &[
+    "users",
+    "person_aliases",
+    "team_memberships",
+    "admin_sessions",
+    "comments",
+    "tickets",
+    "ticket_comments",
+    "ticket_events",
+    "ticket_followers",
+    "notifications",
+    "webhook_deliveries",
+    "webhook_attempts",
+    "listener_calls",
+    "audit_log",
+    "user_imports",
+    "data_values",
+];
+
+/// Looks for the person's forms in a file (the SQLite database and its WAL): byte for byte,
+/// ASCII letters in any case, whole words. Returns each form found with its byte offset.
+pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<(String, u64)>> {
+    use std::io::Read;
+    let needles = who.needles();
+    // Each form as UTF-8 bytes, also in lower and upper case for non-ASCII letters.
+    let mut patterns: Vec<(Vec<u8>, &Needle)> = Vec::new();
+    for n in &needles {
+        for v in [n.form.clone(), n.form.to_lowercase(), n.form.to_uppercase()] {
+            let bytes = v.into_bytes();
+            if !patterns.iter().any(|(p, _)| p.eq_ignore_ascii_case(&bytes)) {
+                patterns.push((bytes, n));
+            }
+        }
+    }
+    let longest = patterns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut found = Vec::new();
+    // Chunks overlap by the longest pattern (plus context) so that nothing is missed at a seam.
+    let keep = longest + 8;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut base: u64 = 0;
+    let mut chunk = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut chunk)?;
+        let at_end = n == 0;
+        buf.extend_from_slice(&chunk[..n]);
+        let limit = if at_end {
+            buf.len()
+        } else {
+            buf.len().saturating_sub(keep)
+        };
+        for (pat, needle) in &patterns {
+            let mut i = 0;
+            while i + pat.len() <= buf.len() && i < limit {
+                if buf[i..i + pat.len()].eq_ignore_ascii_case(pat)
+                    && byte_boundary(&buf[..i], &buf[i + pat.len()..], needle.name)
+                {
+                    found.push((needle.form.clone(), base + i as u64));
+                }
+                i += 1;
+            }
+        }
+        if at_end {
+            break;
+        }
+        let drop = limit;
+        buf.drain(..drop);
+        base += drop as u64;
+    }
+    found.sort_by_key(|(_, at)| *at);
+    found.dedup();
+    Ok(found)
+}
+
+/// [`at_boundary`] on raw bytes (non-ASCII bytes count as letters).
+fn byte_boundary(before: &[u8], after: &[u8], name: bool) -> bool {
+    let tail: Vec<char> = before
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(|b| if b.is_ascii() { *b as char } else { 'x' })
+        .collect();
+    let head: Vec<char> = after
+        .iter()
+        .take(2)
+        .map(|b| if b.is_ascii() { *b as char } else { 'x' })
+        .collect();
+    at_boundary(&tail, &head, name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn email(s: &str) -> Needle {
+        Needle {
+            form: s.into(),
+            name: false,
+        }
+    }
+
+    fn name(s: &str) -> Needle {
+        Needle {
+            form: s.into(),
+            name: true,
+        }
+    }
+
+    fn finds(hay: &str, n: &Needle) -> bool {
+        !occurrences(&hay.chars().collect::<Vec<_>>(), n).is_empty()
+    }
+
+    #[test]
+    fn forms_cover_the_ways_an_email_is_written() {
+        let f = forms("jim+x@example.com");
+        for expected in [
+            "jim+x@example.com",
+            "jim%2Bx%40example.com",
+            "jim+x%40example.com",
+            "jim%2Bx@example.com",
+        ] {
+            assert!(
+                f.iter().any(|g| g == expected),
+                "{expected} missing from {f:?}"
+            );
+        }
+        let n = forms("José O'Brien");
+        for expected in [
+            "José O'Brien",
+            "Jos%C3%A9+O%27Brien",
+            "Jos%C3%A9%20O%27Brien",
+            "José+O'Brien",
+            "Jos\\u00e9 O'Brien",
+            "José O&#39;Brien",
+        ] {
+            assert!(
+                n.iter().any(|g| g == expected),
+                "{expected} missing from {n:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn matches_are_whole_words_in_any_case() {
+        let e = email("jim@example.com");
+        assert!(finds("to JIM@Example.COM, please", &e));
+        assert!(finds("\"jim@example.com\"", &e));
+        assert!(finds("find=x%2Bjim@example.com", &e), "after an escape");
+        assert!(finds("contact+jim@example.com", &e), "a form-encoded space");
+        assert!(!finds("tim.jim@example.com", &e));
+        assert!(!finds("jim@example.community", &e));
+        assert!(!finds("jim@example.com.au", &e));
+        assert!(finds("jim@example.com.", &e), "a full stop ends a sentence");
+        let n = name("Jim Smith");
+        assert!(finds("Thanks, jim smith!", &n));
+        assert!(!finds("Jim Smithers", &n));
+        assert!(finds("ÉLODIE DURAND", &name("élodie durand")));
+    }
+
+    #[test]
+    fn cutting_replaces_every_occurrence() {
+        let e = email("jim@example.com");
+        let n = name("Jim Smith");
+        assert_eq!(
+            cut_all(
+                "Jim Smith <JIM@example.com> / tim.jim@example.com",
+                &[&e, &n]
+            )
+            .unwrap(),
+            "[removed] <[removed]> / tim.jim@example.com"
+        );
+        assert_eq!(cut_all("nothing here", &[&e]), None);
+    }
+
+    #[test]
+    fn identities_drop_blanks_and_repeats() {
+        let who = Identity::new(
+            vec!["A@x.io".into(), "a@X.io".into(), " ".into()],
+            vec!["Jo Do".into()],
+        );
+        assert_eq!(who.emails, vec!["A@x.io".to_string()]);
+        assert_eq!(who.names, vec!["Jo Do".to_string()]);
+    }
+
+    #[test]
+    fn files_are_scanned_across_chunk_seams() {
+        let dir = std::env::temp_dir().join(format!("sy-scan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let mut bytes = vec![0u8; (1 << 20) - 5];
+        bytes.extend_from_slice(b"Jim%40Example.com\0");
+        bytes.extend_from_slice(b"xjim@example.com\0");
+        std::fs::write(&path, &bytes).unwrap();
+        let who = Identity::new(vec!["jim@example.com".into()], vec![]);
+        let found = scan_file(&path, &who).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].1, (1 << 20) - 5);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
