@@ -380,15 +380,22 @@ pub async fn execute_many(
             vec![JobResult::Failed(e.to_string())]
         }
     };
-    // What removals deleted is compacted away before anyone is told the run is done.
+    // What removals deleted is compacted away (once for the batch) before anyone is told the
+    // run is done.
+    let mut erased: Option<super::services::erasure::Erased> = None;
     for result in &results {
         if let JobResult::Done(macros::RunOutcome {
-            erased: Some(erased),
-            ..
+            erased: Some(e), ..
         }) = result
         {
-            super::services::erasure::settle(db, erased).await;
+            match &mut erased {
+                Some(all) => all.tables.extend(e.tables.iter().cloned()),
+                None => erased = Some(e.clone()),
+            }
         }
+    }
+    if let Some(erased) = &erased {
+        super::services::erasure::settle(db, erased).await;
     }
     for job in jobs {
         let _ = signals.finished.send(job.id);
