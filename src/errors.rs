@@ -44,6 +44,12 @@ pub enum AppError {
         message: String,
         retry_after_secs: u64,
     },
+    /// Busy for a moment (too much of something expensive at once): try again shortly.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Opaque to the caller; the cause was logged where the error was created.
     #[error("something went wrong on our side; the error has been logged")]
     Internal,
@@ -63,6 +69,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,6 +84,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
             AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Unavailable { .. } => "unavailable",
             AppError::Internal => "internal_error",
         }
     }
@@ -199,6 +207,9 @@ impl axum::response::IntoResponse for AppError {
         }
         let mut response = (status, axum::Json(body)).into_response();
         if let AppError::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | AppError::Unavailable {
             retry_after_secs, ..
         } = &self
         {

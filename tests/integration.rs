@@ -136,8 +136,16 @@ async fn failed_sign_ins_are_throttled(app: TestApp) {
         let err = error_of(app.sign_in_as(ADMIN_EMAIL, "not the password").await).await;
         assert!(matches!(err, AppError::Validation(_)), "{err:?}");
     }
-    // Even the right password is refused now.
-    let err = error_of(app.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD).await).await;
+    // Even the right password is refused now, for a moment: the wait grows with each
+    // failure, but never locks the manager out.
+    let res = app.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let err = error_of(res).await;
     assert!(matches!(err, AppError::TooManyRequests { .. }), "{err:?}");
     assert_eq!(
         app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.throttled'")
@@ -145,6 +153,8 @@ async fn failed_sign_ins_are_throttled(app: TestApp) {
         1
     );
     assert_eq!(app.count("SELECT COUNT(*) FROM admin_sessions").await, 0);
+    tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+    app.sign_in().await;
 }
 
 async fn sign_in_issues_a_new_session_and_sign_out_ends_it(app: TestApp) {

@@ -65,6 +65,7 @@ pub async fn prepare(
             settings.api_rate_per_second,
             settings.api_rate_burst,
         )),
+        sign_ins: Default::default(),
         refusals: Arc::new(super::refusals::Refusals::new(
             settings.api_refused_per_second,
             settings.api_refused_burst,

@@ -54,6 +54,8 @@ pub struct Shared {
     pub finder: Finder,
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
+    /// Failed sign-ins per account and address in this process (`auth::SignInGuard`).
+    pub sign_ins: super::services::auth::SignInGuard,
     /// Calls refused before their key was accepted: counted here, written once a minute.
     pub refusals: Arc<Refusals>,
     /// Opens and seals the secrets stored encrypted (webhook signing secrets).

@@ -30,6 +30,7 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
             let signed = auth::sign_in(
                 &state.db,
                 &state.settings,
+                &state.sign_ins,
                 &form.email,
                 Secret::new(form.password),
                 &client,

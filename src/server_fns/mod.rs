@@ -120,6 +120,18 @@ pub(crate) mod ctx {
                 use_context::<leptos_axum::ResponseOptions>(),
             ) {
                 res.set_status(e.status());
+                if let AppError::TooManyRequests {
+                    retry_after_secs, ..
+                }
+                | AppError::Unavailable {
+                    retry_after_secs, ..
+                } = e
+                {
+                    res.insert_header(
+                        http::header::RETRY_AFTER,
+                        http::HeaderValue::from(*retry_after_secs),
+                    );
+                }
             }
         }
         result

@@ -166,23 +166,3 @@ pub async fn for_user(
         .map(view)
         .collect())
 }
-
-/// How many times `action` was recorded for a subject (or an IP) since `since`.
-pub async fn count_since(
-    db: &impl ConnectionTrait,
-    action: &str,
-    subject: Option<&str>,
-    ip: Option<&str>,
-    since: chrono::DateTime<Utc>,
-) -> Result<u64, AppError> {
-    let mut q = audit_log::Entity::find()
-        .filter(audit_log::Column::Action.eq(action))
-        .filter(audit_log::Column::CreatedAt.gt(since));
-    if let Some(s) = subject {
-        q = q.filter(audit_log::Column::Subject.eq(s));
-    }
-    if let Some(ip) = ip {
-        q = q.filter(audit_log::Column::Ip.eq(ip));
-    }
-    Ok(q.count(db).await?)
-}

@@ -1,6 +1,8 @@
 //! Sign-in for managers: argon2id password hashes, server-side sessions whose id is the
 //! SHA-256 of a random cookie token, idle and absolute expiry, and throttled failures.
 
+use std::collections::HashMap;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration as ChronoDuration, Utc};
@@ -34,8 +36,124 @@ fn cookie_name(settings: &Settings) -> &'static str {
 /// How often a session's last-seen time is written back (it bounds idle-expiry precision).
 const TOUCH_EVERY_SECS: i64 = 60;
 
+/// Password hashes computed at once in this process. Each argon2id hash takes about 19 MiB for
+/// a moment; a burst of sign-ins waits here instead of taking the memory all at once.
+const HASHING_AT_ONCE: usize = 4;
+/// How long a sign-in waits for its turn before it is told to come back (503).
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn hashing_turn() -> Result<tokio::sync::SemaphorePermit<'static>, AppError> {
+    static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HASHING_AT_ONCE);
+    match tokio::time::timeout(HASHING_WAIT, HASHING.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(AppError::Unavailable {
+            message: "too many sign-ins at once; try again in a few seconds".into(),
+            retry_after_secs: 2,
+        }),
+    }
+}
+
+/// Failed sign-ins in this process, per account and per caller address: each failure beyond
+/// `login.max_failures` (four times as many for an address) doubles the wait before the next
+/// attempt, up to [`MAX_DELAY`]; nobody is locked out for longer than that, and a success
+/// clears the account's count. An attempt is counted before its password is checked, under one
+/// lock, so concurrent attempts cannot slip past the count. Counts are forgotten after
+/// `login.window_minutes` without a failure.
+#[derive(Default)]
+pub struct SignInGuard {
+    tallies: std::sync::Mutex<HashMap<String, Tally>>,
+}
+
+/// The longest wait between two attempts on one account or from one address.
+pub const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(60);
+/// Accounts and addresses tallied at once (a map this full forgets what has expired).
+const MAX_TALLIES: usize = 100_000;
+
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    failures: u32,
+    last: std::time::Instant,
+    next_allowed: std::time::Instant,
+}
+
+impl SignInGuard {
+    fn delay(failures: u32, free: u32) -> std::time::Duration {
+        if failures < free {
+            return std::time::Duration::ZERO;
+        }
+        let doublings = (failures - free).min(16);
+        std::time::Duration::from_secs(1u64 << doublings).min(MAX_DELAY)
+    }
+
+    /// Counts an attempt on `account` from `address` (as a failure until `succeeded`), or says
+    /// how long to wait before the next one.
+    fn begin(
+        &self,
+        settings: &Settings,
+        account: &str,
+        address: &str,
+    ) -> Result<(), std::time::Duration> {
+        let now = std::time::Instant::now();
+        let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        let window = settings.login_window;
+        if tallies.len() >= MAX_TALLIES {
+            tallies.retain(|_, t| now.duration_since(t.last) < window || t.next_allowed > now);
+            if tallies.len() >= MAX_TALLIES {
+                tallies.clear();
+            }
+        }
+        let keys = [
+            (format!("account:{account}"), settings.login_max_failures),
+            (
+                format!("address:{address}"),
+                settings.login_max_failures.saturating_mul(4),
+            ),
+        ];
+        let mut wait = std::time::Duration::ZERO;
+        for (key, _) in &keys {
+            if let Some(t) = tallies.get(key) {
+                if now.duration_since(t.last) >= window && t.next_allowed <= now {
+                    tallies.remove(key);
+                } else {
+                    wait = wait.max(t.next_allowed.saturating_duration_since(now));
+                }
+            }
+        }
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        for (key, free) in keys {
+            if address.is_empty() && key.starts_with("address:") {
+                continue;
+            }
+            let t = tallies.entry(key).or_insert(Tally {
+                failures: 0,
+                last: now,
+                next_allowed: now,
+            });
+            t.failures += 1;
+            t.last = now;
+            t.next_allowed = now + Self::delay(t.failures, free);
+        }
+        Ok(())
+    }
+
+    /// The attempt succeeded: the account starts afresh and the address's count is given back.
+    fn succeeded(&self, account: &str, address: &str) {
+        let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        tallies.remove(&format!("account:{account}"));
+        if let Some(t) = tallies.get_mut(&format!("address:{address}")) {
+            t.failures = t.failures.saturating_sub(1);
+            if t.failures == 0 {
+                tallies.remove(&format!("address:{address}"));
+            }
+        }
+    }
+}
+
 /// Hashes a password with argon2id on a blocking thread.
 pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
+    let _turn = hashing_turn().await?;
     let password = Secret::new(password.expose().to_string());
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -51,6 +169,7 @@ pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
 /// Verifies a password against a stored hash; with no hash it still does the work, so that
 /// unknown accounts cannot be told apart by timing.
 async fn verify_password(password: Secret<String>, hash: Option<String>) -> Result<bool, AppError> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
@@ -103,10 +222,12 @@ pub struct ClientInfo {
 }
 
 /// Checks the credentials and opens a new session. Every attempt lands in the audit log.
-#[tracing::instrument(skip(db, settings, password, client), fields(ip = %client.ip))]
+#[tracing::instrument(skip_all, fields(ip = %client.ip))]
+#[allow(clippy::too_many_arguments)]
 pub async fn sign_in(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    guard: &SignInGuard,
     email_input: &str,
     password: Secret<String>,
     client: &ClientInfo,
@@ -132,18 +253,7 @@ pub async fn sign_in(
         .await?;
     // Entries about an account are tied to it, so that erasing the person redacts them.
     let about = found.as_ref().map(|u| u.id);
-    let since =
-        Utc::now() - ChronoDuration::from_std(settings.login_window).map_err(AppError::internal)?;
-    let by_account =
-        audit::count_since(db, "sign_in.failed", Some(email.as_str()), None, since).await?;
-    let by_ip = if client.ip.is_empty() {
-        0
-    } else {
-        audit::count_since(db, "sign_in.failed", None, Some(&client.ip), since).await?
-    };
-    if by_account >= settings.login_max_failures as u64
-        || by_ip >= 4 * settings.login_max_failures as u64
-    {
+    if let Err(wait) = guard.begin(settings, email.as_str(), &client.ip) {
         audit::record_about(
             db,
             &actor,
@@ -153,10 +263,13 @@ pub async fn sign_in(
             "too many failed attempts",
         )
         .await?;
-        let minutes = settings.login_window.as_secs().div_ceil(60);
+        let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
         return Err(AppError::TooManyRequests {
-            message: format!("too many failed sign-in attempts; try again in {minutes} minutes"),
-            retry_after_secs: settings.login_window.as_secs(),
+            message: format!(
+                "too many failed sign-in attempts; try again in {seconds} second{}",
+                if seconds == 1 { "" } else { "s" }
+            ),
+            retry_after_secs: seconds,
         });
     }
 
@@ -169,6 +282,9 @@ pub async fn sign_in(
         .filter(|_| allowed)
         .and_then(|u| u.password_hash.clone());
     let ok = verify_password(password, hash).await?;
+    if ok {
+        guard.succeeded(email.as_str(), &client.ip);
+    }
     let Some(u) = found.filter(|_| ok) else {
         audit::record_about(
             db,
@@ -370,6 +486,55 @@ pub fn token_from_cookie_header(settings: &Settings, header: &str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_sign_ins_slow_down_and_never_lock_out_for_long() {
+        let mut s = Settings::for_database("sqlite::memory:");
+        s.login_max_failures = 3;
+        let guard = SignInGuard::default();
+        for _ in 0..3 {
+            guard.begin(&s, "cm@example.com", "10.0.0.1").unwrap();
+        }
+        let wait = guard.begin(&s, "cm@example.com", "10.0.0.2").unwrap_err();
+        assert!(wait <= std::time::Duration::from_secs(1), "{wait:?}");
+        // Another account from the same address is not slowed by it.
+        guard.begin(&s, "pm@example.com", "10.0.0.1").unwrap();
+        // The waits double but stay bounded.
+        assert_eq!(SignInGuard::delay(3, 3), std::time::Duration::from_secs(1));
+        assert_eq!(SignInGuard::delay(5, 3), std::time::Duration::from_secs(4));
+        assert_eq!(SignInGuard::delay(40, 3), MAX_DELAY);
+        assert_eq!(SignInGuard::delay(2, 3), std::time::Duration::ZERO);
+        // A success clears the account.
+        guard.succeeded("pm@example.com", "10.0.0.1");
+        assert!(
+            !guard
+                .tallies
+                .lock()
+                .unwrap()
+                .contains_key("account:pm@example.com")
+        );
+    }
+
+    #[test]
+    fn concurrent_attempts_cannot_slip_past_the_count() {
+        let mut s = Settings::for_database("sqlite::memory:");
+        s.login_max_failures = 5;
+        let guard = std::sync::Arc::new(SignInGuard::default());
+        let admitted: usize = (0..20)
+            .map(|i| {
+                let (guard, s) = (guard.clone(), s.clone());
+                std::thread::spawn(move || {
+                    guard
+                        .begin(&s, "cm@example.com", &format!("10.0.0.{i}"))
+                        .is_ok() as usize
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum();
+        assert_eq!(admitted, 5, "only the free attempts get through at once");
+    }
 
     #[test]
     fn cookie_round_trip_and_flags() {

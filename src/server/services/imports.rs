@@ -21,7 +21,7 @@ pub const MAX_BYTES: usize = 20 * 1024 * 1024;
 const REQUIRED: [&str; 3] = ["email", "first_name", "last_name"];
 const KNOWN: [&str; 6] = ["email", "first_name", "last_name", "role", "score", "teams"];
 
-#[tracing::instrument(skip(db, actor, bytes), fields(actor_id = ?actor.user_id, size = bytes.len()))]
+#[tracing::instrument(skip(db, actor, file_name, bytes), fields(actor_id = ?actor.user_id, size = bytes.len()))]
 pub async fn import_users_csv(
     db: &DatabaseConnection,
     actor: &Actor,
