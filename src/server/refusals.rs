@@ -1,8 +1,8 @@
 //! Calls refused before their API key was accepted (an unknown listener or source, no key or a
 //! wrong one, a disabled key, a caller outside its allow-list, a wrong method, a body that is
 //! not JSON) cost no database write each: they are counted here, in memory, and written to the
-//! listener log once a minute as one row per listener key, reason and minute (`repeats` says
-//! how many calls it stands for). A caller address that keeps being refused gets 429 at once,
+//! listener log once a minute as one row per listener (or source) and reason, calls to keys
+//! that name none sharing one row per reason (`repeats` says how many calls a row stands for). A caller address that keeps being refused gets 429 at once,
 //! before anything is looked up, until its budget refills (`api.refused_per_second` and
 //! `api.refused_burst`).
 //!
@@ -29,6 +29,8 @@ pub const MAX_ADDRESSES: usize = 100_000;
 pub const FLUSH_EVERY: Duration = Duration::from_secs(60);
 /// The scope (and kind) of external sources' calls.
 pub const SOURCE: &str = "source";
+/// What the log says for calls to keys that name no listener or source.
+pub const UNKNOWN_KEYS: &str = "(unknown keys)";
 /// The key under which calls beyond [`MAX_TALLIES`] distinct keys are counted.
 const OTHER_KEYS: &str = "(other keys)";
 
@@ -114,9 +116,10 @@ impl Refusals {
         if taken.is_empty() {
             return Ok(0);
         }
-        let written = self.write(db, &taken).await;
+        let counted: u64 = taken.iter().map(|(_, t)| t.count as u64).sum();
+        let written = self.write(db, taken.clone()).await;
         match written {
-            Ok(()) => Ok(taken.iter().map(|(_, t)| t.count as u64).sum()),
+            Ok(()) => Ok(counted),
             Err(e) => {
                 // Put the counts back (merged with what arrived meanwhile).
                 let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
@@ -139,7 +142,7 @@ impl Refusals {
     async fn write(
         &self,
         db: &DatabaseConnection,
-        taken: &[(Reason, Tally)],
+        taken: Vec<(Reason, Tally)>,
     ) -> Result<(), AppError> {
         use sea_orm::QuerySelect;
         let listeners: Vec<(i32, String, String, String)> = listener::Entity::find()
@@ -158,32 +161,58 @@ impl Refusals {
             .into_tuple()
             .all(db)
             .await?;
-        let rows: Vec<listener_call::ActiveModel> = taken
-            .iter()
-            .map(|(reason, tally)| {
-                let key = reason.key.to_ascii_lowercase();
-                let (listener_id, source_id) = if reason.scope == SOURCE {
-                    (
-                        None,
-                        sources.iter().find(|(_, k)| *k == key).map(|(id, _)| *id),
-                    )
-                } else {
-                    let id = listeners
-                        .iter()
-                        .find(|(_, s, k, l)| s == reason.scope && k == reason.kind && *l == key)
-                        .map(|(id, ..)| *id);
-                    (id, None)
-                };
+        // Keys that name no listener or source (guesses, typos) share one row per reason.
+        let mut merged: HashMap<(Option<i32>, Option<i32>, String, u16, String), Tally> =
+            HashMap::new();
+        for (reason, tally) in taken {
+            let key = reason.key.to_ascii_lowercase();
+            let (listener_id, source_id) = if reason.scope == SOURCE {
+                (
+                    None,
+                    sources.iter().find(|(_, k)| *k == key).map(|(id, _)| *id),
+                )
+            } else {
+                let id = listeners
+                    .iter()
+                    .find(|(_, s, k, l)| s == reason.scope && k == reason.kind && *l == key)
+                    .map(|(id, ..)| *id);
+                (id, None)
+            };
+            let label = if listener_id.is_some() || source_id.is_some() {
+                reason.key.clone()
+            } else {
+                UNKNOWN_KEYS.to_string()
+            };
+            let row = merged
+                .entry((
+                    listener_id,
+                    source_id,
+                    label,
+                    reason.status,
+                    reason.code.clone(),
+                ))
+                .or_insert(Tally {
+                    count: 0,
+                    first: tally.first,
+                    last_caller: tally.last_caller,
+                });
+            row.count = row.count.saturating_add(tally.count);
+            row.first = row.first.min(tally.first);
+            row.last_caller = tally.last_caller;
+        }
+        let rows: Vec<listener_call::ActiveModel> = merged
+            .into_iter()
+            .map(|((listener_id, source_id, key, status, code), tally)| {
                 listener_call::ActiveModel {
                     received_at: Set(tally.first),
                     listener_id: Set(listener_id),
                     source_id: Set(source_id),
-                    listener_key: Set(reason.key.clone()),
+                    listener_key: Set(key),
                     caller_ip: Set(tally.last_caller.to_string()),
                     target: Set(String::new()),
                     target_user_id: Set(None),
-                    status: Set(reason.status as i16),
-                    code: Set(reason.code.clone()),
+                    status: Set(status as i16),
+                    code: Set(code),
                     run_id: Set(None),
                     duration_ms: Set(0),
                     repeats: Set(tally.count),

@@ -131,7 +131,13 @@ async fn page_of(
                         .find(|(i, _)| *i == id)
                         .map(|(_, n)| format!("source {n}"))
                 })
-                .unwrap_or_else(|| format!("unknown key \"{}\"", c.listener_key)),
+                .unwrap_or_else(|| {
+                    if c.listener_key == crate::server::refusals::UNKNOWN_KEYS {
+                        "keys that name no listener".to_string()
+                    } else {
+                        format!("unknown key \"{}\"", c.listener_key)
+                    }
+                }),
             caller_ip: c.caller_ip,
             target: c.target,
             status: u16::try_from(c.status).unwrap_or_default(),
