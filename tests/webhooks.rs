@@ -933,6 +933,70 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
     }
 }
 
+/// A made-up person: random letters (some non-ASCII) for names, a `+`-tagged email in mixed
+/// case, and the email and first name they change to later.
+struct Person {
+    email: String,
+    first: String,
+    last: String,
+    new_email: String,
+    new_first: String,
+}
+
+impl Person {
+    fn random() -> Person {
+        let seed: u64 = std::env::var("SWITCHYARD_TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("erasure test person: SWITCHYARD_TEST_SEED={seed}");
+        let mut x = seed;
+        let mut next = move |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        let letters: Vec<char> = "abcdefghijklmnopqrstuvwxyzäöüéèçñøåß".chars().collect();
+        let mut word = |len: usize, capital: bool| -> String {
+            let w: String = (0..len).map(|_| letters[next(letters.len())]).collect();
+            if capital {
+                let mut c = w.chars();
+                let first: String = c.next().unwrap().to_uppercase().collect();
+                first + c.as_str()
+            } else {
+                w
+            }
+        };
+        let first = word(5, true);
+        let last = format!("{}-{}", word(6, true), word(4, true));
+        let new_first = word(6, true);
+        let ascii = |w: &str| -> String { w.chars().filter(char::is_ascii_alphanumeric).collect() };
+        let local = format!("p{}.{}x", ascii(&first), ascii(&last));
+        Person {
+            email: format!("{}+Beta{}@Example.com", capitalise(&local), seed % 1000),
+            first,
+            last,
+            new_email: format!("{}.new{}@example.org", local.to_lowercase(), seed % 97),
+            new_first,
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// Everything the product's own checker (`switchyard erasure-check`) finds of a person, in the
 /// database and, on SQLite, in its file and WAL.
 async fn left_of(app: &TestApp, who: &erasure::Identity) -> Vec<String> {
@@ -969,14 +1033,17 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         .find(|t| t.name == "Customers")
         .unwrap()
         .id;
-    let first_email = "Jorg.Unal+Beta@Example.com";
+    // A person made up afresh for every run (non-ASCII names, a `+` tag, mixed case), with
+    // the seed printed so that a failure can be replayed: SWITCHYARD_TEST_SEED=<seed>.
+    let p = Person::random();
+    let first_email = p.email.as_str();
     let jorg = users::create(
         &app.db,
         &actor(),
         &UserForm {
             email: first_email.into(),
-            first_name: "Jörg".into(),
-            last_name: "Ünal-Smith".into(),
+            first_name: p.first.clone(),
+            last_name: p.last.clone(),
             team_ids: vec![customers.to_string()],
             ..Default::default()
         },
@@ -988,7 +1055,13 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         &app.db,
         &actor(),
         "crm-export.csv",
-        b"email,first_name,last_name\nJORG.UNAL+BETA@example.COM,J\xc3\xb6rg,\xc3\x9cnal-Smith\nnew.person@example.com,New,Person\n",
+        format!(
+            "email,first_name,last_name\n{},{},{}\nnew.person@example.com,New,Person\n",
+            p.email.to_uppercase(),
+            p.first,
+            p.last
+        )
+        .as_bytes(),
     )
     .await
     .unwrap();
@@ -1000,7 +1073,12 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         &app.db,
         other,
         (None, "Casey Manager".into()),
-        "Same household as Jörg Ünal-Smith (jorg.unal+beta@example.com)",
+        &format!(
+            "Same household as {} {} ({})",
+            p.first,
+            p.last,
+            p.email.to_lowercase()
+        ),
         None,
     )
     .await
@@ -1019,10 +1097,21 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     .await;
     receiver.answer(
         503,
-        vec![("x-echo", "JORG.UNAL+BETA@EXAMPLE.COM".into())],
-        "{\"error\": \"Jorg.Unal+Beta@Example.com is locked\"}",
+        vec![("x-echo", p.email.to_uppercase())],
+        &format!("{{\"error\": \"{} is locked\"}}", p.email),
     );
-    receiver.answer(200, vec![], "{\"ok\": \"J\\u00f6rg \\u00dcnal-Smith\"}");
+    // The answer names them JSON-escaped (non-ASCII as \uXXXX), as many APIs write.
+    let escaped: String = format!("{} {}", p.first, p.last)
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect();
+    receiver.answer(200, vec![], &format!("{{\"ok\": \"{escaped}\"}}"));
     macros::execute(&app.db, &actor(), m, jorg, Trigger::Manual)
         .await
         .unwrap();
@@ -1034,9 +1123,9 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         &actor(),
         &UserForm {
             id: jorg.to_string(),
-            email: "jorg.new@example.com".into(),
-            first_name: "Jorg".into(),
-            last_name: "Unal".into(),
+            email: p.new_email.clone(),
+            first_name: p.new_first.clone(),
+            last_name: p.last.clone(),
             role: "participant".into(),
             score: "1".into(),
             team_ids: vec![customers.to_string()],
@@ -1046,8 +1135,11 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     .await
     .unwrap();
     let who = erasure::Identity::new(
-        vec![first_email.into(), "jorg.new@example.com".into()],
-        vec!["Jörg Ünal-Smith".into(), "Jorg Unal".into()],
+        vec![first_email.into(), p.new_email.clone()],
+        vec![
+            format!("{} {}", p.first, p.last),
+            format!("{} {}", p.new_first, p.last),
+        ],
     );
     assert!(
         left_of(&app, &who).await.len() > 5,
@@ -1056,7 +1148,10 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     // The GDPR request: Jira calls the seed-000 listener with the current email, in its case.
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/userMacroListeners/deleteuser"))
-        .query(&[("find", "Jorg.New@Example.com"), ("apiKey", &s.api_key)])
+        .query(&[
+            ("find", p.new_email.to_uppercase().as_str()),
+            ("apiKey", &s.api_key),
+        ])
         .send()
         .await
         .unwrap();
