@@ -383,3 +383,16 @@ pub fn encode(v: &str) -> String {
         })
         .collect()
 }
+
+/// Selects a read-only field's whole text when it gets the focus (the key, URL or curl line to
+/// copy). An event listener, not an `onfocus` attribute: the Content-Security-Policy allows no
+/// inline script.
+pub fn select_all(ev: leptos::ev::FocusEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
+    {
+        input.select();
+    }
+}

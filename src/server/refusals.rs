@@ -200,6 +200,9 @@ impl Refusals {
             row.first = row.first.min(tally.first);
             row.last_caller = tally.last_caller;
         }
+        // Oldest first, so that the log (newest id first) shows them in the order they came.
+        let mut merged: Vec<_> = merged.into_iter().collect();
+        merged.sort_by_key(|(_, tally)| tally.first);
         let rows: Vec<listener_call::ActiveModel> = merged
             .into_iter()
             .map(|((listener_id, source_id, key, status, code), tally)| {
@@ -226,6 +229,15 @@ impl Refusals {
             .await?;
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Before the listener log is read: what this process counted is written first, so the
+    /// log a manager opens is current (other processes' counts arrive within the minute). A
+    /// failure is logged; the counts are kept for the next flush.
+    pub async fn flush_for_reading(&self, db: &DatabaseConnection) {
+        if let Err(e) = self.flush(db).await {
+            tracing::warn!(error = %e, "cannot write the counts of refused calls before reading the log");
+        }
     }
 
     /// Flushes every [`FLUSH_EVERY`] until `stop` says so, then once more.

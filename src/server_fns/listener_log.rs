@@ -8,6 +8,7 @@ pub async fn load_listener_log(query: CallQuery) -> Result<ListenerLogView, AppE
     use super::ctx;
     use crate::server::services::listener_log;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        c.state.refusals.flush_for_reading(&c.state.db).await;
         listener_log::log(&c.state.db, &query).await
     })
     .await

@@ -10,6 +10,7 @@ pub async fn load_listeners() -> Result<(Vec<ListenerView>, ListenerCallPage), A
     use crate::server::services::{listener_log, listeners};
     use crate::types::CallQuery;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+        c.state.refusals.flush_for_reading(&c.state.db).await;
         Ok((
             listeners::list(&c.state.db, &c.state.settings).await?,
             listener_log::recent(&c.state.db, &CallQuery::default(), 10).await?,

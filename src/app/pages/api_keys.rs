@@ -3,7 +3,8 @@ use leptos_meta::Title;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
+    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
+    select_all, show,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -41,7 +42,7 @@ fn NewKeyBanner(created: CreatedKey) -> impl IntoView {
             <h2 id="new-key" class="text-lg font-semibold text-amber-900">{format!("Your new key “{}”", created.name)}</h2>
             <p class="mt-1 text-sm text-amber-900">"Copy it now: it is shown only this once, and only its fingerprint is stored."</p>
             <label for="new-key-value" class="sr-only">"New API key"</label>
-            <input id="new-key-value" readonly=true value=created.key class=format!("{INPUT} mt-3 font-mono") onfocus="this.select()"/>
+            <input id="new-key-value" readonly=true value=created.key class=format!("{INPUT} mt-3 font-mono") on:focus=select_all/>
         </section>
     }
 }

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
     TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    scope_param, show,
+    scope_param, select_all, show,
 };
 use crate::app::pages::listener_log::CallTable;
 use crate::app::pages::listener_test::TestRequestPanel;
@@ -173,9 +173,9 @@ pub fn ListenerPage() -> impl IntoView {
                         <section aria-labelledby="listener-url" class=format!("{CARD} mb-6 space-y-3")>
                             <h2 id="listener-url" class="text-lg font-semibold">"Endpoint"</h2>
                             <label for="f-endpoint" class=LABEL>"URL for a webhook that can only set a URL (e.g. Jira)"</label>
-                            <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") onfocus="this.select()"/>
+                            <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") on:focus=select_all/>
                             <label for="f-curl" class=LABEL>"Example request"</label>
-                            <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") onfocus="this.select()"/>
+                            <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") on:focus=select_all/>
                             <p class="text-xs text-slate-500">{format!("Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or {what} not found, or {what} outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json.")}</p>
                         </section>
                         <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
