@@ -45,6 +45,7 @@ on_both_backends!(
     pages_escape_every_text_and_carry_security_headers,
     project_managers_see_no_audit_entries_anywhere,
     password_changes_and_sign_out_everywhere_end_other_sessions,
+    people_with_sign_in_attempts_and_managers_are_erased_completely,
 );
 
 async fn health_probes_answer(app: TestApp) {
@@ -2430,4 +2431,98 @@ async fn status_of(app: &TestApp, client: &reqwest::Client) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// Sign-in attempts leave audit entries by and about a person (a failed attempt that typed a
+/// member's email; a manager's own sign-ins), and an entry can name two people: deleting them,
+/// one after the other, erases them completely (the log's append-only rule lets a redacted
+/// entry be redacted further).
+async fn people_with_sign_in_attempts_and_managers_are_erased_completely(app: TestApp) {
+    use switchyard::server::services::erasure::{self, Identity};
+    app.sign_in().await;
+    for (email, first, role, password) in [
+        ("member.one@example.com", "Member", "participant", ""),
+        (
+            "pm.two@example.com",
+            "Manager",
+            "project_manager",
+            "pm password 123",
+        ),
+    ] {
+        let res = app
+            .call::<user_fns::SaveUser>(&[
+                ("form[email]", email),
+                ("form[first_name]", first),
+                ("form[last_name]", "Tested"),
+                ("form[role]", role),
+                ("form[password]", password),
+            ])
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    }
+    // Someone guesses at the member's account; the project manager signs in and out.
+    let stranger = common::client();
+    app.call_with(
+        &stranger,
+        auth::SignIn::PATH,
+        &[
+            ("form[email]", "Member.One@Example.com"),
+            ("form[password]", "guess guess"),
+            ("form[next]", "/"),
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(
+        sign_in_with_email(&app, &stranger, "pm.two@example.com", "pm password 123").await,
+        200
+    );
+    let who = Identity::new(
+        vec!["member.one@example.com".into(), "pm.two@example.com".into()],
+        vec!["Member Tested".into(), "Manager Tested".into()],
+    );
+    assert!(!erasure::check(&app.db, &who).await.unwrap().is_empty());
+    for email in ["member.one@example.com", "pm.two@example.com"] {
+        let id = app
+            .count(&format!("SELECT id FROM users WHERE email = '{email}'"))
+            .await
+            .to_string();
+        let res = app
+            .call::<user_fns::DeleteUser>(&[("form[id]", id.as_str()), ("form[confirm]", "on")])
+            .await;
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{email}: {} {}",
+            res.status(),
+            res.text().await.unwrap()
+        );
+    }
+    let left = erasure::check(&app.db, &who).await.unwrap();
+    assert!(left.is_empty(), "{left:#?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'user.deleted'")
+            .await,
+        2
+    );
+}
+
+async fn sign_in_with_email(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> u16 {
+    app.call_with(
+        client,
+        auth::SignIn::PATH,
+        &[
+            ("form[email]", email),
+            ("form[password]", password),
+            ("form[next]", "/"),
+        ],
+        &[],
+    )
+    .await
+    .status()
+    .as_u16()
 }

@@ -37,6 +37,7 @@ mod m20261201_000031_calls_by_run;
 mod m20261206_000032_partial_run_indexes;
 mod m20261206_000033_erasure;
 mod m20261206_000034_refused_call_counts;
+mod m20261206_000035_audit_redaction_again;
 
 pub struct Migrator;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000032_partial_run_indexes::Migration),
             Box::new(m20261206_000033_erasure::Migration),
             Box::new(m20261206_000034_refused_call_counts::Migration),
+            Box::new(m20261206_000035_audit_redaction_again::Migration),
         ]
     }
 }

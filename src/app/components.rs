@@ -396,3 +396,14 @@ pub fn select_all(ev: leptos::ev::FocusEvent) {
         input.select();
     }
 }
+
+/// The text between `<textarea>` and `</textarea>`. The renderer writes a text area's content
+/// unescaped on the server, so a stored `</textarea>` would end the field early and the rest of
+/// the value would be markup; on the server the text is escaped here (the browser decodes it
+/// back into the field's value), in the browser it is used as it is.
+pub fn textarea_text(text: impl Into<String>) -> String {
+    let text = text.into();
+    #[cfg(feature = "ssr")]
+    let text = crate::app::escape_html(&text);
+    text
+}

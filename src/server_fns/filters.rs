@@ -19,8 +19,20 @@ pub async fn load_filters() -> Result<Vec<FilterListItem>, AppError> {
 pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
     use super::ctx;
     use crate::server::services::filters;
+    use crate::server::services::macros;
+    use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
-        filters::preview(&c.state.db, id).await
+        let mut preview = filters::preview(&c.state.db, id).await?;
+        if c.role == Role::CommunityManager {
+            preview.macros = Some(
+                macros::list(&c.state.db, &preview.filter.scope)
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, m.name))
+                    .collect(),
+            );
+        }
+        Ok(preview)
     })
     .await
 }

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
     TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    select_all, show,
+    select_all, show, textarea_text,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -160,7 +160,7 @@ fn KeyEditor(key: Option<ApiKeyView>) -> impl IntoView {
                 <textarea id="f-allowed-ips" name="form[allowed_ips]" rows="3" class=INPUT
                     aria-describedby="f-allowed-ips-hint"
                     aria-invalid=move || ips_error.get().is_some().then_some("true")
-                >{k.allowed_ips.clone()}</textarea>
+                >{textarea_text(k.allowed_ips.clone())}</textarea>
                 <p id="f-allowed-ips-hint" class="mt-1 text-xs text-slate-500">"IP addresses or CIDR ranges, separated by commas or new lines. Empty accepts every caller."</p>
                 {move || ips_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Allowed caller IPs", &e)}</p> })}
             </div>

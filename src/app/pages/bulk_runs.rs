@@ -10,12 +10,17 @@ use crate::app::components::{
     action_error, field_error, field_sentence, id_param, show,
 };
 use crate::server_fns::bulk_runs::{StartBulkRun, load_bulk_run};
-use crate::server_fns::macros::load_macros;
 use crate::types::BulkRunView;
 
-/// "Run a macro on these users (tickets)" on a filter's page.
+/// "Run a macro on these users (tickets)" on a filter's page; `macros` are the ones of the
+/// filter's scope, (id, name), loaded with the page.
 #[component]
-pub fn BulkRunPanel(filter_id: i32, matching: u64, scope: String) -> impl IntoView {
+pub fn BulkRunPanel(
+    filter_id: i32,
+    matching: u64,
+    scope: String,
+    macros: Vec<(i32, String)>,
+) -> impl IntoView {
     let action = ServerAction::<StartBulkRun>::new();
     let error = action_error(action);
     let what = if scope == "feedback" {
@@ -23,7 +28,6 @@ pub fn BulkRunPanel(filter_id: i32, matching: u64, scope: String) -> impl IntoVi
     } else {
         "users"
     };
-    let macros = Resource::new(move || scope.clone(), load_macros);
     let macro_error = field_error(error, "macro_id");
     let confirm_error = field_error(error, "confirm");
     view! {
@@ -35,16 +39,10 @@ pub fn BulkRunPanel(filter_id: i32, matching: u64, scope: String) -> impl IntoVi
                 <input type="hidden" name="form[filter_id]" value=filter_id.to_string()/>
                 <div>
                     <label for="f-bulk-macro" class=LABEL>"Macro"</label>
-                    <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-                        {move || Suspend::new(async move {
-                            show(macros.await, |list| view! {
-                                <select id="f-bulk-macro" name="form[macro_id]" class=INPUT aria-invalid=move || macro_error.get().is_some().then_some("true")>
-                                    <option value="">"— choose —"</option>
-                                    {list.into_iter().map(|m| view! { <option value=m.id.to_string()>{m.name}</option> }).collect_view()}
-                                </select>
-                            })
-                        })}
-                    </Suspense>
+                    <select id="f-bulk-macro" name="form[macro_id]" class=INPUT aria-invalid=move || macro_error.get().is_some().then_some("true")>
+                        <option value="">"— choose —"</option>
+                        {macros.into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                    </select>
                     {move || macro_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Macro", &e)}</p> })}
                 </div>
                 <label for="f-bulk-confirm" class="flex items-center gap-2 text-sm">

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
     TextField, action_error, field_error, field_sentence, id_param, refresh_key, select_all, show,
+    textarea_text,
 };
 use crate::server_fns::feedback::{SaveExternalSource, load_external_source};
 use crate::types::{ExternalSourceEditor, ExternalSourceView};
@@ -216,7 +217,7 @@ fn SourceEditor(editor: ExternalSourceEditor) -> impl IntoView {
             <div>
                 <label for="f-mapping" class=LABEL>"Mapping"</label>
                 <textarea id="f-mapping" name="form[mapping]" rows="6" class=format!("{INPUT} font-mono")
-                    aria-describedby="f-mapping-hint" aria-invalid=move || mapping_error.get().is_some().then_some("true")>{mapping}</textarea>
+                    aria-describedby="f-mapping-hint" aria-invalid=move || mapping_error.get().is_some().then_some("true")>{textarea_text(mapping)}</textarea>
                 <p id="f-mapping-hint" class="mt-1 text-xs text-slate-500">{format!("One `body parameter = field key` per line; title must be mapped. Field keys: {fields_hint}.")}</p>
                 {move || mapping_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Mapping", &e)}</p> })}
             </div>

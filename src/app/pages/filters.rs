@@ -147,9 +147,9 @@ pub fn FilterPage() -> impl IntoView {
                                 </table>
                             </div>
                         })}
-                        {(p.matching > 0).then(|| {
+                        {p.macros.clone().filter(|_| p.matching > 0).map(|macros| {
                             let (filter_id, matching, scope) = (p.filter.id, p.matching, p.filter.scope.clone());
-                            view! { <IfCommunityManager><BulkRunPanel filter_id matching scope=scope.clone()/></IfCommunityManager> }
+                            view! { <BulkRunPanel filter_id matching scope macros/> }
                         })}
                     }
                 })

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, LINK, PageHeader,
     TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    show,
+    show, textarea_text,
 };
 use crate::app::pages::external_sources::SourceTable;
 use crate::server_fns::feedback::{
@@ -256,7 +256,7 @@ fn TypeEditor(feedback_type: FeedbackTypeView, teams: Vec<TeamRef>) -> impl Into
                     <label for="f-statuses" class=LABEL>"Workflow"</label>
                     <textarea id="f-statuses" name="form[statuses]" rows="5" class=INPUT
                         aria-describedby="f-statuses-hint"
-                        aria-invalid=move || statuses_error.get().is_some().then_some("true")>{statuses}</textarea>
+                        aria-invalid=move || statuses_error.get().is_some().then_some("true")>{textarea_text(statuses)}</textarea>
                     <p id="f-statuses-hint" class="mt-1 text-xs text-slate-500">"One status per line, in order; new tickets start in the first."</p>
                     {move || statuses_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Workflow", &e)}</p> })}
                 </div>
@@ -356,7 +356,7 @@ fn FieldRow(
             </td>
             <td class=TD>
                 <label for=id("choices") class="sr-only">{format!("Choices of field {row}")}</label>
-                <textarea id=id("choices") name=name("choices") rows="2" class=INPUT>{f.choices.join("\n")}</textarea>
+                <textarea id=id("choices") name=name("choices") rows="2" class=INPUT>{textarea_text(f.choices.join("\n"))}</textarea>
             </td>
         </tr>
     }

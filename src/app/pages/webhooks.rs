@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
     TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, show,
+    textarea_text,
 };
 use crate::server_fns::webhooks::{
     DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
@@ -315,7 +316,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             <div>
                 <label for="f-headers" class=LABEL>"Headers"</label>
                 <textarea id="f-headers" node_ref=headers_ref name="form[headers]" rows="3" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(1)
-                    aria-invalid=move || headers_error.get().is_some().then_some("true")>{form.headers.clone()}</textarea>
+                    aria-invalid=move || headers_error.get().is_some().then_some("true")>{textarea_text(form.headers.clone())}</textarea>
                 {move || headers_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Headers: {}.", e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">"One per line, as Name: value. Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
             </div>
@@ -343,7 +344,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             <div>
                 <label for="f-body" class=LABEL>{if email { "Text" } else { "Body" }}</label>
                 <textarea id="f-body" node_ref=body_ref name="form[body]" rows="10" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(2)
-                    aria-invalid=move || body_error.get().is_some().then_some("true")>{form.body.clone()}</textarea>
+                    aria-invalid=move || body_error.get().is_some().then_some("true")>{textarea_text(form.body.clone())}</textarea>
                 {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("{} {}.", if email { "Text" } else { "Body" }, e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">{if email { "Plain text; tags are filled in as they are." } else { "Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header." }}</p>
             </div>

@@ -1147,6 +1147,7 @@ pub async fn preview(db: &impl ConnectionTrait, id: i32) -> Result<FilterPreview
             matching,
             sample: Vec::new(),
             tickets,
+            macros: None,
         });
     }
     let page = users::page_where(
@@ -1161,6 +1162,7 @@ pub async fn preview(db: &impl ConnectionTrait, id: i32) -> Result<FilterPreview
         matching: page.total,
         sample: page.rows,
         tickets: Vec::new(),
+        macros: None,
     })
 }
 
