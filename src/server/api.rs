@@ -599,10 +599,11 @@ async fn handle(
             idempotency_key,
             body: json,
         };
-        return match external_sources::create_ticket(state, call).await {
-            Ok(reply) => into_response(reply),
-            Err(e) => internal_error(e),
-        };
+        let state = state.clone();
+        return finish(tokio::spawn(async move {
+            external_sources::create_ticket(&state, call).await
+        }))
+        .await;
     }
     let call = InboundCall {
         scope,
@@ -614,9 +615,25 @@ async fn handle(
         idempotency_key,
         body: json,
     };
-    match listeners::call_listener(state, call).await {
-        Ok(reply) => into_response(reply),
-        Err(e) => internal_error(e),
+    let state = state.clone();
+    finish(tokio::spawn(async move {
+        listeners::call_listener(&state, call).await
+    }))
+    .await
+}
+
+/// Answers with what the call's own task returned. The work runs in a task of its own, not in
+/// the request: a caller that hangs up half-way does not stop it between a claimed
+/// `Idempotency-Key` and its answer (or between a queued run and its log row).
+async fn finish(
+    task: tokio::task::JoinHandle<Result<listeners::Reply, crate::errors::AppError>>,
+) -> Response {
+    match task.await {
+        Ok(Ok(reply)) => into_response(reply),
+        Ok(Err(e)) => internal_error(e),
+        Err(e) => internal_error(crate::errors::AppError::internal(format!(
+            "the call's task stopped: {e}"
+        ))),
     }
 }
 

@@ -64,6 +64,20 @@ pub struct Refused<'a> {
     pub code: &'a str,
 }
 
+/// The budget's key for a caller: its IPv4 address, or the /64 of its IPv6 address (one
+/// customer's network; anyone can hold a whole /64).
+fn budget_key(caller: IpAddr) -> IpAddr {
+    match caller {
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::from(octets)
+        }
+        IpAddr::V6(v6) => IpAddr::V4(v6.to_ipv4_mapped().expect("checked")),
+        v4 => v4,
+    }
+}
+
 pub struct Refusals {
     tallies: Mutex<HashMap<Reason, Tally>>,
     budget: RateLimiter<IpAddr>,
@@ -79,12 +93,17 @@ impl Refusals {
 
     /// When `caller` has used up its budget of refused calls: how long until it may call again.
     pub fn blocked(&self, caller: IpAddr) -> Option<Duration> {
-        self.budget.peek(caller).err()
+        self.budget.peek(budget_key(caller)).err()
     }
 
-    /// Counts a refused call (and takes one from its caller's budget).
+    /// Counts a refused call, and takes one from its caller's budget unless the call carried a
+    /// valid key (a key over its rate, or at the wrong listener, is its owner's business, not a
+    /// stranger's guessing).
     pub fn count(&self, r: Refused<'_>) {
-        let _ = self.budget.check(r.caller);
+        let with_valid_key = matches!(r.code, "rate_limited" | "api_key_not_allowed");
+        if !with_valid_key {
+            let _ = self.budget.check(budget_key(r.caller));
+        }
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         let mut reason = Reason {
             scope: r.scope,
@@ -300,5 +319,25 @@ mod tests {
         }
         assert!(r.blocked(IpAddr::from([10, 0, 0, 1])).is_some());
         assert!(r.blocked(IpAddr::from([10, 0, 0, 2])).is_none());
+        // One IPv6 /64 is one caller.
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        for _ in 0..3 {
+            r.count(Refused {
+                caller: a,
+                ..refused("x", [0, 0, 0, 0])
+            });
+        }
+        assert!(r.blocked(b).is_some());
+        // A valid key over its rate does not spend the address's budget.
+        let c = IpAddr::from([10, 0, 0, 3]);
+        for _ in 0..10 {
+            r.count(Refused {
+                caller: c,
+                code: "rate_limited",
+                ..refused("x", [0, 0, 0, 0])
+            });
+        }
+        assert!(r.blocked(c).is_none());
     }
 }

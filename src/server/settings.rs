@@ -42,7 +42,7 @@ pub struct Settings {
     /// Session cookies are `Secure` (and named with the `__Host-` prefix) even though
     /// `public_base_url` is plain http (a TLS-terminating proxy in front).
     pub force_secure_cookies: bool,
-    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed (for the
+    /// Reverse proxies whose `X-Forwarded-For` header is believed (for the
     /// sign-in throttle, the audit log, API-key allow-lists and the listener log); None: no one.
     pub trusted_proxies: Option<crate::server::domain::IpAllowList>,
     pub community_name: String,

@@ -62,8 +62,10 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 /// The caller's address: the peer's, or, when the peer is one of `trusted_proxies`, the
-/// nearest address in its `Forwarded` (or else `X-Forwarded-For`) header that is not itself a
-/// trusted proxy. Headers from anyone else are ignored: they are the caller's to invent.
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy (read from the
+/// right, where the trusted proxies appended; the walk stops at anything that is not an
+/// address). Only that header is read: a proxy that appends to it passes a caller's own
+/// `Forwarded` through untouched. From anyone else the header is ignored.
 pub fn client_addr(
     settings: &super::settings::Settings,
     peer: std::net::IpAddr,
@@ -76,8 +78,8 @@ pub fn client_addr(
     if !trusted.allows(peer) {
         return peer;
     }
-    // `for=192.0.2.60`, `for="[2001:db8::1]:4711"`, `for=unknown` (skipped).
-    let forwarded_for = |value: &str| -> Option<IpAddr> {
+    // `203.0.113.9`, `[2001:db8::1]:4711`, `192.0.2.60:8080`.
+    let address = |value: &str| -> Option<IpAddr> {
         let v = value.trim().trim_matches('"');
         if let Some(rest) = v.strip_prefix('[') {
             return rest.split(']').next()?.parse().ok();
@@ -86,32 +88,22 @@ pub fn client_addr(
             .ok()
             .or_else(|| v.rsplit_once(':').and_then(|(host, _)| host.parse().ok()))
     };
-    let mut chain: Vec<IpAddr> = Vec::new();
-    for value in headers.get_all("forwarded") {
-        let Ok(value) = value.to_str() else { continue };
-        for element in value.split(',') {
-            for pair in element.split(';') {
-                if let Some((key, v)) = pair.split_once('=') {
-                    if key.trim().eq_ignore_ascii_case("for") {
-                        chain.extend(forwarded_for(v));
-                    }
-                }
-            }
+    let mut chain: Vec<&str> = Vec::new();
+    for value in headers.get_all("x-forwarded-for") {
+        let Ok(value) = value.to_str() else {
+            return peer;
+        };
+        chain.extend(value.split(','));
+    }
+    let mut caller = peer;
+    for element in chain.iter().rev() {
+        match address(element) {
+            Some(a) if trusted.allows(a) => caller = a,
+            Some(a) => return a,
+            None => break,
         }
     }
-    if chain.is_empty() {
-        for value in headers.get_all("x-forwarded-for") {
-            let Ok(value) = value.to_str() else { continue };
-            chain.extend(value.split(',').filter_map(forwarded_for));
-        }
-    }
-    chain
-        .iter()
-        .rev()
-        .find(|a| !trusted.allows(**a))
-        .or(chain.first())
-        .copied()
-        .unwrap_or(peer)
+    caller
 }
 
 fn percent_encode(s: &str) -> String {
@@ -366,11 +358,14 @@ mod client_addr_tests {
         // A forged entry to the left of the real client does not win.
         let forged = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9")]);
         assert_eq!(client_addr(&s, peer, &forged).to_string(), "203.0.113.9");
-        let fwd = headers(&[(
-            "forwarded",
-            "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.7",
-        )]);
-        assert_eq!(client_addr(&s, peer, &fwd).to_string(), "2001:db8::1");
+        let v6 = headers(&[("x-forwarded-for", "[2001:db8::1]:4711, 10.0.0.7")]);
+        assert_eq!(client_addr(&s, peer, &v6).to_string(), "2001:db8::1");
+        // Forwarded is not read (a proxy appending to X-Forwarded-For passes it through).
+        let fwd = headers(&[("forwarded", "for=192.0.2.1")]);
+        assert_eq!(client_addr(&s, peer, &fwd), peer);
+        // The walk stops at something that is not an address.
+        let odd = headers(&[("x-forwarded-for", "192.0.2.1, unknown, 10.0.0.7")]);
+        assert_eq!(client_addr(&s, peer, &odd).to_string(), "10.0.0.7");
         assert_eq!(
             client_addr(&s, "198.51.100.1".parse().unwrap(), &xff).to_string(),
             "198.51.100.1",

@@ -90,7 +90,7 @@ impl SignInGuard {
     fn begin(
         &self,
         settings: &Settings,
-        account: &str,
+        account: Option<&str>,
         address: &str,
     ) -> Result<(), std::time::Duration> {
         let now = std::time::Instant::now();
@@ -98,17 +98,21 @@ impl SignInGuard {
         let window = settings.login_window;
         if tallies.len() >= MAX_TALLIES {
             tallies.retain(|_, t| now.duration_since(t.last) < window || t.next_allowed > now);
-            if tallies.len() >= MAX_TALLIES {
-                tallies.clear();
-            }
         }
-        let keys = [
-            (format!("account:{account}"), settings.login_max_failures),
-            (
-                format!("address:{address}"),
-                settings.login_max_failures.saturating_mul(4),
-            ),
-        ];
+        // Full of live tallies (a flood from that many addresses): the ones held are kept, new
+        // ones are not started, so nobody's count can be wiped by filling the map.
+        let room = tallies.len() < MAX_TALLIES;
+        // Only accounts that exist are tallied: made-up emails take no room.
+        let keys: Vec<(String, u32)> = account
+            .map(|a| (format!("account:{a}"), settings.login_max_failures))
+            .into_iter()
+            .chain((!address.is_empty()).then(|| {
+                (
+                    format!("address:{address}"),
+                    settings.login_max_failures.saturating_mul(4),
+                )
+            }))
+            .collect();
         let mut wait = std::time::Duration::ZERO;
         for (key, _) in &keys {
             if let Some(t) = tallies.get(key) {
@@ -123,7 +127,7 @@ impl SignInGuard {
             return Err(wait);
         }
         for (key, free) in keys {
-            if address.is_empty() && key.starts_with("address:") {
+            if !room && !tallies.contains_key(&key) {
                 continue;
             }
             let t = tallies.entry(key).or_insert(Tally {
@@ -253,7 +257,7 @@ pub async fn sign_in(
         .await?;
     // Entries about an account are tied to it, so that erasing the person redacts them.
     let about = found.as_ref().map(|u| u.id);
-    if let Err(wait) = guard.begin(settings, email.as_str(), &client.ip) {
+    if let Err(wait) = guard.begin(settings, about.map(|_| email.as_str()), &client.ip) {
         audit::record_about(
             db,
             &actor,
@@ -493,12 +497,24 @@ mod tests {
         s.login_max_failures = 3;
         let guard = SignInGuard::default();
         for _ in 0..3 {
-            guard.begin(&s, "cm@example.com", "10.0.0.1").unwrap();
+            guard.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
         }
-        let wait = guard.begin(&s, "cm@example.com", "10.0.0.2").unwrap_err();
+        let wait = guard
+            .begin(&s, Some("cm@example.com"), "10.0.0.2")
+            .unwrap_err();
         assert!(wait <= std::time::Duration::from_secs(1), "{wait:?}");
         // Another account from the same address is not slowed by it.
-        guard.begin(&s, "pm@example.com", "10.0.0.1").unwrap();
+        guard.begin(&s, Some("pm@example.com"), "10.0.0.1").unwrap();
+        // Made-up accounts are not tallied.
+        guard.begin(&s, None, "10.0.0.9").unwrap();
+        assert!(
+            !guard
+                .tallies
+                .lock()
+                .unwrap()
+                .keys()
+                .any(|k| k.contains("nobody"))
+        );
         // The waits double but stay bounded.
         assert_eq!(SignInGuard::delay(3, 3), std::time::Duration::from_secs(1));
         assert_eq!(SignInGuard::delay(5, 3), std::time::Duration::from_secs(4));
@@ -525,7 +541,7 @@ mod tests {
                 let (guard, s) = (guard.clone(), s.clone());
                 std::thread::spawn(move || {
                     guard
-                        .begin(&s, "cm@example.com", &format!("10.0.0.{i}"))
+                        .begin(&s, Some("cm@example.com"), &format!("10.0.0.{i}"))
                         .is_ok() as usize
                 })
             })

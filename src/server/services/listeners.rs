@@ -582,6 +582,14 @@ pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply,
         return Ok(reply);
     }
     let (txn, _gate) = crate::server::db::begin_write(&state.db).await?;
+    if let Some(user_id) = logged.target_user_id {
+        // Erased since it was looked up (a removal committed in between): the row keeps
+        // only the masked form of what the call named.
+        if !still_there(&txn, macros::RunTarget::User(user_id)).await? {
+            logged.target = mask(call.find.as_deref().unwrap_or_default());
+            logged.target_user_id = None;
+        }
+    }
     if let Some(key_id) = logged.api_key_id {
         api_keys::record_use(&txn, key_id).await?;
     }
