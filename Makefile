@@ -41,3 +41,5 @@ bench: setup
 	scripts/bench_source.sh
 	scripts/bench_bulk.sh
 	scripts/bench_webhooks.sh
+	BENCH_SKIP_BUILD=1 scripts/bench_refused.sh
+	BENCH_SKIP_BUILD=1 scripts/check_erasure.sh

@@ -1485,10 +1485,13 @@ async fn user_macro_listener_answers_every_status(app: TestApp) {
     );
 
     // Every call is in the log, and the key itself is nowhere.
+    // The listeners page lists the listener and the newest calls; the log has them all (both
+    // write the counted refusals first, so what they show is current).
     let page = app.get("/listeners").await.text().await.unwrap();
-    assert!(page.contains("target_not_in_filter") && page.contains("GDPR removal"));
-    // Calls refused before their key was accepted are counted, then written as one row per
-    // key and reason (once a minute in a running server).
+    assert!(page.contains("GDPR removal") && page.contains("api_key_disabled"));
+    let log = app.get("/listeners/log").await.text().await.unwrap();
+    assert!(log.contains("target_not_in_filter") && log.contains("missing_api_key"));
+    // Everything counted is in the log now (the pages flushed it; this flushes nothing more).
     app.refusals.flush(&app.db).await.unwrap();
     let calls = app
         .count("SELECT COALESCE(SUM(repeats), 0) FROM listener_calls")

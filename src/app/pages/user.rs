@@ -230,7 +230,7 @@ fn Sessions(user_id: i32, sessions: Vec<SessionView>) -> impl IntoView {
                                     <th scope="col" class=TH>"Signed in"</th>
                                     <th scope="col" class=TH>"Last seen"</th>
                                     <th scope="col" class=TH>"Address"</th>
-                                    <th scope="col" class=TH>"Browser"</th>
+                                    <th scope="col" class=format!("{TH} hidden md:table-cell")>"Browser"</th>
                                 </tr>
                             </thead>
                             <tbody class="divide-y divide-slate-100">
@@ -242,7 +242,7 @@ fn Sessions(user_id: i32, sessions: Vec<SessionView>) -> impl IntoView {
                                         </td>
                                         <td class=format!("{TD} whitespace-nowrap")>{s.last_seen_at}</td>
                                         <td class=format!("{TD} font-mono text-xs leading-5")>{s.ip}</td>
-                                        <td class=format!("{TD} break-all text-xs")>{s.user_agent}</td>
+                                        <td class=format!("{TD} hidden text-xs md:table-cell")>{s.user_agent}</td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>

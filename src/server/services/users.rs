@@ -268,7 +268,8 @@ pub async fn detail(
         updated_at: format_time(&u.updated_at),
         user: row(&u, teams.remove(&id).unwrap_or_default()),
         activity,
-        sessions: if community_manager || viewer.user_id == Some(id) {
+        sessions: if u.password_hash.is_some() && (community_manager || viewer.user_id == Some(id))
+        {
             Some(auth::sessions_of(db, id, viewer.session.as_deref()).await?)
         } else {
             None
