@@ -35,10 +35,24 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
-  // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms).
+  // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms). The XSS
+  // spec runs last, after every other spec of both projects: it fills the shared database
+  // with payloads (a team named `((user.email)) …` would also answer to a label "Email").
   projects: [
-    { name: 'hydrated', use: { ...chromium, javaScriptEnabled: true } },
-    { name: 'no-js', use: { ...chromium, javaScriptEnabled: false } },
+    { name: 'hydrated', testIgnore: /xss\.spec\.ts/, use: { ...chromium, javaScriptEnabled: true } },
+    { name: 'no-js', testIgnore: /xss\.spec\.ts/, use: { ...chromium, javaScriptEnabled: false } },
+    {
+      name: 'xss-hydrated',
+      testMatch: /xss\.spec\.ts/,
+      dependencies: ['hydrated', 'no-js'],
+      use: { ...chromium, javaScriptEnabled: true },
+    },
+    {
+      name: 'xss-no-js',
+      testMatch: /xss\.spec\.ts/,
+      dependencies: ['hydrated', 'no-js'],
+      use: { ...chromium, javaScriptEnabled: false },
+    },
   ],
   webServer: {
     command: `mkdir -p '${dataDir}' && rm -f '${dataDir}'/e2e-* && '${bin}' demo-data && exec '${bin}' serve`,

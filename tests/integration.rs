@@ -2411,19 +2411,7 @@ async fn password_changes_and_sign_out_everywhere_end_other_sessions(app: TestAp
 }
 
 async fn sign_in_with(app: &TestApp, client: &reqwest::Client, password: &str) -> u16 {
-    app.call_with(
-        client,
-        auth::SignIn::PATH,
-        &[
-            ("form[email]", ADMIN_EMAIL),
-            ("form[password]", password),
-            ("form[next]", "/"),
-        ],
-        &[],
-    )
-    .await
-    .status()
-    .as_u16()
+    sign_in_with_email(app, client, ADMIN_EMAIL, password).await
 }
 
 async fn status_of(app: &TestApp, client: &reqwest::Client) -> u16 {
