@@ -187,7 +187,7 @@ pub fn parse_id(input: &str) -> Result<i32, String> {
 ///
 /// The input is resolved as a browser would resolve it (the WHATWG URL rules: tabs and new lines
 /// dropped, backslashes read as slashes, `.` and `..` segments and percent-escapes applied)
-/// against a placeholder origin, and only a result on that same origin is kept. What is
+/// against a stand-in origin, and only a result on that same origin is kept. What is
 /// returned is the normalised path and query, so the `Location` header never carries a form
 /// that another parser could read as a different host. Control characters, a path that would
 /// still begin with `//` after normalising, and the API's own paths are refused.

@@ -451,15 +451,6 @@ pub async fn sign_out_everywhere(
     Ok(ended)
 }
 
-/// Ends every session of a user (password change, demotion, deletion).
-pub async fn end_sessions(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
-    admin_session::Entity::delete_many()
-        .filter(admin_session::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// The `Set-Cookie` value for a session token (or, with None, one that clears it).
 pub fn session_cookie(settings: &Settings, token: Option<&str>) -> String {
     let secure = if settings.secure_cookies() {

@@ -120,7 +120,7 @@ impl Identity {
     }
 }
 
-pub fn full_name(u: &user::Model) -> String {
+fn full_name(u: &user::Model) -> String {
     format!("{} {}", u.first_name, u.last_name)
 }
 
@@ -489,11 +489,11 @@ async fn rows_holding(
         select.push(format!("{expr} AS \"c{i}\""));
         for p in &pats {
             values.push(p.clone().into());
-            let placeholder = match backend {
+            let param = match backend {
                 DbBackend::Sqlite => "?".to_string(),
                 _ => format!("${}", values.len()),
             };
-            conditions.push(format!("{expr} {like} {placeholder} ESCAPE '!'"));
+            conditions.push(format!("{expr} {like} {param} ESCAPE '!'"));
         }
     }
     // On PostgreSQL the sweep locks the rows until its transaction ends, so that none moves
