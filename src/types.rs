@@ -954,6 +954,39 @@ pub struct OptOutTotal {
     pub removals: u64,
 }
 
+/// A downstream notification a removal sent (a delivery of its run) and how it went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptDelivery {
+    pub delivery_id: i64,
+    pub webhook: String,
+    /// "http" or "email".
+    pub kind: String,
+    /// queued, sending, succeeded, failed or cancelled.
+    pub status: String,
+    pub attempts: i32,
+    /// The person's identifier was cut out of it after it was sent or given up.
+    pub erased: bool,
+}
+
+/// What one removal did, without saying who was removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptView {
+    pub id: i64,
+    pub occurred_at: String,
+    pub run_id: Option<i64>,
+    pub macro_name: String,
+    /// manual, listener, bulk, automation, schedule, or delete (a plain "Delete user").
+    pub trigger: String,
+    pub listener_name: Option<String>,
+    /// The manager, listener or API key that asked.
+    pub actor: String,
+    /// The label that stands for the removed person in every log.
+    pub subject: String,
+    /// Rows removed or scrubbed, per kind.
+    pub counts: Vec<(String, u64)>,
+    pub downstream: Vec<ReceiptDelivery>,
+}
+
 /// The opt-out dashboard for the last `days` days (today included).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OptOutDashboard {
@@ -964,6 +997,8 @@ pub struct OptOutDashboard {
     pub by_listener: Vec<OptOutTotal>,
     pub by_macro: Vec<OptOutTotal>,
     pub total: u64,
+    /// The latest removals' receipts, newest first (whatever their macro's dashboard option).
+    pub receipts: Vec<ReceiptView>,
 }
 
 /// Run a macro on every user of a filter (the bulk action).
@@ -1579,6 +1614,10 @@ pub struct DeliveryView {
     pub created_at: String,
     pub test: bool,
     pub resend_of: Option<i64>,
+    /// It names a removed person: its request is kept encrypted until it is sent or given up.
+    pub sealed: bool,
+    /// When its sealed request was cut out.
+    pub erased_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -356,7 +356,7 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
     assert_eq!(steps[0], "Adjust score by +5");
     assert_eq!(steps[1], "Send webhook json post");
     assert_eq!(steps.len(), 6);
-    let outcome = macros::execute(&app.db, &actor(), m, jim, Trigger::Manual)
+    let outcome = macros::execute(&app.db, &sealer, &actor(), m, jim, Trigger::Manual)
         .await
         .unwrap();
     assert!(
@@ -501,7 +501,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     receiver.answer(503, vec![], "down");
     receiver.answer(429, vec![("retry-after", "2".into())], "slow down");
     receiver.answer(200, vec![], "{\"ok\": true}");
-    macros::execute(&app.db, &actor(), m, ann, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -528,7 +528,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     for _ in 0..3 {
         receiver.answer(500, vec![], "broken");
     }
-    macros::execute(&app.db, &actor(), m, ann, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -585,7 +585,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
     )
     .await;
     receiver.answer(410, vec![], "gone");
-    macros::execute(&app.db, &actor(), m, bo, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -599,7 +599,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
     let d = deliveries(&app).await.pop().unwrap();
     assert_eq!((d.status.as_str(), d.attempts), ("failed", 1));
     // Switched off, it is not sent on later runs; saving it switches it on again.
-    let steps = macros::execute(&app.db, &actor(), m, bo, Trigger::Manual)
+    let steps = macros::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
         .await
         .unwrap()
         .steps;
@@ -638,7 +638,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
         },
     )
     .await;
-    macros::execute(&app.db, &actor(), m2, bo, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m2, bo, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -685,7 +685,7 @@ async fn the_capture_stores_typed_values_and_notes_what_does_not_fit(app: TestAp
         vec![("content-type", "application/json".into())],
         r#"{"shipment": {"tracking": "1Z999", "parcels": "3", "date": "2026-12-24T10:00:00Z", "weight": "heavy"}, "address": {"valid": true}}"#,
     );
-    macros::execute(&app.db, &actor(), m, cy, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, cy, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -769,7 +769,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
             .unwrap()
             .contains(first[0].trim_start_matches("whsec_"))
     );
-    macros::execute(&app.db, &actor(), m, di, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -797,7 +797,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
         .secrets;
     assert_eq!(both.len(), 2);
     assert_eq!(both[1], first[0], "the previous secret still signs");
-    macros::execute(&app.db, &actor(), m, di, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -812,11 +812,17 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
     assert!(verify(&first[0], &mid, &ts, &s.body, &sig));
 }
 
-async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app: TestApp) {
+/// A removal macro may tell other systems to erase the same person (GDPR Art. 19): its
+/// webhooks name the person, are rendered before the erasure and wait sealed (nothing of the
+/// person readable in the database, even while a failing receiver makes them retry); once
+/// sent they are cut, the log says so, and the removal's receipt counts what went and
+/// what was told.
+async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestApp) {
     let (receiver, base) = Receiver::start().await;
     let (sealer, outbox) = outbox_for(&app);
     let email = "gdpr.person@example.com";
     let ed = member(&app, email, "Eddie", "Gone").await;
+    let who = erasure::Identity::new(vec![email.into()], vec!["Eddie Gone".into()]);
     // Earlier deliveries about the person hold their email.
     let m = user_macro(&app, "notify", &[("adjust_score", "1")]).await;
     hook(&app, &sealer, m, WebhookForm {
@@ -828,7 +834,7 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
     })
     .await;
     receiver.answer(200, vec![], &format!("{{\"echo\": \"{email}\"}}"));
-    macros::execute(&app.db, &actor(), m, ed, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, ed, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -839,79 +845,98 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
         .await,
         1
     );
-    // A removal macro's webhooks may not name the person.
+    // The removal macro tells the CRM whom to erase: email in the URL, a header and the body.
     let remove = user_macro(&app, "remove", &[("remove_user", "")]).await;
-    let refused = webhooks::save(
-        &app.db,
-        &sealer,
-        &actor(),
-        &WebhookForm {
-            macro_id: remove.to_string(),
-            name: "tell crm".into(),
-            method: "POST".into(),
-            url: format!("{base}/removed"),
-            body: "{\"email\": \"((user.email))\"}".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        refused
-            .field_message("body")
-            .unwrap()
-            .contains("removes them"),
-        "{refused:?}"
-    );
     hook(
         &app,
         &sealer,
         remove,
         WebhookForm {
-            name: "tell crm".into(),
+            name: "erase in crm".into(),
             method: "POST".into(),
-            url: format!("{base}/removed"),
-            body: "{\"removed_user_id\": ((user.id))}".into(),
+            url: format!("{base}/erase?email=((user.email))"),
+            headers: "X-Person: ((user.first_name)) ((user.last_name))".into(),
+            body: "{\"email\": \"((user.email))\", \"id\": ((user.id))}".into(),
             ..Default::default()
         },
     )
     .await;
-    // Nor can a macro become a removal macro while its webhooks name people.
-    let err = macros::save(
-        &app.db,
-        &actor(),
-        &MacroForm {
-            id: m.to_string(),
-            name: "Macro notify".into(),
-            key: "notify".into(),
-            actions: vec![MacroActionForm {
-                slot: "0".into(),
-                kind: "remove_user".into(),
-                value: String::new(),
-            }],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        err.field_message("actions").unwrap().contains("crm"),
-        "{err:?}"
+    // The CRM is down at first and its error names the person.
+    receiver.answer(
+        503,
+        vec![("x-echo", email.to_uppercase()), ("retry-after", "2".into())],
+        &format!("{{\"error\": \"{email} (Eddie Gone) is locked\"}}"),
     );
-
-    macros::execute(&app.db, &actor(), remove, ed, Trigger::Manual)
+    let outcome = macros::execute(&app.db, &sealer, &actor(), remove, ed, Trigger::Manual)
         .await
         .unwrap();
+    let queued = deliveries(&app).await.pop().unwrap();
+    assert!(queued.sealed && queued.erased_at.is_none());
+    assert_eq!(queued.status, "queued");
+    let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
+    assert_eq!(shown.request.url, "http://127.0.0.1/[sealed]");
+    assert!(shown.request.body.is_empty() && shown.request.headers.is_empty());
+    assert!(shown.delivery.sealed);
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "while sealed: {left:#?}");
+    let resend = webhooks::resend(&app.db, &actor(), queued.id)
+        .await
+        .unwrap_err();
+    assert!(resend.to_string().contains("removed person"), "{resend}");
+
+    // First try: 503, a retry; the attempt recorded keeps nothing of the person.
     drain(&app, &outbox).await;
-    let last = receiver.seen().pop().unwrap();
-    assert_eq!(
-        String::from_utf8(last.body).unwrap(),
-        format!("{{\"removed_user_id\": {ed}}}")
+    let tries = attempts_of(&app, queued.id).await;
+    assert_eq!(tries.len(), 1);
+    assert_eq!(tries[0].response_status, Some(503));
+    assert!(
+        tries[0].response_body.contains("[removed]"),
+        "{}",
+        tries[0].response_body
     );
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "after a failed try: {left:#?}");
+    let still = webhook_delivery::Entity::find_by_id(queued.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.status, "queued");
+    assert!(
+        !still.body.is_empty(),
+        "still sealed, waiting for its retry"
+    );
+
+    // Then it goes through, as it was rendered before the erasure.
+    drain_until_settled(&app, &outbox, 20).await;
+    let sent: Vec<Seen> = receiver
+        .seen()
+        .into_iter()
+        .filter(|s| s.uri.starts_with("/erase"))
+        .collect();
+    assert_eq!(sent.len(), 2, "the failed try and the retry");
+    let last = sent.last().unwrap();
+    assert_eq!(last.uri, "/erase?email=gdpr.person%40example.com");
+    assert_eq!(last.headers["x-person"], "Eddie Gone");
+    assert_eq!(
+        String::from_utf8(last.body.clone()).unwrap(),
+        format!("{{\"email\": \"{email}\", \"id\": {ed}}}")
+    );
+    let done = webhook_delivery::Entity::find_by_id(queued.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.status, "succeeded");
+    assert!(done.body.is_empty() && done.erased_at.is_some());
+    let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
+    assert!(shown.delivery.erased_at.is_some());
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "after it was sent: {left:#?}");
     for (table, cols) in [
         (
             "webhook_deliveries",
-            vec!["url", "headers", "body", "target_label"],
+            vec!["url", "headers", "body", "target_label", "last_error"],
         ),
         (
             "webhook_attempts",
@@ -920,6 +945,7 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
                 "response_headers",
                 "response_body",
                 "capture_note",
+                "error",
             ],
         ),
     ] {
@@ -931,6 +957,44 @@ async fn removal_macros_send_no_personal_data_and_removal_erases_deliveries(app:
             );
         }
     }
+
+    // The receipt: counts per kind and the downstream notification as it went.
+    let receipt = erasure::receipt_of_run(&app.db, outcome.run_id)
+        .await
+        .unwrap()
+        .expect("a removal leaves a receipt");
+    assert_eq!(receipt.trigger, "manual");
+    assert_eq!(receipt.macro_name, "Macro remove");
+    assert!(
+        receipt.subject.starts_with("removed user "),
+        "{}",
+        receipt.subject
+    );
+    let count = |kind: &str| {
+        receipt
+            .counts
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        count("webhook deliveries emptied"),
+        1,
+        "{:?}",
+        receipt.counts
+    );
+    assert_eq!(receipt.downstream.len(), 1);
+    assert_eq!(receipt.downstream[0].webhook, "erase in crm");
+    assert_eq!(receipt.downstream[0].status, "succeeded");
+    assert!(receipt.downstream[0].erased);
+    let dashboard = switchyard::server::services::opt_out::dashboard(&app.db, 7)
+        .await
+        .unwrap();
+    assert_eq!(dashboard.receipts.len(), 1);
+    assert_eq!(dashboard.receipts[0], receipt);
+    let text = format!("{receipt:?}");
+    assert!(!text.contains(email) && !text.contains("Eddie"), "{text}");
 }
 
 /// A made-up person: random letters (some non-ASCII) for names, a `+`-tagged email in mixed
@@ -1112,7 +1176,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         })
         .collect();
     receiver.answer(200, vec![], &format!("{{\"ok\": \"{escaped}\"}}"));
-    macros::execute(&app.db, &actor(), m, jorg, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, jorg, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -1232,7 +1296,7 @@ async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp)
         )
         .await;
     }
-    macros::execute(&app.db, &actor(), m, fay, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, fay, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1279,7 +1343,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
     )
     .await;
     *receiver.slow.lock().unwrap() = Duration::from_millis(1500);
-    macros::execute(&app.db, &actor(), m, gus, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1343,7 +1407,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
     // Five runs: five deliveries to one host, two at once, the rest when the rate allows.
     let started = std::time::Instant::now();
     for _ in 0..5 {
-        macros::execute(&app.db, &actor(), m, gus, Trigger::Manual)
+        macros::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
             .await
             .unwrap();
     }
@@ -1488,7 +1552,7 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
         form("bounces", "nobody@bounce.example.com"),
     )
     .await;
-    macros::execute(&app.db, &actor(), m, zoe, Trigger::Manual)
+    macros::execute(&app.db, &sealer, &actor(), m, zoe, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1580,7 +1644,7 @@ scenarios!(true =>
     gone_switches_the_webhook_off_and_redirects_are_not_followed,
     the_capture_stores_typed_values_and_notes_what_does_not_fit,
     signed_deliveries_verify_and_rotation_signs_with_both_secrets,
-    removal_macros_send_no_personal_data_and_removal_erases_deliveries,
+    removal_macros_tell_others_sealed_then_erase_what_they_sent,
     emails_reach_a_real_smtp_server_through_the_same_queue,
     timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
     erasure_leaves_no_form_of_the_person_anywhere,

@@ -38,6 +38,7 @@ mod m20261206_000032_partial_run_indexes;
 mod m20261206_000033_erasure;
 mod m20261206_000034_refused_call_counts;
 mod m20261206_000035_audit_redaction_again;
+mod m20261206_000036_erasure_receipts;
 
 pub struct Migrator;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000033_erasure::Migration),
             Box::new(m20261206_000034_refused_call_counts::Migration),
             Box::new(m20261206_000035_audit_redaction_again::Migration),
+            Box::new(m20261206_000036_erasure_receipts::Migration),
         ]
     }
 }

@@ -257,7 +257,58 @@ fn describe_error(e: &reqwest::Error) -> (String, bool) {
 }
 
 impl Outbox {
+    /// Sends one delivery. A sealed one (a removal telling a downstream system to erase the
+    /// same person) is opened here, sent as it was rendered, and what is recorded of the
+    /// attempt has every form of the person cut out.
     async fn send(&self, d: &webhook_delivery::Model, hook: Option<&webhook::Model>) -> Outcome {
+        if !d.sealed {
+            return self.send_plain(d, hook).await;
+        }
+        let opened = match webhooks::SealedRequest::open(&self.sealer, d) {
+            Ok(r) => r,
+            Err(e) => {
+                return Outcome::Sent(Attempt {
+                    started_at: Utc::now(),
+                    duration_ms: 0,
+                    request_headers: Vec::new(),
+                    // A node with another key file cannot open it, but one with the right
+                    // key can: tried again unless there is nothing left to open.
+                    answer: Err((format!("not sent: {e}"), !d.body.is_empty())),
+                });
+            }
+        };
+        let mut plain = d.clone();
+        plain.url = opened.url.clone();
+        plain.headers = webhooks::headers_json(&opened.headers);
+        plain.body = opened.body;
+        match self.send_plain(&plain, hook).await {
+            Outcome::Sent(mut a) => {
+                let who = &opened.who;
+                let cut = |text: &str| who.cut(&text.replace(&opened.url, &d.url));
+                for (_, v) in &mut a.request_headers {
+                    *v = cut(v);
+                }
+                a.answer = match a.answer {
+                    Ok(mut answer) => {
+                        for (_, v) in &mut answer.headers {
+                            *v = cut(v);
+                        }
+                        answer.body = cut(&answer.body);
+                        Ok(answer)
+                    }
+                    Err((e, retry)) => Err((cut(&e), retry)),
+                };
+                Outcome::Sent(a)
+            }
+            other => other,
+        }
+    }
+
+    async fn send_plain(
+        &self,
+        d: &webhook_delivery::Model,
+        hook: Option<&webhook::Model>,
+    ) -> Outcome {
         let started_at = Utc::now();
         let clock = Instant::now();
         let mut headers = webhooks::delivery_headers(d);
@@ -628,7 +679,7 @@ async fn record(
                 continue;
             }
             Outcome::Cancelled(why) => {
-                clear_lock(mine)
+                webhooks::cut_sealed(clear_lock(mine), now)
                     .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
                     .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
                     .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
@@ -688,7 +739,9 @@ async fn record(
             );
         update = match next {
             Some(at) => update.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
-            None => update.col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
+            // Sent or given up: a sealed request has done its job and is cut out.
+            None => webhooks::cut_sealed(update, now)
+                .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
         };
         if update.exec(&txn).await?.rows_affected == 0 {
             // Another worker holds it now (it sends again), or it was cancelled meanwhile (its
@@ -741,7 +794,7 @@ async fn record(
                     .filter(webhook::Column::Id.eq(id))
                     .exec(&txn)
                     .await?;
-                webhook_delivery::Entity::update_many()
+                webhooks::cut_sealed(webhook_delivery::Entity::update_many(), now)
                     .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
                     .col_expr(
                         webhook_delivery::Column::LastError,

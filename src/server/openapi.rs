@@ -26,6 +26,40 @@ pub struct RunAnswer {
     pub status: RunStatus,
     /// The macro run this call started; it appears in the listener and run logs.
     pub run_id: String,
+    /// When the run (finished within the request) removed the person: what the removal did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+}
+
+/// What a removal did, without naming who was removed.
+#[derive(Serialize, ToSchema)]
+pub struct Receipt {
+    pub id: String,
+    /// `YYYY-MM-DD HH:MM UTC`.
+    pub occurred_at: String,
+    /// The label that stands for the removed person in every log (a keyed hash, not the email).
+    pub subject: String,
+    /// Rows removed or scrubbed, per kind.
+    pub counts: Vec<ReceiptCount>,
+    /// The removal macro's webhooks and emails (telling other systems to erase the person),
+    /// as they stood when the answer was made; the opt-out dashboard shows how they went.
+    pub downstream: Vec<ReceiptDownstream>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptCount {
+    pub kind: String,
+    pub count: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReceiptDownstream {
+    pub delivery_id: String,
+    pub webhook: String,
+    /// `http` or `email`.
+    pub kind: String,
+    /// `queued`, `sending`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
 }
 
 /// The answer of an Add Comment listener.
@@ -116,6 +150,9 @@ impl Modify for Security {
     components(schemas(
         RunAnswer,
         RunStatus,
+        Receipt,
+        ReceiptCount,
+        ReceiptDownstream,
         CommentAnswer,
         DataAnswer,
         TicketAnswer,

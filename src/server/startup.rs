@@ -53,6 +53,7 @@ pub async fn prepare(
         None => None,
     };
     let (reads, writes) = lanes.unzip();
+    let signals = Signals::default().with_sealer(sealer.clone());
     Ok(AppState::new(Shared {
         leptos_options,
         sealer,
@@ -71,7 +72,7 @@ pub async fn prepare(
             settings.api_refused_burst,
         )),
         settings: Arc::new(settings),
-        signals: Signals::default(),
+        signals,
     }))
 }
 

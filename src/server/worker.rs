@@ -29,6 +29,7 @@ use tokio::sync::{Notify, broadcast};
 use super::cache::Lookups;
 use super::db::begin_write;
 use super::entities::{job, macro_def};
+use super::secrets::Sealer;
 use super::services::Actor;
 use super::services::macros::{self, RunContext, Trigger};
 use crate::errors::AppError;
@@ -66,6 +67,8 @@ pub struct Signals {
     pub deliveries: Arc<Notify>,
     /// Listener calls being accepted, and the workers' turns meanwhile (`give_way`).
     burst: Arc<Burst>,
+    /// Seals what removals send downstream (`with_sealer`); without it such runs fail.
+    sealer: Option<Arc<Sealer>>,
 }
 
 /// What the workers know of the listener calls being accepted.
@@ -136,11 +139,18 @@ impl Default for Signals {
                 last_turn: AtomicU64::new(0),
                 epoch: Instant::now(),
             }),
+            sealer: None,
         }
     }
 }
 
 impl Signals {
+    /// The same signals, with the key that seals a removal's downstream requests.
+    pub fn with_sealer(mut self, sealer: Arc<Sealer>) -> Signals {
+        self.sealer = Some(sealer);
+        self
+    }
+
     pub fn work_arrived(&self) {
         self.work.notify_one();
     }
@@ -347,10 +357,12 @@ pub async fn execute_many(
         };
         let mut results = Vec::with_capacity(jobs.len());
         for (job, work) in jobs.iter().zip(&prepared) {
-            results.push(match run_job(&txn, worker_id, job, work, &live).await? {
-                Some(outcome) => JobResult::Done(outcome),
-                None => JobResult::LeaseLost,
-            });
+            results.push(
+                match run_job(&txn, worker_id, job, work, &live, signals).await? {
+                    Some(outcome) => JobResult::Done(outcome),
+                    None => JobResult::LeaseLost,
+                },
+            );
         }
         txn.commit().await?;
         Ok::<_, AppError>(results)
@@ -439,6 +451,7 @@ async fn run_job(
     job: &job::Model,
     work: &Prepared,
     live_macros: &std::collections::HashSet<i32>,
+    signals: &Signals,
 ) -> Result<Option<macros::RunOutcome>, AppError> {
     let (p, macro_) = match work {
         Prepared::MacroRun(p, m) => (p, m),
@@ -471,6 +484,7 @@ async fn run_job(
         trigger: p.trigger,
         run_id: Some(p.run_id),
         listener: p.listener.clone(),
+        sealer: signals.sealer.clone(),
     };
     Ok(Some(
         macros::run_queued(

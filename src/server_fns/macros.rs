@@ -136,6 +136,7 @@ pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let outcome = macros::run_manually(
             &c.state.db,
+            &c.state.sealer,
             &c.actor,
             &form.macro_id,
             &form.user_id,

@@ -7,7 +7,7 @@ use crate::app::components::{
     BUTTON_SECONDARY, CARD, PageHeader, TABLE, TD, TH, refresh_key, show,
 };
 use crate::server_fns::opt_out::load_opt_out_dashboard;
-use crate::types::{OptOutDashboard, OptOutDay, OptOutTotal};
+use crate::types::{OptOutDashboard, OptOutDay, OptOutTotal, ReceiptView};
 
 /// The ranges the screen offers, in days.
 const RANGES: [u32; 3] = [7, 30, 90];
@@ -141,6 +141,82 @@ fn Dashboard(d: OptOutDashboard) -> impl IntoView {
             <Totals id="by-listener" heading="By listener" column="Listener" rows=d.by_listener.clone() total=d.total/>
             <Totals id="by-macro" heading="By macro" column="Macro" rows=d.by_macro.clone() total=d.total/>
         </div>
+        <Receipts receipts=d.receipts.clone()/>
+    }
+}
+
+/// How a removal was asked for, in words.
+fn asked_by(r: &ReceiptView) -> String {
+    let how = match r.trigger.as_str() {
+        "delete" => "Deleted from the user page".to_string(),
+        "listener" => match &r.listener_name {
+            Some(l) => format!("{} through the listener {l}", r.macro_name),
+            None => format!("{} through a listener", r.macro_name),
+        },
+        "bulk" => format!("{} as a bulk action", r.macro_name),
+        "schedule" => format!("{} on its schedule", r.macro_name),
+        "automation" => format!("{} by automation", r.macro_name),
+        _ => format!("{} run by hand", r.macro_name),
+    };
+    format!("{how}, by {}", r.actor)
+}
+
+/// Each removal's receipt: what it removed or scrubbed and what it told other systems.
+#[component]
+fn Receipts(receipts: Vec<ReceiptView>) -> impl IntoView {
+    view! {
+        <section aria-labelledby="receipts" class=format!("{CARD} mt-6")>
+            <h2 id="receipts" class="mb-1 text-lg font-semibold">"Erasure receipts"</h2>
+            <p class="mb-3 text-sm text-slate-600">"Every removal in this range, newest first (whatever the macro's dashboard option): what it removed or scrubbed and which other systems it told. The person is named only by the label the logs use."</p>
+            {if receipts.is_empty() {
+                view! { <p class="text-sm text-slate-600">"No removals in this range."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="divide-y divide-slate-100">
+                        {receipts.into_iter().map(|r| {
+                            let asked = asked_by(&r);
+                            let rows: u64 = r.counts.iter().map(|(_, n)| n).sum();
+                            view! {
+                                <li class="py-3" data-receipt=r.id.to_string()>
+                                    <p class="text-sm font-medium text-slate-900">
+                                        <span class="tabular-nums">{r.occurred_at.clone()}</span>
+                                        " · "
+                                        <span class="break-all">{r.subject.clone()}</span>
+                                    </p>
+                                    <p class="text-sm text-slate-600">{asked}</p>
+                                    <details class="mt-1 text-sm">
+                                        <summary class="cursor-pointer text-indigo-700">{format!("{rows} rows removed or scrubbed")}</summary>
+                                        <ul class="mt-1 list-disc pl-5 text-slate-700">
+                                            {r.counts.iter().map(|(kind, n)| view! {
+                                                <li>{format!("{kind}: {n}")}</li>
+                                            }).collect_view()}
+                                        </ul>
+                                    </details>
+                                    {(!r.downstream.is_empty()).then(|| view! {
+                                        <ul class="mt-1 text-sm" aria-label="Other systems told">
+                                            {r.downstream.iter().map(|d| {
+                                                let state = if d.erased {
+                                                    format!("{}, identifier erased", d.status)
+                                                } else {
+                                                    d.status.clone()
+                                                };
+                                                view! {
+                                                    <li>
+                                                        <a class="text-indigo-700 hover:underline" href=format!("/webhooks/deliveries/{}", d.delivery_id)>{d.webhook.clone()}</a>
+                                                        ": "
+                                                        <span>{state}</span>
+                                                    </li>
+                                                }
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -339,6 +415,7 @@ mod tests {
             by_listener: vec![],
             by_macro: vec![],
             total: 4,
+            receipts: vec![],
         };
         assert_eq!(
             chart_summary(&d),

@@ -696,6 +696,7 @@ pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
                                 <td class=TD><a class=LINK href=format!("/webhooks/deliveries/{}", d.id)>{format!("#{}", d.id)}</a>
                                     {d.test.then(|| view! { <span class="ml-1 text-xs text-slate-500">"test"</span> })}
                                     {d.resend_of.map(|r| view! { <span class="ml-1 text-xs text-slate-500">{format!("resend of #{r}")}</span> })}
+                                    {d.sealed.then(|| view! { <span class="ml-1 text-xs text-slate-500">{if d.erased_at.is_some() { "identifier erased" } else { "sealed" }}</span> })}
                                 </td>
                                 <td class=format!("{TD} whitespace-nowrap")>{d.created_at.clone()}</td>
                                 <td class=TD>{d.webhook_name.clone()} <span class="block text-xs text-slate-500">{d.macro_name.clone()}</span></td>
@@ -752,11 +753,21 @@ pub fn DeliveryPage() -> impl IntoView {
                             {d.next_attempt_at.clone().map(|t| view! { <p class="text-sm text-amber-900">{format!("Next attempt at {t}")}</p> })}
                             {d.last_error.clone().map(|e| view! { <p class="text-sm text-red-800">{e}</p> })}
                             <h2 class="pt-2 text-base font-semibold">"Request"</h2>
-                            <RequestBlock r=detail.request.clone() caption="Request"/>
-                            <ActionForm action=resend attr:class="pt-2">
-                                <input type="hidden" name="form[id]" value=d.id.to_string()/>
-                                <button type="submit" class=BUTTON>"Resend"</button>
-                            </ActionForm>
+                            {match (d.sealed, d.erased_at.clone()) {
+                                (false, _) => view! {
+                                    <RequestBlock r=detail.request.clone() caption="Request"/>
+                                    <ActionForm action=resend attr:class="pt-2">
+                                        <input type="hidden" name="form[id]" value=d.id.to_string()/>
+                                        <button type="submit" class=BUTTON>"Resend"</button>
+                                    </ActionForm>
+                                }.into_any(),
+                                (true, None) => view! {
+                                    <p class="text-sm text-slate-700" data-testid="sealed">{format!("Sealed: this request names a removed person, so its address, headers and body are kept encrypted until it is sent or given up, then erased. It goes to {}.", d.url)}</p>
+                                }.into_any(),
+                                (true, Some(at)) => view! {
+                                    <p class="text-sm text-slate-700" data-testid="sealed">{format!("Erased at {at}: this request named a removed person; once it was sent or given up, its address, headers and body were erased. It went to {}.", d.url)}</p>
+                                }.into_any(),
+                            }}
                             {move || resend_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{capitalise(&e.to_string())} "."</p> })}
                         </div>
                         <h2 class="mb-2 mt-6 text-lg font-semibold">"Attempts"</h2>

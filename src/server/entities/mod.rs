@@ -10,6 +10,7 @@ pub mod community;
 pub mod data_field;
 pub mod data_group;
 pub mod data_value;
+pub mod erasure_receipt;
 pub mod external_source;
 pub mod feedback_field;
 pub mod feedback_status;

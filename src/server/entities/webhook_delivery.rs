@@ -33,6 +33,11 @@ pub struct Model {
     pub resend_of: Option<i64>,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// The request names a removed person: `body` holds it encrypted (URL, headers, body)
+    /// until it is sent or given up, `url` only where it goes.
+    pub sealed: bool,
+    /// When a sealed request was cut out after it was sent or given up.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

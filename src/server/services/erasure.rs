@@ -24,12 +24,15 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
 use crate::errors::AppError;
-use crate::server::entities::{person_alias, user};
+use crate::server::entities::{
+    admin_session, data_value, erasure_receipt, notification, person_alias, team_membership, user,
+};
+use crate::types::{ReceiptDelivery, ReceiptView};
 
 /// What replaces a form of the person wherever the sweep finds one.
 pub const CUT: &str = "[removed]";
@@ -44,7 +47,7 @@ const OWN_RECORD_TABLES: &[&str] = &["users", "person_aliases"];
 
 /// Everyone a person was, as far as this installation knows: their current and earlier emails
 /// and full names.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     pub emails: Vec<String>,
     pub names: Vec<String>,
@@ -99,6 +102,14 @@ impl Identity {
             }
         }
         Ok(Identity::new(emails, names))
+    }
+
+    /// `text` with every form of the person cut out (whole words, any case), as the sweep
+    /// would leave it.
+    pub fn cut(&self, text: &str) -> String {
+        let needles = self.needles();
+        let all: Vec<&Needle> = needles.iter().collect();
+        cut_all(text, &all).unwrap_or_else(|| text.to_string())
     }
 
     /// Every (form, is it a name) pair to look for.
@@ -665,12 +676,24 @@ pub async fn sweep(db: &impl ConnectionTrait, who: &Identity) -> Result<Swept, A
     Ok(swept)
 }
 
-/// What an erasure did: the label that now stands for the person in logs, and the tables it
-/// changed (for `settle`).
+/// What an erasure did: the label that now stands for the person in logs, the tables it
+/// changed (for `settle`) and how many rows of each kind it removed or scrubbed (for the
+/// receipt).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Erased {
     pub label: String,
     pub tables: Vec<String>,
+    pub counts: Counts,
+}
+
+/// Rows removed or scrubbed, per kind, in the order they were counted; kinds with none are
+/// left out.
+pub type Counts = Vec<(String, u64)>;
+
+fn tally(counts: &mut Counts, kind: &str, n: u64) {
+    if n > 0 {
+        counts.push((kind.to_string(), n));
+    }
 }
 
 /// Removes a person's personal data from every place that holds it, in the caller's
@@ -698,7 +721,49 @@ pub async fn erase(
     .one(db)
     .await?;
     let who = Identity::of(db, target).await?;
-    comment::Entity::update_many()
+    let mut counts = Counts::new();
+    // What goes with the person's row (ON DELETE CASCADE), counted before the caller deletes it.
+    tally(
+        &mut counts,
+        "team memberships removed",
+        team_membership::Entity::find()
+            .filter(team_membership::Column::UserId.eq(target.id))
+            .count(db)
+            .await?,
+    );
+    tally(
+        &mut counts,
+        "admin sessions ended",
+        admin_session::Entity::find()
+            .filter(admin_session::Column::UserId.eq(target.id))
+            .count(db)
+            .await?,
+    );
+    tally(
+        &mut counts,
+        "notifications removed",
+        notification::Entity::find()
+            .filter(notification::Column::UserId.eq(target.id))
+            .count(db)
+            .await?,
+    );
+    tally(
+        &mut counts,
+        "external data values removed",
+        data_value::Entity::find()
+            .filter(data_value::Column::UserId.eq(target.id))
+            .count(db)
+            .await?,
+    );
+    tally(
+        &mut counts,
+        "earlier emails and names forgotten",
+        person_alias::Entity::find()
+            .filter(person_alias::Column::UserId.eq(target.id))
+            .count(db)
+            .await?,
+    );
+    let n = comment::Entity::update_many()
         .col_expr(
             comment::Column::AuthorUserId,
             Expr::value(Option::<i32>::None),
@@ -709,12 +774,18 @@ pub async fn erase(
         )
         .filter(comment::Column::AuthorUserId.eq(target.id))
         .exec(db)
-        .await?;
-    super::feedback::erase_person(db, target.id).await?;
-    super::webhooks::erase_person(db, target, label).await?;
-    super::audit::redact(db, target.id, &who.emails, label).await?;
+        .await?
+        .rows_affected;
+    tally(&mut counts, "comments kept under \"Removed user\"", n);
+    for (kind, n) in super::feedback::erase_person(db, target.id).await? {
+        tally(&mut counts, kind, n);
+    }
+    let n = super::webhooks::erase_person(db, target, label).await?;
+    tally(&mut counts, "webhook deliveries emptied", n);
+    let n = super::audit::redact(db, target.id, &who.emails, label).await?;
+    tally(&mut counts, "audit entries redacted", n);
     let lowered: Vec<String> = who.emails.iter().map(|e| e.to_lowercase()).collect();
-    listener_call::Entity::update_many()
+    let n = listener_call::Entity::update_many()
         .col_expr(listener_call::Column::Target, Expr::value(label))
         .col_expr(
             listener_call::Column::TargetUserId,
@@ -733,8 +804,13 @@ pub async fn erase(
                 ),
         )
         .exec(db)
-        .await?;
+        .await?
+        .rows_affected;
+    tally(&mut counts, "listener calls relabelled", n);
     let swept = sweep(db, &who).await?;
+    for (table, n) in &swept {
+        tally(&mut counts, &format!("rows scrubbed in {table}"), *n);
+    }
     let mut tables: Vec<String> = ERASED_TABLES.iter().map(|t| t.to_string()).collect();
     tables.extend(swept.into_keys());
     tables.sort();
@@ -742,7 +818,148 @@ pub async fn erase(
     Ok(Erased {
         label: label.to_string(),
         tables,
+        counts,
     })
+}
+
+/// Who or what asked for a removal, for its receipt.
+#[derive(Debug, Clone)]
+pub struct Requested {
+    pub run_id: Option<i64>,
+    pub macro_id: Option<i32>,
+    pub macro_name: String,
+    /// manual, listener, bulk, automation, schedule, or delete.
+    pub trigger: String,
+    pub listener_name: Option<String>,
+    pub actor_label: String,
+}
+
+/// Writes the receipt of an erasure, in the erasure's transaction: when, who or what asked,
+/// and the counts; never who was removed (only the label that stands for them).
+pub async fn record_receipt(
+    db: &impl ConnectionTrait,
+    erased: &Erased,
+    by: &Requested,
+) -> Result<i64, AppError> {
+    let counts = serde_json::to_string(&erased.counts).map_err(AppError::internal)?;
+    Ok(erasure_receipt::ActiveModel {
+        occurred_at: Set(Utc::now()),
+        run_id: Set(by.run_id),
+        macro_id: Set(by.macro_id),
+        macro_name: Set(by.macro_name.clone()),
+        trigger: Set(by.trigger.clone()),
+        listener_name: Set(by.listener_name.clone()),
+        actor_label: Set(by.actor_label.clone()),
+        subject_label: Set(erased.label.clone()),
+        counts: Set(counts),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .id)
+}
+
+/// Downstream notifications of a removal (its run's deliveries) and how each went.
+async fn downstream(
+    db: &impl ConnectionTrait,
+    run_ids: &[i64],
+) -> Result<Vec<(i64, ReceiptDelivery)>, AppError> {
+    use crate::server::entities::webhook_delivery;
+    if run_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::RunId.is_in(run_ids.iter().copied()))
+        .filter(webhook_delivery::Column::ResendOf.is_null())
+        .order_by_asc(webhook_delivery::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|d| {
+            Some((
+                d.run_id?,
+                ReceiptDelivery {
+                    delivery_id: d.id,
+                    webhook: d.webhook_name,
+                    kind: d.kind,
+                    status: d.status,
+                    attempts: d.attempts,
+                    erased: d.erased_at.is_some(),
+                },
+            ))
+        })
+        .collect())
+}
+
+fn receipt_view(r: erasure_receipt::Model, deliveries: Vec<ReceiptDelivery>) -> ReceiptView {
+    ReceiptView {
+        id: r.id,
+        occurred_at: super::format_time(&r.occurred_at),
+        run_id: r.run_id,
+        macro_name: r.macro_name,
+        trigger: r.trigger,
+        listener_name: r.listener_name,
+        actor: r.actor_label,
+        subject: r.subject_label,
+        counts: serde_json::from_str(&r.counts).unwrap_or_default(),
+        downstream: deliveries,
+    }
+}
+
+/// The latest receipts from `from` on and before `until` (newest first, at most `limit`),
+/// each with its downstream notifications as they stand.
+pub async fn receipts(
+    db: &impl ConnectionTrait,
+    from: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<ReceiptView>, AppError> {
+    let rows = erasure_receipt::Entity::find()
+        .filter(erasure_receipt::Column::OccurredAt.gte(from))
+        .filter(erasure_receipt::Column::OccurredAt.lt(until))
+        .order_by_desc(erasure_receipt::Column::OccurredAt)
+        .order_by_desc(erasure_receipt::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    let runs: Vec<i64> = rows.iter().filter_map(|r| r.run_id).collect();
+    let mut sent = downstream(db, &runs).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mine = match r.run_id {
+                Some(run) => sent
+                    .iter()
+                    .filter(|(id, _)| *id == run)
+                    .map(|(_, d)| d.clone())
+                    .collect(),
+                None => Vec::new(),
+            };
+            sent.retain(|(id, _)| Some(*id) != r.run_id);
+            receipt_view(r, mine)
+        })
+        .collect())
+}
+
+/// The receipt of the removal a run made, if it made one.
+pub async fn receipt_of_run(
+    db: &impl ConnectionTrait,
+    run_id: i64,
+) -> Result<Option<ReceiptView>, AppError> {
+    let Some(r) = erasure_receipt::Entity::find()
+        .filter(erasure_receipt::Column::RunId.eq(run_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let deliveries = downstream(db, &[run_id])
+        .await?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect();
+    Ok(Some(receipt_view(r, deliveries)))
 }
 
 /// After an erasure has committed: what the database still keeps of deleted data is rewritten.

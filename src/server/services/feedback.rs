@@ -852,7 +852,10 @@ pub async fn mark_all_read(db: &DatabaseConnection, user_id: i32) -> Result<(), 
 /// comments they wrote and the history lines of what they did (the tickets, comments and
 /// lines stay, as "Removed user", where others' work needs them). Their follows and
 /// notifications go with the user row.
-pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(), AppError> {
+pub async fn erase_person(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<(&'static str, u64)>, AppError> {
     // Their follows go now, so the tickets' popularity can be counted without them.
     let followed: Vec<i32> = ticket_follower::Entity::find()
         .select_only()
@@ -861,14 +864,15 @@ pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(),
         .into_tuple()
         .all(db)
         .await?;
-    ticket_follower::Entity::delete_many()
+    let follows = ticket_follower::Entity::delete_many()
         .filter(ticket_follower::Column::UserId.eq(user_id))
         .exec(db)
-        .await?;
+        .await?
+        .rows_affected;
     for ticket_id in followed {
         recount_popularity(db, ticket_id).await?;
     }
-    ticket::Entity::update_many()
+    let tickets = ticket::Entity::update_many()
         .col_expr(
             ticket::Column::AuthorUserId,
             Expr::value(Option::<i32>::None),
@@ -876,8 +880,9 @@ pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(),
         .col_expr(ticket::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
         .filter(ticket::Column::AuthorUserId.eq(user_id))
         .exec(db)
-        .await?;
-    ticket_comment::Entity::update_many()
+        .await?
+        .rows_affected;
+    let comments = ticket_comment::Entity::update_many()
         .col_expr(
             ticket_comment::Column::AuthorUserId,
             Expr::value(Option::<i32>::None),
@@ -888,8 +893,9 @@ pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(),
         )
         .filter(ticket_comment::Column::AuthorUserId.eq(user_id))
         .exec(db)
-        .await?;
-    ticket_event::Entity::update_many()
+        .await?
+        .rows_affected;
+    let events = ticket_event::Entity::update_many()
         .col_expr(
             ticket_event::Column::ActorUserId,
             Expr::value(Option::<i32>::None),
@@ -897,8 +903,14 @@ pub async fn erase_person(db: &impl ConnectionTrait, user_id: i32) -> Result<(),
         .col_expr(ticket_event::Column::ActorLabel, Expr::value(REMOVED_LABEL))
         .filter(ticket_event::Column::ActorUserId.eq(user_id))
         .exec(db)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected;
+    Ok(vec![
+        ("ticket follows removed", follows),
+        ("tickets kept under \"Removed user\"", tickets),
+        ("ticket comments kept under \"Removed user\"", comments),
+        ("ticket events kept under \"Removed user\"", events),
+    ])
 }
 
 #[cfg(test)]

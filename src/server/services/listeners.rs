@@ -1626,7 +1626,18 @@ async fn answer_for_key(
     // (a caller would send it again). At worst it stays a 202.
     worker::wait_for(&mut finished, job_id, budget).await;
     let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
-        Ok(Some(r)) if r.finished_at.is_some() => Reply::run(200, &r.status, run_id),
+        Ok(Some(r)) if r.finished_at.is_some() => {
+            let mut reply = Reply::run(200, &r.status, run_id);
+            // A removal answers with its receipt (what was erased, what was sent on).
+            match super::erasure::receipt_of_run(db, run_id).await {
+                Ok(Some(receipt)) => reply.body["receipt"] = receipt_json(&receipt),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(run = run_id, error = %e, "cannot read the removal's receipt");
+                }
+            }
+            reply
+        }
         Ok(_) => return Ok(accepted),
         Err(e) => {
             tracing::warn!(run = run_id, error = %e, "cannot read the queued run; answering 202");
@@ -1650,6 +1661,23 @@ async fn answer_for_key(
         }
     }
     Ok(reply)
+}
+
+/// A removal's receipt as the API gives it: no personal data, counts per kind, and each
+/// downstream notification's state when the answer was made.
+fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
+    json!({
+        "id": r.id.to_string(),
+        "occurred_at": r.occurred_at,
+        "subject": r.subject,
+        "counts": r.counts.iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
+        "downstream": r.downstream.iter().map(|d| json!({
+            "delivery_id": d.delivery_id.to_string(),
+            "webhook": d.webhook,
+            "kind": d.kind,
+            "status": d.status,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// What an Add Comment or External Data call will write, once its body checked out.

@@ -10,6 +10,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use sha2::Sha256;
+use std::sync::Arc;
 
 use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
 use super::{Actor, audit, community, feedback, format_time, projects, teams};
@@ -18,6 +19,7 @@ use crate::server::domain::parse_id;
 use crate::server::entities::{
     macro_def, macro_mark, macro_run, opt_out_event, team_membership, ticket, user,
 };
+use crate::server::secrets::Sealer;
 use crate::types::{
     AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
     MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
@@ -564,12 +566,6 @@ pub async fn save(
     };
     let external = super::tags::external_tags(db, scope).await?;
     let p = parse_form(form, scope, &teams, &external)?;
-    if let Some(m) = existing
-        .as_ref()
-        .filter(|_| p.actions.contains(&MacroAction::RemoveUser))
-    {
-        super::webhooks::refuse_personal_tags(db, m.id).await?;
-    }
     let mut errors = FieldErrors::new();
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
@@ -688,12 +684,15 @@ pub struct RunContext {
     pub run_id: Option<i64>,
     /// The listener that asked for the run (kept on opt-out events by name).
     pub listener: Option<String>,
+    /// Seals what a removal sends downstream (the person's identifier) until it is sent.
+    pub sealer: Option<Arc<Sealer>>,
 }
 
 /// Runs a macro on one user. Everything it does, and the record of the run, commit together.
 #[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn execute(
     db: &DatabaseConnection,
+    sealer: &Arc<Sealer>,
     actor: &Actor,
     macro_id: i32,
     user_id: i32,
@@ -710,6 +709,7 @@ pub async fn execute(
         trigger,
         run_id: None,
         listener: None,
+        sealer: Some(sealer.clone()),
     };
     let outcome = run_in(&txn, actor, &m, &target, &ctx).await?;
     txn.commit().await?;
@@ -765,6 +765,7 @@ pub async fn execute_on_ticket(
         trigger,
         run_id: None,
         listener: None,
+        sealer: None,
     };
     let outcome = run_on_ticket(&txn, actor, &m, &t, &ctx).await?;
     txn.commit().await?;
@@ -939,6 +940,10 @@ async fn run_in(
     let all_teams = teams::refs(txn).await?;
     let mut steps = Vec::new();
     let mut erased = None;
+    // A removal's webhooks and emails are rendered just before the erasure, while the person
+    // is still there to name (telling a CRM to erase the same person needs their email), and
+    // queued sealed with who they name (`webhooks::queue`).
+    let mut sealed: Option<(Vec<super::webhooks::Rendered>, super::erasure::Identity)> = None;
     for action in &m.actions {
         match action {
             MacroAction::AdjustScore { delta } => {
@@ -988,6 +993,21 @@ async fn run_in(
                 return Err(AppError::internal("a feedback action in a user macro"));
             }
             MacroAction::RemoveUser => {
+                let hooks = super::webhooks::enabled_of(txn, m.id).await?;
+                if !hooks.is_empty() {
+                    let fresh = user::Entity::find_by_id(target.id)
+                        .one(txn)
+                        .await?
+                        .unwrap_or_else(|| target.clone());
+                    let values = super::tags::Values::load(txn, Some(&fresh), None, now).await?;
+                    sealed = Some((
+                        hooks
+                            .iter()
+                            .map(|w| super::webhooks::render(w, &values))
+                            .collect(),
+                        super::erasure::Identity::of(txn, &fresh).await?,
+                    ));
+                }
                 erased = Some(super::erasure::erase(txn, target, &removed_label(&hash)).await?);
                 if m.options.include_on_dashboard {
                     let team_names = teams_of(txn, target.id, &all_teams).await?;
@@ -1007,21 +1027,30 @@ async fn run_in(
         }
         steps.push(describe(action, &all_teams));
     }
-    // The webhooks see the user as the actions left them (a removing macro's webhooks name
-    // no one: `webhooks::parse_form`).
-    let hooks = super::webhooks::enabled_of(txn, m.id).await?;
-    let rendered = if hooks.is_empty() {
+    // The webhooks see the user as the actions left them (a removal's were rendered before
+    // the erasure).
+    let hooks = if removes {
         Vec::new()
+    } else {
+        super::webhooks::enabled_of(txn, m.id).await?
+    };
+    let (rendered, seal_for) = if let Some((rendered, who)) = sealed {
+        (rendered, Some(who))
+    } else if hooks.is_empty() {
+        (Vec::new(), None)
     } else {
         let fresh = user::Entity::find_by_id(target.id)
             .one(txn)
             .await?
             .unwrap_or_else(|| target.clone());
         let values = super::tags::Values::load(txn, Some(&fresh), None, now).await?;
-        hooks
-            .iter()
-            .map(|w| super::webhooks::render(w, &values))
-            .collect()
+        (
+            hooks
+                .iter()
+                .map(|w| super::webhooks::render(w, &values))
+                .collect(),
+            None,
+        )
     };
     steps.extend(rendered.iter().map(|r| format!("Send webhook {}", r.name)));
     if removes {
@@ -1058,7 +1087,44 @@ async fn run_in(
     } else {
         super::webhooks::About::user(target)
     };
-    super::webhooks::queue(txn, rendered, Some(m.id), Some(run), &about, false, None).await?;
+    let seal = match (&seal_for, &ctx.sealer) {
+        (None, _) => None,
+        (Some(who), Some(sealer)) => Some(super::webhooks::Seal {
+            sealer: sealer.as_ref(),
+            who,
+        }),
+        (Some(_), None) => {
+            return Err(AppError::internal(
+                "a removal's webhooks need the key file to seal them with",
+            ));
+        }
+    };
+    super::webhooks::queue(
+        txn,
+        rendered,
+        Some(m.id),
+        Some(run),
+        &about,
+        false,
+        None,
+        seal,
+    )
+    .await?;
+    if let Some(e) = &erased {
+        super::erasure::record_receipt(
+            txn,
+            e,
+            &super::erasure::Requested {
+                run_id: Some(run),
+                macro_id: Some(m.id),
+                macro_name: m.name.clone(),
+                trigger: trigger.key().into(),
+                listener_name: ctx.listener.clone(),
+                actor_label: actor.label.clone(),
+            },
+        )
+        .await?;
+    }
     Ok(RunOutcome {
         run_id: run,
         status: "completed",
@@ -1205,6 +1271,7 @@ pub async fn run_on_ticket(
         Some(run),
         &super::webhooks::About::ticket(t),
         false,
+        None,
         None,
     )
     .await?;
@@ -1397,6 +1464,7 @@ async fn runs_where(
 /// A run started from the user page (see `manual_run`).
 pub async fn run_manually(
     db: &DatabaseConnection,
+    sealer: &Arc<Sealer>,
     actor: &Actor,
     macro_id: &str,
     user_id: &str,
@@ -1404,7 +1472,7 @@ pub async fn run_manually(
 ) -> Result<RunOutcome, AppError> {
     let (macro_id, user_id) =
         manual_run(db, macro_id, ("user_id", user_id), SCOPE_USER, confirmed).await?;
-    execute(db, actor, macro_id, user_id, Trigger::Manual).await
+    execute(db, sealer, actor, macro_id, user_id, Trigger::Manual).await
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub const DEFAULT_DAYS: u32 = 30;
 pub const MAX_DAYS: u32 = 366;
 /// Where removals that no listener asked for are counted in the listener totals.
 pub const MANUAL_RUN: &str = "(manual run)";
+/// Receipts the dashboard lists (the newest of its days).
+const RECEIPTS_SHOWN: u64 = 50;
 
 /// Removals in the last `days` days (today, UTC, included; 1 to 366 days).
 #[tracing::instrument(skip(db))]
@@ -39,7 +41,15 @@ pub async fn dashboard_until(
         .filter(opt_out_event::Column::OccurredAt.lt(start_of(last_day + Duration::days(1))))
         .all(db)
         .await?;
-    Ok(summarise(days, first_day, &events))
+    let mut dashboard = summarise(days, first_day, &events);
+    dashboard.receipts = super::erasure::receipts(
+        db,
+        start_of(first_day),
+        start_of(last_day + Duration::days(1)),
+        RECEIPTS_SHOWN,
+    )
+    .await?;
+    Ok(dashboard)
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
@@ -73,6 +83,7 @@ fn summarise(days: u32, first_day: NaiveDate, events: &[opt_out_event::Model]) -
             .collect(),
         by_listener: ranked(by_listener),
         by_macro: ranked(by_macro),
+        receipts: Vec::new(),
     }
 }
 

@@ -522,6 +522,19 @@ pub async fn delete(
     // Memberships, sessions and aliases go with the row (ON DELETE CASCADE).
     user::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "user.deleted", &label, "").await?;
+    super::erasure::record_receipt(
+        &txn,
+        &erased,
+        &super::erasure::Requested {
+            run_id: None,
+            macro_id: None,
+            macro_name: String::new(),
+            trigger: "delete".into(),
+            listener_name: None,
+            actor_label: actor.label.clone(),
+        },
+    )
+    .await?;
     txn.commit().await?;
     drop(gate);
     super::erasure::settle(db, &erased).await;

@@ -15,6 +15,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 
+use super::erasure::Identity;
 use super::filters::SCOPE_FEEDBACK;
 use super::tags::{self, Place, Values};
 use super::{Actor, audit, format_time};
@@ -27,9 +28,10 @@ use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
 use crate::types::{
     AttemptView, DeliveryCounts, DeliveryDetailView, DeliveryQuery, DeliveryView, MASK,
-    MacroAction, RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
+    RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
     WebhookLogView, WebhookRate, WebhookTryView, WebhookView,
 };
+use serde::{Deserialize, Serialize};
 
 pub const KIND_HTTP: &str = "http";
 pub const KIND_EMAIL: &str = "email";
@@ -146,7 +148,7 @@ fn parse_headers(text: &str, stored: &[(String, String)]) -> Result<Vec<(String,
     Ok(out)
 }
 
-fn headers_json(headers: &[(String, String)]) -> String {
+pub(crate) fn headers_json(headers: &[(String, String)]) -> String {
     serde_json::to_string(headers).unwrap_or_else(|_| "[]".into())
 }
 
@@ -160,13 +162,6 @@ fn numeric_tag(tag: &str) -> bool {
         tag,
         "user.score" | "user.id" | "feedback.id" | "feedback.popularity"
     )
-}
-
-/// Tags that name a person: not allowed in webhooks of a macro that removes the user (the
-/// queued request would keep what the removal must erase).
-fn personal_tag(tag: &str) -> bool {
-    matches!(tag, "user.email" | "user.first_name" | "user.last_name")
-        || tag.starts_with("external.")
 }
 
 /// The template rendered with stand-in values (numbers for numeric tags, text for the rest).
@@ -199,13 +194,12 @@ struct Parsed {
 }
 
 /// Reads the webhook form. `external` holds the external-data tags of the macro's scope;
-/// `stored` the saved headers (for masked values); `removes` whether the macro removes users.
+/// `stored` the saved headers (for masked values).
 fn parse_form(
     form: &WebhookForm,
     scope: &str,
     external: &[String],
     stored: &[(String, String)],
-    removes: bool,
 ) -> Result<Parsed, AppError> {
     let mut errors = FieldErrors::new();
     let name = form.name.trim();
@@ -215,7 +209,7 @@ fn parse_form(
         errors.push("name", "must be at most 100 characters");
     }
     if form.kind.trim() == KIND_EMAIL {
-        return parse_email(form, scope, external, removes, errors, name);
+        return parse_email(form, scope, external, errors, name);
     }
     let method = form.method.trim().to_ascii_uppercase();
     if !WEBHOOK_METHODS.contains(&method.as_str()) {
@@ -229,7 +223,7 @@ fn parse_form(
             CONTENT_JSON
         }
     };
-    let check_tags = |text: &str| check_template(text, scope, external, removes);
+    let check_tags = |text: &str| tags::check(text, scope, external);
     let url = form.url.trim();
     let url_ok = if url.is_empty() {
         Err("is required".to_string())
@@ -305,47 +299,16 @@ fn parse_form(
     })
 }
 
-/// The template's tags are of the scope, and none names the person when the macro removes
-/// them.
-fn check_template(
-    text: &str,
-    scope: &str,
-    external: &[String],
-    removes: bool,
-) -> Result<(), String> {
-    tags::check(text, scope, external)?;
-    if removes {
-        if let Some(tag) = tags::parse(text)?.into_iter().find_map(|p| match p {
-            tags::Part::Tag(t) if personal_tag(&t) => Some(t),
-            _ => None,
-        }) {
-            return Err(format!(
-                "(({tag})) names the person, and this macro removes them: the queued request \
-                 would keep what the removal erases (use ((user.id)))"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// An email: to the user (feedback: the submitter) or a fixed address, subject and text.
 fn parse_email(
     form: &WebhookForm,
     scope: &str,
     external: &[String],
-    removes: bool,
     mut errors: FieldErrors,
     name: &str,
 ) -> Result<Parsed, AppError> {
     let to = form.email_to.trim();
     let email_to = if to.is_empty() {
-        if removes {
-            errors.push(
-                "email_to",
-                "a macro that removes users cannot mail them (the queued email would keep their \
-                 address): give a fixed address",
-            );
-        }
         String::new()
     } else {
         errors
@@ -359,7 +322,7 @@ fn parse_email(
     } else if subject.chars().count() > 300 {
         Err("must be at most 300 characters".to_string())
     } else {
-        check_template(subject, scope, external, removes)
+        tags::check(subject, scope, external)
     };
     errors.check("email_subject", subject_ok);
     let body = form.body.replace("\r\n", "\n");
@@ -368,7 +331,7 @@ fn parse_email(
     } else if body.len() > MAX_TEMPLATE {
         Err("must be at most 64 KiB".to_string())
     } else {
-        check_template(&body, scope, external, removes)
+        tags::check(&body, scope, external)
     };
     errors.check("body", body_ok);
     errors.into_result()?;
@@ -399,40 +362,6 @@ async fn find_macro(db: &impl ConnectionTrait, id: i32) -> Result<macro_def::Mod
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("macro {id}")))
-}
-
-fn removes_users(m: &macro_def::Model) -> bool {
-    serde_json::from_str::<Vec<MacroAction>>(&m.actions)
-        .map(|a| a.contains(&MacroAction::RemoveUser))
-        .unwrap_or(false)
-}
-
-/// A macro that is to remove users may not have webhooks naming the person (see
-/// `personal_tag`); the macro editor asks before it saves such a macro.
-pub async fn refuse_personal_tags(
-    db: &impl ConnectionTrait,
-    macro_id: i32,
-) -> Result<(), AppError> {
-    for w in of_macro(db, macro_id).await? {
-        let texts = [w.url.as_str(), w.body.as_str(), w.headers.as_str()];
-        let named = texts.iter().find_map(|t| {
-            tags::parse(t).ok()?.into_iter().find_map(|p| match p {
-                tags::Part::Tag(t) if personal_tag(&t) => Some(t),
-                _ => None,
-            })
-        });
-        if let Some(tag) = named {
-            return Err(AppError::field(
-                "actions",
-                format!(
-                    "the webhook {} sends (({tag})), which names the person: a macro that removes \
-                     users cannot send it (change the webhook first)",
-                    w.name
-                ),
-            ));
-        }
-    }
-    Ok(())
 }
 
 async fn of_macro(
@@ -768,7 +697,6 @@ pub async fn save(
         &m.scope,
         &external,
         &stored,
-        removes_users(&m),
     )?;
     if let Some(g) = p.capture_group_id {
         let allowed = group_names(db, &m.scope).await?;
@@ -896,13 +824,11 @@ async fn cancel_waiting(
     which: sea_orm::sea_query::SimpleExpr,
     why: &str,
 ) -> Result<(), AppError> {
-    webhook_delivery::Entity::update_many()
+    let now = Utc::now();
+    cut_sealed(webhook_delivery::Entity::update_many(), now)
         .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
         .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
-        .col_expr(
-            webhook_delivery::Column::FinishedAt,
-            Expr::value(Utc::now()),
-        )
+        .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
         .filter(which)
         .filter(webhook_delivery::Column::Status.eq("queued"))
         .exec(db)
@@ -1079,6 +1005,69 @@ fn new_msg_id() -> String {
     format!("msg_{}", hex::encode(b))
 }
 
+/// What seals a removal's requests: the key, and who they name (kept inside the seal, so the
+/// sender can cut the person out of what it records).
+pub struct Seal<'a> {
+    pub sealer: &'a Sealer,
+    pub who: &'a Identity,
+}
+
+/// A request kept sealed in `webhook_deliveries.body` until it is sent or given up.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedRequest {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub who: Identity,
+}
+
+impl SealedRequest {
+    pub fn open(sealer: &Sealer, d: &webhook_delivery::Model) -> Result<SealedRequest, String> {
+        if d.body.is_empty() {
+            return Err("its request was erased".into());
+        }
+        serde_json::from_str(&sealer.open(&d.body)?)
+            .map_err(|_| "its sealed request is damaged".to_string())
+    }
+}
+
+/// Where a sealed request goes, as far as the log may show it: the scheme and host of a web
+/// address (with any form of the person cut), or only that it is an email.
+fn shown_destination(url: &str, who: &Identity) -> String {
+    if url.starts_with("mailto:") {
+        return "mailto:[sealed]".into();
+    }
+    match url::Url::parse(url) {
+        Ok(u) => who.cut(&format!(
+            "{}://{}/[sealed]",
+            u.scheme(),
+            u.host_str().unwrap_or_default()
+        )),
+        Err(_) => "[sealed]".into(),
+    }
+}
+
+/// Adds to an update that ends deliveries: a sealed one's request is cut out, and when.
+pub fn cut_sealed(
+    update: sea_orm::UpdateMany<webhook_delivery::Entity>,
+    now: DateTime<Utc>,
+) -> sea_orm::UpdateMany<webhook_delivery::Entity> {
+    let sealed = || webhook_delivery::Column::Sealed.eq(true);
+    update
+        .col_expr(
+            webhook_delivery::Column::Body,
+            Expr::case(sealed(), Expr::value(""))
+                .finally(Expr::col(webhook_delivery::Column::Body))
+                .into(),
+        )
+        .col_expr(
+            webhook_delivery::Column::ErasedAt,
+            Expr::case(sealed(), Expr::value(now))
+                .finally(Expr::col(webhook_delivery::Column::ErasedAt))
+                .into(),
+        )
+}
+
 /// Queues rendered requests in the caller's transaction (a run's: the requests are durable
 /// exactly when the run is). A request that cannot be sent is recorded as failed, with why.
 pub async fn queue(
@@ -1089,14 +1078,36 @@ pub async fn queue(
     about: &About,
     test: bool,
     resend_of: Option<i64>,
+    seal: Option<Seal<'_>>,
 ) -> Result<Vec<i64>, AppError> {
     if rendered.is_empty() {
         return Ok(Vec::new());
     }
     let now = Utc::now();
     let mut ids = Vec::with_capacity(rendered.len());
-    for r in rendered {
+    for mut r in rendered {
         let failed = r.error.is_some();
+        let mut erased_at = None;
+        if let Some(seal) = &seal {
+            let shown = shown_destination(&r.request.url, seal.who);
+            r.error = r.error.map(|e| seal.who.cut(&e));
+            r.request.body = if failed {
+                // Given up before it was sent: nothing of it is kept.
+                erased_at = Some(now);
+                String::new()
+            } else {
+                let plain = SealedRequest {
+                    url: std::mem::take(&mut r.request.url),
+                    headers: std::mem::take(&mut r.request.headers),
+                    body: std::mem::take(&mut r.request.body),
+                    who: seal.who.clone(),
+                };
+                seal.sealer
+                    .seal(&serde_json::to_string(&plain).map_err(AppError::internal)?)
+            };
+            r.request.url = shown;
+            r.request.headers = Vec::new();
+        }
         let row = webhook_delivery::ActiveModel {
             webhook_id: Set(Some(r.webhook_id)),
             webhook_name: Set(r.name),
@@ -1122,6 +1133,8 @@ pub async fn queue(
             resend_of: Set(resend_of),
             created_at: Set(now),
             finished_at: Set(failed.then_some(now)),
+            sealed: Set(seal.is_some()),
+            erased_at: Set(erased_at),
             ..Default::default()
         }
         .insert(txn)
@@ -1185,7 +1198,17 @@ pub async fn try_out(
     request.headers = mask_headers(&request.headers);
     let delivery_id = if send {
         let txn = db.begin().await?;
-        let ids = queue(&txn, vec![rendered], Some(m.id), None, &about, true, None).await?;
+        let ids = queue(
+            &txn,
+            vec![rendered],
+            Some(m.id),
+            None,
+            &about,
+            true,
+            None,
+            None,
+        )
+        .await?;
         audit::record(&txn, actor, "webhook.test_sent", &w.name, "").await?;
         txn.commit().await?;
         ids.first().copied()
@@ -1209,6 +1232,13 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
     if d.status == "cancelled" && d.body.is_empty() && d.url.is_empty() {
         return Err(AppError::Conflict(
             "this delivery was erased with the person it was about".into(),
+        ));
+    }
+    if d.sealed {
+        return Err(AppError::Conflict(
+            "this delivery named a removed person: it is sent once, and what it held is erased \
+             once it is sent or given up"
+                .into(),
         ));
     }
     let webhook_id = d.webhook_id.ok_or_else(|| {
@@ -1251,6 +1281,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         &about,
         d.test,
         Some(d.id),
+        None,
     )
     .await?;
     audit::record(
@@ -1273,7 +1304,7 @@ pub async fn erase_person(
     db: &impl ConnectionTrait,
     target: &user::Model,
     label: &str,
-) -> Result<(), AppError> {
+) -> Result<u64, AppError> {
     let about: Vec<i64> = webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::Id)
@@ -1313,13 +1344,13 @@ pub async fn erase_person(
                 webhook_delivery::Column::TargetUserId,
                 Expr::value(Option::<i32>::None),
             )
-            .filter(webhook_delivery::Column::Id.is_in(about))
+            .filter(webhook_delivery::Column::Id.is_in(about.clone()))
             .exec(db)
             .await?;
     }
     // Their email and name inside other deliveries (about tickets they submitted, say) are
     // cut out by the erasure's sweep.
-    Ok(())
+    Ok(about.len() as u64)
 }
 
 fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> DeliveryView {
@@ -1349,6 +1380,8 @@ fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> Deliv
         created_at: format_time(&d.created_at),
         test: d.test,
         resend_of: d.resend_of,
+        sealed: d.sealed,
+        erased_at: d.erased_at.as_ref().map(format_time),
     }
 }
 
@@ -1483,7 +1516,12 @@ pub async fn delivery(db: &impl ConnectionTrait, id: i64) -> Result<DeliveryDeta
             method: d.method.clone(),
             url: d.url.clone(),
             headers: mask_headers(&headers_from(&d.headers)),
-            body: d.body.clone(),
+            // A sealed request is shown as sealed, never as its ciphertext.
+            body: if d.sealed {
+                String::new()
+            } else {
+                d.body.clone()
+            },
         },
         attempts,
     })
@@ -1521,7 +1559,6 @@ mod tests {
             "feedback",
             &[],
             &[],
-            false,
         )
         .unwrap();
         assert_eq!(p.method, "POST");
@@ -1537,18 +1574,11 @@ mod tests {
             "feedback",
             &[],
             &[],
-            false,
         )
         .unwrap_err();
         assert!(err.field_message("body").unwrap().contains("inside quotes"));
-        let err = parse_form(
-            &form(r#"{"text": "((user.password))"}"#),
-            "user",
-            &[],
-            &[],
-            false,
-        )
-        .unwrap_err();
+        let err =
+            parse_form(&form(r#"{"text": "((user.password))"}"#), "user", &[], &[]).unwrap_err();
         assert!(
             err.field_message("body")
                 .unwrap()
@@ -1564,7 +1594,6 @@ mod tests {
             "user",
             &[],
             &[],
-            false,
         )
         .unwrap_err();
         assert!(err.field_message("url").is_some());
@@ -1578,7 +1607,6 @@ mod tests {
             "user",
             &[],
             &[],
-            false,
         )
         .unwrap_err();
         assert!(err.field_message("body").unwrap().contains("GET"));
@@ -1598,7 +1626,7 @@ mod tests {
     }
 
     #[test]
-    fn emails_need_a_subject_and_text_and_a_removing_macro_mails_no_one_it_removes() {
+    fn emails_need_a_subject_and_text() {
         let email = WebhookForm {
             kind: "email".into(),
             name: "Welcome".into(),
@@ -1606,21 +1634,10 @@ mod tests {
             body: "Your score: ((user.score))".into(),
             ..Default::default()
         };
-        let p = parse_form(&email, "user", &[], &[], false).unwrap();
+        let p = parse_form(&email, "user", &[], &[]).unwrap();
         assert_eq!(
             (p.kind, p.method.as_str(), p.email_to.as_str()),
             (KIND_EMAIL, "EMAIL", "")
-        );
-        let err = parse_form(&email, "user", &[], &[], true).unwrap_err();
-        assert!(
-            err.field_message("email_to")
-                .unwrap()
-                .contains("fixed address")
-        );
-        assert!(
-            err.field_message("email_subject")
-                .unwrap()
-                .contains("names the person")
         );
         let err = parse_form(
             &WebhookForm {
@@ -1632,7 +1649,6 @@ mod tests {
             "user",
             &[],
             &[],
-            false,
         )
         .unwrap_err();
         for field in ["email_to", "email_subject", "body"] {
@@ -1641,26 +1657,12 @@ mod tests {
     }
 
     #[test]
-    fn a_removing_macro_cannot_send_personal_tags() {
-        let err = parse_form(
-            &form(r#"{"text": "((user.email))"}"#),
-            "user",
-            &[],
-            &[],
-            true,
-        )
-        .unwrap_err();
-        assert!(err.field_message("body").unwrap().contains("removes them"));
-        assert!(parse_form(&form(r#"{"id": ((user.id))}"#), "user", &[], &[], true).is_ok());
-    }
-
-    #[test]
     fn every_preset_saves_as_it_is() {
         let keys = crate::types::WEBHOOK_PRESETS.iter().map(|(k, _)| *k);
         for key in keys.chain(["email"]) {
             for scope in ["user", "feedback"] {
                 let f = preset(key, scope);
-                parse_form(&f, scope, &[], &[], false)
+                parse_form(&f, scope, &[], &[])
                     .unwrap_or_else(|e| panic!("{key} ({scope}): {e:?}"));
             }
         }

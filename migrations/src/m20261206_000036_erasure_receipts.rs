@@ -1,0 +1,151 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+/// Erasure fan-out and receipts:
+/// - `webhook_deliveries.sealed`: the request names a removed person (a removal macro telling
+///   a downstream system to erase the same person). Its URL, headers and body are kept
+///   encrypted in `body` until it is sent or given up, then cut (`erased_at` says when).
+/// - `erasure_receipts`: what each removal did, without saying who was removed: when, which
+///   macro, listener or manager, how many rows of each kind were removed or scrubbed. Its
+///   downstream notifications are the deliveries of its run.
+#[derive(DeriveIden)]
+enum WebhookDeliveries {
+    Table,
+    Sealed,
+    ErasedAt,
+}
+
+#[derive(DeriveIden)]
+enum ErasureReceipts {
+    Table,
+    Id,
+    OccurredAt,
+    RunId,
+    MacroId,
+    MacroName,
+    Trigger,
+    ListenerName,
+    ActorLabel,
+    SubjectLabel,
+    Counts,
+}
+
+#[derive(DeriveIden)]
+enum Macros {
+    Table,
+    Id,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(WebhookDeliveries::Table)
+                    .add_column(
+                        ColumnDef::new(WebhookDeliveries::Sealed)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(WebhookDeliveries::Table)
+                    .add_column(
+                        ColumnDef::new(WebhookDeliveries::ErasedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ErasureReceipts::Table)
+                    .col(
+                        ColumnDef::new(ErasureReceipts::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ErasureReceipts::OccurredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ErasureReceipts::RunId).big_integer().null())
+                    .col(ColumnDef::new(ErasureReceipts::MacroId).integer().null())
+                    .col(ColumnDef::new(ErasureReceipts::MacroName).text().not_null())
+                    .col(
+                        ColumnDef::new(ErasureReceipts::Trigger)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ErasureReceipts::ListenerName).text().null())
+                    .col(
+                        ColumnDef::new(ErasureReceipts::ActorLabel)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ErasureReceipts::SubjectLabel)
+                            .text()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(ErasureReceipts::Counts).text().not_null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_receipts_macro")
+                            .from(ErasureReceipts::Table, ErasureReceipts::MacroId)
+                            .to(Macros::Table, Macros::Id)
+                            .on_delete(ForeignKeyAction::SetNull),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_receipts_occurred")
+                    .table(ErasureReceipts::Table)
+                    .col(ErasureReceipts::OccurredAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_receipts_run")
+                    .table(ErasureReceipts::Table)
+                    .col(ErasureReceipts::RunId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(ErasureReceipts::Table).to_owned())
+            .await?;
+        for column in [WebhookDeliveries::ErasedAt, WebhookDeliveries::Sealed] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(WebhookDeliveries::Table)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
