@@ -1209,6 +1209,22 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         left_of(&app, &who).await.len() > 5,
         "before the removal the checker finds them"
     );
+    // The removal tells the CRM to erase the same person (every tag that names them), and
+    // the CRM fails once with an answer that names them.
+    hook(&app, &sealer, s.macro_id, WebhookForm {
+        name: "erase in crm".into(),
+        method: "POST".into(),
+        url: format!("{base}/erase?who=((user.email))&name=((user.first_name))%20((user.last_name))"),
+        headers: "X-Who: ((user.email))".into(),
+        body: "{\"email\": \"((user.email))\", \"name\": \"((user.first_name)) ((user.last_name))\"}".into(),
+        ..Default::default()
+    })
+    .await;
+    receiver.answer(
+        503,
+        vec![("x-echo", p.new_email.clone()), ("retry-after", "1".into())],
+        &format!("{{\"error\": \"{} {} is locked\"}}", p.new_first, p.last),
+    );
     // The GDPR request: Jira calls the seed-000 listener with the current email, in its case.
     let res = reqwest::Client::new()
         .post(app.url("/api/v1/userMacroListeners/deleteuser"))
@@ -1219,10 +1235,46 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    drain(&app, &outbox).await;
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let receipt = &answer["receipt"];
+    let counted = |kind: &str| {
+        receipt["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == kind)
+            .map(|c| c["count"].as_u64().unwrap())
+            .unwrap_or(0)
+    };
+    assert_eq!(counted("team memberships removed"), 1, "{answer}");
+    assert_eq!(counted("earlier emails and names forgotten"), 2, "{answer}");
+    assert!(counted("webhook deliveries emptied") >= 1, "{answer}");
+    assert_eq!(receipt["downstream"][0]["webhook"], "erase in crm");
+    assert_eq!(receipt["downstream"][0]["status"], "queued");
+    let text = answer.to_string().to_lowercase();
+    assert!(!text.contains(&p.new_email.to_lowercase()), "{answer}");
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "the removal left: {left:#?}");
+    // The CRM is told, once it answers, with the person as they were.
+    drain_until_settled(&app, &outbox, 20).await;
+    let told: Vec<Seen> = receiver
+        .seen()
+        .into_iter()
+        .filter(|s| s.uri.starts_with("/erase"))
+        .collect();
+    assert_eq!(told.len(), 2, "a failed try, then the retry");
+    assert_eq!(
+        told[1].headers["x-who"].to_str().unwrap(),
+        p.new_email.as_str()
+    );
+    assert!(
+        String::from_utf8(told[1].body.clone())
+            .unwrap()
+            .contains(&format!("{} {}", p.new_first, p.last))
+    );
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "after telling the CRM: {left:#?}");
     // What others wrote stays, without them.
     assert_eq!(
         app.count(
