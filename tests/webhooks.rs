@@ -14,7 +14,7 @@ use axum::response::IntoResponse;
 use base64::Engine;
 use common::{Backend, TestApp};
 use hmac::{Hmac, Mac};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::Sha256;
 use switchyard::server::delivery::{self, Outbox};
 use switchyard::server::entities::{webhook, webhook_attempt, webhook_delivery};
@@ -864,7 +864,10 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     // The CRM is down at first and its error names the person.
     receiver.answer(
         503,
-        vec![("x-echo", email.to_uppercase()), ("retry-after", "2".into())],
+        vec![
+            ("x-echo", email.to_uppercase()),
+            ("retry-after", "2".into()),
+        ],
         &format!("{{\"error\": \"{email} (Eddie Gone) is locked\"}}"),
     );
     let outcome = macros::execute(&app.db, &sealer, &actor(), remove, ed, Trigger::Manual)
@@ -995,6 +998,136 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     assert_eq!(dashboard.receipts[0], receipt);
     let text = format!("{receipt:?}");
     assert!(!text.contains(email) && !text.contains("Eddie"), "{text}");
+}
+
+/// Secret header values are stored encrypted (webhook and delivery rows), reach the receiver
+/// as typed, show masked; a masked value is kept only while the webhook goes to the same host;
+/// values stored in the clear before are sealed once at start.
+async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let al = member(&app, "al@example.com", "Al", "Keys").await;
+    let m = user_macro(&app, "sync", &[("adjust_score", "1")]).await;
+    let form = WebhookForm {
+        name: "crm".into(),
+        method: "POST".into(),
+        url: format!("{base}/crm"),
+        headers: "Authorization: Bearer s3cret-token-1\nX-Api-Key: k-0123456789\nX-Team: beta"
+            .into(),
+        body: "{\"id\": ((user.id))}".into(),
+        ..Default::default()
+    };
+    let id = hook(&app, &sealer, m, form.clone()).await;
+    let plain = |col: &str, table: &str| {
+        format!(
+            "SELECT COUNT(*) FROM {table} WHERE {col} LIKE '%s3cret-token-1%' OR {col} LIKE '%k-0123456789%'"
+        )
+    };
+    assert_eq!(app.count(&plain("headers", "webhooks")).await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhooks WHERE headers LIKE '%beta%'")
+            .await,
+        1
+    );
+    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+        .await
+        .unwrap();
+    assert_eq!(app.count(&plain("headers", "webhook_deliveries")).await, 0);
+    drain(&app, &outbox).await;
+    let got = receiver.seen().pop().unwrap();
+    assert_eq!(got.headers["authorization"], "Bearer s3cret-token-1");
+    assert_eq!(got.headers["x-api-key"], "k-0123456789");
+    assert_eq!(
+        app.count(&plain("request_headers", "webhook_attempts"))
+            .await,
+        0
+    );
+    let d = deliveries(&app).await.pop().unwrap();
+    let shown = webhooks::delivery(&app.db, d.id).await.unwrap();
+    let auth = shown
+        .request
+        .headers
+        .iter()
+        .find(|(n, _)| n == "Authorization")
+        .unwrap();
+    assert_eq!(auth.1, format!("Bearer {}", switchyard::types::MASK));
+    let editor = webhooks::editor(&app.db, Some(id), None, "", None)
+        .await
+        .unwrap();
+    let masked = editor.webhook.unwrap().headers;
+    assert!(
+        !masked.contains("s3cret") && masked.contains("Bearer"),
+        "{masked}"
+    );
+
+    // Saved again as shown (masked), same host: the secrets are kept and still sent.
+    let again = WebhookForm {
+        id: id.to_string(),
+        url: format!("{base}/crm/v2"),
+        headers: masked.clone(),
+        ..form.clone()
+    };
+    hook(&app, &sealer, m, again).await;
+    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let got = receiver.seen().pop().unwrap();
+    assert_eq!(got.uri, "/crm/v2");
+    assert_eq!(got.headers["authorization"], "Bearer s3cret-token-1");
+    // Pointed at another host, the masked secrets must be typed again.
+    let moved = webhooks::save(
+        &app.db,
+        &sealer,
+        &actor(),
+        &WebhookForm {
+            id: id.to_string(),
+            macro_id: m.to_string(),
+            url: "https://collector.example.net/crm".into(),
+            headers: masked.clone(),
+            ..form.clone()
+        },
+    )
+    .await
+    .unwrap_err();
+    let why = moved.field_message("headers").unwrap();
+    assert!(
+        why.contains("type the value of Authorization again"),
+        "{why}"
+    );
+    assert!(why.contains("https://collector.example.net"), "{why}");
+    let stored = webhook::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.url.starts_with(&base),
+        "nothing of the refused edit was saved"
+    );
+
+    // A value stored in the clear by an earlier version is sealed once at start.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE webhooks SET headers = '[[\"Authorization\",\"Bearer old-plain-secret\"]]' WHERE id = {id}; \
+             UPDATE community SET secrets_sealed = FALSE"
+        ))
+        .await
+        .unwrap();
+    webhooks::seal_stored_secret_headers(&app.db, &sealer)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhooks WHERE headers LIKE '%old-plain-secret%'")
+            .await,
+        0
+    );
+    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let got = receiver.seen().pop().unwrap();
+    assert_eq!(got.headers["authorization"], "Bearer old-plain-secret");
 }
 
 /// A made-up person: random letters (some non-ASCII) for names, a `+`-tagged email in mixed
@@ -1697,6 +1830,7 @@ scenarios!(true =>
     the_capture_stores_typed_values_and_notes_what_does_not_fit,
     signed_deliveries_verify_and_rotation_signs_with_both_secrets,
     removal_macros_tell_others_sealed_then_erase_what_they_sent,
+    secret_headers_are_sealed_at_rest_and_stay_with_their_host,
     emails_reach_a_real_smtp_server_through_the_same_queue,
     timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
     erasure_leaves_no_form_of_the_person_anywhere,

@@ -59,6 +59,15 @@ test('the opt-out dashboard counts a removal; the listener log filters calls', a
   await expect(byMacro.getByRole('row', { name: new RegExp(removal) }).getByRole('cell').first()).toHaveText('1');
   await expect(page.getByRole('table', { name: 'Removals by listener' }).getByRole('rowheader', { name: '(manual run)' })).toBeVisible();
 
+  // Its receipt: who asked, what went, without naming the person.
+  const receipts = page.getByRole('region', { name: 'Erasure receipts' });
+  const receipt = receipts.getByRole('listitem').filter({ hasText: `${removal} run by hand` });
+  await expect(receipt).toHaveCount(1);
+  await expect(receipt).toContainText('removed user ');
+  await receipt.getByText(/rows removed or scrubbed$/).click();
+  await expect(receipt.getByRole('listitem').filter({ hasText: 'team memberships removed: 1' })).toBeVisible();
+  await expect(page.locator('body')).not.toContainText(`${tag}-gone`);
+
   // The numbers behind the chart, today included.
   await page.getByText('Show the numbers as a table').click();
   const days = page.getByRole('table', { name: 'Removals per day' });

@@ -3,18 +3,27 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Erasure fan-out and receipts:
+/// Erasure fan-out, receipts, and secret header values sealed at rest:
 /// - `webhook_deliveries.sealed`: the request names a removed person (a removal macro telling
 ///   a downstream system to erase the same person). Its URL, headers and body are kept
 ///   encrypted in `body` until it is sent or given up, then cut (`erased_at` says when).
 /// - `erasure_receipts`: what each removal did, without saying who was removed: when, which
 ///   macro, listener or manager, how many rows of each kind were removed or scrubbed. Its
 ///   downstream notifications are the deliveries of its run.
+/// - `community.secrets_sealed`: whether the secret header values of webhooks and deliveries
+///   stored in the clear before have been sealed (the app does it once at start: only it
+///   holds the key).
 #[derive(DeriveIden)]
 enum WebhookDeliveries {
     Table,
     Sealed,
     ErasedAt,
+}
+
+#[derive(DeriveIden)]
+enum Community {
+    Table,
+    SecretsSealed,
 }
 
 #[derive(DeriveIden)]
@@ -62,6 +71,19 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(WebhookDeliveries::ErasedAt)
                             .timestamp_with_time_zone()
                             .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Community::Table)
+                    .add_column(
+                        ColumnDef::new(Community::SecretsSealed)
+                            .boolean()
+                            .not_null()
+                            .default(false),
                     )
                     .to_owned(),
             )
@@ -135,6 +157,14 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(ErasureReceipts::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Community::Table)
+                    .drop_column(Community::SecretsSealed)
+                    .to_owned(),
+            )
             .await?;
         for column in [WebhookDeliveries::ErasedAt, WebhookDeliveries::Sealed] {
             manager

@@ -312,6 +312,15 @@ impl Outbox {
         let started_at = Utc::now();
         let clock = Instant::now();
         let mut headers = webhooks::delivery_headers(d);
+        if let Err(e) = webhooks::open_secret_headers(&self.sealer, &mut headers) {
+            // Another node's key file may open it: tried again.
+            return Outcome::Sent(Attempt {
+                started_at,
+                duration_ms: 0,
+                request_headers: Vec::new(),
+                answer: Err((format!("not sent: {e}"), true)),
+            });
+        }
         let done = |headers: Vec<(String, String)>, answer| {
             Outcome::Sent(Attempt {
                 started_at,

@@ -42,6 +42,9 @@ pub async fn prepare(
     let sealer = Arc::new(super::secrets::Sealer::load_or_create(
         &settings.secret_key_file,
     )?);
+    super::services::webhooks::seal_stored_secret_headers(&conn, &sealer)
+        .await
+        .map_err(|e| format!("cannot seal the stored secret header values: {e}"))?;
     let outbox = Arc::new(super::delivery::Outbox::new(&settings, sealer.clone())?);
     // SQLite files get direct lanes for the hot paths of listener calls (`lite`): one thread
     // for their look-ups, one for their writes.

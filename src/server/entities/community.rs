@@ -8,6 +8,9 @@ pub struct Model {
     pub name: String,
     pub created_at: DateTimeUtc,
     pub hash_key: String,
+    /// Secret header values stored before they were sealed at rest have been sealed
+    /// (`webhooks::seal_stored_secret_headers`).
+    pub secrets_sealed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -87,6 +87,143 @@ pub fn mask_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Marks a secret header value stored encrypted: `"\u{1}sealed:"` and the sealed text. A
+/// control character cannot be typed into a header, so no value typed can look like one.
+const SEALED_VALUE: &str = "\u{1}sealed:";
+
+/// A secret header's value as it is stored: sealed with the key file, the auth scheme word
+/// (`Bearer`, `Basic`, `Token`, `Bot`) kept readable so the screens can show it. A value
+/// already sealed (kept from the stored webhook) stays as it is.
+fn seal_value(sealer: &Sealer, value: &str) -> String {
+    if value.contains(SEALED_VALUE) {
+        return value.to_string();
+    }
+    match value.split_once(' ') {
+        Some((scheme, rest))
+            if ["bearer", "basic", "token", "bot"]
+                .contains(&scheme.to_ascii_lowercase().as_str()) =>
+        {
+            format!("{scheme} {SEALED_VALUE}{}", sealer.seal(rest))
+        }
+        _ => format!("{SEALED_VALUE}{}", sealer.seal(value)),
+    }
+}
+
+/// The headers with every secret one's value sealed.
+pub fn seal_secret_headers(sealer: &Sealer, headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            let v = if is_secret_header(n) {
+                seal_value(sealer, v)
+            } else {
+                v.clone()
+            };
+            (n.clone(), v)
+        })
+        .collect()
+}
+
+/// The headers with their sealed values opened (for the sender, just before it sends).
+pub fn open_secret_headers(
+    sealer: &Sealer,
+    headers: &mut [(String, String)],
+) -> Result<(), String> {
+    for (n, v) in headers.iter_mut() {
+        if let Some(at) = v.find(SEALED_VALUE) {
+            let opened = sealer
+                .open(&v[at + SEALED_VALUE.len()..])
+                .map_err(|e| format!("the value of {n}: {e}"))?;
+            *v = format!("{}{opened}", &v[..at]);
+        }
+    }
+    Ok(())
+}
+
+/// Whether any header value is still stored in the clear although its header is secret.
+fn has_plain_secret(headers: &[(String, String)]) -> bool {
+    headers
+        .iter()
+        .any(|(n, v)| is_secret_header(n) && !v.contains(SEALED_VALUE))
+}
+
+/// Seals the secret header values that were stored in the clear before they were sealed at
+/// rest (webhooks and their deliveries), once per installation; later saves seal as they go.
+pub async fn seal_stored_secret_headers(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+) -> Result<(), AppError> {
+    use crate::server::entities::community;
+    if community::Entity::find()
+        .filter(community::Column::SecretsSealed.eq(false))
+        .count(db)
+        .await?
+        == 0
+    {
+        return Ok(());
+    }
+    for w in webhook::Entity::find().all(db).await? {
+        let headers = headers_from(&w.headers);
+        if has_plain_secret(&headers) {
+            webhook::Entity::update_many()
+                .col_expr(
+                    webhook::Column::Headers,
+                    Expr::value(headers_json(&seal_secret_headers(sealer, &headers))),
+                )
+                .filter(webhook::Column::Id.eq(w.id))
+                .filter(webhook::Column::Headers.eq(w.headers.clone()))
+                .exec(db)
+                .await?;
+        }
+    }
+    let mut after = 0i64;
+    loop {
+        let page = webhook_delivery::Entity::find()
+            .select_only()
+            .column(webhook_delivery::Column::Id)
+            .column(webhook_delivery::Column::Headers)
+            .filter(webhook_delivery::Column::Id.gt(after))
+            .filter(webhook_delivery::Column::Sealed.eq(false))
+            .order_by_asc(webhook_delivery::Column::Id)
+            .limit(1000)
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?;
+        let Some((last, _)) = page.last() else {
+            break;
+        };
+        after = *last;
+        for (id, json) in page {
+            let headers = headers_from(&json);
+            if has_plain_secret(&headers) {
+                webhook_delivery::Entity::update_many()
+                    .col_expr(
+                        webhook_delivery::Column::Headers,
+                        Expr::value(headers_json(&seal_secret_headers(sealer, &headers))),
+                    )
+                    .filter(webhook_delivery::Column::Id.eq(id))
+                    .filter(webhook_delivery::Column::Headers.eq(json))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    community::Entity::update_many()
+        .col_expr(community::Column::SecretsSealed, Expr::value(true))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// `scheme://host:port` of an address template, lower-cased (tags included as typed), to
+/// tell whether an edit sends the webhook somewhere else.
+fn authority(url: &str) -> String {
+    let rest = url.trim().split_once("://").map(|(_, r)| r).unwrap_or("");
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let scheme = url.trim().split_once("://").map(|(s, _)| s).unwrap_or("");
+    format!("{scheme}://{}", &rest[..end]).to_lowercase()
+}
+
 /// Headers the sender sets itself, which a webhook may not.
 const RESERVED_HEADERS: [&str; 9] = [
     "host",
@@ -100,8 +237,14 @@ const RESERVED_HEADERS: [&str; 9] = [
     "webhook-signature",
 ];
 
-/// `Name: value` lines. A value sent back as the mask keeps what is stored under that name.
-fn parse_headers(text: &str, stored: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+/// `Name: value` lines. A value sent back as the mask keeps what is stored under that name,
+/// unless the address now goes to another host (`moved_to`): a kept secret only goes where it
+/// went before. A secret header's value is sent as typed (no tags).
+fn parse_headers(
+    text: &str,
+    stored: &[(String, String)],
+    moved_to: Option<&str>,
+) -> Result<Vec<(String, String)>, String> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -132,12 +275,25 @@ fn parse_headers(text: &str, stored: &[(String, String)]) -> Result<Vec<(String,
             return Err(format!("line {}: {name} is given twice", i + 1));
         }
         let value = if value.contains(MASK) {
+            if let Some(host) = moved_to {
+                return Err(format!(
+                    "line {}: type the value of {name} again: the address now goes to {host}, \
+                     and a kept secret is only sent where it went before",
+                    i + 1
+                ));
+            }
             stored
                 .iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))
                 .map(|(_, v)| v.clone())
                 .ok_or_else(|| format!("line {}: type the value of {name} again", i + 1))?
         } else {
+            if is_secret_header(name) && value.contains("((") {
+                return Err(format!(
+                    "line {}: {name} is a secret and is sent as typed: it cannot hold tags",
+                    i + 1
+                ));
+            }
             value.to_string()
         };
         out.push((name.to_string(), value));
@@ -194,12 +350,14 @@ struct Parsed {
 }
 
 /// Reads the webhook form. `external` holds the external-data tags of the macro's scope;
-/// `stored` the saved headers (for masked values).
+/// `stored` the saved headers (for masked values); `moved_to` the new host when an edit
+/// changes where the webhook goes.
 fn parse_form(
     form: &WebhookForm,
     scope: &str,
     external: &[String],
     stored: &[(String, String)],
+    moved_to: Option<&str>,
 ) -> Result<Parsed, AppError> {
     let mut errors = FieldErrors::new();
     let name = form.name.trim();
@@ -247,7 +405,7 @@ fn parse_form(
     let headers = errors
         .check(
             "headers",
-            parse_headers(&form.headers, stored).and_then(|h| {
+            parse_headers(&form.headers, stored, moved_to).and_then(|h| {
                 for (n, v) in &h {
                     check_tags(v).map_err(|e| format!("{n}: {e}"))?;
                 }
@@ -689,6 +847,11 @@ pub async fn save(
         .as_ref()
         .map(|w| w.kind.clone())
         .unwrap_or_else(|| form.kind.trim().to_string());
+    let moved_to = existing
+        .as_ref()
+        .map(|w| authority(&w.url))
+        .filter(|before| *before != authority(&form.url))
+        .map(|_| authority(&form.url));
     let p = parse_form(
         &WebhookForm {
             kind,
@@ -697,6 +860,7 @@ pub async fn save(
         &m.scope,
         &external,
         &stored,
+        moved_to.as_deref(),
     )?;
     if let Some(g) = p.capture_group_id {
         let allowed = group_names(db, &m.scope).await?;
@@ -741,7 +905,7 @@ pub async fn save(
     active.email_subject = Set(p.email_subject.clone());
     active.method = Set(p.method.clone());
     active.url = Set(p.url.clone());
-    active.headers = Set(headers_json(&p.headers));
+    active.headers = Set(headers_json(&seal_secret_headers(sealer, &p.headers)));
     active.content_type = Set(p.content_type);
     active.body = Set(p.body);
     active.capture_group_id = Set(p.capture_group_id);
@@ -1559,6 +1723,7 @@ mod tests {
             "feedback",
             &[],
             &[],
+            None,
         )
         .unwrap();
         assert_eq!(p.method, "POST");
@@ -1574,11 +1739,18 @@ mod tests {
             "feedback",
             &[],
             &[],
+            None,
         )
         .unwrap_err();
         assert!(err.field_message("body").unwrap().contains("inside quotes"));
-        let err =
-            parse_form(&form(r#"{"text": "((user.password))"}"#), "user", &[], &[]).unwrap_err();
+        let err = parse_form(
+            &form(r#"{"text": "((user.password))"}"#),
+            "user",
+            &[],
+            &[],
+            None,
+        )
+        .unwrap_err();
         assert!(
             err.field_message("body")
                 .unwrap()
@@ -1594,6 +1766,7 @@ mod tests {
             "user",
             &[],
             &[],
+            None,
         )
         .unwrap_err();
         assert!(err.field_message("url").is_some());
@@ -1607,6 +1780,7 @@ mod tests {
             "user",
             &[],
             &[],
+            None,
         )
         .unwrap_err();
         assert!(err.field_message("body").unwrap().contains("GET"));
@@ -1618,11 +1792,106 @@ mod tests {
         let shown = mask_headers(&stored);
         assert_eq!(shown[0].1, format!("Bearer {MASK}"));
         let back = format!("Authorization: {}\nX-Other: 1", shown[0].1);
-        let parsed = parse_headers(&back, &stored).unwrap();
+        let parsed = parse_headers(&back, &stored, None).unwrap();
         assert_eq!(parsed[0].1, "Bearer s3cret");
-        assert!(parse_headers(&format!("X-Api-Key: {MASK}"), &stored).is_err());
+        assert!(parse_headers(&format!("X-Api-Key: {MASK}"), &stored, None).is_err());
         assert!(is_secret_header("X-Api-Key") && is_secret_header("X-Auth-Token"));
         assert!(!is_secret_header("Content-Type") && !is_secret_header("webhook-signature"));
+    }
+
+    #[test]
+    fn secret_header_values_are_sealed_at_rest_and_open_only_with_the_key() {
+        let sealer = Sealer::from_key(&[3; 32]);
+        let typed = vec![
+            (
+                "Authorization".to_string(),
+                "Bearer s3cret-token".to_string(),
+            ),
+            ("X-Api-Key".to_string(), "k-123456".to_string()),
+            ("X-Team".to_string(), "beta".to_string()),
+        ];
+        let stored = seal_secret_headers(&sealer, &typed);
+        let json = headers_json(&stored);
+        assert!(
+            !json.contains("s3cret-token") && !json.contains("k-123456"),
+            "{json}"
+        );
+        assert!(json.contains("beta"));
+        assert!(!has_plain_secret(&stored) && has_plain_secret(&typed));
+        // Sealing again changes nothing; the screens still show the scheme word.
+        assert_eq!(seal_secret_headers(&sealer, &stored), stored);
+        assert_eq!(mask_headers(&stored)[0].1, format!("Bearer {MASK}"));
+        assert_eq!(mask_headers(&stored)[1].1, MASK);
+        let mut opened = stored.clone();
+        open_secret_headers(&sealer, &mut opened).unwrap();
+        assert_eq!(opened, typed);
+        let mut wrong = stored.clone();
+        assert!(open_secret_headers(&Sealer::from_key(&[4; 32]), &mut wrong).is_err());
+    }
+
+    #[test]
+    fn a_kept_secret_only_goes_to_the_host_it_went_to() {
+        let stored = vec![("Authorization".to_string(), "Bearer s3cret".to_string())];
+        let kept = format!("Authorization: Bearer {MASK}");
+        assert!(parse_headers(&kept, &stored, None).is_ok());
+        let err = parse_headers(&kept, &stored, Some("https://evil.example")).unwrap_err();
+        assert!(
+            err.contains("type the value of Authorization again"),
+            "{err}"
+        );
+        assert!(
+            parse_headers(
+                "Authorization: Bearer new",
+                &stored,
+                Some("https://evil.example")
+            )
+            .is_ok()
+        );
+        for (before, after, same) in [
+            (
+                "https://hooks.example.com/a",
+                "https://hooks.example.com/b?x=1",
+                true,
+            ),
+            (
+                "https://hooks.example.com/a",
+                "HTTPS://Hooks.Example.com/a",
+                true,
+            ),
+            (
+                "https://hooks.example.com/a",
+                "https://hooks.example.com.evil.io/a",
+                false,
+            ),
+            (
+                "https://hooks.example.com/a",
+                "https://hooks.example.com:8443/a",
+                false,
+            ),
+            (
+                "https://hooks.example.com/a",
+                "http://hooks.example.com/a",
+                false,
+            ),
+            (
+                "https://hooks.example.com/a",
+                "https://evil.example/hooks.example.com/a",
+                false,
+            ),
+            (
+                "https://hooks.example.com?a",
+                "https://hooks.example.com@evil.example",
+                false,
+            ),
+        ] {
+            assert_eq!(
+                authority(before) == authority(after),
+                same,
+                "{before} → {after}"
+            );
+        }
+        let err = parse_headers("X-Api-Key: ((user.email))", &[], None).unwrap_err();
+        assert!(err.contains("cannot hold tags"), "{err}");
     }
 
     #[test]
@@ -1634,7 +1903,7 @@ mod tests {
             body: "Your score: ((user.score))".into(),
             ..Default::default()
         };
-        let p = parse_form(&email, "user", &[], &[]).unwrap();
+        let p = parse_form(&email, "user", &[], &[], None).unwrap();
         assert_eq!(
             (p.kind, p.method.as_str(), p.email_to.as_str()),
             (KIND_EMAIL, "EMAIL", "")
@@ -1649,6 +1918,7 @@ mod tests {
             "user",
             &[],
             &[],
+            None,
         )
         .unwrap_err();
         for field in ["email_to", "email_subject", "body"] {
@@ -1662,7 +1932,7 @@ mod tests {
         for key in keys.chain(["email"]) {
             for scope in ["user", "feedback"] {
                 let f = preset(key, scope);
-                parse_form(&f, scope, &[], &[])
+                parse_form(&f, scope, &[], &[], None)
                     .unwrap_or_else(|e| panic!("{key} ({scope}): {e:?}"));
             }
         }
