@@ -456,6 +456,73 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
     );
 }
 
+/// A claim abandoned by a call that stalled is taken over by the next call with the key; the
+/// stalled call, when it wakes, can neither store its answer under the key nor free it.
+async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
+    use switchyard::server::services::listeners::{self, Claim, Held, Reply};
+    let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
+    let owned = |c: Claim| match c {
+        Claim::Owned(token) => token,
+        Claim::Answer(r) => panic!("expected to own the key, got {r:?}"),
+    };
+    let first = owned(
+        listeners::claim(&app.db, s.api_key_id, "k", "f")
+            .await
+            .unwrap(),
+    );
+    match listeners::claim(&app.db, s.api_key_id, "k", "f")
+        .await
+        .unwrap()
+    {
+        Claim::Answer(r) => assert_eq!(r.status, 409),
+        Claim::Owned(_) => panic!("a fresh claim is not taken over"),
+    }
+    let old = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE idempotency_keys SET created_at = '{old}' WHERE idem_key = 'k'"
+        ))
+        .await
+        .unwrap();
+    let second = owned(
+        listeners::claim(&app.db, s.api_key_id, "k", "f")
+            .await
+            .unwrap(),
+    );
+    assert_ne!(first, second);
+    let stalled = Held {
+        key: "k",
+        token: &first,
+    };
+    let current = Held {
+        key: "k",
+        token: &second,
+    };
+    listeners::release(&app.db, s.api_key_id, stalled)
+        .await
+        .unwrap();
+    assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    let late = Reply::error(500, "late", "the stalled call's answer");
+    assert!(
+        !listeners::remember_answer(&app.db, s.api_key_id, stalled, "f", &late)
+            .await
+            .unwrap()
+    );
+    let answer = Reply::error(404, "target_not_found", "the current call's answer");
+    assert!(
+        listeners::remember_answer(&app.db, s.api_key_id, current, "f", &answer)
+            .await
+            .unwrap()
+    );
+    match listeners::claim(&app.db, s.api_key_id, "k", "f")
+        .await
+        .unwrap()
+    {
+        Claim::Answer(r) => assert_eq!(r.body, answer.body),
+        Claim::Owned(_) => panic!("the key holds an answer"),
+    }
+}
+
 async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 2).await;
     for (find, idem) in [("c0@example.com", "a"), ("c1@example.com", "b")] {
@@ -1011,6 +1078,7 @@ on_both!(
     answers_200_within_the_budget: app,
     answers_202_when_the_budget_runs_out_and_the_worker_finishes: backend,
     idempotency_keys_replay_the_first_answer: app,
+    a_taken_over_claim_is_no_longer_the_first_callers: app,
     the_test_request_panel_explains_without_running: app,
     bulk_runs_queue_every_matching_user_and_report_progress: app,
     housekeeping_deletes_old_jobs_answers_and_log_rows: app,

@@ -13,11 +13,19 @@ pub struct Migration;
 /// - `community.secrets_sealed`: whether the secret header values of webhooks and deliveries
 ///   stored in the clear before have been sealed (the app does it once at start: only it
 ///   holds the key).
+/// - `idempotency_keys.claim_token`: random per claim, so a call whose claim was abandoned
+///   and taken over can neither store its answer under the key nor free it.
 #[derive(DeriveIden)]
 enum WebhookDeliveries {
     Table,
     Sealed,
     ErasedAt,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    ClaimToken,
 }
 
 #[derive(DeriveIden)]
@@ -71,6 +79,19 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(WebhookDeliveries::ErasedAt)
                             .timestamp_with_time_zone()
                             .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(IdempotencyKeys::Table)
+                    .add_column(
+                        ColumnDef::new(IdempotencyKeys::ClaimToken)
+                            .string_len(32)
+                            .not_null()
+                            .default(""),
                     )
                     .to_owned(),
             )
@@ -157,6 +178,14 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(ErasureReceipts::Table).to_owned())
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(IdempotencyKeys::Table)
+                    .drop_column(IdempotencyKeys::ClaimToken)
+                    .to_owned(),
+            )
             .await?;
         manager
             .alter_table(

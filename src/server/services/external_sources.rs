@@ -638,27 +638,32 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
     if let Some(idem) = &idem {
         // Claimed before anything is read, so concurrent calls with the key create one
         // ticket (`listeners::claim`).
-        if let listeners::Claim::Answer(first) =
-            listeners::claim(db, key_id, idem, &fingerprint).await?
-        {
-            let code = if first.status < 300 { "replayed" } else { "" };
-            log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
-            return Ok(first);
-        }
+        let token = match listeners::claim(db, key_id, idem, &fingerprint).await? {
+            listeners::Claim::Owned(token) => token,
+            listeners::Claim::Answer(first) => {
+                let code = if first.status < 300 { "replayed" } else { "" };
+                log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
+                return Ok(first);
+            }
+        };
+        let held = listeners::Held {
+            key: idem,
+            token: &token,
+        };
         let created = create_claimed(
             db,
             &s,
             &call,
             source_id,
             key_id,
-            Some(idem),
+            Some(held),
             &fingerprint,
             started,
         )
         .await;
         // A refusal or an error keeps no answer: the key is free again.
         if !matches!(&created, Ok(reply) if reply.status < 300) {
-            if let Err(e) = listeners::release(db, key_id, idem).await {
+            if let Err(e) = listeners::release(db, key_id, held).await {
                 tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
             }
         }
@@ -686,7 +691,7 @@ async fn create_claimed(
     call: &InboundSource,
     source_id: Option<i32>,
     key_id: i32,
-    idem: Option<&str>,
+    idem: Option<listeners::Held<'_>>,
     fingerprint: &str,
     started: Instant,
 ) -> Result<Reply, AppError> {
@@ -719,7 +724,7 @@ async fn create_claimed(
         if !listeners::remember_answer(&txn, key_id, idem, fingerprint, &reply).await? {
             txn.rollback().await?;
             drop(gate);
-            let first = replay(db, key_id, idem, fingerprint)
+            let first = replay(db, key_id, idem.key, fingerprint)
                 .await?
                 .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
             log_alone(

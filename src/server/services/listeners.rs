@@ -700,7 +700,7 @@ fn call_row(
 async fn accept_once(
     db: &DatabaseConnection,
     accept: Accept,
-    idem: &str,
+    idem: Held<'_>,
     fingerprint: &str,
 ) -> Result<Result<Outcome, Reply>, AppError> {
     let (txn, gate) = crate::server::db::begin_write(db).await?;
@@ -727,7 +727,7 @@ async fn accept_once(
     if !remember_answer(&txn, accept.api_key_id, idem, fingerprint, &accepted).await? {
         txn.rollback().await?;
         drop(gate);
-        return match replay(db, accept.api_key_id, idem, fingerprint).await? {
+        return match replay(db, accept.api_key_id, idem.key, fingerprint).await? {
             Some(reply) => Ok(Err(reply)),
             None => Err(AppError::internal("idempotency record vanished")),
         };
@@ -1220,11 +1220,27 @@ const IN_FLIGHT: i16 = 0;
 /// it stopped): the next call with the key takes it over.
 const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::seconds(120);
 
+/// An `Idempotency-Key` a call holds: the key, and the token of its claim (a claim abandoned
+/// and taken over by a later call gets a new token, so the first call can neither store an
+/// answer under it nor free it).
+#[derive(Debug, Clone, Copy)]
+pub struct Held<'a> {
+    pub key: &'a str,
+    pub token: &'a str,
+}
+
+fn claim_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
 /// Whether a call owns its `Idempotency-Key`, or what it answers instead.
-pub(crate) enum Claim {
+pub enum Claim {
     /// This call is the first: it answers, and keeps its answer (`remember_answer`) or frees
-    /// the key (`release`).
-    Owned,
+    /// the key (`release`), both only while the claim is still this one (the token).
+    Owned(String),
     /// The stored answer of the first call, 422 for a reused key, or 409 while the first is
     /// still in flight.
     Answer(Reply),
@@ -1233,7 +1249,7 @@ pub(crate) enum Claim {
 /// Claims `idem` for this call, before anything else is looked at: an in-flight row goes in
 /// on its own (the unique index lets one call in), so concurrent calls with the same key
 /// cannot both run.
-pub(crate) async fn claim(
+pub async fn claim(
     db: &DatabaseConnection,
     api_key_id: i32,
     idem: &str,
@@ -1241,6 +1257,7 @@ pub(crate) async fn claim(
 ) -> Result<Claim, AppError> {
     use sea_orm::sea_query::OnConflict;
     let now = Utc::now();
+    let token = claim_token();
     let inserted = {
         let (txn, _gate) = crate::server::db::begin_write(db).await?;
         let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
@@ -1250,6 +1267,7 @@ pub(crate) async fn claim(
             status: Set(IN_FLIGHT),
             body: Set(String::new()),
             created_at: Set(now),
+            claim_token: Set(token.clone()),
             ..Default::default()
         })
         .on_conflict(
@@ -1271,7 +1289,7 @@ pub(crate) async fn claim(
         inserted
     };
     if inserted {
-        return Ok(Claim::Owned);
+        return Ok(Claim::Owned(token));
     }
     let Some(row) = stored_answer(db, api_key_id, idem).await? else {
         // Freed between our insert and this read: the caller may simply try again.
@@ -1287,6 +1305,10 @@ pub(crate) async fn claim(
         let (txn, _gate) = crate::server::db::begin_write(db).await?;
         let taken = idempotency_key::Entity::update_many()
             .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now))
+            .col_expr(
+                idempotency_key::Column::ClaimToken,
+                Expr::value(token.clone()),
+            )
             .filter(idempotency_key::Column::Id.eq(row.id))
             .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
             .filter(idempotency_key::Column::CreatedAt.eq(row.created_at))
@@ -1296,22 +1318,24 @@ pub(crate) async fn claim(
             == 1;
         txn.commit().await?;
         if taken {
-            return Ok(Claim::Owned);
+            return Ok(Claim::Owned(token));
         }
     }
     Ok(Claim::Answer(in_flight()))
 }
 
-/// Frees a key this call claimed and did not keep an answer for.
-pub(crate) async fn release(
+/// Frees a key this call claimed and did not keep an answer for (not once another call took
+/// the claim over).
+pub async fn release(
     db: &DatabaseConnection,
     api_key_id: i32,
-    idem: &str,
+    idem: Held<'_>,
 ) -> Result<(), AppError> {
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     idempotency_key::Entity::delete_many()
         .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
-        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .filter(idempotency_key::Column::IdemKey.eq(idem.key))
+        .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
         .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
         .exec(&txn)
         .await?;
@@ -1340,10 +1364,10 @@ fn reused() -> Reply {
 /// Stores `reply` as the answer to `idem`, claimed by this call, inside the call's
 /// transaction. False when the claim is no longer this call's (it was abandoned and taken
 /// over): the caller then rolls back and answers with `replay`.
-pub(crate) async fn remember_answer(
+pub async fn remember_answer(
     txn: &impl ConnectionTrait,
     api_key_id: i32,
-    idem: &str,
+    idem: Held<'_>,
     fingerprint: &str,
     reply: &Reply,
 ) -> Result<bool, AppError> {
@@ -1357,7 +1381,8 @@ pub(crate) async fn remember_answer(
             Expr::value(reply.body.to_string()),
         )
         .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
-        .filter(idempotency_key::Column::IdemKey.eq(idem))
+        .filter(idempotency_key::Column::IdemKey.eq(idem.key))
+        .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
         .filter(idempotency_key::Column::RequestHash.eq(fingerprint))
         .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
         .exec(txn)
@@ -1494,18 +1519,22 @@ async fn answer(
     // The key is claimed before the target is looked up, so concurrent calls with it (a
     // sender's retry storm) cannot each find the target and run: one owns it, the others get
     // its answer, or 409 while it is still being worked out.
-    match claim(db, key_id, &idem, &fingerprint).await? {
-        Claim::Owned => {}
+    let token = match claim(db, key_id, &idem, &fingerprint).await? {
+        Claim::Owned(token) => token,
         Claim::Answer(reply) => {
             logged.replayed(&reply);
             return Ok(reply);
         }
-    }
-    let answered = answer_for_key(state, call, logged, l, key_id, Some(&idem), &fingerprint).await;
+    };
+    let held = Held {
+        key: &idem,
+        token: &token,
+    };
+    let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;
     // Only accepted and done calls keep their answer (stored with their effect); after a
     // refusal or an error the key is free again, so a corrected retry is looked at afresh.
     if !matches!(&answered, Ok(reply) if reply.status < 300) {
-        if let Err(e) = release(db, key_id, &idem).await {
+        if let Err(e) = release(db, key_id, held).await {
             tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
         }
     }
@@ -1521,7 +1550,7 @@ async fn answer_for_key(
     logged: &mut Logged,
     l: &listener::Model,
     key_id: i32,
-    idem: Option<&str>,
+    idem: Option<Held<'_>>,
     fingerprint: &str,
 ) -> Result<Reply, AppError> {
     let db = &state.db;
@@ -1652,7 +1681,8 @@ async fn answer_for_key(
                 Expr::value(reply.body.to_string()),
             )
             .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
-            .filter(idempotency_key::Column::IdemKey.eq(idem))
+            .filter(idempotency_key::Column::IdemKey.eq(idem.key))
+            .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
             .exec(db)
             .await;
         if let Err(e) = stored {
@@ -1808,7 +1838,7 @@ async fn act_now(
     l: &listener::Model,
     api_key_id: i32,
     target: &Target,
-    idem: Option<&str>,
+    idem: Option<Held<'_>>,
     fingerprint: &str,
     logged: &mut Logged,
 ) -> Result<Reply, AppError> {
@@ -1879,7 +1909,7 @@ async fn act_now(
             // The same key got there first: nothing of this call is kept.
             txn.rollback().await?;
             drop(gate);
-            return match replay(db, api_key_id, idem, fingerprint).await? {
+            return match replay(db, api_key_id, idem.key, fingerprint).await? {
                 Some(first) => {
                     logged.replayed(&first);
                     Ok(first)
