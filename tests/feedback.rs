@@ -1165,6 +1165,177 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     assert!(!test.filter.unwrap().passes);
 }
 
+/// A sender's retry storm on each feedback listener type: 50 calls at once with one
+/// Idempotency-Key store the data once, add one comment, run the macro once; every answer is
+/// the first one's (a macro run's 202 may become its 200) or 409 while it is in flight, never
+/// a 500; a repeat afterwards gets the first answer.
+async fn feedback_listeners_hold_one_idempotency_key_under_a_storm(backend: common::Backend) {
+    use serde_json::{Value, json};
+    use switchyard::server::services::{Actor, api_keys, listeners};
+    use switchyard::types::{ApiKeyForm, ListenerForm};
+    let app = common::spawn_with(backend, |s| s.api_rate_burst = 1000).await;
+    let s = setup(&app).await;
+    add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
+    let id = submit(&app, &s, "Crash on save", "ada@example.com").await;
+    let (group, _) = jira_group(&app).await;
+    let actor = Actor::system("test");
+    let key = api_keys::create(
+        &app.db,
+        &actor,
+        &ApiKeyForm {
+            name: "Jira".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let bump = feedback_macro(
+        &app,
+        "triage",
+        &[("set_status", "Triaged")],
+        Default::default(),
+    )
+    .await;
+    for (kind, key_, extra) in [
+        (
+            "data",
+            "storm-data",
+            ListenerForm {
+                data_group_id: group.to_string(),
+                ..Default::default()
+            },
+        ),
+        (
+            "comment",
+            "storm-comment",
+            ListenerForm {
+                author_field: "author".into(),
+                comment_field: "body".into(),
+                ..Default::default()
+            },
+        ),
+        (
+            "macro",
+            "storm-macro",
+            ListenerForm {
+                macro_id: bump.to_string(),
+                ..Default::default()
+            },
+        ),
+    ] {
+        listeners::save(
+            &app.db,
+            &actor,
+            &ListenerForm {
+                name: format!("Storm {kind}"),
+                key: key_.into(),
+                kind: kind.into(),
+                scope: "feedback".into(),
+                api_key_id: key.id.to_string(),
+                enabled: Some("on".into()),
+                ..extra
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let post = |path: &'static str, body: Option<Value>| {
+        let mut req = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/{path}")))
+            .query(&[("find", id.as_str()), ("apiKey", key.key.as_str())])
+            .header("Idempotency-Key", format!("storm-{path}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    for (path, body) in [
+        (
+            "feedbackDataListeners/storm-data",
+            Some(json!({ "issueKey": "BETA-9", "points": 5 })),
+        ),
+        (
+            "feedbackCommentListeners/storm-comment",
+            Some(json!({ "author": "ada@example.com", "body": "Storm note" })),
+        ),
+        ("feedbackMacroListeners/storm-macro", None),
+    ] {
+        let answers = futures::future::join_all((0..50).map(|_| post(path, body.clone()))).await;
+        let mut firsts = std::collections::BTreeSet::new();
+        for (status, answer) in &answers {
+            match status {
+                200 | 202 => {
+                    // A run is named by its id (its answer may have become 200 meanwhile).
+                    let same = answer
+                        .get("run_id")
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| answer.to_string());
+                    firsts.insert(same);
+                }
+                409 => assert_eq!(answer["error"]["code"], "idempotency_key_in_flight"),
+                other => panic!("{path}: {other} {answer}"),
+            }
+        }
+        assert_eq!(firsts.len(), 1, "{path}: {firsts:?}");
+        let (status, again) = post(path, body.clone()).await;
+        assert!(status == 200 || status == 202, "{path}: {status} {again}");
+        let same = again
+            .get("run_id")
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| again.to_string());
+        assert_eq!(Some(&same), firsts.iter().next(), "{path}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM ticket_comments WHERE body = 'Storm note'")
+            .await,
+        1
+    );
+    wait_until(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {id} AND status = 'completed'"
+        ),
+        1,
+    )
+    .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE target_ticket_id = {id}"
+        ))
+        .await,
+        1,
+        "one run for the whole storm"
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE code <> 'replayed' AND code <> 'idempotency_key_in_flight'"
+        )
+        .await,
+        3,
+        "one call of each storm did the work"
+    );
+}
+
+mod feedback_listeners_hold_one_idempotency_key_under_a_storm {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::feedback_listeners_hold_one_idempotency_key_under_a_storm(
+            crate::common::Backend::Sqlite,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::feedback_listeners_hold_one_idempotency_key_under_a_storm(
+            crate::common::Backend::Postgres,
+        )
+        .await
+    }
+}
+
 async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     use switchyard::server::services::{Actor, bulk_runs, feedback as fb_svc};
     use switchyard::types::{BulkRunForm, MacroForm, TicketChangeForm};

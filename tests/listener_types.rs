@@ -422,6 +422,83 @@ async fn one_idempotency_key_adds_one_comment_under_a_storm(backend: common::Bac
     .await;
     assert_eq!(status, 200);
     assert_eq!(Some(&again.to_string()), firsts.iter().next());
+
+    // The same storm on an External Data listener: one answer, the value stored once.
+    let actor = Actor::system("test");
+    let group = external_data::create_group(
+        &app.db,
+        &actor,
+        &NewDataGroupForm {
+            scope: "user".into(),
+            name: "Jira".into(),
+        },
+    )
+    .await
+    .unwrap();
+    external_data::save_group(
+        &app.db,
+        &actor,
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Jira".into(),
+            fields: vec![DataFieldForm {
+                slot: "0".into(),
+                label: "Issue key".into(),
+                parameter: "issueKey".into(),
+                kind: "string".into(),
+                favorite: None,
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    listener(
+        &app,
+        &s,
+        "data",
+        "storm-data",
+        ListenerForm {
+            data_group_id: group.to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = json!({ "issueKey": "BETA-77" });
+    let calls = (0..50).map(|_| {
+        post(
+            &app,
+            &s,
+            "userDataListeners/storm-data",
+            "c1@example.com",
+            Some(body.clone()),
+            Some("jira-78"),
+        )
+    });
+    let mut firsts = std::collections::BTreeSet::new();
+    for (status, body) in futures::future::join_all(calls).await {
+        match status {
+            200 => {
+                firsts.insert(body.to_string());
+            }
+            409 => assert_eq!(code(&body), "idempotency_key_in_flight", "{body}"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(firsts.len(), 1, "one answer for all: {firsts:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM data_values WHERE value_string = 'BETA-77'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'storm-data' \
+             AND code NOT IN ('replayed', 'idempotency_key_in_flight')"
+        )
+        .await,
+        1,
+        "one call stored the value, the others were answered with it"
+    );
 }
 
 on_both_backends!(
