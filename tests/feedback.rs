@@ -422,6 +422,51 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
         .call::<fb::CommentOnTicket>(&[("form[ticket_id]", &id), ("form[body]", "Thanks Ada")])
         .await)
     .await;
+    // A feedback macro greets the submitter by first name and tells a tracker their last
+    // name alone: the erasure's sweep looks for full names, these are cut on their tickets.
+    {
+        use switchyard::server::services::{Actor, macros, webhooks};
+        use switchyard::types::WebhookForm;
+        let greet = feedback_macro(
+            &app,
+            "greet",
+            &[("add_ticket_comment", "Welcome ((user.first_name))!")],
+            Default::default(),
+        )
+        .await;
+        let sealer =
+            switchyard::server::secrets::Sealer::load_or_create(&app.settings.secret_key_file)
+                .unwrap();
+        webhooks::save(
+            &app.db,
+            &sealer,
+            &Actor::system("test"),
+            &WebhookForm {
+                macro_id: greet.to_string(),
+                name: "tracker".into(),
+                method: "POST".into(),
+                url: "https://tracker.example/t?by=((user.last_name))".into(),
+                body: "{\"hi\": \"((user.first_name))\"}".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        macros::execute_on_ticket(
+            &app.db,
+            &Actor::system("test"),
+            greet,
+            id.parse().unwrap(),
+            macros::Trigger::Manual,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE url LIKE '%Lovelace%' AND body LIKE '%Ada%'")
+                .await,
+            1
+        );
+    }
     ok(app
         .call::<macro_fns::SaveMacro>(&[
             ("form[name]", "Delete user"),
@@ -452,11 +497,16 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
     let t = ticket(&app, &id).await;
     assert_eq!(t.author, "Removed user");
     assert_eq!(t.author_user_id, None);
-    assert_eq!(t.comments.len(), 1, "others' comments stay");
+    assert_eq!(t.comments.len(), 2, "others' comments stay");
+    let bodies: Vec<&str> = t.comments.iter().map(|c| c.body.as_str()).collect();
+    assert!(bodies.contains(&"Thanks [removed]"), "{bodies:?}");
+    assert!(bodies.contains(&"Welcome [removed]!"), "{bodies:?}");
     assert!(!t.followers.iter().any(|f| f.contains("Ada")));
     for sql in [
         "SELECT COUNT(*) FROM tickets WHERE author_label LIKE '%Ada%' OR author_label LIKE '%ada@%'",
         "SELECT COUNT(*) FROM ticket_events WHERE actor_label LIKE '%Ada%'",
+        "SELECT COUNT(*) FROM webhook_deliveries WHERE url LIKE '%Lovelace%' OR body LIKE '%Ada%'",
+        "SELECT COUNT(*) FROM webhook_attempts WHERE response_body LIKE '%Ada%' OR error LIKE '%Lovelace%'",
         "SELECT COUNT(*) FROM ticket_followers WHERE user_id NOT IN (SELECT id FROM users)",
     ] {
         assert_eq!(app.count(sql).await, 0, "{sql}");

@@ -112,6 +112,31 @@ impl Identity {
         cut_all(text, &all).unwrap_or_else(|| text.to_string())
     }
 
+    /// Each word of each name (three letters or more), in every form: where a tag wrote a
+    /// first or last name alone (`Hi ((user.first_name))`). Only cut in places tied to the
+    /// person, never swept everywhere (other people share first names).
+    fn part_needles(&self) -> Vec<Needle> {
+        let mut out: Vec<Needle> = Vec::new();
+        for name in &self.names {
+            for word in name.split_whitespace() {
+                if word.chars().filter(|c| c.is_alphanumeric()).count() < 3 {
+                    continue;
+                }
+                for form in forms(word) {
+                    if !out
+                        .iter()
+                        .any(|n| n.form.to_lowercase() == form.to_lowercase())
+                    {
+                        out.push(Needle { form, name: true });
+                    }
+                }
+            }
+        }
+        // Longer words first, so that a word holding another is cut whole.
+        out.sort_by_key(|n| std::cmp::Reverse(n.form.chars().count()));
+        out
+    }
+
     /// Every (form, is it a name) pair to look for.
     fn needles(&self) -> Vec<Needle> {
         let mut out: Vec<Needle> = Vec::new();
@@ -710,7 +735,7 @@ pub async fn erase(
 ) -> Result<Erased, AppError> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
 
-    use crate::server::entities::{comment, listener_call};
+    use crate::server::entities::{comment, listener_call, ticket};
     // The person's row is locked first (PostgreSQL): a call that would write something
     // pointing at them (it takes the row FOR KEY SHARE) waits until the erasure has committed,
     // then finds them gone.
@@ -777,6 +802,13 @@ pub async fn erase(
         .await?
         .rows_affected;
     tally(&mut counts, "comments kept under \"Removed user\"", n);
+    let their_tickets: Vec<i32> = ticket::Entity::find()
+        .select_only()
+        .column(ticket::Column::Id)
+        .filter(ticket::Column::AuthorUserId.eq(target.id))
+        .into_tuple()
+        .all(db)
+        .await?;
     for (kind, n) in super::feedback::erase_person(db, target.id).await? {
         tally(&mut counts, kind, n);
     }
@@ -808,6 +840,8 @@ pub async fn erase(
         .rows_affected;
     tally(&mut counts, "listener calls relabelled", n);
     let swept = sweep(db, &who).await?;
+    let n = cut_name_parts(db, &their_tickets, &who).await?;
+    tally(&mut counts, "first or last names cut on their tickets", n);
     for (table, n) in &swept {
         tally(&mut counts, &format!("rows scrubbed in {table}"), *n);
     }
@@ -820,6 +854,103 @@ pub async fn erase(
         tables,
         counts,
     })
+}
+
+/// On the tickets the person submitted, their first and last names written alone (feedback
+/// macros' `((user.first_name))` is the submitter's) are cut from the deliveries about those
+/// tickets, their attempts, and the tickets' comments. The rows changed.
+async fn cut_name_parts(
+    db: &impl ConnectionTrait,
+    tickets: &[i32],
+    who: &Identity,
+) -> Result<u64, AppError> {
+    use crate::server::entities::{ticket_comment, webhook_attempt, webhook_delivery};
+    if tickets.is_empty() {
+        return Ok(0);
+    }
+    let needles = who.part_needles();
+    let parts: Vec<&Needle> = needles.iter().collect();
+    let cut = |text: &str| cut_all(text, &parts);
+    let mut changed = 0;
+    let deliveries = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::TargetTicketId.is_in(tickets.iter().copied()))
+        .all(db)
+        .await?;
+    let delivery_ids: Vec<i64> = deliveries.iter().map(|d| d.id).collect();
+    for d in deliveries {
+        let (url, headers, body) = (cut(&d.url), cut(&d.headers), cut(&d.body));
+        let error = d.last_error.as_deref().and_then(cut);
+        if url.is_none() && headers.is_none() && body.is_none() && error.is_none() {
+            continue;
+        }
+        let mut a: webhook_delivery::ActiveModel = d.into();
+        if let Some(v) = url {
+            a.url = Set(v);
+        }
+        if let Some(v) = headers {
+            a.headers = Set(v);
+        }
+        if let Some(v) = body {
+            a.body = Set(v);
+        }
+        if let Some(v) = error {
+            a.last_error = Set(Some(v));
+        }
+        a.update(db).await?;
+        changed += 1;
+    }
+    for chunk in delivery_ids.chunks(500) {
+        for t in webhook_attempt::Entity::find()
+            .filter(webhook_attempt::Column::DeliveryId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            let request = cut(&t.request_headers);
+            let answer_headers = cut(&t.response_headers);
+            let answer = cut(&t.response_body);
+            let error = t.error.as_deref().and_then(cut);
+            let note = cut(&t.capture_note);
+            if request.is_none()
+                && answer_headers.is_none()
+                && answer.is_none()
+                && error.is_none()
+                && note.is_none()
+            {
+                continue;
+            }
+            let mut a: webhook_attempt::ActiveModel = t.into();
+            if let Some(v) = request {
+                a.request_headers = Set(v);
+            }
+            if let Some(v) = answer_headers {
+                a.response_headers = Set(v);
+            }
+            if let Some(v) = answer {
+                a.response_body = Set(v);
+            }
+            if let Some(v) = error {
+                a.error = Set(Some(v));
+            }
+            if let Some(v) = note {
+                a.capture_note = Set(v);
+            }
+            a.update(db).await?;
+            changed += 1;
+        }
+    }
+    for c in ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.is_in(tickets.iter().copied()))
+        .all(db)
+        .await?
+    {
+        if let Some(body) = cut(&c.body) {
+            let mut a: ticket_comment::ActiveModel = c.into();
+            a.body = Set(body);
+            a.update(db).await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// Who or what asked for a removal, for its receipt.
