@@ -974,6 +974,7 @@ async fn refused_calls_are_counted_not_written(backend: Backend) {
         s.api_refused_burst = 200;
         s.api_refused_per_second = 1;
         s.api_rate_burst = 1000;
+        s.api_refused_hold = Duration::ZERO;
     })
     .await;
     let s = seed_listener(&app.db, "plus", PLUS_ONE, false, 2).await;
@@ -1023,6 +1024,47 @@ async fn refused_calls_are_counted_not_written(backend: Backend) {
         1,
         "a refusal at a real listener is filed under it, as one row"
     );
+}
+
+/// Once an address has used up its refusal budget, its 429s are held (`api.refused_hold_ms`)
+/// so that a flood paces itself; a good call from another address is not.
+async fn a_flooding_address_gets_its_429s_late(backend: Backend) {
+    use switchyard::server::domain::IpAllowList;
+    let app = spawn_with(backend, |s: &mut Settings| {
+        s.api_refused_burst = 3;
+        s.api_refused_per_second = 1;
+        s.api_refused_hold = Duration::from_millis(400);
+        s.trusted_proxies = Some(IpAllowList::parse("127.0.0.0/8").unwrap());
+        s.listener_sync_budget = Duration::ZERO;
+    })
+    .await;
+    let s = seed_listener(&app.db, "plus", PLUS_ONE, false, 1).await;
+    let client = reqwest::Client::new();
+    let refused = || {
+        client
+            .post(app.url("/api/v1/userMacroListeners/nope?find=c0@example.com"))
+            .header("x-forwarded-for", "198.51.100.66")
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(refused().await.unwrap().status(), 401);
+    }
+    let started = std::time::Instant::now();
+    let res = refused().await.unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "held for the hold: {:?}",
+        started.elapsed()
+    );
+    let (status, body, _) = post(
+        &app,
+        &s,
+        "c0@example.com",
+        &[("x-forwarded-for", "203.0.113.5")],
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
 }
 
 /// The caller in the listener log (and for the key's allow-list) is the peer, unless the peer
@@ -1092,5 +1134,6 @@ on_both!(
     a_removal_storm_with_one_key_runs_once: backend,
     calls_for_a_removed_person_never_fail_their_batch: backend,
     refused_calls_are_counted_not_written: backend,
+    a_flooding_address_gets_its_429s_late: backend,
     forwarded_addresses_count_only_from_trusted_proxies: backend,
 );

@@ -1796,6 +1796,59 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
     assert_eq!(detail.request.url, "mailto:zoe@example.com");
     assert_eq!(detail.request.headers[0].0, "Subject");
     assert!(detail.request.headers[0].1.starts_with("Hi Zoë, news from"));
+
+    // A removal confirms it to the person by email: addressed and written before the
+    // erasure, sealed while queued, erased once the SMTP server took it.
+    let remove = user_macro(&app, "forget", &[("remove_user", "")]).await;
+    hook(
+        &app,
+        &sealer,
+        remove,
+        WebhookForm {
+            kind: "email".into(),
+            name: "confirm removal".into(),
+            email_subject: "((user.first_name)), your data is erased".into(),
+            body: "Dear ((user.first_name)) ((user.last_name)), we erased ((user.email)).".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    macros::execute(&app.db, &sealer, &actor(), remove, zoe, Trigger::Manual)
+        .await
+        .unwrap();
+    let who = erasure::Identity::new(vec!["zoe@example.com".into()], vec!["Zoë Ward".into()]);
+    let queued = deliveries(&app).await.pop().unwrap();
+    assert!(queued.sealed);
+    assert_eq!(queued.url, "mailto:[sealed]");
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "while queued: {left:#?}");
+    drain(&app, &outbox).await;
+    let messages = sink.messages.lock().unwrap().clone();
+    let confirm = messages.last().unwrap();
+    assert_eq!(confirm.1, vec!["<zoe@example.com>".to_string()]);
+    assert!(
+        confirm.2.contains("erased zoe@example.com"),
+        "{}",
+        confirm.2
+    );
+    let sent = webhook_delivery::Entity::find_by_id(queued.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.status, "succeeded");
+    assert!(sent.body.is_empty() && sent.erased_at.is_some());
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "after it was sent: {left:#?}");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM webhook_attempts WHERE delivery_id = {} AND request_headers LIKE '%Zo%'",
+            queued.id
+        ))
+        .await,
+        0,
+        "the subject sent named her by first name: cut from what the log keeps"
+    );
 }
 
 /// Runs each scenario on SQLite and PostgreSQL, with 127.0.0.1 allow-listed (or not), a

@@ -184,3 +184,82 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     slack.close();
   }
 });
+
+// Seed 000 with GDPR Art. 19: the removal macro tells the CRM to erase the same person. The
+// request names them, so the log keeps it sealed and erases it once sent; the opt-out
+// dashboard's receipt shows it went out.
+test('a removal tells the CRM whom to erase; the log keeps the request sealed, then erased', async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const crm = await slackStandIn();
+  try {
+    await signIn(page);
+    await expect(page).toHaveURL(/\/$/);
+    const tag = unique(testInfo, 'gd');
+    const email = `${tag}-leaving@example.com`;
+
+    await open(page, '/macros/new');
+    await page.getByLabel('Name').fill(`Forget ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`forget-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
+    for (const option of ['Show in user-management actions', 'Suppress confirmation']) await page.getByLabel(option).check();
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await page.getByRole('link', { name: `Forget ${tag}` }).click();
+    await ready(page);
+    await page.getByRole('link', { name: 'Start from: Generic JSON POST' }).click();
+    await ready(page);
+    await page.getByLabel('Name').fill(`Erase in CRM ${tag}`);
+    await page.getByLabel('URL').fill(`${crm.url}?email=((user.email))`);
+    await page.getByLabel('Headers', { exact: true }).fill('X-Api-Key: crm-key-123456');
+    await page.getByLabel('Body').fill('{"erase": "((user.email))", "name": "((user.first_name)) ((user.last_name))"}');
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
+    await ready(page);
+    await expect(page.getByLabel('Headers', { exact: true })).toHaveValue('X-Api-Key: ••••••');
+
+    await open(page, '/users/new');
+    await page.getByLabel('First name').fill('Leaving');
+    await page.getByLabel('Last name').fill(`Person${tag}`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByRole('button', { name: 'Save user' }).click();
+    await expect(page.getByRole('status')).toHaveText('The user was created.');
+    await ready(page);
+    await page.getByLabel('Macro', { exact: true }).selectOption({ label: `Forget ${tag}` });
+    await page.getByRole('button', { name: 'Run macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The user was removed completely.');
+
+    // The CRM is told, with the person as they were.
+    await expect.poll(() => crm.seen.length, { timeout: 15_000 }).toBe(1);
+    expect(crm.seen[0].url).toContain(`email=${encodeURIComponent(email)}`);
+    expect(JSON.parse(crm.seen[0].body).erase).toBe(email);
+    expect(crm.seen[0].headers['x-api-key']).toBe('crm-key-123456');
+
+    // The log: the request was sealed, and erased once sent.
+    await open(page, '/webhooks/log');
+    await page.getByLabel('Macro').selectOption({ label: `Forget ${tag}` });
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    await ready(page);
+    const row = page.getByRole('table', { name: 'Webhook deliveries' }).getByRole('row', { name: new RegExp(`Erase in CRM ${tag}`) });
+    await expect(async () => {
+      await page.reload();
+      await expect(row).toContainText('identifier erased', { timeout: 1_000 });
+    }).toPass({ timeout: 15_000 });
+    await expect(row).toContainText('[sealed]');
+    await row.getByRole('link', { name: /^#\d+$/ }).click();
+    await ready(page);
+    await expect(page.getByTestId('sealed')).toContainText(/^Erased at .*: this request named a removed person/);
+    await expect(page.getByRole('button', { name: 'Resend' })).toHaveCount(0);
+    await expect(page.locator('body')).not.toContainText(email);
+    await expect(page.locator('body')).not.toContainText(`Person${tag}`);
+    await page.screenshot({ path: testInfo.outputPath('sealed-delivery.png'), fullPage: true });
+
+    // The receipt names the notification and how it went, not the person.
+    await open(page, '/opt-out');
+    const receipt = page.getByRole('region', { name: 'Erasure receipts' }).getByRole('listitem').filter({ hasText: `Forget ${tag} run by hand` });
+    await expect(receipt).toContainText(`Erase in CRM ${tag}: succeeded, identifier erased`);
+    await expect(page.locator('body')).not.toContainText(email);
+    await page.screenshot({ path: testInfo.outputPath('erasure-receipts.png'), fullPage: true });
+  } finally {
+    crm.close();
+  }
+});

@@ -565,6 +565,7 @@ async fn handle(
     // The caller as the listener log, the key's allow-list and the refusal budget see it.
     let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
     if let Some(reply) = refused_too_often(state, scope, kind, &key, caller) {
+        state.refusals.hold().await;
         return reply;
     }
     let checked = match &body {
@@ -677,6 +678,7 @@ async fn method_not_allowed(
             .unwrap_or((USER, listeners::KIND_MACRO))
     };
     if let Some(reply) = refused_too_often(&state, scope, kind, &key, caller) {
+        state.refusals.hold().await;
         return reply;
     }
     let mut reply = error(

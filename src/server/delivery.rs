@@ -284,7 +284,7 @@ impl Outbox {
         match self.send_plain(&plain, hook).await {
             Outcome::Sent(mut a) => {
                 let who = &opened.who;
-                let cut = |text: &str| who.cut(&text.replace(&opened.url, &d.url));
+                let cut = |text: &str| who.cut_with_name_parts(&text.replace(&opened.url, &d.url));
                 for (_, v) in &mut a.request_headers {
                     *v = cut(v);
                 }

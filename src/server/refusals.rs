@@ -81,13 +81,35 @@ fn budget_key(caller: IpAddr) -> IpAddr {
 pub struct Refusals {
     tallies: Mutex<HashMap<Reason, Tally>>,
     budget: RateLimiter<IpAddr>,
+    /// How long a 429 to an address over its budget waits before it goes out (`hold`).
+    hold: Duration,
+    /// 429s being held at once; beyond it they go out at once.
+    holding: tokio::sync::Semaphore,
 }
 
+/// 429s held at once at most (each holds a connection and a sleeping task, nothing more).
+const HELD_AT_ONCE: usize = 4096;
+
 impl Refusals {
-    pub fn new(per_second: u32, burst: u32) -> Refusals {
+    pub fn new(per_second: u32, burst: u32, hold: Duration) -> Refusals {
         Refusals {
             tallies: Mutex::new(HashMap::new()),
             budget: RateLimiter::bounded(per_second, burst, MAX_ADDRESSES),
+            hold,
+            holding: tokio::sync::Semaphore::new(HELD_AT_ONCE),
+        }
+    }
+
+    /// Holds the 429 of an address over its budget for `api.refused_hold_ms` before it is
+    /// sent, so that a flood paces itself (a sender that waits for each answer sends one call
+    /// per connection per hold) instead of taking the cores from the calls that count. At most
+    /// [`HELD_AT_ONCE`] are held; past that they are answered at once.
+    pub async fn hold(&self) {
+        if self.hold.is_zero() {
+            return;
+        }
+        if let Ok(_held) = self.holding.try_acquire() {
+            tokio::time::sleep(self.hold).await;
         }
     }
 
@@ -293,7 +315,7 @@ mod tests {
 
     #[test]
     fn counts_are_bounded_and_grouped() {
-        let r = Refusals::new(1, 1_000_000);
+        let r = Refusals::new(1, 1_000_000, Duration::ZERO);
         for i in 0..(MAX_TALLIES + 500) {
             r.count(refused(&format!("key{i}"), [10, 0, 0, 1]));
         }
@@ -312,7 +334,7 @@ mod tests {
 
     #[test]
     fn a_flooding_address_is_blocked_and_others_are_not() {
-        let r = Refusals::new(1, 3);
+        let r = Refusals::new(1, 3, Duration::ZERO);
         for _ in 0..3 {
             assert!(r.blocked(IpAddr::from([10, 0, 0, 1])).is_none());
             r.count(refused("x", [10, 0, 0, 1]));

@@ -66,6 +66,8 @@ pub struct Settings {
     /// `burst` refilled at `per_second`; an address that used it up gets 429 at once.
     pub api_refused_per_second: u32,
     pub api_refused_burst: u32,
+    /// How long a 429 to an address over its refusal budget is held before it is sent.
+    pub api_refused_hold: Duration,
     /// Hosts or IP addresses that outgoing requests may reach although they are private,
     /// loopback or link-local (tests and local development name 127.0.0.1 here).
     pub outgoing_allow_hosts: Vec<String>,
@@ -276,6 +278,11 @@ impl Settings {
             src.get("api.refused_per_second", "10", whole(1, 1_000_000, ""))? as u32;
         let api_refused_burst =
             src.get("api.refused_burst", "100", whole(1, 1_000_000, ""))? as u32;
+        let api_refused_hold = Duration::from_millis(src.get(
+            "api.refused_hold_ms",
+            "1000",
+            whole(0, 60_000, " of milliseconds"),
+        )?);
         let outgoing_allow_hosts = src.get("outgoing.allow_hosts", "", |v| {
             let hosts: Vec<String> = v
                 .split(',')
@@ -362,6 +369,7 @@ impl Settings {
             api_rate_burst,
             api_refused_per_second,
             api_refused_burst,
+            api_refused_hold,
             outgoing_allow_hosts,
             outgoing_timeout,
             outgoing_retry_schedule,

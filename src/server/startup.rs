@@ -73,6 +73,7 @@ pub async fn prepare(
         refusals: Arc::new(super::refusals::Refusals::new(
             settings.api_refused_per_second,
             settings.api_refused_burst,
+            settings.api_refused_hold,
         )),
         settings: Arc::new(settings),
         signals,

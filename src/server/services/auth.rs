@@ -142,6 +142,32 @@ impl SignInGuard {
         Ok(())
     }
 
+    /// The attempt was never checked (no turn to hash the password: 503): its count is given
+    /// back, so a busy server does not slow anyone down.
+    fn not_checked(&self, settings: &Settings, account: Option<&str>, address: &str) {
+        let now = std::time::Instant::now();
+        let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
+        let keys = account
+            .map(|a| (format!("account:{a}"), settings.login_max_failures))
+            .into_iter()
+            .chain((!address.is_empty()).then(|| {
+                (
+                    format!("address:{address}"),
+                    settings.login_max_failures.saturating_mul(4),
+                )
+            }));
+        for (key, free) in keys {
+            if let Some(t) = tallies.get_mut(&key) {
+                t.failures = t.failures.saturating_sub(1);
+                if t.failures == 0 {
+                    tallies.remove(&key);
+                } else {
+                    t.next_allowed = now + Self::delay(t.failures, free);
+                }
+            }
+        }
+    }
+
     /// The attempt succeeded: the account starts afresh and the address's count is given back.
     fn succeeded(&self, account: &str, address: &str) {
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
@@ -285,7 +311,13 @@ pub async fn sign_in(
         .as_ref()
         .filter(|_| allowed)
         .and_then(|u| u.password_hash.clone());
-    let ok = verify_password(password, hash).await?;
+    let ok = match verify_password(password, hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            guard.not_checked(settings, about.map(|_| email.as_str()), &client.ip);
+            return Err(e);
+        }
+    };
     if ok {
         guard.succeeded(email.as_str(), &client.ip);
     }
@@ -520,6 +552,26 @@ mod tests {
                 .unwrap()
                 .contains_key("account:pm@example.com")
         );
+    }
+
+    #[test]
+    fn an_attempt_never_checked_is_given_back() {
+        let mut s = Settings::for_database("sqlite::memory:");
+        s.login_max_failures = 2;
+        let guard = SignInGuard::default();
+        guard.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
+        // The next attempt finds the server too busy to hash (503): it does not count.
+        guard.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
+        guard.not_checked(&s, Some("cm@example.com"), "10.0.0.1");
+        guard.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
+        assert!(
+            guard.begin(&s, Some("cm@example.com"), "10.0.0.1").is_err(),
+            "two counted failures, then the wait"
+        );
+        let fresh = SignInGuard::default();
+        fresh.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
+        fresh.not_checked(&s, Some("cm@example.com"), "10.0.0.1");
+        assert!(fresh.tallies.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -112,6 +112,15 @@ impl Identity {
         cut_all(text, &all).unwrap_or_else(|| text.to_string())
     }
 
+    /// `text` with every form of the person cut out, their first and last names alone too:
+    /// for text that is about them only (what was sent to tell others to erase them).
+    pub fn cut_with_name_parts(&self, text: &str) -> String {
+        let needles = self.needles();
+        let parts = self.part_needles();
+        let all: Vec<&Needle> = needles.iter().chain(parts.iter()).collect();
+        cut_all(text, &all).unwrap_or_else(|| text.to_string())
+    }
+
     /// Each word of each name (three letters or more), in every form: where a tag wrote a
     /// first or last name alone (`Hi ((user.first_name))`). Only cut in places tied to the
     /// person, never swept everywhere (other people share first names).
@@ -195,7 +204,19 @@ struct Needle {
 /// non-ASCII), form-encoded (`+` for spaces), escaped inside a JSON string (with non-ASCII
 /// characters as they are or as `\uXXXX`) and escaped for HTML. Letter case never matters.
 pub fn forms(text: &str) -> Vec<String> {
+    use unicode_normalization::UnicodeNormalization;
     let mut out: Vec<String> = Vec::new();
+    // An accented letter may be one character or a letter and a combining accent (NFD, as
+    // macOS and some APIs write): every form is made of each.
+    let nfc: String = text.nfc().collect();
+    let nfd: String = text.nfd().collect();
+    for base in [text.to_string(), nfc, nfd] {
+        forms_of(&base, &mut out);
+    }
+    out
+}
+
+fn forms_of(text: &str, out: &mut Vec<String>) {
     let mut add = |s: String| {
         if !s.is_empty()
             && !out
@@ -224,9 +245,25 @@ pub fn forms(text: &str) -> Vec<String> {
     let json = serde_json::to_string(text).unwrap_or_default();
     add(json[1..json.len().saturating_sub(1).max(1)].to_string());
     add(json_ascii(text));
-    // HTML text and attributes.
+    // HTML text and attributes, and numeric character references (`&#64;`, `&#x40;`) for
+    // everything but letters, digits, spaces and `.-_`.
     add(crate::app::escape_html(text));
-    out
+    add(html_numeric(text, false));
+    add(html_numeric(text, true));
+}
+
+fn html_numeric(text: &str, hex: bool) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '-' | '_') {
+                c.to_string()
+            } else if hex {
+                format!("&#x{:x};", c as u32)
+            } else {
+                format!("&#{};", c as u32)
+            }
+        })
+        .collect()
 }
 
 fn is_unreserved(c: char) -> bool {
@@ -1275,6 +1312,8 @@ mod tests {
             "jim%2Bx%40example.com",
             "jim+x%40example.com",
             "jim%2Bx@example.com",
+            "jim&#43;x&#64;example.com",
+            "jim&#x2b;x&#x40;example.com",
         ] {
             assert!(
                 f.iter().any(|g| g == expected),
@@ -1289,6 +1328,11 @@ mod tests {
             "José+O'Brien",
             "Jos\\u00e9 O'Brien",
             "José O&#39;Brien",
+            "Jos&#233; O&#39;Brien",
+            "Jos&#xe9; O&#x27;Brien",
+            // The accent as a combining character (NFD), as is and percent-encoded.
+            "Jose\u{301} O'Brien",
+            "Jose%CC%81%20O%27Brien",
         ] {
             assert!(
                 n.iter().any(|g| g == expected),
