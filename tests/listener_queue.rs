@@ -454,6 +454,18 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
         1,
         "the refused run is still about the manager (their listener log finds it)"
     );
+    // A bulk removal erases as completely as any other, and leaves a receipt per person.
+    use switchyard::server::services::erasure;
+    for i in 0..4 {
+        let who = erasure::Identity::new(vec![format!("c{i}@example.com")], Vec::new());
+        let left = erasure::check(&app.db, &who).await.unwrap();
+        assert!(left.is_empty(), "c{i}: {left:?}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM erasure_receipts WHERE \"trigger\" = 'bulk'")
+            .await,
+        5
+    );
 }
 
 /// A claim abandoned by a call that stalled is taken over by the next call with the key; the

@@ -185,7 +185,7 @@ fn Receipts(receipts: Vec<ReceiptView>) -> impl IntoView {
                                     </p>
                                     <p class="text-sm text-slate-600">{asked}</p>
                                     <details class="mt-1 text-sm">
-                                        <summary class="cursor-pointer text-indigo-700">{format!("{rows} rows removed or scrubbed")}</summary>
+                                        <summary class="cursor-pointer text-indigo-700">{if rows == 1 { "1 row removed or scrubbed".to_string() } else { format!("{rows} rows removed or scrubbed") }}</summary>
                                         <ul class="mt-1 list-disc pl-5 text-slate-700">
                                             {r.counts.iter().map(|(kind, n)| view! {
                                                 <li>{format!("{kind}: {n}")}</li>
