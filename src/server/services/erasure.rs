@@ -1265,21 +1265,18 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
     Ok(found)
 }
 
-/// [`at_boundary`] on raw bytes (non-ASCII bytes count as letters).
+/// [`at_boundary`] on raw bytes: the bytes around a match are read as UTF-8, so an accented
+/// letter next to it is a letter, while a byte that is no character (a record header, a page
+/// pointer) is a boundary and cannot hide a match.
 fn byte_boundary(before: &[u8], after: &[u8], name: bool, encoded: bool) -> bool {
-    let tail: Vec<char> = before
-        .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(|b| if b.is_ascii() { *b as char } else { 'x' })
-        .collect();
-    let head: Vec<char> = after
-        .iter()
+    let near = &before[before.len().saturating_sub(12)..];
+    let tail: Vec<char> = String::from_utf8_lossy(near).chars().collect();
+    let tail = &tail[tail.len().saturating_sub(3)..];
+    let head: Vec<char> = String::from_utf8_lossy(&after[..after.len().min(16)])
+        .chars()
         .take(4)
-        .map(|b| if b.is_ascii() { *b as char } else { 'x' })
         .collect();
-    at_boundary(&tail, &head, name, encoded)
+    at_boundary(tail, &head, name, encoded)
 }
 
 #[cfg(test)]
@@ -1302,6 +1299,18 @@ mod tests {
 
     fn finds(hay: &str, n: &Needle) -> bool {
         !occurrences(&hay.chars().collect::<Vec<_>>(), n).is_empty()
+    }
+
+    #[test]
+    fn the_file_scan_reads_neighbours_as_utf8() {
+        let n = name("Zoë Ward");
+        // A record header byte (0x95) right before the name is no letter: found.
+        assert!(byte_boundary(&[0x01, 0x95], b" and", n.name, false));
+        // An accented letter right before it is: "éZoë Ward" is another word.
+        assert!(!byte_boundary("xé".as_bytes(), b" and", n.name, false));
+        // A lone continuation byte after it is no letter either.
+        assert!(byte_boundary(b" ", &[0xA9, 0x00], n.name, false));
+        assert!(!byte_boundary(b" ", "ö".as_bytes(), n.name, false));
     }
 
     #[test]
