@@ -2,10 +2,13 @@
 # Seed 000 end to end on the release build, then the operator's proof: a person goes through
 # an import (named again in another case), a comment about them on someone else's profile, a
 # webhook that carries their email and name in URL, header and body to a receiver that is not
-# there (the failure and its URL are logged), an email and name change, and refused and
-# accepted listener calls; then a GDPR request from "Jira" removes them through the seed-000
-# listener, and `switchyard erasure-check` must find no form of any email or name they had,
-# in the database, its file or its WAL. Everything stays on 127.0.0.1.
+# there (the failure and its URL are logged), an email to them through an SMTP server that is
+# not there either, an email and name change, and refused and accepted listener calls; then a
+# GDPR request from "Jira" removes them through the seed-000 listener, whose macro also tells
+# the CRM (webhook) and the person (email) about the erasure — sealed while they retry, erased
+# once given up — and `switchyard erasure-check` must find no form of any email or name they
+# had, in the database, its file or its WAL, right after the call and once the notifications
+# were given up. Everything stays on 127.0.0.1.
 # Usage: scripts/check_erasure.sh (BENCH_SKIP_BUILD=1 uses the last release build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,8 @@ export SWITCHYARD_DATABASE_URL="sqlite://$DB?mode=rwc"
 export SWITCHYARD_ADMIN_EMAIL=cm@example.com SWITCHYARD_ADMIN_PASSWORD='check password 1'
 export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" RUST_LOG=info
 export SWITCHYARD_OUTGOING_ALLOW_HOSTS=127.0.0.1 SWITCHYARD_OUTGOING_RETRY_SCHEDULE="0s, 1s"
+# Port 9 (discard) has nobody listening here: every email is refused and retried.
+export SWITCHYARD_SMTP_HOST=127.0.0.1 SWITCHYARD_SMTP_PORT=9 SWITCHYARD_SMTP_SECURITY=none
 q() { sqlite3 "$DB" "$1"; }
 
 $BIN demo-data --users 20 >/dev/null
@@ -67,6 +72,9 @@ post save_webhook --data-urlencode "form[macro_id]=$sync" --data-urlencode "form
   --data-urlencode "form[url]=http://127.0.0.1:9/crm?who=((user.email))" \
   --data-urlencode "form[headers]=X-Who: ((user.email))" \
   --data-urlencode 'form[body]={"email": "((user.email))", "name": "((user.first_name)) ((user.last_name))"}'
+post save_webhook --data-urlencode "form[macro_id]=$sync" --data-urlencode "form[kind]=email" \
+  --data-urlencode "form[name]=welcome" --data-urlencode "form[email_subject]=Hi ((user.first_name))" \
+  --data-urlencode "form[body]=Dear ((user.first_name)) ((user.last_name)), welcome."
 post run_macro --data-urlencode "form[macro_id]=$sync" --data-urlencode "form[user_id]=$id" \
   --data-urlencode "form[confirm]=on"
 # They change their email and name.
@@ -83,6 +91,16 @@ post save_filter --data-urlencode "form[name]=Customers" --data-urlencode "form[
 post save_macro --data-urlencode "form[name]=Delete user" --data-urlencode "form[key]=delete-user" \
   --data-urlencode "form[actions][0][slot]=0" --data-urlencode "form[actions][0][kind]=remove_user" \
   --data-urlencode "form[include_on_dashboard]=on"
+# The removal tells the CRM whom to erase, and the person that they were erased.
+remove=$(q "SELECT id FROM macros WHERE key = 'delete-user'")
+post save_webhook --data-urlencode "form[macro_id]=$remove" --data-urlencode "form[name]=erase in crm" \
+  --data-urlencode "form[method]=POST" --data-urlencode "form[content_type]=json" \
+  --data-urlencode "form[url]=http://127.0.0.1:9/erase?who=((user.email))" \
+  --data-urlencode "form[headers]=X-Who: ((user.first_name)) ((user.last_name))" \
+  --data-urlencode 'form[body]={"erase": "((user.email))"}'
+post save_webhook --data-urlencode "form[macro_id]=$remove" --data-urlencode "form[kind]=email" \
+  --data-urlencode "form[name]=confirm" --data-urlencode "form[email_subject]=((user.first_name)), you are erased" \
+  --data-urlencode "form[body]=We erased ((user.email))."
 post save_listener --data-urlencode "form[name]=GDPR removal" --data-urlencode "form[key]=deleteuser" \
   --data-urlencode "form[filter_id]=$(q "SELECT id FROM filters WHERE name = 'Customers'")" \
   --data-urlencode "form[macro_id]=$(q "SELECT id FROM macros WHERE key = 'delete-user'")" \
@@ -99,8 +117,16 @@ curl -s -o /dev/null -X POST "$base/api/v1/userMacroListeners/deleteuser?find=zq
 answer=$(curl -s -w ' %{http_code}' -X POST "$base/api/v1/userMacroListeners/deleteuser?find=ZQ.New@Example.org&apiKey=$key")
 echo "seed-000 listener answered: $answer"
 echo "before the check: $(q "SELECT COUNT(*) FROM users WHERE id = $id") user row, $(q "SELECT COUNT(*) FROM webhook_deliveries") deliveries, $(q "SELECT COUNT(*) FROM webhook_attempts") attempts, $(q "SELECT COUNT(*) FROM audit_log") audit entries, $(q "SELECT COUNT(*) FROM user_imports") import report"
-# The operator's proof, with the server still running (its WAL open).
+# The operator's proof, with the server still running (its WAL open): right away, while the
+# notifications wait sealed, and once they were given up (and erased).
 status=0
+$BIN erasure-check "${ids[@]}" || status=$?
+for _ in $(seq 1 100); do
+  [[ $(q "SELECT COUNT(*) FROM webhook_deliveries WHERE sealed AND erased_at IS NULL") == 0 ]] && break
+  sleep 0.1
+done
+echo "the removal's notifications: $(q "SELECT group_concat(webhook_name || ' ' || status || CASE WHEN erased_at IS NOT NULL THEN ' (erased)' ELSE '' END, ', ') FROM webhook_deliveries WHERE sealed")"
+echo "its receipt: $(q "SELECT counts FROM erasure_receipts")"
 $BIN erasure-check "${ids[@]}" || status=$?
 if grep -qiE "zq\.new|quinn" "$OUT/erasure-server.log"; then
   echo "the server's own log names the person" >&2

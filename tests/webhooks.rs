@@ -876,6 +876,9 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     let queued = deliveries(&app).await.pop().unwrap();
     assert!(queued.sealed && queued.erased_at.is_none());
     assert_eq!(queued.status, "queued");
+    // What the key file opens: gone from the database's files too once it was sent.
+    let ciphertext = queued.body.clone();
+    assert!(ciphertext.starts_with("v1."), "{ciphertext}");
     let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
     assert_eq!(shown.request.url, "http://127.0.0.1/[sealed]");
     assert!(shown.request.body.is_empty() && shown.request.headers.is_empty());
@@ -892,10 +895,14 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     let tries = attempts_of(&app, queued.id).await;
     assert_eq!(tries.len(), 1);
     assert_eq!(tries[0].response_status, Some(503));
-    assert!(
-        tries[0].response_body.contains("[removed]"),
-        "{}",
-        tries[0].response_body
+    assert_eq!(tries[0].response_body, delivery::SEALED_ANSWER);
+    assert_eq!(
+        (
+            tries[0].request_headers.as_str(),
+            tries[0].response_headers.as_str()
+        ),
+        ("[]", "[]"),
+        "nothing sent or answered is kept"
     );
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "after a failed try: {left:#?}");
@@ -932,6 +939,17 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         .unwrap();
     assert_eq!(done.status, "succeeded");
     assert!(done.body.is_empty() && done.erased_at.is_some());
+    if let Some(path) = switchyard::server::db::sqlite_file_path(app.settings.database_url.expose())
+    {
+        for file in [path.clone(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let needle = &ciphertext.as_bytes()[..40];
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "the sealed request is still in {file}"
+            );
+        }
+    }
     let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
     assert!(shown.delivery.erased_at.is_some());
     let left = left_of(&app, &who).await;
@@ -1029,6 +1047,12 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
             .await,
         1
     );
+    // The receiver echoes what it got (as debugging endpoints do), in a header and the body.
+    receiver.answer(
+        200,
+        vec![("x-echo", "Bearer s3cret-token-1".into())],
+        "{\"you_sent\": {\"authorization\": \"Bearer s3cret-token-1\", \"x-api-key\": \"k-0123456789\"}}",
+    );
     macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
         .await
         .unwrap();
@@ -1037,10 +1061,14 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
     let got = receiver.seen().pop().unwrap();
     assert_eq!(got.headers["authorization"], "Bearer s3cret-token-1");
     assert_eq!(got.headers["x-api-key"], "k-0123456789");
-    assert_eq!(
-        app.count(&plain("request_headers", "webhook_attempts"))
-            .await,
-        0
+    for col in ["request_headers", "response_headers", "response_body"] {
+        assert_eq!(app.count(&plain(col, "webhook_attempts")).await, 0, "{col}");
+    }
+    let echoed = attempts_of(&app, deliveries(&app).await.pop().unwrap().id).await;
+    assert!(
+        echoed[0].response_body.contains(switchyard::types::MASK),
+        "the echo is kept, its secrets masked: {}",
+        echoed[0].response_body
     );
     let d = deliveries(&app).await.pop().unwrap();
     let shown = webhooks::delivery(&app.db, d.id).await.unwrap();

@@ -256,13 +256,29 @@ fn describe_error(e: &reqwest::Error) -> (String, bool) {
     (format!("{what}: {}", parts.join(": ")), true)
 }
 
+/// What an attempt of a sealed delivery keeps in place of the answer.
+pub const SEALED_ANSWER: &str = "[not kept: the request named a removed person]";
+
+/// The kind of an error without its details (which may quote the address or the person):
+/// the words before the first colon.
+fn error_kind(error: &str) -> String {
+    if error.starts_with('"') {
+        return "the address is not a web address".into();
+    }
+    match error.split_once(':') {
+        Some((kind, _)) => format!("{kind} (details not kept)"),
+        None => error.to_string(),
+    }
+}
+
 impl Outbox {
     /// Sends one delivery. A sealed one (a removal telling a downstream system to erase the
-    /// same person) is opened here, sent as it was rendered, and what is recorded of the
-    /// attempt has every form of the person cut out.
+    /// same person) is opened here and sent as it was rendered; of its attempts only the
+    /// outcome is recorded.
     async fn send(&self, d: &webhook_delivery::Model, hook: Option<&webhook::Model>) -> Outcome {
         if !d.sealed {
-            return self.send_plain(d, hook).await;
+            let outcome = self.send_plain(d, hook).await;
+            return self.mask_echoed_secrets(d, outcome);
         }
         let opened = match webhooks::SealedRequest::open(&self.sealer, d) {
             Ok(r) => r,
@@ -283,20 +299,49 @@ impl Outbox {
         plain.body = opened.body;
         match self.send_plain(&plain, hook).await {
             Outcome::Sent(mut a) => {
-                let who = &opened.who;
-                let cut = |text: &str| who.cut_with_name_parts(&text.replace(&opened.url, &d.url));
-                for (_, v) in &mut a.request_headers {
-                    *v = cut(v);
-                }
+                // Of an attempt that named a removed person only the outcome is kept: the
+                // status, the time it took and the kind of error. Headers and bodies, sent or
+                // answered, may hold them in any encoding (or other data of theirs), so none
+                // is kept.
+                a.request_headers = Vec::new();
+                a.answer = match a.answer {
+                    Ok(answer) => Ok(Answer {
+                        status: answer.status,
+                        headers: Vec::new(),
+                        body: SEALED_ANSWER.into(),
+                        retry_after: answer.retry_after,
+                    }),
+                    Err((e, retry)) => Err((error_kind(&e), retry)),
+                };
+                Outcome::Sent(a)
+            }
+            other => other,
+        }
+    }
+
+    /// A receiver that echoes the request (or quotes it in an error) would put the secret
+    /// header values into the log: they are masked in what is recorded of the answer.
+    fn mask_echoed_secrets(&self, d: &webhook_delivery::Model, outcome: Outcome) -> Outcome {
+        let secrets = webhooks::secret_values(&self.sealer, &webhooks::delivery_headers(d));
+        if secrets.is_empty() {
+            return outcome;
+        }
+        let mask = |text: &str| {
+            secrets.iter().fold(text.to_string(), |t, s| {
+                t.replace(s.as_str(), crate::types::MASK)
+            })
+        };
+        match outcome {
+            Outcome::Sent(mut a) => {
                 a.answer = match a.answer {
                     Ok(mut answer) => {
                         for (_, v) in &mut answer.headers {
-                            *v = cut(v);
+                            *v = mask(v);
                         }
-                        answer.body = cut(&answer.body);
+                        answer.body = mask(&answer.body);
                         Ok(answer)
                     }
-                    Err((e, retry)) => Err((cut(&e), retry)),
+                    Err((e, retry)) => Err((mask(&e), retry)),
                 };
                 Outcome::Sent(a)
             }
@@ -657,6 +702,9 @@ async fn record(
 ) -> Result<(), AppError> {
     let now = Utc::now();
     let mut switched_off = false;
+    // A sealed request cut here (sent, given up or cancelled): the tables are compacted once
+    // the batch has committed.
+    let mut sealed_cut = false;
     let (txn, _gate) = begin_write(db).await?;
     for (d, hook, outcome) in results {
         let mine = webhook_delivery::Entity::update_many()
@@ -688,6 +736,7 @@ async fn record(
                 continue;
             }
             Outcome::Cancelled(why) => {
+                sealed_cut |= d.sealed;
                 webhooks::cut_sealed(clear_lock(mine), now)
                     .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
                     .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
@@ -746,6 +795,7 @@ async fn record(
                 webhook_delivery::Column::LastError,
                 Expr::value(error.clone()),
             );
+        sealed_cut |= d.sealed && next.is_none();
         update = match next {
             Some(at) => update.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
             // Sent or given up: a sealed request has done its job and is cut out.
@@ -793,6 +843,7 @@ async fn record(
         if verdict == Verdict::Disable {
             if let Some(id) = d.webhook_id {
                 switched_off = true;
+                sealed_cut = true;
                 let reason = format!(
                     "the receiver answered 410 Gone at {}",
                     super::services::format_time(&now)
@@ -818,6 +869,10 @@ async fn record(
         }
     }
     txn.commit().await?;
+    drop(_gate);
+    if sealed_cut {
+        super::services::erasure::compact(db, super::services::erasure::DELIVERY_TABLES).await;
+    }
     if switched_off {
         // Macro views list their webhooks, marked when switched off.
         super::cache::changed();

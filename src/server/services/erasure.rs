@@ -112,15 +112,6 @@ impl Identity {
         cut_all(text, &all).unwrap_or_else(|| text.to_string())
     }
 
-    /// `text` with every form of the person cut out, their first and last names alone too:
-    /// for text that is about them only (what was sent to tell others to erase them).
-    pub fn cut_with_name_parts(&self, text: &str) -> String {
-        let needles = self.needles();
-        let parts = self.part_needles();
-        let all: Vec<&Needle> = needles.iter().chain(parts.iter()).collect();
-        cut_all(text, &all).unwrap_or_else(|| text.to_string())
-    }
-
     /// Each word of each name (three letters or more), in every form: where a tag wrote a
     /// first or last name alone (`Hi ((user.first_name))`). Only cut in places tied to the
     /// person, never swept everywhere (other people share first names).
@@ -1136,13 +1127,24 @@ pub async fn receipt_of_run(
 /// PostgreSQL the tables that changed are vacuumed, so their dead row versions are gone.
 /// A failure is logged, not returned: the erasure itself has committed.
 pub async fn settle(db: &sea_orm::DatabaseConnection, erased: &Erased) {
-    let tables = &erased.tables;
+    compact(db, &erased.tables).await;
+}
+
+/// The delivery tables, compacted once a sealed request was cut from them.
+pub const DELIVERY_TABLES: &[&str] = &["webhook_deliveries", "webhook_attempts"];
+
+/// After a commit that cut personal data (an erasure, a sealed request cut once sent, secret
+/// values sealed that were stored in the clear): the database's copies of what was cut are
+/// rewritten — SQLite's WAL checkpointed and truncated, PostgreSQL's `tables` vacuumed. A
+/// failure is logged, not returned: the cut itself has committed.
+pub async fn compact<T: AsRef<str>>(db: &sea_orm::DatabaseConnection, tables: &[T]) {
+    let tables: Vec<String> = tables.iter().map(|t| t.as_ref().to_string()).collect();
     let result = match db.get_database_backend() {
         DbBackend::Sqlite => checkpoint(db).await,
-        _ => vacuum(db, tables).await,
+        _ => vacuum(db, &tables).await,
     };
     if let Err(e) = result {
-        tracing::warn!(error = %e, "after an erasure, the database could not be compacted");
+        tracing::warn!(error = %e, "after personal data was cut, the database could not be compacted");
     }
 }
 

@@ -638,14 +638,17 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
     if let Some(idem) = &idem {
         // Claimed before anything is read, so concurrent calls with the key create one
         // ticket (`listeners::claim`).
-        let token = match listeners::claim(db, key_id, idem, &fingerprint).await? {
-            listeners::Claim::Owned(token) => token,
-            listeners::Claim::Answer(first) => {
-                let code = if first.status < 300 { "replayed" } else { "" };
-                log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
-                return Ok(first);
-            }
-        };
+        let token =
+            match listeners::claim(db, key_id, idem, &fingerprint, std::time::Duration::ZERO)
+                .await?
+            {
+                listeners::Claim::Owned(token) => token,
+                listeners::Claim::Answer(first) => {
+                    let code = if first.status < 300 { "replayed" } else { "" };
+                    log_alone(db, &call, source_id, &first, code, Some(key_id), started).await?;
+                    return Ok(first);
+                }
+            };
         let held = listeners::Held {
             key: idem,
             token: &token,
@@ -724,7 +727,7 @@ async fn create_claimed(
         if !listeners::remember_answer(&txn, key_id, idem, fingerprint, &reply).await? {
             txn.rollback().await?;
             drop(gate);
-            let first = replay(db, key_id, idem.key, fingerprint)
+            let first = replay(db, key_id, idem.key, fingerprint, std::time::Duration::ZERO)
                 .await?
                 .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
             log_alone(

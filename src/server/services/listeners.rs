@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -702,6 +702,7 @@ async fn accept_once(
     accept: Accept,
     idem: Held<'_>,
     fingerprint: &str,
+    wait: Duration,
 ) -> Result<Result<Outcome, Reply>, AppError> {
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let target = match (&accept.run.target_user_id, &accept.run.target_ticket_id) {
@@ -724,10 +725,21 @@ async fn accept_once(
     let call_id = row.insert(&txn).await?.id;
     api_keys::record_use(&txn, accept.api_key_id).await?;
     let accepted = Reply::run(202, "accepted", run_id);
-    if !remember_answer(&txn, accept.api_key_id, idem, fingerprint, &accepted).await? {
+    // While the call waits for its run, the 202 is provisional (`PROVISIONAL`).
+    let stored = if wait.is_zero() { 202 } else { PROVISIONAL };
+    if !remember_answer_as(
+        &txn,
+        accept.api_key_id,
+        idem,
+        fingerprint,
+        &accepted,
+        stored,
+    )
+    .await?
+    {
         txn.rollback().await?;
         drop(gate);
-        return match replay(db, accept.api_key_id, idem.key, fingerprint).await? {
+        return match replay(db, accept.api_key_id, idem.key, fingerprint, wait).await? {
             Some(reply) => Ok(Err(reply)),
             None => Err(AppError::internal("idempotency record vanished")),
         };
@@ -1216,6 +1228,12 @@ pub(crate) fn idempotency_key_of(raw: Option<&str>) -> Result<Option<String>, Re
 
 /// The status of an `Idempotency-Key` whose first call is still being answered.
 const IN_FLIGHT: i16 = 0;
+/// The status of a run's 202, stored with the run while its first call still waits (up to
+/// `listener.sync_budget_ms`) to answer 200: repeats get 409 meanwhile, then the first call's
+/// own answer. Should that call's process stop, the 202 stands once the wait is over.
+const PROVISIONAL: i16 = -202;
+/// How long past the sync budget a provisional answer is still taken to be settling.
+const SETTLING_SLACK: chrono::Duration = chrono::Duration::seconds(5);
 /// A claim older than this without an answer is taken to be abandoned (the process answering
 /// it stopped): the next call with the key takes it over.
 const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::seconds(120);
@@ -1254,6 +1272,7 @@ pub async fn claim(
     api_key_id: i32,
     idem: &str,
     fingerprint: &str,
+    wait: Duration,
 ) -> Result<Claim, AppError> {
     use sea_orm::sea_query::OnConflict;
     let now = Utc::now();
@@ -1299,7 +1318,7 @@ pub async fn claim(
         return Ok(Claim::Answer(reused()));
     }
     if row.status != IN_FLIGHT {
-        return Ok(Claim::Answer(stored_reply(&row)?));
+        return Ok(Claim::Answer(stored_reply(&row, wait)?));
     }
     if row.created_at < now - CLAIM_TIMEOUT {
         let (txn, _gate) = crate::server::db::begin_write(db).await?;
@@ -1371,11 +1390,28 @@ pub async fn remember_answer(
     fingerprint: &str,
     reply: &Reply,
 ) -> Result<bool, AppError> {
+    remember_answer_as(
+        txn,
+        api_key_id,
+        idem,
+        fingerprint,
+        reply,
+        reply.status as i16,
+    )
+    .await
+}
+
+/// `remember_answer` with the status stored given (`PROVISIONAL` for a run's first 202).
+async fn remember_answer_as(
+    txn: &impl ConnectionTrait,
+    api_key_id: i32,
+    idem: Held<'_>,
+    fingerprint: &str,
+    reply: &Reply,
+    status: i16,
+) -> Result<bool, AppError> {
     let stored = idempotency_key::Entity::update_many()
-        .col_expr(
-            idempotency_key::Column::Status,
-            Expr::value(reply.status as i16),
-        )
+        .col_expr(idempotency_key::Column::Status, Expr::value(status))
         .col_expr(
             idempotency_key::Column::Body,
             Expr::value(reply.body.to_string()),
@@ -1434,12 +1470,19 @@ async fn stored_answer(
         .await?)
 }
 
-fn stored_reply(row: &idempotency_key::Model) -> Result<Reply, AppError> {
+/// The answer stored under a key; `wait` is how long a first call may wait for its run.
+fn stored_reply(row: &idempotency_key::Model, wait: Duration) -> Result<Reply, AppError> {
     if row.status == IN_FLIGHT {
         return Ok(in_flight());
     }
+    if row.status == PROVISIONAL {
+        let wait = chrono::Duration::from_std(wait).unwrap_or_default() + SETTLING_SLACK;
+        if row.created_at > Utc::now() - wait {
+            return Ok(in_flight());
+        }
+    }
     Ok(Reply {
-        status: row.status as u16,
+        status: row.status.unsigned_abs(),
         body: serde_json::from_str(&row.body).map_err(AppError::internal)?,
         retry_after: None,
     })
@@ -1452,6 +1495,7 @@ pub(crate) async fn replay(
     api_key_id: i32,
     idem: &str,
     fingerprint: &str,
+    wait: Duration,
 ) -> Result<Option<Reply>, AppError> {
     let Some(row) = stored_answer(db, api_key_id, idem).await? else {
         return Ok(None);
@@ -1459,7 +1503,7 @@ pub(crate) async fn replay(
     if row.request_hash != fingerprint {
         return Ok(Some(reused()));
     }
-    stored_reply(&row).map(Some)
+    stored_reply(&row, wait).map(Some)
 }
 
 async fn answer(
@@ -1519,7 +1563,8 @@ async fn answer(
     // The key is claimed before the target is looked up, so concurrent calls with it (a
     // sender's retry storm) cannot each find the target and run: one owns it, the others get
     // its answer, or 409 while it is still being worked out.
-    let token = match claim(db, key_id, &idem, &fingerprint).await? {
+    let wait = state.settings.listener_sync_budget;
+    let token = match claim(db, key_id, &idem, &fingerprint, wait).await? {
         Claim::Owned(token) => token,
         Claim::Answer(reply) => {
             logged.replayed(&reply);
@@ -1626,7 +1671,15 @@ async fn answer_for_key(
     let outcome = match idem {
         // Calls without a key share their commit with whatever else is being accepted.
         None => state.ingest.submit(accept).await?,
-        Some(idem) => match accept_once(db, accept, idem, fingerprint).await? {
+        Some(idem) => match accept_once(
+            db,
+            accept,
+            idem,
+            fingerprint,
+            state.settings.listener_sync_budget,
+        )
+        .await?
+        {
             Ok(outcome) => outcome,
             Err(replayed) => {
                 logged.replayed(&replayed);
@@ -1654,6 +1707,35 @@ async fn answer_for_key(
     // From here on the run is queued: nothing that fails may turn the answer into an error
     // (a caller would send it again). At worst it stays a 202.
     worker::wait_for(&mut finished, job_id, budget).await;
+    let reply = finished_answer(db, run_id).await.unwrap_or(accepted);
+    // The key's provisional 202 becomes this call's answer, for every repeat from now on.
+    if let Some(idem) = idem {
+        let stored = idempotency_key::Entity::update_many()
+            .col_expr(
+                idempotency_key::Column::Status,
+                Expr::value(reply.status as i16),
+            )
+            .col_expr(
+                idempotency_key::Column::Body,
+                Expr::value(reply.body.to_string()),
+            )
+            .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
+            .filter(idempotency_key::Column::IdemKey.eq(idem.key))
+            .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
+            .filter(idempotency_key::Column::Status.eq(PROVISIONAL))
+            .exec(db)
+            .await;
+        if let Err(e) = stored {
+            // Repeats get the stored 202 with the same run once the wait is over.
+            tracing::warn!(run = run_id, error = %e, "cannot store the answer for the Idempotency-Key");
+        }
+    }
+    Ok(reply)
+}
+
+/// The 200 of a run that has finished (with the receipt of a removal), or None while it has
+/// not (or cannot be read: the caller keeps its 202).
+async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
     let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
         Ok(Some(r)) if r.finished_at.is_some() => {
             let mut reply = Reply::run(200, &r.status, run_id);
@@ -1667,30 +1749,13 @@ async fn answer_for_key(
             }
             reply
         }
-        Ok(_) => return Ok(accepted),
+        Ok(_) => return None,
         Err(e) => {
             tracing::warn!(run = run_id, error = %e, "cannot read the queued run; answering 202");
-            return Ok(accepted);
+            return None;
         }
     };
-    if let Some(idem) = idem {
-        let stored = idempotency_key::Entity::update_many()
-            .col_expr(idempotency_key::Column::Status, Expr::value(200_i16))
-            .col_expr(
-                idempotency_key::Column::Body,
-                Expr::value(reply.body.to_string()),
-            )
-            .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
-            .filter(idempotency_key::Column::IdemKey.eq(idem.key))
-            .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
-            .exec(db)
-            .await;
-        if let Err(e) = stored {
-            // A repeat then gets the stored 202 with the same run: still true, only older.
-            tracing::warn!(run = run_id, error = %e, "cannot store the 200 for the Idempotency-Key");
-        }
-    }
-    Ok(reply)
+    Some(reply)
 }
 
 /// A removal's receipt as the API gives it: no personal data, counts per kind, and each
@@ -1909,7 +1974,7 @@ async fn act_now(
             // The same key got there first: nothing of this call is kept.
             txn.rollback().await?;
             drop(gate);
-            return match replay(db, api_key_id, idem.key, fingerprint).await? {
+            return match replay(db, api_key_id, idem.key, fingerprint, Duration::ZERO).await? {
                 Some(first) => {
                     logged.replayed(&first);
                     Ok(first)

@@ -667,10 +667,13 @@ pub async fn delete(
     )
     .await?;
     let txn = db.begin().await?;
-    super::webhooks::cancel_waiting_of_macro(&txn, id).await?;
+    let sealed = super::webhooks::cancel_waiting_of_macro(&txn, id).await?;
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    if sealed {
+        super::erasure::compact(db, super::erasure::DELIVERY_TABLES).await;
+    }
     crate::server::cache::changed();
     Ok(())
 }

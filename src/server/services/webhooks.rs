@@ -44,20 +44,31 @@ const MAX_TEMPLATE: usize = 64 * 1024;
 /// Headers whose values are secrets: masked on screen and in the log.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "x-api-key" | "api-key"
-    ) || [
-        "token",
-        "secret",
-        "password",
-        "apikey",
-        "api-key",
-        "signature",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
-        && n != "webhook-signature"
+    if matches!(n.as_str(), "webhook-signature" | "idempotency-key") {
+        return false;
+    }
+    // Whole words of the name (`X-Auth-Key`: auth, key), or words that are secret wherever
+    // they stand (`X-AccessToken`); `X-Author` is no secret.
+    let words = [
+        "auth",
+        "authorization",
+        "authentication",
+        "key",
+        "session",
+        "cookie",
+    ];
+    n.split(['-', '_']).any(|w| words.contains(&w))
+        || [
+            "token",
+            "secret",
+            "password",
+            "passwd",
+            "apikey",
+            "credential",
+            "signature",
+        ]
+        .iter()
+        .any(|w| n.contains(w))
 }
 
 /// A secret header value as the screen shows it: an auth scheme word stays readable.
@@ -140,6 +151,25 @@ pub fn open_secret_headers(
     Ok(())
 }
 
+/// The secrets in sealed header values, opened (what follows the scheme word), and each in
+/// base64: what an answer echoing the request must not keep.
+pub fn secret_values(sealer: &Sealer, headers: &[(String, String)]) -> Vec<String> {
+    use base64::Engine;
+    let mut out = Vec::new();
+    for (_, v) in headers {
+        let Some(at) = v.find(SEALED_VALUE) else {
+            continue;
+        };
+        if let Ok(secret) = sealer.open(&v[at + SEALED_VALUE.len()..]) {
+            if secret.chars().count() >= 4 {
+                out.push(base64::engine::general_purpose::STANDARD.encode(&secret));
+                out.push(secret);
+            }
+        }
+    }
+    out
+}
+
 /// Whether any header value is still stored in the clear although its header is secret.
 fn has_plain_secret(headers: &[(String, String)]) -> bool {
     headers
@@ -212,6 +242,8 @@ pub async fn seal_stored_secret_headers(
         .col_expr(community::Column::SecretsSealed, Expr::value(true))
         .exec(db)
         .await?;
+    // The clear values are still in the WAL or in dead row versions: rewritten now.
+    super::erasure::compact(db, &["webhooks", "webhook_deliveries"]).await;
     Ok(())
 }
 
@@ -982,13 +1014,21 @@ pub fn signing_secrets(
     Ok(out)
 }
 
-/// Deliveries still waiting for `which` webhooks are not sent once those are deleted.
+/// Deliveries still waiting for `which` webhooks are not sent once those are deleted. True
+/// when a sealed request was cut (compact the delivery tables once committed).
 async fn cancel_waiting(
     db: &impl ConnectionTrait,
     which: sea_orm::sea_query::SimpleExpr,
     why: &str,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let now = Utc::now();
+    let sealed = webhook_delivery::Entity::find()
+        .filter(which.clone())
+        .filter(webhook_delivery::Column::Status.eq("queued"))
+        .filter(webhook_delivery::Column::Sealed.eq(true))
+        .count(db)
+        .await?
+        > 0;
     cut_sealed(webhook_delivery::Entity::update_many(), now)
         .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
         .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
@@ -997,14 +1037,15 @@ async fn cancel_waiting(
         .filter(webhook_delivery::Column::Status.eq("queued"))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(sealed)
 }
 
-/// In the transaction that deletes a macro (its webhooks go with it).
+/// In the transaction that deletes a macro (its webhooks go with it). True when a sealed
+/// request was cut.
 pub async fn cancel_waiting_of_macro(
     db: &impl ConnectionTrait,
     macro_id: i32,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     cancel_waiting(
         db,
         webhook_delivery::Column::MacroId.eq(macro_id),
@@ -1023,7 +1064,7 @@ pub async fn delete(
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let w = find(db, id).await?;
     let txn = db.begin().await?;
-    cancel_waiting(
+    let sealed = cancel_waiting(
         &txn,
         webhook_delivery::Column::WebhookId.eq(id),
         "the webhook was deleted before it was sent",
@@ -1032,6 +1073,9 @@ pub async fn delete(
     webhook::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "webhook.deleted", &w.name, "").await?;
     txn.commit().await?;
+    if sealed {
+        super::erasure::compact(db, super::erasure::DELIVERY_TABLES).await;
+    }
     crate::server::cache::changed();
     Ok(w.macro_id)
 }
@@ -1169,8 +1213,8 @@ fn new_msg_id() -> String {
     format!("msg_{}", hex::encode(b))
 }
 
-/// What seals a removal's requests: the key, and who they name (kept inside the seal, so the
-/// sender can cut the person out of what it records).
+/// What seals a removal's requests: the key, and who they name (cut from what the log shows
+/// of them).
 pub struct Seal<'a> {
     pub sealer: &'a Sealer,
     pub who: &'a Identity,
@@ -1182,7 +1226,6 @@ pub struct SealedRequest {
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
-    pub who: Identity,
 }
 
 impl SealedRequest {
@@ -1264,7 +1307,6 @@ pub async fn queue(
                     url: std::mem::take(&mut r.request.url),
                     headers: std::mem::take(&mut r.request.headers),
                     body: std::mem::take(&mut r.request.body),
-                    who: seal.who.clone(),
                 };
                 seal.sealer
                     .seal(&serde_json::to_string(&plain).map_err(AppError::internal)?)
@@ -1797,6 +1839,38 @@ mod tests {
         assert!(parse_headers(&format!("X-Api-Key: {MASK}"), &stored, None).is_err());
         assert!(is_secret_header("X-Api-Key") && is_secret_header("X-Auth-Token"));
         assert!(!is_secret_header("Content-Type") && !is_secret_header("webhook-signature"));
+    }
+
+    #[test]
+    fn secret_header_names_cover_the_common_vendors() {
+        for name in [
+            "Authorization",
+            "Authentication",
+            "Proxy-Authorization",
+            "Cookie",
+            "X-Api-Key",
+            "Api-Key",
+            "apikey",
+            "X-Auth-Key",
+            "X-Auth-Token",
+            "Ocp-Apim-Subscription-Key",
+            "X-Access-Token",
+            "X-Client-Secret",
+            "X-Credentials",
+            "X-Session-Id",
+        ] {
+            assert!(is_secret_header(name), "{name}");
+        }
+        for name in [
+            "Content-Type",
+            "Accept",
+            "X-Team",
+            "X-Author",
+            "Idempotency-Key",
+            "webhook-signature",
+        ] {
+            assert!(!is_secret_header(name), "{name}");
+        }
     }
 
     #[test]
