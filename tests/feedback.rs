@@ -349,12 +349,14 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
         app.count("SELECT id FROM users WHERE email = 'ada@example.com'")
             .await as i32,
     );
-    use sea_orm::{EntityTrait, TransactionTrait};
+    use sea_orm::EntityTrait;
     let ada = ada.one(&app.db).await.unwrap().unwrap();
     let model = switchyard::server::services::feedback::find(&app.db, id.parse().unwrap())
         .await
         .unwrap();
-    let txn = app.db.begin().await.unwrap();
+    // Like the app's own writers (a deferred SQLite transaction that reads first can fail
+    // when another writer commits in between).
+    let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
     switchyard::server::services::feedback::comment_in(
         &txn,
         &model,
@@ -365,6 +367,7 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     .await
     .unwrap();
     txn.commit().await.unwrap();
+    drop(gate);
     let notes: Vec<switchyard::types::NotificationView> =
         ok(app.call::<fb::ListNotifications>(&[]).await)
             .await
@@ -525,7 +528,6 @@ on_both_backends!(
 );
 
 async fn external_data_groups_hold_typed_values_shown_favourites_first(app: TestApp) {
-    use sea_orm::TransactionTrait;
     use switchyard::server::services::external_data::{self, Subject};
     use switchyard::server_fns::external_data as data_fns;
     app.sign_in().await;
@@ -572,7 +574,9 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
     let fields = external_data::fields_of(&app.db, group.parse().unwrap())
         .await
         .unwrap();
-    let txn = app.db.begin().await.unwrap();
+    // Like the app's own writers (a deferred SQLite transaction that reads first can fail
+    // when another writer commits in between).
+    let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
     for (f, raw) in fields.iter().zip([
         serde_json::json!("3"),
         serde_json::json!("BETA-42"),
@@ -584,6 +588,7 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
             .unwrap();
     }
     txn.commit().await.unwrap();
+    drop(gate);
     assert!(external_data::coerce("integer", &serde_json::json!("three")).is_err());
 
     let detail: switchyard::types::UserDetail = ok(app
@@ -1605,10 +1610,7 @@ async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
     let (group, _) = jira_group(&app).await;
     let fields = external_data::fields_of(&app.db, group).await.unwrap();
     let points = fields.iter().find(|f| f.parameter == "points").unwrap();
-    let txn = {
-        use sea_orm::TransactionTrait;
-        app.db.begin().await.unwrap()
-    };
+    let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
     external_data::store(
         &txn,
         external_data::Subject::Ticket(a.parse().unwrap()),
@@ -1618,6 +1620,7 @@ async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
     .await
     .unwrap();
     txn.commit().await.unwrap();
+    drop(gate);
     let data = format!("data:integer:{}", points.id);
     let data = data.as_str();
     assert_eq!(matching(&app, &[("title", "contains", "CRASH")]).await, 1);

@@ -24,14 +24,12 @@ use std::collections::BTreeMap;
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 
 use crate::errors::AppError;
-use crate::server::entities::{
-    admin_session, data_value, erasure_receipt, notification, person_alias, team_membership, user,
-};
+use crate::server::entities::{erasure_receipt, person_alias, user};
 use crate::types::{ReceiptDelivery, ReceiptView};
 
 /// What replaces a form of the person wherever the sweep finds one.
@@ -776,46 +774,32 @@ pub async fn erase(
     let who = Identity::of(db, target).await?;
     let mut counts = Counts::new();
     // What goes with the person's row (ON DELETE CASCADE), counted before the caller deletes it.
-    tally(
-        &mut counts,
-        "team memberships removed",
-        team_membership::Entity::find()
-            .filter(team_membership::Column::UserId.eq(target.id))
-            .count(db)
-            .await?,
-    );
-    tally(
-        &mut counts,
-        "admin sessions ended",
-        admin_session::Entity::find()
-            .filter(admin_session::Column::UserId.eq(target.id))
-            .count(db)
-            .await?,
-    );
-    tally(
-        &mut counts,
-        "notifications removed",
-        notification::Entity::find()
-            .filter(notification::Column::UserId.eq(target.id))
-            .count(db)
-            .await?,
-    );
-    tally(
-        &mut counts,
-        "external data values removed",
-        data_value::Entity::find()
-            .filter(data_value::Column::UserId.eq(target.id))
-            .count(db)
-            .await?,
-    );
-    tally(
-        &mut counts,
-        "earlier emails and names forgotten",
-        person_alias::Entity::find()
-            .filter(person_alias::Column::UserId.eq(target.id))
-            .count(db)
-            .await?,
-    );
+    for (table, kind) in [
+        ("team_memberships", "team memberships removed"),
+        ("admin_sessions", "admin sessions ended"),
+        ("notifications", "notifications removed"),
+        ("data_values", "external data values removed"),
+        ("person_aliases", "earlier emails and names forgotten"),
+    ] {
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Sqlite => {
+                format!("SELECT COUNT(*) FROM {} WHERE user_id = ?", quoted(table))
+            }
+            _ => format!("SELECT COUNT(*) FROM {} WHERE user_id = $1", quoted(table)),
+        };
+        let n: i64 = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [target.id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get_by_index(0))
+            .transpose()?
+            .unwrap_or(0);
+        tally(&mut counts, kind, n as u64);
+    }
     let n = comment::Entity::update_many()
         .col_expr(
             comment::Column::AuthorUserId,
