@@ -783,10 +783,12 @@ pub fn DeliveryPage() -> impl IntoView {
                                             {a.error.clone().map(|e| view! { <p class="text-sm text-red-800">{e}</p> })}
                                             {a.next_retry_at.clone().map(|t| view! { <p class="text-sm text-amber-900">{format!("Retry at {t}")}</p> })}
                                             {(!a.capture_note.is_empty()).then(|| view! { <p class="text-sm text-slate-700">{a.capture_note.clone()}</p> })}
-                                            <details class="text-xs">
-                                                <summary class="cursor-pointer">"Headers sent"</summary>
-                                                <pre class="whitespace-pre-wrap break-all font-mono">{a.request_headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect::<String>()}</pre>
-                                            </details>
+                                            {(!a.request_headers.is_empty()).then(|| view! {
+                                                <details class="text-xs">
+                                                    <summary class="cursor-pointer">"Headers sent"</summary>
+                                                    <pre class="whitespace-pre-wrap break-all font-mono">{a.request_headers.iter().map(|(n, v)| format!("{n}: {v}\n")).collect::<String>()}</pre>
+                                                </details>
+                                            })}
                                             {a.response_status.map(|_| view! {
                                                 <details class="text-xs" open=true>
                                                     <summary class="cursor-pointer">"Answer"</summary>
