@@ -277,8 +277,7 @@ impl Outbox {
     /// outcome is recorded.
     async fn send(&self, d: &webhook_delivery::Model, hook: Option<&webhook::Model>) -> Outcome {
         if !d.sealed {
-            let outcome = self.send_plain(d, hook).await;
-            return self.mask_echoed_secrets(d, outcome);
+            return self.send_plain(d, hook).await;
         }
         let opened = match webhooks::SealedRequest::open(&self.sealer, d) {
             Ok(r) => r,
@@ -319,10 +318,28 @@ impl Outbox {
         }
     }
 
-    /// A receiver that echoes the request (or quotes it in an error) would put the secret
-    /// header values into the log: they are masked in what is recorded of the answer.
-    fn mask_echoed_secrets(&self, d: &webhook_delivery::Model, outcome: Outcome) -> Outcome {
-        let secrets = webhooks::secret_values(&self.sealer, &webhooks::delivery_headers(d));
+    /// Opens the delivery's secret header values and sends it. A receiver that echoes the
+    /// request (or quotes it in an error) would put those secrets into the log: they are
+    /// masked in what is recorded of the answer.
+    async fn send_plain(
+        &self,
+        d: &webhook_delivery::Model,
+        hook: Option<&webhook::Model>,
+    ) -> Outcome {
+        let mut headers = webhooks::delivery_headers(d);
+        let secrets = match webhooks::open_secret_headers(&self.sealer, &mut headers) {
+            Ok(secrets) => secrets,
+            // Another node's key file may open it: tried again.
+            Err(e) => {
+                return Outcome::Sent(Attempt {
+                    started_at: Utc::now(),
+                    duration_ms: 0,
+                    request_headers: Vec::new(),
+                    answer: Err((format!("not sent: {e}"), true)),
+                });
+            }
+        };
+        let outcome = self.send_request(d, hook, headers).await;
         if secrets.is_empty() {
             return outcome;
         }
@@ -349,23 +366,15 @@ impl Outbox {
         }
     }
 
-    async fn send_plain(
+    /// Sends the request of `d` with `headers` (secret values opened).
+    async fn send_request(
         &self,
         d: &webhook_delivery::Model,
         hook: Option<&webhook::Model>,
+        mut headers: Vec<(String, String)>,
     ) -> Outcome {
         let started_at = Utc::now();
         let clock = Instant::now();
-        let mut headers = webhooks::delivery_headers(d);
-        if let Err(e) = webhooks::open_secret_headers(&self.sealer, &mut headers) {
-            // Another node's key file may open it: tried again.
-            return Outcome::Sent(Attempt {
-                started_at,
-                duration_ms: 0,
-                request_headers: Vec::new(),
-                answer: Err((format!("not sent: {e}"), true)),
-            });
-        }
         let done = |headers: Vec<(String, String)>, answer| {
             Outcome::Sent(Attempt {
                 started_at,

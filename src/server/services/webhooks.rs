@@ -136,38 +136,27 @@ pub fn seal_secret_headers(sealer: &Sealer, headers: &[(String, String)]) -> Vec
 }
 
 /// The headers with their sealed values opened (for the sender, just before it sends).
+/// Returns the secrets it opened (what follows the scheme word), each also in base64: what
+/// an answer echoing the request must not keep.
 pub fn open_secret_headers(
     sealer: &Sealer,
     headers: &mut [(String, String)],
-) -> Result<(), String> {
+) -> Result<Vec<String>, String> {
+    use base64::Engine;
+    let mut secrets = Vec::new();
     for (n, v) in headers.iter_mut() {
         if let Some(at) = v.find(SEALED_VALUE) {
             let opened = sealer
                 .open(&v[at + SEALED_VALUE.len()..])
                 .map_err(|e| format!("the value of {n}: {e}"))?;
             *v = format!("{}{opened}", &v[..at]);
-        }
-    }
-    Ok(())
-}
-
-/// The secrets in sealed header values, opened (what follows the scheme word), and each in
-/// base64: what an answer echoing the request must not keep.
-pub fn secret_values(sealer: &Sealer, headers: &[(String, String)]) -> Vec<String> {
-    use base64::Engine;
-    let mut out = Vec::new();
-    for (_, v) in headers {
-        let Some(at) = v.find(SEALED_VALUE) else {
-            continue;
-        };
-        if let Ok(secret) = sealer.open(&v[at + SEALED_VALUE.len()..]) {
-            if secret.chars().count() >= 4 {
-                out.push(base64::engine::general_purpose::STANDARD.encode(&secret));
-                out.push(secret);
+            if opened.chars().count() >= 4 {
+                secrets.push(base64::engine::general_purpose::STANDARD.encode(&opened));
+                secrets.push(opened);
             }
         }
     }
-    out
+    Ok(secrets)
 }
 
 /// Whether any header value is still stored in the clear although its header is secret.
@@ -1897,7 +1886,8 @@ mod tests {
         assert_eq!(mask_headers(&stored)[0].1, format!("Bearer {MASK}"));
         assert_eq!(mask_headers(&stored)[1].1, MASK);
         let mut opened = stored.clone();
-        open_secret_headers(&sealer, &mut opened).unwrap();
+        let secrets = open_secret_headers(&sealer, &mut opened).unwrap();
+        assert!(secrets.contains(&"s3cret-token".to_string()), "{secrets:?}");
         assert_eq!(opened, typed);
         let mut wrong = stored.clone();
         assert!(open_secret_headers(&Sealer::from_key(&[4; 32]), &mut wrong).is_err());
