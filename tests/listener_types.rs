@@ -55,6 +55,43 @@ async fn listener(app: &TestApp, s: &Seeded, kind: &str, key: &str, extra: Liste
     .unwrap()
 }
 
+/// A user data group "Jira" with `(label, parameter, kind)` fields; its id.
+async fn jira_group(app: &TestApp, fields: &[(&str, &str, &str)]) -> i32 {
+    let actor = Actor::system("test");
+    let group = external_data::create_group(
+        &app.db,
+        &actor,
+        &NewDataGroupForm {
+            scope: "user".into(),
+            name: "Jira".into(),
+        },
+    )
+    .await
+    .unwrap();
+    external_data::save_group(
+        &app.db,
+        &actor,
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Jira".into(),
+            fields: fields
+                .iter()
+                .enumerate()
+                .map(|(i, (label, parameter, kind))| DataFieldForm {
+                    slot: i.to_string(),
+                    label: label.to_string(),
+                    parameter: parameter.to_string(),
+                    kind: kind.to_string(),
+                    favorite: None,
+                })
+                .collect(),
+        },
+    )
+    .await
+    .unwrap();
+    group
+}
+
 async fn add_comment_listeners_comment_as_a_manager(app: TestApp) {
     let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
     // Without author and comment keys the listener is refused, naming both.
@@ -215,39 +252,15 @@ async fn add_comment_listeners_comment_as_a_manager(app: TestApp) {
 
 async fn external_data_listeners_store_typed_values(app: TestApp) {
     let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
-    let actor = Actor::system("test");
-    let group = external_data::create_group(
-        &app.db,
-        &actor,
-        &NewDataGroupForm {
-            scope: "user".into(),
-            name: "Jira".into(),
-        },
+    let group = jira_group(
+        &app,
+        &[
+            ("Issue key", "issueKey", "string"),
+            ("Story points", "points", "integer"),
+            ("Escalated", "escalated", "boolean"),
+        ],
     )
-    .await
-    .unwrap();
-    let field = |slot: &str, label: &str, parameter: &str, kind: &str| DataFieldForm {
-        slot: slot.into(),
-        label: label.into(),
-        parameter: parameter.into(),
-        kind: kind.into(),
-        favorite: None,
-    };
-    external_data::save_group(
-        &app.db,
-        &actor,
-        &DataGroupForm {
-            id: group.to_string(),
-            name: "Jira".into(),
-            fields: vec![
-                field("0", "Issue key", "issueKey", "string"),
-                field("1", "Story points", "points", "integer"),
-                field("2", "Escalated", "escalated", "boolean"),
-            ],
-        },
-    )
-    .await
-    .unwrap();
+    .await;
     listener(
         &app,
         &s,
@@ -356,9 +369,10 @@ async fn external_data_listeners_store_typed_values(app: TestApp) {
     assert_eq!((status, code(&body)), (404, "target_not_found"));
 
     // The group cannot be deleted while the listener uses it.
-    let err = external_data::delete_group(&app.db, &actor, &group.to_string(), true)
-        .await
-        .unwrap_err();
+    let err =
+        external_data::delete_group(&app.db, &Actor::system("test"), &group.to_string(), true)
+            .await
+            .unwrap_err();
     assert!(
         err.to_string().contains("Jira") || err.to_string().contains("listener"),
         "{err}"
@@ -424,34 +438,7 @@ async fn one_idempotency_key_adds_one_comment_under_a_storm(backend: common::Bac
     assert_eq!(Some(&again.to_string()), firsts.iter().next());
 
     // The same storm on an External Data listener: one answer, the value stored once.
-    let actor = Actor::system("test");
-    let group = external_data::create_group(
-        &app.db,
-        &actor,
-        &NewDataGroupForm {
-            scope: "user".into(),
-            name: "Jira".into(),
-        },
-    )
-    .await
-    .unwrap();
-    external_data::save_group(
-        &app.db,
-        &actor,
-        &DataGroupForm {
-            id: group.to_string(),
-            name: "Jira".into(),
-            fields: vec![DataFieldForm {
-                slot: "0".into(),
-                label: "Issue key".into(),
-                parameter: "issueKey".into(),
-                kind: "string".into(),
-                favorite: None,
-            }],
-        },
-    )
-    .await
-    .unwrap();
+    let group = jira_group(&app, &[("Issue key", "issueKey", "string")]).await;
     listener(
         &app,
         &s,
