@@ -71,16 +71,19 @@ pub fn is_secret_header(name: &str) -> bool {
         .any(|w| n.contains(w))
 }
 
+/// A secret value's auth scheme word (`Bearer`, `Basic`, `Token`, `Bot`) and the secret after
+/// it; None when it has none. The scheme stays readable where the secret is masked or sealed.
+fn auth_scheme(value: &str) -> Option<(&str, &str)> {
+    value.split_once(' ').filter(|(scheme, _)| {
+        ["bearer", "basic", "token", "bot"].contains(&scheme.to_ascii_lowercase().as_str())
+    })
+}
+
 /// A secret header value as the screen shows it: an auth scheme word stays readable.
 fn mask_value(value: &str) -> String {
-    match value.split_once(' ') {
-        Some((scheme, _))
-            if ["bearer", "basic", "token", "bot"]
-                .contains(&scheme.to_ascii_lowercase().as_str()) =>
-        {
-            format!("{scheme} {MASK}")
-        }
-        _ => MASK.to_string(),
+    match auth_scheme(value) {
+        Some((scheme, _)) => format!("{scheme} {MASK}"),
+        None => MASK.to_string(),
     }
 }
 
@@ -109,14 +112,9 @@ fn seal_value(sealer: &Sealer, value: &str) -> String {
     if value.contains(SEALED_VALUE) {
         return value.to_string();
     }
-    match value.split_once(' ') {
-        Some((scheme, rest))
-            if ["bearer", "basic", "token", "bot"]
-                .contains(&scheme.to_ascii_lowercase().as_str()) =>
-        {
-            format!("{scheme} {SEALED_VALUE}{}", sealer.seal(rest))
-        }
-        _ => format!("{SEALED_VALUE}{}", sealer.seal(value)),
+    match auth_scheme(value) {
+        Some((scheme, rest)) => format!("{scheme} {SEALED_VALUE}{}", sealer.seal(rest)),
+        None => format!("{SEALED_VALUE}{}", sealer.seal(value)),
     }
 }
 
