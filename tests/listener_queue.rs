@@ -180,6 +180,36 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
         1,
         "the log marks the replay and points at the first run"
     );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE code = 'replayed' AND target = ''")
+            .await,
+        1,
+        "and names nobody, not even masked: the run says who"
+    );
+    // What the key was used for is kept as an HMAC under the key file, not as a plain hash a
+    // guessed email could be tested against.
+    let plain = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(
+            format!("{}\0c0@example.com", s.listener_key.to_ascii_lowercase()).as_bytes(),
+        ))
+    };
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'sf-req-42' AND request_hash <> '{plain}' AND length(request_hash) = 64"
+        ))
+        .await,
+        1
+    );
+    // A key stored before fingerprints were keyed (a plain SHA-256) still replays its answer.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        &format!("UPDATE idempotency_keys SET request_hash = '{plain}' WHERE idem_key = 'sf-req-42'"),
+    )
+    .await
+    .unwrap();
+    let (status, again, _) = post(&app, &s, "c0@example.com", &idem).await;
+    assert_eq!((status, &again), (200, &first), "an upgrade keeps stored answers");
     // The same key for another request is refused; another key runs again.
     let (status, body, _) = post(&app, &s, "c1@example.com", &idem).await;
     assert_eq!(
@@ -216,6 +246,14 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
         })
         .collect();
     assert_eq!(run_ids.len(), 1, "{answers:?}");
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE code IN ('replayed', 'idempotency_key_in_flight') AND target <> ''"
+        )
+        .await,
+        0,
+        "repeats name nobody"
+    );
     wait_until(
         &app,
         "SELECT score FROM users WHERE email = 'c1@example.com'",
@@ -473,16 +511,18 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
 async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
     use switchyard::server::services::listeners::{self, Claim, Held, Reply};
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
+    let sealer = switchyard::server::secrets::Sealer::from_key(&[5; 32]);
+    let f = &listeners::Fingerprint::of(&sealer, b"f");
     let owned = |c: Claim| match c {
         Claim::Owned(token) => token,
         Claim::Answer(r) => panic!("expected to own the key, got {r:?}"),
     };
     let first = owned(
-        listeners::claim(&app.db, s.api_key_id, "k", "f", Duration::ZERO)
+        listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
             .await
             .unwrap(),
     );
-    match listeners::claim(&app.db, s.api_key_id, "k", "f", Duration::ZERO)
+    match listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
         .await
         .unwrap()
     {
@@ -497,7 +537,7 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
         .await
         .unwrap();
     let second = owned(
-        listeners::claim(&app.db, s.api_key_id, "k", "f", Duration::ZERO)
+        listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
             .await
             .unwrap(),
     );
@@ -516,17 +556,17 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
     assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
     let late = Reply::error(500, "late", "the stalled call's answer");
     assert!(
-        !listeners::remember_answer(&app.db, s.api_key_id, stalled, "f", &late)
+        !listeners::remember_answer(&app.db, s.api_key_id, stalled, f, &late)
             .await
             .unwrap()
     );
     let answer = Reply::error(404, "target_not_found", "the current call's answer");
     assert!(
-        listeners::remember_answer(&app.db, s.api_key_id, current, "f", &answer)
+        listeners::remember_answer(&app.db, s.api_key_id, current, f, &answer)
             .await
             .unwrap()
     );
-    match listeners::claim(&app.db, s.api_key_id, "k", "f", Duration::ZERO)
+    match listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
         .await
         .unwrap()
     {

@@ -1,7 +1,9 @@
 //! Encryption at rest for the secrets the app must read back (webhook signing secrets):
 //! ChaCha20-Poly1305 with a 256-bit key kept in a file outside the database, so a copy of the
 //! database alone does not give the secrets away. The key file is made on first use (mode
-//! 0600); every node of an installation needs the same one.
+//! 0600); every node of an installation needs the same one. The same key, through a derived
+//! MAC key, fingerprints what callers asked for (`Sealer::fingerprint`), so a stored fingerprint
+//! cannot be tested against guessed emails without the key file.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -12,6 +14,7 @@ const PREFIX: &str = "v1.";
 
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    mac_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -22,9 +25,40 @@ impl std::fmt::Debug for Sealer {
 
 impl Sealer {
     pub fn from_key(key: &[u8; 32]) -> Sealer {
+        use sha2::{Digest, Sha256};
+        let mut derive = Sha256::new();
+        derive.update(b"switchyard fingerprint key v1\0");
+        derive.update(key);
         Sealer {
             cipher: ChaCha20Poly1305::new(Key::from_slice(key)),
+            mac_key: derive.finalize().into(),
         }
+    }
+
+    /// HMAC-SHA256 of `message` under a key derived from the key file, as 64 hex digits: the
+    /// same message gives the same fingerprint on every node, and nobody without the key file
+    /// can tell which message (an email, say) a fingerprint stands for.
+    pub fn fingerprint(&self, message: &[u8]) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.mac_key)
+            .expect("HMAC takes any key length");
+        mac.update(message);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Reads the key file; `None` when there is none (nothing was ever sealed with it).
+    pub fn load(path: &std::path::Path) -> Result<Option<Sealer>, String> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
+        let bytes = hex::decode(text.trim())
+            .map_err(|_| format!("the key file {} must hold 64 hex digits", path.display()))?;
+        let key: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| format!("the key file {} must hold 64 hex digits", path.display()))?;
+        Ok(Some(Sealer::from_key(&key)))
     }
 
     /// Reads the key file, or makes it (64 hex digits) when there is none.
@@ -32,14 +66,8 @@ impl Sealer {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let read = |path: &std::path::Path| -> Result<Sealer, String> {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read the key file {}: {e}", path.display()))?;
-            let bytes = hex::decode(text.trim())
-                .map_err(|_| format!("the key file {} must hold 64 hex digits", path.display()))?;
-            let key: [u8; 32] = bytes
-                .try_into()
-                .map_err(|_| format!("the key file {} must hold 64 hex digits", path.display()))?;
-            Ok(Sealer::from_key(&key))
+            Sealer::load(path)?
+                .ok_or_else(|| format!("the key file {} vanished", path.display()))
         };
         if path.exists() {
             return read(path);
@@ -120,6 +148,18 @@ mod tests {
         );
         assert!(b.open(&s).is_err());
         assert!(a.open("v1.AAAA").is_err());
+    }
+
+    #[test]
+    fn fingerprints_are_stable_per_key_and_unlike_a_plain_hash() {
+        use sha2::{Digest, Sha256};
+        let a = Sealer::from_key(&[7; 32]);
+        let msg = b"macro\0jim@example.com";
+        assert_eq!(a.fingerprint(msg), Sealer::from_key(&[7; 32]).fingerprint(msg));
+        assert_eq!(a.fingerprint(msg).len(), 64);
+        assert_ne!(a.fingerprint(msg), Sealer::from_key(&[8; 32]).fingerprint(msg));
+        assert_ne!(a.fingerprint(msg), hex::encode(Sha256::digest(msg)));
+        assert_ne!(a.fingerprint(msg), a.fingerprint(b"macro\0jim@example.org"));
     }
 
     #[test]

@@ -62,7 +62,13 @@ pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl In
                                 <td class=format!("{TD} whitespace-nowrap")>{c.received_at}</td>
                                 <td class=format!("{TD} whitespace-nowrap")>{c.listener}</td>
                                 <td class=format!("{TD} font-mono text-xs leading-5 whitespace-nowrap")>{c.caller_ip}</td>
-                                <td class=format!("{TD} whitespace-nowrap")>{c.target}</td>
+                                <td class=format!("{TD} whitespace-nowrap")>
+                                    {if c.target.is_empty() {
+                                        view! { <span class="text-slate-600">"as the first call"</span> }.into_any()
+                                    } else {
+                                        c.target.into_any()
+                                    }}
+                                </td>
                                 <td class=TD>
                                     <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold tabular-nums ring-1 {badge}")>{c.status}</span>
                                 </td>

@@ -614,19 +614,12 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         Err(reply) => return refused(reply),
     };
     let fingerprint = {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        h.update(b"source\0");
-        h.update(s.key.as_bytes());
-        h.update([0]);
-        h.update(
-            call.body
-                .as_ref()
-                .map(|b| b.to_string())
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        hex::encode(h.finalize())
+        let mut message = b"source\0".to_vec();
+        message.extend(s.key.as_bytes());
+        message.push(0);
+        let body = call.body.as_ref().map(|b| b.to_string()).unwrap_or_default();
+        message.extend(body.as_bytes());
+        listeners::Fingerprint::of(&state.sealer, &message)
     };
     let idem = match listeners::idempotency_key_of(call.idempotency_key.as_deref()) {
         Ok(idem) => idem,
@@ -695,7 +688,7 @@ async fn create_claimed(
     source_id: Option<i32>,
     key_id: i32,
     idem: Option<listeners::Held<'_>>,
-    fingerprint: &str,
+    fingerprint: &listeners::Fingerprint,
     started: Instant,
 ) -> Result<Reply, AppError> {
     let Some(body) = call.body.as_ref().and_then(Value::as_object) else {

@@ -1,10 +1,10 @@
 //! External listeners: inbound endpoints third parties call to act on a user or a feedback
-//! ticket. This module holds the listener settings and the whole inbound contract (DESIGN §2)
-//! of the user and feedback listeners: `…MacroListeners` (run a macro: queued durably, 200 or
-//! 202), `…CommentListeners` (add a comment) and `…DataListeners` (store external data), the
-//! last two done within the request. A user is found by email; a ticket by its id, or by the
-//! value of the external-data field the listener names. The axum routes only read the HTTP
-//! request and write the reply.
+//! ticket. This module holds the listener settings and the whole inbound contract of the user
+//! and feedback listeners (`docs/listener-api.md`): `…MacroListeners` (run a macro: queued
+//! durably, 200 or 202), `…CommentListeners` (add a comment) and `…DataListeners` (store
+//! external data), the last two done within the request. A user is found by email; a ticket by
+//! its id, or by the value of the external-data field the listener names. The axum routes only
+//! read the HTTP request and write the reply.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -460,7 +460,8 @@ pub struct InboundCall {
     pub body: Option<serde_json::Value>,
 }
 
-/// The answer to send: status, JSON body (DESIGN §2) and, for 429, when to come back.
+/// The answer to send: status, JSON body (`docs/listener-api.md`, "Answers") and, for 429,
+/// when to come back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
     pub status: u16,
@@ -540,6 +541,12 @@ impl Logged {
         if reply.status < 300 {
             self.replay = true;
             self.run_id = reply.body["run_id"].as_str().and_then(|r| r.parse().ok());
+        }
+        // A repeat, answered or told to wait (409), is about the first call's target: its row
+        // names nobody (not even masked), so an erasure of that person has nothing to find in
+        // it; the run it points at says who.
+        if reply.status < 300 || reply.status == 409 {
+            self.target.clear();
         }
     }
 
@@ -701,7 +708,7 @@ async fn accept_once(
     db: &DatabaseConnection,
     accept: Accept,
     idem: Held<'_>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     wait: Duration,
 ) -> Result<Result<Outcome, Reply>, AppError> {
     let (txn, gate) = crate::server::db::begin_write(db).await?;
@@ -902,9 +909,10 @@ async fn find_ticket(
     Ok(Ok(t))
 }
 
-/// The checks every listener call goes through, in the order of DESIGN §2, apart from the API
-/// key (checked by the caller): listener enabled, `find` well formed, the user found, inside
-/// the filter, removable. Shared by real calls and the admin screen's test request.
+/// The checks every listener call goes through, in the order of `docs/listener-api.md`
+/// ("Order of checks"), apart from the API key (checked by the caller): listener enabled,
+/// `find` well formed, the user found, inside the filter, removable. Shared by real calls and
+/// the admin screen's test request.
 async fn resolve(
     db: &impl ConnectionTrait,
     lookups: &Lookups,
@@ -1271,7 +1279,7 @@ pub async fn claim(
     db: &DatabaseConnection,
     api_key_id: i32,
     idem: &str,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     wait: Duration,
 ) -> Result<Claim, AppError> {
     use sea_orm::sea_query::OnConflict;
@@ -1282,7 +1290,7 @@ pub async fn claim(
         let inserted = idempotency_key::Entity::insert(idempotency_key::ActiveModel {
             api_key_id: Set(api_key_id),
             idem_key: Set(idem.to_string()),
-            request_hash: Set(fingerprint.to_string()),
+            request_hash: Set(fingerprint.keyed.clone()),
             status: Set(IN_FLIGHT),
             body: Set(String::new()),
             created_at: Set(now),
@@ -1314,7 +1322,7 @@ pub async fn claim(
         // Freed between our insert and this read: the caller may simply try again.
         return Ok(Claim::Answer(in_flight()));
     };
-    if row.request_hash != fingerprint {
+    if !fingerprint.matches(&row.request_hash) {
         return Ok(Claim::Answer(reused()));
     }
     if row.status != IN_FLIGHT {
@@ -1387,7 +1395,7 @@ pub async fn remember_answer(
     txn: &impl ConnectionTrait,
     api_key_id: i32,
     idem: Held<'_>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     reply: &Reply,
 ) -> Result<bool, AppError> {
     remember_answer_as(
@@ -1406,7 +1414,7 @@ async fn remember_answer_as(
     txn: &impl ConnectionTrait,
     api_key_id: i32,
     idem: Held<'_>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     reply: &Reply,
     status: i16,
 ) -> Result<bool, AppError> {
@@ -1419,31 +1427,57 @@ async fn remember_answer_as(
         .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
         .filter(idempotency_key::Column::IdemKey.eq(idem.key))
         .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
-        .filter(idempotency_key::Column::RequestHash.eq(fingerprint))
+        .filter(idempotency_key::Column::RequestHash.is_in([
+            fingerprint.keyed.as_str(),
+            fingerprint.legacy.as_str(),
+        ]))
         .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
         .exec(txn)
         .await?;
     Ok(stored.rows_affected == 1)
 }
 
-/// SHA-256 of what a call asked for (listener, target, body), so a reused `Idempotency-Key`
-/// with another request is refused rather than answered with someone else's result.
-fn request_fingerprint(call: &InboundCall) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    // Macro calls hash as they always did (stored answers stay valid across an upgrade);
-    // the other kinds add the kind and the body, which they read.
+/// What a call asked for, fingerprinted for its `Idempotency-Key` row, so a reused key with
+/// another request is refused rather than answered with someone else's result. The row stores
+/// an HMAC under the key file (`Sealer::fingerprint`): the message names the target, and a
+/// plain hash of it could be tested against guessed emails. Rows written before keyed
+/// fingerprints hold the plain SHA-256 (`legacy`), still matched so a retry across the
+/// upgrade gets its first answer; such rows are gone after `worker::KEEP_FINISHED`.
+pub struct Fingerprint {
+    keyed: String,
+    legacy: String,
+}
+
+impl Fingerprint {
+    pub fn of(sealer: &crate::server::secrets::Sealer, message: &[u8]) -> Fingerprint {
+        use sha2::{Digest, Sha256};
+        Fingerprint {
+            keyed: sealer.fingerprint(message),
+            legacy: hex::encode(Sha256::digest(message)),
+        }
+    }
+
+    fn matches(&self, stored: &str) -> bool {
+        stored == self.keyed || stored == self.legacy
+    }
+}
+
+/// The message `request_fingerprint` keys: listener, target and (but for macro calls) body.
+fn request_message(call: &InboundCall) -> Vec<u8> {
+    let mut h: Vec<u8> = Vec::new();
+    // Macro calls read as they always did (legacy rows stay valid across an upgrade); the
+    // other kinds add the kind and the body, which they read.
     if call.scope != SCOPE_USER {
-        h.update(call.scope.as_bytes());
-        h.update([0]);
+        h.extend(call.scope.as_bytes());
+        h.push(0);
     }
     if call.kind != KIND_MACRO {
-        h.update(call.kind.as_bytes());
-        h.update([0]);
+        h.extend(call.kind.as_bytes());
+        h.push(0);
     }
-    h.update(call.key.to_ascii_lowercase().as_bytes());
-    h.update([0]);
-    h.update(
+    h.extend(call.key.to_ascii_lowercase().as_bytes());
+    h.push(0);
+    h.extend(
         call.find
             .as_deref()
             .unwrap_or("")
@@ -1452,10 +1486,14 @@ fn request_fingerprint(call: &InboundCall) -> String {
             .as_bytes(),
     );
     if let (Some(body), false) = (&call.body, call.kind == KIND_MACRO) {
-        h.update([0]);
-        h.update(body.to_string().as_bytes());
+        h.push(0);
+        h.extend(body.to_string().as_bytes());
     }
-    hex::encode(h.finalize())
+    h
+}
+
+fn request_fingerprint(state: &AppState, call: &InboundCall) -> Fingerprint {
+    Fingerprint::of(&state.sealer, &request_message(call))
 }
 
 async fn stored_answer(
@@ -1494,13 +1532,13 @@ pub(crate) async fn replay(
     db: &impl ConnectionTrait,
     api_key_id: i32,
     idem: &str,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     wait: Duration,
 ) -> Result<Option<Reply>, AppError> {
     let Some(row) = stored_answer(db, api_key_id, idem).await? else {
         return Ok(None);
     };
-    if row.request_hash != fingerprint {
+    if !fingerprint.matches(&row.request_hash) {
         return Ok(Some(reused()));
     }
     stored_reply(&row, wait).map(Some)
@@ -1556,7 +1594,7 @@ async fn answer(
         Ok(idem) => idem,
         Err(refusal) => return Ok(refusal),
     };
-    let fingerprint = request_fingerprint(call);
+    let fingerprint = request_fingerprint(state, call);
     let Some(idem) = idem else {
         return answer_for_key(state, call, logged, l, key_id, None, &fingerprint).await;
     };
@@ -1596,7 +1634,7 @@ async fn answer_for_key(
     l: &listener::Model,
     key_id: i32,
     idem: Option<Held<'_>>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
 ) -> Result<Reply, AppError> {
     let db = &state.db;
     let lookups = &state.lookups;
@@ -1904,7 +1942,7 @@ async fn act_now(
     api_key_id: i32,
     target: &Target,
     idem: Option<Held<'_>>,
-    fingerprint: &str,
+    fingerprint: &Fingerprint,
     logged: &mut Logged,
 ) -> Result<Reply, AppError> {
     let effect = match effect_of(db, l, call.body.as_ref()).await? {
