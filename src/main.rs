@@ -179,6 +179,22 @@ async fn erasure_check(settings: &Settings, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Requests still sealed for sending are read with the key file, which only this check and
+    // the sender open.
+    match switchyard::server::secrets::Sealer::load(&settings.secret_key_file) {
+        Ok(Some(sealer)) => match erasure::check_sealed(&conn, &sealer, &who).await {
+            Ok(found) => places.extend(found.iter().map(|f| format!("table {f}"))),
+            Err(e) => {
+                eprintln!("switchyard: erasure-check failed: {}", describe(&e));
+                return ExitCode::from(2);
+            }
+        },
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("switchyard: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let _ = conn.close().await;
     if let Some(path) = db::sqlite_file_path(settings.database_url.expose()) {
         for file in [path.clone(), format!("{path}-wal")] {

@@ -885,6 +885,21 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     assert!(shown.delivery.sealed);
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "while sealed: {left:#?}");
+    // The operator's check reads the sealed request with the key file and says it still names
+    // the person, until it is sent.
+    let sealed_left = erasure::check_sealed(&app.db, &sealer, &who).await.unwrap();
+    assert!(
+        sealed_left
+            .iter()
+            .any(|f| f.row == queued.id.to_string() && f.form == email),
+        "{sealed_left:#?}"
+    );
+    assert!(
+        sealed_left
+            .iter()
+            .all(|f| f.table == "webhook_deliveries" && f.column.contains("sealed, queued")),
+        "{sealed_left:#?}"
+    );
     let resend = webhooks::resend(&app.db, &actor(), queued.id)
         .await
         .unwrap_err();
@@ -954,6 +969,8 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     assert!(shown.delivery.erased_at.is_some());
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "after it was sent: {left:#?}");
+    let sealed_left = erasure::check_sealed(&app.db, &sealer, &who).await.unwrap();
+    assert!(sealed_left.is_empty(), "{sealed_left:#?}");
     for (table, cols) in [
         (
             "webhook_deliveries",
