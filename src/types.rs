@@ -911,13 +911,15 @@ pub struct ListenerLogView {
     pub calls: ListenerCallPage,
     /// (id, name) of every listener.
     pub listeners: Vec<(i32, String)>,
-    /// The DESIGN §2 status codes and any other status found in the log, ascending.
+    /// The status codes of `docs/listener-api.md` ("Status codes") and any other status found
+    /// in the log, ascending.
     pub statuses: Vec<u16>,
     /// The user the log is narrowed to: (id, name).
     pub user: Option<(i32, String)>,
 }
 
-/// The listener status codes of DESIGN §2, always offered by the log's status filter.
+/// The listener status codes of `docs/listener-api.md` ("Status codes"), always offered by
+/// the log's status filter.
 pub const LISTENER_STATUSES: [u16; 10] = [200, 202, 400, 401, 403, 404, 405, 413, 415, 429];
 
 /// What a listener status code means, for the status filter.

@@ -1,6 +1,6 @@
-//! The listener log: every inbound listener call (DESIGN §1 "Listener call"), newest first,
-//! narrowed by listener, status and target user, and paged. The listener endpoint writes the
-//! rows; this module only reads them.
+//! The listener log: every inbound listener call (`docs/listener-api.md`, "Listener log"),
+//! newest first, narrowed by listener, status and target user, and paged. The listener
+//! endpoint writes the rows; this module only reads them.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, UnionType};
 use sea_orm::{

@@ -1,7 +1,7 @@
 //! The opt-out dashboard: how many people were removed completely, on which day, by which
 //! macro and at which listener's request, and the same events as CSV. Opt-out events hold no
-//! personal data (DESIGN §1: when, how, which macro/listener, which teams), and nothing here
-//! adds any.
+//! personal data (when, how, which macro/listener, which teams: `docs/architecture.md`,
+//! "Domain"), and nothing here adds any.
 //!
 //! Days are UTC days. Events are grouped in Rust rather than in SQL, so the one query works
 //! the same on SQLite and PostgreSQL (date functions differ between the two).
