@@ -204,12 +204,18 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
     // A key stored before fingerprints were keyed (a plain SHA-256) still replays its answer.
     sea_orm::ConnectionTrait::execute_unprepared(
         &app.db,
-        &format!("UPDATE idempotency_keys SET request_hash = '{plain}' WHERE idem_key = 'sf-req-42'"),
+        &format!(
+            "UPDATE idempotency_keys SET request_hash = '{plain}' WHERE idem_key = 'sf-req-42'"
+        ),
     )
     .await
     .unwrap();
     let (status, again, _) = post(&app, &s, "c0@example.com", &idem).await;
-    assert_eq!((status, &again), (200, &first), "an upgrade keeps stored answers");
+    assert_eq!(
+        (status, &again),
+        (200, &first),
+        "an upgrade keeps stored answers"
+    );
     // The same key for another request is refused; another key runs again.
     let (status, body, _) = post(&app, &s, "c1@example.com", &idem).await;
     assert_eq!(

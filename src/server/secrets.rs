@@ -66,8 +66,7 @@ impl Sealer {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let read = |path: &std::path::Path| -> Result<Sealer, String> {
-            Sealer::load(path)?
-                .ok_or_else(|| format!("the key file {} vanished", path.display()))
+            Sealer::load(path)?.ok_or_else(|| format!("the key file {} vanished", path.display()))
         };
         if path.exists() {
             return read(path);
@@ -155,9 +154,15 @@ mod tests {
         use sha2::{Digest, Sha256};
         let a = Sealer::from_key(&[7; 32]);
         let msg = b"macro\0jim@example.com";
-        assert_eq!(a.fingerprint(msg), Sealer::from_key(&[7; 32]).fingerprint(msg));
+        assert_eq!(
+            a.fingerprint(msg),
+            Sealer::from_key(&[7; 32]).fingerprint(msg)
+        );
         assert_eq!(a.fingerprint(msg).len(), 64);
-        assert_ne!(a.fingerprint(msg), Sealer::from_key(&[8; 32]).fingerprint(msg));
+        assert_ne!(
+            a.fingerprint(msg),
+            Sealer::from_key(&[8; 32]).fingerprint(msg)
+        );
         assert_ne!(a.fingerprint(msg), hex::encode(Sha256::digest(msg)));
         assert_ne!(a.fingerprint(msg), a.fingerprint(b"macro\0jim@example.org"));
     }

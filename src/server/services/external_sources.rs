@@ -617,7 +617,11 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         let mut message = b"source\0".to_vec();
         message.extend(s.key.as_bytes());
         message.push(0);
-        let body = call.body.as_ref().map(|b| b.to_string()).unwrap_or_default();
+        let body = call
+            .body
+            .as_ref()
+            .map(|b| b.to_string())
+            .unwrap_or_default();
         message.extend(body.as_bytes());
         listeners::Fingerprint::of(&state.sealer, &message)
     };

@@ -1427,10 +1427,10 @@ async fn remember_answer_as(
         .filter(idempotency_key::Column::ApiKeyId.eq(api_key_id))
         .filter(idempotency_key::Column::IdemKey.eq(idem.key))
         .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
-        .filter(idempotency_key::Column::RequestHash.is_in([
-            fingerprint.keyed.as_str(),
-            fingerprint.legacy.as_str(),
-        ]))
+        .filter(
+            idempotency_key::Column::RequestHash
+                .is_in([fingerprint.keyed.as_str(), fingerprint.legacy.as_str()]),
+        )
         .filter(idempotency_key::Column::Status.eq(IN_FLIGHT))
         .exec(txn)
         .await?;
