@@ -1,7 +1,7 @@
 //! Add Comment and External Data listeners (user scope) over real HTTP, on SQLite and
 //! PostgreSQL: what they write, every refusal with its code, idempotency and the log.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_EMAIL, Seeded, TestApp, seed_listener};
 use serde_json::{Value, json};

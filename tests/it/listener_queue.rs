@@ -2,7 +2,7 @@
 //! `Idempotency-Key`, per-key rate limits, leases, and workers that never run a job twice.
 //! Every scenario runs on SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! Retry-After, 410, redirects, the address check, captured values, signatures and rotation,
 //! resend and the log, and what removing a person leaves.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! status, header, content type or body that the document does not describe. The listener it
 //! aims at is real (seeded), so the calls reach every step of the contract.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -1,7 +1,7 @@
 //! Integration tests: the real server on port 0, a fresh database per test, every test run on
 //! SQLite and on PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;

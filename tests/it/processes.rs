@@ -3,7 +3,7 @@
 //! no queued delivery, and two servers on one PostgreSQL database share the queue without
 //! running a job twice.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! Projects, feedback types, tickets, comments, followers and notifications through the admin
 //! server functions, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{ADMIN_EMAIL, TestApp};
 use switchyard::errors::AppError;

@@ -1,0 +1,15 @@
+//! Switchyard's integration tests: one test binary with a module per area, so a change to the
+//! crate links one test executable instead of one per file. Every test runs the real server
+//! (port 0, a fresh database), most on SQLite and on PostgreSQL (`on_both_backends!`).
+
+#[macro_use]
+mod common;
+
+mod cli;
+mod feedback;
+mod integration;
+mod listener_queue;
+mod listener_types;
+mod processes;
+mod schemathesis;
+mod webhooks;
