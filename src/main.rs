@@ -1,15 +1,15 @@
-//! The server binary: `switchyard [serve]`, `switchyard migrate`,
-//! `switchyard create-admin --email E [--password P] [--first-name F] [--last-name L]`,
-//! `switchyard demo-data [--users N]`,
-//! `switchyard erasure-check --email E [--email E2 …] [--name "F L" …]`.
+//! The server binary and its commands (`switchyard --help`, `switchyard <command> --help`):
+//! `serve` (the default), `migrate`, `create-admin`, `demo-data`, `erasure-check`.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use switchyard::server::services::{Actor, community};
 use switchyard::server::settings::{LogFormat, Settings};
 use switchyard::server::startup;
+use switchyard::server::state::AppState;
 use tracing_subscriber::EnvFilter;
 
 /// Requests allocate and free many small buffers on several threads at once; mimalloc's
@@ -17,8 +17,63 @@ use tracing_subscriber::EnvFilter;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const USAGE: &str = "usage: switchyard [serve | migrate | create-admin --email E [--password P] [--first-name F] [--last-name L] | demo-data [--users N] | erasure-check --email E [--name \"F L\"]]
-settings: Leptos.toml (or the file in SWITCHYARD_CONFIG), overridden by SWITCHYARD_* variables";
+/// Switchyard, the self-hosted integration hub for beta-test and customer-validation
+/// communities.
+#[derive(Parser, Debug)]
+#[command(
+    name = "switchyard",
+    version,
+    after_help = "Settings: Leptos.toml (or the file in SWITCHYARD_CONFIG), overridden by SWITCHYARD_* variables."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrates the database and serves the app (what runs without a command); on the first
+    /// start it creates a community manager (SWITCHYARD_ADMIN_EMAIL / _PASSWORD, or generated).
+    Serve,
+    /// Applies the database migrations and exits.
+    Migrate,
+    /// Creates (or promotes) a community manager; without a password one is generated and
+    /// printed once.
+    CreateAdmin {
+        /// The manager's email address.
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters.
+        #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        #[arg(long, default_value = "Community")]
+        first_name: String,
+        #[arg(long, default_value = "Manager")]
+        last_name: String,
+    },
+    /// Loads teams Customers, Testers and Administrators, users, and project Aurora Beta with
+    /// the feedback types Bug Report and Feature Request.
+    DemoData {
+        /// How many users.
+        #[arg(long, default_value_t = 36)]
+        users: u32,
+    },
+    /// Proves an erasure: prints every place that still holds a form of the person's emails
+    /// or names (tables, sealed requests waiting to be sent, the SQLite file and WAL); exits 1
+    /// if there is any, 0 when clean. It only reads.
+    ErasureCheck {
+        /// An email the person had (repeat for each).
+        #[arg(
+            long = "email",
+            value_name = "EMAIL",
+            required_unless_present = "names"
+        )]
+        emails: Vec<String>,
+        /// A full name the person had, "First Last" (repeat for each).
+        #[arg(long = "name", value_name = "NAME")]
+        names: Vec<String>,
+    },
+}
 
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
@@ -30,30 +85,9 @@ fn init_tracing(format: LogFormat) {
     }
 }
 
-/// `--name value` pairs after the subcommand.
-fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-}
-
-/// Every value of a flag that may be given more than once.
-fn flags(args: &[String], name: &str) -> Vec<String> {
-    args.windows(2)
-        .filter(|w| w[0] == name)
-        .map(|w| w[1].clone())
-        .collect()
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = args.first().map(String::as_str).unwrap_or("serve");
-    if matches!(command, "-h" | "--help" | "help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
+    let cli = Cli::parse();
     let config_path =
         PathBuf::from(std::env::var("SWITCHYARD_CONFIG").unwrap_or_else(|_| "Leptos.toml".into()));
     let settings = match Settings::load(&config_path) {
@@ -64,10 +98,75 @@ async fn main() -> ExitCode {
         }
     };
     init_tracing(settings.log_format);
-    if command == "erasure-check" {
+    match cli.command.unwrap_or(Command::Serve) {
         // Reads only: no migration, no start-up work.
-        return erasure_check(&settings, &args).await;
+        Command::ErasureCheck { emails, names } => erasure_check(&settings, emails, names).await,
+        Command::Serve => with_state(settings, &config_path, serve).await,
+        Command::Migrate => {
+            with_state(settings, &config_path, async |_| {
+                println!("migrations applied");
+                ExitCode::SUCCESS
+            })
+            .await
+        }
+        Command::CreateAdmin {
+            email,
+            password,
+            first_name,
+            last_name,
+        } => {
+            let input = community::NewAdmin {
+                email: email.clone(),
+                password,
+                first_name,
+                last_name,
+            };
+            with_state(settings, &config_path, async |state| {
+                let actor = Actor::system("command line");
+                match community::create_admin(&state.db, &actor, input).await {
+                    Ok(generated) => {
+                        println!("community manager {email} is ready");
+                        if let Some(pw) = generated {
+                            println!("generated password (shown once): {pw}");
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("switchyard: create-admin failed: {}", describe(&e));
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+            .await
+        }
+        Command::DemoData { users } => {
+            with_state(settings, &config_path, async |state| {
+                match community::load_demo_data(&state.db, users).await {
+                    Ok(n) => {
+                        println!(
+                            "demo data loaded: {n} users, teams Customers, Testers and Administrators, project Aurora Beta (Bug Report, Feature Request)"
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => {
+                        eprintln!("switchyard: demo-data failed: {}", describe(&e));
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+            .await
+        }
     }
+}
+
+/// Runs `command` once the site settings are read and the database is ready (migrated, the
+/// community set up): what every command but `erasure-check` needs. A failure on the way is
+/// printed and ends the process with its exit code.
+async fn with_state(
+    settings: Settings,
+    config_path: &std::path::Path,
+    command: impl AsyncFnOnce(AppState) -> ExitCode,
+) -> ExitCode {
     let conf = if config_path.exists() {
         leptos::config::get_configuration(config_path.to_str())
     } else {
@@ -83,85 +182,24 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let addr = leptos_options.site_addr;
-    let state = match startup::prepare(settings, leptos_options).await {
-        Ok(s) => s,
+    match startup::prepare(settings, leptos_options).await {
+        Ok(state) => command(state).await,
         Err(e) => {
             eprintln!("switchyard: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-
-    match command {
-        "migrate" => {
-            println!("migrations applied");
-            ExitCode::SUCCESS
-        }
-        "create-admin" => {
-            let Some(email) = flag(&args, "--email") else {
-                eprintln!("{USAGE}");
-                return ExitCode::from(2);
-            };
-            let input = community::NewAdmin {
-                email: email.clone(),
-                password: flag(&args, "--password")
-                    .or_else(|| std::env::var("SWITCHYARD_ADMIN_PASSWORD").ok()),
-                first_name: flag(&args, "--first-name").unwrap_or_else(|| "Community".into()),
-                last_name: flag(&args, "--last-name").unwrap_or_else(|| "Manager".into()),
-            };
-            match community::create_admin(&state.db, &Actor::system("command line"), input).await {
-                Ok(generated) => {
-                    println!("community manager {email} is ready");
-                    if let Some(pw) = generated {
-                        println!("generated password (shown once): {pw}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("switchyard: create-admin failed: {}", describe(&e));
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        "demo-data" => {
-            let users = match flag(&args, "--users").map(|v| v.parse::<u32>()) {
-                None => 36,
-                Some(Ok(n)) => n,
-                Some(Err(_)) => {
-                    eprintln!("switchyard: --users must be a whole number");
-                    return ExitCode::from(2);
-                }
-            };
-            match community::load_demo_data(&state.db, users).await {
-                Ok(n) => {
-                    println!(
-                        "demo data loaded: {n} users, teams Customers, Testers and Administrators, project Aurora Beta (Bug Report, Feature Request)"
-                    );
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("switchyard: demo-data failed: {}", describe(&e));
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        "serve" => serve(state, addr).await,
-        other => {
-            eprintln!("switchyard: unknown command \"{other}\"\n{USAGE}");
-            ExitCode::from(2)
+            ExitCode::FAILURE
         }
     }
 }
 
 /// `switchyard erasure-check`: prints every place in the database (and, on SQLite, in its
 /// file and WAL) that still holds a form of the person; exit 1 if there is any, 0 if none.
-async fn erasure_check(settings: &Settings, args: &[String]) -> ExitCode {
+async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<String>) -> ExitCode {
     use switchyard::server::db;
     use switchyard::server::services::erasure::{self, Identity};
-    let who = Identity::new(flags(args, "--email"), flags(args, "--name"));
+    let who = Identity::new(emails, names);
     if who.emails.is_empty() && who.names.is_empty() {
         eprintln!(
-            "switchyard: erasure-check needs --email E (and optionally --name \"F L\")\n{USAGE}"
+            "switchyard: erasure-check needs an --email or a --name that can be looked for (see switchyard erasure-check --help)"
         );
         return ExitCode::from(2);
     }
@@ -245,7 +283,8 @@ fn describe(e: &switchyard::errors::AppError) -> String {
     }
 }
 
-async fn serve(state: switchyard::server::state::AppState, addr: std::net::SocketAddr) -> ExitCode {
+async fn serve(state: AppState) -> ExitCode {
+    let addr = state.leptos_options.site_addr;
     let admin_email = std::env::var("SWITCHYARD_ADMIN_EMAIL").ok();
     let admin_password = std::env::var("SWITCHYARD_ADMIN_PASSWORD").ok();
     match community::bootstrap_admin(&state.db, admin_email, admin_password).await {

@@ -109,6 +109,51 @@ fn create_admin_and_demo_data() {
 
     let out = switchyard(&db).arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frobnicate"));
+
+    // A flag the command does not know is an error, not ignored (the default would load 36).
+    let out = switchyard(&db)
+        .args(["demo-data", "--userz", "5"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--userz") && said.contains("--users"),
+        "{said}"
+    );
+    let out = switchyard(&db)
+        .args(["demo-data", "--users", "many"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("many"));
+    let out = switchyard(&db).args(["erasure-check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--email"));
+
+    // Each command explains itself.
+    for (command, says) in [
+        ("erasure-check", "--name <NAME>"),
+        ("create-admin", "--first-name"),
+        ("demo-data", "How many users"),
+    ] {
+        let out = switchyard(&db).args([command, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains(says), "{command}: {help}");
+    }
+    let out = switchyard(&db).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for command in [
+        "serve",
+        "migrate",
+        "create-admin",
+        "demo-data",
+        "erasure-check",
+    ] {
+        assert!(help.contains(command), "{help}");
+    }
 }
 
 #[test]
