@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make run   builds (release), migrates and serves the app at http://127.0.0.1:3000
-#   make test  runs every test: Rust unit and integration tests (SQLite and PostgreSQL),
-#              then the Playwright suite in Chromium (hydrated and without JavaScript)
+#   make test  runs every test: cargo fmt --check and clippy (warnings are errors), the Rust
+#              unit and integration tests (SQLite and PostgreSQL), then the Playwright suite in
+#              Chromium (hydrated and without JavaScript)
 # Both install whatever the machine lacks first (scripts/setup.sh).
 
 SHELL := /bin/bash
 export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run test setup setup-test test-rust test-e2e build bench
+.PHONY: run test setup setup-test lint test-rust test-e2e build bench
 
 setup:
 	scripts/setup.sh
@@ -23,7 +24,13 @@ run: setup
 build:
 	cargo leptos build
 
-test: setup-test test-rust test-e2e
+test: setup-test lint test-rust test-e2e
+
+# Formatting and every clippy lint, as errors (lints allowed on purpose are in Cargo.toml
+# [lints], each with its reason).
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets --features ssr -- -D warnings
 
 # One test at a time in each test binary: every test starts its own app server on its own
 # Tokio runtime, and with several side by side in one process a PostgreSQL page request now

@@ -17,6 +17,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# 1b. rustfmt and clippy, which `make test` runs first.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
+
 # 2. cargo-leptos 0.3.10 (0.3.11 needs a newer rustc than 1.95). Takes 12-18 minutes once.
 if [[ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos 0.3.10" ]]; then
   say "installing cargo-leptos 0.3.10 (about 15 minutes, once)"

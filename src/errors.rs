@@ -212,10 +212,9 @@ impl axum::response::IntoResponse for AppError {
         | AppError::Unavailable {
             retry_after_secs, ..
         } = &self
+            && let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string())
         {
-            if let Ok(v) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(http::header::RETRY_AFTER, v);
-            }
+            response.headers_mut().insert(http::header::RETRY_AFTER, v);
         }
         response
     }

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -104,7 +104,8 @@ fn presented_key(query: &HashMap<String, String>, headers: &HeaderMap) -> Option
 }
 
 /// A body is optional; when there is one it must be JSON.
-fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Response> {
+/// A refusal is boxed: an axum `Response` is large, and the happy path should not carry it.
+fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Box<Response>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
@@ -119,18 +120,18 @@ fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Response> {
         .trim()
         .to_ascii_lowercase();
     if essence != "application/json" && !essence.ends_with("+json") {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "the body must be JSON (Content-Type: application/json)",
-        ));
+        )));
     }
     if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             &format!("the body is not valid JSON: {e}"),
-        ));
+        )));
     }
     Ok(())
 }
@@ -163,39 +164,16 @@ async fn openapi_document() -> Response {
         (status = 200, description = "Done within the request (or skipped: once per person)", body = super::openapi::RunAnswer),
         (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled, target_protected", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "listener_not_configured: the listener has no macro; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn user_macro_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    handle(
-        &state,
-        USER,
-        listeners::KIND_MACRO,
-        key,
-        query,
-        peer,
-        headers,
-        body,
-    )
-    .await
+pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
+    handle(call, USER, listeners::KIND_MACRO).await
 }
 
 /// Adds a user comment to the user whose email is `find`: the author's email and the text
@@ -220,38 +198,16 @@ pub(crate) async fn user_macro_listener(
     responses(
         (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn user_comment_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    handle(
-        &state,
-        USER,
-        listeners::KIND_COMMENT,
-        key,
-        query,
-        peer,
-        headers,
-        body,
-    )
-    .await
+pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
+    handle(call, USER, listeners::KIND_COMMENT).await
 }
 
 /// Stores external data on the user whose email is `find`: each key of the JSON body that is
@@ -275,39 +231,16 @@ pub(crate) async fn user_comment_listener(
     responses(
         (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "listener_not_configured: the listener has no data group; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn user_data_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    handle(
-        &state,
-        USER,
-        listeners::KIND_DATA,
-        key,
-        query,
-        peer,
-        headers,
-        body,
-    )
-    .await
+pub(crate) async fn user_data_listener(call: Inbound) -> Response {
+    handle(call, USER, listeners::KIND_DATA).await
 }
 
 /// Creates a feedback ticket in the source's project and type from the JSON body: the
@@ -331,29 +264,16 @@ pub(crate) async fn user_data_listener(
     responses(
         (status = 201, description = "The ticket was created", body = super::openapi::TicketAnswer),
         (status = 400, description = "Malformed input: invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_submitter", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, source_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "source_not_found", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Source URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "source_not_configured: its default submitter or workflow is gone", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "source_not_configured: its default submitter or workflow is gone; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was created; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn external_source(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    handle(&state, SOURCE, SOURCE, key, query, peer, headers, body).await
+pub(crate) async fn external_source(call: Inbound) -> Response {
+    handle(call, SOURCE, SOURCE).await
 }
 
 /// Runs the listener's feedback macro on the ticket `find` names: its id, or (when the
@@ -382,30 +302,16 @@ pub(crate) async fn external_source(
         (status = 200, description = "Done within the request", body = super::openapi::RunAnswer),
         (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn feedback_macro_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let kind = listeners::KIND_MACRO;
-    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
+    handle(call, FEEDBACK, listeners::KIND_MACRO).await
 }
 
 /// Adds a comment to the ticket `find` names (its id, or the value of the listener's
@@ -430,30 +336,16 @@ pub(crate) async fn feedback_macro_listener(
     responses(
         (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: its find field was deleted", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "listener_not_configured: its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn feedback_comment_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let kind = listeners::KIND_COMMENT;
-    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
+    handle(call, FEEDBACK, listeners::KIND_COMMENT).await
 }
 
 /// Stores external data on the ticket `find` names (its id, or the value of the listener's
@@ -478,30 +370,16 @@ pub(crate) async fn feedback_comment_listener(
     responses(
         (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
         (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
-        (status = 401, description = "missing_api_key or invalid_api_key", body = super::openapi::ErrorAnswer),
         (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
         (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 405, description = "Listener URLs take POST only", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted", body = super::openapi::ErrorAnswer),
-        (status = 413, description = "payload_too_large: the body is over 64 KiB", body = super::openapi::ErrorAnswer),
-        (status = 415, description = "unsupported_media_type: a body that is not JSON", body = super::openapi::ErrorAnswer),
-        (status = 422, description = "idempotency_key_reused: the key was used for another request", body = super::openapi::ErrorAnswer),
-        (status = 429, description = "rate_limited: too many calls with this API key", body = super::openapi::ErrorAnswer,
-            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
+        super::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
-pub(crate) async fn feedback_data_listener(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let kind = listeners::KIND_DATA;
-    handle(&state, FEEDBACK, kind, key, query, peer, headers, body).await
+pub(crate) async fn feedback_data_listener(call: Inbound) -> Response {
+    handle(call, FEEDBACK, listeners::KIND_DATA).await
 }
 
 /// The scope (and kind) under which `handle` serves external sources.
@@ -550,18 +428,30 @@ fn count_refused(
     });
 }
 
-/// What every listener route does: check the body, then hand the call to the service.
-#[allow(clippy::too_many_arguments)]
-async fn handle(
-    state: &AppState,
-    scope: &'static str,
-    kind: &'static str,
-    key: String,
-    query: HashMap<String, String>,
-    peer: SocketAddr,
+/// What a call to a listener or source URL brings: the same for every route.
+#[derive(FromRequest)]
+pub(crate) struct Inbound {
+    state: State<AppState>,
+    key: Path<String>,
+    query: Query<HashMap<String, String>>,
+    peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
+    /// A body over the limit is refused by `handle` (413), counted like other refusals.
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+}
+
+/// What every listener and source route does: check the body, then hand the call to the
+/// service in a task of its own.
+async fn handle(call: Inbound, scope: &'static str, kind: &'static str) -> Response {
+    let Inbound {
+        state: State(state),
+        key: Path(key),
+        query: Query(query),
+        peer: ConnectInfo(peer),
+        headers,
+        body,
+    } = call;
+    let state = &state;
     // The caller as the listener log, the key's allow-list and the refusal budget see it.
     let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
     if let Some(reply) = refused_too_often(state, scope, kind, &key, caller) {
@@ -570,19 +460,19 @@ async fn handle(
     }
     let checked = match &body {
         Ok(bytes) => check_body(&headers, bytes),
-        Err(rejection) => Err(error(
+        Err(rejection) => Err(Box::new(error(
             rejection.status(),
             "payload_too_large",
             &format!(
                 "the body is over the limit of {} KiB",
                 MAX_BODY_BYTES / 1024
             ),
-        )),
+        ))),
     };
     if let Err(reply) = checked {
         // Refused before the listener looked at it, but still an inbound call: count it.
         count_refused(state, scope, kind, &key, caller, &reply);
-        return reply;
+        return *reply;
     }
     let json = body
         .ok()

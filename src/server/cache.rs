@@ -72,10 +72,11 @@ impl<K: Hash + Eq, V> Cache<K, V> {
     {
         // Read before loading: a change during the load leaves the entry already stale.
         let generation = GENERATION.load(Ordering::SeqCst);
-        if let Some(e) = self.lock().get(&key) {
-            if e.generation == generation && e.at.elapsed() < TTL {
-                return Ok(Arc::clone(&e.value));
-            }
+        if let Some(e) = self.lock().get(&key)
+            && e.generation == generation
+            && e.at.elapsed() < TTL
+        {
+            return Ok(Arc::clone(&e.value));
         }
         let value = Arc::new(load().await?);
         if !keep(&value) {

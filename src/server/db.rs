@@ -13,14 +13,13 @@ use super::settings::Settings;
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.database_url.expose().clone();
-    if let Some(path) = sqlite_file_path(&url) {
-        if let Some(dir) = std::path::Path::new(&path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
-                })?;
-            }
-        }
+    if let Some(path) = sqlite_file_path(&url)
+        && let Some(dir) = std::path::Path::new(&path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
     }
     let mut opts = ConnectOptions::new(url.clone());
     opts.sqlx_logging(false)

@@ -409,10 +409,10 @@ impl Outbox {
             Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
             _ => None,
         };
-        if let Some(ip) = literal {
-            if let Err(m) = outgoing::check(&host, &[ip], &self.allow) {
-                return done(headers, Err((format!("refused: {m}"), false)));
-            }
+        if let Some(ip) = literal
+            && let Err(m) = outgoing::check(&host, &[ip], &self.allow)
+        {
+            return done(headers, Err((format!("refused: {m}"), false)));
         }
         if let Err(wait) = self.limiter.check(host.to_ascii_lowercase()) {
             return Outcome::Deferred(wait);
@@ -817,13 +817,13 @@ async fn record(
             continue;
         }
         let mut capture_note = String::new();
-        if verdict == Verdict::Succeeded {
-            if let (Some(group_id), Ok(a)) = (
+        if verdict == Verdict::Succeeded
+            && let (Some(group_id), Ok(a)) = (
                 hook.as_ref().and_then(|w| w.capture_group_id),
                 &attempt.answer,
-            ) {
-                capture_note = capture(&txn, &d, group_id, &a.body).await?;
-            }
+            )
+        {
+            capture_note = capture(&txn, &d, group_id, &a.body).await?;
         }
         webhook_attempt::ActiveModel {
             delivery_id: Set(d.id),
@@ -849,32 +849,32 @@ async fn record(
         }
         .insert(&txn)
         .await?;
-        if verdict == Verdict::Disable {
-            if let Some(id) = d.webhook_id {
-                switched_off = true;
-                sealed_cut = true;
-                let reason = format!(
-                    "the receiver answered 410 Gone at {}",
-                    super::services::format_time(&now)
-                );
-                webhook::Entity::update_many()
-                    .col_expr(webhook::Column::Enabled, Expr::value(false))
-                    .col_expr(webhook::Column::DisabledReason, Expr::value(reason.clone()))
-                    .filter(webhook::Column::Id.eq(id))
-                    .exec(&txn)
-                    .await?;
-                webhooks::cut_sealed(webhook_delivery::Entity::update_many(), now)
-                    .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
-                    .col_expr(
-                        webhook_delivery::Column::LastError,
-                        Expr::value(format!("not sent: the webhook is switched off ({reason})")),
-                    )
-                    .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
-                    .filter(webhook_delivery::Column::WebhookId.eq(id))
-                    .filter(webhook_delivery::Column::Status.eq("queued"))
-                    .exec(&txn)
-                    .await?;
-            }
+        if verdict == Verdict::Disable
+            && let Some(id) = d.webhook_id
+        {
+            switched_off = true;
+            sealed_cut = true;
+            let reason = format!(
+                "the receiver answered 410 Gone at {}",
+                super::services::format_time(&now)
+            );
+            webhook::Entity::update_many()
+                .col_expr(webhook::Column::Enabled, Expr::value(false))
+                .col_expr(webhook::Column::DisabledReason, Expr::value(reason.clone()))
+                .filter(webhook::Column::Id.eq(id))
+                .exec(&txn)
+                .await?;
+            webhooks::cut_sealed(webhook_delivery::Entity::update_many(), now)
+                .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+                .col_expr(
+                    webhook_delivery::Column::LastError,
+                    Expr::value(format!("not sent: the webhook is switched off ({reason})")),
+                )
+                .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
+                .filter(webhook_delivery::Column::WebhookId.eq(id))
+                .filter(webhook_delivery::Column::Status.eq("queued"))
+                .exec(&txn)
+                .await?;
         }
     }
     txn.commit().await?;

@@ -102,13 +102,40 @@ pub struct ErrorDetail {
     /// `ip_not_allowed`, `api_key_not_allowed`, `listener_disabled`, `target_protected`,
     /// `listener_not_found`, `target_not_found`, `target_not_in_filter`, `method_not_allowed`,
     /// `listener_not_configured`, `payload_too_large`, `unsupported_media_type`,
-    /// `idempotency_key_reused`, `rate_limited`, `internal_error`, and for Add Comment and
+    /// `idempotency_key_reused`, `idempotency_key_in_flight`, `rate_limited`,
+    /// `too_many_refused_calls`, `internal_error`, and for Add Comment and
     /// External Data listeners `invalid_body`, `missing_field`, `invalid_field`,
     /// `invalid_author`; for external sources `source_not_found`, `source_disabled`,
     /// `source_not_configured`, `invalid_submitter`.
     pub code: String,
     /// For people: what went wrong and what to do.
     pub message: String,
+}
+
+/// The refusals every listener and source URL may answer, whatever it does (each URL
+/// documents its own 400, 403, 404, 409 and 500).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "describes answers for the document; never built")]
+pub enum Refusals {
+    /// missing_api_key or invalid_api_key
+    #[response(status = 401)]
+    Unauthorized(ErrorAnswer),
+    /// method_not_allowed: listener and source URLs take POST only
+    #[response(status = 405, headers(("Allow" = String, description = "POST")))]
+    MethodNotAllowed(ErrorAnswer),
+    /// payload_too_large: the body is over 64 KiB
+    #[response(status = 413)]
+    PayloadTooLarge(ErrorAnswer),
+    /// unsupported_media_type: a body that is not JSON
+    #[response(status = 415)]
+    UnsupportedMediaType(ErrorAnswer),
+    /// idempotency_key_reused: the key was used for another request
+    #[response(status = 422)]
+    IdempotencyKeyReused(ErrorAnswer),
+    /// rate_limited: too many calls with this API key; too_many_refused_calls: too many
+    /// refused calls from this address
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    TooManyRequests(ErrorAnswer),
 }
 
 struct Security;
@@ -186,5 +213,23 @@ mod tests {
             assert!(op["responses"][status].is_object(), "{status} missing");
         }
         assert!(op["responses"]["429"]["headers"]["Retry-After"].is_object());
+        // Every listener URL and the source URL is documented with the refusals any of them
+        // may answer, the in-flight 409 and the address's 429 included.
+        for (_, _, path) in crate::types::LISTENER_PATHS {
+            let op = &doc["paths"][format!("/api/v1/{path}/{{key}}")]["post"];
+            assert!(op.is_object(), "{path} undocumented");
+            for status in ["401", "405", "409", "413", "415", "422", "429", "500"] {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{path}: {status} missing"
+                );
+            }
+            let text = op["responses"].to_string();
+            for code in ["idempotency_key_in_flight", "too_many_refused_calls"] {
+                assert!(text.contains(code), "{path}: {code} missing");
+            }
+        }
+        let source = &doc["paths"]["/api/v1/externalSources/{key}"]["post"]["responses"];
+        assert!(source.to_string().contains("idempotency_key_in_flight"));
     }
 }

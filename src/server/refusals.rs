@@ -203,8 +203,9 @@ impl Refusals {
             .all(db)
             .await?;
         // Keys that name no listener or source (guesses, typos) share one row per reason.
-        let mut merged: HashMap<(Option<i32>, Option<i32>, String, u16, String), Tally> =
-            HashMap::new();
+        // (listener, source, key, status, code): one log row each.
+        type Row = (Option<i32>, Option<i32>, String, u16, String);
+        let mut merged: HashMap<Row, Tally> = HashMap::new();
         for (reason, tally) in taken {
             let key = reason.key.to_ascii_lowercase();
             let (listener_id, source_id) = if reason.scope == SOURCE {

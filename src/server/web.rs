@@ -122,10 +122,8 @@ pub async fn session_layer(
         return next.run(req).await;
     }
     let is_write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if is_write {
-        if let Err(e) = check_same_origin(req.headers()) {
-            return e.into_response();
-        }
+    if is_write && let Err(e) = check_same_origin(req.headers()) {
+        return e.into_response();
     }
     let ip = req
         .extensions()
@@ -198,10 +196,10 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name: header::HeaderName, value: &str| {
-        if !headers.contains_key(&name) {
-            if let Ok(v) = header::HeaderValue::from_str(value) {
-                headers.insert(name, v);
-            }
+        if !headers.contains_key(&name)
+            && let Ok(v) = header::HeaderValue::from_str(value)
+        {
+            headers.insert(name, v);
         }
     };
     set(

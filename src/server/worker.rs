@@ -529,10 +529,11 @@ async fn give_back(
         .filter(job::Column::LockedBy.eq(worker_id))
         .exec(&txn)
         .await?;
-    if last && job.kind == KIND_MACRO_RUN {
-        if let Ok(p) = serde_json::from_str::<MacroRunJob>(&job.payload) {
-            macros::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;
-        }
+    if last
+        && job.kind == KIND_MACRO_RUN
+        && let Ok(p) = serde_json::from_str::<MacroRunJob>(&job.payload)
+    {
+        macros::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;
     }
     txn.commit().await?;
     Ok(())

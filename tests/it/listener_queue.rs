@@ -1076,9 +1076,7 @@ async fn refused_calls_are_counted_not_written(backend: Backend) {
         300
     );
     assert_eq!(
-        app.count(&format!(
-            "SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'plus' AND code = 'invalid_api_key' AND listener_id = (SELECT id FROM listeners WHERE key = 'plus')"
-        ))
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE listener_key = 'plus' AND code = 'invalid_api_key' AND listener_id = (SELECT id FROM listeners WHERE key = 'plus')")
         .await,
         1,
         "a refusal at a real listener is filed under it, as one row"

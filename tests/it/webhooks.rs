@@ -36,11 +36,14 @@ struct Seen {
     body: Vec<u8>,
 }
 
-/// Scripted answers (status, extra headers, body), used in order; then 200 `{}`.
+/// A scripted answer: status, extra headers, body.
+type Answer = (u16, Vec<(&'static str, String)>, Vec<u8>);
+
+/// Scripted answers, used in order; then 200 `{}`.
 #[derive(Clone, Default)]
 struct Receiver {
     seen: Arc<Mutex<Vec<Seen>>>,
-    plan: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, Vec<u8>)>>>,
+    plan: Arc<Mutex<Vec<Answer>>>,
     /// Requests whose path contains "slow" wait this long before the answer.
     slow: Arc<Mutex<Duration>>,
 }
@@ -1683,8 +1686,11 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
 /// recipients at bounce.example.com.
 #[derive(Clone, Default)]
 struct SmtpSink {
-    messages: Arc<Mutex<Vec<(String, Vec<String>, String)>>>,
+    /// (sender, recipients, message) of each message accepted.
+    messages: Arc<Mutex<Vec<Mail>>>,
 }
+
+type Mail = (String, Vec<String>, String);
 
 impl SmtpSink {
     async fn start() -> (SmtpSink, u16) {

@@ -479,10 +479,10 @@ fn Comments(t: TicketView) -> impl IntoView {
     // The page is rebuilt in place after a comment, so the text box is emptied here.
     let form = NodeRef::<leptos::html::Form>::new();
     Effect::new(move |_| {
-        if comment.value().with(|v| matches!(v, Some(Ok(_)))) {
-            if let Some(f) = form.get() {
-                f.reset();
-            }
+        if comment.value().with(|v| matches!(v, Some(Ok(_))))
+            && let Some(f) = form.get()
+        {
+            f.reset();
         }
     });
     view! {

@@ -356,10 +356,10 @@ fn LivePreview() -> impl IntoView {
         };
         let source = form.clone();
         let look = Closure::<dyn FnMut(leptos::web_sys::Event)>::new(move |_| {
-            if let Ok(data) = leptos::web_sys::FormData::new_with_form(&source) {
-                if let Ok(input) = PreviewFilter::from_form_data(&data) {
-                    preview.dispatch(input);
-                }
+            if let Ok(data) = leptos::web_sys::FormData::new_with_form(&source)
+                && let Ok(input) = PreviewFilter::from_form_data(&data)
+            {
+                preview.dispatch(input);
             }
         });
         for event in ["change", "input"] {

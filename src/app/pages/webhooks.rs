@@ -227,7 +227,6 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 .as_ref()
                 .map(|(id, _)| id.to_string())
                 .unwrap_or_default(),
-            ..Default::default()
         },
         None => editor.draft.clone(),
     };

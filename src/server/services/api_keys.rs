@@ -92,10 +92,11 @@ pub async fn create(
     let mut errors = FieldErrors::new();
     let prefix = errors.check("prefix", parse_key_prefix(&form.prefix));
     let parsed = parse_common(form, &mut errors);
-    if let Some(p) = &parsed {
-        if !p.name.is_empty() && name_taken(db, &p.name, None).await? {
-            errors.push("name", "another API key has this name");
-        }
+    if let Some(p) = &parsed
+        && !p.name.is_empty()
+        && name_taken(db, &p.name, None).await?
+    {
+        errors.push("name", "another API key has this name");
     }
     errors.into_result()?;
     let (prefix, parsed) = (prefix.expect("checked"), parsed.expect("checked"));
@@ -162,10 +163,11 @@ pub async fn update(
     let existing = find(db, id).await?;
     let mut errors = FieldErrors::new();
     let parsed = parse_common(form, &mut errors);
-    if let Some(p) = &parsed {
-        if !p.name.is_empty() && name_taken(db, &p.name, Some(id)).await? {
-            errors.push("name", "another API key has this name");
-        }
+    if let Some(p) = &parsed
+        && !p.name.is_empty()
+        && name_taken(db, &p.name, Some(id)).await?
+    {
+        errors.push("name", "another API key has this name");
     }
     errors.into_result()?;
     let parsed = parsed.expect("checked");

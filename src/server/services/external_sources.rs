@@ -217,10 +217,10 @@ pub async fn save(
         parse_id(&form.api_key_id)
             .map_err(|_| "choose the API key callers must present".to_string()),
     );
-    if let Some(id) = api_key_id {
-        if api_key::Entity::find_by_id(id).count(db).await? == 0 {
-            errors.push("api_key_id", "that API key does not exist");
-        }
+    if let Some(id) = api_key_id
+        && api_key::Entity::find_by_id(id).count(db).await? == 0
+    {
+        errors.push("api_key_id", "that API key does not exist");
     }
     let status_param = errors
         .check("status_param", body_param(&form.status_param))
@@ -662,10 +662,10 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         )
         .await;
         // A refusal or an error keeps no answer: the key is free again.
-        if !matches!(&created, Ok(reply) if reply.status < 300) {
-            if let Err(e) = listeners::release(db, key_id, held).await {
-                tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
-            }
+        if !matches!(&created, Ok(reply) if reply.status < 300)
+            && let Err(e) = listeners::release(db, key_id, held).await
+        {
+            tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
         }
         return created;
     }
@@ -697,13 +697,13 @@ async fn create_claimed(
 ) -> Result<Reply, AppError> {
     let Some(body) = call.body.as_ref().and_then(Value::as_object) else {
         let reply = refuse(400, "invalid_body", "the body must be a JSON object".into());
-        log(db, &call, source_id, &reply, Some(key_id), started).await?;
+        log(db, call, source_id, &reply, Some(key_id), started).await?;
         return Ok(reply);
     };
     let new = match ticket_of(db, s, body).await? {
         Ok(t) => t,
         Err(reply) => {
-            log(db, &call, source_id, &reply, Some(key_id), started).await?;
+            log(db, call, source_id, &reply, Some(key_id), started).await?;
             return Ok(reply);
         }
     };
@@ -720,27 +720,27 @@ async fn create_claimed(
         body: json!({ "status": "created", "ticket_id": ticket_id.to_string() }),
         retry_after: None,
     };
-    if let Some(idem) = idem {
-        if !listeners::remember_answer(&txn, key_id, idem, fingerprint, &reply).await? {
-            txn.rollback().await?;
-            drop(gate);
-            let first = replay(db, key_id, idem.key, fingerprint, std::time::Duration::ZERO)
-                .await?
-                .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
-            log_alone(
-                db,
-                &call,
-                source_id,
-                &first,
-                "replayed",
-                Some(key_id),
-                started,
-            )
-            .await?;
-            return Ok(first);
-        }
+    if let Some(idem) = idem
+        && !listeners::remember_answer(&txn, key_id, idem, fingerprint, &reply).await?
+    {
+        txn.rollback().await?;
+        drop(gate);
+        let first = replay(db, key_id, idem.key, fingerprint, std::time::Duration::ZERO)
+            .await?
+            .ok_or_else(|| AppError::internal("idempotency record vanished"))?;
+        log_alone(
+            db,
+            call,
+            source_id,
+            &first,
+            "replayed",
+            Some(key_id),
+            started,
+        )
+        .await?;
+        return Ok(first);
     }
-    log_as(&txn, &call, source_id, &reply, "", Some(key_id), started).await?;
+    log_as(&txn, call, source_id, &reply, "", Some(key_id), started).await?;
     txn.commit().await?;
     Ok(reply)
 }

@@ -334,20 +334,20 @@ pub async fn save(
         parse_id(&form.api_key_id)
             .map_err(|_| "choose the API key callers must present".to_string()),
     );
-    if let Some(id) = filter_id {
-        if let Err(e) = filters::find_in_scope(db, id, scope, "filter_id").await {
-            errors.absorb(e)?;
-        }
+    if let Some(id) = filter_id
+        && let Err(e) = filters::find_in_scope(db, id, scope, "filter_id").await
+    {
+        errors.absorb(e)?;
     }
-    if let Some(id) = macro_id {
-        if let Err(e) = macros::get_in_scope(db, id, scope, "macro_id").await {
-            errors.absorb(e)?;
-        }
+    if let Some(id) = macro_id
+        && let Err(e) = macros::get_in_scope(db, id, scope, "macro_id").await
+    {
+        errors.absorb(e)?;
     }
-    if let Some(id) = api_key_id {
-        if api_key::Entity::find_by_id(id).count(db).await? == 0 {
-            errors.push("api_key_id", "that API key does not exist");
-        }
+    if let Some(id) = api_key_id
+        && api_key::Entity::find_by_id(id).count(db).await? == 0
+    {
+        errors.push("api_key_id", "that API key does not exist");
     }
     let mut clash = listener::Entity::find()
         .filter(listener::Column::Scope.eq(scope))
@@ -717,11 +717,11 @@ async fn accept_once(
         (sea_orm::ActiveValue::Set(Some(id)), _) => Some(macros::RunTarget::User(*id)),
         _ => None,
     };
-    if let Some(target) = target {
-        if !still_there(&txn, target).await? {
-            txn.rollback().await?;
-            return Ok(Ok(Outcome::Gone));
-        }
+    if let Some(target) = target
+        && !still_there(&txn, target).await?
+    {
+        txn.rollback().await?;
+        return Ok(Ok(Outcome::Gone));
     }
     let run_id = accept.run.insert(&txn).await?.id;
     let mut job = accept.job;
@@ -1015,10 +1015,10 @@ async fn with_target(
             "this listener's macro acts on something else than its listener",
         );
     }
-    if let Target::User(u) = &target {
-        if let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, u) {
-            return refuse(403, "target_protected", &message);
-        }
+    if let Target::User(u) = &target
+        && let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, u)
+    {
+        return refuse(403, "target_protected", &message);
     }
     Ok(Resolved::Run {
         listener: l.clone(),
@@ -1616,10 +1616,10 @@ async fn answer(
     let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;
     // Only accepted and done calls keep their answer (stored with their effect); after a
     // refusal or an error the key is free again, so a corrected retry is looked at afresh.
-    if !matches!(&answered, Ok(reply) if reply.status < 300) {
-        if let Err(e) = release(db, key_id, held).await {
-            tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
-        }
+    if !matches!(&answered, Ok(reply) if reply.status < 300)
+        && let Err(e) = release(db, key_id, held).await
+    {
+        tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
     }
     answered
 }
@@ -1642,7 +1642,7 @@ async fn answer_for_key(
         db,
         lookups,
         Some(&state.finder),
-        &l,
+        l,
         call.find.as_deref(),
         logged,
     )
@@ -2007,19 +2007,19 @@ async fn act_now(
             Reply::done(json!({ "status": "completed", "stored": stored }))
         }
     };
-    if let Some(idem) = idem {
-        if !remember_answer(&txn, api_key_id, idem, fingerprint, &reply).await? {
-            // The same key got there first: nothing of this call is kept.
-            txn.rollback().await?;
-            drop(gate);
-            return match replay(db, api_key_id, idem.key, fingerprint, Duration::ZERO).await? {
-                Some(first) => {
-                    logged.replayed(&first);
-                    Ok(first)
-                }
-                None => Err(AppError::internal("idempotency record vanished")),
-            };
-        }
+    if let Some(idem) = idem
+        && !remember_answer(&txn, api_key_id, idem, fingerprint, &reply).await?
+    {
+        // The same key got there first: nothing of this call is kept.
+        txn.rollback().await?;
+        drop(gate);
+        return match replay(db, api_key_id, idem.key, fingerprint, Duration::ZERO).await? {
+            Some(first) => {
+                logged.replayed(&first);
+                Ok(first)
+            }
+            None => Err(AppError::internal("idempotency record vanished")),
+        };
     }
     api_keys::record_use(&txn, api_key_id).await?;
     insert_call(

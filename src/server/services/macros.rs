@@ -318,13 +318,13 @@ fn parse_form(
     if actions.is_empty() && errors.is_empty() {
         errors.push("actions", "add at least one action");
     }
-    if let Some(pos) = actions.iter().position(|a| *a == MacroAction::RemoveUser) {
-        if pos + 1 != actions.len() {
-            errors.push(
-                "actions",
-                "Remove user completely must be the last action: nothing can follow it",
-            );
-        }
+    if let Some(pos) = actions.iter().position(|a| *a == MacroAction::RemoveUser)
+        && pos + 1 != actions.len()
+    {
+        errors.push(
+            "actions",
+            "Remove user completely must be the last action: nothing can follow it",
+        );
     }
     let feedback_macro = scope == SCOPE_FEEDBACK;
     let automation_filter_id = if feedback_macro {
@@ -361,10 +361,10 @@ fn parse_form(
             "" => None,
             raw => errors.check("schedule_ends_at", parse_moment(raw)),
         };
-        if let (Some(s), Some(e)) = (starts_at, ends_at) {
-            if e <= s {
-                errors.push("schedule_ends_at", "must be after the start");
-            }
+        if let (Some(s), Some(e)) = (starts_at, ends_at)
+            && e <= s
+        {
+            errors.push("schedule_ends_at", "must be after the start");
         }
         match (filter_id, starts_at) {
             (Some(filter_id), Some(starts_at)) => Some(ParsedSchedule {
@@ -574,10 +574,10 @@ pub async fn save(
             p.schedule.as_ref().map(|s| s.filter_id),
         ),
     ] {
-        if let Some(id) = id {
-            if let Err(e) = super::filters::find_in_scope(db, id, scope, field).await {
-                errors.absorb(e)?;
-            }
+        if let Some(id) = id
+            && let Err(e) = super::filters::find_in_scope(db, id, scope, field).await
+        {
+            errors.absorb(e)?;
         }
     }
     errors.into_result()?;
@@ -842,7 +842,7 @@ pub async fn run_queued(
     let Some(target) = user::Entity::find_by_id(user_id).one(txn).await? else {
         return fail_run(txn, run_id, "the user no longer exists").await;
     };
-    if let Err(AppError::Forbidden(reason)) = check_removable(&m, &target) {
+    if let Err(AppError::Forbidden(reason)) = check_removable(m, &target) {
         return fail_run(txn, run_id, &reason).await;
     }
     run_in(txn, actor, m, &target, ctx).await
@@ -1105,12 +1105,14 @@ async fn run_in(
     super::webhooks::queue(
         txn,
         rendered,
-        Some(m.id),
-        Some(run),
-        &about,
-        false,
-        None,
-        seal,
+        super::webhooks::Origin {
+            macro_id: Some(m.id),
+            run_id: Some(run),
+            about: &about,
+            test: false,
+            resend_of: None,
+            seal,
+        },
     )
     .await?;
     if let Some(e) = &erased {
@@ -1270,12 +1272,14 @@ pub async fn run_on_ticket(
     super::webhooks::queue(
         txn,
         rendered,
-        Some(m.id),
-        Some(run),
-        &super::webhooks::About::ticket(t),
-        false,
-        None,
-        None,
+        super::webhooks::Origin {
+            macro_id: Some(m.id),
+            run_id: Some(run),
+            about: &super::webhooks::About::ticket(t),
+            test: false,
+            resend_of: None,
+            seal: None,
+        },
     )
     .await?;
     Ok(RunOutcome {

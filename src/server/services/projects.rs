@@ -534,7 +534,7 @@ pub async fn save_type(
         .all(&txn)
         .await?;
     for old in &old_statuses {
-        if p.statuses.iter().any(|s| *s == old.name) {
+        if p.statuses.contains(&old.name) {
             continue;
         }
         let in_use = ticket::Entity::find()
@@ -646,7 +646,9 @@ pub async fn add_demo_types(
     project_id: i32,
     testers: i32,
 ) -> Result<(), AppError> {
-    let types: [(&str, &[(&str, &str, &str, bool, &str)]); 2] = [
+    // A field: (key, label, kind, required, options).
+    type Field<'a> = (&'a str, &'a str, &'a str, bool, &'a str);
+    let types: [(&str, &[Field]); 2] = [
         (
             "Bug Report",
             &[

@@ -560,58 +560,6 @@ pub async fn find_by_email(
         .await?)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn form() -> UserForm {
-        UserForm {
-            email: "Ada@Example.com".into(),
-            first_name: "Ada".into(),
-            last_name: "Lovelace".into(),
-            role: "participant".into(),
-            score: "3".into(),
-            team_ids: vec!["1".into()],
-            ..Default::default()
-        }
-    }
-
-    fn teams() -> Vec<TeamRef> {
-        vec![TeamRef {
-            id: 1,
-            name: "Customers".into(),
-        }]
-    }
-
-    #[test]
-    fn a_good_form_parses() {
-        let p = parse_user_form(&form(), None, &teams()).unwrap();
-        assert_eq!(p.email.as_str(), "ada@example.com");
-        assert_eq!(p.team_ids, vec![1]);
-        assert_eq!(p.score, 3);
-    }
-
-    #[test]
-    fn every_bad_field_is_named() {
-        let f = UserForm {
-            email: "nope".into(),
-            first_name: "".into(),
-            score: "lots".into(),
-            team_ids: vec!["9".into()],
-            role: "community_manager".into(),
-            ..form()
-        };
-        let err = parse_user_form(&f, None, &teams()).unwrap_err();
-        for field in ["email", "first_name", "score", "team_ids", "password"] {
-            assert!(
-                err.field_message(field).is_some(),
-                "{field} missing from {err:?}"
-            );
-        }
-        assert!(err.field_message("last_name").is_none());
-    }
-}
-
 /// A comment about a user by the signed-in manager: community-level, or about their part in
 /// one project.
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
@@ -630,14 +578,13 @@ pub async fn add_comment(
     errors.into_result()?;
     let user_id = user_id.expect("checked");
     find(db, user_id).await?;
-    if let Some(p) = project_id {
-        if crate::server::entities::project::Entity::find_by_id(p)
+    if let Some(p) = project_id
+        && crate::server::entities::project::Entity::find_by_id(p)
             .one(db)
             .await?
             .is_none()
-        {
-            return Err(AppError::field("project_id", "that project does not exist"));
-        }
+    {
+        return Err(AppError::field("project_id", "that project does not exist"));
     }
     let author_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let author = find(db, author_id).await?;
@@ -693,4 +640,56 @@ pub async fn adjust_score(
         .exec(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form() -> UserForm {
+        UserForm {
+            email: "Ada@Example.com".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            role: "participant".into(),
+            score: "3".into(),
+            team_ids: vec!["1".into()],
+            ..Default::default()
+        }
+    }
+
+    fn teams() -> Vec<TeamRef> {
+        vec![TeamRef {
+            id: 1,
+            name: "Customers".into(),
+        }]
+    }
+
+    #[test]
+    fn a_good_form_parses() {
+        let p = parse_user_form(&form(), None, &teams()).unwrap();
+        assert_eq!(p.email.as_str(), "ada@example.com");
+        assert_eq!(p.team_ids, vec![1]);
+        assert_eq!(p.score, 3);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let f = UserForm {
+            email: "nope".into(),
+            first_name: "".into(),
+            score: "lots".into(),
+            team_ids: vec!["9".into()],
+            role: "community_manager".into(),
+            ..form()
+        };
+        let err = parse_user_form(&f, None, &teams()).unwrap_err();
+        for field in ["email", "first_name", "score", "team_ids", "password"] {
+            assert!(
+                err.field_message(field).is_some(),
+                "{field} missing from {err:?}"
+            );
+        }
+        assert!(err.field_message("last_name").is_none());
+    }
 }

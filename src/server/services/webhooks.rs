@@ -992,10 +992,10 @@ pub fn signing_secrets(
     let mut out = Vec::new();
     if let Some(s) = &w.signing_secret {
         out.push(SigningSecret::parse(&sealer.open(s)?)?);
-        if let (Some(old), Some(until)) = (&w.old_signing_secret, w.old_secret_until) {
-            if until > now {
-                out.push(SigningSecret::parse(&sealer.open(old)?)?);
-            }
+        if let (Some(old), Some(until)) = (&w.old_signing_secret, w.old_secret_until)
+            && until > now
+        {
+            out.push(SigningSecret::parse(&sealer.open(old)?)?);
         }
     }
     Ok(out)
@@ -1262,18 +1262,32 @@ pub fn cut_sealed(
         )
 }
 
+/// Where queued requests come from: the macro and run, whom they are about, whether they are
+/// a test send or a resend, and the seal of a removal's requests.
+pub struct Origin<'a> {
+    pub macro_id: Option<i32>,
+    pub run_id: Option<i64>,
+    pub about: &'a About,
+    pub test: bool,
+    pub resend_of: Option<i64>,
+    pub seal: Option<Seal<'a>>,
+}
+
 /// Queues rendered requests in the caller's transaction (a run's: the requests are durable
 /// exactly when the run is). A request that cannot be sent is recorded as failed, with why.
 pub async fn queue(
     txn: &impl ConnectionTrait,
     rendered: Vec<Rendered>,
-    macro_id: Option<i32>,
-    run_id: Option<i64>,
-    about: &About,
-    test: bool,
-    resend_of: Option<i64>,
-    seal: Option<Seal<'_>>,
+    origin: Origin<'_>,
 ) -> Result<Vec<i64>, AppError> {
+    let Origin {
+        macro_id,
+        run_id,
+        about,
+        test,
+        resend_of,
+        seal,
+    } = origin;
     if rendered.is_empty() {
         return Ok(Vec::new());
     }
@@ -1394,12 +1408,14 @@ pub async fn try_out(
         let ids = queue(
             &txn,
             vec![rendered],
-            Some(m.id),
-            None,
-            &about,
-            true,
-            None,
-            None,
+            Origin {
+                macro_id: Some(m.id),
+                run_id: None,
+                about: &about,
+                test: true,
+                resend_of: None,
+                seal: None,
+            },
         )
         .await?;
         audit::record(&txn, actor, "webhook.test_sent", &w.name, "").await?;
@@ -1469,12 +1485,14 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
     let ids = queue(
         &txn,
         vec![rendered],
-        d.macro_id,
-        d.run_id,
-        &about,
-        d.test,
-        Some(d.id),
-        None,
+        Origin {
+            macro_id: d.macro_id,
+            run_id: d.run_id,
+            about: &about,
+            test: d.test,
+            resend_of: Some(d.id),
+            seal: None,
+        },
     )
     .await?;
     audit::record(
