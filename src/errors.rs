@@ -100,10 +100,14 @@ impl AppError {
         }
     }
 
-    /// Log an unexpected failure with its cause and return the opaque error.
+    /// Log an unexpected failure with its cause and where it happened (the caller's file and
+    /// line: call it directly or in a closure, since through a function pointer the place is
+    /// lost), and return the opaque error.
     #[cfg(feature = "ssr")]
+    #[track_caller]
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(%cause, "internal error");
+        let at = std::panic::Location::caller();
+        tracing::error!(%cause, %at, "internal error");
         AppError::Internal
     }
 }
@@ -178,18 +182,25 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// A database error is logged with the statement's place in our code: `?` passes its own
+/// file and line to this conversion (`#[track_caller]`), so the log says which query failed,
+/// not only how.
 #[cfg(feature = "ssr")]
 impl From<sea_orm::DbErr> for AppError {
+    #[track_caller]
     fn from(err: sea_orm::DbErr) -> Self {
-        AppError::internal(format!("database: {err}"))
+        let at = std::panic::Location::caller();
+        tracing::error!(cause = %err, %at, "database error");
+        AppError::Internal
     }
 }
 
 #[cfg(feature = "ssr")]
 impl From<sea_orm::TransactionError<AppError>> for AppError {
+    #[track_caller]
     fn from(err: sea_orm::TransactionError<AppError>) -> Self {
         match err {
-            sea_orm::TransactionError::Connection(e) => e.into(),
+            sea_orm::TransactionError::Connection(e) => AppError::from(e),
             sea_orm::TransactionError::Transaction(e) => e,
         }
     }
@@ -217,5 +228,45 @@ impl axum::response::IntoResponse for AppError {
             response.headers_mut().insert(http::header::RETRY_AFTER, v);
         }
         response
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::AppError;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn database_errors_are_logged_with_the_place_of_the_failed_query() {
+        let log = Captured::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        fn query(at: &mut u32) -> Result<(), AppError> {
+            *at = line!() + 1;
+            Err(sea_orm::DbErr::Custom("no such table: widgets".into()))?;
+            Ok(())
+        }
+        let mut line = 0;
+        let answer = tracing::subscriber::with_default(subscriber, || query(&mut line));
+        assert_eq!(answer, Err(AppError::Internal), "opaque to the caller");
+        let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("no such table: widgets"), "{text}");
+        assert!(text.contains(&format!("src/errors.rs:{line}")), "{text}");
     }
 }

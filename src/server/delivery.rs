@@ -599,7 +599,9 @@ pub async fn claim(
         .col_expr(webhook_delivery::Column::LockedBy, Expr::value(worker_id))
         .col_expr(
             webhook_delivery::Column::LockedUntil,
-            Expr::value(now + chrono::Duration::from_std(lease).map_err(AppError::internal)?),
+            Expr::value(
+                now + chrono::Duration::from_std(lease).map_err(|e| AppError::internal(e))?,
+            ),
         )
         .col_expr(
             webhook_delivery::Column::Attempts,
@@ -920,7 +922,7 @@ pub async fn try_deliver_due(
     }
     let mut results = Vec::new();
     while let Some(r) = set.join_next().await {
-        results.push(r.map_err(AppError::internal)?);
+        results.push(r.map_err(|e| AppError::internal(e))?);
     }
     let n = results.len();
     record(db, outbox, worker_id, results).await?;

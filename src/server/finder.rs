@@ -77,7 +77,7 @@ impl Finder {
         answer
             .await
             .map_err(|_| stopped())?
-            .map_err(AppError::internal)
+            .map_err(|e| AppError::internal(e))
     }
 }
 

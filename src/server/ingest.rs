@@ -95,7 +95,7 @@ impl Ingest {
         answer
             .await
             .map_err(|_| AppError::internal("the queue writer has stopped"))?
-            .map_err(AppError::internal)
+            .map_err(|e| AppError::internal(e))
     }
 }
 

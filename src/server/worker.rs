@@ -190,7 +190,7 @@ pub fn new_job(kind: &str, payload: &impl Serialize) -> Result<job::ActiveModel,
     let now = Utc::now();
     Ok(job::ActiveModel {
         kind: Set(kind.into()),
-        payload: Set(serde_json::to_string(payload).map_err(AppError::internal)?),
+        payload: Set(serde_json::to_string(payload).map_err(|e| AppError::internal(e))?),
         status: Set("queued".into()),
         attempts: Set(0),
         run_after: Set(now),
@@ -269,7 +269,9 @@ pub async fn claim_many(
         .col_expr(job::Column::LockedBy, Expr::value(worker_id))
         .col_expr(
             job::Column::LockedUntil,
-            Expr::value(now + chrono::Duration::from_std(lease).map_err(AppError::internal)?),
+            Expr::value(
+                now + chrono::Duration::from_std(lease).map_err(|e| AppError::internal(e))?,
+            ),
         )
         .col_expr(
             job::Column::Attempts,

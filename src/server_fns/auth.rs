@@ -14,7 +14,9 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
     ctx::with_status(
         async move {
             let state = ctx::state()?;
-            let headers: HeaderMap = leptos_axum::extract().await.map_err(AppError::internal)?;
+            let headers: HeaderMap = leptos_axum::extract()
+                .await
+                .map_err(|e| AppError::internal(e))?;
             let client = ClientInfo {
                 ip: ctx::client_ip().await,
                 user_agent: headers
@@ -41,7 +43,7 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
             let res = expect_context::<leptos_axum::ResponseOptions>();
             res.append_header(
                 header::SET_COOKIE,
-                HeaderValue::from_str(&cookie).map_err(AppError::internal)?,
+                HeaderValue::from_str(&cookie).map_err(|e| AppError::internal(e))?,
             );
             leptos_axum::redirect(&safe_next_path(&form.next));
             Ok(())
@@ -59,7 +61,9 @@ pub async fn sign_out() -> Result<(), AppError> {
     ctx::with_status(
         async move {
             let state = ctx::state()?;
-            let headers: HeaderMap = leptos_axum::extract().await.map_err(AppError::internal)?;
+            let headers: HeaderMap = leptos_axum::extract()
+                .await
+                .map_err(|e| AppError::internal(e))?;
             if let Some(token) = headers
                 .get(header::COOKIE)
                 .and_then(|v| v.to_str().ok())
@@ -80,7 +84,7 @@ pub async fn sign_out() -> Result<(), AppError> {
             res.append_header(
                 header::SET_COOKIE,
                 HeaderValue::from_str(&auth::session_cookie(&state.settings, None))
-                    .map_err(AppError::internal)?,
+                    .map_err(|e| AppError::internal(e))?,
             );
             leptos_axum::redirect("/login?notice=signed_out");
             Ok(())

@@ -193,7 +193,7 @@ pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
             .map_err(|e| AppError::internal(format!("argon2: {e}")))
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(|e| AppError::internal(e))?
 }
 
 /// Verifies a password against a stored hash; with no hash it still does the work, so that
@@ -218,7 +218,7 @@ async fn verify_password(password: Secret<String>, hash: Option<String>) -> Resu
         Ok(ok && hash.is_some())
     })
     .await
-    .map_err(AppError::internal)?
+    .map_err(|e| AppError::internal(e))?
 }
 
 fn new_token() -> String {
@@ -236,7 +236,7 @@ pub fn view_of(u: &user::Model) -> Result<CurrentUserView, AppError> {
         id: u.id,
         email: u.email.clone(),
         display_name: format!("{} {}", u.first_name, u.last_name),
-        role: Role::parse(&u.role).map_err(AppError::internal)?,
+        role: Role::parse(&u.role).map_err(|e| AppError::internal(e))?,
     })
 }
 
@@ -351,7 +351,8 @@ pub async fn sign_in(
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(now
-            + ChronoDuration::from_std(settings.session_absolute).map_err(AppError::internal)?),
+            + ChronoDuration::from_std(settings.session_absolute)
+                .map_err(|e| AppError::internal(e))?),
         ip: Set(client.ip.chars().take(64).collect()),
         user_agent: Set(client.user_agent.chars().take(300).collect()),
     }
@@ -383,7 +384,8 @@ pub async fn session_user(
         return Ok(None);
     };
     let now = Utc::now();
-    let idle = ChronoDuration::from_std(settings.session_idle).map_err(AppError::internal)?;
+    let idle =
+        ChronoDuration::from_std(settings.session_idle).map_err(|e| AppError::internal(e))?;
     if now >= session.expires_at || now - session.last_seen_at >= idle {
         admin_session::Entity::delete_by_id(id).exec(db).await?;
         return Ok(None);

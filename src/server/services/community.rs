@@ -52,7 +52,7 @@ pub async fn hash_key(db: &impl ConnectionTrait) -> Result<Vec<u8>, AppError> {
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("community row missing"))?;
-    hex::decode(&c.hash_key).map_err(AppError::internal)
+    hex::decode(&c.hash_key).map_err(|e| AppError::internal(e))
 }
 
 /// A random password for a generated account: 20 characters from an unambiguous alphabet.

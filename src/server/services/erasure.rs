@@ -1026,7 +1026,7 @@ pub async fn record_receipt(
     erased: &Erased,
     by: &Requested,
 ) -> Result<i64, AppError> {
-    let counts = serde_json::to_string(&erased.counts).map_err(AppError::internal)?;
+    let counts = serde_json::to_string(&erased.counts).map_err(|e| AppError::internal(e))?;
     Ok(erasure_receipt::ActiveModel {
         occurred_at: Set(Utc::now()),
         run_id: Set(by.run_id),

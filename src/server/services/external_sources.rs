@@ -313,7 +313,7 @@ pub async fn save(
     active.status_param = Set(status_param);
     active.submitter_user_id = Set(submitter);
     active.submitter_param = Set(submitter_param);
-    active.field_map = Set(serde_json::to_string(&map).map_err(AppError::internal)?);
+    active.field_map = Set(serde_json::to_string(&map).map_err(|e| AppError::internal(e))?);
     active.enabled = Set(form.enabled.is_some());
     active.updated_at = Set(now);
     let saved = active.save(&txn).await?;
@@ -355,7 +355,7 @@ async fn ticket_of(
 ) -> Result<Result<NewTicket, Reply>, AppError> {
     let t = projects::type_definition(db, s.feedback_type_id).await?;
     let map: BTreeMap<String, String> =
-        serde_json::from_str(&s.field_map).map_err(AppError::internal)?;
+        serde_json::from_str(&s.field_map).map_err(|e| AppError::internal(e))?;
     let param_of = |field: &str| {
         map.iter()
             .find(|(_, f)| f.as_str() == field)

@@ -826,7 +826,7 @@ fn summarise(def: &FilterDefinition, cat: &Catalogue) -> String {
 }
 
 fn definition_of(m: &filter::Model) -> Result<FilterDefinition, AppError> {
-    serde_json::from_str(&m.definition).map_err(AppError::internal)
+    serde_json::from_str(&m.definition).map_err(|e| AppError::internal(e))
 }
 
 fn view(m: filter::Model, cat: &Catalogue) -> Result<FilterView, AppError> {
@@ -1243,7 +1243,8 @@ pub async fn save(
     if name_taken(db, &parsed.name, existing.as_ref().map(|f| f.id)).await? {
         return Err(AppError::field("name", "another filter has this name"));
     }
-    let definition = serde_json::to_string(&parsed.definition).map_err(AppError::internal)?;
+    let definition =
+        serde_json::to_string(&parsed.definition).map_err(|e| AppError::internal(e))?;
     let summary = summarise(&parsed.definition, &cat);
     let now = Utc::now();
     let txn = db.begin().await?;

@@ -165,7 +165,7 @@ pub async fn import_users_csv(
     }
 
     let failed = errors.len() as u64;
-    let report = serde_json::to_string(&errors).map_err(AppError::internal)?;
+    let report = serde_json::to_string(&errors).map_err(|e| AppError::internal(e))?;
     let txn = db.begin().await?;
     let saved = user_import::ActiveModel {
         created_at: Set(Utc::now()),
@@ -197,7 +197,7 @@ pub async fn report(db: &impl ConnectionTrait, id: i32) -> Result<ImportReport, 
         .await?
         .ok_or_else(|| AppError::NotFound(format!("import {id}")))?;
     let errors: Vec<ImportRowError> =
-        serde_json::from_str(&m.report).map_err(AppError::internal)?;
+        serde_json::from_str(&m.report).map_err(|e| AppError::internal(e))?;
     Ok(ImportReport {
         id: m.id,
         file_name: m.file_name,

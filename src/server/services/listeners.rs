@@ -1521,7 +1521,7 @@ fn stored_reply(row: &idempotency_key::Model, wait: Duration) -> Result<Reply, A
     }
     Ok(Reply {
         status: row.status.unsigned_abs(),
-        body: serde_json::from_str(&row.body).map_err(AppError::internal)?,
+        body: serde_json::from_str(&row.body).map_err(|e| AppError::internal(e))?,
         retry_after: None,
     })
 }

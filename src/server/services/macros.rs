@@ -72,7 +72,7 @@ pub struct RunOutcome {
 
 /// The keyed hash that stands for a person's email where the email may not be kept.
 pub fn subject_hash(key: &[u8], email: &str) -> Result<String, AppError> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(AppError::internal)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| AppError::internal(e))?;
     mac.update(email.trim().to_lowercase().as_bytes());
     Ok(hex::encode(mac.finalize().into_bytes()))
 }
@@ -404,7 +404,8 @@ fn view(
     filters: &[(i32, String)],
     hooks: &[(i32, String)],
 ) -> Result<MacroView, AppError> {
-    let actions: Vec<MacroAction> = serde_json::from_str(&m.actions).map_err(AppError::internal)?;
+    let actions: Vec<MacroAction> =
+        serde_json::from_str(&m.actions).map_err(|e| AppError::internal(e))?;
     let named = |id: Option<i32>| {
         id.map(|id| {
             filters
@@ -588,7 +589,7 @@ pub async fn save(
     if clash.count(db).await? > 0 {
         return Err(AppError::field("key", "another macro has this key"));
     }
-    let actions = serde_json::to_string(&p.actions).map_err(AppError::internal)?;
+    let actions = serde_json::to_string(&p.actions).map_err(|e| AppError::internal(e))?;
     let steps: Vec<String> = p.actions.iter().map(|a| describe(a, &teams)).collect();
     let now = Utc::now();
     let last_run = existing.as_ref().and_then(|m| m.last_run_at);

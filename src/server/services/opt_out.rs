@@ -116,7 +116,8 @@ pub async fn csv(db: &impl ConnectionTrait) -> Result<String, AppError> {
         .all(db)
         .await?;
     let mut out = ::csv::Writer::from_writer(Vec::new());
-    out.write_record(CSV_HEADER).map_err(AppError::internal)?;
+    out.write_record(CSV_HEADER)
+        .map_err(|e| AppError::internal(e))?;
     for e in &events {
         out.write_record([
             e.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true),
@@ -125,10 +126,10 @@ pub async fn csv(db: &impl ConnectionTrait) -> Result<String, AppError> {
             cell(&e.source),
             cell(&e.teams),
         ])
-        .map_err(AppError::internal)?;
+        .map_err(|e| AppError::internal(e))?;
     }
-    let bytes = out.into_inner().map_err(AppError::internal)?;
-    String::from_utf8(bytes).map_err(AppError::internal)
+    let bytes = out.into_inner().map_err(|e| AppError::internal(e))?;
+    String::from_utf8(bytes).map_err(|e| AppError::internal(e))
 }
 
 /// A text cell that a spreadsheet will not run as a formula: names are chosen by managers,

@@ -793,7 +793,7 @@ pub async fn editor(
     let mut secrets = Vec::new();
     if let (Some(w), Some((sealer, actor))) = (&existing, reveal) {
         secrets = signing_secrets(w, sealer, Utc::now())
-            .map_err(AppError::internal)?
+            .map_err(|e| AppError::internal(e))?
             .iter()
             .map(SigningSecret::to_text)
             .collect();
@@ -1310,7 +1310,7 @@ pub async fn queue(
                     body: std::mem::take(&mut r.request.body),
                 };
                 seal.sealer
-                    .seal(&serde_json::to_string(&plain).map_err(AppError::internal)?)
+                    .seal(&serde_json::to_string(&plain).map_err(|e| AppError::internal(e))?)
             };
             r.request.url = shown;
             r.request.headers = Vec::new();
