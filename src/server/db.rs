@@ -64,7 +64,9 @@ pub async fn sqlite_write_turn() -> tokio::sync::MutexGuard<'static, ()> {
     SQLITE_WRITERS.lock().await
 }
 
-/// A transaction that will write, and the gate to hold until it is committed or dropped.
+/// The one way to open a transaction that writes (a test keeps `begin()` out of the rest of
+/// the code): a transaction that will write, and the gate to hold until it is committed or
+/// dropped. Drop the gate right after the commit when the function goes on to write again.
 /// On SQLite it takes the write lock at `BEGIN` (a deferred transaction that reads first and
 /// writes later fails at once with "database is locked" when another writer committed in
 /// between); PostgreSQL ignores the mode and needs no gate.
@@ -99,6 +101,37 @@ pub fn sqlite_file_path(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    /// Every write transaction opens through `begin_write`: a plain `begin()` on SQLite is a
+    /// deferred transaction that bypasses the writers' queue, and fails with "database is
+    /// locked" when it writes after another writer committed.
+    #[test]
+    fn transactions_are_opened_through_begin_write_only() {
+        fn scan(dir: &std::path::Path, found: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    scan(&path, found);
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("server/db.rs")
+                {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for (i, line) in text.lines().enumerate() {
+                        if line.contains(".begin().await") || line.contains(".begin_with_options(")
+                        {
+                            found.push(format!("{}:{}", path.display(), i + 1));
+                        }
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        scan(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        assert!(found.is_empty(), "use db::begin_write: {found:#?}");
+    }
+
     #[test]
     fn sqlite_paths() {
         assert_eq!(

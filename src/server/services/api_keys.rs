@@ -9,7 +9,7 @@ use rand::RngCore;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -105,7 +105,7 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut random);
     let key = format!("{prefix}_{}", hex::encode(random));
     let hint: String = key.chars().take(prefix.len() + 1 + 6).collect();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let created = api_key::ActiveModel {
         name: Set(parsed.name.clone()),
         description: Set(parsed.description),
@@ -124,6 +124,7 @@ pub async fn create(
     .await?;
     audit::record(&txn, actor, "api_key.created", &created.name, &created.hint).await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(CreatedKey {
         id: created.id,
@@ -171,7 +172,7 @@ pub async fn update(
     }
     errors.into_result()?;
     let parsed = parsed.expect("checked");
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = existing.into_active_model();
     active.name = Set(parsed.name.clone());
     active.description = Set(parsed.description);
@@ -186,6 +187,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -200,7 +202,7 @@ pub async fn set_enabled(
     let id = parse_id(id_input).map_err(|m| AppError::field("id", m))?;
     let existing = find(db, id).await?;
     let name = existing.name.clone();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = existing.into_active_model();
     active.enabled = Set(enabled);
     active.update(&txn).await?;
@@ -211,6 +213,7 @@ pub async fn set_enabled(
     };
     audit::record(&txn, actor, action, &name, "").await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -224,7 +227,7 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     api_key::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(
         &txn,
@@ -235,6 +238,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(())
 }

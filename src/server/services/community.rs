@@ -4,7 +4,7 @@ use chrono::Utc;
 use rand::Rng;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, Set, TransactionTrait,
+    PaginatorTrait, Set,
 };
 
 use super::{Actor, audit, auth, teams, users};
@@ -97,7 +97,7 @@ pub async fn create_admin(
         password.expect("checked"),
     );
     let hash = auth::hash_password(&password).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     match users::find_by_email(&txn, &email).await? {
         Some(existing) => {
             let id = existing.id;
@@ -139,6 +139,7 @@ pub async fn create_admin(
         }
     }
     txn.commit().await?;
+    drop(gate);
     Ok(generated)
 }
 
@@ -212,7 +213,7 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
     let mut start = 0u32;
     while start < user_count {
         let end = (start + batch).min(user_count);
-        let txn = db.begin().await?;
+        let (txn, gate) = crate::server::db::begin_write(db).await?;
         let now = Utc::now();
         let mut rows = Vec::new();
         let mut teams_for = Vec::new();
@@ -280,6 +281,7 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
                 .await?;
         }
         txn.commit().await?;
+        drop(gate);
         inserted += (end - start) as u64;
         start = end;
     }

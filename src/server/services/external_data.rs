@@ -7,7 +7,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 use serde_json::Value;
 
@@ -364,7 +363,7 @@ pub async fn create_group(
             "another group of this scope has this name",
         ));
     }
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let g = data_group::ActiveModel {
         scope: Set(scope.to_string()),
         name: Set(name.clone()),
@@ -375,6 +374,7 @@ pub async fn create_group(
     .await?;
     audit::record(&txn, actor, "data_group.created", &name, scope).await?;
     txn.commit().await?;
+    drop(gate);
     Ok(g.id)
 }
 
@@ -546,11 +546,12 @@ pub async fn delete_group(
         "data group",
     )
     .await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     // Fields and their values go with the group (ON DELETE CASCADE).
     data_group::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "data_group.deleted", &group.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, Value, json};
 
@@ -295,7 +295,7 @@ pub async fn save(
         ));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = match existing {
         Some(e) => e.into_active_model(),
         None => external_source::ActiveModel {
@@ -320,6 +320,7 @@ pub async fn save(
     let id = saved.id.unwrap();
     audit::record(&txn, actor, "external_source.saved", name, &key).await?;
     txn.commit().await?;
+    drop(gate);
     Ok(id)
 }
 

@@ -6,7 +6,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 
@@ -801,7 +801,7 @@ pub async fn set_following(
     let id = parse_id(ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
     find(db, id).await?;
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     if follow {
         follow_in(&txn, id, user_id).await?;
     } else {
@@ -813,6 +813,7 @@ pub async fn set_following(
     }
     recount_popularity(&txn, id).await?;
     txn.commit().await?;
+    drop(gate);
     Ok(())
 }
 

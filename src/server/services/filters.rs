@@ -10,7 +10,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    Set, TransactionTrait,
+    Set,
 };
 
 use super::{Actor, audit, teams, users};
@@ -1247,7 +1247,7 @@ pub async fn save(
         serde_json::to_string(&parsed.definition).map_err(|e| AppError::internal(e))?;
     let summary = summarise(&parsed.definition, &cat);
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let (id, action) = match existing {
         Some(m) => {
             let mut active = m.into_active_model();
@@ -1274,6 +1274,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, action, &parsed.name, &summary).await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -1296,10 +1297,11 @@ pub async fn delete(
     )
     .await?;
     super::macros::refuse_if_filter_used(db, id).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     filter::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "filter.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(())
 }

@@ -8,9 +8,7 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 
 use super::{Actor, audit, format_time, teams, users};
 use crate::errors::AppError;
@@ -158,15 +156,16 @@ pub async fn import_users_csv(
             });
             continue;
         }
-        let txn = db.begin().await?;
+        let (txn, gate) = crate::server::db::begin_write(db).await?;
         users::insert_parsed(&txn, &parsed).await?;
         txn.commit().await?;
+        drop(gate);
         imported += 1;
     }
 
     let failed = errors.len() as u64;
     let report = serde_json::to_string(&errors).map_err(|e| AppError::internal(e))?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let saved = user_import::ActiveModel {
         created_at: Set(Utc::now()),
         created_by: Set(actor.user_id),
@@ -188,6 +187,7 @@ pub async fn import_users_csv(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     Ok(saved.id)
 }
 

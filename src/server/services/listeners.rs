@@ -14,7 +14,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -361,7 +361,7 @@ pub async fn save(
     }
     errors.into_result()?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = match existing {
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {
@@ -390,6 +390,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, "listener.saved", name, &key).await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -403,7 +404,7 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     listener::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(
         &txn,
@@ -414,6 +415,7 @@ pub async fn delete(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(())
 }

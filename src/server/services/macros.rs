@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::Sha256;
 use std::sync::Arc;
@@ -593,7 +593,7 @@ pub async fn save(
     let steps: Vec<String> = p.actions.iter().map(|a| describe(a, &teams)).collect();
     let now = Utc::now();
     let last_run = existing.as_ref().and_then(|m| m.last_run_at);
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = match existing {
         Some(m) => m.into_active_model(),
         None => macro_def::ActiveModel {
@@ -647,6 +647,7 @@ pub async fn save(
     };
     audit::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -667,11 +668,12 @@ pub async fn delete(
         "macro",
     )
     .await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let sealed = super::webhooks::cancel_waiting_of_macro(&txn, id).await?;
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     if sealed {
         super::erasure::compact(db, super::erasure::DELIVERY_TABLES).await;
     }

@@ -8,7 +8,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 use super::{Actor, audit, format_time, teams};
@@ -162,7 +161,7 @@ pub async fn save(
     if clash.count(db).await? > 0 {
         return Err(AppError::field("key", "another project has this key"));
     }
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = match existing {
         Some(e) => e.into_active_model(),
         None => project::ActiveModel {
@@ -177,6 +176,7 @@ pub async fn save(
     let id = saved.id.unwrap();
     audit::record(&txn, actor, "project.saved", &p.name, &p.key).await?;
     txn.commit().await?;
+    drop(gate);
     Ok(id)
 }
 
@@ -340,7 +340,7 @@ pub async fn create_type(
         .filter(feedback_type::Column::ProjectId.eq(project_id))
         .count(db)
         .await? as i32;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let created = feedback_type::ActiveModel {
         project_id: Set(project_id),
         name: Set(name.clone()),
@@ -369,6 +369,7 @@ pub async fn create_type(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     Ok(created.id)
 }
 

@@ -5,7 +5,6 @@ use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
 };
 
 use super::{Actor, audit};
@@ -108,7 +107,7 @@ pub async fn create(
             "a team with this name already exists",
         ));
     }
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let created = team::ActiveModel {
         name: Set(p.name.as_str().to_string()),
         description: Set(p.description),
@@ -119,6 +118,7 @@ pub async fn create(
     .await?;
     audit::record(&txn, actor, "team.created", &created.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     Ok(created.id)
 }
 
@@ -140,7 +140,7 @@ pub async fn update(
             "a team with this name already exists",
         ));
     }
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let old_name = existing.name.clone();
     let mut active = existing.into_active_model();
     active.name = Set(p.name.as_str().to_string());
@@ -155,6 +155,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     Ok(())
 }
 
@@ -170,11 +171,12 @@ pub async fn delete(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("team {id}")))?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     // Memberships go with the team (ON DELETE CASCADE); the users stay.
     team::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "team.deleted", &existing.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     Ok(())
 }
 

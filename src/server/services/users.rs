@@ -7,7 +7,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Query;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::{Actor, audit, auth, format_time, macros, teams};
@@ -379,7 +379,7 @@ pub async fn create(
     form: &UserForm,
 ) -> Result<i32, AppError> {
     let parsed = validate(db, form, None).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let created = insert_parsed(&txn, &parsed).await?;
     audit::record_about(
         &txn,
@@ -391,6 +391,7 @@ pub async fn create(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     Ok(created.id)
 }
 
@@ -413,7 +414,7 @@ pub async fn update(
         }
         ensure_another_community_manager(db, id).await?;
     }
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut changes = Vec::new();
     if existing.email != parsed.email.as_str() {
         changes.push(format!("email {} → {}", existing.email, parsed.email));
@@ -474,6 +475,7 @@ pub async fn update(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     Ok(id)
 }
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::erasure::Identity;
@@ -891,7 +891,7 @@ pub async fn save(
         }
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active = match existing {
         Some(w) => {
             let had_secret = w.signing_secret.is_some();
@@ -950,6 +950,7 @@ pub async fn save(
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     crate::server::cache::changed();
     Ok(id)
 }
@@ -975,10 +976,11 @@ pub async fn rotate_secret(
     a.old_secret_until = Set(Some(Utc::now() + ROTATION_OVERLAP));
     a.signing_secret = Set(Some(sealer.seal(&fresh.to_text())));
     a.updated_at = Set(Utc::now());
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     a.update(&txn).await?;
     audit::record(&txn, actor, "webhook.secret_rotated", &name, "").await?;
     txn.commit().await?;
+    drop(gate);
     Ok(())
 }
 
@@ -1050,7 +1052,7 @@ pub async fn delete(
 ) -> Result<i32, AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let w = find(db, id).await?;
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let sealed = cancel_waiting(
         &txn,
         webhook_delivery::Column::WebhookId.eq(id),
@@ -1060,6 +1062,7 @@ pub async fn delete(
     webhook::Entity::delete_by_id(id).exec(&txn).await?;
     audit::record(&txn, actor, "webhook.deleted", &w.name, "").await?;
     txn.commit().await?;
+    drop(gate);
     if sealed {
         super::erasure::compact(db, super::erasure::DELIVERY_TABLES).await;
     }
@@ -1404,7 +1407,7 @@ pub async fn try_out(
     let mut request = rendered.request.clone();
     request.headers = mask_headers(&request.headers);
     let delivery_id = if send {
-        let txn = db.begin().await?;
+        let (txn, gate) = crate::server::db::begin_write(db).await?;
         let ids = queue(
             &txn,
             vec![rendered],
@@ -1420,6 +1423,7 @@ pub async fn try_out(
         .await?;
         audit::record(&txn, actor, "webhook.test_sent", &w.name, "").await?;
         txn.commit().await?;
+        drop(gate);
         ids.first().copied()
     } else {
         None
@@ -1481,7 +1485,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         ticket_id: d.target_ticket_id,
         label: d.target_label.clone(),
     };
-    let txn = db.begin().await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let ids = queue(
         &txn,
         vec![rendered],
@@ -1504,6 +1508,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
     )
     .await?;
     txn.commit().await?;
+    drop(gate);
     ids.first()
         .copied()
         .ok_or_else(|| AppError::internal("resend queued nothing"))
