@@ -16,10 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    Set,
 };
 use tokio::sync::Notify;
 
@@ -557,66 +557,15 @@ impl Outbox {
     }
 }
 
-/// Claims up to `max` due deliveries (queued and due, or sending with a lease that ran out).
+/// Claims up to `max` due deliveries (queued and due, or sending with a lease that ran out),
+/// the longest due first (`lease::claim`).
 pub async fn claim(
     db: &DatabaseConnection,
     worker_id: &str,
     lease: Duration,
     max: u64,
 ) -> Result<Vec<webhook_delivery::Model>, AppError> {
-    let now = Utc::now();
-    let expired = sea_orm::Condition::all()
-        .add(webhook_delivery::Column::Status.eq("sending"))
-        .add(webhook_delivery::Column::LockedUntil.lt(now));
-    let due = sea_orm::Condition::all()
-        .add(webhook_delivery::Column::Status.eq("queued"))
-        .add(webhook_delivery::Column::NextAttemptAt.lte(now));
-    let (txn, _gate) = begin_write(db).await?;
-    let mut picked: Vec<i64> = Vec::new();
-    for which in [expired, due] {
-        let room = max - picked.len() as u64;
-        if room == 0 {
-            break;
-        }
-        let ids: Vec<i64> = webhook_delivery::Entity::find()
-            .select_only()
-            .column(webhook_delivery::Column::Id)
-            .filter(which)
-            .order_by_asc(webhook_delivery::Column::NextAttemptAt)
-            .limit(room)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        picked.extend(ids);
-    }
-    if picked.is_empty() {
-        txn.commit().await?;
-        return Ok(Vec::new());
-    }
-    webhook_delivery::Entity::update_many()
-        .col_expr(webhook_delivery::Column::Status, Expr::value("sending"))
-        .col_expr(webhook_delivery::Column::LockedBy, Expr::value(worker_id))
-        .col_expr(
-            webhook_delivery::Column::LockedUntil,
-            Expr::value(
-                now + chrono::Duration::from_std(lease).map_err(|e| AppError::internal(e))?,
-            ),
-        )
-        .col_expr(
-            webhook_delivery::Column::Attempts,
-            Expr::col(webhook_delivery::Column::Attempts).add(1),
-        )
-        .filter(webhook_delivery::Column::Id.is_in(picked.clone()))
-        .exec(&txn)
-        .await?;
-    let claimed = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Id.is_in(picked))
-        .order_by_asc(webhook_delivery::Column::Id)
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(claimed)
+    super::lease::claim::<webhook_delivery::Entity>(db, worker_id, lease, max).await
 }
 
 async fn hooks_of(

@@ -9,6 +9,7 @@ pub mod domain;
 pub mod entities;
 pub mod finder;
 pub mod ingest;
+pub mod lease;
 pub mod lite;
 pub mod openapi;
 pub mod outgoing;

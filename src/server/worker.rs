@@ -18,10 +18,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
@@ -221,72 +221,16 @@ pub async fn claim(
     Ok(claim_many(db, worker_id, lease, 1).await?.pop())
 }
 
-/// Claims up to `max` due jobs, oldest first, in one transaction: under load a worker takes a
-/// batch and runs it in one transaction too (`execute_many`), so a commit is shared by many jobs.
+/// Claims up to `max` due jobs, oldest first, in one transaction (`lease::claim`): under load a
+/// worker takes a batch and runs it in one transaction too (`execute_many`), so a commit is
+/// shared by many jobs.
 pub async fn claim_many(
     db: &DatabaseConnection,
     worker_id: &str,
     lease: Duration,
     max: u64,
 ) -> Result<Vec<job::Model>, AppError> {
-    let now = Utc::now();
-    // Two probes, each served by the (status, id) index alone: leases that ran out (rare,
-    // after a crash) first, then the oldest queued jobs. One OR'ed query would walk every
-    // finished job in id order before it found a due one.
-    let expired = sea_orm::Condition::all()
-        .add(job::Column::Status.eq("running"))
-        .add(job::Column::LockedUntil.lt(now));
-    let queued = sea_orm::Condition::all()
-        .add(job::Column::Status.eq("queued"))
-        .add(job::Column::RunAfter.lte(now));
-    // PostgreSQL locks the rows it picks and skips rows other claimers hold; SQLite's builder
-    // leaves the lock clause out, its writers being serialised by the immediate transaction.
-    let (txn, _gate) = begin_write(db).await?;
-    let mut picked: Vec<i64> = Vec::new();
-    for due in [expired, queued] {
-        let room = max - picked.len() as u64;
-        if room == 0 {
-            break;
-        }
-        let ids: Vec<i64> = job::Entity::find()
-            .select_only()
-            .column(job::Column::Id)
-            .filter(due)
-            .order_by_asc(job::Column::Id)
-            .limit(room)
-            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        picked.extend(ids);
-    }
-    if picked.is_empty() {
-        txn.commit().await?;
-        return Ok(Vec::new());
-    }
-    job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value("running"))
-        .col_expr(job::Column::LockedBy, Expr::value(worker_id))
-        .col_expr(
-            job::Column::LockedUntil,
-            Expr::value(
-                now + chrono::Duration::from_std(lease).map_err(|e| AppError::internal(e))?,
-            ),
-        )
-        .col_expr(
-            job::Column::Attempts,
-            Expr::col(job::Column::Attempts).add(1),
-        )
-        .filter(job::Column::Id.is_in(picked.clone()))
-        .exec(&txn)
-        .await?;
-    let claimed = job::Entity::find()
-        .filter(job::Column::Id.is_in(picked))
-        .order_by_asc(job::Column::Id)
-        .all(&txn)
-        .await?;
-    txn.commit().await?;
-    Ok(claimed)
+    super::lease::claim::<job::Entity>(db, worker_id, lease, max).await
 }
 
 /// What became of one job.
