@@ -2,13 +2,13 @@
 //! hash, macro, filter definition), so a call under load reads the database only for its
 //! target. An entry lives at most one second; any change this process makes to listeners, API
 //! keys, macros or filters drops every entry at once (`changed`). Other server processes
-//! sharing the database see a change within that second.
+//! sharing the database see a change within that second. Each cache is a bounded moka cache:
+//! at most `MAX_ENTRIES`, the least useful evicted first, each entry gone after `TTL`.
 
-use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::errors::AppError;
 use crate::server::entities::{api_key, listener};
@@ -16,9 +16,9 @@ use crate::types::{FilterDefinition, MacroView};
 
 /// How long an entry may be used.
 pub const TTL: Duration = Duration::from_secs(1);
-/// A map this full is emptied rather than grown. Look-ups by what a caller sent (listener keys,
-/// API-key digests) keep only what exists, so unknown keys never take room.
-const MAX_ENTRIES: usize = 10_000;
+/// At most this many entries per cache. Look-ups by what a caller sent (listener keys, API-key
+/// digests) keep only what exists, so unknown keys never take room.
+const MAX_ENTRIES: u64 = 10_000;
 
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
@@ -29,23 +29,42 @@ pub fn changed() {
 
 struct Entry<V> {
     value: Arc<V>,
-    at: Instant,
     generation: u64,
 }
 
-pub struct Cache<K, V> {
-    map: Mutex<HashMap<K, Entry<V>>>,
-}
-
-impl<K, V> Default for Cache<K, V> {
-    fn default() -> Self {
-        Cache {
-            map: Mutex::new(HashMap::new()),
+impl<V> Clone for Entry<V> {
+    fn clone(&self) -> Self {
+        Entry {
+            value: Arc::clone(&self.value),
+            generation: self.generation,
         }
     }
 }
 
-impl<K: Hash + Eq, V> Cache<K, V> {
+pub struct Cache<K, V> {
+    map: moka::sync::Cache<K, Entry<V>>,
+}
+
+impl<K, V> Default for Cache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    fn default() -> Self {
+        Cache {
+            map: moka::sync::Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(TTL)
+                .build(),
+        }
+    }
+}
+
+impl<K, V> Cache<K, V>
+where
+    K: Hash + Eq + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
     /// The fresh copy for `key`, or what `load` reads (then kept). Shared, not copied: a call
     /// under load reads the same listener, key, macro and filter as every other.
     pub async fn get_or_load<Fut>(
@@ -60,7 +79,7 @@ impl<K: Hash + Eq, V> Cache<K, V> {
     }
 
     /// Like `get_or_load`, but what `load` reads is kept only when `keep` says so (a look-up
-    /// by what a caller sent keeps only what exists: nobody fills the map with made-up keys).
+    /// by what a caller sent keeps only what exists: nobody fills the cache with made-up keys).
     pub async fn get_or_load_if<Fut>(
         &self,
         key: K,
@@ -72,33 +91,28 @@ impl<K: Hash + Eq, V> Cache<K, V> {
     {
         // Read before loading: a change during the load leaves the entry already stale.
         let generation = GENERATION.load(Ordering::SeqCst);
-        if let Some(e) = self.lock().get(&key)
+        if let Some(e) = self.map.get(&key)
             && e.generation == generation
-            && e.at.elapsed() < TTL
         {
-            return Ok(Arc::clone(&e.value));
+            return Ok(e.value);
         }
         let value = Arc::new(load().await?);
-        if !keep(&value) {
-            return Ok(value);
+        if keep(&value) {
+            self.map.insert(
+                key,
+                Entry {
+                    value: Arc::clone(&value),
+                    generation,
+                },
+            );
         }
-        let mut map = self.lock();
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(
-            key,
-            Entry {
-                value: Arc::clone(&value),
-                at: Instant::now(),
-                generation,
-            },
-        );
         Ok(value)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    #[cfg(test)]
+    fn len(&self) -> u64 {
+        self.map.run_pending_tasks();
+        self.map.entry_count()
     }
 }
 
@@ -143,11 +157,20 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert!(cache.lock().is_empty(), "nothing kept for an unknown key");
+        assert_eq!(cache.len(), 0, "nothing kept for an unknown key");
         cache
             .get_or_load_if(9, || async { Ok(Some(1)) }, Option::is_some)
             .await
             .unwrap();
-        assert_eq!(cache.lock().len(), 1);
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_cache_stays_within_its_bound() {
+        let cache: Cache<u32, u32> = Cache::default();
+        for k in 0..(MAX_ENTRIES as u32 + 5_000) {
+            cache.get_or_load(k, || async move { Ok(k) }).await.unwrap();
+        }
+        assert!(cache.len() <= MAX_ENTRIES, "{}", cache.len());
     }
 }
