@@ -1428,6 +1428,46 @@ mod tests {
         assert_eq!(cut_all("nothing here", &[&e]), None);
     }
 
+    proptest::proptest! {
+        // A failure prints its smallest case; nothing is written into the repository.
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 512,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Any email and name (non-ASCII letters, `+` tags, any case), written in any of the
+        /// forms the product or a caller may use and set in any punctuation, is cut out whole:
+        /// cutting again finds nothing, and no case of the email is left.
+        #[test]
+        fn every_written_form_of_a_person_is_cut(
+            local in "[a-zA-Z][a-zA-Z0-9._+-]{0,10}[a-zA-Z0-9]",
+            domain in "[a-z]{1,8}\\.(com|org|de)",
+            first in "[A-ZÄÖÉ][a-zäöüéèçñ]{2,8}",
+            last in "[A-ZÄÖÉ][a-zäöüéèçñ]{2,8}",
+            which in proptest::prelude::any::<proptest::sample::Index>(),
+            upper in proptest::prelude::any::<bool>(),
+            before in "( |\"|<|,|\n|find=|%22|\\(|: )",
+            after in "( |\"|>|,|\n|&|%22|\\)|\\.|;)",
+        ) {
+            let email = format!("{local}@{domain}");
+            let name = format!("{first} {last}");
+            let who = Identity::new(vec![email.clone()], vec![name]);
+            let mut written = forms(&email);
+            written.extend(forms(&who.names[0]));
+            let form = which.get(&written);
+            let form = if upper { form.to_uppercase() } else { form.clone() };
+            let text = format!("note{before}{form}{after} end");
+            let cut = who.cut(&text);
+            proptest::prop_assert_ne!(&cut, &text, "nothing cut of {:?}", form);
+            proptest::prop_assert_eq!(who.cut(&cut), cut.clone());
+            proptest::prop_assert!(
+                !cut.to_lowercase().contains(&email.to_lowercase()),
+                "{:?} left in {:?}", email, cut
+            );
+        }
+    }
+
     #[test]
     fn identities_drop_blanks_and_repeats() {
         let who = Identity::new(
