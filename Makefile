@@ -26,8 +26,8 @@ build:
 
 test: setup-test lint test-rust test-e2e
 
-# Formatting and every clippy lint, as errors (lints allowed on purpose are in Cargo.toml
-# [lints], each with its reason).
+# Formatting and every clippy lint, as errors (a lint allowed on purpose is allowed where it
+# applies, with its reason).
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets --features ssr -- -D warnings
