@@ -6,6 +6,7 @@
 pub mod app;
 pub mod errors;
 pub mod server_fns;
+pub mod shared;
 pub mod types;
 
 #[cfg(feature = "ssr")]

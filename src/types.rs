@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::shared::vocab::DeliveryStatus;
+
 /// What a community member may do in the admin screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -963,8 +965,7 @@ pub struct ReceiptDelivery {
     pub webhook: String,
     /// "http" or "email".
     pub kind: String,
-    /// queued, sending, succeeded, failed or cancelled.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     /// The person's identifier was cut out of it after it was sent or given up.
     pub erased: bool,
@@ -1607,8 +1608,7 @@ pub struct DeliveryView {
     pub kind: String,
     pub method: String,
     pub url: String,
-    /// queued, sending, succeeded, failed or cancelled.
-    pub status: String,
+    pub status: DeliveryStatus,
     pub attempts: i32,
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
@@ -1692,12 +1692,3 @@ impl WebhookLogView {
         (self.total.div_ceil(self.per_page.max(1) as u64)).max(1) as u32
     }
 }
-
-/// The delivery statuses, as (key, label).
-pub const DELIVERY_STATUSES: [(&str, &str); 5] = [
-    ("queued", "Queued (waiting to retry)"),
-    ("sending", "Sending"),
-    ("succeeded", "Succeeded"),
-    ("failed", "Failed"),
-    ("cancelled", "Cancelled"),
-];

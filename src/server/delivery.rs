@@ -33,6 +33,7 @@ use super::settings::Settings;
 use super::signing::{self, SigningSecret};
 use super::{outgoing, retry};
 use crate::errors::AppError;
+use crate::shared::vocab::DeliveryStatus;
 
 /// Response bodies are kept up to this size (after decompression).
 pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -669,7 +670,7 @@ async fn record(
     for (d, hook, outcome) in results {
         let mine = webhook_delivery::Entity::update_many()
             .filter(webhook_delivery::Column::Id.eq(d.id))
-            .filter(webhook_delivery::Column::Status.eq("sending"))
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Sending))
             .filter(webhook_delivery::Column::LockedBy.eq(worker_id));
         let clear_lock = |u: sea_orm::UpdateMany<webhook_delivery::Entity>| {
             u.col_expr(
@@ -685,7 +686,10 @@ async fn record(
             Outcome::Deferred(wait) => {
                 let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 clear_lock(mine)
-                    .col_expr(webhook_delivery::Column::Status, Expr::value("queued"))
+                    .col_expr(
+                        webhook_delivery::Column::Status,
+                        Expr::value(DeliveryStatus::Queued),
+                    )
                     .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at))
                     .col_expr(
                         webhook_delivery::Column::Attempts,
@@ -698,7 +702,10 @@ async fn record(
             Outcome::Cancelled(why) => {
                 sealed_cut |= d.sealed;
                 webhooks::cut_sealed(clear_lock(mine), now)
-                    .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+                    .col_expr(
+                        webhook_delivery::Column::Status,
+                        Expr::value(DeliveryStatus::Cancelled),
+                    )
                     .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
                     .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
                     .col_expr(
@@ -741,9 +748,9 @@ async fn record(
             (_, None) => None,
         });
         let new_status = match verdict {
-            Verdict::Succeeded => "succeeded",
-            Verdict::Retry => "queued",
-            Verdict::Disable | Verdict::Fail => "failed",
+            Verdict::Succeeded => DeliveryStatus::Succeeded,
+            Verdict::Retry => DeliveryStatus::Queued,
+            Verdict::Disable | Verdict::Fail => DeliveryStatus::Failed,
         };
         let mut update = clear_lock(mine)
             .col_expr(webhook_delivery::Column::Status, Expr::value(new_status))
@@ -816,14 +823,17 @@ async fn record(
                 .exec(&txn)
                 .await?;
             webhooks::cut_sealed(webhook_delivery::Entity::update_many(), now)
-                .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+                .col_expr(
+                    webhook_delivery::Column::Status,
+                    Expr::value(DeliveryStatus::Cancelled),
+                )
                 .col_expr(
                     webhook_delivery::Column::LastError,
                     Expr::value(format!("not sent: the webhook is switched off ({reason})")),
                 )
                 .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
                 .filter(webhook_delivery::Column::WebhookId.eq(id))
-                .filter(webhook_delivery::Column::Status.eq("queued"))
+                .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued))
                 .exec(&txn)
                 .await?;
         }

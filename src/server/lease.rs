@@ -14,13 +14,14 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use super::db::begin_write;
 use super::entities::{job, webhook_delivery};
 use crate::errors::AppError;
+use crate::shared::vocab::{DeliveryStatus, JobStatus};
 
 /// A table worked off by leases; its id is an `i64`.
 pub trait Leased: EntityTrait {
     /// The status of a claimed row (`running` jobs, `sending` deliveries).
     const CLAIMED: &'static str;
-    /// The status of a row waiting for its time.
-    const WAITING: &'static str = "queued";
+    /// The status of a row waiting for its time (the same key in both tables).
+    const WAITING: &'static str = JobStatus::Queued.as_str();
     fn id() -> Self::Column;
     fn status() -> Self::Column;
     /// When a waiting row is due.
@@ -34,7 +35,7 @@ pub trait Leased: EntityTrait {
 }
 
 impl Leased for job::Entity {
-    const CLAIMED: &'static str = "running";
+    const CLAIMED: &'static str = JobStatus::Running.as_str();
     fn id() -> job::Column {
         job::Column::Id
     }
@@ -60,7 +61,7 @@ impl Leased for job::Entity {
 }
 
 impl Leased for webhook_delivery::Entity {
-    const CLAIMED: &'static str = "sending";
+    const CLAIMED: &'static str = DeliveryStatus::Sending.as_str();
     fn id() -> webhook_delivery::Column {
         webhook_delivery::Column::Id
     }

@@ -33,6 +33,7 @@ use super::secrets::Sealer;
 use super::services::Actor;
 use super::services::macros::{self, RunContext, Trigger};
 use crate::errors::AppError;
+use crate::shared::vocab::JobStatus;
 use crate::types::MacroView;
 
 pub const KIND_MACRO_RUN: &str = "macro_run";
@@ -191,7 +192,7 @@ pub fn new_job(kind: &str, payload: &impl Serialize) -> Result<job::ActiveModel,
     Ok(job::ActiveModel {
         kind: Set(kind.into()),
         payload: Set(serde_json::to_string(payload).map_err(|e| AppError::internal(e))?),
-        status: Set("queued".into()),
+        status: Set(JobStatus::Queued),
         attempts: Set(0),
         run_after: Set(now),
         locked_by: Set(None),
@@ -404,14 +405,14 @@ async fn run_job(
         Prepared::Broken(e) => return Err(AppError::internal(e.clone())),
     };
     let still_ours = job::Entity::update_many()
-        .col_expr(job::Column::Status, Expr::value("done"))
+        .col_expr(job::Column::Status, Expr::value(JobStatus::Done))
         .col_expr(job::Column::FinishedAt, Expr::value(Utc::now()))
         .col_expr(
             job::Column::LockedUntil,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .filter(job::Column::Id.eq(job.id))
-        .filter(job::Column::Status.eq("running"))
+        .filter(job::Column::Status.eq(JobStatus::Running))
         .filter(job::Column::LockedBy.eq(worker_id))
         .exec(txn)
         .await?
@@ -461,7 +462,11 @@ async fn give_back(
     job::Entity::update_many()
         .col_expr(
             job::Column::Status,
-            Expr::value(if last { "failed" } else { "queued" }),
+            Expr::value(if last {
+                JobStatus::Failed
+            } else {
+                JobStatus::Queued
+            }),
         )
         .col_expr(job::Column::RunAfter, Expr::value(Utc::now() + backoff))
         .col_expr(job::Column::LockedBy, Expr::value(Option::<String>::None))
@@ -558,7 +563,7 @@ pub async fn housekeeping(
     use crate::server::entities::{idempotency_key, listener_call};
     let now = Utc::now();
     let jobs = job::Entity::delete_many()
-        .filter(job::Column::Status.is_in(["done", "failed"]))
+        .filter(job::Column::Status.is_in([JobStatus::Done, JobStatus::Failed]))
         .filter(job::Column::FinishedAt.lt(now - KEEP_FINISHED))
         .exec(db)
         .await?

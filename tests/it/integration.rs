@@ -1906,7 +1906,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     let run = |target: i32| macro_run::ActiveModel {
         trigger: Set("listener".into()),
         target_user_id: Set(Some(target)),
-        status: Set("completed".into()),
+        status: Set(switchyard::shared::vocab::RunStatus::Completed),
         outcome: Set("score +1".into()),
         created_at: Set(chrono::Utc::now()),
         ..Default::default()

@@ -22,6 +22,7 @@ use switchyard::server::secrets::Sealer;
 use switchyard::server::services::external_data::{self, Subject, Typed};
 use switchyard::server::services::macros::{self, Trigger};
 use switchyard::server::services::{Actor, erasure, imports, users, webhooks};
+use switchyard::shared::vocab::DeliveryStatus;
 use switchyard::types::{
     DataFieldForm, DataGroupForm, MacroActionForm, MacroForm, NewDataGroupForm, UserForm,
     WebhookForm,
@@ -1824,11 +1825,11 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
     let ds = deliveries(&app).await;
     let status = |name: &str| {
         let d = ds.iter().find(|d| d.webhook_name == name).unwrap();
-        (d.status.clone(), d.last_status, d.method.clone())
+        (d.status, d.last_status, d.method.clone())
     };
     assert_eq!(
         status("to the user"),
-        ("succeeded".into(), Some(250), "EMAIL".into())
+        (DeliveryStatus::Succeeded, Some(250), "EMAIL".into())
     );
     assert_eq!(status("to the team").0, "succeeded");
     let bounced = ds.iter().find(|d| d.webhook_name == "bounces").unwrap();

@@ -196,9 +196,9 @@ fn Receipts(receipts: Vec<ReceiptView>) -> impl IntoView {
                                         <ul class="mt-1 text-sm" aria-label="Other systems told">
                                             {r.downstream.iter().map(|d| {
                                                 let state = if d.erased {
-                                                    format!("{}, identifier erased", d.status)
+                                                    format!("{}, identifier erased", d.status.as_str())
                                                 } else {
-                                                    d.status.clone()
+                                                    d.status.as_str().to_string()
                                                 };
                                                 view! {
                                                     <li>

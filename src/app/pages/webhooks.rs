@@ -16,26 +16,21 @@ use crate::server_fns::webhooks::{
     DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
     load_delivery, load_webhook_editor, load_webhook_log, load_webhooks, preview_webhook,
 };
+use crate::shared::vocab::DeliveryStatus;
 use crate::types::{
-    DELIVERY_STATUSES, DeliveryQuery, DeliveryView, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS,
-    WebhookEditorView, WebhookForm, WebhookLogView, WebhookRate, WebhookView,
+    DeliveryQuery, DeliveryView, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS, WebhookEditorView,
+    WebhookForm, WebhookLogView, WebhookRate, WebhookView,
 };
 
-fn status_badge(status: &str) -> &'static str {
+fn status_badge(status: DeliveryStatus) -> &'static str {
     match status {
-        "succeeded" => "bg-emerald-50 text-emerald-800 ring-emerald-200",
-        "failed" => "bg-red-50 text-red-800 ring-red-200",
-        "cancelled" => "bg-slate-100 text-slate-700 ring-slate-200",
-        _ => "bg-amber-50 text-amber-900 ring-amber-200",
+        DeliveryStatus::Succeeded => "bg-emerald-50 text-emerald-800 ring-emerald-200",
+        DeliveryStatus::Failed => "bg-red-50 text-red-800 ring-red-200",
+        DeliveryStatus::Cancelled => "bg-slate-100 text-slate-700 ring-slate-200",
+        DeliveryStatus::Queued | DeliveryStatus::Sending => {
+            "bg-amber-50 text-amber-900 ring-amber-200"
+        }
     }
-}
-
-fn status_label(status: &str) -> &'static str {
-    DELIVERY_STATUSES
-        .iter()
-        .find(|(k, _)| *k == status)
-        .map(|(_, l)| *l)
-        .unwrap_or("Unknown")
 }
 
 /// The macro page's section: its webhooks, each with its success rate, and how to add one.
@@ -642,7 +637,7 @@ fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
                 <label for="wl-status" class=LABEL>"Status"</label>
                 <select id="wl-status" name="status" class=INPUT>
                     <option value="" selected=status.is_empty()>"All statuses"</option>
-                    {DELIVERY_STATUSES.iter().map(|(k, l)| view! { <option value=*k selected=status == *k>{*l}</option> }).collect_view()}
+                    {DeliveryStatus::ALL.iter().map(|s| view! { <option value=s.as_str() selected=status == s.as_str()>{s.label()}</option> }).collect_view()}
                 </select>
             </div>
             <div>
@@ -701,7 +696,7 @@ pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
                                 <td class=TD>{d.webhook_name.clone()} <span class="block text-xs text-slate-500">{d.macro_name.clone()}</span></td>
                                 <td class=TD>{about}</td>
                                 <td class=format!("{TD} max-w-xs truncate font-mono text-xs")>{format!("{} {}", d.method, d.url)}</td>
-                                <td class=TD><span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(&d.status))>{status_label(&d.status)}</span>
+                                <td class=TD><span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(d.status))>{d.status.label()}</span>
                                     {d.next_attempt_at.clone().map(|t| view! { <span class="block text-xs text-slate-500">{format!("next try {t}")}</span> })}
                                 </td>
                                 <td class=format!("{TD} text-right tabular-nums")>{d.attempts}</td>
@@ -744,7 +739,7 @@ pub fn DeliveryPage() -> impl IntoView {
                         </PageHeader>
                         <div class=format!("{CARD} space-y-2")>
                             <p class="text-sm">
-                                <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(&d.status))>{status_label(&d.status)}</span>
+                                <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(d.status))>{d.status.label()}</span>
                                 {format!(" {} of macro {}, about {}, queued {}", d.webhook_name, d.macro_name, d.target, d.created_at)}
                             </p>
                             {d.resend_of.map(|r| view! { <p class="text-sm">"A resend of " <a class=LINK href=format!("/webhooks/deliveries/{r}")>{format!("delivery #{r}")}</a></p> })}

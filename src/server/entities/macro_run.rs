@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::RunStatus;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "macro_runs")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub macro_id: Option<i32>,
     pub trigger: String,
     pub target_user_id: Option<i32>,
-    pub status: String,
+    pub status: RunStatus,
     #[sea_orm(column_type = "Text")]
     pub outcome: String,
     pub started_by: Option<i32>,

@@ -2,6 +2,7 @@
 //! durably in one transaction with the bulk run itself, and the queue's workers carry them out;
 //! the progress is counted from the runs.
 
+use crate::shared::vocab::RunStatus;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -166,7 +167,7 @@ pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView,
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("bulk run {id}")))?;
-    let counts: Vec<(String, String, i64)> = macro_run::Entity::find()
+    let counts: Vec<(RunStatus, String, i64)> = macro_run::Entity::find()
         .select_only()
         .column(macro_run::Column::Status)
         .column(macro_run::Column::Outcome)
@@ -192,14 +193,14 @@ pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView,
     };
     for (status, outcome, n) in counts {
         let n = n as u64;
-        match status.as_str() {
-            "completed" => view.completed += n,
-            "skipped" => view.skipped += n,
-            "failed" => {
+        match status {
+            RunStatus::Completed => view.completed += n,
+            RunStatus::Skipped => view.skipped += n,
+            RunStatus::Failed => {
                 view.failed += n;
                 view.failures.push((outcome, n));
             }
-            _ => view.waiting += n,
+            RunStatus::Queued => view.waiting += n,
         }
     }
     view.failures

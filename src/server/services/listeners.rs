@@ -1778,7 +1778,7 @@ async fn answer_for_key(
 async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
     let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
         Ok(Some(r)) if r.finished_at.is_some() => {
-            let mut reply = Reply::run(200, &r.status, run_id);
+            let mut reply = Reply::run(200, r.status.as_str(), run_id);
             // A removal answers with its receipt (what was erased, what was sent on).
             match super::erasure::receipt_of_run(db, run_id).await {
                 Ok(Some(receipt)) => reply.body["receipt"] = receipt_json(&receipt),

@@ -20,6 +20,7 @@ use crate::server::entities::{
     macro_def, macro_mark, macro_run, opt_out_event, team_membership, ticket, user,
 };
 use crate::server::secrets::Sealer;
+use crate::shared::vocab::RunStatus;
 use crate::types::{
     AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
     MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
@@ -62,8 +63,8 @@ pub enum RunTarget {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
     pub run_id: i64,
-    /// "completed", "skipped", or "failed" (a queued run whose user or macro had gone).
-    pub status: &'static str,
+    /// Completed, skipped, or failed (a queued run whose user or macro had gone).
+    pub status: RunStatus,
     pub steps: Vec<String>,
     /// When the run removed the person: what the erasure did (call `erasure::settle` with it
     /// once the run's transaction has committed).
@@ -795,7 +796,7 @@ pub fn new_queued_run(
         trigger: Set(trigger.key().into()),
         target_user_id: Set(user),
         target_ticket_id: Set(ticket),
-        status: Set("queued".into()),
+        status: Set(RunStatus::Queued),
         outcome: Set(String::new()),
         started_by: Set(None),
         created_at: Set(Utc::now()),
@@ -857,7 +858,7 @@ pub async fn give_up_run(
     run_id: i64,
     reason: &str,
 ) -> Result<(), AppError> {
-    finish_run(txn, run_id, None, "failed", reason).await
+    finish_run(txn, run_id, None, RunStatus::Failed, reason).await
 }
 
 async fn fail_run(
@@ -865,10 +866,10 @@ async fn fail_run(
     run_id: i64,
     reason: &str,
 ) -> Result<RunOutcome, AppError> {
-    finish_run(txn, run_id, None, "failed", reason).await?;
+    finish_run(txn, run_id, None, RunStatus::Failed, reason).await?;
     Ok(RunOutcome {
         run_id,
-        status: "failed",
+        status: RunStatus::Failed,
         steps: Vec::new(),
         erased: None,
     })
@@ -881,7 +882,7 @@ async fn finish_run(
     db: &impl ConnectionTrait,
     run_id: i64,
     target: Option<Option<i32>>,
-    status: &str,
+    status: RunStatus,
     outcome: &str,
 ) -> Result<(), AppError> {
     let mut update = macro_run::Entity::update_many()
@@ -930,14 +931,14 @@ async fn run_in(
             ctx,
             Some(target.id),
             None,
-            "skipped",
+            RunStatus::Skipped,
             "already ran once for this person",
             actor,
         )
         .await?;
         return Ok(RunOutcome {
             run_id: run,
-            status: "skipped",
+            status: RunStatus::Skipped,
             steps: Vec::new(),
             erased: None,
         });
@@ -1079,7 +1080,7 @@ async fn run_in(
         ctx,
         target_id,
         None,
-        "completed",
+        RunStatus::Completed,
         &steps.join("; "),
         actor,
     )
@@ -1135,7 +1136,7 @@ async fn run_in(
     }
     Ok(RunOutcome {
         run_id: run,
-        status: "completed",
+        status: RunStatus::Completed,
         steps,
         erased,
     })
@@ -1267,7 +1268,7 @@ pub async fn run_on_ticket(
         ctx,
         None,
         Some(t.id),
-        "completed",
+        RunStatus::Completed,
         &steps.join("; "),
         actor,
     )
@@ -1287,7 +1288,7 @@ pub async fn run_on_ticket(
     .await?;
     Ok(RunOutcome {
         run_id: run,
-        status: "completed",
+        status: RunStatus::Completed,
         steps,
         erased: None,
     })
@@ -1391,7 +1392,7 @@ async fn record_run(
     ctx: &RunContext,
     target: Option<i32>,
     ticket: Option<i32>,
-    status: &str,
+    status: RunStatus,
     outcome: &str,
     actor: &Actor,
 ) -> Result<i64, AppError> {
@@ -1407,7 +1408,7 @@ async fn record_run(
                 trigger: Set(ctx.trigger.key().into()),
                 target_user_id: Set(target),
                 target_ticket_id: Set(ticket),
-                status: Set(status.into()),
+                status: Set(status),
                 outcome: Set(outcome.into()),
                 started_by: Set(actor.user_id),
                 created_at: Set(now),
@@ -1464,7 +1465,7 @@ async fn runs_where(
                 .map(|m| m.name.clone())
                 .unwrap_or_else(|| "(deleted macro)".into()),
             trigger: r.trigger,
-            status: r.status,
+            status: r.status.to_string(),
             outcome: r.outcome,
             created_at: format_time(&r.created_at),
         })

@@ -26,6 +26,7 @@ use crate::server::entities::{
 };
 use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
+use crate::shared::vocab::DeliveryStatus;
 use crate::types::{
     AttemptView, DeliveryCounts, DeliveryDetailView, DeliveryQuery, DeliveryView, MASK,
     RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
@@ -560,7 +561,7 @@ async fn counts(
     if webhook_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(Option<i32>, String, i64)> = webhook_delivery::Entity::find()
+    let rows: Vec<(Option<i32>, DeliveryStatus, i64)> = webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::WebhookId)
         .column(webhook_delivery::Column::Status)
@@ -579,11 +580,11 @@ async fn counts(
             for (w, status, n) in &rows {
                 if *w == Some(*id) {
                     let n = *n as u64;
-                    match status.as_str() {
-                        "succeeded" => c.succeeded += n,
-                        "failed" => c.failed += n,
-                        "queued" | "sending" => c.pending += n,
-                        _ => {}
+                    match status {
+                        DeliveryStatus::Succeeded => c.succeeded += n,
+                        DeliveryStatus::Failed => c.failed += n,
+                        DeliveryStatus::Queued | DeliveryStatus::Sending => c.pending += n,
+                        DeliveryStatus::Cancelled => {}
                     }
                 }
             }
@@ -1013,17 +1014,20 @@ async fn cancel_waiting(
     let now = Utc::now();
     let sealed = webhook_delivery::Entity::find()
         .filter(which.clone())
-        .filter(webhook_delivery::Column::Status.eq("queued"))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued))
         .filter(webhook_delivery::Column::Sealed.eq(true))
         .count(db)
         .await?
         > 0;
     cut_sealed(webhook_delivery::Entity::update_many(), now)
-        .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+        .col_expr(
+            webhook_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Cancelled),
+        )
         .col_expr(webhook_delivery::Column::LastError, Expr::value(why))
         .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now))
         .filter(which)
-        .filter(webhook_delivery::Column::Status.eq("queued"))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued))
         .exec(db)
         .await?;
     Ok(sealed)
@@ -1332,7 +1336,11 @@ pub async fn queue(
             headers: Set(headers_json(&r.request.headers)),
             body: Set(r.request.body),
             msg_id: Set(new_msg_id()),
-            status: Set(if failed { "failed" } else { "queued" }.into()),
+            status: Set(if failed {
+                DeliveryStatus::Failed
+            } else {
+                DeliveryStatus::Queued
+            }),
             attempts: Set(0),
             next_attempt_at: Set(now),
             locked_by: Set(None),
@@ -1442,7 +1450,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
-    if d.status == "cancelled" && d.body.is_empty() && d.url.is_empty() {
+    if d.status == DeliveryStatus::Cancelled && d.body.is_empty() && d.url.is_empty() {
         return Err(AppError::Conflict(
             "this delivery was erased with the person it was about".into(),
         ));
@@ -1538,7 +1546,10 @@ pub async fn erase_person(
             .exec(db)
             .await?;
         webhook_delivery::Entity::update_many()
-            .col_expr(webhook_delivery::Column::Status, Expr::value("cancelled"))
+            .col_expr(
+                webhook_delivery::Column::Status,
+                Expr::value(DeliveryStatus::Cancelled),
+            )
             .col_expr(
                 webhook_delivery::Column::LastError,
                 Expr::value("not sent: the person it was about was removed"),
@@ -1548,7 +1559,10 @@ pub async fn erase_person(
                 Expr::value(Utc::now()),
             )
             .filter(webhook_delivery::Column::Id.is_in(about.clone()))
-            .filter(webhook_delivery::Column::Status.is_in(["queued", "sending"]))
+            .filter(
+                webhook_delivery::Column::Status
+                    .is_in([DeliveryStatus::Queued, DeliveryStatus::Sending]),
+            )
             .exec(db)
             .await?;
         webhook_delivery::Entity::update_many()
@@ -1587,11 +1601,11 @@ fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> Deliv
         kind: d.kind.clone(),
         method: d.method.clone(),
         url: d.url.clone(),
-        status: d.status.clone(),
+        status: d.status,
         attempts: d.attempts,
         last_status: d.last_status,
         last_error: d.last_error.clone(),
-        next_attempt_at: (d.status == "queued" && d.attempts > 0)
+        next_attempt_at: (d.status == DeliveryStatus::Queued && d.attempts > 0)
             .then(|| format_time(&d.next_attempt_at)),
         created_at: format_time(&d.created_at),
         test: d.test,

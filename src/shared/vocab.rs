@@ -1,0 +1,129 @@
+//! The words of the domain as enums: each with the key it is stored and sent under, the label
+//! people read, and parsing, in one table (`vocabulary!`). On the server each is also a
+//! SeaORM active enum over the same TEXT column it always used (no migration), so an entity
+//! field holds the enum and a `match` on it is checked by the compiler.
+
+/// Declares a vocabulary: `Name { Variant = "key", "Label"; … }`.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $key:literal, $label:literal;)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum))]
+        #[cfg_attr(feature = "ssr", sea_orm(rs_type = "String", db_type = "Text"))]
+        pub enum $name {
+            $(
+                $(#[$vmeta])*
+                #[serde(rename = $key)]
+                #[cfg_attr(feature = "ssr", sea_orm(string_value = $key))]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every word, in the table's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The key it is stored and sent under.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $key,)+
+                }
+            }
+
+            /// What people read.
+            pub const fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label,)+
+                }
+            }
+
+            /// The word stored or sent as `key`.
+            pub fn parse(key: &str) -> Option<$name> {
+                match key {
+                    $($key => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Compares with a stored key, as read back from a row or a JSON answer.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, key: &&str) -> bool {
+                self.as_str() == *key
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// Where a webhook or email delivery stands (`webhook_deliveries.status`).
+    DeliveryStatus {
+        /// Waiting for its first try or its next retry.
+        Queued = "queued", "Queued (waiting to retry)";
+        /// Claimed by a sender (a lease).
+        Sending = "sending", "Sending";
+        Succeeded = "succeeded", "Succeeded";
+        /// Given up: a final answer, or the retry schedule used up.
+        Failed = "failed", "Failed";
+        /// Not sent: its webhook was deleted or switched off (410), or it was superseded.
+        Cancelled = "cancelled", "Cancelled";
+    }
+}
+
+impl DeliveryStatus {
+    /// Still to be sent (queued or being sent).
+    pub fn is_waiting(self) -> bool {
+        matches!(self, DeliveryStatus::Queued | DeliveryStatus::Sending)
+    }
+}
+
+vocabulary! {
+    /// Where a queued job stands (`jobs.status`).
+    JobStatus {
+        Queued = "queued", "Queued";
+        /// Claimed by a worker (a lease).
+        Running = "running", "Running";
+        Done = "done", "Done";
+        Failed = "failed", "Failed";
+    }
+}
+
+vocabulary! {
+    /// Where a macro run stands (`macro_runs.status`).
+    RunStatus {
+        /// Written before any effect; a worker finishes it.
+        Queued = "queued", "Queued";
+        Completed = "completed", "Completed";
+        /// Not run: the macro runs once per person and already ran for this one.
+        Skipped = "skipped", "Skipped";
+        /// Could not run: its target or its macro had gone by the time it ran.
+        Failed = "failed", "Failed";
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_parse_back_and_are_unique() {
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(*s));
+            assert_eq!(s.to_string(), s.as_str());
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for s in JobStatus::ALL {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(*s));
+        }
+        for s in RunStatus::ALL {
+            assert_eq!(RunStatus::parse(s.as_str()), Some(*s));
+        }
+        assert_eq!(DeliveryStatus::parse("Queued"), None, "keys are exact");
+    }
+}
