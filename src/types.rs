@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::shared::vocab::DeliveryStatus;
+pub use crate::shared::vocab::{DeliveryStatus, ListenerKind, Scope};
 
 /// What a community member may do in the admin screens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -722,7 +722,7 @@ pub struct ListenerView {
     pub scope: String,
     pub filter: Option<(i32, String)>,
     /// macro, comment or data.
-    pub kind: String,
+    pub kind: ListenerKind,
     /// Feedback listeners: the external-data field `find` holds a value of (None: ticket id).
     pub find_field: Option<(i32, String)>,
     pub macro_: Option<(i32, String)>,
@@ -808,33 +808,12 @@ pub struct ListenerForm {
     pub find_field_id: String,
 }
 
-/// The listener types: key and label.
-pub const LISTENER_KINDS: [(&str, &str); 3] = [
-    ("macro", "Macro Execution"),
-    ("comment", "Add Comment"),
-    ("data", "External Data"),
-];
-
 /// What listeners act on: key and label.
 pub const LISTENER_SCOPES: [(&str, &str); 2] = [("user", "Users"), ("feedback", "Feedback")];
 
-/// Every listener URL under `/api/v1`: (scope, kind, path).
-pub const LISTENER_PATHS: [(&str, &str, &str); 6] = [
-    ("user", "macro", "userMacroListeners"),
-    ("user", "comment", "userCommentListeners"),
-    ("user", "data", "userDataListeners"),
-    ("feedback", "macro", "feedbackMacroListeners"),
-    ("feedback", "comment", "feedbackCommentListeners"),
-    ("feedback", "data", "feedbackDataListeners"),
-];
-
-/// The path of the listeners of `scope` and `kind` (user macro listeners for anything else).
-pub fn listener_path(scope: &str, kind: &str) -> &'static str {
-    LISTENER_PATHS
-        .iter()
-        .find(|(s, k, _)| *s == scope && *k == kind)
-        .map(|(_, _, p)| *p)
-        .unwrap_or("userMacroListeners")
+/// The path of the listeners of `scope` and `kind` (user listeners for any other scope).
+pub fn listener_path(scope: &str, kind: ListenerKind) -> &'static str {
+    kind.path(Scope::parse(scope).unwrap_or(Scope::User))
 }
 
 /// "Users" or "Feedback".

@@ -13,10 +13,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use super::refusals::SOURCE;
 use super::services::external_sources;
 use super::services::listeners::{self, InboundCall};
 use super::settings::Secret;
 use super::state::AppState;
+use crate::shared::vocab::{ListenerKind, Scope};
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -173,7 +175,7 @@ async fn openapi_document() -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
-    handle(call, USER, listeners::KIND_MACRO).await
+    handle(call, Route::Listener(Scope::User, ListenerKind::Macro)).await
 }
 
 /// Adds a user comment to the user whose email is `find`: the author's email and the text
@@ -207,7 +209,7 @@ pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
-    handle(call, USER, listeners::KIND_COMMENT).await
+    handle(call, Route::Listener(Scope::User, ListenerKind::Comment)).await
 }
 
 /// Stores external data on the user whose email is `find`: each key of the JSON body that is
@@ -240,7 +242,7 @@ pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn user_data_listener(call: Inbound) -> Response {
-    handle(call, USER, listeners::KIND_DATA).await
+    handle(call, Route::Listener(Scope::User, ListenerKind::Data)).await
 }
 
 /// Creates a feedback ticket in the source's project and type from the JSON body: the
@@ -273,7 +275,7 @@ pub(crate) async fn user_data_listener(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn external_source(call: Inbound) -> Response {
-    handle(call, SOURCE, SOURCE).await
+    handle(call, Route::Source).await
 }
 
 /// Runs the listener's feedback macro on the ticket `find` names: its id, or (when the
@@ -311,7 +313,7 @@ pub(crate) async fn external_source(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
-    handle(call, FEEDBACK, listeners::KIND_MACRO).await
+    handle(call, Route::Listener(Scope::Feedback, ListenerKind::Macro)).await
 }
 
 /// Adds a comment to the ticket `find` names (its id, or the value of the listener's
@@ -345,7 +347,11 @@ pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
-    handle(call, FEEDBACK, listeners::KIND_COMMENT).await
+    handle(
+        call,
+        Route::Listener(Scope::Feedback, ListenerKind::Comment),
+    )
+    .await
 }
 
 /// Stores external data on the ticket `find` names (its id, or the value of the listener's
@@ -379,13 +385,33 @@ pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
 pub(crate) async fn feedback_data_listener(call: Inbound) -> Response {
-    handle(call, FEEDBACK, listeners::KIND_DATA).await
+    handle(call, Route::Listener(Scope::Feedback, ListenerKind::Data)).await
 }
 
-/// The scope (and kind) under which `handle` serves external sources.
-const SOURCE: &str = "source";
-const USER: &str = "user";
-const FEEDBACK: &str = "feedback";
+/// What a URL under `/api/v1` serves: the listeners of a scope and kind, or external sources.
+#[derive(Clone, Copy)]
+enum Route {
+    Listener(Scope, ListenerKind),
+    Source,
+}
+
+impl Route {
+    /// The route of a listener or source URL.
+    fn of_path(path: &str) -> Route {
+        ListenerKind::paths()
+            .find(|(_, _, segment)| path.starts_with(&format!("/api/v1/{segment}/")))
+            .map(|(scope, kind, _)| Route::Listener(scope, kind))
+            .unwrap_or(Route::Source)
+    }
+
+    /// The (scope, kind) refused calls are counted under (`refusals`).
+    fn counted_as(self) -> (&'static str, &'static str) {
+        match self {
+            Route::Listener(scope, kind) => (scope.as_str(), kind.as_str()),
+            Route::Source => (SOURCE, SOURCE),
+        }
+    }
+}
 
 /// A caller address that keeps being refused: 429 before anything else is done.
 fn refused_too_often(
@@ -442,7 +468,7 @@ pub(crate) struct Inbound {
 
 /// What every listener and source route does: check the body, then hand the call to the
 /// service in a task of its own.
-async fn handle(call: Inbound, scope: &'static str, kind: &'static str) -> Response {
+async fn handle(call: Inbound, route: Route) -> Response {
     let Inbound {
         state: State(state),
         key: Path(key),
@@ -452,6 +478,7 @@ async fn handle(call: Inbound, scope: &'static str, kind: &'static str) -> Respo
         body,
     } = call;
     let state = &state;
+    let (scope, kind) = route.counted_as();
     // The caller as the listener log, the key's allow-list and the refusal budget see it.
     let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
     if let Some(reply) = refused_too_often(state, scope, kind, &key, caller) {
@@ -482,7 +509,7 @@ async fn handle(call: Inbound, scope: &'static str, kind: &'static str) -> Respo
     let idempotency_key = headers
         .get("idempotency-key")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    if scope == SOURCE {
+    let Route::Listener(scope, kind) = route else {
         let call = external_sources::InboundSource {
             key,
             api_key,
@@ -495,9 +522,9 @@ async fn handle(call: Inbound, scope: &'static str, kind: &'static str) -> Respo
             external_sources::create_ticket(&state, call).await
         }))
         .await;
-    }
+    };
     let call = InboundCall {
-        scope,
+        scope: scope.as_str(),
         kind,
         key,
         api_key,
@@ -558,15 +585,7 @@ async fn method_not_allowed(
     uri: axum::http::Uri,
 ) -> Response {
     let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
-    let (scope, kind) = if uri.path().starts_with("/api/v1/externalSources/") {
-        (SOURCE, SOURCE)
-    } else {
-        crate::types::LISTENER_PATHS
-            .iter()
-            .find(|(_, _, path)| uri.path().starts_with(&format!("/api/v1/{path}/")))
-            .map(|(scope, kind, _)| (*scope, *kind))
-            .unwrap_or((USER, listeners::KIND_MACRO))
-    };
+    let (scope, kind) = Route::of_path(uri.path()).counted_as();
     if let Some(reply) = refused_too_often(&state, scope, kind, &key, caller) {
         state.refusals.hold().await;
         return reply;

@@ -215,7 +215,7 @@ mod tests {
         assert!(op["responses"]["429"]["headers"]["Retry-After"].is_object());
         // Every listener URL and the source URL is documented with the refusals any of them
         // may answer, the in-flight 409 and the address's 429 included.
-        for (_, _, path) in crate::types::LISTENER_PATHS {
+        for (_, _, path) in crate::shared::vocab::ListenerKind::paths() {
             let op = &doc["paths"][format!("/api/v1/{path}/{{key}}")]["post"];
             assert!(op.is_object(), "{path} undocumented");
             for status in ["401", "405", "409", "413", "415", "422", "429", "500"] {

@@ -107,6 +107,48 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What a filter, a macro, a listener or a bulk run acts on (`*.scope`).
+    Scope {
+        User = "user", "Users";
+        Feedback = "feedback", "Feedback";
+    }
+}
+
+vocabulary! {
+    /// What a listener does with its target (`listeners.kind`). A new kind is a variant here
+    /// and the code that does its work: the compiler points at every `match` left to extend.
+    ListenerKind {
+        /// Runs the listener's macro.
+        Macro = "macro", "Macro Execution";
+        /// Adds a comment by an author, both taken from the body.
+        Comment = "comment", "Add Comment";
+        /// Stores the body's parameters in a data group.
+        Data = "data", "External Data";
+    }
+}
+
+impl ListenerKind {
+    /// The URL segment of the listeners of this kind on `scope`: `/api/v1/{path}/{key}`.
+    pub const fn path(self, scope: Scope) -> &'static str {
+        match (scope, self) {
+            (Scope::User, ListenerKind::Macro) => "userMacroListeners",
+            (Scope::User, ListenerKind::Comment) => "userCommentListeners",
+            (Scope::User, ListenerKind::Data) => "userDataListeners",
+            (Scope::Feedback, ListenerKind::Macro) => "feedbackMacroListeners",
+            (Scope::Feedback, ListenerKind::Comment) => "feedbackCommentListeners",
+            (Scope::Feedback, ListenerKind::Data) => "feedbackDataListeners",
+        }
+    }
+
+    /// Every listener URL segment: (scope, kind, path).
+    pub fn paths() -> impl Iterator<Item = (Scope, ListenerKind, &'static str)> {
+        Scope::ALL
+            .iter()
+            .flat_map(|s| ListenerKind::ALL.iter().map(move |k| (*s, *k, k.path(*s))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +167,7 @@ mod tests {
             assert_eq!(RunStatus::parse(s.as_str()), Some(*s));
         }
         assert_eq!(DeliveryStatus::parse("Queued"), None, "keys are exact");
+        let paths: std::collections::BTreeSet<&str> = ListenerKind::paths().map(|p| p.2).collect();
+        assert_eq!(paths.len(), Scope::ALL.len() * ListenerKind::ALL.len());
     }
 }

@@ -108,15 +108,13 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    // SWITCHYARD_TEST_LOG=warn (an EnvFilter) shows the server's log in the test output.
-    if std::env::var_os("SWITCHYARD_TEST_LOG").is_some() {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_env(
-                "SWITCHYARD_TEST_LOG",
-            ))
-            .with_test_writer()
-            .try_init();
-    }
+    // The server's errors (with where they happened) go to the test's captured output, shown
+    // when it fails; SWITCHYARD_TEST_LOG=warn (an EnvFilter) shows more.
+    let filter = std::env::var("SWITCHYARD_TEST_LOG").unwrap_or_else(|_| "error".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_test_writer()
+        .try_init();
     let url = fresh_database(backend).await;
     let mut settings = Settings::for_database(&url);
     adjust(&mut settings);

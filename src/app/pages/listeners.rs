@@ -12,27 +12,21 @@ use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
 };
 use crate::types::{
-    LISTENER_KINDS, ListenerCallPage, ListenerFormOptions, ListenerView, scope_label,
+    ListenerCallPage, ListenerFormOptions, ListenerKind, ListenerView, scope_label,
 };
-
-fn kind_label(kind: &str) -> &'static str {
-    LISTENER_KINDS
-        .iter()
-        .find(|(k, _)| *k == kind)
-        .map(|(_, label)| *label)
-        .unwrap_or("?")
-}
 
 /// What a listener does, in a few words.
 fn does(l: &ListenerView) -> String {
-    match l.kind.as_str() {
-        "comment" => format!("comment \"{}\" by \"{}\"", l.comment_field, l.author_field),
-        "data" => l
+    match l.kind {
+        ListenerKind::Comment => {
+            format!("comment \"{}\" by \"{}\"", l.comment_field, l.author_field)
+        }
+        ListenerKind::Data => l
             .data_group
             .as_ref()
             .map(|g| format!("stores {}", g.1))
             .unwrap_or_else(|| "—".into()),
-        _ => l
+        ListenerKind::Macro => l
             .macro_
             .as_ref()
             .map(|m| m.1.clone())
@@ -76,7 +70,7 @@ pub fn ListenersPage() -> impl IntoView {
                                             <tr>
                                                 <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
                                                 <td class=TD>{scope_label(&l.scope)}</td>
-                                                <td class=TD>{kind_label(&l.kind)}</td>
+                                                <td class=TD>{l.kind.label()}</td>
                                                 <td class=TD>{does(&l)}</td>
                                                 <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| if l.scope == "feedback" { "every ticket".into() } else { "every user".into() })}</td>
                                                 <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
@@ -153,8 +147,8 @@ pub fn ListenerPage() -> impl IntoView {
                     let id = l.as_ref().map(|l| l.id).unwrap_or_default();
                     let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
                     let body = match l.as_ref() {
-                        Some(l) if l.kind == "comment" => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
-                        Some(l) if l.kind == "data" => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
+                        Some(l) if l.kind == ListenerKind::Comment => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
+                        Some(l) if l.kind == ListenerKind::Data => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
                         _ => String::new(),
                     };
                     let example_find = match l.as_ref() {
@@ -205,10 +199,7 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
     let data_group = chosen(l.as_ref().and_then(|l| l.data_group.clone()));
     let find_field = chosen(l.as_ref().and_then(|l| l.find_field.clone()));
     let feedback = opts.scope == "feedback";
-    let kind = l
-        .as_ref()
-        .map(|l| l.kind.clone())
-        .unwrap_or_else(|| "macro".into());
+    let kind = l.as_ref().map(|l| l.kind).unwrap_or(ListenerKind::Macro);
     let (author_field, comment_field) = l
         .as_ref()
         .map(|l| (l.author_field.clone(), l.comment_field.clone()))
@@ -247,7 +238,7 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
                 <div>
                     <label for="f-kind" class=LABEL>"Listener type"</label>
                     <select id="f-kind" name="form[kind]" class=INPUT>
-                        {LISTENER_KINDS.iter().map(|(k, label)| view! { <option value=*k selected=kind == *k>{*label}</option> }).collect_view()}
+                        {ListenerKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=kind == *k>{k.label()}</option> }).collect_view()}
                     </select>
                     {move || kind_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Listener type", &e)}</p> })}
                 </div>

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::ListenerKind;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "listeners")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub description: String,
     pub key: String,
     pub scope: String,
-    pub kind: String,
+    pub kind: ListenerKind,
     pub filter_id: Option<i32>,
     pub macro_id: Option<i32>,
     pub api_key_id: Option<i32>,

@@ -36,17 +36,13 @@ use crate::server::refusals::Refused;
 use crate::server::settings::{Secret, Settings};
 use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
+use crate::shared::vocab::ListenerKind;
 use crate::types::{
-    LISTENER_KINDS, ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView,
-    listener_path,
+    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView, listener_path,
 };
 
-pub const KIND_MACRO: &str = "macro";
-pub const KIND_COMMENT: &str = "comment";
-pub const KIND_DATA: &str = "data";
-
 /// The URL third parties call for a listener of `scope` and `kind` with `key`.
-pub fn endpoint(settings: &Settings, scope: &str, kind: &str, key: &str) -> String {
+pub fn endpoint(settings: &Settings, scope: &str, kind: ListenerKind, key: &str) -> String {
     let path = listener_path(scope, kind);
     format!(
         "{}/api/v1/{path}/{key}",
@@ -133,7 +129,7 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
     ListenerView {
-        endpoint: endpoint(settings, &l.scope, &l.kind, &l.key),
+        endpoint: endpoint(settings, &l.scope, l.kind, &l.key),
         filter: pick(&choices.filters, l.filter_id),
         macro_: pick(&choices.macros, l.macro_id),
         data_group: pick(&choices.data_groups, l.data_group_id),
@@ -239,22 +235,18 @@ pub async fn save(
     let filter_id = errors
         .check("filter_id", optional_id(&form.filter_id))
         .flatten();
-    let kind = form.kind.trim();
-    let kind = match kind {
-        "" => KIND_MACRO,
-        k => match LISTENER_KINDS.iter().find(|(key, _)| *key == k) {
-            Some((key, _)) => key,
-            None => {
-                errors.push(
-                    "kind",
-                    "must be Macro Execution, Add Comment or External Data",
-                );
-                KIND_MACRO
-            }
-        },
+    let kind = match form.kind.trim() {
+        "" => ListenerKind::Macro,
+        k => ListenerKind::parse(k).unwrap_or_else(|| {
+            errors.push(
+                "kind",
+                "must be Macro Execution, Add Comment or External Data",
+            );
+            ListenerKind::Macro
+        }),
     };
     let macro_id = match kind {
-        KIND_MACRO => errors.check(
+        ListenerKind::Macro => errors.check(
             "macro_id",
             parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
         ),
@@ -268,7 +260,7 @@ pub async fn save(
         Ok(v.to_string())
     };
     let (author_field, comment_field) = match kind {
-        KIND_COMMENT => {
+        ListenerKind::Comment => {
             let a = errors.check("author_field", body_key(&form.author_field));
             let c = errors.check("comment_field", body_key(&form.comment_field));
             if a.is_some() && a == c {
@@ -279,7 +271,7 @@ pub async fn save(
         _ => (String::new(), String::new()),
     };
     let data_group_id = match kind {
-        KIND_DATA => errors.check(
+        ListenerKind::Data => errors.check(
             "data_group_id",
             parse_id(&form.data_group_id)
                 .map_err(|_| "choose the data group the body's parameters belong to".to_string()),
@@ -370,7 +362,7 @@ pub async fn save(
             ..Default::default()
         },
     };
-    active.kind = Set(kind.to_string());
+    active.kind = Set(kind);
     active.author_field = Set(author_field);
     active.comment_field = Set(comment_field);
     active.data_group_id = Set(data_group_id);
@@ -451,7 +443,7 @@ pub(crate) async fn refuse_if_used(
 pub struct InboundCall {
     /// Which listener URL was called: user or feedback, and macro, comment or data.
     pub scope: &'static str,
-    pub kind: &'static str,
+    pub kind: ListenerKind,
     pub key: String,
     pub api_key: Option<Secret<String>>,
     pub caller: IpAddr,
@@ -560,7 +552,7 @@ impl Logged {
 /// `POST /api/v1/{user,feedback}{Macro,Comment,Data}Listeners/{key}`: finds the user by email
 /// (or the ticket by id or external-data value) and does what the listener does. Every call is
 /// logged, whatever its outcome.
-#[tracing::instrument(skip_all, fields(scope = call.scope, kind = call.kind, listener = %call.key, caller = %call.caller))]
+#[tracing::instrument(skip_all, fields(scope = call.scope, kind = %call.kind, listener = %call.key, caller = %call.caller))]
 pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
     // Until `find` resolves to a member, only a masked form is kept: the address of someone
     // we do not know (or no longer know) is not ours to store.
@@ -570,7 +562,7 @@ pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply,
         // Refused before its key was accepted: counted, not written one by one.
         state.refusals.count(Refused {
             scope: call.scope,
-            kind: call.kind,
+            kind: call.kind.as_str(),
             key: &call.key,
             caller: call.caller,
             status: reply.status,
@@ -641,7 +633,7 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
 async fn find_by_key(
     db: &impl ConnectionTrait,
     scope: &str,
-    kind: &str,
+    kind: ListenerKind,
     key: &str,
 ) -> Result<Option<listener::Model>, AppError> {
     // Keys are 1 to 60 letters, digits, - or _: anything else names no listener.
@@ -993,7 +985,7 @@ async fn with_target(
     target: Target,
 ) -> Result<Resolved, AppError> {
     let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
-    if l.kind != KIND_MACRO {
+    if l.kind != ListenerKind::Macro {
         return Ok(Resolved::Act {
             listener: l.clone(),
             target,
@@ -1101,12 +1093,12 @@ pub async fn test_request(
             } else {
                 "user"
             };
-            let what = match listener.kind.as_str() {
-                KIND_COMMENT if listener.scope == SCOPE_FEEDBACK => format!(
+            let what = match listener.kind {
+                ListenerKind::Comment if listener.scope == SCOPE_FEEDBACK => format!(
                     "Add a comment to the ticket: the text from the body's \"{}\", by the member whose email is in \"{}\"",
                     listener.comment_field, listener.author_field
                 ),
-                KIND_COMMENT => format!(
+                ListenerKind::Comment => format!(
                     "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
                     listener.comment_field, listener.author_field
                 ),
@@ -1139,7 +1131,7 @@ pub async fn test_request(
             "the macro runs once per person and already ran for this one: nothing would run"
                 .to_string()
         }
-        None if l.kind != KIND_MACRO => format!(
+        None if l.kind != ListenerKind::Macro => format!(
             "the call would be done at once on this {} (if its body is right)",
             if l.scope == SCOPE_FEEDBACK {
                 "ticket"
@@ -1473,8 +1465,8 @@ fn request_message(call: &InboundCall) -> Vec<u8> {
         h.extend(call.scope.as_bytes());
         h.push(0);
     }
-    if call.kind != KIND_MACRO {
-        h.extend(call.kind.as_bytes());
+    if call.kind != ListenerKind::Macro {
+        h.extend(call.kind.as_str().as_bytes());
         h.push(0);
     }
     h.extend(call.key.to_ascii_lowercase().as_bytes());
@@ -1487,7 +1479,7 @@ fn request_message(call: &InboundCall) -> Vec<u8> {
             .to_lowercase()
             .as_bytes(),
     );
-    if let (Some(body), false) = (&call.body, call.kind == KIND_MACRO) {
+    if let (Some(body), false) = (&call.body, call.kind == ListenerKind::Macro) {
         h.push(0);
         h.extend(body.to_string().as_bytes());
     }
@@ -1567,11 +1559,7 @@ async fn answer(
         )
         .await?;
     let Some(l) = found.as_ref() else {
-        let what = LISTENER_KINDS
-            .iter()
-            .find(|(k, _)| *k == call.kind)
-            .map(|(_, label)| label.to_lowercase())
-            .unwrap_or_default();
+        let what = call.kind.label().to_lowercase();
         return Ok(Reply::error(
             404,
             "listener_not_found",
@@ -1838,7 +1826,7 @@ async fn effect_of(
             "the body must be a JSON object".into(),
         )));
     };
-    if l.kind == KIND_COMMENT {
+    if l.kind == ListenerKind::Comment {
         let (author_key, text_key) = (&l.author_field, &l.comment_field);
         let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
             return Ok(Err(bad_body(
@@ -2086,15 +2074,25 @@ mod tests {
         let mut s = crate::server::settings::Settings::for_database("sqlite::memory:");
         s.public_base_url = url::Url::parse("https://beta.example.com/").unwrap();
         assert_eq!(
-            super::endpoint(&s, "user", "macro", "deleteuser"),
+            super::endpoint(
+                &s,
+                "user",
+                crate::shared::vocab::ListenerKind::Macro,
+                "deleteuser"
+            ),
             "https://beta.example.com/api/v1/userMacroListeners/deleteuser"
         );
         assert_eq!(
-            super::endpoint(&s, "user", "data", "jira"),
+            super::endpoint(&s, "user", crate::shared::vocab::ListenerKind::Data, "jira"),
             "https://beta.example.com/api/v1/userDataListeners/jira"
         );
         assert_eq!(
-            super::endpoint(&s, "feedback", "comment", "jira-comment"),
+            super::endpoint(
+                &s,
+                "feedback",
+                crate::shared::vocab::ListenerKind::Comment,
+                "jira-comment"
+            ),
             "https://beta.example.com/api/v1/feedbackCommentListeners/jira-comment"
         );
     }
