@@ -203,38 +203,19 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
         );
         return ExitCode::from(2);
     }
-    let conn = match db::connect(settings).await {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("switchyard: cannot open the database: {e}");
+    let sqlite = db::sqlite_file_path(settings.database_url.expose());
+    let mut places: Vec<String> = Vec::new();
+    if let Some(path) = &sqlite {
+        // A check of a database that is not there would find nothing: say so instead (and
+        // never create one).
+        if !std::path::Path::new(path).is_file() {
+            eprintln!(
+                "switchyard: erasure-check: there is no database at {path} (set SWITCHYARD_DATABASE_URL or SWITCHYARD_CONFIG)"
+            );
             return ExitCode::from(2);
         }
-    };
-    let mut places: Vec<String> = match erasure::check(&conn, &who).await {
-        Ok(found) => found.iter().map(|f| format!("table {f}")).collect(),
-        Err(e) => {
-            eprintln!("switchyard: erasure-check failed: {}", describe(&e));
-            return ExitCode::from(2);
-        }
-    };
-    // Requests still sealed for sending are read with the key file, which only this check and
-    // the sender open.
-    match switchyard::server::secrets::Sealer::load(&settings.secret_key_file) {
-        Ok(Some(sealer)) => match erasure::check_sealed(&conn, &sealer, &who).await {
-            Ok(found) => places.extend(found.iter().map(|f| format!("table {f}"))),
-            Err(e) => {
-                eprintln!("switchyard: erasure-check failed: {}", describe(&e));
-                return ExitCode::from(2);
-            }
-        },
-        Ok(None) => {}
-        Err(e) => {
-            eprintln!("switchyard: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    let _ = conn.close().await;
-    if let Some(path) = db::sqlite_file_path(settings.database_url.expose()) {
+        // The file and its WAL are read first: closing the connection below may checkpoint
+        // the WAL and delete it.
         for file in [path.clone(), format!("{path}-wal")] {
             match erasure::scan_file(std::path::Path::new(&file), &who) {
                 Ok(found) => places.extend(
@@ -249,11 +230,26 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
             }
         }
     }
+    let conn = match db::connect(settings).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("switchyard: cannot open the database: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match erasure::check_all(&conn, &settings.secret_key_file, &who).await {
+        Ok(found) => places.extend(found.iter().map(|f| format!("table {f}"))),
+        Err(e) => {
+            eprintln!("switchyard: erasure-check failed: {}", describe(&e));
+            return ExitCode::from(2);
+        }
+    }
+    let _ = conn.close().await;
     let looked_for = who.emails.len() + who.names.len();
     if places.is_empty() {
         println!(
             "erasure-check: clean: no form of the {looked_for} identifier(s) given is left in the database{}",
-            if db::sqlite_file_path(settings.database_url.expose()).is_some() {
+            if sqlite.is_some() {
                 ", its file or its WAL"
             } else {
                 ""

@@ -203,3 +203,53 @@ fn first_start_creates_a_manager_serves_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `erasure-check` says clean only about a database it looked at: none at the path, or a file
+/// that is not a Switchyard database, is an error (exit 2), and nothing is created.
+#[test]
+fn erasure_check_refuses_to_vouch_for_what_it_cannot_see() {
+    let db = temp_db();
+    let path = db
+        .strip_prefix("sqlite://")
+        .and_then(|p| p.split('?').next())
+        .unwrap()
+        .to_string();
+    let out = switchyard(&db)
+        .args(["erasure-check", "--email", "jim@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("there is no database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!std::path::Path::new(&path).exists(), "nothing was created");
+
+    std::fs::write(&path, b"").unwrap();
+    let out = switchyard(&db)
+        .args(["erasure-check", "--email", "jim@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a Switchyard database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A real one, migrated: clean.
+    std::fs::remove_file(&path).unwrap();
+    assert!(switchyard(&db).arg("migrate").status().unwrap().success());
+    let out = switchyard(&db)
+        .args(["erasure-check", "--email", "jim@example.com"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("clean"));
+}

@@ -186,8 +186,8 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
         1,
         "and names nobody, not even masked: the run says who"
     );
-    // What the key was used for is kept as an HMAC under the key file, not as a plain hash a
-    // guessed email could be tested against.
+    // The key and what it was used for are kept as HMACs under the key file, not as sent (a
+    // key may name the person) nor as a plain hash a guessed email could be tested against.
     let plain = {
         use sha2::{Digest, Sha256};
         hex::encode(Sha256::digest(
@@ -196,16 +196,21 @@ async fn idempotency_keys_replay_the_first_answer(app: TestApp) {
     };
     assert_eq!(
         app.count(&format!(
-            "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key = 'sf-req-42' AND request_hash <> '{plain}' AND length(request_hash) = 64"
+            "SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE 'k1:%' AND length(idem_key) = 67 AND request_hash <> '{plain}' AND length(request_hash) = 64"
         ))
         .await,
         1
     );
-    // A key stored before fingerprints were keyed (a plain SHA-256) still replays its answer.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM idempotency_keys WHERE idem_key LIKE '%sf-req%'")
+            .await,
+        0
+    );
+    // A key stored as sent with a plain SHA-256, before both were keyed, still replays.
     sea_orm::ConnectionTrait::execute_unprepared(
         &app.db,
         &format!(
-            "UPDATE idempotency_keys SET request_hash = '{plain}' WHERE idem_key = 'sf-req-42'"
+            "UPDATE idempotency_keys SET idem_key = 'sf-req-42', request_hash = '{plain}' WHERE idem_key LIKE 'k1:%'"
         ),
     )
     .await
@@ -519,16 +524,19 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
     let sealer = switchyard::server::secrets::Sealer::from_key(&[5; 32]);
     let f = &listeners::Fingerprint::of(&sealer, b"f");
+    let k = &listeners::idempotency_key_of(&sealer, Some("k"))
+        .unwrap()
+        .unwrap();
     let owned = |c: Claim| match c {
         Claim::Owned(token) => token,
         Claim::Answer(r) => panic!("expected to own the key, got {r:?}"),
     };
     let first = owned(
-        listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
+        listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
             .await
             .unwrap(),
     );
-    match listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
+    match listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
         .await
         .unwrap()
     {
@@ -538,22 +546,23 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
     let old = (chrono::Utc::now() - chrono::Duration::minutes(10)).to_rfc3339();
     app.db
         .execute_unprepared(&format!(
-            "UPDATE idempotency_keys SET created_at = '{old}' WHERE idem_key = 'k'"
+            "UPDATE idempotency_keys SET created_at = '{old}' WHERE idem_key = '{}'",
+            k.stored
         ))
         .await
         .unwrap();
     let second = owned(
-        listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
+        listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
             .await
             .unwrap(),
     );
     assert_ne!(first, second);
     let stalled = Held {
-        key: "k",
+        key: &k.stored,
         token: &first,
     };
     let current = Held {
-        key: "k",
+        key: &k.stored,
         token: &second,
     };
     listeners::release(&app.db, s.api_key_id, stalled)
@@ -572,7 +581,7 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
             .await
             .unwrap()
     );
-    match listeners::claim(&app.db, s.api_key_id, "k", f, Duration::ZERO)
+    match listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
         .await
         .unwrap()
     {
@@ -594,7 +603,10 @@ async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {
     let old = (chrono::Utc::now() - chrono::Duration::days(100)).to_rfc3339();
     for sql in [
         format!("UPDATE jobs SET finished_at = '{old}' WHERE id = (SELECT MIN(id) FROM jobs)"),
-        format!("UPDATE idempotency_keys SET created_at = '{old}' WHERE idem_key = 'a'"),
+        // The first stored answer: key "a" (keys are stored hashed).
+        format!(
+            "UPDATE idempotency_keys SET created_at = '{old}' WHERE id = (SELECT MIN(id) FROM idempotency_keys)"
+        ),
         format!("UPDATE listener_calls SET received_at = '{old}' WHERE code = 'target_not_found'"),
     ] {
         app.db.execute_unprepared(&sql).await.unwrap();

@@ -643,6 +643,51 @@ pub async fn check(db: &impl ConnectionTrait, who: &Identity) -> Result<Vec<Foun
     Ok(found)
 }
 
+/// Everything `switchyard erasure-check` looks at in the database: every table (`check`) and
+/// the requests still sealed for sending (`check_sealed`, opened with the key file at
+/// `key_file`). A database without Switchyard's tables, or sealed requests waiting while the
+/// key file is missing, is an error: a check that could not look must not say "clean".
+pub async fn check_all(
+    db: &impl ConnectionTrait,
+    key_file: &std::path::Path,
+    who: &Identity,
+) -> Result<Vec<Found>, AppError> {
+    use crate::server::entities::webhook_delivery;
+    if db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM seaql_migrations",
+        ))
+        .await
+        .is_err()
+    {
+        return Err(AppError::BadRequest(
+            "this is not a Switchyard database (it has no migrations table)".into(),
+        ));
+    }
+    let mut found = check(db, who).await?;
+    let sealer = crate::server::secrets::Sealer::load(key_file).map_err(AppError::BadRequest)?;
+    match sealer {
+        Some(sealer) => found.extend(check_sealed(db, &sealer, who).await?),
+        None => {
+            let waiting = sea_orm::PaginatorTrait::count(
+                webhook_delivery::Entity::find()
+                    .filter(webhook_delivery::Column::Sealed.eq(true))
+                    .filter(webhook_delivery::Column::ErasedAt.is_null()),
+                db,
+            )
+            .await?;
+            if waiting > 0 {
+                return Err(AppError::BadRequest(format!(
+                    "{waiting} sealed request(s) wait to be sent and cannot be read without the key file {}",
+                    key_file.display()
+                )));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// The requests of removal macros still sealed in `webhook_deliveries` (waiting to be sent or
 /// retried) that name the person: opened with the key file, since the table scan of `check`
 /// cannot read them. Each is cut once its delivery ends, so a place found here is one the
@@ -668,8 +713,16 @@ pub async fn check_sealed(
                     r.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 format!("{}\n{}\n{}", r.url, headers.join("\n"), r.body)
             }
-            // Opened by nobody, then: the sender fails it the same way and cuts it.
-            Err(_) => continue,
+            // Not readable with this key file: it cannot be shown clean.
+            Err(e) => {
+                found.push(Found {
+                    table: "webhook_deliveries".into(),
+                    column: format!("body (sealed, {}; {e})", d.status),
+                    row: d.id.to_string(),
+                    form: "?".into(),
+                });
+                continue;
+            }
         };
         for n in &needles {
             if cut_all(&text, &[n]).is_some() {
@@ -685,7 +738,13 @@ pub async fn check_sealed(
     Ok(found)
 }
 
-/// What a sweep cut out: the number of values changed per table.
+/// Tables whose rows are deleted, not rewritten, when they name the person: a stored
+/// `Idempotency-Key` answer is found by a key the caller chose, under a unique index, so a key
+/// rewritten to the label could collide with another caller's key (`x-[label]`) and fail the
+/// whole erasure. Deleting it loses only the replay of a call that named the person.
+const DELETED_WHEN_NAMING: &[&str] = &["idempotency_keys"];
+
+/// What a sweep cut out: the number of values changed (or rows deleted) per table.
 pub type Swept = BTreeMap<String, u64>;
 
 /// Cuts every form of the person out of every text column, except their own user row (the
@@ -701,6 +760,26 @@ pub async fn sweep(db: &impl ConnectionTrait, who: &Identity) -> Result<Swept, A
         }
         let wanted = needles_for(&table.name, &needles);
         for holding in rows_holding(db, &table, &wanted, true).await? {
+            if DELETED_WHEN_NAMING.contains(&table.name.as_str()) {
+                let sql = match backend {
+                    DbBackend::Sqlite => format!(
+                        "DELETE FROM {} WHERE rowid = CAST(? AS INTEGER)",
+                        quoted(&table.name)
+                    ),
+                    _ => format!(
+                        "DELETE FROM {} WHERE ctid = CAST($1 AS tid)",
+                        quoted(&table.name)
+                    ),
+                };
+                db.execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [holding.row.clone().into()],
+                ))
+                .await?;
+                *swept.entry(table.name.clone()).or_default() += 1;
+                continue;
+            }
             // One statement per row (a PostgreSQL row moves to a new ctid when updated).
             let mut sets = Vec::new();
             let mut values: Vec<Value> = Vec::new();

@@ -626,7 +626,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
         message.extend(body.as_bytes());
         listeners::Fingerprint::of(&state.sealer, &message)
     };
-    let idem = match listeners::idempotency_key_of(call.idempotency_key.as_deref()) {
+    let idem = match listeners::idempotency_key_of(&state.sealer, call.idempotency_key.as_deref()) {
         Ok(idem) => idem,
         Err(reply) => {
             log(db, &call, source_id, &reply, Some(key_id), started).await?;
@@ -648,7 +648,7 @@ pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Repl
                 }
             };
         let held = listeners::Held {
-            key: idem,
+            key: &idem.stored,
             token: &token,
         };
         let created = create_claimed(

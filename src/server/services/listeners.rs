@@ -1213,8 +1213,20 @@ pub(crate) fn admit_key(
     Ok(key_id)
 }
 
+/// An `Idempotency-Key` as it is stored: a keyed hash of what the caller sent (`stored`), so
+/// a key that names a person (`gdpr-jim@example.com`) is not kept, an erasure has nothing to
+/// rewrite in it, and a retry after the erasure still finds its first answer. `raw` is only
+/// looked up for rows stored as sent, before keys were hashed (gone after a day).
+pub struct IdemKey {
+    pub stored: String,
+    raw: String,
+}
+
 /// The `Idempotency-Key` header, checked: 1 to 255 visible ASCII characters.
-pub(crate) fn idempotency_key_of(raw: Option<&str>) -> Result<Option<String>, Reply> {
+pub fn idempotency_key_of(
+    sealer: &crate::server::secrets::Sealer,
+    raw: Option<&str>,
+) -> Result<Option<IdemKey>, Reply> {
     match raw.map(str::trim) {
         None => Ok(None),
         Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
@@ -1224,7 +1236,13 @@ pub(crate) fn idempotency_key_of(raw: Option<&str>) -> Result<Option<String>, Re
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             ))
         }
-        Some(k) => Ok(Some(k.to_string())),
+        Some(k) => Ok(Some(IdemKey {
+            stored: format!(
+                "k1:{}",
+                sealer.fingerprint(format!("idempotency-key\0{k}").as_bytes())
+            ),
+            raw: k.to_string(),
+        })),
     }
 }
 
@@ -1272,12 +1290,26 @@ pub enum Claim {
 pub async fn claim(
     db: &DatabaseConnection,
     api_key_id: i32,
-    idem: &str,
+    key: &IdemKey,
     fingerprint: &Fingerprint,
     wait: Duration,
 ) -> Result<Claim, AppError> {
     use sea_orm::sea_query::OnConflict;
     let now = Utc::now();
+    // A row stored under the key as sent, before keys were hashed: its answer stands (a
+    // claim of it left by a process that died is simply passed by).
+    if let Some(row) = stored_answer(db, api_key_id, &key.raw).await?
+        && (row.status != IN_FLIGHT || row.created_at >= now - CLAIM_TIMEOUT)
+    {
+        if !fingerprint.matches(&row.request_hash) {
+            return Ok(Claim::Answer(reused()));
+        }
+        if row.status != IN_FLIGHT {
+            return Ok(Claim::Answer(stored_reply(&row, wait)?));
+        }
+        return Ok(Claim::Answer(in_flight()));
+    }
+    let idem = key.stored.as_str();
     let token = claim_token();
     let inserted = {
         let (txn, _gate) = crate::server::db::begin_write(db).await?;
@@ -1580,7 +1612,7 @@ async fn answer(
     };
     // From here on the call counts as a use of the key (refused ones above do not).
     logged.api_key_id = Some(key_id);
-    let idem = match idempotency_key_of(call.idempotency_key.as_deref()) {
+    let idem = match idempotency_key_of(&state.sealer, call.idempotency_key.as_deref()) {
         Ok(idem) => idem,
         Err(refusal) => return Ok(refusal),
     };
@@ -1600,7 +1632,7 @@ async fn answer(
         }
     };
     let held = Held {
-        key: &idem,
+        key: &idem.stored,
         token: &token,
     };
     let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;

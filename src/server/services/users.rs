@@ -315,15 +315,22 @@ async fn email_taken(
     Ok(q.count(db).await? > 0)
 }
 
-/// Inserts a parsed user and their memberships on `db` (the caller's transaction).
+/// The hash of a parsed user's new password, if they have one. Hashing is slow and waits for
+/// a permit: do it before opening the write transaction, never while holding the write gate.
+pub async fn password_hash_of(p: &ParsedUser) -> Result<Option<String>, AppError> {
+    match &p.password {
+        Some(pw) => Ok(Some(auth::hash_password(pw).await?)),
+        None => Ok(None),
+    }
+}
+
+/// Inserts a parsed user (with the hash of their password, `password_hash_of`) and their
+/// memberships on `db` (the caller's transaction).
 pub async fn insert_parsed(
     db: &impl ConnectionTrait,
     p: &ParsedUser,
+    password_hash: Option<String>,
 ) -> Result<user::Model, AppError> {
-    let password_hash = match &p.password {
-        Some(pw) => Some(auth::hash_password(pw).await?),
-        None => None,
-    };
     let now = Utc::now();
     let created = user::ActiveModel {
         email: Set(p.email.to_string()),
@@ -379,8 +386,9 @@ pub async fn create(
     form: &UserForm,
 ) -> Result<i32, AppError> {
     let parsed = validate(db, form, None).await?;
+    let password_hash = password_hash_of(&parsed).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let created = insert_parsed(&txn, &parsed).await?;
+    let created = insert_parsed(&txn, &parsed, password_hash).await?;
     audit::record_about(
         &txn,
         actor,
@@ -414,6 +422,7 @@ pub async fn update(
         }
         ensure_another_community_manager(db, id).await?;
     }
+    let new_hash = password_hash_of(&parsed).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut changes = Vec::new();
     if existing.email != parsed.email.as_str() {
@@ -449,8 +458,8 @@ pub async fn update(
     ));
     active.updated_at = Set(Utc::now());
     let credentials_changed = parsed.password.is_some() || !parsed.role.can_sign_in();
-    if let Some(pw) = &parsed.password {
-        active.password_hash = Set(Some(auth::hash_password(pw).await?));
+    if let Some(hash) = new_hash {
+        active.password_hash = Set(Some(hash));
         changes.push("password changed".into());
     } else if !parsed.role.can_sign_in() {
         active.password_hash = Set(None);
