@@ -18,8 +18,11 @@ pub async fn ensure_community(
     db: &impl ConnectionTrait,
     name: &str,
 ) -> Result<community::Model, AppError> {
+    // Written without RETURNING and read back: on SQLite, a row returned by a pooled
+    // connection right after the migrations now and then lacked the column the last migration
+    // added ("Missing value for column 'secrets_sealed'"), failing start-up.
     match community::Entity::find().one(db).await? {
-        Some(c) if c.name == name && !c.hash_key.is_empty() => Ok(c),
+        Some(c) if c.name == name && !c.hash_key.is_empty() => return Ok(c),
         Some(c) => {
             let needs_key = c.hash_key.is_empty();
             let mut active = c.into_active_model();
@@ -27,17 +30,27 @@ pub async fn ensure_community(
             if needs_key {
                 active.hash_key = Set(random_hex(32));
             }
-            Ok(active.update(db).await?)
+            community::Entity::update_many()
+                .set(active)
+                .exec(db)
+                .await?;
         }
-        None => Ok(community::ActiveModel {
-            name: Set(name.to_string()),
-            created_at: Set(Utc::now()),
-            hash_key: Set(random_hex(32)),
-            ..Default::default()
+        None => {
+            community::Entity::insert(community::ActiveModel {
+                name: Set(name.to_string()),
+                created_at: Set(Utc::now()),
+                hash_key: Set(random_hex(32)),
+                secrets_sealed: Set(false),
+                ..Default::default()
+            })
+            .exec_without_returning(db)
+            .await?;
         }
-        .insert(db)
-        .await?),
     }
+    community::Entity::find()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("the community row was not written"))
 }
 
 fn random_hex(bytes: usize) -> String {

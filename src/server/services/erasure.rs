@@ -886,13 +886,16 @@ pub async fn erase(
     // The person's row is locked first (PostgreSQL): a call that would write something
     // pointing at them (it takes the row FOR KEY SHARE) waits until the erasure has committed,
     // then finds them gone.
-    sea_orm::QuerySelect::lock(
+    // The person as they are now, read under the lock: an email or name changed after the
+    // caller read `target` is swept too.
+    let current = sea_orm::QuerySelect::lock(
         user::Entity::find_by_id(target.id),
         sea_orm::sea_query::LockType::Update,
     )
     .one(db)
-    .await?;
-    let who = Identity::of(db, target).await?;
+    .await?
+    .ok_or_else(|| AppError::NotFound("user".into()))?;
+    let who = Identity::of(db, &current).await?;
     let mut counts = Counts::new();
     // What goes with the person's row (ON DELETE CASCADE), counted before the caller deletes it.
     for (table, kind) in [
