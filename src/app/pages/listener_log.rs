@@ -63,8 +63,10 @@ pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl In
                                 <td class=format!("{TD} whitespace-nowrap")>{c.listener}</td>
                                 <td class=format!("{TD} font-mono text-xs leading-5 whitespace-nowrap")>{c.caller_ip}</td>
                                 <td class=format!("{TD} whitespace-nowrap")>
-                                    {if c.target.is_empty() {
+                                    {if c.target.is_empty() && (c.code == "replayed" || c.code == "idempotency_key_in_flight") {
                                         view! { <span class="text-slate-600">"as the first call"</span> }.into_any()
+                                    } else if c.target.is_empty() {
+                                        "—".into_any()
                                     } else {
                                         c.target.into_any()
                                     }}
