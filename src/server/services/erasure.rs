@@ -652,7 +652,6 @@ pub async fn check_all(
     key_file: &std::path::Path,
     who: &Identity,
 ) -> Result<Vec<Found>, AppError> {
-    use crate::server::entities::webhook_delivery;
     if db
         .query_one_raw(Statement::from_string(
             db.get_database_backend(),
@@ -670,13 +669,7 @@ pub async fn check_all(
     match sealer {
         Some(sealer) => found.extend(check_sealed(db, &sealer, who).await?),
         None => {
-            let waiting = sea_orm::PaginatorTrait::count(
-                webhook_delivery::Entity::find()
-                    .filter(webhook_delivery::Column::Sealed.eq(true))
-                    .filter(webhook_delivery::Column::ErasedAt.is_null()),
-                db,
-            )
-            .await?;
+            let waiting = sea_orm::PaginatorTrait::count(sealed_waiting(), db).await?;
             if waiting > 0 {
                 return Err(AppError::BadRequest(format!(
                     "{waiting} sealed request(s) wait to be sent and cannot be read without the key file {}",
@@ -688,6 +681,14 @@ pub async fn check_all(
     Ok(found)
 }
 
+/// The deliveries whose request is still sealed: not sent, given up or cancelled yet.
+fn sealed_waiting() -> sea_orm::Select<crate::server::entities::webhook_delivery::Entity> {
+    use crate::server::entities::webhook_delivery;
+    webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Sealed.eq(true))
+        .filter(webhook_delivery::Column::ErasedAt.is_null())
+}
+
 /// The requests of removal macros still sealed in `webhook_deliveries` (waiting to be sent or
 /// retried) that name the person: opened with the key file, since the table scan of `check`
 /// cannot read them. Each is cut once its delivery ends, so a place found here is one the
@@ -697,13 +698,8 @@ pub async fn check_sealed(
     sealer: &crate::server::secrets::Sealer,
     who: &Identity,
 ) -> Result<Vec<Found>, AppError> {
-    use crate::server::entities::webhook_delivery;
     use crate::server::services::webhooks::SealedRequest;
-    let waiting = webhook_delivery::Entity::find()
-        .filter(webhook_delivery::Column::Sealed.eq(true))
-        .filter(webhook_delivery::Column::ErasedAt.is_null())
-        .all(db)
-        .await?;
+    let waiting = sealed_waiting().all(db).await?;
     let needles = who.needles();
     let mut found = Vec::new();
     for d in waiting {

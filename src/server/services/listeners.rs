@@ -1301,13 +1301,7 @@ pub async fn claim(
     if let Some(row) = stored_answer(db, api_key_id, &key.raw).await?
         && (row.status != IN_FLIGHT || row.created_at >= now - CLAIM_TIMEOUT)
     {
-        if !fingerprint.matches(&row.request_hash) {
-            return Ok(Claim::Answer(reused()));
-        }
-        if row.status != IN_FLIGHT {
-            return Ok(Claim::Answer(stored_reply(&row, wait)?));
-        }
-        return Ok(Claim::Answer(in_flight()));
+        return Ok(Claim::Answer(answer_of(&row, fingerprint, wait)?));
     }
     let idem = key.stored.as_str();
     let token = claim_token();
@@ -1564,10 +1558,20 @@ pub(crate) async fn replay(
     let Some(row) = stored_answer(db, api_key_id, idem).await? else {
         return Ok(None);
     };
+    answer_of(&row, fingerprint, wait).map(Some)
+}
+
+/// What a stored key answers a call with `fingerprint`: 422 when the key was used for another
+/// request, otherwise its stored answer (409 while it is still in flight).
+fn answer_of(
+    row: &idempotency_key::Model,
+    fingerprint: &Fingerprint,
+    wait: Duration,
+) -> Result<Reply, AppError> {
     if !fingerprint.matches(&row.request_hash) {
-        return Ok(Some(reused()));
+        return Ok(reused());
     }
-    stored_reply(&row, wait).map(Some)
+    stored_reply(row, wait)
 }
 
 async fn answer(
