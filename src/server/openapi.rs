@@ -37,7 +37,8 @@ pub struct Receipt {
     pub id: String,
     /// `YYYY-MM-DD HH:MM UTC`.
     pub occurred_at: String,
-    /// The label that stands for the removed person in every log (a keyed hash, not the email).
+    /// The label that stands for the removed person in every log (drawn at random for this
+    /// removal, not derived from the email).
     pub subject: String,
     /// Rows removed or scrubbed, per kind.
     pub counts: Vec<ReceiptCount>,

@@ -65,7 +65,7 @@ pub async fn test_listener(
     use super::ctx;
     use crate::server::services::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
-        listeners::test_request(&c.state.db, id, &find).await
+        listeners::test_request(&c.state.db, &c.state.sealer, id, &find).await
     })
     .await
 }

@@ -25,6 +25,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The counts of refused calls (tests flush them instead of waiting a minute).
     pub refusals: std::sync::Arc<switchyard::server::refusals::Refusals>,
+    /// The server's key file, for service functions called directly.
+    pub sealer: std::sync::Arc<switchyard::server::secrets::Sealer>,
 }
 
 pub const ADMIN_EMAIL: &str = "cm@example.com";
@@ -139,6 +141,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     .expect("admin created");
     let db = state.db.clone();
     let refusals = state.refusals.clone();
+    let sealer = state.sealer.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(startup::serve(listener, state, std::future::pending()));
@@ -148,6 +151,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
         settings,
         client: client(),
         refusals,
+        sealer,
     }
 }
 

@@ -1205,6 +1205,7 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     // The test panel works the same out for tickets.
     let test = listeners::test_request(
         &app.db,
+        &app.sealer,
         app.count("SELECT id FROM listeners WHERE key = 'jira-close'")
             .await as i32,
         "BETA-42",

@@ -1251,6 +1251,100 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
             .await,
         1
     );
+
+    // The mark is keyed under the key file, and the database holds no key to test an email
+    // against it; the label of the removal is not derived from the person either.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM macro_marks WHERE subject_hash LIKE 'k1:%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM community WHERE hash_key = ''")
+            .await,
+        1,
+        "a new installation keeps no hashing key in its database"
+    );
+    let ex_jim = "jim@example.com";
+    for key in [b"k1".as_slice(), b"anything"] {
+        let guess = switchyard::server::services::macros::subject_hash(key, ex_jim).unwrap();
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) FROM macro_marks WHERE subject_hash LIKE '%{guess}%'"
+            ))
+            .await,
+            0
+        );
+    }
+
+    // An installation from before: a mark keyed under the database's key still counts, the
+    // key stays while such a mark does, and goes at the next start once none is left.
+    let legacy_key = [7u8; 32];
+    let ex_ann = "ann@example.com";
+    let legacy = switchyard::server::services::macros::subject_hash(&legacy_key, ex_ann).unwrap();
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE community SET hash_key = '{}'",
+            hex::encode(legacy_key)
+        ))
+        .await
+        .unwrap();
+    app.db
+        .execute_unprepared(&format!(
+            "INSERT INTO macro_marks (macro_id, subject_hash, created_at) \
+             VALUES ({removal_id}, '{legacy}', '2026-01-01 00:00:00')"
+        ))
+        .await
+        .unwrap();
+    let res = app
+        .call::<user_fns::SaveUser>(&[
+            ("form[email]", "Ann@Example.com"),
+            ("form[first_name]", "Ann"),
+            ("form[last_name]", "Old"),
+        ])
+        .await;
+    assert_eq!(res.status(), 200);
+    let ann = app
+        .count("SELECT id FROM users WHERE email = 'ann@example.com'")
+        .await
+        .to_string();
+    let res = app
+        .call::<macro_fns::RunMacro>(&[
+            ("form[macro_id]", &removal_id),
+            ("form[user_id]", &ann),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/users/{ann}?notice=macro_skipped").as_str(),
+        "a legacy mark still says the macro ran for Ann"
+    );
+    let name = app.settings.community_name.clone();
+    switchyard::server::services::community::ensure_community(&app.db, &name)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM community WHERE hash_key = ''")
+            .await,
+        0,
+        "the key stays while a legacy mark does"
+    );
+    app.db
+        .execute_unprepared(&format!(
+            "DELETE FROM macro_marks WHERE subject_hash = '{legacy}'"
+        ))
+        .await
+        .unwrap();
+    switchyard::server::services::community::ensure_community(&app.db, &name)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM community WHERE hash_key = ''")
+            .await,
+        1,
+        "and goes once none is left"
+    );
 }
 
 async fn user_macro_listener_answers_every_status(app: TestApp) {

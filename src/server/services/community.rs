@@ -10,7 +10,7 @@ use sea_orm::{
 use super::{Actor, audit, auth, teams, users};
 use crate::errors::AppError;
 use crate::server::domain::{Email, NewPassword, PersonName};
-use crate::server::entities::{community, project, team_membership, user};
+use crate::server::entities::{community, macro_mark, project, team_membership, user};
 use crate::types::{DashboardStats, Role};
 
 /// Makes sure the community row exists and carries the configured name.
@@ -22,13 +22,13 @@ pub async fn ensure_community(
     // connection right after the migrations now and then lacked the column the last migration
     // added ("Missing value for column 'secrets_sealed'"), failing start-up.
     match community::Entity::find().one(db).await? {
-        Some(c) if c.name == name && !c.hash_key.is_empty() => return Ok(c),
+        Some(c) if c.name == name && c.hash_key.is_empty() => return Ok(c),
         Some(c) => {
-            let needs_key = c.hash_key.is_empty();
             let mut active = c.into_active_model();
             active.name = Set(name.to_string());
-            if needs_key {
-                active.hash_key = Set(random_hex(32));
+            // The key of the legacy marks goes once no legacy mark is left.
+            if !legacy_marks_remain(db).await? {
+                active.hash_key = Set(String::new());
             }
             community::Entity::update_many()
                 .set(active)
@@ -39,7 +39,7 @@ pub async fn ensure_community(
             community::Entity::insert(community::ActiveModel {
                 name: Set(name.to_string()),
                 created_at: Set(Utc::now()),
-                hash_key: Set(random_hex(32)),
+                hash_key: Set(String::new()),
                 secrets_sealed: Set(false),
                 ..Default::default()
             })
@@ -53,19 +53,32 @@ pub async fn ensure_community(
         .ok_or_else(|| AppError::internal("the community row was not written"))
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
-    hex::encode(buf)
+/// Whether `macro_marks` still holds marks keyed under the database's own key (written
+/// before marks were keyed under the key file).
+async fn legacy_marks_remain(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let prefix = format!("{}%", super::macros::MARK_PREFIX);
+    Ok(macro_mark::Entity::find()
+        .filter(macro_mark::Column::SubjectHash.not_like(prefix))
+        .count(db)
+        .await?
+        > 0)
 }
 
-/// The installation's key for keyed hashes of personal data.
-pub async fn hash_key(db: &impl ConnectionTrait) -> Result<Vec<u8>, AppError> {
+/// The key that marks written before the key file keyed them were made with, while such
+/// marks remain (`ensure_community` drops it at start-up once none does; new installations
+/// never have one).
+pub async fn legacy_hash_key(db: &impl ConnectionTrait) -> Result<Option<Vec<u8>>, AppError> {
     let c = community::Entity::find()
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("community row missing"))?;
-    hex::decode(&c.hash_key).map_err(|e| AppError::internal(e))
+    if c.hash_key.is_empty() {
+        return Ok(None);
+    }
+    hex::decode(&c.hash_key)
+        .map(Some)
+        .map_err(|e| AppError::internal(e))
 }
 
 /// A random password for a generated account: 20 characters from an unambiguous alphabet.

@@ -1024,9 +1024,10 @@ async fn with_target(
 /// The test-request panel: what a call with `find` would do now, worked out by the same checks
 /// as a real call (`resolve`), without running or logging anything. The API key is left out:
 /// the panel says which key callers must present.
-#[tracing::instrument(skip(db, find_input))]
+#[tracing::instrument(skip(db, sealer, find_input))]
 pub async fn test_request(
     db: &impl ConnectionTrait,
+    sealer: &crate::server::secrets::Sealer,
     listener_id: i32,
     find_input: &str,
 ) -> Result<ListenerTestView, AppError> {
@@ -1118,7 +1119,7 @@ pub async fn test_request(
             target: Target::User(target),
             ..
         } => {
-            if macros::already_ran_for(db, &macro_, &target).await? {
+            if macros::already_ran_for(db, sealer, &macro_, &target).await? {
                 (Reply::run(200, "skipped", 0), Vec::new())
             } else {
                 (Reply::run(200, "completed", 0), macro_.steps.clone())

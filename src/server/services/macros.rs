@@ -71,11 +71,76 @@ pub struct RunOutcome {
     pub erased: Option<super::erasure::Erased>,
 }
 
-/// The keyed hash that stands for a person's email where the email may not be kept.
+/// The keyed hash that stood for a person's email in `macro_marks` before the key moved to
+/// the key file: an HMAC under `communities.hash_key`, a key kept in the database itself (so
+/// anyone holding a copy of the database could test an email against it). Still computed to
+/// match marks written then; new marks are [`PersonMark`]s.
 pub fn subject_hash(key: &[u8], email: &str) -> Result<String, AppError> {
     let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| AppError::internal(e))?;
     mac.update(email.trim().to_lowercase().as_bytes());
     Ok(hex::encode(mac.finalize().into_bytes()))
+}
+
+/// What stands for a person in `macro_marks` ("this macro already ran for them"), kept after
+/// they are removed so a removal that runs once per person does not run again when they come
+/// back: `k1:` and an HMAC of the email (trimmed, lower-cased) under the key file, which the
+/// database does not hold, cut to 61 hex digits to fit the column. `legacy` is the form marks written before had, while the
+/// installation still has such marks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonMark {
+    pub keyed: String,
+    pub legacy: Option<String>,
+}
+
+/// The prefix of marks keyed under the key file.
+pub const MARK_PREFIX: &str = "k1:";
+
+impl PersonMark {
+    pub async fn of(
+        db: &impl ConnectionTrait,
+        sealer: &Sealer,
+        email: &str,
+    ) -> Result<PersonMark, AppError> {
+        let normal = email.trim().to_lowercase();
+        // Cut to the column's 64 characters: 61 hex digits (244 bits) of the HMAC.
+        let mac = sealer.fingerprint(format!("person\0{normal}").as_bytes());
+        let keyed = format!("{MARK_PREFIX}{}", &mac[..64 - MARK_PREFIX.len()]);
+        let legacy = match community::legacy_hash_key(db).await? {
+            Some(key) => Some(subject_hash(&key, &normal)?),
+            None => None,
+        };
+        Ok(PersonMark { keyed, legacy })
+    }
+
+    /// Whether `macro_id` already ran for this person, under either form.
+    pub async fn ran(&self, db: &impl ConnectionTrait, macro_id: i32) -> Result<bool, AppError> {
+        let forms: Vec<&str> = std::iter::once(self.keyed.as_str())
+            .chain(self.legacy.as_deref())
+            .collect();
+        Ok(macro_mark::Entity::find()
+            .filter(macro_mark::Column::MacroId.eq(macro_id))
+            .filter(macro_mark::Column::SubjectHash.is_in(forms))
+            .count(db)
+            .await?
+            > 0)
+    }
+}
+
+/// How a removed person appears in logs, receipts and the webhook log: "removed user" and 12
+/// random hex digits, new for every removal, so nothing links the label to the person (or two
+/// removals of the same person to each other).
+pub fn removed_label() -> String {
+    let mut buf = [0u8; 6];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut buf);
+    format!("removed user {}", hex::encode(buf))
+}
+
+/// The sealer a run needs to remember a person or to seal what a removal sends; the server
+/// always has one (the key file), only a misconfigured worker would not.
+fn sealer_of(ctx: &RunContext) -> Result<&Sealer, AppError> {
+    ctx.sealer
+        .as_deref()
+        .ok_or_else(|| AppError::internal("the run has no key file to key or seal with"))
 }
 
 fn describe(action: &MacroAction, teams: &[TeamRef]) -> String {
@@ -740,19 +805,17 @@ pub fn check_removable(m: &MacroView, target: &user::Model) -> Result<(), AppErr
 /// Whether a macro that runs once per person already ran for this user.
 pub async fn already_ran_for(
     db: &impl ConnectionTrait,
+    sealer: &Sealer,
     m: &MacroView,
     target: &user::Model,
 ) -> Result<bool, AppError> {
     if !m.options.run_once_per_user {
         return Ok(false);
     }
-    let hash = subject_hash(&community::hash_key(db).await?, &target.email)?;
-    Ok(macro_mark::Entity::find()
-        .filter(macro_mark::Column::MacroId.eq(m.id))
-        .filter(macro_mark::Column::SubjectHash.eq(hash))
-        .count(db)
+    PersonMark::of(db, sealer, &target.email)
         .await?
-        > 0)
+        .ran(db, m.id)
+        .await
 }
 
 /// Runs a feedback macro on one ticket. Everything it does, and the record of the run, commit
@@ -908,22 +971,19 @@ async fn run_in(
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
     let removes = m.actions.contains(&MacroAction::RemoveUser);
-    // The keyed hash of the person is needed only to remember or erase them.
-    let hash = if removes || m.options.run_once_per_user {
-        subject_hash(&community::hash_key(txn).await?, &target.email)?
+    // The person's mark is needed only to remember them; a removal names them by a label
+    // drawn for it.
+    let mark = if m.options.run_once_per_user {
+        Some(PersonMark::of(txn, sealer_of(ctx)?, &target.email).await?)
     } else {
-        String::new()
+        None
     };
+    let label = removed_label();
     let now = Utc::now();
     let trigger = ctx.trigger;
 
-    if m.options.run_once_per_user
-        && macro_mark::Entity::find()
-            .filter(macro_mark::Column::MacroId.eq(m.id))
-            .filter(macro_mark::Column::SubjectHash.eq(hash.clone()))
-            .count(txn)
-            .await?
-            > 0
+    if let Some(mark) = &mark
+        && mark.ran(txn, m.id).await?
     {
         let run = record_run(
             txn,
@@ -1015,7 +1075,7 @@ async fn run_in(
                         super::erasure::Identity::of(txn, &fresh).await?,
                     ));
                 }
-                erased = Some(super::erasure::erase(txn, target, &removed_label(&hash)).await?);
+                erased = Some(super::erasure::erase(txn, target, &label).await?);
                 if m.options.include_on_dashboard {
                     let team_names = teams_of(txn, target.id, &all_teams).await?;
                     opt_out_event::ActiveModel {
@@ -1063,10 +1123,10 @@ async fn run_in(
     if removes {
         user::Entity::delete_by_id(target.id).exec(txn).await?;
     }
-    if m.options.run_once_per_user {
+    if let Some(mark) = &mark {
         macro_mark::Entity::insert(macro_mark::ActiveModel {
             macro_id: Set(m.id),
-            subject_hash: Set(hash.clone()),
+            subject_hash: Set(mark.keyed.clone()),
             created_at: Set(now),
         })
         .on_conflict_do_nothing()
@@ -1089,7 +1149,7 @@ async fn run_in(
         super::webhooks::About {
             user_id: None,
             ticket_id: None,
-            label: removed_label(&hash),
+            label: label.clone(),
         }
     } else {
         super::webhooks::About::user(target)
@@ -1378,11 +1438,6 @@ pub(crate) async fn teams_of(
         .collect();
     names.sort();
     Ok(names.join(", "))
-}
-
-/// How a removed person appears in logs: a prefix of their keyed hash.
-pub fn removed_label(hash: &str) -> String {
-    format!("removed user {}", &hash[..hash.len().min(12)])
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1681,6 +1736,17 @@ mod tests {
         )
         .unwrap();
         assert!(!p.on_submit);
+    }
+
+    #[test]
+    fn removal_labels_are_drawn_not_derived() {
+        let (a, b) = (removed_label(), removed_label());
+        assert_ne!(a, b);
+        for l in [a, b] {
+            let digits = l.strip_prefix("removed user ").unwrap();
+            assert_eq!(digits.len(), 12);
+            assert!(digits.chars().all(|c| c.is_ascii_hexdigit()));
+        }
     }
 
     #[test]

@@ -524,10 +524,8 @@ pub async fn delete(
         ensure_another_community_manager(db, id).await?;
     }
     // A deleted person is erased as completely as one a removal macro removes; the log
-    // names them by their keyed hash only.
-    let hash =
-        super::macros::subject_hash(&super::community::hash_key(db).await?, &existing.email)?;
-    let label = super::macros::removed_label(&hash);
+    // names them by a label drawn for this removal.
+    let label = super::macros::removed_label();
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let erased = super::erasure::erase(&txn, &existing, &label).await?;
     // Memberships, sessions and aliases go with the row (ON DELETE CASCADE).
