@@ -4,10 +4,12 @@
 //! `hydrate` (the WASM that makes the pages interactive).
 
 pub mod app;
-pub mod errors;
 pub mod server_fns;
 pub mod shared;
-pub mod types;
+
+// The shared modules under the names the rest of the crate has always used.
+pub use shared::errors;
+pub use shared::views as types;
 
 #[cfg(feature = "ssr")]
 pub mod server;

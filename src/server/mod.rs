@@ -1,26 +1,28 @@
-//! Server-only code: settings, state, database, entities, domain types, services, the HTTP
-//! layer, start-up and the queue worker.
+//! Server-only code, in layers that point one way (docs/architecture.md, "Layers"):
+//!
+//! - `domain`: pure rules (parsed inputs, retry schedule, signing, where requests may go);
+//! - `infra`: settings, the database and its write gate, the SQLite lane, the key file, rate
+//!   limits;
+//! - `store`: the entities and the look-up cache;
+//! - `engine`: the lease queue, the worker, the sender, group commit, target look-ups and
+//!   refusal counting;
+//! - `services`: each area's rules, runs and screens (to be split into `engine` and `admin`);
+//! - `http`: `/api/v1`, the OpenAPI document, the web layer, start-up and `AppState`.
+//!
+//! The old flat paths (`crate::server::db`, …) stay valid through the re-exports below.
 
-pub mod api;
-pub mod cache;
-pub mod db;
-pub mod delivery;
 pub mod domain;
-pub mod entities;
-pub mod finder;
-pub mod ingest;
-pub mod lease;
-pub mod lite;
-pub mod openapi;
-pub mod outgoing;
-pub mod rate_limit;
-pub mod refusals;
-pub mod retry;
-pub mod secrets;
+pub mod engine;
+pub mod http;
+pub mod infra;
 pub mod services;
-pub mod settings;
-pub mod signing;
-pub mod startup;
-pub mod state;
-pub mod web;
-pub mod worker;
+pub mod store;
+
+pub use domain::{outgoing, retry, signing};
+pub use engine::{delivery, finder, ingest, lease, refusals, worker};
+pub use http::{api, openapi, startup, state, web};
+pub use infra::{db, lite, rate_limit, secrets, settings};
+pub use store::{cache, entities};
+
+#[cfg(test)]
+mod layers;

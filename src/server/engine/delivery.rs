@@ -23,16 +23,16 @@ use sea_orm::{
 };
 use tokio::sync::Notify;
 
-use super::db::begin_write;
-use super::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
-use super::rate_limit::RateLimiter;
-use super::secrets::Sealer;
-use super::services::external_data::{self, Subject};
-use super::services::webhooks;
-use super::settings::Settings;
-use super::signing::{self, SigningSecret};
-use super::{outgoing, retry};
 use crate::errors::AppError;
+use crate::server::db::begin_write;
+use crate::server::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
+use crate::server::rate_limit::RateLimiter;
+use crate::server::secrets::Sealer;
+use crate::server::services::external_data::{self, Subject};
+use crate::server::services::webhooks;
+use crate::server::settings::Settings;
+use crate::server::signing::{self, SigningSecret};
+use crate::server::{outgoing, retry};
 use crate::shared::vocab::DeliveryStatus;
 
 /// Response bodies are kept up to this size (after decompression).
@@ -566,7 +566,7 @@ pub async fn claim(
     lease: Duration,
     max: u64,
 ) -> Result<Vec<webhook_delivery::Model>, AppError> {
-    super::lease::claim::<webhook_delivery::Entity>(db, worker_id, lease, max).await
+    crate::server::lease::claim::<webhook_delivery::Entity>(db, worker_id, lease, max).await
 }
 
 async fn hooks_of(
@@ -814,7 +814,7 @@ async fn record(
             sealed_cut = true;
             let reason = format!(
                 "the receiver answered 410 Gone at {}",
-                super::services::format_time(&now)
+                crate::server::services::format_time(&now)
             );
             webhook::Entity::update_many()
                 .col_expr(webhook::Column::Enabled, Expr::value(false))
@@ -841,11 +841,15 @@ async fn record(
     txn.commit().await?;
     drop(_gate);
     if sealed_cut {
-        super::services::erasure::compact(db, super::services::erasure::DELIVERY_TABLES).await;
+        crate::server::services::erasure::compact(
+            db,
+            crate::server::services::erasure::DELIVERY_TABLES,
+        )
+        .await;
     }
     if switched_off {
         // Macro views list their webhooks, marked when switched off.
-        super::cache::changed();
+        crate::server::cache::changed();
     }
     Ok(())
 }
@@ -902,7 +906,7 @@ pub fn spawn(
     if outbox.concurrency == 0 {
         return Vec::new();
     }
-    let name = format!("{}:outbox", super::worker::worker_name(0));
+    let name = format!("{}:outbox", crate::server::worker::worker_name(0));
     let permits = Arc::new(tokio::sync::Semaphore::new(outbox.concurrency));
     type Done = (
         webhook_delivery::Model,

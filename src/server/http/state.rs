@@ -4,15 +4,15 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 
-use super::cache::Lookups;
-use super::delivery::Outbox;
-use super::finder::Finder;
-use super::ingest::Ingest;
-use super::rate_limit::RateLimiter;
-use super::refusals::Refusals;
-use super::secrets::Sealer;
-use super::settings::Settings;
-use super::worker::Signals;
+use crate::server::cache::Lookups;
+use crate::server::delivery::Outbox;
+use crate::server::finder::Finder;
+use crate::server::ingest::Ingest;
+use crate::server::rate_limit::RateLimiter;
+use crate::server::refusals::Refusals;
+use crate::server::secrets::Sealer;
+use crate::server::settings::Settings;
+use crate::server::worker::Signals;
 
 /// Everything a handler or server function needs; one per process. Extractors clone it for
 /// every request, so it is one shared pointer (`State<AppState>` costs a reference count).
@@ -55,7 +55,7 @@ pub struct Shared {
     /// Per-API-key request budget of the `/api/v1` endpoints.
     pub limiter: Arc<RateLimiter>,
     /// Failed sign-ins per account and address in this process (`auth::SignInGuard`).
-    pub sign_ins: super::services::auth::SignInGuard,
+    pub sign_ins: crate::server::services::auth::SignInGuard,
     /// Calls refused before their key was accepted: counted here, written once a minute.
     pub refusals: Arc<Refusals>,
     /// Opens and seals the secrets stored encrypted (webhook signing secrets).

@@ -26,13 +26,13 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
 
-use super::cache::Lookups;
-use super::db::begin_write;
-use super::entities::{job, macro_def};
-use super::secrets::Sealer;
-use super::services::Actor;
-use super::services::macros::{self, RunContext, Trigger};
 use crate::errors::AppError;
+use crate::server::cache::Lookups;
+use crate::server::db::begin_write;
+use crate::server::entities::{job, macro_def};
+use crate::server::secrets::Sealer;
+use crate::server::services::Actor;
+use crate::server::services::macros::{self, RunContext, Trigger};
 use crate::shared::vocab::JobStatus;
 use crate::types::MacroView;
 
@@ -231,7 +231,7 @@ pub async fn claim_many(
     lease: Duration,
     max: u64,
 ) -> Result<Vec<job::Model>, AppError> {
-    super::lease::claim::<job::Entity>(db, worker_id, lease, max).await
+    crate::server::lease::claim::<job::Entity>(db, worker_id, lease, max).await
 }
 
 /// What became of one job.
@@ -341,7 +341,7 @@ pub async fn execute_many(
     };
     // What removals deleted is compacted away (once for the batch) before anyone is told the
     // run is done.
-    let mut erased: Option<super::services::erasure::Erased> = None;
+    let mut erased: Option<crate::server::services::erasure::Erased> = None;
     for result in &results {
         if let JobResult::Done(macros::RunOutcome {
             erased: Some(e), ..
@@ -354,7 +354,7 @@ pub async fn execute_many(
         }
     }
     if let Some(erased) = &erased {
-        super::services::erasure::settle(db, erased).await;
+        crate::server::services::erasure::settle(db, erased).await;
     }
     for job in jobs {
         let _ = signals.finished.send(job.id);

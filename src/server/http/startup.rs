@@ -13,16 +13,16 @@ use leptos::config::LeptosOptions;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
-use super::finder::Finder;
-use super::ingest::Ingest;
-use super::lite::Lane;
-use super::rate_limit::RateLimiter;
-use super::services::community;
-use super::settings::Settings;
-use super::state::{AppState, Shared};
-use super::worker::{self, Signals};
-use super::{db, web};
 use crate::app::{App, shell};
+use crate::server::finder::Finder;
+use crate::server::ingest::Ingest;
+use crate::server::lite::Lane;
+use crate::server::rate_limit::RateLimiter;
+use crate::server::services::community;
+use crate::server::settings::Settings;
+use crate::server::state::{AppState, Shared};
+use crate::server::worker::{self, Signals};
+use crate::server::{db, web};
 
 /// Connects to the database, applies migrations and makes sure the community exists.
 /// Errors are sentences for the operator.
@@ -39,16 +39,19 @@ pub async fn prepare(
     community::ensure_community(&conn, &settings.community_name)
         .await
         .map_err(|e| format!("cannot set up the community: {e}"))?;
-    let sealer = Arc::new(super::secrets::Sealer::load_or_create(
+    let sealer = Arc::new(crate::server::secrets::Sealer::load_or_create(
         &settings.secret_key_file,
     )?);
-    super::services::webhooks::seal_stored_secret_headers(&conn, &sealer)
+    crate::server::services::webhooks::seal_stored_secret_headers(&conn, &sealer)
         .await
         .map_err(|e| format!("cannot seal the stored secret header values: {e}"))?;
-    let outbox = Arc::new(super::delivery::Outbox::new(&settings, sealer.clone())?);
+    let outbox = Arc::new(crate::server::delivery::Outbox::new(
+        &settings,
+        sealer.clone(),
+    )?);
     // SQLite files get direct lanes for the hot paths of listener calls (`lite`): one thread
     // for their look-ups, one for their writes.
-    let lanes = match super::db::sqlite_file_path(settings.database_url.expose()) {
+    let lanes = match crate::server::db::sqlite_file_path(settings.database_url.expose()) {
         Some(path) => Some((
             Lane::open(Path::new(&path), "sqlite-reads").map_err(|e| e.to_string())?,
             Lane::open(Path::new(&path), "sqlite-writes").map_err(|e| e.to_string())?,
@@ -70,7 +73,7 @@ pub async fn prepare(
             settings.api_rate_burst,
         )),
         sign_ins: Default::default(),
-        refusals: Arc::new(super::refusals::Refusals::new(
+        refusals: Arc::new(crate::server::refusals::Refusals::new(
             settings.api_refused_per_second,
             settings.api_refused_burst,
             settings.api_refused_hold,
@@ -90,7 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/users/import/upload",
             post(web::upload_users_csv).layer(DefaultBodyLimit::max(
-                super::services::imports::MAX_BYTES + 64 * 1024,
+                crate::server::services::imports::MAX_BYTES + 64 * 1024,
             )),
         )
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -101,7 +104,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // The public API authenticates each call by its API key, never by a session cookie,
         // so its routes are outside the session layer (which would only wave them through).
-        .merge(super::api::routes())
+        .merge(crate::server::api::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::security_headers,
@@ -128,7 +131,7 @@ pub async fn serve(
         &state.settings,
         stopped,
     );
-    let senders = super::delivery::spawn(
+    let senders = crate::server::delivery::spawn(
         state.db.clone(),
         state.outbox.clone(),
         state.signals.deliveries.clone(),

@@ -267,6 +267,9 @@ mod tests {
         assert_eq!(answer, Err(AppError::Internal), "opaque to the caller");
         let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
         assert!(text.contains("no such table: widgets"), "{text}");
-        assert!(text.contains(&format!("src/errors.rs:{line}")), "{text}");
+        assert!(
+            text.contains(&format!("src/shared/errors.rs:{line}")),
+            "{text}"
+        );
     }
 }

@@ -13,11 +13,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use super::refusals::SOURCE;
-use super::services::external_sources;
-use super::services::listeners::{self, InboundCall};
-use super::settings::Secret;
-use super::state::AppState;
+use crate::server::refusals::SOURCE;
+use crate::server::services::external_sources;
+use crate::server::services::listeners::{self, InboundCall};
+use crate::server::settings::Secret;
+use crate::server::state::AppState;
 use crate::shared::vocab::{ListenerKind, Scope};
 
 /// Request bodies larger than this are refused with 413.
@@ -139,7 +139,7 @@ fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Box<Response>> {
 }
 
 async fn openapi_document() -> Response {
-    Json(super::openapi::document()).into_response()
+    Json(crate::server::openapi::document()).into_response()
 }
 
 /// Runs the listener's user macro on the user whose email is `find`.
@@ -163,14 +163,14 @@ async fn openapi_document() -> Response {
         description = "Optional; when present it must be JSON, at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "Done within the request (or skipped: once per person)", body = super::openapi::RunAnswer),
-        (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled, target_protected", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "Done within the request (or skipped: once per person)", body = crate::server::openapi::RunAnswer),
+        (status = 202, description = "Queued durably; a worker finishes it", body = crate::server::openapi::RunAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled, target_protected", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no macro; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -198,13 +198,13 @@ pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
         description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}; at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "The comment was added", body = crate::server::openapi::CommentAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -231,13 +231,13 @@ pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
         description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"points\": 3}; at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "The values were stored", body = crate::server::openapi::DataAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no data group; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -264,13 +264,13 @@ pub(crate) async fn user_data_listener(call: Inbound) -> Response {
         description = "A JSON object of the parameters the source maps, e.g. {\"Subject\": \"Crash on save\", \"Priority__c\": \"High\"}; at most 64 KiB"
     ),
     responses(
-        (status = 201, description = "The ticket was created", body = super::openapi::TicketAnswer),
-        (status = 400, description = "Malformed input: invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_submitter", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, source_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "source_not_found", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "source_not_configured: its default submitter or workflow is gone; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was created; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 201, description = "The ticket was created", body = crate::server::openapi::TicketAnswer),
+        (status = 400, description = "Malformed input: invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_submitter", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, source_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "source_not_found", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "source_not_configured: its default submitter or workflow is gone; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was created; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -301,14 +301,14 @@ pub(crate) async fn external_source(call: Inbound) -> Response {
         description = "Optional; when present it must be JSON, at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "Done within the request", body = super::openapi::RunAnswer),
-        (status = 202, description = "Queued durably; a worker finishes it", body = super::openapi::RunAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was queued; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "Done within the request", body = crate::server::openapi::RunAnswer),
+        (status = 202, description = "Queued durably; a worker finishes it", body = crate::server::openapi::RunAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -336,13 +336,13 @@ pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
         description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}; at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "The comment was added", body = super::openapi::CommentAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "The comment was added", body = crate::server::openapi::CommentAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -374,13 +374,13 @@ pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
         description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"storyPoints\": 3}; at most 64 KiB"
     ),
     responses(
-        (status = 200, description = "The values were stored", body = super::openapi::DataAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = super::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = super::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = super::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = super::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = super::openapi::ErrorAnswer),
-        super::openapi::Refusals,
+        (status = 200, description = "The values were stored", body = crate::server::openapi::DataAnswer),
+        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = crate::server::openapi::ErrorAnswer),
+        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
+        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
+        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
+        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
+        crate::server::openapi::Refusals,
     ),
     security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
 )]
@@ -480,7 +480,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
     let state = &state;
     let (scope, kind) = route.counted_as();
     // The caller as the listener log, the key's allow-list and the refusal budget see it.
-    let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
+    let caller = crate::server::web::client_addr(&state.settings, peer.ip(), &headers);
     if let Some(reply) = refused_too_often(state, scope, kind, &key, caller) {
         state.refusals.hold().await;
         return reply;
@@ -584,7 +584,7 @@ async fn method_not_allowed(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let caller = super::web::client_addr(&state.settings, peer.ip(), &headers);
+    let caller = crate::server::web::client_addr(&state.settings, peer.ip(), &headers);
     let (scope, kind) = Route::of_path(uri.path()).counted_as();
     if let Some(reply) = refused_too_often(&state, scope, kind, &key, caller) {
         state.refusals.hold().await;

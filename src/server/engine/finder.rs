@@ -10,10 +10,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::entities::user;
-use super::lite::{self, Lane};
-use super::services::filters::{self, Placed, Placing};
 use crate::errors::AppError;
+use crate::server::entities::user;
+use crate::server::lite::{self, Lane};
+use crate::server::services::filters::{self, Placed, Placing};
 use crate::types::FilterDefinition;
 
 /// At most this many questions share one batch.

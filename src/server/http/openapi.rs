@@ -167,13 +167,13 @@ impl Modify for Security {
         version = "1"
     ),
     paths(
-        super::api::user_macro_listener,
-        super::api::user_comment_listener,
-        super::api::user_data_listener,
-        super::api::feedback_macro_listener,
-        super::api::feedback_comment_listener,
-        super::api::feedback_data_listener,
-        super::api::external_source
+        crate::server::api::user_macro_listener,
+        crate::server::api::user_comment_listener,
+        crate::server::api::user_data_listener,
+        crate::server::api::feedback_macro_listener,
+        crate::server::api::feedback_comment_listener,
+        crate::server::api::feedback_data_listener,
+        crate::server::api::external_source
     ),
     components(schemas(
         RunAnswer,

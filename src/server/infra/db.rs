@@ -9,7 +9,7 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use super::settings::Settings;
+use crate::server::settings::Settings;
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.database_url.expose().clone();
@@ -112,7 +112,7 @@ mod tests {
                 if path.is_dir() {
                     scan(&path, found);
                 } else if path.extension().is_some_and(|e| e == "rs")
-                    && !path.ends_with("server/db.rs")
+                    && !path.ends_with("server/infra/db.rs")
                 {
                     let text = std::fs::read_to_string(&path).unwrap();
                     for (i, line) in text.lines().enumerate() {

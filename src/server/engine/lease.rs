@@ -11,9 +11,9 @@ use chrono::Utc;
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::db::begin_write;
-use super::entities::{job, webhook_delivery};
 use crate::errors::AppError;
+use crate::server::db::begin_write;
+use crate::server::entities::{job, webhook_delivery};
 use crate::shared::vocab::{DeliveryStatus, JobStatus};
 
 /// A table worked off by leases; its id is an `i64`.

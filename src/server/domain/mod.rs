@@ -1,5 +1,12 @@
+//! Pure rules, with no database and no I/O: the retry schedule (`retry`), webhook signatures
+//! (`signing`), where outgoing requests may go (`outgoing`), and the parsed inputs below.
+//!
 //! Parse, don't validate: each input that has rules becomes a type with one `parse()`.
 //! Errors are plain sentences; callers attach them to the field they came from.
+
+pub mod outgoing;
+pub mod retry;
+pub mod signing;
 
 use std::fmt;
 

@@ -17,9 +17,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 
-use super::entities::{external_source, listener, listener_call};
-use super::rate_limit::RateLimiter;
 use crate::errors::AppError;
+use crate::server::entities::{external_source, listener, listener_call};
+use crate::server::rate_limit::RateLimiter;
 
 /// Distinct (key, reason) pairs counted between two flushes.
 pub const MAX_TALLIES: usize = 1_000;
@@ -130,7 +130,7 @@ impl Refusals {
         let mut reason = Reason {
             scope: r.scope,
             kind: r.kind,
-            key: super::services::listeners::printable(r.key, 100),
+            key: crate::server::services::listeners::printable(r.key, 100),
             status: r.status,
             code: r.code.to_string(),
         };
@@ -265,7 +265,7 @@ impl Refusals {
                 }
             })
             .collect();
-        let (txn, _gate) = super::db::begin_write(db).await?;
+        let (txn, _gate) = crate::server::db::begin_write(db).await?;
         listener_call::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;

@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use super::services::{Actor, auth, imports};
-use super::state::AppState;
 use crate::errors::AppError;
+use crate::server::services::{Actor, auth, imports};
+use crate::server::state::AppState;
 use crate::types::{CurrentUserView, Role};
 
 /// The caller's address, for the audit log and throttling.
@@ -67,7 +67,7 @@ pub fn check_same_origin(headers: &HeaderMap) -> Result<(), AppError> {
 /// address). Only that header is read: a proxy that appends to it passes a caller's own
 /// `Forwarded` through untouched. From anyone else the header is ignored.
 pub fn client_addr(
-    settings: &super::settings::Settings,
+    settings: &crate::server::settings::Settings,
     peer: std::net::IpAddr,
     headers: &HeaderMap,
 ) -> std::net::IpAddr {
@@ -305,7 +305,7 @@ pub async fn opt_out_csv(
         return AppError::Forbidden("only community managers can download opt-out events".into())
             .into_response();
     }
-    match super::services::opt_out::csv(&state.db).await {
+    match crate::server::services::opt_out::csv(&state.db).await {
         Ok(body) => {
             let file = format!(
                 "attachment; filename=\"opt-outs-{}.csv\"",

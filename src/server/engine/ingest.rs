@@ -11,12 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::{DatabaseConnection, EntityTrait, Set, Statement};
 use tokio::sync::{mpsc, oneshot};
 
-use super::db::{begin_write, sqlite_write_turn};
-use super::entities::{job, listener_call, macro_run, ticket, user};
-use super::lite::{self, Lane};
-use super::services::api_keys;
-use super::worker::{self, MacroRunJob};
 use crate::errors::AppError;
+use crate::server::db::{begin_write, sqlite_write_turn};
+use crate::server::entities::{job, listener_call, macro_run, ticket, user};
+use crate::server::lite::{self, Lane};
+use crate::server::services::api_keys;
+use crate::server::worker::{self, MacroRunJob};
 
 /// At most this many calls share one transaction.
 const MAX_BATCH: usize = 256;

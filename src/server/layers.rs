@@ -1,0 +1,227 @@
+//! The layer rule, checked (docs/architecture.md, "Layers"): a module under `src/server/` may
+//! use only its own layer and the layers below it:
+//!
+//! `shared` ← `domain` ← `infra` ← `store` ← `engine` ← `services` ← `http`
+//!
+//! The test reads every `crate::server::…` path in the source (the `use` lines and paths
+//! written inline), maps its first segment to a layer (the layer's own name, or a module the
+//! flat re-exports of `server/mod.rs` name), and fails on a path that points up. The places
+//! that still point up are listed in `KNOWN_UPWARD`: the test also fails when one of them is
+//! gone, so the list only shrinks.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// The layers from the bottom; a layer may use those at or below its rank.
+const LAYERS: &[&str] = &["domain", "infra", "store", "engine", "services", "http"];
+
+/// The modules `server/mod.rs` re-exports under their old flat paths, and their layer.
+const FLAT: &[(&str, &str)] = &[
+    ("outgoing", "domain"),
+    ("retry", "domain"),
+    ("signing", "domain"),
+    ("db", "infra"),
+    ("lite", "infra"),
+    ("rate_limit", "infra"),
+    ("secrets", "infra"),
+    ("settings", "infra"),
+    ("cache", "store"),
+    ("entities", "store"),
+    ("delivery", "engine"),
+    ("finder", "engine"),
+    ("ingest", "engine"),
+    ("lease", "engine"),
+    ("refusals", "engine"),
+    ("worker", "engine"),
+    ("api", "http"),
+    ("openapi", "http"),
+    ("startup", "http"),
+    ("state", "http"),
+    ("web", "http"),
+];
+
+/// Paths that point up today, as (file under `src/server/`, layer pointed at). Each is debt
+/// the split of `services/` into `engine/` and `admin/` pays off.
+const KNOWN_UPWARD: &[(&str, &str)] = &[
+    // The sender records outcomes through the webhook service and compacts after erasure.
+    ("engine/delivery.rs", "services"),
+    // User look-ups compile filters through the filter service.
+    ("engine/finder.rs", "services"),
+    // Group commit checks API keys through their service.
+    ("engine/ingest.rs", "services"),
+    // Refusal counting names listeners as the listener service prints them.
+    ("engine/refusals.rs", "services"),
+    // The worker runs macros, automation and erasure through their services.
+    ("engine/worker.rs", "services"),
+    // The inbound contract takes the whole `AppState`.
+    ("services/external_sources.rs", "http"),
+    ("services/listeners.rs", "http"),
+];
+
+fn rank(layer: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|l| *l == layer)
+        .unwrap_or_else(|| panic!("unknown layer {layer}"))
+}
+
+/// The layer a first path segment after `crate::server::` names, if any.
+fn layer_of(segment: &str) -> Option<&'static str> {
+    LAYERS
+        .iter()
+        .find(|l| **l == segment)
+        .copied()
+        .or_else(|| FLAT.iter().find(|(m, _)| *m == segment).map(|(_, l)| *l))
+}
+
+/// The first segments of every `crate::server::…` path in `source`, brace groups included
+/// (`crate::server::{db::begin_write, entities::job}` gives `db` and `entities`).
+fn server_paths(source: &str) -> Vec<String> {
+    const PREFIX: &str = "crate::server::";
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find(PREFIX) {
+        rest = &rest[at + PREFIX.len()..];
+        if let Some(inner) = rest.strip_prefix('{') {
+            // Split the group's top level at commas.
+            let (mut depth, mut start) = (0usize, 0usize);
+            for (i, c) in inner.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(first_ident(&inner[start..i]));
+                        break;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(first_ident(&inner[start..i]));
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            out.push(first_ident(rest));
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn first_ident(s: &str) -> String {
+    s.trim_start()
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// Comments are prose, not paths.
+fn without_comments(source: &str) -> String {
+    source
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every upward path in the tree, as (file under `src/server/`, layer pointed at).
+fn upward(root: &Path) -> BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    let mut found = BTreeSet::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        let Some(own) = rel.split('/').next().and_then(|d| layer_of(d)) else {
+            // `mod.rs` and this file: the crate's own wiring.
+            continue;
+        };
+        let source = without_comments(&std::fs::read_to_string(&file).unwrap());
+        for segment in server_paths(&source) {
+            let target = layer_of(&segment)
+                .unwrap_or_else(|| panic!("{rel}: crate::server::{segment} names no layer"));
+            if rank(target) > rank(own) {
+                found.insert((rel.clone(), target.to_string()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_module_uses_a_layer_above_its_own() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let found = upward(&root);
+    let known: BTreeSet<(String, String)> = KNOWN_UPWARD
+        .iter()
+        .map(|(f, l)| (f.to_string(), l.to_string()))
+        .collect();
+    let new: Vec<_> = found.difference(&known).collect();
+    assert!(
+        new.is_empty(),
+        "these modules use a layer above their own (move the code down, or the caller up): \
+         {new:?}"
+    );
+    let paid: Vec<_> = known.difference(&found).collect();
+    assert!(
+        paid.is_empty(),
+        "these no longer point up: take them off KNOWN_UPWARD: {paid:?}"
+    );
+}
+
+#[test]
+fn paths_are_read_from_use_lines_and_brace_groups() {
+    let src = "use crate::server::{db::begin_write, entities::{job, user}};\n\
+               // crate::server::http in a comment\n\
+               let x = crate::server::services::macros::run();";
+    assert_eq!(
+        server_paths(&without_comments(src)),
+        ["db", "entities", "services"]
+    );
+    let mut files = Vec::new();
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server"),
+        &mut files,
+    );
+    assert!(files.len() > 50, "the walk sees the tree");
+}
+
+#[test]
+fn an_upward_path_is_found() {
+    let root = std::env::temp_dir().join(format!("layers-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("infra")).unwrap();
+    std::fs::create_dir_all(root.join("engine")).unwrap();
+    std::fs::write(
+        root.join("infra/db.rs"),
+        "use crate::server::{settings, worker::Signals};\nfn f() { crate::server::domain::x(); }",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("engine/worker.rs"),
+        "use crate::server::{db, services::macros};",
+    )
+    .unwrap();
+    let found = upward(&root);
+    std::fs::remove_dir_all(&root).unwrap();
+    assert_eq!(
+        found.into_iter().collect::<Vec<_>>(),
+        [
+            ("engine/worker.rs".to_string(), "services".to_string()),
+            ("infra/db.rs".to_string(), "engine".to_string()),
+        ]
+    );
+}

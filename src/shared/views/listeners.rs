@@ -1,0 +1,215 @@
+//! External listeners: their settings, the test panel and the listener log.
+
+#[allow(unused_imports)]
+use super::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub key: String,
+    /// "user" or "feedback".
+    pub scope: String,
+    pub filter: Option<(i32, String)>,
+    /// macro, comment or data.
+    pub kind: ListenerKind,
+    /// Feedback listeners: the external-data field `find` holds a value of (None: ticket id).
+    pub find_field: Option<(i32, String)>,
+    pub macro_: Option<(i32, String)>,
+    pub author_field: String,
+    pub comment_field: String,
+    pub data_group: Option<(i32, String)>,
+    pub api_key: Option<(i32, String)>,
+    pub enabled: bool,
+    /// The URL third parties call (public base URL + path).
+    pub endpoint: String,
+}
+
+/// What the filter editor's conditions select right now (before saving).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterLivePreview {
+    pub summary: String,
+    pub matching: u64,
+    /// Names of the first matching users, in list order.
+    pub first: Vec<String>,
+}
+
+/// Whether one user passes a filter, and each condition's own verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilterVerdict {
+    pub name: String,
+    pub summary: String,
+    pub passes: bool,
+    /// (condition in words, whether the user meets it)
+    pub conditions: Vec<(String, bool)>,
+}
+
+/// What a call to a listener would do, worked out without doing it (the test-request panel).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerTestView {
+    pub find: String,
+    /// The status and code a real call (with the right API key) would get now.
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// The user `find` resolves to, as "First Last <email> (role; teams)".
+    pub user: Option<String>,
+    pub filter: Option<FilterVerdict>,
+    /// The actions that would run, in order (empty when nothing would).
+    pub actions: Vec<String>,
+}
+
+/// Create (empty `id`) or edit a user macro listener.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListenerForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub filter_id: String,
+    /// macro, comment or data (Macro Execution, Add Comment, External Data).
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub macro_id: String,
+    /// Add Comment: the body keys of the author's email and of the comment.
+    #[serde(default)]
+    pub author_field: String,
+    #[serde(default)]
+    pub comment_field: String,
+    /// External Data: the group whose parameters the body carries.
+    #[serde(default)]
+    pub data_group_id: String,
+    #[serde(default)]
+    pub api_key_id: String,
+    #[serde(default)]
+    pub enabled: Option<String>,
+    /// "user" (default) or "feedback"; fixed once the listener exists.
+    #[serde(default)]
+    pub scope: String,
+    /// Feedback listeners: the external-data field whose value `find` is (empty: the ticket
+    /// id).
+    #[serde(default)]
+    pub find_field_id: String,
+}
+
+/// What listeners act on: key and label.
+pub const LISTENER_SCOPES: [(&str, &str); 2] = [("user", "Users"), ("feedback", "Feedback")];
+
+/// The path of the listeners of `scope` and `kind` (user listeners for any other scope).
+pub fn listener_path(scope: &str, kind: ListenerKind) -> &'static str {
+    kind.path(Scope::parse(scope).unwrap_or(Scope::User))
+}
+
+/// "Users" or "Feedback".
+pub fn scope_label(scope: &str) -> &'static str {
+    if scope == "feedback" {
+        "Feedback"
+    } else {
+        "Users"
+    }
+}
+
+/// What the listener editor offers: (id, name) of the scope's filters, macros and data
+/// groups, and the API keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerFormOptions {
+    pub scope: String,
+    pub listener: Option<ListenerView>,
+    /// Feedback scope: the external-data fields a ticket can be found by, (id, "Group · Label").
+    pub find_fields: Vec<(i32, String)>,
+    pub filters: Vec<(i32, String)>,
+    pub macros: Vec<(i32, String)>,
+    /// Data groups stored against the scope's subjects.
+    pub data_groups: Vec<(i32, String)>,
+    pub api_keys: Vec<(i32, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerCallView {
+    pub id: i64,
+    pub received_at: String,
+    pub listener: String,
+    pub caller_ip: String,
+    pub target: String,
+    pub status: u16,
+    pub code: String,
+    pub run_id: Option<i64>,
+    pub duration_ms: i32,
+    /// How many calls the row stands for: refused calls are counted per minute, not logged
+    /// one by one.
+    pub repeats: i32,
+}
+
+/// Filters and page of the listener log, as they appear in the URL (`listener`, `status`,
+/// `user`, `page`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallQuery {
+    #[serde(default)]
+    pub listener_id: Option<i32>,
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Calls whose target is this user.
+    #[serde(default)]
+    pub user_id: Option<i32>,
+    #[serde(default)]
+    pub page: u32,
+}
+
+/// One page of listener calls, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerCallPage {
+    pub calls: Vec<ListenerCallView>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl ListenerCallPage {
+    pub fn page_count(&self) -> u32 {
+        (self.total.div_ceil(self.per_page.max(1) as u64)).max(1) as u32
+    }
+}
+
+/// The listener log screen: a page of calls and what its filters offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListenerLogView {
+    pub calls: ListenerCallPage,
+    /// (id, name) of every listener.
+    pub listeners: Vec<(i32, String)>,
+    /// The status codes of `docs/listener-api.md` ("Status codes") and any other status found
+    /// in the log, ascending.
+    pub statuses: Vec<u16>,
+    /// The user the log is narrowed to: (id, name).
+    pub user: Option<(i32, String)>,
+}
+
+/// The listener status codes of `docs/listener-api.md` ("Status codes"), always offered by
+/// the log's status filter.
+pub const LISTENER_STATUSES: [u16; 10] = [200, 202, 400, 401, 403, 404, 405, 413, 415, 429];
+
+/// What a listener status code means, for the status filter.
+pub fn listener_status_label(status: u16) -> &'static str {
+    match status {
+        200 => "done",
+        202 => "accepted",
+        400 => "bad input",
+        401 => "no or unknown key",
+        403 => "refused",
+        404 => "not found",
+        405 => "wrong method",
+        409 => "not configured",
+        413 => "body too large",
+        415 => "not JSON",
+        429 => "rate limited",
+        500..=599 => "server error",
+        _ => "other",
+    }
+}

@@ -1,0 +1,220 @@
+//! Macros: actions, options, schedules, forms and runs.
+
+#[allow(unused_imports)]
+use super::*;
+use serde::{Deserialize, Serialize};
+
+/// One step of a user macro.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MacroAction {
+    /// Erases the person everywhere (must be the last action).
+    RemoveUser,
+    AdjustScore {
+        delta: i32,
+    },
+    AddToTeam {
+        team_id: i32,
+    },
+    RemoveFromTeam {
+        team_id: i32,
+    },
+    AddComment {
+        text: String,
+    },
+    // Feedback macros: on one ticket.
+    /// Moves the ticket to the status of this name in its type's workflow (skipped when the
+    /// workflow has none).
+    SetStatus {
+        status: String,
+    },
+    /// Gives the ticket to this team (it must be one of its type's teams), or to none.
+    SetTeam {
+        team_id: Option<i32>,
+    },
+    AddTicketComment {
+        text: String,
+    },
+    AdjustSubmitterScore {
+        delta: i32,
+    },
+    /// "public" or "private".
+    SetVisibility {
+        visibility: String,
+    },
+}
+
+/// The kinds of action a user macro offers, as (key, label).
+pub const MACRO_ACTION_KINDS: [(&str, &str); 5] = [
+    ("remove_user", "Remove user completely"),
+    ("adjust_score", "Adjust score by"),
+    ("add_to_team", "Add to team"),
+    ("remove_from_team", "Remove from team"),
+    ("add_comment", "Add user comment"),
+];
+
+/// The kinds of action a feedback macro offers, as (key, label).
+pub const FEEDBACK_ACTION_KINDS: [(&str, &str); 5] = [
+    ("set_status", "Set status to"),
+    ("set_team", "Set team to"),
+    ("add_ticket_comment", "Add comment"),
+    ("adjust_submitter_score", "Adjust submitter score by"),
+    ("set_visibility", "Set visibility to"),
+];
+
+/// How often a scheduled macro runs, as (key, label).
+pub const SCHEDULE_FREQUENCIES: [(&str, &str); 5] = [
+    ("once", "Once"),
+    ("hourly", "Every hour"),
+    ("daily", "Every day"),
+    ("weekly", "Every week"),
+    ("monthly", "Every month"),
+];
+
+/// A macro's schedule: it runs on the users or tickets of a filter at these times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduleView {
+    pub frequency: String,
+    pub filter: Option<(i32, String)>,
+    /// "YYYY-MM-DD HH:MM UTC".
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    /// The same as a datetime-local input's value ("YYYY-MM-DDTHH:MM"; "" when none).
+    pub starts_input: String,
+    pub ends_input: String,
+    pub enabled: bool,
+    pub next_run: Option<String>,
+    pub last_run: Option<String>,
+}
+
+/// When a feedback macro runs by itself: on submitted and/or modified tickets that pass the
+/// filter (every ticket without one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AutomationView {
+    pub on_submit: bool,
+    pub on_modify: bool,
+    pub filter: Option<(i32, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacroOptions {
+    pub include_on_dashboard: bool,
+    pub show_in_user_actions: bool,
+    pub run_once_per_user: bool,
+    pub suppress_confirmation: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroView {
+    pub id: i32,
+    /// "user" or "feedback".
+    pub scope: String,
+    pub name: String,
+    pub description: String,
+    pub key: String,
+    pub actions: Vec<MacroAction>,
+    /// Each action in words, in order.
+    pub steps: Vec<String>,
+    pub options: MacroOptions,
+    pub automation: AutomationView,
+    pub schedule: Option<ScheduleView>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MacroActionForm {
+    #[serde(default)]
+    pub slot: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+pub const MACRO_ACTION_ROWS: usize = 5;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MacroForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub actions: Vec<MacroActionForm>,
+    #[serde(default)]
+    pub include_on_dashboard: Option<String>,
+    #[serde(default)]
+    pub show_in_user_actions: Option<String>,
+    #[serde(default)]
+    pub run_once_per_user: Option<String>,
+    #[serde(default)]
+    pub suppress_confirmation: Option<String>,
+    /// "user" (default) or "feedback"; fixed once the macro exists.
+    #[serde(default)]
+    pub scope: String,
+    /// Feedback macros: run on submitted / modified tickets passing `automation_filter_id`.
+    #[serde(default)]
+    pub on_submit: Option<String>,
+    #[serde(default)]
+    pub on_modify: Option<String>,
+    #[serde(default)]
+    pub automation_filter_id: String,
+    /// Empty: no schedule; otherwise a key of `SCHEDULE_FREQUENCIES`.
+    #[serde(default)]
+    pub schedule_frequency: String,
+    #[serde(default)]
+    pub schedule_filter_id: String,
+    /// "YYYY-MM-DDTHH:MM" (a datetime-local input), UTC.
+    #[serde(default)]
+    pub schedule_starts_at: String,
+    #[serde(default)]
+    pub schedule_ends_at: String,
+    #[serde(default)]
+    pub schedule_enabled: Option<String>,
+}
+
+/// What the macro editor offers for a scope: teams, and the scope's filters (automation and
+/// schedules).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroFormOptions {
+    pub scope: String,
+    pub teams: Vec<TeamRef>,
+    pub filters: Vec<(i32, String)>,
+    /// The dynamic tags comments may hold: (tag, what it stands for).
+    pub tags: Vec<(String, String)>,
+}
+
+/// Run a feedback macro on one ticket from the ticket page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunTicketMacroForm {
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub ticket_id: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// Run a macro on one user from the user page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunMacroForm {
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub user_id: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MacroRunView {
+    pub id: i64,
+    pub macro_name: String,
+    pub trigger: String,
+    pub status: String,
+    pub outcome: String,
+    pub created_at: String,
+}

@@ -1,0 +1,332 @@
+//! Members, teams, sign-in, the audit log, imports, API keys and the dashboard.
+
+#[allow(unused_imports)]
+use super::*;
+use serde::{Deserialize, Serialize};
+
+/// What a community member may do in the admin screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Participant,
+    ProjectManager,
+    CommunityManager,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [
+        Role::Participant,
+        Role::ProjectManager,
+        Role::CommunityManager,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Participant => "participant",
+            Role::ProjectManager => "project_manager",
+            Role::CommunityManager => "community_manager",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Participant => "Participant",
+            Role::ProjectManager => "Project manager",
+            Role::CommunityManager => "Community manager",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Role, String> {
+        let v = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Role::ALL.into_iter().find(|r| r.key() == v).ok_or_else(|| {
+            format!(
+                "unknown role \"{value}\"; use participant, project_manager or community_manager"
+            )
+        })
+    }
+
+    /// Managers sign in to the admin screens; participants never do.
+    pub fn can_sign_in(self) -> bool {
+        !matches!(self, Role::Participant)
+    }
+}
+
+/// The signed-in manager, as the layout shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurrentUserView {
+    pub id: i32,
+    pub email: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+impl CurrentUserView {
+    pub fn can_manage_users(&self) -> bool {
+        self.role == Role::CommunityManager
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+    /// Where to go after signing in (a local path).
+    #[serde(default)]
+    pub next: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub id: i32,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: i32,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub score: i32,
+    pub teams: Vec<TeamRef>,
+    pub created_at: String,
+}
+
+/// Search, filter and paging of the users list, as it appears in the URL.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserQuery {
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub team: Option<i32>,
+    #[serde(default)]
+    pub page: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserListPage {
+    pub rows: Vec<UserRow>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    pub teams: Vec<TeamRef>,
+}
+
+impl UserListPage {
+    pub fn page_count(&self) -> u32 {
+        (self.total.div_ceil(self.per_page as u64)).max(1) as u32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub created_at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub detail: String,
+    pub ip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub author: String,
+    pub body: String,
+    pub created_at: String,
+    /// The project a project-level comment belongs to (None: community-level).
+    pub project: Option<String>,
+}
+
+/// A comment about a user, community-level or about their part in one project.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserCommentForm {
+    #[serde(default)]
+    pub user_id: String,
+    /// Empty: a community-level comment.
+    #[serde(default)]
+    pub project_id: String,
+    #[serde(default)]
+    pub body: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: UserRow,
+    pub updated_at: String,
+    pub can_sign_in: bool,
+    /// The audit entries about the user; None for viewers who may not read the audit log.
+    pub activity: Option<Vec<AuditEntry>>,
+    pub comments: Vec<CommentView>,
+    pub runs: Vec<MacroRunView>,
+    /// Macros offered on the user page: (id, name, asks for confirmation).
+    pub macros: Vec<(i32, String, bool)>,
+    /// External data stored against the user, favourites first.
+    pub external_data: Vec<DataValueView>,
+    /// Projects a comment can belong to: (id, name).
+    pub projects: Vec<(i32, String)>,
+    /// The user's admin sessions, for community managers and on one's own page.
+    pub sessions: Option<Vec<SessionView>>,
+}
+
+/// One admin session that is still valid.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub created_at: String,
+    pub last_seen_at: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The session of whoever is looking.
+    pub current: bool,
+}
+
+/// Create or edit a user. `id` is empty when creating.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub role: String,
+    #[serde(default)]
+    pub score: String,
+    #[serde(default)]
+    pub team_ids: Vec<String>,
+    /// Only for managers; empty keeps the current password.
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    pub id: String,
+    /// The confirmation checkbox: present ("on") when ticked.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub member_count: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TeamForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRowError {
+    /// 1-based line number in the file, the header being line 1.
+    pub line: u64,
+    pub email: String,
+    pub messages: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub id: i32,
+    pub file_name: String,
+    pub created_at: String,
+    pub total_rows: u64,
+    pub imported: u64,
+    pub failed: u64,
+    pub errors: Vec<ImportRowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardStats {
+    pub community_name: String,
+    pub users: u64,
+    pub managers: u64,
+    pub teams: u64,
+    pub projects: u64,
+    /// The newest audit entries; None for viewers who may not read the audit log.
+    pub recent: Option<Vec<AuditEntry>>,
+}
+
+/// The teams and roles a user form offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserFormOptions {
+    pub teams: Vec<TeamRef>,
+    pub user: Option<UserRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyView {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub prefix: String,
+    /// The first characters of the key followed by an ellipsis.
+    pub hint: String,
+    pub allowed_ips: String,
+    pub enabled: bool,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub use_count: u64,
+}
+
+/// A key just created: the only moment its full value is known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreatedKey {
+    pub id: i32,
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyList {
+    pub keys: Vec<ApiKeyView>,
+    pub just_created: Option<CreatedKey>,
+}
+
+/// Create (empty `id`) or edit an API key. The prefix is fixed once the key exists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub allowed_ips: String,
+}
+
+/// Enable or disable a key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ToggleForm {
+    #[serde(default)]
+    pub id: String,
+    /// "true" to enable, anything else disables.
+    #[serde(default)]
+    pub enabled: String,
+}
