@@ -196,6 +196,11 @@ async fn with_state(
 async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<String>) -> ExitCode {
     use switchyard::server::db;
     use switchyard::server::services::erasure::{self, Identity};
+    for dropped in Identity::dropped_names(&names) {
+        eprintln!(
+            "switchyard: the name {dropped:?} is not looked for: a name needs two words and four letters (any length in Chinese, Japanese or Korean script)"
+        );
+    }
     let who = Identity::new(emails, names);
     if who.emails.is_empty() && who.names.is_empty() {
         eprintln!(

@@ -39,6 +39,7 @@ mod m20261206_000033_erasure;
 mod m20261206_000034_refused_call_counts;
 mod m20261206_000035_audit_redaction_again;
 mod m20261206_000036_erasure_receipts;
+mod m20261207_000037_key_check;
 
 pub struct Migrator;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000034_refused_call_counts::Migration),
             Box::new(m20261206_000035_audit_redaction_again::Migration),
             Box::new(m20261206_000036_erasure_receipts::Migration),
+            Box::new(m20261207_000037_key_check::Migration),
         ]
     }
 }

@@ -53,9 +53,6 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[
     ("engine/refusals.rs", "services"),
     // The worker runs macros, automation and erasure through their services.
     ("engine/worker.rs", "services"),
-    // The inbound contract takes the whole `AppState`.
-    ("services/external_sources.rs", "http"),
-    ("services/listeners.rs", "http"),
 ];
 
 fn rank(layer: &str) -> usize {

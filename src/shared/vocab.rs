@@ -171,3 +171,22 @@ mod tests {
         assert_eq!(paths.len(), Scope::ALL.len() * ListenerKind::ALL.len());
     }
 }
+
+vocabulary! {
+    /// Where a run (or a removal) came from (`macro_runs.trigger`, `opt_out_events.source`,
+    /// `erasure_receipts.trigger`, job payloads).
+    Trigger {
+        /// Started by a manager from a user's or ticket's page.
+        Manual = "manual", "Manual run";
+        /// An external listener call.
+        Listener = "listener", "Listener";
+        /// A bulk run over a filter.
+        Bulk = "bulk", "Bulk run";
+        /// A feedback macro run because a ticket was submitted or modified.
+        Automation = "automation", "Automation";
+        /// A macro's schedule came due.
+        Schedule = "schedule", "Schedule";
+        /// *Delete user* on the user page (a removal without a macro).
+        Delete = "delete", "Delete user";
+    }
+}

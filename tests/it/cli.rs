@@ -252,4 +252,21 @@ fn erasure_check_refuses_to_vouch_for_what_it_cannot_see() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("clean"));
+    // A name too short to look for is said to be left out, not silently passed over.
+    let out = switchyard(&db)
+        .args([
+            "erasure-check",
+            "--email",
+            "jim@example.com",
+            "--name",
+            "J S",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("\"J S\" is not looked for"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

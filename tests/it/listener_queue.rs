@@ -991,6 +991,78 @@ async fn a_removal_storm_with_one_key_runs_once(backend: Backend) {
     assert_eq!((status, body.to_string()), (first_status, first_body));
 }
 
+/// A macro that runs once per person, started eight times at once for one person (a bulk
+/// run and listener calls, say) while a manager deletes someone else it is running on: it runs
+/// once, the others are skipped, and a run whose person was deleted under it is a clean "not
+/// found", never a 500.
+async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
+    use switchyard::errors::AppError;
+    use switchyard::server::services::{Actor, macros, users};
+    use switchyard::shared::vocab::RunStatus;
+    let s = seed_listener(&app.db, "once", PLUS_ONE, true, 2).await;
+    let c0 = app
+        .count("SELECT id FROM users WHERE email = 'c0@example.com'")
+        .await as i32;
+    let c1 = app
+        .count("SELECT id FROM users WHERE email = 'c1@example.com'")
+        .await as i32;
+    let actor = Actor::system("test");
+    let runs = (0..8).map(|_| {
+        macros::execute(
+            &app.db,
+            &app.sealer,
+            &actor,
+            s.macro_id,
+            c0,
+            macros::Trigger::Manual,
+        )
+    });
+    let outcomes = futures::future::join_all(runs).await;
+    let statuses: Vec<RunStatus> = outcomes
+        .into_iter()
+        .map(|o| o.expect("every run answers").status)
+        .collect();
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == RunStatus::Completed)
+            .count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        app.count(&format!("SELECT score FROM users WHERE id = {c0}"))
+            .await,
+        1
+    );
+    // Runs on c1 while c1 is deleted: each either ran before or finds nobody.
+    let c1_text = c1.to_string();
+    let delete = users::delete(&app.db, &actor, &c1_text, true);
+    let runs = futures::future::join_all((0..4).map(|_| {
+        macros::execute(
+            &app.db,
+            &app.sealer,
+            &actor,
+            s.macro_id,
+            c1,
+            macros::Trigger::Manual,
+        )
+    }));
+    let (deleted, outcomes) = tokio::join!(delete, runs);
+    deleted.expect("the deletion goes through");
+    for o in outcomes {
+        match o {
+            Ok(_) | Err(AppError::NotFound(_)) => {}
+            Err(e) => panic!("a run beside a deletion answered {e:?}"),
+        }
+    }
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {c1}"))
+            .await,
+        0
+    );
+}
+
 /// Calls for a person whose removal is queued, arriving with calls for other people: a call
 /// whose target was removed before it was written is a clean 404, and it never fails the
 /// calls batched with it.
@@ -1201,6 +1273,7 @@ on_both!(
     two_worker_pools_never_run_a_job_twice: backend,
     concurrent_calls_each_get_their_own_answer: backend,
     a_removal_storm_with_one_key_runs_once: backend,
+    a_run_once_macro_runs_once_under_concurrency: app,
     calls_for_a_removed_person_never_fail_their_batch: backend,
     refused_calls_are_counted_not_written: backend,
     a_flooding_address_gets_its_429s_late: backend,

@@ -147,16 +147,17 @@ fn Dashboard(d: OptOutDashboard) -> impl IntoView {
 
 /// How a removal was asked for, in words.
 fn asked_by(r: &ReceiptView) -> String {
-    let how = match r.trigger.as_str() {
-        "delete" => "Deleted from the user page".to_string(),
-        "listener" => match &r.listener_name {
+    use crate::shared::vocab::Trigger;
+    let how = match Trigger::parse(&r.trigger).unwrap_or(Trigger::Manual) {
+        Trigger::Delete => "Deleted from the user page".to_string(),
+        Trigger::Listener => match &r.listener_name {
             Some(l) => format!("{} through the listener {l}", r.macro_name),
             None => format!("{} through a listener", r.macro_name),
         },
-        "bulk" => format!("{} as a bulk action", r.macro_name),
-        "schedule" => format!("{} on its schedule", r.macro_name),
-        "automation" => format!("{} by automation", r.macro_name),
-        _ => format!("{} run by hand", r.macro_name),
+        Trigger::Bulk => format!("{} as a bulk action", r.macro_name),
+        Trigger::Schedule => format!("{} on its schedule", r.macro_name),
+        Trigger::Automation => format!("{} by automation", r.macro_name),
+        Trigger::Manual => format!("{} run by hand", r.macro_name),
     };
     format!("{how}, by {}", r.actor)
 }

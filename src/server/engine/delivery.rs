@@ -229,16 +229,24 @@ enum Outcome {
     Cancelled(String),
 }
 
-/// The error and its causes in one line (reqwest's own message names only the URL).
+/// The error and its causes in one line (reqwest's own message names only the URL). The URL
+/// is cut to its origin: its path and query are rendered from tags and may name the person,
+/// and what is kept here outlives the delivery's own URL (a removal empties that).
 fn describe_error(e: &reqwest::Error) -> (String, bool) {
     let mut refused = None;
-    let mut parts = vec![e.to_string()];
+    let url = e.url().map(|u| u.as_str().to_string());
+    let origin = e.url().map(|u| u.origin().ascii_serialization());
+    let cut = |text: String| match (&url, &origin) {
+        (Some(url), Some(origin)) => text.replace(url.as_str(), origin),
+        _ => text,
+    };
+    let mut parts = vec![cut(e.to_string())];
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         if let Some(r) = s.downcast_ref::<Refused>() {
             refused = Some(r.0.clone());
         }
-        let text = s.to_string();
+        let text = cut(s.to_string());
         if !parts.iter().any(|p| p.contains(&text)) {
             parts.push(text);
         }
@@ -1004,6 +1012,29 @@ pub fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refused connection to a loopback port nobody listens on: what is kept names the
+    /// origin, not the path and query the tags filled in.
+    #[tokio::test]
+    async fn kept_errors_name_the_origin_not_the_rendered_url() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let err = reqwest::Client::new()
+            .get(format!(
+                "http://127.0.0.1:{port}/crm/jim%40example.com?first=Jim&last=Smith"
+            ))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Smith"), "reqwest names the URL");
+        let (text, retry) = describe_error(&err);
+        assert!(retry);
+        assert!(text.contains(&format!("http://127.0.0.1:{port}")), "{text}");
+        for part in ["Smith", "Jim", "jim%40example.com", "/crm"] {
+            assert!(!text.contains(part), "{text}");
+        }
+    }
 
     #[test]
     fn answers_are_judged_by_status() {

@@ -6,4 +6,5 @@ pub mod finder;
 pub mod ingest;
 pub mod lease;
 pub mod refusals;
+pub mod runtime;
 pub mod worker;

@@ -66,7 +66,7 @@ pub struct Refused<'a> {
 
 /// The budget's key for a caller: its IPv4 address, or the /64 of its IPv6 address (one
 /// customer's network; anyone can hold a whole /64).
-fn budget_key(caller: IpAddr) -> IpAddr {
+pub fn budget_key(caller: IpAddr) -> IpAddr {
     match caller {
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
             let mut octets = v6.octets();

@@ -14,6 +14,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
+use crate::server::engine::runtime::Runtime;
 use crate::server::finder::Finder;
 use crate::server::ingest::Ingest;
 use crate::server::lite::Lane;
@@ -39,9 +40,7 @@ pub async fn prepare(
     community::ensure_community(&conn, &settings.community_name)
         .await
         .map_err(|e| format!("cannot set up the community: {e}"))?;
-    let sealer = Arc::new(crate::server::secrets::Sealer::load_or_create(
-        &settings.secret_key_file,
-    )?);
+    let sealer = Arc::new(community::key_file_sealer(&conn, &settings.secret_key_file).await?);
     crate::server::services::webhooks::seal_stored_secret_headers(&conn, &sealer)
         .await
         .map_err(|e| format!("cannot seal the stored secret header values: {e}"))?;
@@ -62,24 +61,26 @@ pub async fn prepare(
     let signals = Signals::default().with_sealer(sealer.clone());
     Ok(AppState::new(Shared {
         leptos_options,
-        sealer,
         outbox,
-        ingest: Ingest::start(conn.clone(), writes),
-        finder: Finder::start(conn.clone(), reads),
-        lookups: Default::default(),
-        db: conn,
-        limiter: Arc::new(RateLimiter::new(
-            settings.api_rate_per_second,
-            settings.api_rate_burst,
-        )),
         sign_ins: Default::default(),
-        refusals: Arc::new(crate::server::refusals::Refusals::new(
-            settings.api_refused_per_second,
-            settings.api_refused_burst,
-            settings.api_refused_hold,
-        )),
-        settings: Arc::new(settings),
-        signals,
+        runtime: Runtime {
+            sealer,
+            ingest: Ingest::start(conn.clone(), writes),
+            finder: Finder::start(conn.clone(), reads),
+            lookups: Default::default(),
+            db: conn,
+            limiter: Arc::new(RateLimiter::new(
+                settings.api_rate_per_second,
+                settings.api_rate_burst,
+            )),
+            refusals: Arc::new(crate::server::refusals::Refusals::new(
+                settings.api_refused_per_second,
+                settings.api_refused_burst,
+                settings.api_refused_hold,
+            )),
+            settings: Arc::new(settings),
+            signals,
+        },
     }))
 }
 

@@ -46,6 +46,12 @@ impl Sealer {
         hex::encode(mac.finalize().into_bytes())
     }
 
+    /// What the database records of the key file it is keyed with: a fingerprint of a fixed
+    /// text, which tells one key file from another and nothing about the key.
+    pub fn key_check(&self) -> String {
+        self.fingerprint(b"switchyard key check v1")
+    }
+
     /// Reads the key file; `None` when there is none (nothing was ever sealed with it).
     pub fn load(path: &std::path::Path) -> Result<Option<Sealer>, String> {
         if !path.exists() {

@@ -74,6 +74,26 @@ struct Tally {
     failures: u32,
     last: std::time::Instant,
     next_allowed: std::time::Instant,
+    /// A refusal during the current wait was written to the audit log already.
+    noted: bool,
+}
+
+/// An attempt refused before its password was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Throttled {
+    wait: std::time::Duration,
+    /// The first refusal of this wait: the one the audit log records (the others of a flood
+    /// would each cost a write and say nothing new).
+    first: bool,
+}
+
+/// The tally key of a caller address: the address, or the /64 of an IPv6 one (anyone can
+/// hold a whole /64, so its addresses count as one caller).
+fn address_key(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(ip) => format!("address:{}", crate::server::refusals::budget_key(ip)),
+        Err(_) => format!("address:{address}"),
+    }
 }
 
 impl SignInGuard {
@@ -92,7 +112,7 @@ impl SignInGuard {
         settings: &Settings,
         account: Option<&str>,
         address: &str,
-    ) -> Result<(), std::time::Duration> {
+    ) -> Result<(), Throttled> {
         let now = std::time::Instant::now();
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         let window = settings.login_window;
@@ -108,7 +128,7 @@ impl SignInGuard {
             .into_iter()
             .chain((!address.is_empty()).then(|| {
                 (
-                    format!("address:{address}"),
+                    address_key(address),
                     settings.login_max_failures.saturating_mul(4),
                 )
             }))
@@ -124,7 +144,17 @@ impl SignInGuard {
             }
         }
         if !wait.is_zero() {
-            return Err(wait);
+            let mut first = false;
+            for (key, _) in &keys {
+                if let Some(t) = tallies.get_mut(key)
+                    && t.next_allowed > now
+                    && !t.noted
+                {
+                    t.noted = true;
+                    first = true;
+                }
+            }
+            return Err(Throttled { wait, first });
         }
         for (key, free) in keys {
             if !room && !tallies.contains_key(&key) {
@@ -134,10 +164,12 @@ impl SignInGuard {
                 failures: 0,
                 last: now,
                 next_allowed: now,
+                noted: false,
             });
             t.failures += 1;
             t.last = now;
             t.next_allowed = now + Self::delay(t.failures, free);
+            t.noted = false;
         }
         Ok(())
     }
@@ -152,7 +184,7 @@ impl SignInGuard {
             .into_iter()
             .chain((!address.is_empty()).then(|| {
                 (
-                    format!("address:{address}"),
+                    address_key(address),
                     settings.login_max_failures.saturating_mul(4),
                 )
             }));
@@ -172,10 +204,11 @@ impl SignInGuard {
     fn succeeded(&self, account: &str, address: &str) {
         let mut tallies = self.tallies.lock().unwrap_or_else(|e| e.into_inner());
         tallies.remove(&format!("account:{account}"));
-        if let Some(t) = tallies.get_mut(&format!("address:{address}")) {
+        let key = address_key(address);
+        if let Some(t) = tallies.get_mut(&key) {
             t.failures = t.failures.saturating_sub(1);
             if t.failures == 0 {
-                tallies.remove(&format!("address:{address}"));
+                tallies.remove(&key);
             }
         }
     }
@@ -283,16 +316,20 @@ pub async fn sign_in(
         .await?;
     // Entries about an account are tied to it, so that erasing the person redacts them.
     let about = found.as_ref().map(|u| u.id);
-    if let Err(wait) = guard.begin(settings, about.map(|_| email.as_str()), &client.ip) {
-        audit::record_about(
-            db,
-            &actor,
-            "sign_in.throttled",
-            about,
-            email.as_str(),
-            "too many failed attempts",
-        )
-        .await?;
+    if let Err(Throttled { wait, first }) =
+        guard.begin(settings, about.map(|_| email.as_str()), &client.ip)
+    {
+        if first {
+            audit::record_about(
+                db,
+                &actor,
+                "sign_in.throttled",
+                about,
+                email.as_str(),
+                "too many failed attempts",
+            )
+            .await?;
+        }
         let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
         return Err(AppError::TooManyRequests {
             message: format!(
@@ -524,10 +561,21 @@ mod tests {
         for _ in 0..3 {
             guard.begin(&s, Some("cm@example.com"), "10.0.0.1").unwrap();
         }
-        let wait = guard
+        let refused = guard
             .begin(&s, Some("cm@example.com"), "10.0.0.2")
             .unwrap_err();
-        assert!(wait <= std::time::Duration::from_secs(1), "{wait:?}");
+        assert!(
+            refused.wait <= std::time::Duration::from_secs(1),
+            "{refused:?}"
+        );
+        assert!(
+            refused.first,
+            "the first refusal of a wait is the one recorded"
+        );
+        let again = guard
+            .begin(&s, Some("cm@example.com"), "10.0.0.3")
+            .unwrap_err();
+        assert!(!again.first, "a flood of refusals is recorded once");
         // Another account from the same address is not slowed by it.
         guard.begin(&s, Some("pm@example.com"), "10.0.0.1").unwrap();
         // Made-up accounts are not tallied.
@@ -554,6 +602,24 @@ mod tests {
                 .unwrap()
                 .contains_key("account:pm@example.com")
         );
+    }
+
+    #[test]
+    fn addresses_of_one_ipv6_64_count_as_one_caller() {
+        let mut s = Settings::for_database("sqlite::memory:");
+        s.login_max_failures = 1;
+        let guard = SignInGuard::default();
+        // An address may fail four times as often as an account before it waits.
+        for i in 1..=4 {
+            guard
+                .begin(&s, None, &format!("2001:db8:1:2::{i}"))
+                .unwrap();
+        }
+        assert!(
+            guard.begin(&s, None, "2001:db8:1:2::ffff").is_err(),
+            "another address of the same /64 waits too"
+        );
+        guard.begin(&s, None, "2001:db8:1:3::1").unwrap();
     }
 
     #[test]

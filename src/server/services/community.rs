@@ -11,6 +11,7 @@ use super::{Actor, audit, auth, teams, users};
 use crate::errors::AppError;
 use crate::server::domain::{Email, NewPassword, PersonName};
 use crate::server::entities::{community, macro_mark, project, team_membership, user};
+use crate::server::secrets::Sealer;
 use crate::types::{DashboardStats, Role};
 
 /// Makes sure the community row exists and carries the configured name.
@@ -41,6 +42,7 @@ pub async fn ensure_community(
                 created_at: Set(Utc::now()),
                 hash_key: Set(String::new()),
                 secrets_sealed: Set(false),
+                key_check: Set(String::new()),
                 ..Default::default()
             })
             .exec_without_returning(db)
@@ -51,6 +53,52 @@ pub async fn ensure_community(
         .one(db)
         .await?
         .ok_or_else(|| AppError::internal("the community row was not written"))
+}
+
+/// The key file this database is keyed with (run-once marks, Idempotency-Keys, sealed
+/// secrets and requests): made on the first start and recorded by its check value; from then
+/// on a missing or different key file stops start-up with what to do, instead of a new key
+/// that would match and open nothing written before (or, on one node of several, false 422s).
+pub async fn key_file_sealer(
+    db: &impl ConnectionTrait,
+    path: &std::path::Path,
+) -> Result<Sealer, String> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let recorded = |db| async move {
+        community::Entity::find()
+            .one(db)
+            .await
+            .map_err(|e| format!("cannot read the community: {e}"))?
+            .map(|c| c.key_check)
+            .ok_or_else(|| "the community row is missing".to_string())
+    };
+    let mut check = recorded(db).await?;
+    if check.is_empty() {
+        let sealer = Sealer::load_or_create(path)?;
+        // Of two nodes starting on a new database, the first to record its key file wins;
+        // the other is then told its file differs.
+        community::Entity::update_many()
+            .col_expr(community::Column::KeyCheck, Expr::value(sealer.key_check()))
+            .filter(community::Column::KeyCheck.eq(""))
+            .exec(db)
+            .await
+            .map_err(|e| format!("cannot record the key file: {e}"))?;
+        check = recorded(db).await?;
+    }
+    let shown = path.display();
+    match Sealer::load(path)? {
+        None => Err(format!(
+            "the key file {shown} is missing, and this database was keyed with one: restore it \
+             from a backup (every node needs the same file); a new key would match and open \
+             nothing stored before"
+        )),
+        Some(s) if s.key_check() != check => Err(format!(
+            "the key file {shown} is not the one this database is keyed with: use the file the \
+             database was first started with (every node needs the same file)"
+        )),
+        Some(s) => Ok(s),
+    }
 }
 
 /// Whether `macro_marks` still holds marks keyed under the database's own key (written

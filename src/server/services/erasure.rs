@@ -64,14 +64,41 @@ impl Identity {
             }
             out
         };
+        // A full name: two words and at least four letters ("Bo Li"), so that "A B" cuts
+        // nothing; names in Chinese, Japanese or Korean script count whatever their length
+        // ("王 伟"), and are also looked for as they are written, without the space ("王伟").
+        let mut names = keep(names, |n| {
+            n.split_whitespace().count() >= 2
+                && (n.chars().filter(|c| c.is_alphanumeric()).count() >= 4 || n.chars().any(is_cjk))
+        });
+        let spaceless: Vec<String> = names
+            .iter()
+            .filter(|n| n.chars().filter(|c| !c.is_whitespace()).all(is_cjk))
+            .map(|n| n.split_whitespace().collect())
+            .collect();
+        for s in spaceless {
+            if !names.contains(&s) {
+                names.push(s);
+            }
+        }
         Identity {
             emails: keep(emails, |e| e.contains('@') && e.chars().count() >= 3),
-            // A full name: two words and at least five letters, so that "A B" cuts nothing.
-            names: keep(names, |n| {
-                n.split_whitespace().count() >= 2
-                    && n.chars().filter(|c| c.is_alphanumeric()).count() >= 5
-            }),
+            names,
         }
+    }
+
+    /// The names given that are too short to look for (the checker says it left them out).
+    pub fn dropped_names(given: &[String]) -> Vec<String> {
+        let kept = Identity::new(Vec::new(), given.to_vec()).names;
+        given
+            .iter()
+            .filter(|g| {
+                !kept
+                    .iter()
+                    .any(|k| k.to_lowercase() == g.trim().to_lowercase())
+            })
+            .cloned()
+            .collect()
     }
 
     /// The user's current email and name and the earlier ones an edit replaced.
@@ -296,6 +323,16 @@ fn json_ascii(text: &str) -> String {
     out
 }
 
+/// Chinese, Japanese and Korean script, written without spaces between words: a name there
+/// ends a word wherever it ends.
+fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3040}'..='\u{30ff}' // kana
+        | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' // han
+        | '\u{ac00}'..='\u{d7af}' // hangul
+    )
+}
+
 fn same_letter(a: char, b: char) -> bool {
     a == b || a.to_lowercase().eq(b.to_lowercase())
 }
@@ -313,7 +350,7 @@ fn at_boundary(before: &[char], after: &[char], name: bool, encoded: bool) -> bo
     };
     let word = |c: char| {
         if name {
-            c.is_alphanumeric() || c == '-'
+            (c.is_alphanumeric() && !is_cjk(c)) || c == '-'
         } else {
             c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')
         }
@@ -523,6 +560,20 @@ struct Holding {
     columns: Vec<(String, String, Vec<String>)>,
 }
 
+/// `a OR b OR …` as a balanced tree: a flat chain of columns × patterns is as deep as it is
+/// long, and SQLite refuses an expression deeper than 1000 ("Expression tree is too large"),
+/// which a person with a few names and emails reaches on a table of 16 text columns.
+fn any_of(conditions: &[String]) -> String {
+    match conditions {
+        [] => "FALSE".into(),
+        [one] => one.clone(),
+        _ => {
+            let (a, b) = conditions.split_at(conditions.len() / 2);
+            format!("({} OR {})", any_of(a), any_of(b))
+        }
+    }
+}
+
 /// The rows of one table that hold a needle.
 async fn rows_holding(
     db: &impl ConnectionTrait,
@@ -569,7 +620,7 @@ async fn rows_holding(
         "SELECT {} FROM {} WHERE {}{lock}",
         select.join(", "),
         quoted(&table.name),
-        conditions.join(" OR ")
+        any_of(&conditions)
     );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -1389,6 +1440,28 @@ fn byte_boundary(before: &[u8], after: &[u8], name: bool, encoded: bool) -> bool
 mod tests {
     use super::*;
 
+    /// 2,000 conditions (more than 16 columns × the patterns of a person with several names
+    /// and emails): SQLite refuses them as a flat chain and takes them as a balanced tree.
+    #[tokio::test]
+    async fn many_conditions_stay_within_sqlite_expression_depth() {
+        assert_eq!(
+            any_of(&["a".into(), "b".into(), "c".into()]),
+            "(a OR (b OR c))"
+        );
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let conditions: Vec<String> = (0..2000).map(|i| format!("'x' LIKE '%{i}%'")).collect();
+        let run = |sql: String| db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql));
+        let flat = run(format!("SELECT 1 WHERE {}", conditions.join(" OR "))).await;
+        assert!(
+            flat.unwrap_err().to_string().contains("too large"),
+            "the flat chain is what failed"
+        );
+        let rows = run(format!("SELECT 1 WHERE {}", any_of(&conditions)))
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+    }
+
     fn email(s: &str) -> Needle {
         Needle {
             form: s.into(),
@@ -1454,6 +1527,23 @@ mod tests {
                 "{expected} missing from {n:?}"
             );
         }
+    }
+
+    #[test]
+    fn short_names_and_names_in_cjk_script_are_cut() {
+        let who = Identity::new(
+            Vec::new(),
+            vec!["Bo Li".into(), "王 伟".into(), "A B".into(), "Al".into()],
+        );
+        assert_eq!(who.names, ["Bo Li", "王 伟", "王伟"]);
+        assert_eq!(
+            who.cut("bo li wrote; 王伟说了; Bo Lin stays; 汪王伟 stays not"),
+            "[removed] wrote; [removed]说了; Bo Lin stays; 汪[removed] stays not"
+        );
+        assert_eq!(
+            Identity::dropped_names(&["A B".into(), "Bo Li".into(), "Al".into()]),
+            ["A B", "Al"]
+        );
     }
 
     #[test]

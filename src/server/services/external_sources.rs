@@ -19,10 +19,10 @@ use super::listeners::{self, Reply, printable, replay};
 use super::{Actor, api_keys, audit, projects};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id, parse_key};
+use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{api_key, external_source, listener_call, user};
 use crate::server::refusals::{Refused, SOURCE};
 use crate::server::settings::{Secret, Settings};
-use crate::server::state::AppState;
 use crate::types::{
     ExternalSourceEditor, ExternalSourceForm, ExternalSourceView, FeedbackFieldView,
     FeedbackTypeView,
@@ -563,7 +563,7 @@ fn unmapped(field: &FeedbackFieldView) -> String {
 /// ticket, its log row, the key's use and the `Idempotency-Key` answer in one transaction and
 /// answers 201. Every call is logged.
 #[tracing::instrument(skip_all, fields(source = %call.key, caller = %call.caller))]
-pub async fn create_ticket(state: &AppState, call: InboundSource) -> Result<Reply, AppError> {
+pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply, AppError> {
     let started = Instant::now();
     let db = &state.db;
     // The key is checked before the source is looked up (`listeners::verified_key`); calls

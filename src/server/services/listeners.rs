@@ -26,6 +26,7 @@ use super::{Actor, audit, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
+use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{
     api_key, data_field, data_group, data_value, idempotency_key, listener, listener_call,
     macro_def, macro_run, ticket, user,
@@ -34,7 +35,6 @@ use crate::server::finder::Finder;
 use crate::server::ingest::{Accept, Outcome, Written};
 use crate::server::refusals::Refused;
 use crate::server::settings::{Secret, Settings};
-use crate::server::state::AppState;
 use crate::server::worker::{self, MacroRunJob};
 use crate::shared::vocab::ListenerKind;
 use crate::types::{
@@ -553,7 +553,7 @@ impl Logged {
 /// (or the ticket by id or external-data value) and does what the listener does. Every call is
 /// logged, whatever its outcome.
 #[tracing::instrument(skip_all, fields(scope = call.scope, kind = %call.kind, listener = %call.key, caller = %call.caller))]
-pub async fn call_listener(state: &AppState, call: InboundCall) -> Result<Reply, AppError> {
+pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, AppError> {
     // Until `find` resolves to a member, only a masked form is kept: the address of someone
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
@@ -1165,7 +1165,7 @@ pub async fn test_request(
 /// a caller without a valid key learns nothing about which keys exist. Only keys that exist
 /// are kept in the cache.
 pub(crate) async fn verified_key(
-    state: &AppState,
+    state: &Runtime,
     presented: Option<&Secret<String>>,
     caller: IpAddr,
 ) -> Result<Result<i32, Reply>, AppError> {
@@ -1190,7 +1190,7 @@ pub(crate) async fn verified_key(
 
 /// A verified key at a listener or source: the one it accepts, and within its rate.
 pub(crate) fn admit_key(
-    state: &AppState,
+    state: &Runtime,
     key_id: i32,
     accepted: Option<i32>,
     what: &str,
@@ -1513,7 +1513,7 @@ fn request_message(call: &InboundCall) -> Vec<u8> {
     h
 }
 
-fn request_fingerprint(state: &AppState, call: &InboundCall) -> Fingerprint {
+fn request_fingerprint(state: &Runtime, call: &InboundCall) -> Fingerprint {
     Fingerprint::of(&state.sealer, &request_message(call))
 }
 
@@ -1576,7 +1576,7 @@ fn answer_of(
 }
 
 async fn answer(
-    state: &AppState,
+    state: &Runtime,
     call: &InboundCall,
     logged: &mut Logged,
 ) -> Result<Reply, AppError> {
@@ -1655,7 +1655,7 @@ async fn answer(
 /// being this call's own.
 #[allow(clippy::too_many_arguments)]
 async fn answer_for_key(
-    state: &AppState,
+    state: &Runtime,
     call: &InboundCall,
     logged: &mut Logged,
     l: &listener::Model,

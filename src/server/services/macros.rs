@@ -28,30 +28,7 @@ use crate::types::{
 
 pub const REMOVED_LABEL: &str = "Removed user";
 
-/// Where a run came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    Manual,
-    Listener,
-    Bulk,
-    /// A feedback macro run because a ticket was submitted or modified.
-    Automation,
-    /// A macro's schedule came due.
-    Schedule,
-}
-
-impl Trigger {
-    fn key(self) -> &'static str {
-        match self {
-            Trigger::Manual => "manual",
-            Trigger::Listener => "listener",
-            Trigger::Bulk => "bulk",
-            Trigger::Automation => "automation",
-            Trigger::Schedule => "schedule",
-        }
-    }
-}
+pub use crate::shared::vocab::Trigger;
 
 /// What a run acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +87,35 @@ impl PersonMark {
             None => None,
         };
         Ok(PersonMark { keyed, legacy })
+    }
+
+    /// Marks that `macro_id` runs for this person now, in the run's transaction: false when
+    /// it already did (a mark under either form, or one written by a run at the same time).
+    pub async fn claim(
+        &self,
+        db: &impl ConnectionTrait,
+        macro_id: i32,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<bool, AppError> {
+        if let Some(legacy) = &self.legacy
+            && macro_mark::Entity::find()
+                .filter(macro_mark::Column::MacroId.eq(macro_id))
+                .filter(macro_mark::Column::SubjectHash.eq(legacy.as_str()))
+                .count(db)
+                .await?
+                > 0
+        {
+            return Ok(false);
+        }
+        let written = macro_mark::Entity::insert(macro_mark::ActiveModel {
+            macro_id: Set(macro_id),
+            subject_hash: Set(self.keyed.clone()),
+            created_at: Set(now),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(db)
+        .await?;
+        Ok(matches!(written, sea_orm::TryInsertResult::Inserted(n) if n > 0))
     }
 
     /// Whether `macro_id` already ran for this person, under either form.
@@ -856,7 +862,7 @@ pub fn new_queued_run(
     macro_run::ActiveModel {
         bulk_run_id: Set(bulk_run_id),
         macro_id: Set(Some(macro_id)),
-        trigger: Set(trigger.key().into()),
+        trigger: Set(trigger.as_str().into()),
         target_user_id: Set(user),
         target_ticket_id: Set(ticket),
         status: Set(RunStatus::Queued),
@@ -970,7 +976,17 @@ async fn run_in(
     target: &user::Model,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
+    use sea_orm::sea_query::LockType;
     let removes = m.actions.contains(&MacroAction::RemoveUser);
+    // The person as they are now, held (PostgreSQL: FOR KEY SHARE) so that a removal running
+    // beside this run waits for it instead of deleting the row under it; gone already, the run
+    // is a clean "not found".
+    let current = user::Entity::find_by_id(target.id)
+        .lock(LockType::KeyShare)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("user {}", target.id)))?;
+    let target = &current;
     // The person's mark is needed only to remember them; a removal names them by a label
     // drawn for it.
     let mark = if m.options.run_once_per_user {
@@ -982,8 +998,10 @@ async fn run_in(
     let now = Utc::now();
     let trigger = ctx.trigger;
 
+    // The mark is written first: of two runs at once (a bulk run and a listener call, say),
+    // the second waits on the first's row and, once it commits, finds it and is skipped.
     if let Some(mark) = &mark
-        && mark.ran(txn, m.id).await?
+        && !mark.claim(txn, m.id, now).await?
     {
         let run = record_run(
             txn,
@@ -1082,7 +1100,7 @@ async fn run_in(
                         occurred_at: Set(now),
                         macro_id: Set(Some(m.id)),
                         macro_name: Set(m.name.clone()),
-                        source: Set(trigger.key().into()),
+                        source: Set(trigger.as_str().into()),
                         teams: Set(team_names),
                         listener_name: Set(ctx.listener.clone()),
                         ..Default::default()
@@ -1122,16 +1140,6 @@ async fn run_in(
     steps.extend(rendered.iter().map(|r| format!("Send webhook {}", r.name)));
     if removes {
         user::Entity::delete_by_id(target.id).exec(txn).await?;
-    }
-    if let Some(mark) = &mark {
-        macro_mark::Entity::insert(macro_mark::ActiveModel {
-            macro_id: Set(m.id),
-            subject_hash: Set(mark.keyed.clone()),
-            created_at: Set(now),
-        })
-        .on_conflict_do_nothing()
-        .exec(txn)
-        .await?;
     }
     let target_id = (!removes).then_some(target.id);
     let run = record_run(
@@ -1187,7 +1195,7 @@ async fn run_in(
                 run_id: Some(run),
                 macro_id: Some(m.id),
                 macro_name: m.name.clone(),
-                trigger: trigger.key().into(),
+                trigger: trigger.as_str().into(),
                 listener_name: ctx.listener.clone(),
                 actor_label: actor.label.clone(),
             },
@@ -1460,7 +1468,7 @@ async fn record_run(
         None => {
             macro_run::ActiveModel {
                 macro_id: Set(Some(m.id)),
-                trigger: Set(ctx.trigger.key().into()),
+                trigger: Set(ctx.trigger.as_str().into()),
                 target_user_id: Set(target),
                 target_ticket_id: Set(ticket),
                 status: Set(status),

@@ -538,7 +538,7 @@ pub async fn delete(
             run_id: None,
             macro_id: None,
             macro_name: String::new(),
-            trigger: "delete".into(),
+            trigger: crate::shared::vocab::Trigger::Delete.as_str().into(),
             listener_name: None,
             actor_label: actor.label.clone(),
         },

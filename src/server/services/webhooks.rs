@@ -1524,6 +1524,9 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
 
 /// A removed person leaves no trace in deliveries: those about them lose their request and
 /// answers (a queued one is cancelled).
+/// What replaces the errors of a removed person's deliveries and their attempts.
+const ERROR_NOT_KEPT: &str = "failed (details not kept: the person it was about was removed)";
+
 pub async fn erase_person(
     db: &impl ConnectionTrait,
     target: &user::Model,
@@ -1542,6 +1545,14 @@ pub async fn erase_person(
             .col_expr(webhook_attempt::Column::ResponseHeaders, Expr::value("[]"))
             .col_expr(webhook_attempt::Column::ResponseBody, Expr::value(""))
             .col_expr(webhook_attempt::Column::CaptureNote, Expr::value(""))
+            // Errors kept before they were cut to the URL's origin named the whole URL.
+            .col_expr(
+                webhook_attempt::Column::Error,
+                Expr::cust(format!(
+                    "CASE WHEN error IS NULL OR error = '' THEN error \
+                     ELSE '{ERROR_NOT_KEPT}' END"
+                )),
+            )
             .filter(webhook_attempt::Column::DeliveryId.is_in(about.clone()))
             .exec(db)
             .await?;
@@ -1563,6 +1574,18 @@ pub async fn erase_person(
                 webhook_delivery::Column::Status
                     .is_in([DeliveryStatus::Queued, DeliveryStatus::Sending]),
             )
+            .exec(db)
+            .await?;
+        webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::LastError,
+                Expr::cust(format!(
+                    "CASE WHEN last_error IS NULL OR last_error = '' OR status = 'cancelled' \
+                     THEN last_error \
+                     ELSE '{ERROR_NOT_KEPT}' END"
+                )),
+            )
+            .filter(webhook_delivery::Column::Id.is_in(about.clone()))
             .exec(db)
             .await?;
         webhook_delivery::Entity::update_many()

@@ -11,6 +11,9 @@ pub struct Model {
     /// Secret header values stored before they were sealed at rest have been sealed
     /// (`webhooks::seal_stored_secret_headers`).
     pub secrets_sealed: bool,
+    /// `Sealer::key_check` of the key file this database is keyed with; empty until the
+    /// first start records it.
+    pub key_check: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
