@@ -198,7 +198,7 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
     use switchyard::server::services::erasure::{self, Identity};
     for dropped in Identity::dropped_names(&names) {
         eprintln!(
-            "switchyard: the name {dropped:?} is not looked for: a name needs two words and four letters (any length in Chinese, Japanese or Korean script)"
+            "switchyard: the name {dropped:?} is not looked for: a name needs two words and four letters (three characters in Chinese, Japanese or Korean script)"
         );
     }
     let who = Identity::new(emails, names);

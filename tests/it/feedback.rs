@@ -858,6 +858,31 @@ async fn external_sources_create_tickets_from_mapped_bodies(app: TestApp) {
             .await,
         1
     );
+
+    // A sender's retry storm: 50 calls at once with one Idempotency-Key create one ticket,
+    // and every answer is the first one's (or 409 while it is in flight), never a 500.
+    let storm =
+        json!({ "Subject": "Storm", "Priority__c": "Low", "ContactEmail": "ada@example.com" });
+    let answers = futures::future::join_all(
+        (0..50).map(|_| send(Some(storm.clone()), &key.key, Some("sf-storm"))),
+    )
+    .await;
+    let mut firsts = std::collections::BTreeSet::new();
+    for (status, body) in &answers {
+        match status {
+            201 => {
+                firsts.insert(body.to_string());
+            }
+            409 => assert_eq!(body["error"]["code"], "idempotency_key_in_flight"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(firsts.len(), 1, "{firsts:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM tickets WHERE title = 'Storm'")
+            .await,
+        1
+    );
 }
 
 /// Waits until `sql` counts `want` (queued runs finish in the background).
@@ -1965,4 +1990,23 @@ async fn user_comments_belong_to_the_community_or_a_project(app: TestApp) {
     );
 }
 
-on_both_backends!(external_sources_create_tickets_from_mapped_bodies);
+/// Spawned with room for a storm of 50 calls in the per-key rate limit.
+mod external_sources_create_tickets_from_mapped_bodies {
+    async fn app(backend: crate::common::Backend) -> crate::common::TestApp {
+        crate::common::spawn_with(backend, |s| s.api_rate_burst = 1000).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::external_sources_create_tickets_from_mapped_bodies(
+            app(crate::common::Backend::Sqlite).await,
+        )
+        .await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::external_sources_create_tickets_from_mapped_bodies(
+            app(crate::common::Backend::Postgres).await,
+        )
+        .await
+    }
+}

@@ -49,10 +49,22 @@ on_both_backends!(
     a_missing_or_different_key_file_stops_start_up,
 );
 
-/// The database records which key file it is keyed with; starting it with none, or another,
-/// stops with what to do instead of making a new key that would match and open nothing.
+/// A serving node records which key file the database is keyed with; starting it with none,
+/// or another, then stops with what to do instead of making a new key that would match and
+/// open nothing.
 async fn a_missing_or_different_key_file_stops_start_up(app: TestApp) {
     use switchyard::server::startup;
+    // `serve` (spawned by the harness) records it as it starts.
+    for _ in 0..100 {
+        if app
+            .count("SELECT COUNT(*) FROM community WHERE key_check <> ''")
+            .await
+            == 1
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let options = || {
         leptos::config::LeptosOptions::builder()
             .output_name("switchyard")

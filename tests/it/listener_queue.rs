@@ -1061,6 +1061,45 @@ async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
             .await,
         0
     );
+
+    // Eight removals of one person at once: one removes them, the others find nobody; none
+    // deadlocks into a 500 (PostgreSQL: two runs holding the row shared would each wait for
+    // the other's upgrade to FOR UPDATE).
+    let removal = seed_listener(&app.db, "removal", REMOVE, false, 3).await;
+    let c2 = app
+        .count("SELECT id FROM users WHERE email = 'c2@example.com'")
+        .await as i32;
+    let outcomes = futures::future::join_all((0..8).map(|_| {
+        let (db, sealer, actor) = (app.db.clone(), app.sealer.clone(), actor.clone());
+        tokio::spawn(async move {
+            macros::execute(
+                &db,
+                &sealer,
+                &actor,
+                removal.macro_id,
+                c2,
+                macros::Trigger::Manual,
+            )
+            .await
+        })
+    }))
+    .await
+    .into_iter()
+    .map(|joined| joined.unwrap());
+    let mut completed = 0;
+    for o in outcomes {
+        match o {
+            Ok(run) if run.status == RunStatus::Completed => completed += 1,
+            Ok(_) | Err(AppError::NotFound(_)) => {}
+            Err(e) => panic!("a removal beside another answered {e:?}"),
+        }
+    }
+    assert_eq!(completed, 1);
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {c2}"))
+            .await,
+        0
+    );
 }
 
 /// Calls for a person whose removal is queued, arriving with calls for other people: a call

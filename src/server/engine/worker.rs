@@ -650,6 +650,7 @@ pub fn spawn(
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                         }
+                        crate::server::services::erasure::compact_pending(&db).await;
                     }
                     let batch = give_way(&signals).await;
                     let ran = match claim_many(&db, &name, lease, batch).await {

@@ -124,6 +124,11 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // A serving node records the key file it uses (the first to do so on a database), so
+    // that from then on a missing or different one stops start-up.
+    community::record_key_file(&state.db, &state.sealer)
+        .await
+        .map_err(std::io::Error::other)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = worker::spawn(
         state.db.clone(),

@@ -83,18 +83,25 @@ impl Sealer {
         }
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-        match std::fs::OpenOptions::new()
+        // Written whole under a name of its own, then linked into place: a process starting
+        // at the same moment sees no file or a complete one, never an empty one.
+        let mut draft = path.as_os_str().to_owned();
+        draft.push(format!(".{:016x}.new", rand::random::<u64>()));
+        let draft = std::path::PathBuf::from(draft);
+        let written = std::fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .mode(0o600)
-            .open(path)
-        {
-            Ok(mut f) => {
-                f.write_all(hex::encode(key).as_bytes())
-                    .and_then(|_| f.sync_all())
-                    .map_err(|e| format!("cannot write the key file {}: {e}", path.display()))?;
-                Ok(Sealer::from_key(&key))
-            }
+            .open(&draft)
+            .and_then(|mut f| {
+                f.write_all(hex::encode(key).as_bytes())?;
+                f.sync_all()
+            });
+        let linked = written.and_then(|_| std::fs::hard_link(&draft, path));
+        let _ = std::fs::remove_file(&draft);
+        match linked {
+            Ok(()) => Ok(Sealer::from_key(&key)),
             // Another process made it a moment ago: use theirs.
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
             Err(e) => Err(format!(
@@ -135,6 +142,33 @@ impl Sealer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Processes starting at once agree on one key, and none reads a half-written file.
+    #[test]
+    fn a_key_file_made_by_many_at_once_is_one_key() {
+        let dir = std::env::temp_dir().join(format!("keyfile-{}", rand::random::<u64>()));
+        let path = dir.join("secret.key");
+        let checks: Vec<String> = (0..8)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Sealer::load_or_create(&path).unwrap().key_check())
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        assert!(checks.iter().all(|c| *c == checks[0]), "{checks:?}");
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no drafts left"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn sealed_text_opens_with_its_key_only_and_hides_the_secret() {

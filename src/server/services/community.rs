@@ -56,49 +56,87 @@ pub async fn ensure_community(
 }
 
 /// The key file this database is keyed with (run-once marks, Idempotency-Keys, sealed
-/// secrets and requests): made on the first start and recorded by its check value; from then
-/// on a missing or different key file stops start-up with what to do, instead of a new key
-/// that would match and open nothing written before (or, on one node of several, false 422s).
+/// secrets and requests). Once `serve` has recorded it ([`record_key_file`]), a missing or
+/// different key file stops every command with what to do, instead of a new key that would
+/// match and open nothing written before (or, on one node of several, false 422s). Before
+/// that, the file is used as found, and made only while the database holds nothing keyed.
 pub async fn key_file_sealer(
     db: &impl ConnectionTrait,
     path: &std::path::Path,
 ) -> Result<Sealer, String> {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let recorded = |db| async move {
-        community::Entity::find()
-            .one(db)
-            .await
-            .map_err(|e| format!("cannot read the community: {e}"))?
-            .map(|c| c.key_check)
-            .ok_or_else(|| "the community row is missing".to_string())
+    let check = recorded_key_check(db).await?;
+    let missing = || {
+        format!(
+            "the key file {} is missing, and this database holds data keyed with one: restore \
+             it from a backup (every node needs the same file); a new key would match and open \
+             nothing stored before",
+            path.display()
+        )
     };
-    let mut check = recorded(db).await?;
-    if check.is_empty() {
-        let sealer = Sealer::load_or_create(path)?;
-        // Of two nodes starting on a new database, the first to record its key file wins;
-        // the other is then told its file differs.
-        community::Entity::update_many()
-            .col_expr(community::Column::KeyCheck, Expr::value(sealer.key_check()))
-            .filter(community::Column::KeyCheck.eq(""))
-            .exec(db)
-            .await
-            .map_err(|e| format!("cannot record the key file: {e}"))?;
-        check = recorded(db).await?;
-    }
-    let shown = path.display();
     match Sealer::load(path)? {
-        None => Err(format!(
-            "the key file {shown} is missing, and this database was keyed with one: restore it \
-             from a backup (every node needs the same file); a new key would match and open \
-             nothing stored before"
-        )),
-        Some(s) if s.key_check() != check => Err(format!(
-            "the key file {shown} is not the one this database is keyed with: use the file the \
-             database was first started with (every node needs the same file)"
+        Some(s) if !check.is_empty() && s.key_check() != check => Err(format!(
+            "the key file {} is not the one this database is keyed with: use the file the \
+             database was first served with (every node needs the same file)",
+            path.display()
         )),
         Some(s) => Ok(s),
+        None if !check.is_empty() => Err(missing()),
+        None if holds_keyed_data(db).await.map_err(|e| e.to_string())? => Err(missing()),
+        None => Sealer::load_or_create(path),
     }
+}
+
+/// Records the key file a serving node uses, if none is recorded yet. Of two nodes first
+/// served on one database, the first to record wins and the other is told its file differs.
+/// Only `serve` records: a one-off command (a migration in a container without the file)
+/// leaves nothing behind that would lock the real nodes out.
+pub async fn record_key_file(db: &impl ConnectionTrait, sealer: &Sealer) -> Result<(), String> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    community::Entity::update_many()
+        .col_expr(community::Column::KeyCheck, Expr::value(sealer.key_check()))
+        .filter(community::Column::KeyCheck.eq(""))
+        .exec(db)
+        .await
+        .map_err(|e| format!("cannot record the key file: {e}"))?;
+    if recorded_key_check(db).await? != sealer.key_check() {
+        return Err(
+            "the key file is not the one another node recorded for this database: every node \
+             needs the same file"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+async fn recorded_key_check(db: &impl ConnectionTrait) -> Result<String, String> {
+    community::Entity::find()
+        .one(db)
+        .await
+        .map_err(|e| format!("cannot read the community: {e}"))?
+        .map(|c| c.key_check)
+        .ok_or_else(|| "the community row is missing".to_string())
+}
+
+/// Whether anything in the database was keyed or sealed with a key file: run-once marks,
+/// stored Idempotency-Keys, signing secrets, sealed requests.
+async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
+    use crate::server::entities::{idempotency_key, webhook, webhook_delivery};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let marks = macro_mark::Entity::find()
+        .filter(macro_mark::Column::SubjectHash.like(format!("{}%", super::macros::MARK_PREFIX)))
+        .count(db)
+        .await?;
+    let keys = idempotency_key::Entity::find().count(db).await?;
+    let secrets = webhook::Entity::find()
+        .filter(webhook::Column::SigningSecret.is_not_null())
+        .count(db)
+        .await?;
+    let sealed = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Sealed.eq(true))
+        .count(db)
+        .await?;
+    Ok(marks + keys + secrets + sealed > 0)
 }
 
 /// Whether `macro_marks` still holds marks keyed under the database's own key (written

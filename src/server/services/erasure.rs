@@ -65,16 +65,27 @@ impl Identity {
             out
         };
         // A full name: two words and at least four letters ("Bo Li"), so that "A B" cuts
-        // nothing; names in Chinese, Japanese or Korean script count whatever their length
-        // ("王 伟"), and are also looked for as they are written, without the space ("王伟").
+        // nothing; in Chinese, Japanese or Korean script three characters ("王 小明", not
+        // "王 伟": two characters are also common words, and that script has no spaces to
+        // tell a name from part of a longer word). Those are also looked for as written,
+        // without the space, in either order ("王小明", as the family name comes first).
         let mut names = keep(names, |n| {
+            let letters = n.chars().filter(|c| c.is_alphanumeric()).count();
             n.split_whitespace().count() >= 2
-                && (n.chars().filter(|c| c.is_alphanumeric()).count() >= 4 || n.chars().any(is_cjk))
+                && if n.chars().any(is_cjk) {
+                    letters >= 3
+                } else {
+                    letters >= 4
+                }
         });
         let spaceless: Vec<String> = names
             .iter()
             .filter(|n| n.chars().filter(|c| !c.is_whitespace()).all(is_cjk))
-            .map(|n| n.split_whitespace().collect())
+            .flat_map(|n| {
+                let words: Vec<&str> = n.split_whitespace().collect();
+                let reversed: String = words.iter().rev().copied().collect();
+                [words.concat(), reversed]
+            })
             .collect();
         for s in spaceless {
             if !names.contains(&s) {
@@ -1291,7 +1302,8 @@ pub const DELIVERY_TABLES: &[&str] = &["webhook_deliveries", "webhook_attempts"]
 /// After a commit that cut personal data (an erasure, a sealed request cut once sent, secret
 /// values sealed that were stored in the clear): the database's copies of what was cut are
 /// rewritten — SQLite's WAL checkpointed and truncated, PostgreSQL's `tables` vacuumed. A
-/// failure is logged, not returned: the cut itself has committed.
+/// failure is logged, not returned: the cut itself has committed; the compaction is then tried
+/// again by the worker's housekeeping (`compact_pending`) until it succeeds.
 pub async fn compact<T: AsRef<str>>(db: &sea_orm::DatabaseConnection, tables: &[T]) {
     let tables: Vec<String> = tables.iter().map(|t| t.as_ref().to_string()).collect();
     let result = match db.get_database_backend() {
@@ -1299,8 +1311,30 @@ pub async fn compact<T: AsRef<str>>(db: &sea_orm::DatabaseConnection, tables: &[
         _ => vacuum(db, &tables).await,
     };
     if let Err(e) = result {
-        tracing::warn!(error = %e, "after personal data was cut, the database could not be compacted");
+        tracing::warn!(error = %e, "after personal data was cut, the database could not be compacted; it will be tried again");
+        let mut pending = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        pending.extend(tables);
+        pending.sort();
+        pending.dedup();
+        pending.push(PENDING_MARK.into());
     }
+}
+
+/// Tables whose compaction failed and is still owed (with [`PENDING_MARK`] when any is, so
+/// an erasure that touched no table on PostgreSQL still gets its SQLite checkpoint retried).
+static PENDING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+const PENDING_MARK: &str = "";
+
+/// Tries again a compaction that failed after an erasure committed (called by housekeeping).
+/// Whether one was owed.
+pub async fn compact_pending(db: &sea_orm::DatabaseConnection) -> bool {
+    let owed: Vec<String> = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    if owed.is_empty() {
+        return false;
+    }
+    let tables: Vec<String> = owed.into_iter().filter(|t| t != PENDING_MARK).collect();
+    compact(db, &tables).await;
+    true
 }
 
 async fn checkpoint(db: &sea_orm::DatabaseConnection) -> Result<(), AppError> {
@@ -1440,6 +1474,18 @@ fn byte_boundary(before: &[u8], after: &[u8], name: bool, encoded: bool) -> bool
 mod tests {
     use super::*;
 
+    /// A compaction owed (its first try failed) is done by the next housekeeping, once.
+    #[tokio::test]
+    async fn a_failed_compaction_is_tried_again() {
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        PENDING
+            .lock()
+            .unwrap()
+            .extend(["comments".to_string(), PENDING_MARK.to_string()]);
+        assert!(compact_pending(&db).await, "it was owed");
+        assert!(!compact_pending(&db).await, "and is no longer");
+    }
+
     /// 2,000 conditions (more than 16 columns × the patterns of a person with several names
     /// and emails): SQLite refuses them as a flat chain and takes them as a balanced tree.
     #[tokio::test]
@@ -1531,19 +1577,24 @@ mod tests {
 
     #[test]
     fn short_names_and_names_in_cjk_script_are_cut() {
+        // As the form has them: first name, then family name.
         let who = Identity::new(
             Vec::new(),
-            vec!["Bo Li".into(), "王 伟".into(), "A B".into(), "Al".into()],
+            vec![
+                "Bo Li".into(),
+                "小明 王".into(),
+                "A B".into(),
+                "Al".into(),
+                "伟 王".into(),
+            ],
         );
-        assert_eq!(who.names, ["Bo Li", "王 伟", "王伟"]);
+        assert_eq!(who.names, ["Bo Li", "小明 王", "小明王", "王小明"]);
         assert_eq!(
-            who.cut("bo li wrote; 王伟说了; Bo Lin stays; 汪王伟 stays not"),
-            "[removed] wrote; [removed]说了; Bo Lin stays; 汪[removed] stays not"
+            who.cut("bo li wrote; 王小明说了; Bo Lin stays; 王伟 stays"),
+            "[removed] wrote; [removed]说了; Bo Lin stays; 王伟 stays"
         );
-        assert_eq!(
-            Identity::dropped_names(&["A B".into(), "Bo Li".into(), "Al".into()]),
-            ["A B", "Al"]
-        );
+        let given: Vec<String> = ["A B", "Bo Li", "Al", "伟 王"].map(String::from).to_vec();
+        assert_eq!(Identity::dropped_names(&given), ["A B", "Al", "伟 王"]);
     }
 
     #[test]

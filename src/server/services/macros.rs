@@ -978,11 +978,16 @@ async fn run_in(
 ) -> Result<RunOutcome, AppError> {
     use sea_orm::sea_query::LockType;
     let removes = m.actions.contains(&MacroAction::RemoveUser);
-    // The person as they are now, held (PostgreSQL: FOR KEY SHARE) so that a removal running
-    // beside this run waits for it instead of deleting the row under it; gone already, the run
-    // is a clean "not found".
+    // The person as they are now, held (PostgreSQL) so that a removal running beside this run
+    // waits for it instead of deleting the row under it; gone already, the run is a clean
+    // "not found". A removal takes the row FOR UPDATE at once, as its erasure will: two
+    // removals holding it shared would each wait for the other's upgrade (a deadlock).
     let current = user::Entity::find_by_id(target.id)
-        .lock(LockType::KeyShare)
+        .lock(if removes {
+            LockType::Update
+        } else {
+            LockType::KeyShare
+        })
         .one(txn)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {}", target.id)))?;

@@ -1522,11 +1522,11 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         .ok_or_else(|| AppError::internal("resend queued nothing"))
 }
 
-/// A removed person leaves no trace in deliveries: those about them lose their request and
-/// answers (a queued one is cancelled).
 /// What replaces the errors of a removed person's deliveries and their attempts.
 const ERROR_NOT_KEPT: &str = "failed (details not kept: the person it was about was removed)";
 
+/// A removed person leaves no trace in deliveries: those about them lose their request and
+/// answers (a queued one is cancelled).
 pub async fn erase_person(
     db: &impl ConnectionTrait,
     target: &user::Model,
