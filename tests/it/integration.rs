@@ -95,6 +95,31 @@ async fn a_missing_or_different_key_file_stops_start_up(app: TestApp) {
     let mut node = app.settings.clone();
     node.secret_key_file = copied;
     assert!(startup::prepare(node, options()).await.is_ok());
+
+    // A one-off command on a new database (a migration in a container without the key file)
+    // makes a key to work with but records none, so the real nodes' file is not locked out.
+    let backend = if app.settings.database_url.expose().starts_with("sqlite") {
+        crate::common::Backend::Sqlite
+    } else {
+        crate::common::Backend::Postgres
+    };
+    let mut one_off = switchyard::server::settings::Settings::for_database(
+        &crate::common::fresh_database(backend).await,
+    );
+    one_off.secret_key_file = dir.join("throwaway.key");
+    let state = startup::prepare(one_off.clone(), options()).await.unwrap();
+    let recorded: Vec<(String,)> = {
+        use sea_orm::{EntityTrait, QuerySelect};
+        switchyard::server::entities::community::Entity::find()
+            .select_only()
+            .column(switchyard::server::entities::community::Column::KeyCheck)
+            .into_tuple()
+            .all(&state.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(recorded, [(String::new(),)]);
+    assert!(one_off.secret_key_file.exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

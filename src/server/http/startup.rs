@@ -41,9 +41,6 @@ pub async fn prepare(
         .await
         .map_err(|e| format!("cannot set up the community: {e}"))?;
     let sealer = Arc::new(community::key_file_sealer(&conn, &settings.secret_key_file).await?);
-    crate::server::services::webhooks::seal_stored_secret_headers(&conn, &sealer)
-        .await
-        .map_err(|e| format!("cannot seal the stored secret header values: {e}"))?;
     let outbox = Arc::new(crate::server::delivery::Outbox::new(
         &settings,
         sealer.clone(),
@@ -126,9 +123,16 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // A serving node records the key file it uses (the first to do so on a database), so
     // that from then on a missing or different one stops start-up.
+    // Only then is anything sealed with it that start-up seals (a one-off command, such as a
+    // migration in a container without the key file, seals nothing).
     community::record_key_file(&state.db, &state.sealer)
         .await
         .map_err(std::io::Error::other)?;
+    crate::server::services::webhooks::seal_stored_secret_headers(&state.db, &state.sealer)
+        .await
+        .map_err(|e| {
+            std::io::Error::other(format!("cannot seal the stored secret header values: {e}"))
+        })?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = worker::spawn(
         state.db.clone(),

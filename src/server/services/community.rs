@@ -119,9 +119,10 @@ async fn recorded_key_check(db: &impl ConnectionTrait) -> Result<String, String>
 }
 
 /// Whether anything in the database was keyed or sealed with a key file: run-once marks,
-/// stored Idempotency-Keys, signing secrets, sealed requests.
+/// stored Idempotency-Keys, signing secrets, sealed header values, sealed requests.
 async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     use crate::server::entities::{idempotency_key, webhook, webhook_delivery};
+    use sea_orm::sea_query::ExprTrait;
     use sea_orm::{ColumnTrait, QueryFilter};
     let marks = macro_mark::Entity::find()
         .filter(macro_mark::Column::SubjectHash.like(format!("{}%", super::macros::MARK_PREFIX)))
@@ -129,7 +130,11 @@ async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
         .await?;
     let keys = idempotency_key::Entity::find().count(db).await?;
     let secrets = webhook::Entity::find()
-        .filter(webhook::Column::SigningSecret.is_not_null())
+        .filter(
+            webhook::Column::SigningSecret
+                .is_not_null()
+                .or(webhook::Column::Headers.contains(super::webhooks::SEALED_VALUE)),
+        )
         .count(db)
         .await?;
     let sealed = webhook_delivery::Entity::find()

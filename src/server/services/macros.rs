@@ -918,7 +918,13 @@ pub async fn run_queued(
     if let Err(AppError::Forbidden(reason)) = check_removable(m, &target) {
         return fail_run(txn, run_id, &reason).await;
     }
-    run_in(txn, actor, m, &target, ctx).await
+    match run_in(txn, actor, m, &target, ctx).await {
+        // Deleted between the read above and `run_in`'s locked read (its first statement, so
+        // nothing was written): the run ends as if it had come a moment later, instead of
+        // failing the job's whole batch and coming back.
+        Err(AppError::NotFound(_)) => fail_run(txn, run_id, "the user no longer exists").await,
+        other => other,
+    }
 }
 
 /// Ends a queued run that will not happen (its job was given up).

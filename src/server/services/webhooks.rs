@@ -104,7 +104,7 @@ pub fn mask_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
 
 /// Marks a secret header value stored encrypted: `"\u{1}sealed:"` and the sealed text. A
 /// control character cannot be typed into a header, so no value typed can look like one.
-const SEALED_VALUE: &str = "\u{1}sealed:";
+pub(crate) const SEALED_VALUE: &str = "\u{1}sealed:";
 
 /// A secret header's value as it is stored: sealed with the key file, the auth scheme word
 /// (`Bearer`, `Basic`, `Token`, `Bot`) kept readable so the screens can show it. A value
