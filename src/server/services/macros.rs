@@ -49,7 +49,7 @@ pub struct RunOutcome {
 }
 
 /// The keyed hash that stood for a person's email in `macro_marks` before the key moved to
-/// the key file: an HMAC under `communities.hash_key`, a key kept in the database itself (so
+/// the key file: an HMAC under `community.hash_key`, a key kept in the database itself (so
 /// anyone holding a copy of the database could test an email against it). Still computed to
 /// match marks written then; new marks are [`PersonMark`]s.
 pub fn subject_hash(key: &[u8], email: &str) -> Result<String, AppError> {
@@ -61,8 +61,8 @@ pub fn subject_hash(key: &[u8], email: &str) -> Result<String, AppError> {
 /// What stands for a person in `macro_marks` ("this macro already ran for them"), kept after
 /// they are removed so a removal that runs once per person does not run again when they come
 /// back: `k1:` and an HMAC of the email (trimmed, lower-cased) under the key file, which the
-/// database does not hold, cut to 61 hex digits to fit the column. `legacy` is the form marks written before had, while the
-/// installation still has such marks.
+/// database does not hold, cut to 61 hex digits to fit the column. `legacy` is the form marks
+/// written before had, while the installation still has such marks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonMark {
     pub keyed: String,
