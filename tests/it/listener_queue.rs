@@ -1007,20 +1007,25 @@ async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
         .count("SELECT id FROM users WHERE email = 'c1@example.com'")
         .await as i32;
     let actor = Actor::system("test");
+    // Each run in a task of its own, so that on PostgreSQL they run truly side by side.
     let runs = (0..8).map(|_| {
-        macros::execute(
-            &app.db,
-            &app.sealer,
-            &actor,
-            s.macro_id,
-            c0,
-            macros::Trigger::Manual,
-        )
+        let (db, sealer, actor) = (app.db.clone(), app.sealer.clone(), actor.clone());
+        tokio::spawn(async move {
+            macros::execute(
+                &db,
+                &sealer,
+                &actor,
+                s.macro_id,
+                c0,
+                macros::Trigger::Manual,
+            )
+            .await
+        })
     });
     let outcomes = futures::future::join_all(runs).await;
     let statuses: Vec<RunStatus> = outcomes
         .into_iter()
-        .map(|o| o.expect("every run answers").status)
+        .map(|o| o.unwrap().expect("every run answers").status)
         .collect();
     assert_eq!(
         statuses
