@@ -171,8 +171,7 @@ async fn openapi_document() -> Response {
         (status = 409, description = "listener_not_configured: the listener has no macro; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
     handle(call, Route::Listener(Scope::User, ListenerKind::Macro)).await
@@ -205,8 +204,7 @@ pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
         (status = 409, description = "idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
     handle(call, Route::Listener(Scope::User, ListenerKind::Comment)).await
@@ -238,8 +236,7 @@ pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
         (status = 409, description = "listener_not_configured: the listener has no data group; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn user_data_listener(call: Inbound) -> Response {
     handle(call, Route::Listener(Scope::User, ListenerKind::Data)).await
@@ -271,8 +268,7 @@ pub(crate) async fn user_data_listener(call: Inbound) -> Response {
         (status = 409, description = "source_not_configured: its default submitter or workflow is gone; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was created; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn external_source(call: Inbound) -> Response {
     handle(call, Route::Source).await
@@ -309,8 +305,7 @@ pub(crate) async fn external_source(call: Inbound) -> Response {
         (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
     handle(call, Route::Listener(Scope::Feedback, ListenerKind::Macro)).await
@@ -343,8 +338,7 @@ pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
         (status = 409, description = "listener_not_configured: its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
     handle(
@@ -381,8 +375,7 @@ pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
         (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
         (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
         crate::server::openapi::Refusals,
-    ),
-    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = []))
+    )
 )]
 pub(crate) async fn feedback_data_listener(call: Inbound) -> Response {
     handle(call, Route::Listener(Scope::Feedback, ListenerKind::Data)).await

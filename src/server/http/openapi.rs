@@ -188,6 +188,8 @@ impl Modify for Security {
         ErrorDetail
     )),
     modifiers(&Security),
+    // Every operation takes the API key in one of three places (one of them is enough).
+    security(("apiKeyQuery" = []), ("apiKeyHeader" = []), ("bearer" = [])),
     tags(
         (name = "listeners", description = "External listeners"),
         (name = "sources", description = "External sources: tickets created from other systems")
@@ -232,5 +234,10 @@ mod tests {
         }
         let source = &doc["paths"]["/api/v1/externalSources/{key}"]["post"]["responses"];
         assert!(source.to_string().contains("idempotency_key_in_flight"));
+        // The API key, in any of its three places, is asked of every operation.
+        assert_eq!(
+            doc["security"],
+            serde_json::json!([{"apiKeyQuery": []}, {"apiKeyHeader": []}, {"bearer": []}])
+        );
     }
 }
