@@ -153,9 +153,9 @@ async fn openapi_document() -> Response {
     tag = "listeners",
     operation_id = "runUserMacroListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user to act on (a missing or malformed one answers 400)"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = Option<serde_json::Value>,
@@ -187,9 +187,9 @@ pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
     tag = "listeners",
     operation_id = "runUserCommentListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the comment is about"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = std::collections::HashMap<String, serde_json::Value>,
@@ -219,9 +219,9 @@ pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
     tag = "listeners",
     operation_id = "runUserDataListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the data is about"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = std::collections::HashMap<String, serde_json::Value>,
@@ -252,8 +252,8 @@ pub(crate) async fn user_data_listener(call: Inbound) -> Response {
     tag = "sources",
     operation_id = "createTicketFromSource",
     params(
-        ("key" = String, Path, description = "The source's key, as shown on its admin screen"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::SourceKey,
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = std::collections::HashMap<String, serde_json::Value>,
@@ -287,9 +287,9 @@ pub(crate) async fn external_source(call: Inbound) -> Response {
     tag = "listeners",
     operation_id = "runFeedbackMacroListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = Option<serde_json::Value>,
@@ -321,9 +321,9 @@ pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
     tag = "listeners",
     operation_id = "runFeedbackCommentListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = std::collections::HashMap<String, serde_json::Value>,
@@ -358,9 +358,9 @@ pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
     tag = "listeners",
     operation_id = "runFeedbackDataListener",
     params(
-        ("key" = String, Path, description = "The listener's key, as shown on its admin screen"),
+        crate::server::openapi::ListenerKey,
         ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        ("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer"),
+        crate::server::openapi::IdempotencyKey,
     ),
     request_body(
         content = std::collections::HashMap<String, serde_json::Value>,

@@ -139,6 +139,34 @@ pub enum Refusals {
     TooManyRequests(ErrorAnswer),
 }
 
+/// The listener in a listener URL.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by utoipa only
+pub struct ListenerKey {
+    /// The listener's key, as shown on its admin screen
+    key: String,
+}
+
+/// The source in a source URL.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // read by utoipa only
+pub struct SourceKey {
+    /// The source's key, as shown on its admin screen
+    key: String,
+}
+
+/// The header every listener and source takes to make a retry safe.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // read by utoipa only
+pub struct IdempotencyKey {
+    /// 1 to 255 visible ASCII characters; a repeat with the same API key gets the first answer
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
 struct Security;
 
 impl Modify for Security {
