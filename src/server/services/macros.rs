@@ -777,12 +777,11 @@ pub async fn execute(
     trigger: Trigger,
 ) -> Result<RunOutcome, AppError> {
     let m = get_in_scope(db, macro_id, SCOPE_USER, "macro_id").await?;
-    let target = user::Entity::find_by_id(user_id)
-        .one(db)
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let target = hold_person(&txn, &m, user_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("user {user_id}")))?;
     check_removable(&m, &target)?;
-    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let ctx = RunContext {
         trigger,
         run_id: None,
@@ -912,19 +911,34 @@ pub async fn run_queued(
             return run_on_ticket(txn, actor, m, &t, ctx).await;
         }
     };
-    let Some(target) = user::Entity::find_by_id(user_id).one(txn).await? else {
+    let Some(target) = hold_person(txn, m, user_id).await? else {
         return fail_run(txn, run_id, "the user no longer exists").await;
     };
     if let Err(AppError::Forbidden(reason)) = check_removable(m, &target) {
         return fail_run(txn, run_id, &reason).await;
     }
-    match run_in(txn, actor, m, &target, ctx).await {
-        // Deleted between the read above and `run_in`'s locked read (its first statement, so
-        // nothing was written): the run ends as if it had come a moment later, instead of
-        // failing the job's whole batch and coming back.
-        Err(AppError::NotFound(_)) => fail_run(txn, run_id, "the user no longer exists").await,
-        other => other,
-    }
+    run_in(txn, actor, m, &target, ctx).await
+}
+
+/// The person a run acts on, as they are now, read in the run's transaction and held
+/// (PostgreSQL) so that a removal beside the run waits for it instead of deleting the row
+/// under it. A removal takes the row FOR UPDATE at once, as its erasure will: two removals
+/// holding it shared would each wait for the other's upgrade (a deadlock). None: gone.
+async fn hold_person(
+    txn: &impl ConnectionTrait,
+    m: &MacroView,
+    user_id: i32,
+) -> Result<Option<user::Model>, AppError> {
+    use sea_orm::sea_query::LockType;
+    let lock = if m.actions.contains(&MacroAction::RemoveUser) {
+        LockType::Update
+    } else {
+        LockType::KeyShare
+    };
+    Ok(user::Entity::find_by_id(user_id)
+        .lock(lock)
+        .one(txn)
+        .await?)
 }
 
 /// Ends a queued run that will not happen (its job was given up).
@@ -974,7 +988,8 @@ async fn finish_run(
     Ok(())
 }
 
-/// The actions of one run on one (removable) user, in the caller's transaction.
+/// The actions of one run on one (removable) user, held by the caller's transaction
+/// (`hold_person`).
 async fn run_in(
     txn: &impl ConnectionTrait,
     actor: &Actor,
@@ -982,22 +997,7 @@ async fn run_in(
     target: &user::Model,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
-    use sea_orm::sea_query::LockType;
     let removes = m.actions.contains(&MacroAction::RemoveUser);
-    // The person as they are now, held (PostgreSQL) so that a removal running beside this run
-    // waits for it instead of deleting the row under it; gone already, the run is a clean
-    // "not found". A removal takes the row FOR UPDATE at once, as its erasure will: two
-    // removals holding it shared would each wait for the other's upgrade (a deadlock).
-    let current = user::Entity::find_by_id(target.id)
-        .lock(if removes {
-            LockType::Update
-        } else {
-            LockType::KeyShare
-        })
-        .one(txn)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("user {}", target.id)))?;
-    let target = &current;
     // The person's mark is needed only to remember them; a removal names them by a label
     // drawn for it.
     let mark = if m.options.run_once_per_user {
