@@ -15,7 +15,7 @@ async fn error_of(res: reqwest::Response) -> AppError {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
 }
 
-async fn ok(res: reqwest::Response) -> reqwest::Response {
+pub(crate) async fn ok(res: reqwest::Response) -> reqwest::Response {
     let status = res.status();
     assert!(
         status.is_success() || status.is_redirection(),
@@ -25,15 +25,15 @@ async fn ok(res: reqwest::Response) -> reqwest::Response {
     res
 }
 
-struct Setup {
-    project_id: String,
-    type_id: String,
-    testers: String,
+pub(crate) struct Setup {
+    pub(crate) project_id: String,
+    pub(crate) type_id: String,
+    pub(crate) testers: String,
 }
 
 /// A project Aurora with a Bug Report type: workflow New → Triaged → In Progress → Closed,
 /// team Testers, fields Severity (choice, required), Build (number), Found on (date).
-async fn setup(app: &TestApp) -> Setup {
+pub(crate) async fn setup(app: &TestApp) -> Setup {
     app.sign_in().await;
     ok(app
         .call::<team_fns::SaveTeam>(&[("form[name]", "Testers")])
@@ -900,7 +900,7 @@ async fn wait_until(app: &TestApp, sql: &str, want: i64) {
 }
 
 /// A feedback macro of `actions` (`(kind, value)`), with automation and schedule fields.
-async fn feedback_macro(
+pub(crate) async fn feedback_macro(
     app: &TestApp,
     key: &str,
     actions: &[(&str, &str)],
@@ -960,7 +960,7 @@ async fn saved_filter(app: &TestApp, scope: &str, name: &str, rows: &[(&str, &st
 }
 
 /// A feedback data group "Jira" with Issue key (string) and Story points (integer).
-async fn jira_group(app: &TestApp) -> (i32, i64) {
+pub(crate) async fn jira_group(app: &TestApp) -> (i32, i64) {
     use switchyard::server::services::{Actor, external_data};
     use switchyard::types::{DataFieldForm, DataGroupForm, NewDataGroupForm};
     let actor = Actor::system("test");

@@ -99,6 +99,11 @@ impl Receiver {
     fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// Makes requests whose path contains "slow" wait `wait` before their answer.
+    fn slow_down(&self, wait: Duration) {
+        *self.slow.lock().unwrap() = wait;
+    }
 }
 
 /// Sends every delivery that is due, until none is.
@@ -1179,8 +1184,8 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
     assert_eq!(got.headers["authorization"], "Bearer old-plain-secret");
 }
 
-/// A made-up person: random letters (some non-ASCII) for names, a `+`-tagged email in mixed
-/// case, and the email and first name they change to later.
+/// A made-up person: random letters (some non-ASCII, or Chinese script) for names, a
+/// `+`-tagged email in mixed case, and the email and first name they change to later.
 struct Person {
     email: String,
     first: String,
@@ -1210,6 +1215,9 @@ impl Person {
             (x % n as u64) as usize
         };
         let letters: Vec<char> = "abcdefghijklmnopqrstuvwxyzäöüéèçñøåß".chars().collect();
+        // One person in three has a name in Chinese script (given name, then family name,
+        // as the form has them).
+        let chinese = next(3) == 0;
         let mut word = |len: usize, capital: bool| -> String {
             let w: String = (0..len).map(|_| letters[next(letters.len())]).collect();
             if capital {
@@ -1220,9 +1228,18 @@ impl Person {
                 w
             }
         };
-        let first = word(5, true);
-        let last = format!("{}-{}", word(6, true), word(4, true));
-        let new_first = word(6, true);
+        let (first, last, new_first) = if chinese {
+            let han: Vec<char> = "王李张刘陈杨黄赵周吴小明伟芳娜静秀英敏".chars().collect();
+            let mut han_word =
+                |len: usize| -> String { (0..len).map(|_| han[next(han.len())]).collect() };
+            (han_word(2), han_word(2), han_word(2))
+        } else {
+            (
+                word(5, true),
+                format!("{}-{}", word(6, true), word(4, true)),
+                word(6, true),
+            )
+        };
         let ascii = |w: &str| -> String { w.chars().filter(char::is_ascii_alphanumeric).collect() };
         let local = format!("p{}.{}x", ascii(&first), ascii(&last));
         Person {
@@ -1506,6 +1523,329 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     assert!(left.is_empty(), "Delete user left: {left:#?}");
 }
 
+/// The other half of the same promise, for another person made up afresh: what the test above
+/// leaves out. They are named by an email macro, a receiver that times out, listeners of every
+/// type (user and feedback), a ticket an external source files for them, and a feedback macro
+/// that writes their name and email into a comment. After the removal through the seed-000
+/// listener the checker finds nothing of them; the ticket stays, no longer theirs.
+async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: TestApp) {
+    use serde_json::{Value, json};
+    use switchyard::server::services::{external_sources, listeners};
+    use switchyard::types::{ExternalSourceForm, ListenerForm};
+    let (receiver, base) = Receiver::start().await;
+    let (sink, port) = SmtpSink::start().await;
+    let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
+    let mut settings = app.settings.clone();
+    settings.outgoing_concurrency = 64;
+    settings.smtp = Some(switchyard::server::settings::Smtp {
+        host: "127.0.0.1".into(),
+        port,
+        security: "none".into(),
+        username: String::new(),
+        password: switchyard::server::settings::Secret::new(String::new()),
+        from: "Beta Team <beta@example.com>".into(),
+    });
+    let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
+    let fb = crate::feedback::setup(&app).await;
+    let s = common::seed_listener(&app.db, "deleteuser", &[("remove_user", "")], false, 1).await;
+    let customers = switchyard::server::services::teams::refs(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "Customers")
+        .unwrap()
+        .id;
+    let p = Person::random();
+    let name = format!("{} {}", p.first, p.last);
+    let person = users::create(
+        &app.db,
+        &actor(),
+        &UserForm {
+            email: p.email.clone(),
+            first_name: p.first.clone(),
+            last_name: p.last.clone(),
+            team_ids: vec![customers.to_string(), fb.testers.clone()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let filter_id = app.count("SELECT MIN(id) FROM filters").await.to_string();
+    let listener = |form: ListenerForm| {
+        let db = app.db.clone();
+        let form = ListenerForm {
+            name: format!("{} {}", form.kind, form.key),
+            api_key_id: s.api_key_id.to_string(),
+            enabled: Some("on".into()),
+            ..form
+        };
+        async move { listeners::save(&db, &actor(), &form).await.unwrap() }
+    };
+    let post = |path: String, find: String, body: Value| {
+        let req = reqwest::Client::new()
+            .post(app.url(&format!("/api/v1/{path}")))
+            .query(&[("find", find.as_str()), ("apiKey", s.api_key.as_str())])
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap())
+        }
+    };
+
+    // A user macro listener whose macro mails them and calls a receiver that is too slow
+    // the first time (the timeout's error is kept), then answers.
+    let sync = user_macro(&app, "sync", &[("adjust_score", "1")]).await;
+    hook(
+        &app,
+        &sealer,
+        sync,
+        WebhookForm {
+            name: "slow crm".into(),
+            method: "POST".into(),
+            url: format!(
+                "{base}/slow?who=((user.email))&name=((user.first_name))+((user.last_name))"
+            ),
+            headers: "X-Who: ((user.email))".into(),
+            body: "{\"email\": \"((user.email))\"}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        sync,
+        WebhookForm {
+            kind: "email".into(),
+            name: "welcome mail".into(),
+            email_subject: "Welcome, ((user.first_name)) ((user.last_name))".into(),
+            body: "Hello ((user.first_name)) ((user.last_name)), we wrote down ((user.email))."
+                .into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    listener(ListenerForm {
+        key: "sync".into(),
+        kind: "macro".into(),
+        macro_id: sync.to_string(),
+        filter_id: filter_id.clone(),
+        ..Default::default()
+    })
+    .await;
+    // A user comment listener and a user data listener that name them.
+    listener(ListenerForm {
+        key: "notes".into(),
+        kind: "comment".into(),
+        filter_id: filter_id.clone(),
+        author_field: "author".into(),
+        comment_field: "comment".into(),
+        ..Default::default()
+    })
+    .await;
+    let (user_data, _) = user_group(&app, "CRM", &[("Contact", "contact", "string")]).await;
+    listener(ListenerForm {
+        key: "crm".into(),
+        kind: "data".into(),
+        filter_id: filter_id.clone(),
+        data_group_id: user_data.to_string(),
+        ..Default::default()
+    })
+    .await;
+    // An external source that files a ticket for them, and the feedback listeners of every
+    // type on that ticket.
+    external_sources::save(
+        &app.db,
+        &actor(),
+        &ExternalSourceForm {
+            project_id: fb.project_id.clone(),
+            feedback_type_id: fb.type_id.clone(),
+            name: "Salesforce".into(),
+            key: "salesforce".into(),
+            api_key_id: s.api_key_id.to_string(),
+            team_id: fb.testers.clone(),
+            submitter: common::ADMIN_EMAIL.into(),
+            submitter_param: "ContactEmail".into(),
+            mapping: "Subject = title\nDetails = description\nPriority__c = severity".into(),
+            enabled: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (ticket_data, _) = crate::feedback::jira_group(&app).await;
+    let escalate = crate::feedback::feedback_macro(
+        &app,
+        "escalate",
+        &[(
+            "add_ticket_comment",
+            "Escalated for ((user.first_name)) ((user.last_name)) <((user.email))>",
+        )],
+        Default::default(),
+    )
+    .await;
+    for form in [
+        ListenerForm {
+            key: "fb-macro".into(),
+            kind: "macro".into(),
+            macro_id: escalate.to_string(),
+            ..Default::default()
+        },
+        ListenerForm {
+            key: "fb-notes".into(),
+            kind: "comment".into(),
+            author_field: "author".into(),
+            comment_field: "comment".into(),
+            ..Default::default()
+        },
+        ListenerForm {
+            key: "fb-data".into(),
+            kind: "data".into(),
+            data_group_id: ticket_data.to_string(),
+            ..Default::default()
+        },
+    ] {
+        listener(ListenerForm {
+            scope: "feedback".into(),
+            ..form
+        })
+        .await;
+    }
+
+    // The calls, as the other systems make them.
+    let filed = reqwest::Client::new()
+        .post(app.url("/api/v1/externalSources/salesforce"))
+        .header("X-Api-Key", &s.api_key)
+        .json(&json!({
+            "Subject": format!("Crash seen by {name}"),
+            "Details": format!("Reported on the phone by {} ({name})", p.email.to_lowercase()),
+            "Priority__c": "high",
+            "ContactEmail": p.email.to_uppercase(),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filed.status(), 201);
+    let ticket = filed.json::<Value>().await.unwrap()["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    receiver.slow_down(Duration::from_secs(6));
+    for (path, find, body) in [
+        ("userMacroListeners/sync", p.email.clone(), json!({})),
+        (
+            "userCommentListeners/notes",
+            p.email.to_uppercase(),
+            json!({ "author": common::ADMIN_EMAIL, "comment": format!("Spoke to {name} <{}>", p.email) }),
+        ),
+        (
+            "userDataListeners/crm",
+            p.email.clone(),
+            json!({ "contact": format!("{name} <{}>", p.email.to_lowercase()) }),
+        ),
+        ("feedbackMacroListeners/fb-macro", ticket.clone(), json!({})),
+        (
+            "feedbackCommentListeners/fb-notes",
+            ticket.clone(),
+            json!({ "author": common::ADMIN_EMAIL, "comment": format!("{name} called again: {}", p.email) }),
+        ),
+        (
+            "feedbackDataListeners/fb-data",
+            ticket.clone(),
+            json!({ "issueKey": p.email.to_lowercase() }),
+        ),
+    ] {
+        let (status, answer) = post(path.to_string(), find, body).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+    }
+    // The slow receiver times out once, then answers; the mail goes out.
+    drain(&app, &outbox).await;
+    let timed_out = deliveries(&app)
+        .await
+        .into_iter()
+        .find(|d| d.webhook_name == "slow crm")
+        .unwrap();
+    assert_eq!(timed_out.status, "queued", "a timeout is retried");
+    assert!(
+        timed_out
+            .last_error
+            .clone()
+            .unwrap_or_default()
+            .contains("timed out"),
+        "{:?}",
+        timed_out.last_error
+    );
+    receiver.slow_down(Duration::ZERO);
+    drain_until_settled(&app, &outbox, 20).await;
+    assert!(
+        receiver
+            .seen()
+            .iter()
+            .filter(|s| s.uri.starts_with("/slow"))
+            .count()
+            >= 2,
+        "timed out, then tried again"
+    );
+    assert!(
+        deliveries(&app)
+            .await
+            .iter()
+            .all(|d| d.status == DeliveryStatus::Succeeded),
+        "the slow receiver and the mail were reached in the end"
+    );
+    let mails = sink.messages.lock().unwrap().clone();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].1, vec![format!("<{}>", p.email.to_lowercase())]);
+
+    let who = erasure::Identity::new(vec![p.email.clone()], vec![name.clone()]);
+    let before: std::collections::BTreeSet<String> = erasure::check(&app.db, &who)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.table)
+        .collect();
+    for table in [
+        "comments",
+        "data_values",
+        "tickets",
+        "ticket_comments",
+        "webhook_deliveries",
+        "webhook_attempts",
+        "listener_calls",
+    ] {
+        assert!(
+            before.contains(table),
+            "{table} should name them: {before:?}"
+        );
+    }
+
+    // The GDPR request.
+    let (status, answer) = post(
+        "userMacroListeners/deleteuser".into(),
+        p.email.to_lowercase(),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let left = left_of(&app, &who).await;
+    assert!(left.is_empty(), "the removal left: {left:#?}");
+    // The ticket is the project's still, with what is not about them.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM tickets WHERE id = {ticket} AND title = 'Crash seen by [removed]' \
+             AND author_user_id IS NULL"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!("SELECT COUNT(*) FROM users WHERE id = {person}"))
+            .await,
+        0
+    );
+}
+
 async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp) {
     let (receiver, base) = Receiver::start().await;
     let (sealer, outbox) = outbox_for(&app);
@@ -1576,7 +1916,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
         },
     )
     .await;
-    *receiver.slow.lock().unwrap() = Duration::from_millis(1500);
+    receiver.slow_down(Duration::from_millis(1500));
     macros::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
         .await
         .unwrap();
@@ -1598,7 +1938,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
         "the timeout cut it short: {} ms",
         a[0].duration_ms
     );
-    *receiver.slow.lock().unwrap() = Duration::ZERO;
+    receiver.slow_down(Duration::ZERO);
     drain_until_settled(&app, &outbox, 10).await;
     assert_eq!(
         webhook_delivery::Entity::find_by_id(d.id)
@@ -1939,6 +2279,7 @@ scenarios!(true =>
     emails_reach_a_real_smtp_server_through_the_same_queue,
     timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
     erasure_leaves_no_form_of_the_person_anywhere,
+    listeners_sources_tickets_mail_and_timeouts_keep_nothing_either,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

@@ -232,6 +232,23 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 #[cfg(test)]
 mod tests {
+    /// The document is part of the contract: `docs/openapi.json` is what the server serves,
+    /// so a change to it shows in review. `SWITCHYARD_WRITE_OPENAPI=1` rewrites the file.
+    #[test]
+    fn the_served_document_is_the_one_in_docs() {
+        let served = serde_json::to_string_pretty(&super::document()).unwrap() + "\n";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/openapi.json");
+        if std::env::var_os("SWITCHYARD_WRITE_OPENAPI").is_some() {
+            std::fs::write(path, &served).unwrap();
+        }
+        let kept = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            kept == served,
+            "docs/openapi.json differs from the served document; rerun with \
+             SWITCHYARD_WRITE_OPENAPI=1 if the change is meant"
+        );
+    }
+
     #[test]
     fn the_document_is_openapi_3_1_and_lists_every_status() {
         let doc = serde_json::to_value(super::document()).unwrap();

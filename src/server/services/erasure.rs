@@ -338,9 +338,10 @@ fn json_ascii(text: &str) -> String {
 /// ends a word wherever it ends.
 fn is_cjk(c: char) -> bool {
     matches!(c,
-        '\u{3040}'..='\u{30ff}' // kana
+        '\u{3040}'..='\u{30ff}' | '\u{31f0}'..='\u{31ff}' | '\u{ff66}'..='\u{ff9f}' // kana
         | '\u{3400}'..='\u{4dbf}' | '\u{4e00}'..='\u{9fff}' | '\u{f900}'..='\u{faff}' // han
-        | '\u{ac00}'..='\u{d7af}' // hangul
+        | '\u{20000}'..='\u{323af}' // han, extensions B to H
+        | '\u{1100}'..='\u{11ff}' | '\u{3130}'..='\u{318f}' | '\u{ac00}'..='\u{d7af}' // hangul
     )
 }
 
@@ -350,15 +351,12 @@ fn same_letter(a: char, b: char) -> bool {
 
 /// Whether the characters around a match end a word: for an email, the local part and the
 /// domain may not go on (`tim.jim@…`, `…@example.com.au` are other addresses); for a name, no
-/// letter, digit or hyphen may touch it (`Jim Smith-Jones` is someone else). A `%XX` escape
-/// next to the match stands for the character it encodes. `+` before an encoded form is a
-/// form-encoded space, so a boundary there (not before a form as typed: `team+jim@…` is
-/// another address).
+/// letter, digit or hyphen may touch it (`Jim Smith-Jones` is someone else). An escape next to
+/// the match (`%XX` bytes of UTF-8, a JSON `\uXXXX`) stands for the character it encodes, so
+/// an encoded letter goes on a word and an encoded CJK character does not. `+` before an
+/// encoded form is a form-encoded space, so a boundary there (not before a form as typed:
+/// `team+jim@…` is another address).
 fn at_boundary(before: &[char], after: &[char], name: bool, encoded: bool) -> bool {
-    let decoded = |h: char, l: char| -> Option<char> {
-        let v = h.to_digit(16)? * 16 + l.to_digit(16)?;
-        char::from_u32(v).filter(char::is_ascii)
-    };
     let word = |c: char| {
         if name {
             (c.is_alphanumeric() && !is_cjk(c)) || c == '-'
@@ -366,22 +364,14 @@ fn at_boundary(before: &[char], after: &[char], name: bool, encoded: bool) -> bo
             c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')
         }
     };
-    let left = match before {
-        [.., '%', h, l] if decoded(*h, *l).is_some() => decoded(*h, *l),
-        [.., c] => Some(*c),
-        [] => None,
-    };
-    let left_ok = match left {
+    let left_ok = match escaped_before(before).or_else(|| before.last().copied()) {
         None => true,
         Some('+') if encoded => true,
         Some(c) => !word(c),
     };
-    let right = match after {
-        ['%', h, l, ..] if decoded(*h, *l).is_some() => {
-            decoded(*h, *l).map(|c| (c, after.get(3).copied()))
-        }
-        [c, rest @ ..] => Some((*c, rest.first().copied())),
-        [] => None,
+    let right = match escaped_after(after) {
+        Some((c, used)) => Some((c, after.get(used).copied())),
+        None => after.first().map(|c| (*c, after.get(1).copied())),
     };
     let right_ok = match right {
         None => true,
@@ -396,6 +386,104 @@ fn at_boundary(before: &[char], after: &[char], name: bool, encoded: bool) -> bo
         }
     };
     left_ok && right_ok
+}
+
+fn hex_value(digits: &[char]) -> Option<u32> {
+    digits
+        .iter()
+        .try_fold(0u32, |v, d| Some(v * 16 + d.to_digit(16)?))
+}
+
+/// The byte a `%XX` escape at the start of `s` stands for.
+fn percent_byte(s: &[char]) -> Option<u8> {
+    match s {
+        ['%', h, l, ..] => hex_value(&[*h, *l]).map(|v| v as u8),
+        _ => None,
+    }
+}
+
+/// The UTF-16 unit a JSON `\uXXXX` escape at the start of `s` stands for.
+fn json_unit(s: &[char]) -> Option<u16> {
+    match s {
+        ['\\', 'u', a, b, c, d, ..] => hex_value(&[*a, *b, *c, *d]).map(|v| v as u16),
+        _ => None,
+    }
+}
+
+/// The character that the escapes ending `before` encode, if they end in one.
+fn escaped_before(before: &[char]) -> Option<char> {
+    // Up to four `%XX` bytes: the last whole UTF-8 character they make.
+    let mut bytes = Vec::new();
+    let mut end = before.len();
+    while bytes.len() < 4 && end >= 3 {
+        match percent_byte(&before[end - 3..]) {
+            Some(b) => {
+                bytes.insert(0, b);
+                end -= 3;
+                if let Some(c) = std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                {
+                    return Some(c);
+                }
+                if b & 0xC0 != 0x80 {
+                    // A lead byte that does not complete a character: no character here.
+                    return Some(char::REPLACEMENT_CHARACTER);
+                }
+            }
+            None => break,
+        }
+    }
+    if !bytes.is_empty() {
+        return Some(char::REPLACEMENT_CHARACTER);
+    }
+    let n = before.len();
+    let unit = n.checked_sub(6).and_then(|i| json_unit(&before[i..]))?;
+    let high = n.checked_sub(12).and_then(|i| json_unit(&before[i..]));
+    Some(match high {
+        Some(h) => char::decode_utf16([h, unit])
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or(char::REPLACEMENT_CHARACTER),
+        None => char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER),
+    })
+}
+
+/// The character that the escapes starting `after` encode, and how many chars they take.
+fn escaped_after(after: &[char]) -> Option<(char, usize)> {
+    if let Some(first) = percent_byte(after) {
+        let mut bytes = vec![first];
+        let mut used = 3;
+        while bytes.len() < 4 {
+            if let Some(c) = std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.chars().next())
+            {
+                return Some((c, used));
+            }
+            match percent_byte(&after[used..]) {
+                Some(b) => {
+                    bytes.push(b);
+                    used += 3;
+                }
+                None => break,
+            }
+        }
+        let c = std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|s| s.chars().next());
+        return Some((c.unwrap_or(char::REPLACEMENT_CHARACTER), used));
+    }
+    let unit = json_unit(after)?;
+    let pair = json_unit(after.get(6..).unwrap_or_default())
+        .and_then(|low| char::decode_utf16([unit, low]).next()?.ok());
+    Some(match pair {
+        Some(c) if (0xD800..0xDC00).contains(&unit) => (c, 12),
+        _ => (
+            char::from_u32(u32::from(unit)).unwrap_or(char::REPLACEMENT_CHARACTER),
+            6,
+        ),
+    })
 }
 
 /// Where `needle` stands in `hay` as a whole word, case-insensitively (char index ranges).
@@ -1460,12 +1548,14 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
 /// letter next to it is a letter, while a byte that is no character (a record header, a page
 /// pointer) is a boundary and cannot hide a match.
 fn byte_boundary(before: &[u8], after: &[u8], name: bool, encoded: bool) -> bool {
-    let near = &before[before.len().saturating_sub(12)..];
+    // Enough to read the longest escape next to the match: four `%XX` bytes, or a pair of
+    // JSON `\uXXXX` units.
+    let near = &before[before.len().saturating_sub(48)..];
     let tail: Vec<char> = String::from_utf8_lossy(near).chars().collect();
-    let tail = &tail[tail.len().saturating_sub(3)..];
-    let head: Vec<char> = String::from_utf8_lossy(&after[..after.len().min(16)])
+    let tail = &tail[tail.len().saturating_sub(12)..];
+    let head: Vec<char> = String::from_utf8_lossy(&after[..after.len().min(52)])
         .chars()
-        .take(4)
+        .take(13)
         .collect();
     at_boundary(tail, &head, name, encoded)
 }
@@ -1593,6 +1683,24 @@ mod tests {
             who.cut("bo li wrote; 王小明说了; Bo Lin stays; 王伟 stays"),
             "[removed] wrote; [removed]说了; Bo Lin stays; 王伟 stays"
         );
+        // Next to encoded text: an encoded CJK character is no letter of a word that goes on,
+        // an encoded accented letter is.
+        for text in [
+            "q=%E6%9D%8E%E7%8E%8B%E5%B0%8F%E6%98%8E%E8%AF%B4",
+            "{\"n\":\"\\u674e\\u738b\\u5c0f\\u660e\\u8bf4\"}",
+            "\\ud840\\udc0b\\u738b\\u5c0f\\u660e",
+            "王小明%F0%A0%80%8B",
+        ] {
+            assert_ne!(who.cut(text), text, "{text}");
+            assert!(!who.cut(text).contains("%E7%8E%8B"), "{text}");
+        }
+        for text in ["x=%C3%A4Bo%20Li", "{\"n\":\"Bo Li\\u00e4\"}", "Bo Li%C3%B6"] {
+            assert_eq!(who.cut(text), text, "another word: {text}");
+        }
+        assert_eq!(who.cut("x=%2BBo%20Li%2C"), "x=%2B[removed]%2C");
+        let bytes = "x%E6%9D%8E王小明\u{20000}".as_bytes();
+        let at = bytes.iter().position(|b| *b == 0xE7).unwrap();
+        assert!(byte_boundary(&bytes[..at], &bytes[at + 9..], true, false));
         let given: Vec<String> = ["A B", "Bo Li", "Al", "伟 王"].map(String::from).to_vec();
         assert_eq!(Identity::dropped_names(&given), ["A B", "Al", "伟 王"]);
     }
