@@ -23,33 +23,18 @@ use crate::shared::vocab::{ListenerKind, Scope};
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The listener URLs (one per scope and kind: `ListenerKind::paths()`), the source URL and
+/// the document.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/openapi.json", get(openapi_document))
-        .route(
-            "/api/v1/userMacroListeners/{key}",
-            post(user_macro_listener).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/userCommentListeners/{key}",
-            post(user_comment_listener).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/userDataListeners/{key}",
-            post(user_data_listener).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/feedbackMacroListeners/{key}",
-            post(feedback_macro_listener).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/feedbackCommentListeners/{key}",
-            post(feedback_comment_listener).fallback(method_not_allowed),
-        )
-        .route(
-            "/api/v1/feedbackDataListeners/{key}",
-            post(feedback_data_listener).fallback(method_not_allowed),
-        )
+    let mut router = Router::new().route("/api/v1/openapi.json", get(openapi_document));
+    for (scope, kind, segment) in ListenerKind::paths() {
+        router = router.route(
+            &format!("/api/v1/{segment}/{{key}}"),
+            post(move |call: Inbound| handle(call, Route::Listener(scope, kind)))
+                .fallback(method_not_allowed),
+        );
+    }
+    router
         .route(
             "/api/v1/externalSources/{key}",
             post(external_source).fallback(method_not_allowed),
@@ -142,106 +127,6 @@ async fn openapi_document() -> Response {
     Json(crate::server::openapi::document()).into_response()
 }
 
-/// Runs the listener's user macro on the user whose email is `find`.
-///
-/// The run is queued durably before any answer: done within the server's time budget it
-/// answers 200, otherwise 202 and a worker finishes it. A repeated `Idempotency-Key` (per API
-/// key) gets the first answer again without running again.
-#[utoipa::path(
-    post,
-    path = "/api/v1/userMacroListeners/{key}",
-    tag = "listeners",
-    operation_id = "runUserMacroListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user to act on (a missing or malformed one answers 400)"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = Option<serde_json::Value>,
-        content_type = "application/json",
-        description = "Optional; when present it must be JSON, at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "Done within the request (or skipped: once per person)", body = crate::server::openapi::RunAnswer),
-        (status = 202, description = "Queued durably; a worker finishes it", body = crate::server::openapi::RunAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled, target_protected", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn user_macro_listener(call: Inbound) -> Response {
-    handle(call, Route::Listener(Scope::User, ListenerKind::Macro)).await
-}
-
-/// Adds a user comment to the user whose email is `find`: the author's email and the text
-/// come from the JSON body, under the keys the listener names (its *author field* and
-/// *comment field*). The author must be a community or project manager. Done within the
-/// request (200).
-#[utoipa::path(
-    post,
-    path = "/api/v1/userCommentListeners/{key}",
-    tag = "listeners",
-    operation_id = "runUserCommentListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the comment is about"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = std::collections::HashMap<String, serde_json::Value>,
-        content_type = "application/json",
-        description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}; at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "The comment was added", body = crate::server::openapi::CommentAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn user_comment_listener(call: Inbound) -> Response {
-    handle(call, Route::Listener(Scope::User, ListenerKind::Comment)).await
-}
-
-/// Stores external data on the user whose email is `find`: each key of the JSON body that is
-/// a parameter of the listener's data group, coerced to the field's type (a value that cannot
-/// be is a 400 naming the parameter; other keys are ignored). Done within the request (200).
-#[utoipa::path(
-    post,
-    path = "/api/v1/userDataListeners/{key}",
-    tag = "listeners",
-    operation_id = "runUserDataListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, format = Email, max_length = 254, example = "jim@example.com", description = "The email of the user the data is about"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = std::collections::HashMap<String, serde_json::Value>,
-        content_type = "application/json",
-        description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"points\": 3}; at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "The values were stored", body = crate::server::openapi::DataAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn user_data_listener(call: Inbound) -> Response {
-    handle(call, Route::Listener(Scope::User, ListenerKind::Data)).await
-}
-
 /// Creates a feedback ticket in the source's project and type from the JSON body: the
 /// source's mapping names which body parameter fills the title, the description and each
 /// field of the form; the starting team and status and the submitter come from the source
@@ -272,113 +157,6 @@ pub(crate) async fn user_data_listener(call: Inbound) -> Response {
 )]
 pub(crate) async fn external_source(call: Inbound) -> Response {
     handle(call, Route::Source).await
-}
-
-/// Runs the listener's feedback macro on the ticket `find` names: its id, or (when the
-/// listener says so) the value of an external-data field stored on it, such as the key of the
-/// issue another system keeps for it.
-///
-/// The run is queued durably before any answer: done within the server's time budget it
-/// answers 200, otherwise 202 and a worker finishes it. A repeated `Idempotency-Key` (per API
-/// key) gets the first answer again without running again.
-#[utoipa::path(
-    post,
-    path = "/api/v1/feedbackMacroListeners/{key}",
-    tag = "listeners",
-    operation_id = "runFeedbackMacroListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = Option<serde_json::Value>,
-        content_type = "application/json",
-        description = "Optional; when present it must be JSON, at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "Done within the request", body = crate::server::openapi::RunAnswer),
-        (status = 202, description = "Queued durably; a worker finishes it", body = crate::server::openapi::RunAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no macro, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was queued; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn feedback_macro_listener(call: Inbound) -> Response {
-    handle(call, Route::Listener(Scope::Feedback, ListenerKind::Macro)).await
-}
-
-/// Adds a comment to the ticket `find` names (its id, or the value of the listener's
-/// external-data field): the author's email and the text come from the JSON body, under the
-/// keys the listener names. The author must be a member of the community; they follow the
-/// ticket from then on and its other followers are notified. Done within the request (200).
-#[utoipa::path(
-    post,
-    path = "/api/v1/feedbackCommentListeners/{key}",
-    tag = "listeners",
-    operation_id = "runFeedbackCommentListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = std::collections::HashMap<String, serde_json::Value>,
-        content_type = "application/json",
-        description = "A JSON object holding the author's email and the comment under the listener's keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}; at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "The comment was added", body = crate::server::openapi::CommentAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field, invalid_author", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn feedback_comment_listener(call: Inbound) -> Response {
-    handle(
-        call,
-        Route::Listener(Scope::Feedback, ListenerKind::Comment),
-    )
-    .await
-}
-
-/// Stores external data on the ticket `find` names (its id, or the value of the listener's
-/// external-data field): each key of the JSON body that is a parameter of the listener's
-/// feedback data group, coerced to the field's type (a value that cannot be is a 400 naming the
-/// parameter; other keys are ignored). Done within the request (200).
-#[utoipa::path(
-    post,
-    path = "/api/v1/feedbackDataListeners/{key}",
-    tag = "listeners",
-    operation_id = "runFeedbackDataListener",
-    params(
-        crate::server::openapi::ListenerKey,
-        ("find" = String, Query, max_length = 254, example = "42", description = "The ticket's id, or the value of the external-data field the listener finds tickets by"),
-        crate::server::openapi::IdempotencyKey,
-    ),
-    request_body(
-        content = std::collections::HashMap<String, serde_json::Value>,
-        content_type = "application/json",
-        description = "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"storyPoints\": 3}; at most 64 KiB"
-    ),
-    responses(
-        (status = 200, description = "The values were stored", body = crate::server::openapi::DataAnswer),
-        (status = 400, description = "Malformed input: missing_find, invalid_find, invalid_json, invalid_idempotency_key, invalid_body, missing_field, invalid_field", body = crate::server::openapi::ErrorAnswer),
-        (status = 403, description = "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled", body = crate::server::openapi::ErrorAnswer),
-        (status = 404, description = "listener_not_found, target_not_found, target_not_in_filter", body = crate::server::openapi::ErrorAnswer),
-        (status = 409, description = "listener_not_configured: the listener has no data group, or its find field was deleted; idempotency_key_in_flight (with Retry-After): a call with the same Idempotency-Key is still being answered", body = crate::server::openapi::ErrorAnswer),
-        (status = 500, description = "internal_error: nothing was stored; try again", body = crate::server::openapi::ErrorAnswer),
-        crate::server::openapi::Refusals,
-    )
-)]
-pub(crate) async fn feedback_data_listener(call: Inbound) -> Response {
-    handle(call, Route::Listener(Scope::Feedback, ListenerKind::Data)).await
 }
 
 /// What a URL under `/api/v1` serves: the listeners of a scope and kind, or external sources.
