@@ -1820,7 +1820,63 @@ async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: Te
         );
     }
 
-    // The GDPR request.
+    // A webhook about their ticket is on its way to a slow receiver that will echo them when
+    // the removal comes: it is about the ticket, not them, so it is not cancelled, and what
+    // the exchange carried is not kept.
+    let notify = crate::feedback::feedback_macro(
+        &app,
+        "notify",
+        &[("set_status", "Triaged")],
+        Default::default(),
+    )
+    .await;
+    hook(
+        &app,
+        &sealer,
+        notify,
+        WebhookForm {
+            name: "tell jira".into(),
+            method: "POST".into(),
+            url: format!("{base}/slow-jira?reporter=((user.email))"),
+            headers: "X-Reporter: ((user.first_name)) ((user.last_name))".into(),
+            body: "{\"reporter\": \"((user.email))\"}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    macros::execute_on_ticket(
+        &app.db,
+        &actor(),
+        notify,
+        ticket.parse().unwrap(),
+        Trigger::Manual,
+    )
+    .await
+    .unwrap();
+    receiver.slow_down(Duration::from_secs(2));
+    receiver.answer(
+        200,
+        vec![("x-echo", p.email.clone())],
+        &format!("{{\"reporter\": \"{}\", \"name\": \"{name}\"}}", p.email),
+    );
+    let sending = {
+        let (db, outbox) = (app.db.clone(), outbox.clone());
+        tokio::spawn(async move { delivery::try_deliver_due(&db, &outbox, "racing").await })
+    };
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while !receiver
+        .seen()
+        .iter()
+        .any(|s| s.uri.starts_with("/slow-jira"))
+    {
+        assert!(
+            std::time::Instant::now() < until,
+            "the webhook was never sent"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The GDPR request, while that request waits for its answer.
     let (status, answer) = post(
         "userMacroListeners/deleteuser".into(),
         p.email.to_lowercase(),
@@ -1828,6 +1884,25 @@ async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: Te
     )
     .await;
     assert_eq!(status, 200, "{answer}");
+    assert_eq!(sending.await.unwrap().unwrap(), 1);
+    receiver.slow_down(Duration::ZERO);
+    let told = deliveries(&app)
+        .await
+        .into_iter()
+        .find(|d| d.webhook_name == "tell jira")
+        .unwrap();
+    assert_eq!(
+        told.status,
+        DeliveryStatus::Succeeded,
+        "the answer still counts"
+    );
+    let tries = attempts_of(&app, told.id).await;
+    assert_eq!(tries.len(), 1);
+    assert_eq!(
+        tries[0].response_body,
+        delivery::SEALED_ANSWER,
+        "nothing of the echo is kept"
+    );
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "the removal left: {left:#?}");
     // The ticket is the project's still, with what is not about them.

@@ -507,7 +507,9 @@ impl Outbox {
                         }
                     }
                 }
-                let mut body = String::from_utf8_lossy(&body).into_owned();
+                // A NUL is kept as U+FFFD: PostgreSQL refuses it in text, and SQLite's LIKE
+                // (the erasure's search) stops reading at one.
+                let mut body = String::from_utf8_lossy(&body).replace('\0', "\u{FFFD}");
                 body.push_str(&note);
                 Ok(Answer {
                     status,
@@ -676,10 +678,12 @@ async fn record(
     let mut sealed_cut = false;
     let (txn, _gate) = begin_write(db).await?;
     for (d, hook, outcome) in results {
-        let mine = webhook_delivery::Entity::update_many()
-            .filter(webhook_delivery::Column::Id.eq(d.id))
-            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Sending))
-            .filter(webhook_delivery::Column::LockedBy.eq(worker_id));
+        let mine = || {
+            webhook_delivery::Entity::update_many()
+                .filter(webhook_delivery::Column::Id.eq(d.id))
+                .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Sending))
+                .filter(webhook_delivery::Column::LockedBy.eq(worker_id))
+        };
         let clear_lock = |u: sea_orm::UpdateMany<webhook_delivery::Entity>| {
             u.col_expr(
                 webhook_delivery::Column::LockedBy,
@@ -693,7 +697,7 @@ async fn record(
         let attempt = match outcome {
             Outcome::Deferred(wait) => {
                 let at = now + chrono::Duration::from_std(wait).unwrap_or_default();
-                clear_lock(mine)
+                clear_lock(mine())
                     .col_expr(
                         webhook_delivery::Column::Status,
                         Expr::value(DeliveryStatus::Queued),
@@ -709,7 +713,7 @@ async fn record(
             }
             Outcome::Cancelled(why) => {
                 sealed_cut |= d.sealed;
-                webhooks::cut_sealed(clear_lock(mine), now)
+                webhooks::cut_sealed(clear_lock(mine()), now)
                     .col_expr(
                         webhook_delivery::Column::Status,
                         Expr::value(DeliveryStatus::Cancelled),
@@ -760,30 +764,46 @@ async fn record(
             Verdict::Retry => DeliveryStatus::Queued,
             Verdict::Disable | Verdict::Fail => DeliveryStatus::Failed,
         };
-        let mut update = clear_lock(mine)
-            .col_expr(webhook_delivery::Column::Status, Expr::value(new_status))
-            .col_expr(
-                webhook_delivery::Column::LastStatus,
-                Expr::value(status.map(i32::from)),
-            )
-            .col_expr(
-                webhook_delivery::Column::LastError,
-                Expr::value(error.clone()),
-            );
-        sealed_cut |= d.sealed && next.is_none();
-        update = match next {
-            Some(at) => update.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
-            // Sent or given up: a sealed request has done its job and is cut out.
-            None => webhooks::cut_sealed(update, now)
-                .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
+        let outcome = |u: sea_orm::UpdateMany<webhook_delivery::Entity>| {
+            let u = clear_lock(u)
+                .col_expr(webhook_delivery::Column::Status, Expr::value(new_status))
+                .col_expr(
+                    webhook_delivery::Column::LastStatus,
+                    Expr::value(status.map(i32::from)),
+                )
+                .col_expr(
+                    webhook_delivery::Column::LastError,
+                    Expr::value(error.clone()),
+                );
+            match next {
+                Some(at) => u.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
+                // Sent or given up: a sealed request has done its job and is cut out.
+                None => webhooks::cut_sealed(u, now)
+                    .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
+            }
         };
-        if update.exec(&txn).await?.rows_affected == 0 {
-            // Another worker holds it now (it sends again), or it was cancelled meanwhile (its
-            // person removed): nothing of this attempt is kept.
-            continue;
+        sealed_cut |= d.sealed && next.is_none();
+        // The request as it was claimed: an erasure that ran while it was on its way cut a
+        // person out of the row (a delivery about their ticket), and then nothing of the
+        // exchange may be kept, neither what was sent nor what the receiver answered.
+        let unchanged = mine()
+            .filter(webhook_delivery::Column::Url.eq(d.url.as_str()))
+            .filter(webhook_delivery::Column::Headers.eq(d.headers.as_str()))
+            .filter(webhook_delivery::Column::Body.eq(d.body.as_str()));
+        let mut erased_meanwhile = false;
+        if outcome(unchanged).exec(&txn).await?.rows_affected == 0 {
+            if outcome(mine()).exec(&txn).await?.rows_affected == 0 {
+                // Another worker holds it now (it sends again), or it was cancelled meanwhile
+                // (its person removed): nothing of this attempt is kept.
+                continue;
+            }
+            erased_meanwhile = true;
         }
         let mut capture_note = String::new();
-        if verdict == Verdict::Succeeded
+        if erased_meanwhile {
+            capture_note =
+                "not captured: a person the request named was removed while it was sent".into();
+        } else if verdict == Verdict::Succeeded
             && let (Some(group_id), Ok(a)) = (
                 hook.as_ref().and_then(|w| w.capture_group_id),
                 &attempt.answer,
@@ -796,18 +816,21 @@ async fn record(
             attempt: Set(d.attempts),
             started_at: Set(attempt.started_at),
             duration_ms: Set(attempt.duration_ms),
-            request_headers: Set(webhooks::attempt_headers_json(&attempt.request_headers)),
+            request_headers: Set(if erased_meanwhile {
+                "[]".into()
+            } else {
+                webhooks::attempt_headers_json(&attempt.request_headers)
+            }),
             response_status: Set(status.map(i32::from)),
-            response_headers: Set(attempt
-                .answer
-                .as_ref()
-                .map(|a| webhooks::attempt_headers_json(&a.headers))
-                .unwrap_or_else(|_| "[]".into())),
-            response_body: Set(attempt
-                .answer
-                .as_ref()
-                .map(|a| a.body.clone())
-                .unwrap_or_default()),
+            response_headers: Set(match &attempt.answer {
+                Ok(a) if !erased_meanwhile => webhooks::attempt_headers_json(&a.headers),
+                _ => "[]".into(),
+            }),
+            response_body: Set(match &attempt.answer {
+                Ok(_) if erased_meanwhile => SEALED_ANSWER.into(),
+                Ok(a) => a.body.clone(),
+                Err(_) => String::new(),
+            }),
             error: Set(error.clone()),
             capture_note: Set(capture_note),
             next_retry_at: Set(next),

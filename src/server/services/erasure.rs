@@ -707,6 +707,11 @@ async fn rows_holding(
             };
             conditions.push(format!("{expr} {like} {param} ESCAPE '!'"));
         }
+        // SQLite's LIKE stops reading a text at a NUL character, so text holding one is read
+        // whole here instead (nothing of ours writes one, but a value may come from outside).
+        if backend == DbBackend::Sqlite {
+            conditions.push(format!("instr({expr}, char(0)) > 0"));
+        }
     }
     // On PostgreSQL the sweep locks the rows until its transaction ends, so that none moves
     // to another ctid (a concurrent update) before it is written back.
@@ -1593,6 +1598,34 @@ mod tests {
             "the flat chain is what failed"
         );
         let rows = run(format!("SELECT 1 WHERE {}", any_of(&conditions)))
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+    }
+
+    /// SQLite's LIKE stops at a NUL character: text after one is still found and cut.
+    #[tokio::test]
+    async fn text_after_a_nul_character_is_found_and_cut() {
+        let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(opts).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, at TEXT); \
+             INSERT INTO notes (body, at) VALUES \
+             ('Note:' || char(0) || ' reporter Jim@Example.com', '2026-12-06'), ('nobody', '')",
+        )
+        .await
+        .unwrap();
+        let who = Identity::new(vec!["jim@example.com".into()], Vec::new());
+        let found = check(&db, &who).await.unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        sweep(&db, &who).await.unwrap();
+        assert!(check(&db, &who).await.unwrap().is_empty());
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT body FROM notes WHERE instr(body, 'Example') > 0",
+            ))
             .await
             .unwrap();
         assert!(rows.is_empty());

@@ -1985,6 +1985,21 @@ async fn act_now(
         txn.rollback().await?;
         return Ok(gone(call, run_target, logged));
     }
+    // The author too may have been removed since the look-up: the same refusal as if the call
+    // had come a moment later, not a broken reference.
+    if let Effect::Comment { author, .. } = &effect
+        && !still_there(&txn, macros::RunTarget::User(author.id)).await?
+    {
+        txn.rollback().await?;
+        return Ok(Reply::error(
+            400,
+            "invalid_author",
+            &format!(
+                "\"{}\" must be the email of a member of the community",
+                l.author_field
+            ),
+        ));
+    }
     let reply = match (effect, target) {
         (Effect::Comment { author, text }, Target::Ticket(t)) => {
             let actor = listener_actor(l, call);
@@ -2073,15 +2088,24 @@ fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
     }
 }
 
-/// `jim@example.com` → `j…@example.com`; anything else is cut to its first character.
+/// `jim@example.com` → `j…@example.com`; anything else is cut to its first character. The
+/// part after the `@` is kept only when it is a host name (letters, digits, dots, hyphens):
+/// a caller cannot store a name or a whole address there (`x@jim@example.com`).
 fn mask(find: &str) -> String {
     let find = find.trim();
     match find.split_once('@') {
-        Some((local, domain)) => format!(
-            "{}…@{}",
-            local.chars().next().unwrap_or('?'),
-            domain.chars().take(200).collect::<String>()
-        ),
+        Some((local, domain)) => {
+            let host = domain.len() <= 253
+                && !domain.is_empty()
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            format!(
+                "{}…@{}",
+                local.chars().next().unwrap_or('?'),
+                if host { domain } else { "…" }
+            )
+        }
         None => find
             .chars()
             .next()
@@ -2103,6 +2127,10 @@ mod tests {
     fn unmatched_targets_are_masked() {
         assert_eq!(super::mask("jim@example.com"), "j…@example.com");
         assert_eq!(super::mask("nonsense"), "n…");
+        // Only a host name is kept after the `@`: nothing a caller could hide a person in.
+        assert_eq!(super::mask("x@jim@example.com"), "x…@…");
+        assert_eq!(super::mask("@Jim Smith"), "?…@…");
+        assert_eq!(super::mask("a@b%40example.com"), "a…@…");
         assert_eq!(super::mask(""), "");
     }
 
