@@ -210,6 +210,7 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
     }
     let sqlite = db::sqlite_file_path(settings.database_url.expose());
     let mut places: Vec<String> = Vec::new();
+    let mut file_hits: Vec<(String, Vec<erasure::FileHit>)> = Vec::new();
     if let Some(path) = &sqlite {
         // A check of a database that is not there would find nothing: say so instead (and
         // never create one).
@@ -223,11 +224,7 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
         // the WAL and delete it.
         for file in [path.clone(), format!("{path}-wal")] {
             match erasure::scan_file(std::path::Path::new(&file), &who) {
-                Ok(found) => places.extend(
-                    found
-                        .into_iter()
-                        .map(|(form, at)| format!("file {file} (byte {at}): {form:?}")),
-                ),
+                Ok(found) => file_hits.push((file, found)),
                 Err(e) => {
                     eprintln!("switchyard: cannot read {file}: {e}");
                     return ExitCode::from(2);
@@ -242,6 +239,17 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
             return ExitCode::from(2);
         }
     };
+    // A form in the file that touches other text is reported unless a live value of someone
+    // else explains it.
+    for (file, hits) in file_hits {
+        match erasure::unexplained(&conn, hits).await {
+            Ok(left) => places.extend(left.iter().map(|h| format!("file {file} ({h})"))),
+            Err(e) => {
+                eprintln!("switchyard: erasure-check failed: {}", describe(&e));
+                return ExitCode::from(2);
+            }
+        }
+    }
     match erasure::check_all(&conn, &settings.secret_key_file, &who).await {
         Ok(found) => places.extend(found.iter().map(|f| format!("table {f}"))),
         Err(e) => {

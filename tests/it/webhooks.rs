@@ -1272,8 +1272,9 @@ async fn left_of(app: &TestApp, who: &erasure::Identity) -> Vec<String> {
     if let Some(path) = switchyard::server::db::sqlite_file_path(app.settings.database_url.expose())
     {
         for file in [path.clone(), format!("{path}-wal")] {
-            for (form, at) in erasure::scan_file(std::path::Path::new(&file), who).unwrap() {
-                found.push(format!("{file} at {at}: {form}"));
+            let hits = erasure::scan_file(std::path::Path::new(&file), who).unwrap();
+            for hit in erasure::unexplained(&app.db, hits).await.unwrap() {
+                found.push(format!("{file} at {hit}"));
             }
         }
     }

@@ -1485,9 +1485,33 @@ pub const ERASED_TABLES: &[&str] = &[
     "data_values",
 ];
 
+/// A form of the person found in a file (the SQLite database or its WAL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHit {
+    pub form: String,
+    /// Its byte offset in the file.
+    pub at: u64,
+    /// When the bytes around it go on as if it were part of a longer word: those bytes (up to
+    /// `FILE_CONTEXT` on each side) and where the form starts in them. SQLite writes a row's
+    /// columns back to back, so a form at the end of one column touches the next (a date, an
+    /// integer's bytes): such a hit is only dropped when a live value that is not the person
+    /// explains it (`unexplained`), never on the bytes alone.
+    pub glued: Option<(Vec<u8>, usize)>,
+}
+
+impl std::fmt::Display for FileHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "byte {}: {:?}", self.at, self.form)
+    }
+}
+
+/// Bytes kept on each side of a hit that touches other text.
+const FILE_CONTEXT: usize = 512;
+
 /// Looks for the person's forms in a file (the SQLite database and its WAL): byte for byte,
-/// ASCII letters in any case, whole words. Returns each form found with its byte offset.
-pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<(String, u64)>> {
+/// ASCII letters in any case. Returns each form found with its byte offset; a form that touches
+/// other text comes with the bytes around it, for `unexplained` to judge.
+pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<FileHit>> {
     use std::io::Read;
     let needles = who.needles();
     // Each form as UTF-8 bytes, also in lower and upper case for non-ASCII letters.
@@ -1506,12 +1530,16 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut found = Vec::new();
-    // Chunks overlap by the longest pattern (plus context) so that nothing is missed at a seam.
-    let keep = longest + 8;
+    let mut found: Vec<FileHit> = Vec::new();
+    // Chunks overlap by the longest pattern and the context on both sides, so that nothing
+    // is missed at a seam and every hit has its context.
+    let keep = longest + 2 * FILE_CONTEXT;
     let mut buf: Vec<u8> = Vec::new();
     let mut base: u64 = 0;
     let mut chunk = vec![0u8; 1 << 20];
+    // Hits are looked for from here on in `buf` (what is before was looked at already, and is
+    // kept only as context).
+    let mut from = 0;
     loop {
         let n = file.read(&mut chunk)?;
         let at_end = n == 0;
@@ -1519,20 +1547,29 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
         let limit = if at_end {
             buf.len()
         } else {
-            buf.len().saturating_sub(keep)
+            buf.len().saturating_sub(longest + FILE_CONTEXT)
         };
         for (pat, needle) in &patterns {
-            let mut i = 0;
+            let mut i = from;
             while i + pat.len() <= buf.len() && i < limit {
-                if buf[i..i + pat.len()].eq_ignore_ascii_case(pat)
-                    && byte_boundary(
+                if buf[i..i + pat.len()].eq_ignore_ascii_case(pat) {
+                    let end = i + pat.len();
+                    let glued = (!byte_boundary(
                         &buf[..i],
-                        &buf[i + pat.len()..],
+                        &buf[end..],
                         needle.name,
                         needle.form.contains('%'),
-                    )
-                {
-                    found.push((needle.form.clone(), base + i as u64));
+                    ))
+                    .then(|| {
+                        let start = i.saturating_sub(FILE_CONTEXT);
+                        let stop = (end + FILE_CONTEXT).min(buf.len());
+                        (buf[start..stop].to_vec(), i - start)
+                    });
+                    found.push(FileHit {
+                        form: needle.form.clone(),
+                        at: base + i as u64,
+                        glued,
+                    });
                 }
                 i += 1;
             }
@@ -1540,13 +1577,102 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
         if at_end {
             break;
         }
-        let drop = limit;
+        // Keep the context of what comes next; look on from `limit`.
+        let drop = limit.saturating_sub(FILE_CONTEXT);
         buf.drain(..drop);
         base += drop as u64;
+        from = limit - drop;
     }
-    found.sort_by_key(|(_, at)| *at);
-    found.dedup();
+    found.sort_by_key(|h| h.at);
+    found.dedup_by(|a, b| a.at == b.at && a.form == b.form);
     Ok(found)
+}
+
+/// The file hits that no live value explains. A hit that does not touch other text is always
+/// kept. One that does is dropped only when a value stored in the database now, and holding the
+/// form as part of something longer (another member's `tim.jim@example.com`), stands in the file
+/// exactly around it: that value is live, and the table check judges it by its own words.
+pub async fn unexplained(
+    db: &impl ConnectionTrait,
+    hits: Vec<FileHit>,
+) -> Result<Vec<FileHit>, AppError> {
+    let mut live: std::collections::HashMap<String, Vec<String>> = Default::default();
+    let mut out = Vec::new();
+    for hit in hits {
+        let Some((context, pos)) = &hit.glued else {
+            out.push(hit);
+            continue;
+        };
+        if !live.contains_key(&hit.form) {
+            let values = live_values_holding(db, &hit.form).await?;
+            live.insert(hit.form.clone(), values);
+        }
+        let form = hit.form.as_bytes();
+        let explained = live[&hit.form]
+            .iter()
+            .any(|v| lies_over(v.as_bytes(), form, context, *pos));
+        if !explained {
+            out.push(hit);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `value`, laid over `context` so that one of its own occurrences of `form` falls on
+/// the hit at `pos`, matches the bytes there (as far as the context reaches: a long value may
+/// go on beyond it, or be split over overflow pages).
+fn lies_over(value: &[u8], form: &[u8], context: &[u8], pos: usize) -> bool {
+    (0..=value.len().saturating_sub(form.len()))
+        .filter(|k| value[*k..*k + form.len()].eq_ignore_ascii_case(form))
+        .any(|k| {
+            // The value's byte j sits at context index pos - k + j.
+            let first = k.saturating_sub(pos);
+            let last = value.len().min(context.len() + k - pos);
+            first < last
+                && value[first..last]
+                    .eq_ignore_ascii_case(&context[pos + first - k..pos + last - k])
+        })
+}
+
+/// Every text value in the database that holds `form` as a substring, in any ASCII case.
+async fn live_values_holding(
+    db: &impl ConnectionTrait,
+    form: &str,
+) -> Result<Vec<String>, AppError> {
+    let backend = db.get_database_backend();
+    let lower = form.to_lowercase();
+    let mut out = Vec::new();
+    for table in text_tables(db).await? {
+        for (col, _) in &table.columns {
+            let expr = match backend {
+                DbBackend::Sqlite => format!("CAST({} AS TEXT)", quoted(col)),
+                _ => format!("{}::text", quoted(col)),
+            };
+            let (like, param) = match backend {
+                DbBackend::Sqlite => ("LIKE", "?"),
+                _ => ("ILIKE", "$1"),
+            };
+            let sql = format!(
+                "SELECT {expr} AS v FROM {} WHERE {expr} {like} {param} ESCAPE '!'",
+                quoted(&table.name)
+            );
+            let rows = db
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    sql,
+                    [like_pattern(form).into()],
+                ))
+                .await?;
+            for row in rows {
+                if let Some(v) = row.try_get::<Option<String>>("", "v")?
+                    && v.to_lowercase().contains(&lower)
+                {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// [`at_boundary`] on raw bytes: the bytes around a match are read as UTF-8, so an accented
@@ -1853,8 +1979,47 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let who = Identity::new(vec!["jim@example.com".into()], vec![]);
         let found = scan_file(&path, &who).unwrap();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].1, (1 << 20) - 5);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            (found[0].at, found[0].glued.is_none()),
+            ((1 << 20) - 5, true)
+        );
+        let (context, pos) = found[1].glued.clone().expect("touches the x before it");
+        assert_eq!(&context[pos - 1..pos + 15], b"xjim@example.com");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// SQLite writes a row's columns back to back: a form that touches the next column (a
+    /// date) or an integer's bytes is reported, unless a live value of someone else stands
+    /// exactly around it.
+    #[tokio::test]
+    async fn glued_hits_are_reported_unless_a_live_value_explains_them() {
+        let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(opts).await.unwrap();
+        db.execute_unprepared(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, at TEXT); \
+             INSERT INTO people (email, at) VALUES ('tim.jim@example.com', '2026-12-06')",
+        )
+        .await
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("sy-glued-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.db");
+        let mut bytes = b"\x01\x17tim.jim@example.com2026-12-06\x00".to_vec();
+        bytes.extend_from_slice(b"\x03\x61jim@example.com2026-12-07\x00");
+        bytes.extend_from_slice(b"note: Jim@Example.COM2026-12-07\x00");
+        std::fs::write(&path, &bytes).unwrap();
+        let who = Identity::new(vec!["jim@example.com".into()], vec![]);
+        let hits = scan_file(&path, &who).unwrap();
+        assert_eq!(hits.len(), 3, "{hits:?}");
+        assert!(hits.iter().all(|h| h.glued.is_some()), "{hits:?}");
+        let left = unexplained(&db, hits.clone()).await.unwrap();
+        assert_eq!(
+            left,
+            hits[1..].to_vec(),
+            "only the live other address is explained"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
