@@ -1915,6 +1915,82 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
             .next_run
             .is_some()
     );
+    // A schedule that removes people erases them as completely as any other removal, and
+    // leaves a receipt that says a schedule did it.
+    let gone = add_user(&app, "old.tester@example.com", "Olda", "Testerová").await;
+    let ada_id = app
+        .count("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await as i32;
+    switchyard::server::services::users::comment_in(
+        &app.db,
+        ada_id,
+        (None, "Casey Manager".into()),
+        "Invited by Olda Testerová (old.tester@example.com)",
+        None,
+    )
+    .await
+    .unwrap();
+    let inactive = saved_filter(
+        &app,
+        "user",
+        "Inactive",
+        &[("email", "starts_with", "old.tester@")],
+    )
+    .await;
+    let cleanup = start + Duration::days(10);
+    macros::save(
+        &app.db,
+        &Actor::system("test"),
+        &MacroForm {
+            name: "Forget inactive testers".into(),
+            key: "forget-inactive".into(),
+            actions: vec![switchyard::types::MacroActionForm {
+                slot: "0".into(),
+                kind: "remove_user".into(),
+                value: String::new(),
+            }],
+            schedule_filter_id: inactive.to_string(),
+            schedule_starts_at: cleanup.format("%Y-%m-%dT%H:%M").to_string(),
+            ..form("once")
+        },
+    )
+    .await
+    .unwrap();
+    let who = switchyard::server::services::erasure::Identity::new(
+        vec!["old.tester@example.com".into()],
+        vec!["Olda Testerová".into()],
+    );
+    assert!(
+        !switchyard::server::services::erasure::check(&app.db, &who)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    automation::run_due(&app.db, cleanup + Duration::seconds(5))
+        .await
+        .unwrap();
+    wait_until(
+        &app,
+        &format!("SELECT COUNT(*) FROM users WHERE id = {gone}"),
+        0,
+    )
+    .await;
+    wait_until(
+        &app,
+        "SELECT COUNT(*) FROM erasure_receipts WHERE \"trigger\" = 'schedule'",
+        1,
+    )
+    .await;
+    let left = switchyard::server::services::erasure::check(&app.db, &who)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "the scheduled removal left: {left:#?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM comments WHERE body = 'Invited by [removed] ([removed])'")
+            .await,
+        1
+    );
+
     // A filter a schedule uses cannot be deleted.
     let err = switchyard::server::services::filters::delete(
         &app.db,
