@@ -133,6 +133,12 @@ pub async fn serve(
         .map_err(|e| {
             std::io::Error::other(format!("cannot seal the stored secret header values: {e}"))
         })?;
+    // A compaction an erasure owed when a process stopped (it failed, or the process went
+    // down first) is done now, beside the serving: the owed list lives in the process.
+    {
+        let db = state.db.clone();
+        tokio::spawn(async move { crate::server::services::erasure::compact_all(&db).await });
+    }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = worker::spawn(
         state.db.clone(),

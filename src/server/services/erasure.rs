@@ -1413,6 +1413,17 @@ pub async fn compact<T: AsRef<str>>(db: &sea_orm::DatabaseConnection, tables: &[
     }
 }
 
+/// Compacts every table that holds text (at start: whatever an earlier process owed).
+pub async fn compact_all(db: &sea_orm::DatabaseConnection) {
+    match text_tables(db).await {
+        Ok(tables) => {
+            let names: Vec<String> = tables.into_iter().map(|t| t.name).collect();
+            compact(db, &names).await;
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot list the tables to compact"),
+    }
+}
+
 /// Tables whose compaction failed and is still owed (with [`PENDING_MARK`] when any is, so
 /// an erasure that touched no table on PostgreSQL still gets its SQLite checkpoint retried).
 static PENDING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
@@ -1533,7 +1544,6 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
     let mut found: Vec<FileHit> = Vec::new();
     // Chunks overlap by the longest pattern and the context on both sides, so that nothing
     // is missed at a seam and every hit has its context.
-    let keep = longest + 2 * FILE_CONTEXT;
     let mut buf: Vec<u8> = Vec::new();
     let mut base: u64 = 0;
     let mut chunk = vec![0u8; 1 << 20];
