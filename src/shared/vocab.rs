@@ -108,6 +108,28 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What a macro sends out (`webhooks.kind`, `webhook_deliveries.kind`).
+    WebhookKind {
+        /// An HTTP request.
+        Http = "http", "Webhook";
+        /// An email through the configured SMTP server.
+        Email = "email", "Email";
+    }
+}
+
+vocabulary! {
+    /// How a webhook's body is written (`webhooks.content_type`).
+    ContentType {
+        /// JSON, tags filled in JSON-escaped.
+        Json = "json", "JSON";
+        /// `application/x-www-form-urlencoded`.
+        Form = "form", "Form";
+        /// An email's plain text.
+        Text = "text", "Text";
+    }
+}
+
+vocabulary! {
     /// What a filter, a macro, a listener or a bulk run acts on (`*.scope`).
     Scope {
         User = "user", "Users";
@@ -165,6 +187,12 @@ mod tests {
         }
         for s in RunStatus::ALL {
             assert_eq!(RunStatus::parse(s.as_str()), Some(*s));
+        }
+        for k in WebhookKind::ALL {
+            assert_eq!(WebhookKind::parse(k.as_str()), Some(*k));
+        }
+        for c in ContentType::ALL {
+            assert_eq!(ContentType::parse(c.as_str()), Some(*c));
         }
         assert_eq!(DeliveryStatus::parse("Queued"), None, "keys are exact");
         let paths: std::collections::BTreeSet<&str> = ListenerKind::paths().map(|p| p.2).collect();

@@ -33,7 +33,7 @@ use crate::server::services::webhooks;
 use crate::server::settings::Settings;
 use crate::server::signing::{self, SigningSecret};
 use crate::server::{outgoing, retry};
-use crate::shared::vocab::DeliveryStatus;
+use crate::shared::vocab::{DeliveryStatus, WebhookKind};
 
 /// Response bodies are kept up to this size (after decompression).
 pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -398,7 +398,7 @@ impl Outbox {
                 w.disabled_reason
             ));
         }
-        if d.kind == webhooks::KIND_EMAIL {
+        if d.kind == WebhookKind::Email {
             let answer = self.send_email(d, &headers).await;
             return done(headers, answer);
         }

@@ -1300,7 +1300,7 @@ async fn downstream(
                 ReceiptDelivery {
                     delivery_id: d.id,
                     webhook: d.webhook_name,
-                    kind: d.kind,
+                    kind: d.kind.to_string(),
                     status: d.status,
                     attempts: d.attempts,
                     erased: d.erased_at.is_some(),
@@ -1587,13 +1587,14 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
         if at_end {
             break;
         }
-        // Keep the context of what comes next; look on from `limit`.
-        let drop = limit.saturating_sub(FILE_CONTEXT);
+        // Keep the context of what comes next; look on from where this round stopped.
+        let looked_to = limit.max(from);
+        let drop = looked_to.saturating_sub(FILE_CONTEXT);
         buf.drain(..drop);
         base += drop as u64;
-        from = limit - drop;
+        from = looked_to - drop;
     }
-    found.sort_by_key(|h| h.at);
+    found.sort_by(|a, b| (a.at, &a.form).cmp(&(b.at, &b.form)));
     found.dedup_by(|a, b| a.at == b.at && a.form == b.form);
     Ok(found)
 }

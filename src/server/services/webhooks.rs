@@ -26,7 +26,7 @@ use crate::server::entities::{
 };
 use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
-use crate::shared::vocab::DeliveryStatus;
+use crate::shared::vocab::{ContentType, DeliveryStatus, WebhookKind};
 use crate::types::{
     AttemptView, DeliveryCounts, DeliveryDetailView, DeliveryQuery, DeliveryView, MASK,
     RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
@@ -34,10 +34,6 @@ use crate::types::{
 };
 use serde::{Deserialize, Serialize};
 
-pub const KIND_HTTP: &str = "http";
-pub const KIND_EMAIL: &str = "email";
-pub const CONTENT_JSON: &str = "json";
-pub const CONTENT_FORM: &str = "form";
 /// How long a rotated-out signing secret keeps signing beside the new one.
 pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 const MAX_TEMPLATE: usize = 64 * 1024;
@@ -356,14 +352,14 @@ fn render_sample(template: &str, place: Place) -> String {
 /// A webhook as the form gave it, checked.
 #[derive(Debug, PartialEq)]
 struct Parsed {
-    kind: &'static str,
+    kind: WebhookKind,
     email_to: String,
     email_subject: String,
     name: String,
     method: String,
     url: String,
     headers: Vec<(String, String)>,
-    content_type: String,
+    content_type: ContentType,
     body: String,
     signing: bool,
     capture_group_id: Option<i32>,
@@ -386,19 +382,19 @@ fn parse_form(
     } else if name.chars().count() > 100 {
         errors.push("name", "must be at most 100 characters");
     }
-    if form.kind.trim() == KIND_EMAIL {
+    if WebhookKind::parse(form.kind.trim()) == Some(WebhookKind::Email) {
         return parse_email(form, scope, external, errors, name);
     }
     let method = form.method.trim().to_ascii_uppercase();
     if !WEBHOOK_METHODS.contains(&method.as_str()) {
         errors.push("method", "must be GET, POST, PUT, PATCH or DELETE");
     }
-    let content_type = match form.content_type.trim() {
-        "" | CONTENT_JSON => CONTENT_JSON,
-        CONTENT_FORM => CONTENT_FORM,
+    let content_type = match ContentType::parse(form.content_type.trim()) {
+        None if form.content_type.trim().is_empty() => ContentType::Json,
+        Some(c @ (ContentType::Json | ContentType::Form)) => c,
         _ => {
             errors.push("content_type", "must be JSON or Form");
-            CONTENT_JSON
+            ContentType::Json
         }
     };
     let check_tags = |text: &str| tags::check(text, scope, external);
@@ -443,7 +439,7 @@ fn parse_form(
             Ok(())
         } else {
             check_tags(&body).and_then(|_| {
-                if content_type == CONTENT_JSON {
+                if content_type == ContentType::Json {
                     let sample = render_sample(&body, Place::Json);
                     serde_json::from_str::<serde_json::Value>(&sample).map(|_| ()).map_err(|e| {
                     format!(
@@ -463,14 +459,14 @@ fn parse_form(
     };
     errors.into_result()?;
     Ok(Parsed {
-        kind: KIND_HTTP,
+        kind: WebhookKind::Http,
         email_to: String::new(),
         email_subject: String::new(),
         name: name.to_string(),
         method,
         url: url.to_string(),
         headers,
-        content_type: content_type.to_string(),
+        content_type,
         body,
         signing: form.signing.is_some(),
         capture_group_id,
@@ -514,14 +510,14 @@ fn parse_email(
     errors.check("body", body_ok);
     errors.into_result()?;
     Ok(Parsed {
-        kind: KIND_EMAIL,
+        kind: WebhookKind::Email,
         email_to,
         email_subject: subject.to_string(),
         name: name.to_string(),
         method: "EMAIL".into(),
         url: String::new(),
         headers: Vec::new(),
-        content_type: "text".into(),
+        content_type: ContentType::Text,
         body,
         signing: false,
         capture_group_id: None,
@@ -605,12 +601,12 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
     WebhookView {
         id: w.id,
         macro_id: w.macro_id,
-        kind: w.kind,
+        kind: w.kind.to_string(),
         name: w.name,
         method: w.method,
         url: w.url,
         headers,
-        content_type: w.content_type,
+        content_type: w.content_type.to_string(),
         body: w.body,
         email_to: w.email_to,
         email_subject: w.email_subject,
@@ -694,7 +690,7 @@ pub async fn steps(
         .await?
         .into_iter()
         .map(|w| {
-            let what = if w.kind == KIND_EMAIL {
+            let what = if w.kind == WebhookKind::Email {
                 "Send email"
             } else {
                 "Send webhook"
@@ -709,9 +705,9 @@ pub async fn steps(
 pub fn preset(key: &str, scope: &str) -> WebhookForm {
     let feedback = scope == SCOPE_FEEDBACK;
     let base = WebhookForm {
-        kind: KIND_HTTP.into(),
+        kind: WebhookKind::Http.to_string(),
         method: "POST".into(),
-        content_type: CONTENT_JSON.into(),
+        content_type: ContentType::Json.to_string(),
         ..Default::default()
     };
     match key {
@@ -750,7 +746,7 @@ pub fn preset(key: &str, scope: &str) -> WebhookForm {
             ..base
         },
         "email" => WebhookForm {
-            kind: KIND_EMAIL.into(),
+            kind: WebhookKind::Email.to_string(),
             name: "Email".into(),
             method: String::new(),
             content_type: String::new(),
@@ -865,7 +861,7 @@ pub async fn save(
         .unwrap_or_default();
     let kind = existing
         .as_ref()
-        .map(|w| w.kind.clone())
+        .map(|w| w.kind.to_string())
         .unwrap_or_else(|| form.kind.trim().to_string());
     let moved_to = existing
         .as_ref()
@@ -911,7 +907,7 @@ pub async fn save(
             let secret = p.signing.then(SigningSecret::generate);
             webhook::ActiveModel {
                 macro_id: Set(macro_id),
-                kind: Set(p.kind.into()),
+                kind: Set(p.kind),
                 signing_secret: Set(secret.map(|s| sealer.seal(&s.to_text()))),
                 old_signing_secret: Set(None),
                 old_secret_until: Set(None),
@@ -943,7 +939,7 @@ pub async fn save(
         actor,
         "webhook.saved",
         &p.name,
-        &if p.kind == KIND_EMAIL {
+        &if p.kind == WebhookKind::Email {
             format!("email \"{}\" (macro {})", p.email_subject, m.name)
         } else {
             format!("{} {} (macro {})", p.method, p.url, m.name)
@@ -1079,8 +1075,7 @@ pub async fn delete(
 pub struct Rendered {
     pub webhook_id: i32,
     pub name: String,
-    /// KIND_HTTP or KIND_EMAIL.
-    pub kind: &'static str,
+    pub kind: WebhookKind,
     pub request: RequestView,
     pub error: Option<String>,
 }
@@ -1088,7 +1083,7 @@ pub struct Rendered {
 /// Renders one webhook against the run's values: each tag value escaped for the URL, a
 /// header, a JSON string or a form field.
 pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
-    if w.kind == KIND_EMAIL {
+    if w.kind == WebhookKind::Email {
         let to = if w.email_to.is_empty() {
             values.get("user.email").unwrap_or_default().to_string()
         } else {
@@ -1097,7 +1092,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
         return Rendered {
             webhook_id: w.id,
             name: w.name.clone(),
-            kind: KIND_EMAIL,
+            kind: WebhookKind::Email,
             error: to
                 .is_empty()
                 .then(|| "there is no address to send to (the submitter was removed)".to_string()),
@@ -1117,7 +1112,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
         .into_iter()
         .map(|(n, v)| (n, values.render_in(&v, Place::Header)))
         .collect();
-    let place = if w.content_type == CONTENT_FORM {
+    let place = if w.content_type == ContentType::Form {
         Place::Form
     } else {
         Place::Json
@@ -1151,7 +1146,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
     Rendered {
         webhook_id: w.id,
         name: w.name.clone(),
-        kind: KIND_HTTP,
+        kind: WebhookKind::Http,
         request: RequestView {
             method: w.method.clone(),
             url,
@@ -1330,7 +1325,7 @@ pub async fn queue(
             target_user_id: Set(about.user_id),
             target_ticket_id: Set(about.ticket_id),
             target_label: Set(about.label.chars().take(400).collect()),
-            kind: Set(r.kind.into()),
+            kind: Set(r.kind),
             method: Set(r.request.method),
             url: Set(r.request.url),
             headers: Set(headers_json(&r.request.headers)),
@@ -1475,11 +1470,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
     let rendered = Rendered {
         webhook_id,
         name: d.webhook_name.clone(),
-        kind: if d.kind == KIND_EMAIL {
-            KIND_EMAIL
-        } else {
-            KIND_HTTP
-        },
+        kind: d.kind,
         request: RequestView {
             method: d.method.clone(),
             url: d.url.clone(),
@@ -1621,7 +1612,7 @@ fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> Deliv
         target: d.target_label.clone(),
         target_user_id: d.target_user_id,
         target_ticket_id: d.target_ticket_id,
-        kind: d.kind.clone(),
+        kind: d.kind.to_string(),
         method: d.method.clone(),
         url: d.url.clone(),
         status: d.status,
@@ -2028,7 +2019,7 @@ mod tests {
         let p = parse_form(&email, "user", &[], &[], None).unwrap();
         assert_eq!(
             (p.kind, p.method.as_str(), p.email_to.as_str()),
-            (KIND_EMAIL, "EMAIL", "")
+            (WebhookKind::Email, "EMAIL", "")
         );
         let err = parse_form(
             &WebhookForm {

@@ -1,3 +1,4 @@
+use crate::shared::vocab::{ContentType, WebhookKind};
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -6,14 +7,14 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub macro_id: i32,
-    pub kind: String,
+    pub kind: WebhookKind,
     pub name: String,
     pub method: String,
     #[sea_orm(column_type = "Text")]
     pub url: String,
     #[sea_orm(column_type = "Text")]
     pub headers: String,
-    pub content_type: String,
+    pub content_type: ContentType,
     #[sea_orm(column_type = "Text")]
     pub body: String,
     pub email_to: String,

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::shared::vocab::DeliveryStatus;
+use crate::shared::vocab::{DeliveryStatus, WebhookKind};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
@@ -14,7 +14,7 @@ pub struct Model {
     pub target_user_id: Option<i32>,
     pub target_ticket_id: Option<i32>,
     pub target_label: String,
-    pub kind: String,
+    pub kind: WebhookKind,
     pub method: String,
     #[sea_orm(column_type = "Text")]
     pub url: String,
