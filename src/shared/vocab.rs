@@ -108,6 +108,15 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What a queued job does (`jobs.kind`). The column stays text on the entity: a kind this
+    /// version does not know (written by a newer one) fails that job alone, not the queue.
+    JobKind {
+        /// Finishes a queued macro run (`MacroRunJob`).
+        MacroRun = "macro_run", "Macro run";
+    }
+}
+
+vocabulary! {
     /// What a macro sends out (`webhooks.kind`, `webhook_deliveries.kind`).
     WebhookKind {
         /// An HTTP request.

@@ -721,9 +721,13 @@ async fn failing_jobs_are_retried_later_then_given_up(backend: Backend) {
     let lease = Duration::from_secs(60);
     // A job whose payload cannot be read fails every time.
     let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
-    worker::enqueue(&txn, worker::KIND_MACRO_RUN, &"not a macro run")
-        .await
-        .unwrap();
+    worker::enqueue(
+        &txn,
+        switchyard::shared::vocab::JobKind::MacroRun,
+        &"not a macro run",
+    )
+    .await
+    .unwrap();
     txn.commit().await.unwrap();
     drop(gate);
     let job = worker::claim(&app.db, "w1", lease).await.unwrap().unwrap();
@@ -773,9 +777,13 @@ async fn one_failing_job_in_a_batch_leaves_the_others_done(backend: Backend) {
         assert_eq!(status, 202, "{body}");
     }
     let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
-    worker::enqueue(&txn, worker::KIND_MACRO_RUN, &"not a macro run")
-        .await
-        .unwrap();
+    worker::enqueue(
+        &txn,
+        switchyard::shared::vocab::JobKind::MacroRun,
+        &"not a macro run",
+    )
+    .await
+    .unwrap();
     txn.commit().await.unwrap();
     drop(gate);
     for i in 2..4 {

@@ -133,7 +133,10 @@ fn link(rest: Pending, run_ids: &[i64]) -> Result<Linked, AppError> {
     let mut uses: BTreeMap<i32, i64> = BTreeMap::new();
     for ((mut payload, mut row, key_id), run_id) in rest.into_iter().zip(run_ids) {
         payload.run_id = *run_id;
-        jobs.push(worker::new_job(worker::KIND_MACRO_RUN, &payload)?);
+        jobs.push(worker::new_job(
+            crate::shared::vocab::JobKind::MacroRun,
+            &payload,
+        )?);
         row.run_id = Set(Some(*run_id));
         rows.push(row);
         *uses.entry(key_id).or_default() += 1;

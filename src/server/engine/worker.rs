@@ -33,10 +33,9 @@ use crate::server::entities::{job, macro_def};
 use crate::server::secrets::Sealer;
 use crate::server::services::Actor;
 use crate::server::services::macros::{self, RunContext, Trigger};
-use crate::shared::vocab::JobStatus;
+use crate::shared::vocab::{JobKind, JobStatus};
 use crate::types::MacroView;
 
-pub const KIND_MACRO_RUN: &str = "macro_run";
 /// Attempts before a job that keeps failing (an error of ours, not of its input) is given up.
 pub const MAX_ATTEMPTS: i32 = 5;
 
@@ -187,10 +186,10 @@ pub async fn wait_for(rx: &mut broadcast::Receiver<i64>, job_id: i64, budget: Du
 }
 
 /// A new queued job (for `enqueue`, or a batch insert).
-pub fn new_job(kind: &str, payload: &impl Serialize) -> Result<job::ActiveModel, AppError> {
+pub fn new_job(kind: JobKind, payload: &impl Serialize) -> Result<job::ActiveModel, AppError> {
     let now = Utc::now();
     Ok(job::ActiveModel {
-        kind: Set(kind.into()),
+        kind: Set(kind.as_str().into()),
         payload: Set(serde_json::to_string(payload).map_err(|e| AppError::internal(e))?),
         status: Set(JobStatus::Queued),
         attempts: Set(0),
@@ -207,7 +206,7 @@ pub fn new_job(kind: &str, payload: &impl Serialize) -> Result<job::ActiveModel,
 /// Adds a job inside the caller's transaction.
 pub async fn enqueue(
     txn: &impl ConnectionTrait,
-    kind: &str,
+    kind: JobKind,
     payload: &impl Serialize,
 ) -> Result<i64, AppError> {
     Ok(new_job(kind, payload)?.insert(txn).await?.id)
@@ -371,8 +370,11 @@ enum Prepared {
 }
 
 async fn prepare(db: &DatabaseConnection, lookups: &Lookups, job: &job::Model) -> Prepared {
-    match job.kind.as_str() {
-        KIND_MACRO_RUN => {
+    let Some(kind) = JobKind::parse(&job.kind) else {
+        return Prepared::Broken(format!("unknown job kind {}", job.kind));
+    };
+    match kind {
+        JobKind::MacroRun => {
             let p: MacroRunJob = match serde_json::from_str(&job.payload) {
                 Ok(p) => p,
                 Err(e) => return Prepared::Broken(format!("unreadable job payload: {e}")),
@@ -387,7 +389,6 @@ async fn prepare(db: &DatabaseConnection, lookups: &Lookups, job: &job::Model) -
                 Err(e) => Prepared::Broken(e.to_string()),
             }
         }
-        other => Prepared::Broken(format!("unknown job kind {other}")),
     }
 }
 
@@ -481,7 +482,7 @@ async fn give_back(
         .exec(&txn)
         .await?;
     if last
-        && job.kind == KIND_MACRO_RUN
+        && JobKind::parse(&job.kind) == Some(JobKind::MacroRun)
         && let Ok(p) = serde_json::from_str::<MacroRunJob>(&job.payload)
     {
         macros::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;

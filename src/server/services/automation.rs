@@ -55,7 +55,7 @@ pub async fn ticket_event(
         .await?;
         worker::enqueue(
             txn,
-            worker::KIND_MACRO_RUN,
+            crate::shared::vocab::JobKind::MacroRun,
             &MacroRunJob {
                 run_id,
                 macro_id: m.id,

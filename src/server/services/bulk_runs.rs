@@ -126,7 +126,7 @@ pub async fn queue(
             .iter()
             .map(|(run_id, user_id, ticket_id)| {
                 worker::new_job(
-                    worker::KIND_MACRO_RUN,
+                    crate::shared::vocab::JobKind::MacroRun,
                     &MacroRunJob {
                         run_id: *run_id,
                         macro_id: m.id,

@@ -720,7 +720,7 @@ async fn accept_once(
     let run_id = accept.run.insert(&txn).await?.id;
     let mut job = accept.job;
     job.run_id = run_id;
-    let job_id = worker::enqueue(&txn, worker::KIND_MACRO_RUN, &job).await?;
+    let job_id = worker::enqueue(&txn, crate::shared::vocab::JobKind::MacroRun, &job).await?;
     let mut row = accept.call;
     row.run_id = Set(Some(run_id));
     let call_id = row.insert(&txn).await?.id;
