@@ -243,7 +243,10 @@ async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<Stri
     // else explains it.
     for (file, hits) in file_hits {
         match erasure::unexplained(&conn, hits).await {
-            Ok(left) => places.extend(left.iter().map(|h| format!("file {file} ({h})"))),
+            Ok(left) => places.extend(
+                left.iter()
+                    .map(|h| format!("file {file} (byte {}): {:?}", h.at, h.form)),
+            ),
             Err(e) => {
                 eprintln!("switchyard: erasure-check failed: {}", describe(&e));
                 return ExitCode::from(2);

@@ -267,6 +267,9 @@ fn describe_error(e: &reqwest::Error) -> (String, bool) {
 
 /// What an attempt of a sealed delivery keeps in place of the answer.
 pub const SEALED_ANSWER: &str = "[not kept: the request named a removed person]";
+/// The error kept of an attempt whose request an erasure changed while it was on its way.
+const ERASED_WHILE_SENT: &str =
+    "failed (details not kept: a person the request named was removed while it was sent)";
 
 /// The kind of an error without its details (which may quote the address or the person):
 /// the words before the first colon.
@@ -764,17 +767,14 @@ async fn record(
             Verdict::Retry => DeliveryStatus::Queued,
             Verdict::Disable | Verdict::Fail => DeliveryStatus::Failed,
         };
-        let outcome = |u: sea_orm::UpdateMany<webhook_delivery::Entity>| {
+        let outcome = |u: sea_orm::UpdateMany<webhook_delivery::Entity>, error: Option<String>| {
             let u = clear_lock(u)
                 .col_expr(webhook_delivery::Column::Status, Expr::value(new_status))
                 .col_expr(
                     webhook_delivery::Column::LastStatus,
                     Expr::value(status.map(i32::from)),
                 )
-                .col_expr(
-                    webhook_delivery::Column::LastError,
-                    Expr::value(error.clone()),
-                );
+                .col_expr(webhook_delivery::Column::LastError, Expr::value(error));
             match next {
                 Some(at) => u.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
                 // Sent or given up: a sealed request has done its job and is cut out.
@@ -791,8 +791,22 @@ async fn record(
             .filter(webhook_delivery::Column::Headers.eq(d.headers.as_str()))
             .filter(webhook_delivery::Column::Body.eq(d.body.as_str()));
         let mut erased_meanwhile = false;
-        if outcome(unchanged).exec(&txn).await?.rows_affected == 0 {
-            if outcome(mine()).exec(&txn).await?.rows_affected == 0 {
+        let mut error = error;
+        if outcome(unchanged, error.clone())
+            .exec(&txn)
+            .await?
+            .rows_affected
+            == 0
+        {
+            // An error text may name what the request carried (an SMTP server quoting the
+            // address it refused): only that it failed is kept.
+            error = error.map(|_| ERASED_WHILE_SENT.to_string());
+            if outcome(mine(), error.clone())
+                .exec(&txn)
+                .await?
+                .rows_affected
+                == 0
+            {
                 // Another worker holds it now (it sends again), or it was cancelled meanwhile
                 // (its person removed): nothing of this attempt is kept.
                 continue;

@@ -439,7 +439,12 @@ fn escaped_before(before: &[char]) -> Option<char> {
     }
     let n = before.len();
     let unit = n.checked_sub(6).and_then(|i| json_unit(&before[i..]))?;
-    let high = n.checked_sub(12).and_then(|i| json_unit(&before[i..]));
+    // Only a high surrogate before a low one makes a pair with it; any other escape before
+    // this one is a character of its own.
+    let high = n
+        .checked_sub(12)
+        .and_then(|i| json_unit(&before[i..]))
+        .filter(|h| (0xD800..0xDC00).contains(h) && (0xDC00..0xE000).contains(&unit));
     Some(match high {
         Some(h) => char::decode_utf16([h, unit])
             .next()
@@ -905,7 +910,12 @@ pub async fn sweep(db: &impl ConnectionTrait, who: &Identity) -> Result<Swept, A
     let backend = db.get_database_backend();
     let needles = who.needles();
     let mut swept = Swept::new();
-    for table in text_tables(db).await? {
+    let mut tables = text_tables(db).await?;
+    // A delivery before its attempts: a sender recording an attempt waits on the delivery's
+    // row lock taken here, then sees the request changed and keeps nothing of the exchange
+    // (`delivery::record`); attempts swept first could be joined by one recorded after.
+    tables.sort_by_key(|t| t.name != "webhook_deliveries");
+    for table in tables {
         if table.name == "users" {
             continue;
         }
@@ -1500,6 +1510,8 @@ pub const ERASED_TABLES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileHit {
     pub form: String,
+    /// A name (not an email): what may touch it without it being part of a longer word.
+    pub name: bool,
     /// Its byte offset in the file.
     pub at: u64,
     /// When the bytes around it go on as if it were part of a longer word: those bytes (up to
@@ -1577,6 +1589,7 @@ pub fn scan_file(path: &std::path::Path, who: &Identity) -> std::io::Result<Vec<
                     });
                     found.push(FileHit {
                         form: needle.form.clone(),
+                        name: needle.name,
                         at: base + i as u64,
                         glued,
                     });
@@ -1619,9 +1632,16 @@ pub async fn unexplained(
             live.insert(hit.form.clone(), values);
         }
         let form = hit.form.as_bytes();
-        let explained = live[&hit.form]
-            .iter()
-            .any(|v| lies_over(v.as_bytes(), form, context, *pos));
+        let encoded = hit.form.contains('%');
+        // Only a value that holds the form as part of something longer explains it (another
+        // member's `tim.jim@example.com`); one that holds it as a whole word (a label of
+        // someone of the same name, or the person's own leftover) explains nothing.
+        let explained = live[&hit.form].iter().any(|v| {
+            let v = v.as_bytes();
+            lies_over(v, form, context, *pos, |k| {
+                !byte_boundary(&v[..k], &v[k + form.len()..], hit.name, encoded)
+            })
+        });
         if !explained {
             out.push(hit);
         }
@@ -1632,9 +1652,20 @@ pub async fn unexplained(
 /// Whether `value`, laid over `context` so that one of its own occurrences of `form` falls on
 /// the hit at `pos`, matches the bytes there (as far as the context reaches: a long value may
 /// go on beyond it, or be split over overflow pages).
-fn lies_over(value: &[u8], form: &[u8], context: &[u8], pos: usize) -> bool {
-    (0..=value.len().saturating_sub(form.len()))
-        .filter(|k| value[*k..*k + form.len()].eq_ignore_ascii_case(form))
+/// `longer(k)` says whether the value, with the form at its byte `k`, makes it part of a
+/// longer word.
+fn lies_over(
+    value: &[u8],
+    form: &[u8],
+    context: &[u8],
+    pos: usize,
+    longer: impl Fn(usize) -> bool,
+) -> bool {
+    if value.len() < form.len() {
+        return false;
+    }
+    (0..=value.len() - form.len())
+        .filter(|k| value[*k..*k + form.len()].eq_ignore_ascii_case(form) && longer(*k))
         .any(|k| {
             // The value's byte j sits at context index pos - k + j.
             let first = k.saturating_sub(pos);
@@ -1864,6 +1895,14 @@ mod tests {
             assert_ne!(who.cut(text), text, "{text}");
             assert!(!who.cut(text).contains("%E7%8E%8B"), "{text}");
         }
+        // JSON with every non-ASCII character escaped (as Python writes it): the escape
+        // right before the match is the neighbour, not the one before it.
+        let mail = Identity::new(vec!["jim@example.com".into()], Vec::new());
+        let text = "{\"n\":\"\\u90ae\\u7bb1\\uff1ajim@example.com\"}";
+        assert_ne!(mail.cut(text), text);
+        let zoe = Identity::new(Vec::new(), vec!["Jim Tester".into()]);
+        let text = "Zo\\u00eb\\u2014Jim Tester";
+        assert_eq!(zoe.cut(text), "Zo\\u00eb\\u2014[removed]");
         for text in ["x=%C3%A4Bo%20Li", "{\"n\":\"Bo Li\\u00e4\"}", "Bo Li%C3%B6"] {
             assert_eq!(who.cut(text), text, "another word: {text}");
         }
@@ -2031,6 +2070,24 @@ mod tests {
             hits[1..].to_vec(),
             "only the live other address is explained"
         );
+        // A live value that holds the form as a whole word (another member of the same name,
+        // a label) explains nothing.
+        db.execute_unprepared("INSERT INTO people (email, at) VALUES ('Jim Tester', '')")
+            .await
+            .unwrap();
+        std::fs::write(&path, b"\x01\x02Jim Tester2026-12-07\x00").unwrap();
+        let who = Identity::new(Vec::new(), vec!["Jim Tester".into()]);
+        let hits = scan_file(&path, &who).unwrap();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        assert_eq!(unexplained(&db, hits.clone()).await.unwrap(), hits);
+        // A value shorter in bytes than the form (Ⱥ is two bytes, ⱥ three) is no match.
+        assert!(!lies_over(
+            "Ⱥlan Test".as_bytes(),
+            "ⱥlan Test".as_bytes(),
+            b"",
+            0,
+            |_| true
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
