@@ -134,8 +134,12 @@ pub async fn serve(
             std::io::Error::other(format!("cannot seal the stored secret header values: {e}"))
         })?;
     // A compaction an erasure owed when a process stopped (it failed, or the process went
-    // down first) is done now, beside the serving: the owed list lives in the process.
-    {
+    // down first) is done now: the owed list lives in the process. On SQLite before anything
+    // else writes (a checkpoint waits for the writers' turn, and a short one is cheapest while
+    // nothing runs); PostgreSQL's vacuum may take long on large tables and runs beside.
+    if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        crate::server::services::erasure::compact_all(&state.db).await;
+    } else {
         let db = state.db.clone();
         tokio::spawn(async move { crate::server::services::erasure::compact_all(&db).await });
     }
