@@ -1538,14 +1538,7 @@ async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: Te
     let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
     let mut settings = app.settings.clone();
     settings.outgoing_concurrency = 64;
-    settings.smtp = Some(switchyard::server::settings::Smtp {
-        host: "127.0.0.1".into(),
-        port,
-        security: "none".into(),
-        username: String::new(),
-        password: switchyard::server::settings::Secret::new(String::new()),
-        from: "Beta Team <beta@example.com>".into(),
-    });
+    settings.smtp = Some(SmtpSink::settings(port));
     let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
     let fb = crate::feedback::setup(&app).await;
     let s = common::seed_listener(&app.db, "deleteuser", &[("remove_user", "")], false, 1).await;
@@ -2110,6 +2103,18 @@ struct SmtpSink {
 type Mail = (String, Vec<String>, String);
 
 impl SmtpSink {
+    /// The SMTP settings that send to the sink on `port`.
+    fn settings(port: u16) -> switchyard::server::settings::Smtp {
+        switchyard::server::settings::Smtp {
+            host: "127.0.0.1".into(),
+            port,
+            security: "none".into(),
+            username: String::new(),
+            password: switchyard::server::settings::Secret::new(String::new()),
+            from: "Beta Team <beta@example.com>".into(),
+        }
+    }
+
     async fn start() -> (SmtpSink, u16) {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
         let sink = SmtpSink::default();
@@ -2177,14 +2182,7 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
     let (sink, port) = SmtpSink::start().await;
     let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
     let mut settings = app.settings.clone();
-    settings.smtp = Some(switchyard::server::settings::Smtp {
-        host: "127.0.0.1".into(),
-        port,
-        security: "none".into(),
-        username: String::new(),
-        password: switchyard::server::settings::Secret::new(String::new()),
-        from: "Beta Team <beta@example.com>".into(),
-    });
+    settings.smtp = Some(SmtpSink::settings(port));
     let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
     let zoe = member(&app, "zoe@example.com", "Zoë", "Ward").await;
     let m = user_macro(&app, "mail", &[("adjust_score", "3")]).await;

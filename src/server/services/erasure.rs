@@ -657,6 +657,14 @@ fn patterns(needles: &[&Needle]) -> Vec<String> {
     out
 }
 
+/// How a column is read as text, and the case-insensitive LIKE for ASCII letters, on `backend`.
+fn text_search(backend: DbBackend) -> (fn(&str) -> String, &'static str) {
+    match backend {
+        DbBackend::Sqlite => (|c| format!("CAST({c} AS TEXT)"), "LIKE"),
+        _ => (|c| format!("{c}::text"), "ILIKE"),
+    }
+}
+
 /// A row that holds a form of the person: its id, and each column that does with its text
 /// and the forms found in it.
 struct Holding {
@@ -690,14 +698,11 @@ async fn rows_holding(
     if pats.is_empty() {
         return Ok(Vec::new());
     }
-    let (row_id, as_text, like): (&str, fn(&str) -> String, &str) = match backend {
-        DbBackend::Sqlite => (
-            "CAST(rowid AS TEXT)",
-            |c| format!("CAST({c} AS TEXT)"),
-            "LIKE",
-        ),
-        _ => ("ctid::text", |c| format!("{c}::text"), "ILIKE"),
+    let row_id = match backend {
+        DbBackend::Sqlite => "CAST(rowid AS TEXT)",
+        _ => "ctid::text",
     };
+    let (as_text, like) = text_search(backend);
     let mut select = vec![format!("{row_id} AS \"__row\"")];
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
@@ -1621,6 +1626,8 @@ pub async fn unexplained(
     hits: Vec<FileHit>,
 ) -> Result<Vec<FileHit>, AppError> {
     let mut live: std::collections::HashMap<String, Vec<String>> = Default::default();
+    // Read once, and only when a hit needs explaining.
+    let mut tables: Option<Vec<TextTable>> = None;
     let mut out = Vec::new();
     for hit in hits {
         let Some((context, pos)) = &hit.glued else {
@@ -1628,7 +1635,11 @@ pub async fn unexplained(
             continue;
         };
         if !live.contains_key(&hit.form) {
-            let values = live_values_holding(db, &hit.form).await?;
+            if tables.is_none() {
+                tables = Some(text_tables(db).await?);
+            }
+            let values =
+                live_values_holding(db, tables.as_deref().unwrap_or_default(), &hit.form).await?;
             live.insert(hit.form.clone(), values);
         }
         let form = hit.form.as_bytes();
@@ -1679,21 +1690,21 @@ fn lies_over(
 /// Every text value in the database that holds `form` as a substring, in any ASCII case.
 async fn live_values_holding(
     db: &impl ConnectionTrait,
+    tables: &[TextTable],
     form: &str,
 ) -> Result<Vec<String>, AppError> {
     let backend = db.get_database_backend();
     let lower = form.to_lowercase();
+    let (as_text, like) = text_search(backend);
+    let param = if backend == DbBackend::Sqlite {
+        "?"
+    } else {
+        "$1"
+    };
     let mut out = Vec::new();
-    for table in text_tables(db).await? {
+    for table in tables {
         for (col, _) in &table.columns {
-            let expr = match backend {
-                DbBackend::Sqlite => format!("CAST({} AS TEXT)", quoted(col)),
-                _ => format!("{}::text", quoted(col)),
-            };
-            let (like, param) = match backend {
-                DbBackend::Sqlite => ("LIKE", "?"),
-                _ => ("ILIKE", "$1"),
-            };
+            let expr = as_text(&quoted(col));
             let sql = format!(
                 "SELECT {expr} AS v FROM {} WHERE {expr} {like} {param} ESCAPE '!'",
                 quoted(&table.name)
@@ -1771,12 +1782,17 @@ mod tests {
         assert!(rows.is_empty());
     }
 
+    /// An in-memory SQLite database on one connection (each connection would have its own).
+    async fn memory_db() -> sea_orm::DatabaseConnection {
+        let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:");
+        opts.max_connections(1).sqlx_logging(false);
+        sea_orm::Database::connect(opts).await.unwrap()
+    }
+
     /// SQLite's LIKE stops at a NUL character: text after one is still found and cut.
     #[tokio::test]
     async fn text_after_a_nul_character_is_found_and_cut() {
-        let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:");
-        opts.max_connections(1).sqlx_logging(false);
-        let db = sea_orm::Database::connect(opts).await.unwrap();
+        let db = memory_db().await;
         db.execute_unprepared(
             "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, at TEXT); \
              INSERT INTO notes (body, at) VALUES \
@@ -2044,9 +2060,7 @@ mod tests {
     /// exactly around it.
     #[tokio::test]
     async fn glued_hits_are_reported_unless_a_live_value_explains_them() {
-        let mut opts = sea_orm::ConnectOptions::new("sqlite::memory:");
-        opts.max_connections(1).sqlx_logging(false);
-        let db = sea_orm::Database::connect(opts).await.unwrap();
+        let db = memory_db().await;
         db.execute_unprepared(
             "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT, at TEXT); \
              INSERT INTO people (email, at) VALUES ('tim.jim@example.com', '2026-12-06')",
