@@ -24,7 +24,10 @@ run: setup
 build:
 	cargo leptos build
 
-test: setup-test lint test-rust test-e2e
+# scripts/test.sh: set-up, lint, Rust tests, then Playwright, with cargo-leptos compiling
+# beside the lint and the Rust tests; it prints each phase's time.
+test:
+	scripts/test.sh
 
 # Formatting and every clippy lint, as errors (a lint allowed on purpose is allowed where it
 # applies, with its reason).

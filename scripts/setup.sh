@@ -5,8 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want_test=false
-[[ "${1:-}" == "--test" ]] && want_test=true
+want_test=false rust_tools=now
+for arg in "$@"; do
+  case $arg in
+    --test) want_test=true ;;
+    # scripts/test.sh installs cargo-leptos beside the Rust tests, which do not need it.
+    --rust-tools-later) rust_tools=later ;;
+    --only-rust-tools) rust_tools=only ;;
+    *) echo "setup.sh: unknown option $arg (use --test, --rust-tools-later, --only-rust-tools)" >&2; exit 2 ;;
+  esac
+done
 
 say() { printf '\033[1;34msetup:\033[0m %s\n' "$*"; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
@@ -25,19 +33,30 @@ for component in rustfmt clippy; do
   fi
 done
 
-# 2. cargo-leptos 0.3.10 (0.3.11 needs a newer rustc than 1.95). Takes 12-18 minutes once.
-if [[ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos 0.3.10" ]]; then
-  say "installing cargo-leptos 0.3.10 (about 15 minutes, once)"
-  cargo install cargo-leptos@0.3.10 --locked
-fi
-
-# 3. wasm-bindgen-cli at exactly the version in Cargo.lock (a mismatch fails the build).
-#    Without --locked: its own lockfile pins a crate the registry no longer serves.
-wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wbg_version" ]]; then
-  say "installing wasm-bindgen-cli $wbg_version (about 2 minutes, once)"
-  cargo install wasm-bindgen-cli --version "$wbg_version" --force
-fi
+# 2-3. cargo-leptos 0.3.10 (0.3.11 needs a newer rustc than 1.95) and wasm-bindgen-cli at
+#    exactly the version in Cargo.lock (a mismatch fails the build). Both are build tools that
+#    mostly wait on cargo and rustc, so they are built at opt-level 1 without LTO: about half
+#    the compile time of their own release profile. wasm-bindgen-cli is installed without
+#    --locked: its own lockfile pins a crate the registry no longer serves.
+install_rust_tools() {
+  local tool_env=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=false CARGO_INCREMENTAL=0)
+  local wbg_version
+  wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  if [[ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos 0.3.10" ]]; then
+    say "installing cargo-leptos 0.3.10 (about 8 minutes, once)"
+    env "${tool_env[@]}" cargo install cargo-leptos@0.3.10 --locked
+  fi
+  if [[ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $wbg_version" ]]; then
+    say "installing wasm-bindgen-cli $wbg_version (about 2 minutes, once)"
+    env "${tool_env[@]}" cargo install wasm-bindgen-cli --version "$wbg_version" --force
+  fi
+}
+case $rust_tools in
+  now) install_rust_tools ;;
+  only) install_rust_tools; say "Rust tools ready"; exit 0 ;;
+  later) ;;
+esac
 
 # 4. tailwindcss and wasm-opt (binaryen) from npm, pinned by package-lock.json.
 #    The root uses `npm install`, not `npm ci`: the registry here serves only some of
