@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use switchyard::server::services::{Actor, community};
+use switchyard::server::admin::{Actor, community};
 use switchyard::server::settings::{LogFormat, Settings};
 use switchyard::server::startup;
 use switchyard::server::state::AppState;
@@ -195,7 +195,7 @@ async fn with_state(
 /// file and WAL) that still holds a form of the person; exit 1 if there is any, 0 if none.
 async fn erasure_check(settings: &Settings, emails: Vec<String>, names: Vec<String>) -> ExitCode {
     use switchyard::server::db;
-    use switchyard::server::services::erasure::{self, Identity};
+    use switchyard::server::engine::erasure::{self, Identity};
     for dropped in Identity::dropped_names(&names) {
         eprintln!(
             "switchyard: the name {dropped:?} is not looked for: a name needs two words and four letters (three characters in Chinese, Japanese or Korean script)"

@@ -11,11 +11,11 @@
 //!
 //! The old flat paths (`crate::server::db`, …) stay valid through the re-exports below.
 
+pub mod admin;
 pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod infra;
-pub mod services;
 pub mod store;
 
 pub use domain::{outgoing, retry, signing};

@@ -60,7 +60,7 @@ mod reveal {
 #[server(endpoint = "load_api_keys")]
 pub async fn load_api_keys() -> Result<ApiKeyList, AppError> {
     use super::ctx;
-    use crate::server::services::api_keys;
+    use crate::server::admin::api_keys;
     use crate::types::CreatedKey;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let keys = api_keys::list(&c.state.db).await?;
@@ -79,7 +79,7 @@ pub async fn load_api_keys() -> Result<ApiKeyList, AppError> {
 #[server(endpoint = "load_api_key")]
 pub async fn load_api_key(id: i32) -> Result<ApiKeyView, AppError> {
     use super::ctx;
-    use crate::server::services::api_keys;
+    use crate::server::admin::api_keys;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         api_keys::get(&c.state.db, id).await
     })
@@ -90,7 +90,7 @@ pub async fn load_api_key(id: i32) -> Result<ApiKeyView, AppError> {
 #[server(endpoint = "save_api_key")]
 pub async fn save_api_key(form: ApiKeyForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::api_keys;
+    use crate::server::admin::api_keys;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         if form.id.trim().is_empty() {
             let created = api_keys::create(&c.state.db, &c.actor, &form).await?;
@@ -108,7 +108,7 @@ pub async fn save_api_key(form: ApiKeyForm) -> Result<(), AppError> {
 #[server(endpoint = "toggle_api_key")]
 pub async fn toggle_api_key(form: ToggleForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::api_keys;
+    use crate::server::admin::api_keys;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let enable = form.enabled == "true";
         let id = api_keys::set_enabled(&c.state.db, &c.actor, &form.id, enable).await?;
@@ -126,7 +126,7 @@ pub async fn toggle_api_key(form: ToggleForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_api_key")]
 pub async fn delete_api_key(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::api_keys;
+    use crate::server::admin::api_keys;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         api_keys::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/api-keys?notice=api_key_deleted");

@@ -6,8 +6,8 @@ use crate::types::{CurrentUserView, SignInForm};
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
     use super::ctx;
+    use crate::server::admin::auth::{self, ClientInfo};
     use crate::server::domain::safe_next_path;
-    use crate::server::services::auth::{self, ClientInfo};
     use crate::server::settings::Secret;
     use http::{HeaderMap, HeaderValue, header};
 
@@ -55,7 +55,7 @@ pub async fn sign_in(form: SignInForm) -> Result<(), AppError> {
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::{Actor, auth};
+    use crate::server::admin::{Actor, auth};
     use http::{HeaderMap, HeaderValue, header};
 
     ctx::with_status(

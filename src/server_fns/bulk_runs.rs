@@ -7,7 +7,7 @@ use crate::types::{BulkRunForm, BulkRunView};
 #[server(endpoint = "start_bulk_run")]
 pub async fn start_bulk_run(form: BulkRunForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::bulk_runs;
+    use crate::server::admin::bulk_runs;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = bulk_runs::start(&c.state.db, &c.actor, &form).await?;
         c.state.signals.work_arrived();
@@ -20,7 +20,7 @@ pub async fn start_bulk_run(form: BulkRunForm) -> Result<(), AppError> {
 #[server(endpoint = "load_bulk_run")]
 pub async fn load_bulk_run(id: i32) -> Result<BulkRunView, AppError> {
     use super::ctx;
-    use crate::server::services::bulk_runs;
+    use crate::server::admin::bulk_runs;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         bulk_runs::progress(&c.state.db, id).await
     })

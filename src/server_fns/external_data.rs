@@ -8,7 +8,7 @@ use crate::types::{DataGroupForm, DataGroupView, DeleteForm, NewDataGroupForm};
 #[server(endpoint = "list_data_groups")]
 pub async fn list_data_groups() -> Result<Vec<DataGroupView>, AppError> {
     use super::ctx;
-    use crate::server::services::external_data;
+    use crate::server::admin::external_data;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         external_data::list(&c.state.db).await
     })
@@ -18,7 +18,7 @@ pub async fn list_data_groups() -> Result<Vec<DataGroupView>, AppError> {
 #[server(endpoint = "create_data_group")]
 pub async fn create_data_group(form: NewDataGroupForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::external_data;
+    use crate::server::admin::external_data;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = external_data::create_group(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/external-data/{id}?notice=data_group_created"));
@@ -30,7 +30,7 @@ pub async fn create_data_group(form: NewDataGroupForm) -> Result<(), AppError> {
 #[server(endpoint = "get_data_group")]
 pub async fn get_data_group(id: i32) -> Result<DataGroupView, AppError> {
     use super::ctx;
-    use crate::server::services::external_data;
+    use crate::server::admin::external_data;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         external_data::get(&c.state.db, id).await
     })
@@ -40,7 +40,7 @@ pub async fn get_data_group(id: i32) -> Result<DataGroupView, AppError> {
 #[server(endpoint = "save_data_group")]
 pub async fn save_data_group(form: DataGroupForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::external_data;
+    use crate::server::admin::external_data;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         external_data::save_group(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -55,7 +55,7 @@ pub async fn save_data_group(form: DataGroupForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_data_group")]
 pub async fn delete_data_group(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::external_data;
+    use crate::server::admin::external_data;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         external_data::delete_group(&c.state.db, &c.actor, &form.id, form.confirm.is_some())
             .await?;

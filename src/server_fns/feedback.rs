@@ -12,7 +12,7 @@ use crate::types::{
 #[server(endpoint = "list_projects")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
     use super::ctx;
-    use crate::server::services::projects;
+    use crate::server::admin::projects;
     ctx::run(ctx::MANAGERS, |c| async move {
         projects::list(&c.state.db).await
     })
@@ -23,7 +23,7 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
 #[server(endpoint = "save_project")]
 pub async fn save_project(form: ProjectForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::projects;
+    use crate::server::admin::projects;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = projects::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/projects/{id}?notice=project_saved"));
@@ -35,7 +35,7 @@ pub async fn save_project(form: ProjectForm) -> Result<(), AppError> {
 #[server(endpoint = "get_project")]
 pub async fn get_project(id: i32) -> Result<ProjectView, AppError> {
     use super::ctx;
-    use crate::server::services::projects;
+    use crate::server::admin::projects;
     ctx::run(ctx::MANAGERS, |c| async move {
         projects::view(&c.state.db, &c.state.settings, id).await
     })
@@ -45,7 +45,7 @@ pub async fn get_project(id: i32) -> Result<ProjectView, AppError> {
 #[server(endpoint = "create_feedback_type")]
 pub async fn create_feedback_type(form: NewFeedbackTypeForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::projects;
+    use crate::server::admin::projects;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = projects::create_type(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -60,11 +60,11 @@ pub async fn create_feedback_type(form: NewFeedbackTypeForm) -> Result<(), AppEr
 #[server(endpoint = "get_feedback_type")]
 pub async fn get_feedback_type(id: i32) -> Result<(FeedbackTypeView, Vec<TeamRef>), AppError> {
     use super::ctx;
-    use crate::server::services::{projects, teams};
+    use crate::server::admin::projects;
     ctx::run(ctx::MANAGERS, |c| async move {
         Ok((
             projects::type_view(&c.state.db, id).await?,
-            teams::refs(&c.state.db).await?,
+            crate::server::store::lookups::team_refs(&c.state.db).await?,
         ))
     })
     .await
@@ -73,7 +73,7 @@ pub async fn get_feedback_type(id: i32) -> Result<(FeedbackTypeView, Vec<TeamRef
 #[server(endpoint = "save_feedback_type")]
 pub async fn save_feedback_type(form: FeedbackTypeForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::projects;
+    use crate::server::admin::projects;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         projects::save_type(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -88,7 +88,7 @@ pub async fn save_feedback_type(form: FeedbackTypeForm) -> Result<(), AppError> 
 #[server(endpoint = "list_tickets")]
 pub async fn list_tickets(query: TicketQuery) -> Result<TicketListPage, AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         feedback::list(&c.state.db, &query).await
     })
@@ -98,7 +98,7 @@ pub async fn list_tickets(query: TicketQuery) -> Result<TicketListPage, AppError
 #[server(endpoint = "create_ticket")]
 pub async fn create_ticket(form: TicketForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         let id = feedback::create(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/feedback/{id}?notice=ticket_created"));
@@ -110,7 +110,7 @@ pub async fn create_ticket(form: TicketForm) -> Result<(), AppError> {
 #[server(endpoint = "get_ticket")]
 pub async fn get_ticket(id: i32) -> Result<TicketView, AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         feedback::get(&c.state.db, id, c.actor.user_id).await
     })
@@ -120,7 +120,7 @@ pub async fn get_ticket(id: i32) -> Result<TicketView, AppError> {
 #[server(endpoint = "change_ticket")]
 pub async fn change_ticket(form: TicketChangeForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         feedback::change(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -135,7 +135,7 @@ pub async fn change_ticket(form: TicketChangeForm) -> Result<(), AppError> {
 #[server(endpoint = "comment_on_ticket")]
 pub async fn comment_on_ticket(form: TicketCommentForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         feedback::add_comment(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -151,7 +151,7 @@ pub async fn comment_on_ticket(form: TicketCommentForm) -> Result<(), AppError> 
 #[server(endpoint = "follow_ticket")]
 pub async fn follow_ticket(ticket_id: String, follow: String) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         feedback::set_following(&c.state.db, &c.actor, &ticket_id, follow == "1").await?;
         leptos_axum::redirect(&format!("/feedback/{}", ticket_id.trim()));
@@ -163,7 +163,7 @@ pub async fn follow_ticket(ticket_id: String, follow: String) -> Result<(), AppE
 #[server(endpoint = "list_notifications")]
 pub async fn list_notifications() -> Result<Vec<NotificationView>, AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         let me = c.actor.user_id.ok_or(AppError::Unauthorized)?;
         feedback::notifications(&c.state.db, me).await
@@ -174,7 +174,7 @@ pub async fn list_notifications() -> Result<Vec<NotificationView>, AppError> {
 #[server(endpoint = "mark_notifications_read")]
 pub async fn mark_notifications_read() -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::feedback;
+    use crate::server::admin::feedback;
     ctx::run(ctx::MANAGERS, |c| async move {
         let me = c.actor.user_id.ok_or(AppError::Unauthorized)?;
         feedback::mark_all_read(&c.state.db, me).await?;
@@ -191,7 +191,7 @@ pub async fn load_external_source(
     id: Option<i32>,
 ) -> Result<crate::types::ExternalSourceEditor, AppError> {
     use super::ctx;
-    use crate::server::services::external_sources;
+    use crate::server::admin::external_sources;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         external_sources::editor(&c.state.db, &c.state.settings, project_id, id).await
     })
@@ -201,7 +201,7 @@ pub async fn load_external_source(
 #[server(endpoint = "save_external_source")]
 pub async fn save_external_source(form: crate::types::ExternalSourceForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::external_sources;
+    use crate::server::admin::external_sources;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = external_sources::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(

@@ -8,7 +8,7 @@ use crate::types::{
 #[server(endpoint = "load_filters")]
 pub async fn load_filters() -> Result<Vec<FilterListItem>, AppError> {
     use super::ctx;
-    use crate::server::services::filters;
+    use crate::server::admin::filters;
     ctx::run(ctx::MANAGERS, |c| async move {
         filters::list(&c.state.db).await
     })
@@ -18,8 +18,8 @@ pub async fn load_filters() -> Result<Vec<FilterListItem>, AppError> {
 #[server(endpoint = "load_filter_preview")]
 pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
     use super::ctx;
-    use crate::server::services::filters;
-    use crate::server::services::macros;
+    use crate::server::admin::filters;
+    use crate::server::admin::macros;
     use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
         let mut preview = filters::preview(&c.state.db, id).await?;
@@ -41,7 +41,7 @@ pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
 #[server(endpoint = "preview_filter")]
 pub async fn preview_filter(form: FilterForm) -> Result<crate::types::FilterLivePreview, AppError> {
     use super::ctx;
-    use crate::server::services::filters;
+    use crate::server::admin::filters;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         filters::preview_form(&c.state.db, &form).await
     })
@@ -56,7 +56,7 @@ pub async fn load_filter_form(
     scope: String,
 ) -> Result<(Option<FilterView>, FilterCatalogue), AppError> {
     use super::ctx;
-    use crate::server::services::filters;
+    use crate::server::admin::filters;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let filter = match id {
             Some(id) => Some(filters::get(&c.state.db, id).await?),
@@ -72,7 +72,7 @@ pub async fn load_filter_form(
 #[server(endpoint = "save_filter")]
 pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::filters;
+    use crate::server::admin::filters;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let notice = if form.id.trim().is_empty() {
             "filter_created"
@@ -89,7 +89,7 @@ pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_filter")]
 pub async fn delete_filter(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::filters;
+    use crate::server::admin::filters;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         filters::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/filters?notice=filter_deleted");

@@ -6,7 +6,7 @@ use crate::types::{CallQuery, ListenerCallPage, ListenerLogView};
 #[server(endpoint = "load_listener_log")]
 pub async fn load_listener_log(query: CallQuery) -> Result<ListenerLogView, AppError> {
     use super::ctx;
-    use crate::server::services::listener_log;
+    use crate::server::admin::listener_log;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         c.state.refusals.flush_for_reading(&c.state.db).await;
         listener_log::log(&c.state.db, &query).await
@@ -19,7 +19,7 @@ pub async fn load_listener_log(query: CallQuery) -> Result<ListenerLogView, AppE
 #[server(endpoint = "load_user_listener_calls")]
 pub async fn load_user_listener_calls(user_id: i32) -> Result<Option<ListenerCallPage>, AppError> {
     use super::ctx;
-    use crate::server::services::listener_log;
+    use crate::server::admin::listener_log;
     ctx::run(ctx::MANAGERS, |c| async move {
         let community_manager = ctx::signed_in_user()
             .await

@@ -7,7 +7,7 @@ use crate::types::{DeleteForm, ListenerCallPage, ListenerForm, ListenerFormOptio
 #[server(endpoint = "load_listeners")]
 pub async fn load_listeners() -> Result<(Vec<ListenerView>, ListenerCallPage), AppError> {
     use super::ctx;
-    use crate::server::services::{listener_log, listeners};
+    use crate::server::admin::{listener_log, listeners};
     use crate::types::CallQuery;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         c.state.refusals.flush_for_reading(&c.state.db).await;
@@ -25,7 +25,7 @@ pub async fn load_listener_form(
     scope: String,
 ) -> Result<ListenerFormOptions, AppError> {
     use super::ctx;
-    use crate::server::services::listeners;
+    use crate::server::admin::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         listeners::form_options(&c.state.db, &c.state.settings, id, &scope).await
     })
@@ -35,7 +35,7 @@ pub async fn load_listener_form(
 #[server(endpoint = "save_listener")]
 pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::listeners;
+    use crate::server::admin::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = listeners::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/listeners/{id}?notice=listener_saved"));
@@ -47,7 +47,7 @@ pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_listener")]
 pub async fn delete_listener(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::listeners;
+    use crate::server::admin::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         listeners::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/listeners?notice=listener_deleted");
@@ -63,7 +63,7 @@ pub async fn test_listener(
     find: String,
 ) -> Result<crate::types::ListenerTestView, AppError> {
     use super::ctx;
-    use crate::server::services::listeners;
+    use crate::server::admin::listeners;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         listeners::test_request(&c.state.db, &c.state.sealer, id, &find).await
     })

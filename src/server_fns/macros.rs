@@ -10,8 +10,8 @@ use crate::types::{
 #[server(endpoint = "load_macros")]
 pub async fn load_macros(scope: String) -> Result<Vec<MacroView>, AppError> {
     use super::ctx;
-    use crate::server::services::filters::{SCOPE_FEEDBACK, SCOPE_USER};
-    use crate::server::services::macros;
+    use crate::server::admin::macros;
+    use crate::server::engine::matching::{SCOPE_FEEDBACK, SCOPE_USER};
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let mut all = Vec::new();
         for s in [SCOPE_USER, SCOPE_FEEDBACK] {
@@ -31,16 +31,18 @@ pub async fn load_macro_form(
     scope: String,
 ) -> Result<(Option<MacroView>, MacroFormOptions), AppError> {
     use super::ctx;
-    use crate::server::services::{filters, macros, tags, teams};
+    use crate::server::admin::{filters, macros};
+    use crate::server::engine::matching;
+    use crate::server::engine::tags;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let m = match id {
             Some(id) => Some(macros::get(&c.state.db, id).await?),
             None => None,
         };
-        let scope = filters::parse_scope(m.as_ref().map(|m| m.scope.as_str()).unwrap_or(&scope));
+        let scope = matching::parse_scope(m.as_ref().map(|m| m.scope.as_str()).unwrap_or(&scope));
         let options = MacroFormOptions {
             scope: scope.to_string(),
-            teams: teams::refs(&c.state.db).await?,
+            teams: crate::server::store::lookups::team_refs(&c.state.db).await?,
             filters: filters::names(&c.state.db, scope).await?,
             tags: tags::CATALOGUE
                 .iter()
@@ -63,8 +65,8 @@ pub async fn load_macro_form(
 #[server(endpoint = "toggle_schedule")]
 pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
     use super::ctx;
+    use crate::server::admin::automation;
     use crate::server::domain::parse_id;
-    use crate::server::services::automation;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         let on = form.enabled == "true";
@@ -83,7 +85,7 @@ pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
 #[server(endpoint = "run_ticket_macro")]
 pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::macros;
+    use crate::server::admin::macros;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let outcome = macros::run_on_ticket_manually(
             &c.state.db,
@@ -107,7 +109,7 @@ pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> 
 #[server(endpoint = "save_macro")]
 pub async fn save_macro(form: MacroForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::macros;
+    use crate::server::admin::macros;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         macros::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect("/macros?notice=macro_saved");
@@ -119,7 +121,7 @@ pub async fn save_macro(form: MacroForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_macro")]
 pub async fn delete_macro(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::macros;
+    use crate::server::admin::macros;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         macros::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/macros?notice=macro_deleted");
@@ -132,7 +134,7 @@ pub async fn delete_macro(form: DeleteForm) -> Result<(), AppError> {
 #[server(endpoint = "run_macro")]
 pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::macros;
+    use crate::server::admin::macros;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let outcome = macros::run_manually(
             &c.state.db,

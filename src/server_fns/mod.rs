@@ -23,7 +23,7 @@ pub(crate) mod ctx {
     use leptos::prelude::*;
 
     use crate::errors::AppError;
-    use crate::server::services::Actor;
+    use crate::server::admin::Actor;
     use crate::server::state::AppState;
     use crate::server::web::ClientIp;
     use crate::types::{CurrentUserView, Role};
@@ -70,10 +70,10 @@ pub(crate) mod ctx {
                 h.get(http::header::COOKIE)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| {
-                        crate::server::services::auth::token_from_cookie_header(&state.settings, v)
+                        crate::server::admin::auth::token_from_cookie_header(&state.settings, v)
                     })
             })
-            .map(|token| crate::server::services::auth::session_id_for(&token));
+            .map(|token| crate::server::admin::auth::session_id_for(&token));
         let actor = Actor {
             user_id: Some(user.id),
             label: user.email.clone(),

@@ -8,7 +8,7 @@ use crate::types::OptOutDashboard;
 #[server(endpoint = "load_opt_out_dashboard")]
 pub async fn load_opt_out_dashboard(days: u32) -> Result<OptOutDashboard, AppError> {
     use super::ctx;
-    use crate::server::services::opt_out;
+    use crate::server::admin::opt_out;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         opt_out::dashboard(&c.state.db, days).await
     })

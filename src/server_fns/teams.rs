@@ -6,7 +6,7 @@ use crate::types::{DeleteForm, TeamForm, TeamView};
 #[server(endpoint = "list_teams")]
 pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
     use super::ctx;
-    use crate::server::services::teams;
+    use crate::server::admin::teams;
     ctx::run(
         ctx::MANAGERS,
         |c| async move { teams::list(&c.state.db).await },
@@ -18,7 +18,7 @@ pub async fn list_teams() -> Result<Vec<TeamView>, AppError> {
 #[server(endpoint = "save_team")]
 pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::teams;
+    use crate::server::admin::teams;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let notice = if form.id.trim().is_empty() {
             teams::create(&c.state.db, &c.actor, &form).await?;
@@ -36,7 +36,7 @@ pub async fn save_team(form: TeamForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_team")]
 pub async fn delete_team(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::teams;
+    use crate::server::admin::teams;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         teams::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/teams?notice=team_deleted");

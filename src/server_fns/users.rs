@@ -10,7 +10,7 @@ use crate::types::{
 #[server(endpoint = "comment_on_user")]
 pub async fn comment_on_user(form: UserCommentForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::users;
+    use crate::server::admin::users;
     ctx::run(ctx::MANAGERS, |c| async move {
         users::add_comment(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
@@ -27,8 +27,8 @@ pub async fn comment_on_user(form: UserCommentForm) -> Result<(), AppError> {
 #[server(endpoint = "end_sessions")]
 pub async fn end_sessions(user_id: String) -> Result<(), AppError> {
     use super::ctx;
+    use crate::server::admin::auth;
     use crate::server::domain::parse_id;
-    use crate::server::services::auth;
     use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
         let id = parse_id(&user_id).map_err(|m| AppError::field("user_id", m))?;
@@ -43,7 +43,7 @@ pub async fn end_sessions(user_id: String) -> Result<(), AppError> {
 #[server(endpoint = "list_users")]
 pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
     use super::ctx;
-    use crate::server::services::users;
+    use crate::server::admin::users;
     ctx::run(ctx::MANAGERS, |c| async move {
         users::list(&c.state.db, &query).await
     })
@@ -53,7 +53,7 @@ pub async fn list_users(query: UserQuery) -> Result<UserListPage, AppError> {
 #[server(endpoint = "load_user_detail")]
 pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
     use super::ctx;
-    use crate::server::services::users;
+    use crate::server::admin::users;
     use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
         // The audit log is for community managers only, here as on its own screen.
@@ -66,14 +66,14 @@ pub async fn load_user_detail(id: i32) -> Result<UserDetail, AppError> {
 #[server(endpoint = "load_user_form")]
 pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError> {
     use super::ctx;
-    use crate::server::services::{teams, users};
+    use crate::server::admin::users;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let user = match id {
             Some(id) => Some(users::get_row(&c.state.db, id).await?),
             None => None,
         };
         Ok(UserFormOptions {
-            teams: teams::refs(&c.state.db).await?,
+            teams: crate::server::store::lookups::team_refs(&c.state.db).await?,
             user,
         })
     })
@@ -84,7 +84,7 @@ pub async fn load_user_form(id: Option<i32>) -> Result<UserFormOptions, AppError
 #[server(endpoint = "save_user")]
 pub async fn save_user(form: UserForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::users;
+    use crate::server::admin::users;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let (id, notice) = if form.id.trim().is_empty() {
             (
@@ -106,7 +106,7 @@ pub async fn save_user(form: UserForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_user")]
 pub async fn delete_user(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::users;
+    use crate::server::admin::users;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         users::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/users?notice=user_deleted");
@@ -118,7 +118,7 @@ pub async fn delete_user(form: DeleteForm) -> Result<(), AppError> {
 #[server(endpoint = "load_import_report")]
 pub async fn load_import_report(id: i32) -> Result<ImportReport, AppError> {
     use super::ctx;
-    use crate::server::services::imports;
+    use crate::server::admin::imports;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         imports::report(&c.state.db, id).await
     })

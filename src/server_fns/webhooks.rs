@@ -10,7 +10,7 @@ use crate::types::{
 #[server(endpoint = "load_webhooks")]
 pub async fn load_webhooks(macro_id: i32) -> Result<Vec<WebhookView>, AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         webhooks::list_for_macro(&c.state.db, macro_id).await
     })
@@ -27,7 +27,7 @@ pub async fn load_webhook_editor(
     reveal: bool,
 ) -> Result<WebhookEditorView, AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let sealer = c.state.sealer.clone();
         webhooks::editor(
@@ -45,7 +45,7 @@ pub async fn load_webhook_editor(
 #[server(endpoint = "save_webhook")]
 pub async fn save_webhook(form: WebhookForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = webhooks::save(&c.state.db, &c.state.sealer, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/webhooks/{id}?notice=webhook_saved"));
@@ -57,7 +57,7 @@ pub async fn save_webhook(form: WebhookForm) -> Result<(), AppError> {
 #[server(endpoint = "delete_webhook")]
 pub async fn delete_webhook(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let macro_id =
             webhooks::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
@@ -71,8 +71,8 @@ pub async fn delete_webhook(form: DeleteForm) -> Result<(), AppError> {
 #[server(endpoint = "rotate_webhook_secret")]
 pub async fn rotate_webhook_secret(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
+    use crate::server::admin::webhooks;
     use crate::server::domain::parse_id;
-    use crate::server::services::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         webhooks::rotate_secret(&c.state.db, &c.state.sealer, &c.actor, id).await?;
@@ -86,7 +86,7 @@ pub async fn rotate_webhook_secret(form: DeleteForm) -> Result<(), AppError> {
 #[server(endpoint = "preview_webhook")]
 pub async fn preview_webhook(id: i32, target: String) -> Result<WebhookTryView, AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         webhooks::try_out(&c.state.db, &c.actor, id, &target, false).await
     })
@@ -97,8 +97,8 @@ pub async fn preview_webhook(id: i32, target: String) -> Result<WebhookTryView, 
 #[server(endpoint = "send_test_webhook")]
 pub async fn send_test_webhook(form: WebhookTryForm) -> Result<(), AppError> {
     use super::ctx;
+    use crate::server::admin::webhooks;
     use crate::server::domain::parse_id;
-    use crate::server::services::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         let sent = webhooks::try_out(&c.state.db, &c.actor, id, &form.target, true).await?;
@@ -115,7 +115,7 @@ pub async fn send_test_webhook(form: WebhookTryForm) -> Result<(), AppError> {
 #[server(endpoint = "load_webhook_log")]
 pub async fn load_webhook_log(query: DeliveryQuery) -> Result<WebhookLogView, AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         webhooks::log(&c.state.db, &query).await
     })
@@ -125,7 +125,7 @@ pub async fn load_webhook_log(query: DeliveryQuery) -> Result<WebhookLogView, Ap
 #[server(endpoint = "load_delivery")]
 pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         webhooks::delivery(&c.state.db, id).await
     })
@@ -136,7 +136,7 @@ pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
 #[server(endpoint = "resend_delivery")]
 pub async fn resend_delivery(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::services::webhooks;
+    use crate::server::admin::webhooks;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id: i64 = form
             .id

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use leptos::config::LeptosOptions;
 use leptos::server_fn::ServerFn;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use switchyard::server::services::{Actor, community};
+use switchyard::server::admin::{Actor, community};
 use switchyard::server::settings::Settings;
 use switchyard::server::startup;
 
@@ -266,7 +266,7 @@ pub async fn seed_listener(
     run_once: bool,
     customers: usize,
 ) -> Seeded {
-    use switchyard::server::services::{api_keys, filters, listeners, macros, teams, users};
+    use switchyard::server::admin::{api_keys, filters, listeners, macros, teams, users};
     use switchyard::types::{
         ApiKeyForm, FilterForm, FilterRowForm, ListenerForm, MacroActionForm, MacroForm, TeamForm,
         UserForm,
@@ -274,7 +274,7 @@ pub async fn seed_listener(
     let actor = Actor::system("test seed");
     let mut team_ids = Vec::new();
     for name in ["Customers", "Administrators"] {
-        let id = match teams::refs(db)
+        let id = match switchyard::server::store::lookups::team_refs(db)
             .await
             .unwrap()
             .iter()

@@ -2,6 +2,7 @@
 //! server functions, on SQLite and PostgreSQL.
 
 use crate::common;
+use switchyard::server::engine::external_values;
 
 use common::{ADMIN_EMAIL, TestApp};
 use switchyard::errors::AppError;
@@ -350,18 +351,18 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     );
     use sea_orm::EntityTrait;
     let ada = ada.one(&app.db).await.unwrap().unwrap();
-    let model = switchyard::server::services::feedback::find(&app.db, id.parse().unwrap())
+    let model = switchyard::server::admin::feedback::find(&app.db, id.parse().unwrap())
         .await
         .unwrap();
     // Like the app's own writers (a deferred SQLite transaction that reads first can fail
     // when another writer commits in between).
     let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
-    switchyard::server::services::feedback::comment_in(
+    switchyard::server::admin::feedback::comment_in(
         &txn,
         &model,
         Some(&ada),
         "Yes, 413 works.",
-        &switchyard::server::services::Actor::system("test"),
+        &switchyard::server::admin::Actor::system("test"),
     )
     .await
     .unwrap();
@@ -427,7 +428,7 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
     // A feedback macro greets the submitter by first name and tells a tracker their last
     // name alone: the erasure's sweep looks for full names, these are cut on their tickets.
     {
-        use switchyard::server::services::{Actor, macros, webhooks};
+        use switchyard::server::admin::{Actor, macros, webhooks};
         use switchyard::types::WebhookForm;
         let greet = feedback_macro(
             &app,
@@ -527,7 +528,7 @@ on_both_backends!(
 );
 
 async fn external_data_groups_hold_typed_values_shown_favourites_first(app: TestApp) {
-    use switchyard::server::services::external_data::{self, Subject};
+    use switchyard::server::engine::external_values::Subject;
     use switchyard::server_fns::external_data as data_fns;
     app.sign_in().await;
     let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await as i32;
@@ -570,7 +571,7 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
     ok(app.call::<data_fns::SaveDataGroup>(&refs).await).await;
 
     // Values as a listener will store them: each coerced to its field's type.
-    let fields = external_data::fields_of(&app.db, group.parse().unwrap())
+    let fields = external_values::fields_of(&app.db, group.parse().unwrap())
         .await
         .unwrap();
     // Like the app's own writers (a deferred SQLite transaction that reads first can fail
@@ -581,14 +582,14 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
         serde_json::json!("BETA-42"),
         serde_json::json!("2026-11-25T15:30:00+01:00"),
     ]) {
-        let typed = external_data::coerce(&f.kind, &raw).unwrap();
-        external_data::store(&txn, Subject::User(ada), f, typed)
+        let typed = external_values::coerce(&f.kind, &raw).unwrap();
+        external_values::store(&txn, Subject::User(ada), f, typed)
             .await
             .unwrap();
     }
     txn.commit().await.unwrap();
     drop(gate);
-    assert!(external_data::coerce("integer", &serde_json::json!("three")).is_err());
+    assert!(external_values::coerce("integer", &serde_json::json!("three")).is_err());
 
     let detail: switchyard::types::UserDetail = ok(app
         .call::<user_fns::LoadUserDetail>(&[("id", &ada.to_string())])
@@ -676,7 +677,7 @@ on_both_backends!(external_data_groups_hold_typed_values_shown_favourites_first)
 
 async fn external_sources_create_tickets_from_mapped_bodies(app: TestApp) {
     use serde_json::json;
-    use switchyard::server::services::{Actor, api_keys, external_sources};
+    use switchyard::server::admin::{Actor, api_keys, external_sources};
     use switchyard::types::{ApiKeyForm, ExternalSourceForm};
     let s = setup(&app).await;
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
@@ -906,7 +907,7 @@ pub(crate) async fn feedback_macro(
     actions: &[(&str, &str)],
     extra: switchyard::types::MacroForm,
 ) -> i32 {
-    use switchyard::server::services::{Actor, macros};
+    use switchyard::server::admin::{Actor, macros};
     use switchyard::types::{MacroActionForm, MacroForm};
     macros::save(
         &app.db,
@@ -934,7 +935,7 @@ pub(crate) async fn feedback_macro(
 
 /// A saved filter of `scope` from (field, op, value) rows, all of which must hold.
 async fn saved_filter(app: &TestApp, scope: &str, name: &str, rows: &[(&str, &str, &str)]) -> i32 {
-    use switchyard::server::services::{Actor, filters};
+    use switchyard::server::admin::{Actor, filters};
     use switchyard::types::{FilterForm, FilterRowForm};
     filters::save(
         &app.db,
@@ -961,7 +962,7 @@ async fn saved_filter(app: &TestApp, scope: &str, name: &str, rows: &[(&str, &st
 
 /// A feedback data group "Jira" with Issue key (string) and Story points (integer).
 pub(crate) async fn jira_group(app: &TestApp) -> (i32, i64) {
-    use switchyard::server::services::{Actor, external_data};
+    use switchyard::server::admin::{Actor, external_data};
     use switchyard::types::{DataFieldForm, DataGroupForm, NewDataGroupForm};
     let actor = Actor::system("test");
     let group = external_data::create_group(
@@ -1003,7 +1004,7 @@ pub(crate) async fn jira_group(app: &TestApp) -> (i32, i64) {
 
 async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     use serde_json::{Value, json};
-    use switchyard::server::services::{Actor, api_keys, listeners};
+    use switchyard::server::admin::{Actor, api_keys, listeners};
     use switchyard::types::{ApiKeyForm, ListenerForm};
     let s = setup(&app).await;
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
@@ -1251,7 +1252,7 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
 /// afterwards gets the first answer.
 async fn feedback_listeners_hold_one_idempotency_key_under_a_storm(backend: common::Backend) {
     use serde_json::{Value, json};
-    use switchyard::server::services::{Actor, api_keys, listeners};
+    use switchyard::server::admin::{Actor, api_keys, listeners};
     use switchyard::types::{ApiKeyForm, ListenerForm};
     let app = common::spawn_with(backend, |s| s.api_rate_burst = 1000).await;
     let s = setup(&app).await;
@@ -1411,7 +1412,7 @@ mod feedback_listeners_hold_one_idempotency_key_under_a_storm {
 }
 
 async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
-    use switchyard::server::services::{Actor, bulk_runs, feedback as fb_svc};
+    use switchyard::server::admin::{Actor, bulk_runs, feedback as fb_svc};
     use switchyard::types::{BulkRunForm, MacroForm, TicketChangeForm};
     let s = setup(&app).await;
     let ada = add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
@@ -1434,7 +1435,7 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     )
     .await;
     // Bad actions are named; a user action does not belong in a feedback macro.
-    let err = switchyard::server::services::macros::save(
+    let err = switchyard::server::admin::macros::save(
         &app.db,
         &Actor::system("test"),
         &MacroForm {
@@ -1627,20 +1628,20 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
 
 async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
     use serde_json::json;
-    use switchyard::server::services::{Actor, external_data, filters};
+    use switchyard::server::admin::{Actor, filters};
     let s = setup(&app).await;
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
     let a = submit(&app, &s, "Crash on save", "ada@example.com").await;
     let b = submit(&app, &s, "Typo in menu", ADMIN_EMAIL).await;
     let (group, _) = jira_group(&app).await;
-    let fields = external_data::fields_of(&app.db, group).await.unwrap();
+    let fields = external_values::fields_of(&app.db, group).await.unwrap();
     let points = fields.iter().find(|f| f.parameter == "points").unwrap();
     let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
-    external_data::store(
+    external_values::store(
         &txn,
-        external_data::Subject::Ticket(a.parse().unwrap()),
+        external_values::Subject::Ticket(a.parse().unwrap()),
         points,
-        external_data::coerce("integer", &json!(5)).unwrap(),
+        external_values::coerce("integer", &json!(5)).unwrap(),
     )
     .await
     .unwrap();
@@ -1719,7 +1720,7 @@ async fn matching(app: &TestApp, rows: &[(&str, &str, &str)]) -> u64 {
     static N: AtomicU64 = AtomicU64::new(0);
     let name = format!("filter {}", N.fetch_add(1, Ordering::Relaxed));
     let id = saved_filter(app, "feedback", &name, rows).await;
-    switchyard::server::services::filters::preview(&app.db, id)
+    switchyard::server::admin::filters::preview(&app.db, id)
         .await
         .unwrap()
         .matching
@@ -1727,7 +1728,7 @@ async fn matching(app: &TestApp, rows: &[(&str, &str, &str)]) -> u64 {
 
 async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp) {
     use chrono::{Duration, Timelike, Utc};
-    use switchyard::server::services::{Actor, automation, macros};
+    use switchyard::server::admin::{Actor, automation, macros};
     use switchyard::types::MacroForm;
     let s = setup(&app).await;
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
@@ -1921,7 +1922,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let ada_id = app
         .count("SELECT id FROM users WHERE email = 'ada@example.com'")
         .await as i32;
-    switchyard::server::services::users::comment_in(
+    switchyard::server::admin::users::comment_in(
         &app.db,
         ada_id,
         (None, "Casey Manager".into()),
@@ -1956,12 +1957,12 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     )
     .await
     .unwrap();
-    let who = switchyard::server::services::erasure::Identity::new(
+    let who = switchyard::server::engine::erasure::Identity::new(
         vec!["old.tester@example.com".into()],
         vec!["Olda Testerová".into()],
     );
     assert!(
-        !switchyard::server::services::erasure::check(&app.db, &who)
+        !switchyard::server::engine::erasure::check(&app.db, &who)
             .await
             .unwrap()
             .is_empty()
@@ -1981,7 +1982,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
         1,
     )
     .await;
-    let left = switchyard::server::services::erasure::check(&app.db, &who)
+    let left = switchyard::server::engine::erasure::check(&app.db, &who)
         .await
         .unwrap();
     assert!(left.is_empty(), "the scheduled removal left: {left:#?}");
@@ -1992,7 +1993,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     );
 
     // A filter a schedule uses cannot be deleted.
-    let err = switchyard::server::services::filters::delete(
+    let err = switchyard::server::admin::filters::delete(
         &app.db,
         &Actor::system("test"),
         &bugs.to_string(),

@@ -2,6 +2,7 @@
 //! SQLite and on PostgreSQL.
 
 use crate::common;
+use switchyard::server::engine::matching;
 
 use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 use leptos::server_fn::ServerFn;
@@ -543,7 +544,7 @@ async fn csv_import_reports_bad_rows_and_imports_the_rest(app: TestApp) {
 }
 
 async fn users_list_searches_filters_and_pages(app: TestApp) {
-    switchyard::server::services::community::load_demo_data(&app.db, 120)
+    switchyard::server::admin::community::load_demo_data(&app.db, 120)
         .await
         .unwrap();
     app.sign_in().await;
@@ -848,7 +849,7 @@ async fn api_keys_are_shown_once_and_stored_hashed(app: TestApp) {
 }
 
 async fn api_keys_authenticate_callers(app: TestApp) {
-    use switchyard::server::services::api_keys::{self, KeyRejection};
+    use switchyard::server::engine::keys::{self, KeyRejection};
     use switchyard::server::settings::Secret;
     app.sign_in().await;
     let (id, key) = create_key(&app, "Salesforce", "sf", "").await;
@@ -856,7 +857,7 @@ async fn api_keys_authenticate_callers(app: TestApp) {
     let check = |presented: Option<String>, ip: std::net::IpAddr| {
         let db = app.db.clone();
         async move {
-            api_keys::authenticate(&db, presented.map(Secret::new).as_ref(), ip)
+            keys::authenticate(&db, presented.map(Secret::new).as_ref(), ip)
                 .await
                 .unwrap()
         }
@@ -925,8 +926,7 @@ async fn api_keys_authenticate_callers(app: TestApp) {
 }
 
 async fn filters_select_users_by_and_or_groups(app: TestApp) {
-    use switchyard::server::services::filters;
-    switchyard::server::services::community::load_demo_data(&app.db, 60)
+    switchyard::server::admin::community::load_demo_data(&app.db, 60)
         .await
         .unwrap();
     app.sign_in().await;
@@ -1012,12 +1012,12 @@ async fn filters_select_users_by_and_or_groups(app: TestApp) {
         .count("SELECT id FROM users WHERE email = 'cm@example.com'")
         .await as i32;
     assert!(
-        filters::user_matches(&app.db, id as i32, hopper)
+        matching::user_matches(&app.db, id as i32, hopper)
             .await
             .unwrap()
     );
     assert!(
-        !filters::user_matches(&app.db, id as i32, admin)
+        !matching::user_matches(&app.db, id as i32, admin)
             .await
             .unwrap()
     );
@@ -1342,13 +1342,10 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
     );
     // The mark is the one the key file gives for Jim's email (in any case), and nothing
     // the database holds can make it: there is no key there to compute it with.
-    let mark = switchyard::server::services::macros::PersonMark::of(
-        &app.db,
-        &app.sealer,
-        "JIM@example.com",
-    )
-    .await
-    .unwrap();
+    let mark =
+        switchyard::server::admin::macros::PersonMark::of(&app.db, &app.sealer, "JIM@example.com")
+            .await
+            .unwrap();
     assert_eq!(mark.legacy, None);
     assert_eq!(
         app.count(&format!(
@@ -1363,7 +1360,7 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
     // key stays while such a mark does, and goes at the next start once none is left.
     let legacy_key = [7u8; 32];
     let ex_ann = "ann@example.com";
-    let legacy = switchyard::server::services::macros::subject_hash(&legacy_key, ex_ann).unwrap();
+    let legacy = switchyard::server::admin::macros::subject_hash(&legacy_key, ex_ann).unwrap();
     app.db
         .execute_unprepared(&format!(
             "UPDATE community SET hash_key = '{}'",
@@ -1403,7 +1400,7 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
         "a legacy mark still says the macro ran for Ann"
     );
     let name = app.settings.community_name.clone();
-    switchyard::server::services::community::ensure_community(&app.db, &name)
+    switchyard::server::admin::community::ensure_community(&app.db, &name)
         .await
         .unwrap();
     assert_eq!(
@@ -1418,7 +1415,7 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
         ))
         .await
         .unwrap();
-    switchyard::server::services::community::ensure_community(&app.db, &name)
+    switchyard::server::admin::community::ensure_community(&app.db, &name)
         .await
         .unwrap();
     assert_eq!(
@@ -1752,7 +1749,7 @@ fn totals(list: &[switchyard::types::OptOutTotal]) -> Vec<(String, u64)> {
 }
 
 async fn opt_out_dashboard_counts_removals_by_day_listener_and_macro(app: TestApp) {
-    use switchyard::server::services::opt_out;
+    use switchyard::server::admin::opt_out;
     use switchyard::server_fns::opt_out as opt_out_fns;
     use switchyard::types::OptOutDashboard;
     app.sign_in().await;
@@ -2032,8 +2029,8 @@ async fn opt_out_csv_is_for_community_managers_only(app: TestApp) {
 
 async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     use sea_orm::{EntityTrait, Set};
+    use switchyard::server::admin::listener_log;
     use switchyard::server::entities::{listener_call, macro_run};
-    use switchyard::server::services::listener_log;
     use switchyard::server_fns::listener_log as log_fns;
     use switchyard::types::{CallQuery, LISTENER_STATUSES, ListenerCallPage, ListenerLogView};
 
@@ -2605,7 +2602,7 @@ async fn status_of(app: &TestApp, client: &reqwest::Client) -> u16 {
 /// one after the other, erases them completely (the log's append-only rule lets a redacted
 /// entry be redacted further).
 async fn people_with_sign_in_attempts_and_managers_are_erased_completely(app: TestApp) {
-    use switchyard::server::services::erasure::{self, Identity};
+    use switchyard::server::engine::erasure::{self, Identity};
     app.sign_in().await;
     for (email, first, role, password) in [
         ("member.one@example.com", "Member", "participant", ""),

@@ -370,7 +370,7 @@ async fn the_test_request_panel_explains_without_running(app: TestApp) {
 }
 
 async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
-    use switchyard::server::services::{Actor, bulk_runs, filters, macros};
+    use switchyard::server::admin::{Actor, bulk_runs, filters, macros};
     use switchyard::server_fns::bulk_runs::StartBulkRun;
     use switchyard::types::{FilterForm, FilterRowForm, MacroActionForm, MacroForm};
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 4).await;
@@ -504,7 +504,7 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
         "the refused run is still about the manager (their listener log finds it)"
     );
     // A bulk removal erases as completely as any other, and leaves a receipt per person.
-    use switchyard::server::services::erasure;
+    use switchyard::server::engine::erasure;
     for i in 0..4 {
         let who = erasure::Identity::new(vec![format!("c{i}@example.com")], Vec::new());
         let left = erasure::check(&app.db, &who).await.unwrap();
@@ -520,7 +520,7 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
 /// A claim abandoned by a call that stalled is taken over by the next call with the key; the
 /// stalled call, when it wakes, can neither store its answer under the key nor free it.
 async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
-    use switchyard::server::services::listeners::{self, Claim, Held, Reply};
+    use switchyard::server::admin::listeners::{self, Claim, Held, Reply};
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
     let sealer = switchyard::server::secrets::Sealer::from_key(&[5; 32]);
     let f = &listeners::Fingerprint::of(&sealer, b"f");
@@ -627,7 +627,7 @@ async fn housekeeping_deletes_old_jobs_answers_and_log_rows(app: TestApp) {
 
 async fn a_macro_or_filter_in_use_by_a_listener_is_not_deleted(app: TestApp) {
     use switchyard::errors::AppError;
-    use switchyard::server::services::{Actor, filters, macros};
+    use switchyard::server::admin::{Actor, filters, macros};
     let s = seed_listener(&app.db, "deleteuser", REMOVE, false, 1).await;
     let actor = Actor::system("test");
     let err = macros::delete(&app.db, &actor, &s.macro_id.to_string(), true)
@@ -1005,7 +1005,7 @@ async fn a_removal_storm_with_one_key_runs_once(backend: Backend) {
 /// found", never a 500.
 async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
     use switchyard::errors::AppError;
-    use switchyard::server::services::{Actor, macros, users};
+    use switchyard::server::admin::{Actor, macros, users};
     use switchyard::shared::vocab::RunStatus;
     let s = seed_listener(&app.db, "once", PLUS_ONE, true, 2).await;
     let c0 = app

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::{ADMIN_EMAIL, Seeded, TestApp, seed_listener};
 use serde_json::{Value, json};
-use switchyard::server::services::{Actor, external_data, listeners};
+use switchyard::server::admin::{Actor, external_data, listeners};
 use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
 
 const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];

@@ -328,7 +328,7 @@ async fn counting_receiver(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_while_webhooks_are_sent_loses_no_queued_delivery() {
-    use switchyard::server::services::{Actor, webhooks};
+    use switchyard::server::admin::{Actor, webhooks};
     use switchyard::types::WebhookForm;
     let (seen, receiver) = counting_receiver(Duration::from_millis(250)).await;
     let url = fresh_database(Backend::Sqlite).await;

@@ -87,7 +87,7 @@ async fn schemathesis_finds_nothing_on_postgres() {
 /// external source under the same key as the macro listener, so the generated calls to every
 /// path reach a real one.
 async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
-    use switchyard::server::services::{Actor, external_data, listeners};
+    use switchyard::server::admin::{Actor, external_data, listeners};
     use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
     let actor = Actor::system("schemathesis seed");
     let group = external_data::create_group(
@@ -118,7 +118,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     .await
     .unwrap();
     // An external source under the same key, on a type with no required field.
-    let project = switchyard::server::services::projects::save(
+    let project = switchyard::server::admin::projects::save(
         &app.db,
         &actor,
         &switchyard::types::ProjectForm {
@@ -129,7 +129,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     )
     .await
     .unwrap();
-    let feedback_type = switchyard::server::services::projects::create_type(
+    let feedback_type = switchyard::server::admin::projects::create_type(
         &app.db,
         &actor,
         &switchyard::types::NewFeedbackTypeForm {
@@ -139,7 +139,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     )
     .await
     .unwrap();
-    switchyard::server::services::external_sources::save(
+    switchyard::server::admin::external_sources::save(
         &app.db,
         &actor,
         &switchyard::types::ExternalSourceForm {
@@ -190,7 +190,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     }
     // Feedback listeners of each type under the same key, on a ticket (id 1) of the source's
     // type, with a feedback data group and a feedback macro.
-    switchyard::server::services::feedback::create(
+    switchyard::server::admin::feedback::create(
         &app.db,
         &actor,
         &switchyard::types::TicketForm {
@@ -229,7 +229,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     )
     .await
     .unwrap();
-    let close = switchyard::server::services::macros::save(
+    let close = switchyard::server::admin::macros::save(
         &app.db,
         &actor,
         &switchyard::types::MacroForm {

@@ -4,6 +4,8 @@
 //! resend and the log, and what removing a person leaves.
 
 use crate::common;
+use switchyard::server::engine::external_values;
+use switchyard::server::engine::outbox;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,12 +18,14 @@ use common::{Backend, TestApp};
 use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::Sha256;
+use switchyard::server::admin::external_data::{self};
+use switchyard::server::admin::macros::{self, Trigger};
+use switchyard::server::admin::{Actor, imports, users, webhooks};
 use switchyard::server::delivery::{self, Outbox};
+use switchyard::server::engine::erasure;
+use switchyard::server::engine::external_values::{Subject, Typed};
 use switchyard::server::entities::{webhook, webhook_attempt, webhook_delivery};
 use switchyard::server::secrets::Sealer;
-use switchyard::server::services::external_data::{self, Subject, Typed};
-use switchyard::server::services::macros::{self, Trigger};
-use switchyard::server::services::{Actor, erasure, imports, users, webhooks};
 use switchyard::shared::vocab::DeliveryStatus;
 use switchyard::types::{
     DataFieldForm, DataGroupForm, MacroActionForm, MacroForm, NewDataGroupForm, UserForm,
@@ -238,7 +242,7 @@ async fn user_group(app: &TestApp, name: &str, fields: &[(&str, &str, &str)]) ->
     )
     .await
     .unwrap();
-    let fields = external_data::fields_of(&app.db, group)
+    let fields = external_values::fields_of(&app.db, group)
         .await
         .unwrap()
         .into_iter()
@@ -271,7 +275,7 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
     let (sealer, outbox) = outbox_for(&app);
     let jim = member(&app, "jim.o'neil@example.com", "Jim", "O'Neil").await;
     let (_, fields) = user_group(&app, "Profile", &[("Note", "note", "string")]).await;
-    let note_field = external_data::fields_of(
+    let note_field = external_values::fields_of(
         &app.db,
         app.count("SELECT id FROM data_groups").await as i32,
     )
@@ -280,7 +284,7 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
     .into_iter()
     .find(|f| f.id == fields[0])
     .unwrap();
-    external_data::store(
+    external_values::store(
         &app.db,
         Subject::User(jim),
         &note_field,
@@ -698,7 +702,7 @@ async fn the_capture_stores_typed_values_and_notes_what_does_not_fit(app: TestAp
         .await
         .unwrap();
     drain(&app, &outbox).await;
-    let values = external_data::values_for(&app.db, Subject::User(cy))
+    let values = external_values::values_for(&app.db, Subject::User(cy))
         .await
         .unwrap();
     let get = |label: &str| {
@@ -1035,7 +1039,7 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     assert_eq!(receipt.downstream[0].webhook, "erase in crm");
     assert_eq!(receipt.downstream[0].status, "succeeded");
     assert!(receipt.downstream[0].erased);
-    let dashboard = switchyard::server::services::opt_out::dashboard(&app.db, 7)
+    let dashboard = switchyard::server::admin::opt_out::dashboard(&app.db, 7)
         .await
         .unwrap();
     assert_eq!(dashboard.receipts.len(), 1);
@@ -1168,7 +1172,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
         ))
         .await
         .unwrap();
-    webhooks::seal_stored_secret_headers(&app.db, &sealer)
+    outbox::seal_stored_secret_headers(&app.db, &sealer)
         .await
         .unwrap();
     assert_eq!(
@@ -1290,7 +1294,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     let (receiver, base) = Receiver::start().await;
     let (sealer, outbox) = outbox_for(&app);
     let s = common::seed_listener(&app.db, "deleteuser", &[("remove_user", "")], false, 1).await;
-    let customers = switchyard::server::services::teams::refs(&app.db)
+    let customers = switchyard::server::store::lookups::team_refs(&app.db)
         .await
         .unwrap()
         .into_iter()
@@ -1531,7 +1535,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
 /// listener the checker finds nothing of them; the ticket stays, no longer theirs.
 async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: TestApp) {
     use serde_json::{Value, json};
-    use switchyard::server::services::{external_sources, listeners};
+    use switchyard::server::admin::{external_sources, listeners};
     use switchyard::types::{ExternalSourceForm, ListenerForm};
     let (receiver, base) = Receiver::start().await;
     let (sink, port) = SmtpSink::start().await;
@@ -1542,7 +1546,7 @@ async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: Te
     let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
     let fb = crate::feedback::setup(&app).await;
     let s = common::seed_listener(&app.db, "deleteuser", &[("remove_user", "")], false, 1).await;
-    let customers = switchyard::server::services::teams::refs(&app.db)
+    let customers = switchyard::server::store::lookups::team_refs(&app.db)
         .await
         .unwrap()
         .into_iter()

@@ -12,6 +12,49 @@ use std::fmt;
 
 use crate::types::Role;
 
+/// Who is doing something, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<i32>,
+    pub label: String,
+    pub ip: String,
+    /// The id (a hash, never the token) of the admin session acting, when a manager acts.
+    pub session: Option<String>,
+}
+
+impl Actor {
+    pub fn system(label: &str) -> Actor {
+        Actor {
+            user_id: None,
+            label: label.to_string(),
+            ip: String::new(),
+            session: None,
+        }
+    }
+}
+
+/// A time as the screens and logs print it: `2026-12-07 14:03 UTC`.
+pub fn format_time(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Text that PostgreSQL can store: no NUL character (it refuses them in text).
+pub fn check_storable(text: &str) -> Result<(), String> {
+    if text.contains('\0') {
+        return Err("must not contain NUL characters".into());
+    }
+    Ok(())
+}
+
+/// Text from a caller, fit for the log: control characters (NUL among them, which
+/// PostgreSQL refuses in text) shown as `�`, at most `max` characters.
+pub fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .take(max)
+        .collect()
+}
+
 /// An email address, trimmed and lower-cased so that uniqueness ignores case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);

@@ -1,7 +1,7 @@
 //! Sending queued webhook deliveries.
 //!
 //! A run queues its requests in `webhook_deliveries` in its own transaction
-//! (`services::webhooks::queue`). Here workers claim due deliveries with a lease (as the job
+//! (`outbox::queue`). Here workers claim due deliveries with a lease (as the job
 //! queue does: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the single writer on SQLite), send
 //! them outside any transaction — with a timeout, no redirects followed, the destination's
 //! addresses checked after DNS resolution (`outgoing::check`), a per-host rate, Standard
@@ -11,6 +11,8 @@
 //! sooner than `Retry-After`; any other answer fails at once. A delivery whose worker died is
 //! claimed again when its lease runs out, so every queued request is sent at least once.
 
+use crate::server::engine::external_values;
+use crate::server::engine::outbox;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,11 +27,10 @@ use tokio::sync::Notify;
 
 use crate::errors::AppError;
 use crate::server::db::begin_write;
+use crate::server::engine::external_values::Subject;
 use crate::server::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::secrets::Sealer;
-use crate::server::services::external_data::{self, Subject};
-use crate::server::services::webhooks;
 use crate::server::settings::Settings;
 use crate::server::signing::{self, SigningSecret};
 use crate::server::{outgoing, retry};
@@ -291,7 +292,7 @@ impl Outbox {
         if !d.sealed {
             return self.send_plain(d, hook).await;
         }
-        let opened = match webhooks::SealedRequest::open(&self.sealer, d) {
+        let opened = match outbox::SealedRequest::open(&self.sealer, d) {
             Ok(r) => r,
             Err(e) => {
                 return Outcome::Sent(Attempt {
@@ -306,7 +307,7 @@ impl Outbox {
         };
         let mut plain = d.clone();
         plain.url = opened.url.clone();
-        plain.headers = webhooks::headers_json(&opened.headers);
+        plain.headers = outbox::headers_json(&opened.headers);
         plain.body = opened.body;
         match self.send_plain(&plain, hook).await {
             Outcome::Sent(mut a) => {
@@ -338,8 +339,8 @@ impl Outbox {
         d: &webhook_delivery::Model,
         hook: Option<&webhook::Model>,
     ) -> Outcome {
-        let mut headers = webhooks::delivery_headers(d);
-        let secrets = match webhooks::open_secret_headers(&self.sealer, &mut headers) {
+        let mut headers = outbox::delivery_headers(d);
+        let secrets = match outbox::open_secret_headers(&self.sealer, &mut headers) {
             Ok(secrets) => secrets,
             // Another node's key file may open it: tried again.
             Err(e) => {
@@ -430,7 +431,7 @@ impl Outbox {
             return Outcome::Deferred(wait);
         }
         let secrets: Vec<SigningSecret> =
-            match hook.map(|w| webhooks::signing_secrets(w, &self.sealer, started_at)) {
+            match hook.map(|w| outbox::signing_secrets(w, &self.sealer, started_at)) {
                 Some(Ok(s)) => s,
                 Some(Err(e)) => return done(headers, Err((format!("cannot sign: {e}"), false))),
                 None => Vec::new(),
@@ -643,15 +644,15 @@ async fn capture(
         ));
     };
     let mut notes = Vec::new();
-    for field in external_data::fields_of(txn, group.id).await? {
+    for field in external_values::fields_of(txn, group.id).await? {
         match at_path(&json, &field.parameter) {
             None => notes.push(format!(
                 "{}: not in the answer (at {})",
                 field.label, field.parameter
             )),
-            Some(v) => match external_data::coerce(&field.kind, v) {
+            Some(v) => match external_values::coerce(&field.kind, v) {
                 Ok(typed) => {
-                    external_data::store(txn, subject, &field, typed).await?;
+                    external_values::store(txn, subject, &field, typed).await?;
                     notes.push(format!("{}: stored {}", field.label, v));
                 }
                 Err(why) => notes.push(format!("{}: not stored, {why}", field.label)),
@@ -716,7 +717,7 @@ async fn record(
             }
             Outcome::Cancelled(why) => {
                 sealed_cut |= d.sealed;
-                webhooks::cut_sealed(clear_lock(mine()), now)
+                outbox::cut_sealed(clear_lock(mine()), now)
                     .col_expr(
                         webhook_delivery::Column::Status,
                         Expr::value(DeliveryStatus::Cancelled),
@@ -778,7 +779,7 @@ async fn record(
             match next {
                 Some(at) => u.col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(at)),
                 // Sent or given up: a sealed request has done its job and is cut out.
-                None => webhooks::cut_sealed(u, now)
+                None => outbox::cut_sealed(u, now)
                     .col_expr(webhook_delivery::Column::FinishedAt, Expr::value(now)),
             }
         };
@@ -833,11 +834,11 @@ async fn record(
             request_headers: Set(if erased_meanwhile {
                 "[]".into()
             } else {
-                webhooks::attempt_headers_json(&attempt.request_headers)
+                outbox::attempt_headers_json(&attempt.request_headers)
             }),
             response_status: Set(status.map(i32::from)),
             response_headers: Set(match &attempt.answer {
-                Ok(a) if !erased_meanwhile => webhooks::attempt_headers_json(&a.headers),
+                Ok(a) if !erased_meanwhile => outbox::attempt_headers_json(&a.headers),
                 _ => "[]".into(),
             }),
             response_body: Set(match &attempt.answer {
@@ -859,7 +860,7 @@ async fn record(
             sealed_cut = true;
             let reason = format!(
                 "the receiver answered 410 Gone at {}",
-                crate::server::services::format_time(&now)
+                crate::server::domain::format_time(&now)
             );
             webhook::Entity::update_many()
                 .col_expr(webhook::Column::Enabled, Expr::value(false))
@@ -867,7 +868,7 @@ async fn record(
                 .filter(webhook::Column::Id.eq(id))
                 .exec(&txn)
                 .await?;
-            webhooks::cut_sealed(webhook_delivery::Entity::update_many(), now)
+            outbox::cut_sealed(webhook_delivery::Entity::update_many(), now)
                 .col_expr(
                     webhook_delivery::Column::Status,
                     Expr::value(DeliveryStatus::Cancelled),
@@ -886,9 +887,9 @@ async fn record(
     txn.commit().await?;
     drop(_gate);
     if sealed_cut {
-        crate::server::services::erasure::compact(
+        crate::server::engine::erasure::compact(
             db,
-            crate::server::services::erasure::DELIVERY_TABLES,
+            crate::server::engine::erasure::DELIVERY_TABLES,
         )
         .await;
     }

@@ -1,7 +1,7 @@
 //! Shared look-ups of listener targets. Under load many user listener calls wait at the same
 //! moment for the same question: is there a user with this email, and does the listener's
 //! filter let them through? One task takes every question waiting at that moment and answers
-//! them with one query per filter (`filters::users_by_email`), so a read is shared by many
+//! them with one query per filter (`matching::users_by_email`), so a read is shared by many
 //! calls instead of paid by each, as `ingest` does for the writes. A call alone waits for
 //! nobody: it is answered by a batch of one.
 
@@ -10,10 +10,10 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use super::matching::{self, Placed, Placing};
 use crate::errors::AppError;
 use crate::server::entities::user;
 use crate::server::lite::{self, Lane};
-use crate::server::services::filters::{self, Placed, Placing};
 use crate::types::FilterDefinition;
 
 /// At most this many questions share one batch.
@@ -101,7 +101,7 @@ async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Que
                 lane.run(move |conn| place(conn, &emails, filter.as_deref()))
                     .await
             }
-            None => filters::users_by_email(db, &emails, filter.as_deref()).await,
+            None => matching::users_by_email(db, &emails, filter.as_deref()).await,
         };
         match found {
             Ok(placed) => {
@@ -119,7 +119,7 @@ async fn answer(db: &DatabaseConnection, lane: Option<&Lane>, questions: Vec<Que
     }
 }
 
-/// `filters::users_by_email` on the lane's connection: the same queries, run directly.
+/// `matching::users_by_email` on the lane's connection: the same queries, run directly.
 fn place(
     conn: &mut rusqlite::Connection,
     emails: &[String],

@@ -11,11 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use sea_orm::{DatabaseConnection, EntityTrait, Set, Statement};
 use tokio::sync::{mpsc, oneshot};
 
+use super::keys;
 use crate::errors::AppError;
 use crate::server::db::{begin_write, sqlite_write_turn};
 use crate::server::entities::{job, listener_call, macro_run, ticket, user};
 use crate::server::lite::{self, Lane};
-use crate::server::services::api_keys;
 use crate::server::worker::{self, MacroRunJob};
 
 /// At most this many calls share one transaction.
@@ -278,7 +278,7 @@ async fn write(db: &DatabaseConnection, calls: Vec<Accept>) -> Result<Vec<Outcom
             .await?,
     );
     for (key_id, count) in uses {
-        api_keys::record_uses(&txn, key_id, count).await?;
+        keys::record_uses(&txn, key_id, count).await?;
     }
     txn.commit().await?;
     Ok(outcomes(mask, written(n, &run_ids, &job_ids, &call_ids)?))
@@ -331,7 +331,7 @@ async fn write_on_lane(lane: &Lane, calls: Vec<Accept>) -> Result<Vec<Outcome>, 
         for (key_id, count) in uses {
             lite::execute(
                 &txn,
-                &api_keys::uses_update(key_id, count).build(DbBackend::Sqlite),
+                &keys::uses_update(key_id, count).build(DbBackend::Sqlite),
             )?;
         }
         txn.commit().map_err(lite::fault)?;

@@ -2,9 +2,15 @@
 //! email sender, group commit of accepted calls, target look-ups, refusal counting.
 
 pub mod delivery;
+pub mod erasure;
+pub mod external_values;
 pub mod finder;
 pub mod ingest;
+pub mod keys;
 pub mod lease;
+pub mod matching;
+pub mod outbox;
 pub mod refusals;
 pub mod runtime;
+pub mod tags;
 pub mod worker;

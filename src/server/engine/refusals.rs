@@ -130,7 +130,7 @@ impl Refusals {
         let mut reason = Reason {
             scope: r.scope,
             kind: r.kind,
-            key: crate::server::services::listeners::printable(r.key, 100),
+            key: crate::server::domain::printable(r.key, 100),
             status: r.status,
             code: r.code.to_string(),
         };

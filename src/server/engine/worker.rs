@@ -27,12 +27,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
 
 use crate::errors::AppError;
+use crate::server::admin::macros::{self, RunContext, Trigger};
 use crate::server::cache::Lookups;
 use crate::server::db::begin_write;
+use crate::server::domain::Actor;
 use crate::server::entities::{job, macro_def};
 use crate::server::secrets::Sealer;
-use crate::server::services::Actor;
-use crate::server::services::macros::{self, RunContext, Trigger};
 use crate::shared::vocab::{JobKind, JobStatus};
 use crate::types::MacroView;
 
@@ -340,7 +340,7 @@ pub async fn execute_many(
     };
     // What removals deleted is compacted away (once for the batch) before anyone is told the
     // run is done.
-    let mut erased: Option<crate::server::services::erasure::Erased> = None;
+    let mut erased: Option<crate::server::engine::erasure::Erased> = None;
     for result in &results {
         if let JobResult::Done(macros::RunOutcome {
             erased: Some(e), ..
@@ -353,7 +353,7 @@ pub async fn execute_many(
         }
     }
     if let Some(erased) = &erased {
-        crate::server::services::erasure::settle(db, erased).await;
+        crate::server::engine::erasure::settle(db, erased).await;
     }
     for job in jobs {
         let _ = signals.finished.send(job.id);
@@ -635,7 +635,7 @@ pub fn spawn(
                         && looked_at_schedules.is_none_or(|t| t.elapsed() >= SCHEDULE_EVERY)
                     {
                         looked_at_schedules = Some(std::time::Instant::now());
-                        match crate::server::services::automation::run_due(&db, Utc::now()).await {
+                        match crate::server::admin::automation::run_due(&db, Utc::now()).await {
                             Ok(started) if !started.is_empty() => {
                                 tracing::info!(bulk_runs = ?started, "schedules started");
                                 signals.work_arrived();
@@ -651,7 +651,7 @@ pub fn spawn(
                             Ok(_) => {}
                             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
                         }
-                        crate::server::services::erasure::compact_pending(&db).await;
+                        crate::server::engine::erasure::compact_pending(&db).await;
                     }
                     let batch = give_way(&signals).await;
                     let ran = match claim_many(&db, &name, lease, batch).await {

@@ -1,5 +1,5 @@
 //! The public `/api/v1` routes. Handlers read the HTTP request (key, query, headers, body)
-//! and write the reply; the contract itself lives in `services::listeners`.
+//! and write the reply; the contract itself lives in `admin::listeners`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::server::admin::external_sources;
+use crate::server::admin::listeners::{self, InboundCall};
 use crate::server::refusals::SOURCE;
-use crate::server::services::external_sources;
-use crate::server::services::listeners::{self, InboundCall};
 use crate::server::settings::Secret;
 use crate::server::state::AppState;
 use crate::shared::vocab::{ListenerKind, Scope};

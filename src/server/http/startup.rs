@@ -1,6 +1,7 @@
 //! Building and running the server. `prepare` connects and migrates; `router` assembles the
 //! routes; `serve` runs on a listener the caller bound (port 0 in tests).
 
+use crate::server::engine::outbox;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,12 +15,12 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 
 use crate::app::{App, shell};
+use crate::server::admin::community;
 use crate::server::engine::runtime::Runtime;
 use crate::server::finder::Finder;
 use crate::server::ingest::Ingest;
 use crate::server::lite::Lane;
 use crate::server::rate_limit::RateLimiter;
-use crate::server::services::community;
 use crate::server::settings::Settings;
 use crate::server::state::{AppState, Shared};
 use crate::server::worker::{self, Signals};
@@ -91,7 +92,7 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/users/import/upload",
             post(web::upload_users_csv).layer(DefaultBodyLimit::max(
-                crate::server::services::imports::MAX_BYTES + 64 * 1024,
+                crate::server::admin::imports::MAX_BYTES + 64 * 1024,
             )),
         )
         .leptos_routes_with_context(&state, routes, || {}, move || shell(options.clone()))
@@ -128,7 +129,7 @@ pub async fn serve(
     community::record_key_file(&state.db, &state.sealer)
         .await
         .map_err(std::io::Error::other)?;
-    crate::server::services::webhooks::seal_stored_secret_headers(&state.db, &state.sealer)
+    outbox::seal_stored_secret_headers(&state.db, &state.sealer)
         .await
         .map_err(|e| {
             std::io::Error::other(format!("cannot seal the stored secret header values: {e}"))
@@ -138,10 +139,10 @@ pub async fn serve(
     // else writes (a checkpoint waits for the writers' turn, and a short one is cheapest while
     // nothing runs); PostgreSQL's vacuum may take long on large tables and runs beside.
     if state.db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-        crate::server::services::erasure::compact_all(&state.db).await;
+        crate::server::engine::erasure::compact_all(&state.db).await;
     } else {
         let db = state.db.clone();
-        tokio::spawn(async move { crate::server::services::erasure::compact_all(&db).await });
+        tokio::spawn(async move { crate::server::engine::erasure::compact_all(&db).await });
     }
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = worker::spawn(

@@ -36,7 +36,7 @@ pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub runtime: Runtime,
     /// Failed sign-ins per account and address in this process (`auth::SignInGuard`).
-    pub sign_ins: crate::server::services::auth::SignInGuard,
+    pub sign_ins: crate::server::admin::auth::SignInGuard,
     /// Sends queued webhook deliveries.
     pub outbox: Arc<Outbox>,
 }

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::errors::AppError;
-use crate::server::services::{Actor, auth, imports};
+use crate::server::admin::{Actor, auth, imports};
 use crate::server::state::AppState;
 use crate::types::{CurrentUserView, Role};
 
@@ -305,7 +305,7 @@ pub async fn opt_out_csv(
         return AppError::Forbidden("only community managers can download opt-out events".into())
             .into_response();
     }
-    match crate::server::services::opt_out::csv(&state.db).await {
+    match crate::server::admin::opt_out::csv(&state.db).await {
         Ok(body) => {
             let file = format!(
                 "attachment; filename=\"opt-outs-{}.csv\"",

@@ -41,7 +41,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 // was a file created and deleted again.
                 .pragma("temp_store", "memory")
                 // Deleted content is overwritten with zeros, so an erased person cannot be
-                // read back from the file's free pages (`services::erasure`).
+                // read back from the file's free pages (`engine::erasure`).
                 .pragma("secure_delete", "on")
         });
     } else {

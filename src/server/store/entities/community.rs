@@ -9,7 +9,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub hash_key: String,
     /// Secret header values stored before they were sealed at rest have been sealed
-    /// (`webhooks::seal_stored_secret_headers`).
+    /// (`engine::outbox::seal_stored_secret_headers`).
     pub secrets_sealed: bool,
     /// `Sealer::key_check` of the key file this database is keyed with; empty until the
     /// first start records it.

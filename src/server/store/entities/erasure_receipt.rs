@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// What one removal did, without saying who was removed (`services::erasure::Receipt`).
+/// What one removal did, without saying who was removed (`engine::erasure::Receipt`).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "erasure_receipts")]
 pub struct Model {

@@ -1,5 +1,5 @@
 //! SeaORM entities, one per table, in the shape `sea-orm-cli generate entity` writes.
-//! Behaviour lives in `crate::server::services`, never here.
+//! Behaviour lives in `crate::server::admin`, never here.
 
 pub mod admin_session;
 pub mod api_key;

@@ -2,6 +2,10 @@
 //! (feedback macros), each run as one transaction. The same run functions serve the user and
 //! ticket pages, bulk runs, listeners, automation and schedules.
 
+use crate::server::engine::matching;
+use crate::server::engine::outbox;
+use crate::server::engine::tags;
+use crate::server::store::audit_trail;
 use chrono::Utc;
 use hmac::{Hmac, Mac};
 use sea_orm::sea_query::Expr;
@@ -12,10 +16,10 @@ use sea_orm::{
 use sha2::Sha256;
 use std::sync::Arc;
 
-use super::filters::{SCOPE_FEEDBACK, SCOPE_USER};
-use super::{Actor, audit, community, feedback, format_time, projects, teams};
+use super::{Actor, community, feedback, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
+use crate::server::engine::matching::{SCOPE_FEEDBACK, SCOPE_USER};
 use crate::server::entities::{
     macro_def, macro_mark, macro_run, opt_out_event, team_membership, ticket, user,
 };
@@ -25,8 +29,6 @@ use crate::types::{
     AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
     MacroRunView, MacroView, Role, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
 };
-
-pub const REMOVED_LABEL: &str = "Removed user";
 
 pub use crate::shared::vocab::Trigger;
 
@@ -45,7 +47,7 @@ pub struct RunOutcome {
     pub steps: Vec<String>,
     /// When the run removed the person: what the erasure did (call `erasure::settle` with it
     /// once the run's transaction has committed).
-    pub erased: Option<super::erasure::Erased>,
+    pub erased: Option<crate::server::engine::erasure::Erased>,
 }
 
 /// The keyed hash that stood for a person's email in `macro_marks` before the key moved to
@@ -346,11 +348,9 @@ fn parse_form(
             "add_comment" if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_comment" => {
-                super::tags::check(value, scope, external).map(|_| MacroAction::AddComment {
-                    text: value.to_string(),
-                })
-            }
+            "add_comment" => tags::check(value, scope, external).map(|_| MacroAction::AddComment {
+                text: value.to_string(),
+            }),
             "set_status" if value.is_empty() => Err("name the status, e.g. Closed".into()),
             "set_status" if value.chars().count() > 60 => {
                 Err("the status must be at most 60 characters".into())
@@ -366,8 +366,8 @@ fn parse_form(
             "add_ticket_comment" if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_ticket_comment" => feedback::check_storable(value)
-                .and_then(|_| super::tags::check(value, scope, external))
+            "add_ticket_comment" => crate::server::domain::check_storable(value)
+                .and_then(|_| tags::check(value, scope, external))
                 .map(|_| MacroAction::AddTicketComment {
                     text: value.to_string(),
                 }),
@@ -551,7 +551,7 @@ async fn filter_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, A
 
 /// Every macro of `scope` ("user" or "feedback"), by name.
 pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroView>, AppError> {
-    let teams = teams::refs(db).await?;
+    let teams = crate::server::store::lookups::team_refs(db).await?;
     let filters = filter_names(db).await?;
     let hooks = super::webhooks::steps(db, None).await?;
     macro_def::Entity::find()
@@ -565,7 +565,7 @@ pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroVie
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<MacroView, AppError> {
-    let teams = teams::refs(db).await?;
+    let teams = crate::server::store::lookups::team_refs(db).await?;
     let filters = filter_names(db).await?;
     let hooks = super::webhooks::steps(db, Some(id)).await?;
     view(find(db, id).await?, &teams, &filters, &hooks)
@@ -632,12 +632,12 @@ pub async fn save(
         "" => None,
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
-    let teams = teams::refs(db).await?;
+    let teams = crate::server::store::lookups::team_refs(db).await?;
     let scope = match &existing {
-        Some(m) => super::filters::parse_scope(&m.scope),
-        None => super::filters::parse_scope(&form.scope),
+        Some(m) => matching::parse_scope(&m.scope),
+        None => matching::parse_scope(&form.scope),
     };
-    let external = super::tags::external_tags(db, scope).await?;
+    let external = tags::external_tags(db, scope).await?;
     let p = parse_form(form, scope, &teams, &external)?;
     let mut errors = FieldErrors::new();
     for (field, id) in [
@@ -648,7 +648,7 @@ pub async fn save(
         ),
     ] {
         if let Some(id) = id
-            && let Err(e) = super::filters::find_in_scope(db, id, scope, field).await
+            && let Err(e) = matching::find_in_scope(db, id, scope, field).await
         {
             errors.absorb(e)?;
         }
@@ -717,7 +717,7 @@ pub async fn save(
         sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
         _ => return Err(AppError::internal("saved macro has no id")),
     };
-    audit::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
+    audit_trail::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();
@@ -741,13 +741,17 @@ pub async fn delete(
     )
     .await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let sealed = super::webhooks::cancel_waiting_of_macro(&txn, id).await?;
+    let sealed = outbox::cancel_waiting_of_macro(&txn, id).await?;
     macro_def::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
+    audit_trail::record(&txn, actor, "macro.deleted", &existing.name, "").await?;
     txn.commit().await?;
     drop(gate);
     if sealed {
-        super::erasure::compact(db, super::erasure::DELIVERY_TABLES).await;
+        crate::server::engine::erasure::compact(
+            db,
+            crate::server::engine::erasure::DELIVERY_TABLES,
+        )
+        .await;
     }
     crate::server::cache::changed();
     Ok(())
@@ -792,7 +796,7 @@ pub async fn execute(
     txn.commit().await?;
     drop(gate);
     if let Some(erased) = &outcome.erased {
-        super::erasure::settle(db, erased).await;
+        crate::server::engine::erasure::settle(db, erased).await;
     }
     Ok(outcome)
 }
@@ -1033,13 +1037,16 @@ async fn run_in(
         });
     }
 
-    let all_teams = teams::refs(txn).await?;
+    let all_teams = crate::server::store::lookups::team_refs(txn).await?;
     let mut steps = Vec::new();
     let mut erased = None;
     // A removal's webhooks and emails are rendered just before the erasure, while the person
     // is still there to name (telling a CRM to erase the same person needs their email), and
-    // queued sealed with who they name (`webhooks::queue`).
-    let mut sealed: Option<(Vec<super::webhooks::Rendered>, super::erasure::Identity)> = None;
+    // queued sealed with who they name (`outbox::queue`).
+    let mut sealed: Option<(
+        Vec<outbox::Rendered>,
+        crate::server::engine::erasure::Identity,
+    )> = None;
     for action in &m.actions {
         match action {
             MacroAction::AdjustScore { delta } => {
@@ -1066,7 +1073,7 @@ async fn run_in(
             }
             MacroAction::AddComment { text } => {
                 let body = if text.contains("((") {
-                    super::tags::Values::load(txn, Some(target), None, now)
+                    tags::Values::load(txn, Some(target), None, now)
                         .await?
                         .render(text)
                 } else {
@@ -1089,22 +1096,19 @@ async fn run_in(
                 return Err(AppError::internal("a feedback action in a user macro"));
             }
             MacroAction::RemoveUser => {
-                let hooks = super::webhooks::enabled_of(txn, m.id).await?;
+                let hooks = outbox::enabled_of(txn, m.id).await?;
                 if !hooks.is_empty() {
                     let fresh = user::Entity::find_by_id(target.id)
                         .one(txn)
                         .await?
                         .unwrap_or_else(|| target.clone());
-                    let values = super::tags::Values::load(txn, Some(&fresh), None, now).await?;
+                    let values = tags::Values::load(txn, Some(&fresh), None, now).await?;
                     sealed = Some((
-                        hooks
-                            .iter()
-                            .map(|w| super::webhooks::render(w, &values))
-                            .collect(),
-                        super::erasure::Identity::of(txn, &fresh).await?,
+                        hooks.iter().map(|w| outbox::render(w, &values)).collect(),
+                        crate::server::engine::erasure::Identity::of(txn, &fresh).await?,
                     ));
                 }
-                erased = Some(super::erasure::erase(txn, target, &label).await?);
+                erased = Some(crate::server::engine::erasure::erase(txn, target, &label).await?);
                 if m.options.include_on_dashboard {
                     let team_names = teams_of(txn, target.id, &all_teams).await?;
                     opt_out_event::ActiveModel {
@@ -1128,7 +1132,7 @@ async fn run_in(
     let hooks = if removes {
         Vec::new()
     } else {
-        super::webhooks::enabled_of(txn, m.id).await?
+        outbox::enabled_of(txn, m.id).await?
     };
     let (rendered, seal_for) = if let Some((rendered, who)) = sealed {
         (rendered, Some(who))
@@ -1139,12 +1143,9 @@ async fn run_in(
             .one(txn)
             .await?
             .unwrap_or_else(|| target.clone());
-        let values = super::tags::Values::load(txn, Some(&fresh), None, now).await?;
+        let values = tags::Values::load(txn, Some(&fresh), None, now).await?;
         (
-            hooks
-                .iter()
-                .map(|w| super::webhooks::render(w, &values))
-                .collect(),
+            hooks.iter().map(|w| outbox::render(w, &values)).collect(),
             None,
         )
     };
@@ -1165,17 +1166,17 @@ async fn run_in(
     )
     .await?;
     let about = if removes {
-        super::webhooks::About {
+        outbox::About {
             user_id: None,
             ticket_id: None,
             label: label.clone(),
         }
     } else {
-        super::webhooks::About::user(target)
+        outbox::About::user(target)
     };
     let seal = match (&seal_for, &ctx.sealer) {
         (None, _) => None,
-        (Some(who), Some(sealer)) => Some(super::webhooks::Seal {
+        (Some(who), Some(sealer)) => Some(outbox::Seal {
             sealer: sealer.as_ref(),
             who,
         }),
@@ -1185,10 +1186,10 @@ async fn run_in(
             ));
         }
     };
-    super::webhooks::queue(
+    outbox::queue(
         txn,
         rendered,
-        super::webhooks::Origin {
+        outbox::Origin {
             macro_id: Some(m.id),
             run_id: Some(run),
             about: &about,
@@ -1199,10 +1200,10 @@ async fn run_in(
     )
     .await?;
     if let Some(e) = &erased {
-        super::erasure::record_receipt(
+        crate::server::engine::erasure::record_receipt(
             txn,
             e,
-            &super::erasure::Requested {
+            &crate::server::engine::erasure::Requested {
                 run_id: Some(run),
                 macro_id: Some(m.id),
                 macro_name: m.name.clone(),
@@ -1231,8 +1232,9 @@ pub async fn run_on_ticket(
     t: &ticket::Model,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
-    let feedback_type = projects::type_definition(txn, t.feedback_type_id).await?;
-    let all_teams = teams::refs(txn).await?;
+    let feedback_type =
+        crate::server::store::lookups::type_definition(txn, t.feedback_type_id).await?;
+    let all_teams = crate::server::store::lookups::team_refs(txn).await?;
     let mut current = t.clone();
     let mut steps = Vec::new();
     for action in &m.actions {
@@ -1296,15 +1298,9 @@ pub async fn run_on_ticket(
                     None => None,
                 };
                 let body = if text.contains("((") {
-                    super::tags::Values::for_ticket(
-                        txn,
-                        &current,
-                        &feedback_type,
-                        &all_teams,
-                        Utc::now(),
-                    )
-                    .await?
-                    .render(text)
+                    tags::Values::for_ticket(txn, &current, &feedback_type, &all_teams, Utc::now())
+                        .await?
+                        .render(text)
                 } else {
                     text.clone()
                 };
@@ -1326,19 +1322,15 @@ pub async fn run_on_ticket(
         });
     }
     // The webhooks see the ticket as the actions left it.
-    let hooks = super::webhooks::enabled_of(txn, m.id).await?;
+    let hooks = outbox::enabled_of(txn, m.id).await?;
     let rendered = if hooks.is_empty() {
         Vec::new()
     } else {
         // Read again: comments of this run changed its popularity.
         let fresh = feedback::find(txn, t.id).await?;
         let values =
-            super::tags::Values::for_ticket(txn, &fresh, &feedback_type, &all_teams, Utc::now())
-                .await?;
-        hooks
-            .iter()
-            .map(|w| super::webhooks::render(w, &values))
-            .collect()
+            tags::Values::for_ticket(txn, &fresh, &feedback_type, &all_teams, Utc::now()).await?;
+        hooks.iter().map(|w| outbox::render(w, &values)).collect()
     };
     steps.extend(rendered.iter().map(|r| format!("Send webhook {}", r.name)));
     let run = record_run(
@@ -1352,13 +1344,13 @@ pub async fn run_on_ticket(
         actor,
     )
     .await?;
-    super::webhooks::queue(
+    outbox::queue(
         txn,
         rendered,
-        super::webhooks::Origin {
+        outbox::Origin {
             macro_id: Some(m.id),
             run_id: Some(run),
-            about: &super::webhooks::About::ticket(t),
+            about: &outbox::About::ticket(t),
             test: false,
             resend_of: None,
             seal: None,
@@ -1499,7 +1491,7 @@ async fn record_run(
         (Some(id), None) => format!("user {id}"),
         (None, None) => "a removed user".into(),
     };
-    audit::record(
+    audit_trail::record(
         db,
         actor,
         "macro.run",

@@ -7,7 +7,6 @@ pub mod auth;
 pub mod automation;
 pub mod bulk_runs;
 pub mod community;
-pub mod erasure;
 pub mod external_data;
 pub mod external_sources;
 pub mod feedback;
@@ -18,31 +17,11 @@ pub mod listeners;
 pub mod macros;
 pub mod opt_out;
 pub mod projects;
-pub mod tags;
 pub mod teams;
 pub mod users;
 pub mod webhooks;
 
-/// Who is doing something, for the audit log.
-#[derive(Debug, Clone)]
-pub struct Actor {
-    pub user_id: Option<i32>,
-    pub label: String,
-    pub ip: String,
-    /// The id (a hash, never the token) of the admin session acting, when a manager acts.
-    pub session: Option<String>,
-}
-
-impl Actor {
-    pub fn system(label: &str) -> Actor {
-        Actor {
-            user_id: None,
-            label: label.to_string(),
-            ip: String::new(),
-            session: None,
-        }
-    }
-}
+pub use crate::server::domain::{Actor, format_time};
 
 /// The refusal to delete something still in use: "the listeners A, B use this filter: …".
 pub(crate) fn in_use(
@@ -58,10 +37,6 @@ pub(crate) fn in_use(
         names.join(", "),
         if one { "s" } else { "" },
     ))
-}
-
-pub(crate) fn format_time(t: &chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The id of a record to delete, once the manager ticked the confirmation box.

@@ -2,6 +2,8 @@
 //! durably in one transaction with the bulk run itself, and the queue's workers carry them out;
 //! the progress is counted from the runs.
 
+use crate::server::engine::matching;
+use crate::server::store::audit_trail;
 use crate::shared::vocab::RunStatus;
 use chrono::Utc;
 use sea_orm::{
@@ -9,11 +11,11 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use super::filters::SCOPE_FEEDBACK;
 use super::macros::{self, RunTarget, Trigger};
-use super::{Actor, audit, filters, format_time};
+use super::{Actor, filters, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
+use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::entities::{bulk_run, job, macro_run};
 use crate::server::worker::{self, MacroRunJob};
 use crate::types::{BulkRunForm, BulkRunView, FilterView, MacroView};
@@ -78,7 +80,7 @@ pub async fn queue(
     filter: &FilterView,
     trigger: Trigger,
 ) -> Result<Option<i32>, AppError> {
-    let ids = filters::matching_ids(txn, filter).await?;
+    let ids = matching::matching_ids(txn, filter).await?;
     if ids.is_empty() {
         return Ok(None);
     }
@@ -145,7 +147,7 @@ pub async fn queue(
             .exec_without_returning(txn)
             .await?;
     }
-    audit::record(
+    audit_trail::record(
         txn,
         actor,
         "bulk_run.started",

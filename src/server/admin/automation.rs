@@ -2,14 +2,17 @@
 //! (queued in the transaction that submitted or changed the ticket), and schedules (a due
 //! schedule starts a bulk run over its filter, claimed by exactly one node).
 
+use crate::server::engine::matching;
+use crate::server::store::audit_trail;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::filters::{self, SCOPE_FEEDBACK};
+use super::filters::{self};
 use super::macros::{self, RunTarget, Trigger};
 use super::{Actor, bulk_runs};
 use crate::errors::AppError;
+use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::entities::macro_def;
 use crate::server::worker::{self, MacroRunJob};
 
@@ -40,8 +43,8 @@ pub async fn ticket_event(
     let mut queued = 0;
     for m in automated {
         if let Some(filter_id) = m.automation_filter_id {
-            let def = filters::definition(txn, filter_id).await?;
-            if !filters::ticket_passes(txn, &def, ticket_id).await? {
+            let def = matching::definition(txn, filter_id).await?;
+            if !matching::ticket_passes(txn, &def, ticket_id).await? {
                 continue;
             }
         }
@@ -152,7 +155,7 @@ pub async fn set_schedule_enabled(
         .filter(macro_def::Column::Id.eq(macro_id))
         .exec(&txn)
         .await?;
-    super::audit::record(
+    audit_trail::record(
         &txn,
         actor,
         if enabled {

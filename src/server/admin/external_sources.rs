@@ -3,6 +3,7 @@
 //! point (team, status), the submitter and the mapping from body parameters to the form come
 //! from the source; the ticket is then an ordinary ticket.
 
+use crate::server::store::audit_trail;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -15,10 +16,12 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::feedback::{self, NewTicket};
-use super::listeners::{self, Reply, printable, replay};
-use super::{Actor, api_keys, audit, projects};
+use super::listeners::{self, Reply, replay};
+use super::{Actor, projects};
 use crate::errors::{AppError, FieldErrors};
+use crate::server::domain::printable;
 use crate::server::domain::{Email, parse_id, parse_key};
+use crate::server::engine::keys;
 use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{api_key, external_source, listener_call, user};
 use crate::server::refusals::{Refused, SOURCE};
@@ -50,7 +53,7 @@ async fn view(
     settings: &Settings,
     s: external_source::Model,
 ) -> Result<ExternalSourceView, AppError> {
-    let t = projects::find_type(db, s.feedback_type_id).await?;
+    let t = crate::server::store::lookups::find_type(db, s.feedback_type_id).await?;
     let submitter = match s.submitter_user_id {
         Some(id) => user::Entity::find_by_id(id)
             .one(db)
@@ -199,7 +202,7 @@ pub async fn save(
     }
     let key = errors.check("key", parse_key(&form.key));
     let feedback_type = match parse_id(&form.feedback_type_id) {
-        Ok(id) => match projects::type_definition(db, id).await {
+        Ok(id) => match crate::server::store::lookups::type_definition(db, id).await {
             Ok(t) => Some(t),
             Err(AppError::NotFound(_)) => {
                 errors.push("feedback_type_id", "that feedback type does not exist");
@@ -318,7 +321,7 @@ pub async fn save(
     active.updated_at = Set(now);
     let saved = active.save(&txn).await?;
     let id = saved.id.unwrap();
-    audit::record(&txn, actor, "external_source.saved", name, &key).await?;
+    audit_trail::record(&txn, actor, "external_source.saved", name, &key).await?;
     txn.commit().await?;
     drop(gate);
     Ok(id)
@@ -354,7 +357,7 @@ async fn ticket_of(
     s: &external_source::Model,
     body: &Map<String, Value>,
 ) -> Result<Result<NewTicket, Reply>, AppError> {
-    let t = projects::type_definition(db, s.feedback_type_id).await?;
+    let t = crate::server::store::lookups::type_definition(db, s.feedback_type_id).await?;
     let map: BTreeMap<String, String> =
         serde_json::from_str(&s.field_map).map_err(|e| AppError::internal(e))?;
     let param_of = |field: &str| {
@@ -393,7 +396,7 @@ async fn ticket_of(
             format!("\"{title_param}\" must be at most 200 characters"),
         )));
     }
-    if let Err(m) = feedback::check_storable(&title) {
+    if let Err(m) = crate::server::domain::check_storable(&title) {
         return Ok(Err(refuse(
             400,
             "invalid_field",
@@ -406,7 +409,7 @@ async fn ticket_of(
         None => String::new(),
     };
     if let Some(p) = param_of("description") {
-        let checked = feedback::check_storable(&description).and_then(|()| {
+        let checked = crate::server::domain::check_storable(&description).and_then(|()| {
             if description.chars().count() > 10_000 {
                 Err("must be at most 10000 characters".to_string())
             } else {
@@ -785,7 +788,7 @@ async fn log_as(
     started: Instant,
 ) -> Result<(), AppError> {
     if let Some(id) = key_id {
-        api_keys::record_use(db, id).await?;
+        keys::record_use(db, id).await?;
     }
     let target = reply.body["ticket_id"]
         .as_str()

@@ -1,5 +1,7 @@
 //! The community (the one tenant), its first manager account, demo data and the dashboard.
 
+use crate::server::engine::outbox;
+use crate::server::store::audit_trail;
 use chrono::Utc;
 use rand::Rng;
 use sea_orm::{
@@ -133,7 +135,7 @@ async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
         .filter(
             webhook::Column::SigningSecret
                 .is_not_null()
-                .or(webhook::Column::Headers.contains(super::webhooks::SEALED_VALUE)),
+                .or(webhook::Column::Headers.contains(outbox::SEALED_VALUE)),
         )
         .count(db)
         .await?;
@@ -223,7 +225,7 @@ pub async fn create_admin(
             active.password_hash = Set(Some(hash));
             active.updated_at = Set(Utc::now());
             active.update(&txn).await?;
-            audit::record_about(&txn, actor, "admin.promoted", Some(id), email.as_str(), "")
+            audit_trail::record_about(&txn, actor, "admin.promoted", Some(id), email.as_str(), "")
                 .await?;
         }
         None => {
@@ -244,7 +246,7 @@ pub async fn create_admin(
             }
             .insert(&txn)
             .await?;
-            audit::record_about(
+            audit_trail::record_about(
                 &txn,
                 actor,
                 "admin.created",
@@ -402,7 +404,7 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
         inserted += (end - start) as u64;
         start = end;
     }
-    audit::record(
+    audit_trail::record(
         db,
         &Actor::system("demo data"),
         "demo.loaded",
@@ -425,7 +427,7 @@ pub async fn dashboard(
         community_name: community.map(|c| c.name).unwrap_or_default(),
         users: users::count(db, None).await?,
         managers,
-        teams: teams::refs(db).await?.len() as u64,
+        teams: crate::server::store::lookups::team_refs(db).await?.len() as u64,
         projects: project::Entity::find().count(db).await?,
         recent: if with_audit {
             Some(audit::recent(db, 10).await?)

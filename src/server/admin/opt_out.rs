@@ -42,7 +42,7 @@ pub async fn dashboard_until(
         .all(db)
         .await?;
     let mut dashboard = summarise(days, first_day, &events);
-    dashboard.receipts = super::erasure::receipts(
+    dashboard.receipts = crate::server::engine::erasure::receipts(
         db,
         start_of(first_day),
         start_of(last_day + Duration::days(1)),

@@ -6,6 +6,10 @@
 //! its id, or by the value of the external-data field the listener names. The axum routes only
 //! read the HTTP request and write the reply.
 
+use crate::server::domain::printable;
+use crate::server::engine::external_values;
+use crate::server::engine::matching;
+use crate::server::store::audit_trail;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,14 +22,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::api_keys;
-use super::external_data::{self, Subject};
-use super::filters::{Placed, SCOPE_FEEDBACK, SCOPE_USER};
 use super::macros::{self, Trigger};
-use super::{Actor, audit, filters};
+use super::{Actor, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{Email, parse_id};
+use crate::server::engine::external_values::Subject;
+use crate::server::engine::keys;
+use crate::server::engine::matching::{Placed, SCOPE_FEEDBACK, SCOPE_USER};
 use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{
     api_key, data_field, data_group, data_value, idempotency_key, listener, listener_call,
@@ -181,7 +185,7 @@ pub async fn form_options(
         Some(id) => Some(find(db, id).await?),
         None => None,
     };
-    let scope = filters::parse_scope(existing.as_ref().map(|l| l.scope.as_str()).unwrap_or(scope));
+    let scope = matching::parse_scope(existing.as_ref().map(|l| l.scope.as_str()).unwrap_or(scope));
     let choices = choices(db, Some(scope)).await?;
     let listener = existing.map(|l| view(settings, &choices, l));
     Ok(ListenerFormOptions {
@@ -205,7 +209,7 @@ pub async fn save(
         "" => None,
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
-    let scope = filters::parse_scope(
+    let scope = matching::parse_scope(
         existing
             .as_ref()
             .map(|l| l.scope.as_str())
@@ -327,7 +331,7 @@ pub async fn save(
             .map_err(|_| "choose the API key callers must present".to_string()),
     );
     if let Some(id) = filter_id
-        && let Err(e) = filters::find_in_scope(db, id, scope, "filter_id").await
+        && let Err(e) = matching::find_in_scope(db, id, scope, "filter_id").await
     {
         errors.absorb(e)?;
     }
@@ -380,7 +384,7 @@ pub async fn save(
         sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
         _ => return Err(AppError::internal("saved listener has no id")),
     };
-    audit::record(&txn, actor, "listener.saved", name, &key).await?;
+    audit_trail::record(&txn, actor, "listener.saved", name, &key).await?;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();
@@ -398,7 +402,7 @@ pub async fn delete(
     let existing = find(db, id).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     listener::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "listener.deleted",
@@ -592,7 +596,7 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
         }
     }
     if let Some(key_id) = logged.api_key_id {
-        api_keys::record_use(&txn, key_id).await?;
+        keys::record_use(&txn, key_id).await?;
     }
     insert_call(&txn, &call.key, call.caller, &reply, &logged, duration_ms).await?;
     txn.commit().await?;
@@ -619,15 +623,6 @@ async fn update_call(
         .await?;
     txn.commit().await?;
     Ok(())
-}
-
-/// Text from a caller, fit for the log: control characters (NUL among them, which
-/// PostgreSQL refuses in text) shown as `�`, at most `max` characters.
-pub(crate) fn printable(text: &str, max: usize) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
-        .take(max)
-        .collect()
 }
 
 async fn find_by_key(
@@ -724,7 +719,7 @@ async fn accept_once(
     let mut row = accept.call;
     row.run_id = Set(Some(run_id));
     let call_id = row.insert(&txn).await?.id;
-    api_keys::record_use(&txn, accept.api_key_id).await?;
+    keys::record_use(&txn, accept.api_key_id).await?;
     let accepted = Reply::run(202, "accepted", run_id);
     // While the call waits for its run, the 202 is provisional (`PROVISIONAL`).
     let stored = if wait.is_zero() { 202 } else { PROVISIONAL };
@@ -890,9 +885,9 @@ async fn find_ticket(
     if let Some(filter_id) = l.filter_id {
         let def = lookups
             .filters
-            .get_or_load(filter_id, || filters::definition(db, filter_id))
+            .get_or_load(filter_id, || matching::definition(db, filter_id))
             .await?;
-        if !filters::ticket_passes(db, &def, t.id).await? {
+        if !matching::ticket_passes(db, &def, t.id).await? {
             return refuse(
                 404,
                 "target_not_in_filter",
@@ -945,7 +940,7 @@ async fn resolve(
         Some(filter_id) => Some(
             lookups
                 .filters
-                .get_or_load(filter_id, || filters::definition(db, filter_id))
+                .get_or_load(filter_id, || matching::definition(db, filter_id))
                 .await?,
         ),
         None => None,
@@ -954,7 +949,7 @@ async fn resolve(
     // request asks alone. Either way one query when the user is inside the filter.
     let placed = match finder {
         Some(finder) => finder.find(email.as_str(), filter).await?,
-        None => filters::users_by_email(db, &[email.as_str().to_string()], filter.as_deref())
+        None => matching::users_by_email(db, &[email.as_str().to_string()], filter.as_deref())
             .await?
             .remove(email.as_str()),
     };
@@ -1049,7 +1044,12 @@ pub async fn test_request(
     };
     let user = match &target {
         Some(u) => {
-            let teams = macros::teams_of(db, u.id, &super::teams::refs(db).await?).await?;
+            let teams = macros::teams_of(
+                db,
+                u.id,
+                &crate::server::store::lookups::team_refs(db).await?,
+            )
+            .await?;
             let role = crate::types::Role::parse(&u.role)
                 .map(|r| r.label().to_string())
                 .unwrap_or_else(|_| u.role.clone());
@@ -1169,8 +1169,8 @@ pub(crate) async fn verified_key(
     presented: Option<&Secret<String>>,
     caller: IpAddr,
 ) -> Result<Result<i32, Reply>, AppError> {
-    let Some(digest) = api_keys::digest_of(presented) else {
-        let r = api_keys::KeyRejection::Missing;
+    let Some(digest) = keys::digest_of(presented) else {
+        let r = keys::KeyRejection::Missing;
         return Ok(Err(Reply::error(r.status(), r.code(), r.message())));
     };
     let found = state
@@ -1178,11 +1178,11 @@ pub(crate) async fn verified_key(
         .api_keys
         .get_or_load_if(
             digest,
-            || api_keys::find_by_digest(&state.db, &digest),
+            || keys::find_by_digest(&state.db, &digest),
             Option::is_some,
         )
         .await?;
-    Ok(match api_keys::verify((*found).as_ref(), &digest, caller) {
+    Ok(match keys::verify((*found).as_ref(), &digest, caller) {
         Ok(k) => Ok(k.id),
         Err(r) => Err(Reply::error(r.status(), r.code(), r.message())),
     })
@@ -1805,7 +1805,7 @@ async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> 
         Ok(Some(r)) if r.finished_at.is_some() => {
             let mut reply = Reply::run(200, r.status.as_str(), run_id);
             // A removal answers with its receipt (what was erased, what was sent on).
-            match super::erasure::receipt_of_run(db, run_id).await {
+            match crate::server::engine::erasure::receipt_of_run(db, run_id).await {
                 Ok(Some(receipt)) => reply.body["receipt"] = receipt_json(&receipt),
                 Ok(None) => {}
                 Err(e) => {
@@ -1843,7 +1843,7 @@ fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
 /// What an Add Comment or External Data call will write, once its body checked out.
 enum Effect {
     Comment { author: user::Model, text: String },
-    Data(Vec<(data_field::Model, external_data::Typed)>),
+    Data(Vec<(data_field::Model, external_values::Typed)>),
 }
 
 fn bad_body(code: &str, message: String) -> Reply {
@@ -1906,7 +1906,7 @@ async fn effect_of(
                 format!("the body has no \"{text_key}\" with the comment's text"),
             )));
         }
-        if let Err(m) = super::feedback::check_storable(text) {
+        if let Err(m) = crate::server::domain::check_storable(text) {
             return Ok(Err(bad_body(
                 "invalid_field",
                 format!("\"{text_key}\" {m}"),
@@ -1930,13 +1930,13 @@ async fn effect_of(
             "this listener has no data group",
         )));
     };
-    let fields = external_data::fields_of(db, group_id).await?;
+    let fields = external_values::fields_of(db, group_id).await?;
     let mut values = Vec::new();
     for f in fields.iter() {
         let Some(raw) = body.get(&f.parameter) else {
             continue;
         };
-        match external_data::coerce(&f.kind, raw) {
+        match external_values::coerce(&f.kind, raw) {
             Ok(v) => values.push((f.clone(), v)),
             Err(m) => {
                 return Ok(Err(bad_body(
@@ -2016,7 +2016,7 @@ async fn act_now(
         (Effect::Data(values), Target::Ticket(t)) => {
             let mut stored = Vec::with_capacity(values.len());
             for (field, value) in values {
-                external_data::store(&txn, Subject::Ticket(t.id), &field, value).await?;
+                external_values::store(&txn, Subject::Ticket(t.id), &field, value).await?;
                 stored.push(field.parameter);
             }
             let actor = listener_actor(l, call);
@@ -2043,7 +2043,7 @@ async fn act_now(
         (Effect::Data(values), Target::User(target)) => {
             let mut stored = Vec::with_capacity(values.len());
             for (field, value) in values {
-                external_data::store(&txn, Subject::User(target.id), &field, value).await?;
+                external_values::store(&txn, Subject::User(target.id), &field, value).await?;
                 stored.push(field.parameter);
             }
             Reply::done(json!({ "status": "completed", "stored": stored }))
@@ -2063,7 +2063,7 @@ async fn act_now(
             None => Err(AppError::internal("idempotency record vanished")),
         };
     }
-    api_keys::record_use(&txn, api_key_id).await?;
+    keys::record_use(&txn, api_key_id).await?;
     insert_call(
         &txn,
         &call.key,
@@ -2118,8 +2118,11 @@ fn mask(find: &str) -> String {
 mod tests {
     #[test]
     fn logged_text_drops_control_characters() {
-        assert_eq!(super::printable("a\0b\nc", 10), "a\u{FFFD}b\u{FFFD}c");
-        assert_eq!(super::printable("abcdef", 3), "abc");
+        assert_eq!(
+            crate::server::domain::printable("a\0b\nc", 10),
+            "a\u{FFFD}b\u{FFFD}c"
+        );
+        assert_eq!(crate::server::domain::printable("abcdef", 3), "abc");
         assert_eq!(super::mask("\0@example.com"), "\0…@example.com");
     }
 

@@ -2,6 +2,9 @@
 //! the ticket page, status/team/visibility changes, comments, followers and their
 //! notifications, and each ticket's history.
 
+use crate::server::domain::check_storable;
+use crate::server::engine::external_values;
+use crate::server::engine::matching;
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -10,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value};
 
-use super::{Actor, format_time, projects, teams};
+use super::{Actor, format_time, projects};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
 use crate::server::entities::{
@@ -23,7 +26,7 @@ use crate::types::{
 };
 
 pub const PER_PAGE: u32 = 25;
-use super::macros::REMOVED_LABEL;
+use crate::server::store::lookups::recount_popularity;
 const MAX_BODY: usize = 10_000;
 
 /// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
@@ -131,7 +134,7 @@ pub async fn parse_ticket_form(
 ) -> Result<NewTicket, AppError> {
     let type_id =
         parse_id(&form.feedback_type_id).map_err(|m| AppError::field("feedback_type_id", m))?;
-    let feedback_type = projects::type_definition(db, type_id).await?;
+    let feedback_type = crate::server::store::lookups::type_definition(db, type_id).await?;
     let mut errors = FieldErrors::new();
     let title = check_title(&mut errors, "title", &form.title);
     let description = form.description.trim().to_string();
@@ -246,33 +249,6 @@ async fn follow_in(
     Ok(matches!(added, sea_orm::TryInsertResult::Inserted(n) if n > 0))
 }
 
-/// A ticket's popularity is its followers plus its comments, counted again after each change.
-async fn recount_popularity(db: &impl ConnectionTrait, ticket_id: i32) -> Result<(), AppError> {
-    let followers = ticket_follower::Entity::find()
-        .filter(ticket_follower::Column::TicketId.eq(ticket_id))
-        .count(db)
-        .await?;
-    let comments = ticket_comment::Entity::find()
-        .filter(ticket_comment::Column::TicketId.eq(ticket_id))
-        .count(db)
-        .await?;
-    let popularity = i32::try_from(followers + comments).unwrap_or(i32::MAX);
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::Popularity, Expr::value(popularity))
-        .filter(ticket::Column::Id.eq(ticket_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Text that PostgreSQL can store: no NUL character (it refuses them in text).
-pub fn check_storable(text: &str) -> Result<(), String> {
-    if text.contains('\0') {
-        return Err("must not contain NUL characters".into());
-    }
-    Ok(())
-}
-
 /// Writes a checked ticket in the caller's transaction: the ticket, its author as its first
 /// follower, and the first line of its history. Returns the ticket's id.
 pub async fn insert_ticket(
@@ -362,7 +338,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketLi
     }
     let words = q.q.trim();
     if !words.is_empty() {
-        find = find.filter(super::filters::contains_ignoring_case(
+        find = find.filter(matching::contains_ignoring_case(
             ticket::Column::Title,
             words,
         ));
@@ -375,7 +351,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketLi
         .limit(u64::from(PER_PAGE))
         .all(db)
         .await?;
-    let team_names = teams::refs(db).await?;
+    let team_names = crate::server::store::lookups::team_refs(db).await?;
     let rows = tickets
         .into_iter()
         .map(|t| {
@@ -430,7 +406,7 @@ pub async fn rows_where(
         .into_tuple()
         .all(db)
         .await?;
-    let team_names = teams::refs(db).await?;
+    let team_names = crate::server::store::lookups::team_refs(db).await?;
     let name = |list: &[(i32, String)], id: i32| {
         list.iter()
             .find(|(i, _)| *i == id)
@@ -479,7 +455,8 @@ pub async fn get(
     viewer: Option<i32>,
 ) -> Result<TicketView, AppError> {
     let t = find(db, id).await?;
-    let feedback_type = projects::type_definition(db, t.feedback_type_id).await?;
+    let feedback_type =
+        crate::server::store::lookups::type_definition(db, t.feedback_type_id).await?;
     let values: Map<String, Value> = serde_json::from_str(&t.field_values).unwrap_or_default();
     let fields = feedback_type
         .fields
@@ -493,7 +470,7 @@ pub async fn get(
         .map(|s| s.name.clone())
         .unwrap_or_default();
     let team = match t.team_id {
-        Some(id) => teams::refs(db)
+        Some(id) => crate::server::store::lookups::team_refs(db)
             .await?
             .into_iter()
             .find(|r| r.id == id)
@@ -560,12 +537,9 @@ pub async fn get(
         following,
         comments,
         history,
-        external_data: super::external_data::values_for(
-            db,
-            super::external_data::Subject::Ticket(id),
-        )
-        .await?,
-        macros: super::macros::list(db, super::filters::SCOPE_FEEDBACK)
+        external_data: external_values::values_for(db, external_values::Subject::Ticket(id))
+            .await?,
+        macros: super::macros::list(db, matching::SCOPE_FEEDBACK)
             .await?
             .into_iter()
             .filter(|m| m.options.show_in_user_actions)
@@ -650,7 +624,8 @@ pub async fn change(
 ) -> Result<(), AppError> {
     let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
     let t = find(db, id).await?;
-    let feedback_type = projects::type_definition(db, t.feedback_type_id).await?;
+    let feedback_type =
+        crate::server::store::lookups::type_definition(db, t.feedback_type_id).await?;
     let value = form.value.trim();
     let change = match form.what.as_str() {
         "status" => Change::Status(
@@ -847,71 +822,6 @@ pub async fn mark_all_read(db: &DatabaseConnection, user_id: i32) -> Result<(), 
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// Part of *Remove user completely*: the person's name leaves the tickets they submitted, the
-/// comments they wrote and the history lines of what they did (the tickets, comments and
-/// lines stay, as "Removed user", where others' work needs them). Their follows and
-/// notifications go with the user row.
-pub async fn erase_person(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-) -> Result<Vec<(&'static str, u64)>, AppError> {
-    // Their follows go now, so the tickets' popularity can be counted without them.
-    let followed: Vec<i32> = ticket_follower::Entity::find()
-        .select_only()
-        .column(ticket_follower::Column::TicketId)
-        .filter(ticket_follower::Column::UserId.eq(user_id))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let follows = ticket_follower::Entity::delete_many()
-        .filter(ticket_follower::Column::UserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    for ticket_id in followed {
-        recount_popularity(db, ticket_id).await?;
-    }
-    let tickets = ticket::Entity::update_many()
-        .col_expr(
-            ticket::Column::AuthorUserId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(ticket::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
-        .filter(ticket::Column::AuthorUserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let comments = ticket_comment::Entity::update_many()
-        .col_expr(
-            ticket_comment::Column::AuthorUserId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(
-            ticket_comment::Column::AuthorLabel,
-            Expr::value(REMOVED_LABEL),
-        )
-        .filter(ticket_comment::Column::AuthorUserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let events = ticket_event::Entity::update_many()
-        .col_expr(
-            ticket_event::Column::ActorUserId,
-            Expr::value(Option::<i32>::None),
-        )
-        .col_expr(ticket_event::Column::ActorLabel, Expr::value(REMOVED_LABEL))
-        .filter(ticket_event::Column::ActorUserId.eq(user_id))
-        .exec(db)
-        .await?
-        .rows_affected;
-    Ok(vec![
-        ("ticket follows removed", follows),
-        ("tickets kept under \"Removed user\"", tickets),
-        ("ticket comments kept under \"Removed user\"", comments),
-        ("ticket events kept under \"Removed user\"", events),
-    ])
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Community members: list with search, team filter and paging; create, edit, delete.
 //! The form rules (`parse_user_form`) are the same for the admin screens and the CSV import.
 
+use crate::server::engine::external_values;
+use crate::server::engine::matching;
+use crate::server::store::audit_trail;
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -10,7 +13,7 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Actor, audit, auth, format_time, macros, teams};
+use super::{Actor, audit, auth, format_time, macros};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, NewPassword, PersonName, parse_id, parse_role, parse_score};
 use crate::server::entities::{comment, team_membership, user};
@@ -147,7 +150,7 @@ pub async fn page_where(
     query: &UserQuery,
     per_page: u32,
 ) -> Result<UserListPage, AppError> {
-    let all_teams = teams::refs(db).await?;
+    let all_teams = crate::server::store::lookups::team_refs(db).await?;
     let mut q = user::Entity::find();
     if let Some(cond) = extra {
         q = q.filter(cond);
@@ -200,7 +203,7 @@ async fn find(db: &impl ConnectionTrait, id: i32) -> Result<user::Model, AppErro
 
 pub async fn get_row(db: &impl ConnectionTrait, id: i32) -> Result<UserRow, AppError> {
     let u = find(db, id).await?;
-    let all_teams = teams::refs(db).await?;
+    let all_teams = crate::server::store::lookups::team_refs(db).await?;
     let mut teams = teams_of(db, &[id], &all_teams).await?;
     Ok(row(&u, teams.remove(&id).unwrap_or_default()))
 }
@@ -216,7 +219,7 @@ pub async fn detail(
 ) -> Result<UserDetail, AppError> {
     let with_audit = community_manager;
     let u = find(db, id).await?;
-    let all_teams = teams::refs(db).await?;
+    let all_teams = crate::server::store::lookups::team_refs(db).await?;
     let mut teams = teams_of(db, &[id], &all_teams).await?;
     let activity = if with_audit {
         Some(audit::for_user(db, id, &u.email, 20).await?)
@@ -248,18 +251,14 @@ pub async fn detail(
             created_at: format_time(&c.created_at),
         })
         .collect();
-    let macros = macros::list(db, super::filters::SCOPE_USER)
+    let macros = macros::list(db, matching::SCOPE_USER)
         .await?
         .into_iter()
         .filter(|m| m.options.show_in_user_actions)
         .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
         .collect();
     Ok(UserDetail {
-        external_data: super::external_data::values_for(
-            db,
-            super::external_data::Subject::User(id),
-        )
-        .await?,
+        external_data: external_values::values_for(db, external_values::Subject::User(id)).await?,
         comments,
         projects,
         runs: macros::runs_for_user(db, id).await?,
@@ -284,7 +283,7 @@ async fn validate(
     form: &UserForm,
     existing: Option<&user::Model>,
 ) -> Result<ParsedUser, AppError> {
-    let known = teams::refs(db).await?;
+    let known = crate::server::store::lookups::team_refs(db).await?;
     let parsed = parse_user_form(form, existing, &known);
     let taken = match Email::parse(&form.email) {
         Ok(email) => email_taken(db, &email, existing.map(|u| u.id)).await?,
@@ -389,7 +388,7 @@ pub async fn create(
     let password_hash = password_hash_of(&parsed).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let created = insert_parsed(&txn, &parsed, password_hash).await?;
-    audit::record_about(
+    audit_trail::record_about(
         &txn,
         actor,
         "user.created",
@@ -435,7 +434,7 @@ pub async fn update(
         parsed.first_name.as_str(),
         parsed.last_name.as_str()
     );
-    super::erasure::remember_aliases(
+    crate::server::engine::erasure::remember_aliases(
         &txn,
         id,
         (existing.email != parsed.email.as_str()).then_some(existing.email.as_str()),
@@ -474,7 +473,7 @@ pub async fn update(
             .flatten();
         auth::end_sessions_except(&txn, id, keep).await?;
     }
-    audit::record_about(
+    audit_trail::record_about(
         &txn,
         actor,
         "user.updated",
@@ -527,14 +526,14 @@ pub async fn delete(
     // names them by a label drawn for this removal.
     let label = super::macros::removed_label();
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let erased = super::erasure::erase(&txn, &existing, &label).await?;
+    let erased = crate::server::engine::erasure::erase(&txn, &existing, &label).await?;
     // Memberships, sessions and aliases go with the row (ON DELETE CASCADE).
     user::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "user.deleted", &label, "").await?;
-    super::erasure::record_receipt(
+    audit_trail::record(&txn, actor, "user.deleted", &label, "").await?;
+    crate::server::engine::erasure::record_receipt(
         &txn,
         &erased,
-        &super::erasure::Requested {
+        &crate::server::engine::erasure::Requested {
             run_id: None,
             macro_id: None,
             macro_name: String::new(),
@@ -546,7 +545,7 @@ pub async fn delete(
     .await?;
     txn.commit().await?;
     drop(gate);
-    super::erasure::settle(db, &erased).await;
+    crate::server::engine::erasure::settle(db, &erased).await;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Sign-in for managers: argon2id password hashes, server-side sessions whose id is the
 //! SHA-256 of a random cookie token, idle and absolute expiry, and throttled failures.
 
+use crate::server::store::audit_trail;
 use std::collections::HashMap;
 
 use argon2::Argon2;
@@ -12,7 +13,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Actor, audit};
+use super::Actor;
 use crate::errors::AppError;
 use crate::server::domain::{Email, NewPassword};
 use crate::server::entities::{admin_session, user};
@@ -320,7 +321,7 @@ pub async fn sign_in(
         guard.begin(settings, about.map(|_| email.as_str()), &client.ip)
     {
         if first {
-            audit::record_about(
+            audit_trail::record_about(
                 db,
                 &actor,
                 "sign_in.throttled",
@@ -359,7 +360,7 @@ pub async fn sign_in(
         guard.succeeded(email.as_str(), &client.ip);
     }
     let Some(u) = found.filter(|_| ok) else {
-        audit::record_about(
+        audit_trail::record_about(
             db,
             &actor,
             "sign_in.failed",
@@ -399,7 +400,7 @@ pub async fn sign_in(
         user_id: Some(u.id),
         ..actor
     };
-    audit::record_about(db, &actor, "sign_in.succeeded", about, email.as_str(), "").await?;
+    audit_trail::record_about(db, &actor, "sign_in.succeeded", about, email.as_str(), "").await?;
     Ok(SignedIn {
         token: Secret::new(token),
         user: view_of(&u)?,
@@ -451,7 +452,7 @@ pub async fn sign_out(
     admin_session::Entity::delete_by_id(session_id_for(token))
         .exec(db)
         .await?;
-    audit::record(db, actor, "sign_out", &actor.label, "").await
+    audit_trail::record(db, actor, "sign_out", &actor.label, "").await
 }
 
 /// A user's admin sessions that are still valid, newest first; `current` marks the viewer's.
@@ -509,7 +510,7 @@ pub async fn sign_out_everywhere(
     }
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let ended = end_sessions_except(&txn, user_id, actor.session.as_deref()).await?;
-    audit::record_about(
+    audit_trail::record_about(
         &txn,
         actor,
         "sessions.ended",

@@ -20,6 +20,8 @@
 //! everywhere except in the `users` table, where other members keep their own names (two
 //! people may share one); the person's own row is deleted by the caller.
 
+use crate::server::engine::outbox;
+use crate::server::store::audit_trail;
 use std::collections::BTreeMap;
 
 use chrono::Utc;
@@ -29,8 +31,14 @@ use sea_orm::{
 };
 
 use crate::errors::AppError;
-use crate::server::entities::{erasure_receipt, person_alias, user};
+use crate::server::entities::{
+    erasure_receipt, person_alias, ticket, ticket_comment, ticket_event, ticket_follower, user,
+};
+use crate::server::store::lookups::recount_popularity;
 use crate::types::{ReceiptDelivery, ReceiptView};
+use sea_orm::sea_query::Expr;
+
+pub const REMOVED_LABEL: &str = "Removed user";
 
 /// What replaces a form of the person wherever the sweep finds one.
 pub const CUT: &str = "[removed]";
@@ -863,7 +871,7 @@ pub async fn check_sealed(
     sealer: &crate::server::secrets::Sealer,
     who: &Identity,
 ) -> Result<Vec<Found>, AppError> {
-    use crate::server::services::webhooks::SealedRequest;
+    use crate::server::engine::outbox::SealedRequest;
     let waiting = sealed_waiting().all(db).await?;
     let needles = who.needles();
     let mut found = Vec::new();
@@ -1095,10 +1103,7 @@ pub async fn erase(
             comment::Column::AuthorUserId,
             Expr::value(Option::<i32>::None),
         )
-        .col_expr(
-            comment::Column::AuthorLabel,
-            Expr::value(super::macros::REMOVED_LABEL),
-        )
+        .col_expr(comment::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
         .filter(comment::Column::AuthorUserId.eq(target.id))
         .exec(db)
         .await?
@@ -1111,12 +1116,12 @@ pub async fn erase(
         .into_tuple()
         .all(db)
         .await?;
-    for (kind, n) in super::feedback::erase_person(db, target.id).await? {
+    for (kind, n) in erase_from_feedback(db, target.id).await? {
         tally(&mut counts, kind, n);
     }
-    let n = super::webhooks::erase_person(db, target, label).await?;
+    let n = outbox::erase_person(db, target, label).await?;
     tally(&mut counts, "webhook deliveries emptied", n);
-    let n = super::audit::redact(db, target.id, &who.emails, label).await?;
+    let n = audit_trail::redact(db, target.id, &who.emails, label).await?;
     tally(&mut counts, "audit entries redacted", n);
     let lowered: Vec<String> = who.emails.iter().map(|e| e.to_lowercase()).collect();
     let n = listener_call::Entity::update_many()
@@ -1328,7 +1333,7 @@ async fn downstream(
 fn receipt_view(r: erasure_receipt::Model, deliveries: Vec<ReceiptDelivery>) -> ReceiptView {
     ReceiptView {
         id: r.id,
-        occurred_at: super::format_time(&r.occurred_at),
+        occurred_at: crate::server::domain::format_time(&r.occurred_at),
         run_id: r.run_id,
         macro_name: r.macro_name,
         trigger: r.trigger,
@@ -1742,6 +1747,71 @@ fn byte_boundary(before: &[u8], after: &[u8], name: bool, encoded: bool) -> bool
         .take(13)
         .collect();
     at_boundary(tail, &head, name, encoded)
+}
+
+/// Part of *Remove user completely*: the person's name leaves the tickets they submitted, the
+/// comments they wrote and the history lines of what they did (the tickets, comments and
+/// lines stay, as "Removed user", where others' work needs them). Their follows and
+/// notifications go with the user row.
+async fn erase_from_feedback(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<Vec<(&'static str, u64)>, AppError> {
+    // Their follows go now, so the tickets' popularity can be counted without them.
+    let followed: Vec<i32> = ticket_follower::Entity::find()
+        .select_only()
+        .column(ticket_follower::Column::TicketId)
+        .filter(ticket_follower::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let follows = ticket_follower::Entity::delete_many()
+        .filter(ticket_follower::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    for ticket_id in followed {
+        recount_popularity(db, ticket_id).await?;
+    }
+    let tickets = ticket::Entity::update_many()
+        .col_expr(
+            ticket::Column::AuthorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(ticket::Column::AuthorLabel, Expr::value(REMOVED_LABEL))
+        .filter(ticket::Column::AuthorUserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let comments = ticket_comment::Entity::update_many()
+        .col_expr(
+            ticket_comment::Column::AuthorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(
+            ticket_comment::Column::AuthorLabel,
+            Expr::value(REMOVED_LABEL),
+        )
+        .filter(ticket_comment::Column::AuthorUserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let events = ticket_event::Entity::update_many()
+        .col_expr(
+            ticket_event::Column::ActorUserId,
+            Expr::value(Option::<i32>::None),
+        )
+        .col_expr(ticket_event::Column::ActorLabel, Expr::value(REMOVED_LABEL))
+        .filter(ticket_event::Column::ActorUserId.eq(user_id))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(vec![
+        ("ticket follows removed", follows),
+        ("tickets kept under \"Removed user\"", tickets),
+        ("ticket comments kept under \"Removed user\"", comments),
+        ("ticket events kept under \"Removed user\"", events),
+    ])
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Teams: named groups of users (Customers, Testers, Administrators …).
 
+use crate::server::store::audit_trail;
 use chrono::Utc;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
@@ -7,24 +8,11 @@ use sea_orm::{
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Actor, audit};
+use super::Actor;
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{TeamName, parse_id};
 use crate::server::entities::{team, team_membership};
-use crate::types::{TeamForm, TeamRef, TeamView};
-
-pub async fn refs(db: &impl ConnectionTrait) -> Result<Vec<TeamRef>, AppError> {
-    Ok(team::Entity::find()
-        .order_by_asc(team::Column::Name)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| TeamRef {
-            id: t.id,
-            name: t.name,
-        })
-        .collect())
-}
+use crate::types::{TeamForm, TeamView};
 
 #[derive(Debug, FromQueryResult)]
 struct MemberCount {
@@ -116,7 +104,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, actor, "team.created", &created.name, "").await?;
+    audit_trail::record(&txn, actor, "team.created", &created.name, "").await?;
     txn.commit().await?;
     drop(gate);
     Ok(created.id)
@@ -146,7 +134,7 @@ pub async fn update(
     active.name = Set(p.name.as_str().to_string());
     active.description = Set(p.description);
     active.update(&txn).await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "team.updated",
@@ -174,7 +162,7 @@ pub async fn delete(
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     // Memberships go with the team (ON DELETE CASCADE); the users stay.
     team::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(&txn, actor, "team.deleted", &existing.name, "").await?;
+    audit_trail::record(&txn, actor, "team.deleted", &existing.name, "").await?;
     txn.commit().await?;
     drop(gate);
     Ok(())

@@ -2,34 +2,23 @@
 //! A key is 192 random bits behind a readable prefix (`jira_3f9c…`); only its SHA-256 is
 //! stored, so the full key is shown once, when it is created.
 
-use std::net::IpAddr;
+use crate::server::store::audit_trail;
 
 use chrono::Utc;
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
-use sha2::{Digest, Sha256};
 
-use super::{Actor, audit, format_time};
+use super::{Actor, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{IpAllowList, parse_id, parse_key_prefix};
+use crate::server::engine::keys::hash_key;
 use crate::server::entities::api_key;
-use crate::server::settings::Secret;
 use crate::types::{ApiKeyForm, ApiKeyView, CreatedKey};
 
 const RANDOM_BYTES: usize = 24;
-
-fn hash_key(key: &str) -> [u8; 32] {
-    Sha256::digest(key.as_bytes()).into()
-}
-
-/// Equality that takes the same time wherever the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 fn view(m: api_key::Model) -> ApiKeyView {
     ApiKeyView {
@@ -122,7 +111,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, actor, "api_key.created", &created.name, &created.hint).await?;
+    audit_trail::record(&txn, actor, "api_key.created", &created.name, &created.hint).await?;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();
@@ -178,7 +167,7 @@ pub async fn update(
     active.description = Set(parsed.description);
     active.allowed_ips = Set(parsed.allowed_ips.to_text());
     active.update(&txn).await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "api_key.updated",
@@ -211,7 +200,7 @@ pub async fn set_enabled(
     } else {
         "api_key.disabled"
     };
-    audit::record(&txn, actor, action, &name, "").await?;
+    audit_trail::record(&txn, actor, action, &name, "").await?;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();
@@ -229,7 +218,7 @@ pub async fn delete(
     let existing = find(db, id).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     api_key::Entity::delete_by_id(id).exec(&txn).await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "api_key.deleted",
@@ -241,152 +230,4 @@ pub async fn delete(
     drop(gate);
     crate::server::cache::changed();
     Ok(())
-}
-
-/// Why a presented key was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyRejection {
-    Missing,
-    Unknown,
-    Disabled,
-    CallerNotAllowed,
-}
-
-impl KeyRejection {
-    pub fn status(self) -> u16 {
-        match self {
-            KeyRejection::Missing | KeyRejection::Unknown => 401,
-            KeyRejection::Disabled | KeyRejection::CallerNotAllowed => 403,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            KeyRejection::Missing => "missing_api_key",
-            KeyRejection::Unknown => "invalid_api_key",
-            KeyRejection::Disabled => "api_key_disabled",
-            KeyRejection::CallerNotAllowed => "ip_not_allowed",
-        }
-    }
-
-    pub fn message(self) -> &'static str {
-        match self {
-            KeyRejection::Missing => {
-                "no API key: send it as the apiKey query parameter, the X-Api-Key header or Authorization: Bearer"
-            }
-            KeyRejection::Unknown => "the API key is not known",
-            KeyRejection::Disabled => "this API key is disabled",
-            KeyRejection::CallerNotAllowed => {
-                "this API key does not accept calls from your address"
-            }
-        }
-    }
-}
-
-/// Checks a key presented by a caller and counts the use. The outer error is for failures of
-/// our own; the inner one says why the key was refused.
-#[tracing::instrument(skip_all, fields(caller = %caller))]
-pub async fn authenticate(
-    db: &impl ConnectionTrait,
-    presented: Option<&Secret<String>>,
-    caller: IpAddr,
-) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
-    let checked = check(db, presented, caller).await?;
-    if let Ok(key) = &checked {
-        record_use(db, key.id).await?;
-    }
-    Ok(checked)
-}
-
-/// Checks a key presented by a caller without counting the use (the caller records it with
-/// `record_use` in the transaction that logs the call).
-pub async fn check(
-    db: &impl ConnectionTrait,
-    presented: Option<&Secret<String>>,
-    caller: IpAddr,
-) -> Result<Result<api_key::Model, KeyRejection>, AppError> {
-    let Some(digest) = digest_of(presented) else {
-        return Ok(Err(KeyRejection::Missing));
-    };
-    let found = find_by_digest(db, &digest).await?;
-    Ok(verify(found.as_ref(), &digest, caller).cloned())
-}
-
-/// The SHA-256 of a presented key; None when no key was presented.
-pub fn digest_of(presented: Option<&Secret<String>>) -> Option<[u8; 32]> {
-    presented
-        .map(|k| k.expose().trim())
-        .filter(|k| !k.is_empty())
-        .map(hash_key)
-}
-
-/// The stored key with this digest, if any.
-pub async fn find_by_digest(
-    db: &impl ConnectionTrait,
-    digest: &[u8; 32],
-) -> Result<Option<api_key::Model>, AppError> {
-    Ok(api_key::Entity::find()
-        .filter(api_key::Column::KeyHash.eq(hex::encode(digest)))
-        .one(db)
-        .await?)
-}
-
-/// Whether the stored key found for `digest` lets this caller in.
-pub fn verify<'k>(
-    found: Option<&'k api_key::Model>,
-    digest: &[u8; 32],
-    caller: IpAddr,
-) -> Result<&'k api_key::Model, KeyRejection> {
-    let Some(key) = found
-        .filter(|k| hex::decode(&k.key_hash).is_ok_and(|stored| constant_time_eq(&stored, digest)))
-    else {
-        return Err(KeyRejection::Unknown);
-    };
-    if !key.enabled {
-        return Err(KeyRejection::Disabled);
-    }
-    match IpAllowList::parse(&key.allowed_ips) {
-        Ok(allow) if allow.allows(caller) => Ok(key),
-        Ok(_) => Err(KeyRejection::CallerNotAllowed),
-        // A stored list that no longer parses lets nobody in.
-        Err(_) => Err(KeyRejection::CallerNotAllowed),
-    }
-}
-
-/// Counts one use of a key (use count and last use).
-pub async fn record_use(db: &impl ConnectionTrait, key_id: i32) -> Result<(), AppError> {
-    record_uses(db, key_id, 1).await
-}
-
-/// Counts `uses` uses of a key at once.
-pub async fn record_uses(
-    db: &impl ConnectionTrait,
-    key_id: i32,
-    uses: i64,
-) -> Result<(), AppError> {
-    uses_update(key_id, uses).exec(db).await?;
-    Ok(())
-}
-
-/// The statement that counts `uses` uses of a key (and when it was last used).
-pub fn uses_update(key_id: i32, uses: i64) -> sea_orm::UpdateMany<api_key::Entity> {
-    // Always an i64 (the column is a BIGINT): PostgreSQL statements are prepared once per SQL
-    // text, and the same text bound once with an i32 and once with an i64 fails.
-    api_key::Entity::update_many()
-        .col_expr(
-            api_key::Column::UseCount,
-            Expr::col(api_key::Column::UseCount).add(uses),
-        )
-        .col_expr(api_key::Column::LastUsedAt, Expr::value(Utc::now()))
-        .filter(api_key::Column::Id.eq(key_id))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn constant_time_equality() {
-        assert!(super::constant_time_eq(b"abc", b"abc"));
-        assert!(!super::constant_time_eq(b"abc", b"abd"));
-        assert!(!super::constant_time_eq(b"abc", b"ab"));
-    }
 }

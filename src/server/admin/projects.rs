@@ -1,6 +1,7 @@
 //! Projects and their feedback types: each type has a form (custom fields), a workflow
 //! (statuses in order) and the teams its tickets can be given to.
 
+use crate::server::store::audit_trail;
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
@@ -10,15 +11,16 @@ use sea_orm::{
     FromQueryResult, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Actor, audit, format_time, teams};
+use super::{Actor, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{parse_id, parse_key};
 use crate::server::entities::{
     feedback_field, feedback_status, feedback_type, feedback_type_team, project, ticket,
 };
+use crate::server::store::lookups::{definition_of, find_project as find, find_type};
 use crate::types::{
-    FIELD_KINDS, FeedbackFieldForm, FeedbackFieldView, FeedbackTypeForm, FeedbackTypeView,
-    NewFeedbackTypeForm, ProjectForm, ProjectSummary, ProjectView, StatusRef, TeamRef,
+    FIELD_KINDS, FeedbackFieldForm, FeedbackTypeForm, FeedbackTypeView, NewFeedbackTypeForm,
+    ProjectForm, ProjectSummary, ProjectView, TeamRef,
 };
 
 /// The workflow a new feedback type starts with.
@@ -81,13 +83,6 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ProjectSummary>, AppE
             summary(p, t, n)
         })
         .collect())
-}
-
-pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<project::Model, AppError> {
-    project::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("project {id}")))
 }
 
 pub async fn get_summary(db: &impl ConnectionTrait, id: i32) -> Result<ProjectSummary, AppError> {
@@ -174,7 +169,7 @@ pub async fn save(
     active.description = Set(p.description);
     let saved = active.save(&txn).await?;
     let id = saved.id.unwrap();
-    audit::record(&txn, actor, "project.saved", &p.name, &p.key).await?;
+    audit_trail::record(&txn, actor, "project.saved", &p.name, &p.key).await?;
     txn.commit().await?;
     drop(gate);
     Ok(id)
@@ -198,29 +193,9 @@ pub async fn types_of(
     Ok(views)
 }
 
-pub async fn find_type(
-    db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<feedback_type::Model, AppError> {
-    feedback_type::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("feedback type {id}")))
-}
-
 pub async fn type_view(db: &impl ConnectionTrait, id: i32) -> Result<FeedbackTypeView, AppError> {
     let t = find_type(db, id).await?;
     type_view_of(db, t).await
-}
-
-/// A type's form, workflow and teams without counting its tickets (`ticket_count` is 0): what
-/// creating or changing one ticket needs, at a cost that does not grow with the tickets.
-pub async fn type_definition(
-    db: &impl ConnectionTrait,
-    id: i32,
-) -> Result<FeedbackTypeView, AppError> {
-    let t = find_type(db, id).await?;
-    definition_of(db, t).await
 }
 
 async fn type_view_of(
@@ -234,71 +209,6 @@ async fn type_view_of(
         .count(db)
         .await?;
     Ok(view)
-}
-
-async fn definition_of(
-    db: &impl ConnectionTrait,
-    t: feedback_type::Model,
-) -> Result<FeedbackTypeView, AppError> {
-    let project = find(db, t.project_id).await?;
-    let fields = feedback_field::Entity::find()
-        .filter(feedback_field::Column::FeedbackTypeId.eq(t.id))
-        .order_by_asc(feedback_field::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(field_view)
-        .collect();
-    let statuses = feedback_status::Entity::find()
-        .filter(feedback_status::Column::FeedbackTypeId.eq(t.id))
-        .order_by_asc(feedback_status::Column::Position)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| StatusRef {
-            id: s.id,
-            name: s.name,
-        })
-        .collect();
-    let team_ids: HashSet<i32> = feedback_type_team::Entity::find()
-        .filter(feedback_type_team::Column::FeedbackTypeId.eq(t.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.team_id)
-        .collect();
-    let teams: Vec<TeamRef> = teams::refs(db)
-        .await?
-        .into_iter()
-        .filter(|r| team_ids.contains(&r.id))
-        .collect();
-    Ok(FeedbackTypeView {
-        id: t.id,
-        project_id: t.project_id,
-        project_name: project.name,
-        name: t.name,
-        fields,
-        statuses,
-        teams,
-        ticket_count: 0,
-    })
-}
-
-pub fn field_view(f: feedback_field::Model) -> FeedbackFieldView {
-    FeedbackFieldView {
-        id: f.id,
-        label: f.label,
-        key: f.key,
-        kind: f.kind,
-        required: f.required,
-        choices: f
-            .choices
-            .lines()
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(String::from)
-            .collect(),
-    }
 }
 
 fn parse_type_name(input: &str) -> Result<String, String> {
@@ -360,7 +270,7 @@ pub async fn create_type(
         .insert(&txn)
         .await?;
     }
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "feedback_type.created",
@@ -521,7 +431,7 @@ pub async fn save_type(
 ) -> Result<(), AppError> {
     let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
     let existing = find_type(db, id).await?;
-    let p = parse_type_form(form, &teams::refs(db).await?)?;
+    let p = parse_type_form(form, &crate::server::store::lookups::team_refs(db).await?)?;
     if type_name_taken(db, existing.project_id, &p.name, Some(id)).await? {
         return Err(AppError::field(
             "name",
@@ -623,7 +533,7 @@ pub async fn save_type(
     let mut t = existing.into_active_model();
     t.name = Set(p.name.clone());
     t.update(&txn).await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "feedback_type.saved",

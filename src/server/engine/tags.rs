@@ -3,12 +3,13 @@
 //! is checked against it when the macro is saved (an unknown tag is an error naming it) and
 //! rendered when the macro runs, from the run's user or ticket.
 
+use crate::server::engine::external_values;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use super::external_data::{self, Subject};
-use super::filters::SCOPE_FEEDBACK;
 use crate::errors::AppError;
+use crate::server::engine::external_values::Subject;
+use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::entities::{community, data_field, data_group, project, ticket, user};
 
 /// Every fixed tag: (tag, what it stands for, the macro scopes that have it).
@@ -222,7 +223,7 @@ impl Values {
                 ("user.score", u.score.to_string()),
                 ("user.id", u.id.to_string()),
             ]);
-            v.add_external(external_data::values_for(db, Subject::User(u.id)).await?);
+            v.add_external(external_values::values_for(db, Subject::User(u.id)).await?);
         }
         if let Some((t, type_name, status, team)) = ticket {
             let p = project::Entity::find_by_id(t.project_id).one(db).await?;
@@ -244,8 +245,8 @@ impl Values {
                     p.as_ref().map(|p| p.key.clone()).unwrap_or_default(),
                 ),
             ]);
-            v.add_external(external_data::values_for(db, Subject::Ticket(t.id)).await?);
-            v.add_external(external_data::values_for(db, Subject::Project(t.project_id)).await?);
+            v.add_external(external_values::values_for(db, Subject::Ticket(t.id)).await?);
+            v.add_external(external_values::values_for(db, Subject::Project(t.project_id)).await?);
         }
         Ok(v)
     }

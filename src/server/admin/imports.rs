@@ -5,12 +5,13 @@
 //! Columns (header row required, any order, case-insensitive): `email`, `first_name`,
 //! `last_name`, and optionally `role`, `score`, `teams` (team names separated by `;`).
 
+use crate::server::store::audit_trail;
 use std::collections::HashSet;
 
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Set};
 
-use super::{Actor, audit, format_time, teams, users};
+use super::{Actor, format_time, users};
 use crate::errors::AppError;
 use crate::server::entities::user_import;
 use crate::types::{ImportReport, ImportRowError, UserForm};
@@ -69,7 +70,7 @@ pub async fn import_users_csv(
         ));
     }
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let known_teams = teams::refs(db).await?;
+    let known_teams = crate::server::store::lookups::team_refs(db).await?;
 
     let mut errors = Vec::new();
     let mut total = 0u64;
@@ -179,7 +180,7 @@ pub async fn import_users_csv(
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit_trail::record(
         &txn,
         actor,
         "users.imported",

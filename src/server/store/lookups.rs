@@ -1,0 +1,139 @@
+//! The look-ups every area repeats: a project or feedback type by id (a 404 naming it when it
+//! is gone), a feedback type's whole definition, the list of teams.
+
+use crate::errors::AppError;
+use crate::server::entities::{
+    feedback_field, feedback_status, feedback_type, feedback_type_team, project, team, ticket,
+    ticket_comment, ticket_follower,
+};
+use crate::types::{FeedbackFieldView, FeedbackTypeView, StatusRef, TeamRef};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use std::collections::HashSet;
+
+pub async fn find_project(db: &impl ConnectionTrait, id: i32) -> Result<project::Model, AppError> {
+    project::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("project {id}")))
+}
+
+pub async fn find_type(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<feedback_type::Model, AppError> {
+    feedback_type::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("feedback type {id}")))
+}
+
+/// A type's form, workflow and teams without counting its tickets (`ticket_count` is 0): what
+/// creating or changing one ticket needs, at a cost that does not grow with the tickets.
+pub async fn type_definition(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<FeedbackTypeView, AppError> {
+    let t = find_type(db, id).await?;
+    definition_of(db, t).await
+}
+
+pub(crate) async fn definition_of(
+    db: &impl ConnectionTrait,
+    t: feedback_type::Model,
+) -> Result<FeedbackTypeView, AppError> {
+    let project = find_project(db, t.project_id).await?;
+    let fields = feedback_field::Entity::find()
+        .filter(feedback_field::Column::FeedbackTypeId.eq(t.id))
+        .order_by_asc(feedback_field::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(field_view)
+        .collect();
+    let statuses = feedback_status::Entity::find()
+        .filter(feedback_status::Column::FeedbackTypeId.eq(t.id))
+        .order_by_asc(feedback_status::Column::Position)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| StatusRef {
+            id: s.id,
+            name: s.name,
+        })
+        .collect();
+    let team_ids: HashSet<i32> = feedback_type_team::Entity::find()
+        .filter(feedback_type_team::Column::FeedbackTypeId.eq(t.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.team_id)
+        .collect();
+    let teams: Vec<TeamRef> = team_refs(db)
+        .await?
+        .into_iter()
+        .filter(|r| team_ids.contains(&r.id))
+        .collect();
+    Ok(FeedbackTypeView {
+        id: t.id,
+        project_id: t.project_id,
+        project_name: project.name,
+        name: t.name,
+        fields,
+        statuses,
+        teams,
+        ticket_count: 0,
+    })
+}
+
+pub fn field_view(f: feedback_field::Model) -> FeedbackFieldView {
+    FeedbackFieldView {
+        id: f.id,
+        label: f.label,
+        key: f.key,
+        kind: f.kind,
+        required: f.required,
+        choices: f
+            .choices
+            .lines()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect(),
+    }
+}
+
+pub async fn team_refs(db: &impl ConnectionTrait) -> Result<Vec<TeamRef>, AppError> {
+    Ok(team::Entity::find()
+        .order_by_asc(team::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| TeamRef {
+            id: t.id,
+            name: t.name,
+        })
+        .collect())
+}
+
+/// A ticket's popularity is its followers plus its comments, counted again after each change.
+pub(crate) async fn recount_popularity(
+    db: &impl ConnectionTrait,
+    ticket_id: i32,
+) -> Result<(), AppError> {
+    let followers = ticket_follower::Entity::find()
+        .filter(ticket_follower::Column::TicketId.eq(ticket_id))
+        .count(db)
+        .await?;
+    let comments = ticket_comment::Entity::find()
+        .filter(ticket_comment::Column::TicketId.eq(ticket_id))
+        .count(db)
+        .await?;
+    let popularity = i32::try_from(followers + comments).unwrap_or(i32::MAX);
+    ticket::Entity::update_many()
+        .col_expr(ticket::Column::Popularity, Expr::value(popularity))
+        .filter(ticket::Column::Id.eq(ticket_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
