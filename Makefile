@@ -29,6 +29,11 @@ build:
 test:
 	scripts/test.sh
 
+# The debug server that cargo-leptos builds for Playwright is compiled with
+# `--cfg erase_components` (cargo-leptos sets it for debug builds); the lint and the Rust tests
+# use the same flag, so one build of every dependency serves all three instead of two.
+lint test-rust: export RUSTFLAGS = --cfg erase_components
+
 # Formatting and every clippy lint, as errors (a lint allowed on purpose is allowed where it
 # applies, with its reason).
 lint:

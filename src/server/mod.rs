@@ -1,12 +1,14 @@
-//! Server-only code, in layers that point one way (docs/architecture.md, "Layers"):
+//! Server-only code, in layers that point one way (docs/architecture.md, sections 4 and 5):
 //!
 //! - `domain`: pure rules (parsed inputs, retry schedule, signing, where requests may go);
 //! - `infra`: settings, the database and its write gate, the SQLite lane, the key file, rate
 //!   limits;
-//! - `store`: the entities and the look-up cache;
-//! - `engine`: the lease queue, the worker, the sender, group commit, target look-ups and
-//!   refusal counting;
-//! - `services`: each area's rules, runs and screens (to be split into `engine` and `admin`);
+//! - `store`: the entities, the look-up cache, the audit log's writes and shared look-ups;
+//! - `engine`: what runs without a screen: the lease queue, the worker, the sender, group
+//!   commit, target look-ups, refusal counting, key checks, the filter compiler, the webhook
+//!   outbox, external-data values, tags and erasure;
+//! - `admin`: each area's screens and rules (and, still, the macro runs and the inbound
+//!   contract);
 //! - `http`: `/api/v1`, the OpenAPI document, the web layer, start-up and `AppState`.
 //!
 //! The old flat paths (`crate::server::db`, …) stay valid through the re-exports below.

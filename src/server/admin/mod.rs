@@ -1,5 +1,6 @@
-//! The service layer: every rule lives here once. Server functions (admin screens), the
-//! `/api/v1` routes, the CLI and the tests all call these functions.
+//! The admin layer: what each area does for the screens (forms, CRUD, previews, logs,
+//! dashboards), each rule once. Server functions, the `/api/v1` routes, the CLI and the tests
+//! call these functions; what runs without a screen is in `engine`.
 
 pub mod api_keys;
 pub mod audit;

@@ -1,5 +1,8 @@
-//! The machinery that runs without a screen: the lease claim, the job worker, the webhook and
-//! email sender, group commit of accepted calls, target look-ups, refusal counting.
+//! What runs without a screen: the lease claim, the job worker, the webhook and email sender,
+//! group commit of accepted calls, target look-ups, refusal counting, API-key checks, the
+//! filter compiler, the webhook outbox, external-data values, tags and erasure. Nothing here
+//! uses `admin` (the worker's call into the macro runs is the one exception left, listed in
+//! `layers.rs`).
 
 pub mod delivery;
 pub mod erasure;
