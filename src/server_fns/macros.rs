@@ -65,12 +65,12 @@ pub async fn load_macro_form(
 #[server(endpoint = "toggle_schedule")]
 pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
     use super::ctx;
-    use crate::server::admin::automation;
+    use crate::server::admin::macros;
     use crate::server::domain::parse_id;
     ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         let on = form.enabled == "true";
-        automation::set_schedule_enabled(&c.state.db, &c.actor, id, on).await?;
+        macros::set_schedule_enabled(&c.state.db, &c.actor, id, on).await?;
         c.state.signals.work_arrived();
         leptos_axum::redirect(&format!(
             "/macros?notice={}",

@@ -351,13 +351,13 @@ async fn tickets_are_submitted_listed_changed_and_commented(app: TestApp) {
     );
     use sea_orm::EntityTrait;
     let ada = ada.one(&app.db).await.unwrap().unwrap();
-    let model = switchyard::server::admin::feedback::find(&app.db, id.parse().unwrap())
+    let model = switchyard::server::store::lookups::find_ticket(&app.db, id.parse().unwrap())
         .await
         .unwrap();
     // Like the app's own writers (a deferred SQLite transaction that reads first can fail
     // when another writer commits in between).
     let (txn, gate) = switchyard::server::db::begin_write(&app.db).await.unwrap();
-    switchyard::server::admin::feedback::comment_in(
+    switchyard::server::engine::writes::comment_on_ticket(
         &txn,
         &model,
         Some(&ada),
@@ -428,7 +428,7 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
     // A feedback macro greets the submitter by first name and tells a tracker their last
     // name alone: the erasure's sweep looks for full names, these are cut on their tickets.
     {
-        use switchyard::server::admin::{Actor, macros, webhooks};
+        use switchyard::server::admin::{Actor, webhooks};
         use switchyard::types::WebhookForm;
         let greet = feedback_macro(
             &app,
@@ -455,12 +455,12 @@ async fn removing_an_author_leaves_their_tickets_as_removed_user(app: TestApp) {
         )
         .await
         .unwrap();
-        macros::execute_on_ticket(
+        switchyard::server::engine::runs::execute_on_ticket(
             &app.db,
             &Actor::system("test"),
             greet,
             id.parse().unwrap(),
-            macros::Trigger::Manual,
+            switchyard::shared::vocab::Trigger::Manual,
         )
         .await
         .unwrap();
@@ -1728,7 +1728,8 @@ async fn matching(app: &TestApp, rows: &[(&str, &str, &str)]) -> u64 {
 
 async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp) {
     use chrono::{Duration, Timelike, Utc};
-    use switchyard::server::admin::{Actor, automation, macros};
+    use switchyard::server::admin::{Actor, macros};
+    use switchyard::server::engine::automation;
     use switchyard::types::MacroForm;
     let s = setup(&app).await;
     add_user(&app, "ada@example.com", "Ada", "Lovelace").await;
@@ -1848,10 +1849,10 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let once_view = macros::get(&app.db, once).await.unwrap().schedule.unwrap();
     assert_eq!(once_view.next_run, None, "a one-off schedule runs once");
     // Switched off and on again, it stays done; moved to a later start, it runs again then.
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), once, false)
+    macros::set_schedule_enabled(&app.db, &Actor::system("test"), once, false)
         .await
         .unwrap();
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), once, true)
+    macros::set_schedule_enabled(&app.db, &Actor::system("test"), once, true)
         .await
         .unwrap();
     assert_eq!(
@@ -1895,7 +1896,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     );
 
     // Switched off, a due schedule does not run; switched on, it runs at the next occurrence.
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false)
+    macros::set_schedule_enabled(&app.db, &Actor::system("test"), daily, false)
         .await
         .unwrap();
     assert!(
@@ -1904,7 +1905,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
             .unwrap()
             .is_empty()
     );
-    automation::set_schedule_enabled(&app.db, &Actor::system("test"), daily, true)
+    macros::set_schedule_enabled(&app.db, &Actor::system("test"), daily, true)
         .await
         .unwrap();
     assert!(
@@ -1922,7 +1923,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let ada_id = app
         .count("SELECT id FROM users WHERE email = 'ada@example.com'")
         .await as i32;
-    switchyard::server::admin::users::comment_in(
+    switchyard::server::engine::writes::comment_on_user(
         &app.db,
         ada_id,
         (None, "Casey Manager".into()),

@@ -1343,7 +1343,7 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
     // The mark is the one the key file gives for Jim's email (in any case), and nothing
     // the database holds can make it: there is no key there to compute it with.
     let mark =
-        switchyard::server::admin::macros::PersonMark::of(&app.db, &app.sealer, "JIM@example.com")
+        switchyard::server::engine::runs::PersonMark::of(&app.db, &app.sealer, "JIM@example.com")
             .await
             .unwrap();
     assert_eq!(mark.legacy, None);
@@ -1360,7 +1360,7 @@ async fn macros_run_actions_and_remove_a_user_completely(app: TestApp) {
     // key stays while such a mark does, and goes at the next start once none is left.
     let legacy_key = [7u8; 32];
     let ex_ann = "ann@example.com";
-    let legacy = switchyard::server::admin::macros::subject_hash(&legacy_key, ex_ann).unwrap();
+    let legacy = switchyard::server::engine::runs::subject_hash(&legacy_key, ex_ann).unwrap();
     app.db
         .execute_unprepared(&format!(
             "UPDATE community SET hash_key = '{}'",

@@ -1005,7 +1005,7 @@ async fn a_removal_storm_with_one_key_runs_once(backend: Backend) {
 /// found", never a 500.
 async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
     use switchyard::errors::AppError;
-    use switchyard::server::admin::{Actor, macros, users};
+    use switchyard::server::admin::{Actor, users};
     use switchyard::shared::vocab::RunStatus;
     let s = seed_listener(&app.db, "once", PLUS_ONE, true, 2).await;
     let c0 = app
@@ -1019,13 +1019,13 @@ async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
     let runs = (0..8).map(|_| {
         let (db, sealer, actor) = (app.db.clone(), app.sealer.clone(), actor.clone());
         tokio::spawn(async move {
-            macros::execute(
+            switchyard::server::engine::runs::execute(
                 &db,
                 &sealer,
                 &actor,
                 s.macro_id,
                 c0,
-                macros::Trigger::Manual,
+                switchyard::shared::vocab::Trigger::Manual,
             )
             .await
         })
@@ -1052,13 +1052,13 @@ async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
     let c1_text = c1.to_string();
     let delete = users::delete(&app.db, &actor, &c1_text, true);
     let runs = futures::future::join_all((0..4).map(|_| {
-        macros::execute(
+        switchyard::server::engine::runs::execute(
             &app.db,
             &app.sealer,
             &actor,
             s.macro_id,
             c1,
-            macros::Trigger::Manual,
+            switchyard::shared::vocab::Trigger::Manual,
         )
     }));
     let (deleted, outcomes) = tokio::join!(delete, runs);
@@ -1085,13 +1085,13 @@ async fn a_run_once_macro_runs_once_under_concurrency(app: TestApp) {
     let outcomes = futures::future::join_all((0..8).map(|_| {
         let (db, sealer, actor) = (app.db.clone(), app.sealer.clone(), actor.clone());
         tokio::spawn(async move {
-            macros::execute(
+            switchyard::server::engine::runs::execute(
                 &db,
                 &sealer,
                 &actor,
                 removal.macro_id,
                 c2,
-                macros::Trigger::Manual,
+                switchyard::shared::vocab::Trigger::Manual,
             )
             .await
         })

@@ -19,14 +19,16 @@ use hmac::{Hmac, Mac};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use sha2::Sha256;
 use switchyard::server::admin::external_data::{self};
-use switchyard::server::admin::macros::{self, Trigger};
+use switchyard::server::admin::macros;
 use switchyard::server::admin::{Actor, imports, users, webhooks};
 use switchyard::server::delivery::{self, Outbox};
 use switchyard::server::engine::erasure;
 use switchyard::server::engine::external_values::{Subject, Typed};
+use switchyard::server::engine::runs;
 use switchyard::server::entities::{webhook, webhook_attempt, webhook_delivery};
 use switchyard::server::secrets::Sealer;
 use switchyard::shared::vocab::DeliveryStatus;
+use switchyard::shared::vocab::Trigger;
 use switchyard::types::{
     DataFieldForm, DataGroupForm, MacroActionForm, MacroForm, NewDataGroupForm, UserForm,
     WebhookForm,
@@ -369,7 +371,7 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
     assert_eq!(steps[0], "Adjust score by +5");
     assert_eq!(steps[1], "Send webhook json post");
     assert_eq!(steps.len(), 6);
-    let outcome = macros::execute(&app.db, &sealer, &actor(), m, jim, Trigger::Manual)
+    let outcome = runs::execute(&app.db, &sealer, &actor(), m, jim, Trigger::Manual)
         .await
         .unwrap();
     assert!(
@@ -514,7 +516,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     receiver.answer(503, vec![], "down");
     receiver.answer(429, vec![("retry-after", "2".into())], "slow down");
     receiver.answer(200, vec![], "{\"ok\": true}");
-    macros::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -541,7 +543,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     for _ in 0..3 {
         receiver.answer(500, vec![], "broken");
     }
-    macros::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -598,7 +600,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
     )
     .await;
     receiver.answer(410, vec![], "gone");
-    macros::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -612,7 +614,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
     let d = deliveries(&app).await.pop().unwrap();
     assert_eq!((d.status.as_str(), d.attempts), ("failed", 1));
     // Switched off, it is not sent on later runs; saving it switches it on again.
-    let steps = macros::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
+    let steps = runs::execute(&app.db, &sealer, &actor(), m, bo, Trigger::Manual)
         .await
         .unwrap()
         .steps;
@@ -651,7 +653,7 @@ async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestA
         },
     )
     .await;
-    macros::execute(&app.db, &sealer, &actor(), m2, bo, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m2, bo, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -698,7 +700,7 @@ async fn the_capture_stores_typed_values_and_notes_what_does_not_fit(app: TestAp
         vec![("content-type", "application/json".into())],
         r#"{"shipment": {"tracking": "1Z999", "parcels": "3", "date": "2026-12-24T10:00:00Z", "weight": "heavy"}, "address": {"valid": true}}"#,
     );
-    macros::execute(&app.db, &sealer, &actor(), m, cy, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, cy, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -782,7 +784,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
             .unwrap()
             .contains(first[0].trim_start_matches("whsec_"))
     );
-    macros::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -810,7 +812,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
         .secrets;
     assert_eq!(both.len(), 2);
     assert_eq!(both[1], first[0], "the previous secret still signs");
-    macros::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, di, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -847,7 +849,7 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     })
     .await;
     receiver.answer(200, vec![], &format!("{{\"echo\": \"{email}\"}}"));
-    macros::execute(&app.db, &sealer, &actor(), m, ed, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, ed, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -883,7 +885,7 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         ],
         &format!("{{\"error\": \"{email} (Eddie Gone) is locked\"}}"),
     );
-    let outcome = macros::execute(&app.db, &sealer, &actor(), remove, ed, Trigger::Manual)
+    let outcome = runs::execute(&app.db, &sealer, &actor(), remove, ed, Trigger::Manual)
         .await
         .unwrap();
     let queued = deliveries(&app).await.pop().unwrap();
@@ -1083,7 +1085,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
         vec![("x-echo", "Bearer s3cret-token-1".into())],
         "{\"you_sent\": {\"authorization\": \"Bearer s3cret-token-1\", \"x-api-key\": \"k-0123456789\"}}",
     );
-    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
         .await
         .unwrap();
     assert_eq!(app.count(&plain("headers", "webhook_deliveries")).await, 0);
@@ -1126,7 +1128,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
         ..form.clone()
     };
     hook(&app, &sealer, m, again).await;
-    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1180,7 +1182,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
             .await,
         0
     );
-    macros::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, al, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1337,7 +1339,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     let other = app
         .count("SELECT id FROM users WHERE email = 'c0@example.com'")
         .await as i32;
-    users::comment_in(
+    switchyard::server::engine::writes::comment_on_user(
         &app.db,
         other,
         (None, "Casey Manager".into()),
@@ -1380,7 +1382,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
         })
         .collect();
     receiver.answer(200, vec![], &format!("{{\"ok\": \"{escaped}\"}}"));
-    macros::execute(&app.db, &sealer, &actor(), m, jorg, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, jorg, Trigger::Manual)
         .await
         .unwrap();
     drain_until_settled(&app, &outbox, 20).await;
@@ -1507,7 +1509,7 @@ async fn erasure_leaves_no_form_of_the_person_anywhere(app: TestApp) {
     )
     .await
     .unwrap();
-    users::comment_in(
+    switchyard::server::engine::writes::comment_on_user(
         &app.db,
         other,
         (None, "Casey Manager".into()),
@@ -1842,7 +1844,7 @@ async fn listeners_sources_tickets_mail_and_timeouts_keep_nothing_either(app: Te
         },
     )
     .await;
-    macros::execute_on_ticket(
+    runs::execute_on_ticket(
         &app.db,
         &actor(),
         notify,
@@ -1943,7 +1945,7 @@ async fn the_address_check_refuses_loopback_without_the_allow_list(app: TestApp)
         )
         .await;
     }
-    macros::execute(&app.db, &sealer, &actor(), m, fay, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, fay, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -1990,7 +1992,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
     )
     .await;
     receiver.slow_down(Duration::from_millis(1500));
-    macros::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -2054,7 +2056,7 @@ async fn timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate(app: TestAp
     // Five runs: five deliveries to one host, two at once, the rest when the rate allows.
     let started = std::time::Instant::now();
     for _ in 0..5 {
-        macros::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
+        runs::execute(&app.db, &sealer, &actor(), m, gus, Trigger::Manual)
             .await
             .unwrap();
     }
@@ -2207,7 +2209,7 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
         form("bounces", "nobody@bounce.example.com"),
     )
     .await;
-    macros::execute(&app.db, &sealer, &actor(), m, zoe, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), m, zoe, Trigger::Manual)
         .await
         .unwrap();
     drain(&app, &outbox).await;
@@ -2283,7 +2285,7 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
         },
     )
     .await;
-    macros::execute(&app.db, &sealer, &actor(), remove, zoe, Trigger::Manual)
+    runs::execute(&app.db, &sealer, &actor(), remove, zoe, Trigger::Manual)
         .await
         .unwrap();
     let who = erasure::Identity::new(vec!["zoe@example.com".into()], vec!["Zoë Ward".into()]);

@@ -127,7 +127,10 @@ async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     use sea_orm::sea_query::ExprTrait;
     use sea_orm::{ColumnTrait, QueryFilter};
     let marks = macro_mark::Entity::find()
-        .filter(macro_mark::Column::SubjectHash.like(format!("{}%", super::macros::MARK_PREFIX)))
+        .filter(
+            macro_mark::Column::SubjectHash
+                .like(format!("{}%", crate::server::engine::runs::MARK_PREFIX)),
+        )
         .count(db)
         .await?;
     let keys = idempotency_key::Entity::find().count(db).await?;
@@ -150,28 +153,12 @@ async fn holds_keyed_data(db: &impl ConnectionTrait) -> Result<bool, AppError> {
 /// before marks were keyed under the key file).
 async fn legacy_marks_remain(db: &impl ConnectionTrait) -> Result<bool, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter};
-    let prefix = format!("{}%", super::macros::MARK_PREFIX);
+    let prefix = format!("{}%", crate::server::engine::runs::MARK_PREFIX);
     Ok(macro_mark::Entity::find()
         .filter(macro_mark::Column::SubjectHash.not_like(prefix))
         .count(db)
         .await?
         > 0)
-}
-
-/// The key that marks written before the key file keyed them were made with, while such
-/// marks remain (`ensure_community` drops it at start-up once none does; new installations
-/// never have one).
-pub async fn legacy_hash_key(db: &impl ConnectionTrait) -> Result<Option<Vec<u8>>, AppError> {
-    let c = community::Entity::find()
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::internal("community row missing"))?;
-    if c.hash_key.is_empty() {
-        return Ok(None);
-    }
-    hex::decode(&c.hash_key)
-        .map(Some)
-        .map_err(|e| AppError::internal(e))
 }
 
 /// A random password for a generated account: 20 characters from an unambiguous alphabet.

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde_json::{Map, Value, json};
 
-use super::feedback::{self, NewTicket};
+use super::feedback;
 use super::listeners::{self, Reply, replay};
 use super::{Actor, projects};
 use crate::errors::{AppError, FieldErrors};
@@ -23,6 +23,7 @@ use crate::server::domain::printable;
 use crate::server::domain::{Email, parse_id, parse_key};
 use crate::server::engine::keys;
 use crate::server::engine::runtime::Runtime;
+use crate::server::engine::writes::NewTicket;
 use crate::server::entities::{api_key, external_source, listener_call, user};
 use crate::server::refusals::{Refused, SOURCE};
 use crate::server::settings::{Secret, Settings};
@@ -718,7 +719,7 @@ async fn create_claimed(
         ip: call.caller.to_string(),
         session: None,
     };
-    let ticket_id = feedback::insert_ticket(&txn, &actor, new).await?;
+    let ticket_id = crate::server::engine::writes::insert_ticket(&txn, &actor, new).await?;
     let reply = Reply {
         status: 201,
         body: json!({ "status": "created", "ticket_id": ticket_id.to_string() }),

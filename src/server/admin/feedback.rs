@@ -8,36 +8,30 @@ use crate::server::engine::matching;
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value};
 
 use super::{Actor, format_time, projects};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
+use crate::server::engine::automation::{self, TicketEvent};
+use crate::server::engine::writes::{
+    Change, NewTicket, apply_change, comment_on_ticket, follow_in, insert_ticket, person_label,
+};
 use crate::server::entities::{
     notification, ticket, ticket_comment, ticket_event, ticket_follower, user,
 };
+use crate::server::store::lookups::find_ticket;
 use crate::types::{
-    FeedbackFieldView, FeedbackTypeView, NotificationView, TicketChangeForm, TicketCommentForm,
-    TicketCommentView, TicketEventView, TicketForm, TicketListPage, TicketQuery, TicketRow,
-    TicketView,
+    FeedbackFieldView, NotificationView, TicketChangeForm, TicketCommentForm, TicketCommentView,
+    TicketEventView, TicketForm, TicketListPage, TicketQuery, TicketRow, TicketView,
 };
 
 pub const PER_PAGE: u32 = 25;
 use crate::server::store::lookups::recount_popularity;
 const MAX_BODY: usize = 10_000;
-
-/// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
-/// account has no name).
-pub fn person_label(u: &user::Model) -> String {
-    let name = format!("{} {}", u.first_name.trim(), u.last_name.trim());
-    match name.trim() {
-        "" => u.email.clone(),
-        n => n.to_string(),
-    }
-}
 
 /// A custom field's value from text (a form, a JSON string) in the field's type, or why not.
 pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>, String> {
@@ -104,17 +98,6 @@ fn display_value(field: &FeedbackFieldView, v: Option<&Value>) -> String {
         (_, Some(Value::Number(n))) => n.to_string(),
         (_, Some(other)) => other.to_string(),
     }
-}
-
-/// A ticket to create, already checked.
-pub struct NewTicket {
-    pub feedback_type: FeedbackTypeView,
-    pub title: String,
-    pub description: String,
-    pub author: user::Model,
-    pub team_id: Option<i32>,
-    pub status_id: i32,
-    pub values: Map<String, Value>,
 }
 
 fn check_title(errors: &mut FieldErrors, field: &str, raw: &str) -> String {
@@ -207,100 +190,6 @@ pub async fn parse_ticket_form(
     })
 }
 
-async fn record_event(
-    db: &impl ConnectionTrait,
-    ticket_id: i32,
-    actor: &Actor,
-    change: &str,
-) -> Result<(), AppError> {
-    let label = match actor.user_id {
-        Some(id) => match user::Entity::find_by_id(id).one(db).await? {
-            Some(u) => person_label(&u),
-            None => actor.label.clone(),
-        },
-        None => actor.label.clone(),
-    };
-    ticket_event::ActiveModel {
-        ticket_id: Set(ticket_id),
-        actor_user_id: Set(actor.user_id),
-        actor_label: Set(label),
-        change: Set(change.to_string()),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
-async fn follow_in(
-    db: &impl ConnectionTrait,
-    ticket_id: i32,
-    user_id: i32,
-) -> Result<bool, AppError> {
-    let added = ticket_follower::Entity::insert(ticket_follower::ActiveModel {
-        ticket_id: Set(ticket_id),
-        user_id: Set(user_id),
-        created_at: Set(Utc::now()),
-    })
-    .on_conflict_do_nothing()
-    .exec_without_returning(db)
-    .await?;
-    Ok(matches!(added, sea_orm::TryInsertResult::Inserted(n) if n > 0))
-}
-
-/// Writes a checked ticket in the caller's transaction: the ticket, its author as its first
-/// follower, and the first line of its history. Returns the ticket's id.
-pub async fn insert_ticket(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    t: NewTicket,
-) -> Result<i32, AppError> {
-    let now = Utc::now();
-    let created = ticket::ActiveModel {
-        project_id: Set(t.feedback_type.project_id),
-        feedback_type_id: Set(t.feedback_type.id),
-        title: Set(t.title),
-        description: Set(t.description),
-        status_id: Set(t.status_id),
-        team_id: Set(t.team_id),
-        author_user_id: Set(Some(t.author.id)),
-        author_label: Set(person_label(&t.author)),
-        field_values: Set(Value::Object(t.values).to_string()),
-        visibility: Set("public".into()),
-        popularity: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    follow_in(txn, created.id, t.author.id).await?;
-    recount_popularity(txn, created.id).await?;
-    let status = t
-        .feedback_type
-        .statuses
-        .iter()
-        .find(|s| s.id == t.status_id)
-        .map(|s| s.name.clone())
-        .unwrap_or_default();
-    record_event(
-        txn,
-        created.id,
-        actor,
-        &format!("Submitted as {} in status {status}", t.feedback_type.name),
-    )
-    .await?;
-    super::automation::ticket_event(
-        txn,
-        actor,
-        created.id,
-        super::automation::TicketEvent::Submitted,
-    )
-    .await?;
-    Ok(created.id)
-}
-
 /// A ticket from the admin screen.
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn create(
@@ -313,13 +202,6 @@ pub async fn create(
     let id = insert_ticket(&txn, actor, new).await?;
     txn.commit().await?;
     Ok(id)
-}
-
-pub async fn find(db: &impl ConnectionTrait, id: i32) -> Result<ticket::Model, AppError> {
-    ticket::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("ticket {id}")))
 }
 
 /// A project's feedback, newest first, narrowed by type, status, team and words of the title.
@@ -454,7 +336,7 @@ pub async fn get(
     id: i32,
     viewer: Option<i32>,
 ) -> Result<TicketView, AppError> {
-    let t = find(db, id).await?;
+    let t = find_ticket(db, id).await?;
     let feedback_type =
         crate::server::store::lookups::type_definition(db, t.feedback_type_id).await?;
     let values: Map<String, Value> = serde_json::from_str(&t.field_values).unwrap_or_default();
@@ -550,69 +432,6 @@ pub async fn get(
     })
 }
 
-/// One change to a ticket's workflow place or visibility.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Change {
-    /// A status of the ticket's workflow.
-    Status(i32),
-    /// One of the type's teams, or none.
-    Team(Option<i32>),
-    /// "public" or "private".
-    Visibility(String),
-}
-
-/// Applies a checked change in the caller's transaction, with its line in the history; returns
-/// that line, or None when the ticket was already so.
-pub async fn apply_change(
-    txn: &impl ConnectionTrait,
-    actor: &Actor,
-    t: &ticket::Model,
-    feedback_type: &FeedbackTypeView,
-    change: Change,
-) -> Result<Option<String>, AppError> {
-    let mut update = ticket::Entity::update_many()
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(ticket::Column::Id.eq(t.id));
-    let line = match change {
-        Change::Status(to) => {
-            if to == t.status_id {
-                return Ok(None);
-            }
-            let name = |id: i32| {
-                feedback_type
-                    .statuses
-                    .iter()
-                    .find(|s| s.id == id)
-                    .map(|s| s.name.clone())
-                    .unwrap_or_else(|| "?".into())
-            };
-            update = update.col_expr(ticket::Column::StatusId, Expr::value(to));
-            format!("Status: {} → {}", name(t.status_id), name(to))
-        }
-        Change::Team(to) => {
-            if to == t.team_id {
-                return Ok(None);
-            }
-            update = update.col_expr(ticket::Column::TeamId, Expr::value(to));
-            let name = to
-                .and_then(|id| feedback_type.teams.iter().find(|x| x.id == id))
-                .map(|x| x.name.clone())
-                .unwrap_or_else(|| "no team".into());
-            format!("Team: {name}")
-        }
-        Change::Visibility(v) => {
-            if v == t.visibility {
-                return Ok(None);
-            }
-            update = update.col_expr(ticket::Column::Visibility, Expr::value(v.clone()));
-            format!("Visibility: {v}")
-        }
-    };
-    update.exec(txn).await?;
-    record_event(txn, t.id, actor, &line).await?;
-    Ok(Some(line))
-}
-
 /// Moves a ticket to another status of its workflow, gives it to another of its type's teams
 /// (or none), or makes it public or private; each change goes into its history, and the
 /// feedback macros automated on modified tickets are queued with it.
@@ -623,7 +442,7 @@ pub async fn change(
     form: &TicketChangeForm,
 ) -> Result<(), AppError> {
     let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
-    let t = find(db, id).await?;
+    let t = find_ticket(db, id).await?;
     let feedback_type =
         crate::server::store::lookups::type_definition(db, t.feedback_type_id).await?;
     let value = form.value.trim();
@@ -664,71 +483,10 @@ pub async fn change(
         .await?
         .is_some()
     {
-        super::automation::ticket_event(&txn, actor, id, super::automation::TicketEvent::Modified)
-            .await?;
+        automation::ticket_event(&txn, actor, id, TicketEvent::Modified).await?;
     }
     txn.commit().await?;
     Ok(())
-}
-
-/// Adds a comment by `author` (None: by the actor, an automation or a listener without a
-/// person) in the caller's transaction: the author follows the ticket from then on, every
-/// other follower is notified, and the ticket's popularity goes up by one.
-pub async fn comment_in(
-    txn: &impl ConnectionTrait,
-    t: &ticket::Model,
-    author: Option<&user::Model>,
-    body: &str,
-    actor: &Actor,
-) -> Result<i32, AppError> {
-    let now = Utc::now();
-    let c = ticket_comment::ActiveModel {
-        ticket_id: Set(t.id),
-        author_user_id: Set(author.map(|a| a.id)),
-        author_label: Set(author
-            .map(person_label)
-            .unwrap_or_else(|| actor.label.clone())),
-        body: Set(body.to_string()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
-    .await?;
-    let followers: Vec<i32> = ticket_follower::Entity::find()
-        .select_only()
-        .column(ticket_follower::Column::UserId)
-        .filter(ticket_follower::Column::TicketId.eq(t.id))
-        .filter(ticket_follower::Column::UserId.ne(author.map(|a| a.id).unwrap_or(0)))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    if !followers.is_empty() {
-        // No names in the text: a notification outlives a removed author.
-        let text = format!("New comment on #{}: {}", t.id, t.title);
-        notification::Entity::insert_many(followers.into_iter().map(|user_id| {
-            notification::ActiveModel {
-                user_id: Set(user_id),
-                ticket_id: Set(Some(t.id)),
-                body: Set(text.clone()),
-                created_at: Set(now),
-                read_at: Set(None),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(txn)
-        .await?;
-    }
-    if let Some(author) = author {
-        follow_in(txn, t.id, author.id).await?;
-    }
-    recount_popularity(txn, t.id).await?;
-    ticket::Entity::update_many()
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now))
-        .filter(ticket::Column::Id.eq(t.id))
-        .exec(txn)
-        .await?;
-    record_event(txn, t.id, actor, "Comment added").await?;
-    Ok(c.id)
 }
 
 pub fn check_comment(body: &str) -> Result<String, String> {
@@ -752,16 +510,15 @@ pub async fn add_comment(
 ) -> Result<i32, AppError> {
     let id = parse_id(&form.ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
     let body = check_comment(&form.body).map_err(|m| AppError::field("body", m))?;
-    let t = find(db, id).await?;
+    let t = find_ticket(db, id).await?;
     let author_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let author = user::Entity::find_by_id(author_id)
         .one(db)
         .await?
         .ok_or(AppError::Unauthorized)?;
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
-    let comment = comment_in(&txn, &t, Some(&author), &body, actor).await?;
-    super::automation::ticket_event(&txn, actor, id, super::automation::TicketEvent::Modified)
-        .await?;
+    let comment = comment_on_ticket(&txn, &t, Some(&author), &body, actor).await?;
+    automation::ticket_event(&txn, actor, id, TicketEvent::Modified).await?;
     txn.commit().await?;
     Ok(comment)
 }
@@ -774,7 +531,7 @@ pub async fn set_following(
     follow: bool,
 ) -> Result<(), AppError> {
     let id = parse_id(ticket_id).map_err(|m| AppError::field("ticket_id", m))?;
-    find(db, id).await?;
+    find_ticket(db, id).await?;
     let user_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     if follow {

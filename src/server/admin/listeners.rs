@@ -22,7 +22,6 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::macros::{self, Trigger};
 use super::{Actor, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
@@ -30,6 +29,7 @@ use crate::server::domain::{Email, parse_id};
 use crate::server::engine::external_values::Subject;
 use crate::server::engine::keys;
 use crate::server::engine::matching::{Placed, SCOPE_FEEDBACK, SCOPE_USER};
+use crate::server::engine::runs;
 use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{
     api_key, data_field, data_group, data_value, idempotency_key, listener, listener_call,
@@ -41,8 +41,9 @@ use crate::server::refusals::Refused;
 use crate::server::settings::{Secret, Settings};
 use crate::server::worker::{self, MacroRunJob};
 use crate::shared::vocab::ListenerKind;
+use crate::shared::vocab::Trigger;
 use crate::types::{
-    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, MacroView, listener_path,
+    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, listener_path,
 };
 
 /// The URL third parties call for a listener of `scope` and `kind` with `key`.
@@ -336,7 +337,7 @@ pub async fn save(
         errors.absorb(e)?;
     }
     if let Some(id) = macro_id
-        && let Err(e) = macros::get_in_scope(db, id, scope, "macro_id").await
+        && let Err(e) = runs::macro_in_scope(db, id, scope, "macro_id").await
     {
         errors.absorb(e)?;
     }
@@ -590,7 +591,7 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
     if let Some(user_id) = logged.target_user_id {
         // Erased since it was looked up (a removal committed in between): the row keeps
         // only the masked form of what the call named.
-        if !still_there(&txn, macros::RunTarget::User(user_id)).await? {
+        if !still_there(&txn, runs::RunTarget::User(user_id)).await? {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
             logged.target_user_id = None;
         }
@@ -702,8 +703,8 @@ async fn accept_once(
 ) -> Result<Result<Outcome, Reply>, AppError> {
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let target = match (&accept.run.target_user_id, &accept.run.target_ticket_id) {
-        (_, sea_orm::ActiveValue::Set(Some(id))) => Some(macros::RunTarget::Ticket(*id)),
-        (sea_orm::ActiveValue::Set(Some(id)), _) => Some(macros::RunTarget::User(*id)),
+        (_, sea_orm::ActiveValue::Set(Some(id))) => Some(runs::RunTarget::Ticket(*id)),
+        (sea_orm::ActiveValue::Set(Some(id)), _) => Some(runs::RunTarget::User(*id)),
         _ => None,
     };
     if let Some(target) = target
@@ -754,11 +755,11 @@ async fn accept_once(
 /// already holds the only write lock.
 async fn still_there(
     txn: &impl ConnectionTrait,
-    target: macros::RunTarget,
+    target: runs::RunTarget,
 ) -> Result<bool, AppError> {
     use sea_orm::sea_query::LockType;
     let found = match target {
-        macros::RunTarget::User(id) => {
+        runs::RunTarget::User(id) => {
             user::Entity::find_by_id(id)
                 .select_only()
                 .column(user::Column::Id)
@@ -767,7 +768,7 @@ async fn still_there(
                 .one(txn)
                 .await?
         }
-        macros::RunTarget::Ticket(id) => {
+        runs::RunTarget::Ticket(id) => {
             ticket::Entity::find_by_id(id)
                 .select_only()
                 .column(ticket::Column::Id)
@@ -783,14 +784,14 @@ async fn still_there(
 /// The answer to a call whose target was deleted after it was looked up (a removal ran in
 /// between): the same 404 as if it had come a moment later. The log keeps only a masked form
 /// of what the call named.
-fn gone(call: &InboundCall, target: macros::RunTarget, logged: &mut Logged) -> Reply {
+fn gone(call: &InboundCall, target: runs::RunTarget, logged: &mut Logged) -> Reply {
     logged.target_user_id = None;
     match target {
-        macros::RunTarget::User(_) => {
+        runs::RunTarget::User(_) => {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
             Reply::error(404, "target_not_found", "no user has this email")
         }
-        macros::RunTarget::Ticket(id) => {
+        runs::RunTarget::Ticket(id) => {
             logged.target = format!("ticket #{id}");
             Reply::error(404, "target_not_found", "no ticket matches find")
         }
@@ -810,7 +811,7 @@ enum Resolved {
     /// Run `macro_` on `target`.
     Run {
         listener: listener::Model,
-        macro_: Arc<MacroView>,
+        macro_: Arc<crate::server::domain::macros::Macro>,
         target: Target,
     },
     /// Add a comment to or store data on `target` (Add Comment and External Data listeners).
@@ -995,7 +996,9 @@ async fn with_target(
     };
     let macro_ = lookups
         .macros
-        .get_or_load(macro_id, || macros::get(db, macro_id))
+        .get_or_load(macro_id, || {
+            crate::server::store::lookups::find_macro(db, macro_id)
+        })
         .await?;
     if macro_.scope != l.scope {
         return refuse(
@@ -1005,7 +1008,7 @@ async fn with_target(
         );
     }
     if let Target::User(u) = &target
-        && let Err(AppError::Forbidden(message)) = macros::check_removable(&macro_, u)
+        && let Err(AppError::Forbidden(message)) = runs::check_removable(&macro_, u)
     {
         return refuse(403, "target_protected", &message);
     }
@@ -1044,7 +1047,7 @@ pub async fn test_request(
     };
     let user = match &target {
         Some(u) => {
-            let teams = macros::teams_of(
+            let teams = runs::teams_of(
                 db,
                 u.id,
                 &crate::server::store::lookups::team_refs(db).await?,
@@ -1113,16 +1116,22 @@ pub async fn test_request(
             macro_,
             target: Target::Ticket(_),
             ..
-        } => (Reply::run(200, "completed", 0), macro_.steps.clone()),
+        } => (
+            Reply::run(200, "completed", 0),
+            super::macros::get(db, macro_.id).await?.steps,
+        ),
         Resolved::Run {
             macro_,
             target: Target::User(target),
             ..
         } => {
-            if macros::already_ran_for(db, sealer, &macro_, &target).await? {
+            if runs::already_ran_for(db, sealer, &macro_, &target).await? {
                 (Reply::run(200, "skipped", 0), Vec::new())
             } else {
-                (Reply::run(200, "completed", 0), macro_.steps.clone())
+                (
+                    Reply::run(200, "completed", 0),
+                    super::macros::get(db, macro_.id).await?.steps,
+                )
             }
         }
     };
@@ -1702,12 +1711,12 @@ async fn answer_for_key(
     row.listener_id = Some(l.id);
     row.target_user_id = logged.target_user_id;
     let run_target = match &target {
-        Target::User(u) => macros::RunTarget::User(u.id),
-        Target::Ticket(t) => macros::RunTarget::Ticket(t.id),
+        Target::User(u) => runs::RunTarget::User(u.id),
+        Target::Ticket(t) => runs::RunTarget::Ticket(t.id),
     };
     let (user_id, ticket_id) = match run_target {
-        macros::RunTarget::User(id) => (id, None),
-        macros::RunTarget::Ticket(id) => (0, Some(id)),
+        runs::RunTarget::User(id) => (id, None),
+        runs::RunTarget::Ticket(id) => (0, Some(id)),
     };
     let job = MacroRunJob {
         run_id: 0,
@@ -1721,7 +1730,7 @@ async fn answer_for_key(
         listener: Some(l.name.clone()),
     };
     let accept = Accept {
-        run: macros::new_queued_run(macro_.id, run_target, Trigger::Listener, None),
+        run: runs::new_queued_run(macro_.id, run_target, Trigger::Listener, None),
         job,
         call: call_row(
             &call.key,
@@ -1978,8 +1987,8 @@ async fn act_now(
     };
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let run_target = match target {
-        Target::User(u) => macros::RunTarget::User(u.id),
-        Target::Ticket(t) => macros::RunTarget::Ticket(t.id),
+        Target::User(u) => runs::RunTarget::User(u.id),
+        Target::Ticket(t) => runs::RunTarget::Ticket(t.id),
     };
     if !still_there(&txn, run_target).await? {
         txn.rollback().await?;
@@ -1988,7 +1997,7 @@ async fn act_now(
     // The author too may have been removed since the look-up: the same refusal as if the call
     // had come a moment later, not a broken reference.
     if let Effect::Comment { author, .. } = &effect
-        && !still_there(&txn, macros::RunTarget::User(author.id)).await?
+        && !still_there(&txn, runs::RunTarget::User(author.id)).await?
     {
         txn.rollback().await?;
         return Ok(Reply::error(
@@ -2003,12 +2012,19 @@ async fn act_now(
     let reply = match (effect, target) {
         (Effect::Comment { author, text }, Target::Ticket(t)) => {
             let actor = listener_actor(l, call);
-            let id = super::feedback::comment_in(&txn, t, Some(&author), &text, &actor).await?;
-            super::automation::ticket_event(
+            let id = crate::server::engine::writes::comment_on_ticket(
+                &txn,
+                t,
+                Some(&author),
+                &text,
+                &actor,
+            )
+            .await?;
+            crate::server::engine::automation::ticket_event(
                 &txn,
                 &actor,
                 t.id,
-                super::automation::TicketEvent::Modified,
+                crate::server::engine::automation::TicketEvent::Modified,
             )
             .await?;
             Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
@@ -2020,20 +2036,23 @@ async fn act_now(
                 stored.push(field.parameter);
             }
             let actor = listener_actor(l, call);
-            super::automation::ticket_event(
+            crate::server::engine::automation::ticket_event(
                 &txn,
                 &actor,
                 t.id,
-                super::automation::TicketEvent::Modified,
+                crate::server::engine::automation::TicketEvent::Modified,
             )
             .await?;
             Reply::done(json!({ "status": "completed", "stored": stored }))
         }
         (Effect::Comment { author, text }, Target::User(target)) => {
-            let id = super::users::comment_in(
+            let id = crate::server::engine::writes::comment_on_user(
                 &txn,
                 target.id,
-                (Some(author.id), super::feedback::person_label(&author)),
+                (
+                    Some(author.id),
+                    crate::server::engine::writes::person_label(&author),
+                ),
                 &text,
                 None,
             )

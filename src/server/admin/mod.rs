@@ -5,7 +5,6 @@
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
-pub mod automation;
 pub mod bulk_runs;
 pub mod community;
 pub mod external_data;

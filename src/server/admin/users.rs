@@ -524,7 +524,7 @@ pub async fn delete(
     }
     // A deleted person is erased as completely as one a removal macro removes; the log
     // names them by a label drawn for this removal.
-    let label = super::macros::removed_label();
+    let label = crate::server::engine::runs::removed_label();
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let erased = crate::server::engine::erasure::erase(&txn, &existing, &label).await?;
     // Memberships, sessions and aliases go with the row (ON DELETE CASCADE).
@@ -596,58 +596,17 @@ pub async fn add_comment(
     }
     let author_id = actor.user_id.ok_or(AppError::Unauthorized)?;
     let author = find(db, author_id).await?;
-    comment_in(
+    crate::server::engine::writes::comment_on_user(
         db,
         user_id,
-        (Some(author.id), super::feedback::person_label(&author)),
+        (
+            Some(author.id),
+            crate::server::engine::writes::person_label(&author),
+        ),
         &body.expect("checked"),
         project_id,
     )
     .await
-}
-
-/// Writes a comment about a user in the caller's transaction, under the author's name as
-/// shown (a member's, or an actor's label such as a listener's); community-level, or about
-/// one project. Every way a user comment is made goes through here.
-pub async fn comment_in(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    (author_user_id, author_label): (Option<i32>, String),
-    body: &str,
-    project_id: Option<i32>,
-) -> Result<i32, AppError> {
-    use sea_orm::ActiveModelTrait;
-    Ok(comment::ActiveModel {
-        user_id: sea_orm::Set(user_id),
-        author_user_id: sea_orm::Set(author_user_id),
-        author_label: sea_orm::Set(author_label),
-        body: sea_orm::Set(body.to_string()),
-        created_at: sea_orm::Set(chrono::Utc::now()),
-        project_id: sea_orm::Set(project_id),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?
-    .id)
-}
-
-/// Adds `delta` (may be negative) to a user's score, in the caller's transaction.
-pub async fn adjust_score(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-    delta: i32,
-) -> Result<(), AppError> {
-    use sea_orm::sea_query::{Expr, ExprTrait};
-    user::Entity::update_many()
-        .col_expr(
-            user::Column::Score,
-            Expr::col(user::Column::Score).add(delta),
-        )
-        .col_expr(user::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -4,13 +4,14 @@
 //! Parse, don't validate: each input that has rules becomes a type with one `parse()`.
 //! Errors are plain sentences; callers attach them to the field they came from.
 
+pub mod macros;
 pub mod outgoing;
 pub mod retry;
 pub mod signing;
 
 use std::fmt;
 
-use crate::types::Role;
+use crate::shared::definitions::Role;
 
 /// Who is doing something, for the audit log.
 #[derive(Debug, Clone)]

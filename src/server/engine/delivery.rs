@@ -358,7 +358,7 @@ impl Outbox {
         }
         let mask = |text: &str| {
             secrets.iter().fold(text.to_string(), |t, s| {
-                t.replace(s.as_str(), crate::types::MASK)
+                t.replace(s.as_str(), crate::shared::definitions::MASK)
             })
         };
         match outcome {

@@ -14,7 +14,7 @@ use super::matching::{self, Placed, Placing};
 use crate::errors::AppError;
 use crate::server::entities::user;
 use crate::server::lite::{self, Lane};
-use crate::types::FilterDefinition;
+use crate::shared::definitions::FilterDefinition;
 
 /// At most this many questions share one batch.
 const MAX_BATCH: usize = 256;

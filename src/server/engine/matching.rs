@@ -7,7 +7,7 @@ use crate::errors::AppError;
 use crate::server::entities::{
     data_value, feedback_status, feedback_type, filter, team_membership, ticket, user,
 };
-use crate::types::{Condition as Cond, FilterDefinition, FilterView, Match};
+use crate::shared::definitions::{Condition as Cond, FilterDefinition, Match};
 use chrono::{Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
@@ -464,16 +464,17 @@ pub async fn count_matching(
     })
 }
 
-/// The ids of what a filter selects now, ascending.
-pub async fn matching_ids(db: &impl ConnectionTrait, f: &FilterView) -> Result<Vec<i32>, AppError> {
-    Ok(if f.scope == SCOPE_FEEDBACK {
+/// The ids of what a filter of `scope` selects now, ascending.
+pub async fn matching_ids(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    def: &FilterDefinition,
+) -> Result<Vec<i32>, AppError> {
+    Ok(if scope == SCOPE_FEEDBACK {
         ticket::Entity::find()
             .select_only()
             .column(ticket::Column::Id)
-            .filter(to_ticket_condition(
-                &f.definition,
-                db.get_database_backend(),
-            )?)
+            .filter(to_ticket_condition(def, db.get_database_backend())?)
             .order_by_asc(ticket::Column::Id)
             .into_tuple()
             .all(db)
@@ -482,7 +483,7 @@ pub async fn matching_ids(db: &impl ConnectionTrait, f: &FilterView) -> Result<V
         user::Entity::find()
             .select_only()
             .column(user::Column::Id)
-            .filter(to_condition(&f.definition)?)
+            .filter(to_condition(def)?)
             .order_by_asc(user::Column::Id)
             .into_tuple()
             .all(db)

@@ -1,9 +1,10 @@
-//! What runs without a screen: the lease claim, the job worker, the webhook and email sender,
-//! group commit of accepted calls, target look-ups, refusal counting, API-key checks, the
-//! filter compiler, the webhook outbox, external-data values, tags and erasure. Nothing here
-//! uses `admin` (the worker's call into the macro runs is the one exception left, listed in
-//! `layers.rs`).
+//! What runs without a screen: macro runs and the writes they share with the screens, automation
+//! and schedules, the lease claim, the job worker, the webhook and email sender, group commit
+//! of accepted calls, target look-ups, refusal counting, API-key checks, the filter compiler,
+//! the webhook outbox, external-data values, tags and erasure. Nothing here uses `admin`
+//! (`layers.rs` checks it).
 
+pub mod automation;
 pub mod delivery;
 pub mod erasure;
 pub mod external_values;
@@ -14,6 +15,8 @@ pub mod lease;
 pub mod matching;
 pub mod outbox;
 pub mod refusals;
+pub mod runs;
 pub mod runtime;
 pub mod tags;
 pub mod worker;
+pub mod writes;

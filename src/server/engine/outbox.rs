@@ -17,8 +17,9 @@ use crate::errors::AppError;
 use crate::server::entities::{ticket, user, webhook, webhook_attempt, webhook_delivery};
 use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
+use crate::shared::definitions::MASK;
 use crate::shared::vocab::{ContentType, DeliveryStatus, WebhookKind};
-use crate::types::{MASK, RequestView};
+use crate::types::RequestView;
 use serde::{Deserialize, Serialize};
 
 /// How long a rotated-out signing secret keeps signing beside the new one.

@@ -27,14 +27,14 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, broadcast};
 
 use crate::errors::AppError;
-use crate::server::admin::macros::{self, RunContext, Trigger};
 use crate::server::cache::Lookups;
 use crate::server::db::begin_write;
 use crate::server::domain::Actor;
+use crate::server::domain::macros::Macro;
+use crate::server::engine::runs::{self, RunContext, RunOutcome, RunTarget};
 use crate::server::entities::{job, macro_def};
 use crate::server::secrets::Sealer;
-use crate::shared::vocab::{JobKind, JobStatus};
-use crate::types::MacroView;
+use crate::shared::vocab::{JobKind, JobStatus, Trigger};
 
 /// Attempts before a job that keeps failing (an error of ours, not of its input) is given up.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -236,7 +236,7 @@ pub async fn claim_many(
 /// What became of one job.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobResult {
-    Done(macros::RunOutcome),
+    Done(RunOutcome),
     /// Another worker holds the job now (this one's lease ran out): nothing was written.
     LeaseLost,
     /// An error of ours; retried later unless it was the last attempt.
@@ -342,7 +342,7 @@ pub async fn execute_many(
     // run is done.
     let mut erased: Option<crate::server::engine::erasure::Erased> = None;
     for result in &results {
-        if let JobResult::Done(macros::RunOutcome {
+        if let JobResult::Done(RunOutcome {
             erased: Some(e), ..
         }) = result
         {
@@ -365,7 +365,7 @@ pub async fn execute_many(
 /// What a job needs that can be read before the write lock: its payload and its macro (None
 /// when the macro was deleted meanwhile).
 enum Prepared {
-    MacroRun(MacroRunJob, Option<Arc<MacroView>>),
+    MacroRun(MacroRunJob, Option<Arc<Macro>>),
     Broken(String),
 }
 
@@ -381,7 +381,9 @@ async fn prepare(db: &DatabaseConnection, lookups: &Lookups, job: &job::Model) -
             };
             let loaded = lookups
                 .macros
-                .get_or_load(p.macro_id, || macros::get(db, p.macro_id))
+                .get_or_load(p.macro_id, || {
+                    crate::server::store::lookups::find_macro(db, p.macro_id)
+                })
                 .await;
             match loaded {
                 Ok(m) => Prepared::MacroRun(p, Some(m)),
@@ -400,7 +402,7 @@ async fn run_job(
     work: &Prepared,
     live_macros: &std::collections::HashSet<i32>,
     signals: &Signals,
-) -> Result<Option<macros::RunOutcome>, AppError> {
+) -> Result<Option<RunOutcome>, AppError> {
     let (p, macro_) = match work {
         Prepared::MacroRun(p, m) => (p, m),
         Prepared::Broken(e) => return Err(AppError::internal(e.clone())),
@@ -435,13 +437,13 @@ async fn run_job(
         sealer: signals.sealer.clone(),
     };
     Ok(Some(
-        macros::run_queued(
+        runs::run_queued(
             txn,
             &actor,
             macro_.as_deref().filter(|m| live_macros.contains(&m.id)),
             match p.ticket_id {
-                Some(id) => macros::RunTarget::Ticket(id),
-                None => macros::RunTarget::User(p.user_id),
+                Some(id) => RunTarget::Ticket(id),
+                None => RunTarget::User(p.user_id),
             },
             &ctx,
         )
@@ -485,7 +487,7 @@ async fn give_back(
         && JobKind::parse(&job.kind) == Some(JobKind::MacroRun)
         && let Ok(p) = serde_json::from_str::<MacroRunJob>(&job.payload)
     {
-        macros::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;
+        runs::give_up_run(&txn, p.run_id, "gave up after repeated errors").await?;
     }
     txn.commit().await?;
     Ok(())
@@ -635,7 +637,7 @@ pub fn spawn(
                         && looked_at_schedules.is_none_or(|t| t.elapsed() >= SCHEDULE_EVERY)
                     {
                         looked_at_schedules = Some(std::time::Instant::now());
-                        match crate::server::admin::automation::run_due(&db, Utc::now()).await {
+                        match crate::server::engine::automation::run_due(&db, Utc::now()).await {
                             Ok(started) if !started.is_empty() => {
                                 tracing::info!(bulk_runs = ?started, "schedules started");
                                 signals.work_arrived();

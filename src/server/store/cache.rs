@@ -11,8 +11,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::errors::AppError;
+use crate::server::domain::macros::Macro;
 use crate::server::entities::{api_key, listener};
-use crate::types::{FilterDefinition, MacroView};
+use crate::shared::definitions::FilterDefinition;
 
 /// How long an entry may be used.
 pub const TTL: Duration = Duration::from_secs(1);
@@ -121,7 +122,7 @@ where
 pub struct Lookups {
     pub listeners: Cache<String, Option<listener::Model>>,
     pub api_keys: Cache<[u8; 32], Option<api_key::Model>>,
-    pub macros: Cache<i32, MacroView>,
+    pub macros: Cache<i32, Macro>,
     pub filters: Cache<i32, FilterDefinition>,
 }
 

@@ -1,12 +1,14 @@
-//! The look-ups every area repeats: a project or feedback type by id (a 404 naming it when it
-//! is gone), a feedback type's whole definition, the list of teams.
+//! The look-ups every area repeats: a project, feedback type, ticket or macro by id (a 404
+//! naming it when it is gone), a feedback type's whole definition, the list of teams.
 
 use crate::errors::AppError;
+use crate::server::domain::macros::Macro;
 use crate::server::entities::{
-    feedback_field, feedback_status, feedback_type, feedback_type_team, project, team, ticket,
-    ticket_comment, ticket_follower,
+    community, feedback_field, feedback_status, feedback_type, feedback_type_team, macro_def,
+    project, team, ticket, ticket_comment, ticket_follower,
 };
-use crate::types::{FeedbackFieldView, FeedbackTypeView, StatusRef, TeamRef};
+use crate::shared::definitions::{StatusRef, TeamRef};
+use crate::types::{FeedbackFieldView, FeedbackTypeView};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::HashSet;
@@ -136,4 +138,52 @@ pub(crate) async fn recount_popularity(
         .exec(db)
         .await?;
     Ok(())
+}
+
+pub async fn find_ticket(db: &impl ConnectionTrait, id: i32) -> Result<ticket::Model, AppError> {
+    ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("ticket {id}")))
+}
+
+/// A macro as a run needs it.
+pub async fn find_macro(db: &impl ConnectionTrait, id: i32) -> Result<Macro, AppError> {
+    let m = macro_def::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("macro {id}")))?;
+    macro_of(&m)
+}
+
+/// The runnable part of a macro's row.
+pub fn macro_of(m: &macro_def::Model) -> Result<Macro, AppError> {
+    Ok(Macro {
+        id: m.id,
+        name: m.name.clone(),
+        scope: m.scope.clone(),
+        actions: serde_json::from_str(&m.actions).map_err(|e| AppError::internal(e))?,
+        options: crate::shared::definitions::MacroOptions {
+            include_on_dashboard: m.include_on_dashboard,
+            show_in_user_actions: m.show_in_user_actions,
+            run_once_per_user: m.run_once_per_user,
+            suppress_confirmation: m.suppress_confirmation,
+        },
+    })
+}
+
+/// The key that marks written before the key file keyed them were made with, while such
+/// marks remain (`ensure_community` drops it at start-up once none does; new installations
+/// never have one).
+pub async fn legacy_hash_key(db: &impl ConnectionTrait) -> Result<Option<Vec<u8>>, AppError> {
+    let c = community::Entity::find()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("community row missing"))?;
+    if c.hash_key.is_empty() {
+        return Ok(None);
+    }
+    hex::decode(&c.hash_key)
+        .map(Some)
+        .map_err(|e| AppError::internal(e))
 }

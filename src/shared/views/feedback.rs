@@ -51,12 +51,6 @@ pub struct FeedbackFieldView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StatusRef {
-    pub id: i32,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackTypeView {
     pub id: i32,
     pub project_id: i32,

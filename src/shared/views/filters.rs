@@ -4,38 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// How the conditions of a group (or the groups of a filter) combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Match {
-    All,
-    Any,
-}
-
-/// One test on a user: field, operator, value (keys as in `filter_fields`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Condition {
-    pub field: String,
-    pub op: String,
-    #[serde(default)]
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConditionGroup {
-    #[serde(rename = "match")]
-    pub match_: Match,
-    pub conditions: Vec<Condition>,
-}
-
-/// A saved filter's rule: groups combined by `match_`, each group's conditions by its own.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FilterDefinition {
-    #[serde(rename = "match")]
-    pub match_: Match,
-    pub groups: Vec<ConditionGroup>,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FilterView {
     pub id: i32,

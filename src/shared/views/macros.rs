@@ -4,46 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// One step of a user macro.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum MacroAction {
-    /// Erases the person everywhere (must be the last action).
-    RemoveUser,
-    AdjustScore {
-        delta: i32,
-    },
-    AddToTeam {
-        team_id: i32,
-    },
-    RemoveFromTeam {
-        team_id: i32,
-    },
-    AddComment {
-        text: String,
-    },
-    // Feedback macros: on one ticket.
-    /// Moves the ticket to the status of this name in its type's workflow (skipped when the
-    /// workflow has none).
-    SetStatus {
-        status: String,
-    },
-    /// Gives the ticket to this team (it must be one of its type's teams), or to none.
-    SetTeam {
-        team_id: Option<i32>,
-    },
-    AddTicketComment {
-        text: String,
-    },
-    AdjustSubmitterScore {
-        delta: i32,
-    },
-    /// "public" or "private".
-    SetVisibility {
-        visibility: String,
-    },
-}
-
 /// The kinds of action a user macro offers, as (key, label).
 pub const MACRO_ACTION_KINDS: [(&str, &str); 5] = [
     ("remove_user", "Remove user completely"),
@@ -94,14 +54,6 @@ pub struct AutomationView {
     pub on_submit: bool,
     pub on_modify: bool,
     pub filter: Option<(i32, String)>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MacroOptions {
-    pub include_on_dashboard: bool,
-    pub show_in_user_actions: bool,
-    pub run_once_per_user: bool,
-    pub suppress_confirmation: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,10 @@ mod opt_out;
 mod people;
 mod webhooks;
 
+pub use crate::shared::definitions::{
+    Condition, ConditionGroup, FilterDefinition, MASK, MacroAction, MacroOptions, Match, Role,
+    StatusRef, TeamRef,
+};
 pub use crate::shared::vocab::{DeliveryStatus, ListenerKind, Scope};
 
 pub use bulk_runs::*;

@@ -4,53 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// What a community member may do in the admin screens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Participant,
-    ProjectManager,
-    CommunityManager,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [
-        Role::Participant,
-        Role::ProjectManager,
-        Role::CommunityManager,
-    ];
-
-    pub fn key(self) -> &'static str {
-        match self {
-            Role::Participant => "participant",
-            Role::ProjectManager => "project_manager",
-            Role::CommunityManager => "community_manager",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Participant => "Participant",
-            Role::ProjectManager => "Project manager",
-            Role::CommunityManager => "Community manager",
-        }
-    }
-
-    pub fn parse(value: &str) -> Result<Role, String> {
-        let v = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-        Role::ALL.into_iter().find(|r| r.key() == v).ok_or_else(|| {
-            format!(
-                "unknown role \"{value}\"; use participant, project_manager or community_manager"
-            )
-        })
-    }
-
-    /// Managers sign in to the admin screens; participants never do.
-    pub fn can_sign_in(self) -> bool {
-        !matches!(self, Role::Participant)
-    }
-}
-
 /// The signed-in manager, as the layout shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CurrentUserView {
@@ -75,12 +28,6 @@ pub struct SignInForm {
     /// Where to go after signing in (a local path).
     #[serde(default)]
     pub next: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeamRef {
-    pub id: i32,
-    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

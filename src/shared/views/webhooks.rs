@@ -14,10 +14,6 @@ pub const WEBHOOK_PRESETS: [(&str, &str); 3] = [
     ("json", "Generic JSON POST"),
 ];
 
-/// What a masked header value shows in place of the secret (sending it back keeps the
-/// stored value).
-pub const MASK: &str = "••••••";
-
 /// A webhook (kind "http") or email (kind "email") of a macro, as its editor sends it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WebhookForm {

@@ -2,19 +2,19 @@
 //! (queued in the transaction that submitted or changed the ticket), and schedules (a due
 //! schedule starts a bulk run over its filter, claimed by exactly one node).
 
-use crate::server::engine::matching;
-use crate::server::store::audit_trail;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use super::filters::{self};
-use super::macros::{self, RunTarget, Trigger};
-use super::{Actor, bulk_runs};
 use crate::errors::AppError;
-use crate::server::engine::matching::SCOPE_FEEDBACK;
+use crate::server::domain::Actor;
+use crate::server::domain::macros::next_run;
+use crate::server::engine::matching::{self, SCOPE_FEEDBACK};
+use crate::server::engine::runs::{self, RunTarget};
 use crate::server::entities::macro_def;
+use crate::server::store::lookups;
 use crate::server::worker::{self, MacroRunJob};
+use crate::shared::vocab::Trigger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketEvent {
@@ -48,7 +48,7 @@ pub async fn ticket_event(
                 continue;
             }
         }
-        let run_id = macros::queue_run(
+        let run_id = runs::queue_run(
             txn,
             m.id,
             RunTarget::Ticket(ticket_id),
@@ -94,7 +94,7 @@ pub async fn run_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<
         else {
             continue;
         };
-        let next = macros::next_run(&m.schedule_frequency, start, m.schedule_ends_at, now, true);
+        let next = next_run(&m.schedule_frequency, start, m.schedule_ends_at, now, true);
         let actor = Actor::system(&format!("schedule ({})", m.name));
         let (txn, _gate) = crate::server::db::begin_write(db).await?;
         let claimed = macro_def::Entity::update_many()
@@ -111,62 +111,13 @@ pub async fn run_due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<
             txn.rollback().await?;
             continue;
         }
-        let filter = filters::get(&txn, filter_id).await?;
-        let view = macros::get(&txn, m.id).await?;
-        let bulk = bulk_runs::queue(&txn, &actor, &view, &filter, Trigger::Schedule).await?;
+        let filter = matching::find(&txn, filter_id).await?;
+        let runnable = lookups::macro_of(&m)?;
+        let bulk = runs::queue_bulk(&txn, &actor, &runnable, &filter, Trigger::Schedule).await?;
         txn.commit().await?;
         if let Some(id) = bulk {
             started.push(id);
         }
     }
     Ok(started)
-}
-
-/// Switches a macro's schedule on or off; switched on, it runs next at its next occurrence.
-pub async fn set_schedule_enabled(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    macro_id: i32,
-    enabled: bool,
-) -> Result<(), AppError> {
-    let m = macro_def::Entity::find_by_id(macro_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("macro {macro_id}")))?;
-    let Some(start) = m.schedule_starts_at else {
-        return Err(AppError::field("id", "this macro has no schedule"));
-    };
-    let now = Utc::now();
-    let next = enabled
-        .then(|| {
-            macros::next_run(
-                &m.schedule_frequency,
-                start,
-                m.schedule_ends_at,
-                now,
-                m.last_run_at.is_some_and(|l| l >= start),
-            )
-        })
-        .flatten();
-    let (txn, _gate) = crate::server::db::begin_write(db).await?;
-    macro_def::Entity::update_many()
-        .col_expr(macro_def::Column::ScheduleEnabled, Expr::value(enabled))
-        .col_expr(macro_def::Column::NextRunAt, Expr::value(next))
-        .filter(macro_def::Column::Id.eq(macro_id))
-        .exec(&txn)
-        .await?;
-    audit_trail::record(
-        &txn,
-        actor,
-        if enabled {
-            "schedule.enabled"
-        } else {
-            "schedule.disabled"
-        },
-        &m.name,
-        "",
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
 }

@@ -1,0 +1,153 @@
+//! What is stored as a definition and edited on a screen: a macro's actions and options (the
+//! `macros.actions` JSON and its option columns), a filter's rule (`filters.definition`), and
+//! the references by id and name that both name teams and statuses with, a member's role,
+//! and what a masked secret shows.
+//! The engine runs and compiles these; the screens' views (`views`) carry them, and
+//! re-export them under their old paths.
+
+use serde::{Deserialize, Serialize};
+
+/// One step of a user macro.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MacroAction {
+    /// Erases the person everywhere (must be the last action).
+    RemoveUser,
+    AdjustScore {
+        delta: i32,
+    },
+    AddToTeam {
+        team_id: i32,
+    },
+    RemoveFromTeam {
+        team_id: i32,
+    },
+    AddComment {
+        text: String,
+    },
+    // Feedback macros: on one ticket.
+    /// Moves the ticket to the status of this name in its type's workflow (skipped when the
+    /// workflow has none).
+    SetStatus {
+        status: String,
+    },
+    /// Gives the ticket to this team (it must be one of its type's teams), or to none.
+    SetTeam {
+        team_id: Option<i32>,
+    },
+    AddTicketComment {
+        text: String,
+    },
+    AdjustSubmitterScore {
+        delta: i32,
+    },
+    /// "public" or "private".
+    SetVisibility {
+        visibility: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacroOptions {
+    pub include_on_dashboard: bool,
+    pub show_in_user_actions: bool,
+    pub run_once_per_user: bool,
+    pub suppress_confirmation: bool,
+}
+
+/// How the conditions of a group (or the groups of a filter) combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Match {
+    All,
+    Any,
+}
+
+/// One test on a user: field, operator, value (keys as in `filter_fields`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Condition {
+    pub field: String,
+    pub op: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionGroup {
+    #[serde(rename = "match")]
+    pub match_: Match,
+    pub conditions: Vec<Condition>,
+}
+
+/// A saved filter's rule: groups combined by `match_`, each group's conditions by its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterDefinition {
+    #[serde(rename = "match")]
+    pub match_: Match,
+    pub groups: Vec<ConditionGroup>,
+}
+
+/// A team by id and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRef {
+    pub id: i32,
+    pub name: String,
+}
+
+/// A workflow status by id and name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusRef {
+    pub id: i32,
+    pub name: String,
+}
+
+/// What a community member may do in the admin screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Participant,
+    ProjectManager,
+    CommunityManager,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [
+        Role::Participant,
+        Role::ProjectManager,
+        Role::CommunityManager,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Participant => "participant",
+            Role::ProjectManager => "project_manager",
+            Role::CommunityManager => "community_manager",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Participant => "Participant",
+            Role::ProjectManager => "Project manager",
+            Role::CommunityManager => "Community manager",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Role, String> {
+        let v = value.trim().to_ascii_lowercase().replace([' ', '-'], "_");
+        Role::ALL.into_iter().find(|r| r.key() == v).ok_or_else(|| {
+            format!(
+                "unknown role \"{value}\"; use participant, project_manager or community_manager"
+            )
+        })
+    }
+
+    /// Managers sign in to the admin screens; participants never do.
+    pub fn can_sign_in(self) -> bool {
+        !matches!(self, Role::Participant)
+    }
+}
+
+/// What a masked header value shows in place of the secret (sending it back keeps the
+/// stored value).
+pub const MASK: &str = "••••••";
