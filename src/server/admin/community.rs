@@ -204,7 +204,7 @@ pub async fn create_admin(
     );
     let hash = auth::hash_password(&password).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    match users::find_by_email(&txn, &email).await? {
+    match crate::server::store::lookups::find_user_by_email(&txn, &email).await? {
         Some(existing) => {
             let id = existing.id;
             let mut active = existing.into_active_model();

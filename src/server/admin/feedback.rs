@@ -5,7 +5,7 @@
 use crate::server::domain::check_storable;
 use crate::server::engine::external_values;
 use crate::server::engine::matching;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -18,7 +18,8 @@ use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, parse_id};
 use crate::server::engine::automation::{self, TicketEvent};
 use crate::server::engine::writes::{
-    Change, NewTicket, apply_change, comment_on_ticket, follow_in, insert_ticket, person_label,
+    Change, MAX_BODY, NewTicket, apply_change, coerce_text, comment_on_ticket, follow_in,
+    insert_ticket, person_label,
 };
 use crate::server::entities::{
     notification, ticket, ticket_comment, ticket_event, ticket_follower, user,
@@ -31,63 +32,6 @@ use crate::types::{
 
 pub const PER_PAGE: u32 = 25;
 use crate::server::store::lookups::recount_popularity;
-const MAX_BODY: usize = 10_000;
-
-/// A custom field's value from text (a form, a JSON string) in the field's type, or why not.
-pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>, String> {
-    let v = raw.trim();
-    if v.is_empty() {
-        return if field.required && field.kind != "boolean" {
-            Err("is required".into())
-        } else {
-            Ok(None)
-        };
-    }
-    check_storable(v)?;
-    Ok(Some(match field.kind.as_str() {
-        "number" => {
-            let n: f64 = v
-                .parse()
-                .ok()
-                .filter(|n: &f64| n.is_finite())
-                .ok_or_else(|| format!("must be a number, not “{v}”"))?;
-            // Whole numbers stay whole (412, not 412.0).
-            if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                Value::from(n as i64)
-            } else {
-                serde_json::Number::from_f64(n)
-                    .map(Value::Number)
-                    .ok_or_else(|| format!("must be a number, not “{v}”"))?
-            }
-        }
-        "date" => {
-            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| format!("must be a date as YYYY-MM-DD, not “{v}”"))?;
-            Value::String(d.format("%Y-%m-%d").to_string())
-        }
-        "boolean" => match v.to_ascii_lowercase().as_str() {
-            "true" | "on" | "yes" | "1" => Value::Bool(true),
-            "false" | "off" | "no" | "0" => Value::Bool(false),
-            _ => return Err(format!("must be true or false, not “{v}”")),
-        },
-        "choice" => match field.choices.iter().find(|c| c.eq_ignore_ascii_case(v)) {
-            Some(c) => Value::String(c.clone()),
-            None => {
-                return Err(format!(
-                    "must be one of {}, not “{v}”",
-                    field.choices.join(", ")
-                ));
-            }
-        },
-        "long_text" if v.chars().count() > MAX_BODY => {
-            return Err(format!("must be at most {MAX_BODY} characters"));
-        }
-        "text" if v.chars().count() > 500 => {
-            return Err("must be at most 500 characters".into());
-        }
-        _ => Value::String(v.to_string()),
-    }))
-}
 
 /// A stored value as the ticket page shows it.
 fn display_value(field: &FeedbackFieldView, v: Option<&Value>) -> String {
@@ -139,7 +83,7 @@ pub async fn parse_ticket_form(
             None
         }
         Ok(email) => {
-            let found = super::users::find_by_email(db, &email).await?;
+            let found = crate::server::store::lookups::find_user_by_email(db, &email).await?;
             if found.is_none() {
                 errors.push("author", "no user has this email");
             }

@@ -149,7 +149,10 @@ pub async fn import_users_csv(
             });
             continue;
         }
-        if users::find_by_email(db, &parsed.email).await?.is_some() {
+        if crate::server::store::lookups::find_user_by_email(db, &parsed.email)
+            .await?
+            .is_some()
+        {
             errors.push(ImportRowError {
                 line,
                 email: form.email,

@@ -557,17 +557,6 @@ pub async fn count(db: &impl ConnectionTrait, role: Option<Role>) -> Result<u64,
     Ok(q.count(db).await?)
 }
 
-/// Used by the CLI and first start: the ids of users with a given email.
-pub async fn find_by_email(
-    db: &impl ConnectionTrait,
-    email: &Email,
-) -> Result<Option<user::Model>, AppError> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await?)
-}
-
 /// A comment about a user by the signed-in manager: community-level, or about their part in
 /// one project.
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]

@@ -3,7 +3,7 @@
 //! history line, followers, notifications and popularity), and a user's comments and score.
 //! Each writes in the caller's transaction.
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -11,13 +11,13 @@ use sea_orm::{
 use serde_json::{Map, Value};
 
 use crate::errors::AppError;
-use crate::server::domain::Actor;
+use crate::server::domain::{Actor, check_storable};
 use crate::server::engine::automation;
 use crate::server::entities::{
     comment, notification, ticket, ticket_comment, ticket_event, ticket_follower, user,
 };
 use crate::server::store::lookups::recount_popularity;
-use crate::types::FeedbackTypeView;
+use crate::types::{FeedbackFieldView, FeedbackTypeView};
 
 /// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
 /// account has no name).
@@ -293,4 +293,63 @@ pub async fn adjust_score(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The longest comment, description or long-text value, in characters.
+pub const MAX_BODY: usize = 10_000;
+
+/// A custom field's value from text (a form, a JSON string) in the field's type, or why not.
+pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>, String> {
+    let v = raw.trim();
+    if v.is_empty() {
+        return if field.required && field.kind != "boolean" {
+            Err("is required".into())
+        } else {
+            Ok(None)
+        };
+    }
+    check_storable(v)?;
+    Ok(Some(match field.kind.as_str() {
+        "number" => {
+            let n: f64 = v
+                .parse()
+                .ok()
+                .filter(|n: &f64| n.is_finite())
+                .ok_or_else(|| format!("must be a number, not “{v}”"))?;
+            // Whole numbers stay whole (412, not 412.0).
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                Value::from(n as i64)
+            } else {
+                serde_json::Number::from_f64(n)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("must be a number, not “{v}”"))?
+            }
+        }
+        "date" => {
+            let d = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| format!("must be a date as YYYY-MM-DD, not “{v}”"))?;
+            Value::String(d.format("%Y-%m-%d").to_string())
+        }
+        "boolean" => match v.to_ascii_lowercase().as_str() {
+            "true" | "on" | "yes" | "1" => Value::Bool(true),
+            "false" | "off" | "no" | "0" => Value::Bool(false),
+            _ => return Err(format!("must be true or false, not “{v}”")),
+        },
+        "choice" => match field.choices.iter().find(|c| c.eq_ignore_ascii_case(v)) {
+            Some(c) => Value::String(c.clone()),
+            None => {
+                return Err(format!(
+                    "must be one of {}, not “{v}”",
+                    field.choices.join(", ")
+                ));
+            }
+        },
+        "long_text" if v.chars().count() > MAX_BODY => {
+            return Err(format!("must be at most {MAX_BODY} characters"));
+        }
+        "text" if v.chars().count() > 500 => {
+            return Err("must be at most 500 characters".into());
+        }
+        _ => Value::String(v.to_string()),
+    }))
 }

@@ -1,5 +1,5 @@
 //! The public `/api/v1` routes. Handlers read the HTTP request (key, query, headers, body)
-//! and write the reply; the contract itself lives in `admin::listeners`.
+//! and write the reply; the contract itself lives in `engine::inbound`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::server::admin::external_sources;
-use crate::server::admin::listeners::{self, InboundCall};
+use crate::server::engine::inbound::listeners::{self, InboundCall};
+use crate::server::engine::inbound::sources;
 use crate::server::refusals::SOURCE;
 use crate::server::settings::Secret;
 use crate::server::state::AppState;
@@ -281,7 +281,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
         .get("idempotency-key")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
     let Route::Listener(scope, kind) = route else {
-        let call = external_sources::InboundSource {
+        let call = sources::InboundSource {
             key,
             api_key,
             caller,
@@ -290,7 +290,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
         };
         let state = state.clone();
         return finish(tokio::spawn(async move {
-            external_sources::create_ticket(&state, call).await
+            sources::create_ticket(&state, call).await
         }))
         .await;
     };

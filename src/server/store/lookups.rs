@@ -2,10 +2,11 @@
 //! naming it when it is gone), a feedback type's whole definition, the list of teams.
 
 use crate::errors::AppError;
+use crate::server::domain::Email;
 use crate::server::domain::macros::Macro;
 use crate::server::entities::{
     community, feedback_field, feedback_status, feedback_type, feedback_type_team, macro_def,
-    project, team, ticket, ticket_comment, ticket_follower,
+    project, team, ticket, ticket_comment, ticket_follower, user,
 };
 use crate::shared::definitions::{StatusRef, TeamRef};
 use crate::types::{FeedbackFieldView, FeedbackTypeView};
@@ -186,4 +187,15 @@ pub async fn legacy_hash_key(db: &impl ConnectionTrait) -> Result<Option<Vec<u8>
     hex::decode(&c.hash_key)
         .map(Some)
         .map_err(|e| AppError::internal(e))
+}
+
+/// The user with this (normalised) email, if any.
+pub async fn find_user_by_email(
+    db: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<user::Model>, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await?)
 }

@@ -1,0 +1,1261 @@
+//! The inbound contract of the user and feedback listeners (docs/listener-api.md):
+//! `…MacroListeners` (run a macro: queued durably, 200 or 202), `…CommentListeners` (add a
+//! comment) and `…DataListeners` (store external data), the last two done within the request.
+//! A user is found by email; a ticket by its id, or by the value of the external-data field
+//! the listener names. The axum routes only read the HTTP request and write the reply; the
+//! listener settings and the dry run of the listener page are `admin::listeners`.
+
+use super::idempotency::{
+    Claim, Fingerprint, Held, PROVISIONAL, claim, idempotency_key_of, release, remember_answer,
+    remember_answer_as, replay, request_fingerprint, reused, stored_reply,
+};
+use crate::server::domain::printable;
+use crate::server::engine::external_values;
+use crate::server::engine::matching;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::json;
+
+use crate::errors::AppError;
+use crate::server::cache::Lookups;
+use crate::server::domain::Actor;
+use crate::server::domain::Email;
+use crate::server::engine::external_values::Subject;
+use crate::server::engine::keys;
+use crate::server::engine::matching::{Placed, SCOPE_FEEDBACK};
+use crate::server::engine::runs;
+use crate::server::engine::runtime::Runtime;
+use crate::server::entities::{
+    data_field, data_value, idempotency_key, listener, listener_call, macro_run, ticket, user,
+};
+use crate::server::finder::Finder;
+use crate::server::ingest::{Accept, Outcome, Written};
+use crate::server::refusals::Refused;
+use crate::server::settings::Secret;
+use crate::server::worker::{self, MacroRunJob};
+use crate::shared::vocab::ListenerKind;
+use crate::shared::vocab::Trigger;
+
+/// An inbound call as the HTTP layer read it.
+pub struct InboundCall {
+    /// Which listener URL was called: user or feedback, and macro, comment or data.
+    pub scope: &'static str,
+    pub kind: ListenerKind,
+    pub key: String,
+    pub api_key: Option<Secret<String>>,
+    pub caller: IpAddr,
+    pub find: Option<String>,
+    /// The `Idempotency-Key` header, when there was one.
+    pub idempotency_key: Option<String>,
+    /// The JSON body, when there was one (already checked to be JSON).
+    pub body: Option<serde_json::Value>,
+}
+
+/// The answer to send: status, JSON body (`docs/listener-api.md`, "Answers") and, for 429,
+/// when to come back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub retry_after: Option<u64>,
+}
+
+/// What the call log will say about a call, filled in as the call is answered.
+pub(crate) struct Logged {
+    pub(crate) listener_id: Option<i32>,
+    pub(crate) target: String,
+    pub(crate) target_user_id: Option<i32>,
+    pub(crate) run_id: Option<i64>,
+    /// The log row written with the queued run (accepted calls), updated at the end.
+    pub(crate) call_id: Option<i64>,
+    /// The accepted row needs no update: the answer is the 202 it was written with.
+    pub(crate) final_row_written: bool,
+    /// The key that passed the check: its use is counted with the log row.
+    pub(crate) api_key_id: Option<i32>,
+    /// The answer was replayed for a repeated `Idempotency-Key`.
+    pub(crate) replay: bool,
+    pub(crate) started: Instant,
+}
+
+/// `POST /api/v1/{user,feedback}{Macro,Comment,Data}Listeners/{key}`: finds the user by email
+/// (or the ticket by id or external-data value) and does what the listener does. Every call is
+/// logged, whatever its outcome.
+#[tracing::instrument(skip_all, fields(scope = call.scope, kind = %call.kind, listener = %call.key, caller = %call.caller))]
+pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, AppError> {
+    // Until `find` resolves to a member, only a masked form is kept: the address of someone
+    // we do not know (or no longer know) is not ours to store.
+    let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
+    let reply = answer(state, &call, &mut logged).await?;
+    if logged.api_key_id.is_none() {
+        // Refused before its key was accepted: counted, not written one by one.
+        state.refusals.count(Refused {
+            scope: call.scope,
+            kind: call.kind.as_str(),
+            key: &call.key,
+            caller: call.caller,
+            status: reply.status,
+            code: &reply.code(),
+        });
+        return Ok(reply);
+    }
+    if logged.final_row_written {
+        return Ok(reply);
+    }
+    let duration_ms = logged.duration_ms();
+    if let Some(id) = logged.call_id {
+        // The row was written with the run (the target may have been erased since); the run
+        // is queued, so a failure to update the row must not turn the answer into an error.
+        if let Err(e) = update_call(&state.db, id, &reply, duration_ms).await {
+            tracing::warn!(call = id, error = %e, "cannot update the listener-log row");
+        }
+        return Ok(reply);
+    }
+    let (txn, _gate) = crate::server::db::begin_write(&state.db).await?;
+    if let Some(user_id) = logged.target_user_id {
+        // Erased since it was looked up (a removal committed in between): the row keeps
+        // only the masked form of what the call named.
+        if !still_there(&txn, runs::RunTarget::User(user_id)).await? {
+            logged.target = mask(call.find.as_deref().unwrap_or_default());
+            logged.target_user_id = None;
+        }
+    }
+    if let Some(key_id) = logged.api_key_id {
+        keys::record_use(&txn, key_id).await?;
+    }
+    insert_call(&txn, &call.key, call.caller, &reply, &logged, duration_ms).await?;
+    txn.commit().await?;
+    Ok(reply)
+}
+
+/// What a call that queued a run finally answered, on its log row.
+pub(crate) async fn update_call(
+    db: &DatabaseConnection,
+    id: i64,
+    reply: &Reply,
+    duration_ms: i32,
+) -> Result<(), AppError> {
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    listener_call::Entity::update_many()
+        .col_expr(
+            listener_call::Column::Status,
+            Expr::value(reply.status as i16),
+        )
+        .col_expr(listener_call::Column::Code, Expr::value(reply.code()))
+        .col_expr(listener_call::Column::DurationMs, Expr::value(duration_ms))
+        .filter(listener_call::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub(crate) async fn find_by_key(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    kind: ListenerKind,
+    key: &str,
+) -> Result<Option<listener::Model>, AppError> {
+    // Keys are 1 to 60 letters, digits, - or _: anything else names no listener.
+    if key.is_empty()
+        || key.len() > 60
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Ok(None);
+    }
+    Ok(listener::Entity::find()
+        .filter(listener::Column::Scope.eq(scope))
+        .filter(listener::Column::Kind.eq(kind))
+        .filter(listener::Column::Key.eq(key.to_ascii_lowercase()))
+        .one(db)
+        .await?)
+}
+
+/// Appends one row to the listener log.
+pub(crate) async fn insert_call(
+    db: &impl ConnectionTrait,
+    key: &str,
+    caller: IpAddr,
+    reply: &Reply,
+    logged: &Logged,
+    duration_ms: i32,
+) -> Result<i64, AppError> {
+    Ok(call_row(key, caller, reply, logged, duration_ms)
+        .insert(db)
+        .await?
+        .id)
+}
+
+/// The listener-log row of a call.
+pub(crate) fn call_row(
+    key: &str,
+    caller: IpAddr,
+    reply: &Reply,
+    logged: &Logged,
+    duration_ms: i32,
+) -> listener_call::ActiveModel {
+    listener_call::ActiveModel {
+        received_at: Set(Utc::now()),
+        listener_id: Set(logged.listener_id),
+        listener_key: Set(printable(key, 100)),
+        caller_ip: Set(caller.to_string()),
+        target: Set(printable(&logged.target, 254)),
+        target_user_id: Set(logged.target_user_id),
+        status: Set(reply.status as i16),
+        code: Set(if logged.replay {
+            "replayed".to_string()
+        } else {
+            reply.code()
+        }),
+        run_id: Set(logged.run_id),
+        duration_ms: Set(duration_ms),
+        ..Default::default()
+    }
+}
+
+/// Writes an accepted call that carries an `Idempotency-Key` (claimed by this call, see
+/// `claim`), with its answer, in a transaction of its own. `Gone` when the target was deleted
+/// after it was looked up (nothing is written).
+pub(crate) async fn accept_once(
+    db: &DatabaseConnection,
+    accept: Accept,
+    idem: Held<'_>,
+    fingerprint: &Fingerprint,
+    wait: Duration,
+) -> Result<Result<Outcome, Reply>, AppError> {
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let target = match (&accept.run.target_user_id, &accept.run.target_ticket_id) {
+        (_, sea_orm::ActiveValue::Set(Some(id))) => Some(runs::RunTarget::Ticket(*id)),
+        (sea_orm::ActiveValue::Set(Some(id)), _) => Some(runs::RunTarget::User(*id)),
+        _ => None,
+    };
+    if let Some(target) = target
+        && !still_there(&txn, target).await?
+    {
+        txn.rollback().await?;
+        return Ok(Ok(Outcome::Gone));
+    }
+    let run_id = accept.run.insert(&txn).await?.id;
+    let mut job = accept.job;
+    job.run_id = run_id;
+    let job_id = worker::enqueue(&txn, crate::shared::vocab::JobKind::MacroRun, &job).await?;
+    let mut row = accept.call;
+    row.run_id = Set(Some(run_id));
+    let call_id = row.insert(&txn).await?.id;
+    keys::record_use(&txn, accept.api_key_id).await?;
+    let accepted = Reply::run(202, "accepted", run_id);
+    // While the call waits for its run, the 202 is provisional (`PROVISIONAL`).
+    let stored = if wait.is_zero() { 202 } else { PROVISIONAL };
+    if !remember_answer_as(
+        &txn,
+        accept.api_key_id,
+        idem,
+        fingerprint,
+        &accepted,
+        stored,
+    )
+    .await?
+    {
+        txn.rollback().await?;
+        drop(gate);
+        return match replay(db, accept.api_key_id, idem.key, fingerprint, wait).await? {
+            Some(reply) => Ok(Err(reply)),
+            None => Err(AppError::internal("idempotency record vanished")),
+        };
+    }
+    txn.commit().await?;
+    Ok(Ok(Outcome::Written(Written {
+        run_id,
+        job_id,
+        call_id,
+    })))
+}
+
+/// Whether a call's target still exists, read in the transaction that is about to write
+/// something pointing at it. On PostgreSQL its row is locked (`FOR KEY SHARE`) until that
+/// transaction ends, so a removal cannot delete it in between; on SQLite the transaction
+/// already holds the only write lock.
+pub(crate) async fn still_there(
+    txn: &impl ConnectionTrait,
+    target: runs::RunTarget,
+) -> Result<bool, AppError> {
+    use sea_orm::sea_query::LockType;
+    let found = match target {
+        runs::RunTarget::User(id) => {
+            user::Entity::find_by_id(id)
+                .select_only()
+                .column(user::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+        runs::RunTarget::Ticket(id) => {
+            ticket::Entity::find_by_id(id)
+                .select_only()
+                .column(ticket::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
+/// The answer to a call whose target was deleted after it was looked up (a removal ran in
+/// between): the same 404 as if it had come a moment later. The log keeps only a masked form
+/// of what the call named.
+pub(crate) fn gone(call: &InboundCall, target: runs::RunTarget, logged: &mut Logged) -> Reply {
+    logged.target_user_id = None;
+    match target {
+        runs::RunTarget::User(_) => {
+            logged.target = mask(call.find.as_deref().unwrap_or_default());
+            Reply::error(404, "target_not_found", "no user has this email")
+        }
+        runs::RunTarget::Ticket(id) => {
+            logged.target = format!("ticket #{id}");
+            Reply::error(404, "target_not_found", "no ticket matches find")
+        }
+    }
+}
+
+/// What a call acts on.
+pub(crate) enum Target {
+    User(user::Model),
+    Ticket(ticket::Model),
+}
+
+/// Where a listener call stands once the listener, key and target have been checked.
+pub(crate) enum Resolved {
+    /// Answer this now (a refusal).
+    Refused(Reply),
+    /// Run `macro_` on `target`.
+    Run {
+        listener: listener::Model,
+        macro_: Arc<crate::server::domain::macros::Macro>,
+        target: Target,
+    },
+    /// Add a comment to or store data on `target` (Add Comment and External Data listeners).
+    Act {
+        listener: listener::Model,
+        target: Target,
+    },
+}
+
+/// The ticket a feedback listener's `find` names: its id, or the value of the listener's
+/// external-data field (the newest ticket holding it), inside the listener's filter.
+pub(crate) async fn find_ticket(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    l: &listener::Model,
+    find: &str,
+    logged: &mut Logged,
+) -> Result<Result<ticket::Model, Reply>, AppError> {
+    let refuse = |status, code, message: &str| Ok(Err(Reply::error(status, code, message)));
+    let found = match l.find_field_id {
+        None => {
+            let Ok(id) = find.trim_start_matches('#').parse::<i32>() else {
+                return refuse(
+                    400,
+                    "invalid_find",
+                    "find must be the ticket's id (a number)",
+                );
+            };
+            ticket::Entity::find_by_id(id).one(db).await?
+        }
+        Some(field_id) => {
+            let Some(field) = data_field::Entity::find_by_id(field_id).one(db).await? else {
+                return refuse(
+                    409,
+                    "listener_not_configured",
+                    "the external-data field this listener finds tickets by was deleted",
+                );
+            };
+            let holds = match field.kind.as_str() {
+                "integer" => match find.parse::<i64>() {
+                    Ok(n) => data_value::Column::ValueInteger.eq(n),
+                    Err(_) => {
+                        return refuse(
+                            400,
+                            "invalid_find",
+                            &format!("find must be a whole number ({})", field.label),
+                        );
+                    }
+                },
+                _ => data_value::Column::ValueString.eq(find),
+            };
+            let ticket_id: Option<Option<i32>> = data_value::Entity::find()
+                .select_only()
+                .column(data_value::Column::TicketId)
+                .filter(data_value::Column::FieldId.eq(field_id))
+                .filter(data_value::Column::TicketId.is_not_null())
+                .filter(holds)
+                .order_by_desc(data_value::Column::TicketId)
+                .into_tuple()
+                .one(db)
+                .await?;
+            match ticket_id.flatten() {
+                Some(id) => ticket::Entity::find_by_id(id).one(db).await?,
+                None => None,
+            }
+        }
+    };
+    let Some(t) = found else {
+        return refuse(404, "target_not_found", "no ticket matches find");
+    };
+    logged.target = format!("ticket #{}", t.id);
+    if let Some(filter_id) = l.filter_id {
+        let def = lookups
+            .filters
+            .get_or_load(filter_id, || matching::definition(db, filter_id))
+            .await?;
+        if !matching::ticket_passes(db, &def, t.id).await? {
+            return refuse(
+                404,
+                "target_not_in_filter",
+                "the ticket is outside this listener's filter",
+            );
+        }
+    }
+    Ok(Ok(t))
+}
+
+/// The checks every listener call goes through, in the order of `docs/listener-api.md`
+/// ("Order of checks"), apart from the API key (checked by the caller): listener enabled,
+/// `find` well formed, the user found, inside the filter, removable. Shared by real calls and
+/// the admin screen's test request.
+pub(crate) async fn resolve(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    finder: Option<&Finder>,
+    l: &listener::Model,
+    find: Option<&str>,
+    logged: &mut Logged,
+) -> Result<Resolved, AppError> {
+    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
+    if !l.enabled {
+        return refuse(403, "listener_disabled", "this listener is disabled");
+    }
+    let find = find.map(str::trim).unwrap_or("");
+    if find.is_empty() {
+        return refuse(
+            400,
+            "missing_find",
+            if l.scope == SCOPE_FEEDBACK {
+                "the find query parameter (the ticket's id, or the value the listener finds tickets by) is required"
+            } else {
+                "the find query parameter (the user's email) is required"
+            },
+        );
+    }
+    if l.scope == SCOPE_FEEDBACK {
+        let t = match find_ticket(db, lookups, l, find, logged).await? {
+            Ok(t) => t,
+            Err(reply) => return Ok(Resolved::Refused(reply)),
+        };
+        return with_target(db, lookups, l, Target::Ticket(t)).await;
+    }
+    let Ok(email) = Email::parse(find) else {
+        return refuse(400, "invalid_find", "find must be an email address");
+    };
+    let filter = match l.filter_id {
+        Some(filter_id) => Some(
+            lookups
+                .filters
+                .get_or_load(filter_id, || matching::definition(db, filter_id))
+                .await?,
+        ),
+        None => None,
+    };
+    // Calls under load share their look-up with the others waiting (`finder`); the test
+    // request asks alone. Either way one query when the user is inside the filter.
+    let placed = match finder {
+        Some(finder) => finder.find(email.as_str(), filter).await?,
+        None => matching::users_by_email(db, &[email.as_str().to_string()], filter.as_deref())
+            .await?
+            .remove(email.as_str()),
+    };
+    let target = match placed {
+        Some(Placed::Inside(target)) => target,
+        None => return refuse(404, "target_not_found", "no user has this email"),
+        Some(Placed::Outside(outside)) => {
+            logged.target_user_id = Some(outside.id);
+            logged.target = outside.email;
+            return refuse(
+                404,
+                "target_not_in_filter",
+                "the user is outside this listener's filter",
+            );
+        }
+    };
+    logged.target_user_id = Some(target.id);
+    logged.target = target.email.clone();
+    with_target(db, lookups, l, Target::User(target)).await
+}
+
+/// The last checks, once the target is found: the listener's macro, and (users) whether the
+/// target may be removed.
+pub(crate) async fn with_target(
+    db: &impl ConnectionTrait,
+    lookups: &Lookups,
+    l: &listener::Model,
+    target: Target,
+) -> Result<Resolved, AppError> {
+    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
+    if l.kind != ListenerKind::Macro {
+        return Ok(Resolved::Act {
+            listener: l.clone(),
+            target,
+        });
+    }
+    let Some(macro_id) = l.macro_id else {
+        return refuse(
+            409,
+            "listener_not_configured",
+            "this listener has no macro to run",
+        );
+    };
+    let macro_ = lookups
+        .macros
+        .get_or_load(macro_id, || {
+            crate::server::store::lookups::find_macro(db, macro_id)
+        })
+        .await?;
+    if macro_.scope != l.scope {
+        return refuse(
+            409,
+            "listener_not_configured",
+            "this listener's macro acts on something else than its listener",
+        );
+    }
+    if let Target::User(u) = &target
+        && let Err(AppError::Forbidden(message)) = runs::check_removable(&macro_, u)
+    {
+        return refuse(403, "target_protected", &message);
+    }
+    Ok(Resolved::Run {
+        listener: l.clone(),
+        macro_,
+        target,
+    })
+}
+
+/// The API key a call presented, checked on its own (known, enabled, the caller inside its
+/// allow-list): its id, or the refusal. Checked before the listener or source is looked up, so
+/// a caller without a valid key learns nothing about which keys exist. Only keys that exist
+/// are kept in the cache.
+pub(crate) async fn verified_key(
+    state: &Runtime,
+    presented: Option<&Secret<String>>,
+    caller: IpAddr,
+) -> Result<Result<i32, Reply>, AppError> {
+    let Some(digest) = keys::digest_of(presented) else {
+        let r = keys::KeyRejection::Missing;
+        return Ok(Err(Reply::error(r.status(), r.code(), r.message())));
+    };
+    let found = state
+        .lookups
+        .api_keys
+        .get_or_load_if(
+            digest,
+            || keys::find_by_digest(&state.db, &digest),
+            Option::is_some,
+        )
+        .await?;
+    Ok(match keys::verify((*found).as_ref(), &digest, caller) {
+        Ok(k) => Ok(k.id),
+        Err(r) => Err(Reply::error(r.status(), r.code(), r.message())),
+    })
+}
+
+/// A verified key at a listener or source: the one it accepts, and within its rate.
+pub(crate) fn admit_key(
+    state: &Runtime,
+    key_id: i32,
+    accepted: Option<i32>,
+    what: &str,
+) -> Result<i32, Reply> {
+    if accepted != Some(key_id) {
+        return Err(Reply::error(
+            403,
+            "api_key_not_allowed",
+            &format!("this API key is not the one this {what} accepts"),
+        ));
+    }
+    if let Err(wait) = state.limiter.check(key_id) {
+        let mut reply = Reply::error(
+            429,
+            "rate_limited",
+            "too many calls with this API key; try again after Retry-After seconds",
+        );
+        reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+        return Err(reply);
+    }
+    Ok(key_id)
+}
+
+/// What a stored key answers a call with `fingerprint`: 422 when the key was used for another
+/// request, otherwise its stored answer (409 while it is still in flight).
+pub(crate) fn answer_of(
+    row: &idempotency_key::Model,
+    fingerprint: &Fingerprint,
+    wait: Duration,
+) -> Result<Reply, AppError> {
+    if !fingerprint.matches(&row.request_hash) {
+        return Ok(reused());
+    }
+    stored_reply(row, wait)
+}
+
+pub(crate) async fn answer(
+    state: &Runtime,
+    call: &InboundCall,
+    logged: &mut Logged,
+) -> Result<Reply, AppError> {
+    let db = &state.db;
+    let lookups = &state.lookups;
+    let key_id = match verified_key(state, call.api_key.as_ref(), call.caller).await? {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
+    };
+    let listener_key = call.key.to_ascii_lowercase();
+    let found = lookups
+        .listeners
+        .get_or_load_if(
+            format!("{}:{}:{listener_key}", call.scope, call.kind),
+            || find_by_key(db, call.scope, call.kind, &listener_key),
+            Option::is_some,
+        )
+        .await?;
+    let Some(l) = found.as_ref() else {
+        let what = call.kind.label().to_lowercase();
+        return Ok(Reply::error(
+            404,
+            "listener_not_found",
+            &format!(
+                "no {} {what} listener has this key",
+                if call.scope == SCOPE_FEEDBACK {
+                    "feedback"
+                } else {
+                    "user"
+                }
+            ),
+        ));
+    };
+    logged.listener_id = Some(l.id);
+    let key_id = match admit_key(state, key_id, l.api_key_id, "listener") {
+        Ok(id) => id,
+        Err(refusal) => return Ok(refusal),
+    };
+    // From here on the call counts as a use of the key (refused ones above do not).
+    logged.api_key_id = Some(key_id);
+    let idem = match idempotency_key_of(&state.sealer, call.idempotency_key.as_deref()) {
+        Ok(idem) => idem,
+        Err(refusal) => return Ok(refusal),
+    };
+    let fingerprint = request_fingerprint(state, call);
+    let Some(idem) = idem else {
+        return answer_for_key(state, call, logged, l, key_id, None, &fingerprint).await;
+    };
+    // The key is claimed before the target is looked up, so concurrent calls with it (a
+    // sender's retry storm) cannot each find the target and run: one owns it, the others get
+    // its answer, or 409 while it is still being worked out.
+    let wait = state.settings.listener_sync_budget;
+    let token = match claim(db, key_id, &idem, &fingerprint, wait).await? {
+        Claim::Owned(token) => token,
+        Claim::Answer(reply) => {
+            logged.replayed(&reply);
+            return Ok(reply);
+        }
+    };
+    let held = Held {
+        key: &idem.stored,
+        token: &token,
+    };
+    let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;
+    // Only accepted and done calls keep their answer (stored with their effect); after a
+    // refusal or an error the key is free again, so a corrected retry is looked at afresh.
+    if !matches!(&answered, Ok(reply) if reply.status < 300)
+        && let Err(e) = release(db, key_id, held).await
+    {
+        tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
+    }
+    answered
+}
+
+/// What a call whose listener and API key checked out gets, its `Idempotency-Key` (if any)
+/// being this call's own.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn answer_for_key(
+    state: &Runtime,
+    call: &InboundCall,
+    logged: &mut Logged,
+    l: &listener::Model,
+    key_id: i32,
+    idem: Option<Held<'_>>,
+    fingerprint: &Fingerprint,
+) -> Result<Reply, AppError> {
+    let db = &state.db;
+    let lookups = &state.lookups;
+    let (l, macro_, target) = match resolve(
+        db,
+        lookups,
+        Some(&state.finder),
+        l,
+        call.find.as_deref(),
+        logged,
+    )
+    .await?
+    {
+        Resolved::Refused(reply) => return Ok(reply),
+        Resolved::Act { listener, target } => {
+            let done = act_now(
+                db,
+                call,
+                &listener,
+                key_id,
+                &target,
+                idem,
+                fingerprint,
+                logged,
+            );
+            return done.await;
+        }
+        Resolved::Run {
+            listener,
+            macro_,
+            target,
+        } => (listener, macro_, target),
+    };
+
+    // Queue the run durably, with its log row (and idempotency record), before answering.
+    let mut finished = state.signals.subscribe();
+    let mut row = Logged::new(logged.target.clone());
+    row.listener_id = Some(l.id);
+    row.target_user_id = logged.target_user_id;
+    let run_target = match &target {
+        Target::User(u) => runs::RunTarget::User(u.id),
+        Target::Ticket(t) => runs::RunTarget::Ticket(t.id),
+    };
+    let (user_id, ticket_id) = match run_target {
+        runs::RunTarget::User(id) => (id, None),
+        runs::RunTarget::Ticket(id) => (0, Some(id)),
+    };
+    let job = MacroRunJob {
+        run_id: 0,
+        macro_id: macro_.id,
+        user_id,
+        ticket_id,
+        trigger: Trigger::Listener,
+        actor: format!("listener {}", l.key),
+        actor_user_id: None,
+        actor_ip: call.caller.to_string(),
+        listener: Some(l.name.clone()),
+    };
+    let accept = Accept {
+        run: runs::new_queued_run(macro_.id, run_target, Trigger::Listener, None),
+        job,
+        call: call_row(
+            &call.key,
+            call.caller,
+            &Reply::run(202, "accepted", 0),
+            &row,
+            logged.duration_ms(),
+        ),
+        api_key_id: key_id,
+    };
+    let accepting = state.signals.accepting();
+    let outcome = match idem {
+        // Calls without a key share their commit with whatever else is being accepted.
+        None => state.ingest.submit(accept).await?,
+        Some(idem) => match accept_once(
+            db,
+            accept,
+            idem,
+            fingerprint,
+            state.settings.listener_sync_budget,
+        )
+        .await?
+        {
+            Ok(outcome) => outcome,
+            Err(replayed) => {
+                logged.replayed(&replayed);
+                return Ok(replayed);
+            }
+        },
+    };
+    let written = match outcome {
+        Outcome::Written(written) => written,
+        Outcome::Gone => return Ok(gone(call, run_target, logged)),
+    };
+    drop(accepting);
+    let (run_id, job_id) = (written.run_id, written.job_id);
+    logged.run_id = Some(run_id);
+    logged.call_id = Some(written.call_id);
+    let accepted = Reply::run(202, "accepted", run_id);
+    state.signals.work_arrived();
+
+    // Wait for the run within the budget: done in time answers 200, otherwise 202.
+    let budget = state.settings.listener_sync_budget;
+    if budget.is_zero() {
+        logged.final_row_written = true;
+        return Ok(accepted);
+    }
+    // From here on the run is queued: nothing that fails may turn the answer into an error
+    // (a caller would send it again). At worst it stays a 202.
+    worker::wait_for(&mut finished, job_id, budget).await;
+    let reply = finished_answer(db, run_id).await.unwrap_or(accepted);
+    // The key's provisional 202 becomes this call's answer, for every repeat from now on.
+    if let Some(idem) = idem {
+        let stored = idempotency_key::Entity::update_many()
+            .col_expr(
+                idempotency_key::Column::Status,
+                Expr::value(reply.status as i16),
+            )
+            .col_expr(
+                idempotency_key::Column::Body,
+                Expr::value(reply.body.to_string()),
+            )
+            .filter(idempotency_key::Column::ApiKeyId.eq(key_id))
+            .filter(idempotency_key::Column::IdemKey.eq(idem.key))
+            .filter(idempotency_key::Column::ClaimToken.eq(idem.token))
+            .filter(idempotency_key::Column::Status.eq(PROVISIONAL))
+            .exec(db)
+            .await;
+        if let Err(e) = stored {
+            // Repeats get the stored 202 with the same run once the wait is over.
+            tracing::warn!(run = run_id, error = %e, "cannot store the answer for the Idempotency-Key");
+        }
+    }
+    Ok(reply)
+}
+
+/// The 200 of a run that has finished (with the receipt of a removal), or None while it has
+/// not (or cannot be read: the caller keeps its 202).
+pub(crate) async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
+    let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
+        Ok(Some(r)) if r.finished_at.is_some() => {
+            let mut reply = Reply::run(200, r.status.as_str(), run_id);
+            // A removal answers with its receipt (what was erased, what was sent on).
+            match crate::server::engine::erasure::receipt_of_run(db, run_id).await {
+                Ok(Some(receipt)) => reply.body["receipt"] = receipt_json(&receipt),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(run = run_id, error = %e, "cannot read the removal's receipt");
+                }
+            }
+            reply
+        }
+        Ok(_) => return None,
+        Err(e) => {
+            tracing::warn!(run = run_id, error = %e, "cannot read the queued run; answering 202");
+            return None;
+        }
+    };
+    Some(reply)
+}
+
+/// A removal's receipt as the API gives it: no personal data, counts per kind, and each
+/// downstream notification's state when the answer was made.
+pub(crate) fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
+    json!({
+        "id": r.id.to_string(),
+        "occurred_at": r.occurred_at,
+        "subject": r.subject,
+        "counts": r.counts.iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
+        "downstream": r.downstream.iter().map(|d| json!({
+            "delivery_id": d.delivery_id.to_string(),
+            "webhook": d.webhook,
+            "kind": d.kind,
+            "status": d.status,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// What an Add Comment or External Data call will write, once its body checked out.
+pub(crate) enum Effect {
+    Comment { author: user::Model, text: String },
+    Data(Vec<(data_field::Model, external_values::Typed)>),
+}
+
+pub(crate) fn bad_body(code: &str, message: String) -> Reply {
+    Reply::error(400, code, &message)
+}
+
+/// Reads the body of an Add Comment or External Data call: a 400 naming the key that is
+/// missing or wrong, or what to write.
+pub(crate) async fn effect_of(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    body: Option<&serde_json::Value>,
+) -> Result<Result<Effect, Reply>, AppError> {
+    let Some(body) = body.and_then(|b| b.as_object()) else {
+        return Ok(Err(bad_body(
+            "invalid_body",
+            "the body must be a JSON object".into(),
+        )));
+    };
+    if l.kind == ListenerKind::Comment {
+        let (author_key, text_key) = (&l.author_field, &l.comment_field);
+        let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
+            return Ok(Err(bad_body(
+                "missing_field",
+                format!("the body has no \"{author_key}\" with the author's email"),
+            )));
+        };
+        let author = match Email::parse(author) {
+            Ok(email) => crate::server::store::lookups::find_user_by_email(db, &email).await?,
+            Err(_) => None,
+        };
+        // Any member may comment on feedback; comments about a user are the managers'.
+        let may_comment = author.as_ref().is_some_and(|u| {
+            l.scope == SCOPE_FEEDBACK
+                || matches!(
+                    crate::shared::definitions::Role::parse(&u.role),
+                    Ok(crate::shared::definitions::Role::CommunityManager
+                        | crate::shared::definitions::Role::ProjectManager)
+                )
+        });
+        let Some(author) = author.filter(|_| may_comment) else {
+            return Ok(Err(bad_body(
+                "invalid_author",
+                if l.scope == SCOPE_FEEDBACK {
+                    format!("\"{author_key}\" must be the email of a member of the community")
+                } else {
+                    format!(
+                        "\"{author_key}\" must be the email of a community or project manager (who may comment)"
+                    )
+                },
+            )));
+        };
+        let text = body
+            .get(text_key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .trim();
+        if text.is_empty() {
+            return Ok(Err(bad_body(
+                "missing_field",
+                format!("the body has no \"{text_key}\" with the comment's text"),
+            )));
+        }
+        if let Err(m) = crate::server::domain::check_storable(text) {
+            return Ok(Err(bad_body(
+                "invalid_field",
+                format!("\"{text_key}\" {m}"),
+            )));
+        }
+        if text.chars().count() > 5000 {
+            return Ok(Err(bad_body(
+                "invalid_field",
+                format!("\"{text_key}\" must be at most 5000 characters"),
+            )));
+        }
+        return Ok(Ok(Effect::Comment {
+            author,
+            text: text.to_string(),
+        }));
+    }
+    let Some(group_id) = l.data_group_id else {
+        return Ok(Err(Reply::error(
+            409,
+            "listener_not_configured",
+            "this listener has no data group",
+        )));
+    };
+    let fields = external_values::fields_of(db, group_id).await?;
+    let mut values = Vec::new();
+    for f in fields.iter() {
+        let Some(raw) = body.get(&f.parameter) else {
+            continue;
+        };
+        match external_values::coerce(&f.kind, raw) {
+            Ok(v) => values.push((f.clone(), v)),
+            Err(m) => {
+                return Ok(Err(bad_body(
+                    "invalid_field",
+                    format!("\"{}\" {m}", f.parameter),
+                )));
+            }
+        }
+    }
+    if values.is_empty() {
+        let known: Vec<&str> = fields.iter().map(|f| f.parameter.as_str()).collect();
+        return Ok(Err(bad_body(
+            "missing_field",
+            format!(
+                "the body has none of the data group's parameters ({})",
+                known.join(", ")
+            ),
+        )));
+    }
+    Ok(Ok(Effect::Data(values)))
+}
+
+/// Does an Add Comment or External Data call within the request: the effect, the log row,
+/// the key's use and the `Idempotency-Key` answer commit together, then 200.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn act_now(
+    db: &DatabaseConnection,
+    call: &InboundCall,
+    l: &listener::Model,
+    api_key_id: i32,
+    target: &Target,
+    idem: Option<Held<'_>>,
+    fingerprint: &Fingerprint,
+    logged: &mut Logged,
+) -> Result<Reply, AppError> {
+    let effect = match effect_of(db, l, call.body.as_ref()).await? {
+        Ok(e) => e,
+        Err(refusal) => return Ok(refusal),
+    };
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let run_target = match target {
+        Target::User(u) => runs::RunTarget::User(u.id),
+        Target::Ticket(t) => runs::RunTarget::Ticket(t.id),
+    };
+    if !still_there(&txn, run_target).await? {
+        txn.rollback().await?;
+        return Ok(gone(call, run_target, logged));
+    }
+    // The author too may have been removed since the look-up: the same refusal as if the call
+    // had come a moment later, not a broken reference.
+    if let Effect::Comment { author, .. } = &effect
+        && !still_there(&txn, runs::RunTarget::User(author.id)).await?
+    {
+        txn.rollback().await?;
+        return Ok(Reply::error(
+            400,
+            "invalid_author",
+            &format!(
+                "\"{}\" must be the email of a member of the community",
+                l.author_field
+            ),
+        ));
+    }
+    let reply = match (effect, target) {
+        (Effect::Comment { author, text }, Target::Ticket(t)) => {
+            let actor = listener_actor(l, call);
+            let id = crate::server::engine::writes::comment_on_ticket(
+                &txn,
+                t,
+                Some(&author),
+                &text,
+                &actor,
+            )
+            .await?;
+            crate::server::engine::automation::ticket_event(
+                &txn,
+                &actor,
+                t.id,
+                crate::server::engine::automation::TicketEvent::Modified,
+            )
+            .await?;
+            Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
+        }
+        (Effect::Data(values), Target::Ticket(t)) => {
+            let mut stored = Vec::with_capacity(values.len());
+            for (field, value) in values {
+                external_values::store(&txn, Subject::Ticket(t.id), &field, value).await?;
+                stored.push(field.parameter);
+            }
+            let actor = listener_actor(l, call);
+            crate::server::engine::automation::ticket_event(
+                &txn,
+                &actor,
+                t.id,
+                crate::server::engine::automation::TicketEvent::Modified,
+            )
+            .await?;
+            Reply::done(json!({ "status": "completed", "stored": stored }))
+        }
+        (Effect::Comment { author, text }, Target::User(target)) => {
+            let id = crate::server::engine::writes::comment_on_user(
+                &txn,
+                target.id,
+                (
+                    Some(author.id),
+                    crate::server::engine::writes::person_label(&author),
+                ),
+                &text,
+                None,
+            )
+            .await?;
+            Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
+        }
+        (Effect::Data(values), Target::User(target)) => {
+            let mut stored = Vec::with_capacity(values.len());
+            for (field, value) in values {
+                external_values::store(&txn, Subject::User(target.id), &field, value).await?;
+                stored.push(field.parameter);
+            }
+            Reply::done(json!({ "status": "completed", "stored": stored }))
+        }
+    };
+    if let Some(idem) = idem
+        && !remember_answer(&txn, api_key_id, idem, fingerprint, &reply).await?
+    {
+        // The same key got there first: nothing of this call is kept.
+        txn.rollback().await?;
+        drop(gate);
+        return match replay(db, api_key_id, idem.key, fingerprint, Duration::ZERO).await? {
+            Some(first) => {
+                logged.replayed(&first);
+                Ok(first)
+            }
+            None => Err(AppError::internal("idempotency record vanished")),
+        };
+    }
+    keys::record_use(&txn, api_key_id).await?;
+    insert_call(
+        &txn,
+        &call.key,
+        call.caller,
+        &reply,
+        logged,
+        logged.duration_ms(),
+    )
+    .await?;
+    txn.commit().await?;
+    logged.final_row_written = true;
+    Ok(reply)
+}
+
+/// Who a listener call acts as, in histories and the audit log.
+pub(crate) fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
+    Actor {
+        user_id: None,
+        label: format!("listener {}", l.key),
+        ip: call.caller.to_string(),
+        session: None,
+    }
+}
+
+/// `jim@example.com` → `j…@example.com`; anything else is cut to its first character. The
+/// part after the `@` is kept only when it is a host name (letters, digits, dots, hyphens):
+/// a caller cannot store a name or a whole address there (`x@jim@example.com`).
+pub(crate) fn mask(find: &str) -> String {
+    let find = find.trim();
+    match find.split_once('@') {
+        Some((local, domain)) => {
+            let host = domain.len() <= 253
+                && !domain.is_empty()
+                && domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+            format!(
+                "{}…@{}",
+                local.chars().next().unwrap_or('?'),
+                if host { domain } else { "…" }
+            )
+        }
+        None => find
+            .chars()
+            .next()
+            .map(|c| format!("{c}…"))
+            .unwrap_or_default(),
+    }
+}
+
+impl Reply {
+    pub fn error(status: u16, code: &str, message: &str) -> Reply {
+        Reply {
+            status,
+            body: json!({ "error": { "code": code, "message": message } }),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn done(body: serde_json::Value) -> Reply {
+        Reply {
+            status: 200,
+            body,
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn run(status: u16, run_status: &str, run_id: i64) -> Reply {
+        Reply {
+            status,
+            body: json!({ "status": run_status, "run_id": run_id.to_string() }),
+            retry_after: None,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        self.body["error"]["code"]
+            .as_str()
+            .or_else(|| self.body["status"].as_str())
+            .unwrap_or("")
+            .to_string()
+    }
+}
+
+impl Logged {
+    pub(crate) fn new(target: String) -> Logged {
+        Logged {
+            listener_id: None,
+            target,
+            target_user_id: None,
+            run_id: None,
+            call_id: None,
+            final_row_written: false,
+            api_key_id: None,
+            replay: false,
+            started: Instant::now(),
+        }
+    }
+
+    /// The call got a stored answer again: the log says so and points at the first run.
+    pub(crate) fn replayed(&mut self, reply: &Reply) {
+        // A stored refusal (422 for a reused key) is logged as what it is.
+        if reply.status < 300 {
+            self.replay = true;
+            self.run_id = reply.body["run_id"].as_str().and_then(|r| r.parse().ok());
+        }
+        // A repeat, answered or told to wait (409), is about the first call's target: its row
+        // names nobody (not even masked), so an erasure of that person has nothing to find in
+        // it; the run it points at says who.
+        if reply.status < 300 || reply.status == 409 {
+            self.target.clear();
+        }
+    }
+
+    pub(crate) fn duration_ms(&self) -> i32 {
+        self.started.elapsed().as_millis().min(i32::MAX as u128) as i32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    pub(crate) fn logged_text_drops_control_characters() {
+        assert_eq!(
+            crate::server::domain::printable("a\0b\nc", 10),
+            "a\u{FFFD}b\u{FFFD}c"
+        );
+        assert_eq!(crate::server::domain::printable("abcdef", 3), "abc");
+        assert_eq!(super::mask("\0@example.com"), "\0…@example.com");
+    }
+
+    #[test]
+    pub(crate) fn unmatched_targets_are_masked() {
+        assert_eq!(super::mask("jim@example.com"), "j…@example.com");
+        assert_eq!(super::mask("nonsense"), "n…");
+        // Only a host name is kept after the `@`: nothing a caller could hide a person in.
+        assert_eq!(super::mask("x@jim@example.com"), "x…@…");
+        assert_eq!(super::mask("@Jim Smith"), "?…@…");
+        assert_eq!(super::mask("a@b%40example.com"), "a…@…");
+        assert_eq!(super::mask(""), "");
+    }
+}
