@@ -1730,11 +1730,10 @@ async fn past_opt_out(app: &TestApp, days_ago: i64, macro_name: &str, listener: 
         macro_id: Set(None),
         macro_name: Set(macro_name.into()),
         source: Set(if listener.is_some() {
-            "listener"
+            switchyard::shared::vocab::Trigger::Listener
         } else {
-            "manual"
-        }
-        .into()),
+            switchyard::shared::vocab::Trigger::Manual
+        }),
         teams: Set("Customers".into()),
         listener_name: Set(listener.map(Into::into)),
         ..Default::default()
@@ -2077,7 +2076,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     // Volume for the pages, as the endpoint writes it: a call that was accepted carries its
     // run (the per-user view finds such calls through the run's target).
     let run = |target: i32| macro_run::ActiveModel {
-        trigger: Set("listener".into()),
+        trigger: Set(switchyard::shared::vocab::Trigger::Listener),
         target_user_id: Set(Some(target)),
         status: Set(switchyard::shared::vocab::RunStatus::Completed),
         outcome: Set("score +1".into()),

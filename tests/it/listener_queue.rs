@@ -520,8 +520,8 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
 /// A claim abandoned by a call that stalled is taken over by the next call with the key; the
 /// stalled call, when it wakes, can neither store its answer under the key nor free it.
 async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
-    use switchyard::server::engine::inbound::Reply;
     use switchyard::server::engine::inbound::idempotency::{self, Claim, Held};
+    use switchyard::server::engine::inbound::{Refusal, Reply};
     let s = seed_listener(&app.db, "points", PLUS_ONE, false, 1).await;
     let sealer = switchyard::server::secrets::Sealer::from_key(&[5; 32]);
     let f = &idempotency::Fingerprint::of(&sealer, b"f");
@@ -570,13 +570,13 @@ async fn a_taken_over_claim_is_no_longer_the_first_callers(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(app.count("SELECT COUNT(*) FROM idempotency_keys").await, 1);
-    let late = Reply::error(500, "late", "the stalled call's answer");
+    let late = Reply::refused(Refusal::TargetProtected, "the stalled call's answer");
     assert!(
         !idempotency::remember_answer(&app.db, s.api_key_id, stalled, f, &late)
             .await
             .unwrap()
     );
-    let answer = Reply::error(404, "target_not_found", "the current call's answer");
+    let answer = Reply::refused(Refusal::TargetNotFound, "the current call's answer");
     assert!(
         idempotency::remember_answer(&app.db, s.api_key_id, current, f, &answer)
             .await

@@ -49,7 +49,7 @@ pub async fn start(
     }
     errors.into_result()?;
     let (filter, macro_id) = (filter.expect("checked"), macro_id.expect("checked"));
-    let m = macro_in_scope(db, macro_id, &filter.scope, "macro_id").await?;
+    let m = macro_in_scope(db, macro_id, filter.scope.as_str(), "macro_id").await?;
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let Some(id) = runs::queue_bulk(&txn, actor, &m, &filter, Trigger::Bulk).await? else {
         return Err(AppError::field(
@@ -84,7 +84,7 @@ pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView,
         .await?;
     let mut view = BulkRunView {
         id,
-        scope: bulk.scope,
+        scope: bulk.scope.to_string(),
         macro_name: bulk.macro_name,
         filter_name: bulk.filter_name,
         started_at: format_time(&bulk.created_at),

@@ -452,7 +452,7 @@ fn view(m: filter::Model, cat: &Catalogue) -> Result<FilterView, AppError> {
     Ok(FilterView {
         summary: summarise(&definition, cat),
         id: m.id,
-        scope: m.scope,
+        scope: m.scope.to_string(),
         name: m.name,
         description: m.description,
         definition,
@@ -493,7 +493,7 @@ pub async fn names(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<(i32, S
 
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<FilterView, AppError> {
     let m = find(db, id).await?;
-    let cat = catalogue(db, &m.scope).await?;
+    let cat = catalogue(db, m.scope.as_str()).await?;
     view(m, &cat)
 }
 
@@ -596,7 +596,7 @@ pub async fn save(
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
     let scope = match &existing {
-        Some(f) => parse_scope(&f.scope),
+        Some(f) => parse_scope(f.scope.as_str()),
         None => parse_scope(&form.scope),
     };
     let cat = catalogue(db, scope).await?;
@@ -622,7 +622,7 @@ pub async fn save(
             let created = filter::ActiveModel {
                 name: Set(parsed.name.clone()),
                 description: Set(parsed.description),
-                scope: Set(scope.into()),
+                scope: Set(crate::server::engine::matching::scope_of(scope)),
                 definition: Set(definition),
                 created_at: Set(now),
                 updated_at: Set(now),
@@ -676,7 +676,7 @@ pub async fn explain(
 ) -> Result<FilterVerdict, AppError> {
     let m = find(db, filter_id).await?;
     let def = definition_of(&m)?;
-    let cat = catalogue(db, &m.scope).await?;
+    let cat = catalogue(db, m.scope.as_str()).await?;
     let backend = db.get_database_backend();
     let feedback = m.scope == SCOPE_FEEDBACK;
     let passes = |cond: Condition| async move {

@@ -17,12 +17,13 @@ use super::{Actor, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::parse_id;
-use crate::server::engine::inbound::listeners::{Logged, Reply, Resolved, Target, resolve};
+use crate::server::engine::inbound::Reply;
+use crate::server::engine::inbound::listeners::{Logged, Resolved, Target, resolve};
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::runs;
 use crate::server::entities::{api_key, data_field, data_group, listener, macro_def, ticket, user};
 use crate::server::settings::Settings;
-use crate::shared::vocab::ListenerKind;
+use crate::shared::vocab::{ListenerKind, RunStatus};
 use crate::types::{
     ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, listener_path,
 };
@@ -115,12 +116,12 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
     ListenerView {
-        endpoint: endpoint(settings, &l.scope, l.kind, &l.key),
+        endpoint: endpoint(settings, l.scope.as_str(), l.kind, &l.key),
         filter: pick(&choices.filters, l.filter_id),
         macro_: pick(&choices.macros, l.macro_id),
         data_group: pick(&choices.data_groups, l.data_group_id),
         find_field: pick(&choices.find_fields, l.find_field_id),
-        scope: l.scope,
+        scope: l.scope.to_string(),
         kind: l.kind,
         author_field: l.author_field,
         comment_field: l.comment_field,
@@ -343,7 +344,7 @@ pub async fn save(
     let mut active = match existing {
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {
-            scope: Set(scope.into()),
+            scope: Set(matching::scope_of(scope)),
             created_at: Set(now),
             ..Default::default()
         },
@@ -523,7 +524,7 @@ pub async fn test_request(
             target: Target::Ticket(_),
             ..
         } => (
-            Reply::run(200, "completed", 0),
+            Reply::finished(RunStatus::Completed, 0),
             super::macros::get(db, macro_.id).await?.steps,
         ),
         Resolved::Run {
@@ -532,10 +533,10 @@ pub async fn test_request(
             ..
         } => {
             if runs::already_ran_for(db, sealer, &macro_, &target).await? {
-                (Reply::run(200, "skipped", 0), Vec::new())
+                (Reply::finished(RunStatus::Skipped, 0), Vec::new())
             } else {
                 (
-                    Reply::run(200, "completed", 0),
+                    Reply::finished(RunStatus::Completed, 0),
                     super::macros::get(db, macro_.id).await?.steps,
                 )
             }

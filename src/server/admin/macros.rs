@@ -321,7 +321,7 @@ fn view(
             filter: named(m.automation_filter_id),
         },
         schedule,
-        scope: m.scope,
+        scope: m.scope.to_string(),
         id: m.id,
         name: m.name,
         description: m.description,
@@ -408,7 +408,7 @@ pub async fn save(
     };
     let teams = crate::server::store::lookups::team_refs(db).await?;
     let scope = match &existing {
-        Some(m) => matching::parse_scope(&m.scope),
+        Some(m) => matching::parse_scope(m.scope.as_str()),
         None => matching::parse_scope(&form.scope),
     };
     let external = tags::external_tags(db, scope).await?;
@@ -443,7 +443,7 @@ pub async fn save(
     let mut active = match existing {
         Some(m) => m.into_active_model(),
         None => macro_def::ActiveModel {
-            scope: Set(scope.into()),
+            scope: Set(matching::scope_of(scope)),
             created_at: Set(now),
             ..Default::default()
         },
@@ -673,7 +673,7 @@ async fn runs_where(
                 .and_then(|id| macros.iter().find(|m| m.id == id))
                 .map(|m| m.name.clone())
                 .unwrap_or_else(|| "(deleted macro)".into()),
-            trigger: r.trigger,
+            trigger: r.trigger.to_string(),
             status: r.status.to_string(),
             outcome: r.outcome,
             created_at: format_time(&r.created_at),

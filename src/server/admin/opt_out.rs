@@ -123,7 +123,7 @@ pub async fn csv(db: &impl ConnectionTrait) -> Result<String, AppError> {
             e.occurred_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             cell(&e.macro_name),
             cell(e.listener_name.as_deref().unwrap_or_default()),
-            cell(&e.source),
+            cell(e.source.as_str()),
             cell(&e.teams),
         ])
         .map_err(|e| AppError::internal(e))?;
@@ -145,6 +145,7 @@ fn cell(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shared::vocab::Trigger;
 
     fn event(at: &str, macro_name: &str, listener: Option<&str>) -> opt_out_event::Model {
         opt_out_event::Model {
@@ -153,11 +154,10 @@ mod tests {
             macro_id: None,
             macro_name: macro_name.into(),
             source: if listener.is_some() {
-                "listener"
+                Trigger::Listener
             } else {
-                "manual"
-            }
-            .into(),
+                Trigger::Manual
+            },
             teams: String::new(),
             listener_name: listener.map(Into::into),
         }

@@ -537,7 +537,7 @@ pub async fn delete(
             run_id: None,
             macro_id: None,
             macro_name: String::new(),
-            trigger: crate::shared::vocab::Trigger::Delete.as_str().into(),
+            trigger: crate::shared::vocab::Trigger::Delete,
             listener_name: None,
             actor_label: actor.label.clone(),
         },

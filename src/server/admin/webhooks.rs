@@ -458,7 +458,7 @@ pub async fn list_for_macro(
     macro_id: i32,
 ) -> Result<Vec<WebhookView>, AppError> {
     let m = find_macro(db, macro_id).await?;
-    let groups = group_names(db, &m.scope).await?;
+    let groups = group_names(db, m.scope.as_str()).await?;
     let hooks = of_macro(db, macro_id).await?;
     let ids: Vec<i32> = hooks.iter().map(|w| w.id).collect();
     let mut c = counts(db, &ids).await?;
@@ -586,7 +586,7 @@ pub async fn editor(
         .or(macro_id)
         .ok_or_else(|| AppError::BadRequest("name the macro the webhook belongs to".into()))?;
     let m = find_macro(db, macro_id).await?;
-    let groups = group_names(db, &m.scope).await?;
+    let groups = group_names(db, m.scope.as_str()).await?;
     let mut secrets = Vec::new();
     if let (Some(w), Some((sealer, actor))) = (&existing, reveal) {
         secrets = signing_secrets(w, sealer, Utc::now())
@@ -609,14 +609,14 @@ pub async fn editor(
         }
         None => None,
     };
-    let mut draft = preset(preset_key, &m.scope);
+    let mut draft = preset(preset_key, m.scope.as_str());
     draft.macro_id = macro_id.to_string();
     let tags = tags::CATALOGUE
         .iter()
         .filter(|(_, _, scopes)| scopes.contains(&m.scope.as_str()))
         .map(|(t, what, _)| (t.to_string(), what.to_string()))
         .chain(
-            tags::external_tags(db, &m.scope)
+            tags::external_tags(db, m.scope.as_str())
                 .await?
                 .into_iter()
                 .map(|t| (t, "external data".to_string())),
@@ -628,7 +628,7 @@ pub async fn editor(
         options: WebhookFormOptions {
             macro_id,
             macro_name: m.name,
-            scope: m.scope,
+            scope: m.scope.to_string(),
             tags,
             groups,
         },
@@ -654,7 +654,7 @@ pub async fn save(
         None => parse_id(&form.macro_id).map_err(|m| AppError::field("macro_id", m))?,
     };
     let m = find_macro(db, macro_id).await?;
-    let external = tags::external_tags(db, &m.scope).await?;
+    let external = tags::external_tags(db, m.scope.as_str()).await?;
     let stored = existing
         .as_ref()
         .map(|w| headers_from(&w.headers))
@@ -673,13 +673,13 @@ pub async fn save(
             kind,
             ..form.clone()
         },
-        &m.scope,
+        m.scope.as_str(),
         &external,
         &stored,
         moved_to.as_deref(),
     )?;
     if let Some(g) = p.capture_group_id {
-        let allowed = group_names(db, &m.scope).await?;
+        let allowed = group_names(db, m.scope.as_str()).await?;
         if !allowed.iter().any(|(id, _)| *id == g) {
             return Err(AppError::field(
                 "capture_group_id",

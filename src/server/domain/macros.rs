@@ -4,14 +4,15 @@
 use chrono::Utc;
 
 use crate::shared::definitions::{MacroAction, MacroOptions, TeamRef};
+use crate::shared::vocab::Scope;
 
 /// A macro as a run needs it, read from its row (`store::lookups::find_macro`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Macro {
     pub id: i32,
     pub name: String,
-    /// "user" or "feedback": what it runs on.
-    pub scope: String,
+    /// What it runs on.
+    pub scope: Scope,
     pub actions: Vec<MacroAction>,
     pub options: MacroOptions,
 }

@@ -1266,8 +1266,7 @@ pub struct Requested {
     pub run_id: Option<i64>,
     pub macro_id: Option<i32>,
     pub macro_name: String,
-    /// manual, listener, bulk, automation, schedule, or delete.
-    pub trigger: String,
+    pub trigger: crate::shared::vocab::Trigger,
     pub listener_name: Option<String>,
     pub actor_label: String,
 }
@@ -1285,7 +1284,7 @@ pub async fn record_receipt(
         run_id: Set(by.run_id),
         macro_id: Set(by.macro_id),
         macro_name: Set(by.macro_name.clone()),
-        trigger: Set(by.trigger.clone()),
+        trigger: Set(by.trigger),
         listener_name: Set(by.listener_name.clone()),
         actor_label: Set(by.actor_label.clone()),
         subject_label: Set(erased.label.clone()),
@@ -1336,7 +1335,7 @@ fn receipt_view(r: erasure_receipt::Model, deliveries: Vec<ReceiptDelivery>) -> 
         occurred_at: crate::server::domain::format_time(&r.occurred_at),
         run_id: r.run_id,
         macro_name: r.macro_name,
-        trigger: r.trigger,
+        trigger: r.trigger.to_string(),
         listener_name: r.listener_name,
         actor: r.actor_label,
         subject: r.subject_label,

@@ -3,6 +3,7 @@
 
 use crate::errors::AppError;
 use crate::server::domain::IpAllowList;
+use crate::server::engine::inbound::Refusal;
 use crate::server::entities::api_key;
 use crate::server::settings::Secret;
 use chrono::Utc;
@@ -30,19 +31,13 @@ pub enum KeyRejection {
 }
 
 impl KeyRejection {
-    pub fn status(self) -> u16 {
+    /// The refusal a listener or source answers with.
+    pub fn refusal(self) -> Refusal {
         match self {
-            KeyRejection::Missing | KeyRejection::Unknown => 401,
-            KeyRejection::Disabled | KeyRejection::CallerNotAllowed => 403,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            KeyRejection::Missing => "missing_api_key",
-            KeyRejection::Unknown => "invalid_api_key",
-            KeyRejection::Disabled => "api_key_disabled",
-            KeyRejection::CallerNotAllowed => "ip_not_allowed",
+            KeyRejection::Missing => Refusal::MissingApiKey,
+            KeyRejection::Unknown => Refusal::InvalidApiKey,
+            KeyRejection::Disabled => Refusal::ApiKeyDisabled,
+            KeyRejection::CallerNotAllowed => Refusal::IpNotAllowed,
         }
     }
 

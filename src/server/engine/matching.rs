@@ -8,6 +8,7 @@ use crate::server::entities::{
     data_value, feedback_status, feedback_type, filter, team_membership, ticket, user,
 };
 use crate::shared::definitions::{Condition as Cond, FilterDefinition, Match};
+use crate::shared::vocab::Scope;
 use chrono::{Duration as ChronoDuration, NaiveDate, TimeZone, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
@@ -19,6 +20,15 @@ use std::collections::HashMap;
 pub const SCOPE_USER: &str = "user";
 
 pub const SCOPE_FEEDBACK: &str = "feedback";
+
+/// The scope a checked key names (`parse_scope`'s answer).
+pub fn scope_of(key: &str) -> Scope {
+    if key == SCOPE_FEEDBACK {
+        Scope::Feedback
+    } else {
+        Scope::User
+    }
+}
 
 /// "user" or "feedback" from a form (anything else is a user filter).
 pub fn parse_scope(raw: &str) -> &'static str {

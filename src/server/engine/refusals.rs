@@ -9,6 +9,7 @@
 //! Everything held is bounded: at most [`MAX_TALLIES`] keys per minute (the rest are counted
 //! under one "other keys" row) and at most [`MAX_ADDRESSES`] caller addresses.
 
+use crate::server::engine::inbound::Refusal;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
@@ -122,7 +123,9 @@ impl Refusals {
     /// valid key (a key over its rate, or at the wrong listener, is its owner's business, not a
     /// stranger's guessing).
     pub fn count(&self, r: Refused<'_>) {
-        let with_valid_key = matches!(r.code, "rate_limited" | "api_key_not_allowed");
+        let with_valid_key = [Refusal::RateLimited, Refusal::ApiKeyNotAllowed]
+            .iter()
+            .any(|why| why.code() == r.code);
         if !with_valid_key {
             let _ = self.budget.check(budget_key(r.caller));
         }

@@ -257,7 +257,7 @@ pub fn new_queued_run(
     macro_run::ActiveModel {
         bulk_run_id: Set(bulk_run_id),
         macro_id: Set(Some(macro_id)),
-        trigger: Set(trigger.as_str().into()),
+        trigger: Set(trigger),
         target_user_id: Set(user),
         target_ticket_id: Set(ticket),
         status: Set(RunStatus::Queued),
@@ -504,7 +504,7 @@ async fn run_in(
                         occurred_at: Set(now),
                         macro_id: Set(Some(m.id)),
                         macro_name: Set(m.name.clone()),
-                        source: Set(trigger.as_str().into()),
+                        source: Set(trigger),
                         teams: Set(team_names),
                         listener_name: Set(ctx.listener.clone()),
                         ..Default::default()
@@ -596,7 +596,7 @@ async fn run_in(
                 run_id: Some(run),
                 macro_id: Some(m.id),
                 macro_name: m.name.clone(),
-                trigger: trigger.as_str().into(),
+                trigger,
                 listener_name: ctx.listener.clone(),
                 actor_label: actor.label.clone(),
             },
@@ -794,7 +794,7 @@ async fn record_run(
         None => {
             macro_run::ActiveModel {
                 macro_id: Set(Some(m.id)),
-                trigger: Set(ctx.trigger.as_str().into()),
+                trigger: Set(ctx.trigger),
                 target_user_id: Set(target),
                 target_ticket_id: Set(ticket),
                 status: Set(status),
@@ -863,7 +863,12 @@ pub async fn queue_bulk(
     filter: &filter::Model,
     trigger: Trigger,
 ) -> Result<Option<i32>, AppError> {
-    let ids = matching::matching_ids(txn, &filter.scope, &matching::definition_of(filter)?).await?;
+    let ids = matching::matching_ids(
+        txn,
+        filter.scope.as_str(),
+        &matching::definition_of(filter)?,
+    )
+    .await?;
     if ids.is_empty() {
         return Ok(None);
     }
@@ -882,7 +887,7 @@ pub async fn queue_bulk(
         total: Set(ids.len() as i32),
         started_by: Set(actor.user_id),
         created_at: Set(Utc::now()),
-        scope: Set(filter.scope.clone()),
+        scope: Set(filter.scope),
         ..Default::default()
     }
     .insert(txn)

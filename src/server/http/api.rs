@@ -315,7 +315,9 @@ async fn handle(call: Inbound, route: Route) -> Response {
 /// the request: a caller that hangs up half-way does not stop it between a claimed
 /// `Idempotency-Key` and its answer (or between a queued run and its log row).
 async fn finish(
-    task: tokio::task::JoinHandle<Result<listeners::Reply, crate::errors::AppError>>,
+    task: tokio::task::JoinHandle<
+        Result<crate::server::engine::inbound::Reply, crate::errors::AppError>,
+    >,
 ) -> Response {
     match task.await {
         Ok(Ok(reply)) => into_response(reply),
@@ -326,7 +328,7 @@ async fn finish(
     }
 }
 
-fn into_response(reply: listeners::Reply) -> Response {
+fn into_response(reply: crate::server::engine::inbound::Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, Json(reply.body)).into_response();
     if let Some(seconds) = reply.retry_after {

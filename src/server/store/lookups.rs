@@ -162,7 +162,7 @@ pub fn macro_of(m: &macro_def::Model) -> Result<Macro, AppError> {
     Ok(Macro {
         id: m.id,
         name: m.name.clone(),
-        scope: m.scope.clone(),
+        scope: m.scope,
         actions: serde_json::from_str(&m.actions).map_err(|e| AppError::internal(e))?,
         options: crate::shared::definitions::MacroOptions {
             include_on_dashboard: m.include_on_dashboard,

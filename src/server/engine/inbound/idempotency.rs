@@ -3,7 +3,8 @@
 //! a 409, a key reused with another request a 422. Listener calls and external-source calls
 //! share it.
 
-use super::listeners::{InboundCall, Reply, answer_of};
+use super::listeners::{InboundCall, answer_of};
+use super::{Refusal, Reply};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -33,9 +34,8 @@ pub fn idempotency_key_of(
     match raw.map(str::trim) {
         None => Ok(None),
         Some(k) if k.is_empty() || k.len() > 255 || !k.chars().all(|c| c.is_ascii_graphic()) => {
-            Err(Reply::error(
-                400,
-                "invalid_idempotency_key",
+            Err(Reply::refused(
+                Refusal::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             ))
         }
@@ -194,9 +194,8 @@ pub async fn release(
 }
 
 pub(crate) fn in_flight() -> Reply {
-    let mut reply = Reply::error(
-        409,
-        "idempotency_key_in_flight",
+    let mut reply = Reply::refused(
+        Refusal::IdempotencyKeyInFlight,
         "a call with this Idempotency-Key is still being answered; try again after Retry-After seconds",
     );
     reply.retry_after = Some(1);
@@ -204,9 +203,8 @@ pub(crate) fn in_flight() -> Reply {
 }
 
 pub(crate) fn reused() -> Reply {
-    Reply::error(
-        422,
-        "idempotency_key_reused",
+    Reply::refused(
+        Refusal::IdempotencyKeyReused,
         "this Idempotency-Key was used for a different request",
     )
 }

@@ -9,6 +9,7 @@ use super::idempotency::{
     Claim, Fingerprint, Held, PROVISIONAL, claim, idempotency_key_of, release, remember_answer,
     remember_answer_as, replay, request_fingerprint, reused, stored_reply,
 };
+use super::{Refusal, Reply};
 use crate::server::domain::printable;
 use crate::server::engine::external_values;
 use crate::server::engine::matching;
@@ -57,15 +58,6 @@ pub struct InboundCall {
     pub idempotency_key: Option<String>,
     /// The JSON body, when there was one (already checked to be JSON).
     pub body: Option<serde_json::Value>,
-}
-
-/// The answer to send: status, JSON body (`docs/listener-api.md`, "Answers") and, for 429,
-/// when to come back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub body: serde_json::Value,
-    pub retry_after: Option<u64>,
 }
 
 /// What the call log will say about a call, filled in as the call is answered.
@@ -252,9 +244,13 @@ pub(crate) async fn accept_once(
     row.run_id = Set(Some(run_id));
     let call_id = row.insert(&txn).await?.id;
     keys::record_use(&txn, accept.api_key_id).await?;
-    let accepted = Reply::run(202, "accepted", run_id);
+    let accepted = Reply::accepted(run_id);
     // While the call waits for its run, the 202 is provisional (`PROVISIONAL`).
-    let stored = if wait.is_zero() { 202 } else { PROVISIONAL };
+    let stored = if wait.is_zero() {
+        Reply::ACCEPTED as i16
+    } else {
+        PROVISIONAL
+    };
     if !remember_answer_as(
         &txn,
         accept.api_key_id,
@@ -320,11 +316,11 @@ pub(crate) fn gone(call: &InboundCall, target: runs::RunTarget, logged: &mut Log
     match target {
         runs::RunTarget::User(_) => {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
-            Reply::error(404, "target_not_found", "no user has this email")
+            Reply::refused(Refusal::TargetNotFound, "no user has this email")
         }
         runs::RunTarget::Ticket(id) => {
             logged.target = format!("ticket #{id}");
-            Reply::error(404, "target_not_found", "no ticket matches find")
+            Reply::refused(Refusal::TargetNotFound, "no ticket matches find")
         }
     }
 }
@@ -361,13 +357,12 @@ pub(crate) async fn find_ticket(
     find: &str,
     logged: &mut Logged,
 ) -> Result<Result<ticket::Model, Reply>, AppError> {
-    let refuse = |status, code, message: &str| Ok(Err(Reply::error(status, code, message)));
+    let refuse = |why, message: &str| Ok(Err(Reply::refused(why, message)));
     let found = match l.find_field_id {
         None => {
             let Ok(id) = find.trim_start_matches('#').parse::<i32>() else {
                 return refuse(
-                    400,
-                    "invalid_find",
+                    Refusal::InvalidFind,
                     "find must be the ticket's id (a number)",
                 );
             };
@@ -376,8 +371,7 @@ pub(crate) async fn find_ticket(
         Some(field_id) => {
             let Some(field) = data_field::Entity::find_by_id(field_id).one(db).await? else {
                 return refuse(
-                    409,
-                    "listener_not_configured",
+                    Refusal::ListenerNotConfigured,
                     "the external-data field this listener finds tickets by was deleted",
                 );
             };
@@ -386,8 +380,7 @@ pub(crate) async fn find_ticket(
                     Ok(n) => data_value::Column::ValueInteger.eq(n),
                     Err(_) => {
                         return refuse(
-                            400,
-                            "invalid_find",
+                            Refusal::InvalidFind,
                             &format!("find must be a whole number ({})", field.label),
                         );
                     }
@@ -411,7 +404,7 @@ pub(crate) async fn find_ticket(
         }
     };
     let Some(t) = found else {
-        return refuse(404, "target_not_found", "no ticket matches find");
+        return refuse(Refusal::TargetNotFound, "no ticket matches find");
     };
     logged.target = format!("ticket #{}", t.id);
     if let Some(filter_id) = l.filter_id {
@@ -421,8 +414,7 @@ pub(crate) async fn find_ticket(
             .await?;
         if !matching::ticket_passes(db, &def, t.id).await? {
             return refuse(
-                404,
-                "target_not_in_filter",
+                Refusal::TargetNotInFilter,
                 "the ticket is outside this listener's filter",
             );
         }
@@ -442,15 +434,14 @@ pub(crate) async fn resolve(
     find: Option<&str>,
     logged: &mut Logged,
 ) -> Result<Resolved, AppError> {
-    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
+    let refuse = |why, message| Ok(Resolved::Refused(Reply::refused(why, message)));
     if !l.enabled {
-        return refuse(403, "listener_disabled", "this listener is disabled");
+        return refuse(Refusal::ListenerDisabled, "this listener is disabled");
     }
     let find = find.map(str::trim).unwrap_or("");
     if find.is_empty() {
         return refuse(
-            400,
-            "missing_find",
+            Refusal::MissingFind,
             if l.scope == SCOPE_FEEDBACK {
                 "the find query parameter (the ticket's id, or the value the listener finds tickets by) is required"
             } else {
@@ -466,7 +457,7 @@ pub(crate) async fn resolve(
         return with_target(db, lookups, l, Target::Ticket(t)).await;
     }
     let Ok(email) = Email::parse(find) else {
-        return refuse(400, "invalid_find", "find must be an email address");
+        return refuse(Refusal::InvalidFind, "find must be an email address");
     };
     let filter = match l.filter_id {
         Some(filter_id) => Some(
@@ -487,13 +478,12 @@ pub(crate) async fn resolve(
     };
     let target = match placed {
         Some(Placed::Inside(target)) => target,
-        None => return refuse(404, "target_not_found", "no user has this email"),
+        None => return refuse(Refusal::TargetNotFound, "no user has this email"),
         Some(Placed::Outside(outside)) => {
             logged.target_user_id = Some(outside.id);
             logged.target = outside.email;
             return refuse(
-                404,
-                "target_not_in_filter",
+                Refusal::TargetNotInFilter,
                 "the user is outside this listener's filter",
             );
         }
@@ -511,7 +501,7 @@ pub(crate) async fn with_target(
     l: &listener::Model,
     target: Target,
 ) -> Result<Resolved, AppError> {
-    let refuse = |status, code, message| Ok(Resolved::Refused(Reply::error(status, code, message)));
+    let refuse = |why, message| Ok(Resolved::Refused(Reply::refused(why, message)));
     if l.kind != ListenerKind::Macro {
         return Ok(Resolved::Act {
             listener: l.clone(),
@@ -520,8 +510,7 @@ pub(crate) async fn with_target(
     }
     let Some(macro_id) = l.macro_id else {
         return refuse(
-            409,
-            "listener_not_configured",
+            Refusal::ListenerNotConfigured,
             "this listener has no macro to run",
         );
     };
@@ -533,15 +522,14 @@ pub(crate) async fn with_target(
         .await?;
     if macro_.scope != l.scope {
         return refuse(
-            409,
-            "listener_not_configured",
+            Refusal::ListenerNotConfigured,
             "this listener's macro acts on something else than its listener",
         );
     }
     if let Target::User(u) = &target
         && let Err(AppError::Forbidden(message)) = runs::check_removable(&macro_, u)
     {
-        return refuse(403, "target_protected", &message);
+        return refuse(Refusal::TargetProtected, &message);
     }
     Ok(Resolved::Run {
         listener: l.clone(),
@@ -561,7 +549,7 @@ pub(crate) async fn verified_key(
 ) -> Result<Result<i32, Reply>, AppError> {
     let Some(digest) = keys::digest_of(presented) else {
         let r = keys::KeyRejection::Missing;
-        return Ok(Err(Reply::error(r.status(), r.code(), r.message())));
+        return Ok(Err(Reply::refused(r.refusal(), r.message())));
     };
     let found = state
         .lookups
@@ -574,7 +562,7 @@ pub(crate) async fn verified_key(
         .await?;
     Ok(match keys::verify((*found).as_ref(), &digest, caller) {
         Ok(k) => Ok(k.id),
-        Err(r) => Err(Reply::error(r.status(), r.code(), r.message())),
+        Err(r) => Err(Reply::refused(r.refusal(), r.message())),
     })
 }
 
@@ -586,16 +574,14 @@ pub(crate) fn admit_key(
     what: &str,
 ) -> Result<i32, Reply> {
     if accepted != Some(key_id) {
-        return Err(Reply::error(
-            403,
-            "api_key_not_allowed",
+        return Err(Reply::refused(
+            Refusal::ApiKeyNotAllowed,
             &format!("this API key is not the one this {what} accepts"),
         ));
     }
     if let Err(wait) = state.limiter.check(key_id) {
-        let mut reply = Reply::error(
-            429,
-            "rate_limited",
+        let mut reply = Reply::refused(
+            Refusal::RateLimited,
             "too many calls with this API key; try again after Retry-After seconds",
         );
         reply.retry_after = Some(wait.as_secs_f64().ceil().max(1.0) as u64);
@@ -639,9 +625,8 @@ pub(crate) async fn answer(
         .await?;
     let Some(l) = found.as_ref() else {
         let what = call.kind.label().to_lowercase();
-        return Ok(Reply::error(
-            404,
-            "listener_not_found",
+        return Ok(Reply::refused(
+            Refusal::ListenerNotFound,
             &format!(
                 "no {} {what} listener has this key",
                 if call.scope == SCOPE_FEEDBACK {
@@ -685,7 +670,7 @@ pub(crate) async fn answer(
     let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;
     // Only accepted and done calls keep their answer (stored with their effect); after a
     // refusal or an error the key is free again, so a corrected retry is looked at afresh.
-    if !matches!(&answered, Ok(reply) if reply.status < 300)
+    if !matches!(&answered, Ok(reply) if reply.is_success())
         && let Err(e) = release(db, key_id, held).await
     {
         tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
@@ -768,7 +753,7 @@ pub(crate) async fn answer_for_key(
         call: call_row(
             &call.key,
             call.caller,
-            &Reply::run(202, "accepted", 0),
+            &Reply::accepted(0),
             &row,
             logged.duration_ms(),
         ),
@@ -802,7 +787,7 @@ pub(crate) async fn answer_for_key(
     let (run_id, job_id) = (written.run_id, written.job_id);
     logged.run_id = Some(run_id);
     logged.call_id = Some(written.call_id);
-    let accepted = Reply::run(202, "accepted", run_id);
+    let accepted = Reply::accepted(run_id);
     state.signals.work_arrived();
 
     // Wait for the run within the budget: done in time answers 200, otherwise 202.
@@ -845,7 +830,7 @@ pub(crate) async fn answer_for_key(
 pub(crate) async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
     let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
         Ok(Some(r)) if r.finished_at.is_some() => {
-            let mut reply = Reply::run(200, r.status.as_str(), run_id);
+            let mut reply = Reply::finished(r.status, run_id);
             // A removal answers with its receipt (what was erased, what was sent on).
             match crate::server::engine::erasure::receipt_of_run(db, run_id).await {
                 Ok(Some(receipt)) => reply.body["receipt"] = receipt_json(&receipt),
@@ -888,8 +873,8 @@ pub(crate) enum Effect {
     Data(Vec<(data_field::Model, external_values::Typed)>),
 }
 
-pub(crate) fn bad_body(code: &str, message: String) -> Reply {
-    Reply::error(400, code, &message)
+pub(crate) fn bad_body(why: Refusal, message: String) -> Reply {
+    Reply::refused(why, &message)
 }
 
 /// Reads the body of an Add Comment or External Data call: a 400 naming the key that is
@@ -901,7 +886,7 @@ pub(crate) async fn effect_of(
 ) -> Result<Result<Effect, Reply>, AppError> {
     let Some(body) = body.and_then(|b| b.as_object()) else {
         return Ok(Err(bad_body(
-            "invalid_body",
+            Refusal::InvalidBody,
             "the body must be a JSON object".into(),
         )));
     };
@@ -909,7 +894,7 @@ pub(crate) async fn effect_of(
         let (author_key, text_key) = (&l.author_field, &l.comment_field);
         let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
             return Ok(Err(bad_body(
-                "missing_field",
+                Refusal::MissingField,
                 format!("the body has no \"{author_key}\" with the author's email"),
             )));
         };
@@ -928,7 +913,7 @@ pub(crate) async fn effect_of(
         });
         let Some(author) = author.filter(|_| may_comment) else {
             return Ok(Err(bad_body(
-                "invalid_author",
+                Refusal::InvalidAuthor,
                 if l.scope == SCOPE_FEEDBACK {
                     format!("\"{author_key}\" must be the email of a member of the community")
                 } else {
@@ -945,19 +930,19 @@ pub(crate) async fn effect_of(
             .trim();
         if text.is_empty() {
             return Ok(Err(bad_body(
-                "missing_field",
+                Refusal::MissingField,
                 format!("the body has no \"{text_key}\" with the comment's text"),
             )));
         }
         if let Err(m) = crate::server::domain::check_storable(text) {
             return Ok(Err(bad_body(
-                "invalid_field",
+                Refusal::InvalidField,
                 format!("\"{text_key}\" {m}"),
             )));
         }
         if text.chars().count() > 5000 {
             return Ok(Err(bad_body(
-                "invalid_field",
+                Refusal::InvalidField,
                 format!("\"{text_key}\" must be at most 5000 characters"),
             )));
         }
@@ -967,9 +952,8 @@ pub(crate) async fn effect_of(
         }));
     }
     let Some(group_id) = l.data_group_id else {
-        return Ok(Err(Reply::error(
-            409,
-            "listener_not_configured",
+        return Ok(Err(Reply::refused(
+            Refusal::ListenerNotConfigured,
             "this listener has no data group",
         )));
     };
@@ -983,7 +967,7 @@ pub(crate) async fn effect_of(
             Ok(v) => values.push((f.clone(), v)),
             Err(m) => {
                 return Ok(Err(bad_body(
-                    "invalid_field",
+                    Refusal::InvalidField,
                     format!("\"{}\" {m}", f.parameter),
                 )));
             }
@@ -992,7 +976,7 @@ pub(crate) async fn effect_of(
     if values.is_empty() {
         let known: Vec<&str> = fields.iter().map(|f| f.parameter.as_str()).collect();
         return Ok(Err(bad_body(
-            "missing_field",
+            Refusal::MissingField,
             format!(
                 "the body has none of the data group's parameters ({})",
                 known.join(", ")
@@ -1034,9 +1018,8 @@ pub(crate) async fn act_now(
         && !still_there(&txn, runs::RunTarget::User(author.id)).await?
     {
         txn.rollback().await?;
-        return Ok(Reply::error(
-            400,
-            "invalid_author",
+        return Ok(Reply::refused(
+            Refusal::InvalidAuthor,
             &format!(
                 "\"{}\" must be the email of a member of the community",
                 l.author_field
@@ -1167,40 +1150,6 @@ pub(crate) fn mask(find: &str) -> String {
     }
 }
 
-impl Reply {
-    pub fn error(status: u16, code: &str, message: &str) -> Reply {
-        Reply {
-            status,
-            body: json!({ "error": { "code": code, "message": message } }),
-            retry_after: None,
-        }
-    }
-
-    pub(crate) fn done(body: serde_json::Value) -> Reply {
-        Reply {
-            status: 200,
-            body,
-            retry_after: None,
-        }
-    }
-
-    pub(crate) fn run(status: u16, run_status: &str, run_id: i64) -> Reply {
-        Reply {
-            status,
-            body: json!({ "status": run_status, "run_id": run_id.to_string() }),
-            retry_after: None,
-        }
-    }
-
-    pub fn code(&self) -> String {
-        self.body["error"]["code"]
-            .as_str()
-            .or_else(|| self.body["status"].as_str())
-            .unwrap_or("")
-            .to_string()
-    }
-}
-
 impl Logged {
     pub(crate) fn new(target: String) -> Logged {
         Logged {
@@ -1219,14 +1168,14 @@ impl Logged {
     /// The call got a stored answer again: the log says so and points at the first run.
     pub(crate) fn replayed(&mut self, reply: &Reply) {
         // A stored refusal (422 for a reused key) is logged as what it is.
-        if reply.status < 300 {
+        if reply.is_success() {
             self.replay = true;
             self.run_id = reply.body["run_id"].as_str().and_then(|r| r.parse().ok());
         }
         // A repeat, answered or told to wait (409), is about the first call's target: its row
         // names nobody (not even masked), so an erasure of that person has nothing to find in
         // it; the run it points at says who.
-        if reply.status < 300 || reply.status == 409 {
+        if reply.is_success() || reply.code() == Refusal::IdempotencyKeyInFlight.code() {
             self.target.clear();
         }
     }

@@ -4,6 +4,10 @@
 
 pub mod idempotency;
 pub mod listeners;
+pub mod refusal;
+pub mod reply;
 pub mod sources;
 
-pub use listeners::{InboundCall, Reply};
+pub use listeners::InboundCall;
+pub use refusal::Refusal;
+pub use reply::Reply;

@@ -15,7 +15,8 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 
 use super::idempotency::{self, replay};
-use super::listeners::{self, Reply};
+use super::listeners;
+use super::{Refusal, Reply};
 use crate::errors::AppError;
 use crate::server::domain::Actor;
 use crate::server::domain::printable;
@@ -37,8 +38,8 @@ pub struct InboundSource {
     pub body: Option<Value>,
 }
 
-pub(crate) fn refuse(status: u16, code: &str, message: String) -> Reply {
-    Reply::error(status, code, &message)
+pub(crate) fn refuse(why: Refusal, message: String) -> Reply {
+    Reply::refused(why, &message)
 }
 
 /// A body value as text for a field (what a form would have sent).
@@ -71,8 +72,7 @@ pub(crate) async fn ticket_of(
             None => Ok(String::new()),
             Some(v) => as_text(v).ok_or_else(|| {
                 refuse(
-                    400,
-                    "invalid_field",
+                    Refusal::InvalidField,
                     format!("\"{param}\" must be text, a number or true/false"),
                 )
             }),
@@ -85,22 +85,19 @@ pub(crate) async fn ticket_of(
     };
     if title.is_empty() {
         return Ok(Err(refuse(
-            400,
-            "missing_field",
+            Refusal::MissingField,
             format!("the body has no \"{title_param}\" (the ticket's title)"),
         )));
     }
     if title.chars().count() > 200 {
         return Ok(Err(refuse(
-            400,
-            "invalid_field",
+            Refusal::InvalidField,
             format!("\"{title_param}\" must be at most 200 characters"),
         )));
     }
     if let Err(m) = crate::server::domain::check_storable(&title) {
         return Ok(Err(refuse(
-            400,
-            "invalid_field",
+            Refusal::InvalidField,
             format!("\"{title_param}\" {m}"),
         )));
     }
@@ -118,7 +115,7 @@ pub(crate) async fn ticket_of(
             }
         });
         if let Err(m) = checked {
-            return Ok(Err(refuse(400, "invalid_field", format!("\"{p}\" {m}"))));
+            return Ok(Err(refuse(Refusal::InvalidField, format!("\"{p}\" {m}"))));
         }
     }
     let mut values = Map::new();
@@ -138,12 +135,12 @@ pub(crate) async fn ticket_of(
             Ok(None) => {}
             Err(m) => {
                 let name = param.unwrap_or_else(|| unmapped(field));
-                let code = if raw.trim().is_empty() {
-                    "missing_field"
+                let why = if raw.trim().is_empty() {
+                    Refusal::MissingField
                 } else {
-                    "invalid_field"
+                    Refusal::InvalidField
                 };
-                return Ok(Err(refuse(400, code, format!("\"{name}\" {m}"))));
+                return Ok(Err(refuse(why, format!("\"{name}\" {m}"))));
             }
         }
     }
@@ -158,16 +155,14 @@ pub(crate) async fn ticket_of(
                     Some(u) => Some(u),
                     None => {
                         return Ok(Err(refuse(
-                            400,
-                            "invalid_submitter",
+                            Refusal::InvalidSubmitter,
                             format!("\"{}\" names no member of the community", s.submitter_param),
                         )));
                     }
                 },
                 Err(_) => {
                     return Ok(Err(refuse(
-                        400,
-                        "invalid_submitter",
+                        Refusal::InvalidSubmitter,
                         format!("\"{}\" must be an email address", s.submitter_param),
                     )));
                 }
@@ -181,16 +176,14 @@ pub(crate) async fn ticket_of(
             Some(u) => u,
             None => {
                 return Ok(Err(refuse(
-                    409,
-                    "source_not_configured",
+                    Refusal::SourceNotConfigured,
                     "the source's default submitter no longer exists".into(),
                 )));
             }
         },
         (None, None) => {
             return Ok(Err(refuse(
-                400,
-                "missing_field",
+                Refusal::MissingField,
                 format!(
                     "the body has no \"{}\" (the submitter's email)",
                     s.submitter_param
@@ -210,8 +203,7 @@ pub(crate) async fn ticket_of(
                 Some(x) => Some(x.id),
                 None => {
                     return Ok(Err(refuse(
-                        400,
-                        "invalid_field",
+                        Refusal::InvalidField,
                         format!(
                             "\"{}\" must be one of {}",
                             s.status_param,
@@ -234,9 +226,7 @@ pub(crate) async fn ticket_of(
         || s.team_id
             .is_some_and(|id| !t.teams.iter().any(|x| x.id == id));
     if stale {
-        return Ok(Err(refuse(
-            409,
-            "source_not_configured",
+        return Ok(Err(refuse(Refusal::SourceNotConfigured,
             "the source's starting team or status is no longer part of the feedback type; save the source again".into(),
         )));
     }
@@ -245,8 +235,7 @@ pub(crate) async fn ticket_of(
         .or_else(|| t.statuses.first().map(|x| x.id))
     else {
         return Ok(Err(refuse(
-            409,
-            "source_not_configured",
+            Refusal::SourceNotConfigured,
             "the feedback type has no workflow".into(),
         )));
     };
@@ -299,8 +288,7 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
     };
     let Some(s) = found else {
         return refused(refuse(
-            404,
-            "source_not_found",
+            Refusal::SourceNotFound,
             "no external source has this key".into(),
         ));
     };
@@ -310,8 +298,7 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
             Ok(id)
         } else {
             Err(refuse(
-                403,
-                "source_disabled",
+                Refusal::SourceDisabled,
                 "this external source is disabled".into(),
             ))
         }
@@ -404,7 +391,10 @@ pub(crate) async fn create_claimed(
     started: Instant,
 ) -> Result<Reply, AppError> {
     let Some(body) = call.body.as_ref().and_then(Value::as_object) else {
-        let reply = refuse(400, "invalid_body", "the body must be a JSON object".into());
+        let reply = refuse(
+            Refusal::InvalidBody,
+            "the body must be a JSON object".into(),
+        );
         log(db, call, source_id, &reply, Some(key_id), started).await?;
         return Ok(reply);
     };
@@ -424,7 +414,7 @@ pub(crate) async fn create_claimed(
     };
     let ticket_id = crate::server::engine::writes::insert_ticket(&txn, &actor, new).await?;
     let reply = Reply {
-        status: 201,
+        status: Reply::CREATED,
         body: json!({ "status": "created", "ticket_id": ticket_id.to_string() }),
         retry_after: None,
     };

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::Scope;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "bulk_runs")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub total: i32,
     pub started_by: Option<i32>,
     pub created_at: DateTimeUtc,
-    pub scope: String,
+    pub scope: Scope,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::Trigger;
+
 /// What one removal did, without saying who was removed (`engine::erasure::Receipt`).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "erasure_receipts")]
@@ -12,7 +14,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub macro_name: String,
     /// manual, listener, bulk, automation, schedule, or delete (a plain "Delete user").
-    pub trigger: String,
+    pub trigger: Trigger,
     #[sea_orm(column_type = "Text", nullable)]
     pub listener_name: Option<String>,
     #[sea_orm(column_type = "Text")]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::Scope;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "filters")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub name: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
-    pub scope: String,
+    pub scope: Scope,
     #[sea_orm(column_type = "Text")]
     pub definition: String,
     pub created_at: DateTimeUtc,

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::shared::vocab::ListenerKind;
+use crate::shared::vocab::{ListenerKind, Scope};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "listeners")]
@@ -11,7 +11,7 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub key: String,
-    pub scope: String,
+    pub scope: Scope,
     pub kind: ListenerKind,
     pub filter_id: Option<i32>,
     pub macro_id: Option<i32>,

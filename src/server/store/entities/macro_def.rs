@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::Scope;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "macros")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub description: String,
     #[sea_orm(unique)]
     pub key: String,
-    pub scope: String,
+    pub scope: Scope,
     #[sea_orm(column_type = "Text")]
     pub actions: String,
     pub include_on_dashboard: bool,

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::shared::vocab::RunStatus;
+use crate::shared::vocab::{RunStatus, Trigger};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "macro_runs")]
@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub macro_id: Option<i32>,
-    pub trigger: String,
+    pub trigger: Trigger,
     pub target_user_id: Option<i32>,
     pub status: RunStatus,
     #[sea_orm(column_type = "Text")]

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::shared::vocab::Trigger;
+
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "opt_out_events")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub macro_id: Option<i32>,
     pub macro_name: String,
-    pub source: String,
+    pub source: Trigger,
     #[sea_orm(column_type = "Text")]
     pub teams: String,
     pub listener_name: Option<String>,
