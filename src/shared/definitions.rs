@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::shared::vocab::ActionKind;
+
 /// One step of a user macro.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -45,6 +47,24 @@ pub enum MacroAction {
     SetVisibility {
         visibility: String,
     },
+}
+
+impl MacroAction {
+    /// Its kind (the `type` it is stored under).
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            MacroAction::RemoveUser => ActionKind::RemoveUser,
+            MacroAction::AdjustScore { .. } => ActionKind::AdjustScore,
+            MacroAction::AddToTeam { .. } => ActionKind::AddToTeam,
+            MacroAction::RemoveFromTeam { .. } => ActionKind::RemoveFromTeam,
+            MacroAction::AddComment { .. } => ActionKind::AddComment,
+            MacroAction::SetStatus { .. } => ActionKind::SetStatus,
+            MacroAction::SetTeam { .. } => ActionKind::SetTeam,
+            MacroAction::AddTicketComment { .. } => ActionKind::AddTicketComment,
+            MacroAction::AdjustSubmitterScore { .. } => ActionKind::AdjustSubmitterScore,
+            MacroAction::SetVisibility { .. } => ActionKind::SetVisibility,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,3 +171,32 @@ impl Role {
 /// What a masked header value shows in place of the secret (sending it back keeps the
 /// stored value).
 pub const MASK: &str = "••••••";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_is_stored_under_its_kind() {
+        let actions = [
+            MacroAction::RemoveUser,
+            MacroAction::AdjustScore { delta: 1 },
+            MacroAction::AddToTeam { team_id: 1 },
+            MacroAction::RemoveFromTeam { team_id: 1 },
+            MacroAction::AddComment { text: "a".into() },
+            MacroAction::SetStatus {
+                status: "Closed".into(),
+            },
+            MacroAction::SetTeam { team_id: None },
+            MacroAction::AddTicketComment { text: "a".into() },
+            MacroAction::AdjustSubmitterScore { delta: 1 },
+            MacroAction::SetVisibility {
+                visibility: "public".into(),
+            },
+        ];
+        assert_eq!(actions.len(), ActionKind::ALL.len());
+        for a in actions {
+            assert_eq!(serde_json::to_value(&a).unwrap()["type"], a.kind().as_str());
+        }
+    }
+}

@@ -180,6 +180,51 @@ impl ListenerKind {
     }
 }
 
+vocabulary! {
+    /// What a macro action does: the `type` of each `MacroAction` in `macros.actions`, and the
+    /// rows of the macro form. A new action is a variant here, its `scope`, and a
+    /// `MacroAction` variant; the compiler points at every `match` left to extend.
+    ActionKind {
+        RemoveUser = "remove_user", "Remove user completely";
+        AdjustScore = "adjust_score", "Adjust score by";
+        AddToTeam = "add_to_team", "Add to team";
+        RemoveFromTeam = "remove_from_team", "Remove from team";
+        AddComment = "add_comment", "Add user comment";
+        SetStatus = "set_status", "Set status to";
+        SetTeam = "set_team", "Set team to";
+        AddTicketComment = "add_ticket_comment", "Add comment";
+        AdjustSubmitterScore = "adjust_submitter_score", "Adjust submitter score by";
+        SetVisibility = "set_visibility", "Set visibility to";
+    }
+}
+
+impl ActionKind {
+    /// What macros offer it: user macros act on a user, feedback macros on a ticket.
+    pub const fn scope(self) -> Scope {
+        match self {
+            ActionKind::RemoveUser
+            | ActionKind::AdjustScore
+            | ActionKind::AddToTeam
+            | ActionKind::RemoveFromTeam
+            | ActionKind::AddComment => Scope::User,
+            ActionKind::SetStatus
+            | ActionKind::SetTeam
+            | ActionKind::AddTicketComment
+            | ActionKind::AdjustSubmitterScore
+            | ActionKind::SetVisibility => Scope::Feedback,
+        }
+    }
+
+    /// The actions macros of `scope` offer, in the table's order.
+    pub fn of(scope: Scope) -> Vec<ActionKind> {
+        ActionKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.scope() == scope)
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +248,13 @@ mod tests {
         for c in ContentType::ALL {
             assert_eq!(ContentType::parse(c.as_str()), Some(*c));
         }
+        for k in ActionKind::ALL {
+            assert_eq!(ActionKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(
+            ActionKind::of(Scope::User).len() + ActionKind::of(Scope::Feedback).len(),
+            ActionKind::ALL.len()
+        );
         assert_eq!(DeliveryStatus::parse("Queued"), None, "keys are exact");
         let paths: std::collections::BTreeSet<&str> = ListenerKind::paths().map(|p| p.2).collect();
         assert_eq!(paths.len(), Scope::ALL.len() * ListenerKind::ALL.len());

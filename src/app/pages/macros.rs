@@ -9,9 +9,9 @@ use crate::app::components::{
 use crate::server_fns::macros::{
     DeleteMacro, SaveMacro, ToggleSchedule, load_macro_form, load_macros,
 };
+use crate::shared::vocab::{ActionKind, Scope};
 use crate::types::{
-    FEEDBACK_ACTION_KINDS, MACRO_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroFormOptions,
-    MacroView, SCHEDULE_FREQUENCIES, TeamRef,
+    MACRO_ACTION_ROWS, MacroAction, MacroFormOptions, MacroView, SCHEDULE_FREQUENCIES, TeamRef,
 };
 
 fn frequency_label(key: &str) -> &'static str {
@@ -200,26 +200,23 @@ fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String)
             .map(|t| t.name.clone())
             .unwrap_or_default()
     };
-    match action {
-        MacroAction::RemoveUser => ("remove_user", String::new()),
-        MacroAction::AdjustScore { delta } => ("adjust_score", delta.to_string()),
-        MacroAction::AddToTeam { team_id } => ("add_to_team", team(team_id)),
-        MacroAction::RemoveFromTeam { team_id } => ("remove_from_team", team(team_id)),
-        MacroAction::AddComment { text } => ("add_comment", text.clone()),
-        MacroAction::SetStatus { status } => ("set_status", status.clone()),
-        MacroAction::SetTeam { team_id } => (
-            "set_team",
-            team_id
-                .as_ref()
-                .map(team)
-                .unwrap_or_else(|| "no team".into()),
-        ),
-        MacroAction::AddTicketComment { text } => ("add_ticket_comment", text.clone()),
-        MacroAction::AdjustSubmitterScore { delta } => {
-            ("adjust_submitter_score", delta.to_string())
+    let value = match action {
+        MacroAction::RemoveUser => String::new(),
+        MacroAction::AdjustScore { delta } | MacroAction::AdjustSubmitterScore { delta } => {
+            delta.to_string()
         }
-        MacroAction::SetVisibility { visibility } => ("set_visibility", visibility.clone()),
-    }
+        MacroAction::AddToTeam { team_id } | MacroAction::RemoveFromTeam { team_id } => {
+            team(team_id)
+        }
+        MacroAction::AddComment { text } | MacroAction::AddTicketComment { text } => text.clone(),
+        MacroAction::SetStatus { status } => status.clone(),
+        MacroAction::SetTeam { team_id } => team_id
+            .as_ref()
+            .map(team)
+            .unwrap_or_else(|| "no team".into()),
+        MacroAction::SetVisibility { visibility } => visibility.clone(),
+    };
+    (action.kind().as_str(), value)
 }
 
 #[component]
@@ -254,11 +251,11 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
         .as_ref()
         .map(|m| m.actions.iter().map(|a| action_row(a, &teams)).collect())
         .unwrap_or_default();
-    let kinds: &'static [(&'static str, &'static str)] = if feedback {
-        &FEEDBACK_ACTION_KINDS
+    let kinds = ActionKind::of(if feedback {
+        Scope::Feedback
     } else {
-        &MACRO_ACTION_KINDS
-    };
+        Scope::User
+    });
     let value_hint = if feedback {
         "status, team, comment, points or public/private"
     } else {
@@ -327,7 +324,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                             <label class="sr-only" for=format!("f-action-{i}-kind")>{format!("Action {}", i + 1)}</label>
                             <select id=format!("f-action-{i}-kind") name=format!("form[actions][{i}][kind]") class=INPUT aria-invalid=move || row_error.get().is_some().then_some("true")>
                                 <option value="" selected=kind.is_empty()>"— no action —"</option>
-                                {kinds.iter().map(|(k, l)| view! { <option value=*k selected=kind == *k>{*l}</option> }).collect_view()}
+                                {kinds.iter().map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> }).collect_view()}
                             </select>
                             <label class="sr-only" for=format!("f-action-{i}-value")>{format!("Action {} value", i + 1)}</label>
                             <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder=value_hint/>

@@ -23,11 +23,12 @@ use crate::server::engine::runs::{self, RunOutcome, macro_in_scope};
 use crate::server::entities::{macro_def, macro_run};
 use crate::server::secrets::Sealer;
 use crate::types::{
-    AutomationView, FEEDBACK_ACTION_KINDS, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions,
-    MacroRunView, MacroView, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
+    AutomationView, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions, MacroRunView,
+    MacroView, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
 };
 
-use crate::shared::vocab::Trigger;
+use crate::server::engine::matching::scope_of;
+use crate::shared::vocab::{ActionKind, Trigger};
 
 /// A schedule as the form gave it, checked.
 #[derive(Debug, PartialEq)]
@@ -108,28 +109,26 @@ fn parse_form(
                 .map(|t| t.id)
                 .ok_or_else(|| format!("there is no team \"{v}\""))
         };
-        let kind = row.kind.trim();
-        let offered = if scope == SCOPE_FEEDBACK {
-            FEEDBACK_ACTION_KINDS.iter().any(|(k, _)| *k == kind)
-        } else {
-            crate::types::MACRO_ACTION_KINDS
-                .iter()
-                .any(|(k, _)| *k == kind)
+        let kind = match row.kind.trim() {
+            "" => continue,
+            key => match ActionKind::parse(key) {
+                Some(k) if k.scope() == scope_of(scope) => k,
+                _ => {
+                    errors.push(
+                        &field,
+                        format!(
+                            "\"{key}\" is not an action of {} macros",
+                            if scope == SCOPE_FEEDBACK {
+                                "feedback"
+                            } else {
+                                "user"
+                            }
+                        ),
+                    );
+                    continue;
+                }
+            },
         };
-        if !kind.is_empty() && !offered {
-            errors.push(
-                &field,
-                format!(
-                    "\"{kind}\" is not an action of {} macros",
-                    if scope == SCOPE_FEEDBACK {
-                        "feedback"
-                    } else {
-                        "user"
-                    }
-                ),
-            );
-            continue;
-        }
         let delta = |v: &str| {
             v.parse::<i32>()
                 .ok()
@@ -137,50 +136,52 @@ fn parse_form(
                 .ok_or_else(|| format!("a whole number other than 0, e.g. 5 or -5, not \"{v}\""))
         };
         let parsed = match kind {
-            "" => continue,
-            "remove_user" => Ok(MacroAction::RemoveUser),
-            "adjust_score" => delta(value).map(|delta| MacroAction::AdjustScore { delta }),
-            "add_to_team" => team(value).map(|team_id| MacroAction::AddToTeam { team_id }),
-            "remove_from_team" => {
+            ActionKind::RemoveUser => Ok(MacroAction::RemoveUser),
+            ActionKind::AdjustScore => delta(value).map(|delta| MacroAction::AdjustScore { delta }),
+            ActionKind::AddToTeam => team(value).map(|team_id| MacroAction::AddToTeam { team_id }),
+            ActionKind::RemoveFromTeam => {
                 team(value).map(|team_id| MacroAction::RemoveFromTeam { team_id })
             }
-            "add_comment" if value.is_empty() => Err("the comment needs text".into()),
-            "add_comment" if value.chars().count() > 5000 => {
+            ActionKind::AddComment if value.is_empty() => Err("the comment needs text".into()),
+            ActionKind::AddComment if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_comment" => tags::check(value, scope, external).map(|_| MacroAction::AddComment {
-                text: value.to_string(),
-            }),
-            "set_status" if value.is_empty() => Err("name the status, e.g. Closed".into()),
-            "set_status" if value.chars().count() > 60 => {
+            ActionKind::AddComment => {
+                tags::check(value, scope, external).map(|_| MacroAction::AddComment {
+                    text: value.to_string(),
+                })
+            }
+            ActionKind::SetStatus if value.is_empty() => Err("name the status, e.g. Closed".into()),
+            ActionKind::SetStatus if value.chars().count() > 60 => {
                 Err("the status must be at most 60 characters".into())
             }
-            "set_status" => Ok(MacroAction::SetStatus {
+            ActionKind::SetStatus => Ok(MacroAction::SetStatus {
                 status: value.to_string(),
             }),
-            "set_team" if value.is_empty() || value.eq_ignore_ascii_case("no team") => {
+            ActionKind::SetTeam if value.is_empty() || value.eq_ignore_ascii_case("no team") => {
                 Ok(MacroAction::SetTeam { team_id: None })
             }
-            "set_team" => team(value).map(|id| MacroAction::SetTeam { team_id: Some(id) }),
-            "add_ticket_comment" if value.is_empty() => Err("the comment needs text".into()),
-            "add_ticket_comment" if value.chars().count() > 5000 => {
+            ActionKind::SetTeam => team(value).map(|id| MacroAction::SetTeam { team_id: Some(id) }),
+            ActionKind::AddTicketComment if value.is_empty() => {
+                Err("the comment needs text".into())
+            }
+            ActionKind::AddTicketComment if value.chars().count() > 5000 => {
                 Err("the comment must be at most 5000 characters".into())
             }
-            "add_ticket_comment" => crate::server::domain::check_storable(value)
+            ActionKind::AddTicketComment => crate::server::domain::check_storable(value)
                 .and_then(|_| tags::check(value, scope, external))
                 .map(|_| MacroAction::AddTicketComment {
                     text: value.to_string(),
                 }),
-            "adjust_submitter_score" => {
+            ActionKind::AdjustSubmitterScore => {
                 delta(value).map(|delta| MacroAction::AdjustSubmitterScore { delta })
             }
-            "set_visibility" => match value.to_ascii_lowercase().as_str() {
+            ActionKind::SetVisibility => match value.to_ascii_lowercase().as_str() {
                 v @ ("public" | "private") => Ok(MacroAction::SetVisibility {
                     visibility: v.to_string(),
                 }),
                 _ => Err(format!("public or private, not \"{value}\"")),
             },
-            other => Err(format!("unknown action \"{other}\"")),
         };
         match parsed {
             Ok(a) => actions.push(a),

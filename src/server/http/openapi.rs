@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document of `/api/v1`, served at `/api/v1/openapi.json` (and kept in
-//! `docs/openapi.json`). The listener operations are made from one table, `listener_doc`, for
-//! every scope and kind `ListenerKind::paths()` serves; the source's operation comes from its
-//! handler's `#[utoipa::path]`; the answer types are below.
+//! `docs/openapi.json`). The listener operations are made from the listeners' contracts
+//! (`engine::inbound::listeners::contract`), one for every scope and kind
+//! `ListenerKind::paths()` serves; the source's operation comes from its handler's
+//! `#[utoipa::path]`; the answer types are below.
 
 use serde::Serialize;
 use serde_json::json;
@@ -14,6 +15,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
 
+use crate::server::engine::inbound::listeners::contract;
 use crate::shared::vocab::{ListenerKind, Scope};
 
 /// How a run stands.
@@ -197,90 +199,6 @@ impl Modify for Security {
     }
 }
 
-/// What the document says of the listeners of one scope and kind. The `match` covers every
-/// pair, so a new kind or scope cannot be served undocumented.
-struct ListenerDoc {
-    summary: &'static str,
-    description: Option<&'static str>,
-    /// What `find` holds (on users it is an email).
-    find: &'static str,
-    /// The body, for the kinds that read one (the macro kind takes any JSON, or none).
-    body: &'static str,
-    /// The 409's `listener_not_configured` case, where there is one.
-    unconfigured: Option<&'static str>,
-}
-
-/// What a run answers about queueing, said the same way on users and tickets.
-const QUEUED: &str = "The run is queued durably before any answer: done within the server's \
-time budget it\nanswers 200, otherwise 202 and a worker finishes it. A repeated \
-`Idempotency-Key` (per API\nkey) gets the first answer again without running again.";
-const TICKET_FIND: &str =
-    "The ticket's id, or the value of the external-data field the listener finds tickets by";
-
-fn listener_doc(scope: Scope, kind: ListenerKind) -> ListenerDoc {
-    match (scope, kind) {
-        (Scope::User, ListenerKind::Macro) => ListenerDoc {
-            summary: "Runs the listener's user macro on the user whose email is `find`.",
-            description: Some(QUEUED),
-            find: "The email of the user to act on (a missing or malformed one answers 400)",
-            body: "",
-            unconfigured: Some("the listener has no macro"),
-        },
-        (Scope::User, ListenerKind::Comment) => ListenerDoc {
-            summary: "Adds a user comment to the user whose email is `find`: the author's email \
-and the text\ncome from the JSON body, under the keys the listener names (its *author field* \
-and\n*comment field*). The author must be a community or project manager. Done within \
-the\nrequest (200).",
-            description: None,
-            find: "The email of the user the comment is about",
-            body: "A JSON object holding the author's email and the comment under the listener's \
-keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}",
-            unconfigured: None,
-        },
-        (Scope::User, ListenerKind::Data) => ListenerDoc {
-            summary: "Stores external data on the user whose email is `find`: each key of the \
-JSON body that is\na parameter of the listener's data group, coerced to the field's type (a \
-value that cannot\nbe is a 400 naming the parameter; other keys are ignored). Done within the \
-request (200).",
-            description: None,
-            find: "The email of the user the data is about",
-            body: "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"points\": 3}",
-            unconfigured: Some("the listener has no data group"),
-        },
-        (Scope::Feedback, ListenerKind::Macro) => ListenerDoc {
-            summary: "Runs the listener's feedback macro on the ticket `find` names: its id, or \
-(when the\nlistener says so) the value of an external-data field stored on it, such as the key \
-of the\nissue another system keeps for it.",
-            description: Some(QUEUED),
-            find: TICKET_FIND,
-            body: "",
-            unconfigured: Some("the listener has no macro, or its find field was deleted"),
-        },
-        (Scope::Feedback, ListenerKind::Comment) => ListenerDoc {
-            summary: "Adds a comment to the ticket `find` names (its id, or the value of the \
-listener's\nexternal-data field): the author's email and the text come from the JSON body, \
-under the\nkeys the listener names. The author must be a member of the community; they follow \
-the\nticket from then on and its other followers are notified. Done within the request (200).",
-            description: None,
-            find: TICKET_FIND,
-            body: "A JSON object holding the author's email and the comment under the listener's \
-keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}",
-            unconfigured: Some("its find field was deleted"),
-        },
-        (Scope::Feedback, ListenerKind::Data) => ListenerDoc {
-            summary: "Stores external data on the ticket `find` names (its id, or the value of \
-the listener's\nexternal-data field): each key of the JSON body that is a parameter of the \
-listener's\nfeedback data group, coerced to the field's type (a value that cannot be is a 400 \
-naming the\nparameter; other keys are ignored). Done within the request (200).",
-            description: None,
-            find: TICKET_FIND,
-            body: "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \
-\"storyPoints\": 3}",
-            unconfigured: Some("the listener has no data group, or its find field was deleted"),
-        },
-    }
-}
-
 /// An answer with a JSON body of the schema `name`.
 fn answer(description: &str, name: &str) -> utoipa::openapi::Response {
     ResponseBuilder::new()
@@ -296,7 +214,7 @@ fn answer(description: &str, name: &str) -> utoipa::openapi::Response {
 
 /// The operation of the listener URL of `scope` and `kind`.
 fn listener_operation(scope: Scope, kind: ListenerKind) -> utoipa::openapi::path::Operation {
-    let doc = listener_doc(scope, kind);
+    let doc = contract(scope, kind);
     let segment = kind.path(scope);
     let mut id = String::from("run");
     let mut chars = segment.trim_end_matches('s').chars();
@@ -321,20 +239,9 @@ fn listener_operation(scope: Scope, kind: ListenerKind) -> utoipa::openapi::path
             .build(),
     );
     parameters.extend(IdempotencyKey::into_params(|| None));
-    let request_body = if kind == ListenerKind::Macro {
+    let request_body = if let Some(body) = doc.body {
         RequestBodyBuilder::new()
-            .description(Some(
-                "Optional; when present it must be JSON, at most 64 KiB",
-            ))
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(<serde_json::Value as PartialSchema>::schema()))
-                    .build(),
-            )
-    } else {
-        RequestBodyBuilder::new()
-            .description(Some(format!("{}; at most 64 KiB", doc.body)))
+            .description(Some(format!("{body}; at most 64 KiB")))
             .content(
                 "application/json",
                 ContentBuilder::new()
@@ -350,28 +257,24 @@ fn listener_operation(scope: Scope, kind: ListenerKind) -> utoipa::openapi::path
                     .build(),
             )
             .required(Some(Required::True))
+    } else {
+        RequestBodyBuilder::new()
+            .description(Some(
+                "Optional; when present it must be JSON, at most 64 KiB",
+            ))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(<serde_json::Value as PartialSchema>::schema()))
+                    .build(),
+            )
     };
     let error = |d: String| answer(&d, "ErrorAnswer");
-    let (bad, nothing): (&[&str], &str) = match kind {
-        ListenerKind::Macro => (&[], "queued"),
-        ListenerKind::Comment => (
-            &[
-                "invalid_body",
-                "missing_field",
-                "invalid_field",
-                "invalid_author",
-            ],
-            "stored",
-        ),
-        ListenerKind::Data => (
-            &["invalid_body", "missing_field", "invalid_field"],
-            "stored",
-        ),
-    };
+    let bad: Vec<&str> = doc.body_refusals.iter().map(|r| r.code()).collect();
     let mut forbidden =
         "api_key_disabled, ip_not_allowed, api_key_not_allowed, listener_disabled".to_string();
     // A removal macro refuses community managers; other macros name nobody it would refuse.
-    if (scope, kind) == (Scope::User, ListenerKind::Macro) {
+    if doc.protects_target {
         forbidden.push_str(", target_protected");
     }
     let in_flight = "idempotency_key_in_flight (with Retry-After): a call with the same \
@@ -383,28 +286,9 @@ Idempotency-Key is still being answered";
         .operation_id(Some(id))
         .parameters(Some(parameters))
         .request_body(Some(request_body.build()));
-    op = match kind {
-        ListenerKind::Macro => op
-            .response(
-                "200",
-                answer(
-                    if by_email {
-                        "Done within the request (or skipped: once per person)"
-                    } else {
-                        "Done within the request"
-                    },
-                    "RunAnswer",
-                ),
-            )
-            .response(
-                "202",
-                answer("Queued durably; a worker finishes it", "RunAnswer"),
-            ),
-        ListenerKind::Comment => {
-            op.response("200", answer("The comment was added", "CommentAnswer"))
-        }
-        ListenerKind::Data => op.response("200", answer("The values were stored", "DataAnswer")),
-    };
+    for (status, meaning, schema) in doc.answers {
+        op = op.response(status.to_string(), answer(meaning, schema));
+    }
     op = op
         .response(
             "400",
@@ -416,7 +300,7 @@ Idempotency-Key is still being answered";
                     "invalid_idempotency_key",
                 ]
                 .iter()
-                .chain(bad)
+                .chain(bad.iter())
                 .copied()
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -436,7 +320,10 @@ Idempotency-Key is still being answered";
         )
         .response(
             "500",
-            error(format!("internal_error: nothing was {nothing}; try again")),
+            error(format!(
+                "internal_error: nothing was {}; try again",
+                doc.on_error
+            )),
         );
     for (status, response) in Refusals::responses() {
         op = op.response(status, response);

@@ -4,24 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// The kinds of action a user macro offers, as (key, label).
-pub const MACRO_ACTION_KINDS: [(&str, &str); 5] = [
-    ("remove_user", "Remove user completely"),
-    ("adjust_score", "Adjust score by"),
-    ("add_to_team", "Add to team"),
-    ("remove_from_team", "Remove from team"),
-    ("add_comment", "Add user comment"),
-];
-
-/// The kinds of action a feedback macro offers, as (key, label).
-pub const FEEDBACK_ACTION_KINDS: [(&str, &str); 5] = [
-    ("set_status", "Set status to"),
-    ("set_team", "Set team to"),
-    ("add_ticket_comment", "Add comment"),
-    ("adjust_submitter_score", "Adjust submitter score by"),
-    ("set_visibility", "Set visibility to"),
-];
-
 /// How often a scheduled macro runs, as (key, label).
 pub const SCHEDULE_FREQUENCIES: [(&str, &str); 5] = [
     ("once", "Once"),

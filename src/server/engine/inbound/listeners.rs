@@ -42,8 +42,8 @@ use crate::server::ingest::{Accept, Outcome, Written};
 use crate::server::refusals::Refused;
 use crate::server::settings::Secret;
 use crate::server::worker::{self, MacroRunJob};
-use crate::shared::vocab::ListenerKind;
 use crate::shared::vocab::Trigger;
+use crate::shared::vocab::{ListenerKind, Scope};
 
 /// An inbound call as the HTTP layer read it.
 pub struct InboundCall {
@@ -1182,6 +1182,161 @@ impl Logged {
 
     pub(crate) fn duration_ms(&self) -> i32 {
         self.started.elapsed().as_millis().min(i32::MAX as u128) as i32
+    }
+}
+
+/// What the listeners of one scope and kind promise their callers, in words and refusals: the
+/// OpenAPI document (`http::openapi`) is written from it. The `match` in `contract` covers every
+/// pair, so a new kind or scope cannot be served undocumented.
+pub struct Contract {
+    pub summary: &'static str,
+    pub description: Option<&'static str>,
+    /// What `find` holds (on users it is an email).
+    pub find: &'static str,
+    /// The body it reads; None: any JSON, or none (the macro kind).
+    pub body: Option<&'static str>,
+    /// The 409's `listener_not_configured` case, where there is one.
+    pub unconfigured: Option<&'static str>,
+    /// The refusals of a bad body, beyond those every listener has.
+    pub body_refusals: &'static [Refusal],
+    /// Whether it refuses some targets (`target_protected`: a removal of a community manager).
+    pub protects_target: bool,
+    /// The answers that are not refusals: status, what it means, the answer's schema name.
+    pub answers: &'static [(u16, &'static str, &'static str)],
+    /// What an error of ours leaves undone ("nothing was queued").
+    pub on_error: &'static str,
+}
+
+/// What a run answers about queueing, said the same way on users and tickets.
+const QUEUED: &str = "The run is queued durably before any answer: done within the server's \
+time budget it\nanswers 200, otherwise 202 and a worker finishes it. A repeated \
+`Idempotency-Key` (per API\nkey) gets the first answer again without running again.";
+const TICKET_FIND: &str =
+    "The ticket's id, or the value of the external-data field the listener finds tickets by";
+
+/// A run that did not finish within the wait.
+const RUN_QUEUED: (u16, &str, &str) = (
+    Reply::ACCEPTED,
+    "Queued durably; a worker finishes it",
+    "RunAnswer",
+);
+/// What a bad body of a comment or data call is refused with.
+const COMMENT_REFUSALS: &[Refusal] = &[
+    Refusal::InvalidBody,
+    Refusal::MissingField,
+    Refusal::InvalidField,
+    Refusal::InvalidAuthor,
+];
+const DATA_REFUSALS: &[Refusal] = &[
+    Refusal::InvalidBody,
+    Refusal::MissingField,
+    Refusal::InvalidField,
+];
+
+/// What the listeners of `scope` and `kind` promise.
+pub fn contract(scope: Scope, kind: ListenerKind) -> Contract {
+    match (scope, kind) {
+        (Scope::User, ListenerKind::Macro) => Contract {
+            summary: "Runs the listener's user macro on the user whose email is `find`.",
+            description: Some(QUEUED),
+            find: "The email of the user to act on (a missing or malformed one answers 400)",
+            body: None,
+            unconfigured: Some("the listener has no macro"),
+            body_refusals: &[],
+            protects_target: true,
+            answers: &[
+                (
+                    Reply::OK,
+                    "Done within the request (or skipped: once per person)",
+                    "RunAnswer",
+                ),
+                RUN_QUEUED,
+            ],
+            on_error: "queued",
+        },
+        (Scope::User, ListenerKind::Comment) => Contract {
+            summary: "Adds a user comment to the user whose email is `find`: the author's email \
+and the text\ncome from the JSON body, under the keys the listener names (its *author field* \
+and\n*comment field*). The author must be a community or project manager. Done within \
+the\nrequest (200).",
+            description: None,
+            find: "The email of the user the comment is about",
+            body: Some(
+                "A JSON object holding the author's email and the comment under the listener's \
+keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}",
+            ),
+            unconfigured: None,
+            body_refusals: COMMENT_REFUSALS,
+            protects_target: false,
+            answers: &[(Reply::OK, "The comment was added", "CommentAnswer")],
+            on_error: "stored",
+        },
+        (Scope::User, ListenerKind::Data) => Contract {
+            summary: "Stores external data on the user whose email is `find`: each key of the \
+JSON body that is\na parameter of the listener's data group, coerced to the field's type (a \
+value that cannot\nbe is a 400 naming the parameter; other keys are ignored). Done within the \
+request (200).",
+            description: None,
+            find: "The email of the user the data is about",
+            body: Some(
+                "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \"points\": 3}",
+            ),
+            unconfigured: Some("the listener has no data group"),
+            body_refusals: DATA_REFUSALS,
+            protects_target: false,
+            answers: &[(Reply::OK, "The values were stored", "DataAnswer")],
+            on_error: "stored",
+        },
+        (Scope::Feedback, ListenerKind::Macro) => Contract {
+            summary: "Runs the listener's feedback macro on the ticket `find` names: its id, or \
+(when the\nlistener says so) the value of an external-data field stored on it, such as the key \
+of the\nissue another system keeps for it.",
+            description: Some(QUEUED),
+            find: TICKET_FIND,
+            body: None,
+            unconfigured: Some("the listener has no macro, or its find field was deleted"),
+            body_refusals: &[],
+            protects_target: false,
+            answers: &[
+                (Reply::OK, "Done within the request", "RunAnswer"),
+                RUN_QUEUED,
+            ],
+            on_error: "queued",
+        },
+        (Scope::Feedback, ListenerKind::Comment) => Contract {
+            summary: "Adds a comment to the ticket `find` names (its id, or the value of the \
+listener's\nexternal-data field): the author's email and the text come from the JSON body, \
+under the\nkeys the listener names. The author must be a member of the community; they follow \
+the\nticket from then on and its other followers are notified. Done within the request (200).",
+            description: None,
+            find: TICKET_FIND,
+            body: Some(
+                "A JSON object holding the author's email and the comment under the listener's \
+keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}",
+            ),
+            unconfigured: Some("its find field was deleted"),
+            body_refusals: COMMENT_REFUSALS,
+            protects_target: false,
+            answers: &[(Reply::OK, "The comment was added", "CommentAnswer")],
+            on_error: "stored",
+        },
+        (Scope::Feedback, ListenerKind::Data) => Contract {
+            summary: "Stores external data on the ticket `find` names (its id, or the value of \
+the listener's\nexternal-data field): each key of the JSON body that is a parameter of the \
+listener's\nfeedback data group, coerced to the field's type (a value that cannot be is a 400 \
+naming the\nparameter; other keys are ignored). Done within the request (200).",
+            description: None,
+            find: TICKET_FIND,
+            body: Some(
+                "A JSON object of parameters, e.g. {\"issueKey\": \"BETA-42\", \
+\"storyPoints\": 3}",
+            ),
+            unconfigured: Some("the listener has no data group, or its find field was deleted"),
+            body_refusals: DATA_REFUSALS,
+            protects_target: false,
+            answers: &[(Reply::OK, "The values were stored", "DataAnswer")],
+            on_error: "stored",
+        },
     }
 }
 
