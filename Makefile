@@ -40,12 +40,11 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets --features ssr -- -D warnings
 
-# One test at a time in each test binary: every test starts its own app server on its own
-# Tokio runtime, and with several side by side in one process a PostgreSQL page request now
-# and then hung until the client's 30 s timeout (never seen one at a time, and faster on two
-# cores).
+# The Rust tests run under cargo-nextest, each test in a process of its own and eight at a
+# time (.config/nextest.toml). Every test starts the real app; with several app servers in one
+# process a page render now and then stalled for good (README, "Tests"), never with one.
 test-rust:
-	cargo test --features ssr -- --test-threads=1
+	cargo nextest run --features ssr
 
 test-e2e: build
 	cd end2end && npx playwright test

@@ -1,4 +1,4 @@
-//! `Idempotency-Key` on inbound calls (docs/listener-api.md, "Repeated calls"): the first call
+//! `Idempotency-Key` on inbound calls (docs/listener-api.md, "Idempotency-Key"): the first call
 //! with a key claims it; a repeat gets the stored answer, a call while the first is in flight
 //! a 409, a key reused with another request a 422. Listener calls and external-source calls
 //! share it.

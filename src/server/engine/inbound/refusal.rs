@@ -1,5 +1,5 @@
 //! Why an inbound call is refused: every `error.code` a listener or source answers with, and
-//! the HTTP status that goes with it, in one table (docs/listener-api.md, "Errors"). The
+//! the HTTP status that goes with it, in one table (docs/listener-api.md, "Status codes"). The
 //! contract names a `Refusal`; `Reply::refused` turns it into the answer.
 
 /// Declares the refusals: `Variant = "code", status;`.
