@@ -160,6 +160,15 @@ vocabulary! {
 }
 
 impl ListenerKind {
+    /// Whether a call of this kind reads its JSON body and acts within the request; a macro
+    /// call takes any body, or none, and queues a run.
+    pub const fn reads_body(self) -> bool {
+        match self {
+            ListenerKind::Macro => false,
+            ListenerKind::Comment | ListenerKind::Data => true,
+        }
+    }
+
     /// The URL segment of the listeners of this kind on `scope`: `/api/v1/{path}/{key}`.
     pub const fn path(self, scope: Scope) -> &'static str {
         match (scope, self) {

@@ -543,8 +543,27 @@ async fn external_data_groups_hold_typed_values_shown_favourites_first(app: Test
         .call::<data_fns::CreateDataGroup>(&[("form[scope]", "user"), ("form[name]", "Jira")])
         .await)
     .await;
+    // A group on projects keeps its scope, may share a user group's name, and is listed.
+    ok(app
+        .call::<data_fns::CreateDataGroup>(&[("form[scope]", "project"), ("form[name]", "Jira")])
+        .await)
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM data_groups WHERE scope = 'project' AND name = 'Jira'")
+            .await,
+        1
+    );
+    let listed = switchyard::server::admin::external_data::list(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        listed
+            .iter()
+            .any(|g| g.scope == "project" && g.name == "Jira"),
+        "{listed:?}"
+    );
     let group = app
-        .count("SELECT id FROM data_groups WHERE name = 'Jira'")
+        .count("SELECT id FROM data_groups WHERE name = 'Jira' AND scope = 'user'")
         .await
         .to_string();
     let save = |kind_of_bugs: &'static str| {

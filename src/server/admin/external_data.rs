@@ -60,7 +60,7 @@ async fn group_view(
         .await?;
     Ok(DataGroupView {
         id: g.id,
-        scope: g.scope.to_string(),
+        scope: g.scope,
         name: g.name,
         fields: fields
             .into_iter()
@@ -121,7 +121,7 @@ pub async fn create_group(
     }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let g = data_group::ActiveModel {
-        scope: Set(crate::server::engine::matching::scope_of(scope)),
+        scope: Set(scope.to_string()),
         name: Set(name.clone()),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -219,7 +219,7 @@ pub async fn save_group(
     let fields = parse_fields(&form.fields, &mut errors);
     errors.into_result()?;
     let name = name.expect("checked");
-    if name_taken(db, group.scope.as_str(), &name, Some(id)).await? {
+    if name_taken(db, &group.scope, &name, Some(id)).await? {
         return Err(AppError::field(
             "name",
             "another group of this scope has this name",

@@ -232,13 +232,6 @@ pub async fn save(
             ListenerKind::Macro
         }),
     };
-    let macro_id = match kind {
-        ListenerKind::Macro => errors.check(
-            "macro_id",
-            parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
-        ),
-        _ => None,
-    };
     let body_key = |raw: &str| -> Result<String, String> {
         let v = raw.trim();
         if v.is_empty() || v.chars().count() > 100 || !v.chars().all(|c| c.is_ascii_graphic()) {
@@ -246,24 +239,34 @@ pub async fn save(
         }
         Ok(v.to_string())
     };
-    let (author_field, comment_field) = match kind {
+    // What each kind needs, and nothing of the others'.
+    let (macro_id, (author_field, comment_field), data_group_id) = match kind {
+        ListenerKind::Macro => (
+            errors.check(
+                "macro_id",
+                parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
+            ),
+            (String::new(), String::new()),
+            None,
+        ),
         ListenerKind::Comment => {
             let a = errors.check("author_field", body_key(&form.author_field));
             let c = errors.check("comment_field", body_key(&form.comment_field));
             if a.is_some() && a == c {
                 errors.push("comment_field", "must differ from the author field");
             }
-            (a.unwrap_or_default(), c.unwrap_or_default())
+            (None, (a.unwrap_or_default(), c.unwrap_or_default()), None)
         }
-        _ => (String::new(), String::new()),
-    };
-    let data_group_id = match kind {
-        ListenerKind::Data => errors.check(
-            "data_group_id",
-            parse_id(&form.data_group_id)
-                .map_err(|_| "choose the data group the body's parameters belong to".to_string()),
+        ListenerKind::Data => (
+            None,
+            (String::new(), String::new()),
+            errors.check(
+                "data_group_id",
+                parse_id(&form.data_group_id).map_err(|_| {
+                    "choose the data group the body's parameters belong to".to_string()
+                }),
+            ),
         ),
-        _ => None,
     };
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
@@ -513,7 +516,7 @@ pub async fn test_request(
                     "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
                     listener.comment_field, listener.author_field
                 ),
-                _ => {
+                ListenerKind::Data | ListenerKind::Macro => {
                     format!("Store the body's parameters of the listener's data group on this {on}")
                 }
             };
@@ -548,7 +551,7 @@ pub async fn test_request(
             "the macro runs once per person and already ran for this one: nothing would run"
                 .to_string()
         }
-        None if l.kind != ListenerKind::Macro => format!(
+        None if l.kind.reads_body() => format!(
             "the call would be done at once on this {} (if its body is right)",
             if l.scope == SCOPE_FEEDBACK {
                 "ticket"

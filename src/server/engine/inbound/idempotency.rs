@@ -15,7 +15,6 @@ use crate::errors::AppError;
 use crate::server::engine::matching::SCOPE_USER;
 use crate::server::engine::runtime::Runtime;
 use crate::server::entities::idempotency_key;
-use crate::shared::vocab::ListenerKind;
 
 /// An `Idempotency-Key` as it is stored: a keyed hash of what the caller sent (`stored`), so
 /// a key that names a person (`gdpr-jim@example.com`) is not kept, an erasure has nothing to
@@ -56,10 +55,10 @@ pub(crate) const IN_FLIGHT: i16 = 0;
 /// own answer. Should that call's process stop, the 202 stands once the wait is over.
 pub(crate) const PROVISIONAL: i16 = -202;
 /// How long past the sync budget a provisional answer is still taken to be settling.
-pub(crate) const SETTLING_SLACK: chrono::Duration = chrono::Duration::seconds(5);
+const SETTLING_SLACK: chrono::Duration = chrono::Duration::seconds(5);
 /// A claim older than this without an answer is taken to be abandoned (the process answering
 /// it stopped): the next call with the key takes it over.
-pub(crate) const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::seconds(120);
+const CLAIM_TIMEOUT: chrono::Duration = chrono::Duration::seconds(120);
 
 /// An `Idempotency-Key` a call holds: the key, and the token of its claim (a claim abandoned
 /// and taken over by a later call gets a new token, so the first call can neither store an
@@ -270,7 +269,7 @@ pub struct Fingerprint {
 }
 
 /// The message `request_fingerprint` keys: listener, target and (but for macro calls) body.
-pub(crate) fn request_message(call: &InboundCall) -> Vec<u8> {
+fn request_message(call: &InboundCall) -> Vec<u8> {
     let mut h: Vec<u8> = Vec::new();
     // Macro calls read as they always did (legacy rows stay valid across an upgrade); the
     // other kinds add the kind and the body, which they read.
@@ -278,7 +277,7 @@ pub(crate) fn request_message(call: &InboundCall) -> Vec<u8> {
         h.extend(call.scope.as_bytes());
         h.push(0);
     }
-    if call.kind != ListenerKind::Macro {
+    if call.kind.reads_body() {
         h.extend(call.kind.as_str().as_bytes());
         h.push(0);
     }
@@ -292,7 +291,7 @@ pub(crate) fn request_message(call: &InboundCall) -> Vec<u8> {
             .to_lowercase()
             .as_bytes(),
     );
-    if let (Some(body), false) = (&call.body, call.kind == ListenerKind::Macro) {
+    if let (Some(body), true) = (&call.body, call.kind.reads_body()) {
         h.push(0);
         h.extend(body.to_string().as_bytes());
     }
@@ -303,7 +302,7 @@ pub(crate) fn request_fingerprint(state: &Runtime, call: &InboundCall) -> Finger
     Fingerprint::of(&state.sealer, &request_message(call))
 }
 
-pub(crate) async fn stored_answer(
+async fn stored_answer(
     db: &impl ConnectionTrait,
     api_key_id: i32,
     idem: &str,

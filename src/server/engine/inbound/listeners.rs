@@ -128,7 +128,7 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
 }
 
 /// What a call that queued a run finally answered, on its log row.
-pub(crate) async fn update_call(
+async fn update_call(
     db: &DatabaseConnection,
     id: i64,
     reply: &Reply,
@@ -149,7 +149,7 @@ pub(crate) async fn update_call(
     Ok(())
 }
 
-pub(crate) async fn find_by_key(
+async fn find_by_key(
     db: &impl ConnectionTrait,
     scope: &str,
     kind: ListenerKind,
@@ -173,7 +173,7 @@ pub(crate) async fn find_by_key(
 }
 
 /// Appends one row to the listener log.
-pub(crate) async fn insert_call(
+async fn insert_call(
     db: &impl ConnectionTrait,
     key: &str,
     caller: IpAddr,
@@ -188,7 +188,7 @@ pub(crate) async fn insert_call(
 }
 
 /// The listener-log row of a call.
-pub(crate) fn call_row(
+fn call_row(
     key: &str,
     caller: IpAddr,
     reply: &Reply,
@@ -217,7 +217,7 @@ pub(crate) fn call_row(
 /// Writes an accepted call that carries an `Idempotency-Key` (claimed by this call, see
 /// `claim`), with its answer, in a transaction of its own. `Gone` when the target was deleted
 /// after it was looked up (nothing is written).
-pub(crate) async fn accept_once(
+async fn accept_once(
     db: &DatabaseConnection,
     accept: Accept,
     idem: Held<'_>,
@@ -280,7 +280,7 @@ pub(crate) async fn accept_once(
 /// something pointing at it. On PostgreSQL its row is locked (`FOR KEY SHARE`) until that
 /// transaction ends, so a removal cannot delete it in between; on SQLite the transaction
 /// already holds the only write lock.
-pub(crate) async fn still_there(
+async fn still_there(
     txn: &impl ConnectionTrait,
     target: runs::RunTarget,
 ) -> Result<bool, AppError> {
@@ -495,18 +495,21 @@ pub(crate) async fn resolve(
 
 /// The last checks, once the target is found: the listener's macro, and (users) whether the
 /// target may be removed.
-pub(crate) async fn with_target(
+async fn with_target(
     db: &impl ConnectionTrait,
     lookups: &Lookups,
     l: &listener::Model,
     target: Target,
 ) -> Result<Resolved, AppError> {
     let refuse = |why, message| Ok(Resolved::Refused(Reply::refused(why, message)));
-    if l.kind != ListenerKind::Macro {
-        return Ok(Resolved::Act {
-            listener: l.clone(),
-            target,
-        });
+    match l.kind {
+        ListenerKind::Comment | ListenerKind::Data => {
+            return Ok(Resolved::Act {
+                listener: l.clone(),
+                target,
+            });
+        }
+        ListenerKind::Macro => {}
     }
     let Some(macro_id) = l.macro_id else {
         return refuse(
@@ -681,7 +684,7 @@ pub(crate) async fn answer(
 /// What a call whose listener and API key checked out gets, its `Idempotency-Key` (if any)
 /// being this call's own.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn answer_for_key(
+async fn answer_for_key(
     state: &Runtime,
     call: &InboundCall,
     logged: &mut Logged,
@@ -827,7 +830,7 @@ pub(crate) async fn answer_for_key(
 
 /// The 200 of a run that has finished (with the receipt of a removal), or None while it has
 /// not (or cannot be read: the caller keeps its 202).
-pub(crate) async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
+async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> {
     let reply = match macro_run::Entity::find_by_id(run_id).one(db).await {
         Ok(Some(r)) if r.finished_at.is_some() => {
             let mut reply = Reply::finished(r.status, run_id);
@@ -852,7 +855,7 @@ pub(crate) async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Opt
 
 /// A removal's receipt as the API gives it: no personal data, counts per kind, and each
 /// downstream notification's state when the answer was made.
-pub(crate) fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
+fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
     json!({
         "id": r.id.to_string(),
         "occurred_at": r.occurred_at,
@@ -873,13 +876,13 @@ pub(crate) enum Effect {
     Data(Vec<(data_field::Model, external_values::Typed)>),
 }
 
-pub(crate) fn bad_body(why: Refusal, message: String) -> Reply {
+fn bad_body(why: Refusal, message: String) -> Reply {
     Reply::refused(why, &message)
 }
 
 /// Reads the body of an Add Comment or External Data call: a 400 naming the key that is
 /// missing or wrong, or what to write.
-pub(crate) async fn effect_of(
+async fn effect_of(
     db: &impl ConnectionTrait,
     l: &listener::Model,
     body: Option<&serde_json::Value>,
@@ -890,67 +893,90 @@ pub(crate) async fn effect_of(
             "the body must be a JSON object".into(),
         )));
     };
-    if l.kind == ListenerKind::Comment {
-        let (author_key, text_key) = (&l.author_field, &l.comment_field);
-        let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
-            return Ok(Err(bad_body(
-                Refusal::MissingField,
-                format!("the body has no \"{author_key}\" with the author's email"),
-            )));
-        };
-        let author = match Email::parse(author) {
-            Ok(email) => crate::server::store::lookups::find_user_by_email(db, &email).await?,
-            Err(_) => None,
-        };
-        // Any member may comment on feedback; comments about a user are the managers'.
-        let may_comment = author.as_ref().is_some_and(|u| {
-            l.scope == SCOPE_FEEDBACK
-                || matches!(
-                    crate::shared::definitions::Role::parse(&u.role),
-                    Ok(crate::shared::definitions::Role::CommunityManager
-                        | crate::shared::definitions::Role::ProjectManager)
-                )
-        });
-        let Some(author) = author.filter(|_| may_comment) else {
-            return Ok(Err(bad_body(
-                Refusal::InvalidAuthor,
-                if l.scope == SCOPE_FEEDBACK {
-                    format!("\"{author_key}\" must be the email of a member of the community")
-                } else {
-                    format!(
-                        "\"{author_key}\" must be the email of a community or project manager (who may comment)"
-                    )
-                },
-            )));
-        };
-        let text = body
-            .get(text_key)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .trim();
-        if text.is_empty() {
-            return Ok(Err(bad_body(
-                Refusal::MissingField,
-                format!("the body has no \"{text_key}\" with the comment's text"),
-            )));
-        }
-        if let Err(m) = crate::server::domain::check_storable(text) {
-            return Ok(Err(bad_body(
-                Refusal::InvalidField,
-                format!("\"{text_key}\" {m}"),
-            )));
-        }
-        if text.chars().count() > 5000 {
-            return Ok(Err(bad_body(
-                Refusal::InvalidField,
-                format!("\"{text_key}\" must be at most 5000 characters"),
-            )));
-        }
-        return Ok(Ok(Effect::Comment {
-            author,
-            text: text.to_string(),
-        }));
+    match l.kind {
+        ListenerKind::Comment => comment_effect(db, l, body).await,
+        ListenerKind::Data => data_effect(db, l, body).await,
+        ListenerKind::Macro => Err(AppError::internal(
+            "a macro listener's call is a run, not an effect",
+        )),
     }
+}
+
+/// The comment an Add Comment call adds: its author (who must exist and may comment there)
+/// and its text, from the body's keys the listener names.
+async fn comment_effect(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Result<Effect, Reply>, AppError> {
+    let (author_key, text_key) = (&l.author_field, &l.comment_field);
+    let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
+        return Ok(Err(bad_body(
+            Refusal::MissingField,
+            format!("the body has no \"{author_key}\" with the author's email"),
+        )));
+    };
+    let author = match Email::parse(author) {
+        Ok(email) => crate::server::store::lookups::find_user_by_email(db, &email).await?,
+        Err(_) => None,
+    };
+    // Any member may comment on feedback; comments about a user are the managers'.
+    let may_comment = author.as_ref().is_some_and(|u| {
+        l.scope == SCOPE_FEEDBACK
+            || matches!(
+                crate::shared::definitions::Role::parse(&u.role),
+                Ok(crate::shared::definitions::Role::CommunityManager
+                    | crate::shared::definitions::Role::ProjectManager)
+            )
+    });
+    let Some(author) = author.filter(|_| may_comment) else {
+        return Ok(Err(bad_body(
+            Refusal::InvalidAuthor,
+            if l.scope == SCOPE_FEEDBACK {
+                format!("\"{author_key}\" must be the email of a member of the community")
+            } else {
+                format!(
+                    "\"{author_key}\" must be the email of a community or project manager (who may comment)"
+                )
+            },
+        )));
+    };
+    let text = body
+        .get(text_key)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .trim();
+    if text.is_empty() {
+        return Ok(Err(bad_body(
+            Refusal::MissingField,
+            format!("the body has no \"{text_key}\" with the comment's text"),
+        )));
+    }
+    if let Err(m) = crate::server::domain::check_storable(text) {
+        return Ok(Err(bad_body(
+            Refusal::InvalidField,
+            format!("\"{text_key}\" {m}"),
+        )));
+    }
+    if text.chars().count() > 5000 {
+        return Ok(Err(bad_body(
+            Refusal::InvalidField,
+            format!("\"{text_key}\" must be at most 5000 characters"),
+        )));
+    }
+    Ok(Ok(Effect::Comment {
+        author,
+        text: text.to_string(),
+    }))
+}
+
+/// The values an External Data call stores: each body key that is a parameter of the
+/// listener's data group, coerced to its field's type.
+async fn data_effect(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Result<Effect, Reply>, AppError> {
     let Some(group_id) = l.data_group_id else {
         return Ok(Err(Reply::refused(
             Refusal::ListenerNotConfigured,
@@ -989,7 +1015,7 @@ pub(crate) async fn effect_of(
 /// Does an Add Comment or External Data call within the request: the effect, the log row,
 /// the key's use and the `Idempotency-Key` answer commit together, then 200.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn act_now(
+async fn act_now(
     db: &DatabaseConnection,
     call: &InboundCall,
     l: &listener::Model,
@@ -1115,7 +1141,7 @@ pub(crate) async fn act_now(
 }
 
 /// Who a listener call acts as, in histories and the audit log.
-pub(crate) fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
+fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
     Actor {
         user_id: None,
         label: format!("listener {}", l.key),
@@ -1343,7 +1369,7 @@ naming the\nparameter; other keys are ignored). Done within the request (200).",
 #[cfg(test)]
 mod tests {
     #[test]
-    pub(crate) fn logged_text_drops_control_characters() {
+    fn logged_text_drops_control_characters() {
         assert_eq!(
             crate::server::domain::printable("a\0b\nc", 10),
             "a\u{FFFD}b\u{FFFD}c"
@@ -1353,7 +1379,7 @@ mod tests {
     }
 
     #[test]
-    pub(crate) fn unmatched_targets_are_masked() {
+    fn unmatched_targets_are_masked() {
         assert_eq!(super::mask("jim@example.com"), "j…@example.com");
         assert_eq!(super::mask("nonsense"), "n…");
         // Only a host name is kept after the `@`: nothing a caller could hide a person in.

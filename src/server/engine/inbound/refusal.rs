@@ -1,6 +1,8 @@
-//! Why an inbound call is refused: every `error.code` a listener or source answers with, and
-//! the HTTP status that goes with it, in one table (docs/listener-api.md, "Status codes"). The
-//! contract names a `Refusal`; `Reply::refused` turns it into the answer.
+//! Why an inbound call is refused: every `error.code` the contract answers with, and the HTTP
+//! status that goes with it, in one table (docs/listener-api.md, "Status codes"). The contract
+//! names a `Refusal`; `Reply::refused` turns it into the answer. The refusals given before a
+//! call reaches the contract (body size, content type, JSON, method, a flooding address, an
+//! error of ours) are `http::api`'s.
 
 /// Declares the refusals: `Variant = "code", status;`.
 macro_rules! refusals {

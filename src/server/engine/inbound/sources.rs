@@ -54,7 +54,7 @@ pub(crate) fn as_text(v: &Value) -> Option<String> {
 }
 
 /// The ticket the body describes, or the 400 that says which parameter is wrong.
-pub(crate) async fn ticket_of(
+async fn ticket_of(
     db: &impl ConnectionTrait,
     s: &external_source::Model,
     body: &Map<String, Value>,
@@ -250,7 +250,7 @@ pub(crate) async fn ticket_of(
     }))
 }
 
-pub(crate) fn unmapped(field: &FeedbackFieldView) -> String {
+fn unmapped(field: &FeedbackFieldView) -> String {
     format!("{} (not mapped)", field.key)
 }
 
@@ -380,7 +380,7 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
 /// The ticket of a call whose source and API key checked out, its `Idempotency-Key` (if any)
 /// being this call's own.
 #[allow(clippy::too_many_arguments)]
-pub(crate) async fn create_claimed(
+async fn create_claimed(
     db: &DatabaseConnection,
     s: &external_source::Model,
     call: &InboundSource,
@@ -456,7 +456,7 @@ pub(crate) async fn log(
     log_alone(db, call, source_id, reply, &reply.code(), key_id, started).await
 }
 
-pub(crate) async fn log_alone(
+async fn log_alone(
     db: &DatabaseConnection,
     call: &InboundSource,
     source_id: Option<i32>,
@@ -472,7 +472,7 @@ pub(crate) async fn log_alone(
 }
 
 /// One row of the listener log for a source call (the target is the ticket it created).
-pub(crate) async fn log_as(
+async fn log_as(
     db: &impl ConnectionTrait,
     call: &InboundSource,
     source_id: Option<i32>,

@@ -1,13 +1,11 @@
 use sea_orm::entity::prelude::*;
 
-use crate::shared::vocab::Scope;
-
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "data_groups")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub scope: Scope,
+    pub scope: String,
     pub name: String,
     pub created_at: DateTimeUtc,
 }
