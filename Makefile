@@ -42,7 +42,7 @@ lint:
 
 # The Rust tests run under cargo-nextest, each test in a process of its own and eight at a
 # time (.config/nextest.toml). Every test starts the real app; with several app servers in one
-# process a page render now and then stalled for good (README, "Tests"), never with one.
+# process a page render now and then stalled for good (README, "Tests"); not seen with one.
 test-rust:
 	cargo nextest run --features ssr
 
