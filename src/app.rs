@@ -48,7 +48,7 @@ fn page_title(text: String) -> String {
         format!("{text} · Switchyard")
     };
     #[cfg(feature = "ssr")]
-    let title = escape_html(&title);
+    let title = crate::server::domain::escape_html(&title);
     title
 }
 
@@ -66,22 +66,6 @@ fn page_security_policy() {
     {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
-}
-
-/// Escapes text for an HTML text node or a quoted attribute value.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[component]

@@ -404,6 +404,6 @@ pub fn select_all(ev: leptos::ev::FocusEvent) {
 pub fn textarea_text(text: impl Into<String>) -> String {
     let text = text.into();
     #[cfg(feature = "ssr")]
-    let text = crate::app::escape_html(&text);
+    let text = crate::server::domain::escape_html(&text);
     text
 }

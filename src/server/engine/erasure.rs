@@ -282,7 +282,7 @@ fn forms_of(text: &str, out: &mut Vec<String>) {
     add(json_ascii(text));
     // HTML text and attributes, and numeric character references (`&#64;`, `&#x40;`) for
     // everything but letters, digits, spaces and `.-_`.
-    add(crate::app::escape_html(text));
+    add(crate::server::domain::escape_html(text));
     add(html_numeric(text, false));
     add(html_numeric(text, true));
 }
