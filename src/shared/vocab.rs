@@ -147,6 +147,16 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// What an external data group's values belong to (`data_groups.scope`): a wider set than
+    /// `Scope`, since projects hold external data too.
+    DataScope {
+        User = "user", "Users";
+        Feedback = "feedback", "Feedback tickets";
+        Project = "project", "Projects";
+    }
+}
+
+vocabulary! {
     /// What a listener does with its target (`listeners.kind`). A new kind is a variant here
     /// and the code that does its work: the compiler points at every `match` left to extend.
     ListenerKind {
@@ -256,6 +266,9 @@ mod tests {
         }
         for c in ContentType::ALL {
             assert_eq!(ContentType::parse(c.as_str()), Some(*c));
+        }
+        for d in DataScope::ALL {
+            assert_eq!(DataScope::parse(d.as_str()), Some(*d));
         }
         for k in ActionKind::ALL {
             assert_eq!(ActionKind::parse(k.as_str()), Some(*k));

@@ -11,16 +11,11 @@ use crate::app::components::{
 use crate::server_fns::external_data::{
     CreateDataGroup, DeleteDataGroup, SaveDataGroup, get_data_group, list_data_groups,
 };
-use crate::types::{
-    DATA_KINDS, DATA_SCOPES, DataFieldView, DataGroupView, DataValueView, NEW_DATA_FIELD_ROWS,
-};
+use crate::shared::vocab::DataScope;
+use crate::types::{DATA_KINDS, DataFieldView, DataGroupView, DataValueView, NEW_DATA_FIELD_ROWS};
 
 fn scope_label(scope: &str) -> &'static str {
-    DATA_SCOPES
-        .iter()
-        .find(|(s, _)| *s == scope)
-        .map(|(_, l)| *l)
-        .unwrap_or("?")
+    DataScope::parse(scope).map(DataScope::label).unwrap_or("?")
 }
 
 fn kind_label(kind: &str) -> &'static str {
@@ -99,7 +94,7 @@ fn NewGroupForm() -> impl IntoView {
                 <div>
                     <label for="f-scope" class=LABEL>"Stored against"</label>
                     <select id="f-scope" name="form[scope]" class=INPUT>
-                        {DATA_SCOPES.iter().map(|(s, l)| view! { <option value=*s>{*l}</option> }).collect_view()}
+                        {DataScope::ALL.iter().map(|d| view! { <option value=d.as_str()>{d.label()}</option> }).collect_view()}
                     </select>
                     {move || scope_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Stored against", &e)}</p> })}
                 </div>

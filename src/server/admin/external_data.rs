@@ -3,6 +3,7 @@
 //! what they send into the field's type, for listeners and captured webhook answers alike.
 
 use crate::server::store::audit_trail;
+use crate::shared::vocab::DataScope;
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -16,8 +17,7 @@ use crate::server::domain::parse_id;
 use crate::server::engine::external_values::{fields_of, find_group};
 use crate::server::entities::{data_field, data_group, data_value};
 use crate::types::{
-    DATA_KINDS, DATA_SCOPES, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView,
-    NewDataGroupForm,
+    DATA_KINDS, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView, NewDataGroupForm,
 };
 
 #[derive(Debug, FromQueryResult)]
@@ -60,7 +60,7 @@ async fn group_view(
         .await?;
     Ok(DataGroupView {
         id: g.id,
-        scope: g.scope,
+        scope: g.scope.to_string(),
         name: g.name,
         fields: fields
             .into_iter()
@@ -107,7 +107,8 @@ pub async fn create_group(
 ) -> Result<i32, AppError> {
     let mut errors = FieldErrors::new();
     let scope = form.scope.trim();
-    if !DATA_SCOPES.iter().any(|(s, _)| *s == scope) {
+    let data_scope = DataScope::parse(scope);
+    if data_scope.is_none() {
         errors.push("scope", "must be users, feedback tickets or projects");
     }
     let name = errors.check("name", parse_name(&form.name));
@@ -121,7 +122,7 @@ pub async fn create_group(
     }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let g = data_group::ActiveModel {
-        scope: Set(scope.to_string()),
+        scope: Set(data_scope.expect("checked")),
         name: Set(name.clone()),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -219,7 +220,7 @@ pub async fn save_group(
     let fields = parse_fields(&form.fields, &mut errors);
     errors.into_result()?;
     let name = name.expect("checked");
-    if name_taken(db, &group.scope, &name, Some(id)).await? {
+    if name_taken(db, group.scope.as_str(), &name, Some(id)).await? {
         return Err(AppError::field(
             "name",
             "another group of this scope has this name",

@@ -4,13 +4,6 @@
 use super::*;
 use serde::{Deserialize, Serialize};
 
-/// What a data group is stored against.
-pub const DATA_SCOPES: [(&str, &str); 3] = [
-    ("user", "Users"),
-    ("feedback", "Feedback tickets"),
-    ("project", "Projects"),
-];
-
 /// The types an external data field can have.
 pub const DATA_KINDS: [(&str, &str); 4] = [
     ("boolean", "Boolean"),
