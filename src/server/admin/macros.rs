@@ -277,8 +277,8 @@ fn view(
     filters: &[(i32, String)],
     hooks: &[(i32, String)],
 ) -> Result<MacroView, AppError> {
-    let actions: Vec<MacroAction> =
-        serde_json::from_str(&m.actions).map_err(|e| AppError::internal(e))?;
+    // The runnable part (actions, options) is read as a run reads it.
+    let runnable = crate::server::store::lookups::macro_of(&m)?;
     let named = |id: Option<i32>| {
         id.map(|id| {
             filters
@@ -306,7 +306,8 @@ fn view(
         }),
     };
     Ok(MacroView {
-        steps: actions
+        steps: runnable
+            .actions
             .iter()
             .map(|a| describe(a, teams))
             .chain(
@@ -327,13 +328,8 @@ fn view(
         name: m.name,
         description: m.description,
         key: m.key,
-        actions,
-        options: MacroOptions {
-            include_on_dashboard: m.include_on_dashboard,
-            show_in_user_actions: m.show_in_user_actions,
-            run_once_per_user: m.run_once_per_user,
-            suppress_confirmation: m.suppress_confirmation,
-        },
+        actions: runnable.actions,
+        options: runnable.options,
     })
 }
 

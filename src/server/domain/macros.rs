@@ -24,7 +24,8 @@ impl Macro {
     }
 }
 
-/// One action in words, with `teams` to name the teams it mentions.
+/// One action in words: its kind's label and what it acts with, `teams` naming the teams it
+/// mentions ("Add to team Customers", "Adjust score by +5").
 pub fn describe(action: &MacroAction, teams: &[TeamRef]) -> String {
     let team = |id: &i32| {
         teams
@@ -33,21 +34,23 @@ pub fn describe(action: &MacroAction, teams: &[TeamRef]) -> String {
             .map(|t| t.name.clone())
             .unwrap_or_else(|| "(deleted team)".into())
     };
-    match action {
-        MacroAction::RemoveUser => "Remove user completely".into(),
-        MacroAction::AdjustScore { delta } => format!("Adjust score by {delta:+}"),
-        MacroAction::AddToTeam { team_id } => format!("Add to team {}", team(team_id)),
-        MacroAction::RemoveFromTeam { team_id } => format!("Remove from team {}", team(team_id)),
-        MacroAction::AddComment { text } => format!("Add user comment \"{text}\""),
-        MacroAction::SetStatus { status } => format!("Set status to {status}"),
-        MacroAction::SetTeam { team_id: Some(id) } => format!("Set team to {}", team(id)),
-        MacroAction::SetTeam { team_id: None } => "Set team to no team".into(),
-        MacroAction::AddTicketComment { text } => format!("Add comment \"{text}\""),
-        MacroAction::AdjustSubmitterScore { delta } => {
-            format!("Adjust submitter score by {delta:+}")
+    let with = match action {
+        MacroAction::RemoveUser => return action.kind().label().to_string(),
+        MacroAction::AdjustScore { delta } | MacroAction::AdjustSubmitterScore { delta } => {
+            format!("{delta:+}")
         }
-        MacroAction::SetVisibility { visibility } => format!("Set visibility to {visibility}"),
-    }
+        MacroAction::AddToTeam { team_id } | MacroAction::RemoveFromTeam { team_id } => {
+            team(team_id)
+        }
+        MacroAction::AddComment { text } | MacroAction::AddTicketComment { text } => {
+            format!("\"{text}\"")
+        }
+        MacroAction::SetStatus { status } => status.clone(),
+        MacroAction::SetTeam { team_id: Some(id) } => team(id),
+        MacroAction::SetTeam { team_id: None } => "no team".into(),
+        MacroAction::SetVisibility { visibility } => visibility.clone(),
+    };
+    format!("{} {with}", action.kind().label())
 }
 
 /// The occurrence of a schedule `k` periods after its start (None past the calendar's end).
