@@ -9,8 +9,10 @@
 //! screens (`crate::app`, `crate::server_fns`) from below `http` points up too. The places
 //! that still point up are listed in `KNOWN_UPWARD` (none today): the test also fails when one
 //! of them is gone, so the list only shrinks. A second test keeps the screens' views out of the
-//! engine the same way (`KNOWN_VIEW_USERS`). Both read the source as text: an import written as
-//! `crate::{server::…}`, or a type reached only through inference, is not seen.
+//! engine the same way (`KNOWN_VIEW_USERS`, none today). Both read every path from the crate
+//! root in the source text, brace groups expanded (`use crate::{server::{…}, types::…}`); a
+//! type reached only through inference (a field of a value another module returns), or a
+//! path through `super::`, is not seen.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -48,20 +50,10 @@ const FLAT: &[(&str, &str)] = &[
 const KNOWN_UPWARD: &[(&str, &str)] = &[];
 
 /// The engine runs without screens: it uses the definitions the screens edit
-/// (`shared::definitions`) but none of their views (`shared::views`, also `crate::types`).
-/// The files that still name a view, each debt (the list only shrinks): external data and tags
-/// read `DataValueView`, tags, the shared writes and external sources a feedback type's
-/// `FeedbackTypeView`, the outbox renders a `RequestView`, erasure returns its receipt as
-/// `ReceiptView` (which a removal's listener answer carries).
-const KNOWN_VIEW_USERS: &[&str] = &[
-    "engine/erasure.rs",
-    "engine/inbound/listeners.rs",
-    "engine/inbound/sources.rs",
-    "engine/external_values.rs",
-    "engine/outbox.rs",
-    "engine/tags.rs",
-    "engine/writes.rs",
-];
+/// (`shared::definitions`) and types of its own, but none of the screens' views
+/// (`shared::views`, also `crate::types`). Engine files that still name a view, each debt (the
+/// list only shrinks).
+const KNOWN_VIEW_USERS: &[&str] = &[];
 
 fn rank(layer: &str) -> usize {
     LAYERS
@@ -79,45 +71,102 @@ fn layer_of(segment: &str) -> Option<&'static str> {
         .or_else(|| FLAT.iter().find(|(m, _)| *m == segment).map(|(_, l)| *l))
 }
 
-/// The first segments of every `crate::server::…` path in `source`, brace groups included
-/// (`crate::server::{db::begin_write, entities::job}` gives `db` and `entities`).
-fn server_paths(source: &str) -> Vec<String> {
-    const PREFIX: &str = "crate::server::";
+/// Every path from the crate root in `source` (what follows `crate::`), brace groups expanded
+/// at any depth: `crate::{server::{db::begin_write, entities::job}, types::X}` gives
+/// `server::db::begin_write`, `server::entities::job` and `types::X`.
+fn crate_paths(source: &str) -> Vec<String> {
+    const PREFIX: &str = "crate::";
     let mut out = Vec::new();
-    let mut rest = source;
-    while let Some(at) = rest.find(PREFIX) {
-        rest = &rest[at + PREFIX.len()..];
-        if let Some(inner) = rest.strip_prefix('{') {
-            // Split the group's top level at commas.
-            let (mut depth, mut start) = (0usize, 0usize);
-            for (i, c) in inner.char_indices() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => {
-                        out.push(first_ident(&inner[start..i]));
-                        break;
-                    }
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => {
-                        out.push(first_ident(&inner[start..i]));
-                        start = i + 1;
-                    }
-                    _ => {}
-                }
-            }
-        } else {
-            out.push(first_ident(rest));
+    let mut from = 0;
+    while let Some(at) = source[from..].find(PREFIX) {
+        let at = from + at;
+        from = at + PREFIX.len();
+        // `mycrate::` is another path.
+        let before = source[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
         }
+        out.extend(use_tree(&source[from..]).0);
     }
-    out.retain(|s| !s.is_empty());
+    out.retain(|p| !p.is_empty());
     out
 }
 
-fn first_ident(s: &str) -> String {
-    s.trim_start()
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
+/// The paths of one use tree at the start of `s` (a path, `*`, or a path ending in a brace
+/// group), and how many bytes it took.
+fn use_tree(s: &str) -> (Vec<String>, usize) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut path = String::new();
+    let join = |head: &str, tail: &str| {
+        if head.is_empty() {
+            tail.to_string()
+        } else {
+            format!("{head}::{tail}")
+        }
+    };
+    loop {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i < b.len() && b[i] == b'{' {
+            i += 1;
+            let mut out = Vec::new();
+            while i < b.len() {
+                match b[i] {
+                    b'}' => return (out, i + 1),
+                    c if c.is_ascii_whitespace() || c == b',' => i += 1,
+                    _ => {
+                        let (inner, used) = use_tree(&s[i..]);
+                        out.extend(inner.iter().map(|p| join(&path, p)));
+                        i += used.max(1);
+                        // What may follow a tree in a group: `as name`.
+                        while i < b.len() && b[i] != b',' && b[i] != b'}' {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+            return (out, i);
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'*') {
+            i += 1;
+        }
+        if i > start {
+            path = join(&path, &s[start..i]);
+        }
+        if i > start && s[i..].starts_with("::") {
+            i += 2;
+        } else {
+            return (vec![path], i);
+        }
+    }
+}
+
+/// The first segment of every `crate::server::…` path in `source`.
+fn server_paths(source: &str) -> Vec<String> {
+    crate_paths(source)
+        .iter()
+        .filter_map(|p| p.strip_prefix("server::"))
+        .map(|rest| rest.split("::").next().unwrap_or_default().to_string())
+        .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// Whether `source` names the screens or their adapters (`crate::app`, `crate::server_fns`).
+fn names_screens(source: &str) -> bool {
+    crate_paths(source).iter().any(|p| {
+        let first = p.split("::").next().unwrap_or_default();
+        first == "app" || first == "server_fns"
+    })
+}
+
+/// Whether `source` names a screen's view (`crate::types`, `crate::shared::views`).
+fn names_a_view(source: &str) -> bool {
+    crate_paths(source)
+        .iter()
+        .any(|p| p == "types" || p.starts_with("types::") || p.starts_with("shared::views"))
 }
 
 /// Comments are prose, not paths.
@@ -157,8 +206,7 @@ fn upward(root: &Path) -> BTreeSet<(String, String)> {
         };
         let source = without_comments(&std::fs::read_to_string(&file).unwrap());
         // The screens and their adapters sit beside `http`, above every layer here.
-        if own != "http" && (source.contains("crate::app") || source.contains("crate::server_fns"))
-        {
+        if own != "http" && names_screens(&source) {
             found.insert((rel.clone(), "app".to_string()));
         }
         for segment in server_paths(&source) {
@@ -201,7 +249,7 @@ fn engine_view_users(root: &Path) -> BTreeSet<String> {
         .into_iter()
         .filter(|f| {
             let source = without_comments(&std::fs::read_to_string(f).unwrap());
-            source.contains("crate::types") || source.contains("shared::views")
+            names_a_view(&source)
         })
         .map(|f| {
             f.strip_prefix(root)
@@ -237,8 +285,28 @@ fn paths_are_read_from_use_lines_and_brace_groups() {
                let x = crate::server::admin::macros::run();";
     assert_eq!(
         server_paths(&without_comments(src)),
-        ["db", "entities", "admin"]
+        ["db", "entities", "entities", "admin"]
     );
+    let grouped = "use crate::{\n    errors::AppError,\n    server::{engine::runs as r, http},\n    \
+                   types::{A, B},\n};\nfn f(x: mycrate::server::admin::X) {}";
+    assert_eq!(
+        crate_paths(grouped),
+        [
+            "errors::AppError",
+            "server::engine::runs",
+            "server::http",
+            "types::A",
+            "types::B"
+        ]
+    );
+    assert_eq!(server_paths(grouped), ["engine", "http"]);
+    assert!(names_a_view(grouped));
+    assert!(!names_a_view(
+        "use crate::shared::definitions::MacroAction;"
+    ));
+    assert!(names_a_view("let v: crate::shared::views::UserView;"));
+    assert!(names_screens("use crate::{app::pages, errors::AppError};"));
+    assert!(!names_screens("use crate::application::X;"));
     let mut files = Vec::new();
     walk(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server"),

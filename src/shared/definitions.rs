@@ -1,7 +1,7 @@
 //! What is stored as a definition and edited on a screen: a macro's actions and options (the
-//! `macros.actions` JSON and its option columns), a filter's rule (`filters.definition`), and
-//! the references by id and name that both name teams and statuses with, a member's role,
-//! and what a masked secret shows.
+//! `macros.actions` JSON and its option columns), a filter's rule (`filters.definition`), a
+//! feedback type's form and workflow, the references by id and name that both name teams and
+//! statuses with, a member's role, and what a masked secret shows.
 //! The engine runs and compiles these; the screens' views (`views`) carry them, and
 //! re-export them under their old paths.
 
@@ -108,6 +108,30 @@ pub struct FilterDefinition {
 }
 
 /// A team by id and name.
+/// One custom field of a feedback type's form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackField {
+    pub id: i32,
+    pub label: String,
+    pub key: String,
+    pub kind: String,
+    pub required: bool,
+    pub choices: Vec<String>,
+}
+
+/// A feedback type as tickets are written against it: its project, form, workflow and teams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedbackTypeDefinition {
+    pub id: i32,
+    pub project_id: i32,
+    pub project_name: String,
+    pub name: String,
+    pub fields: Vec<FeedbackField>,
+    /// The workflow, in order; new tickets start in the first status unless told otherwise.
+    pub statuses: Vec<StatusRef>,
+    pub teams: Vec<TeamRef>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TeamRef {
     pub id: i32,

@@ -1011,11 +1011,19 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         }
     }
 
-    // The receipt: counts per kind and the downstream notification as it went.
-    let receipt = erasure::receipt_of_run(&app.db, outcome.run_id)
+    // The receipt: counts per kind and the downstream notification as it went, the same on
+    // the run and on the dashboard.
+    let of_run = erasure::receipt_of_run(&app.db, outcome.run_id)
         .await
         .unwrap()
         .expect("a removal leaves a receipt");
+    let dashboard = switchyard::server::admin::opt_out::dashboard(&app.db, 7)
+        .await
+        .unwrap();
+    assert_eq!(dashboard.receipts.len(), 1);
+    let receipt = dashboard.receipts[0].clone();
+    assert_eq!(receipt.id, of_run.row.id);
+    assert_eq!(receipt.counts, of_run.counts());
     assert_eq!(receipt.trigger, "manual");
     assert_eq!(receipt.macro_name, "Macro remove");
     assert!(
@@ -1038,15 +1046,11 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         receipt.counts
     );
     assert_eq!(receipt.downstream.len(), 1);
+    assert_eq!(of_run.downstream.len(), 1);
     assert_eq!(receipt.downstream[0].webhook, "erase in crm");
     assert_eq!(receipt.downstream[0].status, "succeeded");
     assert!(receipt.downstream[0].erased);
-    let dashboard = switchyard::server::admin::opt_out::dashboard(&app.db, 7)
-        .await
-        .unwrap();
-    assert_eq!(dashboard.receipts.len(), 1);
-    assert_eq!(dashboard.receipts[0], receipt);
-    let text = format!("{receipt:?}");
+    let text = format!("{receipt:?} {of_run:?}");
     assert!(!text.contains(email) && !text.contains("Eddie"), "{text}");
 }
 

@@ -17,7 +17,7 @@ use crate::server_fns::feedback::{
     get_feedback_type, get_ticket, list_notifications, list_tickets,
 };
 use crate::server_fns::macros::RunTicketMacro;
-use crate::types::{FeedbackFieldView, TicketListPage, TicketQuery, TicketView};
+use crate::types::{FeedbackField, TicketListPage, TicketQuery, TicketView};
 
 fn list_href(q: &TicketQuery, page: u32) -> String {
     let mut href = format!("/projects/{}/feedback?q={}", q.project_id, encode(&q.q));
@@ -250,7 +250,7 @@ fn TicketEditor(feedback_type: crate::types::FeedbackTypeView) -> impl IntoView 
 /// One custom field of the form, as an input of its kind.
 #[component]
 fn CustomField(
-    field: FeedbackFieldView,
+    field: FeedbackField,
     error: Signal<Option<crate::errors::AppError>>,
 ) -> impl IntoView {
     let f = field;

@@ -14,7 +14,7 @@ use crate::server_fns::feedback::{
     list_projects,
 };
 use crate::types::{
-    FIELD_KINDS, FeedbackFieldView, FeedbackTypeView, NEW_FIELD_ROWS, ProjectSummary, TeamRef,
+    FIELD_KINDS, FeedbackField, FeedbackTypeView, NEW_FIELD_ROWS, ProjectSummary, TeamRef,
 };
 
 #[component]
@@ -241,7 +241,7 @@ fn TypeEditor(feedback_type: FeedbackTypeView, teams: Vec<TeamRef>) -> impl Into
         .map(|s| s.name.clone())
         .collect::<Vec<_>>()
         .join("\n");
-    let mut rows: Vec<Option<FeedbackFieldView>> = t.fields.iter().cloned().map(Some).collect();
+    let mut rows: Vec<Option<FeedbackField>> = t.fields.iter().cloned().map(Some).collect();
     rows.extend((0..NEW_FIELD_ROWS).map(|_| None));
     let chosen: Vec<i32> = t.teams.iter().map(|x| x.id).collect();
     let statuses_error = field_error(error, "statuses");
@@ -309,10 +309,10 @@ fn TypeEditor(feedback_type: FeedbackTypeView, teams: Vec<TeamRef>) -> impl Into
 #[component]
 fn FieldRow(
     index: usize,
-    field: Option<FeedbackFieldView>,
+    field: Option<FeedbackField>,
     error: Signal<Option<crate::errors::AppError>>,
 ) -> impl IntoView {
-    let f = field.unwrap_or(FeedbackFieldView {
+    let f = field.unwrap_or(FeedbackField {
         id: 0,
         label: String::new(),
         key: String::new(),

@@ -14,16 +14,36 @@ use sea_orm::{
 use super::Actor;
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
-use crate::server::engine::external_values::{fields_of, find_group};
+use crate::server::engine::external_values::{self, fields_of, find_group};
 use crate::server::entities::{data_field, data_group, data_value};
 use crate::types::{
-    DATA_KINDS, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView, NewDataGroupForm,
+    DATA_KINDS, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView, DataValueView,
+    NewDataGroupForm,
 };
 
 #[derive(Debug, FromQueryResult)]
 struct FieldCount {
     field_id: i32,
     n: i64,
+}
+
+/// The values stored against `subject` as a user's or ticket's page shows them: favourites
+/// first, then by group and field order.
+pub async fn values_of(
+    db: &impl ConnectionTrait,
+    subject: external_values::Subject,
+) -> Result<Vec<DataValueView>, AppError> {
+    Ok(external_values::values_for(db, subject)
+        .await?
+        .into_iter()
+        .map(|v| DataValueView {
+            group: v.group,
+            label: v.label,
+            value: v.value,
+            favorite: v.favorite,
+            updated_at: crate::server::domain::format_time(&v.updated_at),
+        })
+        .collect())
 }
 
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<DataGroupView>, AppError> {

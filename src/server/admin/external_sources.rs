@@ -18,7 +18,7 @@ use crate::server::domain::{Email, parse_id, parse_key};
 use crate::server::entities::{api_key, external_source, user};
 use crate::server::settings::Settings;
 use crate::types::{
-    ExternalSourceEditor, ExternalSourceForm, ExternalSourceView, FeedbackTypeView,
+    ExternalSourceEditor, ExternalSourceForm, ExternalSourceView, FeedbackTypeDefinition,
 };
 
 pub fn endpoint(settings: &Settings, key: &str) -> String {
@@ -137,7 +137,10 @@ fn body_param(raw: &str) -> Result<String, String> {
 
 /// `param = field` lines into a map; every field must be the type's (or title/description),
 /// and title must be mapped.
-fn parse_mapping(text: &str, t: &FeedbackTypeView) -> Result<BTreeMap<String, String>, String> {
+fn parse_mapping(
+    text: &str,
+    t: &FeedbackTypeDefinition,
+) -> Result<BTreeMap<String, String>, String> {
     let mut map = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -321,15 +324,15 @@ pub async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{FeedbackFieldView, StatusRef};
+    use crate::types::{FeedbackField, StatusRef};
 
-    fn bug_report() -> FeedbackTypeView {
-        FeedbackTypeView {
+    fn bug_report() -> FeedbackTypeDefinition {
+        FeedbackTypeDefinition {
             id: 1,
             project_id: 1,
             project_name: "Aurora".into(),
             name: "Bug Report".into(),
-            fields: vec![FeedbackFieldView {
+            fields: vec![FeedbackField {
                 id: 1,
                 label: "Severity".into(),
                 key: "severity".into(),
@@ -342,7 +345,6 @@ mod tests {
                 name: "New".into(),
             }],
             teams: Vec::new(),
-            ticket_count: 0,
         }
     }
 

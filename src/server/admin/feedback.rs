@@ -26,7 +26,7 @@ use crate::server::entities::{
 };
 use crate::server::store::lookups::find_ticket;
 use crate::types::{
-    FeedbackFieldView, NotificationView, TicketChangeForm, TicketCommentForm, TicketCommentView,
+    FeedbackField, NotificationView, TicketChangeForm, TicketCommentForm, TicketCommentView,
     TicketEventView, TicketForm, TicketListPage, TicketQuery, TicketRow, TicketView,
 };
 
@@ -34,7 +34,7 @@ pub const PER_PAGE: u32 = 25;
 use crate::server::store::lookups::recount_popularity;
 
 /// A stored value as the ticket page shows it.
-fn display_value(field: &FeedbackFieldView, v: Option<&Value>) -> String {
+fn display_value(field: &FeedbackField, v: Option<&Value>) -> String {
     match (field.kind.as_str(), v) {
         (_, None | Some(Value::Null)) => String::new(),
         ("boolean", Some(Value::Bool(b))) => if *b { "Yes" } else { "No" }.to_string(),
@@ -363,7 +363,7 @@ pub async fn get(
         following,
         comments,
         history,
-        external_data: external_values::values_for(db, external_values::Subject::Ticket(id))
+        external_data: super::external_data::values_of(db, external_values::Subject::Ticket(id))
             .await?,
         macros: super::macros::list(db, matching::SCOPE_FEEDBACK)
             .await?
@@ -529,8 +529,8 @@ pub async fn mark_all_read(db: &DatabaseConnection, user_id: i32) -> Result<(), 
 mod tests {
     use super::*;
 
-    fn field(kind: &str, required: bool) -> FeedbackFieldView {
-        FeedbackFieldView {
+    fn field(kind: &str, required: bool) -> FeedbackField {
+        FeedbackField {
             id: 1,
             label: "F".into(),
             key: "f".into(),

@@ -12,8 +12,10 @@ use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::errors::AppError;
+use crate::server::domain::format_time;
+use crate::server::engine::erasure::Receipt;
 use crate::server::entities::opt_out_event;
-use crate::types::{OptOutDashboard, OptOutDay, OptOutTotal};
+use crate::types::{OptOutDashboard, OptOutDay, OptOutTotal, ReceiptDelivery, ReceiptView};
 
 pub const DEFAULT_DAYS: u32 = 30;
 pub const MAX_DAYS: u32 = 366;
@@ -48,8 +50,39 @@ pub async fn dashboard_until(
         start_of(last_day + Duration::days(1)),
         RECEIPTS_SHOWN,
     )
-    .await?;
+    .await?
+    .into_iter()
+    .map(receipt_view)
+    .collect();
     Ok(dashboard)
+}
+
+/// A removal's receipt as the dashboard shows it.
+fn receipt_view(r: Receipt) -> ReceiptView {
+    let counts = r.counts();
+    ReceiptView {
+        id: r.row.id,
+        occurred_at: format_time(&r.row.occurred_at),
+        run_id: r.row.run_id,
+        macro_name: r.row.macro_name,
+        trigger: r.row.trigger.to_string(),
+        listener_name: r.row.listener_name,
+        actor: r.row.actor_label,
+        subject: r.row.subject_label,
+        counts,
+        downstream: r
+            .downstream
+            .into_iter()
+            .map(|d| ReceiptDelivery {
+                delivery_id: d.id,
+                webhook: d.webhook_name,
+                kind: d.kind.to_string(),
+                status: d.status,
+                attempts: d.attempts,
+                erased: d.erased_at.is_some(),
+            })
+            .collect(),
+    }
 }
 
 fn start_of(day: NaiveDate) -> DateTime<Utc> {

@@ -202,13 +202,11 @@ async fn type_view_of(
     db: &impl ConnectionTrait,
     t: feedback_type::Model,
 ) -> Result<FeedbackTypeView, AppError> {
-    let id = t.id;
-    let mut view = definition_of(db, t).await?;
-    view.ticket_count = ticket::Entity::find()
-        .filter(ticket::Column::FeedbackTypeId.eq(id))
+    let tickets = ticket::Entity::find()
+        .filter(ticket::Column::FeedbackTypeId.eq(t.id))
         .count(db)
         .await?;
-    Ok(view)
+    Ok(FeedbackTypeView::of(definition_of(db, t).await?, tickets))
 }
 
 fn parse_type_name(input: &str) -> Result<String, String> {

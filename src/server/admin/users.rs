@@ -258,7 +258,8 @@ pub async fn detail(
         .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
         .collect();
     Ok(UserDetail {
-        external_data: external_values::values_for(db, external_values::Subject::User(id)).await?,
+        external_data: super::external_data::values_of(db, external_values::Subject::User(id))
+            .await?,
         comments,
         projects,
         runs: macros::runs_for_user(db, id).await?,

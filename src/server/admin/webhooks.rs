@@ -20,7 +20,7 @@ use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::outbox::{
-    About, Origin, ROTATION_OVERLAP, Rendered, cancel_waiting, headers_from, headers_json,
+    About, Origin, ROTATION_OVERLAP, Rendered, Request, cancel_waiting, headers_from, headers_json,
     is_secret_header, mask_headers, queue, render, seal_secret_headers, signing_secrets,
     ticket_values,
 };
@@ -851,8 +851,12 @@ pub async fn try_out(
     if let Some(e) = &rendered.error {
         return Err(AppError::field("target", e.clone()));
     }
-    let mut request = rendered.request.clone();
-    request.headers = mask_headers(&request.headers);
+    let request = RequestView {
+        method: rendered.request.method.clone(),
+        url: rendered.request.url.clone(),
+        headers: mask_headers(&rendered.request.headers),
+        body: rendered.request.body.clone(),
+    };
     let delivery_id = if send {
         let (txn, gate) = crate::server::db::begin_write(db).await?;
         let ids = queue(
@@ -915,7 +919,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         webhook_id,
         name: d.webhook_name.clone(),
         kind: d.kind,
-        request: RequestView {
+        request: Request {
             method: d.method.clone(),
             url: d.url.clone(),
             headers: headers_from(&d.headers),

@@ -33,9 +33,9 @@ use sea_orm::{
 use crate::errors::AppError;
 use crate::server::entities::{
     erasure_receipt, person_alias, ticket, ticket_comment, ticket_event, ticket_follower, user,
+    webhook_delivery,
 };
 use crate::server::store::lookups::recount_popularity;
-use crate::types::{ReceiptDelivery, ReceiptView};
 use sea_orm::sea_query::Expr;
 
 pub const REMOVED_LABEL: &str = "Removed user";
@@ -1296,12 +1296,26 @@ pub async fn record_receipt(
     .id)
 }
 
-/// Downstream notifications of a removal (its run's deliveries) and how each went.
+/// What one removal did, without saying who was removed: its stored row and its downstream
+/// notifications (the deliveries of its run, first attempts only) as they stand.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    pub row: erasure_receipt::Model,
+    pub downstream: Vec<webhook_delivery::Model>,
+}
+
+impl Receipt {
+    /// Rows removed or scrubbed, per kind.
+    pub fn counts(&self) -> Vec<(String, u64)> {
+        serde_json::from_str(&self.row.counts).unwrap_or_default()
+    }
+}
+
+/// Downstream notifications of removals (their runs' deliveries), with the run of each.
 async fn downstream(
     db: &impl ConnectionTrait,
     run_ids: &[i64],
-) -> Result<Vec<(i64, ReceiptDelivery)>, AppError> {
-    use crate::server::entities::webhook_delivery;
+) -> Result<Vec<(i64, webhook_delivery::Model)>, AppError> {
     if run_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -1313,35 +1327,8 @@ async fn downstream(
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|d| {
-            Some((
-                d.run_id?,
-                ReceiptDelivery {
-                    delivery_id: d.id,
-                    webhook: d.webhook_name,
-                    kind: d.kind.to_string(),
-                    status: d.status,
-                    attempts: d.attempts,
-                    erased: d.erased_at.is_some(),
-                },
-            ))
-        })
+        .filter_map(|d| Some((d.run_id?, d)))
         .collect())
-}
-
-fn receipt_view(r: erasure_receipt::Model, deliveries: Vec<ReceiptDelivery>) -> ReceiptView {
-    ReceiptView {
-        id: r.id,
-        occurred_at: crate::server::domain::format_time(&r.occurred_at),
-        run_id: r.run_id,
-        macro_name: r.macro_name,
-        trigger: r.trigger.to_string(),
-        listener_name: r.listener_name,
-        actor: r.actor_label,
-        subject: r.subject_label,
-        counts: serde_json::from_str(&r.counts).unwrap_or_default(),
-        downstream: deliveries,
-    }
 }
 
 /// The latest receipts from `from` on and before `until` (newest first, at most `limit`),
@@ -1351,7 +1338,7 @@ pub async fn receipts(
     from: chrono::DateTime<Utc>,
     until: chrono::DateTime<Utc>,
     limit: u64,
-) -> Result<Vec<ReceiptView>, AppError> {
+) -> Result<Vec<Receipt>, AppError> {
     let rows = erasure_receipt::Entity::find()
         .filter(erasure_receipt::Column::OccurredAt.gte(from))
         .filter(erasure_receipt::Column::OccurredAt.lt(until))
@@ -1364,17 +1351,15 @@ pub async fn receipts(
     let mut sent = downstream(db, &runs).await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let mine = match r.run_id {
-                Some(run) => sent
-                    .iter()
-                    .filter(|(id, _)| *id == run)
-                    .map(|(_, d)| d.clone())
-                    .collect(),
-                None => Vec::new(),
-            };
-            sent.retain(|(id, _)| Some(*id) != r.run_id);
-            receipt_view(r, mine)
+        .map(|row| {
+            let (mine, rest) = sent
+                .drain(..)
+                .partition(|(run, _)| Some(*run) == row.run_id);
+            sent = rest;
+            Receipt {
+                row,
+                downstream: mine.into_iter().map(|(_, d)| d).collect(),
+            }
         })
         .collect())
 }
@@ -1383,20 +1368,20 @@ pub async fn receipts(
 pub async fn receipt_of_run(
     db: &impl ConnectionTrait,
     run_id: i64,
-) -> Result<Option<ReceiptView>, AppError> {
-    let Some(r) = erasure_receipt::Entity::find()
+) -> Result<Option<Receipt>, AppError> {
+    let Some(row) = erasure_receipt::Entity::find()
         .filter(erasure_receipt::Column::RunId.eq(run_id))
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    let deliveries = downstream(db, &[run_id])
+    let downstream = downstream(db, &[run_id])
         .await?
         .into_iter()
         .map(|(_, d)| d)
         .collect();
-    Ok(Some(receipt_view(r, deliveries)))
+    Ok(Some(Receipt { row, downstream }))
 }
 
 /// After an erasure has committed: what the database still keeps of deleted data is rewritten.

@@ -13,9 +13,19 @@ use serde_json::Value;
 
 use crate::errors::AppError;
 use crate::server::entities::{data_field, data_group, data_value};
-use crate::types::DataValueView;
 
 const MAX_STRING: usize = 10_000;
+
+/// One stored value with its group and field, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredValue {
+    pub group: String,
+    pub label: String,
+    /// The value as text (a date and time in the product's format).
+    pub value: String,
+    pub favorite: bool,
+    pub updated_at: DateTime<Utc>,
+}
 
 /// What a value is stored against.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -202,7 +212,7 @@ pub async fn store(
 pub async fn values_for(
     db: &impl ConnectionTrait,
     subject: Subject,
-) -> Result<Vec<DataValueView>, AppError> {
+) -> Result<Vec<StoredValue>, AppError> {
     let values = data_value::Entity::find()
         .filter(subject.condition())
         .all(db)
@@ -218,7 +228,7 @@ pub async fn values_for(
         .filter(data_group::Column::Id.is_in(fields.iter().map(|f| f.group_id)))
         .all(db)
         .await?;
-    let mut rows: Vec<(bool, String, i32, DataValueView)> = values
+    let mut rows: Vec<(bool, String, i32, StoredValue)> = values
         .iter()
         .filter_map(|v| {
             let f = fields.iter().find(|f| f.id == v.field_id)?;
@@ -227,12 +237,12 @@ pub async fn values_for(
                 !f.favorite,
                 g.name.clone(),
                 f.position,
-                DataValueView {
+                StoredValue {
                     group: g.name.clone(),
                     label: f.label.clone(),
                     value: display(v),
                     favorite: f.favorite,
-                    updated_at: format_time(&v.updated_at),
+                    updated_at: v.updated_at,
                 },
             ))
         })

@@ -19,7 +19,6 @@ use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
 use crate::shared::definitions::MASK;
 use crate::shared::vocab::{ContentType, DeliveryStatus, WebhookKind};
-use crate::types::RequestView;
 use serde::{Deserialize, Serialize};
 
 /// How long a rotated-out signing secret keeps signing beside the new one.
@@ -288,13 +287,22 @@ pub async fn cancel_waiting_of_macro(
     .await
 }
 
+/// A rendered request: its method (`EMAIL` for an email), address, headers and body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
 /// What a run renders for a webhook: the request, or why it cannot be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered {
     pub webhook_id: i32,
     pub name: String,
     pub kind: WebhookKind,
-    pub request: RequestView,
+    pub request: Request,
     pub error: Option<String>,
 }
 
@@ -314,7 +322,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
             error: to
                 .is_empty()
                 .then(|| "there is no address to send to (the submitter was removed)".to_string()),
-            request: RequestView {
+            request: Request {
                 method: "EMAIL".into(),
                 url: format!("mailto:{to}"),
                 headers: vec![(
@@ -365,7 +373,7 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
         webhook_id: w.id,
         name: w.name.clone(),
         kind: WebhookKind::Http,
-        request: RequestView {
+        request: Request {
             method: w.method.clone(),
             url,
             headers,

@@ -256,8 +256,8 @@ impl Values {
     pub async fn for_ticket(
         db: &impl ConnectionTrait,
         t: &ticket::Model,
-        feedback_type: &crate::types::FeedbackTypeView,
-        teams: &[crate::types::TeamRef],
+        feedback_type: &crate::shared::definitions::FeedbackTypeDefinition,
+        teams: &[crate::shared::definitions::TeamRef],
         now: DateTime<Utc>,
     ) -> Result<Values, AppError> {
         let status = feedback_type
@@ -273,7 +273,7 @@ impl Values {
         Values::load(db, None, Some((t, &feedback_type.name, status, team)), now).await
     }
 
-    fn add_external(&mut self, values: Vec<crate::types::DataValueView>) {
+    fn add_external(&mut self, values: Vec<external_values::StoredValue>) {
         self.external.extend(
             values
                 .into_iter()

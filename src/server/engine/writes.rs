@@ -17,7 +17,7 @@ use crate::server::entities::{
     comment, notification, ticket, ticket_comment, ticket_event, ticket_follower, user,
 };
 use crate::server::store::lookups::recount_popularity;
-use crate::types::{FeedbackFieldView, FeedbackTypeView};
+use crate::shared::definitions::{FeedbackField, FeedbackTypeDefinition};
 
 /// A person's name as tickets and comments show it ("Ada Lovelace", or the email when the
 /// account has no name).
@@ -31,7 +31,7 @@ pub fn person_label(u: &user::Model) -> String {
 
 /// A ticket to create, already checked.
 pub struct NewTicket {
-    pub feedback_type: FeedbackTypeView,
+    pub feedback_type: FeedbackTypeDefinition,
     pub title: String,
     pub description: String,
     pub author: user::Model,
@@ -145,7 +145,7 @@ pub async fn apply_change(
     txn: &impl ConnectionTrait,
     actor: &Actor,
     t: &ticket::Model,
-    feedback_type: &FeedbackTypeView,
+    feedback_type: &FeedbackTypeDefinition,
     change: Change,
 ) -> Result<Option<String>, AppError> {
     let mut update = ticket::Entity::update_many()
@@ -299,7 +299,7 @@ pub async fn adjust_score(
 pub const MAX_BODY: usize = 10_000;
 
 /// A custom field's value from text (a form, a JSON string) in the field's type, or why not.
-pub fn coerce_text(field: &FeedbackFieldView, raw: &str) -> Result<Option<Value>, String> {
+pub fn coerce_text(field: &FeedbackField, raw: &str) -> Result<Option<Value>, String> {
     let v = raw.trim();
     if v.is_empty() {
         return if field.required && field.kind != "boolean" {

@@ -8,8 +8,7 @@ use crate::server::entities::{
     community, feedback_field, feedback_status, feedback_type, feedback_type_team, macro_def,
     project, team, ticket, ticket_comment, ticket_follower, user,
 };
-use crate::shared::definitions::{StatusRef, TeamRef};
-use crate::types::{FeedbackFieldView, FeedbackTypeView};
+use crate::shared::definitions::{FeedbackField, FeedbackTypeDefinition, StatusRef, TeamRef};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::HashSet;
@@ -31,12 +30,12 @@ pub async fn find_type(
         .ok_or_else(|| AppError::NotFound(format!("feedback type {id}")))
 }
 
-/// A type's form, workflow and teams without counting its tickets (`ticket_count` is 0): what
-/// creating or changing one ticket needs, at a cost that does not grow with the tickets.
+/// A type's form, workflow and teams (its tickets are not counted): what creating or changing
+/// one ticket needs, at a cost that does not grow with the tickets.
 pub async fn type_definition(
     db: &impl ConnectionTrait,
     id: i32,
-) -> Result<FeedbackTypeView, AppError> {
+) -> Result<FeedbackTypeDefinition, AppError> {
     let t = find_type(db, id).await?;
     definition_of(db, t).await
 }
@@ -44,7 +43,7 @@ pub async fn type_definition(
 pub(crate) async fn definition_of(
     db: &impl ConnectionTrait,
     t: feedback_type::Model,
-) -> Result<FeedbackTypeView, AppError> {
+) -> Result<FeedbackTypeDefinition, AppError> {
     let project = find_project(db, t.project_id).await?;
     let fields = feedback_field::Entity::find()
         .filter(feedback_field::Column::FeedbackTypeId.eq(t.id))
@@ -52,7 +51,7 @@ pub(crate) async fn definition_of(
         .all(db)
         .await?
         .into_iter()
-        .map(field_view)
+        .map(field_of)
         .collect();
     let statuses = feedback_status::Entity::find()
         .filter(feedback_status::Column::FeedbackTypeId.eq(t.id))
@@ -77,7 +76,7 @@ pub(crate) async fn definition_of(
         .into_iter()
         .filter(|r| team_ids.contains(&r.id))
         .collect();
-    Ok(FeedbackTypeView {
+    Ok(FeedbackTypeDefinition {
         id: t.id,
         project_id: t.project_id,
         project_name: project.name,
@@ -85,12 +84,11 @@ pub(crate) async fn definition_of(
         fields,
         statuses,
         teams,
-        ticket_count: 0,
     })
 }
 
-pub fn field_view(f: feedback_field::Model) -> FeedbackFieldView {
-    FeedbackFieldView {
+pub fn field_of(f: feedback_field::Model) -> FeedbackField {
+    FeedbackField {
         id: f.id,
         label: f.label,
         key: f.key,

@@ -41,26 +41,32 @@ pub struct ProjectForm {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeedbackFieldView {
-    pub id: i32,
-    pub label: String,
-    pub key: String,
-    pub kind: String,
-    pub required: bool,
-    pub choices: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackTypeView {
     pub id: i32,
     pub project_id: i32,
     pub project_name: String,
     pub name: String,
-    pub fields: Vec<FeedbackFieldView>,
+    pub fields: Vec<FeedbackField>,
     /// The workflow, in order; new tickets start in the first status unless told otherwise.
     pub statuses: Vec<StatusRef>,
     pub teams: Vec<TeamRef>,
     pub ticket_count: u64,
+}
+
+impl FeedbackTypeView {
+    /// The screen's view of a type's definition with its count of tickets.
+    pub fn of(t: FeedbackTypeDefinition, ticket_count: u64) -> Self {
+        FeedbackTypeView {
+            id: t.id,
+            project_id: t.project_id,
+            project_name: t.project_name,
+            name: t.name,
+            fields: t.fields,
+            statuses: t.statuses,
+            teams: t.teams,
+            ticket_count,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,7 +221,7 @@ pub struct TicketView {
     pub id: i32,
     pub project_id: i32,
     pub project_name: String,
-    pub feedback_type: FeedbackTypeView,
+    pub feedback_type: FeedbackTypeDefinition,
     pub title: String,
     pub description: String,
     pub status_id: i32,

@@ -16,8 +16,8 @@ mod people;
 mod webhooks;
 
 pub use crate::shared::definitions::{
-    Condition, ConditionGroup, FilterDefinition, MASK, MacroAction, MacroOptions, Match, Role,
-    StatusRef, TeamRef,
+    Condition, ConditionGroup, FeedbackField, FeedbackTypeDefinition, FilterDefinition, MASK,
+    MacroAction, MacroOptions, Match, Role, StatusRef, TeamRef,
 };
 pub use crate::shared::vocab::{DeliveryStatus, ListenerKind, Scope};
 

@@ -855,16 +855,16 @@ async fn finished_answer(db: &DatabaseConnection, run_id: i64) -> Option<Reply> 
 
 /// A removal's receipt as the API gives it: no personal data, counts per kind, and each
 /// downstream notification's state when the answer was made.
-fn receipt_json(r: &crate::types::ReceiptView) -> serde_json::Value {
+fn receipt_json(r: &crate::server::engine::erasure::Receipt) -> serde_json::Value {
     json!({
-        "id": r.id.to_string(),
-        "occurred_at": r.occurred_at,
-        "subject": r.subject,
-        "counts": r.counts.iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
+        "id": r.row.id.to_string(),
+        "occurred_at": crate::server::domain::format_time(&r.row.occurred_at),
+        "subject": r.row.subject_label,
+        "counts": r.counts().iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
         "downstream": r.downstream.iter().map(|d| json!({
-            "delivery_id": d.delivery_id.to_string(),
-            "webhook": d.webhook,
-            "kind": d.kind,
+            "delivery_id": d.id.to_string(),
+            "webhook": d.webhook_name,
+            "kind": d.kind.to_string(),
             "status": d.status,
         })).collect::<Vec<_>>(),
     })

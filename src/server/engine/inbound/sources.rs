@@ -27,7 +27,7 @@ use crate::server::engine::writes::NewTicket;
 use crate::server::entities::{external_source, listener_call, user};
 use crate::server::refusals::{Refused, SOURCE};
 use crate::server::settings::Secret;
-use crate::types::FeedbackFieldView;
+use crate::shared::definitions::FeedbackField;
 
 /// An inbound call as the HTTP layer read it.
 pub struct InboundSource {
@@ -250,7 +250,7 @@ async fn ticket_of(
     }))
 }
 
-fn unmapped(field: &FeedbackFieldView) -> String {
+fn unmapped(field: &FeedbackField) -> String {
     format!("{} (not mapped)", field.key)
 }
 
