@@ -48,7 +48,51 @@ on_both_backends!(
     password_changes_and_sign_out_everywhere_end_other_sessions,
     people_with_sign_in_attempts_and_managers_are_erased_completely,
     a_missing_or_different_key_file_stops_start_up,
+    servers_starting_beside_a_server_leave_its_pages_whole,
 );
+
+/// Servers started in the same process while one renders pages (as tests do side by side)
+/// leave its pages whole. Listing the app's routes suppresses resource loads through one flag
+/// for the whole process, and a page whose resource first polled while it was on never
+/// finished; the routes are now listed once per process, before any server serves.
+async fn servers_starting_beside_a_server_leave_its_pages_whole(app: TestApp) {
+    app.sign_in_as(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(app.get("/users").await.status(), 200, "signed in");
+    // A second server's state, its router built again and again beside the pages.
+    let settings = switchyard::server::settings::Settings::for_database(
+        &common::fresh_database(common::Backend::Sqlite).await,
+    );
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("switchyard")
+        .site_root("target/site")
+        .build();
+    let state = switchyard::server::startup::prepare(settings, options)
+        .await
+        .expect("a second server prepares");
+    let starting = tokio::task::spawn_blocking(move || {
+        for _ in 0..200 {
+            drop(switchyard::server::startup::router(state.clone()));
+        }
+    });
+    let mut rounds = 0;
+    while !starting.is_finished() || rounds < 3 {
+        rounds += 1;
+        let pages = ["/users", "/filters", "/macros", "/listeners/log"].map(|path| {
+            let req = app.client.get(app.url(path));
+            async move {
+                let res = req.send().await;
+                (path, res)
+            }
+        });
+        for (path, res) in futures::future::join_all(pages).await {
+            let res = res.unwrap_or_else(|e| panic!("{path} did not answer: {e}"));
+            assert_eq!(res.status(), 200, "{path}");
+            let body = res.text().await.unwrap();
+            assert!(body.contains("</html>"), "{path} rendered whole");
+        }
+    }
+    starting.await.unwrap();
+}
 
 /// A serving node records which key file the database is keyed with; starting it with none,
 /// or another, then stops with what to do instead of making a new key that would match and

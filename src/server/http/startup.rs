@@ -82,8 +82,19 @@ pub async fn prepare(
     }))
 }
 
+/// The app's routes, listed once per process. Listing renders the whole app with resource
+/// loading suppressed, and leptos keeps that switch in one process-wide flag that a resource
+/// reads when its fetch is first polled: a page rendering on another server of the same process
+/// at that moment got a fetch that never finished, and hung. Listed once, before the first
+/// server of the process serves, the switch is never on while a page renders.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(web::healthz))
