@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::errors::AppError;
 use crate::types::{
-    FeedbackTypeForm, FeedbackTypeView, NewFeedbackTypeForm, NotificationView, ProjectForm,
+    FeedbackTypeDefinition, FeedbackTypeForm, NewFeedbackTypeForm, NotificationView, ProjectForm,
     ProjectSummary, ProjectView, TeamRef, TicketChangeForm, TicketCommentForm, TicketForm,
     TicketListPage, TicketQuery, TicketView,
 };
@@ -58,12 +58,13 @@ pub async fn create_feedback_type(form: NewFeedbackTypeForm) -> Result<(), AppEr
 
 /// A feedback type with every team of the community (the editor's choices).
 #[server(endpoint = "get_feedback_type")]
-pub async fn get_feedback_type(id: i32) -> Result<(FeedbackTypeView, Vec<TeamRef>), AppError> {
+pub async fn get_feedback_type(
+    id: i32,
+) -> Result<(FeedbackTypeDefinition, Vec<TeamRef>), AppError> {
     use super::ctx;
-    use crate::server::admin::projects;
     ctx::run(ctx::MANAGERS, |c| async move {
         Ok((
-            projects::type_view(&c.state.db, id).await?,
+            crate::server::store::lookups::type_definition(&c.state.db, id).await?,
             crate::server::store::lookups::team_refs(&c.state.db).await?,
         ))
     })

@@ -212,7 +212,7 @@ async fn a_project_gets_feedback_types_with_form_workflow_and_teams(app: TestApp
             .json()
             .await
             .unwrap();
-    let t = &project.types[0];
+    let t = &project.types[0].definition;
     let workflow: Vec<&str> = t.statuses.iter().map(|x| x.name.as_str()).collect();
     assert_eq!(workflow, ["New", "Triaged", "In Progress", "Closed"]);
     let labels: Vec<&str> = t.fields.iter().map(|f| f.label.as_str()).collect();

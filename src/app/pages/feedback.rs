@@ -208,7 +208,7 @@ pub fn NewTicketPage() -> impl IntoView {
 }
 
 #[component]
-fn TicketEditor(feedback_type: crate::types::FeedbackTypeView) -> impl IntoView {
+fn TicketEditor(feedback_type: crate::types::FeedbackTypeDefinition) -> impl IntoView {
     let create = ServerAction::<CreateTicket>::new();
     let error = action_error(create);
     let t = feedback_type;

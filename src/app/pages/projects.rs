@@ -14,7 +14,8 @@ use crate::server_fns::feedback::{
     list_projects,
 };
 use crate::types::{
-    FIELD_KINDS, FeedbackField, FeedbackTypeView, NEW_FIELD_ROWS, ProjectSummary, TeamRef,
+    FIELD_KINDS, FeedbackField, FeedbackTypeDefinition, FeedbackTypeView, NEW_FIELD_ROWS,
+    ProjectSummary, TeamRef,
 };
 
 #[component]
@@ -160,7 +161,7 @@ fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-slate-100">
-                    {types.into_iter().map(|t| {
+                    {types.into_iter().map(|FeedbackTypeView { definition: t, ticket_count }| {
                         let workflow = t.statuses.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(" → ");
                         view! {
                             <tr>
@@ -168,7 +169,7 @@ fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
                                 <td class=format!("{TD} text-slate-600")>{workflow}</td>
                                 <td class=format!("{TD} text-right tabular-nums")>{t.fields.len()}</td>
                                 <td class=format!("{TD} text-right tabular-nums")>
-                                    <a class=LINK href=format!("/projects/{}/feedback?type={}", t.project_id, t.id)>{t.ticket_count}</a>
+                                    <a class=LINK href=format!("/projects/{}/feedback?type={}", t.project_id, t.id)>{ticket_count}</a>
                                 </td>
                                 <td class=format!("{TD} space-x-3 text-right whitespace-nowrap")>
                                     <a class=LINK href=format!("/projects/{}/feedback/new?type={}", t.project_id, t.id) aria-label=format!("New {}", t.name)>"New ticket"</a>
@@ -231,7 +232,7 @@ pub fn FeedbackTypePage() -> impl IntoView {
 }
 
 #[component]
-fn TypeEditor(feedback_type: FeedbackTypeView, teams: Vec<TeamRef>) -> impl IntoView {
+fn TypeEditor(feedback_type: FeedbackTypeDefinition, teams: Vec<TeamRef>) -> impl IntoView {
     let save = ServerAction::<SaveFeedbackType>::new();
     let error = action_error(save);
     let t = feedback_type;

@@ -115,7 +115,7 @@ pub async fn editor(
     Ok(ExternalSourceEditor {
         source,
         project: projects::get_summary(db, project_id).await?,
-        types: projects::types_of(db, project_id).await?,
+        types: projects::definitions_of(db, project_id).await?,
         api_keys: api_key::Entity::find()
             .select_only()
             .column(api_key::Column::Id)

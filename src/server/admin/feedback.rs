@@ -151,7 +151,7 @@ pub async fn create(
 /// A project's feedback, newest first, narrowed by type, status, team and words of the title.
 pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketListPage, AppError> {
     let project = projects::get_summary(db, q.project_id).await?;
-    let types = projects::types_of(db, q.project_id).await?;
+    let types = projects::definitions_of(db, q.project_id).await?;
     let mut find = ticket::Entity::find().filter(ticket::Column::ProjectId.eq(q.project_id));
     if let Some(t) = q.feedback_type {
         find = find.filter(ticket::Column::FeedbackTypeId.eq(t));

@@ -19,8 +19,8 @@ use crate::server::entities::{
 };
 use crate::server::store::lookups::{definition_of, find_project as find, find_type};
 use crate::types::{
-    FIELD_KINDS, FeedbackFieldForm, FeedbackTypeForm, FeedbackTypeView, NewFeedbackTypeForm,
-    ProjectForm, ProjectSummary, ProjectView, TeamRef,
+    FIELD_KINDS, FeedbackFieldForm, FeedbackTypeDefinition, FeedbackTypeForm, FeedbackTypeView,
+    NewFeedbackTypeForm, ProjectForm, ProjectSummary, ProjectView, TeamRef,
 };
 
 /// The workflow a new feedback type starts with.
@@ -176,37 +176,40 @@ pub async fn save(
 }
 
 /// Every feedback type of a project, in order, with form, workflow and teams.
-pub async fn types_of(
+pub async fn definitions_of(
     db: &impl ConnectionTrait,
     project_id: i32,
-) -> Result<Vec<FeedbackTypeView>, AppError> {
+) -> Result<Vec<FeedbackTypeDefinition>, AppError> {
     let types = feedback_type::Entity::find()
         .filter(feedback_type::Column::ProjectId.eq(project_id))
         .order_by_asc(feedback_type::Column::Position)
         .order_by_asc(feedback_type::Column::Id)
         .all(db)
         .await?;
-    let mut views = Vec::with_capacity(types.len());
+    let mut definitions = Vec::with_capacity(types.len());
     for t in types {
-        views.push(type_view_of(db, t).await?);
+        definitions.push(definition_of(db, t).await?);
+    }
+    Ok(definitions)
+}
+
+/// Every feedback type of a project with its count of tickets, as the project's page lists them.
+pub async fn types_of(
+    db: &impl ConnectionTrait,
+    project_id: i32,
+) -> Result<Vec<FeedbackTypeView>, AppError> {
+    let mut views = Vec::new();
+    for definition in definitions_of(db, project_id).await? {
+        let ticket_count = ticket::Entity::find()
+            .filter(ticket::Column::FeedbackTypeId.eq(definition.id))
+            .count(db)
+            .await?;
+        views.push(FeedbackTypeView {
+            definition,
+            ticket_count,
+        });
     }
     Ok(views)
-}
-
-pub async fn type_view(db: &impl ConnectionTrait, id: i32) -> Result<FeedbackTypeView, AppError> {
-    let t = find_type(db, id).await?;
-    type_view_of(db, t).await
-}
-
-async fn type_view_of(
-    db: &impl ConnectionTrait,
-    t: feedback_type::Model,
-) -> Result<FeedbackTypeView, AppError> {
-    let tickets = ticket::Entity::find()
-        .filter(ticket::Column::FeedbackTypeId.eq(t.id))
-        .count(db)
-        .await?;
-    Ok(FeedbackTypeView::of(definition_of(db, t).await?, tickets))
 }
 
 fn parse_type_name(input: &str) -> Result<String, String> {

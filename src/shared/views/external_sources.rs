@@ -64,6 +64,6 @@ pub struct ExternalSourceView {
 pub struct ExternalSourceEditor {
     pub source: Option<ExternalSourceView>,
     pub project: ProjectSummary,
-    pub types: Vec<FeedbackTypeView>,
+    pub types: Vec<FeedbackTypeDefinition>,
     pub api_keys: Vec<(i32, String)>,
 }

@@ -40,33 +40,11 @@ pub struct ProjectForm {
     pub description: String,
 }
 
+/// A feedback type as its project's page lists it: its definition and how many tickets it has.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackTypeView {
-    pub id: i32,
-    pub project_id: i32,
-    pub project_name: String,
-    pub name: String,
-    pub fields: Vec<FeedbackField>,
-    /// The workflow, in order; new tickets start in the first status unless told otherwise.
-    pub statuses: Vec<StatusRef>,
-    pub teams: Vec<TeamRef>,
+    pub definition: FeedbackTypeDefinition,
     pub ticket_count: u64,
-}
-
-impl FeedbackTypeView {
-    /// The screen's view of a type's definition with its count of tickets.
-    pub fn of(t: FeedbackTypeDefinition, ticket_count: u64) -> Self {
-        FeedbackTypeView {
-            id: t.id,
-            project_id: t.project_id,
-            project_name: t.project_name,
-            name: t.name,
-            fields: t.fields,
-            statuses: t.statuses,
-            teams: t.teams,
-            ticket_count,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,7 +166,7 @@ pub struct TicketRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketListPage {
     pub project: ProjectSummary,
-    pub types: Vec<FeedbackTypeView>,
+    pub types: Vec<FeedbackTypeDefinition>,
     pub rows: Vec<TicketRow>,
     pub total: u64,
     pub page: u32,
