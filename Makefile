@@ -40,11 +40,10 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets --features ssr -- -D warnings
 
-# The Rust tests run under cargo-nextest, each test in a process of its own and eight at a
-# time (.config/nextest.toml). Every test starts the real app; with several app servers in one
-# process a page render now and then stalled for good (README, "Tests"); not seen with one.
+# The Rust tests: the unit tests, then the integration tests (one binary, tests/it/), eight at a
+# time in one process; each starts the real app on port 0 with a database of its own.
 test-rust:
-	cargo nextest run --features ssr
+	cargo test --features ssr -- --test-threads=8
 
 test-e2e: build
 	cd end2end && npx playwright test

@@ -86,13 +86,6 @@ if $want_test; then
     python3 -m venv .venv
     .venv/bin/pip install --quiet --disable-pip-version-check "schemathesis==$st_version"
   fi
-  # 6b. cargo-nextest, which runs each Rust test in a process of its own (machines of this kind
-  #     come with it; built here only where it is missing).
-  if ! cargo nextest --version >/dev/null 2>&1; then
-    say "installing cargo-nextest (about 5 minutes, once)"
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
-      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install cargo-nextest --locked
-  fi
   # 7. The local PostgreSQL server the integration tests use (started if it is installed but down).
   if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     if command -v pg_ctlcluster >/dev/null && [[ -d /etc/postgresql ]]; then
