@@ -4,11 +4,11 @@
 //! - `infra`: settings, the database and its write gate, the SQLite lane, the key file, rate
 //!   limits;
 //! - `store`: the entities, the look-up cache, the audit log's writes and shared look-ups;
-//! - `engine`: what runs without a screen: the lease queue, the worker, the sender, group
-//!   commit, target look-ups, refusal counting, key checks, the filter compiler, the webhook
-//!   outbox, external-data values, tags and erasure;
-//! - `admin`: each area's screens and rules (and, still, the macro runs and the inbound
-//!   contract);
+//! - `engine`: what runs without a screen: the macro runs, the inbound contract (listeners and
+//!   external sources), the lease queue, the worker, the sender, group commit, target
+//!   look-ups, refusal counting, key checks, the filter compiler, the webhook outbox,
+//!   external-data values, tags and erasure;
+//! - `admin`: each area's screens and rules: forms, lists, previews and view models;
 //! - `http`: `/api/v1`, the OpenAPI document, the web layer, start-up and `AppState`.
 //!
 //! The old flat paths (`crate::server::db`, …) stay valid through the re-exports below.

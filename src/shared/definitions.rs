@@ -107,7 +107,6 @@ pub struct FilterDefinition {
     pub groups: Vec<ConditionGroup>,
 }
 
-/// A team by id and name.
 /// One custom field of a feedback type's form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedbackField {
@@ -132,6 +131,7 @@ pub struct FeedbackTypeDefinition {
     pub teams: Vec<TeamRef>,
 }
 
+/// A team by id and name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TeamRef {
     pub id: i32,

@@ -1022,8 +1022,10 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         .unwrap();
     assert_eq!(dashboard.receipts.len(), 1);
     let receipt = dashboard.receipts[0].clone();
-    assert_eq!(receipt.id, of_run.row.id);
-    assert_eq!(receipt.counts, of_run.counts());
+    assert_eq!(
+        switchyard::server::admin::opt_out::receipt_view(of_run.clone()),
+        receipt
+    );
     assert_eq!(receipt.trigger, "manual");
     assert_eq!(receipt.macro_name, "Macro remove");
     assert!(
@@ -1046,7 +1048,6 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
         receipt.counts
     );
     assert_eq!(receipt.downstream.len(), 1);
-    assert_eq!(of_run.downstream.len(), 1);
     assert_eq!(receipt.downstream[0].webhook, "erase in crm");
     assert_eq!(receipt.downstream[0].status, "succeeded");
     assert!(receipt.downstream[0].erased);

@@ -58,7 +58,7 @@ pub async fn dashboard_until(
 }
 
 /// A removal's receipt as the dashboard shows it.
-fn receipt_view(r: Receipt) -> ReceiptView {
+pub fn receipt_view(r: Receipt) -> ReceiptView {
     let counts = r.counts();
     ReceiptView {
         id: r.row.id,
@@ -74,12 +74,12 @@ fn receipt_view(r: Receipt) -> ReceiptView {
             .downstream
             .into_iter()
             .map(|d| ReceiptDelivery {
-                delivery_id: d.id,
-                webhook: d.webhook_name,
+                delivery_id: d.delivery_id,
+                webhook: d.webhook,
                 kind: d.kind.to_string(),
                 status: d.status,
                 attempts: d.attempts,
-                erased: d.erased_at.is_some(),
+                erased: d.erased,
             })
             .collect(),
     }

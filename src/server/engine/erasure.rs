@@ -1301,7 +1301,20 @@ pub async fn record_receipt(
 #[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
     pub row: erasure_receipt::Model,
-    pub downstream: Vec<webhook_delivery::Model>,
+    pub downstream: Vec<Notice>,
+}
+
+/// One downstream notification of a removal: which webhook, and how it went (never what it
+/// carried).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub delivery_id: i64,
+    pub webhook: String,
+    pub kind: crate::shared::vocab::WebhookKind,
+    pub status: crate::shared::vocab::DeliveryStatus,
+    pub attempts: i32,
+    /// The person's identifier was cut out of it after it was sent or given up.
+    pub erased: bool,
 }
 
 impl Receipt {
@@ -1315,7 +1328,7 @@ impl Receipt {
 async fn downstream(
     db: &impl ConnectionTrait,
     run_ids: &[i64],
-) -> Result<Vec<(i64, webhook_delivery::Model)>, AppError> {
+) -> Result<Vec<(i64, Notice)>, AppError> {
     if run_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -1327,7 +1340,19 @@ async fn downstream(
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|d| Some((d.run_id?, d)))
+        .filter_map(|d| {
+            Some((
+                d.run_id?,
+                Notice {
+                    delivery_id: d.id,
+                    webhook: d.webhook_name,
+                    kind: d.kind,
+                    status: d.status,
+                    attempts: d.attempts,
+                    erased: d.erased_at.is_some(),
+                },
+            ))
+        })
         .collect())
 }
 

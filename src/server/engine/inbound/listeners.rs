@@ -862,8 +862,8 @@ fn receipt_json(r: &crate::server::engine::erasure::Receipt) -> serde_json::Valu
         "subject": r.row.subject_label,
         "counts": r.counts().iter().map(|(kind, n)| json!({ "kind": kind, "count": n })).collect::<Vec<_>>(),
         "downstream": r.downstream.iter().map(|d| json!({
-            "delivery_id": d.id.to_string(),
-            "webhook": d.webhook_name,
+            "delivery_id": d.delivery_id.to_string(),
+            "webhook": d.webhook,
             "kind": d.kind.to_string(),
             "status": d.status,
         })).collect::<Vec<_>>(),
