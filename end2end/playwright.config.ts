@@ -36,11 +36,12 @@ export default defineConfig({
     screenshot: 'only-on-failure',
   },
   // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms). The XSS
-  // spec runs last, after every other spec of both projects: it fills the shared database
-  // with payloads (a team named `((user.email)) …` would also answer to a label "Email").
+  // spec runs after every other spec of both projects: it fills the shared database with
+  // payloads (a team named `((user.email)) …` would also answer to a label "Email"). The route
+  // sweep runs last, over everything the others made, payloads included.
   projects: [
-    { name: 'hydrated', testIgnore: /xss\.spec\.ts/, use: { ...chromium, javaScriptEnabled: true } },
-    { name: 'no-js', testIgnore: /xss\.spec\.ts/, use: { ...chromium, javaScriptEnabled: false } },
+    { name: 'hydrated', testIgnore: /(xss|routes)\.spec\.ts/, use: { ...chromium, javaScriptEnabled: true } },
+    { name: 'no-js', testIgnore: /(xss|routes)\.spec\.ts/, use: { ...chromium, javaScriptEnabled: false } },
     {
       name: 'xss-hydrated',
       testMatch: /xss\.spec\.ts/,
@@ -51,6 +52,18 @@ export default defineConfig({
       name: 'xss-no-js',
       testMatch: /xss\.spec\.ts/,
       dependencies: ['hydrated', 'no-js'],
+      use: { ...chromium, javaScriptEnabled: false },
+    },
+    {
+      name: 'routes-hydrated',
+      testMatch: /routes\.spec\.ts/,
+      dependencies: ['xss-hydrated', 'xss-no-js'],
+      use: { ...chromium, javaScriptEnabled: true },
+    },
+    {
+      name: 'routes-no-js',
+      testMatch: /routes\.spec\.ts/,
+      dependencies: ['xss-hydrated', 'xss-no-js'],
       use: { ...chromium, javaScriptEnabled: false },
     },
   ],

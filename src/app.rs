@@ -135,54 +135,178 @@ pub fn use_me() -> MeResource {
     expect_context::<MeResource>()
 }
 
+/// A link of the main menu.
+struct MenuLink {
+    href: &'static str,
+    text: &'static str,
+    /// Shown to community managers only.
+    cm_only: bool,
+}
+
+const fn item(href: &'static str, text: &'static str, cm_only: bool) -> MenuLink {
+    MenuLink {
+        href,
+        text,
+        cm_only,
+    }
+}
+
+/// The main menu's groups and their links.
+const MENU: &[(&str, &[MenuLink])] = &[
+    (
+        "People",
+        &[
+            item("/users", "Users", false),
+            item("/teams", "Teams", false),
+        ],
+    ),
+    ("Feedback", &[item("/projects", "Projects", false)]),
+    (
+        "Automation",
+        &[
+            item("/filters", "Filters", false),
+            item("/macros", "Macros", true),
+            item("/listeners", "Listeners", true),
+        ],
+    ),
+    (
+        "Integrations",
+        &[
+            item("/external-data", "External data", true),
+            item("/api-keys", "API keys", true),
+        ],
+    ),
+    (
+        "Logs",
+        &[
+            item("/listeners/log", "Listener log", true),
+            item("/webhooks/log", "Webhook log", true),
+            item("/opt-out", "Opt-outs", true),
+            item("/audit", "Audit log", true),
+        ],
+    ),
+];
+
+/// Whether `path` is the page of `href` or one below it (the listener log is not a listener).
+fn is_current(path: &str, href: &str) -> bool {
+    let under = path == href || path.starts_with(&format!("{href}/"));
+    under
+        && !(href == "/listeners"
+            && (path == "/listeners/log" || path.starts_with("/listeners/log/")))
+}
+
+/// Hydrated, a link followed in a menu closes the menu it is in (the header stays on screen
+/// while the page below it changes); without JavaScript the next page starts with it closed.
+fn close_menu(ev: leptos::ev::MouseEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(menu) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+        .and_then(|el| el.closest("details").ok().flatten())
+    {
+        let _ = menu.remove_attribute("open");
+    }
+}
+
+/// The menu's groups with the links the signed-in manager may use: on wide screens each group
+/// opens as a drop-down (one at a time), on phones all groups are listed under "Menu".
+#[component]
+fn MainLinks(me: MeResource, wide: bool) -> impl IntoView {
+    let pathname = leptos_router::hooks::use_location().pathname;
+    let link = if wide {
+        "block rounded-md px-3 py-2 text-sm text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-indigo-50 aria-[current=page]:font-semibold aria-[current=page]:text-indigo-800"
+    } else {
+        "block rounded-md px-2 py-1.5 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white"
+    };
+    let top = "rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white";
+    view! {
+        {wide.then(|| view! { <A href="/" exact=true attr:class=top>"Dashboard"</A> })}
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
+                MENU.iter().filter_map(|(group, links)| {
+                    let links: Vec<(&str, &str)> = links
+                        .iter()
+                        .filter(|l| cm || !l.cm_only)
+                        .map(|l| (l.href, l.text))
+                        .collect();
+                    if links.is_empty() {
+                        return None;
+                    }
+                    let hrefs: Vec<&str> = links.iter().map(|(h, _)| *h).collect();
+                    let group_current = move || {
+                        let path = pathname.get();
+                        hrefs.iter().any(|h| is_current(&path, h)).then_some("true")
+                    };
+                    let items = links.into_iter().map(|(href, text)| {
+                        let current = move || is_current(&pathname.get(), href).then_some("page");
+                        view! { <li><a href=href class=link aria-current=current on:click=close_menu>{text}</a></li> }
+                    }).collect_view();
+                    Some(if wide {
+                        view! {
+                            <details name="main-menu" class="relative">
+                                <summary class="flex cursor-pointer list-none items-center gap-1 rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white data-[current=true]:bg-slate-900 data-[current=true]:text-white" data-current=group_current>
+                                    {*group}
+                                    <span aria-hidden="true" class="text-xs text-slate-400">"▾"</span>
+                                </summary>
+                                <ul class="absolute left-0 z-20 mt-1 min-w-44 space-y-0.5 rounded-lg border border-slate-200 bg-white p-1 shadow-lg">
+                                    {items}
+                                </ul>
+                            </details>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <div>
+                                <p class="px-2 text-xs font-semibold uppercase tracking-wide text-slate-400">{*group}</p>
+                                <ul class="mt-1 space-y-0.5">{items}</ul>
+                            </div>
+                        }.into_any()
+                    })
+                }).collect_view()
+            })}
+        </Suspense>
+    }
+}
+
 #[component]
 fn AdminLayout() -> impl IntoView {
     let me: MeResource = Resource::new(|| (), |_| current_user());
     provide_context(me);
     let sign_out = ServerAction::<SignOut>::new();
-    let pathname = leptos_router::hooks::use_location().pathname;
-    let listeners_current = move || {
-        let path = pathname.get();
-        let on_log = path == "/listeners/log" || path.starts_with("/listeners/log/");
-        (!on_log && (path == "/listeners" || path.starts_with("/listeners/"))).then_some("page")
-    };
-    let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white";
     view! {
         <div class="min-h-screen">
             <header class="bg-slate-800">
                 <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
                     <a href="/" class="text-lg font-semibold tracking-tight text-white">"Switchyard"</a>
-                    <nav aria-label="Main" class="flex flex-1 flex-wrap gap-1">
-                        <A href="/" exact=true attr:class=link>"Dashboard"</A>
-                        <A href="/users" attr:class=link>"Users"</A>
-                        <A href="/teams" attr:class=link>"Teams"</A>
-                        <A href="/projects" attr:class=link>"Projects"</A>
-                        <A href="/filters" attr:class=link>"Filters"</A>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let cm = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
-                                cm.then(|| view! {
-                                    <A href="/macros" attr:class=link>"Macros"</A>
-                                    // Not `<A>`: the log below is under /listeners but is its own entry.
-                                    <a href="/listeners" class=link aria-current=listeners_current>"Listeners"</a>
-                                    <A href="/listeners/log" attr:class=link>"Listener log"</A>
-                                    <A href="/webhooks/log" attr:class=link>"Webhook log"</A>
-                                    <A href="/external-data" attr:class=link>"External data"</A>
-                                    <A href="/opt-out" attr:class=link>"Opt-outs"</A>
-                                    <A href="/api-keys" attr:class=link>"API keys"</A>
-                                    <A href="/audit" attr:class=link>"Audit log"</A>
-                                })
-                            })}
-                        </Suspense>
+                    // Wide screens: one row of menus. Phones: one "Menu" that opens them all.
+                    // Both are <details>, so they open without JavaScript; only one is shown.
+                    <nav aria-label="Main" class="hidden flex-1 items-center gap-1 lg:flex">
+                        <MainLinks me wide=true/>
                     </nav>
+                    <details class="group/menu order-last w-full lg:hidden">
+                        <summary class="inline-flex cursor-pointer list-none items-center gap-2 rounded-md border border-slate-500 px-3 py-1.5 text-sm text-slate-100 hover:bg-slate-700">
+                            "Menu"
+                        </summary>
+                        <nav aria-label="Main" class="mt-2 grid grid-cols-2 gap-x-4 gap-y-3 pb-2 sm:grid-cols-3">
+                            <div>
+                                <p class="px-2 text-xs font-semibold uppercase tracking-wide text-slate-400">"Home"</p>
+                                <ul class="mt-1 space-y-0.5">
+                                    <li><A href="/" exact=true attr:class="block rounded-md px-2 py-1.5 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white">"Dashboard"</A></li>
+                                </ul>
+                            </div>
+                            <MainLinks me wide=false/>
+                        </nav>
+                    </details>
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             match me.await {
                                 Ok(Some(u)) => view! {
                                     <div class="flex items-center gap-3 text-sm text-slate-200">
-                                        <span>
+                                        // The role is left out beside the one-row menu of a
+                                        // laptop screen (the name's tooltip keeps it).
+                                        <span title=u.role.label()>
                                             <span class="font-medium text-white">{u.display_name.clone()}</span>
-                                            <span class="hidden sm:inline">" · " {u.role.label()}</span>
+                                            <span class="hidden sm:inline lg:hidden 2xl:inline">" · " {u.role.label()}</span>
                                         </span>
                                         <a href="/notifications" class="rounded-md px-2 py-1.5 text-slate-200 hover:bg-slate-700 hover:text-white">"Notifications"</a>
                                         <ActionForm action=sign_out>

@@ -1,11 +1,11 @@
 import { test, expect } from './fixtures';
-import { expectHeading, open, ready, signIn, unique } from './helpers';
+import { expectHeading, menuLink, open, ready, signIn, unique } from './helpers';
 
 test('create an API key, see it once, disable and delete it', async ({ page }, testInfo) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   const name = unique(testInfo, 'Jira');
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+  await (await menuLink(page, 'Integrations', 'API keys')).click();
   await ready(page);
   await expectHeading(page, 'API keys');
   await page.getByRole('link', { name: 'New API key' }).click();

@@ -1,5 +1,5 @@
 import { test, expect } from './fixtures';
-import { admin, expectHeading, open, ready, signIn } from './helpers';
+import { admin, expectHeading, menuLink, open, ready, signIn } from './helpers';
 
 test('a signed-out visit to an admin page lands on sign-in, then returns there', async ({ page }) => {
   await page.goto('/teams');
@@ -25,7 +25,7 @@ test('sign in, see the dashboard, sign out', async ({ page }) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   await expectHeading(page, 'My Community');
-  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' })).toBeVisible();
+  await expect(await menuLink(page, 'People', 'Users')).toBeVisible();
   await expect(page.getByText('Community Manager', { exact: true })).toBeVisible();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login\?notice=signed_out$/);

@@ -1,11 +1,11 @@
 import { test, expect } from './fixtures';
-import { expectHeading, open, ready, signIn, unique } from './helpers';
+import { expectHeading, menuLink, open, ready, signIn, unique } from './helpers';
 
 test('build a user filter from conditions and see the users it matches', async ({ page }, testInfo) => {
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   const name = unique(testInfo, 'Customers only');
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Filters' }).click();
+  await (await menuLink(page, 'Automation', 'Filters')).click();
   await ready(page);
   await expectHeading(page, 'Filters');
   await page.getByRole('link', { name: 'New user filter' }).click();

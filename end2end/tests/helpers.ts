@@ -31,3 +31,14 @@ export function unique(testInfo: TestInfo, name: string) {
 export async function expectHeading(page: Page, name: string | RegExp) {
   await expect(page.getByRole('heading', { level: 1, name })).toBeVisible();
 }
+
+/** Follows a link of the main menu: opens its group (a drop-down, or "Menu" on a phone). */
+export async function menuLink(page: Page, group: string, link: string) {
+  const phoneMenu = page.locator('summary', { hasText: /^Menu$/ });
+  if (await phoneMenu.isVisible()) {
+    await phoneMenu.click();
+  } else {
+    await page.getByRole('navigation', { name: 'Main' }).locator('summary', { hasText: group }).click();
+  }
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true });
+}

@@ -1,13 +1,17 @@
 import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
-import { expectHeading, open, ready, signIn, unique } from './helpers';
+import { expectHeading, menuLink, open, ready, signIn, unique } from './helpers';
 
 async function createMacro(page: Page, name: string, key: string, action: [string, string], options: string[]) {
   await open(page, '/macros/new');
   await page.getByLabel('Name').fill(name);
   await page.getByLabel('Key').fill(key);
-  await page.getByLabel('Action 1', { exact: true }).selectOption(action[0]);
-  if (action[1]) await page.getByLabel('Action 1 value').fill(action[1]);
+  if (action[0] === 'remove_user') {
+    await page.getByLabel('Remove user completely').check();
+  } else {
+    await page.getByLabel('Action 1', { exact: true }).selectOption(action[0]);
+    if (action[1]) await page.getByLabel('Action 1 value').fill(action[1]);
+  }
   for (const option of options) await page.getByLabel(option).check();
   await page.getByRole('button', { name: 'Save macro' }).click();
   await expect(page.getByRole('status')).toHaveText('The macro was saved.');
@@ -48,8 +52,7 @@ test('the opt-out dashboard counts a removal; the listener log filters calls', a
   await ready(page);
 
   // The dashboard, reached from the main navigation.
-  const nav = page.getByRole('navigation', { name: 'Main' });
-  await nav.getByRole('link', { name: 'Opt-outs' }).click();
+  await (await menuLink(page, 'Logs', 'Opt-outs')).click();
   await ready(page);
   await expectHeading(page, 'Opt-out dashboard');
   await expect(page.getByRole('img', { name: /^Removals per day over the last 30 days: \d+ in all/ })).toBeVisible();
@@ -124,7 +127,8 @@ test('the opt-out dashboard counts a removal; the listener log filters calls', a
   await page.getByRole('link', { name: /^Open the listener log/ }).click();
   await ready(page);
   await expectHeading(page, 'Listener log');
-  await expect(nav.getByRole('link', { name: 'Listener log' })).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByRole('navigation', { name: 'Main' }).locator('summary', { hasText: 'Logs' })).toHaveAttribute('data-current', 'true');
+  await expect(await menuLink(page, 'Logs', 'Listener log')).toHaveAttribute('aria-current', 'page');
   const search = page.getByRole('search', { name: 'Filter the log' });
   await search.getByLabel('Listener').selectOption({ label: `Log ${tag}` });
   await search.getByRole('button', { name: 'Apply filters' }).click();

@@ -11,6 +11,9 @@ pub const BUTTON: &str = "inline-flex items-center justify-center rounded-md bg-
 pub const BUTTON_SECONDARY: &str = "inline-flex items-center justify-center rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus:ring-2 focus:ring-indigo-500";
 pub const BUTTON_DANGER: &str = "inline-flex items-center justify-center rounded-md bg-red-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-red-500 focus:outline-none focus:ring-2 focus:ring-red-500 focus:ring-offset-2";
 pub const CARD: &str = "rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:p-6";
+/// A table sits in a `relative overflow-x-auto` box, so that on a phone it scrolls inside the
+/// box instead of widening the page; `relative` keeps its `sr-only` labels (positioned
+/// absolutely) inside the box as well.
 pub const TABLE: &str = "min-w-full divide-y divide-slate-200 text-sm";
 pub const TH: &str = "px-3 py-2 text-left font-semibold text-slate-600";
 pub const TD: &str = "px-3 py-2 align-top";
@@ -260,7 +263,7 @@ pub fn TextField(
 pub fn PageHeader(title: String, #[prop(optional)] children: Option<Children>) -> impl IntoView {
     view! {
         <div class="mb-6 flex flex-wrap items-center justify-between gap-3">
-            <h1 class="text-2xl font-semibold tracking-tight">{title}</h1>
+            <h1 class="min-w-0 text-2xl font-semibold tracking-tight">{title}</h1>
             <div class="flex flex-wrap gap-2">{children.map(|c| c())}</div>
         </div>
     }

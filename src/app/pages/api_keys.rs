@@ -53,7 +53,7 @@ fn KeyTable(keys: Vec<ApiKeyView>) -> impl IntoView {
         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No API keys yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"API keys"</caption>
                 <thead class="bg-slate-50">

@@ -12,7 +12,7 @@ pub fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
         return view! { <p class="text-sm text-slate-600">"Nothing recorded yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <thead class="bg-slate-50">
                     <tr>

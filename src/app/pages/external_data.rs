@@ -52,7 +52,7 @@ fn GroupTable(groups: Vec<DataGroupView>) -> impl IntoView {
         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No data groups yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"Data groups"</caption>
                 <thead class="bg-slate-50">
@@ -144,7 +144,7 @@ fn GroupEditor(group: DataGroupView) -> impl IntoView {
             <h2 class="text-lg font-semibold">"Fields"</h2>
             <p class="text-sm text-slate-600">"A row without a label is left out. Favourites are shown on top of the user summary and the ticket page. A field that holds values keeps its type."</p>
             {move || fields_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Fields", &e)}</p> })}
-            <div class="overflow-x-auto">
+            <div class="relative overflow-x-auto">
                 <table class=TABLE>
                     <thead class="bg-slate-50">
                         <tr>

@@ -24,7 +24,7 @@ pub fn SourceTable(project_id: i32, sources: Vec<ExternalSourceView>) -> impl In
                 view! { <p class="text-sm text-slate-600">"None yet: an external source lets another system (Salesforce, a support form …) create tickets here."</p> }.into_any()
             } else {
                 view! {
-                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                    <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                         <table class=TABLE>
                             <caption class="sr-only">"External sources"</caption>
                             <thead class="bg-slate-50">

@@ -34,7 +34,7 @@ pub fn FiltersPage() -> impl IntoView {
                         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No filters yet."</p> }.into_any();
                     }
                     view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                             <table class=TABLE>
                                 <caption class="sr-only">"Filters"</caption>
                                 <thead class="bg-slate-50">
@@ -96,7 +96,7 @@ pub fn FilterPage() -> impl IntoView {
                             {format!("{} matching {}", p.matching, if p.matching == 1 { one } else { many })}
                         </h2>
                         {(feedback && p.matching > 0).then(|| view! {
-                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                            <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                                 <table class=TABLE>
                                     <caption class="px-3 py-2 text-left text-sm text-slate-600">{format!("The newest {shown}")}</caption>
                                     <thead class="bg-slate-50">
@@ -123,7 +123,7 @@ pub fn FilterPage() -> impl IntoView {
                             </div>
                         })}
                         {(!feedback && p.matching > 0).then(|| view! {
-                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                            <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                                 <table class=TABLE>
                                     <caption class="px-3 py-2 text-left text-sm text-slate-600">{format!("The first {shown}")}</caption>
                                     <thead class="bg-slate-50">

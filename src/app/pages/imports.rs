@@ -23,7 +23,7 @@ pub fn ImportPage() -> impl IntoView {
                 ", and optionally " <code>"role"</code> " (participant, project_manager, community_manager), " <code>"score"</code>
                 " and " <code>"teams"</code> " (team names separated by semicolons). Good rows are imported; every bad row is listed with its problems."
             </p>
-            <pre class="overflow-x-auto rounded bg-slate-100 p-3 text-xs">"email,first_name,last_name,teams\nada@example.com,Ada,Lovelace,Customers\ngrace@example.com,Grace,Hopper,Customers;Testers"</pre>
+            <pre class="relative overflow-x-auto rounded bg-slate-100 p-3 text-xs">"email,first_name,last_name,teams\nada@example.com,Ada,Lovelace,Customers\ngrace@example.com,Grace,Hopper,Customers;Testers"</pre>
             {move || error().map(|e| view! {
                 <div role="alert" class="rounded-md border border-red-300 bg-red-50 px-4 py-3 text-sm text-red-900">{capitalise(&e)} "."</div>
             })}
@@ -61,7 +61,7 @@ pub fn ImportReportPage() -> impl IntoView {
                         {format!("{}: {} of {} rows imported, {} rejected ({}).", r.file_name, r.imported, r.total_rows, r.failed, r.created_at)}
                     </p>
                     {(!r.errors.is_empty()).then(|| view! {
-                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                             <table class=TABLE>
                                 <caption class="px-3 py-2 text-left font-semibold">"Rejected rows"</caption>
                                 <thead class="bg-slate-50">

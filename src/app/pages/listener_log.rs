@@ -35,7 +35,7 @@ pub fn log_href(query: &CallQuery, page: u32) -> String {
 #[component]
 pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">{caption}</caption>
                 <thead class="bg-slate-50">

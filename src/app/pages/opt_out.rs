@@ -347,7 +347,7 @@ fn Totals(
                 view! { <p class="text-sm text-slate-600">"No removals in this range."</p> }.into_any()
             } else {
                 view! {
-                    <div class="overflow-x-auto">
+                    <div class="relative overflow-x-auto">
                         <table class=TABLE>
                             <caption class="sr-only">{format!("Removals {}", heading.to_lowercase())}</caption>
                             <thead>

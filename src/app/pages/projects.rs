@@ -45,7 +45,7 @@ fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No projects yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"Projects"</caption>
                 <thead class="bg-slate-50">
@@ -148,7 +148,7 @@ fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No feedback types yet: add Bug Report, Feature Request …"</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"Feedback types"</caption>
                 <thead class="bg-slate-50">
@@ -282,7 +282,7 @@ fn TypeEditor(feedback_type: FeedbackTypeDefinition, teams: Vec<TeamRef>) -> imp
             <section class=format!("{CARD} space-y-3") aria-labelledby="form-heading">
                 <h2 id="form-heading" class="text-lg font-semibold">"Form"</h2>
                 <p class="text-sm text-slate-600">"Title and description are always there. Add custom fields below; a row without a label is left out. The key names the field for external sources and dynamic tags (made from the label when empty)."</p>
-                <div class="overflow-x-auto">
+                <div class="relative overflow-x-auto">
                     <table class=TABLE>
                         <thead class="bg-slate-50">
                             <tr>

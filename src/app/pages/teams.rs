@@ -47,7 +47,7 @@ fn TeamTable(teams: Vec<TeamView>) -> impl IntoView {
         return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No teams yet."</p> }.into_any();
     }
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"Teams"</caption>
                 <thead class="bg-slate-50">

@@ -179,7 +179,7 @@ pub fn Runs(runs: Vec<MacroRunView>) -> impl IntoView {
         view! {
             <section class="mt-8">
                 <h2 class="mb-3 text-lg font-semibold">"Macro runs"</h2>
-                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                     <table class=TABLE>
                         <caption class="sr-only">"Macro runs"</caption>
                         <thead class="bg-slate-50">
@@ -222,7 +222,7 @@ fn Sessions(user_id: i32, sessions: Vec<SessionView>) -> impl IntoView {
                 view! { <p class="text-sm text-slate-600">"No active session."</p> }.into_any()
             } else {
                 view! {
-                    <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                    <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                         <table class=TABLE>
                             <caption class="sr-only">"Admin sessions"</caption>
                             <thead class="bg-slate-50">

@@ -84,7 +84,7 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
             view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No users match."</p> }.into_any()
         } else {
             view! {
-                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+                <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                     <table class=TABLE>
                         <caption class="sr-only">"Users"</caption>
                         <thead class="bg-slate-50">

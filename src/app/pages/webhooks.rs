@@ -72,7 +72,7 @@ pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
 #[component]
 fn WebhookTable(hooks: Vec<WebhookView>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200">
             <table class=TABLE>
                 <caption class="sr-only">"Webhooks"</caption>
                 <thead class="bg-slate-50">
@@ -476,7 +476,7 @@ fn SigningPanel(w: WebhookView, secrets: Vec<String>) -> impl IntoView {
 #[component]
 fn RequestBlock(r: RequestView, caption: &'static str) -> impl IntoView {
     view! {
-        <figure class="mt-2 overflow-x-auto rounded-md border border-slate-200 bg-slate-50 p-3 text-xs">
+        <figure class="relative mt-2 overflow-x-auto rounded-md border border-slate-200 bg-slate-50 p-3 text-xs">
             <figcaption class="sr-only">{caption}</figcaption>
             <pre class="whitespace-pre-wrap break-all font-mono">
                 {format!("{} {}\n{}{}", r.method, r.url,
@@ -663,7 +663,7 @@ fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
 #[component]
 pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">"Webhook deliveries"</caption>
                 <thead class="bg-slate-50">
