@@ -76,7 +76,7 @@ test('the test-request panel explains a call without running it', async ({ page 
   await open(page, '/macros/new');
   await page.getByLabel('Name').fill(`Remove ${tag}`);
   await page.getByLabel('Key').fill(`remove-${tag}`);
-  await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
+  await page.getByLabel('Remove user completely').check();
   await page.getByRole('button', { name: 'Save macro' }).click();
   await expect(page.getByRole('status')).toHaveText('The macro was saved.');
 

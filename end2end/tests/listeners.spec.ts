@@ -95,7 +95,7 @@ test('a GDPR removal request through a listener removes a customer and spares an
     await open(page, '/macros/new');
     await page.getByLabel('Name').fill(`Delete ${tag}`);
     await page.getByLabel('Key').fill(`delete-${tag}`);
-    await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
+    await page.getByLabel('Remove user completely').check();
     await page.getByLabel('Include removed users on the opt-out dashboard').check();
     await page.getByRole('button', { name: 'Save macro' }).click();
     await expect(page.getByRole('status')).toHaveText('The macro was saved.');

@@ -200,7 +200,7 @@ test('a removal tells the CRM whom to erase; the log keeps the request sealed, t
     await open(page, '/macros/new');
     await page.getByLabel('Name').fill(`Forget ${tag}`);
     await page.getByLabel('Key', { exact: true }).fill(`forget-${tag}`);
-    await page.getByLabel('Action 1', { exact: true }).selectOption('remove_user');
+    await page.getByLabel('Remove user completely').check();
     for (const option of ['Show in user-management actions', 'Suppress confirmation']) await page.getByLabel(option).check();
     await page.getByRole('button', { name: 'Save macro' }).click();
     await expect(page.getByRole('status')).toHaveText('The macro was saved.');

@@ -353,6 +353,10 @@ async function createMacro(
   await page.getByLabel('Key', { exact: true }).fill(m.key);
   await page.getByLabel('Description', { exact: true }).fill(m.description);
   for (const [i, [kind, value]] of m.actions.entries()) {
+    if (kind === 'remove_user') {
+      await page.getByLabel('Remove user completely').check();
+      continue;
+    }
     await page.getByLabel(`Action ${i + 1}`, { exact: true }).selectOption(kind);
     if (value) await page.getByLabel(`Action ${i + 1} value`, { exact: true }).fill(value);
   }
@@ -548,7 +552,6 @@ test('no stored payload ever runs: every field, every screen, with and without J
         ...m1,
         key: `xss-greet-${T}`,
         actions: [['add_comment', comment], ['adjust_score', '1']],
-        check: ['Suppress confirmation'],
       });
       const m2 = { name: named('macro 2 name'), description: several('macro 2 description') };
       const m2Id = await createMacro(page, {
@@ -631,6 +634,7 @@ test('no stored payload ever runs: every field, every screen, with and without J
     const deliveries = await test.step('macro 1 runs on user 1: its webhook goes out', async () => {
       await open(page, `/users/${users[0].id}`);
       await page.getByLabel('Macro', { exact: true }).selectOption({ label: macros.m1.name });
+      await page.getByLabel('Yes, run it on this user').check();
       await page.getByRole('button', { name: 'Run macro' }).click();
       await expect(page.getByRole('status')).toHaveText('The macro ran.');
       const test_ = webhook.testDelivery;

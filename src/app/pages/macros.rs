@@ -89,7 +89,7 @@ fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
         return view! { <p class="mb-6 rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{format!("No {} yet.", caption.to_lowercase())}</p> }.into_any();
     }
     view! {
-        <div class="mb-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div class="relative mb-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
                 <caption class="sr-only">{caption}</caption>
                 <thead class="bg-slate-50">
@@ -247,9 +247,19 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
         .map(|m| m.automation.clone())
         .unwrap_or_default();
     let schedule = current.as_ref().and_then(|m| m.schedule.clone());
+    // Removal is its own option below the actions, not a row among them.
+    let removes = current
+        .as_ref()
+        .is_some_and(|m| m.actions.contains(&MacroAction::RemoveUser));
     let rows: Vec<(&'static str, String)> = current
         .as_ref()
-        .map(|m| m.actions.iter().map(|a| action_row(a, &teams)).collect())
+        .map(|m| {
+            m.actions
+                .iter()
+                .filter(|a| **a != MacroAction::RemoveUser)
+                .map(|a| action_row(a, &teams))
+                .collect()
+        })
         .unwrap_or_default();
     let kinds = ActionKind::of(if feedback {
         Scope::Feedback
@@ -324,7 +334,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                             <label class="sr-only" for=format!("f-action-{i}-kind")>{format!("Action {}", i + 1)}</label>
                             <select id=format!("f-action-{i}-kind") name=format!("form[actions][{i}][kind]") class=INPUT aria-invalid=move || row_error.get().is_some().then_some("true")>
                                 <option value="" selected=kind.is_empty()>"— no action —"</option>
-                                {kinds.iter().map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> }).collect_view()}
+                                {kinds.iter().filter(|k| **k != ActionKind::RemoveUser).map(|k| view! { <option value=k.as_str() selected=kind == k.as_str()>{k.label()}</option> }).collect_view()}
                             </select>
                             <label class="sr-only" for=format!("f-action-{i}-value")>{format!("Action {} value", i + 1)}</label>
                             <input id=format!("f-action-{i}-value") name=format!("form[actions][{i}][value]") value=value class=INPUT autocomplete="off" placeholder=value_hint/>
@@ -342,17 +352,31 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                     </ul>
                 </details>
             </fieldset>
-            <fieldset class="space-y-3">
-                <legend class="mb-2 text-sm font-semibold">"Options"</legend>
-                {(!feedback).then(|| checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", macro_options.include_on_dashboard))}
-                {if feedback {
-                    checkbox("show_in_user_actions", "Show on the ticket page", "Offers the macro on each ticket's page.", macro_options.show_in_user_actions)
-                } else {
-                    checkbox("show_in_user_actions", "Show in user-management actions", "Offers the macro on each user's page.", macro_options.show_in_user_actions)
-                }}
-                {(!feedback).then(|| checkbox("run_once_per_user", "Only run once per user", "Never again for the same person, even after removal and rejoining.", macro_options.run_once_per_user))}
-                {checkbox("suppress_confirmation", "Suppress confirmation", "Manual runs need no confirmation box.", macro_options.suppress_confirmation)}
-            </fieldset>
+            {if feedback {
+                view! {
+                    <fieldset class="space-y-3">
+                        <legend class="mb-2 text-sm font-semibold">"Options"</legend>
+                        {checkbox("show_in_user_actions", "Show on the ticket page", "Offers the macro on each ticket's page.", macro_options.show_in_user_actions)}
+                        {checkbox("suppress_confirmation", "Suppress confirmation", "Manual runs need no confirmation box.", macro_options.suppress_confirmation)}
+                    </fieldset>
+                }.into_any()
+            } else {
+                // Ticking the option reveals its settings (CSS only: the same without JavaScript).
+                view! {
+                    <fieldset class="grid grid-cols-[auto_1fr] gap-x-2">
+                        <legend class="mb-2 text-sm font-semibold">"Removal"</legend>
+                        <input id="f-remove_user" type="checkbox" name="form[remove_user]" checked=removes aria-describedby="f-remove_user-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                        <label for="f-remove_user" class="text-sm font-medium">"Remove user completely"</label>
+                        <p id="f-remove_user-what" class="col-start-2 text-sm text-slate-600">"After the actions above, the person is erased: their account goes with its team memberships, sessions and external data; comments and tickets they wrote stay, signed “Removed user”; every copy of their email and name is cut from the logs and every other record. It cannot be undone."</p>
+                        <div class="col-span-2 mt-3 hidden space-y-3 border-l-2 border-red-200 pl-4 peer-checked:block">
+                            {checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", macro_options.include_on_dashboard)}
+                            {checkbox("show_in_user_actions", "Show in user-management actions", "Offers the macro on each user's page.", macro_options.show_in_user_actions)}
+                            {checkbox("run_once_per_user", "Only run once per user", "Never again for the same person, even after removal and rejoining.", macro_options.run_once_per_user)}
+                            {checkbox("suppress_confirmation", "Suppress confirmation", "Manual runs need no confirmation box.", macro_options.suppress_confirmation)}
+                        </div>
+                    </fieldset>
+                }.into_any()
+            }}
             {feedback.then(|| view! {
                 <fieldset class="space-y-3">
                     <legend class="mb-2 text-sm font-semibold">"Automation"</legend>

@@ -78,6 +78,9 @@ pub struct MacroForm {
     pub key: String,
     #[serde(default)]
     pub actions: Vec<MacroActionForm>,
+    /// User macros: "Remove user completely", run after the actions above (the last action).
+    #[serde(default)]
+    pub remove_user: Option<String>,
     #[serde(default)]
     pub include_on_dashboard: Option<String>,
     #[serde(default)]
