@@ -165,22 +165,22 @@ const MENU: &[(&str, &[MenuLink])] = &[
         "Automation",
         &[
             item("/filters", "Filters", false),
-            item("/macros", "Macros", true),
-            item("/listeners", "Listeners", true),
+            item("/macros", "Macros", false),
+            item("/listeners", "Listeners", false),
         ],
     ),
     (
         "Integrations",
         &[
-            item("/external-data", "External data", true),
+            item("/external-data", "External data", false),
             item("/api-keys", "API keys", true),
         ],
     ),
     (
         "Logs",
         &[
-            item("/listeners/log", "Listener log", true),
-            item("/webhooks/log", "Webhook log", true),
+            item("/listeners/log", "Listener log", false),
+            item("/webhooks/log", "Webhook log", false),
             item("/opt-out", "Opt-outs", true),
             item("/audit", "Audit log", true),
         ],
@@ -273,30 +273,34 @@ fn AdminLayout() -> impl IntoView {
     let me: MeResource = Resource::new(|| (), |_| current_user());
     provide_context(me);
     let sign_out = ServerAction::<SignOut>::new();
+    let pathname = leptos_router::hooks::use_location().pathname;
     view! {
         <div class="min-h-screen">
             <header class="bg-slate-800">
                 <div class="mx-auto flex max-w-6xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-3">
                     <a href="/" class="text-lg font-semibold tracking-tight text-white">"Switchyard"</a>
                     // Wide screens: one row of menus. Phones: one "Menu" that opens them all.
-                    // Both are <details>, so they open without JavaScript; only one is shown.
+                    // Both are <details>, so they open without JavaScript; only one of the two
+                    // "Main" landmarks is shown.
                     <nav aria-label="Main" class="hidden flex-1 items-center gap-1 lg:flex">
                         <MainLinks me wide=true/>
                     </nav>
-                    <details class="group/menu order-last w-full lg:hidden">
-                        <summary class="inline-flex cursor-pointer list-none items-center gap-2 rounded-md border border-slate-500 px-3 py-1.5 text-sm text-slate-100 hover:bg-slate-700">
-                            "Menu"
-                        </summary>
-                        <nav aria-label="Main" class="mt-2 grid grid-cols-2 gap-x-4 gap-y-3 pb-2 sm:grid-cols-3">
-                            <div>
-                                <p class="px-2 text-xs font-semibold uppercase tracking-wide text-slate-400">"Home"</p>
-                                <ul class="mt-1 space-y-0.5">
-                                    <li><A href="/" exact=true attr:class="block rounded-md px-2 py-1.5 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white">"Dashboard"</A></li>
-                                </ul>
+                    <nav aria-label="Main" class="order-last w-full lg:hidden">
+                        <details>
+                            <summary class="inline-flex cursor-pointer list-none items-center gap-2 rounded-md border border-slate-500 px-3 py-1.5 text-sm text-slate-100 hover:bg-slate-700">
+                                "Menu"
+                            </summary>
+                            <div class="mt-2 grid grid-cols-2 gap-x-4 gap-y-3 pb-2 sm:grid-cols-3">
+                                <div>
+                                    <p class="px-2 text-xs font-semibold uppercase tracking-wide text-slate-400">"Home"</p>
+                                    <ul class="mt-1 space-y-0.5">
+                                        <li><a href="/" class="block rounded-md px-2 py-1.5 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white" aria-current=move || (pathname.get() == "/").then_some("page") on:click=close_menu>"Dashboard"</a></li>
+                                    </ul>
+                                </div>
+                                <MainLinks me wide=false/>
                             </div>
-                            <MainLinks me wide=false/>
-                        </nav>
-                    </details>
+                        </details>
+                    </nav>
                     <Suspense fallback=|| ()>
                         {move || Suspend::new(async move {
                             match me.await {

@@ -77,6 +77,7 @@ pub async fn sign_out() -> Result<(), AppError> {
                         .unwrap_or_else(|| "unknown session".into()),
                     ip: ctx::client_ip().await,
                     session: None,
+                    role: None,
                 };
                 auth::sign_out(&state.db, &token, &actor).await?;
             }

@@ -8,7 +8,7 @@ use crate::types::{BulkRunForm, BulkRunView};
 pub async fn start_bulk_run(form: BulkRunForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::bulk_runs;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = bulk_runs::start(&c.state.db, &c.actor, &form).await?;
         c.state.signals.work_arrived();
         leptos_axum::redirect(&format!("/bulk-runs/{id}"));
@@ -21,7 +21,7 @@ pub async fn start_bulk_run(form: BulkRunForm) -> Result<(), AppError> {
 pub async fn load_bulk_run(id: i32) -> Result<BulkRunView, AppError> {
     use super::ctx;
     use crate::server::admin::bulk_runs;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         bulk_runs::progress(&c.state.db, id).await
     })
     .await

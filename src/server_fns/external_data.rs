@@ -9,7 +9,7 @@ use crate::types::{DataGroupForm, DataGroupView, DeleteForm, NewDataGroupForm};
 pub async fn list_data_groups() -> Result<Vec<DataGroupView>, AppError> {
     use super::ctx;
     use crate::server::admin::external_data;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         external_data::list(&c.state.db).await
     })
     .await
@@ -19,7 +19,7 @@ pub async fn list_data_groups() -> Result<Vec<DataGroupView>, AppError> {
 pub async fn create_data_group(form: NewDataGroupForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::external_data;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = external_data::create_group(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/external-data/{id}?notice=data_group_created"));
         Ok(())
@@ -31,7 +31,7 @@ pub async fn create_data_group(form: NewDataGroupForm) -> Result<(), AppError> {
 pub async fn get_data_group(id: i32) -> Result<DataGroupView, AppError> {
     use super::ctx;
     use crate::server::admin::external_data;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         external_data::get(&c.state.db, id).await
     })
     .await
@@ -41,7 +41,7 @@ pub async fn get_data_group(id: i32) -> Result<DataGroupView, AppError> {
 pub async fn save_data_group(form: DataGroupForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::external_data;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         external_data::save_group(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
             "/external-data/{}?notice=data_group_saved",
@@ -56,7 +56,7 @@ pub async fn save_data_group(form: DataGroupForm) -> Result<(), AppError> {
 pub async fn delete_data_group(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::external_data;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         external_data::delete_group(&c.state.db, &c.actor, &form.id, form.confirm.is_some())
             .await?;
         leptos_axum::redirect("/external-data?notice=data_group_deleted");

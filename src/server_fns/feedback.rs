@@ -193,7 +193,7 @@ pub async fn load_external_source(
 ) -> Result<crate::types::ExternalSourceEditor, AppError> {
     use super::ctx;
     use crate::server::admin::external_sources;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         external_sources::editor(&c.state.db, &c.state.settings, project_id, id).await
     })
     .await
@@ -203,7 +203,7 @@ pub async fn load_external_source(
 pub async fn save_external_source(form: crate::types::ExternalSourceForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::external_sources;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = external_sources::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
             "/external-sources/{id}?notice=external_source_saved"

@@ -20,18 +20,13 @@ pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
     use super::ctx;
     use crate::server::admin::filters;
     use crate::server::admin::macros;
-    use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
         let mut preview = filters::preview(&c.state.db, id).await?;
-        if c.role == Role::CommunityManager {
-            preview.macros = Some(
-                macros::list(&c.state.db, &preview.filter.scope)
-                    .await?
-                    .into_iter()
-                    .map(|m| (m.id, m.name))
-                    .collect(),
-            );
-        }
+        preview.macros = macros::list(&c.state.db, &preview.filter.scope)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.name))
+            .collect();
         Ok(preview)
     })
     .await
@@ -42,7 +37,7 @@ pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
 pub async fn preview_filter(form: FilterForm) -> Result<crate::types::FilterLivePreview, AppError> {
     use super::ctx;
     use crate::server::admin::filters;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         filters::preview_form(&c.state.db, &form).await
     })
     .await
@@ -57,7 +52,7 @@ pub async fn load_filter_form(
 ) -> Result<(Option<FilterView>, FilterCatalogue), AppError> {
     use super::ctx;
     use crate::server::admin::filters;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let filter = match id {
             Some(id) => Some(filters::get(&c.state.db, id).await?),
             None => None,
@@ -73,7 +68,7 @@ pub async fn load_filter_form(
 pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::filters;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let notice = if form.id.trim().is_empty() {
             "filter_created"
         } else {
@@ -90,7 +85,7 @@ pub async fn save_filter(form: FilterForm) -> Result<(), AppError> {
 pub async fn delete_filter(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::filters;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         filters::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/filters?notice=filter_deleted");
         Ok(())

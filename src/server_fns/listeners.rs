@@ -9,7 +9,7 @@ pub async fn load_listeners() -> Result<(Vec<ListenerView>, ListenerCallPage), A
     use super::ctx;
     use crate::server::admin::{listener_log, listeners};
     use crate::types::CallQuery;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         c.state.refusals.flush_for_reading(&c.state.db).await;
         Ok((
             listeners::list(&c.state.db, &c.state.settings).await?,
@@ -26,7 +26,7 @@ pub async fn load_listener_form(
 ) -> Result<ListenerFormOptions, AppError> {
     use super::ctx;
     use crate::server::admin::listeners;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         listeners::form_options(&c.state.db, &c.state.settings, id, &scope).await
     })
     .await
@@ -36,7 +36,7 @@ pub async fn load_listener_form(
 pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::listeners;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = listeners::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/listeners/{id}?notice=listener_saved"));
         Ok(())
@@ -48,7 +48,7 @@ pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
 pub async fn delete_listener(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::listeners;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         listeners::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/listeners?notice=listener_deleted");
         Ok(())
@@ -64,7 +64,7 @@ pub async fn test_listener(
 ) -> Result<crate::types::ListenerTestView, AppError> {
     use super::ctx;
     use crate::server::admin::listeners;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         listeners::test_request(&c.state.db, &c.state.sealer, id, &find).await
     })
     .await

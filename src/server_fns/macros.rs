@@ -12,7 +12,7 @@ pub async fn load_macros(scope: String) -> Result<Vec<MacroView>, AppError> {
     use super::ctx;
     use crate::server::admin::macros;
     use crate::server::engine::matching::{SCOPE_FEEDBACK, SCOPE_USER};
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let mut all = Vec::new();
         for s in [SCOPE_USER, SCOPE_FEEDBACK] {
             if scope.is_empty() || scope == s {
@@ -34,7 +34,7 @@ pub async fn load_macro_form(
     use crate::server::admin::{filters, macros};
     use crate::server::engine::matching;
     use crate::server::engine::tags;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let m = match id {
             Some(id) => Some(macros::get(&c.state.db, id).await?),
             None => None,
@@ -67,7 +67,7 @@ pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
     use crate::server::domain::parse_id;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         let on = form.enabled == "true";
         macros::set_schedule_enabled(&c.state.db, &c.actor, id, on).await?;
@@ -86,7 +86,7 @@ pub async fn toggle_schedule(form: ToggleForm) -> Result<(), AppError> {
 pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let outcome = macros::run_on_ticket_manually(
             &c.state.db,
             &c.actor,
@@ -110,7 +110,7 @@ pub async fn run_ticket_macro(form: RunTicketMacroForm) -> Result<(), AppError> 
 pub async fn save_macro(form: MacroForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         macros::save(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect("/macros?notice=macro_saved");
         Ok(())
@@ -122,7 +122,7 @@ pub async fn save_macro(form: MacroForm) -> Result<(), AppError> {
 pub async fn delete_macro(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         macros::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect("/macros?notice=macro_deleted");
         Ok(())
@@ -135,7 +135,7 @@ pub async fn delete_macro(form: DeleteForm) -> Result<(), AppError> {
 pub async fn run_macro(form: RunMacroForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let outcome = macros::run_manually(
             &c.state.db,
             &c.state.sealer,

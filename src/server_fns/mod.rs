@@ -79,6 +79,7 @@ pub(crate) mod ctx {
             label: user.email.clone(),
             ip: client_ip().await,
             session,
+            role: Some(user.role),
         };
         Ok(Ctx {
             state,

@@ -11,7 +11,7 @@ use crate::types::{
 pub async fn load_webhooks(macro_id: i32) -> Result<Vec<WebhookView>, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         webhooks::list_for_macro(&c.state.db, macro_id).await
     })
     .await
@@ -28,7 +28,7 @@ pub async fn load_webhook_editor(
 ) -> Result<WebhookEditorView, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let sealer = c.state.sealer.clone();
         webhooks::editor(
             &c.state.db,
@@ -46,7 +46,7 @@ pub async fn load_webhook_editor(
 pub async fn save_webhook(form: WebhookForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = webhooks::save(&c.state.db, &c.state.sealer, &c.actor, &form).await?;
         leptos_axum::redirect(&format!("/webhooks/{id}?notice=webhook_saved"));
         Ok(())
@@ -58,7 +58,7 @@ pub async fn save_webhook(form: WebhookForm) -> Result<(), AppError> {
 pub async fn delete_webhook(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let macro_id =
             webhooks::delete(&c.state.db, &c.actor, &form.id, form.confirm.is_some()).await?;
         leptos_axum::redirect(&format!("/macros/{macro_id}?notice=webhook_deleted"));
@@ -73,7 +73,7 @@ pub async fn rotate_webhook_secret(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
     use crate::server::domain::parse_id;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         webhooks::rotate_secret(&c.state.db, &c.state.sealer, &c.actor, id).await?;
         leptos_axum::redirect(&format!("/webhooks/{id}?reveal=1&notice=secret_rotated"));
@@ -87,7 +87,7 @@ pub async fn rotate_webhook_secret(form: DeleteForm) -> Result<(), AppError> {
 pub async fn preview_webhook(id: i32, target: String) -> Result<WebhookTryView, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         webhooks::try_out(&c.state.db, &c.actor, id, &target, false).await
     })
     .await
@@ -99,7 +99,7 @@ pub async fn send_test_webhook(form: WebhookTryForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
     use crate::server::domain::parse_id;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
         let sent = webhooks::try_out(&c.state.db, &c.actor, id, &form.target, true).await?;
         c.state.signals.deliveries.notify_one();
@@ -116,7 +116,7 @@ pub async fn send_test_webhook(form: WebhookTryForm) -> Result<(), AppError> {
 pub async fn load_webhook_log(query: DeliveryQuery) -> Result<WebhookLogView, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         webhooks::log(&c.state.db, &query).await
     })
     .await
@@ -126,7 +126,7 @@ pub async fn load_webhook_log(query: DeliveryQuery) -> Result<WebhookLogView, Ap
 pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         webhooks::delivery(&c.state.db, id).await
     })
     .await
@@ -137,7 +137,7 @@ pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
 pub async fn resend_delivery(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
-    ctx::run(ctx::COMMUNITY_MANAGERS, |c| async move {
+    ctx::run(ctx::MANAGERS, |c| async move {
         let id: i64 = form
             .id
             .trim()

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
-    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param,
-    refresh_key, scope_param, show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
+    TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, scope_param,
+    show,
 };
 use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
@@ -21,10 +21,8 @@ pub fn FiltersPage() -> impl IntoView {
     view! {
         <Title text="Filters"/>
         <PageHeader title="Filters".to_string()>
-            <IfCommunityManager>
-                <a class=BUTTON href="/filters/new">"New user filter"</a>
-                <a class=BUTTON_SECONDARY href="/filters/new?scope=feedback">"New feedback filter"</a>
-            </IfCommunityManager>
+            <a class=BUTTON href="/filters/new">"New user filter"</a>
+            <a class=BUTTON_SECONDARY href="/filters/new?scope=feedback">"New feedback filter"</a>
         </PageHeader>
         <p class="mb-4 text-sm text-slate-600">"Saved sets of conditions over users or over feedback tickets. Filters guard listeners and automation, and pick what bulk runs and schedules act on."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -83,9 +81,7 @@ pub fn FilterPage() -> impl IntoView {
                     view! {
                         <Title text=p.filter.name.clone()/>
                         <PageHeader title=p.filter.name.clone()>
-                            <IfCommunityManager>
-                                <a class=BUTTON href=edit.clone()>"Edit filter"</a>
-                            </IfCommunityManager>
+                            <a class=BUTTON href=edit.clone()>"Edit filter"</a>
                         </PageHeader>
                         <section aria-label="Rule" class=format!("{CARD} mb-6")>
                             <p class="text-sm text-slate-500">{if feedback { "Tickets match when" } else { "Users match when" }}</p>
@@ -147,7 +143,7 @@ pub fn FilterPage() -> impl IntoView {
                                 </table>
                             </div>
                         })}
-                        {p.macros.clone().filter(|_| p.matching > 0).map(|macros| {
+                        {(p.matching > 0).then(|| p.macros.clone()).map(|macros| {
                             let (filter_id, matching, scope) = (p.filter.id, p.matching, p.filter.scope.clone());
                             view! { <BulkRunPanel filter_id matching scope macros/> }
                         })}

@@ -127,9 +127,7 @@ pub fn ProjectPage() -> impl IntoView {
                                 <IfCommunityManager>
                                     <NewTypeForm project_id=project.id/>
                                 </IfCommunityManager>
-                                <IfCommunityManager>
-                                    <SourceTable project_id=project.id sources=v.sources.clone()/>
-                                </IfCommunityManager>
+                                <SourceTable project_id=project.id sources=v.sources.clone()/>
                             </section>
                             <IfCommunityManager>
                                 <ProjectEditor project=Some(project.clone())/>

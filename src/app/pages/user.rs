@@ -25,7 +25,7 @@ pub fn UserPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 // Only community managers get calls (others get none, not an error).
-                let listener_calls = calls.await.ok().flatten();
+                let listener_calls = calls.await.ok();
                 show(data.await, |d| {
                     let u = d.user;
                     let user_id = u.id;
@@ -66,9 +66,7 @@ pub fn UserPage() -> impl IntoView {
                             let macros = d.macros.clone();
                             let user_id = u.id;
                             view! {
-                                <IfCommunityManager>
-                                    <RunMacroPanel user_id macros=macros.clone()/>
-                                </IfCommunityManager>
+                                <RunMacroPanel user_id macros=macros.clone()/>
                             }
                         })}
                         <div class="mt-6"><ExternalDataCard values=d.external_data/></div>

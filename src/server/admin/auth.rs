@@ -309,6 +309,7 @@ pub async fn sign_in(
         label: email.to_string(),
         ip: client.ip.clone(),
         session: None,
+        role: None,
     };
 
     let found = user::Entity::find()

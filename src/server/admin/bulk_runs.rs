@@ -50,6 +50,7 @@ pub async fn start(
     errors.into_result()?;
     let (filter, macro_id) = (filter.expect("checked"), macro_id.expect("checked"));
     let m = macro_in_scope(db, macro_id, filter.scope.as_str(), "macro_id").await?;
+    super::refuse_removal_to_project_managers(actor, m.removes())?;
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let Some(id) = runs::queue_bulk(&txn, actor, &m, &filter, Trigger::Bulk).await? else {
         return Err(AppError::field(

@@ -508,7 +508,7 @@ pub async fn preview(db: &impl ConnectionTrait, id: i32) -> Result<FilterPreview
             matching,
             sample: Vec::new(),
             tickets,
-            macros: None,
+            macros: Vec::new(),
         });
     }
     let page = users::page_where(
@@ -523,7 +523,7 @@ pub async fn preview(db: &impl ConnectionTrait, id: i32) -> Result<FilterPreview
         matching: page.total,
         sample: page.rows,
         tickets: Vec::new(),
-        macros: None,
+        macros: Vec::new(),
     })
 }
 
@@ -583,6 +583,33 @@ async fn name_taken(
     Ok(q.count(db).await? > 0)
 }
 
+/// Whether the filter picks whom a removal removes: the schedule filter of a macro that removes
+/// users, or the guard of a listener whose macro does (widening it widens the removal).
+async fn picks_for_a_removal(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
+    use crate::server::entities::{listener, macro_def};
+    let scheduled = macro_def::Entity::find()
+        .filter(macro_def::Column::ScheduleFilterId.eq(id))
+        .all(db)
+        .await?;
+    for m in &scheduled {
+        if crate::server::store::lookups::macro_of(m)?.removes() {
+            return Ok(true);
+        }
+    }
+    let guarded = listener::Entity::find()
+        .filter(listener::Column::FilterId.eq(id))
+        .all(db)
+        .await?;
+    for l in guarded {
+        if let Some(macro_id) = l.macro_id
+            && super::macro_removes(db, macro_id).await?
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Creates (empty `form.id`) or updates a filter; returns its id. A filter keeps the scope it
 /// was created with.
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
@@ -595,6 +622,9 @@ pub async fn save(
         "" => None,
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
     };
+    if let Some(f) = &existing {
+        super::refuse_removal_to_project_managers(actor, picks_for_a_removal(db, f.id).await?)?;
+    }
     let scope = match &existing {
         Some(f) => parse_scope(f.scope.as_str()),
         None => parse_scope(&form.scope),

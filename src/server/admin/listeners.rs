@@ -326,6 +326,17 @@ pub async fn save(
     {
         errors.absorb(e)?;
     }
+    // A listener that runs a removal, before or after the change, is a removal's to set.
+    let mut removes = false;
+    for id in [macro_id, existing.as_ref().and_then(|l| l.macro_id)]
+        .into_iter()
+        .flatten()
+    {
+        if macro_def::Entity::find_by_id(id).count(db).await? > 0 {
+            removes |= super::macro_removes(db, id).await?;
+        }
+    }
+    super::refuse_removal_to_project_managers(actor, removes)?;
     if let Some(id) = api_key_id
         && api_key::Entity::find_by_id(id).count(db).await? == 0
     {
@@ -386,6 +397,12 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
+    if let Some(macro_id) = existing.macro_id {
+        super::refuse_removal_to_project_managers(
+            actor,
+            super::macro_removes(db, macro_id).await?,
+        )?;
+    }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     listener::Entity::delete_by_id(id).exec(&txn).await?;
     audit_trail::record(

@@ -188,6 +188,13 @@ fn parse_form(
             Err(m) => errors.push(&field, m),
         }
     }
+    if form.remove_user.is_some() {
+        if scope == SCOPE_FEEDBACK {
+            errors.push("remove_user", "only a user macro removes a user");
+        } else if actions.last() != Some(&MacroAction::RemoveUser) {
+            actions.push(MacroAction::RemoveUser);
+        }
+    }
     if actions.is_empty() && errors.is_empty() {
         errors.push("actions", "add at least one action");
     }
@@ -251,13 +258,16 @@ fn parse_form(
         }
     };
     errors.into_result()?;
+    // Only a removal is counted on the dashboard (the option is shown only for one).
+    let include_on_dashboard =
+        actions.contains(&MacroAction::RemoveUser) && form.include_on_dashboard.is_some();
     Ok(ParsedMacro {
         name: name.to_string(),
         description: form.description.trim().to_string(),
         key: key.expect("checked"),
         actions,
         options: MacroOptions {
-            include_on_dashboard: !feedback_macro && form.include_on_dashboard.is_some(),
+            include_on_dashboard,
             show_in_user_actions: form.show_in_user_actions.is_some(),
             run_once_per_user: !feedback_macro && form.run_once_per_user.is_some(),
             suppress_confirmation: form.suppress_confirmation.is_some(),
@@ -408,8 +418,15 @@ pub async fn save(
         Some(m) => matching::parse_scope(m.scope.as_str()),
         None => matching::parse_scope(&form.scope),
     };
+    if let Some(m) = &existing {
+        super::refuse_removal_to_project_managers(
+            actor,
+            crate::server::store::lookups::macro_of(m)?.removes(),
+        )?;
+    }
     let external = tags::external_tags(db, scope).await?;
     let p = parse_form(form, scope, &teams, &external)?;
+    super::refuse_removal_to_project_managers(actor, p.actions.contains(&MacroAction::RemoveUser))?;
     let mut errors = FieldErrors::new();
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
@@ -504,6 +521,10 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let existing = find(db, id).await?;
+    super::refuse_removal_to_project_managers(
+        actor,
+        crate::server::store::lookups::macro_of(&existing)?.removes(),
+    )?;
     super::listeners::refuse_if_used(
         db,
         crate::server::entities::listener::Column::MacroId,
@@ -539,6 +560,10 @@ pub async fn set_schedule_enabled(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("macro {macro_id}")))?;
+    super::refuse_removal_to_project_managers(
+        actor,
+        crate::server::store::lookups::macro_of(&m)?.removes(),
+    )?;
     let Some(start) = m.schedule_starts_at else {
         return Err(AppError::field("id", "this macro has no schedule"));
     };
@@ -689,6 +714,7 @@ pub async fn run_manually(
 ) -> Result<RunOutcome, AppError> {
     let (macro_id, user_id) =
         manual_run(db, macro_id, ("user_id", user_id), SCOPE_USER, confirmed).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, macro_id).await?)?;
     runs::execute(db, sealer, actor, macro_id, user_id, Trigger::Manual).await
 }
 
@@ -768,6 +794,41 @@ mod tests {
                 .unwrap()
                 .contains("last action")
         );
+    }
+
+    #[test]
+    fn the_removal_option_comes_after_the_actions_once_and_only_on_users() {
+        let form = MacroForm {
+            name: "Forget".into(),
+            key: "forget".into(),
+            actions: vec![row(0, "add_comment", "bye")],
+            remove_user: Some("on".into()),
+            ..Default::default()
+        };
+        let p = parse_form(&form, SCOPE_USER, &teams(), &[]).unwrap();
+        assert_eq!(
+            p.actions,
+            vec![
+                MacroAction::AddComment { text: "bye".into() },
+                MacroAction::RemoveUser
+            ]
+        );
+        // Alone it is an action enough; a removal row as well is one removal.
+        for actions in [vec![], vec![row(0, "remove_user", "")]] {
+            let p = parse_form(
+                &MacroForm {
+                    actions,
+                    ..form.clone()
+                },
+                SCOPE_USER,
+                &teams(),
+                &[],
+            )
+            .unwrap();
+            assert_eq!(p.actions, vec![MacroAction::RemoveUser]);
+        }
+        let err = parse_form(&form, SCOPE_FEEDBACK, &teams(), &[]).unwrap_err();
+        assert!(err.field_message("remove_user").is_some(), "{err:?}");
     }
 
     #[test]

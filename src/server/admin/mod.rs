@@ -39,6 +39,35 @@ pub(crate) fn in_use(
     ))
 }
 
+/// Macros that remove users are the community managers': a project manager sees them but may
+/// not create, change, delete, schedule or run one, point a listener or a bulk run at one,
+/// change the filter that picks whom it removes, or change, reveal or resend its webhooks. The
+/// one check every such screen action makes (`removes`: whether what it touches, before or
+/// after the change, removes users). It fails closed: a manager acting (an actor with a user)
+/// whose role is not known is refused too; the product itself (no user) is not.
+pub(crate) fn refuse_removal_to_project_managers(
+    actor: &Actor,
+    removes: bool,
+) -> Result<(), crate::errors::AppError> {
+    let community_manager = actor.role == Some(crate::shared::definitions::Role::CommunityManager);
+    if removes && actor.user_id.is_some() && !community_manager {
+        return Err(crate::errors::AppError::Forbidden(
+            "only a community manager can change or run a macro that removes users".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether the macro `id` removes users.
+pub(crate) async fn macro_removes(
+    db: &impl sea_orm::ConnectionTrait,
+    id: i32,
+) -> Result<bool, crate::errors::AppError> {
+    Ok(crate::server::store::lookups::find_macro(db, id)
+        .await?
+        .removes())
+}
+
 /// The id of a record to delete, once the manager ticked the confirmation box.
 pub(crate) fn confirmed_deletion(
     id_input: &str,

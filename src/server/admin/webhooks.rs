@@ -589,6 +589,10 @@ pub async fn editor(
     let groups = group_names(db, m.scope.as_str()).await?;
     let mut secrets = Vec::new();
     if let (Some(w), Some((sealer, actor))) = (&existing, reveal) {
+        super::refuse_removal_to_project_managers(
+            actor,
+            crate::server::store::lookups::macro_of(&m)?.removes(),
+        )?;
         secrets = signing_secrets(w, sealer, Utc::now())
             .map_err(|e| AppError::internal(e))?
             .iter()
@@ -654,6 +658,7 @@ pub async fn save(
         None => parse_id(&form.macro_id).map_err(|m| AppError::field("macro_id", m))?,
     };
     let m = find_macro(db, macro_id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, m.id).await?)?;
     let external = tags::external_tags(db, m.scope.as_str()).await?;
     let stored = existing
         .as_ref()
@@ -761,6 +766,7 @@ pub async fn rotate_secret(
     id: i32,
 ) -> Result<(), AppError> {
     let w = find(db, id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
     let Some(current) = w.signing_secret.clone() else {
         return Err(AppError::BadRequest(
             "this webhook is not signed: switch signing on first".into(),
@@ -790,6 +796,7 @@ pub async fn delete(
 ) -> Result<i32, AppError> {
     let id = super::confirmed_deletion(id_input, confirmed)?;
     let w = find(db, id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let sealed = cancel_waiting(
         &txn,
@@ -824,6 +831,9 @@ pub async fn try_out(
 ) -> Result<WebhookTryView, AppError> {
     let w = find(db, id).await?;
     let m = find_macro(db, w.macro_id).await?;
+    if send {
+        super::refuse_removal_to_project_managers(actor, super::macro_removes(db, m.id).await?)?;
+    }
     let now = Utc::now();
     let target = target.trim();
     let (values, about) = if m.scope == SCOPE_FEEDBACK {
@@ -909,6 +919,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         AppError::Conflict("its webhook was deleted: there is nothing to resend it with".into())
     })?;
     let w = find(db, webhook_id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
     if !w.enabled {
         return Err(AppError::Conflict(format!(
             "the webhook {} is switched off ({}): save it to switch it on first",

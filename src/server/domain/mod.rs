@@ -21,6 +21,9 @@ pub struct Actor {
     pub ip: String,
     /// The id (a hash, never the token) of the admin session acting, when a manager acts.
     pub session: Option<String>,
+    /// The role of the manager acting on a screen; None for the product itself, a listener or
+    /// an external source (an API key's call is allowed by the key).
+    pub role: Option<Role>,
 }
 
 impl Actor {
@@ -30,6 +33,7 @@ impl Actor {
             label: label.to_string(),
             ip: String::new(),
             session: None,
+            role: None,
         }
     }
 }

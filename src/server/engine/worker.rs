@@ -429,6 +429,7 @@ async fn run_job(
         label: p.actor.clone(),
         ip: p.actor_ip.clone(),
         session: None,
+        role: None,
     };
     let ctx = RunContext {
         trigger: p.trigger,

@@ -255,6 +255,7 @@ pub async fn upload_users_csv(
         label: user.email.clone(),
         ip: ip.map(|Extension(ClientIp(ip))| ip).unwrap_or_default(),
         session: None,
+        role: Some(user.role),
     };
     let mut file: Option<(String, Vec<u8>)> = None;
     loop {

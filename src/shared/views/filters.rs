@@ -30,10 +30,9 @@ pub struct FilterPreview {
     pub sample: Vec<UserRow>,
     /// The first matching tickets, newest first (feedback filters).
     pub tickets: Vec<TicketRow>,
-    /// The macros of the filter's scope, (id, name), for the bulk action: only for community
-    /// managers (None for others). Loaded with the page, not by a resource of its own, so the
-    /// page hydrates from one answer.
-    pub macros: Option<Vec<(i32, String)>>,
+    /// The macros of the filter's scope, (id, name), for the bulk action. Loaded with the page,
+    /// not by a resource of its own, so the page hydrates from one answer.
+    pub macros: Vec<(i32, String)>,
 }
 
 /// One condition row of the filter form. `slot` is the row's position on the form (slots

@@ -1147,6 +1147,7 @@ fn listener_actor(l: &listener::Model, call: &InboundCall) -> Actor {
         label: format!("listener {}", l.key),
         ip: call.caller.to_string(),
         session: None,
+        role: None,
     }
 }
 

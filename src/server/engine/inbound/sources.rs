@@ -411,6 +411,7 @@ async fn create_claimed(
         label: format!("external source {}", s.name),
         ip: call.caller.to_string(),
         session: None,
+        role: None,
     };
     let ticket_id = crate::server::engine::writes::insert_ticket(&txn, &actor, new).await?;
     let reply = Reply {
