@@ -1730,6 +1730,40 @@ async fn feedback_filters_test_form_fields_and_external_data(app: TestApp) {
         err.field_message("rows.0").is_some() && err.field_message("rows.1").is_some(),
         "{err:?}"
     );
+    // A field the filters above read stays while they do: gone, its "ne 5" would match every
+    // ticket. Neither the group nor the field can be deleted under them.
+    use switchyard::server::admin::external_data;
+    use switchyard::types::{DataFieldForm, DataGroupForm};
+    let err =
+        external_data::delete_group(&app.db, &Actor::system("test"), &group.to_string(), true)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("use this data group")),
+        "{err:?}"
+    );
+    let err = external_data::save_group(
+        &app.db,
+        &Actor::system("test"),
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Jira".into(),
+            fields: vec![DataFieldForm {
+                slot: "0".into(),
+                label: "Issue key".into(),
+                parameter: "issueKey".into(),
+                kind: "string".into(),
+                favorite: None,
+            }],
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("use this field")),
+        "{err:?}"
+    );
+    assert_eq!(matching(&app, &[(data, "ne", "5")]).await, 1);
     let _ = b;
 }
 

@@ -224,6 +224,34 @@ fn parse_fields(rows: &[DataFieldForm], errors: &mut FieldErrors) -> Vec<ParsedF
     fields
 }
 
+/// The filters whose conditions read one of `fields` (external-data field ids), by name. A
+/// field deleted under a filter would make its negative conditions ("is not", "is empty")
+/// match everyone, so such a field stays until the filters stop reading it.
+async fn filters_reading(
+    db: &impl ConnectionTrait,
+    fields: &[i32],
+) -> Result<Vec<String>, AppError> {
+    if fields.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    for f in crate::server::entities::filter::Entity::find()
+        .all(db)
+        .await?
+    {
+        let reads = crate::server::engine::matching::definition_of(&f)?
+            .groups
+            .iter()
+            .flat_map(|g| &g.conditions)
+            .filter_map(|c| c.field.strip_prefix("data:")?.split_once(':'))
+            .any(|(_, id)| id.parse::<i32>().is_ok_and(|id| fields.contains(&id)));
+        if reads {
+            names.push(f.name);
+        }
+    }
+    Ok(names)
+}
+
 /// Saves a group's name and fields. Fields are matched by parameter; a field that holds values
 /// keeps its type (the values are stored in it) and can only be removed with them, which the
 /// editor says.
@@ -249,6 +277,20 @@ pub async fn save_group(
     // Reads what it then changes: on SQLite the write lock is taken first.
     let (txn, _gate) = crate::server::db::begin_write(db).await?;
     let old = fields_of(&txn, id).await?;
+    let dropped: Vec<i32> = old
+        .iter()
+        .filter(|o| !fields.iter().any(|f| f.parameter == o.parameter))
+        .map(|o| o.id)
+        .collect();
+    let readers = filters_reading(&txn, &dropped).await?;
+    if !readers.is_empty() {
+        return Err(super::in_use(
+            "filter",
+            &readers,
+            "field",
+            "change those filters before removing it",
+        ));
+    }
     for o in &old {
         let kept = fields.iter().find(|f| f.parameter == o.parameter);
         let held = data_value::Entity::find()
@@ -323,6 +365,16 @@ pub async fn delete_group(
         "data group",
     )
     .await?;
+    let fields: Vec<i32> = fields_of(db, id).await?.iter().map(|f| f.id).collect();
+    let readers = filters_reading(db, &fields).await?;
+    if !readers.is_empty() {
+        return Err(super::in_use(
+            "filter",
+            &readers,
+            "data group",
+            "change those filters before deleting it",
+        ));
+    }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     // Fields and their values go with the group (ON DELETE CASCADE).
     data_group::Entity::delete_by_id(id).exec(&txn).await?;
