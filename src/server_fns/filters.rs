@@ -22,7 +22,7 @@ pub async fn load_filter_preview(id: i32) -> Result<FilterPreview, AppError> {
     use crate::server::admin::macros;
     ctx::run(ctx::MANAGERS, |c| async move {
         let mut preview = filters::preview(&c.state.db, id).await?;
-        preview.macros = macros::list(&c.state.db, &preview.filter.scope)
+        preview.macros = macros::offered_to(&c.state.db, &c.actor, &preview.filter.scope)
             .await?
             .into_iter()
             .map(|m| (m.id, m.name))

@@ -149,6 +149,14 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         .count("SELECT id FROM users WHERE email = 'tess@example.com'")
         .await
         .to_string();
+    let app_cm = TestApp {
+        client: app.client.clone(),
+        base: app.base.clone(),
+        db: app.db.clone(),
+        settings: app.settings.clone(),
+        refusals: app.refusals.clone(),
+        sealer: app.sealer.clone(),
+    };
     let pm = TestApp {
         client: common::client(),
         ..app
@@ -241,6 +249,29 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
             .await,
         3
     );
+
+    // Removal macros are not offered to them to run, on a user's page or in bulk; the
+    // community manager gets both.
+    for (who, removal_offered) in [(&pm, false), (&app_cm, true)] {
+        let detail: switchyard::types::UserDetail = who
+            .call::<user_fns::LoadUserDetail>(&[("id", &tess)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        let preview: switchyard::types::FilterPreview = who
+            .call::<filter_fns::LoadFilterPreview>(&[("id", &filter)])
+            .await
+            .json()
+            .await
+            .unwrap();
+        let on_page: Vec<String> = detail.macros.iter().map(|m| m.0.to_string()).collect();
+        let in_bulk: Vec<String> = preview.macros.iter().map(|m| m.0.to_string()).collect();
+        for offered in [on_page, in_bulk] {
+            assert!(offered.contains(&points), "{offered:?}");
+            assert_eq!(offered.contains(&removal), removal_offered, "{offered:?}");
+        }
+    }
 
     // A removal macro: not made, changed, deleted, run, put on a listener or in a bulk run, its
     // webhooks left alone, and the filter that picks whom its listener may remove not widened.

@@ -371,6 +371,19 @@ pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroVie
         .collect()
 }
 
+/// The macros of a scope that `actor` may run (a removal only for those who may use one).
+pub async fn offered_to(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &str,
+) -> Result<Vec<MacroView>, AppError> {
+    let mut macros = list(db, scope).await?;
+    if !super::may_use_removals(actor) {
+        macros.retain(|m| !m.actions.contains(&MacroAction::RemoveUser));
+    }
+    Ok(macros)
+}
+
 pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<MacroView, AppError> {
     let teams = crate::server::store::lookups::team_refs(db).await?;
     let filters = filter_names(db).await?;

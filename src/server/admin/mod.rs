@@ -49,13 +49,19 @@ pub(crate) fn refuse_removal_to_project_managers(
     actor: &Actor,
     removes: bool,
 ) -> Result<(), crate::errors::AppError> {
-    let community_manager = actor.role == Some(crate::shared::definitions::Role::CommunityManager);
-    if removes && actor.user_id.is_some() && !community_manager {
+    if removes && !may_use_removals(actor) {
         return Err(crate::errors::AppError::Forbidden(
             "only a community manager can change or run a macro that removes users".into(),
         ));
     }
     Ok(())
+}
+
+/// Whether `actor` may change or run a macro that removes users (the rule above); the screens
+/// offer such a macro only to those who may.
+pub(crate) fn may_use_removals(actor: &Actor) -> bool {
+    actor.user_id.is_none()
+        || actor.role == Some(crate::shared::definitions::Role::CommunityManager)
 }
 
 /// Whether the macro `id` removes users.

@@ -251,7 +251,7 @@ pub async fn detail(
             created_at: format_time(&c.created_at),
         })
         .collect();
-    let macros = macros::list(db, matching::SCOPE_USER)
+    let macros = macros::offered_to(db, viewer, matching::SCOPE_USER)
         .await?
         .into_iter()
         .filter(|m| m.options.show_in_user_actions)
