@@ -165,6 +165,33 @@ pub fn client() -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Creates the project manager Pat Manager (`pm@example.com`) through the users screen,
+    /// as this app's signed-in community manager, and returns the same server with a client
+    /// of its own signed in as Pat.
+    pub async fn project_manager(&self) -> TestApp {
+        let res = self
+            .call::<switchyard::server_fns::users::SaveUser>(&[
+                ("form[email]", "pm@example.com"),
+                ("form[first_name]", "Pat"),
+                ("form[last_name]", "Manager"),
+                ("form[role]", "project_manager"),
+                ("form[password]", "pm password 123"),
+            ])
+            .await;
+        assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+        let pm = TestApp {
+            base: self.base.clone(),
+            db: self.db.clone(),
+            settings: self.settings.clone(),
+            client: client(),
+            refusals: self.refusals.clone(),
+            sealer: self.sealer.clone(),
+        };
+        let res = pm.sign_in_as("pm@example.com", "pm password 123").await;
+        assert_eq!(res.status(), 200, "the project manager signs in");
+        pm
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -131,14 +131,7 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         ])
         .await;
     assert!(res.status().is_success() || res.status().is_redirection());
-    app.call::<user_fns::SaveUser>(&[
-        ("form[email]", "pm@example.com"),
-        ("form[first_name]", "Pat"),
-        ("form[last_name]", "Manager"),
-        ("form[role]", "project_manager"),
-        ("form[password]", "pm password 123"),
-    ])
-    .await;
+    let pm = app.project_manager().await;
     app.call::<user_fns::SaveUser>(&[
         ("form[email]", "tess@example.com"),
         ("form[first_name]", "Tess"),
@@ -149,19 +142,6 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         .count("SELECT id FROM users WHERE email = 'tess@example.com'")
         .await
         .to_string();
-    let app_cm = TestApp {
-        client: app.client.clone(),
-        base: app.base.clone(),
-        db: app.db.clone(),
-        settings: app.settings.clone(),
-        refusals: app.refusals.clone(),
-        sealer: app.sealer.clone(),
-    };
-    let pm = TestApp {
-        client: common::client(),
-        ..app
-    };
-    pm.sign_in_as("pm@example.com", "pm password 123").await;
 
     // Every server function: refused (403) exactly when it is a community manager's. The
     // arguments fit every function's shape; what they name does not exist, so an allowed
@@ -252,7 +232,7 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
 
     // Removal macros are not offered to them to run, on a user's page or in bulk; the
     // community manager gets both.
-    for (who, removal_offered) in [(&pm, false), (&app_cm, true)] {
+    for (who, removal_offered) in [(&pm, false), (&app, true)] {
         let detail: switchyard::types::UserDetail = who
             .call::<user_fns::LoadUserDetail>(&[("id", &tess)])
             .await
@@ -815,22 +795,7 @@ async fn users_are_created_validated_edited_and_deleted(app: TestApp) {
 
 async fn project_managers_cannot_change_users(app: TestApp) {
     app.sign_in().await;
-    let res = app
-        .call::<user_fns::SaveUser>(&[
-            ("form[email]", "pm@example.com"),
-            ("form[first_name]", "Pat"),
-            ("form[last_name]", "Manager"),
-            ("form[role]", "project_manager"),
-            ("form[password]", "pm password 123"),
-        ])
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let pm = TestApp {
-        client: common::client(),
-        ..app
-    };
-    let res = pm.sign_in_as("pm@example.com", "pm password 123").await;
-    assert_eq!(res.status(), 200);
+    let pm = app.project_manager().await;
     assert_eq!(
         pm.get("/users").await.status(),
         200,
@@ -2361,26 +2326,7 @@ async fn opt_out_csv_is_for_community_managers_only(app: TestApp) {
     }
 
     // Project managers get neither the file nor the dashboard.
-    let res = app
-        .call::<user_fns::SaveUser>(&[
-            ("form[email]", "pm@example.com"),
-            ("form[first_name]", "Pat"),
-            ("form[last_name]", "Manager"),
-            ("form[role]", "project_manager"),
-            ("form[password]", "pm password 123"),
-        ])
-        .await;
-    assert_eq!(res.status(), 200);
-    let pm = TestApp {
-        client: common::client(),
-        ..app
-    };
-    assert_eq!(
-        pm.sign_in_as("pm@example.com", "pm password 123")
-            .await
-            .status(),
-        200
-    );
+    let pm = app.project_manager().await;
     let res = pm.get("/opt-out.csv").await;
     assert_eq!(res.status(), 403);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -2633,19 +2579,7 @@ async fn listener_log_filters_by_listener_status_user_and_pages(app: TestApp) {
     );
 
     // Project managers see the calls on the user page, and the log.
-    app.call::<user_fns::SaveUser>(&[
-        ("form[email]", "pm@example.com"),
-        ("form[first_name]", "Pat"),
-        ("form[last_name]", "Manager"),
-        ("form[role]", "project_manager"),
-        ("form[password]", "pm password 123"),
-    ])
-    .await;
-    let pm = TestApp {
-        client: common::client(),
-        ..app
-    };
-    pm.sign_in_as("pm@example.com", "pm password 123").await;
+    let pm = app.project_manager().await;
     let page = pm.get(&format!("/users/{jim}")).await;
     assert_eq!(page.status(), 200);
     assert!(
@@ -2844,31 +2778,12 @@ async fn pages_escape_every_text_and_carry_security_headers(app: TestApp) {
 /// screen nor on the dashboard nor on a user's page.
 async fn project_managers_see_no_audit_entries_anywhere(app: TestApp) {
     app.sign_in().await;
-    let res = app
-        .call::<user_fns::SaveUser>(&[
-            ("form[email]", "pm@example.com"),
-            ("form[first_name]", "Pat"),
-            ("form[last_name]", "Manager"),
-            ("form[role]", "project_manager"),
-            ("form[password]", "pm password 123"),
-        ])
-        .await;
-    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let pm = app.project_manager().await;
     let pm_id = app
         .count("SELECT id FROM users WHERE email = 'pm@example.com'")
         .await;
     let cm_dashboard = app.get("/").await.text().await.unwrap();
     assert!(cm_dashboard.contains("Recent activity"));
-    let pm = TestApp {
-        client: common::client(),
-        ..app
-    };
-    assert_eq!(
-        pm.sign_in_as("pm@example.com", "pm password 123")
-            .await
-            .status(),
-        200
-    );
     let dashboard = pm.get("/").await.text().await.unwrap();
     assert!(!dashboard.contains("Recent activity"), "dashboard");
     assert!(!dashboard.contains("user.created"), "dashboard");
