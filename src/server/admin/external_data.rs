@@ -224,15 +224,16 @@ fn parse_fields(rows: &[DataFieldForm], errors: &mut FieldErrors) -> Vec<ParsedF
     fields
 }
 
-/// The filters whose conditions read one of `fields` (external-data field ids), by name. A
-/// field deleted under a filter would make its negative conditions ("is not", "is empty")
-/// match everyone, so such a field stays until the filters stop reading it.
-async fn filters_reading(
+/// Refuses to remove `fields` (external-data field ids, of the `what` removed) while a filter
+/// reads one: gone, the filter's negative conditions ("is not", "is empty") would match
+/// everyone. The refusal names the filters.
+async fn refuse_if_filters_read(
     db: &impl ConnectionTrait,
     fields: &[i32],
-) -> Result<Vec<String>, AppError> {
+    what: &str,
+) -> Result<(), AppError> {
     if fields.is_empty() {
-        return Ok(Vec::new());
+        return Ok(());
     }
     let mut names = Vec::new();
     for f in crate::server::entities::filter::Entity::find()
@@ -249,7 +250,15 @@ async fn filters_reading(
             names.push(f.name);
         }
     }
-    Ok(names)
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err(super::in_use(
+        "filter",
+        &names,
+        what,
+        "change those filters before removing it",
+    ))
 }
 
 /// Saves a group's name and fields. Fields are matched by parameter; a field that holds values
@@ -282,15 +291,7 @@ pub async fn save_group(
         .filter(|o| !fields.iter().any(|f| f.parameter == o.parameter))
         .map(|o| o.id)
         .collect();
-    let readers = filters_reading(&txn, &dropped).await?;
-    if !readers.is_empty() {
-        return Err(super::in_use(
-            "filter",
-            &readers,
-            "field",
-            "change those filters before removing it",
-        ));
-    }
+    refuse_if_filters_read(&txn, &dropped, "field").await?;
     for o in &old {
         let kept = fields.iter().find(|f| f.parameter == o.parameter);
         let held = data_value::Entity::find()
@@ -366,15 +367,7 @@ pub async fn delete_group(
     )
     .await?;
     let fields: Vec<i32> = fields_of(db, id).await?.iter().map(|f| f.id).collect();
-    let readers = filters_reading(db, &fields).await?;
-    if !readers.is_empty() {
-        return Err(super::in_use(
-            "filter",
-            &readers,
-            "data group",
-            "change those filters before deleting it",
-        ));
-    }
+    refuse_if_filters_read(db, &fields, "data group").await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     // Fields and their values go with the group (ON DELETE CASCADE).
     data_group::Entity::delete_by_id(id).exec(&txn).await?;
