@@ -332,8 +332,9 @@ pub async fn save(
         .into_iter()
         .flatten()
     {
-        if macro_def::Entity::find_by_id(id).count(db).await? > 0 {
-            removes |= super::macro_removes(db, id).await?;
+        // A macro that is gone was already named in the errors above.
+        if let Some(m) = macro_def::Entity::find_by_id(id).one(db).await? {
+            removes |= crate::server::store::lookups::macro_of(&m)?.removes();
         }
     }
     super::refuse_removal_to_project_managers(actor, removes)?;

@@ -658,7 +658,10 @@ pub async fn save(
         None => parse_id(&form.macro_id).map_err(|m| AppError::field("macro_id", m))?,
     };
     let m = find_macro(db, macro_id).await?;
-    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, m.id).await?)?;
+    super::refuse_removal_to_project_managers(
+        actor,
+        crate::server::store::lookups::macro_of(&m)?.removes(),
+    )?;
     let external = tags::external_tags(db, m.scope.as_str()).await?;
     let stored = existing
         .as_ref()
@@ -832,7 +835,10 @@ pub async fn try_out(
     let w = find(db, id).await?;
     let m = find_macro(db, w.macro_id).await?;
     if send {
-        super::refuse_removal_to_project_managers(actor, super::macro_removes(db, m.id).await?)?;
+        super::refuse_removal_to_project_managers(
+            actor,
+            crate::server::store::lookups::macro_of(&m)?.removes(),
+        )?;
     }
     let now = Utc::now();
     let target = target.trim();
