@@ -1243,7 +1243,15 @@ impl Person {
             let han: Vec<char> = "王李张刘陈杨黄赵周吴小明伟芳娜静秀英敏".chars().collect();
             let mut han_word =
                 |len: usize| -> String { (0..len).map(|_| han[next(han.len())]).collect() };
-            (han_word(2), han_word(2), han_word(2))
+            let (first, last) = (han_word(2), han_word(2));
+            // The new name must differ, or the edit changes no name and leaves no alias.
+            let new_first = loop {
+                let w = han_word(2);
+                if w != first {
+                    break w;
+                }
+            };
+            (first, last, new_first)
         } else {
             (
                 word(5, true),
