@@ -29,33 +29,18 @@ pub async fn load_macros(scope: String) -> Result<Vec<MacroView>, AppError> {
 pub async fn load_macro_form(
     id: Option<i32>,
     scope: String,
+    preset: String,
 ) -> Result<(Option<MacroView>, MacroFormOptions), AppError> {
     use super::ctx;
-    use crate::server::admin::{filters, macros};
+    use crate::server::admin::macros;
     use crate::server::engine::matching;
-    use crate::server::engine::tags;
     ctx::run(ctx::MANAGERS, |c| async move {
         let m = match id {
             Some(id) => Some(macros::get(&c.state.db, id).await?),
             None => None,
         };
         let scope = matching::parse_scope(m.as_ref().map(|m| m.scope.as_str()).unwrap_or(&scope));
-        let options = MacroFormOptions {
-            scope: scope.to_string(),
-            teams: crate::server::store::lookups::team_refs(&c.state.db).await?,
-            filters: filters::names(&c.state.db, scope).await?,
-            tags: tags::CATALOGUE
-                .iter()
-                .filter(|(_, _, scopes)| scopes.contains(&scope))
-                .map(|(t, what, _)| (t.to_string(), what.to_string()))
-                .chain(
-                    tags::external_tags(&c.state.db, scope)
-                        .await?
-                        .into_iter()
-                        .map(|t| (t, "external data".to_string())),
-                )
-                .collect(),
-        };
+        let options = macros::form_options(&c.state.db, scope, &preset).await?;
         Ok((m, options))
     })
     .await
@@ -111,7 +96,7 @@ pub async fn save_macro(form: MacroForm) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::macros;
     ctx::run(ctx::MANAGERS, |c| async move {
-        macros::save(&c.state.db, &c.actor, &form).await?;
+        macros::save(&c.state.db, &c.state.sealer, &c.actor, &form).await?;
         leptos_axum::redirect("/macros?notice=macro_saved");
         Ok(())
     })

@@ -100,6 +100,20 @@ impl AppError {
         }
     }
 
+    /// The same error with each field named inside `group` (`url` becomes `webhook.url`), for
+    /// a form nested in another.
+    pub fn prefixed(self, group: &str) -> Self {
+        match self {
+            AppError::Validation(errors) => AppError::Validation(
+                errors
+                    .into_iter()
+                    .map(|e| FieldError::new(format!("{group}.{}", e.field), e.message))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// Log an unexpected failure with its cause and where it happened (the caller's file and
     /// line: call it directly or in a closure, since through a function pointer the place is
     /// lost), and return the opaque error.

@@ -930,6 +930,7 @@ pub(crate) async fn feedback_macro(
     use switchyard::types::{MacroActionForm, MacroForm};
     macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             name: format!("Macro {key}"),
@@ -1456,6 +1457,7 @@ async fn feedback_macros_run_manually_in_bulk_and_by_automation(app: TestApp) {
     // Bad actions are named; a user action does not belong in a feedback macro.
     let err = switchyard::server::admin::macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             name: "Bad".into(),
@@ -1803,6 +1805,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     // A schedule needs a filter of its own scope and a start; the end comes after the start.
     let err = macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             name: "x".into(),
@@ -1836,6 +1839,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let adas = saved_filter(&app, "user", "Ada", &[("email", "starts_with", "ada@")]).await;
     macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             name: "Weekly point".into(),
@@ -1920,6 +1924,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let later = start + Duration::days(3);
     macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             id: once.to_string(),
@@ -1995,6 +2000,7 @@ async fn schedules_run_once_per_occurrence_and_can_be_switched_off(app: TestApp)
     let cleanup = start + Duration::days(10);
     macros::save(
         &app.db,
+        &app.sealer,
         &Actor::system("test"),
         &MacroForm {
             name: "Forget inactive testers".into(),

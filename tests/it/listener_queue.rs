@@ -445,6 +445,7 @@ async fn bulk_runs_queue_every_matching_user_and_report_progress(app: TestApp) {
     .unwrap();
     let removal = macros::save(
         &app.db,
+        &app.sealer,
         &actor,
         &MacroForm {
             name: "Remove".into(),

@@ -231,6 +231,7 @@ async fn seed_other_kinds(app: &common::TestApp, seeded: &common::Seeded) {
     .unwrap();
     let close = switchyard::server::admin::macros::save(
         &app.db,
+        &app.sealer,
         &actor,
         &switchyard::types::MacroForm {
             name: "Close".into(),

@@ -175,6 +175,7 @@ async fn member(app: &TestApp, email: &str, first: &str, last: &str) -> i32 {
 async fn user_macro(app: &TestApp, key: &str, actions: &[(&str, &str)]) -> i32 {
     macros::save(
         &app.db,
+        &app.sealer,
         &actor(),
         &MacroForm {
             name: format!("Macro {key}"),
@@ -2338,6 +2339,140 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
 
 /// Runs each scenario on SQLite and PostgreSQL, with 127.0.0.1 allow-listed (or not), a
 /// short retry schedule, and the background sender off (the tests drain the queue).
+/// The macro editor's *Trigger webhooks* box: a webhook filled in beside a new macro is saved
+/// with it through the editor's own server function, all or nothing; runs send it while the
+/// box is ticked and keep it unsent (not deleted) while it is not; an edit may add another or
+/// leave the fields empty.
+async fn the_macro_editor_saves_its_webhook_with_it_and_the_box_decides_sending(app: TestApp) {
+    use switchyard::server_fns::macros::SaveMacro;
+    app.sign_in().await;
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let kim = member(&app, "kim@example.com", "Kim", "Lee").await;
+    let url = format!("{base}/slack");
+    let new_macro = |key: &'static str, url: String| {
+        vec![
+            ("form[name]", "Escalate".to_string()),
+            ("form[key]", key.to_string()),
+            ("form[scope]", "user".into()),
+            ("form[actions][0][slot]", "0".into()),
+            ("form[actions][0][kind]", "adjust_score".into()),
+            ("form[actions][0][value]", "1".into()),
+            ("form[trigger_webhooks]", "on".into()),
+            ("form[webhook][name]", "Tell Slack".into()),
+            ("form[webhook][method]", "POST".into()),
+            ("form[webhook][content_type]", "json".into()),
+            ("form[webhook][url]", url),
+            (
+                "form[webhook][body]",
+                "{\"text\": \"((user.first_name)) escalated\"}".into(),
+            ),
+        ]
+    };
+    let pairs = |v: &[(&'static str, String)]| -> Vec<(&'static str, String)> { v.to_vec() };
+    let send = |v: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let borrowed: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call::<SaveMacro>(&borrowed).await
+        }
+    };
+    // A bad address in the webhook fields: the error names the webhook's field, and neither
+    // the macro nor the webhook is written.
+    let res = send(new_macro("escalate", "ftp://example.com/x".into())).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("webhook.url"), "{body}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM macros").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
+    // Ticked with empty fields on a new macro: the webhook's name and URL are asked for.
+    let mut blank = new_macro("escalate", String::new());
+    blank.retain(|(k, _)| !k.starts_with("form[webhook]"));
+    let res = send(blank).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("webhook.name") && body.contains("webhook.url"),
+        "{body}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM macros").await, 0);
+    // Filled in: both saved, in one go.
+    let res = send(new_macro("escalate", url.clone())).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let m = app
+        .count("SELECT id FROM macros WHERE key = 'escalate'")
+        .await as i32;
+    let hooks = webhooks::list_for_macro(&app.db, m).await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert_eq!(
+        (hooks[0].name.as_str(), hooks[0].url.as_str()),
+        ("Tell Slack", url.as_str())
+    );
+    let view = macros::get(&app.db, m).await.unwrap();
+    assert!(view.trigger_webhooks);
+    assert_eq!(view.webhook_count, 1);
+    assert_eq!(view.steps.last().unwrap(), "Send webhook Tell Slack");
+    receiver.answer(200, vec![], "{}");
+    runs::execute(&app.db, &sealer, &actor(), m, kim, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        String::from_utf8_lossy(&seen[0].body),
+        "{\"text\": \"Kim escalated\"}"
+    );
+    // Edited with the box unticked: kept, not sent, and the macro says so.
+    let mut edit = new_macro("escalate", String::new());
+    edit.retain(|(k, _)| !k.starts_with("form[webhook]") && *k != "form[trigger_webhooks]");
+    edit.push(("form[id]", m.to_string()));
+    let res = send(pairs(&edit)).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let view = macros::get(&app.db, m).await.unwrap();
+    assert!(!view.trigger_webhooks);
+    assert_eq!(view.webhook_count, 1);
+    assert!(
+        view.steps.last().unwrap().contains("not sent"),
+        "{:?}",
+        view.steps
+    );
+    runs::execute(&app.db, &sealer, &actor(), m, kim, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    assert_eq!(receiver.seen().len(), 1, "nothing sent while unticked");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        1
+    );
+    // Ticked again with empty fields: nothing added, and runs send again.
+    edit.push(("form[trigger_webhooks]", "on".into()));
+    let res = send(pairs(&edit)).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    assert_eq!(webhooks::list_for_macro(&app.db, m).await.unwrap().len(), 1);
+    runs::execute(&app.db, &sealer, &actor(), m, kim, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    assert_eq!(receiver.seen().len(), 2);
+    // And one more webhook added from the same form.
+    edit.extend([
+        ("form[webhook][name]", "Tell Jira".to_string()),
+        ("form[webhook][method]", "PUT".into()),
+        ("form[webhook][url]", format!("{base}/jira")),
+    ]);
+    let res = send(pairs(&edit)).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let names: Vec<String> = webhooks::list_for_macro(&app.db, m)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    assert_eq!(names, ["Tell Slack", "Tell Jira"]);
+}
+
 macro_rules! scenarios {
     ($allow:expr => $($name:ident),* $(,)?) => {
         $(
@@ -2373,6 +2508,7 @@ scenarios!(true =>
     timeouts_retry_big_answers_are_cut_and_a_host_gets_its_rate,
     erasure_leaves_no_form_of_the_person_anywhere,
     listeners_sources_tickets_mail_and_timeouts_keep_nothing_either,
+    the_macro_editor_saves_its_webhook_with_it_and_the_box_decides_sending,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

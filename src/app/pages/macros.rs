@@ -6,13 +6,21 @@ use crate::app::components::{
     TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, scope_param,
     show,
 };
+use crate::app::pages::WebhookFields;
 use crate::server_fns::macros::{
     DeleteMacro, SaveMacro, ToggleSchedule, load_macro_form, load_macros,
 };
 use crate::shared::vocab::{ActionKind, Scope};
 use crate::types::{
     MACRO_ACTION_ROWS, MacroAction, MacroFormOptions, MacroView, SCHEDULE_FREQUENCIES, TeamRef,
+    WEBHOOK_PRESETS,
 };
+
+/// The webhook preset a "Start from" link chose (`?preset=`), or "".
+fn preset_param() -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = leptos_router::hooks::use_query_map();
+    move || query.read().get("preset").unwrap_or_default()
+}
 
 fn frequency_label(key: &str) -> &'static str {
     SCHEDULE_FREQUENCIES
@@ -146,9 +154,10 @@ pub fn MacrosPage() -> impl IntoView {
 #[component]
 pub fn NewMacroPage() -> impl IntoView {
     let scope = scope_param();
+    let preset = preset_param();
     let data = Resource::new(
-        move || (refresh_key(), scope()),
-        |(_, scope)| load_macro_form(None, scope),
+        move || (refresh_key(), scope(), preset()),
+        |(_, scope, preset)| load_macro_form(None, scope, preset),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -169,9 +178,10 @@ pub fn NewMacroPage() -> impl IntoView {
 #[component]
 pub fn MacroPage() -> impl IntoView {
     let id = id_param();
+    let preset = preset_param();
     let data = Resource::new(
-        move || (refresh_key(), id()),
-        |(_, id)| load_macro_form(Some(id), String::new()),
+        move || (refresh_key(), id(), preset()),
+        |(_, id, preset)| load_macro_form(Some(id), String::new(), preset),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -312,6 +322,15 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
         .unwrap_or_default();
     let schedule_on = schedule.as_ref().is_none_or(|s| s.enabled);
     let frequency_error = field_error(error, "schedule_frequency");
+    let webhook_count = current.as_ref().map(|m| m.webhook_count).unwrap_or(0);
+    let triggers = !options.webhook_draft.is_blank()
+        || current
+            .as_ref()
+            .is_some_and(|m| m.trigger_webhooks && m.webhook_count > 0);
+    let preset_base = match &current {
+        Some(m) => format!("/macros/{}?", m.id),
+        None => format!("/macros/new?scope={}&", options.scope),
+    };
     view! {
         <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
             <FormAlert error/>
@@ -377,6 +396,30 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                     </fieldset>
                 }.into_any()
             }}
+            // Ticking Trigger webhooks reveals a webhook's fields (CSS only, as for removal).
+            <fieldset class="grid grid-cols-[auto_1fr] gap-x-2">
+                <legend class="mb-2 text-sm font-semibold">"Webhooks"</legend>
+                <input id="f-trigger_webhooks" type="checkbox" name="form[trigger_webhooks]" checked=triggers aria-describedby="f-trigger_webhooks-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                <label for="f-trigger_webhooks" class="text-sm font-medium">"Trigger webhooks"</label>
+                <p id="f-trigger_webhooks-what" class="col-start-2 text-sm text-slate-600">{if feedback {
+                    "After the actions, each run sends a web request (to Slack, Jira or any address) rendered for its ticket; failed requests are retried and every attempt is logged."
+                } else {
+                    "After the actions, each run sends a web request (to Slack, Jira or any address) rendered for its user; failed requests are retried and every attempt is logged."
+                }}</p>
+                <div class="col-span-2 mt-3 hidden min-w-0 space-y-4 border-l-2 border-indigo-200 pl-4 peer-checked:block">
+                    {(webhook_count > 0).then(|| view! {
+                        <p class="text-sm text-slate-700">{format!("This macro sends {webhook_count} {} (listed under the form). Fill in the fields below to add one more, or leave them empty.", if webhook_count == 1 { "webhook" } else { "webhooks" })}</p>
+                    })}
+                    <p class="flex flex-wrap items-center gap-2 text-sm">
+                        <span class="text-slate-600">"Start from:"</span>
+                        {WEBHOOK_PRESETS.iter().map(|(key, label)| view! {
+                            <a class=LINK href=format!("{preset_base}preset={key}")>{*label}</a>
+                        }).collect_view()}
+                        <span class="text-xs text-slate-500">"(reloads the form)"</span>
+                    </p>
+                    <WebhookFields form=options.webhook_draft.clone() tags=options.tags.clone() groups=options.groups.clone() feedback error nested=true/>
+                </div>
+            </fieldset>
             {feedback.then(|| view! {
                 <fieldset class="space-y-3">
                     <legend class="mb-2 text-sm font-semibold">"Automation"</legend>

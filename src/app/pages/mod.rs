@@ -43,5 +43,5 @@ pub use teams::TeamsPage;
 pub use user::UserPage;
 pub use user_edit::{EditUserPage, NewUserPage};
 pub use users::UsersPage;
-pub(crate) use webhooks::MacroWebhooks;
 pub use webhooks::{DeliveryPage, NewWebhookPage, WebhookLogPage, WebhookPage};
+pub(crate) use webhooks::{MacroWebhooks, WebhookFields};

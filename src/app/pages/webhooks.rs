@@ -9,9 +9,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, show,
+    TABLE, TD, TH, action_error, capitalise, field_error, id_param, refresh_key, show,
     textarea_text,
 };
+use crate::errors::AppError;
 use crate::server_fns::webhooks::{
     DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
     load_delivery, load_webhook_editor, load_webhook_log, load_webhooks, preview_webhook,
@@ -196,8 +197,7 @@ fn insert_at(value: &str, at: u32, text: &str) -> (String, u32) {
     (spliced, (at + text.encode_utf16().count()) as u32)
 }
 
-/// The tag picker inserts `((tag))` at the cursor of the field that last had the focus
-/// (hydrated); without JavaScript the list is there to copy from.
+/// The webhook page's editor: the webhook's fields, saved on their own.
 #[component]
 fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
     let action = ServerAction::<SaveWebhook>::new();
@@ -224,6 +224,59 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 .unwrap_or_default(),
         },
         None => editor.draft.clone(),
+    };
+    let email = form.kind == "email";
+    view! {
+        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
+            <FormAlert error/>
+            <input type="hidden" name="form[id]" value=form.id.clone()/>
+            <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
+            <input type="hidden" name="form[kind]" value=if email { "email" } else { "http" }/>
+            <WebhookFields form tags=options.tags.clone() groups=options.groups.clone() feedback=options.scope == "feedback" error nested=false/>
+            <div class="flex flex-wrap gap-2">
+                <button type="submit" class=BUTTON>{if email { "Save email" } else { "Save webhook" }}</button>
+                <a class=BUTTON_SECONDARY href=format!("/macros/{}", options.macro_id)>"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// A webhook's (or email's) fields: on the webhook page (`nested` false: `form[url]` …) or
+/// inside the macro editor (`nested`: `form[webhook][url]` …, errors named `webhook.url` …).
+/// The tag picker inserts `((tag))` at the cursor of the field that last had the focus
+/// (hydrated); without JavaScript the list is there to copy from.
+#[component]
+pub fn WebhookFields(
+    form: WebhookForm,
+    tags: Vec<(String, String)>,
+    groups: Vec<(i32, String)>,
+    feedback: bool,
+    error: Signal<Option<AppError>>,
+    nested: bool,
+) -> impl IntoView {
+    let name = move |field: &str| {
+        if nested {
+            format!("form[webhook][{field}]")
+        } else {
+            format!("form[{field}]")
+        }
+    };
+    let id = move |field: &str| {
+        if nested {
+            format!("f-webhook-{field}")
+        } else {
+            format!("f-{field}")
+        }
+    };
+    let err = move |field: &str| {
+        field_error(
+            error,
+            if nested {
+                format!("webhook.{field}")
+            } else {
+                field.to_string()
+            },
+        )
     };
     let url_ref = NodeRef::<leptos::html::Input>::new();
     let headers_ref = NodeRef::<leptos::html::Textarea>::new();
@@ -273,116 +326,118 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             }
         }
     };
-    let groups = options.groups.clone();
     let chosen_group = form.capture_group_id.clone();
-    let tags = options.tags.clone();
-    let tags_list = options.tags.clone();
+    let tags_list = tags.clone();
     let method = form.method.clone();
     let content_type = form.content_type.clone();
-    let headers_error = field_error(error, "headers");
-    let body_error = field_error(error, "body");
-    let group_error = field_error(error, "capture_group_id");
+    let (name_error, url_error, subject_error, to_error) = (
+        err("name"),
+        err("url"),
+        err("email_subject"),
+        err("email_to"),
+    );
+    let headers_error = err("headers");
+    let body_error = err("body");
+    let group_error = err("capture_group_id");
     let email = form.kind == "email";
-    let feedback = options.scope == "feedback";
     let http_fields = (!email).then(|| view! {
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <div>
-                    <label for="f-method" class=LABEL>"Web request"</label>
-                    <select id="f-method" name="form[method]" class=INPUT>
+                    <label for=id("method") class=LABEL>"Web request"</label>
+                    <select id=id("method") name=name("method") class=INPUT>
                         {WEBHOOK_METHODS.iter().map(|m| view! { <option value=*m selected=method == *m>{*m}</option> }).collect_view()}
                     </select>
                 </div>
                 <div>
-                    <label for="f-content-type" class=LABEL>"Content type"</label>
-                    <select id="f-content-type" name="form[content_type]" class=INPUT>
+                    <label for=id("content-type") class=LABEL>"Content type"</label>
+                    <select id=id("content-type") name=name("content_type") class=INPUT>
                         <option value="json" selected=content_type != "form">"JSON"</option>
                         <option value="form" selected=content_type == "form">"Form"</option>
                     </select>
                 </div>
             </div>
             <div>
-                <label for="f-url" class=LABEL>"URL"</label>
-                <input id="f-url" node_ref=url_ref name="form[url]" value=form.url.clone() required=true autocomplete="off" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(0)
-                    aria-invalid=move || field_error(error, "url").get().is_some().then_some("true")/>
-                {move || field_error(error, "url").get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("URL {}.", e)}</p> })}
+                <label for=id("url") class=LABEL>"URL"</label>
+                <input id=id("url") node_ref=url_ref name=name("url") value=form.url.clone() required=!nested autocomplete="off" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(0)
+                    aria-invalid=move || url_error.get().is_some().then_some("true")/>
+                {move || url_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("URL {}.", e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">"Tags in the address are URL-encoded. Private, loopback and link-local addresses are refused unless the settings allow them."</p>
             </div>
             <div>
-                <label for="f-headers" class=LABEL>"Headers"</label>
-                <textarea id="f-headers" node_ref=headers_ref name="form[headers]" rows="3" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(1)
+                <label for=id("headers") class=LABEL>"Headers"</label>
+                <textarea id=id("headers") node_ref=headers_ref name=name("headers") rows="3" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(1)
                     aria-invalid=move || headers_error.get().is_some().then_some("true")>{textarea_text(form.headers.clone())}</textarea>
                 {move || headers_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Headers: {}.", e)}</p> })}
                 <p class="mt-1 text-xs text-slate-500">"One per line, as Name: value. Values of Authorization and other secret headers are shown masked; leave the mask to keep the stored value."</p>
             </div>
     });
     let email_fields = email.then(|| view! {
-            <TextField label="To" name="form[email_to]" value=form.email_to.clone() kind="email" autocomplete="off"
-                hint=if feedback { "Empty: the ticket's submitter. Or one fixed address." } else { "Empty: the user the macro runs on. Or one fixed address." }
-                error=field_error(error, "email_to")/>
             <div>
-                <label for="f-subject" class=LABEL>"Subject"</label>
-                <input id="f-subject" node_ref=url_ref name="form[email_subject]" value=form.email_subject.clone() required=true autocomplete="off" class=INPUT on:focus=move |_| last_field.set(0)
-                    aria-invalid=move || field_error(error, "email_subject").get().is_some().then_some("true")/>
-                {move || field_error(error, "email_subject").get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Subject {}.", e)}</p> })}
+                <label for=id("email-to") class=LABEL>"To"</label>
+                <input id=id("email-to") type="email" name=name("email_to") value=form.email_to.clone() autocomplete="off" class=INPUT
+                    aria-invalid=move || to_error.get().is_some().then_some("true")/>
+                <p class="mt-1 text-xs text-slate-500">{if feedback { "Empty: the ticket's submitter. Or one fixed address." } else { "Empty: the user the macro runs on. Or one fixed address." }}</p>
+                {move || to_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("To {}.", e)}</p> })}
+            </div>
+            <div>
+                <label for=id("subject") class=LABEL>"Subject"</label>
+                <input id=id("subject") node_ref=url_ref name=name("email_subject") value=form.email_subject.clone() required=true autocomplete="off" class=INPUT on:focus=move |_| last_field.set(0)
+                    aria-invalid=move || subject_error.get().is_some().then_some("true")/>
+                {move || subject_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Subject {}.", e)}</p> })}
             </div>
     });
     view! {
-        <ActionForm action=action attr:class=format!("{CARD} space-y-5")>
-            <FormAlert error/>
-            <input type="hidden" name="form[id]" value=form.id.clone()/>
-            <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
-            <input type="hidden" name="form[kind]" value=if email { "email" } else { "http" }/>
-            <TextField label="Name" name="form[name]" value=form.name.clone() required=true autocomplete="off" error=field_error(error, "name")/>
-            {http_fields}
-            {email_fields}
+        <div>
+            <label for=id("name") class=LABEL>"Name"</label>
+            <input id=id("name") name=name("name") value=form.name.clone() required=!nested autocomplete="off" class=INPUT
+                aria-invalid=move || name_error.get().is_some().then_some("true")/>
+            {move || name_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Name {}.", e)}</p> })}
+        </div>
+        {http_fields}
+        {email_fields}
+        <div>
+            <label for=id("body") class=LABEL>{if email { "Text" } else { "Body" }}</label>
+            <textarea id=id("body") node_ref=body_ref name=name("body") rows="10" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(2)
+                aria-invalid=move || body_error.get().is_some().then_some("true")>{textarea_text(form.body.clone())}</textarea>
+            {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("{} {}.", if email { "Text" } else { "Body" }, e)}</p> })}
+            <p class="mt-1 text-xs text-slate-500">{if email { "Plain text; tags are filled in as they are." } else { "Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header." }}</p>
+        </div>
+        // The picker needs JavaScript: it shows once the page is hydrated.
+        <div class="flex flex-wrap items-end gap-2" class:hidden=move || !hydrated.get()>
+            <div class="min-w-0">
+                <label for=id("tag") class=LABEL>"Dynamic tag"</label>
+                <select id=id("tag") class=format!("{INPUT} max-w-full") on:change=move |ev| chosen_tag.set(event_target_value(&ev))>
+                    <option value="">"— choose a tag —"</option>
+                    {tags.into_iter().map(|(t, what)| view! { <option value=t.clone()>{format!("(({t})) {what}")}</option> }).collect_view()}
+                </select>
+            </div>
+            <button type="button" class=BUTTON_SECONDARY on:click=insert>"Insert tag"</button>
+        </div>
+        <details class="text-xs text-slate-600">
+            <summary class="cursor-pointer">"Every dynamic tag of this macro's scope, e.g. ((user.first_name))"</summary>
+            <ul class="mt-1 grid grid-cols-1 gap-x-4 sm:grid-cols-2">
+                {tags_list.into_iter().map(|(t, what)| view! { <li><code class="font-mono">{format!("(({t}))")}</code> " " {what}</li> }).collect_view()}
+            </ul>
+        </details>
+        <fieldset class="space-y-3" hidden=email>
+            <legend class="mb-2 text-sm font-semibold">"Signing and return values"</legend>
+            <div class="flex items-start gap-2">
+                <input id=id("signing") type="checkbox" name=name("signing") checked=form.signing.is_some() class="mt-1 h-4 w-4 rounded border-slate-300"/>
+                <label for=id("signing") class="text-sm">
+                    <span class="font-medium">"Sign requests"</span>
+                    <span class="block text-slate-500">"Adds webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks, HMAC-SHA256) so the receiver can tell the request is ours."</span>
+                </label>
+            </div>
             <div>
-                <label for="f-body" class=LABEL>{if email { "Text" } else { "Body" }}</label>
-                <textarea id="f-body" node_ref=body_ref name="form[body]" rows="10" class=format!("{INPUT} font-mono") on:focus=move |_| last_field.set(2)
-                    aria-invalid=move || body_error.get().is_some().then_some("true")>{textarea_text(form.body.clone())}</textarea>
-                {move || body_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("{} {}.", if email { "Text" } else { "Body" }, e)}</p> })}
-                <p class="mt-1 text-xs text-slate-500">{if email { "Plain text; tags are filled in as they are." } else { "Each tag's value is escaped for where it stands: inside a JSON string, a form field, the URL or a header." }}</p>
+                <label for=id("capture") class=LABEL>"Capture return values into"</label>
+                <select id=id("capture") name=name("capture_group_id") class=INPUT aria-invalid=move || group_error.get().is_some().then_some("true")>
+                    <option value="" selected=chosen_group.is_empty()>"— do not capture —"</option>
+                    {groups.into_iter().map(|(gid, n)| view! { <option value=gid.to_string() selected=chosen_group == gid.to_string()>{n}</option> }).collect_view()}
+                </select>
+                {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type on the user, ticket or project. A value that does not fit is noted on the attempt."</p>
             </div>
-            // The picker needs JavaScript: it shows once the page is hydrated.
-            <div class="flex flex-wrap items-end gap-2" class:hidden=move || !hydrated.get()>
-                <div>
-                    <label for="f-tag" class=LABEL>"Dynamic tag"</label>
-                    <select id="f-tag" class=INPUT on:change=move |ev| chosen_tag.set(event_target_value(&ev))>
-                        <option value="">"— choose a tag —"</option>
-                        {tags.into_iter().map(|(t, what)| view! { <option value=t.clone()>{format!("(({t})) {what}")}</option> }).collect_view()}
-                    </select>
-                </div>
-                <button type="button" class=BUTTON_SECONDARY on:click=insert>"Insert tag"</button>
-            </div>
-            <details class="text-xs text-slate-600">
-                <summary class="cursor-pointer">"Every dynamic tag of this macro's scope, e.g. ((user.first_name))"</summary>
-                <ul class="mt-1 grid grid-cols-1 gap-x-4 sm:grid-cols-2">
-                    {tags_list.into_iter().map(|(t, what)| view! { <li><code class="font-mono">{format!("(({t}))")}</code> " " {what}</li> }).collect_view()}
-                </ul>
-            </details>
-            <fieldset class="space-y-3" hidden=email>
-                <legend class="mb-2 text-sm font-semibold">"Signing and return values"</legend>
-                <div class="flex items-start gap-2">
-                    <input id="f-signing" type="checkbox" name="form[signing]" checked=form.signing.is_some() class="mt-1 h-4 w-4 rounded border-slate-300"/>
-                    <label for="f-signing" class="text-sm">
-                        <span class="font-medium">"Sign requests"</span>
-                        <span class="block text-slate-500">"Adds webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks, HMAC-SHA256) so the receiver can tell the request is ours."</span>
-                    </label>
-                </div>
-                <div>
-                    <label for="f-capture" class=LABEL>"Capture return values into"</label>
-                    <select id="f-capture" name="form[capture_group_id]" class=INPUT aria-invalid=move || group_error.get().is_some().then_some("true")>
-                        <option value="" selected=chosen_group.is_empty()>"— do not capture —"</option>
-                        {groups.into_iter().map(|(id, n)| view! { <option value=id.to_string() selected=chosen_group == id.to_string()>{n}</option> }).collect_view()}
-                    </select>
-                    {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
-                    <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type on the user, ticket or project. A value that does not fit is noted on the attempt."</p>
-                </div>
-            </fieldset>
-            <div class="flex flex-wrap gap-2">
-                <button type="submit" class=BUTTON>{if email { "Save email" } else { "Save webhook" }}</button>
-                <a class=BUTTON_SECONDARY href=format!("/macros/{}", options.macro_id)>"Cancel"</a>
-            </div>
-        </ActionForm>
+        </fieldset>
     }
 }
 

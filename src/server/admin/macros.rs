@@ -10,7 +10,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TryIntoModel,
 };
 use std::sync::Arc;
 
@@ -23,12 +23,12 @@ use crate::server::engine::runs::{self, RunOutcome, macro_in_scope};
 use crate::server::entities::{macro_def, macro_run};
 use crate::server::secrets::Sealer;
 use crate::types::{
-    AutomationView, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroOptions, MacroRunView,
-    MacroView, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef,
+    AutomationView, MACRO_ACTION_ROWS, MacroAction, MacroForm, MacroFormOptions, MacroOptions,
+    MacroRunView, MacroView, SCHEDULE_FREQUENCIES, ScheduleView, TeamRef, WebhookForm,
 };
 
 use crate::server::engine::matching::scope_of;
-use crate::shared::vocab::{ActionKind, Trigger};
+use crate::shared::vocab::{ActionKind, Trigger, WebhookKind};
 
 /// A schedule as the form gave it, checked.
 #[derive(Debug, PartialEq)]
@@ -315,18 +315,27 @@ fn view(
             last_run: m.last_run_at.as_ref().map(format_time),
         }),
     };
+    let own_hooks: Vec<&String> = hooks
+        .iter()
+        .filter(|(id, _)| *id == m.id)
+        .map(|(_, step)| step)
+        .collect();
+    let webhook_count = own_hooks.len();
     Ok(MacroView {
         steps: runnable
             .actions
             .iter()
             .map(|a| describe(a, teams))
-            .chain(
-                hooks
-                    .iter()
-                    .filter(|(id, _)| *id == m.id)
-                    .map(|(_, step)| step.clone()),
-            )
+            .chain(own_hooks.into_iter().map(|step| {
+                if m.trigger_webhooks {
+                    step.clone()
+                } else {
+                    format!("{step} (not sent: Trigger webhooks is unticked)")
+                }
+            }))
             .collect(),
+        trigger_webhooks: m.trigger_webhooks,
+        webhook_count,
         automation: AutomationView {
             on_submit: m.on_submit,
             on_modify: m.on_modify,
@@ -354,6 +363,28 @@ async fn filter_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, A
     let mut all = super::filters::names(db, SCOPE_USER).await?;
     all.extend(super::filters::names(db, SCOPE_FEEDBACK).await?);
     Ok(all)
+}
+
+/// What the macro editor offers for `scope`: teams, filters, tags, the data groups a
+/// webhook's answer can be captured into, and the webhook fields' starting values (the
+/// preset `preset`'s, or empty).
+pub async fn form_options(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    preset: &str,
+) -> Result<MacroFormOptions, AppError> {
+    Ok(MacroFormOptions {
+        scope: scope.to_string(),
+        teams: crate::server::store::lookups::team_refs(db).await?,
+        filters: super::filters::names(db, scope).await?,
+        tags: tags::offered(db, scope).await?,
+        groups: super::webhooks::group_names(db, scope).await?,
+        webhook_draft: if preset.is_empty() {
+            WebhookForm::default()
+        } else {
+            super::webhooks::preset(preset, scope)
+        },
+    })
 }
 
 /// Every macro of `scope` ("user" or "feedback"), by name.
@@ -416,9 +447,10 @@ pub async fn refuse_if_filter_used(db: &impl ConnectionTrait, id: i32) -> Result
     ))
 }
 
-#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
+#[tracing::instrument(skip(db, sealer, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn save(
     db: &DatabaseConnection,
+    sealer: &Sealer,
     actor: &Actor,
     form: &MacroForm,
 ) -> Result<i32, AppError> {
@@ -454,6 +486,33 @@ pub async fn save(
             errors.absorb(e)?;
         }
     }
+    // Trigger webhooks: a webhook filled in beside the macro is checked with it and saved in
+    // the same transaction. A macro that already has webhooks may leave the fields empty.
+    let trigger_webhooks = form.trigger_webhooks.is_some();
+    let has_webhooks = match &existing {
+        Some(m) => super::webhooks::count_of_macro(db, m.id).await? > 0,
+        None => false,
+    };
+    let webhook = match trigger_webhooks && !(has_webhooks && form.webhook.is_blank()) {
+        true => match super::webhooks::check(
+            db,
+            scope,
+            None,
+            &WebhookForm {
+                kind: WebhookKind::Http.to_string(),
+                ..form.webhook.clone()
+            },
+        )
+        .await
+        {
+            Ok(checked) => Some(checked),
+            Err(e) => {
+                errors.absorb(e.prefixed("webhook"))?;
+                None
+            }
+        },
+        false => None,
+    };
     errors.into_result()?;
     let mut clash = macro_def::Entity::find().filter(macro_def::Column::Key.eq(p.key.clone()));
     if let Some(m) = &existing {
@@ -512,13 +571,14 @@ pub async fn save(
     active.show_in_user_actions = Set(p.options.show_in_user_actions);
     active.run_once_per_user = Set(p.options.run_once_per_user);
     active.suppress_confirmation = Set(p.options.suppress_confirmation);
+    active.trigger_webhooks = Set(trigger_webhooks);
     active.updated_at = Set(now);
-    let saved = active.save(&txn).await?;
-    let id = match saved.id {
-        sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
-        _ => return Err(AppError::internal("saved macro has no id")),
-    };
+    let saved = active.save(&txn).await?.try_into_model()?;
     audit_trail::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
+    if let Some(checked) = webhook {
+        super::webhooks::write(&txn, sealer, actor, &saved, None, checked).await?;
+    }
+    let id = saved.id;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();

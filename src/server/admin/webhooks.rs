@@ -425,7 +425,7 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
     }
 }
 
-async fn group_names(
+pub async fn group_names(
     db: &impl ConnectionTrait,
     scope: &str,
 ) -> Result<Vec<(i32, String)>, AppError> {
@@ -450,6 +450,14 @@ async fn group_names(
             (g.id, label)
         })
         .collect())
+}
+
+/// How many webhooks (and emails) a macro has.
+pub async fn count_of_macro(db: &impl ConnectionTrait, macro_id: i32) -> Result<u64, AppError> {
+    Ok(webhook::Entity::find()
+        .filter(webhook::Column::MacroId.eq(macro_id))
+        .count(db)
+        .await?)
 }
 
 /// The webhooks of one macro, with their last 7 days' delivery counts.
@@ -615,17 +623,7 @@ pub async fn editor(
     };
     let mut draft = preset(preset_key, m.scope.as_str());
     draft.macro_id = macro_id.to_string();
-    let tags = tags::CATALOGUE
-        .iter()
-        .filter(|(_, _, scopes)| scopes.contains(&m.scope.as_str()))
-        .map(|(t, what, _)| (t.to_string(), what.to_string()))
-        .chain(
-            tags::external_tags(db, m.scope.as_str())
-                .await?
-                .into_iter()
-                .map(|t| (t, "external data".to_string())),
-        )
-        .collect();
+    let tags = tags::offered(db, m.scope.as_str()).await?;
     Ok(WebhookEditorView {
         webhook,
         draft,
@@ -662,17 +660,34 @@ pub async fn save(
         actor,
         crate::server::store::lookups::macro_of(&m)?.removes(),
     )?;
-    let external = tags::external_tags(db, m.scope.as_str()).await?;
+    let checked = check(db, m.scope.as_str(), existing.as_ref(), form).await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let id = write(&txn, sealer, actor, &m, existing, checked).await?;
+    txn.commit().await?;
+    drop(gate);
+    crate::server::cache::changed();
+    Ok(id)
+}
+
+/// A webhook form checked against its macro's scope, ready to `write`.
+pub struct Checked(Parsed);
+
+/// Checks a webhook form for a macro of `scope` (a new webhook, or an edit of `existing`);
+/// nothing is written.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    scope: &str,
+    existing: Option<&webhook::Model>,
+    form: &WebhookForm,
+) -> Result<Checked, AppError> {
+    let external = tags::external_tags(db, scope).await?;
     let stored = existing
-        .as_ref()
         .map(|w| headers_from(&w.headers))
         .unwrap_or_default();
     let kind = existing
-        .as_ref()
         .map(|w| w.kind.to_string())
         .unwrap_or_else(|| form.kind.trim().to_string());
     let moved_to = existing
-        .as_ref()
         .map(|w| authority(&w.url))
         .filter(|before| *before != authority(&form.url))
         .map(|_| authority(&form.url));
@@ -681,13 +696,13 @@ pub async fn save(
             kind,
             ..form.clone()
         },
-        m.scope.as_str(),
+        scope,
         &external,
         &stored,
         moved_to.as_deref(),
     )?;
     if let Some(g) = p.capture_group_id {
-        let allowed = group_names(db, m.scope.as_str()).await?;
+        let allowed = group_names(db, scope).await?;
         if !allowed.iter().any(|(id, _)| *id == g) {
             return Err(AppError::field(
                 "capture_group_id",
@@ -695,8 +710,31 @@ pub async fn save(
             ));
         }
     }
+    Ok(Checked(p))
+}
+
+/// Writes a checked webhook of macro `m` (new, or over `existing`) in the caller's
+/// transaction, with its audit entry; its id.
+pub async fn write(
+    txn: &impl ConnectionTrait,
+    sealer: &Sealer,
+    actor: &Actor,
+    m: &macro_def::Model,
+    existing: Option<webhook::Model>,
+    Checked(p): Checked,
+) -> Result<i32, AppError> {
     let now = Utc::now();
-    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    if existing.is_none() && count_of_macro(txn, m.id).await? == 0 {
+        // A macro's first webhook ticks its Trigger webhooks box: it is there to be sent.
+        macro_def::Entity::update_many()
+            .col_expr(
+                macro_def::Column::TriggerWebhooks,
+                sea_orm::sea_query::Expr::value(true),
+            )
+            .filter(macro_def::Column::Id.eq(m.id))
+            .exec(txn)
+            .await?;
+    }
     let mut active = match existing {
         Some(w) => {
             let had_secret = w.signing_secret.is_some();
@@ -714,7 +752,7 @@ pub async fn save(
         None => {
             let secret = p.signing.then(SigningSecret::generate);
             webhook::ActiveModel {
-                macro_id: Set(macro_id),
+                macro_id: Set(m.id),
                 kind: Set(p.kind),
                 signing_secret: Set(secret.map(|s| sealer.seal(&s.to_text()))),
                 old_signing_secret: Set(None),
@@ -737,13 +775,13 @@ pub async fn save(
     active.enabled = Set(true);
     active.disabled_reason = Set(String::new());
     active.updated_at = Set(now);
-    let saved = active.save(&txn).await?;
+    let saved = active.save(txn).await?;
     let id = match saved.id {
         sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
         _ => return Err(AppError::internal("saved webhook has no id")),
     };
     audit_trail::record(
-        &txn,
+        txn,
         actor,
         "webhook.saved",
         &p.name,
@@ -754,9 +792,6 @@ pub async fn save(
         },
     )
     .await?;
-    txn.commit().await?;
-    drop(gate);
-    crate::server::cache::changed();
     Ok(id)
 }
 

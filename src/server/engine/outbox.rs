@@ -14,7 +14,9 @@ use sea_orm::{
 };
 
 use crate::errors::AppError;
-use crate::server::entities::{ticket, user, webhook, webhook_attempt, webhook_delivery};
+use crate::server::entities::{
+    macro_def, ticket, user, webhook, webhook_attempt, webhook_delivery,
+};
 use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
 use crate::shared::definitions::MASK;
@@ -383,13 +385,24 @@ pub fn render(w: &webhook::Model, values: &Values) -> Rendered {
     }
 }
 
-/// The enabled webhooks of a macro, which each run renders (`render`) and queues (`queue`).
+/// The enabled webhooks of a macro, which each run renders (`render`) and queues (`queue`);
+/// none while the macro's *Trigger webhooks* box is unticked.
 pub async fn enabled_of(
     db: &impl ConnectionTrait,
     macro_id: i32,
 ) -> Result<Vec<webhook::Model>, AppError> {
     Ok(webhook::Entity::find()
         .filter(webhook::Column::MacroId.eq(macro_id))
+        .filter(
+            webhook::Column::MacroId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(macro_def::Column::Id)
+                    .from(macro_def::Entity)
+                    .and_where(macro_def::Column::Id.eq(macro_id))
+                    .and_where(macro_def::Column::TriggerWebhooks.eq(true))
+                    .to_owned(),
+            ),
+        )
         .filter(webhook::Column::Enabled.eq(true))
         .order_by_asc(webhook::Column::Id)
         .all(db)

@@ -161,6 +161,25 @@ pub async fn external_tags(
     Ok(tags)
 }
 
+/// Every tag a macro of `scope` may use, with what it stands for: the catalogue's, then the
+/// external-data tags.
+pub async fn offered(
+    db: &impl ConnectionTrait,
+    scope: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    Ok(CATALOGUE
+        .iter()
+        .filter(|(_, _, scopes)| scopes.contains(&scope))
+        .map(|(t, what, _)| (t.to_string(), what.to_string()))
+        .chain(
+            external_tags(db, scope)
+                .await?
+                .into_iter()
+                .map(|t| (t, "external data".to_string())),
+        )
+        .collect())
+}
+
 /// Checks every tag of `template` against the catalogue of `scope` and the external tags.
 pub fn check(template: &str, scope: &str, external: &[String]) -> Result<(), String> {
     for part in parse(template)? {

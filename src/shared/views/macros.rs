@@ -52,6 +52,10 @@ pub struct MacroView {
     pub options: MacroOptions,
     pub automation: AutomationView,
     pub schedule: Option<ScheduleView>,
+    /// Runs send the macro's webhooks (the *Trigger webhooks* box).
+    pub trigger_webhooks: bool,
+    /// How many webhooks (and emails) the macro has.
+    pub webhook_count: usize,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -111,6 +115,13 @@ pub struct MacroForm {
     pub schedule_ends_at: String,
     #[serde(default)]
     pub schedule_enabled: Option<String>,
+    /// *Trigger webhooks*: runs send the macro's webhooks; unticked, they are kept and not sent.
+    #[serde(default)]
+    pub trigger_webhooks: Option<String>,
+    /// A webhook saved with the macro while *Trigger webhooks* is ticked. On a macro that
+    /// already has webhooks it may be left empty (no name, URL or body): nothing is added.
+    #[serde(default)]
+    pub webhook: WebhookForm,
 }
 
 /// What the macro editor offers for a scope: teams, and the scope's filters (automation and
@@ -120,8 +131,12 @@ pub struct MacroFormOptions {
     pub scope: String,
     pub teams: Vec<TeamRef>,
     pub filters: Vec<(i32, String)>,
-    /// The dynamic tags comments may hold: (tag, what it stands for).
+    /// The dynamic tags comments and webhooks may hold: (tag, what it stands for).
     pub tags: Vec<(String, String)>,
+    /// The external data groups a webhook's answer can be captured into: (id, name).
+    pub groups: Vec<(i32, String)>,
+    /// The webhook fields' starting values: a preset's (`?preset=`), or empty.
+    pub webhook_draft: WebhookForm,
 }
 
 /// Run a feedback macro on one ticket from the ticket page.

@@ -51,6 +51,15 @@ pub struct WebhookForm {
     pub capture_group_id: String,
 }
 
+impl WebhookForm {
+    /// Nothing typed: no name, address, subject or body.
+    pub fn is_blank(&self) -> bool {
+        [&self.name, &self.url, &self.email_subject, &self.body]
+            .iter()
+            .all(|v| v.trim().is_empty())
+    }
+}
+
 /// Per-webhook delivery counts over the last 7 days.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryCounts {

@@ -31,6 +31,8 @@ pub struct Model {
     pub schedule_enabled: bool,
     pub next_run_at: Option<DateTimeUtc>,
     pub last_run_at: Option<DateTimeUtc>,
+    /// Runs send the macro's webhooks (unticked: kept, not sent).
+    pub trigger_webhooks: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
