@@ -41,6 +41,7 @@ mod m20261206_000035_audit_redaction_again;
 mod m20261206_000036_erasure_receipts;
 mod m20261207_000037_key_check;
 mod m20261207_000038_trigger_webhooks;
+mod m20261207_000039_bulk_run_from_list;
 
 pub struct Migrator;
 
@@ -86,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000036_erasure_receipts::Migration),
             Box::new(m20261207_000037_key_check::Migration),
             Box::new(m20261207_000038_trigger_webhooks::Migration),
+            Box::new(m20261207_000039_bulk_run_from_list::Migration),
         ]
     }
 }

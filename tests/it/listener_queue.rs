@@ -1292,6 +1292,164 @@ async fn forwarded_addresses_count_only_from_trusted_proxies(backend: Backend) {
     }
 }
 
+/// The users list's *Actions*: a macro offered there runs on the ticked users, or on every
+/// user matching the search, as a bulk run; the confirmation is needed unless the macro
+/// suppresses it, and a macro not offered there is refused.
+async fn list_actions_run_a_macro_on_ticked_or_every_matching_user(app: TestApp) {
+    use switchyard::server::admin::{Actor, bulk_runs, macros};
+    use switchyard::server_fns::bulk_runs::StartSelectionRun;
+    use switchyard::types::{MacroActionForm, MacroForm};
+    let s = seed_listener(&app.db, "points", PLUS_ONE, false, 4).await;
+    app.sign_in().await;
+    let actor = Actor::system("test");
+    let tick = macros::save(
+        &app.db,
+        &app.sealer,
+        &actor,
+        &MacroForm {
+            name: "Tick".into(),
+            key: "tick".into(),
+            actions: vec![MacroActionForm {
+                slot: "0".into(),
+                kind: "adjust_score".into(),
+                value: "1".into(),
+            }],
+            show_in_user_actions: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let offered: Vec<String> = bulk_runs::choices(&app.db, &actor, "user")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(offered, ["Tick"], "only macros shown in user actions");
+    let id_of = |n: usize| {
+        let app = &app;
+        async move {
+            app.count(&format!(
+                "SELECT id FROM users WHERE email = 'c{n}@example.com'"
+            ))
+            .await
+            .to_string()
+        }
+    };
+    let (c0, c1) = (id_of(0).await, id_of(1).await);
+    let tick = tick.to_string();
+    let run = |pairs: Vec<(&'static str, String)>| {
+        let app = &app;
+        async move {
+            let mut all = vec![("form[scope]", "user".to_string())];
+            all.extend(pairs);
+            let borrowed: Vec<(&str, &str)> = all.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call::<StartSelectionRun>(&borrowed).await
+        }
+    };
+    // Without the confirmation, with a macro not offered here, or with nothing ticked:
+    // refused, naming the field, and nothing starts.
+    for (pairs, field) in [
+        (
+            vec![
+                ("form[macro_id]", tick.clone()),
+                ("form[ids][0]", c0.clone()),
+            ],
+            "confirm",
+        ),
+        (
+            vec![
+                ("form[macro_id]", s.macro_id.to_string()),
+                ("form[ids][0]", c0.clone()),
+                ("form[confirm]", "on".into()),
+            ],
+            "macro_id",
+        ),
+        (
+            vec![
+                ("form[macro_id]", tick.clone()),
+                ("form[confirm]", "on".into()),
+            ],
+            "ids",
+        ),
+    ] {
+        let res = run(pairs).await;
+        assert_eq!(res.status(), 422);
+        let body = res.text().await.unwrap();
+        assert!(body.contains(&format!("\"{field}\"")), "{field}: {body}");
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM bulk_runs").await, 0);
+    // Two ticked users (one ticked twice, as a resubmitted form might send).
+    let res = run(vec![
+        ("form[macro_id]", tick.clone()),
+        ("form[ids][0]", c0.clone()),
+        ("form[ids][3]", c1.clone()),
+        ("form[ids][5]", c1.clone()),
+        ("form[confirm]", "on".into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let first = app.count("SELECT MAX(id) FROM bulk_runs").await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/bulk-runs/{first}").as_str()
+    );
+    wait_until(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE bulk_run_id = {first} AND status = 'completed'"
+        ),
+        2,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM users WHERE email IN ('c0@example.com', 'c1@example.com') AND score = 1")
+            .await,
+        2
+    );
+    // Every user of the team Customers (the list's search), on every page.
+    let customers = app
+        .count("SELECT id FROM teams WHERE name = 'Customers'")
+        .await
+        .to_string();
+    let res = run(vec![
+        ("form[macro_id]", tick.clone()),
+        ("form[all]", "all".into()),
+        ("form[users][q]", String::new()),
+        ("form[users][team]", customers),
+        ("form[confirm]", "on".into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let second = app.count("SELECT MAX(id) FROM bulk_runs").await;
+    assert_ne!(first, second);
+    wait_until(
+        &app,
+        &format!(
+            "SELECT COUNT(*) FROM macro_runs WHERE bulk_run_id = {second} AND status = 'completed'"
+        ),
+        4,
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT SUM(score) FROM users WHERE email LIKE 'c%@example.com'")
+            .await,
+        2 + 4
+    );
+    let page = app
+        .get(&format!("/bulk-runs/{second}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("On every matching user (4), started"),
+        "{page}"
+    );
+    assert!(page.contains("Finished: 4 of 4 users done."), "{page}");
+}
+
 macro_rules! on_both {
     ($($name:ident: $kind:ident),* $(,)?) => {
         $(
@@ -1318,6 +1476,7 @@ on_both!(
     a_taken_over_claim_is_no_longer_the_first_callers: app,
     the_test_request_panel_explains_without_running: app,
     bulk_runs_queue_every_matching_user_and_report_progress: app,
+    list_actions_run_a_macro_on_ticked_or_every_matching_user: app,
     housekeeping_deletes_old_jobs_answers_and_log_rows: app,
     a_macro_or_filter_in_use_by_a_listener_is_not_deleted: app,
     rate_limits_answer_429_with_retry_after: backend,

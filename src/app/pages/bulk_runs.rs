@@ -9,8 +9,99 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
     action_error, field_error, field_sentence, id_param, show,
 };
-use crate::server_fns::bulk_runs::{StartBulkRun, load_bulk_run};
+use crate::server_fns::bulk_runs::{
+    StartBulkRun, StartSelectionRun, load_bulk_run, load_list_actions,
+};
 use crate::types::BulkRunView;
+
+/// A list's *Actions* (the users list, a project's feedback list): the list's rows, each with
+/// a box to tick, inside one form that runs a chosen macro on the ticked rows or on every row
+/// matching the list's search (`hidden`: the search's fields, named as in `SelectionRunForm`).
+/// The confirmation box shows unless the chosen macro suppresses it (hydrated; without
+/// JavaScript it is always there, and only needed where the macro asks for it).
+#[component]
+pub fn ListActions(
+    /// "user" or "feedback".
+    scope: &'static str,
+    /// How many rows match the search (every page).
+    total: u64,
+    hidden: Vec<(&'static str, String)>,
+    children: Children,
+) -> impl IntoView {
+    let action = ServerAction::<StartSelectionRun>::new();
+    let error = action_error(action);
+    let choices = Resource::new(|| (), move |_| load_list_actions(scope.to_string()));
+    let chosen = RwSignal::new(String::new());
+    let (one, many) = if scope == "feedback" {
+        ("ticket", "tickets")
+    } else {
+        ("user", "users")
+    };
+    let macro_error = field_error(error, "macro_id");
+    let ids_error = field_error(error, "ids");
+    let confirm_error = field_error(error, "confirm");
+    view! {
+        <ActionForm action=action attr:class="space-y-3">
+            <input type="hidden" name="form[scope]" value=scope/>
+            {hidden.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    show(choices.await, move |choices| {
+                        if choices.is_empty() {
+                            return view! {
+                                <p class="rounded-md border border-slate-200 bg-white px-4 py-3 text-sm text-slate-600">
+                                    {format!("Actions: no macro is offered on {many} yet. Tick “Show in user-management actions” in a macro to run it from here. ")}
+                                    <a class=LINK href="/macros">"Macros"</a>
+                                </p>
+                            }.into_any();
+                        }
+                        let quiet: Vec<String> = choices.iter().filter(|c| c.suppress_confirmation).map(|c| c.id.to_string()).collect();
+                        let needs_confirm = move || { let c = chosen.get(); c.is_empty() || !quiet.contains(&c) };
+                        view! {
+                            <fieldset class="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+                                <legend class="px-1 text-sm font-semibold">"Actions"</legend>
+                                <FormAlert error/>
+                                <div class="flex flex-wrap items-end gap-3">
+                                    <div class="min-w-0">
+                                        <label for="list-action-macro" class=LABEL>"Run the macro"</label>
+                                        <select id="list-action-macro" name="form[macro_id]" class=format!("{INPUT} max-w-full") on:change=move |ev| chosen.set(event_target_value(&ev))
+                                            aria-invalid=move || macro_error.get().is_some().then_some("true")>
+                                            <option value="">"— choose a macro —"</option>
+                                            {choices.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
+                                        </select>
+                                    </div>
+                                    <fieldset class="text-sm">
+                                        <legend class="sr-only">{format!("Which {many}")}</legend>
+                                        <label class="mr-3 inline-flex items-center gap-1"><input type="radio" name="form[all]" value="" checked=true/>{format!("on the ticked {many}")}</label>
+                                        <label class="inline-flex items-center gap-1"><input type="radio" name="form[all]" value="all"/>{format!("on every matching {one} ({total})")}</label>
+                                    </fieldset>
+                                    <label class="inline-flex items-center gap-1 text-sm" class:hidden=move || !needs_confirm()>
+                                        <input type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                                        "Yes, run it"
+                                    </label>
+                                    <button type="submit" class=BUTTON>"Run"</button>
+                                </div>
+                                {move || macro_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Macro", &e)}</p> })}
+                                {move || ids_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Selection", &e)}</p> })}
+                                {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
+                                <p class="text-xs text-slate-500">"Each run is queued and carried out in the background; the next page shows the progress. Macros that do not suppress confirmation need “Yes, run it”."</p>
+                            </fieldset>
+                        }.into_any()
+                    })
+                })}
+            </Suspense>
+            {children()}
+        </ActionForm>
+    }
+}
+
+/// The box that ticks one row of a list with *Actions*.
+#[component]
+pub fn RowPick(index: usize, id: i32, label: String) -> impl IntoView {
+    view! {
+        <input type="checkbox" name=format!("form[ids][{index}]") value=id.to_string() aria-label=format!("Select {label}") class="h-4 w-4 rounded border-slate-300"/>
+    }
+}
 
 /// "Run a macro on these users (tickets)" on a filter's page; `macros` are the ones of the
 /// filter's scope, (id, name), loaded with the page.
@@ -117,7 +208,11 @@ fn Progress(run: BulkRunView) -> impl IntoView {
         </PageHeader>
         {(!run.finished()).then(|| view! { <noscript><meta http-equiv="refresh" content="2"/></noscript> })}
         <section class=format!("{CARD} space-y-4") aria-label="Progress">
-            <p class="text-sm text-slate-600">{format!("On the {what} of filter \"{}\", started {}.", run.filter_name, run.started_at)}</p>
+            <p class="text-sm text-slate-600">{if run.from_list {
+                format!("On {}, started {}.", run.filter_name, run.started_at)
+            } else {
+                format!("On the {what} of filter \"{}\", started {}.", run.filter_name, run.started_at)
+            }}</p>
             // Drawn as SVG: its bar's width is an attribute, not an inline style, which the
             // Content-Security-Policy would block.
             <div role="progressbar" aria-label="Bulk run progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() class="h-4 w-full overflow-hidden rounded-full bg-slate-200">

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::app::pages::{ListActions, RowPick};
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -120,6 +122,20 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
     };
     let type_options: Vec<(i32, String)> =
         page.types.iter().map(|t| (t.id, t.name.clone())).collect();
+    // The filters, for "every matching ticket".
+    let mut hidden = vec![
+        ("form[tickets][project_id]", project.id.to_string()),
+        ("form[tickets][q]", current.q.clone()),
+    ];
+    for (name, value) in [
+        ("form[tickets][feedback_type]", current.feedback_type),
+        ("form[tickets][status]", current.status),
+        ("form[tickets][team]", current.team),
+    ] {
+        if let Some(v) = value {
+            hidden.push((name, v.to_string()));
+        }
+    }
     view! {
         <Title text=title.clone()/>
         <nav aria-label="Breadcrumb" class="mb-2 text-sm">
@@ -147,11 +163,13 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
             view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No tickets match."</p> }.into_any()
         } else {
             view! {
+                <ListActions scope="feedback" total=page.total hidden>
                 <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                     <table class=TABLE>
                         <caption class="sr-only">"Tickets"</caption>
                         <thead class="bg-slate-50">
                             <tr>
+                                <th scope="col" class=TH><span class="sr-only">"Select"</span></th>
                                 <th scope="col" class=TH>"#"</th>
                                 <th scope="col" class=TH>"Title"</th>
                                 <th scope="col" class=TH>"Type"</th>
@@ -163,8 +181,9 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody class="divide-y divide-slate-100">
-                            {page.rows.into_iter().map(|r| view! {
+                            {page.rows.into_iter().enumerate().map(|(i, r)| view! {
                                 <tr>
+                                    <td class=TD><RowPick index=i id=r.id label=r.title.clone()/></td>
                                     <td class=format!("{TD} tabular-nums text-slate-500")>{r.id}</td>
                                     <td class=TD><a class=format!("{LINK} font-medium") href=format!("/feedback/{}", r.id)>{r.title.clone()}</a></td>
                                     <td class=TD>{r.type_name.clone()}</td>
@@ -178,6 +197,7 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
+                </ListActions>
             }.into_any()
         }}
         <Pager page=page.page page_count total=page.total href_for=move |n| list_href(&pager_query, n)/>

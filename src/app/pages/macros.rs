@@ -189,11 +189,12 @@ pub fn MacroPage() -> impl IntoView {
                 show(data.await, |(m, options)| {
                     let title = m.as_ref().map(|m| m.name.clone()).unwrap_or_default();
                     let id = m.as_ref().map(|m| m.id).unwrap_or_default();
+                    let triggers = m.as_ref().is_some_and(|m| m.trigger_webhooks);
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
                         <MacroEditor current=m options/>
-                        <crate::app::pages::MacroWebhooks macro_id=id/>
+                        <crate::app::pages::MacroWebhooks macro_id=id triggers/>
                         <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
                     }
                 })

@@ -26,6 +26,7 @@ mod webhooks;
 pub use api_keys::{ApiKeyPage, ApiKeysPage, NewApiKeyPage};
 pub use audit::AuditPageView;
 pub use bulk_runs::BulkRunPage;
+pub(crate) use bulk_runs::{ListActions, RowPick};
 pub use dashboard::DashboardPage;
 pub use external_data::{DataGroupPage, DataGroupsPage};
 pub use external_sources::{ExternalSourcePage, NewSourcePage};

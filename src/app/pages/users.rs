@@ -7,6 +7,7 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, Pager, TABLE, TD,
     TH, encode, refresh_key, show,
 };
+use crate::app::pages::{ListActions, RowPick};
 use crate::server_fns::users::list_users;
 use crate::types::{UserListPage, UserQuery};
 
@@ -63,6 +64,11 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
     let page_count = page.page_count();
     let q = current.q.clone();
     let team = current.team;
+    // The search, for "every matching user".
+    let mut hidden = vec![("form[users][q]", current.q.clone())];
+    if let Some(t) = current.team {
+        hidden.push(("form[users][team]", t.to_string()));
+    }
     view! {
         <Form method="GET" action="/users" attr:class="mb-4 flex flex-wrap items-end gap-3" attr:role="search">
             <div class="min-w-48 flex-1">
@@ -84,11 +90,13 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
             view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No users match."</p> }.into_any()
         } else {
             view! {
+                <ListActions scope="user" total=page.total hidden>
                 <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                     <table class=TABLE>
                         <caption class="sr-only">"Users"</caption>
                         <thead class="bg-slate-50">
                             <tr>
+                                <th scope="col" class=TH><span class="sr-only">"Select"</span></th>
                                 <th scope="col" class=TH>"Name"</th>
                                 <th scope="col" class=TH>"Email"</th>
                                 <th scope="col" class=TH>"Role"</th>
@@ -98,8 +106,9 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                             </tr>
                         </thead>
                         <tbody class="divide-y divide-slate-100">
-                            {page.rows.into_iter().map(|u| view! {
+                            {page.rows.into_iter().enumerate().map(|(i, u)| view! {
                                 <tr>
+                                    <td class=TD><RowPick index=i id=u.id label=format!("{} {}", u.first_name, u.last_name)/></td>
                                     <td class=TD><a class=LINK href=format!("/users/{}", u.id)>{format!("{} {}", u.first_name, u.last_name)}</a></td>
                                     <td class=TD>{u.email}</td>
                                     <td class=TD>{u.role.label()}</td>
@@ -111,6 +120,7 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                         </tbody>
                     </table>
                 </div>
+                </ListActions>
             }.into_any()
         }}
         <Pager page=page.page page_count total=page.total href_for=move |n| href(&q, team, n)/>

@@ -36,7 +36,7 @@ fn status_badge(status: DeliveryStatus) -> &'static str {
 
 /// The macro page's section: its webhooks, each with its success rate, and how to add one.
 #[component]
-pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
+pub fn MacroWebhooks(macro_id: i32, triggers: bool) -> impl IntoView {
     let data = Resource::new(
         move || (refresh_key(), macro_id),
         |(_, id)| load_webhooks(id),
@@ -54,7 +54,12 @@ pub fn MacroWebhooks(macro_id: i32) -> impl IntoView {
                         if hooks.is_empty() {
                             view! { <p class="rounded-md border border-dashed border-slate-300 p-4 text-center text-sm text-slate-600">"No webhooks yet."</p> }.into_any()
                         } else {
-                            view! { <WebhookTable hooks/> }.into_any()
+                            view! {
+                                {(!triggers).then(|| view! {
+                                    <p role="status" class="mb-3 rounded-md border border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">"Not sent: Trigger webhooks is unticked in the form above. These webhooks keep their settings; tick the box and save to send them again."</p>
+                                })}
+                                <WebhookTable hooks/>
+                            }.into_any()
                         }
                     })
                 })}

@@ -13,9 +13,9 @@ use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::runs::{self, macro_in_scope};
-use crate::server::entities::{bulk_run, macro_run};
+use crate::server::entities::{bulk_run, macro_run, ticket, user};
 use crate::shared::vocab::Trigger;
-use crate::types::{BulkRunForm, BulkRunView};
+use crate::types::{ActionChoice, BulkRunForm, BulkRunView, SelectionRunForm};
 
 /// Queues the macro for every user or ticket the filter selects now; returns the bulk run's
 /// id.
@@ -66,6 +66,154 @@ pub async fn start(
     Ok(id)
 }
 
+/// The macros a list's *Actions* offer `actor` for `scope`: those shown in user-management
+/// (or ticket) actions that the actor may run.
+pub async fn choices(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    scope: &str,
+) -> Result<Vec<ActionChoice>, AppError> {
+    Ok(super::macros::offered_to(db, actor, scope)
+        .await?
+        .into_iter()
+        .filter(|m| m.options.show_in_user_actions)
+        .map(|m| ActionChoice {
+            id: m.id,
+            name: m.name,
+            suppress_confirmation: m.options.suppress_confirmation,
+        })
+        .collect())
+}
+
+/// Queues a macro from a list's *Actions* on the ticked users or tickets, or on every one
+/// matching the list's search; returns the bulk run's id. The confirmation box is needed
+/// unless the macro suppresses it.
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
+pub async fn start_on_selection(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &SelectionRunForm,
+) -> Result<i32, AppError> {
+    let scope = matching::parse_scope(&form.scope);
+    let tickets = scope == SCOPE_FEEDBACK;
+    let mut errors = FieldErrors::new();
+    let macro_id = errors.check(
+        "macro_id",
+        parse_id(&form.macro_id).map_err(|_| "choose the macro to run".to_string()),
+    );
+    let m = match macro_id {
+        Some(id) => match macro_in_scope(db, id, scope, "macro_id").await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                errors.absorb(e)?;
+                None
+            }
+        },
+        None => None,
+    };
+    if let Some(m) = &m {
+        super::refuse_removal_to_project_managers(actor, m.removes())?;
+        if !m.options.show_in_user_actions {
+            errors.push(
+                "macro_id",
+                "this macro is not offered in the list's actions (its option is off)",
+            );
+        }
+        if !m.options.suppress_confirmation && form.confirm.is_none() {
+            errors.push(
+                "confirm",
+                if tickets {
+                    "tick the box to confirm the run on these tickets"
+                } else {
+                    "tick the box to confirm the run on these users"
+                },
+            );
+        }
+    }
+    let all = form.all.as_deref() == Some("all");
+    let ids: Vec<i32> = if all {
+        if tickets {
+            super::feedback::matching_ids(db, &form.tickets).await?
+        } else {
+            super::users::matching_ids(db, &form.users).await?
+        }
+    } else {
+        let mut ids = Vec::new();
+        for raw in &form.ids {
+            match parse_id(raw) {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(_) => {
+                    errors.push("ids", "a ticked row is not a valid id");
+                    break;
+                }
+            }
+        }
+        // Rows deleted since the list was shown are left out.
+        if tickets {
+            ticket::Entity::find()
+                .select_only()
+                .column(ticket::Column::Id)
+                .filter(ticket::Column::Id.is_in(ids))
+                .into_tuple()
+                .all(db)
+                .await?
+        } else {
+            user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::Id.is_in(ids))
+                .into_tuple()
+                .all(db)
+                .await?
+        }
+    };
+    if ids.is_empty() {
+        errors.push(
+            "ids",
+            match (all, tickets) {
+                (true, true) => "no ticket matches the list's filters",
+                (true, false) => "no user matches the search",
+                (false, true) => "tick at least one ticket, or choose every matching ticket",
+                (false, false) => "tick at least one user, or choose every matching user",
+            },
+        );
+    }
+    errors.into_result()?;
+    let m = m.expect("checked");
+    let what = if tickets { "tickets" } else { "users" };
+    let label = if all {
+        format!("every matching {} ({})", &what[..what.len() - 1], ids.len())
+    } else {
+        format!(
+            "{} ticked {}",
+            ids.len(),
+            if ids.len() == 1 {
+                &what[..what.len() - 1]
+            } else {
+                what
+            }
+        )
+    };
+    let (txn, _gate) = crate::server::db::begin_write(db).await?;
+    let id = runs::queue_bulk_on(
+        &txn,
+        actor,
+        &m,
+        matching::scope_of(scope),
+        runs::Chosen::List {
+            list: if tickets { "feedback" } else { "users" },
+            label,
+        },
+        &ids,
+        Trigger::Bulk,
+    )
+    .await?
+    .ok_or_else(|| AppError::internal("a selection with ids queued nothing"))?;
+    txn.commit().await?;
+    Ok(id)
+}
+
 /// Where a bulk run stands.
 pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView, AppError> {
     let bulk = bulk_run::Entity::find_by_id(id)
@@ -88,6 +236,7 @@ pub async fn progress(db: &impl ConnectionTrait, id: i32) -> Result<BulkRunView,
         scope: bulk.scope.to_string(),
         macro_name: bulk.macro_name,
         filter_name: bulk.filter_name,
+        from_list: bulk.from_list,
         started_at: format_time(&bulk.created_at),
         total: bulk.total as u64,
         completed: 0,

@@ -149,9 +149,8 @@ pub async fn create(
 }
 
 /// A project's feedback, newest first, narrowed by type, status, team and words of the title.
-pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketListPage, AppError> {
-    let project = projects::get_summary(db, q.project_id).await?;
-    let types = projects::definitions_of(db, q.project_id).await?;
+/// The tickets the feedback list shows for `q` (project, type, status, team and words).
+fn search(q: &TicketQuery) -> sea_orm::Select<ticket::Entity> {
     let mut find = ticket::Entity::find().filter(ticket::Column::ProjectId.eq(q.project_id));
     if let Some(t) = q.feedback_type {
         find = find.filter(ticket::Column::FeedbackTypeId.eq(t));
@@ -169,6 +168,27 @@ pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketLi
             words,
         ));
     }
+    find
+}
+
+/// Every ticket matching the list's filters (not only one page), by id.
+pub async fn matching_ids(
+    db: &impl ConnectionTrait,
+    q: &TicketQuery,
+) -> Result<Vec<i32>, AppError> {
+    Ok(search(q)
+        .select_only()
+        .column(ticket::Column::Id)
+        .order_by_asc(ticket::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub async fn list(db: &impl ConnectionTrait, q: &TicketQuery) -> Result<TicketListPage, AppError> {
+    let project = projects::get_summary(db, q.project_id).await?;
+    let types = projects::definitions_of(db, q.project_id).await?;
+    let find = search(q);
     let total = find.clone().count(db).await?;
     let page = q.page;
     let tickets = find

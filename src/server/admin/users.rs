@@ -143,14 +143,8 @@ pub async fn list(db: &impl ConnectionTrait, query: &UserQuery) -> Result<UserLi
     page_where(db, None, query, PER_PAGE).await
 }
 
-/// The users list, narrowed further by `extra` (a saved filter's condition) when given.
-pub async fn page_where(
-    db: &impl ConnectionTrait,
-    extra: Option<sea_orm::Condition>,
-    query: &UserQuery,
-    per_page: u32,
-) -> Result<UserListPage, AppError> {
-    let all_teams = crate::server::store::lookups::team_refs(db).await?;
+/// The users the list shows for `query` (its search and team), narrowed by `extra`.
+fn search(extra: Option<sea_orm::Condition>, query: &UserQuery) -> sea_orm::Select<user::Entity> {
     let mut q = user::Entity::find();
     if let Some(cond) = extra {
         q = q.filter(cond);
@@ -170,6 +164,32 @@ pub async fn page_where(
             ),
         );
     }
+    q
+}
+
+/// Every user matching the list's search and team (not only one page), by id.
+pub async fn matching_ids(
+    db: &impl ConnectionTrait,
+    query: &UserQuery,
+) -> Result<Vec<i32>, AppError> {
+    Ok(search(None, query)
+        .select_only()
+        .column(user::Column::Id)
+        .order_by_asc(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The users list, narrowed further by `extra` (a saved filter's condition) when given.
+pub async fn page_where(
+    db: &impl ConnectionTrait,
+    extra: Option<sea_orm::Condition>,
+    query: &UserQuery,
+    per_page: u32,
+) -> Result<UserListPage, AppError> {
+    let all_teams = crate::server::store::lookups::team_refs(db).await?;
+    let q = search(extra, query);
     let total = q.clone().count(db).await?;
     let users = q
         .order_by_asc(user::Column::LastName)

@@ -28,7 +28,7 @@ use crate::server::store::{audit_trail, lookups};
 use crate::server::worker::{self, MacroRunJob};
 use crate::shared::definitions::Role;
 use crate::shared::definitions::{MacroAction, TeamRef};
-use crate::shared::vocab::{RunStatus, Trigger};
+use crate::shared::vocab::{RunStatus, Scope, Trigger};
 
 /// What a run acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -869,10 +869,41 @@ pub async fn queue_bulk(
         &matching::definition_of(filter)?,
     )
     .await?;
+    queue_bulk_on(
+        txn,
+        actor,
+        m,
+        filter.scope,
+        Chosen::Filter(&filter.name),
+        &ids,
+        trigger,
+    )
+    .await
+}
+
+/// What chose a bulk run's users or tickets.
+pub enum Chosen<'a> {
+    /// A saved filter, by name.
+    Filter(&'a str),
+    /// A list's *Actions* (`list`: "users", "feedback"): `label` says what, e.g. "2 ticked users".
+    List { list: &'a str, label: String },
+}
+
+/// Queues `m` for each of `ids` (users, or tickets for the feedback scope) as one bulk run,
+/// recording what `chosen` them; the bulk run's id, or `None` when there is none.
+pub async fn queue_bulk_on(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    m: &Macro,
+    scope: Scope,
+    chosen: Chosen<'_>,
+    ids: &[i32],
+    trigger: Trigger,
+) -> Result<Option<i32>, AppError> {
     if ids.is_empty() {
         return Ok(None);
     }
-    let tickets = filter.scope == SCOPE_FEEDBACK;
+    let tickets = scope == Scope::Feedback;
     let target = |id: i32| {
         if tickets {
             RunTarget::Ticket(id)
@@ -883,11 +914,15 @@ pub async fn queue_bulk(
     let bulk = bulk_run::ActiveModel {
         macro_id: Set(Some(m.id)),
         macro_name: Set(m.name.clone()),
-        filter_name: Set(filter.name.clone()),
+        filter_name: Set(match &chosen {
+            Chosen::Filter(name) => name.to_string(),
+            Chosen::List { label, .. } => label.clone(),
+        }),
+        from_list: Set(matches!(chosen, Chosen::List { .. })),
         total: Set(ids.len() as i32),
         started_by: Set(actor.user_id),
         created_at: Set(Utc::now()),
-        scope: Set(filter.scope),
+        scope: Set(scope),
         ..Default::default()
     }
     .insert(txn)
@@ -940,12 +975,14 @@ pub async fn queue_bulk(
         actor,
         "bulk_run.started",
         &m.name,
-        &format!(
-            "{} {} of filter {}",
-            ids.len(),
-            if tickets { "tickets" } else { "users" },
-            filter.name
-        ),
+        &match &chosen {
+            Chosen::Filter(name) => format!(
+                "{} {} of filter {name}",
+                ids.len(),
+                if tickets { "tickets" } else { "users" },
+            ),
+            Chosen::List { list, label } => format!("{label} from the {list} list"),
+        },
     )
     .await?;
     Ok(Some(bulk.id))

@@ -14,6 +14,8 @@ pub struct Model {
     pub started_by: Option<i32>,
     pub created_at: DateTimeUtc,
     pub scope: Scope,
+    /// Started from a list's Actions; `filter_name` says what was chosen.
+    pub from_list: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
