@@ -10,14 +10,14 @@ test('create an API key, see it once, disable and delete it', async ({ page }, t
   await expectHeading(page, 'API keys');
   await page.getByRole('link', { name: 'New API key' }).click();
   await ready(page);
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Prefix').fill('jira');
   await page.getByLabel('Allowed caller IPs').fill('10.0.0.0/33');
   await page.getByRole('button', { name: 'Create API key' }).click();
   await expect(page.getByText(/Allowed caller IPs.*prefix length outside 0–32/)).toBeVisible();
 
   await ready(page);
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Prefix').fill('jira');
   await page.getByLabel('Allowed caller IPs').fill('127.0.0.1');
   await page.getByRole('button', { name: 'Create API key' }).click();

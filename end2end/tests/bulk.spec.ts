@@ -20,7 +20,7 @@ test('a macro runs on every user of a filter, with a progress bar and a summary'
   for (const n of [1, 2, 3]) await newUser(page, `${tag}-${n}@example.com`, `Bulk${n}`);
 
   await open(page, '/macros/new');
-  await page.getByLabel('Name').fill(`Points ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Points ${tag}`);
   await page.getByLabel('Key').fill(`points-${tag}`);
   await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
   await page.getByLabel('Action 1 value').fill('7');
@@ -68,13 +68,13 @@ test('the test-request panel explains a call without running it', async ({ page 
   await newUser(page, `${tag}@example.com`, 'Probe');
 
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(`Probe ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Probe ${tag}`);
   await page.getByLabel('Prefix').fill('probe');
   await page.getByRole('button', { name: 'Create API key' }).click();
   await expect(page.getByLabel('New API key')).toHaveValue(/^probe_/);
 
   await open(page, '/macros/new');
-  await page.getByLabel('Name').fill(`Remove ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Remove ${tag}`);
   await page.getByLabel('Key').fill(`remove-${tag}`);
   await page.getByLabel('Remove user completely').check();
   await page.getByRole('button', { name: 'Save macro' }).click();
@@ -89,7 +89,7 @@ test('the test-request panel explains a call without running it', async ({ page 
   await expect(page.getByRole('status').first()).toHaveText('The filter was created.');
 
   await open(page, '/listeners/new');
-  await page.getByLabel('Name').fill(`Probe ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Probe ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`probe-${tag}`);
   await page.getByLabel('Filter').selectOption({ label: `Customers ${tag}` });
   await page.getByLabel('Macro to run').selectOption({ label: `Remove ${tag}` });

@@ -7,7 +7,7 @@ test('external data groups and their typed fields', async ({ page }, testInfo) =
   const tag = unique(testInfo, 'xd');
 
   await open(page, '/external-data');
-  await page.getByLabel('Name').fill(`Jira ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Jira ${tag}`);
   await page.getByLabel('Stored against').selectOption({ label: 'Feedback tickets' });
   await page.getByRole('button', { name: 'Create group' }).click();
   await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');

@@ -8,7 +8,7 @@ test('a project with a Bug Report type, a ticket, its workflow and comments', as
 
   // A project and its feedback type: workflow, team and a form with two custom fields.
   await open(page, '/projects');
-  await page.getByLabel('Name').fill(`Project ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Project ${tag}`);
   await page.getByLabel('Key').fill(`p-${tag}`);
   await page.getByRole('button', { name: 'Create project' }).click();
   await expect(page.getByRole('status')).toHaveText('The project was saved.');
@@ -97,7 +97,7 @@ test('an external source turns a Salesforce POST into a ticket', async ({ page, 
   const tag = unique(testInfo, 'src');
 
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(`Salesforce ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Salesforce ${tag}`);
   await page.getByLabel('Prefix').fill('sf');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const key = await page.getByLabel('New API key').inputValue();
@@ -109,7 +109,7 @@ test('an external source turns a Salesforce POST into a ticket', async ({ page, 
   await expectHeading(page, 'New external source');
   const fill = async (mapping: string) => {
     await ready(page);
-    await page.getByLabel('Name').fill(`Salesforce ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Salesforce ${tag}`);
     await page.getByLabel('Key', { exact: true }).fill(`sf-${tag}`);
     await page.getByLabel('Feedback type').selectOption({ label: 'Bug Report' });
     await page.getByLabel('API key').selectOption({ label: `Salesforce ${tag}` });

@@ -4,7 +4,7 @@ import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
 
 async function newApiKey(page: Page, name: string) {
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByRole('button', { name: 'Create API key' }).click();
   const shown = page.getByLabel('New API key');
   await expect(shown).toHaveValue(/.{20,}/);
@@ -15,7 +15,7 @@ async function newApiKey(page: Page, name: string) {
 async function newFeedbackMacro(page: Page, name: string, actions: [string, string][], more: () => Promise<void> = async () => {}) {
   await open(page, '/macros/new?scope=feedback');
   await expectHeading(page, 'New feedback macro');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
   for (const [i, [kind, value]] of actions.entries()) {
     await page.getByLabel(`Action ${i + 1}`, { exact: true }).selectOption({ label: kind });
@@ -30,7 +30,7 @@ async function newFeedbackMacro(page: Page, name: string, actions: [string, stri
 async function newFeedbackListener(page: Page, name: string, kind: string, apiKey: string, fill: () => Promise<void>) {
   await open(page, '/listeners/new?scope=feedback');
   await expectHeading(page, 'New feedback listener');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
   await page.getByLabel('Listener type').selectOption({ label: kind });
   await page.getByLabel('API key', { exact: true }).selectOption({ label: apiKey });
@@ -52,7 +52,7 @@ test('a ticket from an external source goes through automation, every feedback l
 
   // A project with a Bug Report type: workflow New → Triaged → Closed, team Testers.
   await open(page, '/projects');
-  await page.getByLabel('Name').fill(`Orbit ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Orbit ${tag}`);
   await page.getByLabel('Key').fill(`o-${tag}`);
   await page.getByRole('button', { name: 'Create project' }).click();
   await expect(page.getByRole('status')).toHaveText('The project was saved.');
@@ -74,7 +74,7 @@ test('a ticket from an external source goes through automation, every feedback l
 
   // Jira's issue key, stored on tickets.
   await open(page, '/external-data');
-  await page.getByLabel('Name').fill(`Jira ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Jira ${tag}`);
   await page.getByLabel('Stored against').selectOption({ label: 'Feedback tickets' });
   await page.getByRole('button', { name: 'Create group' }).click();
   await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
@@ -88,7 +88,7 @@ test('a ticket from an external source goes through automation, every feedback l
   // A feedback filter: this project's tickets.
   await open(page, '/filters/new?scope=feedback');
   await expectHeading(page, 'New feedback filter');
-  await page.getByLabel('Name').fill(`Orbit bugs ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Orbit bugs ${tag}`);
   await page.getByLabel('Group 1, condition 1 field').selectOption({ label: 'Project' });
   await page.getByLabel('Group 1, condition 1 operator').selectOption('is');
   await page.getByLabel('Group 1, condition 1 value').fill(`Orbit ${tag}`);
@@ -110,7 +110,7 @@ test('a ticket from an external source goes through automation, every feedback l
   await page.getByRole('link', { name: 'New external source' }).click();
   await expectHeading(page, 'New external source');
   await ready(page);
-  await page.getByLabel('Name').fill(`Salesforce ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Salesforce ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`sf-${tag}`);
   await page.getByLabel('API key').selectOption({ label: apiKey });
   await page.getByLabel('Default submitter (email)').fill(admin.email);
@@ -227,7 +227,7 @@ test('a feedback macro runs on one ticket and in bulk on a feedback filter', asy
   await expectHeading(page, 'New feedback filter');
   const fill = async (project: string) => {
     await ready(page);
-    await page.getByLabel('Name').fill(`Demo bugs ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Demo bugs ${tag}`);
     await page.getByLabel('Group 1, condition 1 field').selectOption({ label: 'Project' });
     await page.getByLabel('Group 1, condition 1 operator').selectOption('is');
     await page.getByLabel('Group 1, condition 1 value').fill(project);

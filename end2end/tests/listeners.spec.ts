@@ -15,7 +15,7 @@ async function newUser(page: Page, email: string, team: string) {
 /** Creates an API key on /api-keys/new and returns the key, shown only this once. */
 async function newApiKey(page: Page, name: string, prefix: string) {
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Prefix').fill(prefix);
   await page.getByRole('button', { name: 'Create API key' }).click();
   const shown = page.getByLabel('New API key');
@@ -27,7 +27,7 @@ async function newApiKey(page: Page, name: string, prefix: string) {
 async function newListener(page: Page, name: string, key: string, filter: string, macro: string, apiKey: string) {
   await open(page, '/listeners/new');
   await expectHeading(page, 'New user listener');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key', { exact: true }).fill(key);
   await page.getByLabel('Filter').selectOption({ label: filter });
   await page.getByLabel('Macro to run').selectOption({ label: macro });
@@ -93,7 +93,7 @@ test('a GDPR removal request through a listener removes a customer and spares an
 
     // 2. A macro that removes the user completely.
     await open(page, '/macros/new');
-    await page.getByLabel('Name').fill(`Delete ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Delete ${tag}`);
     await page.getByLabel('Key').fill(`delete-${tag}`);
     await page.getByLabel('Remove user completely').check();
     await page.getByLabel('Include removed users on the opt-out dashboard').check();
@@ -310,7 +310,7 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   const key = await newApiKey(page, `Jira data ${tag}`, 'jd');
 
   await open(page, '/external-data');
-  await page.getByLabel('Name').fill(`Jira ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Jira ${tag}`);
   await page.getByRole('button', { name: 'Create group' }).click();
   await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
   await ready(page);
@@ -326,7 +326,7 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   const listener = async (name: string, kind: string, fill: () => Promise<void>) => {
     await open(page, '/listeners/new');
     await expectHeading(page, 'New user listener');
-    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
     await page.getByLabel('Listener type').selectOption({ label: kind });
     await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira data ${tag}` });

@@ -15,7 +15,7 @@ async function createUser(page: import('@playwright/test').Page, email: string) 
 async function createMacro(page: import('@playwright/test').Page, name: string, key: string, actions: [string, string][], options: string[]) {
   await open(page, '/macros/new');
   await expectHeading(page, 'New user macro');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key').fill(key);
   for (const [i, [kind, value]] of actions.entries()) {
     // Removal is an option of its own, after the actions.
@@ -82,7 +82,7 @@ test('Remove user completely opens its four options and says what it erases', as
   await page.getByLabel('Remove user completely').check();
   for (const o of options) await expect(page.getByLabel(o)).toBeVisible();
   await expect(page.getByText(/every copy of their email and name is cut from the logs/)).toBeVisible();
-  await page.getByLabel('Name').fill(`Forget ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Forget ${tag}`);
   await page.getByLabel('Key').fill(`forget-${tag}`);
   await page.getByLabel('Only run once per user').check();
   await page.getByRole('button', { name: 'Save macro' }).click();

@@ -4,7 +4,7 @@ import { expectHeading, menuLink, open, ready, signIn, unique } from './helpers'
 
 async function createMacro(page: Page, name: string, key: string, action: [string, string], options: string[]) {
   await open(page, '/macros/new');
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key').fill(key);
   if (action[0] === 'remove_user') {
     await page.getByLabel('Remove user completely').check();
@@ -107,12 +107,12 @@ test('the opt-out dashboard counts a removal; the listener log filters calls', a
   const keeper = `${tag}-kept@example.com`;
   const keeperPage = await createUser(page, keeper, 'Kept');
   await open(page, '/api-keys/new');
-  await page.getByLabel('Name').fill(`Log key ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Log key ${tag}`);
   await page.getByLabel('Prefix').fill('logk');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const key = await page.getByLabel('New API key').inputValue();
   await open(page, '/listeners/new');
-  await page.getByLabel('Name').fill(`Log ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Log ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`log-${tag}`);
   await page.getByLabel('Macro to run').selectOption({ label: `Bump ${tag}` });
   await page.getByLabel('API key', { exact: true }).selectOption({ label: `Log key ${tag}` });

@@ -57,7 +57,7 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
 
     // The macro, then its webhook from the Slack preset.
     await open(page, '/macros/new?scope=feedback');
-    await page.getByLabel('Name').fill(`Escalate ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Escalate ${tag}`);
     await page.getByLabel('Key', { exact: true }).fill(`escalate-${tag}`);
     await page.getByLabel('Action 1', { exact: true }).selectOption({ label: 'Add comment' });
     await page.getByLabel('Action 1 value').fill('Escalated to Slack.');
@@ -69,7 +69,7 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     await expectHeading(page, `New webhook of Escalate ${tag}`);
     await ready(page);
     await expect(page.getByLabel('Body')).toHaveValue(/\(\(feedback\.title\)\)/);
-    await page.getByLabel('Name').fill(`Slack ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Slack ${tag}`);
     await page.getByLabel('URL').fill(slack.url);
     await page.getByLabel('Headers', { exact: true }).fill('Authorization: Bearer xoxb-very-secret');
     if (testInfo.project.use.javaScriptEnabled !== false) {
@@ -88,7 +88,7 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     await page.getByRole('button', { name: 'Save webhook' }).click();
     await expect(page.getByText(/Body is not valid JSON once its tags are filled in/)).toBeVisible();
     await ready(page);
-    await page.getByLabel('Name').fill(`Slack ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Slack ${tag}`);
     await page.getByLabel('URL').fill(slack.url);
     await page.getByLabel('Headers', { exact: true }).fill('Authorization: Bearer xoxb-very-secret');
     await page.getByLabel('Body').fill(good);
@@ -112,7 +112,7 @@ test('a Slack escalation webhook runs in bulk, and the log shows attempts, a fai
     // A feedback filter of the two tickets, and the macro in bulk on it.
     await open(page, '/filters/new?scope=feedback');
     await ready(page);
-    await page.getByLabel('Name').fill(`Escalation ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Escalation ${tag}`);
     await page.getByLabel('Group 1, condition 1 field').selectOption({ label: 'Title' });
     await page.getByLabel('Group 1, condition 1 operator').selectOption('contains');
     await page.getByLabel('Group 1, condition 1 value').fill(tag);
@@ -198,7 +198,7 @@ test('a removal tells the CRM whom to erase; the log keeps the request sealed, t
     const email = `${tag}-leaving@example.com`;
 
     await open(page, '/macros/new');
-    await page.getByLabel('Name').fill(`Forget ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Forget ${tag}`);
     await page.getByLabel('Key', { exact: true }).fill(`forget-${tag}`);
     await page.getByLabel('Remove user completely').check();
     for (const option of ['Show in user-management actions', 'Suppress confirmation']) await page.getByLabel(option).check();
@@ -208,7 +208,7 @@ test('a removal tells the CRM whom to erase; the log keeps the request sealed, t
     await ready(page);
     await page.getByRole('link', { name: 'Start from: Generic JSON POST' }).click();
     await ready(page);
-    await page.getByLabel('Name').fill(`Erase in CRM ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Erase in CRM ${tag}`);
     await page.getByLabel('URL').fill(`${crm.url}?email=((user.email))`);
     await page.getByLabel('Headers', { exact: true }).fill('X-Api-Key: crm-key-123456');
     await page.getByLabel('Body').fill('{"erase": "((user.email))", "name": "((user.first_name)) ((user.last_name))"}');
@@ -261,5 +261,107 @@ test('a removal tells the CRM whom to erase; the log keeps the request sealed, t
     await page.screenshot({ path: testInfo.outputPath('erasure-receipts.png'), fullPage: true });
   } finally {
     crm.close();
+  }
+});
+
+// Seeds 002/003: Trigger webhooks is a box in the macro editor; the webhook is saved with the
+// macro. Then the users list's Actions run it on a ticked user, and the feedback list's
+// Actions run a feedback macro on a ticked ticket.
+test('Trigger webhooks saves a webhook with its macro, and the lists’ Actions run macros on ticked rows', async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const slack = await slackStandIn();
+  try {
+    await signIn(page);
+    await expect(page).toHaveURL(/\/$/);
+    const tag = unique(testInfo, 'trig');
+    await open(page, '/users/new');
+    await page.getByLabel('First name').fill(`Trig${tag.replace(/[^a-z0-9]/gi, '')}`);
+    await page.getByLabel('Last name').fill('Tester');
+    await page.getByLabel('Email').fill(`${tag}@example.com`);
+    await page.getByRole('button', { name: 'Save user' }).click();
+    await expect(page.getByRole('status')).toHaveText('The user was created.');
+
+    await open(page, '/macros/new');
+    await expect(page.getByLabel('Webhook name')).toBeHidden();
+    await expect(page.getByLabel('Trigger webhooks')).not.toBeChecked();
+    // Ticking the box opens the webhook's fields in the same form (CSS: with or without
+    // JavaScript).
+    await page.getByLabel('Trigger webhooks').check();
+    await expect(page.getByLabel('Webhook name')).toBeVisible();
+    await expect(page.getByLabel('URL')).toBeVisible();
+    // Starting from a preset fills the fields and ticks the box.
+    await page.getByRole('link', { name: 'Slack incoming webhook' }).click();
+    await ready(page);
+    await expect(page.getByLabel('Trigger webhooks')).toBeChecked();
+    await expect(page.getByLabel('Webhook name')).toHaveValue('Slack escalation');
+    await expect(page.getByLabel('Body')).toHaveValue(/\(\(user\.first_name\)\)/);
+    await page.getByLabel('Name', { exact: true }).fill(`Tell Slack ${tag}`);
+    await page.getByLabel('Key').fill(`tell-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
+    await page.getByLabel('Action 1 value').fill('2');
+    // A bad address is refused, naming the webhook's field; nothing is saved.
+    await page.getByLabel('URL').fill('ftp://example.com/hook');
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByText(/^URL must start with https:\/\/ or http:\/\//)).toBeVisible();
+    await ready(page);
+    await page.getByLabel('Name', { exact: true }).fill(`Tell Slack ${tag}`);
+    await page.getByLabel('Key').fill(`tell-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
+    await page.getByLabel('Action 1 value').fill('2');
+    await page.getByLabel('Trigger webhooks').check();
+    await page.getByLabel('Webhook name').fill(`Slack ${tag}`);
+    await page.getByLabel('URL').fill(slack.url);
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await ready(page);
+    await expect(page.getByRole('row', { name: new RegExp(`Tell Slack ${tag}`) })).toContainText(`Send webhook Slack ${tag}`);
+    await page.screenshot({ path: testInfo.outputPath('macro-list.png'), fullPage: true });
+
+    // The users list: tick the user, run the macro (with the confirmation), watch it finish.
+    await open(page, `/users?q=${encodeURIComponent(`${tag}@example.com`)}`);
+    await page.getByLabel(/^Select Trig/).check();
+    await page.getByLabel('Run the macro').selectOption({ label: `Tell Slack ${tag}` });
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect(page.getByText('Tick the box to confirm the run on these users.')).toBeVisible();
+    await ready(page);
+    await page.getByLabel(/^Select Trig/).check();
+    await page.getByLabel('Run the macro').selectOption({ label: `Tell Slack ${tag}` });
+    await page.getByLabel('Yes, run it').check();
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: testInfo.outputPath('users-actions-1280.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect(page).toHaveURL(/\/bulk-runs\/\d+$/);
+    await expect(page.getByText(/^On 1 ticked user, started/)).toBeVisible();
+    await expect(page.getByRole('status')).toHaveText('Finished: 1 of 1 users done.', { timeout: 20_000 });
+    await expect.poll(() => slack.seen.length, { timeout: 20_000 }).toBe(1);
+    expect(slack.seen[0].body).toContain('Trig');
+
+    // The feedback list: a feedback macro that needs no confirmation, on a ticked ticket.
+    await newTicket(page, `Ticked ${tag}`);
+    await open(page, '/macros/new?scope=feedback');
+    await page.getByLabel('Name', { exact: true }).fill(`Note ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`note-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption({ label: 'Add comment' });
+    await page.getByLabel('Action 1 value').fill(`Seen in triage ${tag}.`);
+    await page.getByLabel('Suppress confirmation').check();
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await open(page, '/projects');
+    await page.getByRole('link', { name: 'Aurora Beta' }).click();
+    await ready(page);
+    await page.getByRole('main').getByRole('link', { name: 'Feedback', exact: true }).click();
+    await ready(page);
+    await page.getByLabel('Title contains').fill(`Ticked ${tag}`);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await ready(page);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByLabel(`Select Ticked ${tag}`).check();
+    await page.getByLabel('Run the macro').selectOption({ label: `Note ${tag}` });
+    await page.screenshot({ path: testInfo.outputPath('feedback-actions-390.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Run', exact: true }).click();
+    await expect(page).toHaveURL(/\/bulk-runs\/\d+$/);
+    await expect(page.getByRole('status')).toHaveText('Finished: 1 of 1 tickets done.', { timeout: 20_000 });
+  } finally {
+    slack.close();
   }
 });

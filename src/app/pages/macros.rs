@@ -414,8 +414,9 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                     <p class="flex flex-wrap items-center gap-2 text-sm">
                         <span class="text-slate-600">"Start from:"</span>
                         {WEBHOOK_PRESETS.iter().map(|(key, label)| view! {
-                            <a class=LINK href=format!("{preset_base}preset={key}")>{*label}</a>
+                            <a class=LINK rel="external" href=format!("{preset_base}preset={key}")>{*label}</a>
                         }).collect_view()}
+                        // A full load: the fields are drawn anew from the preset.
                         <span class="text-xs text-slate-500">"(reloads the form)"</span>
                     </p>
                     <WebhookFields form=options.webhook_draft.clone() tags=options.tags.clone() groups=options.groups.clone() feedback error nested=true/>

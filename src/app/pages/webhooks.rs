@@ -393,7 +393,7 @@ pub fn WebhookFields(
     });
     view! {
         <div>
-            <label for=id("name") class=LABEL>"Name"</label>
+            <label for=id("name") class=LABEL>{if nested { "Webhook name" } else { "Name" }}</label>
             <input id=id("name") name=name("name") value=form.name.clone() required=!nested autocomplete="off" class=INPUT
                 aria-invalid=move || name_error.get().is_some().then_some("true")/>
             {move || name_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{format!("Name {}.", e)}</p> })}
