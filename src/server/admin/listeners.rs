@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Actor, filters};
+use super::{Actor, external_data, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
 use crate::server::domain::{parse_id, parse_key};
@@ -23,9 +23,10 @@ use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::runs;
 use crate::server::entities::{api_key, data_field, data_group, listener, macro_def, ticket, user};
 use crate::server::settings::Settings;
-use crate::shared::vocab::{ListenerKind, RunStatus};
+use crate::shared::vocab::{DataScope, ListenerKind, RunStatus};
 use crate::types::{
-    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, listener_endpoint,
+    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, NEW_DATA_GROUP,
+    listener_endpoint,
 };
 
 async fn names<E: EntityTrait>(
@@ -230,6 +231,7 @@ pub async fn save(
         }
         Ok(v.to_string())
     };
+    let creates_group = kind == ListenerKind::Data && form.data_group_id.trim() == NEW_DATA_GROUP;
     // What each kind needs, and nothing of the others'.
     let (macro_id, (author_field, comment_field), data_group_id) = match kind {
         ListenerKind::Macro => (
@@ -248,6 +250,7 @@ pub async fn save(
             }
             (None, (a.unwrap_or_default(), c.unwrap_or_default()), None)
         }
+        ListenerKind::Data if creates_group => (None, (String::new(), String::new()), None),
         ListenerKind::Data => (
             None,
             (String::new(), String::new()),
@@ -258,6 +261,26 @@ pub async fn save(
                 }),
             ),
         ),
+    };
+    // A group created with the listener: checked here, written in the listener's transaction.
+    let new_group = if creates_group {
+        if form.fields.iter().all(|f| f.label.trim().is_empty()) {
+            errors.push(
+                "fields",
+                "give the new group at least one field: its label and the parameter the other system sends",
+            );
+        }
+        external_data::check_new_group(
+            db,
+            DataScope::from(matching::scope_of(scope)),
+            &form.group_name,
+            "group_name",
+            &form.fields,
+            &mut errors,
+        )
+        .await?
+    } else {
+        None
     };
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
@@ -347,6 +370,10 @@ pub async fn save(
     errors.into_result()?;
     let now = Utc::now();
     let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let data_group_id = match &new_group {
+        Some(group) => Some(external_data::insert_group(&txn, actor, group).await?),
+        None => data_group_id,
+    };
     let mut active = match existing {
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {

@@ -84,9 +84,16 @@ pub struct ListenerForm {
     pub author_field: String,
     #[serde(default)]
     pub comment_field: String,
-    /// External Data: the group whose parameters the body carries.
+    /// External Data: the group whose parameters the body carries, or `NEW_DATA_GROUP` for a
+    /// group created with the listener from `group_name` and `fields`.
     #[serde(default)]
     pub data_group_id: String,
+    /// External Data, a new group: its name.
+    #[serde(default)]
+    pub group_name: String,
+    /// External Data, a new group: its fields (rows without a label are left out).
+    #[serde(default)]
+    pub fields: Vec<DataFieldForm>,
     #[serde(default)]
     pub api_key_id: String,
     #[serde(default)]
@@ -107,6 +114,9 @@ pub const LISTENER_SCOPES: [(&str, &str); 2] = [("user", "Users"), ("feedback", 
 pub fn listener_path(scope: &str, kind: ListenerKind) -> &'static str {
     kind.path(Scope::parse(scope).unwrap_or(Scope::User))
 }
+
+/// The `data_group_id` that asks for a new data group, created with the listener.
+pub const NEW_DATA_GROUP: &str = "new";
 
 /// The URL third parties call for a listener of `scope` and `kind` with `key`, under the
 /// installation's public base URL.
