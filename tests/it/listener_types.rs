@@ -497,7 +497,7 @@ async fn post_listener_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::R
 /// The field errors of a refused form.
 async fn refused(res: reqwest::Response) -> switchyard::errors::AppError {
     assert_eq!(res.status(), 422, "a refused form");
-    res.json().await.unwrap()
+    common::error_of(res).await
 }
 
 /// An External Data listener whose editor creates its group in place ("Create a new group"):
