@@ -218,6 +218,9 @@ pub fn TextField(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
+    /// Told the field's text as it is typed (hydrated).
+    #[prop(optional, into)]
+    on_input: Option<Callback<String>>,
 ) -> impl IntoView {
     let id = field_id(name);
     let error_id = format!("{id}-error");
@@ -249,6 +252,11 @@ pub fn TextField(
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=described
                 class=INPUT
+                on:input=move |ev| {
+                    if let Some(told) = on_input {
+                        told.run(event_target_value(&ev));
+                    }
+                }
             />
             {hint.map(|h| view! { <p id=hint_id class="mt-1 text-xs text-slate-500">{h}</p> })}
             {move || error.get().map(|e| view! {
@@ -397,6 +405,81 @@ pub fn select_all(ev: leptos::ev::FocusEvent) {
         .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
     {
         input.select();
+    }
+}
+
+/// Whether the page is hydrated: false on the server and while hydrating, true once the
+/// browser runs the page. What needs JavaScript shows (or is enabled) only then, so that the
+/// page without JavaScript offers nothing that cannot work.
+pub fn hydrated() -> ReadSignal<bool> {
+    let (on, set) = signal(false);
+    Effect::new(move |_| set.set(true));
+    on
+}
+
+/// A read-only field holding text to copy (a URL, a request, a new key) and its Copy button.
+/// Hydrated, the button puts the text on the clipboard and says so in a live region (where the
+/// clipboard is not allowed, it selects the text to copy with the keyboard). Without
+/// JavaScript the button is hidden and the field says to select the text and copy it.
+#[component]
+pub fn CopyField(
+    id: &'static str,
+    label: &'static str,
+    #[prop(into)] value: Signal<String>,
+    /// The label is for screen readers only (a heading above says what the text is).
+    #[prop(optional)]
+    label_hidden: bool,
+) -> impl IntoView {
+    let js = hydrated();
+    let input = NodeRef::<leptos::html::Input>::new();
+    let said = RwSignal::new("");
+    // A changed text has not been copied yet.
+    Effect::new(move |_| {
+        value.track();
+        said.set("");
+    });
+    let copy = move |_: leptos::ev::MouseEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            let text = value.get_untracked();
+            let by_hand = move || {
+                if let Some(el) = input.get_untracked() {
+                    el.select();
+                }
+                said.set("Copying is not allowed here: the text is selected, press Ctrl+C (⌘C) to copy it.");
+            };
+            let Some(window) = web_sys::window() else {
+                return;
+            };
+            let clipboard = window.navigator().clipboard();
+            if AsRef::<leptos::wasm_bindgen::JsValue>::as_ref(&clipboard).is_undefined() {
+                by_hand();
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                match wasm_bindgen_futures::JsFuture::from(clipboard.write_text(&text)).await {
+                    Ok(_) => said.set("Copied"),
+                    Err(_) => by_hand(),
+                }
+            });
+        }
+    };
+    let status_id = format!("{id}-status");
+    view! {
+        <div>
+            <label for=id class=if label_hidden { "sr-only" } else { LABEL }>{label}</label>
+            <div class="flex gap-2">
+                <input id=id node_ref=input readonly=true value=value
+                    aria-describedby=status_id.clone()
+                    class=format!("{INPUT} min-w-0 flex-1 font-mono") on:focus=select_all/>
+                <button type="button" class=format!("{BUTTON_SECONDARY} shrink-0") hidden=move || !js.get() on:click=copy>
+                    "Copy" <span class="sr-only">{format!(" {label}")}</span>
+                </button>
+            </div>
+            <p id=status_id class="mt-1 text-xs text-slate-500" aria-live="polite">
+                {move || if js.get() { said.get() } else { "Select the text and copy it (Ctrl+C, or ⌘C on a Mac)." }}
+            </p>
+        </div>
     }
 }
 

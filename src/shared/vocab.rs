@@ -156,6 +156,16 @@ vocabulary! {
     }
 }
 
+impl From<Scope> for DataScope {
+    /// The data groups of what a listener or filter of `scope` acts on.
+    fn from(scope: Scope) -> Self {
+        match scope {
+            Scope::User => DataScope::User,
+            Scope::Feedback => DataScope::Feedback,
+        }
+    }
+}
+
 vocabulary! {
     /// What a listener does with its target (`listeners.kind`). A new kind is a variant here
     /// and the code that does its work: the compiler points at every `match` left to extend.

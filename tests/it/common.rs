@@ -254,6 +254,12 @@ impl TestApp {
     }
 }
 
+/// The error a refused server-function call answers with.
+pub async fn error_of(res: reqwest::Response) -> switchyard::errors::AppError {
+    let text = res.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
+}
+
 /// Runs an async test body once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both_backends {

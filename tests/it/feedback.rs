@@ -4,17 +4,12 @@
 use crate::common;
 use switchyard::server::engine::external_values;
 
-use common::{ADMIN_EMAIL, TestApp};
+use common::{ADMIN_EMAIL, TestApp, error_of};
 use switchyard::errors::AppError;
 use switchyard::server_fns::{
     feedback as fb, macros as macro_fns, teams as team_fns, users as user_fns,
 };
 use switchyard::types::{TicketListPage, TicketView};
-
-async fn error_of(res: reqwest::Response) -> AppError {
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
-}
 
 pub(crate) async fn ok(res: reqwest::Response) -> reqwest::Response {
     let status = res.status();

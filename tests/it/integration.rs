@@ -4,18 +4,13 @@
 use crate::common;
 use switchyard::server::engine::matching;
 
-use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+use common::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, error_of};
 use leptos::server_fn::ServerFn;
 use switchyard::errors::AppError;
 use switchyard::server_fns::{
     api_keys as key_fns, auth, filters as filter_fns, listeners as listener_fns,
     macros as macro_fns, teams as team_fns, users as user_fns,
 };
-
-async fn error_of(res: reqwest::Response) -> AppError {
-    let text = res.text().await.unwrap();
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not an AppError ({e}): {text}"))
-}
 
 on_both_backends!(
     health_probes_answer,

@@ -488,9 +488,206 @@ async fn one_idempotency_key_adds_one_comment_under_a_storm(backend: common::Bac
     );
 }
 
+/// Saves a listener through its form, as the editor posts it.
+async fn post_listener_form(app: &TestApp, pairs: &[(&str, &str)]) -> reqwest::Response {
+    app.call::<switchyard::server_fns::listeners::SaveListener>(pairs)
+        .await
+}
+
+/// The field errors of a refused form.
+async fn refused(res: reqwest::Response) -> switchyard::errors::AppError {
+    assert_eq!(res.status(), 422, "a refused form");
+    common::error_of(res).await
+}
+
+/// An External Data listener whose editor creates its group in place ("Create a new group"):
+/// saved, the group, its fields and the listener are written together; refused, none is.
+async fn external_data_listener_creates_its_group_in_place(app: TestApp) {
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    app.sign_in().await;
+    let api_key = s.api_key_id.to_string();
+    let form = [
+        ("form[id]", ""),
+        ("form[scope]", "user"),
+        ("form[name]", "Jira sync"),
+        ("form[key]", "Jira-Sync"),
+        ("form[kind]", "data"),
+        ("form[api_key_id]", api_key.as_str()),
+        ("form[enabled]", "on"),
+        ("form[data_group_id]", "new"),
+        ("form[group_name]", "Jira issues"),
+        ("form[fields][0][slot]", "0"),
+        ("form[fields][0][label]", "Issue key"),
+        ("form[fields][0][parameter]", "issueKey"),
+        ("form[fields][0][kind]", "string"),
+        ("form[fields][0][favorite]", "on"),
+        ("form[fields][1][slot]", "1"),
+        ("form[fields][1][label]", "Story points"),
+        ("form[fields][1][kind]", "integer"),
+    ];
+    // The form with some pairs replaced.
+    fn with<'a>(
+        form: &[(&'a str, &'a str)],
+        more: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut pairs: Vec<(&str, &str)> = form
+            .iter()
+            .filter(|(k, _)| !more.iter().any(|(m, _)| m == k))
+            .copied()
+            .collect();
+        pairs.extend_from_slice(more);
+        pairs
+    }
+    // The new group, its fields, the listener.
+    let written = async || {
+        (
+            app.count("SELECT COUNT(*) FROM data_groups WHERE name = 'Jira issues'")
+                .await,
+            app.count(
+                "SELECT COUNT(*) FROM data_fields f JOIN data_groups g ON g.id = f.group_id \
+                 WHERE g.name = 'Jira issues'",
+            )
+            .await,
+            app.count("SELECT COUNT(*) FROM listeners WHERE key = 'jira-sync'")
+                .await,
+        )
+    };
+
+    // A field's parameter with a space: refused, naming that row's parameter; nothing written.
+    let err = refused(
+        post_listener_form(
+            &app,
+            &with(&form, &[("form[fields][1][parameter]", "story points")]),
+        )
+        .await,
+    )
+    .await;
+    assert!(err.field_message("fields.1.parameter").is_some(), "{err:?}");
+    assert_eq!(written().await, (0, 0, 0));
+
+    // No name and no field: both named, nothing written.
+    let err = refused(
+        post_listener_form(
+            &app,
+            &with(
+                &form,
+                &[
+                    ("form[group_name]", " "),
+                    ("form[fields][0][label]", ""),
+                    ("form[fields][1][label]", ""),
+                ],
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert!(err.field_message("group_name").is_some(), "{err:?}");
+    assert!(err.field_message("fields").is_some(), "{err:?}");
+    assert_eq!(written().await, (0, 0, 0));
+
+    // Group and fields are right but the key is another data listener's: no group either.
+    let existing = jira_group(&app, &[("Issue key", "issueKey", "string")]).await;
+    listener(
+        &app,
+        &s,
+        "data",
+        "taken",
+        ListenerForm {
+            data_group_id: existing.to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let err = refused(
+        post_listener_form(
+            &app,
+            &with(
+                &form,
+                &[
+                    ("form[key]", "taken"),
+                    ("form[fields][1][parameter]", "points"),
+                ],
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert!(err.field_message("key").is_some(), "{err:?}");
+    assert_eq!(written().await, (0, 0, 0));
+
+    // Right: the group, both fields and the listener, which stores into that group.
+    let res = post_listener_form(
+        &app,
+        &with(&form, &[("form[fields][1][parameter]", "points")]),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let id = app
+        .count("SELECT id FROM listeners WHERE key = 'jira-sync'")
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        format!("/listeners/{id}?notice=listener_saved").as_str()
+    );
+    assert_eq!(written().await, (1, 2, 1));
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listeners l JOIN data_groups g ON g.id = l.data_group_id \
+             WHERE l.key = 'jira-sync' AND g.name = 'Jira issues' AND g.scope = 'user'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'data_group.created' \
+             AND subject = 'Jira issues'"
+        )
+        .await,
+        1
+    );
+    let (status, body) = post(
+        &app,
+        &s,
+        "userDataListeners/jira-sync",
+        "c0@example.com",
+        Some(json!({ "issueKey": "BETA-7", "points": 5 })),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({ "status": "completed", "stored": ["issueKey", "points"] })
+    );
+
+    // Another type ignores the new group's fields the form still carries.
+    let macro_id = s.macro_id.to_string();
+    let res = post_listener_form(
+        &app,
+        &with(
+            &form,
+            &[
+                ("form[key]", "jira-run"),
+                ("form[kind]", "macro"),
+                ("form[macro_id]", macro_id.as_str()),
+                ("form[group_name]", "Never made"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM data_groups WHERE name = 'Never made'")
+            .await,
+        0
+    );
+}
+
 on_both_backends!(
     add_comment_listeners_comment_as_a_manager,
     external_data_listeners_store_typed_values,
+    external_data_listener_creates_its_group_in_place,
 );
 
 mod one_idempotency_key_adds_one_comment_under_a_storm {

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    select_all, show, textarea_text,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
+    refresh_key, show, textarea_text,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -40,9 +40,8 @@ fn NewKeyBanner(created: CreatedKey) -> impl IntoView {
     view! {
         <section aria-labelledby="new-key" class="mb-6 rounded-lg border border-amber-300 bg-amber-50 p-4 sm:p-6">
             <h2 id="new-key" class="text-lg font-semibold text-amber-900">{format!("Your new key “{}”", created.name)}</h2>
-            <p class="mt-1 text-sm text-amber-900">"Copy it now: it is shown only this once, and only its fingerprint is stored."</p>
-            <label for="new-key-value" class="sr-only">"New API key"</label>
-            <input id="new-key-value" readonly=true value=created.key class=format!("{INPUT} mt-3 font-mono") on:focus=select_all/>
+            <p class="mt-1 mb-3 text-sm text-amber-900">"Copy it now: it is shown only this once, and only its fingerprint is stored."</p>
+            <CopyField id="new-key-value" label="New API key" label_hidden=true value=created.key/>
         </section>
     }
 }

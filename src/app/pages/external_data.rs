@@ -131,9 +131,6 @@ pub fn DataGroupPage() -> impl IntoView {
 fn GroupEditor(group: DataGroupView) -> impl IntoView {
     let save = ServerAction::<SaveDataGroup>::new();
     let error = action_error(save);
-    let mut rows: Vec<Option<DataFieldView>> = group.fields.iter().cloned().map(Some).collect();
-    rows.extend((0..NEW_DATA_FIELD_ROWS).map(|_| None));
-    let fields_error = field_error(error, "fields");
     view! {
         <ActionForm action=save attr:class=format!("{CARD} space-y-4")>
             <FormAlert error/>
@@ -143,25 +140,43 @@ fn GroupEditor(group: DataGroupView) -> impl IntoView {
             </div>
             <h2 class="text-lg font-semibold">"Fields"</h2>
             <p class="text-sm text-slate-600">"A row without a label is left out. Favourites are shown on top of the user summary and the ticket page. A field that holds values keeps its type."</p>
-            {move || fields_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Fields", &e)}</p> })}
-            <div class="relative overflow-x-auto">
-                <table class=TABLE>
-                    <thead class="bg-slate-50">
-                        <tr>
-                            <th scope="col" class=TH>"Label"</th>
-                            <th scope="col" class=TH>"Parameter"</th>
-                            <th scope="col" class=TH>"Type"</th>
-                            <th scope="col" class=TH>"Favourite"</th>
-                            <th scope="col" class=format!("{TH} text-right")>"Values"</th>
-                        </tr>
-                    </thead>
-                    <tbody class="divide-y divide-slate-100">
-                        {rows.into_iter().enumerate().map(|(i, f)| view! { <DataFieldRow index=i field=f error/> }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            <DataFieldTable fields=group.fields.clone() counts=true error/>
             <button type="submit" class=BUTTON>"Save group"</button>
         </ActionForm>
+    }
+}
+
+/// A data group's field rows (`form[fields][slot][…]`): `fields` first, then blank rows to add
+/// more; with `counts`, how many values each field holds. Shows the errors of `fields` and of
+/// each row (`fields.{slot}.…`). The group editor and the listener editor (a group created
+/// with the listener) use it.
+#[component]
+pub fn DataFieldTable(
+    fields: Vec<DataFieldView>,
+    #[prop(optional)] counts: bool,
+    error: Signal<Option<crate::errors::AppError>>,
+) -> impl IntoView {
+    let mut rows: Vec<Option<DataFieldView>> = fields.into_iter().map(Some).collect();
+    rows.extend((0..NEW_DATA_FIELD_ROWS).map(|_| None));
+    let fields_error = field_error(error, "fields");
+    view! {
+        {move || fields_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Fields", &e)}</p> })}
+        <div class="relative overflow-x-auto">
+            <table class=TABLE>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Label"</th>
+                        <th scope="col" class=TH>"Parameter"</th>
+                        <th scope="col" class=TH>"Type"</th>
+                        <th scope="col" class=TH>"Favourite"</th>
+                        {counts.then(|| view! { <th scope="col" class=format!("{TH} text-right")>"Values"</th> })}
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {rows.into_iter().enumerate().map(|(i, f)| view! { <DataFieldRow index=i field=f counts error/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -169,6 +184,7 @@ fn GroupEditor(group: DataGroupView) -> impl IntoView {
 fn DataFieldRow(
     index: usize,
     field: Option<DataFieldView>,
+    counts: bool,
     error: Signal<Option<crate::errors::AppError>>,
 ) -> impl IntoView {
     let slot = index;
@@ -213,7 +229,7 @@ fn DataFieldRow(
                 <label for=id("favorite") class="sr-only">{format!("Data field {row} is a favourite")}</label>
                 <input id=id("favorite") type="checkbox" name=name("favorite") checked=f.favorite class="h-4 w-4 rounded border-slate-300"/>
             </td>
-            <td class=format!("{TD} text-right tabular-nums text-slate-600")>{f.value_count}</td>
+            {counts.then(|| view! { <td class=format!("{TD} text-right tabular-nums text-slate-600")>{f.value_count}</td> })}
         </tr>
     }
 }

@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
-    TextField, action_error, field_error, field_sentence, id_param, refresh_key, select_all, show,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
+    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
     textarea_text,
 };
 use crate::server_fns::feedback::{SaveExternalSource, load_external_source};
@@ -105,10 +105,8 @@ fn SourcePage(editor: ExternalSourceEditor) -> impl IntoView {
             view! {
                 <section aria-labelledby="source-url" class=format!("{CARD} mb-6 space-y-3")>
                     <h2 id="source-url" class="text-lg font-semibold">"Endpoint"</h2>
-                    <label for="f-source-endpoint" class=LABEL>"URL"</label>
-                    <input id="f-source-endpoint" readonly=true value=s.endpoint.clone() class=format!("{INPUT} font-mono") on:focus=select_all/>
-                    <label for="f-source-curl" class=LABEL>"Example request"</label>
-                    <input id="f-source-curl" readonly=true value=curl class=format!("{INPUT} font-mono") on:focus=select_all/>
+                    <CopyField id="f-source-endpoint" label="URL" value=s.endpoint.clone()/>
+                    <CopyField id="f-source-curl" label="Example request" value=curl/>
                     <p class="text-xs text-slate-500">"Answers: 201 created (with ticket_id) · 400 a missing or wrong parameter, named · 401/403 key · 404 unknown source · 429 too many calls. An Idempotency-Key header makes a repeated call get the first answer. Calls appear in the listener log."</p>
                 </section>
             }

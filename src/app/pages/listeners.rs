@@ -1,18 +1,22 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    scope_param, select_all, show,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, hydrated,
+    id_param, refresh_key, scope_param, show,
 };
+use crate::app::pages::external_data::DataFieldTable;
 use crate::app::pages::listener_log::CallTable;
 use crate::app::pages::listener_test::TestRequestPanel;
 use crate::server_fns::listeners::{
     DeleteListener, SaveListener, load_listener_form, load_listeners,
 };
+use crate::shared::keys::parse_key;
 use crate::types::{
-    ListenerCallPage, ListenerFormOptions, ListenerKind, ListenerView, scope_label,
+    ListenerCallPage, ListenerFormOptions, ListenerKind, ListenerView, NEW_DATA_GROUP,
+    listener_endpoint, scope_label,
 };
 
 /// What a listener does, in a few words.
@@ -107,87 +111,169 @@ fn CallLog(calls: ListenerCallPage) -> impl IntoView {
     }
 }
 
+/// The `kind` query parameter: the type chosen on the new listener's first step, or (without
+/// JavaScript) the type an existing listener is being changed to.
+fn kind_param() -> impl Fn() -> Option<ListenerKind> + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("kind")
+            .and_then(|k| ListenerKind::parse(&k))
+    }
+}
+
+/// The editor of a listener of `kind`: a new one of `scope`, or the listener `id`.
+fn kind_href(scope: &str, id: Option<i32>, kind: ListenerKind) -> String {
+    match id {
+        Some(id) => format!("/listeners/{id}?kind={kind}"),
+        None => format!("/listeners/new?scope={scope}&kind={kind}"),
+    }
+}
+
+/// What a listener of `kind` does, in a sentence, for the type step.
+fn kind_help(kind: ListenerKind, feedback: bool) -> &'static str {
+    match (kind, feedback) {
+        (ListenerKind::Macro, false) => {
+            "Runs one of your user macros on the user whose email the call sends."
+        }
+        (ListenerKind::Macro, true) => {
+            "Runs one of your feedback macros on the ticket the call names."
+        }
+        (ListenerKind::Comment, false) => {
+            "Writes a user comment: the call's body holds its text and the email of the manager who signs it."
+        }
+        (ListenerKind::Comment, true) => {
+            "Comments on the ticket the call names, signed by the member whose email the body holds; its followers hear of it."
+        }
+        (ListenerKind::Data, false) => {
+            "Keeps the body's values on the user, in a data group you pick or create here."
+        }
+        (ListenerKind::Data, true) => {
+            "Keeps the body's values on the ticket, in a data group you pick or create here."
+        }
+    }
+}
+
 #[component]
 pub fn NewListenerPage() -> impl IntoView {
     let scope = scope_param();
+    let kind = kind_param();
     let data = Resource::new(
         move || (refresh_key(), scope()),
         |(_, scope)| load_listener_form(None, scope),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                show(data.await, |opts| {
-                    let title = if opts.scope == "feedback" { "New feedback listener" } else { "New user listener" };
-                    view! {
-                        <Title text=title/>
-                        <PageHeader title=title.to_string()/>
-                        <ListenerEditor opts/>
-                    }
+            {move || {
+                let kind = kind();
+                Suspend::new(async move {
+                    show(data.await, move |opts| {
+                        let title = if opts.scope == "feedback" { "New feedback listener" } else { "New user listener" };
+                        view! {
+                            <Title text=title/>
+                            <PageHeader title=title.to_string()/>
+                            {match kind {
+                                Some(kind) => view! { <ListenerEditor opts kind/> }.into_any(),
+                                None => view! { <TypeStep scope=opts.scope/> }.into_any(),
+                            }}
+                        }
+                    })
                 })
-            })}
+            }}
         </Suspense>
+    }
+}
+
+/// The new listener's first step: what its calls do. Plain links, so it works without
+/// JavaScript; the editor then shows that type's fields.
+#[component]
+fn TypeStep(scope: String) -> impl IntoView {
+    let feedback = scope == "feedback";
+    view! {
+        <section aria-labelledby="listener-type" class=format!("{CARD} space-y-4")>
+            <h2 id="listener-type" class="text-lg font-semibold">"What should a call to this listener do?"</h2>
+            <ul class="grid grid-cols-1 gap-3 sm:grid-cols-3">
+                {ListenerKind::ALL.iter().map(|k| view! {
+                    <li>
+                        <a href=kind_href(&scope, None, *k) class="block h-full rounded-md border border-slate-300 p-4 hover:border-indigo-500 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500">
+                            <span class="block font-semibold text-indigo-700">{k.label()}</span>
+                            <span class="mt-1 block text-sm text-slate-600">{kind_help(*k, feedback)}</span>
+                        </a>
+                    </li>
+                }).collect_view()}
+            </ul>
+            <a class=BUTTON_SECONDARY href="/listeners">"Cancel"</a>
+        </section>
     }
 }
 
 #[component]
 pub fn ListenerPage() -> impl IntoView {
     let id = id_param();
+    let changed_kind = kind_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, id)| load_listener_form(Some(id), String::new()),
     );
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                show(data.await, |opts| {
-                    let l = opts.listener.clone();
-                    let title = l.as_ref().map(|l| l.name.clone()).unwrap_or_default();
-                    let endpoint = l.as_ref().map(|l| l.endpoint.clone()).unwrap_or_default();
-                    let id = l.as_ref().map(|l| l.id).unwrap_or_default();
-                    let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
-                    let body = match l.as_ref() {
-                        Some(l) if l.kind == ListenerKind::Comment => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
-                        Some(l) if l.kind == ListenerKind::Data => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
-                        _ => String::new(),
-                    };
-                    let example_find = match l.as_ref() {
-                        Some(l) if l.scope == "feedback" && l.find_field.is_some() => "BETA-42",
-                        Some(l) if l.scope == "feedback" => "42",
-                        _ => "jim@example.com",
-                    };
-                    let curl = format!("curl -X POST '{endpoint}?find={example_find}' -H 'X-Api-Key: YOUR_API_KEY'{body}");
-                    let what = if l.as_ref().is_some_and(|l| l.scope == "feedback") { "ticket" } else { "user" };
-                    view! {
-                        <Title text=title.clone()/>
-                        <PageHeader title=title>
-                            <a class=BUTTON_SECONDARY href=format!("/listeners/log?listener={id}")>"Calls"</a>
-                            <a class=BUTTON_SECONDARY href="/listeners">"All listeners"</a>
-                        </PageHeader>
-                        <section aria-labelledby="listener-url" class=format!("{CARD} mb-6 space-y-3")>
-                            <h2 id="listener-url" class="text-lg font-semibold">"Endpoint"</h2>
-                            <label for="f-endpoint" class=LABEL>"URL for a webhook that can only set a URL (e.g. Jira)"</label>
-                            <input id="f-endpoint" readonly=true value=jira class=format!("{INPUT} font-mono") on:focus=select_all/>
-                            <label for="f-curl" class=LABEL>"Example request"</label>
-                            <input id="f-curl" readonly=true value=curl class=format!("{INPUT} font-mono") on:focus=select_all/>
-                            <p class="text-xs text-slate-500">{format!("Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or {what} not found, or {what} outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json.")}</p>
-                        </section>
-                        <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
-                        <ListenerEditor opts/>
-                        <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
-                    }
+            {move || {
+                let changed_kind = changed_kind();
+                Suspend::new(async move {
+                    show(data.await, move |opts| {
+                        let l = opts.listener.clone();
+                        let kind = changed_kind.or(l.as_ref().map(|l| l.kind)).unwrap_or(ListenerKind::Macro);
+                        let title = l.as_ref().map(|l| l.name.clone()).unwrap_or_default();
+                        let endpoint = l.as_ref().map(|l| l.endpoint.clone()).unwrap_or_default();
+                        let id = l.as_ref().map(|l| l.id).unwrap_or_default();
+                        let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
+                        let body = match l.as_ref() {
+                            Some(l) if l.kind == ListenerKind::Comment => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
+                            Some(l) if l.kind == ListenerKind::Data => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
+                            _ => String::new(),
+                        };
+                        let example_find = match l.as_ref() {
+                            Some(l) if l.scope == "feedback" && l.find_field.is_some() => "BETA-42",
+                            Some(l) if l.scope == "feedback" => "42",
+                            _ => "jim@example.com",
+                        };
+                        let curl = format!("curl -X POST '{endpoint}?find={example_find}' -H 'X-Api-Key: YOUR_API_KEY'{body}");
+                        let what = if l.as_ref().is_some_and(|l| l.scope == "feedback") { "ticket" } else { "user" };
+                        view! {
+                            <Title text=title.clone()/>
+                            <PageHeader title=title>
+                                <a class=BUTTON_SECONDARY href=format!("/listeners/log?listener={id}")>"Calls"</a>
+                                <a class=BUTTON_SECONDARY href="/listeners">"All listeners"</a>
+                            </PageHeader>
+                            <section aria-labelledby="listener-url" class=format!("{CARD} mb-6 space-y-3")>
+                                <h2 id="listener-url" class="text-lg font-semibold">"Endpoint"</h2>
+                                <CopyField id="f-endpoint" label="URL for a webhook that can only set a URL (e.g. Jira)" value=jira/>
+                                <CopyField id="f-curl" label="Example request" value=curl/>
+                                <p class="text-xs text-slate-500">{format!("Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or {what} not found, or {what} outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json.")}</p>
+                            </section>
+                            <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
+                            <ListenerEditor opts kind/>
+                            <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
+                        }
+                    })
                 })
-            })}
+            }}
         </Suspense>
     }
 }
 
+/// The listener's settings. Only the fields of the chosen type show: hydrated, the type select
+/// swaps them in place; without JavaScript the type comes from the page (the type step, or
+/// `?kind=`), and links change it. The endpoint URL follows the key as it is typed.
 #[component]
-fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
+fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoView {
     let action = ServerAction::<SaveListener>::new();
     let error = action_error(action);
+    let js = hydrated();
     let l = opts.listener.clone();
-    let id = l.as_ref().map(|l| l.id.to_string()).unwrap_or_default();
+    let listener_id = l.as_ref().map(|l| l.id);
+    let id = listener_id.map(|id| id.to_string()).unwrap_or_default();
     let (name, description, key) = l
         .as_ref()
         .map(|l| (l.name.clone(), l.description.clone(), l.key.clone()))
@@ -196,10 +282,8 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
     let chosen = |pick: Option<(i32, String)>| pick.map(|p| p.0);
     let filter = chosen(l.as_ref().and_then(|l| l.filter.clone()));
     let macro_ = chosen(l.as_ref().and_then(|l| l.macro_.clone()));
-    let data_group = chosen(l.as_ref().and_then(|l| l.data_group.clone()));
     let find_field = chosen(l.as_ref().and_then(|l| l.find_field.clone()));
     let feedback = opts.scope == "feedback";
-    let kind = l.as_ref().map(|l| l.kind).unwrap_or(ListenerKind::Macro);
     let (author_field, comment_field) = l
         .as_ref()
         .map(|l| (l.author_field.clone(), l.comment_field.clone()))
@@ -224,23 +308,84 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
             </div>
         }
     };
+
+    // The type: a signal the select sets (hydrated) and the hidden field sends.
+    let initial_kind = kind;
+    let kind = RwSignal::new(kind);
+    let not_chosen = move |k: ListenerKind| move || kind.get() != k;
+
+    // The endpoint as the key is typed.
+    let typed_key = RwSignal::new(key.clone());
+    let (base_url, scope) = (opts.base_url.clone(), opts.scope.clone());
+    let url = Signal::derive(move || {
+        parse_key(&typed_key.get())
+            .map(|k| listener_endpoint(&base_url, &scope, kind.get(), &k))
+            .unwrap_or_default()
+    });
+    let has_url = Memo::new(move |_| !url.get().is_empty());
+    let saved = l.is_some();
+    let url_note = move || {
+        match (js.get(), has_url.get()) {
+        (true, true) => "Copy the URL into the other system, then save the listener: it answers calls once it is saved.".to_string(),
+        (true, false) if typed_key.with(|k| k.trim().is_empty()) => "The URL shows here as you type the key.".to_string(),
+        (true, false) => parse_key(&typed_key.get()).err().map(|e| format!("No URL yet: {}", field_sentence("the key", &e))).unwrap_or_default(),
+        (false, _) if saved => "Without JavaScript, a new key or type shows in this URL once you save.".to_string(),
+        (false, _) => "Without JavaScript, the URL shows once you save: the listener's page has it, ready to copy.".to_string(),
+    }
+    };
+
+    // External Data: an existing group, or one created with the listener.
+    let groups = opts.data_groups.clone();
+    let initial_group = match l.as_ref().and_then(|l| l.data_group.clone()) {
+        Some((id, _)) => id.to_string(),
+        None if groups.is_empty() => NEW_DATA_GROUP.to_string(),
+        None => String::new(),
+    };
+    let group = RwSignal::new(initial_group.clone());
+    let group_error = field_error(error, "data_group_id");
+    let scope_for_links = opts.scope.clone();
+
     view! {
         <ActionForm action=action attr:class=format!("{CARD} space-y-4")>
             <FormAlert error/>
             <input type="hidden" name="form[id]" value=id/>
             <input type="hidden" name="form[scope]" value=opts.scope.clone()/>
+            <input type="hidden" name="form[kind]" value=move || kind.get().as_str()/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
                 <TextField label="Name" name="form[name]" value=name required=true autocomplete="off" error=field_error(error, "name")/>
-                <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="The last part of the URL, e.g. deleteuser." error=field_error(error, "key")/>
+                <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="The last part of the URL, e.g. deleteuser." error=field_error(error, "key")
+                    on_input=move |v: String| typed_key.set(v)/>
+            </div>
+            <div>
+                {move || if has_url.get() {
+                    view! { <CopyField id="f-listener-url" label="Endpoint URL" value=url/> }.into_any()
+                } else {
+                    view! { <p class=LABEL>"Endpoint URL"</p> }.into_any()
+                }}
+                <p class="mt-1 text-xs text-slate-500">{url_note}</p>
             </div>
             <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-3">
                 <div>
                     <label for="f-kind" class=LABEL>"Listener type"</label>
-                    <select id="f-kind" name="form[kind]" class=INPUT>
-                        {ListenerKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=kind == *k>{k.label()}</option> }).collect_view()}
+                    // Without JavaScript a changed type could not show its fields: the select
+                    // is enabled once hydrated, and the links below change the type instead.
+                    <select id="f-kind" class=INPUT disabled=move || !js.get()
+                        on:change=move |ev| {
+                            if let Some(k) = ListenerKind::parse(&event_target_value(&ev)) {
+                                kind.set(k);
+                            }
+                        }>
+                        {ListenerKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=initial_kind == *k>{k.label()}</option> }).collect_view()}
                     </select>
                     {move || kind_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Listener type", &e)}</p> })}
+                    <p class="mt-1 text-xs text-slate-500" hidden=move || js.get()>
+                        "Change it to: "
+                        {ListenerKind::ALL.iter().filter(|k| **k != initial_kind).enumerate().map(|(i, k)| view! {
+                            {(i > 0).then_some(" · ")}
+                            <a class=LINK href=kind_href(&scope_for_links, listener_id, *k)>{k.label()}</a>
+                        }).collect_view()}
+                    </p>
                 </div>
                 {select("Filter", "filter_id", opts.filters.clone(), filter, Some(if feedback { "No filter: every ticket" } else { "No filter: every user" }))}
                 {select("API key", "api_key_id", opts.api_keys.clone(), api_key, Some("— choose —"))}
@@ -251,19 +396,40 @@ fn ListenerEditor(opts: ListenerFormOptions) -> impl IntoView {
                     <p class="mt-1 text-xs text-slate-500">"Or by the value of an external-data field stored on it, such as the key of the Jira issue that tracks it (find=BETA-42)."</p>
                 </div>
             })}
-            <fieldset class="rounded-md border border-slate-200 p-4">
+            <fieldset class="rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Macro)>
                 <legend class="px-1 text-sm font-semibold">"Macro Execution"</legend>
                 {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}
             </fieldset>
-            <fieldset class="grid grid-cols-1 gap-4 rounded-md border border-slate-200 p-4 sm:grid-cols-2">
+            <fieldset class="rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Comment)>
                 <legend class="px-1 text-sm font-semibold">"Add Comment"</legend>
-                <TextField label="Author field" name="form[author_field]" value=author_field autocomplete="off" hint={if feedback { "The body's key holding the author's email (a member of the community), e.g. author." } else { "The body's key holding the author's email (a manager), e.g. author_name." }} error=field_error(error, "author_field")/>
-                <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
+                <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                    <TextField label="Author field" name="form[author_field]" value=author_field autocomplete="off" hint={if feedback { "The body's key holding the author's email (a member of the community), e.g. author." } else { "The body's key holding the author's email (a manager), e.g. author_name." }} error=field_error(error, "author_field")/>
+                    <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
+                </div>
             </fieldset>
-            <fieldset class="rounded-md border border-slate-200 p-4">
+            <fieldset class="space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
                 <legend class="px-1 text-sm font-semibold">"External Data"</legend>
-                {select("Data group", "data_group_id", opts.data_groups.clone(), data_group, Some("— choose —"))}
-                <p class="mt-1 text-xs text-slate-500">"The body's keys that are parameters of the group are stored, each as its field's type."</p>
+                <div>
+                    <label for="f-data_group_id" class=LABEL>"Data group"</label>
+                    <select id="f-data_group_id" name="form[data_group_id]" class=INPUT
+                        aria-invalid=move || group_error.get().is_some().then_some("true")
+                        on:change=move |ev| group.set(event_target_value(&ev))>
+                        <option value="" selected=initial_group.is_empty()>"— choose —"</option>
+                        {groups.into_iter().map(|(i, n)| view! { <option value=i.to_string() selected=initial_group == i.to_string()>{n}</option> }).collect_view()}
+                        <option value=NEW_DATA_GROUP selected=initial_group == NEW_DATA_GROUP>"Create a new group"</option>
+                    </select>
+                    {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Data group", &e)}</p> })}
+                    <p class="mt-1 text-xs text-slate-500">"The body's keys that are parameters of the group are stored, each as its field's type."</p>
+                </div>
+                <div class="space-y-3 border-t border-slate-200 pt-4" hidden=move || js.get() && group.get() != NEW_DATA_GROUP>
+                    <h3 class="text-sm font-semibold">"The new group"</h3>
+                    <p class="text-xs text-slate-500" hidden=move || js.get()>"Used when the data group above is “Create a new group”."</p>
+                    <div class="max-w-md">
+                        <TextField label="New group" name="form[group_name]" autocomplete="off" hint="Its name, e.g. Jira. It is created when the listener is saved." error=field_error(error, "group_name")/>
+                    </div>
+                    <p class="text-xs text-slate-500">"Each field: the label people see, the parameter the other system sends in the body, and the type its values are stored as. A row without a label is left out."</p>
+                    <DataFieldTable fields=Vec::new() error/>
+                </div>
             </fieldset>
             <label for="f-listener-enabled" class="flex items-center gap-2 text-sm">
                 <input id="f-listener-enabled" type="checkbox" name="form[enabled]" checked=enabled class="h-4 w-4 rounded border-slate-300"/>

@@ -289,8 +289,7 @@ pub fn WebhookFields(
     // 0 URL, 1 headers, 2 body.
     let last_field = RwSignal::new(2u8);
     let chosen_tag = RwSignal::new(String::new());
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
+    let hydrated = crate::app::components::hydrated();
     let insert = move |_| {
         let tag = chosen_tag.get_untracked();
         if tag.is_empty() {

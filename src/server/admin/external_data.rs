@@ -126,32 +126,82 @@ pub async fn create_group(
     form: &NewDataGroupForm,
 ) -> Result<i32, AppError> {
     let mut errors = FieldErrors::new();
-    let scope = form.scope.trim();
-    let data_scope = DataScope::parse(scope);
-    if data_scope.is_none() {
-        errors.push("scope", "must be users, feedback tickets or projects");
-    }
-    let name = errors.check("name", parse_name(&form.name));
+    let group = match DataScope::parse(form.scope.trim()) {
+        Some(scope) => check_new_group(db, scope, &form.name, "name", &[], &mut errors).await?,
+        None => {
+            errors.push("scope", "must be users, feedback tickets or projects");
+            errors.check("name", parse_name(&form.name));
+            None
+        }
+    };
     errors.into_result()?;
-    let name = name.expect("checked");
-    if name_taken(db, scope, &name, None).await? {
-        return Err(AppError::field(
-            "name",
-            "another group of this scope has this name",
-        ));
-    }
+    let group = group.expect("checked");
     let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let id = insert_group(&txn, actor, &group).await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(id)
+}
+
+/// A new data group whose name and fields were checked (`check_new_group`), ready to be
+/// written (`insert_group`).
+pub(crate) struct NewGroup {
+    scope: DataScope,
+    name: String,
+    fields: Vec<ParsedField>,
+}
+
+/// Checks a new group of `scope`: its name (reported under `name_field`, and free in the
+/// scope) and its field rows (under `fields.{slot}.…`). What is wrong goes into `errors`;
+/// nothing is written.
+pub(crate) async fn check_new_group(
+    db: &impl ConnectionTrait,
+    scope: DataScope,
+    name: &str,
+    name_field: &str,
+    rows: &[DataFieldForm],
+    errors: &mut FieldErrors,
+) -> Result<Option<NewGroup>, AppError> {
+    let name = errors.check(name_field, parse_name(name));
+    let fields = parse_fields(rows, errors);
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    if name_taken(db, scope.as_str(), &name, None).await? {
+        errors.push(name_field, "another group of this scope has this name");
+        return Ok(None);
+    }
+    Ok(Some(NewGroup {
+        scope,
+        name,
+        fields,
+    }))
+}
+
+/// Writes a checked new group, its fields and the audit entry within `txn` (the caller's
+/// transaction, which may write more); the group's id.
+pub(crate) async fn insert_group(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    group: &NewGroup,
+) -> Result<i32, AppError> {
     let g = data_group::ActiveModel {
-        scope: Set(data_scope.expect("checked")),
-        name: Set(name.clone()),
+        scope: Set(group.scope),
+        name: Set(group.name.clone()),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    audit_trail::record(&txn, actor, "data_group.created", &name, scope).await?;
-    txn.commit().await?;
-    drop(gate);
+    write_fields(txn, g.id, &[], &group.fields).await?;
+    audit_trail::record(
+        txn,
+        actor,
+        "data_group.created",
+        &group.name,
+        group.scope.as_str(),
+    )
+    .await?;
     Ok(g.id)
 }
 
@@ -316,21 +366,7 @@ pub async fn save_group(
             }
         }
     }
-    for (i, f) in fields.iter().enumerate() {
-        let mut active = match old.iter().find(|o| o.parameter == f.parameter) {
-            Some(o) => o.clone().into_active_model(),
-            None => data_field::ActiveModel {
-                group_id: Set(id),
-                parameter: Set(f.parameter.clone()),
-                ..Default::default()
-            },
-        };
-        active.label = Set(f.label.clone());
-        active.kind = Set(f.kind.clone());
-        active.favorite = Set(f.favorite);
-        active.position = Set(i as i32);
-        active.save(&txn).await?;
-    }
+    write_fields(&txn, id, &old, &fields).await?;
     let mut g = group.into_active_model();
     g.name = Set(name.clone());
     g.update(&txn).await?;
@@ -347,6 +383,32 @@ pub async fn save_group(
     )
     .await?;
     txn.commit().await?;
+    Ok(())
+}
+
+/// Writes a group's `fields` in their order: a field of `old` with the same parameter is
+/// updated, any other is added.
+async fn write_fields(
+    txn: &impl ConnectionTrait,
+    group_id: i32,
+    old: &[data_field::Model],
+    fields: &[ParsedField],
+) -> Result<(), AppError> {
+    for (i, f) in fields.iter().enumerate() {
+        let mut active = match old.iter().find(|o| o.parameter == f.parameter) {
+            Some(o) => o.clone().into_active_model(),
+            None => data_field::ActiveModel {
+                group_id: Set(group_id),
+                parameter: Set(f.parameter.clone()),
+                ..Default::default()
+            },
+        };
+        active.label = Set(f.label.clone());
+        active.kind = Set(f.kind.clone());
+        active.favorite = Set(f.favorite);
+        active.position = Set(i as i32);
+        active.save(txn).await?;
+    }
     Ok(())
 }
 

@@ -13,29 +13,21 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Actor, filters};
+use super::{Actor, external_data, filters};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::cache::Lookups;
-use crate::server::domain::parse_id;
+use crate::server::domain::{parse_id, parse_key};
 use crate::server::engine::inbound::Reply;
 use crate::server::engine::inbound::listeners::{Logged, Resolved, Target, resolve};
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::runs;
 use crate::server::entities::{api_key, data_field, data_group, listener, macro_def, ticket, user};
 use crate::server::settings::Settings;
-use crate::shared::vocab::{ListenerKind, RunStatus};
+use crate::shared::vocab::{DataScope, ListenerKind, RunStatus};
 use crate::types::{
-    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, listener_path,
+    ListenerForm, ListenerFormOptions, ListenerTestView, ListenerView, NEW_DATA_GROUP,
+    listener_endpoint,
 };
-
-/// The URL third parties call for a listener of `scope` and `kind` with `key`.
-pub fn endpoint(settings: &Settings, scope: &str, kind: ListenerKind, key: &str) -> String {
-    let path = listener_path(scope, kind);
-    format!(
-        "{}/api/v1/{path}/{key}",
-        settings.public_base_url.as_str().trim_end_matches('/')
-    )
-}
 
 async fn names<E: EntityTrait>(
     db: &impl ConnectionTrait,
@@ -116,7 +108,12 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         id.and_then(|id| list.iter().find(|(i, _)| *i == id).cloned())
     };
     ListenerView {
-        endpoint: endpoint(settings, l.scope.as_str(), l.kind, &l.key),
+        endpoint: listener_endpoint(
+            settings.public_base_url.as_str(),
+            l.scope.as_str(),
+            l.kind,
+            &l.key,
+        ),
         filter: pick(&choices.filters, l.filter_id),
         macro_: pick(&choices.macros, l.macro_id),
         data_group: pick(&choices.data_groups, l.data_group_id),
@@ -173,6 +170,7 @@ pub async fn form_options(
     let listener = existing.map(|l| view(settings, &choices, l));
     Ok(ListenerFormOptions {
         scope: scope.to_string(),
+        base_url: settings.public_base_url.to_string(),
         listener,
         find_fields: choices.find_fields,
         filters: choices.filters,
@@ -203,15 +201,9 @@ pub async fn save(
     if name.is_empty() || name.chars().count() > 100 {
         errors.push("name", "is required (at most 100 characters)");
     }
-    let key = form.key.trim().to_ascii_lowercase();
-    if key.is_empty()
-        || key.len() > 60
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        errors.push("key", "must be 1 to 60 letters, digits, - or _");
-    }
+    let key = errors
+        .check("key", parse_key(&form.key))
+        .unwrap_or_default();
     let optional_id = |raw: &str| -> Result<Option<i32>, String> {
         if raw.trim().is_empty() {
             Ok(None)
@@ -239,6 +231,7 @@ pub async fn save(
         }
         Ok(v.to_string())
     };
+    let creates_group = kind == ListenerKind::Data && form.data_group_id.trim() == NEW_DATA_GROUP;
     // What each kind needs, and nothing of the others'.
     let (macro_id, (author_field, comment_field), data_group_id) = match kind {
         ListenerKind::Macro => (
@@ -257,6 +250,7 @@ pub async fn save(
             }
             (None, (a.unwrap_or_default(), c.unwrap_or_default()), None)
         }
+        ListenerKind::Data if creates_group => (None, (String::new(), String::new()), None),
         ListenerKind::Data => (
             None,
             (String::new(), String::new()),
@@ -267,6 +261,26 @@ pub async fn save(
                 }),
             ),
         ),
+    };
+    // A group created with the listener: checked here, written in the listener's transaction.
+    let new_group = if creates_group {
+        if form.fields.iter().all(|f| f.label.trim().is_empty()) {
+            errors.push(
+                "fields",
+                "give the new group at least one field: its label and the parameter the other system sends",
+            );
+        }
+        external_data::check_new_group(
+            db,
+            DataScope::from(matching::scope_of(scope)),
+            &form.group_name,
+            "group_name",
+            &form.fields,
+            &mut errors,
+        )
+        .await?
+    } else {
+        None
     };
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
@@ -356,6 +370,10 @@ pub async fn save(
     errors.into_result()?;
     let now = Utc::now();
     let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let data_group_id = match &new_group {
+        Some(group) => Some(external_data::insert_group(&txn, actor, group).await?),
+        None => data_group_id,
+    };
     let mut active = match existing {
         Some(l) => l.into_active_model(),
         None => listener::ActiveModel {
@@ -595,35 +613,4 @@ pub async fn test_request(
         filter,
         actions,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn endpoint_urls_use_the_public_base() {
-        let mut s = crate::server::settings::Settings::for_database("sqlite::memory:");
-        s.public_base_url = url::Url::parse("https://beta.example.com/").unwrap();
-        assert_eq!(
-            super::endpoint(
-                &s,
-                "user",
-                crate::shared::vocab::ListenerKind::Macro,
-                "deleteuser"
-            ),
-            "https://beta.example.com/api/v1/userMacroListeners/deleteuser"
-        );
-        assert_eq!(
-            super::endpoint(&s, "user", crate::shared::vocab::ListenerKind::Data, "jira"),
-            "https://beta.example.com/api/v1/userDataListeners/jira"
-        );
-        assert_eq!(
-            super::endpoint(
-                &s,
-                "feedback",
-                crate::shared::vocab::ListenerKind::Comment,
-                "jira-comment"
-            ),
-            "https://beta.example.com/api/v1/feedbackCommentListeners/jira-comment"
-        );
-    }
 }

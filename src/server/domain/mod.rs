@@ -227,22 +227,8 @@ pub fn parse_name(input: &str, max: usize) -> Result<String, String> {
     Ok(name.to_string())
 }
 
-/// A key that names something in URLs and JSON (macro, project, form field): lower-cased,
-/// 1 to 60 letters, digits, `-` or `_`.
-pub fn parse_key(input: &str) -> Result<String, String> {
-    let v = input.trim().to_ascii_lowercase();
-    if v.is_empty() {
-        return Err("is required".into());
-    }
-    if v.len() > 60
-        || !v
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err("must be 1 to 60 letters, digits, - or _".into());
-    }
-    Ok(v)
-}
+/// A key that names something in URLs and JSON: the one rule, shared with the screens.
+pub use crate::shared::keys::parse_key;
 
 /// An id from a form or URL.
 pub fn parse_id(input: &str) -> Result<i32, String> {

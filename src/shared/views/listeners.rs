@@ -84,9 +84,16 @@ pub struct ListenerForm {
     pub author_field: String,
     #[serde(default)]
     pub comment_field: String,
-    /// External Data: the group whose parameters the body carries.
+    /// External Data: the group whose parameters the body carries, or `NEW_DATA_GROUP` for a
+    /// group created with the listener from `group_name` and `fields`.
     #[serde(default)]
     pub data_group_id: String,
+    /// External Data, a new group: its name.
+    #[serde(default)]
+    pub group_name: String,
+    /// External Data, a new group: its fields (rows without a label are left out).
+    #[serde(default)]
+    pub fields: Vec<DataFieldForm>,
     #[serde(default)]
     pub api_key_id: String,
     #[serde(default)]
@@ -108,6 +115,19 @@ pub fn listener_path(scope: &str, kind: ListenerKind) -> &'static str {
     kind.path(Scope::parse(scope).unwrap_or(Scope::User))
 }
 
+/// The `data_group_id` that asks for a new data group, created with the listener.
+pub const NEW_DATA_GROUP: &str = "new";
+
+/// The URL third parties call for a listener of `scope` and `kind` with `key`, under the
+/// installation's public base URL.
+pub fn listener_endpoint(base_url: &str, scope: &str, kind: ListenerKind, key: &str) -> String {
+    format!(
+        "{}/api/v1/{}/{key}",
+        base_url.trim_end_matches('/'),
+        listener_path(scope, kind)
+    )
+}
+
 /// "Users" or "Feedback".
 pub fn scope_label(scope: &str) -> &'static str {
     if scope == "feedback" {
@@ -122,6 +142,8 @@ pub fn scope_label(scope: &str) -> &'static str {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ListenerFormOptions {
     pub scope: String,
+    /// The public base URL, for the endpoint the editor shows as the key is typed.
+    pub base_url: String,
     pub listener: Option<ListenerView>,
     /// Feedback scope: the external-data fields a ticket can be found by, (id, "Group · Label").
     pub find_fields: Vec<(i32, String)>,
@@ -211,5 +233,32 @@ pub fn listener_status_label(status: u16) -> &'static str {
         429 => "rate limited",
         500..=599 => "server error",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_urls_use_the_public_base() {
+        let base = "https://beta.example.com/";
+        assert_eq!(
+            listener_endpoint(base, "user", ListenerKind::Macro, "deleteuser"),
+            "https://beta.example.com/api/v1/userMacroListeners/deleteuser"
+        );
+        assert_eq!(
+            listener_endpoint(base, "user", ListenerKind::Data, "jira"),
+            "https://beta.example.com/api/v1/userDataListeners/jira"
+        );
+        assert_eq!(
+            listener_endpoint(
+                "http://127.0.0.1:3000",
+                "feedback",
+                ListenerKind::Comment,
+                "jira-comment"
+            ),
+            "http://127.0.0.1:3000/api/v1/feedbackCommentListeners/jira-comment"
+        );
     }
 }
