@@ -691,6 +691,7 @@ async fn the_capture_stores_typed_values_and_notes_what_does_not_fit(app: TestAp
             method: "POST".into(),
             url: format!("{base}/validate"),
             body: "{\"email\": \"((user.email))\"}".into(),
+            capture: Some("on".into()),
             capture_group_id: group.to_string(),
             ..Default::default()
         },
@@ -2473,6 +2474,170 @@ async fn the_macro_editor_saves_its_webhook_with_it_and_the_box_decides_sending(
     assert_eq!(names, ["Tell Slack", "Tell Jira"]);
 }
 
+/// *Capture return values* is a box; choosing "Create a new group" makes the group with its
+/// fields in the same save as the webhook, all or nothing, on the webhook page and inside the
+/// macro editor. The answer's values then land in the new group.
+async fn capture_return_values_creates_its_group_in_place(app: TestApp) {
+    use switchyard::server_fns::macros::SaveMacro;
+    use switchyard::server_fns::webhooks::SaveWebhook;
+    app.sign_in().await;
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let ada = member(&app, "ada@example.com", "Ada", "King").await;
+    let m = user_macro(&app, "check-address", &[("adjust_score", "1")]).await;
+    let url = format!("{base}/validate");
+    let form = |rows: &[(&'static str, &'static str)]| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = [
+            ("form[macro_id]", m.to_string()),
+            ("form[name]", "Validate address".into()),
+            ("form[method]", "POST".into()),
+            ("form[content_type]", "json".into()),
+            ("form[url]", url.clone()),
+            ("form[body]", "{\"email\": \"((user.email))\"}".into()),
+            ("form[capture]", "on".into()),
+            ("form[capture_group_id]", "new".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        v.extend(rows.iter().map(|(k, val)| (k.to_string(), val.to_string())));
+        v
+    };
+    let call = |pairs: Vec<(String, String)>| {
+        let app = &app;
+        async move {
+            let borrowed: Vec<(&str, &str)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            app.call::<SaveWebhook>(&borrowed).await
+        }
+    };
+    let row = |i: usize, label: &'static str, parameter: &'static str, favorite: bool| {
+        let mut r = vec![
+            (format!("form[new_group][fields][{i}][slot]"), i.to_string()),
+            (
+                format!("form[new_group][fields][{i}][label]"),
+                label.to_string(),
+            ),
+            (
+                format!("form[new_group][fields][{i}][parameter]"),
+                parameter.to_string(),
+            ),
+            (
+                format!("form[new_group][fields][{i}][kind]"),
+                "string".to_string(),
+            ),
+        ];
+        if favorite {
+            r.push((
+                format!("form[new_group][fields][{i}][favorite]"),
+                "on".into(),
+            ));
+        }
+        r
+    };
+    // A bad field row: the error names it, and neither the group nor the webhook is written.
+    let mut bad = form(&[("form[new_group][name]", "Address check")]);
+    bad.extend(row(0, "Zip", "result.zip", true));
+    bad.extend(row(1, "Street", "not a path!", false));
+    let res = call(bad).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("new_group.fields.1.parameter"), "{body}");
+    // No name for the group, or no group chosen at all: refused too.
+    let mut nameless = form(&[]);
+    nameless.extend(row(0, "Zip", "result.zip", true));
+    let body = call(nameless).await.text().await.unwrap();
+    assert!(body.contains("new_group.name"), "{body}");
+    let mut unchosen = form(&[]);
+    unchosen.retain(|(k, _)| k != "form[capture_group_id]");
+    let body = call(unchosen).await.text().await.unwrap();
+    assert!(body.contains("capture_group_id"), "{body}");
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_groups").await, 0);
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
+    // Right: one save makes both.
+    let mut good = form(&[("form[new_group][name]", "Address check")]);
+    good.extend(row(0, "Zip", "result.zip", true));
+    let res = call(good).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let group = app
+        .count("SELECT id FROM data_groups WHERE name = 'Address check' AND scope = 'user'")
+        .await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_fields WHERE group_id = {group} AND parameter = 'result.zip'"
+        ))
+        .await,
+        1
+    );
+    let hooks = webhooks::list_for_macro(&app.db, m).await.unwrap();
+    assert_eq!(
+        hooks[0].capture_group.as_ref().map(|(id, _)| *id as i64),
+        Some(group)
+    );
+    // The answer's value lands in the new group.
+    receiver.answer(200, vec![], "{\"result\": {\"zip\": \"94107\"}}");
+    runs::execute(&app.db, &sealer, &actor(), m, ada, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_values WHERE user_id = {ada} AND value_string = '94107'"
+        ))
+        .await,
+        1
+    );
+    // Unticking the box stops capturing (the group stays).
+    let hook = hooks[0].id.to_string();
+    let mut off = form(&[]);
+    off.retain(|(k, _)| !k.starts_with("form[capture"));
+    off.push(("form[id]".into(), hook));
+    let res = call(off).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert!(
+        webhooks::list_for_macro(&app.db, m).await.unwrap()[0]
+            .capture_group
+            .is_none()
+    );
+    // Inside the macro editor, the same fields are nested under the webhook.
+    let pairs: Vec<(&str, &str)> = vec![
+        ("form[name]", "Ask Jira"),
+        ("form[key]", "ask-jira"),
+        ("form[scope]", "user"),
+        ("form[actions][0][slot]", "0"),
+        ("form[actions][0][kind]", "adjust_score"),
+        ("form[actions][0][value]", "1"),
+        ("form[trigger_webhooks]", "on"),
+        ("form[webhook][name]", "Jira lookup"),
+        ("form[webhook][method]", "POST"),
+        ("form[webhook][url]", &url),
+        ("form[webhook][capture]", "on"),
+        ("form[webhook][capture_group_id]", "new"),
+        ("form[webhook][new_group][fields][0][slot]", "0"),
+        ("form[webhook][new_group][fields][0][label]", "Issue"),
+        (
+            "form[webhook][new_group][fields][0][parameter]",
+            "issue.key",
+        ),
+        ("form[webhook][new_group][fields][0][kind]", "string"),
+    ];
+    let res = app.call::<SaveMacro>(&pairs).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("webhook.new_group.name"), "{body}");
+    let mut named = pairs.clone();
+    named.push(("form[webhook][new_group][name]", "Jira"));
+    let res = app.call::<SaveMacro>(&named).await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhooks WHERE capture_group_id = (SELECT id FROM data_groups WHERE name = 'Jira')")
+            .await,
+        1
+    );
+}
+
 macro_rules! scenarios {
     ($allow:expr => $($name:ident),* $(,)?) => {
         $(
@@ -2509,6 +2674,7 @@ scenarios!(true =>
     erasure_leaves_no_form_of_the_person_anywhere,
     listeners_sources_tickets_mail_and_timeouts_keep_nothing_either,
     the_macro_editor_saves_its_webhook_with_it_and_the_box_decides_sending,
+    capture_return_values_creates_its_group_in_place,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

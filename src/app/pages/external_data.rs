@@ -155,10 +155,18 @@ pub fn DataFieldTable(
     fields: Vec<DataFieldView>,
     #[prop(optional)] counts: bool,
     error: Signal<Option<crate::errors::AppError>>,
+    /// The rows' form name (`form[fields]` unless the table is part of another form's group).
+    #[prop(optional, into)]
+    name_base: Option<String>,
+    /// Where their errors are named (`fields` unless nested).
+    #[prop(optional)]
+    error_base: Option<&'static str>,
 ) -> impl IntoView {
     let mut rows: Vec<Option<DataFieldView>> = fields.into_iter().map(Some).collect();
     rows.extend((0..NEW_DATA_FIELD_ROWS).map(|_| None));
-    let fields_error = field_error(error, "fields");
+    let name_base = name_base.unwrap_or_else(|| "form[fields]".to_string());
+    let error_base = error_base.unwrap_or("fields");
+    let fields_error = field_error(error, error_base);
     view! {
         {move || fields_error.get().map(|e| view! { <p role="alert" class="text-sm text-red-700">{field_sentence("Fields", &e)}</p> })}
         <div class="relative overflow-x-auto">
@@ -173,7 +181,7 @@ pub fn DataFieldTable(
                     </tr>
                 </thead>
                 <tbody class="divide-y divide-slate-100">
-                    {rows.into_iter().enumerate().map(|(i, f)| view! { <DataFieldRow index=i field=f counts error/> }).collect_view()}
+                    {rows.into_iter().enumerate().map(|(i, f)| view! { <DataFieldRow index=i field=f counts error name_base=name_base.clone() error_base/> }).collect_view()}
                 </tbody>
             </table>
         </div>
@@ -186,6 +194,8 @@ fn DataFieldRow(
     field: Option<DataFieldView>,
     counts: bool,
     error: Signal<Option<crate::errors::AppError>>,
+    name_base: String,
+    error_base: &'static str,
 ) -> impl IntoView {
     let slot = index;
     let f = field.unwrap_or(DataFieldView {
@@ -196,12 +206,12 @@ fn DataFieldRow(
         favorite: false,
         value_count: 0,
     });
-    let name = move |what: &str| format!("form[fields][{slot}][{what}]");
+    let name = move |what: &str| format!("{name_base}[{slot}][{what}]");
     let id = move |what: &str| format!("f-data-{slot}-{what}");
     let message = move || {
         error.get().and_then(|e| {
             ["label", "parameter", "kind"].iter().find_map(|w| {
-                e.field_message(&format!("fields.{slot}.{w}"))
+                e.field_message(&format!("{error_base}.{slot}.{w}"))
                     .map(|m| (*w, m))
             })
         })

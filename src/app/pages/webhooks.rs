@@ -9,9 +9,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
-    TABLE, TD, TH, action_error, capitalise, field_error, id_param, refresh_key, show,
-    textarea_text,
+    TABLE, TD, TH, action_error, capitalise, field_error, field_sentence, id_param, refresh_key,
+    show, textarea_text,
 };
+use crate::app::pages::external_data::DataFieldTable;
 use crate::errors::AppError;
 use crate::server_fns::webhooks::{
     DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
@@ -19,8 +20,8 @@ use crate::server_fns::webhooks::{
 };
 use crate::shared::vocab::DeliveryStatus;
 use crate::types::{
-    DeliveryQuery, DeliveryView, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS, WebhookEditorView,
-    WebhookForm, WebhookLogView, WebhookRate, WebhookView,
+    DeliveryQuery, DeliveryView, NEW_DATA_GROUP, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS,
+    WebhookEditorView, WebhookForm, WebhookLogView, WebhookRate, WebhookView,
 };
 
 fn status_badge(status: DeliveryStatus) -> &'static str {
@@ -222,11 +223,13 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             email_to: w.email_to.clone(),
             email_subject: w.email_subject.clone(),
             signing: w.signing.then(|| "on".to_string()),
+            capture: w.capture_group.is_some().then(|| "on".to_string()),
             capture_group_id: w
                 .capture_group
                 .as_ref()
                 .map(|(id, _)| id.to_string())
                 .unwrap_or_default(),
+            new_group: Default::default(),
         },
         None => editor.draft.clone(),
     };
@@ -343,6 +346,9 @@ pub fn WebhookFields(
     let headers_error = err("headers");
     let body_error = err("body");
     let group_error = err("capture_group_id");
+    let new_group_error = err("new_group.name");
+    let group_choice = RwSignal::new(form.capture_group_id.clone());
+    let js = hydrated;
     let email = form.kind == "email";
     let http_fields = (!email).then(|| view! {
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
@@ -432,14 +438,40 @@ pub fn WebhookFields(
                     <span class="block text-slate-500">"Adds webhook-id, webhook-timestamp and webhook-signature (Standard Webhooks, HMAC-SHA256) so the receiver can tell the request is ours."</span>
                 </label>
             </div>
-            <div>
-                <label for=id("capture") class=LABEL>"Capture return values into"</label>
-                <select id=id("capture") name=name("capture_group_id") class=INPUT aria-invalid=move || group_error.get().is_some().then_some("true")>
-                    <option value="" selected=chosen_group.is_empty()>"— do not capture —"</option>
-                    {groups.into_iter().map(|(gid, n)| view! { <option value=gid.to_string() selected=chosen_group == gid.to_string()>{n}</option> }).collect_view()}
-                </select>
-                {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
-                <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type on the user, ticket or project. A value that does not fit is noted on the attempt."</p>
+            // Ticking the box reveals where the values go (CSS: the same without JavaScript).
+            <div class="grid grid-cols-[auto_1fr] gap-x-2">
+                <input id=id("capture-on") type="checkbox" name=name("capture") checked=form.capture.is_some() class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                <label for=id("capture-on") class="text-sm">
+                    <span class="font-medium">"Capture return values"</span>
+                    <span class="block text-slate-500">"Stores values from the JSON answer as external data of the user, ticket or project."</span>
+                </label>
+                <div class="col-span-2 mt-3 hidden min-w-0 space-y-3 border-l-2 border-indigo-200 pl-4 peer-checked:block">
+                    <div>
+                        <label for=id("capture") class=LABEL>"Capture return values into"</label>
+                        <select id=id("capture") name=name("capture_group_id") class=INPUT aria-invalid=move || group_error.get().is_some().then_some("true")
+                            on:change=move |ev| group_choice.set(event_target_value(&ev))>
+                            <option value="" selected=chosen_group.is_empty()>"— choose a data group —"</option>
+                            {groups.into_iter().map(|(gid, n)| view! { <option value=gid.to_string() selected=chosen_group == gid.to_string()>{n}</option> }).collect_view()}
+                            <option value=NEW_DATA_GROUP selected=chosen_group == NEW_DATA_GROUP>"Create a new group"</option>
+                        </select>
+                        {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                        <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type. A value that does not fit is noted on the attempt."</p>
+                    </div>
+                    // Hydrated, only for "Create a new group"; without JavaScript always, with a note.
+                    <div class="space-y-3 border-t border-slate-200 pt-3" hidden=move || js.get() && group_choice.get() != NEW_DATA_GROUP>
+                        <h3 class="text-sm font-semibold">"The new group"</h3>
+                        <p class="text-xs text-slate-500" hidden=move || js.get()>"Used when the group above is “Create a new group”."</p>
+                        <div class="max-w-md">
+                            <label for=id("new-group") class=LABEL>"New group"</label>
+                            <input id=id("new-group") name=format!("{}[name]", name("new_group")) value=form.new_group.name.clone() autocomplete="off" class=INPUT
+                                aria-invalid=move || new_group_error.get().is_some().then_some("true")/>
+                            {move || new_group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("New group", &e)}</p> })}
+                            <p class="mt-1 text-xs text-slate-500">{if feedback { "Its name, e.g. Jira. A group of feedback tickets, created when this is saved." } else { "Its name, e.g. Address check. A group of users, created when this is saved." }}</p>
+                        </div>
+                        <p class="text-xs text-slate-500">"Each field: the label people see, the path of its value in the answer, its type, and whether it is a favourite (shown in summaries). A row without a label is left out."</p>
+                        <DataFieldTable fields=Vec::new() error name_base=name("new_group") + "[fields]" error_base=if nested { "webhook.new_group.fields" } else { "new_group.fields" }/>
+                    </div>
+                </div>
             </div>
         </fieldset>
     }

@@ -15,9 +15,10 @@ use sea_orm::{
     IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::{Actor, format_time};
+use super::{Actor, external_data, format_time};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::parse_id;
+use crate::server::engine::matching;
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::outbox::{
     About, Origin, ROTATION_OVERLAP, Rendered, Request, cancel_waiting, headers_from, headers_json,
@@ -30,11 +31,11 @@ use crate::server::entities::{
 };
 use crate::server::secrets::Sealer;
 use crate::server::signing::SigningSecret;
-use crate::shared::vocab::{ContentType, DeliveryStatus, WebhookKind};
+use crate::shared::vocab::{ContentType, DataScope, DeliveryStatus, WebhookKind};
 use crate::types::{
     AttemptView, DeliveryCounts, DeliveryDetailView, DeliveryQuery, DeliveryView, MASK,
-    RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm, WebhookFormOptions,
-    WebhookLogView, WebhookRate, WebhookTryView, WebhookView,
+    NEW_DATA_GROUP, RequestView, WEBHOOK_METHODS, WebhookEditorView, WebhookForm,
+    WebhookFormOptions, WebhookLogView, WebhookRate, WebhookTryView, WebhookView,
 };
 
 const MAX_TEMPLATE: usize = 64 * 1024;
@@ -254,7 +255,13 @@ fn parse_form(
         };
     errors.check("body", body_ok);
     let capture_group_id = match form.capture_group_id.trim() {
-        "" => None,
+        _ if form.capture.is_none() => None,
+        // Made when the webhook is written (`check`).
+        NEW_DATA_GROUP => None,
+        "" => {
+            errors.push("capture_group_id", "choose a data group, or create one");
+            None
+        }
         v => errors.check("capture_group_id", parse_id(v)),
     };
     errors.into_result()?;
@@ -670,7 +677,7 @@ pub async fn save(
 }
 
 /// A webhook form checked against its macro's scope, ready to `write`.
-pub struct Checked(Parsed);
+pub struct Checked(Parsed, Option<external_data::NewGroup>);
 
 /// Checks a webhook form for a macro of `scope` (a new webhook, or an edit of `existing`);
 /// nothing is written.
@@ -710,7 +717,24 @@ pub async fn check(
             ));
         }
     }
-    Ok(Checked(p))
+    let new_group = match form.capture.is_some() && form.capture_group_id.trim() == NEW_DATA_GROUP {
+        true => {
+            let mut errors = FieldErrors::new();
+            let group = external_data::check_new_group(
+                db,
+                DataScope::from(matching::scope_of(scope)),
+                &form.new_group.name,
+                "name",
+                &form.new_group.fields,
+                &mut errors,
+            )
+            .await?;
+            errors.into_result().map_err(|e| e.prefixed("new_group"))?;
+            group
+        }
+        false => None,
+    };
+    Ok(Checked(p, new_group))
 }
 
 /// Writes a checked webhook of macro `m` (new, or over `existing`) in the caller's
@@ -721,8 +745,11 @@ pub async fn write(
     actor: &Actor,
     m: &macro_def::Model,
     existing: Option<webhook::Model>,
-    Checked(p): Checked,
+    Checked(mut p, new_group): Checked,
 ) -> Result<i32, AppError> {
+    if let Some(group) = &new_group {
+        p.capture_group_id = Some(external_data::insert_group(txn, actor, group).await?);
+    }
     let now = Utc::now();
     if existing.is_none() && count_of_macro(txn, m.id).await? == 0 {
         // A macro's first webhook ticks its Trigger webhooks box: it is there to be sent.

@@ -46,9 +46,24 @@ pub struct WebhookForm {
     /// Sign with Standard Webhooks headers.
     #[serde(default)]
     pub signing: Option<String>,
-    /// Capture return values into this external data group ("" for none).
+    /// *Capture return values*: the answer's values are stored into `capture_group_id`.
+    #[serde(default)]
+    pub capture: Option<String>,
+    /// The data group captured into: an id, or `NEW_DATA_GROUP` for `new_group`.
     #[serde(default)]
     pub capture_group_id: String,
+    /// A data group created with the webhook to capture into.
+    #[serde(default)]
+    pub new_group: NewGroupForm,
+}
+
+/// A data group made in place (a name and its field rows; rows without a label are left out).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewGroupForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub fields: Vec<DataFieldForm>,
 }
 
 impl WebhookForm {
