@@ -40,6 +40,7 @@ mod m20261206_000034_refused_call_counts;
 mod m20261206_000035_audit_redaction_again;
 mod m20261206_000036_erasure_receipts;
 mod m20261207_000037_key_check;
+mod m20261208_000038_get_started_hidden;
 
 pub struct Migrator;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000035_audit_redaction_again::Migration),
             Box::new(m20261206_000036_erasure_receipts::Migration),
             Box::new(m20261207_000037_key_check::Migration),
+            Box::new(m20261208_000038_get_started_hidden::Migration),
         ]
     }
 }
