@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    scope_param, select_all, show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, EmptyState, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
+    refresh_key, scope_param, select_all, show,
 };
 use crate::app::pages::listener_log::CallTable;
 use crate::app::pages::listener_test::TestRequestPanel;
@@ -48,7 +48,13 @@ pub fn ListenersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(data.await, |(listeners, calls)| view! {
                     {if listeners.is_empty() {
-                        view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No listeners yet."</p> }.into_any()
+                        view! {
+                            <EmptyState title="No listeners yet." text="A listener is a URL another system calls to act here: run a macro on the person whose email it sends, comment on a ticket, or store external data. It accepts one API key, so create the key first.">
+                                <a class=BUTTON href="/listeners/new">"New user listener"</a>
+                                <a class=BUTTON_SECONDARY href="/listeners/new?scope=feedback">"New feedback listener"</a>
+                            </EmptyState>
+                        }
+                        .into_any()
                     } else {
                         view! {
                             <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
@@ -99,7 +105,7 @@ fn CallLog(calls: ListenerCallPage) -> impl IntoView {
                 <a class=LINK href="/listeners/log">{format!("Open the listener log ({} calls)", calls.total)}</a>
             </div>
             {if calls.calls.is_empty() {
-                view! { <p class="text-sm text-slate-600">"No calls yet."</p> }.into_any()
+                view! { <p class="text-sm text-slate-600">"No calls yet. Each call to a listener shows here as it arrives."</p> }.into_any()
             } else {
                 view! { <CallTable calls=calls.calls caption="Listener log"/> }.into_any()
             }}
