@@ -132,7 +132,7 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
     if get_started.all_done() {
         return view! {
             <section aria-label="Get started" class="mb-6 flex flex-wrap items-center justify-between gap-x-4 gap-y-2 rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">
-                <p><span aria-hidden="true">"✓ "</span>"Set-up done: every step of Get started is ticked."</p>
+                <p><span aria-hidden="true">"✓ "</span>"All set: every step of Get started is done."</p>
                 <HideForm hidden=true label="Hide this line" class="text-sm"/>
             </section>
         }
