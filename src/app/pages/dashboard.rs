@@ -1,7 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::app::components::{BUTTON, CARD, LINK, PageHeader, refresh_after, refresh_key, show};
+use crate::app::components::{
+    BUTTON, BUTTON_SECONDARY, CARD, LINK, PageHeader, refresh_after, refresh_key, show,
+};
 use crate::app::pages::audit::AuditTable;
 use crate::server_fns::admin::{SetGetStartedHidden, load_dashboard};
 use crate::types::{GetStarted, SetupStep, StepState};
@@ -140,6 +142,8 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
     }
     let total = get_started.steps.len();
     let done = get_started.steps.iter().filter(|s| s.done).count();
+    // The first step to do has the main button; the later ones, a plain one.
+    let next = get_started.steps.iter().position(|s| !s.done);
     view! {
         <section aria-labelledby="get-started" class=format!("{CARD} mb-6")>
             <div class="flex flex-wrap items-start justify-between gap-x-4 gap-y-2">
@@ -152,7 +156,7 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
                 <HideForm hidden=true label="Hide this checklist" class="text-sm"/>
             </div>
             <ol class="mt-4 space-y-3">
-                {get_started.steps.into_iter().enumerate().map(|(i, s)| view! { <Step number=i + 1 state=s/> }).collect_view()}
+                {get_started.steps.into_iter().enumerate().map(|(i, s)| view! { <Step number=i + 1 state=s next=next == Some(i)/> }).collect_view()}
             </ol>
         </section>
     }
@@ -160,7 +164,7 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
 }
 
 #[component]
-fn Step(number: usize, state: StepState) -> impl IntoView {
+fn Step(number: usize, state: StepState, next: bool) -> impl IntoView {
     let StepState { step, done, item } = state;
     let words = text(step, item.is_some());
     let (marker, marker_class, badge, badge_class) = if done {
@@ -191,7 +195,9 @@ fn Step(number: usize, state: StepState) -> impl IntoView {
         let href = todo_href(step, item.map(|(id, _)| id));
         view! {
             <p class="mt-1 text-sm text-slate-600">{words.todo}</p>
-            {href.map(|href| view! { <a class=format!("{BUTTON} mt-3") href=href>{words.button}</a> })}
+            {href.map(|href| view! {
+                <a class=format!("{} mt-3", if next { BUTTON } else { BUTTON_SECONDARY }) href=href>{words.button}</a>
+            })}
         }
         .into_any()
     };

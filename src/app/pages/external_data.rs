@@ -50,7 +50,7 @@ pub fn DataGroupsPage() -> impl IntoView {
 fn GroupTable(groups: Vec<DataGroupView>) -> impl IntoView {
     if groups.is_empty() {
         return view! {
-            <EmptyState title="No data groups yet." text="A data group holds fields that other systems fill in, such as a CRM id or a plan, stored against users, tickets or projects. Name the first group in the form New data group.">
+            <EmptyState title="No data groups yet." text="A data group holds fields that other systems fill in, such as a CRM id or a plan, stored against users, tickets or projects.">
                 <a class=BUTTON href="#new-group">"New data group"</a>
             </EmptyState>
         }
