@@ -6,7 +6,7 @@ use switchyard::server::admin::{Actor, api_keys, filters, listeners, macros};
 use switchyard::server_fns::admin::{LoadDashboard, SetGetStartedHidden};
 use switchyard::types::{
     ApiKeyForm, DashboardStats, FilterForm, FilterRowForm, GetStarted, ListenerForm,
-    MacroActionForm, MacroForm, SetupStep,
+    MacroActionForm, MacroForm, SetupStep, StepState,
 };
 
 on_both_backends!(the_checklist_ticks_each_step_as_it_is_done);
@@ -17,12 +17,13 @@ async fn checklist(app: &TestApp) -> GetStarted {
     res.json::<DashboardStats>().await.unwrap().get_started
 }
 
-/// Each step with whether it is done and the (id, name) it links to.
-fn states(g: &GetStarted) -> Vec<(SetupStep, bool, Option<(i32, String)>)> {
-    g.steps
-        .iter()
-        .map(|s| (s.step, s.done, s.item.clone()))
-        .collect()
+/// A step, whether it is done, and the (id, name) it links to.
+fn state(step: SetupStep, done: bool, item: Option<(i32, &str)>) -> StepState {
+    StepState {
+        step,
+        done,
+        item: item.map(|(id, name)| (id, name.to_string())),
+    }
 }
 
 async fn hide(app: &TestApp, hidden: bool) {
@@ -42,8 +43,8 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
     let fresh = checklist(&app).await;
     assert!(!fresh.hidden);
     assert_eq!(
-        states(&fresh),
-        [ApiKey, RemovalMacro, Filter, Listener, TryListener].map(|s| (s, false, None))
+        fresh.steps,
+        [ApiKey, RemovalMacro, Filter, Listener, TryListener].map(|s| state(s, false, None))
     );
 
     // A disabled key does not count; an enabled one does.
@@ -66,7 +67,7 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
         .await
         .unwrap();
     let g = checklist(&app).await;
-    assert_eq!(states(&g)[0], (ApiKey, true, Some((key.id, "Jira".into()))));
+    assert_eq!(g.steps[0], state(ApiKey, true, Some((key.id, "Jira"))));
     assert!(g.steps[1..].iter().all(|s| !s.done));
 
     // A macro that only adjusts the score is not a removal; one that removes is.
@@ -89,8 +90,8 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(
-        states(&checklist(&app).await)[1],
-        (RemovalMacro, true, Some((forget, "Forget me".into())))
+        checklist(&app).await.steps[1],
+        state(RemovalMacro, true, Some((forget, "Forget me")))
     );
 
     // A feedback filter is not a user filter.
@@ -127,8 +128,8 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
     .await
     .unwrap();
     assert_eq!(
-        states(&checklist(&app).await)[2],
-        (Filter, true, Some((filter, "Customers".into())))
+        checklist(&app).await.steps[2],
+        state(Filter, true, Some((filter, "Customers")))
     );
 
     // The listener: step four ticks, and step five points at the listener to try.
@@ -148,10 +149,10 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
     .await
     .unwrap();
     let listener = app.count("SELECT id FROM listeners").await as i32;
-    let named = Some((listener, "GDPR removal".to_string()));
+    let named = Some((listener, "GDPR removal"));
     let g = checklist(&app).await;
-    assert_eq!(states(&g)[3], (Listener, true, named.clone()));
-    assert_eq!(states(&g)[4], (TryListener, false, named.clone()));
+    assert_eq!(g.steps[3], state(Listener, true, named));
+    assert_eq!(g.steps[4], state(TryListener, false, named));
 
     // A real call, even one that finds nobody, is in the listener log: the listener was tried.
     let res = common::client()
@@ -163,17 +164,17 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
         .unwrap();
     assert_eq!(res.status(), 404);
     let g = checklist(&app).await;
-    assert_eq!(states(&g)[4], (TryListener, true, named.clone()));
+    assert_eq!(g.steps[4], state(TryListener, true, named));
     assert!(g.all_done());
 
     // A project manager sees the steps that are theirs: API keys and removal macros are not.
     let pm = app.project_manager().await;
     assert_eq!(
-        states(&checklist(&pm).await),
+        checklist(&pm).await.steps,
         [
-            (Filter, true, Some((filter, "Customers".into()))),
-            (Listener, true, named.clone()),
-            (TryListener, true, named),
+            state(Filter, true, Some((filter, "Customers"))),
+            state(Listener, true, named),
+            state(TryListener, true, named),
         ]
     );
 
