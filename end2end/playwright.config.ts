@@ -35,13 +35,32 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
   },
-  // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms). The XSS
-  // spec runs after every other spec of both projects: it fills the shared database with
-  // payloads (a team named `((user.email)) …` would also answer to a label "Email"). The route
-  // sweep runs last, over everything the others made, payloads included.
+  // Every spec runs twice: hydrated, and with JavaScript disabled (plain HTML forms). The
+  // first-run spec runs before all others, hydrated first: it needs the fresh database, where no
+  // API key, macro, filter or listener exists yet. The XSS spec runs after every other spec of
+  // both projects: it fills the shared database with payloads (a team named
+  // `((user.email)) …` would also answer to a label "Email"). The route sweep runs last, over
+  // everything the others made, payloads included.
   projects: [
-    { name: 'hydrated', testIgnore: /(xss|routes)\.spec\.ts/, use: { ...chromium, javaScriptEnabled: true } },
-    { name: 'no-js', testIgnore: /(xss|routes)\.spec\.ts/, use: { ...chromium, javaScriptEnabled: false } },
+    { name: 'first-run-hydrated', testMatch: /first_run\.spec\.ts/, use: { ...chromium, javaScriptEnabled: true } },
+    {
+      name: 'first-run-no-js',
+      testMatch: /first_run\.spec\.ts/,
+      dependencies: ['first-run-hydrated'],
+      use: { ...chromium, javaScriptEnabled: false },
+    },
+    {
+      name: 'hydrated',
+      testIgnore: /(first_run|xss|routes)\.spec\.ts/,
+      dependencies: ['first-run-no-js'],
+      use: { ...chromium, javaScriptEnabled: true },
+    },
+    {
+      name: 'no-js',
+      testIgnore: /(first_run|xss|routes)\.spec\.ts/,
+      dependencies: ['first-run-no-js'],
+      use: { ...chromium, javaScriptEnabled: false },
+    },
     {
       name: 'xss-hydrated',
       testMatch: /xss\.spec\.ts/,

@@ -42,6 +42,7 @@ mod m20261206_000036_erasure_receipts;
 mod m20261207_000037_key_check;
 mod m20261207_000038_trigger_webhooks;
 mod m20261207_000039_bulk_run_from_list;
+mod m20261207_000040_get_started_hidden;
 
 pub struct Migrator;
 
@@ -88,6 +89,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000037_key_check::Migration),
             Box::new(m20261207_000038_trigger_webhooks::Migration),
             Box::new(m20261207_000039_bulk_run_from_list::Migration),
+            Box::new(m20261207_000040_get_started_hidden::Migration),
         ]
     }
 }

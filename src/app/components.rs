@@ -277,6 +277,26 @@ pub fn PageHeader(title: String, #[prop(optional)] children: Option<Children>) -
     }
 }
 
+/// An empty list: what is missing, what the list is for and what to do next, and the buttons
+/// that make the first one (`children`; none where something else fills the list, as with the
+/// logs).
+#[component]
+pub fn EmptyState(
+    /// What is missing, as a sentence: "No API keys yet."
+    title: &'static str,
+    /// What the list is for and what to do next.
+    text: &'static str,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
+    view! {
+        <div class="rounded-lg border border-dashed border-slate-300 bg-white px-4 py-8 text-center sm:px-6">
+            <p class="font-semibold text-slate-800">{title}</p>
+            <p class="mx-auto mt-1 max-w-prose text-sm text-slate-600">{text}</p>
+            {children.map(|c| view! { <div class="mt-4 flex flex-wrap justify-center gap-2">{c()}</div> })}
+        </div>
+    }
+}
+
 /// Renders `children` only for community managers.
 #[component]
 pub fn IfCommunityManager(children: ChildrenFn) -> impl IntoView {

@@ -7,10 +7,22 @@ use crate::types::{AuditPage, DashboardStats};
 pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     use super::ctx;
     use crate::server::admin::community;
-    use crate::types::Role;
     ctx::run(ctx::MANAGERS, |c| async move {
-        // The audit log is for community managers only, here as on its own screen.
-        community::dashboard(&c.state.db, c.role == Role::CommunityManager).await
+        community::dashboard(&c.state.db, &c.actor).await
+    })
+    .await
+}
+
+/// Hides the dashboard's "Get started" checklist from the signed-in manager (`hidden`), or
+/// shows it again.
+#[server(endpoint = "set_get_started_hidden")]
+pub async fn set_get_started_hidden(hidden: bool) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::get_started;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        get_started::set_hidden(&c.state.db, &c.actor, hidden).await?;
+        leptos_axum::redirect("/");
+        Ok(())
     })
     .await
 }

@@ -7,6 +7,7 @@ mod common;
 
 mod cli;
 mod feedback;
+mod get_started;
 mod integration;
 mod listener_queue;
 mod listener_types;

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, FormAlert, INPUT, LABEL, LINK,
-    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
-    refresh_key, show, textarea_text,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, EmptyState, FormAlert, INPUT, LABEL,
+    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence,
+    id_param, refresh_key, show, textarea_text,
 };
 use crate::server_fns::api_keys::{
     DeleteApiKey, SaveApiKey, ToggleApiKey, load_api_key, load_api_keys,
@@ -49,7 +49,12 @@ fn NewKeyBanner(created: CreatedKey) -> impl IntoView {
 #[component]
 fn KeyTable(keys: Vec<ApiKeyView>) -> impl IntoView {
     if keys.is_empty() {
-        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No API keys yet."</p> }.into_any();
+        return view! {
+            <EmptyState title="No API keys yet." text="Another system sends an API key with every call to a listener or an external source. Make one key per system, so that each can be switched off on its own.">
+                <a class=BUTTON href="/api-keys/new">"New API key"</a>
+            </EmptyState>
+        }
+        .into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

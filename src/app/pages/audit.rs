@@ -2,14 +2,14 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::app::components::{PageHeader, Pager, TABLE, TD, TH, refresh_key, show};
+use crate::app::components::{EmptyState, PageHeader, Pager, TABLE, TD, TH, refresh_key, show};
 use crate::server_fns::admin::load_audit_page;
 use crate::types::AuditEntry;
 
 #[component]
 pub fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
     if entries.is_empty() {
-        return view! { <p class="text-sm text-slate-600">"Nothing recorded yet."</p> }.into_any();
+        return view! { <EmptyState title="Nothing recorded yet." text="Every sign-in attempt and every change made in these screens is recorded here."/> }.into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

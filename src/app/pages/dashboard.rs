@@ -1,9 +1,12 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::app::components::{CARD, PageHeader, refresh_key, show};
+use crate::app::components::{
+    BUTTON, BUTTON_SECONDARY, CARD, LINK, PageHeader, refresh_after, refresh_key, show,
+};
 use crate::app::pages::audit::AuditTable;
-use crate::server_fns::admin::load_dashboard;
+use crate::server_fns::admin::{SetGetStartedHidden, load_dashboard};
+use crate::types::{GetStarted, SetupStep, StepState};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -19,8 +22,10 @@ pub fn DashboardPage() -> impl IntoView {
                         ("Teams", s.teams, Some("/teams")),
                         ("Projects", s.projects, None),
                     ];
+                    let hidden = s.get_started.hidden;
                     view! {
                         <PageHeader title=s.community_name.clone()/>
+                        <GetStartedPanel get_started=s.get_started/>
                         <section aria-label="Totals" class="grid grid-cols-2 gap-4 md:grid-cols-4">
                             {cards.into_iter().map(|(label, n, href)| {
                                 let body = view! {
@@ -39,9 +44,186 @@ pub fn DashboardPage() -> impl IntoView {
                                 <AuditTable entries/>
                             </section>
                         })}
+                        {hidden.then(|| view! {
+                            <HideForm hidden=false label="Show the Get started checklist" class="mt-8 text-sm"/>
+                        })}
                     }
                 })
             })}
         </Suspense>
+    }
+}
+
+/// What a step says: its name, why it matters and what to do while it is to do, the button's
+/// words, and what the made thing is called once it is done.
+struct StepText {
+    title: &'static str,
+    todo: &'static str,
+    button: &'static str,
+    made: &'static str,
+}
+
+fn text(step: SetupStep, has_listener: bool) -> StepText {
+    match step {
+        SetupStep::ApiKey => StepText {
+            title: "Create an API key",
+            todo: "Other systems send an API key with every call to a listener. Make one for the system that will ask for removals.",
+            button: "New API key",
+            made: "API key",
+        },
+        SetupStep::RemovalMacro => StepText {
+            title: "Make a macro that removes users",
+            todo: "A user macro with the Remove user action erases a person and what they wrote. The listener will run it.",
+            button: "New user macro",
+            made: "Macro",
+        },
+        SetupStep::Filter => StepText {
+            title: "Make a user filter",
+            todo: "A filter limits whom a listener may act on (team Customers, say), so a mistaken call cannot reach your own staff.",
+            button: "New user filter",
+            made: "Filter",
+        },
+        SetupStep::Listener => StepText {
+            title: "Add a listener",
+            todo: "A listener is the URL the other system calls with a person's email. Give it the macro, the filter and the API key.",
+            button: "New user listener",
+            made: "Listener",
+        },
+        SetupStep::TryListener => StepText {
+            title: "Try the listener",
+            todo: if has_listener {
+                "The test panel on the listener's page shows what a call for an email would do, without doing it. Then send one real call: this step is done when the listener log shows it."
+            } else {
+                "Once a listener exists, its page shows what a call would do and how to send the first one."
+            },
+            button: "Open the test panel",
+            made: "First call logged for",
+        },
+    }
+}
+
+/// Where a step's button goes while it is to do (`item`: the listener to try).
+fn todo_href(step: SetupStep, item: Option<i32>) -> Option<String> {
+    Some(match step {
+        SetupStep::ApiKey => "/api-keys/new".into(),
+        SetupStep::RemovalMacro => "/macros/new".into(),
+        SetupStep::Filter => "/filters/new".into(),
+        SetupStep::Listener => "/listeners/new".into(),
+        SetupStep::TryListener => format!("/listeners/{}#test-request", item?),
+    })
+}
+
+/// The page of what a step made.
+fn item_href(step: SetupStep, id: i32) -> String {
+    match step {
+        SetupStep::ApiKey => format!("/api-keys/{id}"),
+        SetupStep::RemovalMacro => format!("/macros/{id}"),
+        SetupStep::Filter => format!("/filters/{id}"),
+        SetupStep::Listener => format!("/listeners/{id}"),
+        SetupStep::TryListener => format!("/listeners/log?listener={id}"),
+    }
+}
+
+/// The checklist: every step while some are to do, one line once all are done, nothing once
+/// hidden.
+#[component]
+fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
+    if get_started.hidden || get_started.steps.is_empty() {
+        return ().into_any();
+    }
+    if get_started.all_done() {
+        return view! {
+            <section aria-label="Get started" class="mb-6 flex flex-wrap items-center justify-between gap-x-4 gap-y-2 rounded-lg border border-emerald-200 bg-emerald-50 px-4 py-3 text-sm text-emerald-900">
+                <p><span aria-hidden="true">"✓ "</span>"All set: every step of Get started is done."</p>
+                <HideForm hidden=true label="Hide this line" class="text-sm"/>
+            </section>
+        }
+        .into_any();
+    }
+    let total = get_started.steps.len();
+    let done = get_started.steps.iter().filter(|s| s.done).count();
+    // The first step to do has the main button; the later ones, a plain one.
+    let next = get_started.steps.iter().position(|s| !s.done);
+    view! {
+        <section aria-labelledby="get-started" class=format!("{CARD} mb-6")>
+            <div class="flex flex-wrap items-start justify-between gap-x-4 gap-y-2">
+                <div class="min-w-0">
+                    <h2 id="get-started" class="text-lg font-semibold">"Get started"</h2>
+                    <p class="text-sm text-slate-600">
+                        {format!("Let another system ask for a person's removal. {done} of {total} steps done.")}
+                    </p>
+                </div>
+                <HideForm hidden=true label="Hide this checklist" class="text-sm"/>
+            </div>
+            <ol class="mt-4 space-y-3">
+                {get_started.steps.into_iter().enumerate().map(|(i, s)| view! { <Step number=i + 1 state=s next=next == Some(i)/> }).collect_view()}
+            </ol>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn Step(number: usize, state: StepState, next: bool) -> impl IntoView {
+    let StepState { step, done, item } = state;
+    let words = text(step, item.is_some());
+    let (marker, marker_class, badge, badge_class) = if done {
+        (
+            "✓".to_string(),
+            "bg-emerald-600 text-white",
+            "Done",
+            "bg-emerald-100 text-emerald-800",
+        )
+    } else {
+        (
+            number.to_string(),
+            "border border-slate-300 bg-white text-slate-700",
+            "To do",
+            "bg-slate-100 text-slate-700",
+        )
+    };
+    let body = if done {
+        item.map(|(id, name)| {
+            view! {
+                <p class="mt-1 text-sm text-slate-700">
+                    {words.made} " " <a class=LINK href=item_href(step, id)>{name}</a>
+                </p>
+            }
+        })
+        .into_any()
+    } else {
+        let href = todo_href(step, item.map(|(id, _)| id));
+        view! {
+            <p class="mt-1 text-sm text-slate-600">{words.todo}</p>
+            {href.map(|href| view! {
+                <a class=format!("{} mt-3", if next { BUTTON } else { BUTTON_SECONDARY }) href=href>{words.button}</a>
+            })}
+        }
+        .into_any()
+    };
+    view! {
+        <li class="flex gap-3 rounded-md border border-slate-200 p-3 sm:p-4">
+            <span aria-hidden="true" class=format!("flex h-7 w-7 shrink-0 items-center justify-center rounded-full text-sm font-semibold {marker_class}")>{marker}</span>
+            <div class="min-w-0 flex-1">
+                <div class="flex flex-wrap items-center gap-x-2 gap-y-1">
+                    <h3 class="font-medium">{words.title}</h3>
+                    <span class=format!("rounded-full px-2 py-0.5 text-xs font-medium {badge_class}")>{badge}</span>
+                </div>
+                {body}
+            </div>
+        </li>
+    }
+}
+
+/// A one-button form that hides the checklist (`hidden`) or shows it again.
+#[component]
+fn HideForm(hidden: bool, label: &'static str, class: &'static str) -> impl IntoView {
+    let action = ServerAction::<SetGetStartedHidden>::new();
+    refresh_after(action);
+    view! {
+        <ActionForm action=action attr:class=class>
+            <input type="hidden" name="hidden" value=hidden.to_string()/>
+            <button type="submit" class=format!("{LINK} font-medium")>{label}</button>
+        </ActionForm>
     }
 }

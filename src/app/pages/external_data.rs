@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH, TextField,
-    action_error, field_error, field_sentence, id_param, refresh_key, show,
+    BUTTON, CARD, DangerZone, EmptyState, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE, TD, TH,
+    TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
 };
 use crate::server_fns::external_data::{
     CreateDataGroup, DeleteDataGroup, SaveDataGroup, get_data_group, list_data_groups,
@@ -49,7 +49,12 @@ pub fn DataGroupsPage() -> impl IntoView {
 #[component]
 fn GroupTable(groups: Vec<DataGroupView>) -> impl IntoView {
     if groups.is_empty() {
-        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No data groups yet."</p> }.into_any();
+        return view! {
+            <EmptyState title="No data groups yet." text="A data group holds fields that other systems fill in, such as a CRM id or a plan, stored against users, tickets or projects.">
+                <a class=BUTTON href="#new-group">"New data group"</a>
+            </EmptyState>
+        }
+        .into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, CopyField, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key, show,
-    textarea_text,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, EmptyState, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
+    refresh_key, show, textarea_text,
 };
 use crate::server_fns::feedback::{SaveExternalSource, load_external_source};
 use crate::types::{ExternalSourceEditor, ExternalSourceView};
@@ -21,7 +21,7 @@ pub fn SourceTable(project_id: i32, sources: Vec<ExternalSourceView>) -> impl In
                 <a class=BUTTON_SECONDARY href=format!("/projects/{project_id}/sources/new")>"New external source"</a>
             </div>
             {if sources.is_empty() {
-                view! { <p class="text-sm text-slate-600">"None yet: an external source lets another system (Salesforce, a support form …) create tickets here."</p> }.into_any()
+                view! { <EmptyState title="No external sources yet." text="An external source is a URL another system (a CRM, a support form …) posts to, to create tickets in this project. Add one with New external source."/> }.into_any()
             } else {
                 view! {
                     <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

@@ -9,8 +9,9 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager, TABLE, TD,
-    TH, TextField, action_error, encode, field_error, field_sentence, id_param, refresh_key, show,
+    BUTTON, BUTTON_SECONDARY, CARD, EmptyState, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
+    TABLE, TD, TH, TextField, action_error, encode, field_error, field_sentence, id_param,
+    refresh_key, show,
 };
 use crate::app::pages::external_data::ExternalDataCard;
 use crate::app::pages::user::Runs;
@@ -103,6 +104,11 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
         )),
         (None, None) => None,
     };
+    let new_ticket = new_href.clone();
+    let filtered = current.feedback_type.is_some()
+        || current.status.is_some()
+        || current.team.is_some()
+        || !current.q.trim().is_empty();
     let page_count = page.page_count();
     let pager_query = current.clone();
     let select = |id: &'static str,
@@ -159,8 +165,28 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
                 <a class=BUTTON_SECONDARY href=format!("/projects/{}/feedback", project.id)>"Clear"</a>
             </div>
         </Form>
-        {if page.rows.is_empty() {
-            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No tickets match."</p> }.into_any()
+        {if page.rows.is_empty() && filtered {
+            view! {
+                <EmptyState title="No tickets match." text="Change the filters above, or clear them to see every ticket of this project.">
+                    <a class=BUTTON_SECONDARY href=format!("/projects/{}/feedback", project.id)>"Clear the filters"</a>
+                </EmptyState>
+            }
+            .into_any()
+        } else if page.rows.is_empty() {
+            match new_ticket {
+                Some(href) => view! {
+                    <EmptyState title="No tickets yet." text="Tickets are the feedback testers send: submitted here, or created by an external source from another system.">
+                        <a class=BUTTON href=href>"New ticket"</a>
+                    </EmptyState>
+                }
+                .into_any(),
+                None => view! {
+                    <EmptyState title="No tickets yet." text="Tickets need a feedback type to give them a form and a workflow. Add one on the project's page.">
+                        <a class=BUTTON href=format!("/projects/{}", project.id)>"Open the project"</a>
+                    </EmptyState>
+                }
+                .into_any(),
+            }
         } else {
             view! {
                 <ListActions scope="feedback" total=page.total hidden>
@@ -551,7 +577,7 @@ pub fn NotificationsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(data.await, |list| {
                     if list.is_empty() {
-                        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"Nothing new. Follow a ticket to hear about its comments."</p> }.into_any();
+                        return view! { <EmptyState title="No notifications." text="Follow a ticket to be told here when someone comments on it."/> }.into_any();
                     }
                     view! {
                         <ul class="divide-y divide-slate-100 rounded-lg border border-slate-200 bg-white">

@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, scope_param,
-    show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, EmptyState, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param,
+    refresh_key, scope_param, show,
 };
 use crate::app::pages::bulk_runs::BulkRunPanel;
 use crate::server_fns::filters::{
@@ -29,7 +29,13 @@ pub fn FiltersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(data.await, |items| {
                     if items.is_empty() {
-                        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No filters yet."</p> }.into_any();
+                        return view! {
+                            <EmptyState title="No filters yet." text="A filter saves conditions over users or tickets, such as a team, a score or a form field. Listeners use one to limit whom they act on; bulk runs and schedules use one to pick what they run on.">
+                                <a class=BUTTON href="/filters/new">"New user filter"</a>
+                                <a class=BUTTON_SECONDARY href="/filters/new?scope=feedback">"New feedback filter"</a>
+                            </EmptyState>
+                        }
+                        .into_any();
                     }
                     view! {
                         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

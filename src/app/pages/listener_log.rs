@@ -4,7 +4,8 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON_SECONDARY, INPUT, LABEL, LINK, PageHeader, Pager, TABLE, TD, TH, refresh_key, show,
+    BUTTON_SECONDARY, EmptyState, INPUT, LABEL, LINK, PageHeader, Pager, TABLE, TD, TH,
+    refresh_key, show,
 };
 use crate::server_fns::listener_log::load_listener_log;
 use crate::types::{CallQuery, ListenerCallView, ListenerLogView, listener_status_label};
@@ -169,8 +170,11 @@ fn LogView(log: ListenerLogView, current: CallQuery) -> impl IntoView {
             {filtered.then(|| view! { <a class=format!("{LINK} pb-2 text-sm") href="/listeners/log">"Clear filters"</a> })}
         </Form>
         {if log.calls.calls.is_empty() {
-            let text = if filtered { "No calls match these filters." } else { "No calls yet." };
-            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{text}</p> }.into_any()
+            if filtered {
+                view! { <EmptyState title="No calls match these filters." text="Change the filters above, or clear them to see every call."/> }.into_any()
+            } else {
+                view! { <EmptyState title="No calls yet." text="Every call another system makes to a listener or an external source is listed here: when, from where, for whom, and the answer it got. Calls refused before their API key was accepted are counted once a minute."/> }.into_any()
+            }
         } else {
             view! { <CallTable calls=log.calls.calls.clone() caption="Listener calls"/> }.into_any()
         }}

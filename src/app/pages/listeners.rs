@@ -3,9 +3,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, FormAlert, INPUT, LABEL, LINK,
-    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, hydrated,
-    id_param, refresh_key, scope_param, show,
+    BUTTON, BUTTON_SECONDARY, CARD, CopyField, DangerZone, EmptyState, FormAlert, INPUT, LABEL,
+    LINK, PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence,
+    hydrated, id_param, refresh_key, scope_param, show,
 };
 use crate::app::pages::external_data::DataFieldTable;
 use crate::app::pages::listener_log::CallTable;
@@ -52,7 +52,13 @@ pub fn ListenersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 show(data.await, |(listeners, calls)| view! {
                     {if listeners.is_empty() {
-                        view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No listeners yet."</p> }.into_any()
+                        view! {
+                            <EmptyState title="No listeners yet." text="A listener is a URL another system calls to act here: run a macro on the person whose email it sends, comment on a ticket, or store external data. It accepts one API key, so create the key first.">
+                                <a class=BUTTON href="/listeners/new">"New user listener"</a>
+                                <a class=BUTTON_SECONDARY href="/listeners/new?scope=feedback">"New feedback listener"</a>
+                            </EmptyState>
+                        }
+                        .into_any()
                     } else {
                         view! {
                             <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
@@ -103,7 +109,7 @@ fn CallLog(calls: ListenerCallPage) -> impl IntoView {
                 <a class=LINK href="/listeners/log">{format!("Open the listener log ({} calls)", calls.total)}</a>
             </div>
             {if calls.calls.is_empty() {
-                view! { <p class="text-sm text-slate-600">"No calls yet."</p> }.into_any()
+                view! { <p class="text-sm text-slate-600">"No calls yet. Each call to a listener shows here as it arrives."</p> }.into_any()
             } else {
                 view! { <CallTable calls=calls.calls caption="Listener log"/> }.into_any()
             }}

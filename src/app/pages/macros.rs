@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, TABLE,
-    TD, TH, TextField, action_error, capitalise, field_error, id_param, refresh_key, scope_param,
-    show,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, EmptyState, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, id_param,
+    refresh_key, scope_param, show,
 };
 use crate::app::pages::WebhookFields;
 use crate::server_fns::macros::{
@@ -93,9 +93,6 @@ fn RunsByItself(m: MacroView) -> impl IntoView {
 
 #[component]
 fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
-    if macros.is_empty() {
-        return view! { <p class="mb-6 rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{format!("No {} yet.", caption.to_lowercase())}</p> }.into_any();
-    }
     view! {
         <div class="relative mb-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
@@ -122,7 +119,7 @@ fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-    }.into_any()
+    }
 }
 
 #[component]
@@ -141,9 +138,27 @@ pub fn MacrosPage() -> impl IntoView {
                     let (user, feedback): (Vec<_>, Vec<_>) = macros.into_iter().partition(|m| m.scope != "feedback");
                     view! {
                         <h2 class="mb-2 text-lg font-semibold">"User macros"</h2>
-                        <MacroTable caption="User macros" macros=user/>
+                        {if user.is_empty() {
+                            view! {
+                                <div class="mb-6">
+                                    <EmptyState title="No user macros yet." text="A user macro runs its actions on one person: add them to a team, adjust their score, comment, or remove them completely. Run it from a user's page, a listener, a bulk run or a schedule.">
+                                        <a class=BUTTON href="/macros/new">"New user macro"</a>
+                                    </EmptyState>
+                                </div>
+                            }.into_any()
+                        } else {
+                            view! { <MacroTable caption="User macros" macros=user/> }.into_any()
+                        }}
                         <h2 class="mb-2 text-lg font-semibold">"Feedback macros"</h2>
-                        <MacroTable caption="Feedback macros" macros=feedback/>
+                        {if feedback.is_empty() {
+                            view! {
+                                <EmptyState title="No feedback macros yet." text="A feedback macro changes one ticket: its status, team or visibility, a comment, the submitter's score. It can run by itself when tickets are submitted or modified.">
+                                    <a class=BUTTON href="/macros/new?scope=feedback">"New feedback macro"</a>
+                                </EmptyState>
+                            }.into_any()
+                        } else {
+                            view! { <MacroTable caption="Feedback macros" macros=feedback/> }.into_any()
+                        }}
                     }
                 })
             })}

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON_SECONDARY, CARD, PageHeader, TABLE, TD, TH, refresh_key, show,
+    BUTTON_SECONDARY, CARD, EmptyState, PageHeader, TABLE, TD, TH, refresh_key, show,
 };
 use crate::server_fns::opt_out::load_opt_out_dashboard;
 use crate::types::{OptOutDashboard, OptOutDay, OptOutTotal, ReceiptView};
@@ -170,7 +170,7 @@ fn Receipts(receipts: Vec<ReceiptView>) -> impl IntoView {
             <h2 id="receipts" class="mb-1 text-lg font-semibold">"Erasure receipts"</h2>
             <p class="mb-3 text-sm text-slate-600">"Every removal in this range, newest first (whatever the macro's dashboard option): what it removed or scrubbed and which other systems it told. The person is named only by the label the logs use."</p>
             {if receipts.is_empty() {
-                view! { <p class="text-sm text-slate-600">"No removals in this range."</p> }.into_any()
+                view! { <EmptyState title="No removals in this range." text="Each removal leaves a receipt here: by a macro (through a listener, a bulk run, a schedule or by hand) or by Delete user on a user's page. Pick a longer range to see older ones."/> }.into_any()
             } else {
                 view! {
                     <ul class="divide-y divide-slate-100">

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, FormAlert, INPUT, IfCommunityManager, LABEL, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param, refresh_key,
-    show, textarea_text,
+    BUTTON, BUTTON_SECONDARY, CARD, EmptyState, FormAlert, INPUT, IfCommunityManager, LABEL, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
+    refresh_key, show, textarea_text,
 };
 use crate::app::pages::external_sources::SourceTable;
 use crate::server_fns::feedback::{
@@ -42,7 +42,14 @@ pub fn ProjectsPage() -> impl IntoView {
 #[component]
 fn ProjectTable(projects: Vec<ProjectSummary>) -> impl IntoView {
     if projects.is_empty() {
-        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No projects yet."</p> }.into_any();
+        return view! {
+            <EmptyState title="No projects yet." text="A project is a product under test. Its feedback types give the tickets testers send their form and workflow.">
+                <IfCommunityManager>
+                    <a class=BUTTON href="#project-editor">"New project"</a>
+                </IfCommunityManager>
+            </EmptyState>
+        }
+        .into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
@@ -143,7 +150,7 @@ pub fn ProjectPage() -> impl IntoView {
 #[component]
 fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
     if types.is_empty() {
-        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No feedback types yet: add Bug Report, Feature Request …"</p> }.into_any();
+        return view! { <EmptyState title="No feedback types yet." text="A feedback type (Bug Report, Feature Request …) gives this project's tickets their form and workflow; tickets can be sent once one exists."/> }.into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

@@ -3,8 +3,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, FormAlert, IfCommunityManager, LINK, PageHeader,
-    TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
+    BUTTON, BUTTON_DANGER, BUTTON_SECONDARY, CARD, EmptyState, FormAlert, IfCommunityManager, LINK,
+    PageHeader, TABLE, TD, TH, TextField, action_error, capitalise, field_error, refresh_key, show,
 };
 use crate::server_fns::teams::{DeleteTeam, SaveTeam, list_teams};
 use crate::types::TeamView;
@@ -44,7 +44,14 @@ pub fn TeamsPage() -> impl IntoView {
 #[component]
 fn TeamTable(teams: Vec<TeamView>) -> impl IntoView {
     if teams.is_empty() {
-        return view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No teams yet."</p> }.into_any();
+        return view! {
+            <EmptyState title="No teams yet." text="Teams group people (customers, testers, your own staff) so that filters, macros and feedback types can pick them out.">
+                <IfCommunityManager>
+                    <a class=BUTTON href="#team-editor">"New team"</a>
+                </IfCommunityManager>
+            </EmptyState>
+        }
+        .into_any();
     }
     view! {
         <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">

@@ -4,8 +4,8 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, INPUT, IfCommunityManager, LABEL, LINK, PageHeader, Pager, TABLE, TD,
-    TH, encode, refresh_key, show,
+    BUTTON, BUTTON_SECONDARY, EmptyState, INPUT, IfCommunityManager, LABEL, LINK, PageHeader,
+    Pager, TABLE, TD, TH, encode, refresh_key, show,
 };
 use crate::app::pages::{ListActions, RowPick};
 use crate::server_fns::users::list_users;
@@ -87,7 +87,12 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
             <button type="submit" class=BUTTON_SECONDARY>"Search"</button>
         </Form>
         {if page.rows.is_empty() {
-            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">"No users match."</p> }.into_any()
+            view! {
+                <EmptyState title="No users match." text="Search for part of a name or an email, or pick another team.">
+                    <a class=BUTTON_SECONDARY href="/users">"Show every user"</a>
+                </EmptyState>
+            }
+            .into_any()
         } else {
             view! {
                 <ListActions scope="user" total=page.total hidden>

@@ -8,9 +8,9 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, FormAlert, INPUT, LABEL, LINK, PageHeader, Pager,
-    TABLE, TD, TH, action_error, capitalise, field_error, field_sentence, id_param, refresh_key,
-    show, textarea_text,
+    BUTTON, BUTTON_SECONDARY, CARD, DangerZone, EmptyState, FormAlert, INPUT, LABEL, LINK,
+    PageHeader, Pager, TABLE, TD, TH, action_error, capitalise, field_error, field_sentence,
+    id_param, refresh_key, show, textarea_text,
 };
 use crate::app::pages::external_data::DataFieldTable;
 use crate::errors::AppError;
@@ -53,7 +53,7 @@ pub fn MacroWebhooks(macro_id: i32, triggers: bool) -> impl IntoView {
                 {move || Suspend::new(async move {
                     show(data.await, |hooks| {
                         if hooks.is_empty() {
-                            view! { <p class="rounded-md border border-dashed border-slate-300 p-4 text-center text-sm text-slate-600">"No webhooks yet."</p> }.into_any()
+                            view! { <EmptyState title="No webhooks yet." text="A webhook tells another system (a chat, a CRM, a tracker) what this macro did, after each run; an email tells a person. Add one with the buttons below."/> }.into_any()
                         } else {
                             view! {
                                 {(!triggers).then(|| view! {
@@ -742,8 +742,11 @@ fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
             {filtered.then(|| view! { <a class=format!("{LINK} pb-2 text-sm") href="/webhooks/log">"Clear filters"</a> })}
         </Form>
         {if log.deliveries.is_empty() {
-            let text = if filtered { "No deliveries match these filters." } else { "No deliveries yet." };
-            view! { <p class="rounded-lg border border-dashed border-slate-300 p-6 text-center text-slate-600">{text}</p> }.into_any()
+            if filtered {
+                view! { <EmptyState title="No deliveries match these filters." text="Change the filters above, or clear them to see every delivery."/> }.into_any()
+            } else {
+                view! { <EmptyState title="No deliveries yet." text="Every request and email a macro's webhooks send is listed here, with each attempt and its answer. Add webhooks on a macro's page; they go out when the macro runs."/> }.into_any()
+            }
         } else {
             view! { <DeliveryTable deliveries=log.deliveries.clone()/> }.into_any()
         }}

@@ -402,11 +402,13 @@ pub async fn load_demo_data(db: &DatabaseConnection, user_count: u32) -> Result<
     Ok(inserted)
 }
 
-/// The dashboard's figures; the recent audit entries only `with_audit` (community managers).
+/// The dashboard as `actor` sees it: the figures, their "Get started" checklist, and the recent
+/// audit entries for community managers (the audit log is theirs, here as on its own screen).
 pub async fn dashboard(
     db: &impl ConnectionTrait,
-    with_audit: bool,
+    actor: &Actor,
 ) -> Result<DashboardStats, AppError> {
+    let with_audit = actor.role == Some(Role::CommunityManager);
     let community = community::Entity::find().one(db).await?;
     let managers = users::count(db, Some(Role::CommunityManager)).await?
         + users::count(db, Some(Role::ProjectManager)).await?;
@@ -421,5 +423,6 @@ pub async fn dashboard(
         } else {
             None
         },
+        get_started: super::get_started::checklist(db, actor).await?,
     })
 }

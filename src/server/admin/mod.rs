@@ -11,6 +11,7 @@ pub mod external_data;
 pub mod external_sources;
 pub mod feedback;
 pub mod filters;
+pub mod get_started;
 pub mod imports;
 pub mod listener_log;
 pub mod listeners;

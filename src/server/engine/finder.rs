@@ -147,5 +147,6 @@ fn user_of(row: &rusqlite::Row<'_>) -> Result<user::Model, AppError> {
         search_text: lite::get(row, "search_text")?,
         created_at: lite::get_datetime(row, "created_at")?,
         updated_at: lite::get_datetime(row, "updated_at")?,
+        get_started_hidden: lite::get(row, "get_started_hidden")?,
     })
 }

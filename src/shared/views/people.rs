@@ -215,6 +215,55 @@ pub struct DashboardStats {
     pub projects: u64,
     /// The newest audit entries; None for viewers who may not read the audit log.
     pub recent: Option<Vec<AuditEntry>>,
+    pub get_started: GetStarted,
+}
+
+/// A step of setting up a removal that another system asks for, in the order they are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetupStep {
+    /// An enabled API key exists.
+    ApiKey,
+    /// A user macro removes users.
+    RemovalMacro,
+    /// A user filter exists.
+    Filter,
+    /// A user listener runs a macro.
+    Listener,
+    /// One of those listeners was called.
+    TryListener,
+}
+
+impl SetupStep {
+    pub const ALL: [SetupStep; 5] = [
+        SetupStep::ApiKey,
+        SetupStep::RemovalMacro,
+        SetupStep::Filter,
+        SetupStep::Listener,
+        SetupStep::TryListener,
+    ];
+}
+
+/// A step and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepState {
+    pub step: SetupStep,
+    pub done: bool,
+    /// (id, name) of what the step made; for a listener not tried yet, the listener to try.
+    pub item: Option<(i32, String)>,
+}
+
+/// The dashboard's "Get started" checklist: the steps the viewer may take, in order; none when
+/// they hid it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetStarted {
+    pub hidden: bool,
+    pub steps: Vec<StepState>,
+}
+
+impl GetStarted {
+    pub fn all_done(&self) -> bool {
+        self.steps.iter().all(|s| s.done)
+    }
 }
 
 /// The teams and roles a user form offers.

@@ -1,0 +1,149 @@
+//! The dashboard's "Get started" checklist: setting up a removal that another system asks for
+//! (an API key, a macro that removes users, a filter, a listener that runs a macro, a first
+//! call), each step read from what exists. Every step is one small query: a first row or none;
+//! the listener log is asked through its `(listener_id, id)` index, never scanned.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+
+use super::Actor;
+use crate::errors::AppError;
+use crate::server::entities::{api_key, filter, listener, listener_call, macro_def, user};
+use crate::server::store::lookups::macro_of;
+use crate::shared::vocab::{ListenerKind, Scope};
+use crate::types::{GetStarted, Role, SetupStep, StepState};
+
+/// Whether `actor` may take `step`: API keys are community managers', and so are macros that
+/// remove users (`may_use_removals`); a project manager sees the other steps.
+fn may_take(actor: &Actor, step: SetupStep) -> bool {
+    match step {
+        SetupStep::ApiKey => actor.role == Some(Role::CommunityManager),
+        SetupStep::RemovalMacro => super::may_use_removals(actor),
+        SetupStep::Filter | SetupStep::Listener | SetupStep::TryListener => true,
+    }
+}
+
+/// The checklist as `actor` (a signed-in manager) sees it: nothing when they hid it.
+pub async fn checklist(db: &impl ConnectionTrait, actor: &Actor) -> Result<GetStarted, AppError> {
+    let me = actor.user_id.ok_or(AppError::Unauthorized)?;
+    let hidden = user::Entity::find_by_id(me)
+        .select_only()
+        .column(user::Column::GetStartedHidden)
+        .into_tuple::<bool>()
+        .one(db)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
+    if hidden {
+        return Ok(GetStarted {
+            hidden,
+            steps: Vec::new(),
+        });
+    }
+    let mut steps = Vec::new();
+    for step in SetupStep::ALL {
+        if may_take(actor, step) {
+            let (done, item) = state_of(db, step).await?;
+            steps.push(StepState { step, done, item });
+        }
+    }
+    Ok(GetStarted { hidden, steps })
+}
+
+/// Whether `step` is done, and the (id, name) of what it made (for a listener not yet called,
+/// the listener to try).
+async fn state_of(
+    db: &impl ConnectionTrait,
+    step: SetupStep,
+) -> Result<(bool, Option<(i32, String)>), AppError> {
+    let made = |item: Option<(i32, String)>| (item.is_some(), item);
+    Ok(match step {
+        SetupStep::ApiKey => made(
+            api_key::Entity::find()
+                .select_only()
+                .columns([api_key::Column::Id, api_key::Column::Name])
+                .filter(api_key::Column::Enabled.eq(true))
+                .order_by_asc(api_key::Column::Id)
+                .into_tuple()
+                .one(db)
+                .await?,
+        ),
+        SetupStep::RemovalMacro => {
+            // Whether a macro removes is read from its actions (`Macro::removes`); a
+            // community holds a handful of macros.
+            let mut removal = None;
+            for m in macro_def::Entity::find()
+                .filter(macro_def::Column::Scope.eq(Scope::User))
+                .order_by_asc(macro_def::Column::Id)
+                .all(db)
+                .await?
+            {
+                if macro_of(&m)?.removes() {
+                    removal = Some((m.id, m.name));
+                    break;
+                }
+            }
+            made(removal)
+        }
+        SetupStep::Filter => made(
+            filter::Entity::find()
+                .select_only()
+                .columns([filter::Column::Id, filter::Column::Name])
+                .filter(filter::Column::Scope.eq(Scope::User))
+                .order_by_asc(filter::Column::Id)
+                .into_tuple()
+                .one(db)
+                .await?,
+        ),
+        SetupStep::Listener => made(macro_listeners(db).await?.into_iter().next()),
+        SetupStep::TryListener => {
+            let listeners = macro_listeners(db).await?;
+            let ids: Vec<i32> = listeners.iter().map(|(id, _)| *id).collect();
+            let called: Option<Option<i32>> = if ids.is_empty() {
+                None
+            } else {
+                listener_call::Entity::find()
+                    .select_only()
+                    .column(listener_call::Column::ListenerId)
+                    .filter(listener_call::Column::ListenerId.is_in(ids))
+                    .into_tuple()
+                    .one(db)
+                    .await?
+            };
+            match called.flatten() {
+                Some(id) => (true, listeners.into_iter().find(|(l, _)| *l == id)),
+                None => (false, listeners.into_iter().next()),
+            }
+        }
+    })
+}
+
+/// The user listeners that run a macro, (id, name), oldest first.
+async fn macro_listeners(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    Ok(listener::Entity::find()
+        .select_only()
+        .columns([listener::Column::Id, listener::Column::Name])
+        .filter(listener::Column::Scope.eq(Scope::User))
+        .filter(listener::Column::Kind.eq(ListenerKind::Macro))
+        .filter(listener::Column::MacroId.is_not_null())
+        .order_by_asc(listener::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Hides the checklist from the signed-in manager, or shows it again.
+pub async fn set_hidden(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    hidden: bool,
+) -> Result<(), AppError> {
+    let me = actor.user_id.ok_or(AppError::Unauthorized)?;
+    user::Entity::update_many()
+        .col_expr(user::Column::GetStartedHidden, Expr::value(hidden))
+        .filter(user::Column::Id.eq(me))
+        .exec(db)
+        .await?;
+    Ok(())
+}
