@@ -108,7 +108,7 @@ test('the dashboard walks the set-up of a removal, ticking each step', async ({ 
 
   // 1. The API key (always walked: its value is shown only to whoever makes it).
   await follow(page, KEY);
-  await page.getByLabel('Name').fill(`Jira ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`Jira ${tag}`);
   await page.getByLabel('Prefix').fill('jira');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const shown = page.getByLabel('New API key');
@@ -119,7 +119,7 @@ test('the dashboard walks the set-up of a removal, ticking each step', async ({ 
   // 2. The macro that removes users.
   if (!(await isDone(stepItem(page, MACRO)))) {
     await follow(page, MACRO);
-    await page.getByLabel('Name').fill(`Forget ${tag}`);
+    await page.getByLabel('Name', { exact: true }).fill(`Forget ${tag}`);
     await page.getByLabel('Key').fill(`forget-${tag}`);
     await page.getByLabel('Remove user completely').check();
     await page.getByRole('button', { name: 'Save macro' }).click();
@@ -146,7 +146,7 @@ test('the dashboard walks the set-up of a removal, ticking each step', async ({ 
     await madeName(page, FILTER),
   ];
   await follow(page, LISTENER);
-  await page.getByLabel('Name').fill(`GDPR ${tag}`);
+  await page.getByLabel('Name', { exact: true }).fill(`GDPR ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`gdpr-${tag}`);
   await page.getByLabel('Filter').selectOption({ label: filterName });
   await page.getByLabel('Macro to run').selectOption({ label: macroName });
