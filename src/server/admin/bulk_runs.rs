@@ -85,9 +85,12 @@ pub async fn choices(
         .collect())
 }
 
+/// The most rows a list's *Actions* take ticked one by one (a page holds fewer).
+pub const MAX_TICKED: usize = 200;
+
 /// Queues a macro from a list's *Actions* on the ticked users or tickets, or on every one
 /// matching the list's search; returns the bulk run's id. The confirmation box is needed
-/// unless the macro suppresses it.
+/// unless the macro suppresses it (every match of a search, or a removal, always asks).
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
 pub async fn start_on_selection(
     db: &DatabaseConnection,
@@ -119,7 +122,11 @@ pub async fn start_on_selection(
                 "this macro is not offered in the list's actions (its option is off)",
             );
         }
-        if !m.options.suppress_confirmation && form.confirm.is_none() {
+        // Every match of a search, or a removal, is always confirmed: one click must not
+        // reach the whole community.
+        let asks =
+            !m.options.suppress_confirmation || form.all.as_deref() == Some("all") || m.removes();
+        if asks && form.confirm.is_none() {
             errors.push(
                 "confirm",
                 if tickets {
@@ -131,6 +138,12 @@ pub async fn start_on_selection(
         }
     }
     let all = form.all.as_deref() == Some("all");
+    if !all && form.ids.len() > MAX_TICKED {
+        return Err(AppError::field(
+            "ids",
+            format!("tick at most {MAX_TICKED} rows, or choose every match of the search"),
+        ));
+    }
     let ids: Vec<i32> = if all {
         if tickets {
             super::feedback::matching_ids(db, &form.tickets).await?
@@ -138,11 +151,12 @@ pub async fn start_on_selection(
             super::users::matching_ids(db, &form.users).await?
         }
     } else {
-        let mut ids = Vec::new();
+        let mut ids = std::collections::BTreeSet::new();
         for raw in &form.ids {
             match parse_id(raw) {
-                Ok(id) if !ids.contains(&id) => ids.push(id),
-                Ok(_) => {}
+                Ok(id) => {
+                    ids.insert(id);
+                }
                 Err(_) => {
                     errors.push("ids", "a ticked row is not a valid id");
                     break;

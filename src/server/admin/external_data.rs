@@ -148,6 +148,8 @@ pub async fn create_group(
 pub(crate) struct NewGroup {
     scope: DataScope,
     name: String,
+    /// Where a clash of names is reported.
+    name_field: String,
     fields: Vec<ParsedField>,
 }
 
@@ -174,6 +176,7 @@ pub(crate) async fn check_new_group(
     Ok(Some(NewGroup {
         scope,
         name,
+        name_field: name_field.to_string(),
         fields,
     }))
 }
@@ -192,7 +195,16 @@ pub(crate) async fn insert_group(
         ..Default::default()
     }
     .insert(txn)
-    .await?;
+    .await
+    .map_err(|e| match e.sql_err() {
+        // Another save made a group of this name since the check (PostgreSQL runs saves side
+        // by side): the same answer as the check's.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::field(
+            &group.name_field,
+            "another group of this scope has this name",
+        ),
+        _ => e.into(),
+    })?;
     write_fields(txn, g.id, &[], &group.fields).await?;
     audit_trail::record(
         txn,

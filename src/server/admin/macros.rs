@@ -576,7 +576,9 @@ pub async fn save(
     let saved = active.save(&txn).await?.try_into_model()?;
     audit_trail::record(&txn, actor, "macro.saved", &p.name, &steps.join("; ")).await?;
     if let Some(checked) = webhook {
-        super::webhooks::write(&txn, sealer, actor, &saved, None, checked).await?;
+        super::webhooks::write(&txn, sealer, actor, &saved, None, checked)
+            .await
+            .map_err(|e| e.prefixed("webhook"))?;
     }
     let id = saved.id;
     txn.commit().await?;

@@ -748,7 +748,11 @@ pub async fn write(
     Checked(mut p, new_group): Checked,
 ) -> Result<i32, AppError> {
     if let Some(group) = &new_group {
-        p.capture_group_id = Some(external_data::insert_group(txn, actor, group).await?);
+        p.capture_group_id = Some(
+            external_data::insert_group(txn, actor, group)
+                .await
+                .map_err(|e| e.prefixed("new_group"))?,
+        );
     }
     let now = Utc::now();
     if existing.is_none() && count_of_macro(txn, m.id).await? == 0 {

@@ -67,11 +67,18 @@ pub struct NewGroupForm {
 }
 
 impl WebhookForm {
-    /// Nothing typed: no name, address, subject or body.
+    /// Nothing typed: no name, address, headers, subject, body or group to create.
     pub fn is_blank(&self) -> bool {
-        [&self.name, &self.url, &self.email_subject, &self.body]
-            .iter()
-            .all(|v| v.trim().is_empty())
+        [
+            &self.name,
+            &self.url,
+            &self.headers,
+            &self.email_subject,
+            &self.body,
+            &self.new_group.name,
+        ]
+        .iter()
+        .all(|v| v.trim().is_empty())
     }
 }
 
