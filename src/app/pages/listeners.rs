@@ -420,7 +420,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
                 </div>
             </fieldset>
-            <fieldset class="space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
+            <fieldset class="min-w-0 space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
                 <legend class="px-1 text-sm font-semibold">"External Data"</legend>
                 <div>
                     <label for="f-data_group_id" class=LABEL>"Data group"</label>
