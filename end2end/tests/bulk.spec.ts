@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
-import { expectHeading, open, ready, signIn, unique } from './helpers';
+import { expectHeading, open, ready, signIn, startListener, unique } from './helpers';
 
 async function newUser(page: Page, email: string, lastName: string) {
   await open(page, '/users/new');
@@ -88,7 +88,7 @@ test('the test-request panel explains a call without running it', async ({ page 
   await page.getByRole('button', { name: 'Save filter' }).click();
   await expect(page.getByRole('status').first()).toHaveText('The filter was created.');
 
-  await open(page, '/listeners/new');
+  await startListener(page, 'Macro Execution');
   await page.getByLabel('Name', { exact: true }).fill(`Probe ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`probe-${tag}`);
   await page.getByLabel('Filter').selectOption({ label: `Customers ${tag}` });

@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
-import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
+import { admin, expectHeading, open, ready, signIn, startListener, unique, type ListenerType } from './helpers';
 
 async function newApiKey(page: Page, name: string) {
   await open(page, '/api-keys/new');
@@ -27,12 +27,11 @@ async function newFeedbackMacro(page: Page, name: string, actions: [string, stri
 }
 
 /** A feedback listener; returns its URL without the query. */
-async function newFeedbackListener(page: Page, name: string, kind: string, apiKey: string, fill: () => Promise<void>) {
-  await open(page, '/listeners/new?scope=feedback');
+async function newFeedbackListener(page: Page, name: string, kind: ListenerType, apiKey: string, fill: () => Promise<void>) {
+  await startListener(page, kind, 'feedback');
   await expectHeading(page, 'New feedback listener');
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
-  await page.getByLabel('Listener type').selectOption({ label: kind });
   await page.getByLabel('API key', { exact: true }).selectOption({ label: apiKey });
   await fill();
   await page.getByRole('button', { name: 'Save listener' }).click();

@@ -42,3 +42,18 @@ export async function menuLink(page: Page, group: string, link: string) {
   }
   return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: link, exact: true });
 }
+
+/** The listener types, as the type step and the editor name them. */
+export type ListenerType = 'Macro Execution' | 'Add Comment' | 'External Data';
+
+/**
+ * Opens the editor of a new listener: the type step first (plain links, with or without
+ * JavaScript), then the editor of that type.
+ */
+export async function startListener(page: Page, type: ListenerType, scope: 'user' | 'feedback' = 'user') {
+  await open(page, scope === 'feedback' ? '/listeners/new?scope=feedback' : '/listeners/new');
+  await page.getByRole('link', { name: new RegExp(`^${type}`) }).click();
+  await expect(page).toHaveURL(/[?&]kind=/);
+  await ready(page);
+  await expect(page.getByRole('button', { name: 'Save listener' })).toBeVisible();
+}

@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type APIResponse, type Page } from '@playwright/test';
-import { expectHeading, open, ready, signIn, unique } from './helpers';
+import { admin, expectHeading, open, ready, signIn, startListener, unique, type ListenerType } from './helpers';
 
 async function newUser(page: Page, email: string, team: string) {
   await open(page, '/users/new');
@@ -25,7 +25,7 @@ async function newApiKey(page: Page, name: string, prefix: string) {
 
 /** Creates a user macro listener and returns its id (from the page it lands on). */
 async function newListener(page: Page, name: string, key: string, filter: string, macro: string, apiKey: string) {
-  await open(page, '/listeners/new');
+  await startListener(page, 'Macro Execution');
   await expectHeading(page, 'New user listener');
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('Key', { exact: true }).fill(key);
@@ -323,12 +323,11 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   await page.getByRole('button', { name: 'Save group' }).click();
   await expect(page.getByRole('status')).toHaveText('The data group was saved.');
 
-  const listener = async (name: string, kind: string, fill: () => Promise<void>) => {
-    await open(page, '/listeners/new');
+  const listener = async (name: string, kind: ListenerType, fill: () => Promise<void>) => {
+    await startListener(page, kind);
     await expectHeading(page, 'New user listener');
     await page.getByLabel('Name', { exact: true }).fill(name);
     await page.getByLabel('Key', { exact: true }).fill(name.toLowerCase().replace(/[^a-z0-9-]+/g, '-'));
-    await page.getByLabel('Listener type').selectOption({ label: kind });
     await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira data ${tag}` });
     await fill();
     await page.getByRole('button', { name: 'Save listener' }).click();
@@ -366,4 +365,170 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   await expect(data).toContainText('3');
   await expect(page.getByText('BETA-42 fixed in build 413')).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath('user-external-data.png'), fullPage: true });
+});
+
+/** No sideways scrolling: the page is no wider than the window. */
+async function expectNoSidewaysScroll(page: Page) {
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(page.viewportSize()!.width);
+}
+
+/** Screenshots at 1280 and 390 pixels wide, and no sideways scrolling at either. */
+async function shoot(page: Page, name: string) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await expectNoSidewaysScroll(page);
+    await page.screenshot({ path: test.info().outputPath(`${name}-${width}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 720 });
+}
+
+// Seed 001: the type first, then only that type's fields; the URL to copy before saving; an
+// External Data listener whose group is created in the same form.
+test('the listener editor asks the type first, shows the URL to copy and creates a data group in place', async ({ page, context, request }, testInfo) => {
+  test.setTimeout(90_000);
+  const js = testInfo.project.use.javaScriptEnabled !== false;
+  if (js) await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  const clipboard = () => page.evaluate(() => navigator.clipboard.readText());
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'ed');
+  const group = `Jira ${tag}`;
+  const apiKey = await newApiKey(page, `Editor ${tag}`, 'ed');
+
+  await test.step('the new key: a Copy button, or (no JavaScript) select and copy', async () => {
+    if (js) {
+      await page.getByRole('button', { name: 'Copy New API key' }).click();
+      await expect(page.getByText('Copied', { exact: true })).toBeVisible();
+      await expect.poll(clipboard).toBe(apiKey);
+    } else {
+      await expect(page.getByRole('button', { name: /^Copy/ })).toHaveCount(0);
+      await expect(page.getByText('Select the text and copy it (Ctrl+C, or ⌘C on a Mac).')).toBeVisible();
+    }
+  });
+
+  await test.step('the type step, then only that type\'s fields', async () => {
+    await open(page, '/listeners/new');
+    await expectHeading(page, 'New user listener');
+    await expect(page.getByRole('link', { name: /^(Macro Execution|Add Comment|External Data) / })).toHaveCount(3);
+    await expect(page.getByRole('button', { name: 'Save listener' })).toHaveCount(0);
+    await shoot(page, 'type-step');
+    await page.getByRole('link', { name: /^External Data/ }).click();
+    await expect(page).toHaveURL(/\/listeners\/new\?scope=user&kind=data$/);
+    await ready(page);
+    await expect(page.getByLabel('Data group', { exact: true })).toBeVisible();
+    await expect(page.getByLabel('Macro to run')).toBeHidden();
+    await expect(page.getByLabel('Author field')).toBeHidden();
+    await expect(page.getByLabel('Listener type')).toHaveValue('data');
+    if (js) {
+      await expect(page.getByLabel('Listener type')).toBeEnabled();
+    } else {
+      // Without JavaScript the select cannot swap the fields: links change the type.
+      await expect(page.getByLabel('Listener type')).toBeDisabled();
+      await expect(page.getByRole('link', { name: 'Add Comment', exact: true })).toHaveAttribute('href', '/listeners/new?scope=user&kind=comment');
+    }
+  });
+
+  const endpoint = page.getByLabel('Endpoint URL');
+  await test.step('the URL as the key is typed (hydrated), or once saved (no JavaScript)', async () => {
+    await page.getByLabel('Name', { exact: true }).fill(`Sync ${tag}`);
+    if (js) {
+      await expect(page.getByText('The URL shows here as you type the key.')).toBeVisible();
+      await page.getByLabel('Key', { exact: true }).fill(`Sync-${tag}`);
+      await expect(endpoint).toHaveValue(new RegExp(`^http://[^/]+/api/v1/userDataListeners/sync-${tag}$`));
+      await expect(page.getByText('Copy the URL into the other system, then save the listener')).toBeVisible();
+      await page.getByRole('button', { name: 'Copy Endpoint URL' }).click();
+      await expect(page.getByText('Copied', { exact: true })).toBeVisible();
+      await expect.poll(clipboard).toBe(await endpoint.inputValue());
+      // A key the URL cannot have.
+      await page.getByLabel('Key', { exact: true }).fill('two words');
+      await expect(endpoint).toHaveCount(0);
+      await expect(page.getByText('No URL yet: the key must be 1 to 60 letters, digits, - or _.')).toBeVisible();
+      // Another type swaps the fields and the URL in place; what was typed stays.
+      await page.getByLabel('Key', { exact: true }).fill(`Sync-${tag}`);
+      await page.getByLabel('Listener type').selectOption({ label: 'Add Comment' });
+      await expect(page.getByLabel('Author field')).toBeVisible();
+      await expect(page.getByLabel('Data group', { exact: true })).toBeHidden();
+      await expect(endpoint).toHaveValue(new RegExp(`/api/v1/userCommentListeners/sync-${tag}$`));
+      await page.getByLabel('Listener type').selectOption({ label: 'External Data' });
+      await expect(page.getByLabel('Author field')).toBeHidden();
+      await expect(endpoint).toHaveValue(new RegExp(`/api/v1/userDataListeners/sync-${tag}$`));
+      await expect(page.getByLabel('Name', { exact: true })).toHaveValue(`Sync ${tag}`);
+    } else {
+      await page.getByLabel('Key', { exact: true }).fill(`Sync-${tag}`);
+      await expect(endpoint).toHaveCount(0);
+      await expect(page.getByText('Without JavaScript, the URL shows once you save: the listener\'s page has it, ready to copy.')).toBeVisible();
+    }
+  });
+
+  const fillGroup = async (parameter: string) => {
+    await page.getByLabel('Name', { exact: true }).fill(`Sync ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`Sync-${tag}`);
+    await page.getByLabel('API key', { exact: true }).selectOption({ label: `Editor ${tag}` });
+    await page.getByLabel('Data group', { exact: true }).selectOption({ label: 'Create a new group' });
+    await page.getByLabel('New group').fill(group);
+    await page.getByLabel('Label of data field 1').fill('Issue key');
+    await page.getByLabel('Parameter of data field 1').fill(parameter);
+    await page.getByLabel('Data field 1 is a favourite').check();
+    await page.getByLabel('Label of data field 2').fill('Open bugs');
+    await page.getByLabel('Parameter of data field 2').fill('openBugs');
+    await page.getByLabel('Type of data field 2').selectOption('integer');
+  };
+
+  await test.step('a bad field: the error names it, and nothing is created', async () => {
+    if (js) {
+      // Hidden until asked for.
+      await page.getByLabel('Data group', { exact: true }).selectOption({ label: '— choose —' });
+      await expect(page.getByLabel('New group')).toBeHidden();
+    }
+    await fillGroup('issue key');
+    await expect(page.getByLabel('New group')).toBeVisible();
+    await shoot(page, 'editor-new-group');
+    await page.getByRole('button', { name: 'Save listener' }).click();
+    await ready(page);
+    await expect(page.getByText('The parameter must be 1 to 100 visible characters without spaces.')).toBeVisible();
+    await expect(page).toHaveURL(/\/listeners\/new\?scope=user&kind=data/);
+    await open(page, '/external-data');
+    await expect(page.getByRole('link', { name: group, exact: true })).toHaveCount(0);
+    await open(page, '/listeners');
+    await expect(page.getByRole('link', { name: `Sync ${tag}`, exact: true })).toHaveCount(0);
+  });
+
+  let listenerUrl = '';
+  await test.step('saved: the group and the listener, which stores into it', async () => {
+    await open(page, '/listeners/new?scope=user&kind=data');
+    await fillGroup('issueKey');
+    await page.getByRole('button', { name: 'Save listener' }).click();
+    await expect(page.getByRole('status')).toHaveText('The listener was saved.');
+    await ready(page);
+    await expectHeading(page, `Sync ${tag}`);
+    const url = page.getByLabel(/URL for a webhook/);
+    listenerUrl = (await url.inputValue()).split('?')[0];
+    expect(listenerUrl).toMatch(new RegExp(`/api/v1/userDataListeners/sync-${tag}$`));
+    await expect(endpoint).toHaveValue(listenerUrl);
+    // Its own type's fields, with the new group chosen.
+    await expect(page.getByLabel('Data group', { exact: true }).locator('option:checked')).toHaveText(group);
+    await expect(page.getByLabel('Macro to run')).toBeHidden();
+    await expect(page.getByLabel('Author field')).toBeHidden();
+    if (js) {
+      await expect(page.getByLabel('New group')).toBeHidden();
+      await page.getByRole('button', { name: /^Copy URL for a webhook/ }).click();
+      await expect(page.getByText('Copied', { exact: true })).toBeVisible();
+      await expect.poll(clipboard).toBe(await url.inputValue());
+      await page.getByRole('button', { name: 'Copy Example request' }).click();
+      await expect.poll(clipboard).toContain(`curl -X POST '${listenerUrl}?find=`);
+    } else {
+      await expect(page.getByRole('button', { name: /^Copy/ })).toHaveCount(0);
+      await expect(page.getByText('Select the text and copy it (Ctrl+C, or ⌘C on a Mac).').first()).toBeVisible();
+      await expect(page.getByText('Without JavaScript, a new key or type shows in this URL once you save.')).toBeVisible();
+    }
+    await shoot(page, 'listener-page');
+
+    const res = await request.post(`${new URL(listenerUrl).pathname}?${new URLSearchParams({ find: admin.email, apiKey })}`, {
+      data: { issueKey: 'BETA-9', openBugs: 2 },
+    });
+    expect(res.status(), await res.text()).toBe(200);
+    expect(await res.json()).toEqual({ status: 'completed', stored: ['issueKey', 'openBugs'] });
+    await open(page, '/external-data');
+    await expect(page.getByRole('row', { name: new RegExp(group) })).toContainText('Issue key (String), Open bugs (Integer)');
+  });
 });

