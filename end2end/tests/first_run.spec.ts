@@ -12,7 +12,7 @@ const STEPS = [
   { title: 'Create an API key', button: 'New API key', lands: /\/api-keys\/new$/, heading: 'New API key' },
   { title: 'Make a macro that removes users', button: 'New user macro', lands: /\/macros\/new$/, heading: 'New user macro' },
   { title: 'Make a user filter', button: 'New user filter', lands: /\/filters\/new$/, heading: 'New user filter' },
-  { title: 'Add a listener', button: 'New user listener', lands: /\/listeners\/new$/, heading: 'New user listener' },
+  { title: 'Add a listener', button: 'New user listener', lands: /\/listeners\/new\?kind=macro$/, heading: 'New user listener' },
   { title: 'Try the listener', button: 'Open the test panel', lands: /\/listeners\/\d+#test-request$/, heading: null },
 ] as const;
 const [KEY, MACRO, FILTER, LISTENER, TRY] = STEPS;

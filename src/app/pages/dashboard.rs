@@ -108,7 +108,8 @@ fn todo_href(step: SetupStep, item: Option<i32>) -> Option<String> {
         SetupStep::ApiKey => "/api-keys/new".into(),
         SetupStep::RemovalMacro => "/macros/new".into(),
         SetupStep::Filter => "/filters/new".into(),
-        SetupStep::Listener => "/listeners/new".into(),
+        // The step is a listener that runs a macro: its editor, past the type step.
+        SetupStep::Listener => "/listeners/new?kind=macro".into(),
         SetupStep::TryListener => format!("/listeners/{}#test-request", item?),
     })
 }
