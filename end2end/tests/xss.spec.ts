@@ -578,6 +578,7 @@ test('no stored payload ever runs: every field, every screen, with and without J
       await page.getByLabel('URL', { exact: true }).fill(url);
       await page.getByLabel('Headers', { exact: true }).fill(`X-Note: ${header}`);
       await page.getByLabel('Body', { exact: true }).fill(body);
+      await page.getByRole('checkbox', { name: /^Capture return values/ }).check();
       await page.getByLabel('Capture return values into', { exact: true }).selectOption({ label: userData.name });
       await page.getByRole('button', { name: 'Save webhook' }).click();
       await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
