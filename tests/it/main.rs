@@ -13,4 +13,5 @@ mod listener_queue;
 mod listener_types;
 mod processes;
 mod schemathesis;
+mod user_events;
 mod webhooks;

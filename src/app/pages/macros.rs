@@ -30,6 +30,24 @@ fn frequency_label(key: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// A user macro's automation on user events in words ("When a user is created or a user
+/// joins Testers, if they pass New signups"), or nothing.
+fn user_automation_line(a: &crate::types::AutomationView) -> Option<String> {
+    let mut events = a.user_events();
+    let last = events.pop()?;
+    let events = match events.is_empty() {
+        true => last,
+        false => format!("{} or {last}", events.join(", ")),
+    };
+    Some(format!(
+        "When {events}{}",
+        a.filter
+            .as_ref()
+            .map(|(_, n)| format!(", if they pass {n}"))
+            .unwrap_or_default()
+    ))
+}
+
 /// How a macro runs by itself, in words, with the schedule's switch.
 #[component]
 fn RunsByItself(m: MacroView) -> impl IntoView {
@@ -54,6 +72,7 @@ fn RunsByItself(m: MacroView) -> impl IntoView {
         )),
         _ => {}
     }
+    lines.extend(user_automation_line(&m.automation));
     let schedule = m.schedule.clone().map(|s| {
         let toggle = ServerAction::<ToggleSchedule>::new();
         let what = format!(
@@ -131,7 +150,7 @@ pub fn MacrosPage() -> impl IntoView {
             <a class=BUTTON href="/macros/new">"New user macro"</a>
             <a class=BUTTON_SECONDARY href="/macros/new?scope=feedback">"New feedback macro"</a>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"A macro runs its actions in order on one user or one ticket, all or nothing: from the user or ticket page, from listeners and bulk runs, on a schedule, and (feedback macros) when tickets are submitted or modified."</p>
+        <p class="mb-4 text-sm text-slate-600">"A macro runs its actions in order on one user or one ticket, all or nothing: from the user or ticket page, from listeners and bulk runs, on a schedule, and by itself: user macros when a user is created, joins or leaves a team; feedback macros when tickets are submitted or modified."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |macros| {
@@ -208,6 +227,9 @@ pub fn MacroPage() -> impl IntoView {
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
+                        {m.as_ref().and_then(|m| user_automation_line(&m.automation)).map(|line| view! {
+                            <p class="mb-4 text-sm text-slate-700" data-testid="user-automation">"Runs by itself: " {line} "."</p>
+                        })}
                         <MacroEditor current=m options/>
                         <crate::app::pages::MacroWebhooks macro_id=id triggers/>
                         <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
@@ -444,6 +466,30 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                     {checkbox("on_modify", "Run when a ticket is modified", "A change of status, team or visibility, a comment, or external data through a listener (not a macro's own changes).", automation.on_modify)}
                     {filter_select("f-automation-filter", "form[automation_filter_id]", "Only on tickets passing", "— every ticket —", automation.filter.as_ref().map(|(i, _)| *i), "automation_filter_id")}
                 </fieldset>
+            })}
+            {(!feedback).then(|| {
+                let team_error = field_error(error, "event_team_id");
+                let chosen_team = automation.team.as_ref().map(|(i, _)| *i);
+                view! {
+                    <fieldset class="space-y-3">
+                        <legend class="mb-2 text-sm font-semibold">"Automation"</legend>
+                        {checkbox("on_user_created", "When a user is created", "On the New user screen, by a CSV import, or as a new administrator.", automation.on_user_created)}
+                        {checkbox("on_team_join", "When a user joins a team", "A manager adds them to a team (also when creating them in it); not a macro's own Add to team.", automation.on_team_join)}
+                        {checkbox("on_team_leave", "When a user leaves a team", "A manager takes them out of a team; not a macro's own Remove from team, nor deleting the user or the team.", automation.on_team_leave)}
+                        <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                            <div>
+                                <label for="f-event-team" class=LABEL>"Joining or leaving"</label>
+                                <select id="f-event-team" name="form[event_team_id]" class=INPUT aria-invalid=move || team_error.get().is_some().then_some("true")>
+                                    <option value="">"— any team —"</option>
+                                    {teams.iter().map(|t| view! { <option value=t.id.to_string() selected=chosen_team == Some(t.id)>{t.name.clone()}</option> }).collect_view()}
+                                </select>
+                                {move || team_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
+                            </div>
+                            {filter_select("f-automation-filter", "form[automation_filter_id]", "Only on users passing", "— every user —", automation.filter.as_ref().map(|(i, _)| *i), "automation_filter_id")}
+                        </div>
+                        <p class="text-xs text-slate-500">"The filter is checked on the user as the change leaves them (after leaving, for a team they left)."</p>
+                    </fieldset>
+                }
             })}
             <fieldset class="space-y-3">
                 <legend class="mb-2 text-sm font-semibold">"Schedule"</legend>

@@ -242,6 +242,13 @@ pub async fn create_admin(
                 "",
             )
             .await?;
+            crate::server::engine::automation::user_event(
+                &txn,
+                actor,
+                created.id,
+                crate::server::engine::automation::UserEvent::Created,
+            )
+            .await?;
         }
     }
     txn.commit().await?;

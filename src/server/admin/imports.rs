@@ -162,7 +162,7 @@ pub async fn import_users_csv(
         }
         let password_hash = users::password_hash_of(&parsed).await?;
         let (txn, gate) = crate::server::db::begin_write(db).await?;
-        users::insert_parsed(&txn, &parsed, password_hash).await?;
+        users::insert_parsed(&txn, actor, &parsed, password_hash).await?;
         txn.commit().await?;
         drop(gate);
         imported += 1;

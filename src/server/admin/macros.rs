@@ -65,7 +65,18 @@ struct ParsedMacro {
     on_submit: bool,
     on_modify: bool,
     automation_filter_id: Option<i32>,
+    user_events: UserEvents,
     schedule: Option<ParsedSchedule>,
+}
+
+/// A user macro's automation on user events (all off for a feedback macro).
+#[derive(Debug, Default, PartialEq)]
+struct UserEvents {
+    on_user_created: bool,
+    on_team_join: bool,
+    on_team_leave: bool,
+    /// Only joining or leaving this team counts (kept only while one of them is ticked).
+    team_id: Option<i32>,
 }
 
 fn optional_id(raw: &str) -> Result<Option<i32>, String> {
@@ -207,15 +218,35 @@ fn parse_form(
         );
     }
     let feedback_macro = scope == SCOPE_FEEDBACK;
-    let automation_filter_id = if feedback_macro {
-        errors
+    let automation_filter_id = errors
+        .check(
+            "automation_filter_id",
+            optional_id(&form.automation_filter_id),
+        )
+        .flatten();
+    let user_events = if feedback_macro {
+        UserEvents::default()
+    } else {
+        let on_team_join = form.on_team_join.is_some();
+        let on_team_leave = form.on_team_leave.is_some();
+        let team_id = errors
             .check(
-                "automation_filter_id",
-                optional_id(&form.automation_filter_id),
+                "event_team_id",
+                optional_id(&form.event_team_id).and_then(|id| match id {
+                    Some(id) if !teams.iter().any(|t| t.id == id) => {
+                        Err(format!("team {id} does not exist"))
+                    }
+                    id => Ok(id),
+                }),
             )
             .flatten()
-    } else {
-        None
+            .filter(|_| on_team_join || on_team_leave);
+        UserEvents {
+            on_user_created: form.on_user_created.is_some(),
+            on_team_join,
+            on_team_leave,
+            team_id,
+        }
     };
     let frequency = form.schedule_frequency.trim();
     let schedule = if frequency.is_empty() {
@@ -275,6 +306,7 @@ fn parse_form(
         on_submit: feedback_macro && form.on_submit.is_some(),
         on_modify: feedback_macro && form.on_modify.is_some(),
         automation_filter_id,
+        user_events,
         schedule,
     })
 }
@@ -340,6 +372,16 @@ fn view(
             on_submit: m.on_submit,
             on_modify: m.on_modify,
             filter: named(m.automation_filter_id),
+            on_user_created: m.on_user_created,
+            on_team_join: m.on_team_join,
+            on_team_leave: m.on_team_leave,
+            team: m.event_team_id.map(|id| {
+                teams
+                    .iter()
+                    .find(|t| t.id == id)
+                    .map(|t| (id, t.name.clone()))
+                    .unwrap_or((id, "(deleted team)".into()))
+            }),
         },
         schedule,
         scope: m.scope.to_string(),
@@ -537,6 +579,10 @@ pub async fn save(
     active.on_submit = Set(p.on_submit);
     active.on_modify = Set(p.on_modify);
     active.automation_filter_id = Set(p.automation_filter_id);
+    active.on_user_created = Set(p.user_events.on_user_created);
+    active.on_team_join = Set(p.user_events.on_team_join);
+    active.on_team_leave = Set(p.user_events.on_team_leave);
+    active.event_team_id = Set(p.user_events.team_id);
     match &p.schedule {
         Some(s) => {
             active.schedule_frequency = Set(s.frequency.clone());
@@ -973,5 +1019,69 @@ mod tests {
         )
         .unwrap();
         assert!(!p.on_submit);
+    }
+
+    #[test]
+    fn user_events_are_for_user_macros_and_name_a_known_team() {
+        let form = MacroForm {
+            name: "Greet".into(),
+            key: "greet".into(),
+            actions: vec![row(0, "adjust_score", "1")],
+            on_user_created: Some("on".into()),
+            on_team_leave: Some("on".into()),
+            event_team_id: "2".into(),
+            automation_filter_id: "7".into(),
+            ..Default::default()
+        };
+        let p = parse_form(&form, SCOPE_USER, &teams(), &[]).unwrap();
+        assert_eq!(
+            p.user_events,
+            UserEvents {
+                on_user_created: true,
+                on_team_join: false,
+                on_team_leave: true,
+                team_id: Some(2),
+            }
+        );
+        assert_eq!(p.automation_filter_id, Some(7));
+        // Without joining or leaving, the team is not kept.
+        let p = parse_form(
+            &MacroForm {
+                on_team_leave: None,
+                ..form.clone()
+            },
+            SCOPE_USER,
+            &teams(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.user_events.team_id, None);
+        let err = parse_form(
+            &MacroForm {
+                event_team_id: "9".into(),
+                ..form.clone()
+            },
+            SCOPE_USER,
+            &teams(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            err.field_message("event_team_id")
+                .unwrap()
+                .contains("does not exist")
+        );
+        // A feedback macro has no user events.
+        let p = parse_form(
+            &MacroForm {
+                actions: vec![row(0, "set_status", "Closed")],
+                ..form
+            },
+            SCOPE_FEEDBACK,
+            &teams(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.user_events, UserEvents::default());
     }
 }

@@ -1,6 +1,7 @@
 //! Community members: list with search, team filter and paging; create, edit, delete.
 //! The form rules (`parse_user_form`) are the same for the admin screens and the CSV import.
 
+use crate::server::engine::automation::{self, UserEvent};
 use crate::server::engine::external_values;
 use crate::server::engine::matching;
 use crate::server::store::audit_trail;
@@ -345,9 +346,11 @@ pub async fn password_hash_of(p: &ParsedUser) -> Result<Option<String>, AppError
 }
 
 /// Inserts a parsed user (with the hash of their password, `password_hash_of`) and their
-/// memberships on `db` (the caller's transaction).
+/// memberships on `db` (the caller's transaction), and queues there the user macros automated
+/// on a user's creation and on joining those teams.
 pub async fn insert_parsed(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     p: &ParsedUser,
     password_hash: Option<String>,
 ) -> Result<user::Model, AppError> {
@@ -371,23 +374,47 @@ pub async fn insert_parsed(
     .insert(db)
     .await?;
     set_memberships(db, created.id, &p.team_ids).await?;
+    automation::user_event(db, actor, created.id, UserEvent::Created).await?;
+    automation::teams_changed(db, actor, created.id, &[], &p.team_ids).await?;
     Ok(created)
 }
 
+/// Makes `team_ids` the user's teams: memberships of other teams go, new ones are added (the
+/// ones kept keep their date). Returns the teams they were in before.
 async fn set_memberships(
     db: &impl ConnectionTrait,
     user_id: i32,
     team_ids: &[i32],
-) -> Result<(), AppError> {
-    team_membership::Entity::delete_many()
+) -> Result<Vec<i32>, AppError> {
+    let before: Vec<i32> = team_membership::Entity::find()
+        .select_only()
+        .column(team_membership::Column::TeamId)
         .filter(team_membership::Column::UserId.eq(user_id))
-        .exec(db)
+        .into_tuple()
+        .all(db)
         .await?;
-    if team_ids.is_empty() {
-        return Ok(());
+    let left: Vec<i32> = before
+        .iter()
+        .copied()
+        .filter(|t| !team_ids.contains(t))
+        .collect();
+    if !left.is_empty() {
+        team_membership::Entity::delete_many()
+            .filter(team_membership::Column::UserId.eq(user_id))
+            .filter(team_membership::Column::TeamId.is_in(left))
+            .exec(db)
+            .await?;
+    }
+    let joined: Vec<i32> = team_ids
+        .iter()
+        .copied()
+        .filter(|t| !before.contains(t))
+        .collect();
+    if joined.is_empty() {
+        return Ok(before);
     }
     let now = Utc::now();
-    team_membership::Entity::insert_many(team_ids.iter().map(|&team_id| {
+    team_membership::Entity::insert_many(joined.iter().map(|&team_id| {
         team_membership::ActiveModel {
             user_id: Set(user_id),
             team_id: Set(team_id),
@@ -396,7 +423,7 @@ async fn set_memberships(
     }))
     .exec(db)
     .await?;
-    Ok(())
+    Ok(before)
 }
 
 #[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
@@ -408,7 +435,7 @@ pub async fn create(
     let parsed = validate(db, form, None).await?;
     let password_hash = password_hash_of(&parsed).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let created = insert_parsed(&txn, &parsed, password_hash).await?;
+    let created = insert_parsed(&txn, actor, &parsed, password_hash).await?;
     audit_trail::record_about(
         &txn,
         actor,
@@ -485,7 +512,10 @@ pub async fn update(
         active.password_hash = Set(None);
     }
     active.update(&txn).await?;
-    set_memberships(&txn, id, &parsed.team_ids).await?;
+    let before = set_memberships(&txn, id, &parsed.team_ids).await?;
+    // Joining and leaving teams set off the user macros automated on it, judged on the user
+    // as this edit leaves them (the new email, role and teams).
+    automation::teams_changed(&txn, actor, id, &before, &parsed.team_ids).await?;
     if credentials_changed {
         // Every other session of the account ends; a manager changing their own password
         // keeps the session they did it from.

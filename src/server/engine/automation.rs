@@ -1,5 +1,7 @@
 //! What runs macros by itself: feedback macros automated on submitted or modified tickets
-//! (queued in the transaction that submitted or changed the ticket), and schedules (a due
+//! (queued in the transaction that submitted or changed the ticket), user macros automated on
+//! a user's creation or their joining or leaving a team (queued in the transaction that made
+//! the change), and schedules (a due
 //! schedule starts a bulk run over its filter, claimed by exactly one node).
 
 use chrono::{DateTime, Utc};
@@ -9,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Que
 use crate::errors::AppError;
 use crate::server::domain::Actor;
 use crate::server::domain::macros::next_run;
-use crate::server::engine::matching::{self, SCOPE_FEEDBACK};
+use crate::server::engine::matching::{self, SCOPE_FEEDBACK, SCOPE_USER};
 use crate::server::engine::runs::{self, RunTarget};
 use crate::server::entities::macro_def;
 use crate::server::store::lookups;
@@ -73,6 +75,98 @@ pub async fn ticket_event(
         )
         .await?;
         queued += 1;
+    }
+    Ok(queued)
+}
+
+/// What happened to a user that user macros can be automated on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserEvent {
+    /// The user was created (the *New user* screen, a CSV import, a new administrator).
+    Created,
+    /// The user joined this team (a manager's edit, or the team they were created in).
+    JoinedTeam(i32),
+    /// The user left this team (a manager's edit; being removed is not leaving).
+    LeftTeam(i32),
+}
+
+/// Queues, in the caller's transaction, a run of every user macro automated on `event` whose
+/// filter the user passes as they are now (after the change: after leaving, for
+/// `LeftTeam`), and, for joining or leaving, whose team is this one or unset. Returns how many
+/// were queued. Runs of macros themselves do not call this: a macro's *add to team* or
+/// *remove from team* does not set off the automation again.
+pub async fn user_event(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: i32,
+    event: UserEvent,
+) -> Result<usize, AppError> {
+    let mut automated = macro_def::Entity::find().filter(macro_def::Column::Scope.eq(SCOPE_USER));
+    automated = match event {
+        UserEvent::Created => automated.filter(macro_def::Column::OnUserCreated.eq(true)),
+        UserEvent::JoinedTeam(team) | UserEvent::LeftTeam(team) => automated
+            .filter(if matches!(event, UserEvent::JoinedTeam(_)) {
+                macro_def::Column::OnTeamJoin.eq(true)
+            } else {
+                macro_def::Column::OnTeamLeave.eq(true)
+            })
+            .filter(
+                sea_orm::Condition::any()
+                    .add(macro_def::Column::EventTeamId.is_null())
+                    .add(macro_def::Column::EventTeamId.eq(team)),
+            ),
+    };
+    let mut queued = 0;
+    for m in automated.all(txn).await? {
+        if let Some(filter_id) = m.automation_filter_id
+            && !matching::user_matches(txn, filter_id, user_id).await?
+        {
+            continue;
+        }
+        let run_id = runs::queue_run(
+            txn,
+            m.id,
+            RunTarget::User(user_id),
+            Trigger::Automation,
+            None,
+        )
+        .await?;
+        worker::enqueue(
+            txn,
+            crate::shared::vocab::JobKind::MacroRun,
+            &MacroRunJob {
+                run_id,
+                macro_id: m.id,
+                user_id,
+                ticket_id: None,
+                trigger: Trigger::Automation,
+                actor: format!("automation ({})", m.name),
+                actor_user_id: None,
+                actor_ip: actor.ip.clone(),
+                listener: None,
+            },
+        )
+        .await?;
+        queued += 1;
+    }
+    Ok(queued)
+}
+
+/// Queues the automation of a change of `user_id`'s teams from `before` to `after`: one
+/// `LeftTeam` per team left, one `JoinedTeam` per team joined.
+pub async fn teams_changed(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    user_id: i32,
+    before: &[i32],
+    after: &[i32],
+) -> Result<usize, AppError> {
+    let mut queued = 0;
+    for team in before.iter().filter(|t| !after.contains(t)) {
+        queued += user_event(txn, actor, user_id, UserEvent::LeftTeam(*team)).await?;
+    }
+    for team in after.iter().filter(|t| !before.contains(t)) {
+        queued += user_event(txn, actor, user_id, UserEvent::JoinedTeam(*team)).await?;
     }
     Ok(queued)
 }

@@ -29,13 +29,41 @@ pub struct ScheduleView {
     pub last_run: Option<String>,
 }
 
-/// When a feedback macro runs by itself: on submitted and/or modified tickets that pass the
-/// filter (every ticket without one).
+/// When a macro runs by itself: a feedback macro on submitted and/or modified tickets, a user
+/// macro when a user is created, joins or leaves a team (`team`: only that team; none: any),
+/// in both cases on those that pass the filter (everyone without one).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AutomationView {
     pub on_submit: bool,
     pub on_modify: bool,
     pub filter: Option<(i32, String)>,
+    pub on_user_created: bool,
+    pub on_team_join: bool,
+    pub on_team_leave: bool,
+    pub team: Option<(i32, String)>,
+}
+
+impl AutomationView {
+    /// The user events a user macro runs on, in words ("a user is created", "joins Testers"
+    /// …), or empty.
+    pub fn user_events(&self) -> Vec<String> {
+        let team = self
+            .team
+            .as_ref()
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| "a team".into());
+        let mut events = Vec::new();
+        if self.on_user_created {
+            events.push("a user is created".to_string());
+        }
+        if self.on_team_join {
+            events.push(format!("a user joins {team}"));
+        }
+        if self.on_team_leave {
+            events.push(format!("a user leaves {team}"));
+        }
+        events
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -103,6 +131,16 @@ pub struct MacroForm {
     pub on_modify: Option<String>,
     #[serde(default)]
     pub automation_filter_id: String,
+    /// User macros: run when a user is created, joins a team, leaves a team (passing
+    /// `automation_filter_id`); `event_team_id` (empty: any team) narrows joining and leaving.
+    #[serde(default)]
+    pub on_user_created: Option<String>,
+    #[serde(default)]
+    pub on_team_join: Option<String>,
+    #[serde(default)]
+    pub on_team_leave: Option<String>,
+    #[serde(default)]
+    pub event_team_id: String,
     /// Empty: no schedule; otherwise a key of `SCHEDULE_FREQUENCIES`.
     #[serde(default)]
     pub schedule_frequency: String,

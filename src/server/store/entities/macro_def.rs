@@ -33,6 +33,12 @@ pub struct Model {
     pub last_run_at: Option<DateTimeUtc>,
     /// Runs send the macro's webhooks (unticked: kept, not sent).
     pub trigger_webhooks: bool,
+    /// User macros: run when a user is created, joins a team, leaves a team (passing
+    /// `automation_filter_id`); `event_team_id`: only joining or leaving this team counts.
+    pub on_user_created: bool,
+    pub on_team_join: bool,
+    pub on_team_leave: bool,
+    pub event_team_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
