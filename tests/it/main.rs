@@ -12,5 +12,6 @@ mod integration;
 mod listener_queue;
 mod listener_types;
 mod processes;
+mod project_data;
 mod schemathesis;
 mod webhooks;
