@@ -41,4 +41,6 @@ test('external data groups and their typed fields', async ({ page }, testInfo) =
   await page.getByRole('link', { name: 'Aurora Beta' }).click();
   await expect(page.getByRole('row', { name: /^Bug Report / })).toContainText('New → Open → In Progress → Closed');
   await expect(page.getByRole('row', { name: /^Feature Request / })).toBeVisible();
+  // Seeds 001/003: a project holds external data too; its page shows it.
+  await expect(page.getByRole('region', { name: 'External data' })).toBeVisible();
 });

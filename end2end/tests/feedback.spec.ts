@@ -144,3 +144,41 @@ test('an external source turns a Salesforce POST into a ticket', async ({ page, 
   await open(page, '/listeners/log');
   await expect(page.getByRole('row', { name: new RegExp(`source Salesforce ${tag}`) }).first()).toContainText('201');
 });
+
+// Seeds 001/003: feedback management shows external data fields as columns of the feedback
+// list and exports the list with them as CSV.
+test('the feedback list shows external data fields as columns and exports them', async ({ page }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'fcols');
+  await open(page, '/external-data');
+  await page.getByLabel('Name', { exact: true }).fill(`Tracker ${tag}`);
+  await page.getByLabel('Stored against').selectOption({ label: 'Feedback tickets' });
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
+  await ready(page);
+  await page.getByLabel('Label of data field 1').fill('Issue');
+  await page.getByLabel('Parameter of data field 1').fill('issue');
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was saved.');
+
+  await open(page, '/projects');
+  await page.getByRole('link', { name: 'Aurora Beta' }).click();
+  await ready(page);
+  await page.getByRole('link', { name: 'Feedback', exact: true }).click();
+  await ready(page);
+  const issue = page.getByRole('table', { name: 'Tickets' }).getByRole('columnheader', { name: `Tracker ${tag} · Issue` });
+  await expect(issue).toHaveCount(0);
+  await page.getByText(/^Columns: external data/).click();
+  await page.getByLabel(`Tracker ${tag} · Issue`).check();
+  await page.getByRole('button', { name: 'Show columns' }).click();
+  await expect(page).toHaveURL(/columns=chosen&col=\d+/);
+  await ready(page);
+  await expect(issue).toBeVisible();
+  const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  expect(href).toMatch(/^\/feedback\.csv\?project_id=\d+.*&col=\d+/);
+  const res = await page.request.get(href!);
+  expect(res.status()).toBe(200);
+  const header = (await res.text()).split('\n')[0];
+  expect(header).toBe(`id,title,type,status,team,submitter,popularity,updated,Tracker ${tag} · Issue`);
+});

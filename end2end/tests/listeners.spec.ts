@@ -342,6 +342,10 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   const commentUrl = await listener(`Notes ${tag}`, 'Add Comment', async () => {
     await page.getByLabel('Author field').fill('author_name');
     await page.getByLabel('Comment field').fill('comment');
+    // Seed 001: user comments are community- or project-level; the body may name the project.
+    await expect(page.getByLabel('Project', { exact: true })).toHaveValue('');
+    await page.getByLabel('Project', { exact: true }).selectOption({ label: 'Aurora Beta' });
+    await page.getByLabel('Project parameter').fill('project');
   });
   expect(commentUrl).toContain('/api/v1/userCommentListeners/');
 
@@ -357,13 +361,27 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   expect((await res.json()).error.code).toBe('invalid_author');
   res = await call(commentUrl, { author_name: 'admin@example.com', comment: 'BETA-42 fixed in build 413' });
   expect(res.status(), await res.text()).toBe(200);
+  expect((await res.json()).project_id).toMatch(/^\d+$/);
+  // A project the body names that does not exist: 400 naming the key, nothing written.
+  res = await call(commentUrl, { author_name: 'admin@example.com', comment: 'Lost note', project: 'no-such-project' });
+  expect(res.status()).toBe(400);
+  const refused = await res.json();
+  expect(refused.error.code).toBe('invalid_field');
+  expect(refused.error.message).toContain('"project"');
 
   await open(page, userUrl);
   const data = page.getByRole('region', { name: 'External data' });
-  await expect(data).toContainText(`Jira ${tag} · Issue key`);
-  await expect(data).toContainText('BETA-42');
+  // Seed 003: the favourite is the summary; the rest is one click away (without JavaScript too).
+  await expect(data.getByText(`Jira ${tag} · Issue key`).first()).toBeVisible();
+  await expect(data.getByText('BETA-42').first()).toBeVisible();
+  const openBugs = data.getByText(`Jira ${tag} · Open bugs`);
+  await expect(openBugs).toBeHidden();
+  await data.getByText('All external data (2)').click();
+  await expect(openBugs).toBeVisible();
   await expect(data).toContainText('3');
   await expect(page.getByText('BETA-42 fixed in build 413')).toBeVisible();
+  await expect(page.getByText(/· project Aurora Beta$/)).toBeVisible();
+  await expect(page.getByText('Lost note')).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('user-external-data.png'), fullPage: true });
 });
 

@@ -80,3 +80,57 @@ test('the users list filters by team and pages', async ({ page }) => {
   const rows = page.getByRole('table', { name: 'Users' }).getByRole('row');
   await expect(rows.nth(1)).toContainText('Administrators');
 });
+
+// Seeds 001/003: external data fields are shown in user management: as columns of the users
+// list (the favourites until others are chosen; the choice lives in the URL) and in its CSV
+// export.
+test('the users list shows external data fields as columns and exports them', async ({ page }, testInfo) => {
+  const tag = unique(testInfo, 'cols');
+  await open(page, '/external-data');
+  await page.getByLabel('Name', { exact: true }).fill(`CRM ${tag}`);
+  await page.getByLabel('Stored against').selectOption({ label: 'Users' });
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
+  await ready(page);
+  await page.getByLabel('Label of data field 1').fill('Tier');
+  await page.getByLabel('Parameter of data field 1').fill('tier');
+  await page.getByLabel('Data field 1 is a favourite').check();
+  await page.getByLabel('Label of data field 2').fill('Seats');
+  await page.getByLabel('Parameter of data field 2').fill('seats');
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was saved.');
+
+  const table = page.getByRole('table', { name: 'Users' });
+  const tier = table.getByRole('columnheader', { name: `CRM ${tag} · Tier` });
+  const seats = table.getByRole('columnheader', { name: `CRM ${tag} · Seats` });
+  await open(page, '/users');
+  // The favourite is a column until others are chosen.
+  await expect(tier).toBeVisible();
+  await expect(seats).toHaveCount(0);
+  await page.getByText(/^Columns: external data/).click();
+  await page.getByLabel(`CRM ${tag} · Tier`).uncheck();
+  await page.getByLabel(`CRM ${tag} · Seats`).check();
+  await page.getByRole('button', { name: 'Show columns' }).click();
+  await expect(page).toHaveURL(/columns=chosen/);
+  await ready(page);
+  await expect(seats).toBeVisible();
+  await expect(tier).toHaveCount(0);
+  // The search keeps the chosen columns.
+  await page.getByLabel('Search').fill('example.com');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/q=example\.com.*col=\d+/);
+  await ready(page);
+  await expect(seats).toBeVisible();
+  // The export has the list's columns and the chosen one.
+  const href = await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href');
+  expect(href).toMatch(/^\/users\.csv\?q=example.*&columns=chosen&col=\d+/);
+  const res = await page.request.get(href!);
+  expect(res.status()).toBe(200);
+  expect(res.headers()['content-type']).toContain('text/csv');
+  const header = (await res.text()).split('\n')[0];
+  expect(header).toBe(`email,first_name,last_name,role,teams,score,joined,CRM ${tag} · Seats`);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: testInfo.outputPath(`users-columns-${width}.png`), fullPage: true });
+  }
+});

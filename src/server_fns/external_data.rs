@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::errors::AppError;
-use crate::types::{DataGroupForm, DataGroupView, DeleteForm, NewDataGroupForm};
+use crate::types::{DataGroupForm, DataGroupView, DataValueView, DeleteForm, NewDataGroupForm};
 
 #[server(endpoint = "list_data_groups")]
 pub async fn list_data_groups() -> Result<Vec<DataGroupView>, AppError> {
@@ -61,6 +61,17 @@ pub async fn delete_data_group(form: DeleteForm) -> Result<(), AppError> {
             .await?;
         leptos_axum::redirect("/external-data?notice=data_group_deleted");
         Ok(())
+    })
+    .await
+}
+
+/// The external data stored on a project (its page's card): favourites first.
+#[server(endpoint = "project_external_data")]
+pub async fn project_external_data(id: i32) -> Result<Vec<DataValueView>, AppError> {
+    use super::ctx;
+    use crate::server::admin::external_data;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        external_data::project_values(&c.state.db, id).await
     })
     .await
 }

@@ -103,7 +103,7 @@ async fn add_user(app: &TestApp, email: &str, first: &str, last: &str) -> i64 {
         .await
 }
 
-async fn submit(app: &TestApp, s: &Setup, title: &str, author: &str) -> String {
+pub(crate) async fn submit(app: &TestApp, s: &Setup, title: &str, author: &str) -> String {
     let res = ok(app
         .call::<fb::CreateTicket>(&[
             ("form[feedback_type_id]", &s.type_id),

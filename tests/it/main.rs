@@ -12,6 +12,7 @@ mod integration;
 mod listener_queue;
 mod listener_types;
 mod processes;
+mod project_data;
 mod schemathesis;
 mod user_events;
 mod webhooks;

@@ -2638,6 +2638,115 @@ async fn capture_return_values_creates_its_group_in_place(app: TestApp) {
     );
 }
 
+/// Seeds 001/003: a user macro's webhook captures into a project group on the project chosen
+/// on the webhook; without one it is refused at save, naming the field.
+async fn a_user_capture_stores_on_the_webhook_s_project(app: TestApp) {
+    let (receiver, base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let ed = member(&app, "ed@example.com", "Ed", "Oak").await;
+    let project = switchyard::server::admin::projects::save(
+        &app.db,
+        &actor(),
+        &switchyard::types::ProjectForm {
+            name: "Beta One".into(),
+            key: "beta-one".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let group = external_data::create_group(
+        &app.db,
+        &actor(),
+        &NewDataGroupForm {
+            scope: "project".into(),
+            name: "Build".into(),
+        },
+    )
+    .await
+    .unwrap();
+    external_data::save_group(
+        &app.db,
+        &actor(),
+        &DataGroupForm {
+            id: group.to_string(),
+            name: "Build".into(),
+            fields: vec![DataFieldForm {
+                slot: "0".into(),
+                label: "Latest build".into(),
+                parameter: "build.number".into(),
+                kind: "integer".into(),
+                favorite: Some("on".into()),
+            }],
+        },
+    )
+    .await
+    .unwrap();
+    let m = user_macro(&app, "build", &[("adjust_score", "1")]).await;
+    let form = WebhookForm {
+        macro_id: m.to_string(),
+        name: "latest build".into(),
+        method: "POST".into(),
+        url: format!("{base}/build"),
+        body: "{}".into(),
+        capture: Some("on".into()),
+        capture_group_id: group.to_string(),
+        ..Default::default()
+    };
+    for chosen in ["", "999999"] {
+        let err = webhooks::save(
+            &app.db,
+            &sealer,
+            &actor(),
+            &WebhookForm {
+                capture_project_id: chosen.into(),
+                ..form.clone()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            err.field_message("capture_project_id").is_some(),
+            "{chosen:?}: {err:?}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
+    hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            capture_project_id: project.to_string(),
+            ..form
+        },
+    )
+    .await;
+    receiver.answer(
+        200,
+        vec![("content-type", "application/json".into())],
+        r#"{"build": {"number": 4711}}"#,
+    );
+    runs::execute(&app.db, &sealer, &actor(), m, ed, Trigger::Manual)
+        .await
+        .unwrap();
+    drain(&app, &outbox).await;
+    let values = external_values::values_for(&app.db, Subject::Project(project))
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert_eq!(
+        (values[0].label.as_str(), values[0].value.as_str()),
+        ("Latest build", "4711")
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_values WHERE user_id = {ed}"
+        ))
+        .await,
+        0
+    );
+}
+
 macro_rules! scenarios {
     ($allow:expr => $($name:ident),* $(,)?) => {
         $(
@@ -2675,6 +2784,7 @@ scenarios!(true =>
     listeners_sources_tickets_mail_and_timeouts_keep_nothing_either,
     the_macro_editor_saves_its_webhook_with_it_and_the_box_decides_sending,
     capture_return_values_creates_its_group_in_place,
+    a_user_capture_stores_on_the_webhook_s_project,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

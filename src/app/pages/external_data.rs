@@ -1,5 +1,5 @@
-//! External data groups and fields, and the card that shows stored values on the user and
-//! ticket pages.
+//! External data groups and fields, the card that shows stored values on the user, ticket and
+//! project pages, and the *Columns* choice of the users and feedback lists.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -250,9 +250,28 @@ fn DataFieldRow(
     }
 }
 
-/// The values stored against a user or a ticket, favourites first (starred).
+/// The values stored against a user, a ticket or a project. The summary shows the favourite
+/// (starred) fields; every value is one click away in "All external data" (a `<details>`,
+/// which opens without JavaScript too).
 #[component]
 pub fn ExternalDataCard(values: Vec<DataValueView>) -> impl IntoView {
+    let favourites: Vec<DataValueView> = values.iter().filter(|v| v.favorite).cloned().collect();
+    let total = values.len();
+    let list = |values: Vec<DataValueView>| {
+        view! {
+            <dl class="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2">
+                {values.into_iter().map(|v| view! {
+                    <div>
+                        <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
+                            {v.favorite.then(|| view! { <span aria-label="Favourite" class="text-amber-500">"★ "</span> })}
+                            {format!("{} · {}", v.group, v.label)}
+                        </dt>
+                        <dd class="mt-0.5 break-words text-sm" title=format!("Stored {}", v.updated_at)>{v.value}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        }
+    };
     view! {
         <section aria-labelledby="external-data-heading" class=CARD>
             <h2 id="external-data-heading" class="mb-3 text-lg font-semibold">"External data"</h2>
@@ -260,19 +279,93 @@ pub fn ExternalDataCard(values: Vec<DataValueView>) -> impl IntoView {
                 view! { <p class="text-sm text-slate-600">"None stored yet."</p> }.into_any()
             } else {
                 view! {
-                    <dl class="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2">
-                        {values.into_iter().map(|v| view! {
-                            <div>
-                                <dt class="text-xs font-medium uppercase tracking-wide text-slate-500">
-                                    {v.favorite.then(|| view! { <span aria-label="Favourite" class="text-amber-500">"★ "</span> })}
-                                    {format!("{} · {}", v.group, v.label)}
-                                </dt>
-                                <dd class="mt-0.5 text-sm" title=format!("Stored {}", v.updated_at)>{v.value}</dd>
-                            </div>
-                        }).collect_view()}
-                    </dl>
+                    {if favourites.is_empty() {
+                        view! { <p class="text-sm text-slate-600">"No favourite field holds a value: star a field of its data group to show it here."</p> }.into_any()
+                    } else {
+                        list(favourites).into_any()
+                    }}
+                    <details class="mt-3 text-sm" data-testid="all-external-data">
+                        <summary class="cursor-pointer text-indigo-700">{format!("All external data ({total})")}</summary>
+                        <div class="mt-3">{list(values)}</div>
+                    </details>
                 }.into_any()
             }}
         </section>
+    }
+}
+
+/// A project's external data (its page): loaded on its own, so the project page only places it.
+#[component]
+pub fn ProjectExternalData(project_id: i32) -> impl IntoView {
+    let data = Resource::new(
+        move || (crate::app::components::refresh_key(), project_id),
+        |(_, id)| crate::server_fns::external_data::project_external_data(id),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                crate::app::components::show(data.await, |values| view! { <ExternalDataCard values/> })
+            })}
+        </Suspense>
+    }
+}
+
+/// The hidden fields that keep a list's chosen columns across its other forms.
+pub fn columns_kept(cols: &Option<String>) -> impl IntoView + use<> {
+    let ids = cols
+        .as_deref()
+        .map(crate::types::column_ids)
+        .unwrap_or_default();
+    view! {
+        {cols.is_some().then(|| view! { <input type="hidden" name="columns" value="chosen"/> })}
+        {ids.into_iter().map(|id| view! { <input type="hidden" name="col" value=id.to_string()/> }).collect_view()}
+    }
+}
+
+/// A list's *Columns* choice (the external-data fields of its scope, favourites first, as
+/// checkboxes of a GET form: the choice lives in the URL, without JavaScript too) and its CSV
+/// export with the same columns. `keep`: the list's other query parameters.
+#[component]
+pub fn ListColumnsBar(
+    action: String,
+    keep: Vec<(&'static str, String)>,
+    columns: crate::types::ListColumns,
+    export: String,
+) -> impl IntoView {
+    let shown: Vec<i32> = columns.shown.iter().map(|c| c.id).collect();
+    let summary = format!(
+        "Columns: external data ({} of {})",
+        columns.shown.len(),
+        columns.offered.len()
+    );
+    let offered = columns.offered;
+    view! {
+        <div class="mb-4 flex flex-wrap items-start justify-between gap-3">
+            {if offered.is_empty() {
+                view! { <p class="text-sm text-slate-500">"External data fields can be shown here as columns once a data group has fields."</p> }.into_any()
+            } else {
+                view! {
+                    <details class="min-w-0 max-w-full rounded-md border border-slate-200 bg-white px-3 py-2 text-sm" data-testid="list-columns">
+                        <summary class="cursor-pointer font-medium">{summary}</summary>
+                        <leptos_router::components::Form method="GET" action=action attr:class="mt-2 space-y-2">
+                            {keep.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| view! { <input type="hidden" name=k value=v/> }).collect_view()}
+                            <input type="hidden" name="columns" value="chosen"/>
+                            <fieldset class="space-y-1">
+                                <legend class="mb-1 text-xs text-slate-500">"Starred fields are the favourites, shown until you choose."</legend>
+                                {offered.into_iter().map(|c| view! {
+                                    <label class="flex items-center gap-2">
+                                        <input type="checkbox" name="col" value=c.id.to_string() checked=shown.contains(&c.id) class="h-4 w-4 rounded border-slate-300"/>
+                                        {c.favorite.then(|| view! { <span aria-hidden="true" class="text-amber-500">"★"</span> })}
+                                        <span class="break-words">{c.label}</span>
+                                    </label>
+                                }).collect_view()}
+                            </fieldset>
+                            <button type="submit" class=BUTTON>"Show columns"</button>
+                        </leptos_router::components::Form>
+                    </details>
+                }.into_any()
+            }}
+            <a class=crate::app::components::BUTTON_SECONDARY href=export rel="external" download="">"Export CSV"</a>
+        </div>
     }
 }

@@ -13,14 +13,16 @@ use crate::app::components::{
     TABLE, TD, TH, TextField, action_error, encode, field_error, field_sentence, id_param,
     refresh_key, show,
 };
-use crate::app::pages::external_data::ExternalDataCard;
+use crate::app::pages::external_data::{ExternalDataCard, ListColumnsBar, columns_kept};
 use crate::app::pages::user::Runs;
 use crate::server_fns::feedback::{
     ChangeTicket, CommentOnTicket, CreateTicket, FollowTicket, MarkNotificationsRead,
     get_feedback_type, get_ticket, list_notifications, list_tickets,
 };
 use crate::server_fns::macros::RunTicketMacro;
-use crate::types::{FeedbackField, TicketListPage, TicketQuery, TicketView};
+use crate::types::{
+    FeedbackField, TicketListPage, TicketQuery, TicketView, columns_from_url, columns_in_url,
+};
 
 fn list_href(q: &TicketQuery, page: u32) -> String {
     let mut href = format!("/projects/{}/feedback?q={}", q.project_id, encode(&q.q));
@@ -33,6 +35,7 @@ fn list_href(q: &TicketQuery, page: u32) -> String {
             href.push_str(&format!("&{k}={v}"));
         }
     }
+    href.push_str(&columns_in_url(&q.cols));
     format!("{href}&page={page}")
 }
 
@@ -50,6 +53,10 @@ pub fn FeedbackListPage() -> impl IntoView {
             team: num("team"),
             q: q.get("q").unwrap_or_default(),
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+            cols: columns_from_url(
+                q.get("columns").is_some(),
+                &q.get_all("col").unwrap_or_default(),
+            ),
         }
     };
     let data = Resource::new(
@@ -111,6 +118,36 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
         || !current.q.trim().is_empty();
     let page_count = page.page_count();
     let pager_query = current.clone();
+    // The CSV export: the same filters and columns, every page.
+    let export = {
+        let mut href = format!(
+            "/feedback.csv?project_id={}&q={}",
+            project.id,
+            encode(&current.q)
+        );
+        for (k, v) in [
+            ("type", current.feedback_type),
+            ("status", current.status),
+            ("team", current.team),
+        ] {
+            if let Some(v) = v {
+                href.push_str(&format!("&{k}={v}"));
+            }
+        }
+        href.push_str(&columns_in_url(&current.cols));
+        href
+    };
+    let mut keep = vec![("q", current.q.clone())];
+    for (k, v) in [
+        ("type", current.feedback_type),
+        ("status", current.status),
+        ("team", current.team),
+    ] {
+        if let Some(v) = v {
+            keep.push((k, v.to_string()));
+        }
+    }
+    let extra_heads = page.columns.shown.clone();
     let select = |id: &'static str,
                   label: &'static str,
                   name: &'static str,
@@ -160,11 +197,13 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
             {select("f-type", "Type", "type", type_options, current.feedback_type)}
             {select("f-status", "Status", "status", statuses, current.status)}
             {select("f-team", "Team", "team", teams, current.team)}
+            {columns_kept(&current.cols)}
             <div class="flex gap-2 sm:col-span-5">
                 <button type="submit" class=BUTTON>"Show"</button>
                 <a class=BUTTON_SECONDARY href=format!("/projects/{}/feedback", project.id)>"Clear"</a>
             </div>
         </Form>
+        <ListColumnsBar action=format!("/projects/{}/feedback", project.id) keep columns=page.columns.clone() export/>
         {if page.rows.is_empty() && filtered {
             view! {
                 <EmptyState title="No tickets match." text="Change the filters above, or clear them to see every ticket of this project.">
@@ -204,6 +243,7 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
                                 <th scope="col" class=TH>"Submitted by"</th>
                                 <th scope="col" class=format!("{TH} text-right")>"Popularity"</th>
                                 <th scope="col" class=TH>"Updated"</th>
+                                {extra_heads.iter().map(|c| view! { <th scope="col" class=TH>{c.label.clone()}</th> }).collect_view()}
                             </tr>
                         </thead>
                         <tbody class="divide-y divide-slate-100">
@@ -218,6 +258,7 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
                                     <td class=TD>{r.author.clone()}</td>
                                     <td class=format!("{TD} text-right tabular-nums")>{r.popularity}</td>
                                     <td class=format!("{TD} whitespace-nowrap text-slate-600")>{r.updated_at.clone()}</td>
+                                    {r.extra.clone().into_iter().map(|v| view! { <td class=TD>{v}</td> }).collect_view()}
                                 </tr>
                             }).collect_view()}
                         </tbody>

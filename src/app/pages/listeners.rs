@@ -29,7 +29,14 @@ fn shell_quoted(text: &str) -> String {
 fn does(l: &ListenerView) -> String {
     match l.kind {
         ListenerKind::Comment => {
-            format!("comment \"{}\" by \"{}\"", l.comment_field, l.author_field)
+            let mut does = format!("comment \"{}\" by \"{}\"", l.comment_field, l.author_field);
+            if let Some((_, p)) = &l.project {
+                does.push_str(&format!(" on {p}"));
+            }
+            if !l.project_param.is_empty() {
+                does.push_str(&format!(" (project from \"{}\")", l.project_param));
+            }
+            does
         }
         ListenerKind::Data => l
             .data_group
@@ -327,6 +334,11 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
         .map(|l| (l.author_field.clone(), l.comment_field.clone()))
         .unwrap_or_default();
     let kind_error = field_error(error, "kind");
+    let project = chosen(l.as_ref().and_then(|l| l.project.clone()));
+    let project_param = l
+        .as_ref()
+        .map(|l| l.project_param.clone())
+        .unwrap_or_default();
     let api_key = chosen(l.as_ref().and_then(|l| l.api_key.clone()));
     let select = move |label: &'static str,
                        field: &'static str,
@@ -437,6 +449,16 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <TextField label="Comment field" name="form[comment_field]" value=comment_field autocomplete="off" hint="The body's key holding the comment, e.g. comment." error=field_error(error, "comment_field")/>
                 </div>
             </fieldset>
+            {(!feedback).then(|| view! {
+                <fieldset class="space-y-2 rounded-md border border-slate-200 p-4" hidden=move || !matches!(kind.get(), ListenerKind::Comment | ListenerKind::Data)>
+                    <legend class="px-1 text-sm font-semibold">"Project"</legend>
+                    <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+                        {select("Project", "target_project_id", opts.projects.clone(), project, Some("Community-level"))}
+                        <TextField label="Project parameter" name="form[project_param]" value=project_param autocomplete="off" hint="Optional: the body's key whose value names the project by its key or id, e.g. project. It wins over the project chosen here." error=field_error(error, "project_param")/>
+                    </div>
+                    <p class="text-xs text-slate-500">"Add Comment: a comment about a project shows with that project on the user's page; community-level otherwise. External Data: used when the data group is a project group, whose values are stored on this project."</p>
+                </fieldset>
+            })}
             <fieldset class="min-w-0 space-y-4 rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Data)>
                 <legend class="px-1 text-sm font-semibold">"External Data"</legend>
                 <div>

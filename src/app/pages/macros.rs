@@ -456,7 +456,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                         // A full load: the fields are drawn anew from the preset.
                         <span class="text-xs text-slate-500">"(reloads the form)"</span>
                     </p>
-                    <WebhookFields form=options.webhook_draft.clone() tags=options.tags.clone() groups=options.groups.clone() feedback error nested=true/>
+                    <WebhookFields form=options.webhook_draft.clone() tags=options.tags.clone() groups=options.groups.clone() projects=options.projects.clone() feedback error nested=true/>
                 </div>
             </fieldset>
             {feedback.then(|| view! {

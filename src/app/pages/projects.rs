@@ -8,6 +8,7 @@ use crate::app::components::{
     PageHeader, TABLE, TD, TH, TextField, action_error, field_error, field_sentence, id_param,
     refresh_key, show, textarea_text,
 };
+use crate::app::pages::external_data::ProjectExternalData;
 use crate::app::pages::external_sources::SourceTable;
 use crate::server_fns::feedback::{
     CreateFeedbackType, SaveFeedbackType, SaveProject, get_feedback_type, get_project,
@@ -135,6 +136,7 @@ pub fn ProjectPage() -> impl IntoView {
                                     <NewTypeForm project_id=project.id/>
                                 </IfCommunityManager>
                                 <SourceTable project_id=project.id sources=v.sources.clone()/>
+                                <ProjectExternalData project_id=project.id/>
                             </section>
                             <IfCommunityManager>
                                 <ProjectEditor project=Some(project.clone())/>

@@ -7,16 +7,23 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, EmptyState, INPUT, IfCommunityManager, LABEL, LINK, PageHeader,
     Pager, TABLE, TD, TH, encode, refresh_key, show,
 };
+use crate::app::pages::external_data::{ListColumnsBar, columns_kept};
 use crate::app::pages::{ListActions, RowPick};
 use crate::server_fns::users::list_users;
-use crate::types::{UserListPage, UserQuery};
+use crate::types::{UserListPage, UserQuery, columns_from_url, columns_in_url};
 
-fn href(q: &str, team: Option<i32>, page: u32) -> String {
+fn href(q: &str, team: Option<i32>, cols: &Option<String>, page: u32) -> String {
+    format!("/users?{}&page={page}", list_params(q, team, cols))
+}
+
+/// The list's query (search, team, chosen columns) as URL parameters.
+fn list_params(q: &str, team: Option<i32>, cols: &Option<String>) -> String {
     let mut params = url_params(&[("q", q.to_string())]);
     if let Some(t) = team {
         params.push_str(&format!("&team={t}"));
     }
-    format!("/users?{params}&page={page}")
+    params.push_str(&columns_in_url(cols));
+    params
 }
 
 fn url_params(pairs: &[(&str, String)]) -> String {
@@ -36,6 +43,10 @@ pub fn UsersPage() -> impl IntoView {
             q: q.get("q").unwrap_or_default(),
             team: q.get("team").and_then(|t| t.parse().ok()),
             page: q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0),
+            cols: columns_from_url(
+                q.get("columns").is_some(),
+                &q.get_all("col").unwrap_or_default(),
+            ),
         }
     };
     let data = Resource::new(
@@ -64,6 +75,16 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
     let page_count = page.page_count();
     let q = current.q.clone();
     let team = current.team;
+    let cols = current.cols.clone();
+    let export = format!(
+        "/users.csv?{}",
+        list_params(&current.q, current.team, &current.cols)
+    );
+    let mut keep = vec![("q", current.q.clone())];
+    if let Some(t) = current.team {
+        keep.push(("team", t.to_string()));
+    }
+    let extra_heads = page.columns.shown.clone();
     // The search, for "every matching user".
     let mut hidden = vec![("form[users][q]", current.q.clone())];
     if let Some(t) = current.team {
@@ -84,8 +105,10 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                     }).collect_view()}
                 </select>
             </div>
+            {columns_kept(&current.cols)}
             <button type="submit" class=BUTTON_SECONDARY>"Search"</button>
         </Form>
+        <ListColumnsBar action="/users".to_string() keep columns=page.columns.clone() export/>
         {if page.rows.is_empty() {
             view! {
                 <EmptyState title="No users match." text="Search for part of a name or an email, or pick another team.">
@@ -108,6 +131,7 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                                 <th scope="col" class=TH>"Teams"</th>
                                 <th scope="col" class=format!("{TH} text-right")>"Score"</th>
                                 <th scope="col" class=format!("{TH} hidden md:table-cell")>"Joined"</th>
+                                {extra_heads.iter().map(|c| view! { <th scope="col" class=TH>{c.label.clone()}</th> }).collect_view()}
                             </tr>
                         </thead>
                         <tbody class="divide-y divide-slate-100">
@@ -120,6 +144,7 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                                     <td class=TD>{u.teams.iter().map(|t| t.name.clone()).collect::<Vec<_>>().join(", ")}</td>
                                     <td class=format!("{TD} text-right tabular-nums")>{u.score}</td>
                                     <td class=format!("{TD} hidden whitespace-nowrap md:table-cell")>{u.created_at}</td>
+                                    {u.extra.into_iter().map(|v| view! { <td class=TD>{v}</td> }).collect_view()}
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -128,7 +153,7 @@ fn UserList(page: UserListPage, current: UserQuery) -> impl IntoView {
                 </ListActions>
             }.into_any()
         }}
-        <Pager page=page.page page_count total=page.total href_for=move |n| href(&q, team, n)/>
+        <Pager page=page.page page_count total=page.total href_for=move |n| href(&q, team, &cols, n)/>
     }
 }
 
@@ -137,9 +162,13 @@ mod tests {
     #[test]
     fn links_keep_the_filters() {
         assert_eq!(
-            super::href("ada l&o", Some(3), 2),
+            super::href("ada l&o", Some(3), &None, 2),
             "/users?q=ada%20l%26o&team=3&page=2"
         );
-        assert_eq!(super::href("", None, 0), "/users?q=&page=0");
+        assert_eq!(super::href("", None, &None, 0), "/users?q=&page=0");
+        assert_eq!(
+            super::href("", None, &Some("4,9".into()), 1),
+            "/users?q=&columns=chosen&col=4&col=9&page=1"
+        );
     }
 }

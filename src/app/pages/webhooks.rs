@@ -229,6 +229,10 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 .as_ref()
                 .map(|(id, _)| id.to_string())
                 .unwrap_or_default(),
+            capture_project_id: w
+                .capture_project_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             new_group: Default::default(),
         },
         None => editor.draft.clone(),
@@ -240,7 +244,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
             <input type="hidden" name="form[id]" value=form.id.clone()/>
             <input type="hidden" name="form[macro_id]" value=if form.macro_id.is_empty() { options.macro_id.to_string() } else { form.macro_id.clone() }/>
             <input type="hidden" name="form[kind]" value=if email { "email" } else { "http" }/>
-            <WebhookFields form tags=options.tags.clone() groups=options.groups.clone() feedback=options.scope == "feedback" error nested=false/>
+            <WebhookFields form tags=options.tags.clone() groups=options.groups.clone() projects=options.projects.clone() feedback=options.scope == "feedback" error nested=false/>
             <div class="flex flex-wrap gap-2">
                 <button type="submit" class=BUTTON>{if email { "Save email" } else { "Save webhook" }}</button>
                 <a class=BUTTON_SECONDARY href=format!("/macros/{}", options.macro_id)>"Cancel"</a>
@@ -258,6 +262,9 @@ pub fn WebhookFields(
     form: WebhookForm,
     tags: Vec<(String, String)>,
     groups: Vec<(i32, String)>,
+    /// The projects a user macro's capture into a project group can store on.
+    #[prop(optional)]
+    projects: Vec<(i32, String)>,
     feedback: bool,
     error: Signal<Option<AppError>>,
     nested: bool,
@@ -346,6 +353,8 @@ pub fn WebhookFields(
     let headers_error = err("headers");
     let body_error = err("body");
     let group_error = err("capture_group_id");
+    let project_error = err("capture_project_id");
+    let chosen_project = form.capture_project_id.clone();
     let new_group_error = err("new_group.name");
     let group_choice = RwSignal::new(form.capture_group_id.clone());
     let js = hydrated;
@@ -457,6 +466,17 @@ pub fn WebhookFields(
                         {move || group_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{capitalise(&e)} "."</p> })}
                         <p class="mt-1 text-xs text-slate-500">"Each field of the group reads the JSON answer at its parameter, a path such as issue.key or items.0.id, and is stored in its type. A value that does not fit is noted on the attempt."</p>
                     </div>
+                    {(!feedback).then(|| view! {
+                        <div>
+                            <label for=id("capture-project") class=LABEL>"Capture project"</label>
+                            <select id=id("capture-project") name=name("capture_project_id") class=INPUT aria-invalid=move || project_error.get().is_some().then_some("true")>
+                                <option value="" selected=chosen_project.is_empty()>"— for a group on a project —"</option>
+                                {projects.into_iter().map(|(pid, n)| view! { <option value=pid.to_string() selected=chosen_project == pid.to_string()>{n}</option> }).collect_view()}
+                            </select>
+                            {move || project_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Capture project", &e)}</p> })}
+                            <p class="mt-1 text-xs text-slate-500">"A group “on a project” stores the answer's values on the project chosen here; a group of users stores them on the user."</p>
+                        </div>
+                    })}
                     // Hydrated, only for "Create a new group"; without JavaScript always, with a note.
                     <div class="space-y-3 border-t border-slate-200 pt-3" hidden=move || js.get() && group_choice.get() != NEW_DATA_GROUP>
                         <h3 class="text-sm font-semibold">"The new group"</h3>

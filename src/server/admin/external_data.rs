@@ -17,14 +17,122 @@ use crate::server::domain::parse_id;
 use crate::server::engine::external_values::{self, fields_of, find_group};
 use crate::server::entities::{data_field, data_group, data_value};
 use crate::types::{
-    DATA_KINDS, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView, DataValueView,
-    NewDataGroupForm,
+    DATA_KINDS, DataColumn, DataFieldForm, DataFieldView, DataGroupForm, DataGroupView,
+    DataValueView, ListColumns, NewDataGroupForm, column_ids,
 };
 
 #[derive(Debug, FromQueryResult)]
 struct FieldCount {
     field_id: i32,
     n: i64,
+}
+
+/// The external-data fields a list of `scope` (users, feedback) offers as columns, favourites
+/// first, then by group and position; and those `cols` shows (None: the favourites), in the
+/// order offered. Ids that are not fields of the scope are left out.
+pub async fn list_columns(
+    db: &impl ConnectionTrait,
+    scope: DataScope,
+    cols: Option<&str>,
+) -> Result<ListColumns, AppError> {
+    let groups = data_group::Entity::find()
+        .filter(data_group::Column::Scope.eq(scope))
+        .all(db)
+        .await?;
+    if groups.is_empty() {
+        return Ok(ListColumns::default());
+    }
+    let fields = data_field::Entity::find()
+        .filter(data_field::Column::GroupId.is_in(groups.iter().map(|g| g.id)))
+        .all(db)
+        .await?;
+    let mut offered: Vec<(bool, String, i32, DataColumn)> = fields
+        .into_iter()
+        .filter_map(|f| {
+            let g = groups.iter().find(|g| g.id == f.group_id)?;
+            Some((
+                !f.favorite,
+                g.name.clone(),
+                f.position,
+                DataColumn {
+                    id: f.id,
+                    label: format!("{} · {}", g.name, f.label),
+                    favorite: f.favorite,
+                },
+            ))
+        })
+        .collect();
+    offered.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+    let offered: Vec<DataColumn> = offered.into_iter().map(|o| o.3).collect();
+    let shown = match cols {
+        None => offered.iter().filter(|c| c.favorite).cloned().collect(),
+        Some(cols) => {
+            let ids = column_ids(cols);
+            offered
+                .iter()
+                .filter(|c| ids.contains(&c.id))
+                .cloned()
+                .collect()
+        }
+    };
+    Ok(ListColumns { offered, shown })
+}
+
+/// The values of `columns` on the users or tickets `rows` (by `scope`): for each row, the
+/// values in the columns' order ("" where none is stored). One query per 500 rows.
+pub async fn column_values(
+    db: &impl ConnectionTrait,
+    scope: DataScope,
+    rows: &[i32],
+    columns: &[DataColumn],
+) -> Result<std::collections::HashMap<i32, Vec<String>>, AppError> {
+    let mut out = std::collections::HashMap::new();
+    if columns.is_empty() || rows.is_empty() {
+        return Ok(out);
+    }
+    let owner = match scope {
+        DataScope::User => data_value::Column::UserId,
+        DataScope::Feedback => data_value::Column::TicketId,
+        DataScope::Project => data_value::Column::ProjectId,
+    };
+    for chunk in rows.chunks(500) {
+        let values = data_value::Entity::find()
+            .filter(data_value::Column::FieldId.is_in(columns.iter().map(|c| c.id)))
+            .filter(owner.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for v in values {
+            let row = match scope {
+                DataScope::User => v.user_id,
+                DataScope::Feedback => v.ticket_id,
+                DataScope::Project => v.project_id,
+            };
+            let (Some(row), Some(at)) = (row, columns.iter().position(|c| c.id == v.field_id))
+            else {
+                continue;
+            };
+            let cells = out
+                .entry(row)
+                .or_insert_with(|| vec![String::new(); columns.len()]);
+            cells[at] = external_values::display(&v);
+        }
+    }
+    Ok(out)
+}
+
+/// The values stored on project `id` (404 when there is no such project).
+pub async fn project_values(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<Vec<DataValueView>, AppError> {
+    if crate::server::entities::project::Entity::find_by_id(id)
+        .count(db)
+        .await?
+        == 0
+    {
+        return Err(AppError::NotFound(format!("project {id}")));
+    }
+    values_of(db, external_values::Subject::Project(id)).await
 }
 
 /// The values stored against `subject` as a user's or ticket's page shows them: favourites

@@ -21,7 +21,9 @@ use crate::server::engine::inbound::Reply;
 use crate::server::engine::inbound::listeners::{Logged, Resolved, Target, resolve};
 use crate::server::engine::matching::SCOPE_FEEDBACK;
 use crate::server::engine::runs;
-use crate::server::entities::{api_key, data_field, data_group, listener, macro_def, ticket, user};
+use crate::server::entities::{
+    api_key, data_field, data_group, listener, macro_def, project, ticket, user,
+};
 use crate::server::settings::Settings;
 use crate::shared::vocab::{DataScope, ListenerKind, RunStatus};
 use crate::types::{
@@ -50,6 +52,7 @@ struct Choices {
     data_groups: Vec<(i32, String)>,
     find_fields: Vec<(i32, String)>,
     api_keys: Vec<(i32, String)>,
+    projects: Vec<(i32, String)>,
 }
 
 async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choices, AppError> {
@@ -63,15 +66,12 @@ async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choic
         .column(macro_def::Column::Id)
         .column(macro_def::Column::Name)
         .order_by_asc(macro_def::Column::Name);
-    let mut groups_q = data_group::Entity::find()
-        .select_only()
-        .column(data_group::Column::Id)
-        .column(data_group::Column::Name)
-        .order_by_asc(data_group::Column::Name);
+    let mut groups_q = data_group::Entity::find().order_by_asc(data_group::Column::Name);
     if let Some(scope) = scope {
         filters_q = filters_q.filter(crate::server::entities::filter::Column::Scope.eq(scope));
         macros_q = macros_q.filter(macro_def::Column::Scope.eq(scope));
-        groups_q = groups_q.filter(data_group::Column::Scope.eq(scope));
+        // Project groups too: a listener may store on a project (see `project_of`).
+        groups_q = groups_q.filter(data_group::Column::Scope.is_in([scope, "project"]));
     }
     let mut find_fields = Vec::new();
     if scope.is_none_or(|s| s == SCOPE_FEEDBACK) {
@@ -97,7 +97,20 @@ async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choic
     Ok(Choices {
         filters: filters_q.into_tuple().all(db).await?,
         macros: macros_q.into_tuple().all(db).await?,
-        data_groups: groups_q.into_tuple().all(db).await?,
+        data_groups: groups_q
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|g| {
+                let label = if g.scope == DataScope::Project {
+                    format!("{} (on a project)", g.name)
+                } else {
+                    g.name
+                };
+                (g.id, label)
+            })
+            .collect(),
+        projects: names::<project::Entity>(db, project::Column::Id, project::Column::Name).await?,
         find_fields,
         api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
     })
@@ -123,6 +136,8 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         author_field: l.author_field,
         comment_field: l.comment_field,
         api_key: pick(&choices.api_keys, l.api_key_id),
+        project: pick(&choices.projects, l.target_project_id),
+        project_param: l.project_param,
         id: l.id,
         name: l.name,
         description: l.description,
@@ -177,6 +192,7 @@ pub async fn form_options(
         macros: choices.macros,
         data_groups: choices.data_groups,
         api_keys: choices.api_keys,
+        projects: choices.projects,
     })
 }
 
@@ -282,19 +298,62 @@ pub async fn save(
     } else {
         None
     };
+    let mut project_group = false;
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
-        if group.is_none_or(|g| g.scope != scope) {
+        project_group = group
+            .as_ref()
+            .is_some_and(|g| g.scope == DataScope::Project);
+        if group.is_none_or(|g| g.scope != scope && g.scope != DataScope::Project) {
             errors.push(
                 "data_group_id",
                 if scope == SCOPE_FEEDBACK {
-                    "that data group does not exist for feedback"
+                    "that data group does not exist for feedback or projects"
                 } else {
-                    "that data group does not exist for users"
+                    "that data group does not exist for users or projects"
                 },
             );
         }
     }
+    // The project of a user listener: what its comments are about, or (a project group) what
+    // its data is stored on; a fixed one, or one the body names per call. Feedback listeners
+    // use the ticket's project.
+    let takes_project = scope != SCOPE_FEEDBACK
+        && (kind == ListenerKind::Comment || (kind == ListenerKind::Data && project_group));
+    let (target_project_id, project_param) = if takes_project {
+        let project_id = errors
+            .check("target_project_id", optional_id(&form.target_project_id))
+            .flatten();
+        if let Some(id) = project_id
+            && project::Entity::find_by_id(id).count(db).await? == 0
+        {
+            errors.push("target_project_id", "that project does not exist");
+        }
+        let param = match form.project_param.trim() {
+            "" => String::new(),
+            raw => errors
+                .check("project_param", body_key(raw))
+                .unwrap_or_default(),
+        };
+        if !param.is_empty()
+            && kind == ListenerKind::Comment
+            && (param == author_field || param == comment_field)
+        {
+            errors.push(
+                "project_param",
+                "must differ from the author and comment fields",
+            );
+        }
+        if kind == ListenerKind::Data && project_id.is_none() && param.is_empty() {
+            errors.push(
+                "target_project_id",
+                "choose the project the data is stored on, or name the body key that names it (a project group)",
+            );
+        }
+        (project_id, param)
+    } else {
+        (None, String::new())
+    };
     let find_field_id = if scope == SCOPE_FEEDBACK {
         errors
             .check(
@@ -387,6 +446,8 @@ pub async fn save(
     active.comment_field = Set(comment_field);
     active.data_group_id = Set(data_group_id);
     active.find_field_id = Set(find_field_id);
+    active.target_project_id = Set(target_project_id);
+    active.project_param = Set(project_param);
     active.name = Set(name.to_string());
     active.description = Set(form.description.trim().to_string());
     active.key = Set(key.clone());
@@ -549,9 +610,20 @@ pub async fn test_request(
                     listener.comment_field, listener.author_field
                 ),
                 ListenerKind::Comment => format!(
-                    "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"",
-                    listener.comment_field, listener.author_field
+                    "Add a user comment: the text from the body's \"{}\", by the manager whose email is in \"{}\"; {}",
+                    listener.comment_field,
+                    listener.author_field,
+                    project_words(db, &listener, "community-level").await?
                 ),
+                ListenerKind::Data
+                    if listener.target_project_id.is_some()
+                        || !listener.project_param.is_empty() =>
+                {
+                    format!(
+                        "Store the body's parameters of the listener's project data group; {}",
+                        project_words(db, &listener, "on no project").await?
+                    )
+                }
                 ListenerKind::Data | ListenerKind::Macro => {
                     format!("Store the body's parameters of the listener's data group on this {on}")
                 }
@@ -612,5 +684,30 @@ pub async fn test_request(
         user,
         filter,
         actions,
+    })
+}
+
+/// Which project a user listener's call is about, in words for the test panel.
+async fn project_words(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    otherwise: &str,
+) -> Result<String, AppError> {
+    let fixed = match l.target_project_id {
+        Some(id) => project::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|p| format!("project {}", p.name)),
+        None => None,
+    };
+    Ok(match (l.project_param.as_str(), fixed) {
+        ("", Some(p)) => format!("about {p}"),
+        ("", None) => otherwise.to_string(),
+        (param, Some(p)) => {
+            format!("about the project the body's \"{param}\" names (its key or id), else {p}")
+        }
+        (param, None) => format!(
+            "about the project the body's \"{param}\" names (its key or id), else {otherwise}"
+        ),
     })
 }

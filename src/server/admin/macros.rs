@@ -421,6 +421,7 @@ pub async fn form_options(
         filters: super::filters::names(db, scope).await?,
         tags: tags::offered(db, scope).await?,
         groups: super::webhooks::group_names(db, scope).await?,
+        projects: super::webhooks::project_names(db).await?,
         webhook_draft: if preset.is_empty() {
             WebhookForm::default()
         } else {

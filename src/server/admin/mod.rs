@@ -90,3 +90,9 @@ pub(crate) fn confirmed_deletion(
     }
     Ok(id)
 }
+
+/// A CSV text cell that a spreadsheet will not run as a formula (the users and feedback
+/// exports, the opt-out export).
+pub(crate) fn csv_cell(value: &str) -> String {
+    opt_out::cell(value)
+}

@@ -167,7 +167,7 @@ pub async fn csv(db: &impl ConnectionTrait) -> Result<String, AppError> {
 
 /// A text cell that a spreadsheet will not run as a formula: names are chosen by managers,
 /// and `=HYPERLINK(…)` in a macro name must stay text when the file is opened.
-fn cell(value: &str) -> String {
+pub(crate) fn cell(value: &str) -> String {
     if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{value}")
     } else {

@@ -18,6 +18,7 @@ use super::{Actor, audit, auth, format_time, macros};
 use crate::errors::{AppError, FieldErrors};
 use crate::server::domain::{Email, NewPassword, PersonName, parse_id, parse_role, parse_score};
 use crate::server::entities::{comment, team_membership, user};
+use crate::shared::vocab::DataScope;
 use crate::types::{
     CommentView, Role, TeamRef, UserDetail, UserForm, UserListPage, UserQuery, UserRow,
 };
@@ -110,6 +111,7 @@ fn row(u: &user::Model, teams: Vec<TeamRef>) -> UserRow {
         score: u.score,
         teams,
         created_at: format_time(&u.created_at),
+        extra: Vec::new(),
     }
 }
 
@@ -202,9 +204,20 @@ pub async fn page_where(
         .await?;
     let ids: Vec<i32> = users.iter().map(|u| u.id).collect();
     let mut teams = teams_of(db, &ids, &all_teams).await?;
+    // The chosen external-data columns: one query for the page's values.
+    let columns =
+        super::external_data::list_columns(db, DataScope::User, query.cols.as_deref()).await?;
+    let mut extra =
+        super::external_data::column_values(db, DataScope::User, &ids, &columns.shown).await?;
     let rows = users
         .iter()
-        .map(|u| row(u, teams.remove(&u.id).unwrap_or_default()))
+        .map(|u| {
+            let mut r = row(u, teams.remove(&u.id).unwrap_or_default());
+            r.extra = extra
+                .remove(&u.id)
+                .unwrap_or_else(|| vec![String::new(); columns.shown.len()]);
+            r
+        })
         .collect();
     Ok(UserListPage {
         rows,
@@ -212,7 +225,74 @@ pub async fn page_where(
         page: query.page,
         per_page,
         teams: all_teams,
+        columns,
     })
+}
+
+/// Every user matching the list's search and team, as CSV with the list's columns and its
+/// chosen external-data columns: email, first_name, last_name, role, teams, score, joined,
+/// then one column per field (its "Group · Label"). Text a spreadsheet would run as a formula
+/// is kept as text.
+#[tracing::instrument(skip(db, query))]
+pub async fn csv(db: &impl ConnectionTrait, query: &UserQuery) -> Result<String, AppError> {
+    let all_teams = crate::server::store::lookups::team_refs(db).await?;
+    let users = search(None, query)
+        .order_by_asc(user::Column::LastName)
+        .order_by_asc(user::Column::FirstName)
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?;
+    let columns =
+        super::external_data::list_columns(db, DataScope::User, query.cols.as_deref()).await?;
+    let mut out = ::csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "teams",
+        "score",
+        "joined",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect();
+    header.extend(columns.shown.iter().map(|c| super::csv_cell(&c.label)));
+    out.write_record(&header)
+        .map_err(|e| AppError::internal(e))?;
+    for chunk in users.chunks(500) {
+        let ids: Vec<i32> = chunk.iter().map(|u| u.id).collect();
+        let mut teams = teams_of(db, &ids, &all_teams).await?;
+        let mut extra =
+            super::external_data::column_values(db, DataScope::User, &ids, &columns.shown).await?;
+        for u in chunk {
+            let mut record = vec![
+                super::csv_cell(&u.email),
+                super::csv_cell(&u.first_name),
+                super::csv_cell(&u.last_name),
+                u.role.clone(),
+                super::csv_cell(
+                    &teams
+                        .remove(&u.id)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|t| t.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+                u.score.to_string(),
+                format_time(&u.created_at),
+            ];
+            match extra.remove(&u.id) {
+                Some(values) => record.extend(values.iter().map(|v| super::csv_cell(v))),
+                None => record.extend(columns.shown.iter().map(|_| String::new())),
+            }
+            out.write_record(&record)
+                .map_err(|e| AppError::internal(e))?;
+        }
+    }
+    let bytes = out.into_inner().map_err(|e| AppError::internal(e))?;
+    String::from_utf8(bytes).map_err(|e| AppError::internal(e))
 }
 
 async fn find(db: &impl ConnectionTrait, id: i32) -> Result<user::Model, AppError> {

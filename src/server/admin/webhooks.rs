@@ -164,6 +164,8 @@ struct Parsed {
     body: String,
     signing: bool,
     capture_group_id: Option<i32>,
+    /// A user macro capturing into a project group: the project (set by `check`).
+    capture_project_id: Option<i32>,
 }
 
 /// Reads the webhook form. `external` holds the external-data tags of the macro's scope;
@@ -277,6 +279,7 @@ fn parse_form(
         body,
         signing: form.signing.is_some(),
         capture_group_id,
+        capture_project_id: None,
     })
 }
 
@@ -328,6 +331,7 @@ fn parse_email(
         body,
         signing: false,
         capture_group_id: None,
+        capture_project_id: None,
     })
 }
 
@@ -419,6 +423,7 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
         email_subject: w.email_subject,
         signing: w.signing_secret.is_some(),
         old_secret_until: rotating.as_ref().map(format_time),
+        capture_project_id: w.capture_project_id,
         capture_group: w.capture_group_id.map(|id| {
             groups
                 .iter()
@@ -439,7 +444,7 @@ pub async fn group_names(
     let scopes: &[&str] = if scope == SCOPE_FEEDBACK {
         &["feedback", "project"]
     } else {
-        &["user"]
+        &["user", "project"]
     };
     let groups = data_group::Entity::find()
         .filter(data_group::Column::Scope.is_in(scopes.iter().copied()))
@@ -449,14 +454,30 @@ pub async fn group_names(
     Ok(groups
         .into_iter()
         .map(|g| {
-            let label = if g.scope == "project" {
+            let label = if g.scope == "project" && scope == SCOPE_FEEDBACK {
                 format!("{} (on the project)", g.name)
+            } else if g.scope == "project" {
+                format!("{} (on a project)", g.name)
             } else {
                 g.name
             };
             (g.id, label)
         })
         .collect())
+}
+
+/// (id, name) of every project, by name: where a user macro's capture into a project group
+/// stores.
+pub async fn project_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
+    use crate::server::entities::project;
+    Ok(project::Entity::find()
+        .select_only()
+        .column(project::Column::Id)
+        .column(project::Column::Name)
+        .order_by_asc(project::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// How many webhooks (and emails) a macro has.
@@ -640,6 +661,7 @@ pub async fn editor(
             scope: m.scope.to_string(),
             tags,
             groups,
+            projects: project_names(db).await?,
         },
         secrets,
     })
@@ -708,6 +730,7 @@ pub async fn check(
         &stored,
         moved_to.as_deref(),
     )?;
+    let mut p = p;
     if let Some(g) = p.capture_group_id {
         let allowed = group_names(db, scope).await?;
         if !allowed.iter().any(|(id, _)| *id == g) {
@@ -715,6 +738,34 @@ pub async fn check(
                 "capture_group_id",
                 "choose a data group of this macro's users or tickets",
             ));
+        }
+        // A user macro has no project of its own: a project group needs one chosen here (a
+        // feedback macro stores on its ticket's project).
+        let project_group = data_group::Entity::find_by_id(g)
+            .one(db)
+            .await?
+            .is_some_and(|g| g.scope == DataScope::Project);
+        if project_group && scope != SCOPE_FEEDBACK {
+            let chosen = match form.capture_project_id.trim() {
+                "" => None,
+                raw => parse_id(raw).ok(),
+            };
+            let exists = match chosen {
+                Some(id) => {
+                    crate::server::entities::project::Entity::find_by_id(id)
+                        .count(db)
+                        .await?
+                        > 0
+                }
+                None => false,
+            };
+            if !exists {
+                return Err(AppError::field(
+                    "capture_project_id",
+                    "choose the project the answer's values are stored on (the group is a project group)",
+                ));
+            }
+            p.capture_project_id = chosen;
         }
     }
     let new_group = match form.capture.is_some() && form.capture_group_id.trim() == NEW_DATA_GROUP {
@@ -802,6 +853,7 @@ pub async fn write(
     active.content_type = Set(p.content_type);
     active.body = Set(p.body);
     active.capture_group_id = Set(p.capture_group_id);
+    active.capture_project_id = Set(p.capture_project_id);
     // Saving is how a manager switches a webhook back on after a 410.
     active.enabled = Set(true);
     active.disabled_reason = Set(String::new());

@@ -613,10 +613,12 @@ pub fn at_path<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_jso
 
 /// Stores the answer's values into the webhook's data group, each field read at the path its
 /// parameter names and coerced to its type; says what was stored and what was not.
+/// A project group stores on the ticket's project (feedback macros) or on the webhook's
+/// `capture_project` (user macros).
 async fn capture(
     txn: &impl ConnectionTrait,
     d: &webhook_delivery::Model,
-    group_id: i32,
+    (group_id, capture_project): (i32, Option<i32>),
     body: &str,
 ) -> Result<String, AppError> {
     let Some(group) = data_group::Entity::find_by_id(group_id).one(txn).await? else {
@@ -634,7 +636,7 @@ async fn capture(
                 .one(txn)
                 .await?
                 .map(|t| Subject::Project(t.project_id)),
-            None => None,
+            None => capture_project.map(Subject::Project),
         },
     };
     let Some(subject) = subject else {
@@ -824,7 +826,8 @@ async fn record(
                 &attempt.answer,
             )
         {
-            capture_note = capture(&txn, &d, group_id, &a.body).await?;
+            let project = hook.as_ref().and_then(|w| w.capture_project_id);
+            capture_note = capture(&txn, &d, (group_id, project), &a.body).await?;
         }
         webhook_attempt::ActiveModel {
             delivery_id: Set(d.id),

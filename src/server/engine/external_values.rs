@@ -148,7 +148,8 @@ fn parse_datetime(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
-fn display(v: &data_value::Model) -> String {
+/// A stored value as text (a date and time in the product's format).
+pub fn display(v: &data_value::Model) -> String {
     if let Some(s) = &v.value_string {
         return s.clone();
     }

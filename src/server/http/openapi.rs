@@ -82,6 +82,9 @@ pub struct CommentAnswer {
     pub status: String,
     /// The comment now on the user's page.
     pub comment_id: String,
+    /// User listeners: the project the comment is about (absent: community-level).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
 }
 
 /// The answer of an External Data listener.

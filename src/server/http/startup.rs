@@ -100,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(web::healthz))
         .route("/readyz", get(web::readyz))
         .route("/opt-out.csv", get(web::opt_out_csv))
+        .route("/users.csv", get(web::users_csv))
+        .route("/feedback.csv", get(web::feedback_csv))
         .route(
             "/users/import/upload",
             post(web::upload_users_csv).layer(DefaultBodyLimit::max(

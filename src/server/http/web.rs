@@ -327,6 +327,112 @@ pub async fn opt_out_csv(
     }
 }
 
+/// The pairs of a list's query string (`q`, `team`, `col` …), each value decoded.
+fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn first(pairs: &[(String, String)], key: &str) -> Option<String> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+/// The chosen external-data columns of a list's query string (`columns=chosen&col=…`).
+fn cols_of(pairs: &[(String, String)]) -> Option<String> {
+    let ids: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "col")
+        .map(|(_, v)| v.clone())
+        .collect();
+    crate::types::columns_from_url(first(pairs, "columns").is_some(), &ids)
+}
+
+/// A CSV body as a download named `name-YYYY-MM-DD.csv`.
+fn csv_download(name: &str, result: Result<String, AppError>) -> Response {
+    match result {
+        Ok(body) => {
+            let file = format!(
+                "attachment; filename=\"{name}-{}.csv\"",
+                chrono::Utc::now().format("%Y-%m-%d")
+            );
+            let mut response = body.into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&file) {
+                headers.insert(header::CONTENT_DISPOSITION, v);
+            }
+            response
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /users.csv?q=…&team=…&columns=chosen&col=…`: the users list's matches (every page)
+/// with its chosen external-data columns, for managers.
+#[tracing::instrument(skip_all)]
+pub async fn users_csv(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUserView>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    let Some(Extension(user)) = user else {
+        return Redirect::to("/login?next=%2Fusers").into_response();
+    };
+    if !matches!(user.role, Role::CommunityManager | Role::ProjectManager) {
+        return AppError::Forbidden("only managers can export users".into()).into_response();
+    }
+    let pairs = query_pairs(raw.as_deref());
+    let query = crate::types::UserQuery {
+        q: first(&pairs, "q").unwrap_or_default(),
+        team: first(&pairs, "team").and_then(|t| t.parse().ok()),
+        page: 0,
+        cols: cols_of(&pairs),
+    };
+    csv_download(
+        "users",
+        crate::server::admin::users::csv(&state.db, &query).await,
+    )
+}
+
+/// `GET /feedback.csv?project_id=…&type=…&status=…&team=…&q=…&columns=chosen&col=…`: a
+/// project's feedback list (every page) with its chosen external-data columns, for managers.
+#[tracing::instrument(skip_all)]
+pub async fn feedback_csv(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUserView>>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    let Some(Extension(user)) = user else {
+        return Redirect::to("/login?next=%2Fprojects").into_response();
+    };
+    if !matches!(user.role, Role::CommunityManager | Role::ProjectManager) {
+        return AppError::Forbidden("only managers can export feedback".into()).into_response();
+    }
+    let pairs = query_pairs(raw.as_deref());
+    let number = |key: &str| first(&pairs, key).and_then(|v| v.trim().parse::<i32>().ok());
+    let Some(project_id) = number("project_id") else {
+        return AppError::field("project_id", "name the project whose feedback to export")
+            .into_response();
+    };
+    let query = crate::types::TicketQuery {
+        project_id,
+        feedback_type: number("type"),
+        status: number("status"),
+        team: number("team"),
+        q: first(&pairs, "q").unwrap_or_default(),
+        page: 0,
+        cols: cols_of(&pairs),
+    };
+    csv_download(
+        "feedback",
+        crate::server::admin::feedback::csv(&state.db, &query).await,
+    )
+}
+
 #[cfg(test)]
 mod client_addr_tests {
     use super::*;

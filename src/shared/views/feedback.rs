@@ -149,6 +149,9 @@ pub struct TicketQuery {
     pub q: String,
     #[serde(default)]
     pub page: u32,
+    /// The external-data columns chosen (field ids, comma-separated); None: the favourites.
+    #[serde(default)]
+    pub cols: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +164,9 @@ pub struct TicketRow {
     pub author: String,
     pub popularity: i32,
     pub updated_at: String,
+    /// The values of the list's external-data columns, in their order ("" where none).
+    #[serde(default)]
+    pub extra: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,6 +177,8 @@ pub struct TicketListPage {
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
+    #[serde(default)]
+    pub columns: ListColumns,
 }
 
 impl TicketListPage {

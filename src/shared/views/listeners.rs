@@ -22,6 +22,10 @@ pub struct ListenerView {
     pub comment_field: String,
     pub data_group: Option<(i32, String)>,
     pub api_key: Option<(i32, String)>,
+    /// User Add Comment / External Data (project group): the project the call is about.
+    pub project: Option<(i32, String)>,
+    /// User Add Comment / External Data: the body key naming the project (key or id).
+    pub project_param: String,
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
     pub endpoint: String,
@@ -105,6 +109,14 @@ pub struct ListenerForm {
     /// id).
     #[serde(default)]
     pub find_field_id: String,
+    /// User Add Comment / External Data into a project group: the project (empty:
+    /// community-level, or the one the body names).
+    #[serde(default)]
+    pub target_project_id: String,
+    /// User Add Comment / External Data: the body key whose value names the project (its key
+    /// or id); it wins over `target_project_id` when the body has it.
+    #[serde(default)]
+    pub project_param: String,
 }
 
 /// What listeners act on: key and label.
@@ -152,6 +164,8 @@ pub struct ListenerFormOptions {
     /// Data groups stored against the scope's subjects.
     pub data_groups: Vec<(i32, String)>,
     pub api_keys: Vec<(i32, String)>,
+    /// (id, name) of the projects a user listener's comments or data can be about.
+    pub projects: Vec<(i32, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -173,6 +173,8 @@ pub struct MacroFormOptions {
     pub tags: Vec<(String, String)>,
     /// The external data groups a webhook's answer can be captured into: (id, name).
     pub groups: Vec<(i32, String)>,
+    /// (id, name) of the projects a user macro's webhook can capture into (project groups).
+    pub projects: Vec<(i32, String)>,
     /// The webhook fields' starting values: a preset's (`?preset=`), or empty.
     pub webhook_draft: WebhookForm,
 }

@@ -40,6 +40,9 @@ pub struct UserRow {
     pub score: i32,
     pub teams: Vec<TeamRef>,
     pub created_at: String,
+    /// The values of the list's external-data columns, in their order ("" where none).
+    #[serde(default)]
+    pub extra: Vec<String>,
 }
 
 /// Search, filter and paging of the users list, as it appears in the URL.
@@ -51,6 +54,9 @@ pub struct UserQuery {
     pub team: Option<i32>,
     #[serde(default)]
     pub page: u32,
+    /// The external-data columns chosen (field ids, comma-separated); None: the favourites.
+    #[serde(default)]
+    pub cols: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,6 +66,8 @@ pub struct UserListPage {
     pub page: u32,
     pub per_page: u32,
     pub teams: Vec<TeamRef>,
+    #[serde(default)]
+    pub columns: ListColumns,
 }
 
 impl UserListPage {

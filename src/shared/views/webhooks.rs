@@ -52,6 +52,9 @@ pub struct WebhookForm {
     /// The data group captured into: an id, or `NEW_DATA_GROUP` for `new_group`.
     #[serde(default)]
     pub capture_group_id: String,
+    /// A user macro capturing into a project group: the project stored on.
+    #[serde(default)]
+    pub capture_project_id: String,
     /// A data group created with the webhook to capture into.
     #[serde(default)]
     pub new_group: NewGroupForm,
@@ -116,6 +119,8 @@ pub struct WebhookView {
     /// While a rotated-out secret still signs: until when.
     pub old_secret_until: Option<String>,
     pub capture_group: Option<(i32, String)>,
+    /// A user macro's capture into a project group: the project.
+    pub capture_project_id: Option<i32>,
     pub enabled: bool,
     pub disabled_reason: String,
     pub counts: DeliveryCounts,
@@ -130,6 +135,8 @@ pub struct WebhookFormOptions {
     pub tags: Vec<(String, String)>,
     /// (id, name) of the external data groups answers can be captured into.
     pub groups: Vec<(i32, String)>,
+    /// (id, name) of the projects a user macro's capture into a project group can store on.
+    pub projects: Vec<(i32, String)>,
 }
 
 /// The editor's starting point: a webhook to edit, or a new one (from a preset).

@@ -35,7 +35,8 @@ use crate::server::engine::matching::{Placed, SCOPE_FEEDBACK};
 use crate::server::engine::runs;
 use crate::server::engine::runtime::Runtime;
 use crate::server::entities::{
-    data_field, data_value, idempotency_key, listener, listener_call, macro_run, ticket, user,
+    data_field, data_group, data_value, idempotency_key, listener, listener_call, macro_run,
+    ticket, user,
 };
 use crate::server::finder::Finder;
 use crate::server::ingest::{Accept, Outcome, Written};
@@ -43,7 +44,7 @@ use crate::server::refusals::Refused;
 use crate::server::settings::Secret;
 use crate::server::worker::{self, MacroRunJob};
 use crate::shared::vocab::Trigger;
-use crate::shared::vocab::{ListenerKind, Scope};
+use crate::shared::vocab::{DataScope, ListenerKind, Scope};
 
 /// An inbound call as the HTTP layer read it.
 pub struct InboundCall {
@@ -872,8 +873,77 @@ fn receipt_json(r: &crate::server::engine::erasure::Receipt) -> serde_json::Valu
 
 /// What an Add Comment or External Data call will write, once its body checked out.
 pub(crate) enum Effect {
-    Comment { author: user::Model, text: String },
-    Data(Vec<(data_field::Model, external_values::Typed)>),
+    /// A comment; on a user, `project` is the project it is about (None: community-level).
+    Comment {
+        author: user::Model,
+        text: String,
+        project: Option<i32>,
+    },
+    /// Values of the listener's group. `project`: a project group on a user listener, the
+    /// project they are stored on (a feedback listener stores them on the ticket's project).
+    Data {
+        values: Vec<(data_field::Model, external_values::Typed)>,
+        project_group: bool,
+        project: Option<i32>,
+    },
+}
+
+/// The project a user listener's call is about: the one the body's `project_param` names (by
+/// its key or id), else the listener's own `target_project_id`. `Ok(None)`: neither (a
+/// community-level comment). A value naming no project is a 400 naming the key.
+pub(crate) async fn project_of(
+    db: &impl ConnectionTrait,
+    l: &listener::Model,
+    body: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Result<Option<i32>, Reply>, AppError> {
+    use crate::server::entities::project;
+    let param = l.project_param.as_str();
+    let named = if param.is_empty() {
+        None
+    } else {
+        body.get(param).filter(|v| !v.is_null())
+    };
+    let Some(value) = named else {
+        return Ok(Ok(l.target_project_id));
+    };
+    let text = match value {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => {
+            return Ok(Err(bad_body(
+                Refusal::InvalidField,
+                format!("\"{param}\" must name a project by its key or id"),
+            )));
+        }
+    };
+    let mut found = None;
+    if let Ok(id) = text.trim_start_matches('#').parse::<i32>() {
+        found = project::Entity::find_by_id(id)
+            .select_only()
+            .column(project::Column::Id)
+            .into_tuple::<i32>()
+            .one(db)
+            .await?;
+    }
+    if found.is_none() && !text.is_empty() && text.len() <= 60 {
+        found = project::Entity::find()
+            .select_only()
+            .column(project::Column::Id)
+            .filter(project::Column::Key.eq(text.to_ascii_lowercase()))
+            .into_tuple::<i32>()
+            .one(db)
+            .await?;
+    }
+    match found {
+        Some(id) => Ok(Ok(Some(id))),
+        None => Ok(Err(bad_body(
+            Refusal::InvalidField,
+            format!(
+                "\"{param}\" names no project: give the key or id of one (\"{}\" is neither)",
+                crate::server::domain::printable(&text, 60)
+            ),
+        ))),
+    }
 }
 
 fn bad_body(why: Refusal, message: String) -> Reply {
@@ -964,9 +1034,19 @@ async fn comment_effect(
             format!("\"{text_key}\" must be at most 5000 characters"),
         )));
     }
+    // On a user, the comment is about a project when the listener or the body names one.
+    let project = if l.scope == SCOPE_FEEDBACK {
+        None
+    } else {
+        match project_of(db, l, body).await? {
+            Ok(p) => p,
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    };
     Ok(Ok(Effect::Comment {
         author,
         text: text.to_string(),
+        project,
     }))
 }
 
@@ -982,6 +1062,31 @@ async fn data_effect(
             Refusal::ListenerNotConfigured,
             "this listener has no data group",
         )));
+    };
+    let Some(group) = data_group::Entity::find_by_id(group_id).one(db).await? else {
+        return Ok(Err(Reply::refused(
+            Refusal::ListenerNotConfigured,
+            "this listener's data group was deleted",
+        )));
+    };
+    let project_group = group.scope == DataScope::Project;
+    // A project group on a user listener: the project comes from the body or the listener.
+    let project = if project_group && l.scope != SCOPE_FEEDBACK {
+        match project_of(db, l, body).await? {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => {
+                return Ok(Err(bad_body(
+                    Refusal::MissingField,
+                    format!(
+                        "the body has no \"{}\" naming the project the data is stored on",
+                        l.project_param
+                    ),
+                )));
+            }
+            Err(refusal) => return Ok(Err(refusal)),
+        }
+    } else {
+        None
     };
     let fields = external_values::fields_of(db, group_id).await?;
     let mut values = Vec::new();
@@ -1009,7 +1114,11 @@ async fn data_effect(
             ),
         )));
     }
-    Ok(Ok(Effect::Data(values)))
+    Ok(Ok(Effect::Data {
+        values,
+        project_group,
+        project,
+    }))
 }
 
 /// Does an Add Comment or External Data call within the request: the effect, the log row,
@@ -1053,7 +1162,7 @@ async fn act_now(
         ));
     }
     let reply = match (effect, target) {
-        (Effect::Comment { author, text }, Target::Ticket(t)) => {
+        (Effect::Comment { author, text, .. }, Target::Ticket(t)) => {
             let actor = listener_actor(l, call);
             let id = crate::server::engine::writes::comment_on_ticket(
                 &txn,
@@ -1072,10 +1181,23 @@ async fn act_now(
             .await?;
             Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
         }
-        (Effect::Data(values), Target::Ticket(t)) => {
+        (
+            Effect::Data {
+                values,
+                project_group,
+                ..
+            },
+            Target::Ticket(t),
+        ) => {
+            // A project group holds the ticket's project's values.
+            let subject = if project_group {
+                Subject::Project(t.project_id)
+            } else {
+                Subject::Ticket(t.id)
+            };
             let mut stored = Vec::with_capacity(values.len());
             for (field, value) in values {
-                external_values::store(&txn, Subject::Ticket(t.id), &field, value).await?;
+                external_values::store(&txn, subject, &field, value).await?;
                 stored.push(field.parameter);
             }
             let actor = listener_actor(l, call);
@@ -1088,7 +1210,14 @@ async fn act_now(
             .await?;
             Reply::done(json!({ "status": "completed", "stored": stored }))
         }
-        (Effect::Comment { author, text }, Target::User(target)) => {
+        (
+            Effect::Comment {
+                author,
+                text,
+                project,
+            },
+            Target::User(target),
+        ) => {
             let id = crate::server::engine::writes::comment_on_user(
                 &txn,
                 target.id,
@@ -1097,15 +1226,28 @@ async fn act_now(
                     crate::server::engine::writes::person_label(&author),
                 ),
                 &text,
-                None,
+                project,
             )
             .await?;
-            Reply::done(json!({ "status": "completed", "comment_id": id.to_string() }))
+            let mut answer = json!({ "status": "completed", "comment_id": id.to_string() });
+            if let Some(p) = project {
+                answer["project_id"] = json!(p.to_string());
+            }
+            Reply::done(answer)
         }
-        (Effect::Data(values), Target::User(target)) => {
+        (
+            Effect::Data {
+                values, project, ..
+            },
+            Target::User(target),
+        ) => {
+            let subject = match project {
+                Some(p) => Subject::Project(p),
+                None => Subject::User(target.id),
+            };
             let mut stored = Vec::with_capacity(values.len());
             for (field, value) in values {
-                external_values::store(&txn, Subject::User(target.id), &field, value).await?;
+                external_values::store(&txn, subject, &field, value).await?;
                 stored.push(field.parameter);
             }
             Reply::done(json!({ "status": "completed", "stored": stored }))
@@ -1284,8 +1426,10 @@ pub fn contract(scope: Scope, kind: ListenerKind) -> Contract {
         (Scope::User, ListenerKind::Comment) => Contract {
             summary: "Adds a user comment to the user whose email is `find`: the author's email \
 and the text\ncome from the JSON body, under the keys the listener names (its *author field* \
-and\n*comment field*). The author must be a community or project manager. Done within \
-the\nrequest (200).",
+and\n*comment field*). The author must be a community or project manager. The comment is \
+about the\nproject the body names under the listener's *project parameter* (its key or id; \
+one that\nnames no project is a 400), else the listener's project, else community-level. Done \
+within the\nrequest (200).",
             description: None,
             find: "The email of the user the comment is about",
             body: Some(
@@ -1301,8 +1445,10 @@ keys, e.g. {\"author_name\": \"pm@example.com\", \"comment\": \"Shipped\"}",
         (Scope::User, ListenerKind::Data) => Contract {
             summary: "Stores external data on the user whose email is `find`: each key of the \
 JSON body that is\na parameter of the listener's data group, coerced to the field's type (a \
-value that cannot\nbe is a 400 naming the parameter; other keys are ignored). Done within the \
-request (200).",
+value that cannot\nbe is a 400 naming the parameter; other keys are ignored). A project group \
+stores on the\nproject the body names under the listener's *project parameter* (its key or \
+id), else the\nlistener's project; none, or one that names no project, is a 400. Done within \
+the request (200).",
             description: None,
             find: "The email of the user the data is about",
             body: Some(
@@ -1351,7 +1497,8 @@ keys, e.g. {\"author\": \"dev@example.com\", \"body\": \"Fixed in 2.1\"}",
             summary: "Stores external data on the ticket `find` names (its id, or the value of \
 the listener's\nexternal-data field): each key of the JSON body that is a parameter of the \
 listener's\nfeedback data group, coerced to the field's type (a value that cannot be is a 400 \
-naming the\nparameter; other keys are ignored). Done within the request (200).",
+naming the\nparameter; other keys are ignored). A project group stores on the ticket's \
+project. Done within\nthe request (200).",
             description: None,
             find: TICKET_FIND,
             body: Some(

@@ -21,6 +21,12 @@ pub struct Model {
     pub comment_field: String,
     pub data_group_id: Option<i32>,
     pub find_field_id: Option<i32>,
+    /// User Add Comment / External Data: the project the comment is about or the project
+    /// data is stored on (None: community-level, or named per call by `project_param`).
+    pub target_project_id: Option<i32>,
+    /// User Add Comment / External Data: the body key naming the project (its key or id);
+    /// empty: none.
+    pub project_param: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

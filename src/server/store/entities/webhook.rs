@@ -26,6 +26,8 @@ pub struct Model {
     pub old_signing_secret: Option<String>,
     pub old_secret_until: Option<DateTimeUtc>,
     pub capture_group_id: Option<i32>,
+    /// A user macro's webhook capturing into a project group: the project it stores on.
+    pub capture_project_id: Option<i32>,
     pub enabled: bool,
     #[sea_orm(column_type = "Text")]
     pub disabled_reason: String,
