@@ -43,6 +43,7 @@ mod m20261207_000037_key_check;
 mod m20261207_000038_trigger_webhooks;
 mod m20261207_000039_bulk_run_from_list;
 mod m20261207_000040_get_started_hidden;
+mod m20261207_000042_automation_places;
 
 pub struct Migrator;
 
@@ -90,6 +91,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000038_trigger_webhooks::Migration),
             Box::new(m20261207_000039_bulk_run_from_list::Migration),
             Box::new(m20261207_000040_get_started_hidden::Migration),
+            Box::new(m20261207_000042_automation_places::Migration),
         ]
     }
 }

@@ -25,6 +25,8 @@ pub struct ListenerView {
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
     pub endpoint: String,
+    /// Feedback listeners: the tickets it finds (every project, a project or a feedback type).
+    pub place: PlaceView,
 }
 
 /// What the filter editor's conditions select right now (before saving).
@@ -105,6 +107,10 @@ pub struct ListenerForm {
     /// id).
     #[serde(default)]
     pub find_field_id: String,
+    /// Feedback listeners: where it finds tickets ("Where": `place_value`; empty: every
+    /// project).
+    #[serde(default)]
+    pub place: String,
 }
 
 /// What listeners act on: key and label.
@@ -152,6 +158,8 @@ pub struct ListenerFormOptions {
     /// Data groups stored against the scope's subjects.
     pub data_groups: Vec<(i32, String)>,
     pub api_keys: Vec<(i32, String)>,
+    /// Feedback scope: the places the "Where" select offers.
+    pub places: Vec<PlaceChoice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -33,6 +33,10 @@ pub struct Model {
     pub last_run_at: Option<DateTimeUtc>,
     /// Runs send the macro's webhooks (unticked: kept, not sent).
     pub trigger_webhooks: bool,
+    /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
+    /// project), and the feedback type within it (`domain::place::Place`).
+    pub place_project_id: Option<i32>,
+    pub place_type_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
