@@ -116,6 +116,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/webhooks/deliveries/:id") view=DeliveryPage ssr=ssr.clone()/>
                     <Route path=path!("/webhooks/:id") view=WebhookPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners") view=ListenersPage ssr=ssr.clone()/>
+                    <Route path=path!("/automation/users") view=UserAutomationPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/new") view=NewListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/log") view=ListenerLogPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/:id") view=ListenerPage ssr=ssr.clone()/>
@@ -167,6 +168,7 @@ const MENU: &[(&str, &[MenuLink])] = &[
             item("/filters", "Filters", false),
             item("/macros", "Macros", false),
             item("/listeners", "Listeners", false),
+            item("/automation/users", "User automation", false),
         ],
     ),
     (

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api_keys;
 pub mod auth;
+pub mod automation;
 pub mod bulk_runs;
 pub mod external_data;
 pub mod feedback;

@@ -73,42 +73,54 @@ pub fn ListenersPage() -> impl IntoView {
                         }
                         .into_any()
                     } else {
-                        view! {
-                            <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
-                                <table class=TABLE>
-                                    <caption class="sr-only">"Listeners"</caption>
-                                    <thead class="bg-slate-50">
-                                        <tr>
-                                            <th scope="col" class=TH>"Name"</th>
-                                            <th scope="col" class=TH>"On"</th>
-                                            <th scope="col" class=TH>"Type"</th>
-                                            <th scope="col" class=TH>"Does"</th>
-                                            <th scope="col" class=TH>"Filter"</th>
-                                            <th scope="col" class=TH>"Status"</th>
-                                            <th scope="col" class=TH>"URL"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody class="divide-y divide-slate-100">
-                                        {listeners.into_iter().map(|l| view! {
-                                            <tr>
-                                                <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
-                                                <td class=TD>{scope_label(&l.scope)}</td>
-                                                <td class=TD>{l.kind.label()}</td>
-                                                <td class=TD>{does(&l)}</td>
-                                                <td class=TD>{l.filter.map(|f| f.1).unwrap_or_else(|| if l.scope == "feedback" { "every ticket".into() } else { "every user".into() })}</td>
-                                                <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
-                                                <td class=format!("{TD} font-mono text-xs")>{l.endpoint.clone()}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                        }.into_any()
+                        view! { <ListenerTable caption="Listeners" listeners place=true/> }.into_any()
                     }}
                     <CallLog calls/>
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A list of listeners; `place`: with the "Where" column (user listeners show "—" there).
+#[component]
+pub fn ListenerTable(
+    caption: &'static str,
+    listeners: Vec<ListenerView>,
+    #[prop(optional)] place: bool,
+) -> impl IntoView {
+    view! {
+        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
+            <table class=TABLE>
+                <caption class="sr-only">{caption}</caption>
+                <thead class="bg-slate-50">
+                    <tr>
+                        <th scope="col" class=TH>"Name"</th>
+                        <th scope="col" class=TH>"On"</th>
+                        {place.then(|| view! { <th scope="col" class=TH>"Where"</th> })}
+                        <th scope="col" class=TH>"Type"</th>
+                        <th scope="col" class=TH>"Does"</th>
+                        <th scope="col" class=TH>"Filter"</th>
+                        <th scope="col" class=TH>"Status"</th>
+                        <th scope="col" class=TH>"URL"</th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {listeners.into_iter().map(|l| view! {
+                        <tr>
+                            <td class=TD><a class=LINK href=format!("/listeners/{}", l.id)>{l.name.clone()}</a></td>
+                            <td class=TD>{scope_label(&l.scope)}</td>
+                            {place.then(|| view! { <td class=TD>{if l.scope == "feedback" { l.place.label.clone() } else { "—".to_string() }}</td> })}
+                            <td class=TD>{l.kind.label()}</td>
+                            <td class=TD>{does(&l)}</td>
+                            <td class=TD>{l.filter.clone().map(|f| f.1).unwrap_or_else(|| if l.scope == "feedback" { "every ticket".into() } else { "every user".into() })}</td>
+                            <td class=TD>{if l.enabled { "Enabled" } else { "Disabled" }}</td>
+                            <td class=format!("{TD} font-mono text-xs")>{l.endpoint.clone()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 
@@ -209,13 +221,15 @@ pub fn NewListenerPage() -> impl IntoView {
 #[component]
 fn TypeStep(scope: String) -> impl IntoView {
     let feedback = scope == "feedback";
+    // Opened from a project's or type's automation: the editor keeps its place.
+    let place = crate::app::pages::automation::place_query()();
     view! {
         <section aria-labelledby="listener-type" class=format!("{CARD} space-y-4")>
             <h2 id="listener-type" class="text-lg font-semibold">"What should a call to this listener do?"</h2>
             <ul class="grid grid-cols-1 gap-3 sm:grid-cols-3">
                 {ListenerKind::ALL.iter().map(|k| view! {
                     <li>
-                        <a href=kind_href(&scope, None, *k) class="block h-full rounded-md border border-slate-300 p-4 hover:border-indigo-500 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500">
+                        <a href=format!("{}{place}", kind_href(&scope, None, *k)) class="block h-full rounded-md border border-slate-300 p-4 hover:border-indigo-500 hover:bg-indigo-50 focus:outline-none focus:ring-2 focus:ring-indigo-500">
                             <span class="block font-semibold text-indigo-700">{k.label()}</span>
                             <span class="mt-1 block text-sm text-slate-600">{kind_help(*k, feedback)}</span>
                         </a>
@@ -386,6 +400,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
     let group = RwSignal::new(initial_group.clone());
     let group_error = field_error(error, "data_group_id");
     let scope_for_links = opts.scope.clone();
+    let place_query = crate::app::pages::automation::place_query();
 
     view! {
         <ActionForm action=action attr:class=format!("{CARD} space-y-4")>
@@ -425,13 +440,18 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                         "Change it to: "
                         {ListenerKind::ALL.iter().filter(|k| **k != initial_kind).enumerate().map(|(i, k)| view! {
                             {(i > 0).then_some(" · ")}
-                            <a class=LINK href=kind_href(&scope_for_links, listener_id, *k)>{k.label()}</a>
+                            <a class=LINK href=format!("{}{}", kind_href(&scope_for_links, listener_id, *k), if listener_id.is_none() { place_query() } else { String::new() })>{k.label()}</a>
                         }).collect_view()}
                     </p>
                 </div>
                 {select("Filter", "filter_id", opts.filters.clone(), filter, Some(if feedback { "No filter: every ticket" } else { "No filter: every user" }))}
                 {select("API key", "api_key_id", opts.api_keys.clone(), api_key, Some("— choose —"))}
             </div>
+            {feedback.then(|| view! {
+                <div class="max-w-md">
+                    <crate::app::pages::automation::WhereSelect choices=opts.places.clone() current=l.as_ref().map(|l| l.place.value.clone()) what="listener" error=field_error(error, "place")/>
+                </div>
+            })}
             {feedback.then(|| view! {
                 <div>
                     {select("Find the ticket by", "find_field_id", opts.find_fields.clone(), find_field, Some("Its id (find=42)"))}

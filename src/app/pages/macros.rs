@@ -110,8 +110,13 @@ fn RunsByItself(m: MacroView) -> impl IntoView {
     }
 }
 
+/// A list of macros; `place`: with the "Where" column (feedback macros).
 #[component]
-fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
+pub fn MacroTable(
+    caption: &'static str,
+    macros: Vec<MacroView>,
+    #[prop(optional)] place: bool,
+) -> impl IntoView {
     view! {
         <div class="relative mb-6 overflow-x-auto rounded-lg border border-slate-200 bg-white">
             <table class=TABLE>
@@ -120,6 +125,7 @@ fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
                     <tr>
                         <th scope="col" class=TH>"Name"</th>
                         <th scope="col" class=TH>"Key"</th>
+                        {place.then(|| view! { <th scope="col" class=TH>"Where"</th> })}
                         <th scope="col" class=TH>"Actions"</th>
                         <th scope="col" class=TH>"Runs by itself"</th>
                     </tr>
@@ -129,6 +135,7 @@ fn MacroTable(caption: &'static str, macros: Vec<MacroView>) -> impl IntoView {
                         <tr>
                             <td class=TD><a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a></td>
                             <td class=format!("{TD} font-mono text-xs")>{m.key.clone()}</td>
+                            {place.then(|| view! { <td class=TD>{m.place.label.clone()}</td> })}
                             <td class=TD>
                                 <ol class="list-decimal pl-4">{m.steps.clone().into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ol>
                             </td>
@@ -176,7 +183,7 @@ pub fn MacrosPage() -> impl IntoView {
                                 </EmptyState>
                             }.into_any()
                         } else {
-                            view! { <MacroTable caption="Feedback macros" macros=feedback/> }.into_any()
+                            view! { <MacroTable caption="Feedback macros" macros=feedback place=true/> }.into_any()
                         }}
                     }
                 })
@@ -379,6 +386,11 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                 <TextField label="Key" name="form[key]" value=key required=true autocomplete="off" hint="Letters, digits, - and _; e.g. delete-user." error=field_error(error, "key")/>
                 <TextField label="Description" name="form[description]" value=description autocomplete="off" error=field_error(error, "description")/>
             </div>
+            {feedback.then(|| view! {
+                <div class="max-w-md">
+                    <crate::app::pages::automation::WhereSelect choices=options.places.clone() current=current.as_ref().map(|m| m.place.value.clone()) what="macro" error=field_error(error, "place")/>
+                </div>
+            })}
             <fieldset>
                 <legend class="mb-2 text-sm font-semibold">{if feedback { "Actions on the ticket, run in order" } else { "Actions, run in order" }}</legend>
                 {move || actions_error.get().map(|e| view! { <p role="alert" class="mb-2 text-sm text-red-700">{capitalise(&e)} "."</p> })}

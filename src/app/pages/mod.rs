@@ -2,6 +2,7 @@
 
 mod api_keys;
 mod audit;
+mod automation;
 mod bulk_runs;
 mod dashboard;
 mod external_data;
@@ -25,6 +26,7 @@ mod webhooks;
 
 pub use api_keys::{ApiKeyPage, ApiKeysPage, NewApiKeyPage};
 pub use audit::AuditPageView;
+pub use automation::UserAutomationPage;
 pub use bulk_runs::BulkRunPage;
 pub(crate) use bulk_runs::{ListActions, RowPick};
 pub use dashboard::DashboardPage;

@@ -137,6 +137,7 @@ pub fn ProjectPage() -> impl IntoView {
                                 </IfCommunityManager>
                                 <SourceTable project_id=project.id sources=v.sources.clone()/>
                                 <ProjectExternalData project_id=project.id/>
+                                <crate::app::pages::automation::FeedbackAutomation project_id=project.id type_id=None sources=false/>
                             </section>
                             <IfCommunityManager>
                                 <ProjectEditor project=Some(project.clone())/>
@@ -180,6 +181,7 @@ fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
                                 </td>
                                 <td class=format!("{TD} space-x-3 text-right whitespace-nowrap")>
                                     <a class=LINK href=format!("/projects/{}/feedback/new?type={}", t.project_id, t.id) aria-label=format!("New {}", t.name)>"New ticket"</a>
+                                    <a class=LINK href=format!("/feedback-types/{}#feedback-automation", t.id) aria-label=format!("Automation of {}", t.name)>"Automation"</a>
                                     <IfCommunityManager>
                                         <a class=LINK href=format!("/feedback-types/{}", t.id) aria-label=format!("Edit {}", t.name)>"Edit"</a>
                                     </IfCommunityManager>
@@ -230,6 +232,9 @@ pub fn FeedbackTypePage() -> impl IntoView {
                             <a class=LINK href=format!("/projects/{}", t.project_id)>{t.project_name.clone()}</a>
                         </nav>
                         <PageHeader title=format!("Feedback type {}", t.name)/>
+                        <div class="mb-6">
+                            <crate::app::pages::automation::FeedbackAutomation project_id=t.project_id type_id=Some(t.id) sources=true/>
+                        </div>
                         <TypeEditor feedback_type=t teams/>
                     }
                 })

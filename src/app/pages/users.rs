@@ -56,6 +56,7 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Title text="Users"/>
         <PageHeader title="Users".to_string()>
+            <a class=BUTTON_SECONDARY href="/automation/users">"User automation"</a>
             <IfCommunityManager>
                 <a class=BUTTON_SECONDARY href="/users/import">"Import CSV"</a>
                 <a class=BUTTON href="/users/new">"New user"</a>

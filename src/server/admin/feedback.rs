@@ -468,6 +468,8 @@ pub async fn get(
             .await?
             .into_iter()
             .filter(|m| m.options.show_in_user_actions)
+            // Only the macros that run on this ticket's project and type.
+            .filter(|m| super::places::holds(&m.place, t.project_id, t.feedback_type_id))
             .map(|m| (m.id, m.name, !m.options.suppress_confirmation))
             .collect(),
         runs: super::macros::runs_for_ticket(db, id).await?,

@@ -53,6 +53,7 @@ struct Choices {
     find_fields: Vec<(i32, String)>,
     api_keys: Vec<(i32, String)>,
     projects: Vec<(i32, String)>,
+    places: super::places::Places,
 }
 
 async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choices, AppError> {
@@ -113,6 +114,7 @@ async fn choices(db: &impl ConnectionTrait, scope: Option<&str>) -> Result<Choic
         projects: names::<project::Entity>(db, project::Column::Id, project::Column::Name).await?,
         find_fields,
         api_keys: names::<api_key::Entity>(db, api_key::Column::Id, api_key::Column::Name).await?,
+        places: super::places::load(db).await?,
     })
 }
 
@@ -131,6 +133,11 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         macro_: pick(&choices.macros, l.macro_id),
         data_group: pick(&choices.data_groups, l.data_group_id),
         find_field: pick(&choices.find_fields, l.find_field_id),
+        place: if l.scope.as_str() == SCOPE_FEEDBACK {
+            choices.places.view(l.place_project_id, l.place_type_id)
+        } else {
+            Default::default()
+        },
         scope: l.scope.to_string(),
         kind: l.kind,
         author_field: l.author_field,
@@ -193,6 +200,11 @@ pub async fn form_options(
         data_groups: choices.data_groups,
         api_keys: choices.api_keys,
         projects: choices.projects,
+        places: if scope == SCOPE_FEEDBACK {
+            choices.places.choices()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -384,6 +396,12 @@ pub async fn save(
             );
         }
     }
+    // Where a feedback listener finds its tickets: every project, a project, or a type of one.
+    let place = if scope == SCOPE_FEEDBACK {
+        super::places::check(db, &form.place, "place", &mut errors).await?
+    } else {
+        Default::default()
+    };
     let api_key_id = errors.check(
         "api_key_id",
         parse_id(&form.api_key_id)
@@ -448,6 +466,8 @@ pub async fn save(
     active.find_field_id = Set(find_field_id);
     active.target_project_id = Set(target_project_id);
     active.project_param = Set(project_param);
+    active.place_project_id = Set(place.project_id);
+    active.place_type_id = Set(place.type_id);
     active.name = Set(name.to_string());
     active.description = Set(form.description.trim().to_string());
     active.key = Set(key.clone());

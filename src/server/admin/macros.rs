@@ -318,6 +318,7 @@ fn view(
     teams: &[TeamRef],
     filters: &[(i32, String)],
     hooks: &[(i32, String)],
+    places: &super::places::Places,
 ) -> Result<MacroView, AppError> {
     // The runnable part (actions, options) is read as a run reads it.
     let runnable = crate::server::store::lookups::macro_of(&m)?;
@@ -384,6 +385,11 @@ fn view(
             }),
         },
         schedule,
+        place: if m.scope.as_str() == SCOPE_FEEDBACK {
+            places.view(m.place_project_id, m.place_type_id)
+        } else {
+            Default::default()
+        },
         scope: m.scope.to_string(),
         id: m.id,
         name: m.name,
@@ -427,6 +433,11 @@ pub async fn form_options(
         } else {
             super::webhooks::preset(preset, scope)
         },
+        places: if scope == SCOPE_FEEDBACK {
+            super::places::load(db).await?.choices()
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -435,13 +446,14 @@ pub async fn list(db: &impl ConnectionTrait, scope: &str) -> Result<Vec<MacroVie
     let teams = crate::server::store::lookups::team_refs(db).await?;
     let filters = filter_names(db).await?;
     let hooks = super::webhooks::steps(db, None).await?;
+    let places = super::places::load(db).await?;
     macro_def::Entity::find()
         .filter(macro_def::Column::Scope.eq(scope))
         .order_by_asc(macro_def::Column::Name)
         .all(db)
         .await?
         .into_iter()
-        .map(|m| view(m, &teams, &filters, &hooks))
+        .map(|m| view(m, &teams, &filters, &hooks, &places))
         .collect()
 }
 
@@ -462,7 +474,8 @@ pub async fn get(db: &impl ConnectionTrait, id: i32) -> Result<MacroView, AppErr
     let teams = crate::server::store::lookups::team_refs(db).await?;
     let filters = filter_names(db).await?;
     let hooks = super::webhooks::steps(db, Some(id)).await?;
-    view(find(db, id).await?, &teams, &filters, &hooks)
+    let places = super::places::load(db).await?;
+    view(find(db, id).await?, &teams, &filters, &hooks, &places)
 }
 
 /// A filter that a macro's automation or schedule uses cannot be deleted.
@@ -516,6 +529,12 @@ pub async fn save(
     let p = parse_form(form, scope, &teams, &external)?;
     super::refuse_removal_to_project_managers(actor, p.actions.contains(&MacroAction::RemoveUser))?;
     let mut errors = FieldErrors::new();
+    // Where a feedback macro runs: every project, a project, or one of its feedback types.
+    let place = if scope == SCOPE_FEEDBACK {
+        super::places::check(db, &form.place, "place", &mut errors).await?
+    } else {
+        Default::default()
+    };
     for (field, id) in [
         ("automation_filter_id", p.automation_filter_id),
         (
@@ -577,6 +596,8 @@ pub async fn save(
             ..Default::default()
         },
     };
+    active.place_project_id = Set(place.project_id);
+    active.place_type_id = Set(place.type_id);
     active.on_submit = Set(p.on_submit);
     active.on_modify = Set(p.on_modify);
     active.automation_filter_id = Set(p.automation_filter_id);

@@ -17,6 +17,7 @@ pub mod listener_log;
 pub mod listeners;
 pub mod macros;
 pub mod opt_out;
+pub mod places;
 pub mod projects;
 pub mod teams;
 pub mod users;

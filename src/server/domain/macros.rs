@@ -15,6 +15,8 @@ pub struct Macro {
     pub scope: Scope,
     pub actions: Vec<MacroAction>,
     pub options: MacroOptions,
+    /// Feedback macros: the tickets it may run on (every ticket when everywhere).
+    pub place: crate::server::domain::place::Place,
 }
 
 impl Macro {

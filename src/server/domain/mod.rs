@@ -6,6 +6,7 @@
 
 pub mod macros;
 pub mod outgoing;
+pub mod place;
 pub mod retry;
 pub mod signing;
 

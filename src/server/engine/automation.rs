@@ -42,8 +42,20 @@ pub async fn ticket_event(
         .filter(column.eq(true))
         .all(txn)
         .await?;
+    if automated.is_empty() {
+        return Ok(0);
+    }
+    let t = lookups::find_ticket(txn, ticket_id).await?;
     let mut queued = 0;
     for m in automated {
+        // Macros placed on another project or feedback type are not queued at all (the run
+        // would only be skipped by `runs::run_on_ticket`).
+        if !lookups::macro_of(&m)?
+            .place
+            .holds(t.project_id, t.feedback_type_id)
+        {
+            continue;
+        }
         if let Some(filter_id) = m.automation_filter_id {
             let def = matching::definition(txn, filter_id).await?;
             if !matching::ticket_passes(txn, &def, ticket_id).await? {

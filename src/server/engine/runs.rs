@@ -621,6 +621,31 @@ pub async fn run_on_ticket(
     t: &ticket::Model,
     ctx: &RunContext,
 ) -> Result<RunOutcome, AppError> {
+    // A macro placed on a project or feedback type runs only on its tickets, however it was
+    // started (by hand, a bulk run, a schedule, a listener or automation): the one gate.
+    if !m.place.holds(t.project_id, t.feedback_type_id) {
+        let reason = format!(
+            "this macro runs only on tickets of {}",
+            lookups::place_label(txn, &m.place).await?
+        );
+        let run = record_run(
+            txn,
+            m,
+            ctx,
+            None,
+            Some(t.id),
+            RunStatus::Skipped,
+            &reason,
+            actor,
+        )
+        .await?;
+        return Ok(RunOutcome {
+            run_id: run,
+            status: RunStatus::Skipped,
+            steps: vec![reason],
+            erased: None,
+        });
+    }
     let feedback_type = lookups::type_definition(txn, t.feedback_type_id).await?;
     let all_teams = lookups::team_refs(txn).await?;
     let mut current = t.clone();

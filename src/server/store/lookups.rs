@@ -4,6 +4,7 @@
 use crate::errors::AppError;
 use crate::server::domain::Email;
 use crate::server::domain::macros::Macro;
+use crate::server::domain::place::{self, Place};
 use crate::server::entities::{
     community, feedback_field, feedback_status, feedback_type, feedback_type_team, macro_def,
     project, team, ticket, ticket_comment, ticket_follower, user,
@@ -158,6 +159,7 @@ pub async fn find_macro(db: &impl ConnectionTrait, id: i32) -> Result<Macro, App
 /// The runnable part of a macro's row.
 pub fn macro_of(m: &macro_def::Model) -> Result<Macro, AppError> {
     Ok(Macro {
+        place: Place::new(m.place_project_id, m.place_type_id),
         id: m.id,
         name: m.name.clone(),
         scope: m.scope,
@@ -196,4 +198,17 @@ pub async fn find_user_by_email(
         .filter(user::Column::Email.eq(email.as_str()))
         .one(db)
         .await?)
+}
+
+/// A place in words, its project and type named as they are now ("Beta App › Bug Report").
+pub async fn place_label(db: &impl ConnectionTrait, at: &Place) -> Result<String, AppError> {
+    let project = match at.project_id {
+        Some(id) => Some(find_project(db, id).await?.name),
+        None => None,
+    };
+    let feedback_type = match at.type_id {
+        Some(id) => Some(find_type(db, id).await?.name),
+        None => None,
+    };
+    Ok(place::label(project.as_deref(), feedback_type.as_deref()))
 }

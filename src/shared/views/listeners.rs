@@ -29,6 +29,8 @@ pub struct ListenerView {
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
     pub endpoint: String,
+    /// Feedback listeners: the tickets it finds (every project, a project or a feedback type).
+    pub place: PlaceView,
 }
 
 /// What the filter editor's conditions select right now (before saving).
@@ -117,6 +119,10 @@ pub struct ListenerForm {
     /// or id); it wins over `target_project_id` when the body has it.
     #[serde(default)]
     pub project_param: String,
+    /// Feedback listeners: where it finds tickets ("Where": `place_value`; empty: every
+    /// project).
+    #[serde(default)]
+    pub place: String,
 }
 
 /// What listeners act on: key and label.
@@ -166,6 +172,8 @@ pub struct ListenerFormOptions {
     pub api_keys: Vec<(i32, String)>,
     /// (id, name) of the projects a user listener's comments or data can be about.
     pub projects: Vec<(i32, String)>,
+    /// Feedback scope: the places the "Where" select offers.
+    pub places: Vec<PlaceChoice>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -84,6 +84,8 @@ pub struct MacroView {
     pub trigger_webhooks: bool,
     /// How many webhooks (and emails) the macro has.
     pub webhook_count: usize,
+    /// Feedback macros: the tickets it runs on (every project, a project or a feedback type).
+    pub place: PlaceView,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -160,6 +162,9 @@ pub struct MacroForm {
     /// already has webhooks it may be left empty (no name, URL or body): nothing is added.
     #[serde(default)]
     pub webhook: WebhookForm,
+    /// Feedback macros: where it runs ("Where": `place_value`; empty: every project).
+    #[serde(default)]
+    pub place: String,
 }
 
 /// What the macro editor offers for a scope: teams, and the scope's filters (automation and
@@ -177,6 +182,8 @@ pub struct MacroFormOptions {
     pub projects: Vec<(i32, String)>,
     /// The webhook fields' starting values: a preset's (`?preset=`), or empty.
     pub webhook_draft: WebhookForm,
+    /// Feedback scope: the places the "Where" select offers.
+    pub places: Vec<PlaceChoice>,
 }
 
 /// Run a feedback macro on one ticket from the ticket page.

@@ -13,6 +13,7 @@ mod listeners;
 mod macros;
 mod opt_out;
 mod people;
+mod places;
 mod webhooks;
 
 pub use crate::shared::definitions::{
@@ -30,4 +31,5 @@ pub use listeners::*;
 pub use macros::*;
 pub use opt_out::*;
 pub use people::*;
+pub use places::*;
 pub use webhooks::*;

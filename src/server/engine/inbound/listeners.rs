@@ -10,6 +10,7 @@ use super::idempotency::{
     remember_answer_as, replay, request_fingerprint, reused, stored_reply,
 };
 use super::{Refusal, Reply};
+use crate::server::domain::place::Place;
 use crate::server::domain::printable;
 use crate::server::engine::external_values;
 use crate::server::engine::matching;
@@ -408,6 +409,14 @@ pub(crate) async fn find_ticket(
         return refuse(Refusal::TargetNotFound, "no ticket matches find");
     };
     logged.target = format!("ticket #{}", t.id);
+    // A listener placed on a project or feedback type finds only its tickets: one elsewhere
+    // answers as one outside the filter.
+    if !Place::new(l.place_project_id, l.place_type_id).holds(t.project_id, t.feedback_type_id) {
+        return refuse(
+            Refusal::TargetNotInFilter,
+            "the ticket is outside this listener's project or feedback type",
+        );
+    }
     if let Some(filter_id) = l.filter_id {
         let def = lookups
             .filters

@@ -29,6 +29,10 @@ pub struct Model {
     pub project_param: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
+    /// project), and the feedback type within it (`domain::place::Place`).
+    pub place_project_id: Option<i32>,
+    pub place_type_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

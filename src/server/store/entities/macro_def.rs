@@ -39,6 +39,10 @@ pub struct Model {
     pub on_team_join: bool,
     pub on_team_leave: bool,
     pub event_team_id: Option<i32>,
+    /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
+    /// project), and the feedback type within it (`domain::place::Place`).
+    pub place_project_id: Option<i32>,
+    pub place_type_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
