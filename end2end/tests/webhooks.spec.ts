@@ -365,3 +365,49 @@ test('Trigger webhooks saves a webhook with its macro, and the lists’ Actions 
     slack.close();
   }
 });
+
+// Seeds 001/003: a user macro's webhook can capture its answer onto a project: a group stored
+// against projects needs the project chosen on the webhook, else the save names the field.
+test('a user macro captures into a project group on the project chosen', async ({ page }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'capproj');
+  await open(page, '/external-data');
+  await page.getByLabel('Name', { exact: true }).fill(`Build ${tag}`);
+  await page.getByLabel('Stored against').selectOption({ label: 'Projects' });
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
+  await ready(page);
+  await page.getByLabel('Label of data field 1').fill('Latest build');
+  await page.getByLabel('Parameter of data field 1').fill('build.number');
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was saved.');
+
+  const fill = async () => {
+    await page.getByLabel('Name', { exact: true }).fill(`Build check ${tag}`);
+    await page.getByLabel('Key').fill(`build-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
+    await page.getByLabel('Action 1 value').fill('1');
+    await page.getByLabel('Trigger webhooks').check();
+    await page.getByLabel('Webhook name').fill(`Build ${tag}`);
+    await page.getByLabel('URL').fill('https://example.com/build');
+    await page.getByRole('checkbox', { name: /^Capture return values/ }).check();
+    await page.getByLabel('Capture return values into').selectOption({ label: `Build ${tag} (on a project)` });
+  };
+  await open(page, '/macros/new');
+  await fill();
+  await page.getByRole('button', { name: 'Save macro' }).click();
+  await expect(page.getByText(/^Choose the project the answer's values are stored on/)).toBeVisible();
+  await ready(page);
+  await fill();
+  await page.getByLabel('Capture project').selectOption({ label: 'Aurora Beta' });
+  await page.getByRole('button', { name: 'Save macro' }).click();
+  await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+  await ready(page);
+  await page.getByRole('row', { name: new RegExp(`Build check ${tag}`) }).getByRole('link').first().click();
+  await ready(page);
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: testInfo.outputPath(`capture-project-${width}.png`), fullPage: true });
+  }
+});

@@ -372,6 +372,11 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
         || current
             .as_ref()
             .is_some_and(|m| m.trigger_webhooks && m.webhook_count > 0);
+    // A refused webhook keeps its fields open, so its errors show (without JavaScript too).
+    let webhook_refused = move || {
+        matches!(error.get(), Some(crate::errors::AppError::Validation(fields))
+            if fields.iter().any(|f| f.field.starts_with("webhook.")))
+    };
     let preset_base = match &current {
         Some(m) => format!("/macros/{}?", m.id),
         None => format!("/macros/new?scope={}&", options.scope),
@@ -449,7 +454,7 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
             // Ticking Trigger webhooks reveals a webhook's fields (CSS only, as for removal).
             <fieldset class="grid grid-cols-[auto_1fr] gap-x-2">
                 <legend class="mb-2 text-sm font-semibold">"Webhooks"</legend>
-                <input id="f-trigger_webhooks" type="checkbox" name="form[trigger_webhooks]" checked=triggers aria-describedby="f-trigger_webhooks-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                <input id="f-trigger_webhooks" type="checkbox" name="form[trigger_webhooks]" checked=move || triggers || webhook_refused() aria-describedby="f-trigger_webhooks-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
                 <label for="f-trigger_webhooks" class="text-sm font-medium">"Trigger webhooks"</label>
                 <p id="f-trigger_webhooks-what" class="col-start-2 text-sm text-slate-600">{if feedback {
                     "After the actions, each run sends a web request (to Slack, Jira or any address) rendered for its ticket; failed requests are retried and every attempt is logged."

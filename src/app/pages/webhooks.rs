@@ -355,6 +355,8 @@ pub fn WebhookFields(
     let group_error = err("capture_group_id");
     let project_error = err("capture_project_id");
     let chosen_project = form.capture_project_id.clone();
+    // A refused capture keeps its fields open, so its errors show (without JavaScript too).
+    let capture_on = form.capture.is_some();
     let new_group_error = err("new_group.name");
     let group_choice = RwSignal::new(form.capture_group_id.clone());
     let js = hydrated;
@@ -449,7 +451,7 @@ pub fn WebhookFields(
             </div>
             // Ticking the box reveals where the values go (CSS: the same without JavaScript).
             <div class="grid grid-cols-[auto_1fr] gap-x-2">
-                <input id=id("capture-on") type="checkbox" name=name("capture") checked=form.capture.is_some() class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                <input id=id("capture-on") type="checkbox" name=name("capture") checked=move || capture_on || group_error.get().is_some() || project_error.get().is_some() class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
                 <label for=id("capture-on") class="text-sm">
                     <span class="font-medium">"Capture return values"</span>
                     <span class="block text-slate-500">"Stores values from the JSON answer as external data of the user, ticket or project."</span>
