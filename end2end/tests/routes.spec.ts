@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { signIn } from './helpers';
 
 /**
@@ -9,7 +10,8 @@ import { signIn } from './helpers';
  * JavaScript), on the database every other spec has filled (this project runs after them, and
  * after the XSS spec's payloads). A page fails on a status other than 200, on a hydration that
  * does not finish, and (through the fixture) on any console error or page error; then each is
- * opened once 390 px wide, where it must not scroll sideways.
+ * opened once 390 px wide, where it must not scroll sideways. axe-core checks each page (and
+ * the sign-in page) against WCAG 2.1 A and AA: no serious or critical violation.
  *
  * The routes are read from `src/app.rs`, so a new route is swept without touching this file;
  * a route with a parameter needs a page that links to a real one (or a record with id 1).
@@ -76,9 +78,21 @@ async function concrete(page: Page, all: string[]): Promise<Map<string, string>>
   return chosen;
 }
 
+/** The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page, in words. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+}
+
 test('every route opens, hydrates and logs no error, five times each', async ({ page }, testInfo) => {
   test.setTimeout(600_000);
   const hydrated = testInfo.project.use.javaScriptEnabled !== false;
+  await page.goto('/login');
+  expect.soft(await accessibilityProblems(page), '/login has no serious accessibility problem').toEqual([]);
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   const all = routes();
@@ -94,6 +108,7 @@ test('every route opens, hydrates and logs no error, five times each', async ({ 
       }
       await expect(page.getByRole('heading', { level: 1 }).first(), `${url} shows its page`).toBeVisible();
     }
+    expect.soft(await accessibilityProblems(page), `${url} has no serious accessibility problem`).toEqual([]);
   }
   // On a phone (390 px wide) no page scrolls sideways: wide tables scroll inside their box.
   await page.setViewportSize({ width: 390, height: 844 });
