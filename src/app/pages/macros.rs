@@ -438,7 +438,7 @@ fn MacroEditor(
                         <input id="f-remove_user" type="checkbox" name="form[remove_user]" checked=removes disabled=!may_remove aria-describedby="f-remove_user-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
                         <label for="f-remove_user" class="text-sm font-medium">"Remove user completely"</label>
                         <p id="f-remove_user-what" class="col-start-2 text-sm text-slate-600">"After the actions above, the person is erased: their account goes with its team memberships, sessions and external data; comments and tickets they wrote stay, signed “Removed user”; every copy of their email and name is cut from the logs and every other record. It cannot be undone."
-                            {(!may_remove).then(|| " Only a community manager can make a macro that removes users.")}
+                            {(!may_remove).then_some(" Only a community manager can make a macro that removes users.")}
                         </p>
                         <div class="col-span-2 mt-3 hidden space-y-3 border-l-2 border-red-200 pl-4 peer-checked:block">
                             {checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", macro_options.include_on_dashboard)}
