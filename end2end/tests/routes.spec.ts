@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { test, expect } from './fixtures';
-import { type Page } from '@playwright/test';
+import { type Browser, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { signIn } from './helpers';
 
 /**
@@ -9,7 +10,8 @@ import { signIn } from './helpers';
  * JavaScript), on the database every other spec has filled (this project runs after them, and
  * after the XSS spec's payloads). A page fails on a status other than 200, on a hydration that
  * does not finish, and (through the fixture) on any console error or page error; then each is
- * opened once 390 px wide, where it must not scroll sideways.
+ * opened once 390 px wide, where it must not scroll sideways. axe-core checks each page (and
+ * the sign-in page) against WCAG 2.1 A and AA: no serious or critical violation.
  *
  * The routes are read from `src/app.rs`, so a new route is swept without touching this file;
  * a route with a parameter needs a page that links to a real one (or a record with id 1).
@@ -76,9 +78,44 @@ async function concrete(page: Page, all: string[]): Promise<Map<string, string>>
   return chosen;
 }
 
-test('every route opens, hydrates and logs no error, five times each', async ({ page }, testInfo) => {
+/**
+ * Where axe-core looks at a page. axe is a script, and a page without JavaScript runs none (not
+ * even injected ones), so without JavaScript it checks the same page in a second context, with
+ * the manager's session, where the app's own scripts are blocked: the page stays exactly as the
+ * server rendered it, as a browser without JavaScript shows it.
+ */
+async function axeViewer(page: Page, browser: Browser, hydrated: boolean) {
+  if (hydrated) return { check: (_url: string) => accessibilityProblems(page), close: async () => {} };
+  const context = await browser.newContext({ javaScriptEnabled: true });
+  await context.route(/\/pkg\/.*\.(js|wasm)(\?.*)?$/, (route) => route.abort());
+  const viewer = await context.newPage();
+  const origin = new URL(page.url()).origin;
+  return {
+    check: async (url: string) => {
+      await context.addCookies(await page.context().cookies());
+      await viewer.goto(new URL(url, origin).toString());
+      return accessibilityProblems(viewer);
+    },
+    close: () => context.close(),
+  };
+}
+
+/** The serious and critical WCAG 2.1 A/AA violations axe-core finds on the page, in words. */
+async function accessibilityProblems(page: Page): Promise<string[]> {
+  const results = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'])
+    .analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+}
+
+test('every route opens, hydrates and logs no error, five times each', async ({ page, browser }, testInfo) => {
   test.setTimeout(600_000);
   const hydrated = testInfo.project.use.javaScriptEnabled !== false;
+  await page.goto('/login');
+  const axe = await axeViewer(page, browser, hydrated);
+  expect.soft(await axe.check('/login'), '/login has no serious accessibility problem').toEqual([]);
   await signIn(page);
   await expect(page).toHaveURL(/\/$/);
   const all = routes();
@@ -94,7 +131,9 @@ test('every route opens, hydrates and logs no error, five times each', async ({ 
       }
       await expect(page.getByRole('heading', { level: 1 }).first(), `${url} shows its page`).toBeVisible();
     }
+    expect.soft(await axe.check(url), `${url} has no serious accessibility problem`).toEqual([]);
   }
+  await axe.close();
   // On a phone (390 px wide) no page scrolls sideways: wide tables scroll inside their box.
   await page.setViewportSize({ width: 390, height: 844 });
   for (const route of all) {

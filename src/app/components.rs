@@ -314,6 +314,36 @@ pub fn IfCommunityManager(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// A page only community managers may use (one that loads nothing the server would refuse):
+/// anyone else gets the refusal its server functions give, with the 403 status.
+#[component]
+pub fn CommunityManagersOnly(children: ChildrenFn) -> impl IntoView {
+    let me = crate::app::use_me();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(u)) if !u.can_manage_users() => {
+                            #[cfg(feature = "ssr")]
+                            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                                res.set_status(http::StatusCode::FORBIDDEN);
+                            }
+                            let error = AppError::Forbidden(format!(
+                                "a {} cannot do this",
+                                u.role.label().to_lowercase()
+                            ));
+                            view! { <ErrorPanel error/> }.into_any()
+                        }
+                        _ => children().into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
 /// "Previous / Page x of y / Next" links; `href_for(page)` builds each link.
 #[component]
 pub fn Pager(

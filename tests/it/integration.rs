@@ -189,6 +189,8 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         ("/external-data", true),
         ("/filters/new", true),
         ("/api-keys", false),
+        ("/api-keys/new", false),
+        ("/users/import", false),
         ("/audit", false),
         ("/opt-out", false),
     ] {

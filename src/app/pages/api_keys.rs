@@ -102,7 +102,9 @@ pub fn NewApiKeyPage() -> impl IntoView {
     view! {
         <Title text="New API key"/>
         <PageHeader title="New API key".to_string()/>
-        <KeyEditor key=None/>
+        <crate::app::components::CommunityManagersOnly>
+            <KeyEditor key=None/>
+        </crate::app::components::CommunityManagersOnly>
     }
 }
 

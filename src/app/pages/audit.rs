@@ -12,7 +12,7 @@ pub fn AuditTable(entries: Vec<AuditEntry>) -> impl IntoView {
         return view! { <EmptyState title="Nothing recorded yet." text="Every sign-in attempt and every change made in these screens is recorded here."/> }.into_any();
     }
     view! {
-        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div tabindex="0" class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
             <table class=TABLE>
                 <thead class="bg-slate-50">
                     <tr>

@@ -17,6 +17,7 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <Title text="Import users"/>
         <PageHeader title="Import users from CSV".to_string()/>
+        <crate::app::components::CommunityManagersOnly>
         <div class=format!("{CARD} space-y-4")>
             <p class="text-sm text-slate-700">
                 "The first row names the columns: " <code>"email"</code> ", " <code>"first_name"</code> ", " <code>"last_name"</code>
@@ -38,6 +39,7 @@ pub fn ImportPage() -> impl IntoView {
                 </div>
             </form>
         </div>
+        </crate::app::components::CommunityManagersOnly>
     }
 }
 

@@ -36,7 +36,7 @@ pub fn log_href(query: &CallQuery, page: u32) -> String {
 #[component]
 pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl IntoView {
     view! {
-        <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
+        <div tabindex="0" class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
             <table class=TABLE>
                 <caption class="sr-only">{caption}</caption>
                 <thead class="bg-slate-50">

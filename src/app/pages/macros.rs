@@ -200,15 +200,17 @@ pub fn NewMacroPage() -> impl IntoView {
         move || (refresh_key(), scope(), preset()),
         |(_, scope, preset)| load_macro_form(None, scope, preset),
     );
+    let me = crate::app::use_me();
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                show(data.await, |(_, options)| {
+                let may_remove = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
+                show(data.await, move |(_, options)| {
                     let title = if options.scope == "feedback" { "New feedback macro" } else { "New user macro" };
                     view! {
                         <Title text=title/>
                         <PageHeader title=title.to_string()/>
-                        <MacroEditor current=None options/>
+                        <MacroEditor current=None options may_remove/>
                     }
                 })
             })}
@@ -224,13 +226,24 @@ pub fn MacroPage() -> impl IntoView {
         move || (refresh_key(), id(), preset()),
         |(_, id, preset)| load_macro_form(Some(id), String::new(), preset),
     );
+    let me = crate::app::use_me();
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                show(data.await, |(m, options)| {
+                // A macro that removes users is a community manager's to change, run or delete:
+                // anyone else sees what it does, without the form, webhooks or delete controls.
+                let may_remove = matches!(me.await, Ok(Some(u)) if u.can_manage_users());
+                show(data.await, move |(m, options)| {
                     let title = m.as_ref().map(|m| m.name.clone()).unwrap_or_default();
                     let id = m.as_ref().map(|m| m.id).unwrap_or_default();
                     let triggers = m.as_ref().is_some_and(|m| m.trigger_webhooks);
+                    if let Some(m) = m.clone().filter(|m| !may_remove && m.actions.contains(&MacroAction::RemoveUser)) {
+                        return view! {
+                            <Title text=title.clone()/>
+                            <PageHeader title=title/>
+                            <LockedRemovalMacro m/>
+                        }.into_any();
+                    }
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title/>
@@ -240,10 +253,26 @@ pub fn MacroPage() -> impl IntoView {
                         <MacroEditor current=m options/>
                         <crate::app::pages::MacroWebhooks macro_id=id triggers/>
                         <DangerZone action={ServerAction::<DeleteMacro>::new()} id heading="Delete this macro" confirm_label="Yes, delete this macro (its run history stays)" button="Delete macro"/>
-                    }
+                    }.into_any()
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A removal macro as a project manager sees it: what it does, and who may change it.
+#[component]
+fn LockedRemovalMacro(m: MacroView) -> impl IntoView {
+    view! {
+        <section aria-labelledby="locked-steps" class=format!("{CARD} space-y-3")>
+            <p role="note" class="rounded-md border border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">"This macro removes users completely. Only a community manager can change, run or delete it."</p>
+            {(!m.description.is_empty()).then(|| view! { <p class="text-sm text-slate-700">{m.description.clone()}</p> })}
+            <p class="text-sm text-slate-600">"Key: " <code class="font-mono">{m.key.clone()}</code></p>
+            <h2 id="locked-steps" class="text-lg font-semibold">"What it does"</h2>
+            <ol class="list-decimal space-y-1 pl-5 text-sm">
+                {m.steps.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}
+            </ol>
+        </section>
     }
 }
 
@@ -275,7 +304,13 @@ fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String)
 }
 
 #[component]
-fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl IntoView {
+fn MacroEditor(
+    current: Option<MacroView>,
+    options: MacroFormOptions,
+    /// Whether the signed-in manager may make a macro that removes users (a community manager).
+    #[prop(default = true)]
+    may_remove: bool,
+) -> impl IntoView {
     let action = ServerAction::<SaveMacro>::new();
     let error = action_error(action);
     let actions_error = field_error(error, "actions");
@@ -439,9 +474,11 @@ fn MacroEditor(current: Option<MacroView>, options: MacroFormOptions) -> impl In
                 view! {
                     <fieldset class="grid grid-cols-[auto_1fr] gap-x-2">
                         <legend class="mb-2 text-sm font-semibold">"Removal"</legend>
-                        <input id="f-remove_user" type="checkbox" name="form[remove_user]" checked=removes aria-describedby="f-remove_user-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
+                        <input id="f-remove_user" type="checkbox" name="form[remove_user]" checked=removes disabled=!may_remove aria-describedby="f-remove_user-what" class="peer mt-1 h-4 w-4 rounded border-slate-300"/>
                         <label for="f-remove_user" class="text-sm font-medium">"Remove user completely"</label>
-                        <p id="f-remove_user-what" class="col-start-2 text-sm text-slate-600">"After the actions above, the person is erased: their account goes with its team memberships, sessions and external data; comments and tickets they wrote stay, signed “Removed user”; every copy of their email and name is cut from the logs and every other record. It cannot be undone."</p>
+                        <p id="f-remove_user-what" class="col-start-2 text-sm text-slate-600">"After the actions above, the person is erased: their account goes with its team memberships, sessions and external data; comments and tickets they wrote stay, signed “Removed user”; every copy of their email and name is cut from the logs and every other record. It cannot be undone."
+                            {(!may_remove).then_some(" Only a community manager can make a macro that removes users.")}
+                        </p>
                         <div class="col-span-2 mt-3 hidden space-y-3 border-l-2 border-red-200 pl-4 peer-checked:block">
                             {checkbox("include_on_dashboard", "Include removed users on the opt-out dashboard", "Records each removal without personal data.", macro_options.include_on_dashboard)}
                             {checkbox("show_in_user_actions", "Show in user-management actions", "Offers the macro on each user's page.", macro_options.show_in_user_actions)}

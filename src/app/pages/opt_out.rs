@@ -203,7 +203,7 @@ fn Receipts(receipts: Vec<ReceiptView>) -> impl IntoView {
                                                 };
                                                 view! {
                                                     <li>
-                                                        <a class="text-indigo-700 hover:underline" href=format!("/webhooks/deliveries/{}", d.delivery_id)>{d.webhook.clone()}</a>
+                                                        <a class="text-indigo-700 underline underline-offset-2" href=format!("/webhooks/deliveries/{}", d.delivery_id)>{d.webhook.clone()}</a>
                                                         ": "
                                                         <span>{state}</span>
                                                     </li>

@@ -180,7 +180,7 @@ fn TypeTable(types: Vec<FeedbackTypeView>) -> impl IntoView {
                                     <a class=LINK href=format!("/projects/{}/feedback?type={}", t.project_id, t.id)>{ticket_count}</a>
                                 </td>
                                 <td class=format!("{TD} space-x-3 text-right whitespace-nowrap")>
-                                    <a class=LINK href=format!("/projects/{}/feedback/new?type={}", t.project_id, t.id) aria-label=format!("New {}", t.name)>"New ticket"</a>
+                                    <a class=LINK href=format!("/projects/{}/feedback/new?type={}", t.project_id, t.id) >{format!("New {}", t.name)}</a>
                                     <a class=LINK href=format!("/feedback-types/{}#feedback-automation", t.id) aria-label=format!("Automation of {}", t.name)>"Automation"</a>
                                     <IfCommunityManager>
                                         <a class=LINK href=format!("/feedback-types/{}", t.id) aria-label=format!("Edit {}", t.name)>"Edit"</a>

@@ -803,7 +803,7 @@ pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
                         };
                         view! {
                             <tr>
-                                <td class=TD><a class=LINK href=format!("/webhooks/deliveries/{}", d.id)>{format!("#{}", d.id)}</a>
+                                <td class=TD><a class=format!("{LINK} underline") href=format!("/webhooks/deliveries/{}", d.id)>{format!("#{}", d.id)}</a>
                                     {d.test.then(|| view! { <span class="ml-1 text-xs text-slate-500">"test"</span> })}
                                     {d.resend_of.map(|r| view! { <span class="ml-1 text-xs text-slate-500">{format!("resend of #{r}")}</span> })}
                                     {d.sealed.then(|| view! { <span class="ml-1 text-xs text-slate-500">{if d.erased_at.is_some() { "identifier erased" } else { "sealed" }}</span> })}
@@ -858,7 +858,7 @@ pub fn DeliveryPage() -> impl IntoView {
                                 <span class=format!("inline-block rounded px-1.5 py-0.5 text-xs font-semibold ring-1 {}", status_badge(d.status))>{d.status.label()}</span>
                                 {format!(" {} of macro {}, about {}, queued {}", d.webhook_name, d.macro_name, d.target, d.created_at)}
                             </p>
-                            {d.resend_of.map(|r| view! { <p class="text-sm">"A resend of " <a class=LINK href=format!("/webhooks/deliveries/{r}")>{format!("delivery #{r}")}</a></p> })}
+                            {d.resend_of.map(|r| view! { <p class="text-sm">"A resend of " <a class=format!("{LINK} underline") href=format!("/webhooks/deliveries/{r}")>{format!("delivery #{r}")}</a></p> })}
                             {d.run_id.map(|r| view! { <p class="text-sm text-slate-600">{format!("Sent by run #{r}")}</p> })}
                             {d.next_attempt_at.clone().map(|t| view! { <p class="text-sm text-amber-900">{format!("Next attempt at {t}")}</p> })}
                             {d.last_error.clone().map(|e| view! { <p class="text-sm text-red-800">{e}</p> })}
