@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type APIResponse, type Page } from '@playwright/test';
-import { admin, expectHeading, open, ready, signIn, startListener, unique, type ListenerType } from './helpers';
+import { admin, expectHeading, open, ready, shoot, signIn, startListener, unique, type ListenerType } from './helpers';
 
 async function newUser(page: Page, email: string, team: string) {
   await open(page, '/users/new');
@@ -384,21 +384,6 @@ test('Add Comment and External Data listeners write to the user page', async ({ 
   await expect(page.getByText('Lost note')).toHaveCount(0);
   await page.screenshot({ path: testInfo.outputPath('user-external-data.png'), fullPage: true });
 });
-
-/** No sideways scrolling: the page is no wider than the window. */
-async function expectNoSidewaysScroll(page: Page) {
-  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(page.viewportSize()!.width);
-}
-
-/** Screenshots at 1280 and 390 pixels wide, and no sideways scrolling at either. */
-async function shoot(page: Page, name: string) {
-  for (const width of [1280, 390]) {
-    await page.setViewportSize({ width, height: 900 });
-    await expectNoSidewaysScroll(page);
-    await page.screenshot({ path: test.info().outputPath(`${name}-${width}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 720 });
-}
 
 // Seed 001: the type first, then only that type's fields; the URL to copy before saving; an
 // External Data listener whose group is created in the same form.
