@@ -1082,6 +1082,25 @@ async fn plain_form_posts_redirect_with_errors(app: TestApp) {
     assert_eq!(res.status(), 302);
     assert_eq!(res.headers()["location"], "/teams");
     assert_eq!(app.get("/teams").await.status(), 200);
+
+    // A form the server function cannot read (a key given twice) is the caller's mistake: 400
+    // with the error, for a script's call and again when repeated; never the framework's 500.
+    app.sign_in().await;
+    for _ in 0..2 {
+        let res = app
+            .call::<team_fns::SaveTeam>(&[("form[name]", "Early access"), ("form[name]", "Again")])
+            .await;
+        assert_eq!(res.status(), 400);
+        match error_of(res).await {
+            AppError::BadRequest(m) => assert!(m.contains("could not be read"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM teams WHERE name IN ('Early access', 'Again')")
+            .await,
+        0
+    );
 }
 
 /// Creates a key through the admin screens' server function; returns (id, full key) as the

@@ -164,6 +164,9 @@ pub async fn session_layer(
         }
     }
     let mut response = next.run(req).await;
+    if is_server_fn(&path) {
+        response = server_fn_status(response).await;
+    }
     // Admin pages hold personal data: keep them out of shared caches.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         response.headers_mut().insert(
@@ -172,6 +175,26 @@ pub async fn session_layer(
         );
     }
     response
+}
+
+/// A server function refused before its body ran (a form it cannot read, such as a key given
+/// twice) answers with the framework's fixed 500, though the error it carries says what went
+/// wrong: the status follows that error (400 for an unreadable form), as it does for every
+/// error the body returns (`server_fns::with_status`).
+async fn server_fn_status(response: Response) -> Response {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 256 * 1024).await else {
+        return AppError::Internal.into_response();
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = e.status();
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The Content-Security-Policy of a page: scripts only from this site and the page's own
