@@ -44,8 +44,8 @@ mod m20261207_000038_trigger_webhooks;
 mod m20261207_000039_bulk_run_from_list;
 mod m20261207_000040_get_started_hidden;
 mod m20261207_000041_project_targets;
-mod m20261207_000043_user_event_automation;
 mod m20261207_000042_automation_places;
+mod m20261207_000043_user_event_automation;
 
 pub struct Migrator;
 
@@ -94,8 +94,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000039_bulk_run_from_list::Migration),
             Box::new(m20261207_000040_get_started_hidden::Migration),
             Box::new(m20261207_000041_project_targets::Migration),
-            Box::new(m20261207_000043_user_event_automation::Migration),
             Box::new(m20261207_000042_automation_places::Migration),
+            Box::new(m20261207_000043_user_event_automation::Migration),
         ]
     }
 }
