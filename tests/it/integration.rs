@@ -327,6 +327,38 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         let err = error_of(pm.call_with(&pm.client, path, pairs, &[]).await).await;
         assert!(matches!(err, AppError::Forbidden(_)), "{path}: {err:?}");
     }
+    // Nor the filter that guards the removal's automation on user events (whom it removes when
+    // they leave a team).
+    let guard = app
+        .call::<filter_fns::SaveFilter>(&[
+            ("form[name]", "Leavers"),
+            ("form[scope]", "user"),
+            ("form[rows][0][slot]", "0"),
+            ("form[rows][0][field]", "email"),
+            ("form[rows][0][op]", "contains"),
+            ("form[rows][0][value]", "@leavers.example.com"),
+        ])
+        .await;
+    assert!(guard.status().is_success(), "{}", guard.text().await.unwrap());
+    let guard = app.count("SELECT MAX(id) FROM filters").await.to_string();
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE macros SET on_team_leave = TRUE, automation_filter_id = {guard} WHERE id = {removal}"
+        ))
+        .await
+        .unwrap();
+    let widen = [
+        ("form[id]", guard.as_str()),
+        ("form[name]", "Everyone"),
+        ("form[rows][0][slot]", "0"),
+        ("form[rows][0][field]", "email"),
+        ("form[rows][0][op]", "contains"),
+        ("form[rows][0][value]", "."),
+    ];
+    let err = error_of(pm.call::<filter_fns::SaveFilter>(&widen).await).await;
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    assert_eq!(pm.count("SELECT COUNT(*) FROM filters WHERE name = 'Leavers'").await, 1);
     assert_eq!(pm.count("SELECT COUNT(*) FROM webhooks").await, 0);
     assert_eq!(
         pm.count("SELECT COUNT(*) FROM macros WHERE key IN ('forget', 'mine')")

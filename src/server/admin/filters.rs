@@ -583,12 +583,17 @@ async fn name_taken(
     Ok(q.count(db).await? > 0)
 }
 
-/// Whether the filter picks whom a removal removes: the schedule filter of a macro that removes
-/// users, or the guard of a listener whose macro does (widening it widens the removal).
+/// Whether the filter picks whom a removal removes: the schedule filter or the user-event
+/// automation's guard of a macro that removes users, or the guard of a listener whose macro
+/// does (widening it widens the removal).
 async fn picks_for_a_removal(db: &DatabaseConnection, id: i32) -> Result<bool, AppError> {
     use crate::server::entities::{listener, macro_def};
     let scheduled = macro_def::Entity::find()
-        .filter(macro_def::Column::ScheduleFilterId.eq(id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(macro_def::Column::ScheduleFilterId.eq(id))
+                .add(macro_def::Column::AutomationFilterId.eq(id)),
+        )
         .all(db)
         .await?;
     for m in &scheduled {

@@ -24,6 +24,20 @@ pub enum TicketEvent {
     Modified,
 }
 
+/// An automation's guard filter, read for one macro: a filter deleted meanwhile (a delete
+/// racing the macro's save) guards nothing any more, so the macro is not run (`None`) and the
+/// event itself — the ticket submitted, the user created — still goes through.
+fn guard<T>(read: Result<T, AppError>, m: &macro_def::Model) -> Result<Option<T>, AppError> {
+    match read {
+        Ok(v) => Ok(Some(v)),
+        Err(AppError::NotFound(_)) => {
+            tracing::warn!(macro_id = m.id, filter_id = ?m.automation_filter_id, "the automation's filter is gone: not run");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Queues, in the caller's transaction, a run of every feedback macro automated on `event`
 /// whose filter the ticket passes. Returns how many were queued. Runs of macros themselves do
 /// not call this: a macro that modifies a ticket does not set off the automation again.
@@ -57,7 +71,9 @@ pub async fn ticket_event(
             continue;
         }
         if let Some(filter_id) = m.automation_filter_id {
-            let def = matching::definition(txn, filter_id).await?;
+            let Some(def) = guard(matching::definition(txn, filter_id).await, &m)? else {
+                continue;
+            };
             if !matching::ticket_passes(txn, &def, ticket_id).await? {
                 continue;
             }
@@ -131,7 +147,7 @@ pub async fn user_event(
     let mut queued = 0;
     for m in automated.all(txn).await? {
         if let Some(filter_id) = m.automation_filter_id
-            && !matching::user_matches(txn, filter_id, user_id).await?
+            && guard(matching::user_matches(txn, filter_id, user_id).await, &m)? != Some(true)
         {
             continue;
         }

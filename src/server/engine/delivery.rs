@@ -636,7 +636,10 @@ async fn capture(
                 .one(txn)
                 .await?
                 .map(|t| Subject::Project(t.project_id)),
-            None => capture_project.map(Subject::Project),
+            None => capture_project.map(|project| match d.target_user_id {
+                Some(user) => Subject::ProjectAbout { project, user },
+                None => Subject::Project(project),
+            }),
         },
     };
     let Some(subject) = subject else {

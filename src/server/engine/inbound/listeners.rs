@@ -1251,7 +1251,10 @@ async fn act_now(
             Target::User(target),
         ) => {
             let subject = match project {
-                Some(p) => Subject::Project(p),
+                Some(p) => Subject::ProjectAbout {
+                    project: p,
+                    user: target.id,
+                },
                 None => Subject::User(target.id),
             };
             let mut stored = Vec::with_capacity(values.len());
