@@ -339,7 +339,11 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
             ("form[rows][0][value]", "@leavers.example.com"),
         ])
         .await;
-    assert!(guard.status().is_success(), "{}", guard.text().await.unwrap());
+    assert!(
+        guard.status().is_success(),
+        "{}",
+        guard.text().await.unwrap()
+    );
     let guard = app.count("SELECT MAX(id) FROM filters").await.to_string();
     use sea_orm::ConnectionTrait;
     app.db
@@ -358,7 +362,11 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
     ];
     let err = error_of(pm.call::<filter_fns::SaveFilter>(&widen).await).await;
     assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
-    assert_eq!(pm.count("SELECT COUNT(*) FROM filters WHERE name = 'Leavers'").await, 1);
+    assert_eq!(
+        pm.count("SELECT COUNT(*) FROM filters WHERE name = 'Leavers'")
+            .await,
+        1
+    );
     assert_eq!(pm.count("SELECT COUNT(*) FROM webhooks").await, 0);
     assert_eq!(
         pm.count("SELECT COUNT(*) FROM macros WHERE key IN ('forget', 'mine')")

@@ -335,8 +335,10 @@ async fn data_listeners_store_on_projects(app: TestApp) {
     // Nothing lands on the user's own data; the project's values are marked with the person
     // the call was about, so that erasing them erases these too.
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM data_values WHERE user_id IS NOT NULL AND project_id IS NULL")
-            .await,
+        app.count(
+            "SELECT COUNT(*) FROM data_values WHERE user_id IS NOT NULL AND project_id IS NULL"
+        )
+        .await,
         0
     );
     assert_eq!(
@@ -432,13 +434,17 @@ async fn data_listeners_store_on_projects(app: TestApp) {
         .await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM data_values WHERE project_id = {beta}"))
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_values WHERE project_id = {beta}"
+        ))
+        .await,
         0
     );
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) FROM data_values WHERE project_id = {aurora}"))
-            .await,
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_values WHERE project_id = {aurora}"
+        ))
+        .await,
         1
     );
 }

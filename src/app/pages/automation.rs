@@ -130,7 +130,7 @@ pub fn FeedbackAutomation(project_id: i32, type_id: Option<i32>, sources: bool) 
                                 {(v.everywhere > 0).then(|| view! {
                                     <span>
                                         {format!("{} more of every project run here too: see ", v.everywhere)}
-                                        <a class=LINK href="/listeners">"Listeners"</a>" and "<a class=LINK href="/macros">"Macros"</a>"."
+                                        <a class=format!("{LINK} underline") href="/listeners">"Listeners"</a>" and "<a class=format!("{LINK} underline") href="/macros">"Macros"</a>"."
                                     </span>
                                 })}
                             </p>

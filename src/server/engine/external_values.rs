@@ -36,7 +36,10 @@ pub enum Subject {
     /// A project's value written by a call about one person (a user listener or a user macro's
     /// capture into a project group): stored on the project, and marked with the person
     /// (`data_values.user_id`), so that erasing them erases it.
-    ProjectAbout { project: i32, user: i32 },
+    ProjectAbout {
+        project: i32,
+        user: i32,
+    },
 }
 
 impl Subject {
