@@ -636,10 +636,7 @@ async fn capture(
                 .one(txn)
                 .await?
                 .map(|t| Subject::Project(t.project_id)),
-            None => capture_project.map(|project| match d.target_user_id {
-                Some(user) => Subject::ProjectAbout { project, user },
-                None => Subject::Project(project),
-            }),
+            None => capture_project.map(Subject::Project),
         },
     };
     let Some(subject) = subject else {

@@ -33,36 +33,14 @@ pub enum Subject {
     User(i32),
     Ticket(i32),
     Project(i32),
-    /// A project's value written by a call about one person (a user listener or a user macro's
-    /// capture into a project group): stored on the project, and marked with the person
-    /// (`data_values.user_id`), so that erasing them erases it.
-    ProjectAbout {
-        project: i32,
-        user: i32,
-    },
 }
 
 impl Subject {
     fn condition(self) -> sea_orm::sea_query::SimpleExpr {
-        #[allow(unused_imports)]
-        use sea_orm::sea_query::ExprTrait;
         match self {
-            // A person's own values: not the project values written about them.
-            Subject::User(id) => data_value::Column::UserId
-                .eq(id)
-                .and(data_value::Column::ProjectId.is_null()),
+            Subject::User(id) => data_value::Column::UserId.eq(id),
             Subject::Ticket(id) => data_value::Column::TicketId.eq(id),
-            Subject::Project(id) | Subject::ProjectAbout { project: id, .. } => {
-                data_value::Column::ProjectId.eq(id)
-            }
-        }
-    }
-
-    /// The person a project's value was written about (`None`: not about anyone).
-    fn about(self) -> Option<i32> {
-        match self {
-            Subject::ProjectAbout { user, .. } => Some(user),
-            _ => None,
+            Subject::Project(id) => data_value::Column::ProjectId.eq(id),
         }
     }
 }
@@ -206,7 +184,6 @@ pub async fn store(
                 Subject::User(id) => (Some(id), None, None),
                 Subject::Ticket(id) => (None, Some(id), None),
                 Subject::Project(id) => (None, None, Some(id)),
-                Subject::ProjectAbout { project, user } => (Some(user), None, Some(project)),
             };
             data_value::ActiveModel {
                 field_id: Set(field.id),
@@ -217,10 +194,6 @@ pub async fn store(
             }
         }
     };
-    if let Subject::Project(_) | Subject::ProjectAbout { .. } = subject {
-        // The value is the last writer's: about that person, or about no one.
-        active.user_id = Set(subject.about());
-    }
     active.value_string = Set(None);
     active.value_integer = Set(None);
     active.value_boolean = Set(None);

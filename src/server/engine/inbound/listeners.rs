@@ -1251,10 +1251,7 @@ async fn act_now(
             Target::User(target),
         ) => {
             let subject = match project {
-                Some(p) => Subject::ProjectAbout {
-                    project: p,
-                    user: target.id,
-                },
+                Some(p) => Subject::Project(p),
                 None => Subject::User(target.id),
             };
             let mut stored = Vec::with_capacity(values.len());
