@@ -24,6 +24,37 @@ pub enum TicketEvent {
     Modified,
 }
 
+/// Queues, in the caller's transaction, an automated run of `m` on `target` and its job.
+async fn queue_automated(
+    txn: &impl ConnectionTrait,
+    actor: &Actor,
+    m: &macro_def::Model,
+    target: RunTarget,
+) -> Result<(), AppError> {
+    let (user_id, ticket_id) = match target {
+        RunTarget::User(id) => (id, None),
+        RunTarget::Ticket(id) => (0, Some(id)),
+    };
+    let run_id = runs::queue_run(txn, m.id, target, Trigger::Automation, None).await?;
+    worker::enqueue(
+        txn,
+        crate::shared::vocab::JobKind::MacroRun,
+        &MacroRunJob {
+            run_id,
+            macro_id: m.id,
+            user_id,
+            ticket_id,
+            trigger: Trigger::Automation,
+            actor: format!("automation ({})", m.name),
+            actor_user_id: None,
+            actor_ip: actor.ip.clone(),
+            listener: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// An automation's guard filter, read for one macro: a filter deleted meanwhile (a delete
 /// racing the macro's save) guards nothing any more, so the macro is not run (`None`) and the
 /// event itself — the ticket submitted, the user created — still goes through.
@@ -78,30 +109,7 @@ pub async fn ticket_event(
                 continue;
             }
         }
-        let run_id = runs::queue_run(
-            txn,
-            m.id,
-            RunTarget::Ticket(ticket_id),
-            Trigger::Automation,
-            None,
-        )
-        .await?;
-        worker::enqueue(
-            txn,
-            crate::shared::vocab::JobKind::MacroRun,
-            &MacroRunJob {
-                run_id,
-                macro_id: m.id,
-                user_id: 0,
-                ticket_id: Some(ticket_id),
-                trigger: Trigger::Automation,
-                actor: format!("automation ({})", m.name),
-                actor_user_id: None,
-                actor_ip: actor.ip.clone(),
-                listener: None,
-            },
-        )
-        .await?;
+        queue_automated(txn, actor, &m, RunTarget::Ticket(ticket_id)).await?;
         queued += 1;
     }
     Ok(queued)
@@ -151,30 +159,7 @@ pub async fn user_event(
         {
             continue;
         }
-        let run_id = runs::queue_run(
-            txn,
-            m.id,
-            RunTarget::User(user_id),
-            Trigger::Automation,
-            None,
-        )
-        .await?;
-        worker::enqueue(
-            txn,
-            crate::shared::vocab::JobKind::MacroRun,
-            &MacroRunJob {
-                run_id,
-                macro_id: m.id,
-                user_id,
-                ticket_id: None,
-                trigger: Trigger::Automation,
-                actor: format!("automation ({})", m.name),
-                actor_user_id: None,
-                actor_ip: actor.ip.clone(),
-                listener: None,
-            },
-        )
-        .await?;
+        queue_automated(txn, actor, &m, RunTarget::User(user_id)).await?;
         queued += 1;
     }
     Ok(queued)

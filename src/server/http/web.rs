@@ -329,25 +329,10 @@ pub async fn opt_out_csv(
         return AppError::Forbidden("only community managers can download opt-out events".into())
             .into_response();
     }
-    match crate::server::admin::opt_out::csv(&state.db).await {
-        Ok(body) => {
-            let file = format!(
-                "attachment; filename=\"opt-outs-{}.csv\"",
-                chrono::Utc::now().format("%Y-%m-%d")
-            );
-            let mut response = body.into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                header::HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&file) {
-                headers.insert(header::CONTENT_DISPOSITION, v);
-            }
-            response
-        }
-        Err(e) => e.into_response(),
-    }
+    csv_download(
+        "opt-outs",
+        crate::server::admin::opt_out::csv(&state.db).await,
+    )
 }
 
 /// The pairs of a list's query string (`q`, `team`, `col` …), each value decoded.
