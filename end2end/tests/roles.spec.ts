@@ -1,6 +1,6 @@
 import { test, expect } from './fixtures';
 import { type Page, type TestInfo } from '@playwright/test';
-import { expectHeading, menuLink, open, ready, signIn, startListener, unique } from './helpers';
+import { expectHeading, menuLink, open, ready, shoot, signIn, startListener, unique } from './helpers';
 
 /**
  * Seed 001's "Community or Project Manager access", in the browser: a project manager uses
@@ -64,6 +64,16 @@ test('a community manager makes a project manager and a removal macro', async ({
   await page.getByLabel('Remove user completely').check();
   await page.getByRole('button', { name: 'Save macro' }).click();
   await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+
+  // The listener another system calls to run it.
+  await ready(page);
+  await startListener(page, 'Macro Execution');
+  await page.getByLabel('Name', { exact: true }).fill(`GDPR ${tag}`);
+  await page.getByLabel('Key', { exact: true }).fill(`gdpr-${tag}`);
+  await page.getByLabel('Macro to run').selectOption({ label: `Forget ${tag}` });
+  await page.getByLabel('API key', { exact: true }).selectOption({ label: `Key ${tag}` });
+  await page.getByRole('button', { name: 'Save listener' }).click();
+  await expect(page.getByRole('status')).toHaveText('The listener was saved.');
 });
 
 test('a project manager’s menu and dashboard leave out API keys, the audit log and opt-outs', async ({ page }, testInfo) => {
@@ -186,8 +196,11 @@ test('a project manager builds a filter, a macro with a webhook, a data group an
   await page.getByRole('button', { name: 'Create group' }).click();
   await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
 
-  // A listener running their macro.
+  // A listener running their macro: the removal macro is not offered.
   await startListener(page, 'Macro Execution');
+  const runnable = await page.getByLabel('Macro to run').locator('option').allTextContents();
+  expect(runnable).toContain(`Points ${tag}`);
+  expect(runnable).not.toContain(`Forget ${tag}`);
   await page.getByLabel('Name', { exact: true }).fill(`PM listener ${tag}`);
   await page.getByLabel('Key', { exact: true }).fill(`pm-listener-${tag}`);
   await page.getByLabel('Macro to run').selectOption({ label: `Points ${tag}` });
@@ -231,4 +244,20 @@ test('a removal macro shows a project manager no control to change, run or delet
   const offered = await page.getByLabel('Macro', { exact: true }).locator('option').allTextContents();
   expect(offered).toContain(`Points ${tag}`);
   expect(offered).not.toContain(`Forget ${tag}`);
+
+  // The listener that runs it: its address is shown, nothing to change, test or delete.
+  await open(page, '/listeners');
+  await page.getByRole('link', { name: `GDPR ${tag}` }).click();
+  await ready(page);
+  await expectHeading(page, `GDPR ${tag}`);
+  await expect(page.getByTestId('removal-locked')).toHaveText(
+    'This listener belongs to a macro that removes users completely. Only a community manager can change it.',
+  );
+  await expect(page.getByLabel('URL for a webhook that can only set a URL (e.g. Jira)')).toHaveValue(
+    new RegExp(`/api/v1/userMacroListeners/gdpr-${tag}\\?`),
+  );
+  for (const name of ['Save listener', 'Delete listener', 'Test']) {
+    await expect(page.getByRole('button', { name })).toHaveCount(0);
+  }
+  await shoot(page, 'pm-removal-listener');
 });

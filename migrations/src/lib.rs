@@ -46,6 +46,7 @@ mod m20261207_000040_get_started_hidden;
 mod m20261207_000041_project_targets;
 mod m20261207_000042_automation_places;
 mod m20261207_000043_user_event_automation;
+mod m20261208_000044_project_values_about_a_person;
 
 pub struct Migrator;
 
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000041_project_targets::Migration),
             Box::new(m20261207_000042_automation_places::Migration),
             Box::new(m20261207_000043_user_event_automation::Migration),
+            Box::new(m20261208_000044_project_values_about_a_person::Migration),
         ]
     }
 }

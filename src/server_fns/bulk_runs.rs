@@ -41,14 +41,23 @@ pub async fn start_selection_run(form: SelectionRunForm) -> Result<(), AppError>
     .await
 }
 
-/// The macros the users (`scope` "user") or feedback list's *Actions* offer.
+/// The macros the users (`scope` "user") or a project's feedback list's *Actions* offer.
 #[server(endpoint = "load_list_actions")]
-pub async fn load_list_actions(scope: String) -> Result<Vec<ActionChoice>, AppError> {
+pub async fn load_list_actions(
+    scope: String,
+    project_id: Option<i32>,
+) -> Result<Vec<ActionChoice>, AppError> {
     use super::ctx;
     use crate::server::admin::bulk_runs;
     use crate::server::engine::matching;
     ctx::run(ctx::MANAGERS, |c| async move {
-        bulk_runs::choices(&c.state.db, &c.actor, matching::parse_scope(&scope)).await
+        bulk_runs::choices(
+            &c.state.db,
+            &c.actor,
+            matching::parse_scope(&scope),
+            project_id,
+        )
+        .await
     })
     .await
 }

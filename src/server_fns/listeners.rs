@@ -27,7 +27,7 @@ pub async fn load_listener_form(
     use super::ctx;
     use crate::server::admin::listeners;
     ctx::run(ctx::MANAGERS, |c| async move {
-        listeners::form_options(&c.state.db, &c.state.settings, id, &scope).await
+        listeners::form_options(&c.state.db, &c.state.settings, &c.actor, id, &scope).await
     })
     .await
 }
@@ -65,7 +65,7 @@ pub async fn test_listener(
     use super::ctx;
     use crate::server::admin::listeners;
     ctx::run(ctx::MANAGERS, |c| async move {
-        listeners::test_request(&c.state.db, &c.state.sealer, id, &find).await
+        listeners::test_request(&c.state.db, &c.state.sealer, &c.actor, id, &find).await
     })
     .await
 }

@@ -32,10 +32,11 @@ pub async fn load_webhook_editor(
         let sealer = c.state.sealer.clone();
         webhooks::editor(
             &c.state.db,
+            &c.actor,
             id,
             macro_id,
             &preset,
-            reveal.then_some((sealer.as_ref(), &c.actor)),
+            reveal.then_some(sealer.as_ref()),
         )
         .await
     })
@@ -127,7 +128,7 @@ pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
     use super::ctx;
     use crate::server::admin::webhooks;
     ctx::run(ctx::MANAGERS, |c| async move {
-        webhooks::delivery(&c.state.db, id).await
+        webhooks::delivery(&c.state.db, &c.actor, id).await
     })
     .await
 }

@@ -1247,6 +1247,7 @@ async fn feedback_listeners_find_tickets_by_id_or_stored_value(app: TestApp) {
     let test = listeners::test_request(
         &app.db,
         &app.sealer,
+        &switchyard::server::admin::Actor::system("test"),
         app.count("SELECT id FROM listeners WHERE key = 'jira-close'")
             .await as i32,
         "BETA-42",

@@ -392,6 +392,65 @@ async fn project_managers_use_the_integration_screens_but_not_removals(app: Test
         .await;
     assert!(res.status().is_success() || res.status().is_redirection());
     assert_eq!(pm.count("SELECT COUNT(*) FROM listeners").await, 2);
+
+    // The screens say so before the server refuses: the removal's listener and webhook are
+    // shown to them without their forms, test panels or delete controls, and the listener
+    // editor does not offer the removal macro; the community manager sees all of it.
+    let res = app
+        .call::<switchyard::server_fns::webhooks::SaveWebhook>(&[
+            ("form[macro_id]", &removal),
+            ("form[name]", "Tell the CRM"),
+            ("form[method]", "POST"),
+            ("form[url]", "https://crm.example.com/forget"),
+        ])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let hook = app.count("SELECT id FROM webhooks").await;
+    let gdpr = app
+        .count("SELECT id FROM listeners WHERE key = 'gdpr'")
+        .await;
+    for (who, locked) in [(&pm, true), (&app, false)] {
+        let form: switchyard::types::ListenerFormOptions = who
+            .call::<listener_fns::LoadListenerForm>(&[("id", &gdpr.to_string()), ("scope", "")])
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(form.locked, locked);
+        let offered: Vec<String> = form.macros.iter().map(|m| m.0.to_string()).collect();
+        assert_eq!(offered.contains(&removal), !locked, "{offered:?}");
+        assert!(offered.contains(&points));
+        let listener_page = who
+            .get(&format!("/listeners/{gdpr}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let webhook_page = who
+            .get(&format!("/webhooks/{hook}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        for page in [&listener_page, &webhook_page] {
+            assert_eq!(page.contains("data-testid=\"removal-locked\""), locked);
+        }
+        assert_eq!(listener_page.contains("Save listener"), !locked);
+        assert_eq!(listener_page.contains("Delete listener"), !locked);
+        assert_eq!(webhook_page.contains("Delete webhook"), !locked);
+        assert!(webhook_page.contains("https://crm.example.com/forget"));
+    }
+    // Their own listener is theirs to change.
+    let own = pm
+        .count("SELECT id FROM listeners WHERE key = 'points'")
+        .await;
+    let page = pm
+        .get(&format!("/listeners/{own}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Save listener") && !page.contains("removal-locked"));
 }
 
 /// Servers started in the same process while one renders pages (as tests do side by side)

@@ -157,6 +157,30 @@ async fn placed_macros_run_only_on_the_tickets_of_their_place(app: TestApp) {
     let placed = listed.iter().find(|m| m.id == thank).unwrap();
     assert_eq!(placed.place.label, "Aurora › Bug Report");
     assert_eq!(placed.place.value, bug_place);
+    // A project's feedback list offers it in its Actions, naming the type it is placed in;
+    // another project's list does not offer it at all.
+    let offered = |project: &str| {
+        let project = project.to_string();
+        let app = &app;
+        async move {
+            bulk_runs::choices(
+                &app.db,
+                &Actor::system("test"),
+                "feedback",
+                Some(project.parse().unwrap()),
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(
+        offered(&s.project_id).await,
+        ["Macro thank-bugs (only Bug Report)"]
+    );
+    assert!(offered(&borealis).await.is_empty());
 
     // Submitted: it runs on the bug, not on the idea beside it nor on Borealis' question.
     let bug = submit(&app, &s.type_id, "Crash on save").await;

@@ -413,6 +413,89 @@ async fn data_listeners_store_on_projects(app: TestApp) {
         "the project page shows the value"
     );
     assert!(page.contains("All external data (2)"));
+
+    // What a call about c0 wrote on a project is theirs: removing them removes it (the
+    // receipt counts it), while the value a feedback listener wrote on Aurora stays.
+    let c0 = app
+        .count("SELECT id FROM users WHERE email = 'c0@example.com'")
+        .await;
+    users::delete(&app.db, &Actor::system("test"), &c0.to_string(), true)
+        .await
+        .unwrap();
+    let receipt = switchyard::server::engine::erasure::receipts(
+        &app.db,
+        chrono::Utc::now() - chrono::Duration::hours(1),
+        chrono::Utc::now() + chrono::Duration::hours(1),
+        1,
+    )
+    .await
+    .unwrap();
+    let counts = receipt[0].counts();
+    assert!(
+        counts.contains(&("external data values removed".to_string(), 2)),
+        "{counts:?}"
+    );
+    assert!(
+        external_values::values_for(&app.db, Subject::Project(beta as i32))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM data_values WHERE project_id = {aurora}"
+        ))
+        .await,
+        1
+    );
+    let page = app
+        .get(&format!("/projects/{beta}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Closed beta"));
+
+    // A group created in place with the listener can be a project group: the listener then
+    // stores on its project.
+    let pairs = [
+        ("form[id]", String::new()),
+        ("form[scope]", "user".to_string()),
+        ("form[name]", "Launch sync".to_string()),
+        ("form[key]", "launch".to_string()),
+        ("form[kind]", "data".to_string()),
+        ("form[api_key_id]", key.clone()),
+        ("form[enabled]", "on".to_string()),
+        ("form[data_group_id]", "new".to_string()),
+        ("form[group_name]", "Launch".to_string()),
+        ("form[group_scope]", "project".to_string()),
+        ("form[fields][0][slot]", "0".to_string()),
+        ("form[fields][0][label]", "Launch date".to_string()),
+        ("form[fields][0][parameter]", "launch".to_string()),
+        ("form[fields][0][kind]", "string".to_string()),
+        ("form[target_project_id]", beta.to_string()),
+    ];
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    ok(save_listener(&app, &refs).await).await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM data_groups WHERE name = 'Launch' AND scope = 'project'")
+            .await,
+        1
+    );
+    let (status, body) = post(
+        &app,
+        &s,
+        "userDataListeners/launch",
+        "c1@example.com",
+        json!({ "launch": "March" }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let values = external_values::values_for(&app.db, Subject::Project(beta as i32))
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert_eq!(values[0].value, "March");
 }
 
 /// Seed 001/003: external data fields are shown in user and feedback management: chosen as

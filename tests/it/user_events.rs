@@ -250,6 +250,18 @@ async fn creating_a_user_runs_the_macros_automated_on_it(app: TestApp) {
         "{page}"
     );
     assert_eq!(receiver.bodies().len(), 1, "nothing was sent for Bob");
+
+    // A guard filter gone from under the macro (a delete racing its save: the screens refuse
+    // to delete a filter in use) guards nothing: the macro is not run, and the user is still
+    // created.
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(&format!("DELETE FROM filters WHERE id = {in_customers}"))
+        .await
+        .unwrap();
+    let cy = save_user(&app, "", "cy@example.com", "Cy", &[customers]).await;
+    assert!(cy > 0);
+    assert_eq!(runs_of(&app, welcome, cy).await, 0);
 }
 
 /// Joining and leaving teams in the user editor runs the macros automated on it (a team of

@@ -471,7 +471,7 @@ async fn each_method_and_content_type_is_rendered_byte_for_byte(app: TestApp) {
         .into_iter()
         .find(|d| d.method == "POST")
         .unwrap();
-    let detail = webhooks::delivery(&app.db, d.id).await.unwrap();
+    let detail = webhooks::delivery(&app.db, &actor(), d.id).await.unwrap();
     let auth = detail
         .request
         .headers
@@ -767,7 +767,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
         },
     )
     .await;
-    let first = webhooks::editor(&app.db, Some(id), None, "", Some((&sealer, &actor())))
+    let first = webhooks::editor(&app.db, &actor(), Some(id), None, "", Some(&sealer))
         .await
         .unwrap()
         .secrets;
@@ -808,7 +808,7 @@ async fn signed_deliveries_verify_and_rotation_signs_with_both_secrets(app: Test
     webhooks::rotate_secret(&app.db, &sealer, &actor(), id)
         .await
         .unwrap();
-    let both = webhooks::editor(&app.db, Some(id), None, "", Some((&sealer, &actor())))
+    let both = webhooks::editor(&app.db, &actor(), Some(id), None, "", Some(&sealer))
         .await
         .unwrap()
         .secrets;
@@ -896,7 +896,9 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
     // What the key file opens: gone from the database's files too once it was sent.
     let ciphertext = queued.body.clone();
     assert!(ciphertext.starts_with("v1."), "{ciphertext}");
-    let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
+    let shown = webhooks::delivery(&app.db, &actor(), queued.id)
+        .await
+        .unwrap();
     assert_eq!(shown.request.url, "http://127.0.0.1/[sealed]");
     assert!(shown.request.body.is_empty() && shown.request.headers.is_empty());
     assert!(shown.delivery.sealed);
@@ -982,7 +984,9 @@ async fn removal_macros_tell_others_sealed_then_erase_what_they_sent(app: TestAp
             );
         }
     }
-    let shown = webhooks::delivery(&app.db, queued.id).await.unwrap();
+    let shown = webhooks::delivery(&app.db, &actor(), queued.id)
+        .await
+        .unwrap();
     assert!(shown.delivery.erased_at.is_some());
     let left = left_of(&app, &who).await;
     assert!(left.is_empty(), "after it was sent: {left:#?}");
@@ -1110,7 +1114,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
         echoed[0].response_body
     );
     let d = deliveries(&app).await.pop().unwrap();
-    let shown = webhooks::delivery(&app.db, d.id).await.unwrap();
+    let shown = webhooks::delivery(&app.db, &actor(), d.id).await.unwrap();
     let auth = shown
         .request
         .headers
@@ -1118,7 +1122,7 @@ async fn secret_headers_are_sealed_at_rest_and_stay_with_their_host(app: TestApp
         .find(|(n, _)| n == "Authorization")
         .unwrap();
     assert_eq!(auth.1, format!("Bearer {}", switchyard::types::MASK));
-    let editor = webhooks::editor(&app.db, Some(id), None, "", None)
+    let editor = webhooks::editor(&app.db, &actor(), Some(id), None, "", None)
         .await
         .unwrap();
     let masked = editor.webhook.unwrap().headers;
@@ -2279,7 +2283,9 @@ async fn emails_reach_a_real_smtp_server_through_the_same_queue(app: TestApp) {
         bounced.last_error
     );
     // The log shows the email like any request.
-    let detail = webhooks::delivery(&app.db, ds[0].id).await.unwrap();
+    let detail = webhooks::delivery(&app.db, &actor(), ds[0].id)
+        .await
+        .unwrap();
     assert_eq!(detail.request.url, "mailto:zoe@example.com");
     assert_eq!(detail.request.headers[0].0, "Subject");
     assert!(detail.request.headers[0].1.starts_with("Hi Zoë, news from"));
@@ -2744,6 +2750,16 @@ async fn a_user_capture_stores_on_the_webhook_s_project(app: TestApp) {
         ))
         .await,
         0
+    );
+    // The answer came from a call about Ed: it is the project's value, and it goes with Ed.
+    switchyard::server::admin::users::delete(&app.db, &actor(), &ed.to_string(), true)
+        .await
+        .unwrap();
+    assert!(
+        external_values::values_for(&app.db, Subject::Project(project))
+            .await
+            .unwrap()
+            .is_empty()
     );
 }
 

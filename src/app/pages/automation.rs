@@ -167,11 +167,14 @@ pub fn UserAutomationPage() -> impl IntoView {
             <a class=BUTTON href="/listeners/new?scope=user">"Create an external listener"</a>
             <a class=BUTTON_SECONDARY href="/macros/new">"Create a macro"</a>
         </PageHeader>
-        <p class="mb-4 text-sm text-slate-600">"What acts on the community's members: listeners other systems call with a person's email, and user macros run from a user's page, the users list's Actions, a listener, a bulk run or a schedule."</p>
+        <p class="mb-4 text-sm text-slate-600">"What acts on the community's members: listeners other systems call with a person's email, and user macros run from a user's page, the users list's Actions, a listener, a bulk run, a schedule, or by themselves when a user is created, joins or leaves a team."</p>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 show(data.await, |v| {
                     let scheduled: Vec<_> = v.macros.iter().filter(|m| m.schedule.is_some()).cloned().collect();
+                    let on_events: Vec<(i32, String, String)> = v.macros.iter()
+                        .filter_map(|m| crate::app::pages::macros::user_automation_line(&m.automation).map(|line| (m.id, m.name.clone(), line)))
+                        .collect();
                     view! {
                         <section aria-labelledby="user-listeners" class="mb-6 space-y-2">
                             <h2 id="user-listeners" class="text-lg font-semibold">"External listeners"</h2>
@@ -187,6 +190,20 @@ pub fn UserAutomationPage() -> impl IntoView {
                                 view! { <p class="text-sm text-slate-600">"No user macro yet: Create a macro adds people to teams, adjusts their score, comments, or removes them."</p> }.into_any()
                             } else {
                                 view! { <MacroTable caption="User macros" macros=v.macros place=false/> }.into_any()
+                            }}
+                        </section>
+                        <section aria-labelledby="user-events" class="mb-6 space-y-2">
+                            <h2 id="user-events" class="text-lg font-semibold">"On user events"</h2>
+                            {if on_events.is_empty() {
+                                view! { <p class="text-sm text-slate-600">"No user macro runs on a user event: a macro's Automation runs it when a user is created, joins or leaves a team (a Slack message on a new registration, say)."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="space-y-1 text-sm" aria-label="Macros run on user events">
+                                        {on_events.into_iter().map(|(id, name, line)| view! {
+                                            <li><a class=format!("{LINK} underline") href=format!("/macros/{id}")>{name}</a> {format!(": {line}.")}</li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
                             }}
                         </section>
                         <section aria-labelledby="user-schedules" class="space-y-2">

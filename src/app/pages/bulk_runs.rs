@@ -26,11 +26,17 @@ pub fn ListActions(
     /// How many rows match the search (every page).
     total: u64,
     hidden: Vec<(&'static str, String)>,
+    /// A project's feedback list: its project (macros placed elsewhere are not offered).
+    #[prop(optional)]
+    project_id: Option<i32>,
     children: Children,
 ) -> impl IntoView {
     let action = ServerAction::<StartSelectionRun>::new();
     let error = action_error(action);
-    let choices = Resource::new(|| (), move |_| load_list_actions(scope.to_string()));
+    let choices = Resource::new(
+        || (),
+        move |_| load_list_actions(scope.to_string(), project_id),
+    );
     let chosen = RwSignal::new(String::new());
     let every = RwSignal::new(false);
     let (one, many) = if scope == "feedback" {

@@ -63,7 +63,9 @@ struct StepText {
     made: &'static str,
 }
 
-fn text(step: SetupStep, has_listener: bool) -> StepText {
+/// A step's words; `removal`: the checklist sets up a removal (a community manager's), else
+/// a listener running one of the macros a project manager may use.
+fn text(step: SetupStep, has_listener: bool, removal: bool) -> StepText {
     match step {
         SetupStep::ApiKey => StepText {
             title: "Create an API key",
@@ -85,7 +87,11 @@ fn text(step: SetupStep, has_listener: bool) -> StepText {
         },
         SetupStep::Listener => StepText {
             title: "Add a listener",
-            todo: "A listener is the URL the other system calls with a person's email. Give it the macro, the filter and the API key.",
+            todo: if removal {
+                "A listener is the URL the other system calls with a person's email. Give it the macro, the filter and the API key."
+            } else {
+                "A listener is the URL another system calls with a person's email. Give it a macro, the filter and an API key (a community manager makes API keys)."
+            },
             button: "New user listener",
             made: "Listener",
         },
@@ -145,19 +151,29 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
     let done = get_started.steps.iter().filter(|s| s.done).count();
     // The first step to do has the main button; the later ones, a plain one.
     let next = get_started.steps.iter().position(|s| !s.done);
+    // A project manager's checklist has no removal step: theirs wires a listener to a macro.
+    let removal = get_started
+        .steps
+        .iter()
+        .any(|s| s.step == SetupStep::RemovalMacro);
+    let purpose = if removal {
+        "Let another system ask for a person's removal."
+    } else {
+        "Let another system run a macro on a person."
+    };
     view! {
         <section aria-labelledby="get-started" class=format!("{CARD} mb-6")>
             <div class="flex flex-wrap items-start justify-between gap-x-4 gap-y-2">
                 <div class="min-w-0">
                     <h2 id="get-started" class="text-lg font-semibold">"Get started"</h2>
                     <p class="text-sm text-slate-600">
-                        {format!("Let another system ask for a person's removal. {done} of {total} steps done.")}
+                        {format!("{purpose} {done} of {total} steps done.")}
                     </p>
                 </div>
                 <HideForm hidden=true label="Hide this checklist" class="text-sm"/>
             </div>
             <ol class="mt-4 space-y-3">
-                {get_started.steps.into_iter().enumerate().map(|(i, s)| view! { <Step number=i + 1 state=s next=next == Some(i)/> }).collect_view()}
+                {get_started.steps.into_iter().enumerate().map(|(i, s)| view! { <Step number=i + 1 state=s next=next == Some(i) removal/> }).collect_view()}
             </ol>
         </section>
     }
@@ -165,9 +181,9 @@ fn GetStartedPanel(get_started: GetStarted) -> impl IntoView {
 }
 
 #[component]
-fn Step(number: usize, state: StepState, next: bool) -> impl IntoView {
+fn Step(number: usize, state: StepState, next: bool, removal: bool) -> impl IntoView {
     let StepState { step, done, item } = state;
-    let words = text(step, item.is_some());
+    let words = text(step, item.is_some(), removal);
     let (marker, marker_class, badge, badge_class) = if done {
         (
             "✓".to_string(),

@@ -290,9 +290,15 @@ pub fn ListenerPage() -> impl IntoView {
                                 <CopyField id="f-curl" label="Example request" value=curl/>
                                 <p class="text-xs text-slate-500">{format!("Answers: 200 done · 202 accepted, finishing in the background · 400 bad input · 401 no or unknown key · 403 key disabled, listener disabled or caller not allowed · 404 listener or {what} not found, or {what} outside the filter · 413 body too large · 415 body not JSON · 429 too many calls (see Retry-After). An Idempotency-Key header makes a repeated call get the first answer. The full contract: /api/v1/openapi.json.")}</p>
                             </section>
-                            <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
-                            <ListenerEditor opts kind/>
-                            <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
+                            {if opts.locked {
+                                view! { <crate::app::pages::macros::RemovalLocked what="This listener"/> }.into_any()
+                            } else {
+                                view! {
+                                    <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
+                                    <ListenerEditor opts kind/>
+                                    <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
+                                }.into_any()
+                            }}
                         }
                     })
                 })
@@ -495,8 +501,16 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                 </div>
                 <div class="space-y-3 border-t border-slate-200 pt-4" hidden=move || js.get() && group.get() != NEW_DATA_GROUP>
                     <p class="text-xs text-slate-500" hidden=move || js.get()>"Used when the data group above is “Create a new group”."</p>
-                    <div class="max-w-md">
+                    <div class="grid max-w-2xl grid-cols-1 gap-4 sm:grid-cols-2">
                         <TextField label="New group" name="form[group_name]" autocomplete="off" hint="Its name, e.g. Jira. It is created when the listener is saved." error=field_error(error, "group_name")/>
+                        <div>
+                            <label for="f-group_scope" class=LABEL>"Its values are stored on"</label>
+                            <select id="f-group_scope" name="form[group_scope]" class=INPUT>
+                                <option value="" selected=true>{if feedback { "Each ticket" } else { "Each user" }}</option>
+                                <option value="project">"A project"</option>
+                            </select>
+                            <p class="mt-1 text-xs text-slate-500">{if feedback { "A project group stores on the ticket's project." } else { "A project group stores on the project chosen under Project." }}</p>
+                        </div>
                     </div>
                     <p class="text-xs text-slate-500">"Each field: the label people see, the parameter the other system sends in the body, and the type its values are stored as. A row without a label is left out."</p>
                     <DataFieldTable fields=Vec::new() error/>

@@ -32,7 +32,7 @@ fn frequency_label(key: &str) -> &'static str {
 
 /// A user macro's automation on user events in words ("When a user is created or a user
 /// joins Testers, if they pass New signups"), or nothing.
-fn user_automation_line(a: &crate::types::AutomationView) -> Option<String> {
+pub(crate) fn user_automation_line(a: &crate::types::AutomationView) -> Option<String> {
     let mut events = a.user_events();
     let last = events.pop()?;
     let events = match events.is_empty() {
@@ -133,7 +133,10 @@ pub fn MacroTable(
                 <tbody class="divide-y divide-slate-100">
                     {macros.into_iter().map(|m| view! {
                         <tr>
-                            <td class=TD><a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a></td>
+                            <td class=TD>
+                                <a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a>
+                                <a class="block text-xs text-slate-600 underline" href=format!("/webhooks/log?macro={}", m.id) aria-label=format!("Webhook log of {}", m.name)>"Webhook log"</a>
+                            </td>
                             <td class=format!("{TD} font-mono text-xs")>{m.key.clone()}</td>
                             {place.then(|| view! { <td class=TD>{m.place.label.clone()}</td> })}
                             <td class=TD>
@@ -257,6 +260,15 @@ pub fn MacroPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// What a project manager reads where a screen belongs to a macro that removes users: `what`
+/// ("This webhook") is a community manager's to change.
+#[component]
+pub fn RemovalLocked(what: &'static str) -> impl IntoView {
+    view! {
+        <p role="note" data-testid="removal-locked" class="mb-4 rounded-md border border-amber-200 bg-amber-50 px-4 py-2 text-sm text-amber-900">{format!("{what} belongs to a macro that removes users completely. Only a community manager can change it.")}</p>
     }
 }
 

@@ -126,6 +126,7 @@ pub fn ProjectPage() -> impl IntoView {
                         <nav aria-label="Breadcrumb" class="mb-2 text-sm"><a class=LINK href="/projects">"Projects"</a></nav>
                         <PageHeader title=project.name.clone()>
                             <a class=BUTTON href=format!("/projects/{}/feedback", project.id)>"Feedback"</a>
+                            <a class=BUTTON_SECONDARY href="/users">"Users"</a>
                         </PageHeader>
                         {(!project.description.is_empty()).then(|| view! { <p class="mb-4 text-slate-700">{project.description.clone()}</p> })}
                         <div class="grid grid-cols-1 gap-6 lg:grid-cols-3">

@@ -137,12 +137,17 @@ pub fn NewWebhookPage() -> impl IntoView {
                 show(data.await, |editor| {
                     let what = if editor.draft.kind == "email" { "email" } else { "webhook" };
                     let title = format!("New {what} of {}", editor.options.macro_name);
+                    let locked = editor.locked;
                     view! {
                         <Title text=title.clone()/>
                         <PageHeader title=title>
                             <a class=BUTTON_SECONDARY href=format!("/macros/{}", editor.options.macro_id)>"Back to the macro"</a>
                         </PageHeader>
-                        <WebhookEditor editor/>
+                        {if locked {
+                            view! { <crate::app::pages::macros::RemovalLocked what="This macro"/> }.into_any()
+                        } else {
+                            view! { <WebhookEditor editor/> }.into_any()
+                        }}
                     }
                 })
             })}
@@ -177,16 +182,38 @@ pub fn WebhookPage() -> impl IntoView {
                             <a class=BUTTON_SECONDARY href=format!("/macros/{}", w.macro_id)>{format!("Macro: {macro_name}")}</a>
                         </PageHeader>
                         {(!w.enabled).then(|| view! {
-                            <p role="status" class="mb-4 rounded-md border border-red-200 bg-red-50 px-4 py-2 text-sm text-red-900">{format!("Switched off: {}. Saving the webhook switches it on again.", w.disabled_reason)}</p>
+                            <p role="status" class="mb-4 rounded-md border border-red-200 bg-red-50 px-4 py-2 text-sm text-red-900">{format!("Switched off: {}.{}", w.disabled_reason, if editor.locked { "" } else { " Saving the webhook switches it on again." })}</p>
                         })}
-                        <WebhookEditor editor=editor.clone()/>
-                        <TryPanel id=w.id feedback/>
-                        {w.signing.then(|| view! { <SigningPanel w=w.clone() secrets/> })}
-                        <DangerZone action={ServerAction::<DeleteWebhook>::new()} id=w.id heading="Delete this webhook" confirm_label="Yes, delete this webhook (its log stays; requests still waiting are not sent)" button="Delete webhook"/>
+                        {if editor.locked {
+                            view! { <LockedWebhook w=w.clone()/> }.into_any()
+                        } else {
+                            view! {
+                                <WebhookEditor editor=editor.clone()/>
+                                <TryPanel id=w.id feedback/>
+                                {w.signing.then(|| view! { <SigningPanel w=w.clone() secrets/> })}
+                                <DangerZone action={ServerAction::<DeleteWebhook>::new()} id=w.id heading="Delete this webhook" confirm_label="Yes, delete this webhook (its log stays; requests still waiting are not sent)" button="Delete webhook"/>
+                            }.into_any()
+                        }}
                     }.into_any()
                 })
             })}
         </Suspense>
+    }
+}
+
+/// A removal macro's webhook as a project manager sees it: where it goes, not how to change it.
+#[component]
+fn LockedWebhook(w: WebhookView) -> impl IntoView {
+    let target = if w.kind == "email" {
+        format!("Sends an email to {}", w.email_to)
+    } else {
+        format!("Sends {} {}", w.method, w.url)
+    };
+    view! {
+        <crate::app::pages::macros::RemovalLocked what="This webhook"/>
+        <section aria-label="What it sends" class=format!("{CARD} space-y-2")>
+            <p class="break-all text-sm">{target}</p>
+        </section>
     }
 }
 
@@ -866,10 +893,12 @@ pub fn DeliveryPage() -> impl IntoView {
                             {match (d.sealed, d.erased_at.clone()) {
                                 (false, _) => view! {
                                     <RequestBlock r=detail.request.clone() caption="Request"/>
-                                    <ActionForm action=resend attr:class="pt-2">
-                                        <input type="hidden" name="form[id]" value=d.id.to_string()/>
-                                        <button type="submit" class=BUTTON>"Resend"</button>
-                                    </ActionForm>
+                                    {(!detail.locked).then(|| view! {
+                                        <ActionForm action=resend attr:class="pt-2">
+                                            <input type="hidden" name="form[id]" value=d.id.to_string()/>
+                                            <button type="submit" class=BUTTON>"Resend"</button>
+                                        </ActionForm>
+                                    })}
                                 }.into_any(),
                                 (true, None) => view! {
                                     <p class="text-sm text-slate-700" data-testid="sealed">{format!("Sealed: this request names a removed person, so its address, headers and body are kept encrypted until it is sent or given up, then erased. It goes to {}.", d.url)}</p>

@@ -67,19 +67,32 @@ pub async fn start(
 }
 
 /// The macros a list's *Actions* offer `actor` for `scope`: those shown in user-management
-/// (or ticket) actions that the actor may run.
+/// (or ticket) actions that the actor may run. A project's feedback list (`project`) leaves
+/// out the macros placed in other projects, and names the feedback type a macro is placed in
+/// (it skips the project's other tickets).
 pub async fn choices(
     db: &impl ConnectionTrait,
     actor: &Actor,
     scope: &str,
+    project: Option<i32>,
 ) -> Result<Vec<ActionChoice>, AppError> {
     Ok(super::macros::offered_to(db, actor, scope)
         .await?
         .into_iter()
         .filter(|m| m.options.show_in_user_actions)
+        .filter(|m| match (project, &m.place.project) {
+            (Some(list), Some((placed, _))) => list == *placed,
+            _ => true,
+        })
         .map(|m| ActionChoice {
             id: m.id,
-            name: m.name,
+            name: match &m.place.feedback_type {
+                Some((_, kind)) => format!("{} (only {kind})", m.name),
+                None if project.is_none() && m.place.project.is_some() => {
+                    format!("{} (only {})", m.name, m.place.label)
+                }
+                None => m.name,
+            },
             suppress_confirmation: m.options.suppress_confirmation,
         })
         .collect())

@@ -44,7 +44,7 @@ pub async fn checklist(db: &impl ConnectionTrait, actor: &Actor) -> Result<GetSt
     let mut steps = Vec::new();
     for step in SetupStep::ALL {
         if may_take(actor, step) {
-            let (done, item) = state_of(db, step).await?;
+            let (done, item) = state_of(db, actor, step).await?;
             steps.push(StepState { step, done, item });
         }
     }
@@ -55,6 +55,7 @@ pub async fn checklist(db: &impl ConnectionTrait, actor: &Actor) -> Result<GetSt
 /// the listener to try).
 async fn state_of(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     step: SetupStep,
 ) -> Result<(bool, Option<(i32, String)>), AppError> {
     let made = |item: Option<(i32, String)>| (item.is_some(), item);
@@ -96,9 +97,9 @@ async fn state_of(
                 .one(db)
                 .await?,
         ),
-        SetupStep::Listener => made(macro_listeners(db).await?.into_iter().next()),
+        SetupStep::Listener => made(macro_listeners(db, actor).await?.into_iter().next()),
         SetupStep::TryListener => {
-            let listeners = macro_listeners(db).await?;
+            let listeners = macro_listeners(db, actor).await?;
             let ids: Vec<i32> = listeners.iter().map(|(id, _)| *id).collect();
             let called: Option<Option<i32>> = if ids.is_empty() {
                 None
@@ -119,15 +120,23 @@ async fn state_of(
     })
 }
 
-/// The user listeners that run a macro, (id, name), oldest first.
-async fn macro_listeners(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
-    Ok(listener::Entity::find()
+/// The user listeners that run a macro `actor` may use, (id, name), oldest first: a project
+/// manager's checklist does not point at a listener whose page they cannot use.
+async fn macro_listeners(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<Vec<(i32, String)>, AppError> {
+    let locked = super::removals_locked_for(db, actor).await?;
+    let mut q = listener::Entity::find()
         .select_only()
         .columns([listener::Column::Id, listener::Column::Name])
         .filter(listener::Column::Scope.eq(Scope::User))
         .filter(listener::Column::Kind.eq(ListenerKind::Macro))
-        .filter(listener::Column::MacroId.is_not_null())
-        .order_by_asc(listener::Column::Id)
+        .filter(listener::Column::MacroId.is_not_null());
+    if !locked.is_empty() {
+        q = q.filter(listener::Column::MacroId.is_not_in(locked));
+    }
+    Ok(q.order_by_asc(listener::Column::Id)
         .into_tuple()
         .all(db)
         .await?)

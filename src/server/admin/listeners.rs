@@ -180,6 +180,7 @@ async fn find(db: &impl ConnectionTrait, id: i32) -> Result<listener::Model, App
 pub async fn form_options(
     db: &impl ConnectionTrait,
     settings: &Settings,
+    actor: &Actor,
     id: Option<i32>,
     scope: &str,
 ) -> Result<ListenerFormOptions, AppError> {
@@ -190,13 +191,25 @@ pub async fn form_options(
     let scope = matching::parse_scope(existing.as_ref().map(|l| l.scope.as_str()).unwrap_or(scope));
     let choices = choices(db, Some(scope)).await?;
     let listener = existing.map(|l| view(settings, &choices, l));
+    // A project manager is not offered removal macros, and a listener that runs one is
+    // shown without its form and delete control (`save` and `delete` refuse them anyway).
+    let locked_macros = super::removals_locked_for(db, actor).await?;
+    let locked = listener
+        .as_ref()
+        .and_then(|l| l.macro_.as_ref())
+        .is_some_and(|(id, _)| locked_macros.contains(id));
     Ok(ListenerFormOptions {
         scope: scope.to_string(),
         base_url: settings.public_base_url.to_string(),
         listener,
+        locked,
         find_fields: choices.find_fields,
         filters: choices.filters,
-        macros: choices.macros,
+        macros: choices
+            .macros
+            .into_iter()
+            .filter(|(id, _)| !locked_macros.contains(id))
+            .collect(),
         data_groups: choices.data_groups,
         api_keys: choices.api_keys,
         projects: choices.projects,
@@ -290,7 +303,12 @@ pub async fn save(
             ),
         ),
     };
-    // A group created with the listener: checked here, written in the listener's transaction.
+    // A group created with the listener: checked here, written in the listener's transaction;
+    // a project group, or one of the listener's own scope.
+    let new_group_scope = match form.group_scope.trim() {
+        "project" => DataScope::Project,
+        _ => DataScope::from(matching::scope_of(scope)),
+    };
     let new_group = if creates_group {
         if form.fields.iter().all(|f| f.label.trim().is_empty()) {
             errors.push(
@@ -300,7 +318,7 @@ pub async fn save(
         }
         external_data::check_new_group(
             db,
-            DataScope::from(matching::scope_of(scope)),
+            new_group_scope,
             &form.group_name,
             "group_name",
             &form.fields,
@@ -310,7 +328,7 @@ pub async fn save(
     } else {
         None
     };
-    let mut project_group = false;
+    let mut project_group = creates_group && new_group_scope == DataScope::Project;
     if let Some(id) = data_group_id {
         let group = data_group::Entity::find_by_id(id).one(db).await?;
         project_group = group
@@ -553,10 +571,18 @@ pub(crate) async fn refuse_if_used(
 pub async fn test_request(
     db: &impl ConnectionTrait,
     sealer: &crate::server::secrets::Sealer,
+    actor: &Actor,
     listener_id: i32,
     find_input: &str,
 ) -> Result<ListenerTestView, AppError> {
     let l = find(db, listener_id).await?;
+    // What a removal's listener would do to a person is the community manager's to ask.
+    if let Some(macro_id) = l.macro_id {
+        super::refuse_removal_to_project_managers(
+            actor,
+            super::macro_removes(db, macro_id).await?,
+        )?;
+    }
     let mut logged = Logged::new(String::new());
     // No copies: the panel shows what the database says now.
     let resolved = resolve(

@@ -76,6 +76,32 @@ pub(crate) async fn macro_removes(
         .removes())
 }
 
+/// The macros `actor` may not change or run (those that remove users, for a project
+/// manager; none for a community manager): what the screens lock or leave out of their choices.
+pub(crate) async fn removals_locked_for(
+    db: &impl sea_orm::ConnectionTrait,
+    actor: &Actor,
+) -> Result<Vec<i32>, crate::errors::AppError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if may_use_removals(actor) {
+        return Ok(Vec::new());
+    }
+    let mut ids = Vec::new();
+    // Only user macros can remove users.
+    for m in crate::server::entities::macro_def::Entity::find()
+        .filter(
+            crate::server::entities::macro_def::Column::Scope.eq(crate::shared::vocab::Scope::User),
+        )
+        .all(db)
+        .await?
+    {
+        if crate::server::store::lookups::macro_of(&m)?.removes() {
+            ids.push(m.id);
+        }
+    }
+    Ok(ids)
+}
+
 /// The id of a record to delete, once the manager ticked the confirmation box.
 pub(crate) fn confirmed_deletion(
     id_input: &str,

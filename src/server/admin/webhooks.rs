@@ -607,10 +607,11 @@ pub fn preset(key: &str, scope: &str) -> WebhookForm {
 /// and data groups of the macro's scope.
 pub async fn editor(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     webhook_id: Option<i32>,
     macro_id: Option<i32>,
     preset_key: &str,
-    reveal: Option<(&Sealer, &Actor)>,
+    reveal: Option<&Sealer>,
 ) -> Result<WebhookEditorView, AppError> {
     let existing = match webhook_id {
         Some(id) => Some(find(db, id).await?),
@@ -623,12 +624,11 @@ pub async fn editor(
         .ok_or_else(|| AppError::BadRequest("name the macro the webhook belongs to".into()))?;
     let m = find_macro(db, macro_id).await?;
     let groups = group_names(db, m.scope.as_str()).await?;
+    let removes = crate::server::store::lookups::macro_of(&m)?.removes();
+    let locked = removes && !super::may_use_removals(actor);
     let mut secrets = Vec::new();
-    if let (Some(w), Some((sealer, actor))) = (&existing, reveal) {
-        super::refuse_removal_to_project_managers(
-            actor,
-            crate::server::store::lookups::macro_of(&m)?.removes(),
-        )?;
+    // Locked: the page shows the webhook without its secrets (nothing to reveal).
+    if let (Some(w), Some(sealer), false) = (&existing, reveal, locked) {
         secrets = signing_secrets(w, sealer, Utc::now())
             .map_err(|e| AppError::internal(e))?
             .iter()
@@ -664,6 +664,7 @@ pub async fn editor(
             projects: project_names(db).await?,
         },
         secrets,
+        locked,
     })
 }
 
@@ -952,12 +953,12 @@ pub async fn try_out(
 ) -> Result<WebhookTryView, AppError> {
     let w = find(db, id).await?;
     let m = find_macro(db, w.macro_id).await?;
-    if send {
-        super::refuse_removal_to_project_managers(
-            actor,
-            crate::server::store::lookups::macro_of(&m)?.removes(),
-        )?;
-    }
+    // A removal's webhook is the community manager's to try, previews included (its page
+    // offers a project manager neither).
+    super::refuse_removal_to_project_managers(
+        actor,
+        crate::server::store::lookups::macro_of(&m)?.removes(),
+    )?;
     let now = Utc::now();
     let target = target.trim();
     let (values, about) = if m.scope == SCOPE_FEEDBACK {
@@ -1228,7 +1229,13 @@ pub async fn log(db: &impl ConnectionTrait, q: &DeliveryQuery) -> Result<Webhook
 }
 
 /// One delivery with every attempt.
-pub async fn delivery(db: &impl ConnectionTrait, id: i64) -> Result<DeliveryDetailView, AppError> {
+/// One delivery with its attempts; `locked` when it was sent for a macro that removes users
+/// and `actor` may not resend it.
+pub async fn delivery(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    id: i64,
+) -> Result<DeliveryDetailView, AppError> {
     let d = webhook_delivery::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -1267,6 +1274,16 @@ pub async fn delivery(db: &impl ConnectionTrait, id: i64) -> Result<DeliveryDeta
             },
         },
         attempts,
+        locked: match d.macro_id {
+            // A macro deleted since is no removal to guard.
+            Some(m) if !super::may_use_removals(actor) => {
+                match macro_def::Entity::find_by_id(m).one(db).await? {
+                    Some(m) => crate::server::store::lookups::macro_of(&m)?.removes(),
+                    None => false,
+                }
+            }
+            _ => false,
+        },
     })
 }
 

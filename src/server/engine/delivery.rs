@@ -21,14 +21,16 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    QuerySelect, Set,
 };
 use tokio::sync::Notify;
 
 use crate::errors::AppError;
 use crate::server::db::begin_write;
 use crate::server::engine::external_values::Subject;
-use crate::server::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
+use crate::server::entities::{
+    data_group, ticket, user, webhook, webhook_attempt, webhook_delivery,
+};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::secrets::Sealer;
 use crate::server::settings::Settings;
@@ -636,7 +638,11 @@ async fn capture(
                 .one(txn)
                 .await?
                 .map(|t| Subject::Project(t.project_id)),
-            None => capture_project.map(Subject::Project),
+            // A user macro's answer about a person, stored on a project, goes with them.
+            None => capture_project.map(|project| match d.target_user_id {
+                Some(person) => Subject::ProjectAbout { project, person },
+                None => Subject::Project(project),
+            }),
         },
     };
     let Some(subject) = subject else {
@@ -793,6 +799,23 @@ async fn record(
             .filter(webhook_delivery::Column::Url.eq(d.url.as_str()))
             .filter(webhook_delivery::Column::Headers.eq(d.headers.as_str()))
             .filter(webhook_delivery::Column::Body.eq(d.body.as_str()));
+        // A capture about a person writes a row that points at them. Their row is locked first
+        // (PostgreSQL: FOR KEY SHARE), before this delivery's, in the order a removal takes
+        // them (the person, then their deliveries): the two wait for each other instead of
+        // deadlocking, and a person removed meanwhile gets nothing captured.
+        let captures = verdict == Verdict::Succeeded
+            && hook.as_ref().is_some_and(|w| w.capture_group_id.is_some());
+        let person_gone = match d.target_user_id {
+            Some(id) if captures => user::Entity::find_by_id(id)
+                .select_only()
+                .column(user::Column::Id)
+                .lock(sea_orm::sea_query::LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(&txn)
+                .await?
+                .is_none(),
+            _ => false,
+        };
         let mut erased_meanwhile = false;
         let mut error = error;
         if outcome(unchanged, error.clone())
@@ -817,7 +840,7 @@ async fn record(
             erased_meanwhile = true;
         }
         let mut capture_note = String::new();
-        if erased_meanwhile {
+        if erased_meanwhile || person_gone {
             capture_note =
                 "not captured: a person the request named was removed while it was sent".into();
         } else if verdict == Verdict::Succeeded

@@ -1036,9 +1036,14 @@ pub struct Erased {
 /// left out.
 pub type Counts = Vec<(String, u64)>;
 
+/// Adds `n` things of `kind` (one line per kind, however many places counted it).
 fn tally(counts: &mut Counts, kind: &str, n: u64) {
-    if n > 0 {
-        counts.push((kind.to_string(), n));
+    if n == 0 {
+        return;
+    }
+    match counts.iter_mut().find(|(k, _)| k == kind) {
+        Some((_, total)) => *total += n,
+        None => counts.push((kind.to_string(), n)),
     }
 }
 
@@ -1072,20 +1077,33 @@ pub async fn erase(
     let who = Identity::of(db, &current).await?;
     let mut counts = Counts::new();
     // What goes with the person's row (ON DELETE CASCADE), counted before the caller deletes it.
-    for (table, kind) in [
-        ("team_memberships", "team memberships removed"),
-        ("admin_sessions", "admin sessions ended"),
-        ("notifications", "notifications removed"),
-        ("data_values", "external data values removed"),
-        ("person_aliases", "earlier emails and names forgotten"),
+    for (table, column, kind) in [
+        ("team_memberships", "user_id", "team memberships removed"),
+        ("admin_sessions", "user_id", "admin sessions ended"),
+        ("notifications", "user_id", "notifications removed"),
+        ("data_values", "user_id", "external data values removed"),
+        // Project values written by calls about them (`about_user_id`, indexed).
+        (
+            "data_values",
+            "about_user_id",
+            "external data values removed",
+        ),
+        (
+            "person_aliases",
+            "user_id",
+            "earlier emails and names forgotten",
+        ),
     ] {
         let backend = db.get_database_backend();
-        let sql = match backend {
-            DbBackend::Sqlite => {
-                format!("SELECT COUNT(*) FROM {} WHERE user_id = ?", quoted(table))
-            }
-            _ => format!("SELECT COUNT(*) FROM {} WHERE user_id = $1", quoted(table)),
+        let placeholder = match backend {
+            DbBackend::Sqlite => "?",
+            _ => "$1",
         };
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE {} = {placeholder}",
+            quoted(table),
+            quoted(column)
+        );
         let n: i64 = db
             .query_one_raw(Statement::from_sql_and_values(
                 backend,

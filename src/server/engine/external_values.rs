@@ -33,6 +33,12 @@ pub enum Subject {
     User(i32),
     Ticket(i32),
     Project(i32),
+    /// A project value written by a call about a person (a user listener, a user macro's
+    /// capture): it is the project's value, and it is erased with the person.
+    ProjectAbout {
+        project: i32,
+        person: i32,
+    },
 }
 
 impl Subject {
@@ -40,7 +46,17 @@ impl Subject {
         match self {
             Subject::User(id) => data_value::Column::UserId.eq(id),
             Subject::Ticket(id) => data_value::Column::TicketId.eq(id),
-            Subject::Project(id) => data_value::Column::ProjectId.eq(id),
+            Subject::Project(id) | Subject::ProjectAbout { project: id, .. } => {
+                data_value::Column::ProjectId.eq(id)
+            }
+        }
+    }
+
+    /// The person the value is about, when it is a project value written about one.
+    fn about(self) -> Option<i32> {
+        match self {
+            Subject::ProjectAbout { person, .. } => Some(person),
+            _ => None,
         }
     }
 }
@@ -183,7 +199,9 @@ pub async fn store(
             let (user, ticket, project) = match subject {
                 Subject::User(id) => (Some(id), None, None),
                 Subject::Ticket(id) => (None, Some(id), None),
-                Subject::Project(id) => (None, None, Some(id)),
+                Subject::Project(id) | Subject::ProjectAbout { project: id, .. } => {
+                    (None, None, Some(id))
+                }
             };
             data_value::ActiveModel {
                 field_id: Set(field.id),
@@ -194,6 +212,9 @@ pub async fn store(
             }
         }
     };
+    // Whoever wrote the value last: a value replaced by a write about nobody in particular is
+    // no longer the person's.
+    active.about_user_id = Set(subject.about());
     active.value_string = Set(None);
     active.value_integer = Set(None);
     active.value_boolean = Set(None);

@@ -97,6 +97,10 @@ pub struct ListenerForm {
     /// External Data, a new group: its name.
     #[serde(default)]
     pub group_name: String,
+    /// External Data, a new group: "project" for a project group (stored on the listener's
+    /// project), anything else for the listener's own scope (users or tickets).
+    #[serde(default)]
+    pub group_scope: String,
     /// External Data, a new group: its fields (rows without a label are left out).
     #[serde(default)]
     pub fields: Vec<DataFieldForm>,
@@ -163,6 +167,10 @@ pub struct ListenerFormOptions {
     /// The public base URL, for the endpoint the editor shows as the key is typed.
     pub base_url: String,
     pub listener: Option<ListenerView>,
+    /// The listener runs a macro that removes users and the signed-in manager may not change
+    /// such a listener: its page shows what it does, without the form or delete control.
+    #[serde(default)]
+    pub locked: bool,
     /// Feedback scope: the external-data fields a ticket can be found by, (id, "Group · Label").
     pub find_fields: Vec<(i32, String)>,
     pub filters: Vec<(i32, String)>,

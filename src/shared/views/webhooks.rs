@@ -148,6 +148,10 @@ pub struct WebhookEditorView {
     pub options: WebhookFormOptions,
     /// The signing secret(s), when the page asked to reveal them: the current one first.
     pub secrets: Vec<String>,
+    /// The webhook belongs to a macro that removes users and the signed-in manager may not
+    /// change it: the page shows it without the form, test, signing or delete controls.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A request as it would be (preview) or was (log) sent; secret header values masked.
@@ -224,6 +228,9 @@ pub struct DeliveryDetailView {
     pub delivery: DeliveryView,
     pub request: RequestView,
     pub attempts: Vec<AttemptView>,
+    /// Sent for a macro that removes users, which the signed-in manager may not resend.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// The webhook log's filters (query string `macro`, `webhook`, `user`, `ticket`, `status`,

@@ -1250,8 +1250,12 @@ async fn act_now(
             },
             Target::User(target),
         ) => {
+            // A project value written by a call about this person goes with them.
             let subject = match project {
-                Some(p) => Subject::Project(p),
+                Some(p) => Subject::ProjectAbout {
+                    project: p,
+                    person: target.id,
+                },
                 None => Subject::User(target.id),
             };
             let mut stored = Vec::with_capacity(values.len());

@@ -9,6 +9,9 @@ pub struct Model {
     pub user_id: Option<i32>,
     pub ticket_id: Option<i32>,
     pub project_id: Option<i32>,
+    /// The person a project value was written about (a user listener's call or a user
+    /// macro's captured answer); the value is erased with them.
+    pub about_user_id: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub value_string: Option<String>,
     pub value_integer: Option<i64>,
