@@ -27,7 +27,7 @@ test('external data groups and their typed fields', async ({ page }, testInfo) =
     await page.getByRole('button', { name: 'Save group' }).click();
   };
   await fill('issue key');
-  await expect(page.getByText('The parameter must be 1 to 100 visible characters without spaces.')).toBeVisible();
+  await expect(page.getByText('The parameter must be a key or a path into the body such as issue.fields.labels[0]: up to 100 characters without spaces.')).toBeVisible();
   await fill('issueKey');
   await expect(page.getByRole('status')).toHaveText('The data group was saved.');
   await expect(page.getByLabel('Parameter of data field 1')).toHaveValue('issueKey');

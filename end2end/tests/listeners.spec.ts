@@ -488,7 +488,7 @@ test('the listener editor asks the type first, shows the URL to copy and creates
     await shoot(page, 'editor-new-group');
     await page.getByRole('button', { name: 'Save listener' }).click();
     await ready(page);
-    await expect(page.getByText('The parameter must be 1 to 100 visible characters without spaces.')).toBeVisible();
+    await expect(page.getByText('The parameter must be a key or a path into the body such as issue.fields.labels[0]: up to 100 characters without spaces.')).toBeVisible();
     await expect(page).toHaveURL(/\/listeners\/new\?scope=user&kind=data/);
     await open(page, '/external-data');
     await expect(page.getByRole('link', { name: group, exact: true })).toHaveCount(0);

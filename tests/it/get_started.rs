@@ -177,14 +177,15 @@ async fn the_checklist_ticks_each_step_as_it_is_done(app: TestApp) {
     assert_eq!(g.steps[4], state(TryListener, true, named));
     assert!(g.all_done());
 
-    // A project manager sees the steps that are theirs: API keys and removal macros are not.
+    // A project manager sees the steps that are theirs: API keys and removal macros are not,
+    // nor a listener that runs a removal (its page has nothing for them to set or try).
     let pm = app.project_manager().await;
     assert_eq!(
         checklist(&pm).await.steps,
         [
             state(Filter, true, Some((filter, "Customers"))),
-            state(Listener, true, named),
-            state(TryListener, true, named),
+            state(Listener, false, None),
+            state(TryListener, false, None),
         ]
     );
 

@@ -11,6 +11,7 @@ mod get_started;
 mod integration;
 mod listener_queue;
 mod listener_types;
+mod payloads;
 mod places;
 mod processes;
 mod project_data;

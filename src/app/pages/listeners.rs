@@ -360,6 +360,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
         .map(|l| l.project_param.clone())
         .unwrap_or_default();
     let api_key = chosen(l.as_ref().and_then(|l| l.api_key.clone()));
+    let find_path = l.as_ref().map(|l| l.find_path.clone()).unwrap_or_default();
     let select = move |label: &'static str,
                        field: &'static str,
                        options: Vec<(i32, String)>,
@@ -464,6 +465,15 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                     <p class="mt-1 text-xs text-slate-500">"Or by the value of an external-data field stored on it, such as the key of the Jira issue that tracks it (find=BETA-42)."</p>
                 </div>
             })}
+            <div class="max-w-xl">
+                <TextField label="Target in the body" name="form[find_path]" value=find_path autocomplete="off"
+                    hint={if feedback {
+                        "Optional: for a caller that cannot put find= in the URL, where its body names the ticket, as a key or a path such as issue.key. The URL's find wins."
+                    } else {
+                        "Optional: for a caller that cannot put find= in the URL, where its body names the user's email, as a key or a path such as issue.fields.reporter.emailAddress. The URL's find wins."
+                    }}
+                    error=field_error(error, "find_path")/>
+            </div>
             <fieldset class="rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Macro)>
                 <legend class="px-1 text-sm font-semibold">"Macro Execution"</legend>
                 {select("Macro to run", "macro_id", opts.macros.clone(), macro_, Some("— choose —"))}

@@ -325,16 +325,10 @@ pub(crate) async fn insert_group(
     Ok(g.id)
 }
 
-/// A parameter as third parties send it: 1 to 100 visible characters, no spaces.
+/// A parameter as third parties send it: a key of the body (or of a webhook's answer), or a
+/// path into it such as `issue.fields.labels[0]` (`body_path`).
 fn parse_parameter(input: &str) -> Result<String, String> {
-    let p = input.trim();
-    if p.is_empty() {
-        return Err("is required".into());
-    }
-    if p.chars().count() > 100 || !p.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("must be 1 to 100 visible characters without spaces".into());
-    }
-    Ok(p.to_string())
+    crate::server::domain::body_path::BodyPath::parse(input).map(|p| p.as_str().to_string())
 }
 
 struct ParsedField {

@@ -127,12 +127,12 @@ pub async fn editor(
     })
 }
 
+/// An optional body parameter: a key of the body or a path into it (`body_path`).
 fn body_param(raw: &str) -> Result<String, String> {
-    let v = raw.trim();
-    if v.chars().count() > 100 || !v.chars().all(|c| c.is_ascii_graphic()) {
-        return Err("must be a body parameter: up to 100 visible characters".into());
+    if raw.trim().is_empty() {
+        return Ok(String::new());
     }
-    Ok(v.to_string())
+    crate::server::domain::body_path::BodyPath::parse(raw).map(|p| p.as_str().to_string())
 }
 
 /// `param = field` lines into a map; every field must be the type's (or title/description),

@@ -145,6 +145,7 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         api_key: pick(&choices.api_keys, l.api_key_id),
         project: pick(&choices.projects, l.target_project_id),
         project_param: l.project_param,
+        find_path: l.find_path,
         id: l.id,
         name: l.name,
         description: l.description,
@@ -265,12 +266,13 @@ pub async fn save(
             ListenerKind::Macro
         }),
     };
+    // A key of the body, or a path into it (`issue.fields.reporter.emailAddress`).
     let body_key = |raw: &str| -> Result<String, String> {
-        let v = raw.trim();
-        if v.is_empty() || v.chars().count() > 100 || !v.chars().all(|c| c.is_ascii_graphic()) {
-            return Err("must be the body's key: 1 to 100 visible characters".into());
-        }
-        Ok(v.to_string())
+        crate::server::domain::body_path::BodyPath::parse(raw).map(|p| p.as_str().to_string())
+    };
+    let find_path = match form.find_path.trim() {
+        "" => String::new(),
+        raw => errors.check("find_path", body_key(raw)).unwrap_or_default(),
     };
     let creates_group = kind == ListenerKind::Data && form.data_group_id.trim() == NEW_DATA_GROUP;
     // What each kind needs, and nothing of the others'.
@@ -484,6 +486,7 @@ pub async fn save(
     active.find_field_id = Set(find_field_id);
     active.target_project_id = Set(target_project_id);
     active.project_param = Set(project_param);
+    active.find_path = Set(find_path);
     active.place_project_id = Set(place.project_id);
     active.place_type_id = Set(place.type_id);
     active.name = Set(name.to_string());

@@ -4,6 +4,7 @@
 //! Parse, don't validate: each input that has rules becomes a type with one `parse()`.
 //! Errors are plain sentences; callers attach them to the field they came from.
 
+pub mod body_path;
 pub mod macros;
 pub mod outgoing;
 pub mod place;

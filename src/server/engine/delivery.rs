@@ -602,17 +602,6 @@ async fn hooks_of(
         .collect())
 }
 
-/// Follows a dotted path (`issue.key`, `items.0.id`) into a JSON value.
-pub fn at_path<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a serde_json::Value> {
-    path.split('.')
-        .filter(|p| !p.is_empty())
-        .try_fold(v, |v, part| match v {
-            serde_json::Value::Object(m) => m.get(part),
-            serde_json::Value::Array(a) => part.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        })
-}
-
 /// Stores the answer's values into the webhook's data group, each field read at the path its
 /// parameter names and coerced to its type; says what was stored and what was not.
 /// A project group stores on the ticket's project (feedback macros) or on the webhook's
@@ -653,7 +642,7 @@ async fn capture(
     };
     let mut notes = Vec::new();
     for field in external_values::fields_of(txn, group.id).await? {
-        match at_path(&json, &field.parameter) {
+        match crate::server::domain::body_path::lookup(&json, &field.parameter) {
             None => notes.push(format!(
                 "{}: not in the answer (at {})",
                 field.label, field.parameter
@@ -1115,13 +1104,16 @@ mod tests {
         assert_eq!(judge(None, false), Verdict::Fail);
     }
 
+    /// Capture Return Values reads answers with the listeners' path syntax (`body_path`).
     #[test]
     fn paths_walk_objects_and_lists() {
+        use crate::server::domain::body_path::lookup as at_path;
         let v: serde_json::Value =
             serde_json::from_str(r#"{"issue": {"key": "BETA-7", "n": [10, {"id": 3}]}}"#).unwrap();
         assert_eq!(at_path(&v, "issue.key").unwrap(), "BETA-7");
         assert_eq!(at_path(&v, "issue.n.1.id").unwrap(), 3);
         assert_eq!(at_path(&v, "issue.n.0").unwrap(), 10);
+        assert_eq!(at_path(&v, "issue.n[1].id").unwrap(), 3);
         assert!(at_path(&v, "issue.missing").is_none());
         assert!(at_path(&v, "issue.key.deeper").is_none());
     }

@@ -26,6 +26,9 @@ pub struct ListenerView {
     pub project: Option<(i32, String)>,
     /// User Add Comment / External Data: the body key naming the project (key or id).
     pub project_param: String,
+    /// Where the body names the target when the URL has no `find` (a key or a path).
+    #[serde(default)]
+    pub find_path: String,
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
     pub endpoint: String,
@@ -123,6 +126,11 @@ pub struct ListenerForm {
     /// or id); it wins over `target_project_id` when the body has it.
     #[serde(default)]
     pub project_param: String,
+    /// Where the body names the target (the user's email, the ticket's id or external-data
+    /// value) when the caller cannot put it in the URL's `find`: a key or a path such as
+    /// `issue.fields.reporter.emailAddress`. Empty: only `find`.
+    #[serde(default)]
+    pub find_path: String,
     /// Feedback listeners: where it finds tickets ("Where": `place_value`; empty: every
     /// project).
     #[serde(default)]

@@ -10,6 +10,7 @@ use super::idempotency::{
     remember_answer_as, replay, request_fingerprint, reused, stored_reply,
 };
 use super::{Refusal, Reply};
+use crate::server::domain::body_path::lookup_in;
 use crate::server::domain::place::Place;
 use crate::server::domain::printable;
 use crate::server::engine::external_values;
@@ -450,14 +451,23 @@ pub(crate) async fn resolve(
     }
     let find = find.map(str::trim).unwrap_or("");
     if find.is_empty() {
-        return refuse(
+        let what = if l.scope == SCOPE_FEEDBACK {
+            "the ticket's id, or the value the listener finds tickets by"
+        } else {
+            "the user's email"
+        };
+        let message = if l.find_path.is_empty() {
+            format!("the find query parameter ({what}) is required")
+        } else {
+            format!(
+                "the find query parameter or the body's \"{}\" ({what}, as text) is required",
+                l.find_path
+            )
+        };
+        return Ok(Resolved::Refused(Reply::refused(
             Refusal::MissingFind,
-            if l.scope == SCOPE_FEEDBACK {
-                "the find query parameter (the ticket's id, or the value the listener finds tickets by) is required"
-            } else {
-                "the find query parameter (the user's email) is required"
-            },
-        );
+            &message,
+        )));
     }
     if l.scope == SCOPE_FEEDBACK {
         let t = match find_ticket(db, lookups, l, find, logged).await? {
@@ -691,6 +701,22 @@ pub(crate) async fn answer(
     answered
 }
 
+/// What names the call's target: the URL's `find`, else (when the listener says where) the
+/// body's value at its `find_path`, a text or a number.
+fn find_of(call: &InboundCall, l: &listener::Model) -> Option<String> {
+    if let Some(find) = call.find.as_deref().filter(|f| !f.trim().is_empty()) {
+        return Some(find.to_string());
+    }
+    if l.find_path.is_empty() {
+        return call.find.clone();
+    }
+    match crate::server::domain::body_path::lookup(call.body.as_ref()?, &l.find_path)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// What a call whose listener and API key checked out gets, its `Idempotency-Key` (if any)
 /// being this call's own.
 #[allow(clippy::too_many_arguments)]
@@ -705,36 +731,32 @@ async fn answer_for_key(
 ) -> Result<Reply, AppError> {
     let db = &state.db;
     let lookups = &state.lookups;
-    let (l, macro_, target) = match resolve(
-        db,
-        lookups,
-        Some(&state.finder),
-        l,
-        call.find.as_deref(),
-        logged,
-    )
-    .await?
-    {
-        Resolved::Refused(reply) => return Ok(reply),
-        Resolved::Act { listener, target } => {
-            let done = act_now(
-                db,
-                call,
-                &listener,
-                key_id,
-                &target,
-                idem,
-                fingerprint,
-                logged,
-            );
-            return done.await;
-        }
-        Resolved::Run {
-            listener,
-            macro_,
-            target,
-        } => (listener, macro_, target),
-    };
+    let find = find_of(call, l);
+    if find.as_deref() != call.find.as_deref() {
+        logged.target = mask(find.as_deref().unwrap_or_default());
+    }
+    let (l, macro_, target) =
+        match resolve(db, lookups, Some(&state.finder), l, find.as_deref(), logged).await? {
+            Resolved::Refused(reply) => return Ok(reply),
+            Resolved::Act { listener, target } => {
+                let done = act_now(
+                    db,
+                    call,
+                    &listener,
+                    key_id,
+                    &target,
+                    idem,
+                    fingerprint,
+                    logged,
+                );
+                return done.await;
+            }
+            Resolved::Run {
+                listener,
+                macro_,
+                target,
+            } => (listener, macro_, target),
+        };
 
     // Queue the run durably, with its log row (and idempotency record), before answering.
     let mut finished = state.signals.subscribe();
@@ -910,7 +932,7 @@ pub(crate) async fn project_of(
     let named = if param.is_empty() {
         None
     } else {
-        body.get(param).filter(|v| !v.is_null())
+        lookup_in(body, param).filter(|v| !v.is_null())
     };
     let Some(value) = named else {
         return Ok(Ok(l.target_project_id));
@@ -989,7 +1011,7 @@ async fn comment_effect(
     body: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<Result<Effect, Reply>, AppError> {
     let (author_key, text_key) = (&l.author_field, &l.comment_field);
-    let Some(author) = body.get(author_key).and_then(|v| v.as_str()) else {
+    let Some(author) = lookup_in(body, author_key).and_then(|v| v.as_str()) else {
         return Ok(Err(bad_body(
             Refusal::MissingField,
             format!("the body has no \"{author_key}\" with the author's email"),
@@ -1020,8 +1042,7 @@ async fn comment_effect(
             },
         )));
     };
-    let text = body
-        .get(text_key)
+    let text = lookup_in(body, text_key)
         .and_then(|v| v.as_str())
         .unwrap_or("")
         .trim();
@@ -1100,7 +1121,7 @@ async fn data_effect(
     let fields = external_values::fields_of(db, group_id).await?;
     let mut values = Vec::new();
     for f in fields.iter() {
-        let Some(raw) = body.get(&f.parameter) else {
+        let Some(raw) = lookup_in(body, &f.parameter) else {
             continue;
         };
         match external_values::coerce(&f.kind, raw) {

@@ -3,6 +3,7 @@
 //! body mapped onto the type's fields and checked against its form. The source settings are
 //! `admin::external_sources`.
 
+use crate::server::domain::body_path::lookup_in;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Instant;
@@ -68,7 +69,7 @@ async fn ticket_of(
             .map(|(p, _)| p.clone())
     };
     let text_of = |param: &str| -> Result<String, Reply> {
-        match body.get(param) {
+        match lookup_in(body, param) {
             None => Ok(String::new()),
             Some(v) => as_text(v).ok_or_else(|| {
                 refuse(
@@ -147,7 +148,7 @@ async fn ticket_of(
     let author = if s.submitter_param.is_empty() {
         None
     } else {
-        match body.get(&s.submitter_param).and_then(Value::as_str) {
+        match lookup_in(body, &s.submitter_param).and_then(Value::as_str) {
             Some(raw) => match Email::parse(raw) {
                 Ok(email) => match crate::server::store::lookups::find_user_by_email(db, &email)
                     .await?
@@ -194,7 +195,7 @@ async fn ticket_of(
     let status_id = if s.status_param.is_empty() {
         None
     } else {
-        match body.get(&s.status_param).and_then(Value::as_str) {
+        match lookup_in(body, &s.status_param).and_then(Value::as_str) {
             Some(name) => match t
                 .statuses
                 .iter()

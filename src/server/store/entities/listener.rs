@@ -27,6 +27,9 @@ pub struct Model {
     /// User Add Comment / External Data: the body key naming the project (its key or id);
     /// empty: none.
     pub project_param: String,
+    /// Where the body names the target when the URL has no `find`: a key or a path
+    /// (`domain::body_path`); empty: only `find`.
+    pub find_path: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
