@@ -160,7 +160,7 @@ async fn group(app: &TestApp, name: &str, fields: &[(&str, &str, &str)]) -> i32 
 
 /// The text of `email`'s value of the field labelled `label`.
 async fn value_of(app: &TestApp, email: &str, label: &str) -> String {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, Statement};
     let backend = app.db.get_database_backend();
     let sql = "SELECT COALESCE(v.value_string, CAST(v.value_integer AS TEXT)) FROM data_values v \
                JOIN data_fields f ON f.id = v.field_id JOIN users u ON u.id = v.user_id \
