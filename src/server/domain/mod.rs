@@ -5,6 +5,7 @@
 //! Errors are plain sentences; callers attach them to the field they came from.
 
 pub mod body_path;
+pub mod inbound_signature;
 pub mod macros;
 pub mod outgoing;
 pub mod place;
