@@ -48,6 +48,7 @@ mod m20261207_000042_automation_places;
 mod m20261207_000043_user_event_automation;
 mod m20261208_000044_project_values_about_a_person;
 mod m20261208_000045_listener_find_path;
+mod m20261208_000046_listener_form_bodies;
 
 pub struct Migrator;
 
@@ -100,6 +101,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000043_user_event_automation::Migration),
             Box::new(m20261208_000044_project_values_about_a_person::Migration),
             Box::new(m20261208_000045_listener_find_path::Migration),
+            Box::new(m20261208_000046_listener_form_bodies::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];
 on_both_backends!(
     a_jira_issue_update_comments_and_stores_through_paths,
     github_and_stripe_payloads_drive_listeners_through_paths,
+    form_encoded_bodies_reach_the_listeners_that_take_them,
 );
 
 /// A Jira Cloud `jira:issue_updated` webhook with a comment: the reporter is the tester the
@@ -416,4 +417,72 @@ async fn github_and_stripe_payloads_drive_listeners_through_paths(app: TestApp) 
     )
     .await;
     assert_eq!(status, 404, "{body}");
+}
+
+/// Many tools can send nothing but a form: a listener with *Form bodies* reads one as an
+/// object of texts (paths and the target in the body included); one without answers 415 and
+/// writes nothing, and so does an external source.
+async fn form_encoded_bodies_reach_the_listeners_that_take_them(app: TestApp) {
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    let g = group(
+        &app,
+        "Survey",
+        &[
+            ("Answer", "answer", "string"),
+            ("Rating", "rating", "integer"),
+        ],
+    )
+    .await;
+    for (key, form) in [("survey-form", Some("on")), ("survey-json", None)] {
+        listener(
+            &app,
+            &s,
+            "data",
+            key,
+            ListenerForm {
+                data_group_id: g.to_string(),
+                find_path: "email".into(),
+                accepts_form: form.map(str::to_string),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    let send = |key: &'static str| {
+        let url = app.url(&format!("/api/v1/userDataListeners/{key}"));
+        let api_key = s.api_key.clone();
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .header("X-Api-Key", api_key)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("email=c0%40example.com&answer=Loved+the+new+build&rating=5")
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = send("survey-json").await;
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    assert_eq!(app.count("SELECT COUNT(*) FROM data_values").await, 0);
+    let (status, body) = send("survey-form").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        value_of(&app, "c0@example.com", "Answer").await,
+        "Loved the new build"
+    );
+    assert_eq!(value_of(&app, "c0@example.com", "Rating").await, "5");
+
+    // External sources take JSON only.
+    let res = reqwest::Client::new()
+        .post(app.url("/api/v1/externalSources/anything"))
+        .header("X-Api-Key", &s.api_key)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("title=Crash")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 415);
 }

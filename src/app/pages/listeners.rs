@@ -361,6 +361,7 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
         .unwrap_or_default();
     let api_key = chosen(l.as_ref().and_then(|l| l.api_key.clone()));
     let find_path = l.as_ref().map(|l| l.find_path.clone()).unwrap_or_default();
+    let accepts_form = l.as_ref().is_some_and(|l| l.accepts_form);
     let select = move |label: &'static str,
                        field: &'static str,
                        options: Vec<(i32, String)>,
@@ -473,6 +474,10 @@ fn ListenerEditor(opts: ListenerFormOptions, kind: ListenerKind) -> impl IntoVie
                         "Optional: for a caller that cannot put find= in the URL, where its body names the user's email, as a key or a path such as issue.fields.reporter.emailAddress. The URL's find wins."
                     }}
                     error=field_error(error, "find_path")/>
+                <label for="f-accepts-form" class="mt-3 flex items-center gap-2 text-sm">
+                    <input id="f-accepts-form" type="checkbox" name="form[accepts_form]" checked=accepts_form class="h-4 w-4 rounded border-slate-300"/>
+                    "Form bodies: also take application/x-www-form-urlencoded (each key's text)"
+                </label>
             </div>
             <fieldset class="rounded-md border border-slate-200 p-4" hidden=not_chosen(ListenerKind::Macro)>
                 <legend class="px-1 text-sm font-semibold">"Macro Execution"</legend>

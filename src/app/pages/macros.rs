@@ -135,7 +135,7 @@ pub fn MacroTable(
                         <tr>
                             <td class=TD>
                                 <a class=LINK href=format!("/macros/{}", m.id)>{m.name.clone()}</a>
-                                <a class="block text-xs text-slate-600 underline" href=format!("/webhooks/log?macro={}", m.id) aria-label=format!("Webhook log of {}", m.name)>"Webhook log"</a>
+                                <a class="block text-xs text-slate-600 underline" href=format!("/webhooks/log?macro={}", m.id)>"Webhook log"</a>
                             </td>
                             <td class=format!("{TD} font-mono text-xs")>{m.key.clone()}</td>
                             {place.then(|| view! { <td class=TD>{m.place.label.clone()}</td> })}

@@ -146,6 +146,7 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         project: pick(&choices.projects, l.target_project_id),
         project_param: l.project_param,
         find_path: l.find_path,
+        accepts_form: l.accepts_form,
         id: l.id,
         name: l.name,
         description: l.description,
@@ -487,6 +488,7 @@ pub async fn save(
     active.target_project_id = Set(target_project_id);
     active.project_param = Set(project_param);
     active.find_path = Set(find_path);
+    active.accepts_form = Set(form.accepts_form.is_some());
     active.place_project_id = Set(place.project_id);
     active.place_type_id = Set(place.type_id);
     active.name = Set(name.to_string());

@@ -90,11 +90,27 @@ fn presented_key(query: &HashMap<String, String>, headers: &HeaderMap) -> Option
         .map(Secret::new)
 }
 
-/// A body is optional; when there is one it must be JSON.
+/// A body as the routes read it.
+#[derive(Debug, PartialEq)]
+enum Body {
+    /// None, or only whitespace.
+    Empty,
+    Json(serde_json::Value),
+    /// `application/x-www-form-urlencoded`, read as an object: each key's text, a repeated
+    /// key's texts as a list. Only listeners that say so take it (`accepts_form`).
+    Form(serde_json::Value),
+}
+
+/// A body is optional; when there is one it must be JSON, or (`form_allowed`: listener
+/// routes) form-encoded.
 /// A refusal is boxed: an axum `Response` is large, and the happy path should not carry it.
-fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Box<Response>> {
+fn check_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    form_allowed: bool,
+) -> Result<Body, Box<Response>> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
+        return Ok(Body::Empty);
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -106,21 +122,45 @@ fn check_body(headers: &HeaderMap, body: &Bytes) -> Result<(), Box<Response>> {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
+    if form_allowed && essence == "application/x-www-form-urlencoded" {
+        return Ok(Body::Form(form_object(body)));
+    }
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(Box::new(error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "the body must be JSON (Content-Type: application/json)",
+            if form_allowed {
+                "the body must be JSON (Content-Type: application/json), or form-encoded for a listener that takes form bodies"
+            } else {
+                "the body must be JSON (Content-Type: application/json)"
+            },
         )));
     }
-    if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
-        return Err(Box::new(error(
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => Ok(Body::Json(v)),
+        Err(e) => Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "invalid_json",
             &format!("the body is not valid JSON: {e}"),
-        )));
+        ))),
     }
-    Ok(())
+}
+
+/// A form-encoded body as a JSON object of texts (a repeated key's as a list, in order).
+fn form_object(body: &[u8]) -> serde_json::Value {
+    use serde_json::Value;
+    let mut map = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let v = Value::String(v.into_owned());
+        match map.get_mut(k.as_ref()) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(first) => *first = Value::Array(vec![first.take(), v]),
+            None => {
+                map.insert(k.into_owned(), v);
+            }
+        }
+    }
+    Value::Object(map)
 }
 
 async fn openapi_document() -> Response {
@@ -257,7 +297,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
         return reply;
     }
     let checked = match &body {
-        Ok(bytes) => check_body(&headers, bytes),
+        Ok(bytes) => check_body(&headers, bytes, matches!(route, Route::Listener(..))),
         Err(rejection) => Err(Box::new(error(
             rejection.status(),
             "payload_too_large",
@@ -267,15 +307,16 @@ async fn handle(call: Inbound, route: Route) -> Response {
             ),
         ))),
     };
-    if let Err(reply) = checked {
-        // Refused before the listener looked at it, but still an inbound call: count it.
-        count_refused(state, scope, kind, &key, caller, &reply);
-        return *reply;
-    }
-    let json = body
-        .ok()
-        .filter(|b| !b.iter().all(u8::is_ascii_whitespace))
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let (json, form) = match checked {
+        Ok(Body::Empty) => (None, false),
+        Ok(Body::Json(v)) => (Some(v), false),
+        Ok(Body::Form(v)) => (Some(v), true),
+        Err(reply) => {
+            // Refused before the listener looked at it, but still an inbound call: count it.
+            count_refused(state, scope, kind, &key, caller, &reply);
+            return *reply;
+        }
+    };
     let api_key = presented_key(&query, &headers);
     let idempotency_key = headers
         .get("idempotency-key")
@@ -303,6 +344,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
         find: query.get("find").cloned(),
         idempotency_key,
         body: json,
+        form,
     };
     let state = state.clone();
     finish(tokio::spawn(async move {
@@ -395,9 +437,12 @@ mod tests {
     #[test]
     fn bodies_must_be_json() {
         let mut h = HeaderMap::new();
-        assert!(check_body(&h, &Bytes::from_static(b"")).is_ok());
         assert_eq!(
-            check_body(&h, &Bytes::from_static(b"{}"))
+            check_body(&h, &Bytes::from_static(b" "), false).unwrap(),
+            Body::Empty
+        );
+        assert_eq!(
+            check_body(&h, &Bytes::from_static(b"{}"), true)
                 .unwrap_err()
                 .status(),
             415
@@ -406,12 +451,36 @@ mod tests {
             header::CONTENT_TYPE,
             "application/json; charset=utf-8".parse().unwrap(),
         );
-        assert!(check_body(&h, &Bytes::from_static(b"{\"a\":1}")).is_ok());
         assert_eq!(
-            check_body(&h, &Bytes::from_static(b"{nope"))
+            check_body(&h, &Bytes::from_static(b"{\"a\":1}"), false).unwrap(),
+            Body::Json(serde_json::json!({ "a": 1 }))
+        );
+        assert_eq!(
+            check_body(&h, &Bytes::from_static(b"{nope"), false)
                 .unwrap_err()
                 .status(),
             400
+        );
+    }
+
+    /// Form bodies are read on listener routes only (a listener then decides), as texts.
+    #[test]
+    fn form_bodies_are_read_as_objects_of_texts_where_allowed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        let body = Bytes::from_static(b"email=jim%40example.com&tag=a&tag=b&note=two+words&empty=");
+        assert_eq!(check_body(&h, &body, false).unwrap_err().status(), 415);
+        assert_eq!(
+            check_body(&h, &body, true).unwrap(),
+            Body::Form(serde_json::json!({
+                "email": "jim@example.com",
+                "tag": ["a", "b"],
+                "note": "two words",
+                "empty": ""
+            }))
         );
     }
 }

@@ -235,8 +235,13 @@ fn listener_operation(scope: Scope, kind: ListenerKind) -> utoipa::openapi::path
         ParameterBuilder::new()
             .name("find")
             .parameter_in(ParameterIn::Query)
-            .description(Some(doc.find))
-            .required(Required::True)
+            .description(Some(format!(
+                "{}. Required, unless the listener has a target in the body (a path such as \
+                 issue.fields.reporter.emailAddress) and the body holds it there; the URL's \
+                 find wins.",
+                doc.find
+            )))
+            .required(Required::False)
             .schema(Some(find))
             .example(Some(json!(if by_email { "jim@example.com" } else { "42" })))
             .build(),

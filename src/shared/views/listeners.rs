@@ -29,6 +29,9 @@ pub struct ListenerView {
     /// Where the body names the target when the URL has no `find` (a key or a path).
     #[serde(default)]
     pub find_path: String,
+    /// Also takes form-encoded bodies.
+    #[serde(default)]
+    pub accepts_form: bool,
     pub enabled: bool,
     /// The URL third parties call (public base URL + path).
     pub endpoint: String,
@@ -131,6 +134,9 @@ pub struct ListenerForm {
     /// `issue.fields.reporter.emailAddress`. Empty: only `find`.
     #[serde(default)]
     pub find_path: String,
+    /// "on": also take `application/x-www-form-urlencoded` bodies.
+    #[serde(default)]
+    pub accepts_form: Option<String>,
     /// Feedback listeners: where it finds tickets ("Where": `place_value`; empty: every
     /// project).
     #[serde(default)]

@@ -59,8 +59,11 @@ pub struct InboundCall {
     pub find: Option<String>,
     /// The `Idempotency-Key` header, when there was one.
     pub idempotency_key: Option<String>,
-    /// The JSON body, when there was one (already checked to be JSON).
+    /// The JSON body, when there was one (already checked to be JSON), or a form-encoded
+    /// body read as an object of texts (`form`).
     pub body: Option<serde_json::Value>,
+    /// The body came form-encoded: only a listener that takes such bodies reads it.
+    pub form: bool,
 }
 
 /// What the call log will say about a call, filled in as the call is answered.
@@ -667,6 +670,12 @@ pub(crate) async fn answer(
     };
     // From here on the call counts as a use of the key (refused ones above do not).
     logged.api_key_id = Some(key_id);
+    if call.form && !l.accepts_form {
+        return Ok(Reply::refused(
+            Refusal::UnsupportedMediaType,
+            "this listener takes JSON bodies (Content-Type: application/json); a form-encoded body needs its \"Form bodies\" setting",
+        ));
+    }
     let idem = match idempotency_key_of(&state.sealer, call.idempotency_key.as_deref()) {
         Ok(idem) => idem,
         Err(refusal) => return Ok(refusal),

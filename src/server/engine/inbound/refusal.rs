@@ -61,6 +61,8 @@ refusals! {
     TargetNotInFilter = "target_not_in_filter", 404;
     /// A community manager, whom no listener may remove.
     TargetProtected = "target_protected", 403;
+    /// A form-encoded body to a listener that takes JSON only.
+    UnsupportedMediaType = "unsupported_media_type", 415;
     /// The body is not a JSON object.
     InvalidBody = "invalid_body", 400;
     MissingField = "missing_field", 400;

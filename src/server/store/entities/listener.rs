@@ -30,6 +30,8 @@ pub struct Model {
     /// Where the body names the target when the URL has no `find`: a key or a path
     /// (`domain::body_path`); empty: only `find`.
     pub find_path: String,
+    /// Also takes `application/x-www-form-urlencoded` bodies.
+    pub accepts_form: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
