@@ -49,6 +49,7 @@ mod m20261207_000043_user_event_automation;
 mod m20261208_000044_project_values_about_a_person;
 mod m20261208_000045_listener_find_path;
 mod m20261208_000046_listener_form_bodies;
+mod m20261208_000047_listener_signatures;
 
 pub struct Migrator;
 
@@ -102,6 +103,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000044_project_values_about_a_person::Migration),
             Box::new(m20261208_000045_listener_find_path::Migration),
             Box::new(m20261208_000046_listener_form_bodies::Migration),
+            Box::new(m20261208_000047_listener_signatures::Migration),
         ]
     }
 }

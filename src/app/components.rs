@@ -37,6 +37,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "filter_created" => "The filter was created.",
         "macro_saved" => "The macro was saved.",
         "listener_saved" => "The listener was saved.",
+        "listener_signing_saved" => "How the listener's calls are signed was saved.",
         "listener_deleted" => "The listener was deleted.",
         "macro_deleted" => "The macro was deleted.",
         "macro_completed" => "The macro ran.",

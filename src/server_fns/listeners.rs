@@ -44,6 +44,24 @@ pub async fn save_listener(form: ListenerForm) -> Result<(), AppError> {
     .await
 }
 
+/// The listener page's *Signed calls*: the scheme and (to set or rotate it) the secret.
+#[server(endpoint = "save_listener_signing")]
+pub async fn save_listener_signing(
+    form: crate::types::ListenerSigningForm,
+) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::listeners;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        listeners::save_signing(&c.state.db, &c.state.sealer, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!(
+            "/listeners/{}?notice=listener_signing_saved#signed-calls",
+            form.id.trim()
+        ));
+        Ok(())
+    })
+    .await
+}
+
 #[server(endpoint = "delete_listener")]
 pub async fn delete_listener(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;

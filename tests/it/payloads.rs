@@ -18,6 +18,7 @@ on_both_backends!(
     a_jira_issue_update_comments_and_stores_through_paths,
     github_and_stripe_payloads_drive_listeners_through_paths,
     form_encoded_bodies_reach_the_listeners_that_take_them,
+    signed_calls_pass_without_an_api_key_and_forgeries_do_not,
 );
 
 /// A Jira Cloud `jira:issue_updated` webhook with a comment: the reporter is the tester the
@@ -485,4 +486,154 @@ async fn form_encoded_bodies_reach_the_listeners_that_take_them(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), 415);
+}
+
+/// Signed calls (issue 20): for each scheme, a call signed with the listener's secret passes
+/// without an API key; a tampered body, a wrong secret, a stale timestamp or no signature is
+/// 401 `invalid_signature` and writes nothing; a new secret rotates (the old one still passes
+/// for the overlap); the secret is stored sealed; switched off, the API key is needed again.
+async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp) {
+    use switchyard::server::domain::inbound_signature::{Scheme, sign};
+    use switchyard::server_fns::listeners::SaveListenerSigning;
+    app.sign_in().await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 1).await;
+    let g = group(&app, "Signed", &[("Note", "note", "string")]).await;
+    listener(
+        &app,
+        &s,
+        "data",
+        "signed",
+        ListenerForm {
+            data_group_id: g.to_string(),
+            find_path: "email".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let id = app
+        .count("SELECT id FROM listeners WHERE key = 'signed'")
+        .await
+        .to_string();
+    let url = app.url("/api/v1/userDataListeners/signed");
+    let call = |headers: Vec<(String, String)>, body: String, with_key: bool| {
+        let url = url.clone();
+        let key = s.api_key.clone();
+        async move {
+            let mut req = reqwest::Client::new()
+                .post(url)
+                .header("Content-Type", "application/json")
+                .body(body);
+            for (name, value) in headers {
+                req = req.header(name, value);
+            }
+            if with_key {
+                req = req.header("X-Api-Key", key);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let set = |scheme: &'static str, secret: &'static str| {
+        let id = id.clone();
+        let app = &app;
+        async move {
+            app.call::<SaveListenerSigning>(&[
+                ("form[id]", id.as_str()),
+                ("form[scheme]", scheme),
+                ("form[secret]", secret),
+            ])
+            .await
+        }
+    };
+    let note = |n: &str| json!({ "email": "c0@example.com", "note": n }).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let secrets = |scheme: Scheme| match scheme {
+        Scheme::StandardWebhooks => (
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "whsec_dGhlIHNlY29uZCBzZWNyZXQgb2YgdGhlIHRlc3Q=",
+        ),
+        _ => ("first shared secret", "second shared secret"),
+    };
+
+    // Without a signature scheme, no key is no entry.
+    let (status, body) = call(Vec::new(), note("no key"), false).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("missing_api_key")));
+
+    for scheme in Scheme::ALL {
+        let (first, second) = secrets(scheme);
+        let res = set(scheme.as_str(), first).await;
+        assert!(res.status().is_success() || res.status().is_redirection(), "{scheme:?}");
+        let signed = |secret: &str, body: &str, at: i64| {
+            sign(scheme, secret, body.as_bytes(), at, "msg_1").unwrap()
+        };
+        let ok = note(&format!("signed {scheme:?}"));
+        let (status, answer) = call(signed(first, &ok, now), ok.clone(), false).await;
+        assert_eq!(status, 200, "{scheme:?}: {answer}");
+        assert_eq!(value_of(&app, "c0@example.com", "Note").await, format!("signed {scheme:?}"));
+
+        let mut forged = vec![
+            ("tampered", call(signed(first, &ok, now), note("tampered"), false).await),
+            ("wrong secret", call(signed(second, &ok, now), ok.clone(), false).await),
+            ("unsigned, with the key", call(Vec::new(), ok.clone(), true).await),
+        ];
+        if scheme.has_timestamp() {
+            forged.push(("stale", call(signed(first, &ok, now - 3600), ok.clone(), false).await));
+        }
+        for (what, (status, answer)) in forged {
+            assert_eq!(status, 401, "{scheme:?} {what}: {answer}");
+            assert_eq!(answer["error"]["code"], "invalid_signature", "{scheme:?} {what}");
+            let message = answer["error"]["message"].as_str().unwrap();
+            assert!(!message.contains(first) && !message.contains(second), "{message}");
+        }
+        assert_eq!(
+            app.count("SELECT COUNT(*) FROM data_values WHERE value_string = 'tampered'").await,
+            0
+        );
+
+        // Rotation: the new secret passes, and so does the old one for the overlap.
+        let res = set(scheme.as_str(), second).await;
+        assert!(res.status().is_success() || res.status().is_redirection());
+        for secret in [second, first] {
+            let body = note(&format!("rotated {scheme:?} {}", secret.len()));
+            let (status, answer) = call(signed(secret, &body, now), body.clone(), false).await;
+            assert_eq!(status, 200, "{scheme:?} rotated: {answer}");
+        }
+        // A key brought along must be the listener's own, and passes with the signature.
+        let (status, answer) = call(signed(second, &ok, now), ok.clone(), true).await;
+        assert_eq!(status, 200, "{scheme:?} with key: {answer}");
+        // The secret is sealed at rest.
+        let stored: Vec<String> = {
+            use sea_orm::{ConnectionTrait, Statement};
+            let rows = app
+                .db
+                .query_all_raw(Statement::from_string(
+                    app.db.get_database_backend(),
+                    "SELECT COALESCE(signing_secret, '') || ' ' || COALESCE(old_signing_secret, '') FROM listeners",
+                ))
+                .await
+                .unwrap();
+            rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+        };
+        assert!(
+            stored.iter().all(|v| !v.contains(first) && !v.contains(second)),
+            "{stored:?}"
+        );
+        // Off again before the next scheme (no overlap across schemes).
+        let res = set("", "").await;
+        assert!(res.status().is_success() || res.status().is_redirection());
+    }
+    // Off: a signed call without the key is refused; with the key it passes.
+    let (first, _) = secrets(Scheme::GitHub);
+    let body = note("keyed again");
+    let headers = sign(Scheme::GitHub, first, body.as_bytes(), now, "").unwrap();
+    let (status, _) = call(headers.clone(), body.clone(), false).await;
+    assert_eq!(status, 401);
+    let (status, answer) = call(headers, body, true).await;
+    assert_eq!(status, 200, "{answer}");
+    // A scheme without a secret, or a Standard Webhooks secret that is not one, is refused
+    // naming the field.
+    for (scheme, secret) in [("github", ""), ("standard_webhooks", "not base64 at all!")] {
+        let err = common::error_of(set(scheme, secret).await).await;
+        assert!(err.field_message("secret").is_some(), "{scheme}: {err:?}");
+    }
 }

@@ -147,6 +147,17 @@ fn view(settings: &Settings, choices: &Choices, l: listener::Model) -> ListenerV
         project_param: l.project_param,
         find_path: l.find_path,
         accepts_form: l.accepts_form,
+        signature_label: crate::server::domain::inbound_signature::Scheme::parse(
+            &l.signature_scheme,
+        )
+        .map(|s| s.label().to_string())
+        .unwrap_or_default(),
+        signature_scheme: l.signature_scheme,
+        old_secret_until: l
+            .old_secret_until
+            .filter(|until| *until > Utc::now())
+            .as_ref()
+            .map(crate::server::domain::format_time),
         id: l.id,
         name: l.name,
         description: l.description,
@@ -509,6 +520,81 @@ pub async fn save(
     drop(gate);
     crate::server::cache::changed();
     Ok(id)
+}
+
+/// Sets how a listener's calls are signed (the listener page's *Signed calls*): a scheme and
+/// its shared secret, sealed at rest. A new secret rotates: the one it replaces keeps passing
+/// for `ROTATION_OVERLAP`, so the sender can switch without a refused call. No scheme: calls
+/// need the API key again, and the secrets are forgotten.
+#[tracing::instrument(skip(db, sealer, actor, form), fields(actor_id = ?actor.user_id))]
+pub async fn save_signing(
+    db: &DatabaseConnection,
+    sealer: &crate::server::secrets::Sealer,
+    actor: &Actor,
+    form: &crate::types::ListenerSigningForm,
+) -> Result<(), AppError> {
+    use crate::server::domain::inbound_signature::{Scheme, check_secret};
+    let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+    let existing = find(db, id).await?;
+    if let Some(macro_id) = existing.macro_id {
+        super::refuse_removal_to_project_managers(
+            actor,
+            super::macro_removes(db, macro_id).await?,
+        )?;
+    }
+    let now = Utc::now();
+    let mut active = existing.clone().into_active_model();
+    let what = match form.scheme.trim() {
+        "" => {
+            active.signature_scheme = Set(String::new());
+            active.signing_secret = Set(None);
+            active.old_signing_secret = Set(None);
+            active.old_secret_until = Set(None);
+            "off".to_string()
+        }
+        raw => {
+            let scheme = Scheme::parse(raw)
+                .ok_or_else(|| AppError::field("scheme", "choose one of the signature schemes"))?;
+            let same_scheme = existing.signature_scheme == scheme.as_str();
+            let secret = form.secret.trim();
+            if secret.is_empty() {
+                if !same_scheme || existing.signing_secret.is_none() {
+                    return Err(AppError::field(
+                        "secret",
+                        "give the shared secret the sender signs with",
+                    ));
+                }
+            } else {
+                if secret.chars().count() > 200 {
+                    return Err(AppError::field("secret", "must be at most 200 characters"));
+                }
+                check_secret(scheme, secret).map_err(|e| AppError::field("secret", e.message()))?;
+                // The secret it replaces keeps passing for a while (the same scheme only).
+                match (&existing.signing_secret, same_scheme) {
+                    (Some(current), true) => {
+                        active.old_signing_secret = Set(Some(current.clone()));
+                        active.old_secret_until =
+                            Set(Some(now + crate::server::engine::outbox::ROTATION_OVERLAP));
+                    }
+                    _ => {
+                        active.old_signing_secret = Set(None);
+                        active.old_secret_until = Set(None);
+                    }
+                }
+                active.signing_secret = Set(Some(sealer.seal(secret)));
+            }
+            active.signature_scheme = Set(scheme.as_str().to_string());
+            scheme.label().to_string()
+        }
+    };
+    active.updated_at = Set(now);
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    active.update(&txn).await?;
+    audit_trail::record(&txn, actor, "listener.signing_set", &existing.name, &what).await?;
+    txn.commit().await?;
+    drop(gate);
+    crate::server::cache::changed();
+    Ok(())
 }
 
 #[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]

@@ -114,6 +114,12 @@ pub fn verify<'k>(
     else {
         return Err(KeyRejection::Unknown);
     };
+    admit(key, caller)
+}
+
+/// Whether a known key lets `caller` in: enabled, and the caller inside its allow-list (a
+/// signed call counts as its listener's key, and is let in by the same rule).
+pub fn admit(key: &api_key::Model, caller: IpAddr) -> Result<&api_key::Model, KeyRejection> {
     if !key.enabled {
         return Err(KeyRejection::Disabled);
     }

@@ -114,7 +114,8 @@ pub struct ErrorAnswer {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Stable, machine-readable: `missing_find`, `invalid_find`, `invalid_json`,
-    /// `invalid_idempotency_key`, `missing_api_key`, `invalid_api_key`, `api_key_disabled`,
+    /// `invalid_idempotency_key`, `missing_api_key`, `invalid_api_key`, `invalid_signature`,
+    /// `api_key_disabled`,
     /// `ip_not_allowed`, `api_key_not_allowed`, `listener_disabled`, `target_protected`,
     /// `listener_not_found`, `target_not_found`, `target_not_in_filter`, `method_not_allowed`,
     /// `listener_not_configured`, `payload_too_large`, `unsupported_media_type`,
@@ -133,7 +134,9 @@ pub struct ErrorDetail {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code, reason = "describes answers for the document; never built")]
 pub enum Refusals {
-    /// missing_api_key or invalid_api_key
+    /// missing_api_key or invalid_api_key; invalid_signature: a listener that takes signed
+    /// calls (Standard Webhooks, GitHub, Atlassian, Stripe or Slack signatures, set on its
+    /// page) got one without a valid signature. A signed call needs no API key.
     #[response(status = 401)]
     Unauthorized(ErrorAnswer),
     /// method_not_allowed: listener and source URLs take POST only
@@ -142,7 +145,8 @@ pub enum Refusals {
     /// payload_too_large: the body is over 64 KiB
     #[response(status = 413)]
     PayloadTooLarge(ErrorAnswer),
-    /// unsupported_media_type: a body that is not JSON
+    /// unsupported_media_type: a body that is not JSON (nor form-encoded, to a listener that
+    /// takes form bodies)
     #[response(status = 415)]
     UnsupportedMediaType(ErrorAnswer),
     /// idempotency_key_reused: the key was used for another request

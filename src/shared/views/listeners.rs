@@ -37,7 +37,36 @@ pub struct ListenerView {
     pub endpoint: String,
     /// Feedback listeners: the tickets it finds (every project, a project or a feedback type).
     pub place: PlaceView,
+    /// Signed calls: the scheme's stored name (empty: none) and its label.
+    #[serde(default)]
+    pub signature_scheme: String,
+    #[serde(default)]
+    pub signature_label: String,
+    /// While the secret it replaced still passes: until when.
+    #[serde(default)]
+    pub old_secret_until: Option<String>,
 }
+
+/// The listener page's *Signed calls* form: the scheme (empty: none) and, to set or rotate
+/// it, the shared secret (empty: keep the one there is). The secret is never shown again.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListenerSigningForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub scheme: String,
+    #[serde(default)]
+    pub secret: String,
+}
+
+/// The schemes a listener can verify, (stored name, label), in the select's order.
+pub const SIGNATURE_SCHEMES: &[(&str, &str)] = &[
+    ("standard_webhooks", "Standard Webhooks (webhook-signature)"),
+    ("github", "GitHub (X-Hub-Signature-256)"),
+    ("atlassian", "Atlassian / Jira Cloud (X-Hub-Signature)"),
+    ("stripe", "Stripe (Stripe-Signature)"),
+    ("slack", "Slack (X-Slack-Signature)"),
+];
 
 /// What the filter editor's conditions select right now (before saving).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -64,6 +64,10 @@ pub struct InboundCall {
     pub body: Option<serde_json::Value>,
     /// The body came form-encoded: only a listener that takes such bodies reads it.
     pub form: bool,
+    /// The body as it came, byte for byte, and the headers: what a signed call's signature
+    /// is checked against (`inbound_signature`).
+    pub raw_body: Vec<u8>,
+    pub headers: http::HeaderMap,
 }
 
 /// What the call log will say about a call, filled in as the call is answered.
@@ -592,6 +596,74 @@ pub(crate) async fn verified_key(
     })
 }
 
+/// A signed call's signature, checked against the listener's secret and, during a rotation's
+/// overlap, the one it replaced: 401 `invalid_signature` saying what is wrong (never the
+/// secret or the expected signature).
+fn check_signature(state: &Runtime, call: &InboundCall, l: &listener::Model) -> Result<(), Reply> {
+    use crate::server::domain::inbound_signature::{self as sig, Scheme};
+    let refuse = |message: String| Err(Reply::refused(Refusal::InvalidSignature, &message));
+    let Some(scheme) = Scheme::parse(&l.signature_scheme) else {
+        return refuse("this listener's signature scheme is unknown: a manager must set it again".into());
+    };
+    let now = chrono::Utc::now();
+    let mut secrets = Vec::new();
+    for (sealed, live) in [
+        (l.signing_secret.as_ref(), true),
+        (
+            l.old_signing_secret.as_ref(),
+            l.old_secret_until.is_some_and(|until| until > now),
+        ),
+    ] {
+        if let (Some(sealed), true) = (sealed, live) {
+            match state.sealer.open(sealed) {
+                Ok(secret) => secrets.push(secret),
+                Err(e) => tracing::warn!(listener = l.id, error = %e, "cannot open a listener's signing secret"),
+            }
+        }
+    }
+    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+    let header = |name: &str| {
+        call.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    match sig::verify(
+        scheme,
+        &secrets,
+        &header,
+        &call.raw_body,
+        now.timestamp(),
+        sig::DEFAULT_TOLERANCE_SECS,
+    ) {
+        Ok(()) => Ok(()),
+        Err(e) => refuse(e.message()),
+    }
+}
+
+/// The API key a signed call without one counts as: the listener's own, checked like a
+/// presented key (enabled, the caller inside its allow-list).
+async fn listener_key_of(
+    state: &Runtime,
+    l: &listener::Model,
+    caller: IpAddr,
+) -> Result<Result<i32, Reply>, AppError> {
+    use crate::server::entities::api_key;
+    let refuse = |r: keys::KeyRejection| Ok(Err(Reply::refused(r.refusal(), r.message())));
+    let Some(id) = l.api_key_id else {
+        return Ok(Err(Reply::refused(
+            Refusal::ListenerNotConfigured,
+            "this listener takes signed calls but has no API key for them to count as",
+        )));
+    };
+    let Some(key) = api_key::Entity::find_by_id(id).one(&state.db).await? else {
+        return refuse(keys::KeyRejection::Unknown);
+    };
+    match keys::admit(&key, caller) {
+        Ok(k) => Ok(Ok(k.id)),
+        Err(r) => refuse(r),
+    }
+}
+
 /// A verified key at a listener or source: the one it accepts, and within its rate.
 pub(crate) fn admit_key(
     state: &Runtime,
@@ -636,9 +708,14 @@ pub(crate) async fn answer(
 ) -> Result<Reply, AppError> {
     let db = &state.db;
     let lookups = &state.lookups;
-    let key_id = match verified_key(state, call.api_key.as_ref(), call.caller).await? {
-        Ok(id) => id,
-        Err(refusal) => return Ok(refusal),
+    // A call without an API key may still be a signed call: its listener says (step 6 looks
+    // the listener up first then, and answers the same 401 whether it exists or not).
+    let presented = match call.api_key.as_ref() {
+        None => None,
+        Some(_) => match verified_key(state, call.api_key.as_ref(), call.caller).await? {
+            Ok(id) => Some(id),
+            Err(refusal) => return Ok(refusal),
+        },
     };
     let listener_key = call.key.to_ascii_lowercase();
     let found = lookups
@@ -649,6 +726,14 @@ pub(crate) async fn answer(
             Option::is_some,
         )
         .await?;
+    let signed = found
+        .as_ref()
+        .as_ref()
+        .is_some_and(|l| !l.signature_scheme.is_empty());
+    if presented.is_none() && !signed {
+        let r = keys::KeyRejection::Missing;
+        return Ok(Reply::refused(r.refusal(), r.message()));
+    }
     let Some(l) = found.as_ref() else {
         let what = call.kind.label().to_lowercase();
         return Ok(Reply::refused(
@@ -664,6 +749,28 @@ pub(crate) async fn answer(
         ));
     };
     logged.listener_id = Some(l.id);
+    // A signed listener: every call carries a valid signature, and counts as a call with the
+    // listener's own API key (its switch, allow-list and rate apply) unless it brought it.
+    let key_id = if signed {
+        if let Err(refusal) = check_signature(state, call, l) {
+            return Ok(refusal);
+        }
+        match presented {
+            Some(id) => id,
+            None => match listener_key_of(state, l, call.caller).await? {
+                Ok(id) => id,
+                Err(refusal) => return Ok(refusal),
+            },
+        }
+    } else {
+        match presented {
+            Some(id) => id,
+            None => {
+                let r = keys::KeyRejection::Missing;
+                return Ok(Reply::refused(r.refusal(), r.message()));
+            }
+        }
+    };
     let key_id = match admit_key(state, key_id, l.api_key_id, "listener") {
         Ok(id) => id,
         Err(refusal) => return Ok(refusal),

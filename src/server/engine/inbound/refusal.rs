@@ -42,6 +42,9 @@ refusals! {
     ApiKeyDisabled = "api_key_disabled", 403;
     /// The key's allow list does not hold the caller's address.
     IpNotAllowed = "ip_not_allowed", 403;
+    /// A signed listener's call without a valid signature (missing, malformed, made with
+    /// another secret or over another body, or with a timestamp too old or too new).
+    InvalidSignature = "invalid_signature", 401;
     /// A valid key, but not the one this listener or source accepts.
     ApiKeyNotAllowed = "api_key_not_allowed", 403;
     /// Over the key's rate: try again after `Retry-After` seconds.

@@ -32,6 +32,16 @@ pub struct Model {
     pub find_path: String,
     /// Also takes `application/x-www-form-urlencoded` bodies.
     pub accepts_form: bool,
+    /// Signed calls (`domain::inbound_signature::Scheme`'s stored name; empty: none). A call
+    /// then needs a valid signature, and counts as a call with the listener's API key.
+    pub signature_scheme: String,
+    /// The shared secret, sealed (`secrets::Sealer`).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signing_secret: Option<String>,
+    /// The secret it replaced, sealed: it still passes until `old_secret_until`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub old_signing_secret: Option<String>,
+    pub old_secret_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Feedback scope: the project it belongs to (None with `place_type_id` None: every
