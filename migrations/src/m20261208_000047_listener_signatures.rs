@@ -26,7 +26,10 @@ impl MigrationTrait for Migration {
                 .not_null()
                 .default("")
                 .to_owned(),
-            ColumnDef::new(Listeners::SigningSecret).text().null().to_owned(),
+            ColumnDef::new(Listeners::SigningSecret)
+                .text()
+                .null()
+                .to_owned(),
             ColumnDef::new(Listeners::OldSigningSecret)
                 .text()
                 .null()

@@ -46,6 +46,7 @@ pub async fn start_selection_run(form: SelectionRunForm) -> Result<(), AppError>
 pub async fn load_list_actions(
     scope: String,
     project_id: Option<i32>,
+    type_id: Option<i32>,
 ) -> Result<Vec<ActionChoice>, AppError> {
     use super::ctx;
     use crate::server::admin::bulk_runs;
@@ -55,7 +56,7 @@ pub async fn load_list_actions(
             &c.state.db,
             &c.actor,
             matching::parse_scope(&scope),
-            project_id,
+            (project_id, type_id),
         )
         .await
     })

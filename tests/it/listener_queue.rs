@@ -1330,7 +1330,7 @@ async fn list_actions_run_a_macro_on_ticked_or_every_matching_user(app: TestApp)
     )
     .await
     .unwrap();
-    let offered: Vec<String> = bulk_runs::choices(&app.db, &actor, "user", None)
+    let offered: Vec<String> = bulk_runs::choices(&app.db, &actor, "user", (None, None))
         .await
         .unwrap()
         .into_iter()

@@ -557,36 +557,64 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
 
     // Without a signature scheme, no key is no entry.
     let (status, body) = call(Vec::new(), note("no key"), false).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("missing_api_key")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("missing_api_key"))
+    );
 
     for scheme in Scheme::ALL {
         let (first, second) = secrets(scheme);
         let res = set(scheme.as_str(), first).await;
-        assert!(res.status().is_success() || res.status().is_redirection(), "{scheme:?}");
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{scheme:?}"
+        );
         let signed = |secret: &str, body: &str, at: i64| {
             sign(scheme, secret, body.as_bytes(), at, "msg_1").unwrap()
         };
         let ok = note(&format!("signed {scheme:?}"));
         let (status, answer) = call(signed(first, &ok, now), ok.clone(), false).await;
         assert_eq!(status, 200, "{scheme:?}: {answer}");
-        assert_eq!(value_of(&app, "c0@example.com", "Note").await, format!("signed {scheme:?}"));
+        assert_eq!(
+            value_of(&app, "c0@example.com", "Note").await,
+            format!("signed {scheme:?}")
+        );
 
         let mut forged = vec![
-            ("tampered", call(signed(first, &ok, now), note("tampered"), false).await),
-            ("wrong secret", call(signed(second, &ok, now), ok.clone(), false).await),
-            ("unsigned, with the key", call(Vec::new(), ok.clone(), true).await),
+            (
+                "tampered",
+                call(signed(first, &ok, now), note("tampered"), false).await,
+            ),
+            (
+                "wrong secret",
+                call(signed(second, &ok, now), ok.clone(), false).await,
+            ),
+            (
+                "unsigned, with the key",
+                call(Vec::new(), ok.clone(), true).await,
+            ),
         ];
         if scheme.has_timestamp() {
-            forged.push(("stale", call(signed(first, &ok, now - 3600), ok.clone(), false).await));
+            forged.push((
+                "stale",
+                call(signed(first, &ok, now - 3600), ok.clone(), false).await,
+            ));
         }
         for (what, (status, answer)) in forged {
             assert_eq!(status, 401, "{scheme:?} {what}: {answer}");
-            assert_eq!(answer["error"]["code"], "invalid_signature", "{scheme:?} {what}");
+            assert_eq!(
+                answer["error"]["code"], "invalid_signature",
+                "{scheme:?} {what}"
+            );
             let message = answer["error"]["message"].as_str().unwrap();
-            assert!(!message.contains(first) && !message.contains(second), "{message}");
+            assert!(
+                !message.contains(first) && !message.contains(second),
+                "{message}"
+            );
         }
         assert_eq!(
-            app.count("SELECT COUNT(*) FROM data_values WHERE value_string = 'tampered'").await,
+            app.count("SELECT COUNT(*) FROM data_values WHERE value_string = 'tampered'")
+                .await,
             0
         );
 
@@ -612,10 +640,14 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
                 ))
                 .await
                 .unwrap();
-            rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+            rows.iter()
+                .map(|r| r.try_get_by_index::<String>(0).unwrap())
+                .collect()
         };
         assert!(
-            stored.iter().all(|v| !v.contains(first) && !v.contains(second)),
+            stored
+                .iter()
+                .all(|v| !v.contains(first) && !v.contains(second)),
             "{stored:?}"
         );
         // Off again before the next scheme (no overlap across schemes).

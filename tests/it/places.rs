@@ -159,15 +159,16 @@ async fn placed_macros_run_only_on_the_tickets_of_their_place(app: TestApp) {
     assert_eq!(placed.place.value, bug_place);
     // A project's feedback list offers it in its Actions, naming the type it is placed in;
     // another project's list does not offer it at all.
-    let offered = |project: &str| {
+    let offered = |project: &str, kind: Option<&str>| {
         let project = project.to_string();
+        let kind = kind.map(|k| k.parse::<i32>().unwrap());
         let app = &app;
         async move {
             bulk_runs::choices(
                 &app.db,
                 &Actor::system("test"),
                 "feedback",
-                Some(project.parse().unwrap()),
+                (Some(project.parse().unwrap()), kind),
             )
             .await
             .unwrap()
@@ -177,10 +178,16 @@ async fn placed_macros_run_only_on_the_tickets_of_their_place(app: TestApp) {
         }
     };
     assert_eq!(
-        offered(&s.project_id).await,
+        offered(&s.project_id, None).await,
         ["Macro thank-bugs (only Bug Report)"]
     );
-    assert!(offered(&borealis).await.is_empty());
+    // Narrowed to Bug Reports, it needs no note; narrowed to Ideas, it is not offered.
+    assert_eq!(
+        offered(&s.project_id, Some(&s.type_id)).await,
+        ["Macro thank-bugs"]
+    );
+    assert!(offered(&s.project_id, Some(&idea)).await.is_empty());
+    assert!(offered(&borealis, None).await.is_empty());
 
     // Submitted: it runs on the bug, not on the idea beside it nor on Borealis' question.
     let bug = submit(&app, &s.type_id, "Crash on save").await;

@@ -26,16 +26,18 @@ pub fn ListActions(
     /// How many rows match the search (every page).
     total: u64,
     hidden: Vec<(&'static str, String)>,
-    /// A project's feedback list: its project (macros placed elsewhere are not offered).
+    /// A project's feedback list: its project, and the feedback type it is narrowed to
+    /// (macros placed elsewhere are not offered).
     #[prop(optional)]
     project_id: Option<i32>,
+    #[prop(default = None)] type_id: Option<i32>,
     children: Children,
 ) -> impl IntoView {
     let action = ServerAction::<StartSelectionRun>::new();
     let error = action_error(action);
     let choices = Resource::new(
         || (),
-        move |_| load_list_actions(scope.to_string(), project_id),
+        move |_| load_list_actions(scope.to_string(), project_id, type_id),
     );
     let chosen = RwSignal::new(String::new());
     let every = RwSignal::new(false);

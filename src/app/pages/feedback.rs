@@ -228,7 +228,7 @@ fn TicketList(page: TicketListPage, current: TicketQuery) -> impl IntoView {
             }
         } else {
             view! {
-                <ListActions scope="feedback" total=page.total hidden project_id=project.id>
+                <ListActions scope="feedback" total=page.total hidden project_id=project.id type_id=current.feedback_type>
                 <div class="relative overflow-x-auto rounded-lg border border-slate-200 bg-white">
                     <table class=TABLE>
                         <caption class="sr-only">"Tickets"</caption>

@@ -16,8 +16,7 @@ use crate::server_fns::listeners::{
 use crate::shared::keys::parse_key;
 use crate::types::{
     ListenerCallPage, ListenerFormOptions, ListenerKind, ListenerView, NEW_DATA_GROUP,
-    SIGNATURE_SCHEMES,
-    listener_endpoint, scope_label,
+    SIGNATURE_SCHEMES, listener_endpoint, scope_label,
 };
 
 /// `text` as one single-quoted shell word: a `'` inside closes the quote, is escaped, and

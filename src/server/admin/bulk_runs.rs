@@ -67,14 +67,15 @@ pub async fn start(
 }
 
 /// The macros a list's *Actions* offer `actor` for `scope`: those shown in user-management
-/// (or ticket) actions that the actor may run. A project's feedback list (`project`) leaves
-/// out the macros placed in other projects, and names the feedback type a macro is placed in
-/// (it skips the project's other tickets).
+/// (or ticket) actions that the actor may run. A project's feedback list (`project`, and the
+/// feedback type it is narrowed to, `feedback_type`) leaves out the macros placed elsewhere,
+/// which would skip every ticket it lists, and names the feedback type a macro is placed in
+/// when the list holds other types too (it skips their tickets).
 pub async fn choices(
     db: &impl ConnectionTrait,
     actor: &Actor,
     scope: &str,
-    project: Option<i32>,
+    (project, feedback_type): (Option<i32>, Option<i32>),
 ) -> Result<Vec<ActionChoice>, AppError> {
     Ok(super::macros::offered_to(db, actor, scope)
         .await?
@@ -84,14 +85,18 @@ pub async fn choices(
             (Some(list), Some((placed, _))) => list == *placed,
             _ => true,
         })
+        .filter(|m| match (feedback_type, &m.place.feedback_type) {
+            (Some(list), Some((placed, _))) => list == *placed,
+            _ => true,
+        })
         .map(|m| ActionChoice {
             id: m.id,
             name: match &m.place.feedback_type {
-                Some((_, kind)) => format!("{} (only {kind})", m.name),
+                Some((_, kind)) if feedback_type.is_none() => format!("{} (only {kind})", m.name),
                 None if project.is_none() && m.place.project.is_some() => {
                     format!("{} (only {})", m.name, m.place.label)
                 }
-                None => m.name,
+                _ => m.name,
             },
             suppress_confirmation: m.options.suppress_confirmation,
         })

@@ -603,7 +603,9 @@ fn check_signature(state: &Runtime, call: &InboundCall, l: &listener::Model) -> 
     use crate::server::domain::inbound_signature::{self as sig, Scheme};
     let refuse = |message: String| Err(Reply::refused(Refusal::InvalidSignature, &message));
     let Some(scheme) = Scheme::parse(&l.signature_scheme) else {
-        return refuse("this listener's signature scheme is unknown: a manager must set it again".into());
+        return refuse(
+            "this listener's signature scheme is unknown: a manager must set it again".into(),
+        );
     };
     let now = chrono::Utc::now();
     let mut secrets = Vec::new();
@@ -617,7 +619,9 @@ fn check_signature(state: &Runtime, call: &InboundCall, l: &listener::Model) -> 
         if let (Some(sealed), true) = (sealed, live) {
             match state.sealer.open(sealed) {
                 Ok(secret) => secrets.push(secret),
-                Err(e) => tracing::warn!(listener = l.id, error = %e, "cannot open a listener's signing secret"),
+                Err(e) => {
+                    tracing::warn!(listener = l.id, error = %e, "cannot open a listener's signing secret")
+                }
             }
         }
     }
