@@ -1,3 +1,4 @@
+import { createHmac } from 'crypto';
 import { test, expect } from './fixtures';
 import { type APIResponse, type Page } from '@playwright/test';
 import { admin, expectHeading, open, ready, shoot, signIn, startListener, unique, type ListenerType } from './helpers';
@@ -534,4 +535,76 @@ test('the listener editor asks the type first, shows the URL to copy and creates
     await open(page, '/external-data');
     await expect(page.getByRole('row', { name: new RegExp(group) })).toContainText('Issue key (String), Open bugs (Integer)');
   });
+});
+
+// Issue 20: Jira Cloud cannot add an API key to its webhook, but signs it (X-Hub-Signature) and
+// sends the issue as it is: the listener finds the tester at a path in the body, stores fields
+// read through paths, and takes the signed call without a key.
+test('a Jira-style listener takes signed calls without an API key and reads paths in the body', async ({ page, request }, testInfo) => {
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'sig');
+  const tester = `${tag}-reporter@example.com`;
+  await newUser(page, tester, 'Testers');
+  const userUrl = new URL(page.url()).pathname;
+  await newApiKey(page, `Jira signed ${tag}`, 'js');
+
+  await open(page, '/external-data');
+  await page.getByLabel('Name', { exact: true }).fill(`Jira issue ${tag}`);
+  await page.getByRole('button', { name: 'Create group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was created: add its fields.');
+  await ready(page);
+  await page.getByLabel('Label of data field 1').fill('Issue key');
+  await page.getByLabel('Parameter of data field 1').fill('issue.key');
+  await page.getByLabel('Data field 1 is a favourite').check();
+  await page.getByLabel('Label of data field 2').fill('First label');
+  await page.getByLabel('Parameter of data field 2').fill('issue.fields.labels[0]');
+  await page.getByRole('button', { name: 'Save group' }).click();
+  await expect(page.getByRole('status')).toHaveText('The data group was saved.');
+
+  await startListener(page, 'External Data');
+  await page.getByLabel('Name', { exact: true }).fill(`Jira signed ${tag}`);
+  await page.getByLabel('Key', { exact: true }).fill(`jira-signed-${tag}`);
+  await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira signed ${tag}` });
+  await page.getByLabel('Target in the body').fill('issue.fields.reporter.emailAddress');
+  await page.getByLabel('Data group').selectOption({ label: `Jira issue ${tag}` });
+  await page.getByRole('button', { name: 'Save listener' }).click();
+  await expect(page.getByRole('status')).toHaveText('The listener was saved.');
+  await ready(page);
+  const url = new URL((await page.getByLabel(/URL for a webhook/).inputValue()).split('?')[0]).pathname;
+
+  const signed = page.getByRole('region', { name: 'Signed calls' });
+  await expect(signed.getByTestId('signing-status')).toHaveText('Off: every call needs the API key.');
+  await signed.getByLabel('Signature').selectOption({ label: 'Atlassian / Jira Cloud (X-Hub-Signature)' });
+  const secret = `jira e2e secret ${tag}`;
+  await signed.getByLabel('Shared secret').fill(secret);
+  await signed.getByRole('button', { name: 'Save signing' }).click();
+  await expect(page.getByRole('status')).toHaveText('How the listener\'s calls are signed was saved.');
+  await ready(page);
+  await expect(page.getByTestId('signing-status')).toContainText('On: Atlassian / Jira Cloud (X-Hub-Signature).');
+  // The secret is never shown again.
+  await expect(page.getByLabel('Shared secret')).toHaveValue('');
+  expect(await page.content()).not.toContain(secret);
+  await shoot(page, 'signed-calls');
+
+  const body = JSON.stringify({
+    webhookEvent: 'jira:issue_updated',
+    issue: { key: 'BETA-7', fields: { labels: ['gdpr'], reporter: { emailAddress: tester } } },
+  });
+  const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  const post = (headers: Record<string, string>, data: string) =>
+    request.post(url, { headers: { 'Content-Type': 'application/json', ...headers }, data });
+  let res = await post({}, body);
+  expect(res.status()).toBe(401);
+  expect((await res.json()).error.code).toBe('invalid_signature');
+  res = await post({ 'X-Hub-Signature': signature }, body.replace('BETA-7', 'BETA-8'));
+  expect(res.status()).toBe(401);
+  res = await post({ 'X-Hub-Signature': signature }, body);
+  expect(res.status(), await res.text()).toBe(200);
+  expect(await res.json()).toEqual({ status: 'completed', stored: ['issue.key', 'issue.fields.labels[0]'] });
+
+  await open(page, userUrl);
+  const data = page.getByRole('region', { name: 'External data' });
+  await expect(data.getByText('BETA-7').first()).toBeVisible();
+  await expect(data.getByText('BETA-8')).toHaveCount(0);
 });

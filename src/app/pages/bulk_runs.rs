@@ -60,7 +60,7 @@ pub fn ListActions(
                             return view! {
                                 <p class="rounded-md border border-slate-200 bg-white px-4 py-3 text-sm text-slate-600">
                                     {format!("Actions: no macro is offered on {many} yet. Tick “Show in user-management actions” in a macro to run it from here. ")}
-                                    <a class=LINK href="/macros">"Macros"</a>
+                                    <a class=format!("{LINK} underline") href="/macros">"Macros"</a>
                                 </p>
                             }.into_any();
                         }

@@ -348,9 +348,15 @@ fn SignedCalls(l: ListenerView) -> impl IntoView {
                         </select>
                         {move || scheme_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Signature", &e)}</p> })}
                     </div>
-                    <TextField label="Shared secret" name="form[secret]" kind="password" autocomplete="off"
-                        hint="The sender's signing secret (Stripe and Slack show theirs; with GitHub, Jira or Standard Webhooks you choose one and give it to both). Empty keeps the current one; a new one rotates."
-                        error=field_error(error, "secret")/>
+                    // Drawn again after each save, so a secret typed in is not left in the field.
+                    {move || {
+                        action.version().track();
+                        view! {
+                            <TextField label="Shared secret" name="form[secret]" kind="password" autocomplete="off"
+                                hint="The sender's signing secret (Stripe and Slack show theirs; with GitHub, Jira or Standard Webhooks you choose one and give it to both). Empty keeps the current one; a new one rotates."
+                                error=field_error(error, "secret")/>
+                        }
+                    }}
                 </div>
                 <button type="submit" class=BUTTON_SECONDARY>"Save signing"</button>
             </ActionForm>
