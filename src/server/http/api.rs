@@ -345,7 +345,7 @@ async fn handle(call: Inbound, route: Route) -> Response {
         idempotency_key,
         body: json,
         form,
-        raw_body: body.map(|b| b.to_vec()).unwrap_or_default(),
+        raw_body: body.unwrap_or_default(),
         headers,
     };
     let state = state.clone();

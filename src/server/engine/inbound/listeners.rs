@@ -66,7 +66,7 @@ pub struct InboundCall {
     pub form: bool,
     /// The body as it came, byte for byte, and the headers: what a signed call's signature
     /// is checked against (`inbound_signature`).
-    pub raw_body: Vec<u8>,
+    pub raw_body: bytes::Bytes,
     pub headers: http::HeaderMap,
 }
 
