@@ -50,6 +50,7 @@ mod m20261208_000044_project_values_about_a_person;
 mod m20261208_000045_listener_find_path;
 mod m20261208_000046_listener_form_bodies;
 mod m20261208_000047_listener_signatures;
+mod m20261208_000048_webhook_retry_schedule;
 
 pub struct Migrator;
 
@@ -104,6 +105,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000045_listener_find_path::Migration),
             Box::new(m20261208_000046_listener_form_bodies::Migration),
             Box::new(m20261208_000047_listener_signatures::Migration),
+            Box::new(m20261208_000048_webhook_retry_schedule::Migration),
         ]
     }
 }

@@ -580,6 +580,66 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     );
     let rate = &log.rates[0].counts;
     assert_eq!((rate.succeeded, rate.failed), (2, 1));
+
+    // A webhook's own retry schedule wins over the installation's: one retry, then failed.
+    let err = webhooks::save(
+        &app.db,
+        &sealer,
+        &actor(),
+        &WebhookForm {
+            macro_id: m.to_string(),
+            name: "own schedule".into(),
+            method: "POST".into(),
+            url: format!("{base}/own"),
+            retry_schedule: "0s, 2 days".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("retry_schedule").is_some(), "{err:?}");
+    let own = hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "own schedule".into(),
+            method: "POST".into(),
+            url: format!("{base}/own"),
+            retry_schedule: " 0s ,".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let saved = webhooks::editor(&app.db, &actor(), Some(own), None, "", None)
+        .await
+        .unwrap();
+    assert_eq!(saved.webhook.unwrap().retry_schedule, "0s");
+    use sea_orm::ConnectionTrait;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE webhooks SET enabled = FALSE WHERE id <> {own}"
+        ))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        receiver.answer(500, vec![], "broken");
+    }
+    runs::execute(&app.db, &sealer, &actor(), m, ann, Trigger::Manual)
+        .await
+        .unwrap();
+    drain_until_settled(&app, &outbox, 20).await;
+    let d = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d.webhook_id == Some(own))
+        .last()
+        .unwrap();
+    assert_eq!(
+        (d.status.as_str(), d.attempts, d.last_status),
+        ("failed", 2, Some(500)),
+        "one try and the webhook's one retry"
+    );
 }
 
 async fn gone_switches_the_webhook_off_and_redirects_are_not_followed(app: TestApp) {

@@ -261,6 +261,7 @@ fn WebhookEditor(editor: WebhookEditorView) -> impl IntoView {
                 .map(|id| id.to_string())
                 .unwrap_or_default(),
             new_group: Default::default(),
+            retry_schedule: w.retry_schedule.clone(),
         },
         None => editor.draft.clone(),
     };
@@ -381,6 +382,7 @@ pub fn WebhookFields(
     let body_error = err("body");
     let group_error = err("capture_group_id");
     let project_error = err("capture_project_id");
+    let retry_error = err("retry_schedule");
     let chosen_project = form.capture_project_id.clone();
     // A refused capture keeps its fields open, so its errors show (without JavaScript too).
     let capture_on = form.capture.is_some();
@@ -523,6 +525,15 @@ pub fn WebhookFields(
                 </div>
             </div>
         </fieldset>
+        <div class="max-w-xl">
+            <label for=id("retry") class=LABEL>"Retries"</label>
+            <input id=id("retry") name=name("retry_schedule") value=form.retry_schedule.clone() autocomplete="off" class=INPUT
+                placeholder="the installation's schedule"
+                aria-describedby=id("retry-hint")
+                aria-invalid=move || retry_error.get().is_some().then_some("true")/>
+            {move || retry_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Retries", &e)}</p> })}
+            <p id=id("retry-hint") class="mt-1 text-xs text-slate-500">"Optional: this webhook's delays before each retry after a failure that may pass (a timeout, 429, 5xx), e.g. 10s, 1m, 10m, 1h; at most 20, none over 24h. Empty: the installation's schedule."</p>
+        </div>
     }
 }
 

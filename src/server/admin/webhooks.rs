@@ -166,6 +166,8 @@ struct Parsed {
     capture_group_id: Option<i32>,
     /// A user macro capturing into a project group: the project (set by `check`).
     capture_project_id: Option<i32>,
+    /// Its own retry delays, as written (empty: the installation's).
+    retry_schedule: String,
 }
 
 /// Reads the webhook form. `external` holds the external-data tags of the macro's scope;
@@ -256,6 +258,7 @@ fn parse_form(
             })
         };
     errors.check("body", body_ok);
+    let retry_schedule = retry_schedule_of(form, &mut errors);
     let capture_group_id = match form.capture_group_id.trim() {
         _ if form.capture.is_none() => None,
         // Made when the webhook is written (`check`).
@@ -280,7 +283,29 @@ fn parse_form(
         signing: form.signing.is_some(),
         capture_group_id,
         capture_project_id: None,
+        retry_schedule,
     })
+}
+
+/// The webhook's own retry delays, checked like the installation's (`retry::parse_schedule`)
+/// and written back in its form; empty: the installation's schedule.
+fn retry_schedule_of(form: &WebhookForm, errors: &mut FieldErrors) -> String {
+    let text = form.retry_schedule.trim();
+    if text.is_empty() {
+        return String::new();
+    }
+    match crate::server::domain::retry::parse_schedule(text) {
+        Ok(delays) if delays.is_empty() => String::new(),
+        Ok(delays) => delays
+            .iter()
+            .map(|d| crate::server::domain::retry::delay_text(*d))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Err(m) => {
+            errors.push("retry_schedule", m);
+            String::new()
+        }
+    }
 }
 
 /// An email: to the user (feedback: the submitter) or a fixed address, subject and text.
@@ -318,6 +343,7 @@ fn parse_email(
         tags::check(&body, scope, external)
     };
     errors.check("body", body_ok);
+    let retry_schedule = retry_schedule_of(form, &mut errors);
     errors.into_result()?;
     Ok(Parsed {
         kind: WebhookKind::Email,
@@ -332,6 +358,7 @@ fn parse_email(
         signing: false,
         capture_group_id: None,
         capture_project_id: None,
+        retry_schedule,
     })
 }
 
@@ -434,6 +461,7 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
         enabled: w.enabled,
         disabled_reason: w.disabled_reason,
         counts: c,
+        retry_schedule: w.retry_schedule,
     }
 }
 
@@ -855,6 +883,7 @@ pub async fn write(
     active.body = Set(p.body);
     active.capture_group_id = Set(p.capture_group_id);
     active.capture_project_id = Set(p.capture_project_id);
+    active.retry_schedule = Set(p.retry_schedule.clone());
     // Saving is how a manager switches a webhook back on after a 410.
     active.enabled = Set(true);
     active.disabled_reason = Set(String::new());

@@ -38,6 +38,17 @@ pub fn parse_schedule(text: &str) -> Result<Vec<Duration>, String> {
     Ok(delays)
 }
 
+/// A delay as a schedule writes it: the largest whole unit (`90s`, `5m`, `2h`).
+pub fn delay_text(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// A `Retry-After` value: delay-seconds, or an HTTP date (then the time until it, at least 0).
 pub fn retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     let value = value.trim();
@@ -74,6 +85,16 @@ pub fn next_delay(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delays_are_written_back_as_a_schedule_reads_them() {
+        let text = "0s, 90s, 5m, 120m, 25h";
+        assert!(parse_schedule(text).is_err(), "over 24 hours");
+        let delays = parse_schedule("0s, 90s, 5m, 120m").unwrap();
+        let written: Vec<String> = delays.iter().map(|d| delay_text(*d)).collect();
+        assert_eq!(written, ["0s", "90s", "5m", "2h"]);
+        assert_eq!(parse_schedule(&written.join(", ")).unwrap(), delays);
+    }
 
     #[test]
     fn schedules_parse_and_bad_ones_are_named() {

@@ -740,7 +740,13 @@ async fn record(
         let next = if verdict == Verdict::Retry {
             let spread: f64 = rand::random();
             let retry_no = (std::cmp::max(d.attempts, 1) - 1) as usize;
-            match retry::next_delay(&outbox.schedule, retry_no, spread, retry_after) {
+            // The webhook's own schedule, when it has one (checked when it was saved).
+            let own = hook
+                .as_ref()
+                .filter(|w| !w.retry_schedule.is_empty())
+                .and_then(|w| retry::parse_schedule(&w.retry_schedule).ok());
+            let schedule = own.as_deref().unwrap_or(&outbox.schedule);
+            match retry::next_delay(schedule, retry_no, spread, retry_after) {
                 Some(delay) => Some(now + chrono::Duration::from_std(delay).unwrap_or_default()),
                 None => {
                     verdict = Verdict::Fail;

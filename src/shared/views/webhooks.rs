@@ -58,6 +58,9 @@ pub struct WebhookForm {
     /// A data group created with the webhook to capture into.
     #[serde(default)]
     pub new_group: NewGroupForm,
+    /// The webhook's own retry delays (`0s, 1m, 10m`); empty: the installation's schedule.
+    #[serde(default)]
+    pub retry_schedule: String,
 }
 
 /// A data group made in place (a name and its field rows; rows without a label are left out).
@@ -124,6 +127,9 @@ pub struct WebhookView {
     pub enabled: bool,
     pub disabled_reason: String,
     pub counts: DeliveryCounts,
+    /// Its own retry delays; empty: the installation's schedule.
+    #[serde(default)]
+    pub retry_schedule: String,
 }
 
 /// What the webhook editor offers.

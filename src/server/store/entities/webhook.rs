@@ -31,6 +31,9 @@ pub struct Model {
     pub enabled: bool,
     #[sea_orm(column_type = "Text")]
     pub disabled_reason: String,
+    /// The webhook's own delays between retries (`domain::retry::parse_schedule`); empty:
+    /// the installation's `outgoing.retry_schedule`.
+    pub retry_schedule: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
