@@ -570,7 +570,18 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
             "{scheme:?}"
         );
         let signed = |secret: &str, body: &str, at: i64| {
-            sign(scheme, secret, body.as_bytes(), at, "msg_1").unwrap()
+            // A delivery id of its own per request (the same id again is a replay).
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (body, at).hash(&mut h);
+            sign(
+                scheme,
+                secret,
+                body.as_bytes(),
+                at,
+                &format!("msg_{:x}", h.finish()),
+            )
+            .unwrap()
         };
         let ok = note(&format!("signed {scheme:?}"));
         let (status, answer) = call(signed(first, &ok, now), ok.clone(), false).await;
@@ -654,8 +665,76 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
         let res = set("", "").await;
         assert!(res.status().is_success() || res.status().is_redirection());
     }
-    // Off: a signed call without the key is refused; with the key it passes.
+    // A signature covers the body, not the URL: a signed call without a key may not name
+    // its target in the URL's find (a recorded call could be pointed at anyone).
     let (first, _) = secrets(Scheme::GitHub);
+    let res = set("github", first).await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let body = note("pointed elsewhere");
+    let headers = sign(Scheme::GitHub, first, body.as_bytes(), now, "").unwrap();
+    let res = reqwest::Client::new()
+        .post(format!("{url}?find=c0%40example.com"))
+        .header("Content-Type", "application/json")
+        .header(&headers[0].0, &headers[0].1)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["error"]["code"],
+        "invalid_find"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM data_values WHERE value_string = 'pointed elsewhere'")
+            .await,
+        0
+    );
+    // The sender's delivery id keys the call: the same delivery again gets the first answer;
+    // another body under that id is refused, not run.
+    let delivery = |body: &str| {
+        let mut h = sign(Scheme::GitHub, first, body.as_bytes(), now, "").unwrap();
+        h.push((
+            "X-GitHub-Delivery".into(),
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958".into(),
+        ));
+        h
+    };
+    let once = note("delivered once");
+    let first_answer = call(delivery(&once), once.clone(), false).await;
+    assert_eq!(first_answer.0, 200, "{}", first_answer.1);
+    assert_eq!(
+        call(delivery(&once), once.clone(), false).await,
+        first_answer
+    );
+    let other = note("another body, same delivery");
+    let (status, answer) = call(delivery(&other), other, false).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
+    // While it is signed, the target in the body stays.
+    let err = listeners::save(
+        &app.db,
+        &Actor::system("test"),
+        &ListenerForm {
+            id: id.clone(),
+            name: "data signed".into(),
+            key: "signed".into(),
+            kind: "data".into(),
+            api_key_id: s.api_key_id.to_string(),
+            data_group_id: g.to_string(),
+            enabled: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(err.field_message("find_path").is_some(), "{err:?}");
+
+    // Off: a signed call without the key is refused; with the key it passes.
+    let res = set("", "").await;
+    assert!(res.status().is_success() || res.status().is_redirection());
     let body = note("keyed again");
     let headers = sign(Scheme::GitHub, first, body.as_bytes(), now, "").unwrap();
     let (status, _) = call(headers.clone(), body.clone(), false).await;
@@ -668,4 +747,30 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
         let err = common::error_of(set(scheme, secret).await).await;
         assert!(err.field_message("secret").is_some(), "{scheme}: {err:?}");
     }
+    // A listener without a target in the body cannot be signed.
+    listener(
+        &app,
+        &s,
+        "data",
+        "unsigned",
+        ListenerForm {
+            data_group_id: g.to_string(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let plain = app
+        .count("SELECT id FROM listeners WHERE key = 'unsigned'")
+        .await
+        .to_string();
+    let err = common::error_of(
+        app.call::<SaveListenerSigning>(&[
+            ("form[id]", plain.as_str()),
+            ("form[scheme]", "github"),
+            ("form[secret]", "a secret"),
+        ])
+        .await,
+    )
+    .await;
+    assert!(err.field_message("scheme").is_some(), "{err:?}");
 }

@@ -632,8 +632,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     let d = deliveries(&app)
         .await
         .into_iter()
-        .filter(|d| d.webhook_id == Some(own))
-        .last()
+        .rfind(|d| d.webhook_id == Some(own))
         .unwrap();
     assert_eq!(
         (d.status.as_str(), d.attempts, d.last_status),

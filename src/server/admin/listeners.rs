@@ -283,6 +283,16 @@ pub async fn save(
         crate::server::domain::body_path::BodyPath::parse(raw).map(|p| p.as_str().to_string())
     };
     let find_path = match form.find_path.trim() {
+        "" if existing
+            .as_ref()
+            .is_some_and(|l| !l.signature_scheme.is_empty()) =>
+        {
+            errors.push(
+                "find_path",
+                "is needed while the listener takes signed calls (they name their target in the signed body): stop signing first",
+            );
+            String::new()
+        }
         "" => String::new(),
         raw => errors.check("find_path", body_key(raw)).unwrap_or_default(),
     };
@@ -555,6 +565,13 @@ pub async fn save_signing(
         raw => {
             let scheme = Scheme::parse(raw)
                 .ok_or_else(|| AppError::field("scheme", "choose one of the signature schemes"))?;
+            // A signature covers the body, not the URL: a signed call names its target there.
+            if existing.find_path.is_empty() {
+                return Err(AppError::field(
+                    "scheme",
+                    "needs the listener's Target in the body first: a signature covers the body, not the URL's find",
+                ));
+            }
             let same_scheme = existing.signature_scheme == scheme.as_str();
             let secret = form.secret.trim();
             if secret.is_empty() {
@@ -658,7 +675,7 @@ pub(crate) async fn refuse_if_used(
 /// The test-request panel: what a call with `find` would do now, worked out by the same checks
 /// as a real call (`resolve`), without running or logging anything. The API key is left out:
 /// the panel says which key callers must present.
-#[tracing::instrument(skip(db, sealer, find_input))]
+#[tracing::instrument(skip(db, sealer, actor, find_input), fields(actor_id = ?actor.user_id))]
 pub async fn test_request(
     db: &impl ConnectionTrait,
     sealer: &crate::server::secrets::Sealer,

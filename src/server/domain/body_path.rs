@@ -138,7 +138,10 @@ impl std::fmt::Display for BodyPath {
 /// The value at `path` in `body`: a path stored before it was checked (or a broken one) finds
 /// nothing rather than failing.
 pub fn lookup<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
-    BodyPath::parse(path).ok()?.find(body)
+    match body {
+        Value::Object(m) => lookup_in(m, path),
+        other => BodyPath::parse(path).ok()?.find(other),
+    }
 }
 
 /// The same, in a body that is an object.

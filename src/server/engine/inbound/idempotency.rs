@@ -268,8 +268,9 @@ pub struct Fingerprint {
     legacy: String,
 }
 
-/// The message `request_fingerprint` keys: listener, target and (but for macro calls) body.
-fn request_message(call: &InboundCall) -> Vec<u8> {
+/// The message `request_fingerprint` keys: listener, target (`find`: as the URL or the body
+/// named it) and (but for macro calls) body.
+fn request_message(call: &InboundCall, find: Option<&str>) -> Vec<u8> {
     let mut h: Vec<u8> = Vec::new();
     // Macro calls read as they always did (legacy rows stay valid across an upgrade); the
     // other kinds add the kind and the body, which they read.
@@ -283,14 +284,7 @@ fn request_message(call: &InboundCall) -> Vec<u8> {
     }
     h.extend(call.key.to_ascii_lowercase().as_bytes());
     h.push(0);
-    h.extend(
-        call.find
-            .as_deref()
-            .unwrap_or("")
-            .trim()
-            .to_lowercase()
-            .as_bytes(),
-    );
+    h.extend(find.unwrap_or("").trim().to_lowercase().as_bytes());
     if let (Some(body), true) = (&call.body, call.kind.reads_body()) {
         h.push(0);
         h.extend(body.to_string().as_bytes());
@@ -298,8 +292,12 @@ fn request_message(call: &InboundCall) -> Vec<u8> {
     h
 }
 
-pub(crate) fn request_fingerprint(state: &Runtime, call: &InboundCall) -> Fingerprint {
-    Fingerprint::of(&state.sealer, &request_message(call))
+pub(crate) fn request_fingerprint(
+    state: &Runtime,
+    call: &InboundCall,
+    find: Option<&str>,
+) -> Fingerprint {
+    Fingerprint::of(&state.sealer, &request_message(call, find))
 }
 
 async fn stored_answer(

@@ -714,7 +714,7 @@ pub(crate) async fn answer(
     let lookups = &state.lookups;
     // A call without an API key may still be a signed call: its listener says (step 6 looks
     // the listener up first then, and answers the same 401 whether it exists or not).
-    let presented = match call.api_key.as_ref() {
+    let presented = match keys::digest_of(call.api_key.as_ref()) {
         None => None,
         Some(_) => match verified_key(state, call.api_key.as_ref(), call.caller).await? {
             Ok(id) => Some(id),
@@ -787,13 +787,41 @@ pub(crate) async fn answer(
             "this listener takes JSON bodies (Content-Type: application/json); a form-encoded body needs its \"Form bodies\" setting",
         ));
     }
-    let idem = match idempotency_key_of(&state.sealer, call.idempotency_key.as_deref()) {
-        Ok(idem) => idem,
-        Err(refusal) => return Ok(refusal),
+    // A call that only its signature lets in names its target in the body it signed: the
+    // URL is signed by no scheme, so a `find` there could point a recorded call at anyone.
+    let signed_only = signed && presented.is_none();
+    if signed_only && call.find.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+        return Ok(Reply::refused(
+            Refusal::InvalidFind,
+            &format!(
+                "a signed call names its target in its signed body (at \"{}\"), not in the URL's find",
+                l.find_path
+            ),
+        ));
+    }
+    let find = find_of(call, l);
+    if find.as_deref() != call.find.as_deref() {
+        logged.target = mask(find.as_deref().unwrap_or_default());
+    }
+    // A signed call without an Idempotency-Key is keyed by the sender's own delivery id,
+    // where its scheme has one: a delivery recorded and sent again gets the first answer.
+    let delivery = match call.idempotency_key {
+        Some(_) => None,
+        None if signed => delivery_id(call, l),
+        None => None,
     };
-    let fingerprint = request_fingerprint(state, call);
+    let idem = match idempotency_key_of(
+        &state.sealer,
+        call.idempotency_key.as_deref().or(delivery.as_deref()),
+    ) {
+        Ok(idem) => idem,
+        Err(refusal) if delivery.is_none() => return Ok(refusal),
+        // A sender's id we cannot use as a key: the call goes on without one.
+        Err(_) => None,
+    };
+    let fingerprint = request_fingerprint(state, call, find.as_deref());
     let Some(idem) = idem else {
-        return answer_for_key(state, call, logged, l, key_id, None, &fingerprint).await;
+        return answer_for_key(state, call, logged, l, key_id, None, &fingerprint, find).await;
     };
     // The key is claimed before the target is looked up, so concurrent calls with it (a
     // sender's retry storm) cannot each find the target and run: one owns it, the others get
@@ -810,7 +838,17 @@ pub(crate) async fn answer(
         key: &idem.stored,
         token: &token,
     };
-    let answered = answer_for_key(state, call, logged, l, key_id, Some(held), &fingerprint).await;
+    let answered = answer_for_key(
+        state,
+        call,
+        logged,
+        l,
+        key_id,
+        Some(held),
+        &fingerprint,
+        find,
+    )
+    .await;
     // Only accepted and done calls keep their answer (stored with their effect); after a
     // refusal or an error the key is free again, so a corrected retry is looked at afresh.
     if !matches!(&answered, Ok(reply) if reply.is_success())
@@ -819,6 +857,35 @@ pub(crate) async fn answer(
         tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
     }
     answered
+}
+
+/// The sender's own id of a signed delivery (Standard Webhooks `webhook-id`, GitHub
+/// `X-GitHub-Delivery`, Atlassian `X-Atlassian-Webhook-Identifier`, Stripe's event `id`),
+/// prefixed so it cannot meet a caller's own `Idempotency-Key`. Slack sends none.
+fn delivery_id(call: &InboundCall, l: &listener::Model) -> Option<String> {
+    use crate::server::domain::inbound_signature::Scheme;
+    let header = |name: &str| {
+        call.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let scheme = Scheme::parse(&l.signature_scheme)?;
+    let id = match scheme {
+        Scheme::StandardWebhooks => header("webhook-id").or_else(|| header("svix-id")),
+        Scheme::GitHub => header("x-github-delivery"),
+        Scheme::Atlassian => header("x-atlassian-webhook-identifier"),
+        Scheme::Stripe => call
+            .body
+            .as_ref()
+            .and_then(|b| b.get("id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        Scheme::Slack => None,
+    }?;
+    Some(format!("delivery:{}:{id}", scheme.as_str()))
 }
 
 /// What names the call's target: the URL's `find`, else (when the listener says where) the
@@ -848,13 +915,10 @@ async fn answer_for_key(
     key_id: i32,
     idem: Option<Held<'_>>,
     fingerprint: &Fingerprint,
+    find: Option<String>,
 ) -> Result<Reply, AppError> {
     let db = &state.db;
     let lookups = &state.lookups;
-    let find = find_of(call, l);
-    if find.as_deref() != call.find.as_deref() {
-        logged.target = mask(find.as_deref().unwrap_or_default());
-    }
     let (l, macro_, target) =
         match resolve(db, lookups, Some(&state.finder), l, find.as_deref(), logged).await? {
             Resolved::Refused(reply) => return Ok(reply),
