@@ -51,6 +51,7 @@ mod m20261208_000045_listener_find_path;
 mod m20261208_000046_listener_form_bodies;
 mod m20261208_000047_listener_signatures;
 mod m20261208_000048_webhook_retry_schedule;
+mod m20261208_000049_webhook_pause;
 
 pub struct Migrator;
 
@@ -106,6 +107,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000046_listener_form_bodies::Migration),
             Box::new(m20261208_000047_listener_signatures::Migration),
             Box::new(m20261208_000048_webhook_retry_schedule::Migration),
+            Box::new(m20261208_000049_webhook_pause::Migration),
         ]
     }
 }

@@ -38,6 +38,8 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "macro_saved" => "The macro was saved.",
         "listener_saved" => "The listener was saved.",
         "listener_signing_saved" => "How the listener's calls are signed was saved.",
+        "webhook_paused" => "The webhook is paused: its deliveries wait until you resume it.",
+        "webhook_resumed" => "The webhook is resumed: what waited goes out now, oldest first.",
         "listener_deleted" => "The listener was deleted.",
         "macro_deleted" => "The macro was deleted.",
         "macro_completed" => "The macro ran.",

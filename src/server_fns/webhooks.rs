@@ -68,6 +68,37 @@ pub async fn delete_webhook(form: DeleteForm) -> Result<(), AppError> {
     .await
 }
 
+/// Pauses the webhook: its deliveries wait, queued, until it is resumed.
+#[server(endpoint = "pause_webhook")]
+pub async fn pause_webhook(form: DeleteForm) -> Result<(), AppError> {
+    set_paused(form, true).await
+}
+
+/// Resumes the webhook: what waited goes out, oldest first.
+#[server(endpoint = "resume_webhook")]
+pub async fn resume_webhook(form: DeleteForm) -> Result<(), AppError> {
+    set_paused(form, false).await
+}
+
+#[cfg(feature = "ssr")]
+async fn set_paused(form: DeleteForm, paused: bool) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::webhooks;
+    use crate::server::domain::parse_id;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+        webhooks::set_paused(&c.state.db, &c.actor, id, paused).await?;
+        let notice = if paused {
+            "webhook_paused"
+        } else {
+            "webhook_resumed"
+        };
+        leptos_axum::redirect(&format!("/webhooks/{id}?notice={notice}"));
+        Ok(())
+    })
+    .await
+}
+
 /// A new signing secret; the old one keeps signing for 24 hours.
 #[server(endpoint = "rotate_webhook_secret")]
 pub async fn rotate_webhook_secret(form: DeleteForm) -> Result<(), AppError> {

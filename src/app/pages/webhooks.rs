@@ -15,8 +15,9 @@ use crate::app::components::{
 use crate::app::pages::external_data::DataFieldTable;
 use crate::errors::AppError;
 use crate::server_fns::webhooks::{
-    DeleteWebhook, ResendDelivery, RotateWebhookSecret, SaveWebhook, SendTestWebhook,
-    load_delivery, load_webhook_editor, load_webhook_log, load_webhooks, preview_webhook,
+    DeleteWebhook, PauseWebhook, ResendDelivery, ResumeWebhook, RotateWebhookSecret, SaveWebhook,
+    SendTestWebhook, load_delivery, load_webhook_editor, load_webhook_log, load_webhooks,
+    preview_webhook,
 };
 use crate::shared::vocab::DeliveryStatus;
 use crate::types::{
@@ -107,6 +108,7 @@ fn WebhookTable(hooks: Vec<WebhookView>) -> impl IntoView {
                                     } else {
                                         view! { <span class="text-red-800">{format!("Off: {}", w.disabled_reason)}</span> }.into_any()
                                     }}
+                                    {w.paused.then(|| view! { <span class="ml-2 rounded bg-amber-100 px-1 text-xs text-amber-900">"paused"</span> })}
                                     {w.signing.then(|| view! { <span class="ml-2 text-xs text-slate-600">"signed"</span> })}
                                 </td>
                                 <td class=format!("{TD} text-sm")>
@@ -188,6 +190,7 @@ pub fn WebhookPage() -> impl IntoView {
                             view! { <LockedWebhook w=w.clone()/> }.into_any()
                         } else {
                             view! {
+                                <PauseControl id=w.id paused=w.paused pending=w.counts.pending/>
                                 <WebhookEditor editor=editor.clone()/>
                                 <TryPanel id=w.id feedback/>
                                 {w.signing.then(|| view! { <SigningPanel w=w.clone() secrets/> })}
@@ -198,6 +201,39 @@ pub fn WebhookPage() -> impl IntoView {
                 })
             })}
         </Suspense>
+    }
+}
+
+/// Pause and resume: while paused, deliveries wait (queued, none sent); resumed, they go out
+/// in the order they were made.
+#[component]
+fn PauseControl(id: i32, paused: bool, pending: u64) -> impl IntoView {
+    let pause = ServerAction::<PauseWebhook>::new();
+    let resume = ServerAction::<ResumeWebhook>::new();
+    let state = if paused {
+        format!("Paused: {pending} waiting, none sent until you resume it.")
+    } else {
+        "Sending: deliveries go out as they are made.".to_string()
+    };
+    view! {
+        <section aria-label="Pause" class=format!("{CARD} mb-6 flex flex-wrap items-center justify-between gap-3")>
+            <p class=if paused { "text-sm font-medium text-amber-900" } else { "text-sm text-slate-700" } data-testid="pause-state">{state}</p>
+            {if paused {
+                view! {
+                    <ActionForm action=resume>
+                        <input type="hidden" name="form[id]" value=id.to_string()/>
+                        <button type="submit" class=BUTTON>"Resume"</button>
+                    </ActionForm>
+                }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=pause>
+                        <input type="hidden" name="form[id]" value=id.to_string()/>
+                        <button type="submit" class=BUTTON_SECONDARY>"Pause"</button>
+                    </ActionForm>
+                }.into_any()
+            }}
+        </section>
     }
 }
 

@@ -462,6 +462,7 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
         disabled_reason: w.disabled_reason,
         counts: c,
         retry_schedule: w.retry_schedule,
+        paused: w.paused,
     }
 }
 
@@ -908,6 +909,60 @@ pub async fn write(
     Ok(id)
 }
 
+/// Pauses a webhook (its deliveries wait, queued, none sent) or resumes it (they go out, in
+/// the order they were made).
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
+pub async fn set_paused(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+    paused: bool,
+) -> Result<(), AppError> {
+    use sea_orm::sea_query::Expr;
+    let w = find(db, id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    webhook::Entity::update_many()
+        .col_expr(webhook::Column::Paused, Expr::value(paused))
+        .filter(webhook::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    let waiting = webhook_delivery::Entity::update_many()
+        .filter(webhook_delivery::Column::WebhookId.eq(id))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued));
+    if paused {
+        waiting
+            .col_expr(
+                webhook_delivery::Column::NextAttemptAt,
+                Expr::value(crate::server::engine::outbox::paused_until()),
+            )
+            .exec(&txn)
+            .await?;
+    } else {
+        // Those the pause held are due from when each was made: the oldest goes first.
+        waiting
+            .col_expr(
+                webhook_delivery::Column::NextAttemptAt,
+                Expr::col(webhook_delivery::Column::CreatedAt),
+            )
+            .filter(
+                webhook_delivery::Column::NextAttemptAt
+                    .gte(crate::server::engine::outbox::paused_from()),
+            )
+            .exec(&txn)
+            .await?;
+    }
+    let action = if paused {
+        "webhook.paused"
+    } else {
+        "webhook.resumed"
+    };
+    audit_trail::record(&txn, actor, action, &w.name, "").await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(())
+}
+
 /// A new signing secret; the old one keeps signing beside it for `ROTATION_OVERLAP`.
 #[tracing::instrument(skip(db, sealer, actor), fields(actor_id = ?actor.user_id))]
 pub async fn rotate_secret(
@@ -1148,8 +1203,15 @@ fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> Deliv
         attempts: d.attempts,
         last_status: d.last_status,
         last_error: d.last_error.clone(),
-        next_attempt_at: (d.status == DeliveryStatus::Queued && d.attempts > 0)
-            .then(|| format_time(&d.next_attempt_at)),
+        next_attempt_at: match d.status {
+            DeliveryStatus::Queued
+                if crate::server::engine::outbox::is_paused_until(&d.next_attempt_at) =>
+            {
+                Some("when its webhook is resumed (paused)".into())
+            }
+            DeliveryStatus::Queued if d.attempts > 0 => Some(format_time(&d.next_attempt_at)),
+            _ => None,
+        },
         created_at: format_time(&d.created_at),
         test: d.test,
         resend_of: d.resend_of,

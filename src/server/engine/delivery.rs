@@ -404,6 +404,15 @@ impl Outbox {
                 w.disabled_reason
             ));
         }
+        // Paused (the pause came after it was queued, or it is a retry): it waits, without
+        // counting as an attempt, until the webhook is resumed.
+        if hook.is_some_and(|w| w.paused) {
+            return Outcome::Deferred(
+                (outbox::paused_until() - Utc::now())
+                    .to_std()
+                    .unwrap_or_default(),
+            );
+        }
         if d.kind == WebhookKind::Email {
             let answer = self.send_email(d, &headers).await;
             return done(headers, answer);

@@ -26,6 +26,23 @@ use serde::{Deserialize, Serialize};
 /// How long a rotated-out signing secret keeps signing beside the new one.
 pub const ROTATION_OVERLAP: chrono::Duration = chrono::Duration::hours(24);
 
+/// When the deliveries of a paused webhook are due: never, until it is resumed (then they are
+/// due from when they were made, so they go out in that order).
+pub fn paused_until() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// From when on a next attempt is the pause's (a paused delivery's is `paused_until`, give
+/// or take the moment it was deferred): the year 9000.
+pub fn paused_from() -> DateTime<Utc> {
+    DateTime::from_timestamp(221_845_392_000, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// Whether a delivery's next attempt is the pause's (its webhook is paused).
+pub fn is_paused_until(at: &DateTime<Utc>) -> bool {
+    *at >= paused_from()
+}
+
 /// Headers whose values are secrets: masked on screen and in the log.
 pub fn is_secret_header(name: &str) -> bool {
     let n = name.to_ascii_lowercase();

@@ -130,6 +130,9 @@ pub struct WebhookView {
     /// Its own retry delays; empty: the installation's schedule.
     #[serde(default)]
     pub retry_schedule: String,
+    /// Paused: its deliveries wait until it is resumed.
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// What the webhook editor offers.

@@ -34,6 +34,8 @@ pub struct Model {
     /// The webhook's own delays between retries (`domain::retry::parse_schedule`); empty:
     /// the installation's `outgoing.retry_schedule`.
     pub retry_schedule: String,
+    /// Paused: its deliveries wait, queued (`outbox::PAUSED_UNTIL`), until it is resumed.
+    pub paused: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
