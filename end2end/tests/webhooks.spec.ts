@@ -411,3 +411,64 @@ test('a user macro captures into a project group on the project chosen', async (
     await page.screenshot({ path: testInfo.outputPath(`capture-project-${width}.png`), fullPage: true });
   }
 });
+
+// Issue 20: a paused webhook holds what its macro sends until it is resumed.
+test('a paused webhook holds a run’s request until it is resumed', async ({ page }, testInfo) => {
+  const receiver = await slackStandIn();
+  try {
+    await signIn(page);
+    await expect(page).toHaveURL(/\/$/);
+    const tag = unique(testInfo, 'pause');
+
+    await open(page, '/users/new');
+    await page.getByLabel('First name').fill('Paula');
+    await page.getByLabel('Last name').fill(`Paused ${tag}`);
+    await page.getByLabel('Email').fill(`${tag}-paula@example.com`);
+    await page.getByRole('button', { name: 'Save user' }).click();
+    await expect(page.getByRole('status')).toHaveText('The user was created.');
+    const userUrl = new URL(page.url()).pathname;
+
+    await open(page, '/macros/new');
+    await page.getByLabel('Name', { exact: true }).fill(`Ping ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`ping-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
+    await page.getByLabel('Action 1 value').fill('1');
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await ready(page);
+    await page.getByRole('link', { name: `Ping ${tag}` }).click();
+    await ready(page);
+    await page.getByRole('link', { name: 'Add a webhook' }).click();
+    await ready(page);
+    await page.getByLabel('Name', { exact: true }).fill(`Ping hook ${tag}`);
+    await page.getByLabel('URL').fill(receiver.url);
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
+    await ready(page);
+    const hookUrl = new URL(page.url()).pathname;
+
+    await expect(page.getByTestId('pause-state')).toHaveText('Sending: deliveries go out as they are made.');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook is paused: its deliveries wait until you resume it.');
+    await ready(page);
+    await expect(page.getByTestId('pause-state')).toHaveText('Paused: 0 waiting, none sent until you resume it.');
+
+    await open(page, userUrl);
+    await page.getByLabel('Macro', { exact: true }).selectOption({ label: `Ping ${tag}` });
+    await page.getByLabel('Yes, run it on this user').check();
+    await page.getByRole('button', { name: 'Run macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro ran.');
+
+    await open(page, hookUrl);
+    await expect(page.getByTestId('pause-state')).toHaveText('Paused: 1 waiting, none sent until you resume it.');
+    await page.waitForTimeout(1500);
+    expect(receiver.seen).toHaveLength(0);
+    await page.screenshot({ path: testInfo.outputPath('webhook-paused.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook is resumed: what waited goes out now, oldest first.');
+    await expect.poll(() => receiver.seen.length, { timeout: 20_000 }).toBe(1);
+    expect(receiver.seen[0].method).toBe('POST');
+  } finally {
+    receiver.close();
+  }
+});

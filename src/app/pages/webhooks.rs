@@ -210,6 +210,10 @@ pub fn WebhookPage() -> impl IntoView {
 fn PauseControl(id: i32, paused: bool, pending: u64) -> impl IntoView {
     let pause = ServerAction::<PauseWebhook>::new();
     let resume = ServerAction::<ResumeWebhook>::new();
+    // Each refreshes the page's data once it is done.
+    let pause_error = action_error(pause);
+    let resume_error = action_error(resume);
+    let error = move || pause_error.get().or_else(|| resume_error.get());
     let state = if paused {
         format!("Paused: {pending} waiting, none sent until you resume it.")
     } else {
@@ -233,6 +237,7 @@ fn PauseControl(id: i32, paused: bool, pending: u64) -> impl IntoView {
                     </ActionForm>
                 }.into_any()
             }}
+            {move || error().map(|e| view! { <p role="alert" class="w-full text-sm text-red-700">{capitalise(&e.to_string())} "."</p> })}
         </section>
     }
 }
