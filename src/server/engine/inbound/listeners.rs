@@ -713,7 +713,8 @@ pub(crate) async fn answer(
     let db = &state.db;
     let lookups = &state.lookups;
     // A call without an API key may still be a signed call: its listener says (step 6 looks
-    // the listener up first then, and answers the same 401 whether it exists or not).
+    // the listener up first then; an unknown or unsigned one answers the same 401
+    // `missing_api_key`, a signed one checks the signature).
     let presented = match keys::digest_of(call.api_key.as_ref()) {
         None => None,
         Some(_) => match verified_key(state, call.api_key.as_ref(), call.caller).await? {
