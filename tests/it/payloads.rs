@@ -747,6 +747,34 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
         let err = common::error_of(set(scheme, secret).await).await;
         assert!(err.field_message("secret").is_some(), "{scheme}: {err:?}");
     }
+    // Two rotations at once: each keeps the other's secret as the previous one, so both
+    // pass and neither is lost (the listener is read in the write transaction).
+    let res = set("github", "secret a").await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let rotate = |secret: &'static str| {
+        let form = switchyard::types::ListenerSigningForm {
+            id: id.clone(),
+            scheme: "github".into(),
+            secret: secret.into(),
+        };
+        let db = app.db.clone();
+        let sealer = app.sealer.clone();
+        async move {
+            listeners::save_signing(&db, &sealer, &Actor::system("test"), &form)
+                .await
+                .unwrap()
+        }
+    };
+    tokio::join!(rotate("secret b"), rotate("secret c"));
+    for secret in ["secret b", "secret c"] {
+        let body = note(&format!("after both rotations, {secret}"));
+        let headers = sign(Scheme::GitHub, secret, body.as_bytes(), now, "").unwrap();
+        let (status, answer) = call(headers, body, false).await;
+        assert_eq!(status, 200, "{secret}: {answer}");
+    }
+    let res = set("", "").await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+
     // A listener without a target in the body cannot be signed.
     listener(
         &app,

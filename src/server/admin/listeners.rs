@@ -545,11 +545,18 @@ pub async fn save_signing(
 ) -> Result<(), AppError> {
     use crate::server::domain::inbound_signature::{Scheme, check_secret};
     let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
-    let existing = find(db, id).await?;
+    // Read in the write transaction (locked on PostgreSQL): two rotations at once each keep
+    // the secret the other one saved as the previous one, and none is lost.
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let existing = listener::Entity::find_by_id(id)
+        .lock(sea_orm::sea_query::LockType::Update)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("listener {id}")))?;
     if let Some(macro_id) = existing.macro_id {
         super::refuse_removal_to_project_managers(
             actor,
-            super::macro_removes(db, macro_id).await?,
+            super::macro_removes(&txn, macro_id).await?,
         )?;
     }
     let now = Utc::now();
@@ -601,11 +608,14 @@ pub async fn save_signing(
                 active.signing_secret = Set(Some(sealer.seal(secret)));
             }
             active.signature_scheme = Set(scheme.as_str().to_string());
-            scheme.label().to_string()
+            if secret.is_empty() {
+                format!("{}, secret kept", scheme.label())
+            } else {
+                format!("{}, new secret", scheme.label())
+            }
         }
     };
     active.updated_at = Set(now);
-    let (txn, gate) = crate::server::db::begin_write(db).await?;
     active.update(&txn).await?;
     audit_trail::record(&txn, actor, "listener.signing_set", &existing.name, &what).await?;
     txn.commit().await?;
