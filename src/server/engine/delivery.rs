@@ -21,16 +21,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    Set,
 };
 use tokio::sync::Notify;
 
 use crate::errors::AppError;
 use crate::server::db::begin_write;
 use crate::server::engine::external_values::Subject;
-use crate::server::entities::{
-    data_group, ticket, user, webhook, webhook_attempt, webhook_delivery,
-};
+use crate::server::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::secrets::Sealer;
 use crate::server::settings::Settings;
@@ -810,14 +808,13 @@ async fn record(
         let captures = verdict == Verdict::Succeeded
             && hook.as_ref().is_some_and(|w| w.capture_group_id.is_some());
         let person_gone = match d.target_user_id {
-            Some(id) if captures => user::Entity::find_by_id(id)
-                .select_only()
-                .column(user::Column::Id)
-                .lock(sea_orm::sea_query::LockType::KeyShare)
-                .into_tuple::<i32>()
-                .one(&txn)
+            Some(id) if captures => {
+                !crate::server::engine::runs::still_there(
+                    &txn,
+                    crate::server::engine::runs::RunTarget::User(id),
+                )
                 .await?
-                .is_none(),
+            }
             _ => false,
         };
         let mut erased_meanwhile = false;

@@ -37,6 +37,39 @@ pub enum RunTarget {
     Ticket(i32),
 }
 
+/// Whether a target still exists, read in the transaction that is about to write something
+/// pointing at it (a listener call's row or effect, a captured answer). On PostgreSQL its row is locked (`FOR KEY SHARE`) until that
+/// transaction ends, so a removal cannot delete it in between; on SQLite the transaction
+/// already holds the only write lock.
+pub(crate) async fn still_there(
+    txn: &impl ConnectionTrait,
+    target: RunTarget,
+) -> Result<bool, AppError> {
+    use crate::server::entities::ticket;
+    use sea_orm::sea_query::LockType;
+    let found = match target {
+        RunTarget::User(id) => {
+            user::Entity::find_by_id(id)
+                .select_only()
+                .column(user::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+        RunTarget::Ticket(id) => {
+            ticket::Entity::find_by_id(id)
+                .select_only()
+                .column(ticket::Column::Id)
+                .lock(LockType::KeyShare)
+                .into_tuple::<i32>()
+                .one(txn)
+                .await?
+        }
+    };
+    Ok(found.is_some())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunOutcome {
     pub run_id: i64,

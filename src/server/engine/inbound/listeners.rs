@@ -124,7 +124,7 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
     if let Some(user_id) = logged.target_user_id {
         // Erased since it was looked up (a removal committed in between): the row keeps
         // only the masked form of what the call named.
-        if !still_there(&txn, runs::RunTarget::User(user_id)).await? {
+        if !runs::still_there(&txn, runs::RunTarget::User(user_id)).await? {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
             logged.target_user_id = None;
         }
@@ -241,7 +241,7 @@ async fn accept_once(
         _ => None,
     };
     if let Some(target) = target
-        && !still_there(&txn, target).await?
+        && !runs::still_there(&txn, target).await?
     {
         txn.rollback().await?;
         return Ok(Ok(Outcome::Gone));
@@ -284,38 +284,6 @@ async fn accept_once(
         job_id,
         call_id,
     })))
-}
-
-/// Whether a call's target still exists, read in the transaction that is about to write
-/// something pointing at it. On PostgreSQL its row is locked (`FOR KEY SHARE`) until that
-/// transaction ends, so a removal cannot delete it in between; on SQLite the transaction
-/// already holds the only write lock.
-async fn still_there(
-    txn: &impl ConnectionTrait,
-    target: runs::RunTarget,
-) -> Result<bool, AppError> {
-    use sea_orm::sea_query::LockType;
-    let found = match target {
-        runs::RunTarget::User(id) => {
-            user::Entity::find_by_id(id)
-                .select_only()
-                .column(user::Column::Id)
-                .lock(LockType::KeyShare)
-                .into_tuple::<i32>()
-                .one(txn)
-                .await?
-        }
-        runs::RunTarget::Ticket(id) => {
-            ticket::Entity::find_by_id(id)
-                .select_only()
-                .column(ticket::Column::Id)
-                .lock(LockType::KeyShare)
-                .into_tuple::<i32>()
-                .one(txn)
-                .await?
-        }
-    };
-    Ok(found.is_some())
 }
 
 /// The answer to a call whose target was deleted after it was looked up (a removal ran in
@@ -1358,14 +1326,14 @@ async fn act_now(
         Target::User(u) => runs::RunTarget::User(u.id),
         Target::Ticket(t) => runs::RunTarget::Ticket(t.id),
     };
-    if !still_there(&txn, run_target).await? {
+    if !runs::still_there(&txn, run_target).await? {
         txn.rollback().await?;
         return Ok(gone(call, run_target, logged));
     }
     // The author too may have been removed since the look-up: the same refusal as if the call
     // had come a moment later, not a broken reference.
     if let Effect::Comment { author, .. } = &effect
-        && !still_there(&txn, runs::RunTarget::User(author.id)).await?
+        && !runs::still_there(&txn, runs::RunTarget::User(author.id)).await?
     {
         txn.rollback().await?;
         return Ok(Reply::refused(
