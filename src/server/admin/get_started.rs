@@ -10,8 +10,7 @@ use sea_orm::{
 
 use super::Actor;
 use crate::errors::AppError;
-use crate::server::entities::{api_key, filter, listener, listener_call, macro_def, user};
-use crate::server::store::lookups::macro_of;
+use crate::server::entities::{api_key, filter, listener, listener_call, user};
 use crate::shared::vocab::{ListenerKind, Scope};
 use crate::types::{GetStarted, Role, SetupStep, StepState};
 
@@ -41,10 +40,12 @@ pub async fn checklist(db: &impl ConnectionTrait, actor: &Actor) -> Result<GetSt
             steps: Vec::new(),
         });
     }
+    // The listeners whose page the manager cannot use (a project manager's removals).
+    let locked = super::removals_locked_for(db, actor).await?;
     let mut steps = Vec::new();
     for step in SetupStep::ALL {
         if may_take(actor, step) {
-            let (done, item) = state_of(db, actor, step).await?;
+            let (done, item) = state_of(db, &locked, step).await?;
             steps.push(StepState { step, done, item });
         }
     }
@@ -55,7 +56,7 @@ pub async fn checklist(db: &impl ConnectionTrait, actor: &Actor) -> Result<GetSt
 /// the listener to try).
 async fn state_of(
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    locked: &[i32],
     step: SetupStep,
 ) -> Result<(bool, Option<(i32, String)>), AppError> {
     let made = |item: Option<(i32, String)>| (item.is_some(), item);
@@ -70,23 +71,7 @@ async fn state_of(
                 .one(db)
                 .await?,
         ),
-        SetupStep::RemovalMacro => {
-            // Whether a macro removes is read from its actions (`Macro::removes`); a
-            // community holds a handful of macros.
-            let mut removal = None;
-            for m in macro_def::Entity::find()
-                .filter(macro_def::Column::Scope.eq(Scope::User))
-                .order_by_asc(macro_def::Column::Id)
-                .all(db)
-                .await?
-            {
-                if macro_of(&m)?.removes() {
-                    removal = Some((m.id, m.name));
-                    break;
-                }
-            }
-            made(removal)
-        }
+        SetupStep::RemovalMacro => made(super::removal_macros(db).await?.into_iter().next()),
         SetupStep::Filter => made(
             filter::Entity::find()
                 .select_only()
@@ -97,9 +82,9 @@ async fn state_of(
                 .one(db)
                 .await?,
         ),
-        SetupStep::Listener => made(macro_listeners(db, actor).await?.into_iter().next()),
+        SetupStep::Listener => made(macro_listeners(db, locked).await?.into_iter().next()),
         SetupStep::TryListener => {
-            let listeners = macro_listeners(db, actor).await?;
+            let listeners = macro_listeners(db, locked).await?;
             let ids: Vec<i32> = listeners.iter().map(|(id, _)| *id).collect();
             let called: Option<Option<i32>> = if ids.is_empty() {
                 None
@@ -120,13 +105,13 @@ async fn state_of(
     })
 }
 
-/// The user listeners that run a macro `actor` may use, (id, name), oldest first: a project
-/// manager's checklist does not point at a listener whose page they cannot use.
+/// The user listeners that run a macro not `locked` (`removals_locked_for`), (id, name),
+/// oldest first: a project manager's checklist does not point at a listener whose page they
+/// cannot use.
 async fn macro_listeners(
     db: &impl ConnectionTrait,
-    actor: &Actor,
+    locked: &[i32],
 ) -> Result<Vec<(i32, String)>, AppError> {
-    let locked = super::removals_locked_for(db, actor).await?;
     let mut q = listener::Entity::find()
         .select_only()
         .columns([listener::Column::Id, listener::Column::Name])
@@ -134,7 +119,7 @@ async fn macro_listeners(
         .filter(listener::Column::Kind.eq(ListenerKind::Macro))
         .filter(listener::Column::MacroId.is_not_null());
     if !locked.is_empty() {
-        q = q.filter(listener::Column::MacroId.is_not_in(locked));
+        q = q.filter(listener::Column::MacroId.is_not_in(locked.iter().copied()));
     }
     Ok(q.order_by_asc(listener::Column::Id)
         .into_tuple()

@@ -76,30 +76,41 @@ pub(crate) async fn macro_removes(
         .removes())
 }
 
+/// The macros that remove users, (id, name), oldest first: whether a macro removes is read
+/// from its actions (`Macro::removes`); only user macros can, and a community holds a handful.
+pub(crate) async fn removal_macros(
+    db: &impl sea_orm::ConnectionTrait,
+) -> Result<Vec<(i32, String)>, crate::errors::AppError> {
+    use crate::server::entities::macro_def;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let mut found = Vec::new();
+    for m in macro_def::Entity::find()
+        .filter(macro_def::Column::Scope.eq(crate::shared::vocab::Scope::User))
+        .order_by_asc(macro_def::Column::Id)
+        .all(db)
+        .await?
+    {
+        if crate::server::store::lookups::macro_of(&m)?.removes() {
+            found.push((m.id, m.name));
+        }
+    }
+    Ok(found)
+}
+
 /// The macros `actor` may not change or run (those that remove users, for a project
 /// manager; none for a community manager): what the screens lock or leave out of their choices.
 pub(crate) async fn removals_locked_for(
     db: &impl sea_orm::ConnectionTrait,
     actor: &Actor,
 ) -> Result<Vec<i32>, crate::errors::AppError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     if may_use_removals(actor) {
         return Ok(Vec::new());
     }
-    let mut ids = Vec::new();
-    // Only user macros can remove users.
-    for m in crate::server::entities::macro_def::Entity::find()
-        .filter(
-            crate::server::entities::macro_def::Column::Scope.eq(crate::shared::vocab::Scope::User),
-        )
-        .all(db)
+    Ok(removal_macros(db)
         .await?
-    {
-        if crate::server::store::lookups::macro_of(&m)?.removes() {
-            ids.push(m.id);
-        }
-    }
-    Ok(ids)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect())
 }
 
 /// The id of a record to delete, once the manager ticked the confirmation box.

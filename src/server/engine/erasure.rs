@@ -1095,12 +1095,12 @@ pub async fn erase(
         ),
     ] {
         let backend = db.get_database_backend();
-        let placeholder = match backend {
+        let bind = match backend {
             DbBackend::Sqlite => "?",
             _ => "$1",
         };
         let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE {} = {placeholder}",
+            "SELECT COUNT(*) FROM {} WHERE {} = {bind}",
             quoted(table),
             quoted(column)
         );
