@@ -114,11 +114,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/macros/:id/webhooks/new") view=NewWebhookPage ssr=ssr.clone()/>
                     <Route path=path!("/webhooks/log") view=WebhookLogPage ssr=ssr.clone()/>
                     <Route path=path!("/webhooks/deliveries/:id") view=DeliveryPage ssr=ssr.clone()/>
+                    <Route path=path!("/webhooks/replays/:id") view=ReplayPage ssr=ssr.clone()/>
                     <Route path=path!("/webhooks/:id") view=WebhookPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners") view=ListenersPage ssr=ssr.clone()/>
                     <Route path=path!("/automation/users") view=UserAutomationPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/new") view=NewListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/log") view=ListenerLogPage ssr=ssr.clone()/>
+                    <Route path=path!("/listeners/log/:id") view=CallRequestPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/:id") view=ListenerPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>

@@ -608,3 +608,86 @@ test('a Jira-style listener takes signed calls without an API key and reads path
   await expect(data.getByText('BETA-7').first()).toBeVisible();
   await expect(data.getByText('BETA-8')).toHaveCount(0);
 });
+
+// Issue 20: wiring Jira without reading its docs. The listener listens for a test call, Jira's
+// webhook (no API key: it cannot add one) is kept and runs nothing, and clicking its values
+// fills the listener's settings with their paths; the next real call then works.
+test('listen for a test call, then click its values to wire the listener', async ({ page, request }, testInfo) => {
+  const js = testInfo.project.use.javaScriptEnabled !== false;
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'tc');
+  const tester = `${tag}-reporter@example.com`;
+  await newUser(page, tester, 'Testers');
+  const userUrl = new URL(page.url()).pathname;
+  const key = await newApiKey(page, `Jira wire ${tag}`, 'jw');
+
+  await startListener(page, 'Add Comment');
+  await page.getByLabel('Name', { exact: true }).fill(`Jira wire ${tag}`);
+  await page.getByLabel('Key', { exact: true }).fill(`jira-wire-${tag}`);
+  await page.getByLabel('API key', { exact: true }).selectOption({ label: `Jira wire ${tag}` });
+  await page.getByLabel('Author field').fill('author');
+  await page.getByLabel('Comment field').fill('comment');
+  await page.getByRole('button', { name: 'Save listener' }).click();
+  await expect(page.getByRole('status')).toHaveText('The listener was saved.');
+  await ready(page);
+  const url = new URL((await page.getByLabel(/URL for a webhook/).inputValue()).split('?')[0]).pathname;
+
+  const panel = page.getByRole('region', { name: 'Listen for a test call' });
+  await expect(panel.getByText('No test call yet.')).toBeVisible();
+  await panel.getByRole('button', { name: 'Listen for a test call' }).click();
+  await expect(panel.getByRole('status')).toContainText('Listening until');
+  await ready(page);
+
+  const comment = `Fixed in build 2.1 <b>${tag}</b>`;
+  const jira = {
+    webhookEvent: 'jira:issue_updated',
+    user: { emailAddress: admin.email },
+    issue: { key: 'BETA-9', fields: { summary: 'Crash on save', labels: ['beta'], reporter: { emailAddress: tester } } },
+    comment: { body: comment, author: { emailAddress: admin.email } },
+  };
+  let res = await request.post(url, { headers: { 'X-Webhook-Token': 'jira-token-e2e' }, data: jira });
+  expect(res.status(), await res.text()).toBe(200);
+  expect((await res.json()).status).toBe('test_call');
+
+  // Hydrated, the panel shows the call by itself; without JavaScript, Check again reloads.
+  if (!js) {
+    await panel.getByRole('link', { name: 'Check again' }).click();
+  }
+  await expect(panel.getByRole('heading', { name: /^Test call received/ })).toBeVisible({ timeout: 15_000 });
+  await ready(page);
+  await panel.getByText(/^Headers \(/).click();
+  await expect(panel.getByRole('cell', { name: 'x-webhook-token' })).toBeVisible();
+  await expect(panel).not.toContainText('jira-token-e2e');
+  // The body's text is shown as text, never as markup.
+  await expect(panel.getByRole('button', { name: /^Use comment\.body / })).toHaveText(JSON.stringify(comment));
+  await shoot(page, 'test-call');
+
+  const map = async (setting: string, path: string) => {
+    await panel.getByLabel('Fill this setting').selectOption(setting);
+    await panel.getByRole('button', { name: new RegExp(`^Use ${path.replace(/[.[\]]/g, '\\$&')} `) }).click();
+    await expect(page.getByRole('status').first()).toHaveText("The setting was filled with the value's path and the listener saved.");
+    await ready(page);
+  };
+  await map('find_path', 'issue.fields.reporter.emailAddress');
+  await map('author_field', 'comment.author.emailAddress');
+  await map('comment_field', 'comment.body');
+  await expect(page.getByLabel('Target in the body')).toHaveValue('issue.fields.reporter.emailAddress');
+  await expect(page.getByLabel('Author field')).toHaveValue('comment.author.emailAddress');
+  await expect(page.getByLabel('Comment field')).toHaveValue('comment.body');
+  await expect(panel.getByLabel('Fill this setting')).toContainText('now comment.body');
+
+  // Wired: the same webhook with the key comments on the reporter (nothing ran before).
+  res = await request.post(`${url}?apiKey=${key}`, { data: jira });
+  expect(res.status(), await res.text()).toBe(200);
+  await open(page, userUrl);
+  await expect(page.getByText(comment)).toHaveCount(1);
+
+  // The listener log keeps what the call brought, the key masked.
+  await open(page, '/listeners/log');
+  await page.getByRole('row').filter({ hasText: `Jira wire ${tag}` }).filter({ hasText: 'completed' }).getByRole('link').first().click();
+  await expect(page.getByRole('heading', { name: new RegExp(`^Call to Jira wire ${tag}`) })).toBeVisible();
+  await expect(page.getByRole('list', { name: 'Body' })).toContainText('issue.fields.reporter.emailAddress'.split('.').pop()!);
+  await expect(page.locator('main')).not.toContainText(key);
+  await shoot(page, 'listener-call');
+});

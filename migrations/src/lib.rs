@@ -52,6 +52,9 @@ mod m20261208_000046_listener_form_bodies;
 mod m20261208_000047_listener_signatures;
 mod m20261208_000048_webhook_retry_schedule;
 mod m20261208_000049_webhook_pause;
+mod m20261209_000050_call_bodies;
+mod m20261209_000051_endpoint_health;
+mod m20261209_000052_replays;
 
 pub struct Migrator;
 
@@ -108,6 +111,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000047_listener_signatures::Migration),
             Box::new(m20261208_000048_webhook_retry_schedule::Migration),
             Box::new(m20261208_000049_webhook_pause::Migration),
+            Box::new(m20261209_000050_call_bodies::Migration),
+            Box::new(m20261209_000051_endpoint_health::Migration),
+            Box::new(m20261209_000052_replays::Migration),
         ]
     }
 }

@@ -38,6 +38,13 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "macro_saved" => "The macro was saved.",
         "listener_saved" => "The listener was saved.",
         "listener_signing_saved" => "How the listener's calls are signed was saved.",
+        "listening" => {
+            "The listener is listening: the next call to its URL is kept below, and nothing runs."
+        }
+        "listening_stopped" => "The listener stopped listening: calls run as usual.",
+        "test_call_mapped" => {
+            "The setting was filled with the value's path and the listener saved."
+        }
         "webhook_paused" => "The webhook is paused: its deliveries wait until you resume it.",
         "webhook_resumed" => "The webhook is resumed: what waited goes out now, oldest first.",
         "listener_deleted" => "The listener was deleted.",

@@ -13,6 +13,19 @@ pub async fn load_dashboard() -> Result<DashboardStats, AppError> {
     .await
 }
 
+/// Dismisses a dashboard alert.
+#[server(endpoint = "dismiss_alert")]
+pub async fn dismiss_alert(id: i32) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::community;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        community::dismiss_alert(&c.state.db, &c.actor, id).await?;
+        leptos_axum::redirect("/");
+        Ok(())
+    })
+    .await
+}
+
 /// Hides the dashboard's "Get started" checklist from the signed-in manager (`hidden`), or
 /// shows it again.
 #[server(endpoint = "set_get_started_hidden")]

@@ -87,3 +87,57 @@ pub async fn test_listener(
     })
     .await
 }
+
+/// *Listen for a test call* on a listener page: whether it listens, and the last test call.
+#[server(endpoint = "load_test_call")]
+pub async fn load_test_call(id: i32) -> Result<crate::types::TestCallView, AppError> {
+    use super::ctx;
+    use crate::server::admin::test_calls;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        test_calls::view(&c.state.db, &c.actor, id).await
+    })
+    .await
+}
+
+/// Starts listening for a test call (`listen` "on") or stops.
+#[server(endpoint = "listen_for_test_call")]
+pub async fn listen_for_test_call(id: i32, listen: String) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::test_calls;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        let on = listen == "on";
+        test_calls::listen(&c.state.db, &c.actor, id, on).await?;
+        leptos_axum::redirect(&format!(
+            "/listeners/{id}?notice={}#test-call",
+            if on { "listening" } else { "listening_stopped" }
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// Fills one of the listener's settings with the path of a value the test call brought.
+#[server(endpoint = "map_test_call_value")]
+pub async fn map_test_call_value(form: crate::types::TestCallMapForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::test_calls;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        let id = test_calls::map(&c.state.db, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!(
+            "/listeners/{id}?notice=test_call_mapped#test-call"
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// One call of the listener log with the headers and body it brought.
+#[server(endpoint = "load_call_request")]
+pub async fn load_call_request(id: i64) -> Result<crate::types::CallRequestView, AppError> {
+    use super::ctx;
+    use crate::server::admin::test_calls;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        test_calls::request_of(&c.state.db, &c.actor, id).await
+    })
+    .await
+}

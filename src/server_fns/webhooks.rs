@@ -149,7 +149,7 @@ pub async fn load_webhook_log(query: DeliveryQuery) -> Result<WebhookLogView, Ap
     use super::ctx;
     use crate::server::admin::webhooks;
     ctx::run(ctx::MANAGERS, |c| async move {
-        webhooks::log(&c.state.db, &query).await
+        webhooks::log(&c.state.db, &c.actor, &query).await
     })
     .await
 }
@@ -165,6 +165,32 @@ pub async fn load_delivery(id: i64) -> Result<DeliveryDetailView, AppError> {
 }
 
 /// Sends a delivery again, as it was rendered, as a new delivery.
+/// *Resend all* in the webhook log: every matching delivery is sent again (the count the
+/// manager saw, confirmed); the replay's page shows the sending.
+#[server(endpoint = "replay_deliveries")]
+pub async fn replay_deliveries(form: crate::types::ReplayForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::webhooks;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        let id = webhooks::replay(&c.state.db, &c.actor, &form).await?;
+        c.state.signals.deliveries.notify_one();
+        leptos_axum::redirect(&format!("/webhooks/replays/{id}"));
+        Ok(())
+    })
+    .await
+}
+
+/// A bulk replay and how far its sending has got.
+#[server(endpoint = "load_replay")]
+pub async fn load_replay(id: i32) -> Result<crate::types::ReplayView, AppError> {
+    use super::ctx;
+    use crate::server::admin::webhooks;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        webhooks::replay_progress(&c.state.db, id).await
+    })
+    .await
+}
+
 #[server(endpoint = "resend_delivery")]
 pub async fn resend_delivery(form: DeleteForm) -> Result<(), AppError> {
     use super::ctx;

@@ -19,6 +19,7 @@ on_both_backends!(
     github_and_stripe_payloads_drive_listeners_through_paths,
     form_encoded_bodies_reach_the_listeners_that_take_them,
     signed_calls_pass_without_an_api_key_and_forgeries_do_not,
+    a_test_call_is_kept_without_running_and_its_values_fill_the_settings,
 );
 
 /// A Jira Cloud `jira:issue_updated` webhook with a comment: the reporter is the tester the
@@ -801,4 +802,235 @@ async fn signed_calls_pass_without_an_api_key_and_forgeries_do_not(app: TestApp)
     )
     .await;
     assert!(err.field_message("scheme").is_some(), "{err:?}");
+}
+
+/// *Listen for a test call*: the manager listens, Jira sends its webhook (no API key: it cannot
+/// add one), the call is kept and answered 200 with nothing run, its headers masked and its
+/// body a tree of paths; clicking values fills the listener's settings, and the next real call
+/// works. What the call brought stays in the log, and a removal cuts the person out of it.
+async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(app: TestApp) {
+    use switchyard::server::admin::test_calls;
+    use switchyard::server_fns::listeners::{ListenForTestCall, MapTestCallValue};
+    app.sign_in().await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    listener(
+        &app,
+        &s,
+        "comment",
+        "jira-wire",
+        ListenerForm {
+            author_field: "author".into(),
+            comment_field: "comment".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let id = app
+        .count("SELECT id FROM listeners WHERE key = 'jira-wire'")
+        .await
+        .to_string();
+    let id_num: i32 = id.parse().unwrap();
+    let actor = Actor::system("test");
+    let jira = jira_issue_updated("c0@example.com", ADMIN_EMAIL);
+    let comments = "SELECT COUNT(*) FROM comments c JOIN users u ON u.id = c.user_id \
+                    WHERE u.email = 'c0@example.com'";
+    let jira_call = |body: &Value| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/userCommentListeners/jira-wire"))
+            .header("X-Webhook-Token", "jira-token-abc123")
+            .header("X-Atlassian-Webhook-Identifier", "d1")
+            .json(body)
+    };
+
+    // Not listening: a call without a key is refused, and nothing is kept.
+    let res = jira_call(&jira).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+    let res = app
+        .call::<ListenForTestCall>(&[("id", id.as_str()), ("listen", "on")])
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.text().await.unwrap()
+    );
+    let t = test_calls::view(&app.db, &actor, id_num).await.unwrap();
+    assert!(t.listening_until.is_some() && t.call.is_none(), "{t:?}");
+
+    // The first call while listening is kept and answered 200; nothing runs.
+    let res = jira_call(&jira).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["status"], "test_call", "{answer}");
+    assert_eq!(app.count(comments).await, 0, "a test call runs nothing");
+    // Listening ends with it: the next keyless call is refused again.
+    let res = jira_call(&jira).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+
+    let t = test_calls::view(&app.db, &actor, id_num).await.unwrap();
+    assert!(t.listening_until.is_none());
+    let call = t.call.expect("the test call is shown");
+    let header = |name: &str| {
+        call.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let token = header("x-webhook-token").expect("headers are kept");
+    assert!(!token.is_empty() && !token.contains("abc123"), "{token}");
+    assert_eq!(
+        header("x-atlassian-webhook-identifier").as_deref(),
+        Some("d1")
+    );
+    let path_of = |value: &str| {
+        call.tree
+            .iter()
+            .find(|r| r.value.as_deref() == Some(value))
+            .and_then(|r| r.path.clone())
+    };
+    assert_eq!(
+        path_of("\"c0@example.com\"").as_deref(),
+        Some("issue.fields.reporter.emailAddress")
+    );
+    assert_eq!(
+        path_of("\"Fixed in build 2.1, please try again.\"").as_deref(),
+        Some("comment.body")
+    );
+    assert_eq!(
+        path_of("\"gdpr\"").as_deref(),
+        Some("issue.fields.labels[0]")
+    );
+    // Objects head their values, once.
+    assert_eq!(
+        call.tree
+            .iter()
+            .filter(|r| r.value.is_none() && r.label == "fields")
+            .count(),
+        1
+    );
+
+    // Clicking values fills the settings (the same save as the editor's).
+    for (field, path) in [
+        ("find_path", "issue.fields.reporter.emailAddress"),
+        ("author_field", "comment.author.emailAddress"),
+        ("comment_field", "comment.body"),
+    ] {
+        let res = app
+            .call::<MapTestCallValue>(&[
+                ("form[id]", id.as_str()),
+                ("form[field]", field),
+                ("form[path]", path),
+            ])
+            .await;
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{field}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listeners WHERE key = 'jira-wire' \
+             AND find_path = 'issue.fields.reporter.emailAddress' \
+             AND author_field = 'comment.author.emailAddress' AND comment_field = 'comment.body'"
+        )
+        .await,
+        1
+    );
+    // A setting the listener does not read, a path that is none, or one the editor refuses
+    // (the comment the same as the author): refused, naming the field, nothing changed.
+    for (field, path, named) in [
+        ("macro_id", "issue.key", "field"),
+        ("find_path", "issue..key", "path"),
+        ("comment_field", "comment.author.emailAddress", "field"),
+    ] {
+        let err = common::error_of(
+            app.call::<MapTestCallValue>(&[
+                ("form[id]", id.as_str()),
+                ("form[field]", field),
+                ("form[path]", path),
+            ])
+            .await,
+        )
+        .await;
+        assert!(
+            err.field_message(named).is_some(),
+            "{field} {path}: {err:?}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listeners WHERE comment_field = 'comment.body'")
+            .await,
+        1
+    );
+
+    // Wired: the same payload, with the key, comments on the reporter.
+    let (status, body) = post(&app, &s, "userCommentListeners/jira-wire", None, &jira).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.count(comments).await, 1);
+    // The log keeps what that call brought, the key masked, and shows it.
+    let call_id = app
+        .count("SELECT MAX(id) FROM listener_calls WHERE code <> 'test_call' AND status = 200")
+        .await;
+    let past = test_calls::request_of(&app.db, &actor, call_id)
+        .await
+        .unwrap();
+    assert!(past.body.contains("BETA-42"), "{past:?}");
+    assert!(
+        past.headers
+            .iter()
+            .any(|(n, v)| n == "x-api-key" && !v.contains(&s.api_key)),
+        "{:?}",
+        past.headers
+    );
+    assert!(
+        past.tree
+            .iter()
+            .any(|r| r.path.as_deref() == Some("issue.key"))
+    );
+    let page = app
+        .get(&format!("/listeners/log/{call_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("issue.fields.reporter.emailAddress"),
+        "the page shows the tree"
+    );
+    assert!(!page.contains(&s.api_key));
+
+    // Two calls at once while listening: one is kept, the other runs.
+    test_calls::listen(&app.db, &actor, id_num, true)
+        .await
+        .unwrap();
+    let (a, b) = tokio::join!(
+        post(&app, &s, "userCommentListeners/jira-wire", None, &jira),
+        post(&app, &s, "userCommentListeners/jira-wire", None, &jira)
+    );
+    let kept = [&a, &b]
+        .iter()
+        .filter(|(_, body)| body["status"] == "test_call")
+        .count();
+    assert_eq!(kept, 1, "{a:?} {b:?}");
+    assert!(a.0 == 200 && b.0 == 200, "{a:?} {b:?}");
+    assert_eq!(app.count(comments).await, 2);
+
+    // Removing the person cuts them out of every call the log kept.
+    let c0 = app
+        .count("SELECT id FROM users WHERE email = 'c0@example.com'")
+        .await;
+    switchyard::server::admin::users::delete(&app.db, &actor, &c0.to_string(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE request_body LIKE '%c0@example.com%'")
+            .await,
+        0
+    );
+    assert!(
+        app.count("SELECT COUNT(*) FROM listener_calls WHERE request_body LIKE '%BETA-42%'")
+            .await
+            >= 2,
+        "the rest of what the calls brought stays"
+    );
 }

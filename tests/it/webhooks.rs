@@ -567,6 +567,7 @@ async fn failures_retry_with_backoff_and_retry_after_then_succeed(app: TestApp) 
     assert_eq!(r.body, d.body);
     let log = webhooks::log(
         &app.db,
+        &actor(),
         &switchyard::types::DeliveryQuery {
             status: Some("failed".into()),
             ..Default::default()
@@ -2898,6 +2899,290 @@ async fn a_paused_webhook_holds_its_deliveries_then_sends_them_in_order(app: Tes
     );
 }
 
+/// A failing endpoint is noticed: after `warn_after_failures` failed attempts in a row the
+/// managers are warned (a dashboard alert, an email through a real SMTP server); after
+/// `pause_after_failures` (here over no minimum time) the webhook is paused, its deliveries kept
+/// waiting; a resume resolves the alerts and sends them.
+async fn a_failing_endpoint_warns_then_pauses_and_managers_are_emailed(app: TestApp) {
+    app.sign_in().await;
+    let (receiver, base) = Receiver::start().await;
+    let (sink, port) = SmtpSink::start().await;
+    let sealer = Arc::new(Sealer::load_or_create(&app.settings.secret_key_file).unwrap());
+    let mut settings = app.settings.clone();
+    settings.outgoing_concurrency = 64;
+    settings.smtp = Some(SmtpSink::settings(port));
+    settings.outgoing_warn_after_failures = 2;
+    settings.outgoing_pause_after_failures = 4;
+    settings.outgoing_pause_after = Duration::ZERO;
+    settings.outgoing_retry_schedule = vec![Duration::ZERO, Duration::ZERO, Duration::ZERO];
+    let outbox = Arc::new(Outbox::new(&settings, sealer.clone()).unwrap());
+    let m = user_macro(&app, "failing", &[("adjust_score", "1")]).await;
+    let id = hook(
+        &app,
+        &sealer,
+        m,
+        WebhookForm {
+            name: "Escalations".into(),
+            method: "POST".into(),
+            url: format!("{base}/down"),
+            body: "{\"email\": \"((user.email))\"}".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    for _ in 0..4 {
+        receiver.answer(503, Vec::new(), "down");
+    }
+    let a = member(&app, "a@example.com", "Ada", "One").await;
+    let b = member(&app, "b@example.com", "Bea", "Two").await;
+    for who in [a, b] {
+        runs::execute(&app.db, &sealer, &actor(), m, who, Trigger::Manual)
+            .await
+            .unwrap();
+    }
+    // Attempts fail two at a time: a warning at 2, the pause at 4; the alert emails go out.
+    drain(&app, &outbox).await;
+    let w = webhook::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(w.paused, "paused after the streak");
+    assert!(
+        w.paused_reason.contains("4 failed attempts in a row"),
+        "{}",
+        w.paused_reason
+    );
+    assert_eq!(w.failure_streak, 4);
+    assert_eq!(
+        receiver.seen().len(),
+        4,
+        "nothing more is sent while paused"
+    );
+    // Its deliveries are kept, waiting for the resume.
+    let mine: Vec<webhook_delivery::Model> = deliveries(&app)
+        .await
+        .into_iter()
+        .filter(|d| d.webhook_id == Some(id))
+        .collect();
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|d| d.status == "queued"), "{mine:?}");
+    // The dashboard shows both alerts.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM alerts WHERE webhook_id = {id} AND resolved_at IS NULL \
+             AND kind IN ('webhook_failing', 'webhook_paused')"
+        ))
+        .await,
+        2
+    );
+    let dash = app.get("/").await.text().await.unwrap();
+    assert!(dash.contains("Needs attention"), "{dash}");
+    assert!(
+        dash.contains(
+            "The webhook &quot;Escalations&quot; was paused after 4 failed attempts in a row"
+        ) || dash
+            .contains("The webhook \"Escalations\" was paused after 4 failed attempts in a row"),
+        "{dash}"
+    );
+    assert!(dash.contains(&format!("href=\"/webhooks/{id}\"")));
+    // The community manager got both by email, through the SMTP server.
+    let mails = sink.messages.lock().unwrap().clone();
+    let subjects: Vec<bool> = [
+        "Subject: Webhook failing: Escalations",
+        "Subject: Webhook paused: Escalations",
+    ]
+    .iter()
+    .map(|subject| {
+        mails.iter().any(|(_, to, data)| {
+            to == &vec![format!("<{}>", common::ADMIN_EMAIL)] && data.contains(subject)
+        })
+    })
+    .collect();
+    assert_eq!(subjects, [true, true], "{mails:?}");
+    let page = app
+        .get(&format!("/webhooks/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Paused by Switchyard after 4 failed attempts"),
+        "the page says why"
+    );
+
+    // Resumed (the endpoint fixed): the alerts are resolved, what waited goes out.
+    webhooks::set_paused(&app.db, &actor(), id, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL")
+            .await,
+        0
+    );
+    assert!(
+        !app.get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Needs attention")
+    );
+    drain(&app, &outbox).await;
+    assert!(
+        deliveries(&app)
+            .await
+            .iter()
+            .filter(|d| d.webhook_id == Some(id))
+            .all(|d| d.status == "succeeded")
+    );
+    let w = webhook::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (w.paused, w.failure_streak, w.paused_reason.as_str()),
+        (false, 0, "")
+    );
+}
+
+/// *Resend all* from the webhook log: the filters' count first, refused unless confirmed with
+/// that count, then every matching delivery goes out again as a new delivery of one replay,
+/// whose progress reaches 100 %.
+async fn resend_all_sends_the_filtered_deliveries_again_with_a_count_first(app: TestApp) {
+    use switchyard::server_fns::webhooks::ReplayDeliveries;
+    use switchyard::types::{DeliveryQuery, ReplayForm};
+    app.sign_in().await;
+    let (receiver, base) = Receiver::start().await;
+    let (_fine, fine_base) = Receiver::start().await;
+    let (sealer, outbox) = outbox_for(&app);
+    let m = user_macro(&app, "replayed", &[("adjust_score", "1")]).await;
+    let form = |name: &str, url: String| WebhookForm {
+        name: name.into(),
+        method: "POST".into(),
+        url,
+        body: "{\"email\": \"((user.email))\"}".into(),
+        ..Default::default()
+    };
+    let broken = hook(
+        &app,
+        &sealer,
+        m,
+        form("Broken for a while", format!("{base}/broken")),
+    )
+    .await;
+    hook(&app, &sealer, m, form("Fine", format!("{fine_base}/fine"))).await;
+    let mut people = Vec::new();
+    for (i, name) in ["Ada", "Bea", "Cy"].iter().enumerate() {
+        people.push(member(&app, &format!("p{i}@example.com"), name, "Replay").await);
+    }
+    // The broken endpoint refuses everything (400: not retried) until it is fixed.
+    for _ in 0..3 {
+        receiver.answer(400, Vec::new(), "bad");
+    }
+    for who in &people {
+        runs::execute(&app.db, &sealer, &actor(), m, *who, Trigger::Manual)
+            .await
+            .unwrap();
+    }
+    drain(&app, &outbox).await;
+    let failed = app
+        .count(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = {broken} AND status = 'failed'"
+        ))
+        .await;
+    let q = DeliveryQuery {
+        webhook_id: Some(broken),
+        status: Some("failed".into()),
+        ..Default::default()
+    };
+    let log = webhooks::log(&app.db, &actor(), &q).await.unwrap();
+    assert_eq!((failed, log.replayable), (3, 3));
+    let page = app
+        .get(&format!("/webhooks/log?webhook={broken}&status=failed"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("Resend {failed} deliver")),
+        "the log offers Resend all with its count: {page}"
+    );
+
+    let replay_form = |expected: i64, confirm: bool| ReplayForm {
+        webhook_id: broken.to_string(),
+        status: "failed".into(),
+        expected: expected.to_string(),
+        confirm: confirm.then(|| "on".into()),
+        ..Default::default()
+    };
+    let before = app.count("SELECT COUNT(*) FROM webhook_deliveries").await;
+    // Not confirmed, or another count than there is: refused, nothing queued.
+    let err = webhooks::replay(&app.db, &actor(), &replay_form(failed, false))
+        .await
+        .unwrap_err();
+    assert!(err.field_message("confirm").is_some(), "{err:?}");
+    let err = webhooks::replay(&app.db, &actor(), &replay_form(failed + 1, true))
+        .await
+        .unwrap_err();
+    assert!(err.field_message("expected").is_some(), "{err:?}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        before
+    );
+
+    // Confirmed, through the screen's server function.
+    let res = app
+        .call::<ReplayDeliveries>(&[
+            ("form[webhook_id]", broken.to_string().as_str()),
+            ("form[status]", "failed"),
+            ("form[expected]", failed.to_string().as_str()),
+            ("form[confirm]", "on"),
+        ])
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.text().await.unwrap()
+    );
+    let replay_id = app.count("SELECT MAX(id) FROM replays").await as i32;
+    let r = webhooks::replay_progress(&app.db, replay_id).await.unwrap();
+    assert_eq!(
+        (r.total, r.waiting, r.percent()),
+        (failed as u64, failed as u64, 0)
+    );
+    assert!(
+        r.description.contains("Broken for a while"),
+        "{}",
+        r.description
+    );
+    // Each new delivery points at the one it repeats, and at the replay.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries n JOIN webhook_deliveries o ON o.id = n.resend_of \
+             WHERE n.replay_id = {replay_id} AND o.status = 'failed' AND o.webhook_id = {broken} AND n.body = o.body"
+        ))
+        .await,
+        failed
+    );
+    // The endpoint is fixed: they all go through, and the progress says so.
+    drain(&app, &outbox).await;
+    let r = webhooks::replay_progress(&app.db, replay_id).await.unwrap();
+    assert_eq!((r.succeeded, r.failed, r.waiting), (failed as u64, 0, 0));
+    assert!(r.finished() && r.percent() == 100);
+    let page = app
+        .get(&format!("/webhooks/replays/{replay_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("Done: {failed} succeeded, 0 failed.")),
+        "{page}"
+    );
+}
+
 macro_rules! scenarios {
     ($allow:expr => $($name:ident),* $(,)?) => {
         $(
@@ -2937,6 +3222,8 @@ scenarios!(true =>
     capture_return_values_creates_its_group_in_place,
     a_user_capture_stores_on_the_webhook_s_project,
     a_paused_webhook_holds_its_deliveries_then_sends_them_in_order,
+    a_failing_endpoint_warns_then_pauses_and_managers_are_emailed,
+    resend_all_sends_the_filtered_deliveries_again_with_a_count_first,
 );
 
 scenarios!(false => the_address_check_refuses_loopback_without_the_allow_list);

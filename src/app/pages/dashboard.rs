@@ -5,8 +5,34 @@ use crate::app::components::{
     BUTTON, BUTTON_SECONDARY, CARD, LINK, PageHeader, refresh_after, refresh_key, show,
 };
 use crate::app::pages::audit::AuditTable;
-use crate::server_fns::admin::{SetGetStartedHidden, load_dashboard};
-use crate::types::{GetStarted, SetupStep, StepState};
+use crate::server_fns::admin::{DismissAlert, SetGetStartedHidden, load_dashboard};
+use crate::types::{AlertView, GetStarted, SetupStep, StepState};
+
+/// Open alerts: a webhook failing or paused by the product, a listener refusing its calls.
+#[component]
+fn Alerts(alerts: Vec<AlertView>) -> impl IntoView {
+    let dismiss = ServerAction::<DismissAlert>::new();
+    refresh_after(dismiss);
+    (!alerts.is_empty()).then(|| view! {
+        <section aria-labelledby="alerts-heading" class="mb-6 space-y-2">
+            <h2 id="alerts-heading" class="text-lg font-semibold">"Needs attention"</h2>
+            <ul class="space-y-2">
+                {alerts.into_iter().map(|a| view! {
+                    <li role="alert" class="flex flex-wrap items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-950">
+                        <div class="min-w-0 flex-1">
+                            <p>{a.message}</p>
+                            <p class="mt-1 text-xs text-amber-900">{a.created_at}" · "<a class=LINK href=a.href>"Open"</a></p>
+                        </div>
+                        <ActionForm action=dismiss>
+                            <input type="hidden" name="id" value=a.id.to_string()/>
+                            <button type="submit" class=BUTTON_SECONDARY>"Dismiss"</button>
+                        </ActionForm>
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
+    })
+}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -25,6 +51,7 @@ pub fn DashboardPage() -> impl IntoView {
                     let hidden = s.get_started.hidden;
                     view! {
                         <PageHeader title=s.community_name.clone()/>
+                        <Alerts alerts=s.alerts/>
                         <GetStartedPanel get_started=s.get_started/>
                         <section aria-label="Totals" class="grid grid-cols-2 gap-4 md:grid-cols-4">
                             {cards.into_iter().map(|(label, n, href)| {

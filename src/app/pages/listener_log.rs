@@ -60,7 +60,9 @@ pub fn CallTable(calls: Vec<ListenerCallView>, caption: &'static str) -> impl In
                         };
                         view! {
                             <tr>
-                                <td class=format!("{TD} whitespace-nowrap")>{c.received_at}</td>
+                                <td class=format!("{TD} whitespace-nowrap")>
+                                    <a class=LINK href=format!("/listeners/log/{}", c.id) title="What the call brought">{c.received_at}</a>
+                                </td>
                                 <td class=format!("{TD} whitespace-nowrap")>{c.listener}</td>
                                 <td class=format!("{TD} font-mono text-xs leading-5 whitespace-nowrap")>{c.caller_ip}</td>
                                 <td class=format!("{TD} whitespace-nowrap")>

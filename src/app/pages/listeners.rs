@@ -295,6 +295,7 @@ pub fn ListenerPage() -> impl IntoView {
                             } else {
                                 view! {
                                     <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
+                                    <crate::app::pages::test_calls::TestCallPanel id/>
                                     {l.clone().map(|l| view! { <SignedCalls l/> })}
                                     <ListenerEditor opts kind/>
                                     <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>

@@ -15,14 +15,14 @@ use crate::app::components::{
 use crate::app::pages::external_data::DataFieldTable;
 use crate::errors::AppError;
 use crate::server_fns::webhooks::{
-    DeleteWebhook, PauseWebhook, ResendDelivery, ResumeWebhook, RotateWebhookSecret, SaveWebhook,
-    SendTestWebhook, load_delivery, load_webhook_editor, load_webhook_log, load_webhooks,
-    preview_webhook,
+    DeleteWebhook, PauseWebhook, ReplayDeliveries, ResendDelivery, ResumeWebhook,
+    RotateWebhookSecret, SaveWebhook, SendTestWebhook, load_delivery, load_replay,
+    load_webhook_editor, load_webhook_log, load_webhooks, preview_webhook,
 };
 use crate::shared::vocab::DeliveryStatus;
 use crate::types::{
-    DeliveryQuery, DeliveryView, NEW_DATA_GROUP, RequestView, WEBHOOK_METHODS, WEBHOOK_PRESETS,
-    WebhookEditorView, WebhookForm, WebhookLogView, WebhookRate, WebhookView,
+    DeliveryQuery, DeliveryView, NEW_DATA_GROUP, ReplayView, RequestView, WEBHOOK_METHODS,
+    WEBHOOK_PRESETS, WebhookEditorView, WebhookForm, WebhookLogView, WebhookRate, WebhookView,
 };
 
 fn status_badge(status: DeliveryStatus) -> &'static str {
@@ -190,7 +190,7 @@ pub fn WebhookPage() -> impl IntoView {
                             view! { <LockedWebhook w=w.clone()/> }.into_any()
                         } else {
                             view! {
-                                <PauseControl id=w.id paused=w.paused pending=w.counts.pending/>
+                                <PauseControl w=w.clone()/>
                                 <WebhookEditor editor=editor.clone()/>
                                 <TryPanel id=w.id feedback/>
                                 {w.signing.then(|| view! { <SigningPanel w=w.clone() secrets/> })}
@@ -207,17 +207,25 @@ pub fn WebhookPage() -> impl IntoView {
 /// Pause and resume: while paused, deliveries wait (queued, none sent); resumed, they go out
 /// in the order they were made.
 #[component]
-fn PauseControl(id: i32, paused: bool, pending: u64) -> impl IntoView {
+fn PauseControl(w: WebhookView) -> impl IntoView {
+    let (id, paused, pending) = (w.id, w.paused, w.counts.pending);
     let pause = ServerAction::<PauseWebhook>::new();
     let resume = ServerAction::<ResumeWebhook>::new();
     // Each refreshes the page's data once it is done.
     let pause_error = action_error(pause);
     let resume_error = action_error(resume);
     let error = move || pause_error.get().or_else(|| resume_error.get());
-    let state = if paused {
-        format!("Paused: {pending} waiting, none sent until you resume it.")
-    } else {
-        "Sending: deliveries go out as they are made.".to_string()
+    let state = match (paused, w.paused_reason.is_empty(), &w.failing_since) {
+        (true, true, _) => format!("Paused: {pending} waiting, none sent until you resume it."),
+        (true, false, _) => format!(
+            "Paused: {}. {pending} waiting, none lost: fix the endpoint, then resume it.",
+            capitalise(&w.paused_reason)
+        ),
+        (false, _, Some(since)) if w.failure_streak > 0 => format!(
+            "Sending, but failing: {} failed attempts in a row since {since}.",
+            w.failure_streak
+        ),
+        _ => "Sending: deliveries go out as they are made.".to_string(),
     };
     view! {
         <section aria-label="Pause" class=format!("{CARD} mb-6 flex flex-wrap items-center justify-between gap-3")>
@@ -852,6 +860,108 @@ fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
             view! { <DeliveryTable deliveries=log.deliveries.clone()/> }.into_any()
         }}
         <Pager page=log.page page_count total=log.total href_for=move |n| log_href(&pager_query, n)/>
+        {(log.replayable > 0).then(|| view! { <ResendAll current=current.clone() count=log.replayable/> })}
+    }
+}
+
+/// *Resend all*: the deliveries the filters match, sent again as new deliveries. The count
+/// comes first; the manager confirms it, and the replay's page shows the sending.
+#[component]
+fn ResendAll(current: DeliveryQuery, count: u64) -> impl IntoView {
+    let action = ServerAction::<ReplayDeliveries>::new();
+    let error = action_error(action);
+    let confirm_error = field_error(error, "confirm");
+    let expected_error = field_error(error, "expected");
+    let opt = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    let what = if count == 1 { "delivery" } else { "deliveries" };
+    view! {
+        <section id="resend-all" aria-labelledby="resend-all-heading" class=format!("{CARD} mt-6 space-y-3")>
+            <h2 id="resend-all-heading" class="text-lg font-semibold">"Resend all"</h2>
+            <p class="text-sm text-slate-700" data-testid="replay-count">{format!("{count} {what} matching these filters can be sent again: each goes out as a new delivery, with the request it had. Deliveries still waiting, those of a webhook that is switched off, and those that named a removed person are left out.")}</p>
+            <ActionForm action=action attr:class="space-y-3">
+                <FormAlert error/>
+                <input type="hidden" name="form[macro_id]" value=opt(current.macro_id)/>
+                <input type="hidden" name="form[webhook_id]" value=opt(current.webhook_id)/>
+                <input type="hidden" name="form[user_id]" value=opt(current.user_id)/>
+                <input type="hidden" name="form[ticket_id]" value=opt(current.ticket_id)/>
+                <input type="hidden" name="form[status]" value=current.status.clone().unwrap_or_default()/>
+                <input type="hidden" name="form[hours]" value=current.hours.map(|h| h.to_string()).unwrap_or_default()/>
+                <input type="hidden" name="form[expected]" value=count.to_string()/>
+                <label for="f-replay-confirm" class="flex items-center gap-2 text-sm">
+                    <input id="f-replay-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
+                    {format!("Yes, send these {count} {what} again")}
+                </label>
+                {move || confirm_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Confirmation", &e)}</p> })}
+                {move || expected_error.get().map(|e| view! { <p class="text-sm text-red-700">{field_sentence("Count", &e)}</p> })}
+                <button type="submit" class=BUTTON>{format!("Resend {count} {what}")}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// `/webhooks/replays/:id`: a bulk replay's sending, as a progress bar. Hydrated, it looks
+/// again every second until nothing waits; without JavaScript, *Refresh* does.
+#[component]
+pub fn ReplayPage() -> impl IntoView {
+    let id = id_param();
+    let tick = RwSignal::new(0u32);
+    let finished = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if !finished.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let data = Resource::new(move || (id(), tick.get()), |(id, _)| load_replay(id));
+    view! {
+        <Title text="Resend all"/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                show(data.await, |r| {
+                    finished.set(r.finished() || r.waiting == r.paused);
+                    view! { <ReplayProgress r/> }
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ReplayProgress(r: ReplayView) -> impl IntoView {
+    let percent = r.percent();
+    let state = if r.finished() {
+        format!("Done: {} succeeded, {} failed.", r.succeeded, r.failed)
+    } else if r.paused > 0 && r.waiting == r.paused {
+        format!(
+            "{} wait until their webhook is resumed; {} succeeded, {} failed.",
+            r.paused, r.succeeded, r.failed
+        )
+    } else {
+        format!(
+            "Sending: {} succeeded, {} failed, {} waiting.",
+            r.succeeded, r.failed, r.waiting
+        )
+    };
+    view! {
+        <PageHeader title=format!("Resend all #{}", r.id)>
+            <a class=BUTTON_SECONDARY href="/webhooks/log">"Webhook log"</a>
+        </PageHeader>
+        <section class=format!("{CARD} space-y-3")>
+            <p class="text-sm">{format!("{} · sent again by {} at {}", capitalise(&r.description), r.created_by, r.created_at)}</p>
+            <div role="progressbar" aria-label="Deliveries finished" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()
+                class="h-3 w-full overflow-hidden rounded-full bg-slate-200">
+                <div class="h-full bg-indigo-600" style=format!("width: {percent}%")></div>
+            </div>
+            <p role="status" class="text-sm" data-testid="replay-state">{state}</p>
+            {(!r.finished()).then(|| view! { <a class=LINK href=format!("/webhooks/replays/{}", r.id)>"Refresh"</a> })}
+            <a class=format!("{LINK} block text-sm") href="/webhooks/log">"See the deliveries in the webhook log"</a>
+        </section>
     }
 }
 

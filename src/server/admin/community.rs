@@ -431,5 +431,57 @@ pub async fn dashboard(
             None
         },
         get_started: super::get_started::checklist(db, actor).await?,
+        alerts: open_alerts(db).await?,
     })
+}
+
+/// The open alerts, newest first (at most 20).
+async fn open_alerts(db: &impl ConnectionTrait) -> Result<Vec<crate::types::AlertView>, AppError> {
+    use crate::server::entities::alert;
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    Ok(alert::Entity::find()
+        .filter(alert::Column::ResolvedAt.is_null())
+        .order_by_desc(alert::Column::Id)
+        .limit(20)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| crate::types::AlertView {
+            id: a.id,
+            href: match (a.webhook_id, a.listener_id) {
+                (Some(id), _) => format!("/webhooks/{id}"),
+                (_, Some(id)) => format!("/listeners/{id}"),
+                _ => "/".into(),
+            },
+            kind: a.kind,
+            message: a.message,
+            created_at: super::format_time(&a.created_at),
+        })
+        .collect())
+}
+
+/// Dismisses an open alert (it stays resolved; a new streak raises a new one).
+#[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
+pub async fn dismiss_alert(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    id: i32,
+) -> Result<(), AppError> {
+    use crate::server::entities::alert;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let done = alert::Entity::update_many()
+        .col_expr(alert::Column::ResolvedAt, Expr::value(chrono::Utc::now()))
+        .filter(alert::Column::Id.eq(id))
+        .filter(alert::Column::ResolvedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if done > 0 {
+        audit_trail::record(&txn, actor, "alert.dismissed", &format!("alert {id}"), "").await?;
+    }
+    txn.commit().await?;
+    drop(gate);
+    Ok(())
 }

@@ -59,6 +59,23 @@ fn about_user(id: i32) -> Expr {
     C::Id.in_subquery(calls)
 }
 
+/// A log row as the table shows it.
+#[derive(sea_orm::FromQueryResult)]
+struct CallRow {
+    id: i64,
+    received_at: chrono::DateTime<chrono::Utc>,
+    listener_id: Option<i32>,
+    listener_key: String,
+    caller_ip: String,
+    target: String,
+    status: i16,
+    code: String,
+    run_id: Option<i64>,
+    source_id: Option<i32>,
+    duration_ms: i32,
+    repeats: i32,
+}
+
 /// (id, name) of every listener, by name.
 async fn listener_names(db: &impl ConnectionTrait) -> Result<Vec<(i32, String)>, AppError> {
     Ok(listener::Entity::find()
@@ -97,10 +114,28 @@ async fn page_of(
 ) -> Result<ListenerCallPage, AppError> {
     let select = filtered(query);
     let total = select.clone().count(db).await?;
+    // The row without what the call brought (up to 64 KiB each): its own page shows that.
+    use listener_call::Column as C;
     let rows = select
-        .order_by_desc(listener_call::Column::Id)
+        .select_only()
+        .columns([
+            C::Id,
+            C::ReceivedAt,
+            C::ListenerId,
+            C::ListenerKey,
+            C::CallerIp,
+            C::Target,
+            C::Status,
+            C::Code,
+            C::RunId,
+            C::SourceId,
+            C::DurationMs,
+            C::Repeats,
+        ])
+        .order_by_desc(C::Id)
         .offset(u64::from(page) * u64::from(per_page))
         .limit(u64::from(per_page))
+        .into_model::<CallRow>()
         .all(db)
         .await?;
     let listeners = listener_names(db).await?;

@@ -20,6 +20,7 @@ pub mod opt_out;
 pub mod places;
 pub mod projects;
 pub mod teams;
+pub mod test_calls;
 pub mod users;
 pub mod webhooks;
 

@@ -463,6 +463,9 @@ fn view(w: webhook::Model, groups: &[(i32, String)], c: DeliveryCounts) -> Webho
         counts: c,
         retry_schedule: w.retry_schedule,
         paused: w.paused,
+        paused_reason: w.paused_reason,
+        failure_streak: w.failure_streak,
+        failing_since: w.failing_since.as_ref().map(format_time),
     }
 }
 
@@ -918,40 +921,10 @@ pub async fn set_paused(
     id: i32,
     paused: bool,
 ) -> Result<(), AppError> {
-    use sea_orm::sea_query::Expr;
     let w = find(db, id).await?;
     super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    webhook::Entity::update_many()
-        .col_expr(webhook::Column::Paused, Expr::value(paused))
-        .filter(webhook::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    let waiting = webhook_delivery::Entity::update_many()
-        .filter(webhook_delivery::Column::WebhookId.eq(id))
-        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued));
-    if paused {
-        waiting
-            .col_expr(
-                webhook_delivery::Column::NextAttemptAt,
-                Expr::value(crate::server::engine::outbox::paused_until()),
-            )
-            .exec(&txn)
-            .await?;
-    } else {
-        // Those the pause held are due from when each was made: the oldest goes first.
-        waiting
-            .col_expr(
-                webhook_delivery::Column::NextAttemptAt,
-                Expr::col(webhook_delivery::Column::CreatedAt),
-            )
-            .filter(
-                webhook_delivery::Column::NextAttemptAt
-                    .gte(crate::server::engine::outbox::paused_from()),
-            )
-            .exec(&txn)
-            .await?;
-    }
+    crate::server::engine::health::hold(&txn, id, paused, "", chrono::Utc::now()).await?;
     let action = if paused {
         "webhook.paused"
     } else {
@@ -1112,6 +1085,34 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("delivery {id}")))?;
+    let webhook_id = d.webhook_id.ok_or_else(|| {
+        AppError::Conflict("its webhook was deleted: there is nothing to resend it with".into())
+    })?;
+    let w = find(db, webhook_id).await?;
+    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let new_id = queue_again(&txn, &d, &w, None).await?;
+    audit_trail::record(
+        &txn,
+        actor,
+        "webhook.resent",
+        &d.webhook_name,
+        &format!("delivery {}", d.id),
+    )
+    .await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(new_id)
+}
+
+/// Queues delivery `d` of webhook `w` again, as it was rendered, as a new delivery (of bulk
+/// replay `replay`, if one): *Resend* and *Resend all* share it, and what it refuses.
+async fn queue_again(
+    txn: &impl ConnectionTrait,
+    d: &webhook_delivery::Model,
+    w: &webhook::Model,
+    replay: Option<i32>,
+) -> Result<i64, AppError> {
     if d.status == DeliveryStatus::Cancelled && d.body.is_empty() && d.url.is_empty() {
         return Err(AppError::Conflict(
             "this delivery was erased with the person it was about".into(),
@@ -1124,11 +1125,6 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
                 .into(),
         ));
     }
-    let webhook_id = d.webhook_id.ok_or_else(|| {
-        AppError::Conflict("its webhook was deleted: there is nothing to resend it with".into())
-    })?;
-    let w = find(db, webhook_id).await?;
-    super::refuse_removal_to_project_managers(actor, super::macro_removes(db, w.macro_id).await?)?;
     if !w.enabled {
         return Err(AppError::Conflict(format!(
             "the webhook {} is switched off ({}): save it to switch it on first",
@@ -1136,7 +1132,7 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         )));
     }
     let rendered = Rendered {
-        webhook_id,
+        webhook_id: w.id,
         name: d.webhook_name.clone(),
         kind: d.kind,
         request: Request {
@@ -1152,9 +1148,8 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         ticket_id: d.target_ticket_id,
         label: d.target_label.clone(),
     };
-    let (txn, gate) = crate::server::db::begin_write(db).await?;
     let ids = queue(
-        &txn,
+        txn,
         vec![rendered],
         Origin {
             macro_id: d.macro_id,
@@ -1166,19 +1161,331 @@ pub async fn resend(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<i
         },
     )
     .await?;
+    let id = ids
+        .first()
+        .copied()
+        .ok_or_else(|| AppError::internal("resend queued nothing"))?;
+    if replay.is_some() {
+        webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::ReplayId,
+                sea_orm::sea_query::Expr::value(replay),
+            )
+            .filter(webhook_delivery::Column::Id.eq(id))
+            .exec(txn)
+            .await?;
+    }
+    Ok(id)
+}
+
+/// The deliveries the log's filters match.
+fn matching_deliveries(q: &DeliveryQuery) -> sea_orm::Select<webhook_delivery::Entity> {
+    let mut find = webhook_delivery::Entity::find();
+    if let Some(id) = q.macro_id {
+        find = find.filter(webhook_delivery::Column::MacroId.eq(id));
+    }
+    if let Some(id) = q.webhook_id {
+        find = find.filter(webhook_delivery::Column::WebhookId.eq(id));
+    }
+    if let Some(id) = q.user_id {
+        find = find.filter(webhook_delivery::Column::TargetUserId.eq(id));
+    }
+    if let Some(id) = q.ticket_id {
+        find = find.filter(webhook_delivery::Column::TargetTicketId.eq(id));
+    }
+    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
+        find = find.filter(webhook_delivery::Column::Status.eq(s));
+    }
+    if let Some(h) = q.hours.filter(|h| *h > 0) {
+        find = find.filter(
+            webhook_delivery::Column::CreatedAt
+                .gte(Utc::now() - chrono::Duration::hours(i64::from(h))),
+        );
+    }
+    find
+}
+
+/// Of the matching deliveries, those *Resend all* sends again (what `queue_again` takes):
+/// finished (none still waiting or being sent), not sealed nor erased, of a webhook that is
+/// on, and (for a project manager) not of a macro that removes users.
+async fn replayable(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    q: &DeliveryQuery,
+) -> Result<sea_orm::Select<webhook_delivery::Entity>, AppError> {
+    use sea_orm::sea_query::{Expr, Query};
+    let on = Query::select()
+        .column(webhook::Column::Id)
+        .from(webhook::Entity)
+        .and_where(sea_orm::sea_query::ExprTrait::eq(
+            Expr::col(webhook::Column::Enabled),
+            true,
+        ))
+        .to_owned();
+    let mut find = matching_deliveries(q)
+        .filter(webhook_delivery::Column::Status.is_in([
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Cancelled,
+        ]))
+        .filter(webhook_delivery::Column::Sealed.eq(false))
+        .filter(webhook_delivery::Column::ErasedAt.is_null())
+        .filter(webhook_delivery::Column::WebhookId.in_subquery(on))
+        .filter(
+            sea_orm::Condition::any()
+                .add(webhook_delivery::Column::Status.ne(DeliveryStatus::Cancelled))
+                .add(webhook_delivery::Column::Url.ne(""))
+                .add(webhook_delivery::Column::Body.ne("")),
+        );
+    if !super::may_use_removals(actor) {
+        let locked: Vec<i32> = super::removal_macros(db)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if !locked.is_empty() {
+            find = find.filter(webhook_delivery::Column::MacroId.is_not_in(locked));
+        }
+    }
+    Ok(find)
+}
+
+/// How many deliveries are sent again in one transaction of a bulk replay.
+const REPLAY_BATCH: u64 = 200;
+
+/// *Resend all*: sends every matching delivery again (`replayable`), as new deliveries of one
+/// bulk replay, queued in batches of `REPLAY_BATCH` (each its own transaction, so the writer is
+/// never held long). `expected` is the count the manager confirmed: another count now means
+/// the set changed under them, and nothing is sent. The replay's id, for its progress page.
+#[tracing::instrument(skip(db, actor, form), fields(actor_id = ?actor.user_id))]
+pub async fn replay(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    form: &crate::types::ReplayForm,
+) -> Result<i32, AppError> {
+    let mut errors = FieldErrors::new();
+    let optional = |raw: &str| -> Result<Option<i32>, String> {
+        match raw.trim() {
+            "" => Ok(None),
+            raw => parse_id(raw).map(Some),
+        }
+    };
+    let q = DeliveryQuery {
+        macro_id: errors.check("macro_id", optional(&form.macro_id)).flatten(),
+        webhook_id: errors
+            .check("webhook_id", optional(&form.webhook_id))
+            .flatten(),
+        user_id: errors.check("user_id", optional(&form.user_id)).flatten(),
+        ticket_id: errors
+            .check("ticket_id", optional(&form.ticket_id))
+            .flatten(),
+        status: match form.status.trim() {
+            "" => None,
+            s if DeliveryStatus::parse(s).is_some() => Some(s.to_string()),
+            _ => {
+                errors.push("status", "is not a delivery status");
+                None
+            }
+        },
+        hours: match form.hours.trim() {
+            "" => None,
+            raw => errors.check(
+                "hours",
+                raw.parse::<u32>()
+                    .map_err(|_| "must be a whole number of hours".to_string()),
+            ),
+        },
+        page: 0,
+    };
+    let expected: Option<u64> = errors.check(
+        "expected",
+        form.expected
+            .trim()
+            .parse()
+            .map_err(|_| "is missing: look at the count first".to_string()),
+    );
+    if form.confirm.is_none() {
+        errors.push("confirm", "tick the box to send them again");
+    }
+    errors.into_result()?;
+    let select = replayable(db, actor, &q).await?;
+    let total = select.clone().count(db).await?;
+    if Some(total) != expected {
+        return Err(AppError::field(
+            "expected",
+            format!(
+                "the log changed: {total} deliveries match now, not {}; look at the count again",
+                expected.unwrap_or_default()
+            ),
+        ));
+    }
+    if total == 0 {
+        return Err(AppError::field(
+            "expected",
+            "no delivery matches: nothing to send",
+        ));
+    }
+    let description = replay_description(db, &q, total).await?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let r = crate::server::entities::replay::ActiveModel {
+        description: Set(description.clone()),
+        total: Set(i32::try_from(total).unwrap_or(i32::MAX)),
+        created_by: Set(actor.label.chars().take(200).collect()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
     audit_trail::record(
         &txn,
         actor,
-        "webhook.resent",
-        &d.webhook_name,
-        &format!("delivery {}", d.id),
+        "webhook.replayed",
+        &description,
+        &format!("replay {}", r.id),
     )
     .await?;
     txn.commit().await?;
     drop(gate);
-    ids.first()
-        .copied()
-        .ok_or_else(|| AppError::internal("resend queued nothing"))
+    // Keyset pages of what matched when it was counted (ids up to the newest then), so the
+    // deliveries this replay makes are never matched again by it.
+    let newest: Option<i64> = select
+        .clone()
+        .select_only()
+        .column_as(webhook_delivery::Column::Id.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let mut after = 0i64;
+    let mut sent = 0u64;
+    while let Some(newest) = newest {
+        let batch = select
+            .clone()
+            .filter(webhook_delivery::Column::Id.gt(after))
+            .filter(webhook_delivery::Column::Id.lte(newest))
+            .order_by_asc(webhook_delivery::Column::Id)
+            .limit(REPLAY_BATCH)
+            .all(db)
+            .await?;
+        let Some(last) = batch.last() else { break };
+        after = last.id;
+        let ids: Vec<i32> = batch.iter().filter_map(|d| d.webhook_id).collect();
+        let hooks = webhook::Entity::find()
+            .filter(webhook::Column::Id.is_in(ids))
+            .all(db)
+            .await?;
+        let (txn, gate) = crate::server::db::begin_write(db).await?;
+        for d in &batch {
+            let Some(w) = hooks.iter().find(|w| Some(w.id) == d.webhook_id) else {
+                continue;
+            };
+            // One that can no longer be sent (its webhook switched off meanwhile) is left out.
+            if queue_again(&txn, d, w, Some(r.id)).await.is_ok() {
+                sent += 1;
+            }
+        }
+        txn.commit().await?;
+        drop(gate);
+    }
+    if sent != total {
+        crate::server::entities::replay::Entity::update_many()
+            .col_expr(
+                crate::server::entities::replay::Column::Total,
+                sea_orm::sea_query::Expr::value(i32::try_from(sent).unwrap_or(i32::MAX)),
+            )
+            .filter(crate::server::entities::replay::Column::Id.eq(r.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(r.id)
+}
+
+/// What a replay matched, in words.
+async fn replay_description(
+    db: &impl ConnectionTrait,
+    q: &DeliveryQuery,
+    total: u64,
+) -> Result<String, AppError> {
+    let mut parts = vec![format!(
+        "{total} {}deliver{}",
+        q.status
+            .as_deref()
+            .map(|s| format!("{s} "))
+            .unwrap_or_default(),
+        if total == 1 { "y" } else { "ies" }
+    )];
+    if let Some(id) = q.webhook_id {
+        let name = webhook::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|w| w.name)
+            .unwrap_or_else(|| format!("webhook {id}"));
+        parts.push(format!("of the webhook {name}"));
+    }
+    if let Some(id) = q.macro_id {
+        let name = macro_def::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|m| m.name)
+            .unwrap_or_else(|| format!("macro {id}"));
+        parts.push(format!("of the macro {name}"));
+    }
+    if let Some(id) = q.user_id {
+        parts.push(format!("about user {id}"));
+    }
+    if let Some(id) = q.ticket_id {
+        parts.push(format!("about ticket #{id}"));
+    }
+    if let Some(h) = q.hours.filter(|h| *h > 0) {
+        parts.push(format!("from the last {h} hours"));
+    }
+    Ok(parts.join(" "))
+}
+
+/// A bulk replay and how far its deliveries have got.
+pub async fn replay_progress(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<crate::types::ReplayView, AppError> {
+    let r = crate::server::entities::replay::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("replay {id}")))?;
+    let rows: Vec<(DeliveryStatus, i64)> = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Status)
+        .column_as(webhook_delivery::Column::Id.count(), "n")
+        .filter(webhook_delivery::Column::ReplayId.eq(id))
+        .group_by(webhook_delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let n = |wanted: &[DeliveryStatus]| -> u64 {
+        rows.iter()
+            .filter(|(s, _)| wanted.contains(s))
+            .map(|(_, n)| u64::try_from(*n).unwrap_or_default())
+            .sum()
+    };
+    let paused = webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::ReplayId.eq(id))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Queued))
+        .filter(
+            webhook_delivery::Column::NextAttemptAt
+                .gte(crate::server::engine::outbox::paused_from()),
+        )
+        .count(db)
+        .await?;
+    Ok(crate::types::ReplayView {
+        id: r.id,
+        description: r.description,
+        created_by: r.created_by,
+        created_at: format_time(&r.created_at),
+        total: u64::try_from(r.total).unwrap_or_default(),
+        succeeded: n(&[DeliveryStatus::Succeeded]),
+        failed: n(&[DeliveryStatus::Failed, DeliveryStatus::Cancelled]),
+        waiting: n(&[DeliveryStatus::Queued, DeliveryStatus::Sending]),
+        paused,
+    })
 }
 
 fn delivery_view(d: &webhook_delivery::Model, macros: &[(i32, String)]) -> DeliveryView {
@@ -1235,30 +1542,14 @@ pub const LOG_PAGE: u32 = 50;
 
 /// The webhook log: deliveries newest first, narrowed by macro, webhook, user, ticket,
 /// status and age, with each webhook's success over the last 7 days.
-pub async fn log(db: &impl ConnectionTrait, q: &DeliveryQuery) -> Result<WebhookLogView, AppError> {
-    let mut find = webhook_delivery::Entity::find();
-    if let Some(id) = q.macro_id {
-        find = find.filter(webhook_delivery::Column::MacroId.eq(id));
-    }
-    if let Some(id) = q.webhook_id {
-        find = find.filter(webhook_delivery::Column::WebhookId.eq(id));
-    }
-    if let Some(id) = q.user_id {
-        find = find.filter(webhook_delivery::Column::TargetUserId.eq(id));
-    }
-    if let Some(id) = q.ticket_id {
-        find = find.filter(webhook_delivery::Column::TargetTicketId.eq(id));
-    }
-    if let Some(s) = q.status.as_deref().filter(|s| !s.is_empty()) {
-        find = find.filter(webhook_delivery::Column::Status.eq(s));
-    }
-    if let Some(h) = q.hours.filter(|h| *h > 0) {
-        find = find.filter(
-            webhook_delivery::Column::CreatedAt
-                .gte(Utc::now() - chrono::Duration::hours(i64::from(h))),
-        );
-    }
+pub async fn log(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    q: &DeliveryQuery,
+) -> Result<WebhookLogView, AppError> {
+    let find = matching_deliveries(q);
     let total = find.clone().count(db).await?;
+    let replayable = replayable(db, actor, q).await?.count(db).await?;
     let rows = find
         .order_by_desc(webhook_delivery::Column::Id)
         .offset(u64::from(q.page) * u64::from(LOG_PAGE))
@@ -1316,6 +1607,7 @@ pub async fn log(db: &impl ConnectionTrait, q: &DeliveryQuery) -> Result<Webhook
             })
             .collect(),
         subject,
+        replayable,
     })
 }
 

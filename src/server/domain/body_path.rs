@@ -194,6 +194,23 @@ pub fn leaves(body: &Value, per_list: usize, max: usize) -> Vec<(String, Value)>
     out
 }
 
+/// A form-encoded body as a JSON object of texts (a repeated key's as a list, in order).
+pub fn form_object(body: &[u8]) -> serde_json::Value {
+    use serde_json::Value;
+    let mut map = serde_json::Map::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let v = Value::String(v.into_owned());
+        match map.get_mut(k.as_ref()) {
+            Some(Value::Array(list)) => list.push(v),
+            Some(first) => *first = Value::Array(vec![first.take(), v]),
+            None => {
+                map.insert(k.into_owned(), v);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

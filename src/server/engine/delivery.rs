@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 use crate::errors::AppError;
 use crate::server::db::begin_write;
 use crate::server::engine::external_values::Subject;
+use crate::server::engine::health;
 use crate::server::entities::{data_group, ticket, webhook, webhook_attempt, webhook_delivery};
 use crate::server::rate_limit::RateLimiter;
 use crate::server::secrets::Sealer;
@@ -55,6 +56,8 @@ pub struct Outbox {
     concurrency: usize,
     /// Sends *Send email* deliveries (None: email is not set up).
     mailer: Option<Mailer>,
+    /// When a failing webhook is flagged or paused (`health`).
+    health: crate::server::engine::health::Policy,
 }
 
 /// The SMTP transport and the sender address of emails.
@@ -159,6 +162,7 @@ impl Outbox {
             client,
             allow,
             schedule: settings.outgoing_retry_schedule.clone(),
+            health: crate::server::engine::health::Policy::of(settings),
             timeout: settings.outgoing_timeout,
             limiter: RateLimiter::bounded(
                 settings.outgoing_host_rate_per_second,
@@ -684,6 +688,8 @@ async fn record(
     // A sealed request cut here (sent, given up or cancelled): the tables are compacted once
     // the batch has committed.
     let mut sealed_cut = false;
+    // What each webhook's attempts did, for its failure streak (test sends left out).
+    let mut tallies = std::collections::BTreeMap::<i32, health::Tally>::new();
     let (txn, _gate) = begin_write(db).await?;
     for (d, hook, outcome) in results {
         let mine = || {
@@ -880,6 +886,15 @@ async fn record(
         }
         .insert(&txn)
         .await?;
+        if let Some(id) = d.webhook_id
+            && !d.test
+            && verdict != Verdict::Disable
+        {
+            tallies
+                .entry(id)
+                .or_default()
+                .note(verdict == Verdict::Succeeded);
+        }
         if verdict == Verdict::Disable
             && let Some(id) = d.webhook_id
         {
@@ -911,6 +926,7 @@ async fn record(
                 .await?;
         }
     }
+    switched_off |= health::note(&txn, &outbox.health, &tallies, now).await?;
     txn.commit().await?;
     drop(_gate);
     if sealed_cut {

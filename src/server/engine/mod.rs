@@ -9,6 +9,7 @@ pub mod delivery;
 pub mod erasure;
 pub mod external_values;
 pub mod finder;
+pub mod health;
 pub mod inbound;
 pub mod ingest;
 pub mod keys;

@@ -451,7 +451,7 @@ impl About {
     }
 }
 
-fn new_msg_id() -> String {
+pub(crate) fn new_msg_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut b);

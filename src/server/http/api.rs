@@ -123,7 +123,9 @@ fn check_body(
         .trim()
         .to_ascii_lowercase();
     if form_allowed && essence == "application/x-www-form-urlencoded" {
-        return Ok(Body::Form(form_object(body)));
+        return Ok(Body::Form(crate::server::domain::body_path::form_object(
+            body,
+        )));
     }
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(Box::new(error(
@@ -144,23 +146,6 @@ fn check_body(
             &format!("the body is not valid JSON: {e}"),
         ))),
     }
-}
-
-/// A form-encoded body as a JSON object of texts (a repeated key's as a list, in order).
-fn form_object(body: &[u8]) -> serde_json::Value {
-    use serde_json::Value;
-    let mut map = serde_json::Map::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        let v = Value::String(v.into_owned());
-        match map.get_mut(k.as_ref()) {
-            Some(Value::Array(list)) => list.push(v),
-            Some(first) => *first = Value::Array(vec![first.take(), v]),
-            None => {
-                map.insert(k.into_owned(), v);
-            }
-        }
-    }
-    Value::Object(map)
 }
 
 async fn openapi_document() -> Response {

@@ -75,6 +75,13 @@ pub struct Settings {
     pub outgoing_timeout: Duration,
     /// The delay before each retry of a failed delivery (`retry::parse_schedule`).
     pub outgoing_retry_schedule: Vec<Duration>,
+    /// A webhook whose attempts failed this many times in a row is flagged: an alert on the
+    /// dashboard and an email to community managers (0: never).
+    pub outgoing_warn_after_failures: u32,
+    /// A webhook failing this many times in a row, for at least `outgoing_pause_after`, is
+    /// paused by the product: its deliveries wait, and managers are told (0 failures: never).
+    pub outgoing_pause_after_failures: u32,
+    pub outgoing_pause_after: Duration,
     /// Deliveries in flight at once in this process (0: this node sends none).
     pub outgoing_concurrency: u32,
     /// Requests per second to one destination host (a bucket of `burst`), per process.
@@ -304,6 +311,23 @@ impl Settings {
             crate::server::retry::DEFAULT_SCHEDULE,
             crate::server::retry::parse_schedule,
         )?;
+        let outgoing_warn_after_failures = src.get(
+            "outgoing.warn_after_failures",
+            "10",
+            whole(0, 1_000_000, ""),
+        )? as u32;
+        let outgoing_pause_after_failures = src.get(
+            "outgoing.pause_after_failures",
+            "20",
+            whole(0, 1_000_000, ""),
+        )? as u32;
+        let outgoing_pause_after = Duration::from_secs(
+            3600 * src.get(
+                "outgoing.pause_after_hours",
+                "120",
+                whole(0, 8760, " of hours"),
+            )?,
+        );
         let outgoing_concurrency =
             src.get("outgoing.concurrency", "64", whole(0, 1024, ""))? as u32;
         let outgoing_host_rate_per_second = src.get(
@@ -373,6 +397,9 @@ impl Settings {
             outgoing_allow_hosts,
             outgoing_timeout,
             outgoing_retry_schedule,
+            outgoing_warn_after_failures,
+            outgoing_pause_after_failures,
+            outgoing_pause_after,
             outgoing_concurrency,
             outgoing_host_rate_per_second,
             outgoing_host_rate_burst,

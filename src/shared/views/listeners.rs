@@ -335,3 +335,62 @@ mod tests {
         );
     }
 }
+
+/// What a listener call brought, as the listener page (*Listen for a test call*) and the call
+/// log show it: headers (secret values masked) and the body, as a tree of paths where it is
+/// JSON or form-encoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRequestView {
+    pub call_id: i64,
+    pub received_at: String,
+    pub caller_ip: String,
+    pub listener: String,
+    pub status: u16,
+    pub code: String,
+    pub headers: Vec<(String, String)>,
+    /// The body as kept (at most 64 KiB).
+    pub body: String,
+    /// The body's whole size in bytes.
+    pub bytes: i32,
+    /// The body was longer than what is kept.
+    pub cut: bool,
+    /// The body's values in document order, as rows of a tree.
+    pub tree: Vec<BodyRow>,
+    /// Why there is no tree (the body is empty, not JSON, or cut short).
+    pub tree_note: Option<String>,
+}
+
+/// One row of a body tree: an object or list (no value) or a value with its path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BodyRow {
+    pub depth: u16,
+    /// The key, or `[0]` for a list item.
+    pub label: String,
+    /// A value as JSON writes it (texts quoted); None for an object or a list.
+    pub value: Option<String>,
+    /// The path that reads this value (`issue.fields.labels[0]`).
+    pub path: Option<String>,
+}
+
+/// *Listen for a test call* on a listener page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestCallView {
+    pub listener_id: i32,
+    /// While listening: until when (formatted).
+    pub listening_until: Option<String>,
+    /// The last call kept as a test call.
+    pub call: Option<CallRequestView>,
+    /// The settings a value's path can fill: (field name, label, current path).
+    pub targets: Vec<(String, String, String)>,
+}
+
+/// Fill one of the listener's settings (`field`, a `TestCallView` target) with `path`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TestCallMapForm {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub field: String,
+    #[serde(default)]
+    pub path: String,
+}

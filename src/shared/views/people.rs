@@ -224,6 +224,21 @@ pub struct DashboardStats {
     /// The newest audit entries; None for viewers who may not read the audit log.
     pub recent: Option<Vec<AuditEntry>>,
     pub get_started: GetStarted,
+    /// What needs looking at (a webhook failing or paused, a listener refusing its calls),
+    /// newest first.
+    #[serde(default)]
+    pub alerts: Vec<AlertView>,
+}
+
+/// An open alert on the dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertView {
+    pub id: i32,
+    pub kind: String,
+    pub message: String,
+    pub created_at: String,
+    /// Where to look: the webhook's or the listener's page.
+    pub href: String,
 }
 
 /// A step of setting up a removal that another system asks for, in the order they are taken.

@@ -133,6 +133,14 @@ pub struct WebhookView {
     /// Paused: its deliveries wait until it is resumed.
     #[serde(default)]
     pub paused: bool,
+    /// Why the product paused it (a long failure streak); empty when a manager did.
+    #[serde(default)]
+    pub paused_reason: String,
+    /// Failed attempts in a row, and since when (formatted).
+    #[serde(default)]
+    pub failure_streak: i32,
+    #[serde(default)]
+    pub failing_since: Option<String>,
 }
 
 /// What the webhook editor offers.
@@ -284,6 +292,59 @@ pub struct WebhookLogView {
     pub rates: Vec<WebhookRate>,
     /// What the log is narrowed to, in words, with the link back to it.
     pub subject: Option<(String, String)>,
+    /// How many of the matching deliveries *Resend all* would send again (finished ones whose
+    /// webhook is on, that the viewer may resend).
+    #[serde(default)]
+    pub replayable: u64,
+}
+
+/// *Resend all*: the log's filters, the count the manager saw, and their confirmation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayForm {
+    #[serde(default)]
+    pub macro_id: String,
+    #[serde(default)]
+    pub webhook_id: String,
+    #[serde(default)]
+    pub user_id: String,
+    #[serde(default)]
+    pub ticket_id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub hours: String,
+    /// The count the manager was shown: a different count now is refused (the set changed).
+    #[serde(default)]
+    pub expected: String,
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// A bulk replay and how far its sending has got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplayView {
+    pub id: i32,
+    pub description: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    /// Queued or being sent.
+    pub waiting: u64,
+    /// Waiting because their webhook is paused.
+    pub paused: u64,
+}
+
+impl ReplayView {
+    pub fn finished(&self) -> bool {
+        self.waiting == 0
+    }
+    pub fn percent(&self) -> u64 {
+        ((self.total - self.waiting.min(self.total)) * 100)
+            .checked_div(self.total)
+            .unwrap_or(100)
+    }
 }
 
 impl WebhookLogView {

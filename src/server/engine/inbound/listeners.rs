@@ -84,6 +84,9 @@ pub(crate) struct Logged {
     pub(crate) api_key_id: Option<i32>,
     /// The answer was replayed for a repeated `Idempotency-Key`.
     pub(crate) replay: bool,
+    /// The row may keep the call's headers and body (a successful call about someone still
+    /// there): false once the target turned out erased meanwhile.
+    pub(crate) keep_request: bool,
     pub(crate) started: Instant,
 }
 
@@ -96,6 +99,9 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
     let reply = answer(state, &call, &mut logged).await?;
+    if logged.final_row_written {
+        return Ok(reply);
+    }
     if logged.api_key_id.is_none() {
         // Refused before its key was accepted: counted, not written one by one.
         state.refusals.count(Refused {
@@ -106,9 +112,6 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
             status: reply.status,
             code: &reply.code(),
         });
-        return Ok(reply);
-    }
-    if logged.final_row_written {
         return Ok(reply);
     }
     let duration_ms = logged.duration_ms();
@@ -127,12 +130,13 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
         if !runs::still_there(&txn, runs::RunTarget::User(user_id)).await? {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
             logged.target_user_id = None;
+            logged.keep_request = false;
         }
     }
     if let Some(key_id) = logged.api_key_id {
         keys::record_use(&txn, key_id).await?;
     }
-    insert_call(&txn, &call.key, call.caller, &reply, &logged, duration_ms).await?;
+    insert_call(&txn, &call, &reply, &logged, duration_ms).await?;
     txn.commit().await?;
     Ok(reply)
 }
@@ -185,31 +189,114 @@ async fn find_by_key(
 /// Appends one row to the listener log.
 async fn insert_call(
     db: &impl ConnectionTrait,
-    key: &str,
-    caller: IpAddr,
+    call: &InboundCall,
     reply: &Reply,
     logged: &Logged,
     duration_ms: i32,
 ) -> Result<i64, AppError> {
-    Ok(call_row(key, caller, reply, logged, duration_ms)
+    Ok(call_row(call, reply, logged, duration_ms)
         .insert(db)
         .await?
         .id)
 }
 
-/// The listener-log row of a call.
+/// The log code (and answer status) of a call kept as a test call (*Listen for a test call*).
+pub const TEST_CALL: &str = "test_call";
+
+/// While a manager listens for a test call on `l`, the first call to come is kept for them to
+/// look at (headers masked, body capped, whatever its key or signature: finding out what the
+/// sender brings is the point) and answered 200; nothing runs. None when this call is not it
+/// (another took it first, on this node or another).
+async fn keep_test_call(
+    state: &Runtime,
+    call: &InboundCall,
+    l: &listener::Model,
+    logged: &mut Logged,
+) -> Result<Option<Reply>, AppError> {
+    let now = Utc::now();
+    let (txn, gate) = crate::server::db::begin_write(&state.db).await?;
+    let taken = listener::Entity::update_many()
+        .col_expr(
+            listener::Column::ListeningUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(listener::Column::Id.eq(l.id))
+        .filter(listener::Column::ListeningUntil.gt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !taken {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let reply = Reply::done(json!({
+        "status": TEST_CALL,
+        "message": "kept as a test call on the listener's page; nothing ran",
+    }));
+    insert_call(&txn, call, &reply, logged, logged.duration_ms()).await?;
+    txn.commit().await?;
+    drop(gate);
+    crate::server::cache::changed();
+    logged.final_row_written = true;
+    Ok(Some(reply))
+}
+
+/// How much of a call's body the listener log keeps.
+pub const KEPT_BODY: usize = 64 * 1024;
+
+/// What the log keeps of the request: its headers (secret values masked, as JSON pairs), its
+/// body as text (at most `KEPT_BODY` bytes, cut at a character boundary) and the body's whole
+/// size.
+pub(crate) fn kept_request(call: &InboundCall) -> (String, String, i32) {
+    let headers: Vec<(String, String)> = call
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                printable(&String::from_utf8_lossy(v.as_bytes()), 2000),
+            )
+        })
+        .collect();
+    let headers = crate::server::engine::outbox::mask_headers(&headers);
+    let raw = &call.raw_body[..call.raw_body.len().min(KEPT_BODY)];
+    let mut body = String::from_utf8_lossy(raw).into_owned();
+    if call.raw_body.len() > KEPT_BODY {
+        // A character cut in two at the cap is dropped, not shown as a replacement mark.
+        while body.ends_with('\u{FFFD}') {
+            body.pop();
+        }
+    }
+    // NUL cannot be stored in a PostgreSQL text.
+    let body = body.replace('\0', "");
+    (
+        serde_json::to_string(&headers).unwrap_or_default(),
+        body,
+        call.raw_body.len().min(i32::MAX as usize) as i32,
+    )
+}
+
+/// The listener-log row of a call. A successful call about someone still there keeps what it
+/// brought (headers masked, body capped); a refused one keeps none of it, since it may name
+/// someone the community does not know.
 fn call_row(
-    key: &str,
-    caller: IpAddr,
+    call: &InboundCall,
     reply: &Reply,
     logged: &Logged,
     duration_ms: i32,
 ) -> listener_call::ActiveModel {
+    let (request_headers, request_body, request_bytes) =
+        if reply.is_success() && logged.keep_request && !logged.replay {
+            kept_request(call)
+        } else {
+            (String::new(), String::new(), 0)
+        };
     listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(logged.listener_id),
-        listener_key: Set(printable(key, 100)),
-        caller_ip: Set(caller.to_string()),
+        listener_key: Set(printable(&call.key, 100)),
+        caller_ip: Set(call.caller.to_string()),
         target: Set(printable(&logged.target, 254)),
         target_user_id: Set(logged.target_user_id),
         status: Set(reply.status as i16),
@@ -220,6 +307,9 @@ fn call_row(
         }),
         run_id: Set(logged.run_id),
         duration_ms: Set(duration_ms),
+        request_headers: Set(request_headers),
+        request_body: Set(request_body),
+        request_bytes: Set(request_bytes),
         ..Default::default()
     }
 }
@@ -291,6 +381,7 @@ async fn accept_once(
 /// of what the call named.
 pub(crate) fn gone(call: &InboundCall, target: runs::RunTarget, logged: &mut Logged) -> Reply {
     logged.target_user_id = None;
+    logged.keep_request = false;
     match target {
         runs::RunTarget::User(_) => {
             logged.target = mask(call.find.as_deref().unwrap_or_default());
@@ -703,6 +794,15 @@ pub(crate) async fn answer(
         .as_ref()
         .as_ref()
         .is_some_and(|l| !l.signature_scheme.is_empty());
+    // Listening for a test call: the call is kept, whatever key or signature it has (or not).
+    if let Some(l) = found.as_ref()
+        && l.listening_until.is_some_and(|until| until > Utc::now())
+    {
+        logged.listener_id = Some(l.id);
+        if let Some(reply) = keep_test_call(state, call, l, logged).await? {
+            return Ok(reply);
+        }
+    }
     if presented.is_none() && !signed {
         let r = keys::KeyRejection::Missing;
         return Ok(Reply::refused(r.refusal(), r.message()));
@@ -938,13 +1038,7 @@ async fn answer_for_key(
     let accept = Accept {
         run: runs::new_queued_run(macro_.id, run_target, Trigger::Listener, None),
         job,
-        call: call_row(
-            &call.key,
-            call.caller,
-            &Reply::accepted(0),
-            &row,
-            logged.duration_ms(),
-        ),
+        call: call_row(call, &Reply::accepted(0), &row, logged.duration_ms()),
         api_key_id: key_id,
     };
     let accepting = state.signals.accepting();
@@ -1455,15 +1549,7 @@ async fn act_now(
         };
     }
     keys::record_use(&txn, api_key_id).await?;
-    insert_call(
-        &txn,
-        &call.key,
-        call.caller,
-        &reply,
-        logged,
-        logged.duration_ms(),
-    )
-    .await?;
+    insert_call(&txn, call, &reply, logged, logged.duration_ms()).await?;
     txn.commit().await?;
     logged.final_row_written = true;
     Ok(reply)
@@ -1517,6 +1603,7 @@ impl Logged {
             final_row_written: false,
             api_key_id: None,
             replay: false,
+            keep_request: true,
             started: Instant::now(),
         }
     }

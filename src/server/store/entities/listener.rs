@@ -42,6 +42,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub old_signing_secret: Option<String>,
     pub old_secret_until: Option<DateTimeUtc>,
+    /// *Listen for a test call*: until then, the next call is kept as a test call and nothing
+    /// runs (None: not listening).
+    pub listening_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Feedback scope: the project it belongs to (None with `place_type_id` None: every

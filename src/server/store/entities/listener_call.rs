@@ -18,6 +18,14 @@ pub struct Model {
     pub duration_ms: i32,
     /// How many calls the row stands for (refused calls are counted per minute).
     pub repeats: i32,
+    /// The call's headers, JSON [[name, value], …], secret values masked ("" when not kept).
+    #[sea_orm(column_type = "Text")]
+    pub request_headers: String,
+    /// The call's body as text, at most `listeners::KEPT_BODY` bytes of it.
+    #[sea_orm(column_type = "Text")]
+    pub request_body: String,
+    /// The body's whole size in bytes (more than `request_body` holds: it was cut short).
+    pub request_bytes: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

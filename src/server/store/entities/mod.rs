@@ -2,6 +2,7 @@
 //! Behaviour lives in `crate::server::admin`, never here.
 
 pub mod admin_session;
+pub mod alert;
 pub mod api_key;
 pub mod audit_log;
 pub mod bulk_run;
@@ -28,6 +29,7 @@ pub mod notification;
 pub mod opt_out_event;
 pub mod person_alias;
 pub mod project;
+pub mod replay;
 pub mod role;
 pub mod team;
 pub mod team_membership;

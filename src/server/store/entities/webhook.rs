@@ -36,6 +36,12 @@ pub struct Model {
     pub retry_schedule: String,
     /// Paused: its deliveries wait, queued (`outbox::PAUSED_UNTIL`), until it is resumed.
     pub paused: bool,
+    /// Failed attempts in a row (`engine::health`), since when, and when managers were warned.
+    pub failure_streak: i32,
+    pub failing_since: Option<DateTimeUtc>,
+    pub warned_at: Option<DateTimeUtc>,
+    /// Why the product paused it itself (a long failure streak); empty otherwise.
+    pub paused_reason: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

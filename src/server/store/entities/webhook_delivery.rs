@@ -40,6 +40,8 @@ pub struct Model {
     pub sealed: bool,
     /// When a sealed request was cut out after it was sent or given up.
     pub erased_at: Option<DateTimeUtc>,
+    /// The bulk replay (*Resend all*) that made it, if one did.
+    pub replay_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
