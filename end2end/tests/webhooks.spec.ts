@@ -2,7 +2,7 @@ import { test, expect } from './fixtures';
 import { type Page } from '@playwright/test';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
-import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
+import { admin, expectHeading, open, ready, receiver, shoot, signIn, unique } from './helpers';
 
 /** A local stand-in for Slack's incoming webhook on 127.0.0.1: it records every request and
  *  answers 400 to tickets whose title says "Broken" until `fixed` is set, 200 "ok" otherwise. */
@@ -470,5 +470,81 @@ test('a paused webhook holds a run’s request until it is resumed', async ({ pa
     expect(receiver.seen[0].method).toBe('POST');
   } finally {
     receiver.close();
+  }
+});
+
+// Issue 20: Resend all from the webhook log's filters, with the count first and a progress page.
+test('resend all sends the failed deliveries of a webhook again and shows their progress', async ({ page }, testInfo) => {
+  const js = testInfo.project.use.javaScriptEnabled !== false;
+  const state = { fixed: false };
+  const endpoint = await receiver(() => (state.fixed ? { status: 200, type: 'text/plain', body: 'ok' } : { status: 400, type: 'text/plain', body: 'bad request' }));
+  try {
+    await signIn(page);
+    await expect(page).toHaveURL(/\/$/);
+    const tag = unique(testInfo, 'replay');
+    await open(page, '/users/new');
+    await page.getByLabel('First name').fill('Rita');
+    await page.getByLabel('Last name').fill(`Replay ${tag}`);
+    await page.getByLabel('Email').fill(`${tag}-rita@example.com`);
+    await page.getByRole('button', { name: 'Save user' }).click();
+    await expect(page.getByRole('status')).toHaveText('The user was created.');
+    const userUrl = new URL(page.url()).pathname;
+
+    await open(page, '/macros/new');
+    await page.getByLabel('Name', { exact: true }).fill(`Notify ${tag}`);
+    await page.getByLabel('Key', { exact: true }).fill(`notify-${tag}`);
+    await page.getByLabel('Action 1', { exact: true }).selectOption('adjust_score');
+    await page.getByLabel('Action 1 value').fill('1');
+    await page.getByRole('button', { name: 'Save macro' }).click();
+    await expect(page.getByRole('status')).toHaveText('The macro was saved.');
+    await ready(page);
+    await page.getByRole('link', { name: `Notify ${tag}` }).click();
+    await ready(page);
+    await page.getByRole('link', { name: 'Add a webhook' }).click();
+    await ready(page);
+    await page.getByLabel('Name', { exact: true }).fill(`Notify hook ${tag}`);
+    await page.getByLabel('URL').fill(endpoint.url);
+    await page.getByRole('button', { name: 'Save webhook' }).click();
+    await expect(page.getByRole('status')).toHaveText('The webhook was saved.');
+    const hookId = new URL(page.url()).pathname.split('/').pop();
+
+    for (let i = 0; i < 2; i++) {
+      await open(page, userUrl);
+      await page.getByLabel('Macro', { exact: true }).selectOption({ label: `Notify ${tag}` });
+      await page.getByLabel('Yes, run it on this user').check();
+      await page.getByRole('button', { name: 'Run macro' }).click();
+      await expect(page.getByRole('status')).toHaveText('The macro ran.');
+    }
+    await expect.poll(() => endpoint.seen.length, { timeout: 20_000 }).toBe(2);
+
+    // The endpoint answered 400 (not retried); it is fixed now. The log's filters count first.
+    state.fixed = true;
+    const logUrl = `/webhooks/log?webhook=${hookId}&status=failed`;
+    await expect.poll(async () => {
+      await open(page, logUrl);
+      return page.getByTestId('replay-count').count();
+    }, { timeout: 20_000 }).toBe(1);
+    const panel = page.getByRole('region', { name: 'Resend all' });
+    await expect(panel.getByTestId('replay-count')).toContainText('2 deliveries matching these filters can be sent again');
+    await panel.getByRole('button', { name: 'Resend 2 deliveries' }).click();
+    await expect(panel.getByRole('alert')).toBeVisible();
+    await expect(panel).toContainText('Tick the box to send them again.');
+    await ready(page);
+    await page.getByRole('region', { name: 'Resend all' }).getByLabel('Yes, send these 2 deliveries again').check();
+    await page.getByRole('region', { name: 'Resend all' }).getByRole('button', { name: 'Resend 2 deliveries' }).click();
+    await expect(page).toHaveURL(/\/webhooks\/replays\/\d+$/);
+    await expectHeading(page, /^Resend all #\d+$/);
+    // Hydrated, the page follows the sending by itself; without JavaScript, Refresh does.
+    await expect.poll(async () => {
+      if (!js) {
+        await page.reload();
+      }
+      return page.getByTestId('replay-state').textContent();
+    }, { timeout: 30_000 }).toBe('Done: 2 succeeded, 0 failed.');
+    await expect(page.getByRole('progressbar', { name: 'Deliveries finished' })).toHaveAttribute('aria-valuenow', '100');
+    expect(endpoint.seen).toHaveLength(4);
+    await shoot(page, 'resend-all');
+  } finally {
+    endpoint.close();
   }
 });

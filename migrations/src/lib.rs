@@ -55,6 +55,7 @@ mod m20261208_000049_webhook_pause;
 mod m20261209_000050_call_bodies;
 mod m20261209_000051_endpoint_health;
 mod m20261209_000052_replays;
+mod m20261209_000053_source_signatures;
 
 pub struct Migrator;
 
@@ -114,6 +115,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000050_call_bodies::Migration),
             Box::new(m20261209_000051_endpoint_health::Migration),
             Box::new(m20261209_000052_replays::Migration),
+            Box::new(m20261209_000053_source_signatures::Migration),
         ]
     }
 }

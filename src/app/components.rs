@@ -38,6 +38,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "macro_saved" => "The macro was saved.",
         "listener_saved" => "The listener was saved.",
         "listener_signing_saved" => "How the listener's calls are signed was saved.",
+        "source_signing_saved" => "How the source's calls are signed was saved.",
         "listening" => {
             "The listener is listening: the next call to its URL is kept below, and nothing runs."
         }
@@ -465,6 +466,19 @@ pub fn select_all(ev: leptos::ev::FocusEvent) {
         .and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok())
     {
         input.select();
+    }
+}
+
+/// A progress bar, `percent` of 100. Drawn as SVG: its bar's width is an attribute, not an
+/// inline style, which the Content-Security-Policy would block.
+#[component]
+pub fn ProgressBar(label: &'static str, percent: u64) -> impl IntoView {
+    view! {
+        <div role="progressbar" aria-label=label aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() class="h-4 w-full overflow-hidden rounded-full bg-slate-200">
+            <svg class="block h-full w-full" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">
+                <rect class="fill-indigo-600" x="0" y="0" height="1" width=percent.to_string()></rect>
+            </svg>
+        </div>
     }
 }
 

@@ -199,6 +199,22 @@ pub async fn load_external_source(
     .await
 }
 
+/// The source page's *Signed calls*: the scheme and (to set or rotate it) the secret.
+#[server(endpoint = "save_source_signing")]
+pub async fn save_source_signing(form: crate::types::ListenerSigningForm) -> Result<(), AppError> {
+    use super::ctx;
+    use crate::server::admin::external_sources;
+    ctx::run(ctx::MANAGERS, |c| async move {
+        external_sources::save_signing(&c.state.db, &c.state.sealer, &c.actor, &form).await?;
+        leptos_axum::redirect(&format!(
+            "/external-sources/{}?notice=source_signing_saved#signed-calls",
+            form.id.trim()
+        ));
+        Ok(())
+    })
+    .await
+}
+
 #[server(endpoint = "save_external_source")]
 pub async fn save_external_source(form: crate::types::ExternalSourceForm) -> Result<(), AppError> {
     use super::ctx;

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub refusals: std::sync::Arc<switchyard::server::refusals::Refusals>,
     /// The server's key file, for service functions called directly.
     pub sealer: std::sync::Arc<switchyard::server::secrets::Sealer>,
+    /// The calls the server answered per listener (tests judge them instead of waiting).
+    pub call_rates: std::sync::Arc<switchyard::server::engine::health::CallRates>,
 }
 
 pub const ADMIN_EMAIL: &str = "cm@example.com";
@@ -142,6 +144,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
     let db = state.db.clone();
     let refusals = state.refusals.clone();
     let sealer = state.sealer.clone();
+    let call_rates = state.call_rates.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(startup::serve(listener, state, std::future::pending()));
@@ -152,6 +155,7 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
         client: client(),
         refusals,
         sealer,
+        call_rates,
     }
 }
 
@@ -186,6 +190,7 @@ impl TestApp {
             client: client(),
             refusals: self.refusals.clone(),
             sealer: self.sealer.clone(),
+            call_rates: self.call_rates.clone(),
         };
         let res = pm.sign_in_as("pm@example.com", "pm password 123").await;
         assert_eq!(res.status(), 200, "the project manager signs in");

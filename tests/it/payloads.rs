@@ -20,6 +20,8 @@ on_both_backends!(
     form_encoded_bodies_reach_the_listeners_that_take_them,
     signed_calls_pass_without_an_api_key_and_forgeries_do_not,
     a_test_call_is_kept_without_running_and_its_values_fill_the_settings,
+    a_listener_refusing_most_calls_raises_an_alert_until_they_go_through,
+    a_signed_source_takes_stripe_events_without_an_api_key,
 );
 
 /// A Jira Cloud `jira:issue_updated` webhook with a comment: the reporter is the tester the
@@ -1032,5 +1034,227 @@ async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(ap
             .await
             >= 2,
         "the rest of what the calls brought stays"
+    );
+}
+
+/// A listener whose calls are mostly refused over the last hour (here: a sender pointing it
+/// at people the community does not have) raises one dashboard alert and an email to each
+/// community manager; once its calls go through again, the alert is resolved.
+async fn a_listener_refusing_most_calls_raises_an_alert_until_they_go_through(app: TestApp) {
+    use switchyard::server::engine::health::{self, CallRates, Policy};
+    app.sign_in().await;
+    let s = seed_listener(&app.db, "score", PLUS_ONE, false, 2).await;
+    let mut settings = app.settings.clone();
+    settings.smtp = Some(switchyard::server::settings::Smtp {
+        host: "127.0.0.1".into(),
+        port: 2525,
+        security: "none".into(),
+        username: String::new(),
+        password: switchyard::server::settings::Secret::new(String::new()),
+        from: "Beta Team <beta@example.com>".into(),
+    });
+    settings.listener_alert_min_calls = 10;
+    let policy = Policy::of(&settings);
+    let call = |find: &str| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/userMacroListeners/score"))
+            .query(&[("find", find), ("apiKey", s.api_key.as_str())])
+            .send()
+    };
+    for i in 0..9 {
+        let res = call(&format!("nobody{i}@example.com")).await.unwrap();
+        assert_eq!(res.status(), 404);
+    }
+    assert_eq!(
+        call("c0@example.com").await.unwrap().status().as_u16() / 100,
+        2
+    );
+    let rates = app.call_rates.last_hour();
+    assert_eq!(
+        rates.iter().map(|r| (r.1, r.2)).collect::<Vec<_>>(),
+        [(10, 9)]
+    );
+    let now = chrono::Utc::now();
+    let open =
+        "SELECT COUNT(*) FROM alerts WHERE kind = 'listener_refusing' AND resolved_at IS NULL";
+    // Twice: one alert, one email per manager.
+    for _ in 0..2 {
+        health::judge_listeners(&app.db, &policy, &rates, now)
+            .await
+            .unwrap();
+    }
+    assert_eq!(app.count(open).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_name = '{}' \
+             AND url = 'mailto:{ADMIN_EMAIL}' AND status = 'queued'",
+            health::ALERT_EMAIL
+        ))
+        .await,
+        1
+    );
+    let dash = app.get("/").await.text().await.unwrap();
+    assert!(
+        dash.contains("refused 9 of its last 10 calls in the past hour (90%)"),
+        "{dash}"
+    );
+    // Below the minimum of calls, nothing is judged; calls that go through resolve it.
+    let quiet = CallRates::default();
+    quiet.note(rates[0].0, false);
+    health::judge_listeners(&app.db, &policy, &quiet.last_hour(), now)
+        .await
+        .unwrap();
+    assert_eq!(app.count(open).await, 1, "too few calls to judge");
+    let fine = CallRates::default();
+    for _ in 0..10 {
+        fine.note(rates[0].0, true);
+    }
+    health::judge_listeners(&app.db, &policy, &fine.last_hour(), now)
+        .await
+        .unwrap();
+    assert_eq!(app.count(open).await, 0);
+}
+
+/// An external source signed like a listener: a Stripe event with a valid `Stripe-Signature`
+/// creates its ticket without an API key, keyed by the event's id (the same event again gets
+/// the first answer, one ticket); a tampered or stale one is refused with 401 and writes
+/// nothing; the source's page says which scheme it expects; switched off, the key is needed.
+async fn a_signed_source_takes_stripe_events_without_an_api_key(app: TestApp) {
+    use switchyard::server::admin::{api_keys, external_sources};
+    use switchyard::server::domain::inbound_signature::{Scheme, sign};
+    use switchyard::server_fns::feedback::SaveSourceSigning;
+    use switchyard::types::{ApiKeyForm, ExternalSourceForm};
+    let setup = crate::feedback::setup(&app).await;
+    let actor = Actor::system("test");
+    let key = api_keys::create(
+        &app.db,
+        &actor,
+        &ApiKeyForm {
+            name: "Stripe".into(),
+            prefix: "st".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let id = external_sources::save(
+        &app.db,
+        &actor,
+        &ExternalSourceForm {
+            project_id: setup.project_id.clone(),
+            feedback_type_id: setup.type_id.clone(),
+            name: "Stripe checkouts".into(),
+            key: "stripe".into(),
+            api_key_id: key.id.to_string(),
+            submitter: ADMIN_EMAIL.into(),
+            mapping: "data.object.id = title\ndata.object.currency = severity".into(),
+            enabled: Some("on".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .to_string();
+    let secret = "whsec_stripe_test_secret";
+    let res = app
+        .call::<SaveSourceSigning>(&[
+            ("form[id]", id.as_str()),
+            ("form[scheme]", "stripe"),
+            ("form[secret]", secret),
+        ])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let page = app
+        .get(&format!("/external-sources/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("On: Stripe (Stripe-Signature)."),
+        "the page names the scheme"
+    );
+    assert!(!page.contains(secret));
+
+    let mut event = stripe_checkout_completed("c0@example.com");
+    event["data"]["object"]["currency"] = json!("High");
+    let body = event.to_string();
+    let now = chrono::Utc::now().timestamp();
+    let post = |headers: Vec<(String, String)>, body: String| {
+        let url = app.url("/api/v1/externalSources/stripe");
+        async move {
+            let mut req = reqwest::Client::new()
+                .post(url)
+                .header("Content-Type", "application/json")
+                .body(body);
+            for (name, value) in headers {
+                req = req.header(name, value);
+            }
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let tickets = "SELECT COUNT(*) FROM tickets WHERE title = 'cs_test_a1b2c3'";
+    let signed = sign(Scheme::Stripe, secret, body.as_bytes(), now, "").unwrap();
+    let (status, first) = post(signed.clone(), body.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    // Stripe sends the same event again: the first answer, still one ticket.
+    let (status, again) = post(signed, body.clone()).await;
+    assert_eq!((status, &again), (201, &first));
+    assert_eq!(app.count(tickets).await, 1);
+    // Forgeries: a tampered body, a wrong secret, a stale timestamp, no signature.
+    let tampered = body.replace("\"paid\"", "\"unpaid\"");
+    assert_ne!(tampered, body);
+    for (what, headers, body) in [
+        (
+            "tampered",
+            sign(Scheme::Stripe, secret, body.as_bytes(), now, "").unwrap(),
+            tampered.clone(),
+        ),
+        (
+            "wrong secret",
+            sign(Scheme::Stripe, "whsec_other", tampered.as_bytes(), now, "").unwrap(),
+            tampered.clone(),
+        ),
+        (
+            "stale",
+            sign(Scheme::Stripe, secret, tampered.as_bytes(), now - 3600, "").unwrap(),
+            tampered.clone(),
+        ),
+        ("unsigned", Vec::new(), tampered.clone()),
+    ] {
+        let (status, answer) = post(headers, body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (401, Some("invalid_signature")),
+            "{what}: {answer}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 1);
+    // What the created call brought is kept in the log; the signature header is masked.
+    let call_id = app
+        .count("SELECT MAX(id) FROM listener_calls WHERE status = 201 AND code = 'created'")
+        .await;
+    let kept = switchyard::server::admin::test_calls::request_of(&app.db, &actor, call_id)
+        .await
+        .unwrap();
+    assert!(kept.body.contains("cs_test_a1b2c3"));
+    let sig = kept
+        .headers
+        .iter()
+        .find(|(n, _)| n == "stripe-signature")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert!(!sig.contains("v1="), "{sig}");
+
+    // Switched off: the API key is needed again.
+    let res = app
+        .call::<SaveSourceSigning>(&[("form[id]", id.as_str()), ("form[scheme]", "")])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    let (status, answer) = post(Vec::new(), tampered).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("missing_api_key"))
     );
 }

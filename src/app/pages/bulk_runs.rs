@@ -223,13 +223,7 @@ fn Progress(run: BulkRunView) -> impl IntoView {
             } else {
                 format!("On the {what} of filter \"{}\", started {}.", run.filter_name, run.started_at)
             }}</p>
-            // Drawn as SVG: its bar's width is an attribute, not an inline style, which the
-            // Content-Security-Policy would block.
-            <div role="progressbar" aria-label="Bulk run progress" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string() class="h-4 w-full overflow-hidden rounded-full bg-slate-200">
-                <svg class="block h-full w-full" viewBox="0 0 100 1" preserveAspectRatio="none" aria-hidden="true">
-                    <rect class="fill-indigo-600" x="0" y="0" height="1" width=percent.to_string()></rect>
-                </svg>
-            </div>
+            <crate::app::components::ProgressBar label="Bulk run progress" percent/>
             <p role="status" class="font-medium">{state}</p>
             <table class=TABLE>
                 <caption class="sr-only">"Result summary"</caption>

@@ -296,7 +296,9 @@ pub fn ListenerPage() -> impl IntoView {
                                 view! {
                                     <TestRequestPanel id feedback=l.as_ref().is_some_and(|l| l.scope == "feedback")/>
                                     <crate::app::pages::test_calls::TestCallPanel id/>
-                                    {l.clone().map(|l| view! { <SignedCalls l/> })}
+                                    {l.clone().map(|l| view! {
+                                        <SignedCalls id=l.id scheme=l.signature_scheme label=l.signature_label old_until=l.old_secret_until/>
+                                    })}
                                     <ListenerEditor opts kind/>
                                     <DangerZone action={ServerAction::<DeleteListener>::new()} id heading="Delete this listener" confirm_label="Yes, delete this listener; its URL will answer 404" button="Delete listener"/>
                                 }.into_any()
@@ -309,59 +311,94 @@ pub fn ListenerPage() -> impl IntoView {
     }
 }
 
-/// *Signed calls*: for a sender that cannot add an API key (Jira, GitHub, Stripe, Slack), the
-/// listener checks the signature the sender puts on each call with a shared secret instead.
-/// The secret is written, never shown again; a new one rotates (the old one still passes for a
-/// day).
+/// *Signed calls* (a listener's or, `source`, an external source's): for a sender that cannot
+/// add an API key (Jira, GitHub, Stripe, Slack), each call's signature is checked with a shared
+/// secret instead. The secret is written, never shown again; a new one rotates (the old one
+/// still passes for a day).
 #[component]
-fn SignedCalls(l: ListenerView) -> impl IntoView {
-    let action = ServerAction::<SaveListenerSigning>::new();
-    let error = action_error(action);
-    let scheme_error = field_error(error, "scheme");
-    let current = l.signature_scheme.clone();
-    let status = if current.is_empty() {
+pub(crate) fn SignedCalls(
+    id: i32,
+    scheme: String,
+    label: String,
+    old_until: Option<String>,
+    #[prop(optional)] source: bool,
+) -> impl IntoView {
+    let what = if source { "source" } else { "listener" };
+    let status = if scheme.is_empty() {
         "Off: every call needs the API key.".to_string()
     } else {
         format!(
-            "On: {}. Every call needs a valid signature, and counts as a call with the listener's API key (an API key it brings must be that one).",
-            l.signature_label
+            "On: {label}. Every call needs a valid signature, and counts as a call with the {what}'s API key (an API key it brings must be that one)."
         )
+    };
+    let form = if source {
+        let action = ServerAction::<crate::server_fns::feedback::SaveSourceSigning>::new();
+        let error = action_error(action);
+        let version = Signal::derive(move || action.version().get());
+        view! {
+            <ActionForm action=action attr:class="space-y-3">
+                <SigningFields id current=scheme.clone() error version/>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        let action = ServerAction::<SaveListenerSigning>::new();
+        let error = action_error(action);
+        let version = Signal::derive(move || action.version().get());
+        view! {
+            <ActionForm action=action attr:class="space-y-3">
+                <SigningFields id current=scheme.clone() error version/>
+            </ActionForm>
+        }
+        .into_any()
     };
     view! {
         <section id="signed-calls" aria-labelledby="signed-calls-heading" class=format!("{CARD} mb-6 space-y-3")>
             <h2 id="signed-calls-heading" class="text-lg font-semibold">"Signed calls"</h2>
             <p class="text-sm text-slate-600">"For a system that cannot add an API key to its webhook but signs each call with a shared secret. The secret is stored encrypted and never shown again."</p>
             <p class="text-sm" data-testid="signing-status">{status}</p>
-            {l.old_secret_until.clone().map(|until| view! {
+            {old_until.map(|until| view! {
                 <p class="text-sm text-amber-900">{format!("Rotating: the previous secret also passes until {until}.")}</p>
             })}
-            <ActionForm action=action attr:class="space-y-3">
-                <FormAlert error/>
-                <input type="hidden" name="form[id]" value=l.id.to_string()/>
-                <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
-                    <div>
-                        <label for="f-signing-scheme" class=LABEL>"Signature"</label>
-                        <select id="f-signing-scheme" name="form[scheme]" class=INPUT>
-                            <option value="" selected=current.is_empty()>"None: the API key only"</option>
-                            {SIGNATURE_SCHEMES.iter().map(|(value, label)| view! {
-                                <option value=*value selected=current == *value>{*label}</option>
-                            }).collect_view()}
-                        </select>
-                        {move || scheme_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Signature", &e)}</p> })}
-                    </div>
-                    // Drawn again after each save, so a secret typed in is not left in the field.
-                    {move || {
-                        action.version().track();
-                        view! {
-                            <TextField label="Shared secret" name="form[secret]" kind="password" autocomplete="off"
-                                hint="The sender's signing secret (Stripe and Slack show theirs; with GitHub, Jira or Standard Webhooks you choose one and give it to both). Empty keeps the current one; a new one rotates."
-                                error=field_error(error, "secret")/>
-                        }
-                    }}
-                </div>
-                <button type="submit" class=BUTTON_SECONDARY>"Save signing"</button>
-            </ActionForm>
+            {form}
         </section>
+    }
+}
+
+/// The fields of *Signed calls*: the scheme and the secret (drawn again after each save,
+/// `version`, so a secret typed in is not left in the field).
+#[component]
+fn SigningFields(
+    id: i32,
+    current: String,
+    error: Signal<Option<crate::errors::AppError>>,
+    version: Signal<usize>,
+) -> impl IntoView {
+    let scheme_error = field_error(error, "scheme");
+    view! {
+        <FormAlert error/>
+        <input type="hidden" name="form[id]" value=id.to_string()/>
+        <div class="grid grid-cols-1 gap-4 sm:grid-cols-2">
+            <div>
+                <label for="f-signing-scheme" class=LABEL>"Signature"</label>
+                <select id="f-signing-scheme" name="form[scheme]" class=INPUT>
+                    <option value="" selected=current.is_empty()>"None: the API key only"</option>
+                    {SIGNATURE_SCHEMES.iter().map(|(value, label)| view! {
+                        <option value=*value selected=current == *value>{*label}</option>
+                    }).collect_view()}
+                </select>
+                {move || scheme_error.get().map(|e| view! { <p class="mt-1 text-sm text-red-700">{field_sentence("Signature", &e)}</p> })}
+            </div>
+            {move || {
+                version.track();
+                view! {
+                    <TextField label="Shared secret" name="form[secret]" kind="password" autocomplete="off"
+                        hint="The sender's signing secret (Stripe and Slack show theirs; with GitHub, Jira or Standard Webhooks you choose one and give it to both). Empty keeps the current one; a new one rotates."
+                        error=field_error(error, "secret")/>
+                }
+            }}
+        </div>
+        <button type="submit" class=BUTTON_SECONDARY>"Save signing"</button>
     }
 }
 

@@ -954,10 +954,7 @@ fn ReplayProgress(r: ReplayView) -> impl IntoView {
         </PageHeader>
         <section class=format!("{CARD} space-y-3")>
             <p class="text-sm">{format!("{} · sent again by {} at {}", capitalise(&r.description), r.created_by, r.created_at)}</p>
-            <div role="progressbar" aria-label="Deliveries finished" aria-valuemin="0" aria-valuemax="100" aria-valuenow=percent.to_string()
-                class="h-3 w-full overflow-hidden rounded-full bg-slate-200">
-                <div class="h-full bg-indigo-600" style=format!("width: {percent}%")></div>
-            </div>
+            <crate::app::components::ProgressBar label="Deliveries finished" percent/>
             <p role="status" class="text-sm" data-testid="replay-state">{state}</p>
             {(!r.finished()).then(|| view! { <a class=LINK href=format!("/webhooks/replays/{}", r.id)>"Refresh"</a> })}
             <a class=format!("{LINK} block text-sm") href="/webhooks/log">"See the deliveries in the webhook log"</a>

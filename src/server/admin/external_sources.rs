@@ -69,6 +69,17 @@ async fn view(
         submitter_param: s.submitter_param,
         mapping: mapping_text(&map),
         enabled: s.enabled,
+        signature_label: crate::server::domain::inbound_signature::Scheme::parse(
+            &s.signature_scheme,
+        )
+        .map(|x| x.label().to_string())
+        .unwrap_or_default(),
+        signature_scheme: s.signature_scheme,
+        old_secret_until: s
+            .old_secret_until
+            .filter(|until| *until > Utc::now())
+            .as_ref()
+            .map(crate::server::domain::format_time),
     })
 }
 
@@ -319,6 +330,51 @@ pub async fn save(
     txn.commit().await?;
     drop(gate);
     Ok(id)
+}
+
+/// Sets how a source's calls are signed (the source page's *Signed calls*), by the same rule
+/// as a listener's (`listeners::Signed`): read in the write transaction (locked on
+/// PostgreSQL), so two rotations at once lose no secret.
+#[tracing::instrument(skip(db, sealer, actor, form), fields(actor_id = ?actor.user_id))]
+pub async fn save_signing(
+    db: &DatabaseConnection,
+    sealer: &crate::server::secrets::Sealer,
+    actor: &Actor,
+    form: &crate::types::ListenerSigningForm,
+) -> Result<(), AppError> {
+    let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    let existing = external_source::Entity::find_by_id(id)
+        .lock(sea_orm::sea_query::LockType::Update)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("external source {id}")))?;
+    let now = Utc::now();
+    let current = super::listeners::Signed {
+        scheme: existing.signature_scheme.clone(),
+        secret: existing.signing_secret.clone(),
+        old_secret: existing.old_signing_secret.clone(),
+        old_until: existing.old_secret_until,
+    };
+    let (next, what) = current.change(sealer, form, now)?;
+    let mut active = existing.clone().into_active_model();
+    active.signature_scheme = Set(next.scheme);
+    active.signing_secret = Set(next.secret);
+    active.old_signing_secret = Set(next.old_secret);
+    active.old_secret_until = Set(next.old_until);
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    audit_trail::record(
+        &txn,
+        actor,
+        "external_source.signing_set",
+        &existing.name,
+        &what,
+    )
+    .await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -532,6 +532,72 @@ pub async fn save(
     Ok(id)
 }
 
+/// How a listener's or source's calls are signed, as stored: the scheme (empty: none), the
+/// sealed secret, and during a rotation the one it replaced, until when.
+pub(crate) struct Signed {
+    pub scheme: String,
+    pub secret: Option<String>,
+    pub old_secret: Option<String>,
+    pub old_until: Option<chrono::DateTime<Utc>>,
+}
+
+impl Signed {
+    /// What the *Signed calls* form makes of it, and the audit's words. A new secret rotates:
+    /// the one it replaces keeps passing for `ROTATION_OVERLAP` (the same scheme only). No
+    /// scheme: calls need the API key again, and the secrets are forgotten.
+    pub(crate) fn change(
+        self,
+        sealer: &crate::server::secrets::Sealer,
+        form: &crate::types::ListenerSigningForm,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(Signed, String), AppError> {
+        use crate::server::domain::inbound_signature::{Scheme, check_secret};
+        let raw = form.scheme.trim();
+        if raw.is_empty() {
+            let off = Signed {
+                scheme: String::new(),
+                secret: None,
+                old_secret: None,
+                old_until: None,
+            };
+            return Ok((off, "off".to_string()));
+        }
+        let scheme = Scheme::parse(raw)
+            .ok_or_else(|| AppError::field("scheme", "choose one of the signature schemes"))?;
+        let same_scheme = self.scheme == scheme.as_str();
+        let secret = form.secret.trim();
+        let mut next = Signed {
+            scheme: scheme.as_str().to_string(),
+            ..self
+        };
+        if secret.is_empty() {
+            if !same_scheme || next.secret.is_none() {
+                return Err(AppError::field(
+                    "secret",
+                    "give the shared secret the sender signs with",
+                ));
+            }
+            return Ok((next, format!("{}, secret kept", scheme.label())));
+        }
+        if secret.chars().count() > 200 {
+            return Err(AppError::field("secret", "must be at most 200 characters"));
+        }
+        check_secret(scheme, secret).map_err(|e| AppError::field("secret", e.message()))?;
+        match (next.secret.take(), same_scheme) {
+            (Some(current), true) => {
+                next.old_secret = Some(current);
+                next.old_until = Some(now + crate::server::engine::outbox::ROTATION_OVERLAP);
+            }
+            _ => {
+                next.old_secret = None;
+                next.old_until = None;
+            }
+        }
+        next.secret = Some(sealer.seal(secret));
+        Ok((next, format!("{}, new secret", scheme.label())))
+    }
+}
+
 /// Sets how a listener's calls are signed (the listener page's *Signed calls*): a scheme and
 /// its shared secret, sealed at rest. A new secret rotates: the one it replaces keeps passing
 /// for `ROTATION_OVERLAP`, so the sender can switch without a refused call. No scheme: calls
@@ -543,7 +609,6 @@ pub async fn save_signing(
     actor: &Actor,
     form: &crate::types::ListenerSigningForm,
 ) -> Result<(), AppError> {
-    use crate::server::domain::inbound_signature::{Scheme, check_secret};
     let id = parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
     // Read in the write transaction (locked on PostgreSQL): two rotations at once each keep
     // the secret the other one saved as the previous one, and none is lost.
@@ -560,61 +625,25 @@ pub async fn save_signing(
         )?;
     }
     let now = Utc::now();
-    let mut active = existing.clone().into_active_model();
-    let what = match form.scheme.trim() {
-        "" => {
-            active.signature_scheme = Set(String::new());
-            active.signing_secret = Set(None);
-            active.old_signing_secret = Set(None);
-            active.old_secret_until = Set(None);
-            "off".to_string()
-        }
-        raw => {
-            let scheme = Scheme::parse(raw)
-                .ok_or_else(|| AppError::field("scheme", "choose one of the signature schemes"))?;
-            // A signature covers the body, not the URL: a signed call names its target there.
-            if existing.find_path.is_empty() {
-                return Err(AppError::field(
-                    "scheme",
-                    "needs the listener's Target in the body first: a signature covers the body, not the URL's find",
-                ));
-            }
-            let same_scheme = existing.signature_scheme == scheme.as_str();
-            let secret = form.secret.trim();
-            if secret.is_empty() {
-                if !same_scheme || existing.signing_secret.is_none() {
-                    return Err(AppError::field(
-                        "secret",
-                        "give the shared secret the sender signs with",
-                    ));
-                }
-            } else {
-                if secret.chars().count() > 200 {
-                    return Err(AppError::field("secret", "must be at most 200 characters"));
-                }
-                check_secret(scheme, secret).map_err(|e| AppError::field("secret", e.message()))?;
-                // The secret it replaces keeps passing for a while (the same scheme only).
-                match (&existing.signing_secret, same_scheme) {
-                    (Some(current), true) => {
-                        active.old_signing_secret = Set(Some(current.clone()));
-                        active.old_secret_until =
-                            Set(Some(now + crate::server::engine::outbox::ROTATION_OVERLAP));
-                    }
-                    _ => {
-                        active.old_signing_secret = Set(None);
-                        active.old_secret_until = Set(None);
-                    }
-                }
-                active.signing_secret = Set(Some(sealer.seal(secret)));
-            }
-            active.signature_scheme = Set(scheme.as_str().to_string());
-            if secret.is_empty() {
-                format!("{}, secret kept", scheme.label())
-            } else {
-                format!("{}, new secret", scheme.label())
-            }
-        }
+    let current = Signed {
+        scheme: existing.signature_scheme.clone(),
+        secret: existing.signing_secret.clone(),
+        old_secret: existing.old_signing_secret.clone(),
+        old_until: existing.old_secret_until,
     };
+    // A signature covers the body, not the URL: a signed call names its target there.
+    if !form.scheme.trim().is_empty() && existing.find_path.is_empty() {
+        return Err(AppError::field(
+            "scheme",
+            "needs the listener's Target in the body first: a signature covers the body, not the URL's find",
+        ));
+    }
+    let (next, what) = current.change(sealer, form, now)?;
+    let mut active = existing.clone().into_active_model();
+    active.signature_scheme = Set(next.scheme);
+    active.signing_secret = Set(next.secret);
+    active.old_signing_secret = Set(next.old_secret);
+    active.old_secret_until = Set(next.old_until);
     active.updated_at = Set(now);
     active.update(&txn).await?;
     audit_trail::record(&txn, actor, "listener.signing_set", &existing.name, &what).await?;

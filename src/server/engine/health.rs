@@ -44,6 +44,10 @@ pub struct Policy {
     pub email: bool,
     /// Where the links in an email point.
     pub base_url: String,
+    /// A listener refusing more than this percentage of at least `refused_min_calls` calls
+    /// over an hour raises an alert (0: never).
+    pub refused_percent: u32,
+    pub refused_min_calls: u32,
 }
 
 impl Policy {
@@ -53,6 +57,8 @@ impl Policy {
             pause_after_failures: settings.outgoing_pause_after_failures,
             pause_after: settings.outgoing_pause_after,
             email: settings.smtp.is_some(),
+            refused_percent: settings.listener_alert_refused_percent,
+            refused_min_calls: settings.listener_alert_min_calls,
             base_url: settings
                 .public_base_url
                 .as_str()
@@ -356,9 +362,200 @@ pub(crate) async fn email_managers(
     Ok(())
 }
 
+/// The calls this process answered per listener over the last hour, a minute at a time:
+/// successes and refusals (counted once the listener was known). `judge_listeners` reads them.
+#[derive(Default)]
+pub struct CallRates {
+    by_listener:
+        std::sync::Mutex<std::collections::HashMap<i32, std::collections::VecDeque<Minute>>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Minute {
+    at: i64,
+    ok: u64,
+    refused: u64,
+}
+
+/// Minutes in the window a listener's refusals are judged over.
+const WINDOW_MINUTES: i64 = 60;
+
+impl CallRates {
+    /// One call to listener `id`, answered with success (`ok`) or refused.
+    pub fn note(&self, id: i32, ok: bool) {
+        self.note_at(id, ok, Utc::now().timestamp().div_euclid(60));
+    }
+
+    fn note_at(&self, id: i32, ok: bool, minute: i64) {
+        let mut map = self.by_listener.lock().unwrap_or_else(|e| e.into_inner());
+        let minutes = map.entry(id).or_default();
+        match minutes.back_mut() {
+            Some(m) if m.at == minute => {
+                if ok {
+                    m.ok += 1;
+                } else {
+                    m.refused += 1;
+                }
+            }
+            _ => minutes.push_back(Minute {
+                at: minute,
+                ok: u64::from(ok),
+                refused: u64::from(!ok),
+            }),
+        }
+        while minutes
+            .front()
+            .is_some_and(|m| m.at <= minute - WINDOW_MINUTES)
+        {
+            minutes.pop_front();
+        }
+    }
+
+    /// (listener, calls, refused) over the last hour; listeners without calls in it are
+    /// forgotten.
+    pub fn last_hour(&self) -> Vec<(i32, u64, u64)> {
+        self.window_at(Utc::now().timestamp().div_euclid(60))
+    }
+
+    fn window_at(&self, minute: i64) -> Vec<(i32, u64, u64)> {
+        let mut map = self.by_listener.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, minutes| {
+            while minutes
+                .front()
+                .is_some_and(|m| m.at <= minute - WINDOW_MINUTES)
+            {
+                minutes.pop_front();
+            }
+            !minutes.is_empty()
+        });
+        let mut out: Vec<(i32, u64, u64)> = map
+            .iter()
+            .map(|(id, minutes)| {
+                let ok: u64 = minutes.iter().map(|m| m.ok).sum();
+                let refused: u64 = minutes.iter().map(|m| m.refused).sum();
+                (*id, ok + refused, refused)
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Judges the listeners once a minute until `stop`.
+    pub async fn run(
+        self: std::sync::Arc<Self>,
+        db: sea_orm::DatabaseConnection,
+        policy: Policy,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                _ = stop.changed() => break,
+            }
+            let rates = self.last_hour();
+            if let Err(e) = judge_listeners(&db, &policy, &rates, Utc::now()).await {
+                tracing::warn!(error = %e, "cannot judge the listeners' refused calls; tried again in a minute");
+            }
+        }
+    }
+}
+
+/// A listener that refused more than `refused_percent` of at least `refused_min_calls` calls
+/// over the last hour gets an alert (one open at a time) and managers an email; once enough of
+/// its calls go through again, the alert is resolved. Each process judges the calls it
+/// answered (behind a load balancer, each sees its share).
+pub async fn judge_listeners(
+    db: &sea_orm::DatabaseConnection,
+    policy: &Policy,
+    rates: &[(i32, u64, u64)],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    use crate::server::entities::listener;
+    if policy.refused_percent == 0 {
+        return Ok(());
+    }
+    for &(id, calls, refused) in rates {
+        // Too few calls to judge: an alert stays as it is.
+        if calls < u64::from(policy.refused_min_calls) {
+            continue;
+        }
+        let over = refused * 100 > u64::from(policy.refused_percent) * calls;
+        let (txn, gate) = crate::server::db::begin_write(db).await?;
+        let open = alert::Entity::find()
+            .filter(alert::Column::ListenerId.eq(id))
+            .filter(alert::Column::Kind.eq(LISTENER_REFUSING))
+            .filter(alert::Column::ResolvedAt.is_null())
+            .one(&txn)
+            .await?;
+        match (over, open) {
+            (true, None) => {
+                let Some(l) = listener::Entity::find_by_id(id).one(&txn).await? else {
+                    txn.rollback().await?;
+                    continue;
+                };
+                let message = format!(
+                    "The listener \"{}\" refused {refused} of its last {calls} calls in the past hour ({}%). Its log says why.",
+                    l.name,
+                    refused * 100 / calls.max(1)
+                );
+                alert::ActiveModel {
+                    kind: Set(LISTENER_REFUSING.to_string()),
+                    webhook_id: Set(None),
+                    listener_id: Set(Some(id)),
+                    message: Set(message.clone()),
+                    created_at: Set(now),
+                    resolved_at: Set(None),
+                    ..Default::default()
+                }
+                .insert(&txn)
+                .await?;
+                tracing::warn!(listener = id, "{message}");
+                if policy.email {
+                    let body = format!(
+                        "{message}\n\nThe listener: {}/listeners/{id}\nIts calls: {}/listeners/log?listener={id}\n",
+                        policy.base_url, policy.base_url
+                    );
+                    email_managers(
+                        &txn,
+                        &format!("Listener refusing calls: {}", l.name),
+                        &body,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+            (false, Some(a)) => {
+                alert::Entity::update_many()
+                    .col_expr(alert::Column::ResolvedAt, Expr::value(now))
+                    .filter(alert::Column::Id.eq(a.id))
+                    .exec(&txn)
+                    .await?;
+            }
+            _ => {}
+        }
+        txn.commit().await?;
+        drop(gate);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn call_rates_keep_the_last_hour() {
+        let rates = CallRates::default();
+        for _ in 0..3 {
+            rates.note_at(7, false, 100);
+        }
+        rates.note_at(7, true, 130);
+        rates.note_at(9, true, 100);
+        assert_eq!(rates.window_at(130), vec![(7, 4, 3), (9, 1, 0)]);
+        // An hour after minute 100, its calls are out of the window.
+        assert_eq!(rates.window_at(160), vec![(7, 1, 0)]);
+        assert_eq!(rates.window_at(200), vec![]);
+    }
 
     #[test]
     fn a_tally_counts_failures_after_the_last_success() {

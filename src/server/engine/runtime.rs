@@ -33,4 +33,6 @@ pub struct Runtime {
     pub refusals: Arc<Refusals>,
     /// Opens and seals what is stored encrypted, and keys the hashes of what names a person.
     pub sealer: Arc<Sealer>,
+    /// The calls answered per listener over the last hour (`health::judge_listeners`).
+    pub call_rates: Arc<crate::server::engine::health::CallRates>,
 }

@@ -313,6 +313,8 @@ async fn handle(call: Inbound, route: Route) -> Response {
             caller,
             idempotency_key,
             body: json,
+            raw_body: body.unwrap_or_default(),
+            headers,
         };
         let state = state.clone();
         return finish(tokio::spawn(async move {

@@ -66,6 +66,7 @@ pub async fn prepare(
             ingest: Ingest::start(conn.clone(), writes),
             finder: Finder::start(conn.clone(), reads),
             lookups: Default::default(),
+            call_rates: Default::default(),
             db: conn,
             limiter: Arc::new(RateLimiter::new(
                 settings.api_rate_per_second,
@@ -179,6 +180,11 @@ pub async fn serve(
         let (refusals, db, stopped) = (state.refusals.clone(), state.db.clone(), stop.subscribe());
         tokio::spawn(async move { refusals.run(db, stopped).await })
     };
+    let judge = {
+        let (rates, db, stopped) = (state.call_rates.clone(), state.db.clone(), stop.subscribe());
+        let policy = crate::server::engine::health::Policy::of(&state.settings);
+        tokio::spawn(async move { rates.run(db, policy, stopped).await })
+    };
     let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -186,7 +192,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     let _ = stop.send(true);
-    for w in workers.into_iter().chain(senders).chain([refusals]) {
+    for w in workers.into_iter().chain(senders).chain([refusals, judge]) {
         let _ = w.await;
     }
     served

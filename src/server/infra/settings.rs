@@ -57,6 +57,10 @@ pub struct Settings {
     pub worker_lease: Duration,
     /// How long a listener call waits for its queued run before answering 202 instead of 200.
     pub listener_sync_budget: Duration,
+    /// A listener that refused more than this percentage of at least `listener_alert_min_calls`
+    /// calls over the last hour raises an alert (0: never).
+    pub listener_alert_refused_percent: u32,
+    pub listener_alert_min_calls: u32,
     /// Listener-log rows older than this many days are deleted.
     pub listener_log_retention_days: u32,
     /// Listener calls allowed per API key: a bucket of `burst` refilled at `per_second`.
@@ -311,6 +315,13 @@ impl Settings {
             crate::server::retry::DEFAULT_SCHEDULE,
             crate::server::retry::parse_schedule,
         )?;
+        let listener_alert_refused_percent = src.get(
+            "listener.alert_refused_percent",
+            "50",
+            whole(0, 100, " of percent"),
+        )? as u32;
+        let listener_alert_min_calls =
+            src.get("listener.alert_min_calls", "20", whole(1, 1_000_000, ""))? as u32;
         let outgoing_warn_after_failures = src.get(
             "outgoing.warn_after_failures",
             "10",
@@ -398,6 +409,8 @@ impl Settings {
             outgoing_timeout,
             outgoing_retry_schedule,
             outgoing_warn_after_failures,
+            listener_alert_refused_percent,
+            listener_alert_min_calls,
             outgoing_pause_after_failures,
             outgoing_pause_after,
             outgoing_concurrency,

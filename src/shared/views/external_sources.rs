@@ -57,6 +57,14 @@ pub struct ExternalSourceView {
     pub mapping: String,
     pub enabled: bool,
     pub endpoint: String,
+    /// Signed calls: the scheme's stored name (empty: none), its label, and while the secret
+    /// it replaced still passes, until when.
+    #[serde(default)]
+    pub signature_scheme: String,
+    #[serde(default)]
+    pub signature_label: String,
+    #[serde(default)]
+    pub old_secret_until: Option<String>,
 }
 
 /// What the source editor needs.

@@ -99,6 +99,9 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
     let reply = answer(state, &call, &mut logged).await?;
+    if let Some(id) = logged.listener_id {
+        state.call_rates.note(id, reply.is_success());
+    }
     if logged.final_row_written {
         return Ok(reply);
     }
@@ -248,9 +251,8 @@ pub const KEPT_BODY: usize = 64 * 1024;
 /// What the log keeps of the request: its headers (secret values masked, as JSON pairs), its
 /// body as text (at most `KEPT_BODY` bytes, cut at a character boundary) and the body's whole
 /// size.
-pub(crate) fn kept_request(call: &InboundCall) -> (String, String, i32) {
-    let headers: Vec<(String, String)> = call
-        .headers
+pub(crate) fn kept_request(headers: &http::HeaderMap, raw_body: &[u8]) -> (String, String, i32) {
+    let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| {
             (
@@ -260,9 +262,9 @@ pub(crate) fn kept_request(call: &InboundCall) -> (String, String, i32) {
         })
         .collect();
     let headers = crate::server::engine::outbox::mask_headers(&headers);
-    let raw = &call.raw_body[..call.raw_body.len().min(KEPT_BODY)];
+    let raw = &raw_body[..raw_body.len().min(KEPT_BODY)];
     let mut body = String::from_utf8_lossy(raw).into_owned();
-    if call.raw_body.len() > KEPT_BODY {
+    if raw_body.len() > KEPT_BODY {
         // A character cut in two at the cap is dropped, not shown as a replacement mark.
         while body.ends_with('\u{FFFD}') {
             body.pop();
@@ -273,7 +275,7 @@ pub(crate) fn kept_request(call: &InboundCall) -> (String, String, i32) {
     (
         serde_json::to_string(&headers).unwrap_or_default(),
         body,
-        call.raw_body.len().min(i32::MAX as usize) as i32,
+        raw_body.len().min(i32::MAX as usize) as i32,
     )
 }
 
@@ -288,7 +290,7 @@ fn call_row(
 ) -> listener_call::ActiveModel {
     let (request_headers, request_body, request_bytes) =
         if reply.is_success() && logged.keep_request && !logged.replay {
-            kept_request(call)
+            kept_request(&call.headers, &call.raw_body)
         } else {
             (String::new(), String::new(), 0)
         };
@@ -655,78 +657,6 @@ pub(crate) async fn verified_key(
     })
 }
 
-/// A signed call's signature, checked against the listener's secret and, during a rotation's
-/// overlap, the one it replaced: 401 `invalid_signature` saying what is wrong (never the
-/// secret or the expected signature).
-fn check_signature(state: &Runtime, call: &InboundCall, l: &listener::Model) -> Result<(), Reply> {
-    use crate::server::domain::inbound_signature::{self as sig, Scheme};
-    let refuse = |message: String| Err(Reply::refused(Refusal::InvalidSignature, &message));
-    let Some(scheme) = Scheme::parse(&l.signature_scheme) else {
-        return refuse(
-            "this listener's signature scheme is unknown: a manager must set it again".into(),
-        );
-    };
-    let now = chrono::Utc::now();
-    let mut secrets = Vec::new();
-    for (sealed, live) in [
-        (l.signing_secret.as_ref(), true),
-        (
-            l.old_signing_secret.as_ref(),
-            l.old_secret_until.is_some_and(|until| until > now),
-        ),
-    ] {
-        if let (Some(sealed), true) = (sealed, live) {
-            match state.sealer.open(sealed) {
-                Ok(secret) => secrets.push(secret),
-                Err(e) => {
-                    tracing::warn!(listener = l.id, error = %e, "cannot open a listener's signing secret")
-                }
-            }
-        }
-    }
-    let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
-    let header = |name: &str| {
-        call.headers
-            .get(name)
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-    };
-    match sig::verify(
-        scheme,
-        &secrets,
-        &header,
-        &call.raw_body,
-        now.timestamp(),
-        sig::DEFAULT_TOLERANCE_SECS,
-    ) {
-        Ok(()) => Ok(()),
-        Err(e) => refuse(e.message()),
-    }
-}
-
-/// The API key a signed call without one counts as: the listener's own, checked like a
-/// presented key (enabled, the caller inside its allow-list).
-async fn listener_key_of(
-    state: &Runtime,
-    l: &listener::Model,
-    caller: IpAddr,
-) -> Result<Result<i32, Reply>, AppError> {
-    use crate::server::entities::api_key;
-    let refuse = |r: keys::KeyRejection| Ok(Err(Reply::refused(r.refusal(), r.message())));
-    let Some(id) = l.api_key_id else {
-        return Ok(Err(Reply::refused(
-            Refusal::ListenerNotConfigured,
-            "this listener takes signed calls but has no API key for them to count as",
-        )));
-    };
-    let Some(key) = api_key::Entity::find_by_id(id).one(&state.db).await? else {
-        return refuse(keys::KeyRejection::Unknown);
-    };
-    match keys::admit(&key, caller) {
-        Ok(k) => Ok(Ok(k.id)),
-        Err(r) => refuse(r),
-    }
-}
-
 /// A verified key at a listener or source: the one it accepts, and within its rate.
 pub(crate) fn admit_key(
     state: &Runtime,
@@ -825,15 +755,25 @@ pub(crate) async fn answer(
     // A signed listener: every call carries a valid signature, and counts as a call with the
     // listener's own API key (its switch, allow-list and rate apply) unless it brought it.
     let key_id = if signed {
-        if let Err(refusal) = check_signature(state, call, l) {
+        let signing = super::signing::Signing::of_listener(l);
+        if let Err(refusal) = super::signing::check(
+            state,
+            &signing,
+            &call.headers,
+            &call.raw_body,
+            "listener",
+            l.id,
+        ) {
             return Ok(refusal);
         }
         match presented {
             Some(id) => id,
-            None => match listener_key_of(state, l, call.caller).await? {
-                Ok(id) => id,
-                Err(refusal) => return Ok(refusal),
-            },
+            None => {
+                match super::signing::key_of(state, l.api_key_id, call.caller, "listener").await? {
+                    Ok(id) => id,
+                    Err(refusal) => return Ok(refusal),
+                }
+            }
         }
     } else {
         match presented {
@@ -876,7 +816,9 @@ pub(crate) async fn answer(
     // where its scheme has one: a delivery recorded and sent again gets the first answer.
     let delivery = match call.idempotency_key {
         Some(_) => None,
-        None if signed => delivery_id(call, l),
+        None if signed => {
+            super::signing::delivery_id(&l.signature_scheme, &call.headers, call.body.as_ref())
+        }
         None => None,
     };
     let idem = match idempotency_key_of(
@@ -926,35 +868,6 @@ pub(crate) async fn answer(
         tracing::warn!(error = %e, "cannot free an Idempotency-Key; it frees itself later");
     }
     answered
-}
-
-/// The sender's own id of a signed delivery (Standard Webhooks `webhook-id`, GitHub
-/// `X-GitHub-Delivery`, Atlassian `X-Atlassian-Webhook-Identifier`, Stripe's event `id`),
-/// prefixed so it cannot meet a caller's own `Idempotency-Key`. Slack sends none.
-fn delivery_id(call: &InboundCall, l: &listener::Model) -> Option<String> {
-    use crate::server::domain::inbound_signature::Scheme;
-    let header = |name: &str| {
-        call.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let scheme = Scheme::parse(&l.signature_scheme)?;
-    let id = match scheme {
-        Scheme::StandardWebhooks => header("webhook-id").or_else(|| header("svix-id")),
-        Scheme::GitHub => header("x-github-delivery"),
-        Scheme::Atlassian => header("x-atlassian-webhook-identifier"),
-        Scheme::Stripe => call
-            .body
-            .as_ref()
-            .and_then(|b| b.get("id"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
-        Scheme::Slack => None,
-    }?;
-    Some(format!("delivery:{}:{id}", scheme.as_str()))
 }
 
 /// What names the call's target: the URL's `find`, else (when the listener says where) the

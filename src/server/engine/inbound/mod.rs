@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod listeners;
 pub mod refusal;
 pub mod reply;
+pub mod signing;
 pub mod sources;
 
 pub use listeners::InboundCall;

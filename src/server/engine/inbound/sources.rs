@@ -37,6 +37,9 @@ pub struct InboundSource {
     pub caller: IpAddr,
     pub idempotency_key: Option<String>,
     pub body: Option<Value>,
+    /// The body as it came and the headers: what a signed call's signature is checked against.
+    pub raw_body: bytes::Bytes,
+    pub headers: http::HeaderMap,
 }
 
 pub(crate) fn refuse(why: Refusal, message: String) -> Reply {
@@ -275,9 +278,15 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
         });
         Ok(reply)
     };
-    let key_id = match listeners::verified_key(state, call.api_key.as_ref(), call.caller).await? {
-        Ok(id) => id,
-        Err(reply) => return refused(reply),
+    // A call without an API key may still be a signed call: its source says (as at a listener).
+    let presented = match keys::digest_of(call.api_key.as_ref()) {
+        None => None,
+        Some(_) => {
+            match listeners::verified_key(state, call.api_key.as_ref(), call.caller).await? {
+                Ok(id) => Some(id),
+                Err(reply) => return refused(reply),
+            }
+        }
     };
     let found = if parse_key(&call.key).is_ok_and(|k| k == call.key.to_ascii_lowercase()) {
         external_source::Entity::find()
@@ -287,6 +296,13 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
     } else {
         None
     };
+    let signed = found
+        .as_ref()
+        .is_some_and(|s| !s.signature_scheme.is_empty());
+    if presented.is_none() && !signed {
+        let r = keys::KeyRejection::Missing;
+        return refused(Reply::refused(r.refusal(), r.message()));
+    }
     let Some(s) = found else {
         return refused(refuse(
             Refusal::SourceNotFound,
@@ -294,6 +310,37 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
         ));
     };
     let source_id = Some(s.id);
+    // A signed source: every call carries a valid signature, and counts as a call with the
+    // source's own API key unless it brought one.
+    let key_id = if signed {
+        let signing = super::signing::Signing::of_source(&s);
+        if let Err(reply) = super::signing::check(
+            state,
+            &signing,
+            &call.headers,
+            &call.raw_body,
+            "source",
+            s.id,
+        ) {
+            return refused(reply);
+        }
+        match presented {
+            Some(id) => id,
+            None => match super::signing::key_of(state, s.api_key_id, call.caller, "source").await?
+            {
+                Ok(id) => id,
+                Err(reply) => return refused(reply),
+            },
+        }
+    } else {
+        match presented {
+            Some(id) => id,
+            None => {
+                let r = keys::KeyRejection::Missing;
+                return refused(Reply::refused(r.refusal(), r.message()));
+            }
+        }
+    };
     let admitted = listeners::admit_key(state, key_id, s.api_key_id, "source").and_then(|id| {
         if s.enabled {
             Ok(id)
@@ -320,9 +367,20 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
         message.extend(body.as_bytes());
         idempotency::Fingerprint::of(&state.sealer, &message)
     };
-    let idem = match idempotency::idempotency_key_of(&state.sealer, call.idempotency_key.as_deref())
-    {
+    // Without an Idempotency-Key, a signed call is keyed by the sender's own delivery id.
+    let delivery = match call.idempotency_key {
+        None if signed => {
+            super::signing::delivery_id(&s.signature_scheme, &call.headers, call.body.as_ref())
+        }
+        _ => None,
+    };
+    let idem = match idempotency::idempotency_key_of(
+        &state.sealer,
+        call.idempotency_key.as_deref().or(delivery.as_deref()),
+    ) {
         Ok(idem) => idem,
+        // A sender's id we cannot use as a key: the call goes on without one.
+        Err(_) if delivery.is_some() => None,
         Err(reply) => {
             log(db, &call, source_id, &reply, Some(key_id), started).await?;
             return Ok(reply);
@@ -490,6 +548,13 @@ async fn log_as(
         .as_str()
         .map(|id| format!("ticket #{id}"))
         .unwrap_or_default();
+    // A call that created its ticket keeps what it brought (as a listener call does).
+    let (request_headers, request_body, request_bytes) =
+        if reply.status == Reply::CREATED && code != "replayed" {
+            listeners::kept_request(&call.headers, &call.raw_body)
+        } else {
+            (String::new(), String::new(), 0)
+        };
     listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(None),
@@ -506,6 +571,9 @@ async fn log_as(
         }),
         run_id: Set(None),
         duration_ms: Set(started.elapsed().as_millis().min(i32::MAX as u128) as i32),
+        request_headers: Set(request_headers),
+        request_body: Set(request_body),
+        request_bytes: Set(request_bytes),
         ..Default::default()
     }
     .insert(db)

@@ -19,6 +19,14 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub field_map: String,
     pub enabled: bool,
+    /// Signed calls, as on a listener (`engine::inbound::signing`): the scheme (empty: none),
+    /// the sealed secret, and during a rotation the one it replaced, until when.
+    pub signature_scheme: String,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub signing_secret: Option<String>,
+    #[sea_orm(column_type = "Text", nullable)]
+    pub old_signing_secret: Option<String>,
+    pub old_secret_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
