@@ -666,7 +666,7 @@ test('listen for a test call, then click its values to wire the listener', async
   const map = async (setting: string, path: string) => {
     await panel.getByLabel('Fill this setting').selectOption(setting);
     await panel.getByRole('button', { name: new RegExp(`^Use ${path.replace(/[.[\]]/g, '\\$&')} `) }).click();
-    await expect(page.getByRole('status').first()).toHaveText("The setting was filled with the value's path and the listener saved.");
+    await expect(page.getByRole('status').first()).toHaveText("The setting was filled with the value's path and saved.");
     await ready(page);
   };
   await map('find_path', 'issue.fields.reporter.emailAddress');

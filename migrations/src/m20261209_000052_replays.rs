@@ -14,6 +14,7 @@ enum Replays {
     Total,
     CreatedBy,
     CreatedAt,
+    Token,
 }
 
 #[derive(DeriveIden)]
@@ -42,6 +43,13 @@ impl MigrationTrait for Migration {
                         ColumnDef::new(Replays::CreatedBy)
                             .string_len(200)
                             .not_null(),
+                    )
+                    // The form's one-time token: the same form sent twice is one replay.
+                    .col(
+                        ColumnDef::new(Replays::Token)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
                     )
                     .col(
                         ColumnDef::new(Replays::CreatedAt)

@@ -5,7 +5,8 @@ pub struct Migration;
 
 /// Signed calls to an external source, as to a listener (migration 47): `signature_scheme`
 /// (empty: none), the shared secret sealed with the installation's key, and the secret it
-/// replaced, which still passes until `old_secret_until`.
+/// replaced, which still passes until `old_secret_until`; and `listening_until`: *Listen for a
+/// test call* on the source's page, as on a listener's (migration 50).
 #[derive(DeriveIden)]
 enum ExternalSources {
     Table,
@@ -13,6 +14,7 @@ enum ExternalSources {
     SigningSecret,
     OldSigningSecret,
     OldSecretUntil,
+    ListeningUntil,
 }
 
 #[async_trait::async_trait]
@@ -37,6 +39,10 @@ impl MigrationTrait for Migration {
                 .timestamp_with_time_zone()
                 .null()
                 .to_owned(),
+            ColumnDef::new(ExternalSources::ListeningUntil)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
         ] {
             manager
                 .alter_table(
@@ -56,6 +62,7 @@ impl MigrationTrait for Migration {
             ExternalSources::SigningSecret,
             ExternalSources::OldSigningSecret,
             ExternalSources::OldSecretUntil,
+            ExternalSources::ListeningUntil,
         ] {
             manager
                 .alter_table(

@@ -39,13 +39,9 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "listener_saved" => "The listener was saved.",
         "listener_signing_saved" => "How the listener's calls are signed was saved.",
         "source_signing_saved" => "How the source's calls are signed was saved.",
-        "listening" => {
-            "The listener is listening: the next call to its URL is kept below, and nothing runs."
-        }
-        "listening_stopped" => "The listener stopped listening: calls run as usual.",
-        "test_call_mapped" => {
-            "The setting was filled with the value's path and the listener saved."
-        }
+        "listening" => "Listening: the next call to its URL is kept below, and nothing runs.",
+        "listening_stopped" => "Stopped listening: calls are answered as usual.",
+        "test_call_mapped" => "The setting was filled with the value's path and saved.",
         "webhook_paused" => "The webhook is paused: its deliveries wait until you resume it.",
         "webhook_resumed" => "The webhook is resumed: what waited goes out now, oldest first.",
         "listener_deleted" => "The listener was deleted.",

@@ -88,32 +88,52 @@ pub async fn test_listener(
     .await
 }
 
-/// *Listen for a test call* on a listener page: whether it listens, and the last test call.
+/// *Listen for a test call* on a listener's (or, `target` "source", an external source's)
+/// page: whether it listens, and the last test call.
 #[server(endpoint = "load_test_call")]
-pub async fn load_test_call(id: i32) -> Result<crate::types::TestCallView, AppError> {
+pub async fn load_test_call(
+    target: String,
+    id: i32,
+) -> Result<crate::types::TestCallView, AppError> {
     use super::ctx;
     use crate::server::admin::test_calls;
     ctx::run(ctx::MANAGERS, |c| async move {
-        test_calls::view(&c.state.db, &c.actor, id).await
+        test_calls::view(&c.state.db, &c.actor, test_calls::Target::of(&target, id)).await
     })
     .await
 }
 
 /// Starts listening for a test call (`listen` "on") or stops.
 #[server(endpoint = "listen_for_test_call")]
-pub async fn listen_for_test_call(id: i32, listen: String) -> Result<(), AppError> {
+pub async fn listen_for_test_call(
+    id: i32,
+    listen: String,
+    target: Option<String>,
+) -> Result<(), AppError> {
     use super::ctx;
     use crate::server::admin::test_calls;
     ctx::run(ctx::MANAGERS, |c| async move {
         let on = listen == "on";
-        test_calls::listen(&c.state.db, &c.actor, id, on).await?;
+        let target = test_calls::Target::of(target.as_deref().unwrap_or_default(), id);
+        test_calls::listen(&c.state.db, &c.actor, target, on).await?;
         leptos_axum::redirect(&format!(
-            "/listeners/{id}?notice={}#test-call",
+            "{}?notice={}#test-call",
+            page_of(target),
             if on { "listening" } else { "listening_stopped" }
         ));
         Ok(())
     })
     .await
+}
+
+/// The page of a listener or source.
+#[cfg(feature = "ssr")]
+fn page_of(target: crate::server::admin::test_calls::Target) -> String {
+    use crate::server::admin::test_calls::Target;
+    match target {
+        Target::Listener(id) => format!("/listeners/{id}"),
+        Target::Source(id) => format!("/external-sources/{id}"),
+    }
 }
 
 /// Fills one of the listener's settings with the path of a value the test call brought.
@@ -124,7 +144,8 @@ pub async fn map_test_call_value(form: crate::types::TestCallMapForm) -> Result<
     ctx::run(ctx::MANAGERS, |c| async move {
         let id = test_calls::map(&c.state.db, &c.actor, &form).await?;
         leptos_axum::redirect(&format!(
-            "/listeners/{id}?notice=test_call_mapped#test-call"
+            "{}?notice=test_call_mapped#test-call",
+            page_of(test_calls::Target::of(&form.target, id))
         ));
         Ok(())
     })

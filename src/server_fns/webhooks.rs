@@ -186,7 +186,7 @@ pub async fn load_replay(id: i32) -> Result<crate::types::ReplayView, AppError> 
     use super::ctx;
     use crate::server::admin::webhooks;
     ctx::run(ctx::MANAGERS, |c| async move {
-        webhooks::replay_progress(&c.state.db, id).await
+        webhooks::replay_progress(&c.state.db, &c.actor, id).await
     })
     .await
 }

@@ -855,7 +855,9 @@ async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(ap
         "{}",
         res.text().await.unwrap()
     );
-    let t = test_calls::view(&app.db, &actor, id_num).await.unwrap();
+    let t = test_calls::view(&app.db, &actor, test_calls::Target::Listener(id_num))
+        .await
+        .unwrap();
     assert!(t.listening_until.is_some() && t.call.is_none(), "{t:?}");
 
     // The first call while listening is kept and answered 200; nothing runs.
@@ -868,7 +870,9 @@ async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(ap
     let res = jira_call(&jira).send().await.unwrap();
     assert_eq!(res.status(), 401);
 
-    let t = test_calls::view(&app.db, &actor, id_num).await.unwrap();
+    let t = test_calls::view(&app.db, &actor, test_calls::Target::Listener(id_num))
+        .await
+        .unwrap();
     assert!(t.listening_until.is_none());
     let call = t.call.expect("the test call is shown");
     let header = |name: &str| {
@@ -1002,7 +1006,7 @@ async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(ap
     assert!(!page.contains(&s.api_key));
 
     // Two calls at once while listening: one is kept, the other runs.
-    test_calls::listen(&app.db, &actor, id_num, true)
+    test_calls::listen(&app.db, &actor, test_calls::Target::Listener(id_num), true)
         .await
         .unwrap();
     let (a, b) = tokio::join!(
@@ -1029,11 +1033,24 @@ async fn a_test_call_is_kept_without_running_and_its_values_fill_the_settings(ap
             .await,
         0
     );
-    assert!(
-        app.count("SELECT COUNT(*) FROM listener_calls WHERE request_body LIKE '%BETA-42%'")
-            .await
-            >= 2,
-        "the rest of what the calls brought stays"
+    // The calls about them lose what they brought whole (a body says more than an email);
+    // the test calls, about nobody, keep the rest of theirs.
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE code <> 'test_call' \
+             AND (request_body <> '' OR request_headers <> '')"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(
+            "SELECT COUNT(*) FROM listener_calls WHERE code = 'test_call' \
+             AND request_body LIKE '%BETA-42%'"
+        )
+        .await,
+        2,
+        "the rest of what the test calls brought stays"
     );
 }
 
@@ -1246,6 +1263,58 @@ async fn a_signed_source_takes_stripe_events_without_an_api_key(app: TestApp) {
         .map(|(_, v)| v.clone())
         .unwrap();
     assert!(!sig.contains("v1="), "{sig}");
+
+    // Listening for a test call on the source: the next call is kept, no ticket is made, and
+    // a value's path fills a setting (here the submitter's email and the description).
+    use switchyard::server::admin::test_calls::{self, Target};
+    let source_id: i32 = id.parse().unwrap();
+    test_calls::listen(&app.db, &actor, Target::Source(source_id), true)
+        .await
+        .unwrap();
+    let (status, answer) = post(Vec::new(), tampered.clone()).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (200, Some("test_call")),
+        "{answer}"
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM tickets").await, 1);
+    let t = test_calls::view(&app.db, &actor, Target::Source(source_id))
+        .await
+        .unwrap();
+    assert!(t.listening_until.is_none());
+    let call = t.call.expect("the test call is shown");
+    assert!(
+        call.tree
+            .iter()
+            .any(|r| r.path.as_deref() == Some("data.object.customer_email"))
+    );
+    for (field, path) in [
+        ("submitter_param", "data.object.customer_email"),
+        ("field:description", "data.object.payment_status"),
+    ] {
+        let res = app
+            .call::<switchyard::server_fns::listeners::MapTestCallValue>(&[
+                ("form[target]", "source"),
+                ("form[id]", id.as_str()),
+                ("form[field]", field),
+                ("form[path]", path),
+            ])
+            .await;
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{field}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM external_sources WHERE id = {id} \
+             AND submitter_param = 'data.object.customer_email' \
+             AND field_map LIKE '%data.object.payment_status%description%'"
+        ))
+        .await,
+        1
+    );
 
     // Switched off: the API key is needed again.
     let res = app

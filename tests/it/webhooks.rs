@@ -3110,10 +3110,13 @@ async fn resend_all_sends_the_filtered_deliveries_again_with_a_count_first(app: 
         "the log offers Resend all with its count: {page}"
     );
 
+    let upto = log.replay_upto.to_string();
     let replay_form = |expected: i64, confirm: bool| ReplayForm {
         webhook_id: broken.to_string(),
         status: "failed".into(),
         expected: expected.to_string(),
+        upto: upto.clone(),
+        token: "token1".into(),
         confirm: confirm.then(|| "on".into()),
         ..Default::default()
     };
@@ -3138,6 +3141,8 @@ async fn resend_all_sends_the_filtered_deliveries_again_with_a_count_first(app: 
             ("form[webhook_id]", broken.to_string().as_str()),
             ("form[status]", "failed"),
             ("form[expected]", failed.to_string().as_str()),
+            ("form[upto]", upto.as_str()),
+            ("form[token]", "token2"),
             ("form[confirm]", "on"),
         ])
         .await;
@@ -3147,7 +3152,22 @@ async fn resend_all_sends_the_filtered_deliveries_again_with_a_count_first(app: 
         res.text().await.unwrap()
     );
     let replay_id = app.count("SELECT MAX(id) FROM replays").await as i32;
-    let r = webhooks::replay_progress(&app.db, replay_id).await.unwrap();
+    // The same form sent again (a double click) is the same replay: nothing more is queued.
+    let queued = app.count("SELECT COUNT(*) FROM webhook_deliveries").await;
+    let mut again = replay_form(failed, true);
+    again.token = "token2".into();
+    assert_eq!(
+        webhooks::replay(&app.db, &actor(), &again).await.unwrap(),
+        replay_id
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM webhook_deliveries").await,
+        queued
+    );
+    assert_eq!(app.count("SELECT COUNT(*) FROM replays").await, 1);
+    let r = webhooks::replay_progress(&app.db, &actor(), replay_id)
+        .await
+        .unwrap();
     assert_eq!(
         (r.total, r.waiting, r.percent()),
         (failed as u64, failed as u64, 0)
@@ -3168,7 +3188,9 @@ async fn resend_all_sends_the_filtered_deliveries_again_with_a_count_first(app: 
     );
     // The endpoint is fixed: they all go through, and the progress says so.
     drain(&app, &outbox).await;
-    let r = webhooks::replay_progress(&app.db, replay_id).await.unwrap();
+    let r = webhooks::replay_progress(&app.db, &actor(), replay_id)
+        .await
+        .unwrap();
     assert_eq!((r.succeeded, r.failed, r.waiting), (failed as u64, 0, 0));
     assert!(r.finished() && r.percent() == 100);
     let page = app

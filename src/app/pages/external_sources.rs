@@ -109,6 +109,7 @@ fn SourcePage(editor: ExternalSourceEditor) -> impl IntoView {
                     <CopyField id="f-source-curl" label="Example request" value=curl/>
                     <p class="text-xs text-slate-500">"Answers: 201 created (with ticket_id) · 400 a missing or wrong parameter, named · 401/403 key or signature · 404 unknown source · 429 too many calls. An Idempotency-Key header makes a repeated call get the first answer. Calls appear in the listener log."</p>
                 </section>
+                <crate::app::pages::test_calls::TestCallPanel id=s.id source=true/>
                 <crate::app::pages::listeners::SignedCalls id=s.id scheme=s.signature_scheme.clone() label=s.signature_label.clone() old_until=s.old_secret_until.clone() source=true/>
             }
         })}

@@ -18,7 +18,13 @@ use crate::types::{BodyRow, CallRequestView, TestCallView};
 /// The listener page's panel. Hydrated, it looks again every two seconds while it listens;
 /// without JavaScript, *Check again* reloads the page.
 #[component]
-pub fn TestCallPanel(id: i32) -> impl IntoView {
+pub fn TestCallPanel(
+    id: i32,
+    /// An external source's page (else a listener's).
+    #[prop(optional)]
+    source: bool,
+) -> impl IntoView {
+    let target = if source { "source" } else { "listener" };
     let tick = RwSignal::new(0u32);
     let listening = RwSignal::new(false);
     Effect::new(move |_| {
@@ -35,11 +41,14 @@ pub fn TestCallPanel(id: i32) -> impl IntoView {
     });
     // Not keyed by the page's refresh: the listener page draws a new panel when it refreshes
     // (a refresh here too would await a resource the redraw disposed of).
-    let data = Resource::new(move || (tick.get(), id), |(_, id)| load_test_call(id));
+    let data = Resource::new(
+        move || (tick.get(), id),
+        move |(_, id)| load_test_call(target.to_string(), id),
+    );
     view! {
         <section id="test-call" aria-labelledby="test-call-heading" class=format!("{CARD} mb-6 space-y-3")>
             <h2 id="test-call-heading" class="text-lg font-semibold">"Listen for a test call"</h2>
-            <p class="text-sm text-slate-600">"Have the other system send one real call to this listener's URL (in Jira: save the webhook, then change an issue). The first call to come while it listens is kept here and answered 200; nothing runs. Then click a value to fill a setting with its path."</p>
+            <p class="text-sm text-slate-600">{format!("Have the other system send one real call to this {target}'s URL (in Jira: save the webhook, then change an issue). The first call to come while it listens is kept here and answered 200; nothing runs. Then click a value to fill a setting with its path.")}</p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     show(data.await, move |t| {
@@ -57,12 +66,17 @@ fn TestCallBody(t: TestCallView) -> impl IntoView {
     let listen = ServerAction::<ListenForTestCall>::new();
     let listen_error = action_error(listen);
     let id = t.listener_id;
+    let page = if t.target == "source" {
+        format!("/external-sources/{id}#test-call")
+    } else {
+        format!("/listeners/{id}#test-call")
+    };
     let state = match &t.listening_until {
         Some(until) => view! {
             <div role="status" class="rounded-md border border-indigo-200 bg-indigo-50 px-4 py-3 text-sm text-indigo-900">
                 <p class="font-semibold">{format!("Listening until {until}.")}</p>
                 <p>"Send the call now. This panel shows it as soon as it comes; without JavaScript, check again."</p>
-                <a class=LINK href=format!("/listeners/{id}#test-call")>"Check again"</a>
+                <a class=LINK href=page>"Check again"</a>
             </div>
         }
         .into_any(),
@@ -70,11 +84,13 @@ fn TestCallBody(t: TestCallView) -> impl IntoView {
     };
     let listening = t.listening_until.is_some();
     let has_call = t.call.is_some();
+    let (kind, map_kind) = (t.target.clone(), t.target.clone());
     view! {
         {state}
         <ActionForm action=listen attr:class="flex flex-wrap items-center gap-3">
             <FormAlert error=listen_error/>
             <input type="hidden" name="id" value=id.to_string()/>
+            <input type="hidden" name="target" value=kind/>
             <input type="hidden" name="listen" value=if listening { "off" } else { "on" }/>
             <button type="submit" class=if listening { BUTTON_SECONDARY } else { BUTTON }>
                 {match (listening, has_call) {
@@ -85,7 +101,7 @@ fn TestCallBody(t: TestCallView) -> impl IntoView {
             </button>
         </ActionForm>
         {match t.call {
-            Some(call) => view! { <MapCall call targets=t.targets id/> }.into_any(),
+            Some(call) => view! { <MapCall call targets=t.targets id target=map_kind/> }.into_any(),
             None => view! { <p class="text-sm text-slate-600">"No test call yet."</p> }.into_any(),
         }}
     }
@@ -97,6 +113,7 @@ fn MapCall(
     call: CallRequestView,
     targets: Vec<(String, String, String)>,
     id: i32,
+    target: String,
 ) -> impl IntoView {
     let map = ServerAction::<MapTestCallValue>::new();
     let error = action_error(map);
@@ -113,6 +130,7 @@ fn MapCall(
                 <ActionForm action=map attr:class="space-y-3">
                     <FormAlert error/>
                     <input type="hidden" name="form[id]" value=id.to_string()/>
+                    <input type="hidden" name="form[target]" value=target/>
                     <div class="max-w-md">
                         <label for="f-map-field" class=LABEL>"Fill this setting"</label>
                         <select id="f-map-field" name="form[field]" class=INPUT>

@@ -860,14 +860,16 @@ fn LogView(log: WebhookLogView, current: DeliveryQuery) -> impl IntoView {
             view! { <DeliveryTable deliveries=log.deliveries.clone()/> }.into_any()
         }}
         <Pager page=log.page page_count total=log.total href_for=move |n| log_href(&pager_query, n)/>
-        {(log.replayable > 0).then(|| view! { <ResendAll current=current.clone() count=log.replayable/> })}
+        {(log.replayable > 0).then(|| view! {
+            <ResendAll current=current.clone() count=log.replayable upto=log.replay_upto token=log.replay_token.clone()/>
+        })}
     }
 }
 
 /// *Resend all*: the deliveries the filters match, sent again as new deliveries. The count
 /// comes first; the manager confirms it, and the replay's page shows the sending.
 #[component]
-fn ResendAll(current: DeliveryQuery, count: u64) -> impl IntoView {
+fn ResendAll(current: DeliveryQuery, count: u64, upto: i64, token: String) -> impl IntoView {
     let action = ServerAction::<ReplayDeliveries>::new();
     let error = action_error(action);
     let confirm_error = field_error(error, "confirm");
@@ -887,6 +889,8 @@ fn ResendAll(current: DeliveryQuery, count: u64) -> impl IntoView {
                 <input type="hidden" name="form[status]" value=current.status.clone().unwrap_or_default()/>
                 <input type="hidden" name="form[hours]" value=current.hours.map(|h| h.to_string()).unwrap_or_default()/>
                 <input type="hidden" name="form[expected]" value=count.to_string()/>
+                <input type="hidden" name="form[upto]" value=upto.to_string()/>
+                <input type="hidden" name="form[token]" value=token/>
                 <label for="f-replay-confirm" class="flex items-center gap-2 text-sm">
                     <input id="f-replay-confirm" type="checkbox" name="form[confirm]" class="h-4 w-4 rounded border-slate-300"/>
                     {format!("Yes, send these {count} {what} again")}

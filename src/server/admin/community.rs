@@ -470,6 +470,23 @@ pub async fn dismiss_alert(
     use crate::server::entities::alert;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, QueryFilter};
+    // An alert about a removal's webhook or listener is the community manager's to dismiss.
+    if let Some(a) = alert::Entity::find_by_id(id).one(db).await? {
+        let macro_id = match (a.webhook_id, a.listener_id) {
+            (Some(w), _) => crate::server::entities::webhook::Entity::find_by_id(w)
+                .one(db)
+                .await?
+                .map(|w| w.macro_id),
+            (None, Some(l)) => crate::server::entities::listener::Entity::find_by_id(l)
+                .one(db)
+                .await?
+                .and_then(|l| l.macro_id),
+            _ => None,
+        };
+        if let Some(m) = macro_id {
+            super::refuse_removal_to_project_managers(actor, super::macro_removes(db, m).await?)?;
+        }
+    }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let done = alert::Entity::update_many()
         .col_expr(alert::Column::ResolvedAt, Expr::value(chrono::Utc::now()))

@@ -332,6 +332,92 @@ pub async fn save(
     Ok(id)
 }
 
+/// What a source's body path can fill (*Listen for a test call*): each field of the ticket
+/// (`field:<key>`, title and description first), the submitter's and the status's parameter;
+/// (setting, label, current path).
+pub(crate) async fn fillable(
+    db: &impl ConnectionTrait,
+    s: &external_source::Model,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let t = crate::server::store::lookups::type_definition(db, s.feedback_type_id).await?;
+    let map: BTreeMap<String, String> = serde_json::from_str(&s.field_map).unwrap_or_default();
+    let now = |field: &str| {
+        map.iter()
+            .find(|(_, f)| f.as_str() == field)
+            .map(|(p, _)| p.clone())
+            .unwrap_or_default()
+    };
+    let mut out = vec![
+        ("field:title".to_string(), "Title".to_string(), now("title")),
+        (
+            "field:description".to_string(),
+            "Description".to_string(),
+            now("description"),
+        ),
+    ];
+    for f in &t.fields {
+        out.push((format!("field:{}", f.key), f.label.clone(), now(&f.key)));
+    }
+    out.push((
+        "submitter_param".into(),
+        "Submitter's email".into(),
+        s.submitter_param.clone(),
+    ));
+    out.push((
+        "status_param".into(),
+        "Status (its name)".into(),
+        s.status_param.clone(),
+    ));
+    Ok(out)
+}
+
+/// Fills one of a source's settings (`fillable`) with a body path, saved through `save` like
+/// the editor saves it: a field's mapping line is replaced (the path maps to that field only).
+pub(crate) async fn fill_from_path(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    s: &external_source::Model,
+    setting: &str,
+    path: &str,
+) -> Result<i32, AppError> {
+    let mut map: BTreeMap<String, String> = serde_json::from_str(&s.field_map).unwrap_or_default();
+    let submitter = match s.submitter_user_id {
+        Some(id) => user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let id = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut form = ExternalSourceForm {
+        id: s.id.to_string(),
+        project_id: s.project_id.to_string(),
+        feedback_type_id: s.feedback_type_id.to_string(),
+        name: s.name.clone(),
+        key: s.key.clone(),
+        api_key_id: id(s.api_key_id),
+        team_id: id(s.team_id),
+        status_id: id(s.status_id),
+        status_param: s.status_param.clone(),
+        submitter,
+        submitter_param: s.submitter_param.clone(),
+        mapping: String::new(),
+        enabled: s.enabled.then(|| "on".to_string()),
+    };
+    match setting {
+        "submitter_param" => form.submitter_param = path.to_string(),
+        "status_param" => form.status_param = path.to_string(),
+        _ => {
+            let field = setting.strip_prefix("field:").unwrap_or(setting);
+            map.retain(|param, f| f != field && param != path);
+            map.insert(path.to_string(), field.to_string());
+        }
+    }
+    form.mapping = mapping_text(&map);
+    save(db, actor, &form).await
+}
+
 /// Sets how a source's calls are signed (the source page's *Signed calls*), by the same rule
 /// as a listener's (`listeners::Signed`): read in the write transaction (locked on
 /// PostgreSQL), so two rotations at once lose no secret.

@@ -52,63 +52,135 @@ async fn listener_for(
     Ok(l)
 }
 
-/// Starts (or, `listen` false, stops) listening for a test call on listener `id`.
+/// What listens for a test call: a listener or an external source (the forms' `target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Listener(i32),
+    Source(i32),
+}
+
+impl Target {
+    /// "source" names an external source; anything else a listener.
+    pub fn of(kind: &str, id: i32) -> Target {
+        if kind == "source" {
+            Target::Source(id)
+        } else {
+            Target::Listener(id)
+        }
+    }
+}
+
+async fn source_for(
+    db: &impl ConnectionTrait,
+    id: i32,
+) -> Result<crate::server::entities::external_source::Model, AppError> {
+    crate::server::entities::external_source::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("external source {id}")))
+}
+
+/// Starts (or, `listen` false, stops) listening for a test call on a listener or source.
 #[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn listen(
     db: &DatabaseConnection,
     actor: &Actor,
-    id: i32,
+    target: Target,
     listen: bool,
 ) -> Result<(), AppError> {
-    let l = listener_for(db, actor, id).await?;
+    use crate::server::entities::external_source;
     let until = listen.then(|| Utc::now() + LISTEN_FOR);
+    let (name, key, what) = match target {
+        Target::Listener(id) => {
+            let l = listener_for(db, actor, id).await?;
+            (l.name, l.key, "listener")
+        }
+        Target::Source(id) => {
+            let s = source_for(db, id).await?;
+            (s.name, s.key, "external_source")
+        }
+    };
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    listener::Entity::update_many()
-        .col_expr(listener::Column::ListeningUntil, Expr::value(until))
-        .filter(listener::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
-    audit_trail::record(
-        &txn,
-        actor,
+    match target {
+        Target::Listener(id) => {
+            listener::Entity::update_many()
+                .col_expr(listener::Column::ListeningUntil, Expr::value(until))
+                .filter(listener::Column::Id.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        Target::Source(id) => {
+            external_source::Entity::update_many()
+                .col_expr(external_source::Column::ListeningUntil, Expr::value(until))
+                .filter(external_source::Column::Id.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let action = format!(
+        "{what}.{}",
         if listen {
-            "listener.listening"
+            "listening"
         } else {
-            "listener.listening_stopped"
-        },
-        &l.name,
-        &l.key,
-    )
-    .await?;
+            "listening_stopped"
+        }
+    );
+    audit_trail::record(&txn, actor, &action, &name, &key).await?;
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();
     Ok(())
 }
 
-/// The listener page's panel: whether it listens, the last test call, and what it can fill.
+/// The panel of a listener's or source's page: whether it listens, the last test call, and
+/// what it can fill.
 #[tracing::instrument(skip(db, actor), fields(actor_id = ?actor.user_id))]
 pub async fn view(
     db: &impl ConnectionTrait,
     actor: &Actor,
-    id: i32,
+    target: Target,
 ) -> Result<TestCallView, AppError> {
-    let l = listener_for(db, actor, id).await?;
     let now = Utc::now();
+    let (id, name, until, targets, column, kind) = match target {
+        Target::Listener(id) => {
+            let l = listener_for(db, actor, id).await?;
+            let targets = targets(db, &l).await?;
+            (
+                id,
+                l.name,
+                l.listening_until,
+                targets,
+                listener_call::Column::ListenerId,
+                "listener",
+            )
+        }
+        Target::Source(id) => {
+            let s = source_for(db, id).await?;
+            let targets = super::external_sources::fillable(db, &s).await?;
+            (
+                id,
+                s.name,
+                s.listening_until,
+                targets,
+                listener_call::Column::SourceId,
+                "source",
+            )
+        }
+    };
     let call = listener_call::Entity::find()
-        .filter(listener_call::Column::ListenerId.eq(id))
+        .filter(column.eq(id))
         .filter(listener_call::Column::Code.eq(TEST_CALL))
         .order_by_desc(listener_call::Column::Id)
         .one(db)
         .await?;
     Ok(TestCallView {
         listener_id: id,
-        listening_until: l
-            .listening_until
+        target: kind.to_string(),
+        listening_until: until
             .filter(|until| *until > now)
             .map(|until| format_time(&until)),
-        call: call.map(|c| request_view(c, &l.name)),
-        targets: targets(db, &l).await?,
+        call: call.map(|c| request_view(c, &name)),
+        targets,
     })
 }
 
@@ -169,11 +241,27 @@ pub async fn map(
     form: &TestCallMapForm,
 ) -> Result<i32, AppError> {
     let id = crate::server::domain::parse_id(&form.id).map_err(|m| AppError::field("id", m))?;
-    let l = listener_for(db, actor, id).await?;
     let path = body_path::BodyPath::parse(&form.path)
         .map_err(|m| AppError::field("path", m))?
         .as_str()
         .to_string();
+    if let Target::Source(id) = Target::of(&form.target, id) {
+        let s = source_for(db, id).await?;
+        if !super::external_sources::fillable(db, &s)
+            .await?
+            .iter()
+            .any(|(f, _, _)| *f == form.field)
+        {
+            return Err(AppError::field(
+                "field",
+                "choose one of the settings this source reads from the body",
+            ));
+        }
+        return super::external_sources::fill_from_path(db, actor, &s, &form.field, &path)
+            .await
+            .map_err(one_field);
+    }
+    let l = listener_for(db, actor, id).await?;
     let offered = targets(db, &l).await?;
     if !offered.iter().any(|(f, _, _)| *f == form.field) {
         return Err(AppError::field(
@@ -188,20 +276,24 @@ pub async fn map(
         "comment_field" => edit.comment_field = path,
         _ => edit.project_param = path,
     }
-    // The editor's own check names its fields; here the one field is the select.
     super::listeners::save(db, actor, &edit)
         .await
-        .map_err(|e| match e {
-            AppError::Validation(errors) => AppError::field(
-                "field",
-                errors
-                    .iter()
-                    .map(|e| format!("{} {}", field_label(&e.field), e.message))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            e => e,
-        })
+        .map_err(one_field)
+}
+
+/// The editor's own check names its fields; here the one field is the select.
+fn one_field(e: AppError) -> AppError {
+    match e {
+        AppError::Validation(errors) => AppError::field(
+            "field",
+            errors
+                .iter()
+                .map(|e| format!("{} {}", field_label(&e.field), e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        e => e,
+    }
 }
 
 fn field_label(field: &str) -> String {
@@ -210,6 +302,9 @@ fn field_label(field: &str) -> String {
         "author_field" => "Author's email".into(),
         "comment_field" => "Comment".into(),
         "project_param" => "Project".into(),
+        "mapping" => "Mapping".into(),
+        "submitter_param" => "Submitter's email".into(),
+        "status_param" => "Status".into(),
         f => f.replace('_', " "),
     }
 }
@@ -252,9 +347,22 @@ pub async fn request_of(
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("call {call_id}")))?;
-    let name = match c.listener_id {
-        Some(id) => listener_for(db, actor, id).await?.name,
-        None => format!("key \"{}\"", c.listener_key),
+    // A call that ran a removal is the community manager's to read, whatever its listener
+    // runs now.
+    if let Some(run_id) = c.run_id
+        && let Some(macro_id) = crate::server::entities::macro_run::Entity::find_by_id(run_id)
+            .one(db)
+            .await?
+            .and_then(|run| run.macro_id)
+    {
+        // A macro deleted since is judged by nothing: the check fails closed for managers.
+        let removes = super::macro_removes(db, macro_id).await.unwrap_or(true);
+        super::refuse_removal_to_project_managers(actor, removes)?;
+    }
+    let name = match (c.listener_id, c.source_id) {
+        (Some(id), _) => listener_for(db, actor, id).await?.name,
+        (None, Some(id)) => format!("source {}", source_for(db, id).await?.name),
+        (None, None) => format!("key \"{}\"", c.listener_key),
     };
     Ok(request_view(c, &name))
 }

@@ -1113,7 +1113,26 @@ async fn queue_again(
     w: &webhook::Model,
     replay: Option<i32>,
 ) -> Result<i64, AppError> {
-    if d.status == DeliveryStatus::Cancelled && d.body.is_empty() && d.url.is_empty() {
+    // Read again in the write transaction, and the person or ticket it is about held (as a
+    // removal takes them: PostgreSQL FOR KEY SHARE) until it commits: a removal that ran
+    // since it was read has emptied it, and one that runs now waits, then cancels the copy.
+    let d = &webhook_delivery::Entity::find_by_id(d.id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("delivery {}", d.id)))?;
+    let about = match (d.target_user_id, d.target_ticket_id) {
+        (Some(id), _) => Some(crate::server::engine::runs::RunTarget::User(id)),
+        (None, Some(id)) => Some(crate::server::engine::runs::RunTarget::Ticket(id)),
+        _ => None,
+    };
+    if let Some(about) = about
+        && !crate::server::engine::runs::still_there(txn, about).await?
+    {
+        return Err(AppError::Conflict(
+            "this delivery was erased with the person it was about".into(),
+        ));
+    }
+    if d.url.is_empty() {
         return Err(AppError::Conflict(
             "this delivery was erased with the person it was about".into(),
         ));
@@ -1197,13 +1216,17 @@ fn matching_deliveries(q: &DeliveryQuery) -> sea_orm::Select<webhook_delivery::E
         find = find.filter(webhook_delivery::Column::Status.eq(s));
     }
     if let Some(h) = q.hours.filter(|h| *h > 0) {
+        // At most ten years back: a bigger number means the same, and cannot overflow.
+        let h = i64::from(h.min(MAX_HOURS));
         find = find.filter(
-            webhook_delivery::Column::CreatedAt
-                .gte(Utc::now() - chrono::Duration::hours(i64::from(h))),
+            webhook_delivery::Column::CreatedAt.gte(Utc::now() - chrono::Duration::hours(h)),
         );
     }
     find
 }
+
+/// The log's time filter reaches back at most this many hours (ten years).
+const MAX_HOURS: u32 = 87_600;
 
 /// Of the matching deliveries, those *Resend all* sends again (what `queue_again` takes):
 /// finished (none still waiting or being sent), not sealed nor erased, of a webhook that is
@@ -1231,12 +1254,8 @@ async fn replayable(
         .filter(webhook_delivery::Column::Sealed.eq(false))
         .filter(webhook_delivery::Column::ErasedAt.is_null())
         .filter(webhook_delivery::Column::WebhookId.in_subquery(on))
-        .filter(
-            sea_orm::Condition::any()
-                .add(webhook_delivery::Column::Status.ne(DeliveryStatus::Cancelled))
-                .add(webhook_delivery::Column::Url.ne(""))
-                .add(webhook_delivery::Column::Body.ne("")),
-        );
+        // Emptied with a removed person (whatever its status): nothing left to send.
+        .filter(webhook_delivery::Column::Url.ne(""));
     if !super::may_use_removals(actor) {
         let locked: Vec<i32> = super::removal_macros(db)
             .await?
@@ -1304,11 +1323,41 @@ pub async fn replay(
             .parse()
             .map_err(|_| "is missing: look at the count first".to_string()),
     );
+    let upto: Option<i64> = errors.check(
+        "expected",
+        form.upto
+            .trim()
+            .parse()
+            .map_err(|_| "is missing: look at the count first".to_string()),
+    );
+    let token = form.token.trim();
+    if token.is_empty() || token.len() > 64 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+        errors.push(
+            "expected",
+            "the form is incomplete: look at the count again",
+        );
+    }
+    if let Some(h) = q.hours
+        && h > MAX_HOURS
+    {
+        errors.push("hours", format!("must be at most {MAX_HOURS}"));
+    }
     if form.confirm.is_none() {
         errors.push("confirm", "tick the box to send them again");
     }
     errors.into_result()?;
-    let select = replayable(db, actor, &q).await?;
+    // The same form sent again (a double click, a reload): the replay it made.
+    if let Some(r) = crate::server::entities::replay::Entity::find()
+        .filter(crate::server::entities::replay::Column::Token.eq(token))
+        .one(db)
+        .await?
+    {
+        return Ok(r.id);
+    }
+    let newest = upto.unwrap_or_default();
+    let select = replayable(db, actor, &q)
+        .await?
+        .filter(webhook_delivery::Column::Id.lte(newest));
     let total = select.clone().count(db).await?;
     if Some(total) != expected {
         return Err(AppError::field(
@@ -1327,15 +1376,36 @@ pub async fn replay(
     }
     let description = replay_description(db, &q, total).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let r = crate::server::entities::replay::ActiveModel {
+    let inserted = crate::server::entities::replay::ActiveModel {
         description: Set(description.clone()),
         total: Set(i32::try_from(total).unwrap_or(i32::MAX)),
         created_by: Set(actor.label.chars().take(200).collect()),
         created_at: Set(Utc::now()),
+        token: Set(token.to_string()),
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let r = match inserted {
+        Ok(r) => r,
+        // The same form, sent at the same moment, made it first: its replay.
+        Err(e)
+            if matches!(
+                e.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            txn.rollback().await?;
+            drop(gate);
+            return crate::server::entities::replay::Entity::find()
+                .filter(crate::server::entities::replay::Column::Token.eq(token))
+                .one(db)
+                .await?
+                .map(|r| r.id)
+                .ok_or_else(|| AppError::internal("replay vanished"));
+        }
+        Err(e) => return Err(e.into()),
+    };
     audit_trail::record(
         &txn,
         actor,
@@ -1346,19 +1416,11 @@ pub async fn replay(
     .await?;
     txn.commit().await?;
     drop(gate);
-    // Keyset pages of what matched when it was counted (ids up to the newest then), so the
-    // deliveries this replay makes are never matched again by it.
-    let newest: Option<i64> = select
-        .clone()
-        .select_only()
-        .column_as(webhook_delivery::Column::Id.max(), "max")
-        .into_tuple()
-        .one(db)
-        .await?
-        .flatten();
+    // Keyset pages of what was counted (ids up to the newest then), so the deliveries this
+    // replay makes are never matched again by it; never more than were confirmed.
     let mut after = 0i64;
     let mut sent = 0u64;
-    while let Some(newest) = newest {
+    while sent < total {
         let batch = select
             .clone()
             .filter(webhook_delivery::Column::Id.gt(after))
@@ -1379,6 +1441,9 @@ pub async fn replay(
             let Some(w) = hooks.iter().find(|w| Some(w.id) == d.webhook_id) else {
                 continue;
             };
+            if sent >= total {
+                break;
+            }
             // One that can no longer be sent (its webhook switched off meanwhile) is left out.
             if queue_again(&txn, d, w, Some(r.id)).await.is_ok() {
                 sent += 1;
@@ -1445,12 +1510,31 @@ async fn replay_description(
 /// A bulk replay and how far its deliveries have got.
 pub async fn replay_progress(
     db: &impl ConnectionTrait,
+    actor: &Actor,
     id: i32,
 ) -> Result<crate::types::ReplayView, AppError> {
     let r = crate::server::entities::replay::Entity::find_by_id(id)
         .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("replay {id}")))?;
+    // A replay of a removal's deliveries is the community manager's to look at.
+    if !super::may_use_removals(actor) {
+        let locked: Vec<i32> = super::removal_macros(db)
+            .await?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if !locked.is_empty()
+            && webhook_delivery::Entity::find()
+                .filter(webhook_delivery::Column::ReplayId.eq(id))
+                .filter(webhook_delivery::Column::MacroId.is_in(locked))
+                .count(db)
+                .await?
+                > 0
+        {
+            super::refuse_removal_to_project_managers(actor, true)?;
+        }
+    }
     let rows: Vec<(DeliveryStatus, i64)> = webhook_delivery::Entity::find()
         .select_only()
         .column(webhook_delivery::Column::Status)
@@ -1549,7 +1633,7 @@ pub async fn log(
 ) -> Result<WebhookLogView, AppError> {
     let find = matching_deliveries(q);
     let total = find.clone().count(db).await?;
-    let replayable = replayable(db, actor, q).await?.count(db).await?;
+    let (replay_upto, replayable) = replay_count(db, actor, q).await?;
     let rows = find
         .order_by_desc(webhook_delivery::Column::Id)
         .offset(u64::from(q.page) * u64::from(LOG_PAGE))
@@ -1608,7 +1692,35 @@ pub async fn log(
             .collect(),
         subject,
         replayable,
+        replay_upto,
+        replay_token: format!("{:032x}", rand::random::<u128>()),
     })
+}
+
+/// What *Resend all* would send now: the newest matching delivery, and how many there are up
+/// to it (the form carries both, so the replay sends what was counted and nothing newer).
+async fn replay_count(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    q: &DeliveryQuery,
+) -> Result<(i64, u64), AppError> {
+    let select = replayable(db, actor, q).await?;
+    let newest: Option<i64> = select
+        .clone()
+        .select_only()
+        .column_as(webhook_delivery::Column::Id.max(), "max")
+        .into_tuple()
+        .one(db)
+        .await?
+        .flatten();
+    let Some(newest) = newest else {
+        return Ok((0, 0));
+    };
+    let n = select
+        .filter(webhook_delivery::Column::Id.lte(newest))
+        .count(db)
+        .await?;
+    Ok((newest, n))
 }
 
 /// One delivery with every attempt.

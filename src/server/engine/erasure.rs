@@ -1142,7 +1142,14 @@ pub async fn erase(
     let n = audit_trail::redact(db, target.id, &who.emails, label).await?;
     tally(&mut counts, "audit entries redacted", n);
     let lowered: Vec<String> = who.emails.iter().map(|e| e.to_lowercase()).collect();
-    let n = listener_call::Entity::update_many()
+    // What a call about them brought (its headers and body) goes whole, not only the forms
+    // of their email and name the sweep would find: a body says more about a person.
+    let forget_request = |u: sea_orm::UpdateMany<listener_call::Entity>| {
+        u.col_expr(listener_call::Column::RequestHeaders, Expr::value(""))
+            .col_expr(listener_call::Column::RequestBody, Expr::value(""))
+            .col_expr(listener_call::Column::RequestBytes, Expr::value(0))
+    };
+    let n = forget_request(listener_call::Entity::update_many())
         .col_expr(listener_call::Column::Target, Expr::value(label))
         .col_expr(
             listener_call::Column::TargetUserId,
@@ -1164,6 +1171,34 @@ pub async fn erase(
         .await?
         .rows_affected;
     tally(&mut counts, "listener calls relabelled", n);
+    // Calls about their tickets (a feedback listener's, or the source call that created one).
+    let mut emptied = 0;
+    for chunk in their_tickets.chunks(500) {
+        let labels: Vec<String> = chunk.iter().map(|id| format!("ticket #{id}")).collect();
+        // By target where no run (the index `idx_calls_target_no_run`), else by the run.
+        emptied += forget_request(listener_call::Entity::update_many())
+            .filter(listener_call::Column::RunId.is_null())
+            .filter(listener_call::Column::Target.is_in(labels))
+            .filter(listener_call::Column::RequestHeaders.ne(""))
+            .exec(db)
+            .await?
+            .rows_affected;
+        let runs = sea_orm::sea_query::Query::select()
+            .column(crate::server::entities::macro_run::Column::Id)
+            .from(crate::server::entities::macro_run::Entity)
+            .and_where(
+                Expr::col(crate::server::entities::macro_run::Column::TargetTicketId)
+                    .is_in(chunk.iter().copied()),
+            )
+            .to_owned();
+        emptied += forget_request(listener_call::Entity::update_many())
+            .filter(listener_call::Column::RunId.in_subquery(runs))
+            .filter(listener_call::Column::RequestHeaders.ne(""))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    tally(&mut counts, "calls about their tickets emptied", emptied);
     let swept = sweep(db, &who).await?;
     let n = cut_name_parts(db, &their_tickets, &who).await?;
     tally(&mut counts, "first or last names cut on their tickets", n);

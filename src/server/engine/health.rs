@@ -479,8 +479,29 @@ pub async fn judge_listeners(
         if calls < u64::from(policy.refused_min_calls) {
             continue;
         }
-        let over = refused * 100 > u64::from(policy.refused_percent) * calls;
+        let share = refused * 100;
+        let over = share > u64::from(policy.refused_percent) * calls;
+        // Resolved only well below the line (half of it), so a listener hovering around it
+        // does not raise and resolve an alert each minute.
+        let well = share * 2 <= u64::from(policy.refused_percent) * calls;
         let (txn, gate) = crate::server::db::begin_write(db).await?;
+        // The listener's row locked (PostgreSQL): two nodes judging at once raise one alert.
+        let Some(l) = listener::Entity::find_by_id(id)
+            .lock(sea_orm::sea_query::LockType::Update)
+            .one(&txn)
+            .await?
+        else {
+            txn.rollback().await?;
+            continue;
+        };
+        // An alert of the last hour, open or not: at most one an hour per listener (a
+        // dismissed one holds for that hour).
+        let recent = alert::Entity::find()
+            .filter(alert::Column::ListenerId.eq(id))
+            .filter(alert::Column::Kind.eq(LISTENER_REFUSING))
+            .filter(alert::Column::CreatedAt.gt(now - chrono::Duration::hours(1)))
+            .one(&txn)
+            .await?;
         let open = alert::Entity::find()
             .filter(alert::Column::ListenerId.eq(id))
             .filter(alert::Column::Kind.eq(LISTENER_REFUSING))
@@ -488,11 +509,7 @@ pub async fn judge_listeners(
             .one(&txn)
             .await?;
         match (over, open) {
-            (true, None) => {
-                let Some(l) = listener::Entity::find_by_id(id).one(&txn).await? else {
-                    txn.rollback().await?;
-                    continue;
-                };
+            (true, None) if recent.is_none() => {
                 let message = format!(
                     "The listener \"{}\" refused {refused} of its last {calls} calls in the past hour ({}%). Its log says why.",
                     l.name,
@@ -524,7 +541,7 @@ pub async fn judge_listeners(
                     .await?;
                 }
             }
-            (false, Some(a)) => {
+            (false, Some(a)) if well => {
                 alert::Entity::update_many()
                     .col_expr(alert::Column::ResolvedAt, Expr::value(now))
                     .filter(alert::Column::Id.eq(a.id))

@@ -375,7 +375,11 @@ pub struct BodyRow {
 /// *Listen for a test call* on a listener page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TestCallView {
+    /// The listener's or source's id.
     pub listener_id: i32,
+    /// "listener" or "source".
+    #[serde(default)]
+    pub target: String,
     /// While listening: until when (formatted).
     pub listening_until: Option<String>,
     /// The last call kept as a test call.
@@ -387,6 +391,9 @@ pub struct TestCallView {
 /// Fill one of the listener's settings (`field`, a `TestCallView` target) with `path`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TestCallMapForm {
+    /// "source" for an external source; anything else a listener.
+    #[serde(default)]
+    pub target: String,
     #[serde(default)]
     pub id: String,
     #[serde(default)]

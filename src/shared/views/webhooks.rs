@@ -296,6 +296,11 @@ pub struct WebhookLogView {
     /// webhook is on, that the viewer may resend).
     #[serde(default)]
     pub replayable: u64,
+    /// The newest delivery the count covers, and a one-time token for *Resend all*'s form.
+    #[serde(default)]
+    pub replay_upto: i64,
+    #[serde(default)]
+    pub replay_token: String,
 }
 
 /// *Resend all*: the log's filters, the count the manager saw, and their confirmation.
@@ -313,9 +318,15 @@ pub struct ReplayForm {
     pub status: String,
     #[serde(default)]
     pub hours: String,
-    /// The count the manager was shown: a different count now is refused (the set changed).
+    /// The count the manager was shown, of deliveries up to `upto`: a different count now is
+    /// refused (the set changed).
     #[serde(default)]
     pub expected: String,
+    #[serde(default)]
+    pub upto: String,
+    /// The form's one-time token: sent again, it answers with the replay it already made.
+    #[serde(default)]
+    pub token: String,
     #[serde(default)]
     pub confirm: Option<String>,
 }

@@ -99,7 +99,9 @@ pub async fn call_listener(state: &Runtime, call: InboundCall) -> Result<Reply, 
     // we do not know (or no longer know) is not ours to store.
     let mut logged = Logged::new(mask(call.find.as_deref().unwrap_or_default()));
     let reply = answer(state, &call, &mut logged).await?;
-    if let Some(id) = logged.listener_id {
+    // Only calls whose key (or signature) checked out count: nobody without one can make a
+    // listener look as if it refused its calls.
+    if let (Some(id), Some(_)) = (logged.listener_id, logged.api_key_id) {
         state.call_rates.note(id, reply.is_success());
     }
     if logged.final_row_written {
@@ -271,12 +273,94 @@ pub(crate) fn kept_request(headers: &http::HeaderMap, raw_body: &[u8]) -> (Strin
         }
     }
     // NUL cannot be stored in a PostgreSQL text.
-    let body = body.replace('\0', "");
+    let body = mask_body(&body.replace('\0', ""), is_form(&headers));
     (
         serde_json::to_string(&headers).unwrap_or_default(),
         body,
         raw_body.len().min(i32::MAX as usize) as i32,
     )
+}
+
+fn is_form(headers: &[(String, String)]) -> bool {
+    headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("content-type")
+            && v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+    })
+}
+
+/// A body key whose value is a secret (`client_secret`, `token`, `apiKey`, `password`, a
+/// Slack `response_url` …): masked in what the log keeps. Jira's `key` is no secret.
+fn is_secret_key(name: &str) -> bool {
+    let n: String = name
+        .chars()
+        .filter(|c| !matches!(c, '-' | '_' | '.'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    [
+        "secret",
+        "password",
+        "passwd",
+        "token",
+        "apikey",
+        "credential",
+        "signature",
+        "authorization",
+        "cookie",
+        "responseurl",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+/// The body as the log keeps it: the values of secret keys (`is_secret_key`) masked, in a JSON
+/// body at any depth or in a form body; anything else as it came.
+pub(crate) fn mask_body(body: &str, form: bool) -> String {
+    use crate::shared::definitions::MASK;
+    fn walk(v: &mut serde_json::Value, masked: &mut bool) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, child) in m.iter_mut() {
+                    if is_secret_key(k) && !child.is_null() {
+                        *child = serde_json::Value::String(MASK.to_string());
+                        *masked = true;
+                    } else {
+                        walk(child, masked);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|c| walk(c, masked)),
+            _ => {}
+        }
+    }
+    if form {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+            .map(|(k, v)| {
+                let v = if is_secret_key(&k) {
+                    MASK.to_string()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        if !pairs.iter().any(|(k, _)| is_secret_key(k)) {
+            return body.to_string();
+        }
+        return url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+    }
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
+        return body.to_string();
+    };
+    let mut masked = false;
+    walk(&mut v, &mut masked);
+    if masked {
+        v.to_string()
+    } else {
+        body.to_string()
+    }
 }
 
 /// The listener-log row of a call. A successful call about someone still there keeps what it
@@ -725,8 +809,11 @@ pub(crate) async fn answer(
         .as_ref()
         .is_some_and(|l| !l.signature_scheme.is_empty());
     // Listening for a test call: the call is kept, whatever key or signature it has (or not).
+    // A call with an Idempotency-Key may be a retry of one already answered: it gets its
+    // answer, not a test call's.
     if let Some(l) = found.as_ref()
         && l.listening_until.is_some_and(|until| until > Utc::now())
+        && call.idempotency_key.is_none()
     {
         logged.listener_id = Some(l.id);
         if let Some(reply) = keep_test_call(state, call, l, logged).await? {
@@ -1703,6 +1790,8 @@ project. Done within\nthe request (200).",
 
 #[cfg(test)]
 mod tests {
+    use super::mask_body;
+
     #[test]
     fn logged_text_drops_control_characters() {
         assert_eq!(
@@ -1711,6 +1800,27 @@ mod tests {
         );
         assert_eq!(crate::server::domain::printable("abcdef", 3), "abc");
         assert_eq!(super::mask("\0@example.com"), "\0…@example.com");
+    }
+
+    #[test]
+    fn secrets_in_kept_bodies_are_masked() {
+        let kept = mask_body(
+            r#"{"issue": {"key": "BETA-1"}, "data": {"object": {"client_secret": "pi_1_secret_x"}}, "apiKey": "k", "items": [{"token": "t"}]}"#,
+            false,
+        );
+        assert!(kept.contains("BETA-1"), "{kept}");
+        for secret in ["pi_1_secret_x", "\"k\"", "\"t\""] {
+            assert!(!kept.contains(secret), "{secret} in {kept}");
+        }
+        let form = mask_body("text=hi&token=abc&response_url=https%3A%2F%2Fhooks", true);
+        assert!(
+            form.starts_with("text=hi&token=") && !form.contains("abc") && !form.contains("hooks"),
+            "{form}"
+        );
+        // Nothing secret: the body as it came, byte for byte.
+        let plain = r#"{ "b": 1,  "a": 2 }"#;
+        assert_eq!(mask_body(plain, false), plain);
+        assert_eq!(mask_body("not json", false), "not json");
     }
 
     #[test]

@@ -296,6 +296,14 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
     } else {
         None
     };
+    // Listening for a test call: the call is kept, whatever key or signature it has (or not).
+    if let Some(s) = found.as_ref()
+        && s.listening_until.is_some_and(|until| until > Utc::now())
+        && call.idempotency_key.is_none()
+        && let Some(reply) = keep_test_call(state, &call, s, started).await?
+    {
+        return Ok(reply);
+    }
     let signed = found
         .as_ref()
         .is_some_and(|s| !s.signature_scheme.is_empty());
@@ -436,6 +444,43 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
     .await
 }
 
+/// While a manager listens for a test call on source `s`, the first call to come is kept for
+/// them (as at a listener: `listeners::keep_test_call`) and answered 200; no ticket is made.
+/// None when another call took it first.
+async fn keep_test_call(
+    state: &Runtime,
+    call: &InboundSource,
+    s: &external_source::Model,
+    started: Instant,
+) -> Result<Option<Reply>, AppError> {
+    use sea_orm::sea_query::Expr;
+    let now = Utc::now();
+    let (txn, gate) = crate::server::db::begin_write(&state.db).await?;
+    let taken = external_source::Entity::update_many()
+        .col_expr(
+            external_source::Column::ListeningUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(external_source::Column::Id.eq(s.id))
+        .filter(external_source::Column::ListeningUntil.gt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    if !taken {
+        txn.rollback().await?;
+        return Ok(None);
+    }
+    let reply = Reply::done(json!({
+        "status": listeners::TEST_CALL,
+        "message": "kept as a test call on the source's page; no ticket was created",
+    }));
+    log_as(&txn, call, Some(s.id), &reply, "", None, started).await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(Some(reply))
+}
+
 /// The ticket of a call whose source and API key checked out, its `Idempotency-Key` (if any)
 /// being this call's own.
 #[allow(clippy::too_many_arguments)]
@@ -549,12 +594,13 @@ async fn log_as(
         .map(|id| format!("ticket #{id}"))
         .unwrap_or_default();
     // A call that created its ticket keeps what it brought (as a listener call does).
-    let (request_headers, request_body, request_bytes) =
-        if reply.status == Reply::CREATED && code != "replayed" {
-            listeners::kept_request(&call.headers, &call.raw_body)
-        } else {
-            (String::new(), String::new(), 0)
-        };
+    let kept = (reply.status == Reply::CREATED && code != "replayed")
+        || reply.code() == listeners::TEST_CALL;
+    let (request_headers, request_body, request_bytes) = if kept {
+        listeners::kept_request(&call.headers, &call.raw_body)
+    } else {
+        (String::new(), String::new(), 0)
+    };
     listener_call::ActiveModel {
         received_at: Set(Utc::now()),
         listener_id: Set(None),

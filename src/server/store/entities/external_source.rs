@@ -27,6 +27,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub old_signing_secret: Option<String>,
     pub old_secret_until: Option<DateTimeUtc>,
+    /// *Listen for a test call*: until then, the next call is kept and nothing is created.
+    pub listening_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,8 @@ pub struct Model {
     /// How many deliveries it sent again.
     pub total: i32,
     pub created_by: String,
+    /// The form's one-time token (the same form sent twice makes one replay).
+    pub token: String,
     pub created_at: DateTimeUtc,
 }
 
