@@ -105,6 +105,8 @@ export default defineConfig({
       SWITCHYARD_LOGIN_MAX_FAILURES: '50',
       // The webhook spec's receiver (a stand-in for Slack) listens on 127.0.0.1.
       SWITCHYARD_OUTGOING_ALLOW_HOSTS: '127.0.0.1',
+      // Two failed attempts in a row flag a webhook, so the suite sees the dashboard's alerts.
+      SWITCHYARD_OUTGOING_WARN_AFTER_FAILURES: '2',
       SWITCHYARD_SECRETS_KEY_FILE: path.join(dataDir, 'secret.key'),
       RUST_LOG: 'warn',
     },

@@ -517,6 +517,14 @@ test('resend all sends the failed deliveries of a webhook again and shows their 
     }
     await expect.poll(() => endpoint.seen.length, { timeout: 20_000 }).toBe(2);
 
+    // Two failures in a row: the dashboard says so (the suite's setting), with a link.
+    await open(page, '/');
+    const attention = page.getByRole('region', { name: 'Needs attention' });
+    const warning = attention.getByRole('listitem').filter({ hasText: `The webhook "Notify hook ${tag}" has failed 2 times in a row` });
+    await expect(warning).toHaveCount(1);
+    await expect(warning.getByRole('link', { name: 'Open' })).toHaveAttribute('href', `/webhooks/${hookId}`);
+    await shoot(page, 'dashboard-alert');
+
     // The endpoint answered 400 (not retried); it is fixed now. The log's filters count first.
     state.fixed = true;
     const logUrl = `/webhooks/log?webhook=${hookId}&status=failed`;
@@ -544,6 +552,9 @@ test('resend all sends the failed deliveries of a webhook again and shows their 
     await expect(page.getByRole('progressbar', { name: 'Deliveries finished' })).toHaveAttribute('aria-valuenow', '100');
     expect(endpoint.seen).toHaveLength(4);
     await shoot(page, 'resend-all');
+    // Its deliveries go through again: the warning is resolved.
+    await open(page, '/');
+    await expect(page.getByText(`The webhook "Notify hook ${tag}" has failed`)).toHaveCount(0);
   } finally {
     endpoint.close();
   }

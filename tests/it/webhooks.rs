@@ -3010,6 +3010,20 @@ async fn a_failing_endpoint_warns_then_pauses_and_managers_are_emailed(app: Test
         page.contains("Paused by Switchyard after 4 failed attempts"),
         "the page says why"
     );
+    // A manager may dismiss the warning; the pause's alert stays until the resume.
+    let warning = app
+        .count("SELECT id FROM alerts WHERE kind = 'webhook_failing'")
+        .await
+        .to_string();
+    let res = app
+        .call::<switchyard::server_fns::admin::DismissAlert>(&[("id", warning.as_str())])
+        .await;
+    assert!(res.status().is_success() || res.status().is_redirection());
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM alerts WHERE resolved_at IS NULL")
+            .await,
+        1
+    );
 
     // Resumed (the endpoint fixed): the alerts are resolved, what waited goes out.
     webhooks::set_paused(&app.db, &actor(), id, false)
