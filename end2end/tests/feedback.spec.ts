@@ -1,5 +1,6 @@
+import { createHmac } from 'crypto';
 import { test, expect } from './fixtures';
-import { admin, expectHeading, open, ready, signIn, unique } from './helpers';
+import { admin, expectHeading, open, ready, shoot, signIn, unique } from './helpers';
 
 test('a project with a Bug Report type, a ticket, its workflow and comments', async ({ page }, testInfo) => {
   await signIn(page);
@@ -183,4 +184,89 @@ test('the feedback list shows external data fields as columns and exports them',
   // The list's columns, then the chosen fields (favourites of other groups stay ticked).
   expect(header).toMatch(/^id,title,type,status,team,submitter,popularity,updated,/);
   expect(header.split(',')).toContain(`Tracker ${tag} · Issue`);
+});
+
+// Issue 20: an external source wired by listening for a test call, then signed like Stripe
+// signs its events (no API key in the URL).
+test('a source listens for a test call, maps its values and takes Stripe-signed calls', async ({ page, request }, testInfo) => {
+  const js = testInfo.project.use.javaScriptEnabled !== false;
+  await signIn(page);
+  await expect(page).toHaveURL(/\/$/);
+  const tag = unique(testInfo, 'stripe');
+  await open(page, '/api-keys/new');
+  await page.getByLabel('Name', { exact: true }).fill(`Stripe ${tag}`);
+  await page.getByLabel('Prefix').fill('st');
+  await page.getByRole('button', { name: 'Create API key' }).click();
+  await expect(page.getByLabel('New API key')).not.toHaveValue('');
+
+  await open(page, '/projects');
+  await page.getByRole('link', { name: 'Aurora Beta' }).click();
+  await ready(page);
+  await page.getByRole('link', { name: 'New external source' }).click();
+  await expectHeading(page, 'New external source');
+  await ready(page);
+  await page.getByLabel('Name', { exact: true }).fill(`Stripe ${tag}`);
+  await page.getByLabel('Key', { exact: true }).fill(`stripe-${tag}`);
+  await page.getByLabel('Feedback type').selectOption({ label: 'Bug Report' });
+  await page.getByLabel('API key').selectOption({ label: `Stripe ${tag}` });
+  await page.getByLabel('Default submitter (email)').fill(admin.email);
+  await page.getByLabel('Mapping').fill('subject = title');
+  await page.getByRole('button', { name: 'Save external source' }).click();
+  await expect(page.getByRole('status')).toHaveText('The external source was saved.');
+  await ready(page);
+  const endpoint = new URL(await page.getByLabel('URL', { exact: true }).inputValue()).pathname;
+
+  const panel = page.getByRole('region', { name: 'Listen for a test call' });
+  await panel.getByRole('button', { name: 'Listen for a test call' }).click();
+  await expect(panel.getByRole('status')).toContainText('Listening until');
+  await ready(page);
+  const event = (id: string) => JSON.stringify({
+    id: `evt_${id}`,
+    type: 'checkout.session.completed',
+    data: { object: { id: `cs_${id}_${tag}`, customer_email: admin.email, metadata: { severity: 'Critical' } } },
+  });
+  let res = await request.post(endpoint, { headers: { 'Content-Type': 'application/json' }, data: event('test') });
+  expect(res.status(), await res.text()).toBe(200);
+  expect((await res.json()).status).toBe('test_call');
+  if (!js) {
+    await panel.getByRole('link', { name: 'Check again' }).click();
+  }
+  await expect(panel.getByRole('heading', { name: /^Test call received/ })).toBeVisible({ timeout: 15_000 });
+  await ready(page);
+  const map = async (setting: string, path: string) => {
+    await panel.getByLabel('Fill this setting').selectOption(setting);
+    await panel.getByRole('button', { name: new RegExp(`^Use ${path.replace(/[.[\]]/g, '\\$&')} `) }).click();
+    await expect(page.getByRole('status').first()).toHaveText("The setting was filled with the value's path and saved.");
+    await ready(page);
+  };
+  await map('field:title', 'data.object.id');
+  await map('field:severity', 'data.object.metadata.severity');
+  await map('submitter_param', 'data.object.customer_email');
+  await expect(page.getByLabel('Mapping')).toHaveValue(/data\.object\.id = title/);
+  await expect(page.getByLabel('Mapping')).toHaveValue(/data\.object\.metadata\.severity = severity/);
+  await expect(page.getByLabel('Submitter from the body (parameter)')).toHaveValue('data.object.customer_email');
+  await shoot(page, 'source-test-call');
+
+  const signed = page.getByRole('region', { name: 'Signed calls' });
+  await signed.getByLabel('Signature').selectOption({ label: 'Stripe (Stripe-Signature)' });
+  const secret = `whsec_e2e_${tag}`;
+  await signed.getByLabel('Shared secret').fill(secret);
+  await signed.getByRole('button', { name: 'Save signing' }).click();
+  await expect(page.getByRole('status')).toHaveText("How the source's calls are signed was saved.");
+  await ready(page);
+  await expect(page.getByTestId('signing-status')).toContainText("On: Stripe (Stripe-Signature). Every call needs a valid signature, and counts as a call with the source's API key");
+  expect(await page.content()).not.toContain(secret);
+
+  const body = event('live');
+  const t = Math.floor(Date.now() / 1000);
+  const signature = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`).digest('hex')}`;
+  res = await request.post(endpoint, { headers: { 'Content-Type': 'application/json' }, data: body });
+  expect(res.status()).toBe(401);
+  expect((await res.json()).error.code).toBe('invalid_signature');
+  res = await request.post(endpoint, { headers: { 'Content-Type': 'application/json', 'Stripe-Signature': signature }, data: body });
+  expect(res.status(), await res.text()).toBe(201);
+  const { ticket_id } = await res.json();
+  await open(page, `/feedback/${ticket_id}`);
+  await expectHeading(page, `#${ticket_id} cs_live_${tag}`);
+  await expect(page.getByRole('region', { name: 'Details' })).toContainText('Critical');
 });

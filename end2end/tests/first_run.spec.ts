@@ -161,7 +161,7 @@ test('the dashboard walks the set-up of a removal, ticking each step', async ({ 
   await expectHeading(page, `GDPR ${tag}`);
   await expect(page.getByRole('heading', { name: 'Test request' })).toBeVisible();
   await page.getByLabel('Email to find').fill(`nobody-${tag}@example.com`);
-  await page.getByRole('button', { name: 'Test' }).click();
+  await page.getByRole('button', { name: 'Test', exact: true }).click();
   await expect(page.getByRole('region', { name: 'Test result' })).toContainText('A call would answer 404');
   const call = await request.post(
     `/api/v1/userMacroListeners/gdpr-${tag}?${new URLSearchParams({ find: `nobody-${tag}@example.com`, apiKey })}`,

@@ -440,6 +440,18 @@ pub fn id_param() -> impl Fn() -> i32 + Copy + Send + Sync + 'static {
     }
 }
 
+/// The route's `:id` as a 64-bit number (deliveries and log rows), 0 when it is none.
+pub fn long_id_param() -> impl Fn() -> i64 + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .read()
+            .get("id")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+}
+
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
 pub fn encode(v: &str) -> String {
     v.bytes()

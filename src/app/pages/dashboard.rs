@@ -21,7 +21,7 @@ fn Alerts(alerts: Vec<AlertView>) -> impl IntoView {
                     <li class="flex flex-wrap items-start justify-between gap-3 rounded-md border border-amber-300 bg-amber-50 px-4 py-3 text-sm text-amber-950">
                         <div class="min-w-0 flex-1">
                             <p>{a.message}</p>
-                            <p class="mt-1 text-xs text-amber-900">{a.created_at}" · "<a class=LINK href=a.href>"Open"</a></p>
+                            <p class="mt-1 text-xs text-amber-900">{a.created_at}" · "<a class=format!("{LINK} underline") href=a.href>"Open"</a></p>
                         </div>
                         <ActionForm action=dismiss>
                             <input type="hidden" name="id" value=a.id.to_string()/>

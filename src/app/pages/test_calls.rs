@@ -230,14 +230,7 @@ fn BodyTree(rows: Vec<BodyRow>, mapping: bool) -> impl IntoView {
 /// `/listeners/log/:id`: one call of the log and what it brought.
 #[component]
 pub fn CallRequestPage() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::app::components::long_id_param();
     let data = Resource::new(
         move || (refresh_key(), id()),
         |(_, id)| load_call_request(id),

@@ -1020,14 +1020,7 @@ pub fn DeliveryTable(deliveries: Vec<DeliveryView>) -> impl IntoView {
 
 #[component]
 pub fn DeliveryPage() -> impl IntoView {
-    let params = leptos_router::hooks::use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
+    let id = crate::app::components::long_id_param();
     let data = Resource::new(move || (refresh_key(), id()), |(_, id)| load_delivery(id));
     let resend = ServerAction::<ResendDelivery>::new();
     let resend_error = action_error(resend);

@@ -28,6 +28,18 @@ pub fn endpoint(settings: &Settings, key: &str) -> String {
     )
 }
 
+/// The default submitter's email (empty: none, or gone).
+async fn submitter_email(db: &impl ConnectionTrait, id: Option<i32>) -> Result<String, AppError> {
+    Ok(match id {
+        Some(id) => user::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default(),
+        None => String::new(),
+    })
+}
+
 /// `title` and `description` are mapped like the form's own fields.
 const OWN_FIELDS: [&str; 2] = ["title", "description"];
 
@@ -44,14 +56,7 @@ async fn view(
     s: external_source::Model,
 ) -> Result<ExternalSourceView, AppError> {
     let t = crate::server::store::lookups::find_type(db, s.feedback_type_id).await?;
-    let submitter = match s.submitter_user_id {
-        Some(id) => user::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|u| u.email)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let submitter = submitter_email(db, s.submitter_user_id).await?;
     let map: BTreeMap<String, String> = serde_json::from_str(&s.field_map).unwrap_or_default();
     Ok(ExternalSourceView {
         endpoint: endpoint(settings, &s.key),
@@ -381,14 +386,7 @@ pub(crate) async fn fill_from_path(
     path: &str,
 ) -> Result<i32, AppError> {
     let mut map: BTreeMap<String, String> = serde_json::from_str(&s.field_map).unwrap_or_default();
-    let submitter = match s.submitter_user_id {
-        Some(id) => user::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|u| u.email)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let submitter = submitter_email(db, s.submitter_user_id).await?;
     let id = |v: Option<i32>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut form = ExternalSourceForm {
         id: s.id.to_string(),
