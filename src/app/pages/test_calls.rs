@@ -48,7 +48,10 @@ pub fn TestCallPanel(
     view! {
         <section id="test-call" aria-labelledby="test-call-heading" class=format!("{CARD} mb-6 space-y-3")>
             <h2 id="test-call-heading" class="text-lg font-semibold">"Listen for a test call"</h2>
-            <p class="text-sm text-slate-600">{format!("Have the other system send one real call to this {target}'s URL (in Jira: save the webhook, then change an issue). The first call to come while it listens is kept here and answered 200; nothing runs. Then click a value to fill a setting with its path.")}</p>
+            <p class="text-sm text-slate-600">{format!(
+                "Have the other system send one real call to this {target}'s URL ({}). The first call to come while it listens is kept here and answered 200; nothing runs. Then click a value to fill a setting with its path.",
+                if source { "in Stripe: send a test event to the endpoint" } else { "in Jira: save the webhook, then change an issue" }
+            )}</p>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     show(data.await, move |t| {

@@ -184,9 +184,9 @@ pub async fn note(
             if first {
                 let pause = if policy.pause_after_failures > 0 {
                     format!(
-                        " If it goes on ({} failures over {}), the webhook is paused.",
+                        " If it goes on ({} failures in a row over {}), the webhook is paused.",
                         policy.pause_after_failures,
-                        crate::server::retry::delay_text(policy.pause_after)
+                        span_text(policy.pause_after)
                     )
                 } else {
                     String::new()
@@ -208,6 +208,18 @@ pub async fn note(
         }
     }
     Ok(paused_any)
+}
+
+/// A span as a manager reads it: whole days as days ("5 days"), else hours or less.
+fn span_text(d: Duration) -> String {
+    let hours = d.as_secs() / 3600;
+    match hours {
+        24 => "a day".to_string(),
+        h if h > 24 && h % 24 == 0 => format!("{} days", h / 24),
+        1 => "an hour".to_string(),
+        h if h > 1 => format!("{h} hours"),
+        _ => "no time at all".to_string(),
+    }
 }
 
 /// Pauses (with why, empty when a manager did) or resumes webhook `id`: a paused webhook's
@@ -572,6 +584,16 @@ mod tests {
         // An hour after minute 100, its calls are out of the window.
         assert_eq!(rates.window_at(160), vec![(7, 1, 0)]);
         assert_eq!(rates.window_at(200), vec![]);
+    }
+
+    #[test]
+    fn spans_read_as_days_or_hours() {
+        let h = |n: u64| Duration::from_secs(n * 3600);
+        assert_eq!(span_text(h(120)), "5 days");
+        assert_eq!(span_text(h(24)), "a day");
+        assert_eq!(span_text(h(36)), "36 hours");
+        assert_eq!(span_text(h(1)), "an hour");
+        assert_eq!(span_text(h(0)), "no time at all");
     }
 
     #[test]
