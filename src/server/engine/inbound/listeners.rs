@@ -253,7 +253,11 @@ pub const KEPT_BODY: usize = 64 * 1024;
 /// What the log keeps of the request: its headers (secret values masked, as JSON pairs), its
 /// body as text (at most `KEPT_BODY` bytes, cut at a character boundary) and the body's whole
 /// size.
-pub(crate) fn kept_request(headers: &http::HeaderMap, raw_body: &[u8]) -> (String, String, i32) {
+pub(crate) fn kept_request(
+    headers: &http::HeaderMap,
+    raw_body: &[u8],
+    parsed: Option<&serde_json::Value>,
+) -> (String, String, i32) {
     let headers: Vec<(String, String)> = headers
         .iter()
         .map(|(n, v)| {
@@ -273,7 +277,7 @@ pub(crate) fn kept_request(headers: &http::HeaderMap, raw_body: &[u8]) -> (Strin
         }
     }
     // NUL cannot be stored in a PostgreSQL text.
-    let body = mask_body(&body.replace('\0', ""), is_form(&headers));
+    let body = mask_body(&body.replace('\0', ""), is_form(&headers), parsed);
     (
         serde_json::to_string(&headers).unwrap_or_default(),
         body,
@@ -314,53 +318,51 @@ fn is_secret_key(name: &str) -> bool {
 }
 
 /// The body as the log keeps it: the values of secret keys (`is_secret_key`) masked, in a JSON
-/// body at any depth or in a form body; anything else as it came.
-pub(crate) fn mask_body(body: &str, form: bool) -> String {
+/// body at any depth or in a form body; anything else as it came. `parsed` is the body as the
+/// call already read it (JSON, or a form as an object of texts): it is not read again, and
+/// only a body that holds a secret key is written out anew.
+pub(crate) fn mask_body(body: &str, form: bool, parsed: Option<&serde_json::Value>) -> String {
     use crate::shared::definitions::MASK;
-    fn walk(v: &mut serde_json::Value, masked: &mut bool) {
+    use serde_json::Value;
+    fn holds_secret(v: &Value) -> bool {
         match v {
-            serde_json::Value::Object(m) => {
+            Value::Object(m) => m
+                .iter()
+                .any(|(k, child)| (is_secret_key(k) && !child.is_null()) || holds_secret(child)),
+            Value::Array(a) => a.iter().any(holds_secret),
+            _ => false,
+        }
+    }
+    fn mask(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
                 for (k, child) in m.iter_mut() {
                     if is_secret_key(k) && !child.is_null() {
-                        *child = serde_json::Value::String(MASK.to_string());
-                        *masked = true;
+                        *child = Value::String(MASK.to_string());
                     } else {
-                        walk(child, masked);
+                        mask(child);
                     }
                 }
             }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(|c| walk(c, masked)),
+            Value::Array(a) => a.iter_mut().for_each(mask),
             _ => {}
         }
     }
+    let Some(parsed) = parsed.filter(|v| holds_secret(v)) else {
+        return body.to_string();
+    };
     if form {
-        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-            .map(|(k, v)| {
-                let v = if is_secret_key(&k) {
-                    MASK.to_string()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        if !pairs.iter().any(|(k, _)| is_secret_key(k)) {
-            return body.to_string();
-        }
+        let pairs = url::form_urlencoded::parse(body.as_bytes()).map(|(k, v)| {
+            let v = if is_secret_key(&k) { MASK.into() } else { v };
+            (k, v)
+        });
         return url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
     }
-    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(body) else {
-        return body.to_string();
-    };
-    let mut masked = false;
-    walk(&mut v, &mut masked);
-    if masked {
-        v.to_string()
-    } else {
-        body.to_string()
-    }
+    let mut v = parsed.clone();
+    mask(&mut v);
+    v.to_string()
 }
 
 /// The listener-log row of a call. A successful call about someone still there keeps what it
@@ -374,7 +376,7 @@ fn call_row(
 ) -> listener_call::ActiveModel {
     let (request_headers, request_body, request_bytes) =
         if reply.is_success() && logged.keep_request && !logged.replay {
-            kept_request(&call.headers, &call.raw_body)
+            kept_request(&call.headers, &call.raw_body, call.body.as_ref())
         } else {
             (String::new(), String::new(), 0)
         };
@@ -1804,23 +1806,24 @@ mod tests {
 
     #[test]
     fn secrets_in_kept_bodies_are_masked() {
-        let kept = mask_body(
-            r#"{"issue": {"key": "BETA-1"}, "data": {"object": {"client_secret": "pi_1_secret_x"}}, "apiKey": "k", "items": [{"token": "t"}]}"#,
-            false,
-        );
+        let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        let body = r#"{"issue": {"key": "BETA-1"}, "data": {"object": {"client_secret": "pi_1_secret_x"}}, "apiKey": "k", "items": [{"token": "t"}]}"#;
+        let kept = mask_body(body, false, Some(&json(body)));
         assert!(kept.contains("BETA-1"), "{kept}");
         for secret in ["pi_1_secret_x", "\"k\"", "\"t\""] {
             assert!(!kept.contains(secret), "{secret} in {kept}");
         }
-        let form = mask_body("text=hi&token=abc&response_url=https%3A%2F%2Fhooks", true);
+        let raw = "text=hi&token=abc&response_url=https%3A%2F%2Fhooks";
+        let parsed = crate::server::domain::body_path::form_object(raw.as_bytes());
+        let form = mask_body(raw, true, Some(&parsed));
         assert!(
             form.starts_with("text=hi&token=") && !form.contains("abc") && !form.contains("hooks"),
             "{form}"
         );
         // Nothing secret: the body as it came, byte for byte.
         let plain = r#"{ "b": 1,  "a": 2 }"#;
-        assert_eq!(mask_body(plain, false), plain);
-        assert_eq!(mask_body("not json", false), "not json");
+        assert_eq!(mask_body(plain, false, Some(&json(plain))), plain);
+        assert_eq!(mask_body("not json", false, None), "not json");
     }
 
     #[test]

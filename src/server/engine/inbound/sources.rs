@@ -597,7 +597,7 @@ async fn log_as(
     let kept = (reply.status == Reply::CREATED && code != "replayed")
         || reply.code() == listeners::TEST_CALL;
     let (request_headers, request_body, request_bytes) = if kept {
-        listeners::kept_request(&call.headers, &call.raw_body)
+        listeners::kept_request(&call.headers, &call.raw_body, call.body.as_ref())
     } else {
         (String::new(), String::new(), 0)
     };
