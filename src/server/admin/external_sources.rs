@@ -434,12 +434,9 @@ pub async fn save_signing(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("external source {id}")))?;
     let now = Utc::now();
-    let current = super::listeners::Signed {
-        scheme: existing.signature_scheme.clone(),
-        secret: existing.signing_secret.clone(),
-        old_secret: existing.old_signing_secret.clone(),
-        old_until: existing.old_secret_until,
-    };
+    let current = super::listeners::Signed::from(
+        &crate::server::engine::inbound::signing::Signing::of_source(&existing),
+    );
     let (next, what) = current.change(sealer, form, now)?;
     let mut active = existing.clone().into_active_model();
     active.signature_scheme = Set(next.scheme);

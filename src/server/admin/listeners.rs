@@ -541,6 +541,18 @@ pub(crate) struct Signed {
     pub old_until: Option<chrono::DateTime<Utc>>,
 }
 
+/// What a listener or source has stored (the engine's view of it, `Signing`), to change.
+impl From<&crate::server::engine::inbound::signing::Signing<'_>> for Signed {
+    fn from(s: &crate::server::engine::inbound::signing::Signing<'_>) -> Self {
+        Signed {
+            scheme: s.scheme.to_string(),
+            secret: s.secret.cloned(),
+            old_secret: s.old_secret.cloned(),
+            old_until: s.old_until,
+        }
+    }
+}
+
 impl Signed {
     /// What the *Signed calls* form makes of it, and the audit's words. A new secret rotates:
     /// the one it replaces keeps passing for `ROTATION_OVERLAP` (the same scheme only). No
@@ -625,12 +637,8 @@ pub async fn save_signing(
         )?;
     }
     let now = Utc::now();
-    let current = Signed {
-        scheme: existing.signature_scheme.clone(),
-        secret: existing.signing_secret.clone(),
-        old_secret: existing.old_signing_secret.clone(),
-        old_until: existing.old_secret_until,
-    };
+    let current =
+        Signed::from(&crate::server::engine::inbound::signing::Signing::of_listener(&existing));
     // A signature covers the body, not the URL: a signed call names its target there.
     if !form.scheme.trim().is_empty() && existing.find_path.is_empty() {
         return Err(AppError::field(
