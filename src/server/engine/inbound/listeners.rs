@@ -218,19 +218,14 @@ async fn keep_test_call(
     l: &listener::Model,
     logged: &mut Logged,
 ) -> Result<Option<Reply>, AppError> {
-    let now = Utc::now();
     let (txn, gate) = crate::server::db::begin_write(&state.db).await?;
-    let taken = listener::Entity::update_many()
-        .col_expr(
-            listener::Column::ListeningUntil,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .filter(listener::Column::Id.eq(l.id))
-        .filter(listener::Column::ListeningUntil.gt(now))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+    let taken = take_listening::<listener::Entity>(
+        &txn,
+        listener::Column::Id,
+        listener::Column::ListeningUntil,
+        l.id,
+    )
+    .await?;
     if !taken {
         txn.rollback().await?;
         return Ok(None);
@@ -245,6 +240,24 @@ async fn keep_test_call(
     crate::server::cache::changed();
     logged.final_row_written = true;
     Ok(Some(reply))
+}
+
+/// Ends a listener's or source's listening window (`until`) for the call that finds it open:
+/// true for exactly one call however many arrive at once, on any node.
+pub(crate) async fn take_listening<E: EntityTrait>(
+    txn: &impl ConnectionTrait,
+    id_column: E::Column,
+    until: E::Column,
+    id: i32,
+) -> Result<bool, AppError> {
+    Ok(E::update_many()
+        .col_expr(until, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .filter(id_column.eq(id))
+        .filter(until.gt(Utc::now()))
+        .exec(txn)
+        .await?
+        .rows_affected
+        == 1)
 }
 
 /// How much of a call's body the listener log keeps.

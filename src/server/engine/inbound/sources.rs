@@ -453,20 +453,14 @@ async fn keep_test_call(
     s: &external_source::Model,
     started: Instant,
 ) -> Result<Option<Reply>, AppError> {
-    use sea_orm::sea_query::Expr;
-    let now = Utc::now();
     let (txn, gate) = crate::server::db::begin_write(&state.db).await?;
-    let taken = external_source::Entity::update_many()
-        .col_expr(
-            external_source::Column::ListeningUntil,
-            Expr::value(Option::<chrono::DateTime<Utc>>::None),
-        )
-        .filter(external_source::Column::Id.eq(s.id))
-        .filter(external_source::Column::ListeningUntil.gt(now))
-        .exec(&txn)
-        .await?
-        .rows_affected
-        == 1;
+    let taken = listeners::take_listening::<external_source::Entity>(
+        &txn,
+        external_source::Column::Id,
+        external_source::Column::ListeningUntil,
+        s.id,
+    )
+    .await?;
     if !taken {
         txn.rollback().await?;
         return Ok(None);
