@@ -1633,7 +1633,19 @@ pub async fn log(
 ) -> Result<WebhookLogView, AppError> {
     let find = matching_deliveries(q);
     let total = find.clone().count(db).await?;
-    let (replay_upto, replayable) = replay_count(db, actor, q).await?;
+    // *Resend all* is offered once the log is narrowed (never for every delivery there is), so
+    // the plain log costs no second count.
+    let narrowed = q.macro_id.is_some()
+        || q.webhook_id.is_some()
+        || q.user_id.is_some()
+        || q.ticket_id.is_some()
+        || q.status.as_deref().is_some_and(|s| !s.is_empty())
+        || q.hours.is_some_and(|h| h > 0);
+    let (replay_upto, replayable) = if narrowed {
+        replay_count(db, actor, q).await?
+    } else {
+        (0, 0)
+    };
     let rows = find
         .order_by_desc(webhook_delivery::Column::Id)
         .offset(u64::from(q.page) * u64::from(LOG_PAGE))
