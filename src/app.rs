@@ -122,6 +122,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/listeners/log") view=ListenerLogPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/log/:id") view=CallRequestPage ssr=ssr.clone()/>
                     <Route path=path!("/listeners/:id") view=ListenerPage ssr=ssr.clone()/>
+                    <Route path=path!("/configuration") view=ConfigurationPage ssr=ssr.clone()/>
+                    <Route path=path!("/configuration/imports/:id") view=ConfigImportPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys") view=ApiKeysPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/new") view=NewApiKeyPage ssr=ssr.clone()/>
                     <Route path=path!("/api-keys/:id") view=ApiKeyPage ssr=ssr.clone()/>
@@ -178,6 +180,7 @@ const MENU: &[(&str, &[MenuLink])] = &[
         &[
             item("/external-data", "External data", false),
             item("/api-keys", "API keys", true),
+            item("/configuration", "Configuration", true),
         ],
     ),
     (

@@ -1,12 +1,13 @@
 //! The server binary and its commands (`switchyard --help`, `switchyard <command> --help`):
-//! `serve` (the default), `migrate`, `create-admin`, `demo-data`, `erasure-check`.
+//! `serve` (the default), `migrate`, `create-admin`, `demo-data`, `erasure-check`,
+//! `export-config`, `import-config`.
 
 use std::future::Future;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use switchyard::server::admin::{Actor, community};
+use switchyard::server::admin::{Actor, community, config_transfer};
 use switchyard::server::settings::{LogFormat, Settings};
 use switchyard::server::startup;
 use switchyard::server::state::AppState;
@@ -57,6 +58,25 @@ enum Command {
         /// How many users.
         #[arg(long, default_value_t = 36)]
         users: u32,
+    },
+    /// Writes the integration set-up (external-data groups, filters, macros with their
+    /// webhooks, listeners, external sources) as a JSON document; no key or secret is in it.
+    ExportConfig {
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Shows what importing a configuration document would create and change here; with
+    /// --apply, applies it. Nothing is deleted. Exits 1 if it cannot be imported.
+    ImportConfig {
+        /// The document, as `export-config` writes it.
+        file: PathBuf,
+        /// Apply it (without: only the preview).
+        #[arg(long)]
+        apply: bool,
+        /// The API key (by name) that new listeners and sources accept.
+        #[arg(long, value_name = "NAME")]
+        api_key: Option<String>,
     },
     /// Proves an erasure: prints every place that still holds a form of the person's emails
     /// or names (tables, sealed requests waiting to be sent, the SQLite file and WAL); exits 1
@@ -139,6 +159,51 @@ async fn main() -> ExitCode {
             })
             .await
         }
+        Command::ExportConfig { output } => {
+            with_state(settings, &config_path, async |state| {
+                let json = match config_transfer::export_json(&state.db).await {
+                    Ok(j) => j,
+                    Err(e) => {
+                        eprintln!("switchyard: export-config failed: {}", describe(&e));
+                        return ExitCode::FAILURE;
+                    }
+                };
+                match output {
+                    None => {
+                        println!("{json}");
+                        ExitCode::SUCCESS
+                    }
+                    Some(path) => match std::fs::write(&path, json + "\n") {
+                        Ok(()) => {
+                            eprintln!("configuration written to {}", path.display());
+                            ExitCode::SUCCESS
+                        }
+                        Err(e) => {
+                            eprintln!("switchyard: cannot write {}: {e}", path.display());
+                            ExitCode::FAILURE
+                        }
+                    },
+                }
+            })
+            .await
+        }
+        Command::ImportConfig {
+            file,
+            apply,
+            api_key,
+        } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("switchyard: cannot read {}: {e}", file.display());
+                    return ExitCode::from(2);
+                }
+            };
+            with_state(settings, &config_path, async |state| {
+                import_config(&state, &text, apply, api_key.as_deref()).await
+            })
+            .await
+        }
         Command::DemoData { users } => {
             with_state(settings, &config_path, async |state| {
                 match community::load_demo_data(&state.db, users).await {
@@ -155,6 +220,94 @@ async fn main() -> ExitCode {
                 }
             })
             .await
+        }
+    }
+}
+
+/// `switchyard import-config`: the plan, printed; with `apply`, the import and its outcome.
+async fn import_config(
+    state: &AppState,
+    text: &str,
+    apply: bool,
+    api_key: Option<&str>,
+) -> ExitCode {
+    let plan = match config_transfer::plan(&state.db, text).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("switchyard: import-config: {}", describe(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    for l in &plan.lines {
+        let what = match l.action.as_str() {
+            "update" => format!("update ({})", l.changes.join(", ")),
+            other => other.to_string(),
+        };
+        println!("{what:<10} {} {}", l.kind, l.name);
+    }
+    for w in &plan.warnings {
+        println!("note: {w}");
+    }
+    for e in &plan.errors {
+        eprintln!("error: {e}");
+    }
+    println!(
+        "{} to create, {} to update, {} unchanged",
+        plan.count("create"),
+        plan.count("update"),
+        plan.count("unchanged")
+    );
+    if !plan.errors.is_empty() {
+        eprintln!("switchyard: import-config: the document cannot be imported here");
+        return ExitCode::FAILURE;
+    }
+    if !apply {
+        println!("nothing applied (run again with --apply to apply it)");
+        return ExitCode::SUCCESS;
+    }
+    let key_id = match api_key {
+        None => None,
+        Some(name) => match config_transfer::api_key_named(&state.db, name).await {
+            Ok(Some(id)) => Some(id),
+            Ok(None) => {
+                eprintln!("switchyard: import-config: there is no API key named {name:?}");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("switchyard: import-config: {}", describe(&e));
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let actor = Actor::system("command line");
+    match config_transfer::apply(
+        &state.db,
+        &state.sealer,
+        &actor,
+        text,
+        key_id,
+        Some(&plan.fingerprint),
+    )
+    .await
+    {
+        Ok(o) => {
+            println!(
+                "applied: {} created, {} updated, {} unchanged",
+                o.created, o.updated, o.unchanged
+            );
+            match o.error {
+                Some(e) => {
+                    eprintln!(
+                        "switchyard: import-config stopped at {e}; import the same file again once it is fixed"
+                    );
+                    ExitCode::FAILURE
+                }
+                None => ExitCode::SUCCESS,
+            }
+        }
+        Err(e) => {
+            eprintln!("switchyard: import-config: {}", describe(&e));
+            ExitCode::FAILURE
         }
     }
 }

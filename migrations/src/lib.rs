@@ -56,6 +56,7 @@ mod m20261209_000050_call_bodies;
 mod m20261209_000051_endpoint_health;
 mod m20261209_000052_replays;
 mod m20261209_000053_source_signatures;
+mod m20261210_000054_config_imports;
 
 pub struct Migrator;
 
@@ -116,6 +117,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000051_endpoint_health::Migration),
             Box::new(m20261209_000052_replays::Migration),
             Box::new(m20261209_000053_source_signatures::Migration),
+            Box::new(m20261210_000054_config_imports::Migration),
         ]
     }
 }

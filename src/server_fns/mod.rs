@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod auth;
 pub mod automation;
 pub mod bulk_runs;
+pub mod config_transfer;
 pub mod external_data;
 pub mod feedback;
 pub mod filters;

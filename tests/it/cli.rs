@@ -270,3 +270,69 @@ fn erasure_check_refuses_to_vouch_for_what_it_cannot_see() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `export-config` writes the set-up; `import-config` previews a file (nothing applied) and,
+/// with `--apply`, applies it; a file naming what is not here is refused with where.
+#[test]
+fn export_config_and_import_config() {
+    let db = temp_db();
+    let run = |args: &[&str]| {
+        let out = switchyard(&db).args(args).output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, _, err) = run(&["demo-data", "--users", "0"]);
+    assert_eq!(code, Some(0), "{err}");
+    let dir = std::env::temp_dir().join("switchyard-tests");
+    let file = dir.join(format!("config_{}.json", std::process::id()));
+    let (code, _, err) = run(&["export-config", "--output", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["format"], "switchyard.configuration");
+    assert_eq!(doc["filters"], serde_json::json!([]));
+
+    doc["filters"] = serde_json::json!([{
+        "scope": "user", "name": "Testers only", "match": "all",
+        "groups": [{"match": "all", "conditions": [{"field": "team", "op": "is", "value": "Testers"}]}]
+    }]);
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let (code, out, err) = run(&["import-config", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("create     filter Testers only"), "{out}");
+    assert!(out.contains("nothing applied"), "{out}");
+    let (code, out, _) = run(&["export-config"]);
+    assert_eq!(code, Some(0));
+    assert!(!out.contains("Testers only"), "the preview applied nothing");
+
+    let (code, out, err) = run(&["import-config", file.to_str().unwrap(), "--apply"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("applied: 1 created, 0 updated, 0 unchanged"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["import-config", file.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("0 to create, 0 to update, 1 unchanged"),
+        "{out}"
+    );
+
+    doc["filters"][0]["groups"][0]["conditions"][0]["value"] = "Ghosts".into();
+    doc["filters"][0]["name"] = "Ghosts only".into();
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let (code, _, err) = run(&["import-config", file.to_str().unwrap(), "--apply"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains(
+            "error: filter \"Ghosts only\": groups[0].conditions[0] (team): there is no team \"Ghosts\" here"
+        ),
+        "{err}"
+    );
+    let (_, out, _) = run(&["export-config"]);
+    assert!(!out.contains("Ghosts only"));
+    let _ = std::fs::remove_file(&file);
+}

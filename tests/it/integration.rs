@@ -66,6 +66,9 @@ const COMMUNITY_MANAGERS_ONLY: &[&str] = &[
     "/api/save_project",
     "/api/create_feedback_type",
     "/api/save_feedback_type",
+    "/api/load_config_overview",
+    "/api/load_config_import",
+    "/api/apply_config_import",
 ];
 
 /// Seed 001's "Community or Project Manager access": a project manager uses listeners, macros,

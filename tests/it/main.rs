@@ -6,6 +6,7 @@
 mod common;
 
 mod cli;
+mod config_transfer;
 mod feedback;
 mod get_started;
 mod integration;

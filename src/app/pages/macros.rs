@@ -12,8 +12,8 @@ use crate::server_fns::macros::{
 };
 use crate::shared::vocab::{ActionKind, Scope};
 use crate::types::{
-    MACRO_ACTION_ROWS, MacroAction, MacroFormOptions, MacroView, SCHEDULE_FREQUENCIES, TeamRef,
-    WEBHOOK_PRESETS,
+    MACRO_ACTION_ROWS, MacroAction, MacroFormOptions, MacroView, SCHEDULE_FREQUENCIES,
+    WEBHOOK_PRESETS, action_row,
 };
 
 /// The webhook preset a "Start from" link chose (`?preset=`), or "".
@@ -286,33 +286,6 @@ fn LockedRemovalMacro(m: MacroView) -> impl IntoView {
             </ol>
         </section>
     }
-}
-
-fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String) {
-    let team = |id: &i32| {
-        teams
-            .iter()
-            .find(|t| t.id == *id)
-            .map(|t| t.name.clone())
-            .unwrap_or_default()
-    };
-    let value = match action {
-        MacroAction::RemoveUser => String::new(),
-        MacroAction::AdjustScore { delta } | MacroAction::AdjustSubmitterScore { delta } => {
-            delta.to_string()
-        }
-        MacroAction::AddToTeam { team_id } | MacroAction::RemoveFromTeam { team_id } => {
-            team(team_id)
-        }
-        MacroAction::AddComment { text } | MacroAction::AddTicketComment { text } => text.clone(),
-        MacroAction::SetStatus { status } => status.clone(),
-        MacroAction::SetTeam { team_id } => team_id
-            .as_ref()
-            .map(team)
-            .unwrap_or_else(|| "no team".into()),
-        MacroAction::SetVisibility { visibility } => visibility.clone(),
-    };
-    (action.kind().as_str(), value)
 }
 
 #[component]

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk_runs;
 pub mod community;
+pub mod config_transfer;
 pub mod external_data;
 pub mod external_sources;
 pub mod feedback;

@@ -42,7 +42,7 @@ const MAX_TEMPLATE: usize = 64 * 1024;
 
 /// `scheme://host:port` of an address template, lower-cased (tags included as typed), to
 /// tell whether an edit sends the webhook somewhere else.
-fn authority(url: &str) -> String {
+pub(crate) fn authority(url: &str) -> String {
     let rest = url.trim().split_once("://").map(|(_, r)| r).unwrap_or("");
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let scheme = url.trim().split_once("://").map(|(s, _)| s).unwrap_or("");

@@ -103,6 +103,13 @@ pub fn router(state: AppState) -> Router {
         .route("/opt-out.csv", get(web::opt_out_csv))
         .route("/users.csv", get(web::users_csv))
         .route("/feedback.csv", get(web::feedback_csv))
+        .route("/configuration.json", get(web::configuration_json))
+        .route(
+            "/configuration/upload",
+            post(web::upload_configuration).layer(DefaultBodyLimit::max(
+                crate::server::admin::config_transfer::MAX_DOCUMENT + 64 * 1024,
+            )),
+        )
         .route(
             "/users/import/upload",
             post(web::upload_users_csv).layer(DefaultBodyLimit::max(

@@ -273,46 +273,121 @@ pub async fn upload_users_csv(
         return AppError::Forbidden("only community managers can import users".into())
             .into_response();
     }
-    let actor = Actor {
+    let actor = manager_actor(&user, ip);
+    let back = |message: &str| back_with_error("/users/import", message);
+    let (name, bytes) = match uploaded_file(&mut multipart, "upload.csv").await {
+        Ok(Some(file)) => file,
+        Ok(None) => return back("choose a CSV file to import"),
+        Err(message) => return back(&message),
+    };
+    match imports::import_users_csv(&state.db, &actor, &name, &bytes).await {
+        Ok(id) => Redirect::to(&format!("/users/import/{id}")).into_response(),
+        Err(AppError::Validation(fields)) => back(&messages(fields)),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The signed-in manager as the actor of what they ask for.
+fn manager_actor(user: &CurrentUserView, ip: Option<Extension<ClientIp>>) -> Actor {
+    Actor {
         user_id: Some(user.id),
         label: user.email.clone(),
         ip: ip.map(|Extension(ClientIp(ip))| ip).unwrap_or_default(),
         session: None,
         role: Some(user.role),
-    };
-    let mut file: Option<(String, Vec<u8>)> = None;
-    loop {
-        match multipart.next_field().await {
-            Ok(Some(field)) if field.name() == Some("file") => {
-                let name = field.file_name().unwrap_or("upload.csv").to_string();
-                match field.bytes().await {
-                    Ok(bytes) => file = Some((name, bytes.to_vec())),
-                    Err(e) => return back_with_error(&format!("the upload failed: {e}")),
-                }
-            }
-            Ok(Some(_)) => continue,
-            Ok(None) => break,
-            Err(e) => return back_with_error(&format!("the upload could not be read: {e}")),
-        }
-    }
-    let Some((name, bytes)) = file else {
-        return back_with_error("choose a CSV file to import");
-    };
-    match imports::import_users_csv(&state.db, &actor, &name, &bytes).await {
-        Ok(id) => Redirect::to(&format!("/users/import/{id}")).into_response(),
-        Err(AppError::Validation(fields)) => back_with_error(
-            &fields
-                .into_iter()
-                .map(|f| f.message)
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        Err(e) => e.into_response(),
     }
 }
 
-fn back_with_error(message: &str) -> Response {
-    Redirect::to(&format!("/users/import?error={}", percent_encode(message))).into_response()
+/// The `file` field of a multipart form: its name (or `default_name`) and bytes; none when
+/// the form has no file.
+async fn uploaded_file(
+    multipart: &mut Multipart,
+    default_name: &str,
+) -> Result<Option<(String, Vec<u8>)>, String> {
+    let mut file = None;
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(field)) if field.name() == Some("file") => {
+                let name = field
+                    .file_name()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(default_name)
+                    .to_string();
+                match field.bytes().await {
+                    Ok(bytes) if !bytes.is_empty() => file = Some((name, bytes.to_vec())),
+                    Ok(_) => {}
+                    Err(e) => return Err(format!("the upload failed: {e}")),
+                }
+            }
+            Ok(Some(_)) => continue,
+            Ok(None) => return Ok(file),
+            Err(e) => return Err(format!("the upload could not be read: {e}")),
+        }
+    }
+}
+
+fn messages(fields: Vec<crate::errors::FieldError>) -> String {
+    fields
+        .into_iter()
+        .map(|f| f.message)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn back_with_error(page: &str, message: &str) -> Response {
+    Redirect::to(&format!("{page}?error={}", percent_encode(message))).into_response()
+}
+
+/// `GET /configuration.json`: the integration set-up as a document to import elsewhere, for
+/// community managers.
+#[tracing::instrument(skip_all)]
+pub async fn configuration_json(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUserView>>,
+) -> Response {
+    let Some(Extension(user)) = user else {
+        return Redirect::to("/login?next=%2Fconfiguration").into_response();
+    };
+    if user.role != Role::CommunityManager {
+        return AppError::Forbidden("only community managers can export the configuration".into())
+            .into_response();
+    }
+    download(
+        "switchyard-configuration",
+        "json",
+        "application/json",
+        crate::server::admin::config_transfer::export_json(&state.db).await,
+    )
+}
+
+/// `POST /configuration/upload`: a multipart form with one `file` field, a configuration
+/// document. It is kept for its preview (nothing of it is applied): the answer redirects to
+/// the preview, or back to the form with the error.
+pub async fn upload_configuration(
+    State(state): State<AppState>,
+    user: Option<Extension<CurrentUserView>>,
+    ip: Option<Extension<ClientIp>>,
+    mut multipart: Multipart,
+) -> Response {
+    let Some(Extension(user)) = user else {
+        return Redirect::to("/login?next=%2Fconfiguration").into_response();
+    };
+    if user.role != Role::CommunityManager {
+        return AppError::Forbidden("only community managers can import a configuration".into())
+            .into_response();
+    }
+    let actor = manager_actor(&user, ip);
+    let back = |message: &str| back_with_error("/configuration", message);
+    let (name, bytes) = match uploaded_file(&mut multipart, "configuration.json").await {
+        Ok(Some(file)) => file,
+        Ok(None) => return back("choose a configuration file (JSON) to import"),
+        Err(message) => return back(&message),
+    };
+    match crate::server::admin::config_transfer::upload(&state.db, &actor, &name, &bytes).await {
+        Ok(id) => Redirect::to(&format!("/configuration/imports/{id}")).into_response(),
+        Err(AppError::Validation(fields)) => back(&format!("the file {}", messages(fields))),
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `GET /opt-out.csv`: every opt-out event as a CSV download, for community managers. The
@@ -329,8 +404,10 @@ pub async fn opt_out_csv(
         return AppError::Forbidden("only community managers can download opt-out events".into())
             .into_response();
     }
-    csv_download(
+    download(
         "opt-outs",
+        "csv",
+        "text/csv; charset=utf-8",
         crate::server::admin::opt_out::csv(&state.db).await,
     )
 }
@@ -358,17 +435,27 @@ fn cols_of(pairs: &[(String, String)]) -> Option<String> {
 
 /// A CSV body as a download named `name-YYYY-MM-DD.csv`.
 fn csv_download(name: &str, result: Result<String, AppError>) -> Response {
+    download(name, "csv", "text/csv; charset=utf-8", result)
+}
+
+/// A body as a download named `name-YYYY-MM-DD.extension`.
+fn download(
+    name: &str,
+    extension: &str,
+    content_type: &'static str,
+    result: Result<String, AppError>,
+) -> Response {
     match result {
         Ok(body) => {
             let file = format!(
-                "attachment; filename=\"{name}-{}.csv\"",
+                "attachment; filename=\"{name}-{}.{extension}\"",
                 chrono::Utc::now().format("%Y-%m-%d")
             );
             let mut response = body.into_response();
             let headers = response.headers_mut();
             headers.insert(
                 header::CONTENT_TYPE,
-                header::HeaderValue::from_static("text/csv; charset=utf-8"),
+                header::HeaderValue::from_static(content_type),
             );
             if let Ok(v) = header::HeaderValue::from_str(&file) {
                 headers.insert(header::CONTENT_DISPOSITION, v);

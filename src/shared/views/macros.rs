@@ -217,3 +217,31 @@ pub struct MacroRunView {
     pub outcome: String,
     pub created_at: String,
 }
+
+/// An action as the macro form writes it: its kind, and its value as typed (a team by name).
+pub fn action_row(action: &MacroAction, teams: &[TeamRef]) -> (&'static str, String) {
+    let team = |id: &i32| {
+        teams
+            .iter()
+            .find(|t| t.id == *id)
+            .map(|t| t.name.clone())
+            .unwrap_or_default()
+    };
+    let value = match action {
+        MacroAction::RemoveUser => String::new(),
+        MacroAction::AdjustScore { delta } | MacroAction::AdjustSubmitterScore { delta } => {
+            delta.to_string()
+        }
+        MacroAction::AddToTeam { team_id } | MacroAction::RemoveFromTeam { team_id } => {
+            team(team_id)
+        }
+        MacroAction::AddComment { text } | MacroAction::AddTicketComment { text } => text.clone(),
+        MacroAction::SetStatus { status } => status.clone(),
+        MacroAction::SetTeam { team_id } => team_id
+            .as_ref()
+            .map(team)
+            .unwrap_or_else(|| "no team".into()),
+        MacroAction::SetVisibility { visibility } => visibility.clone(),
+    };
+    (action.kind().as_str(), value)
+}

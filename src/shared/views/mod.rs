@@ -5,6 +5,7 @@
 //! parses them into domain types and reports each bad field by name.
 
 mod bulk_runs;
+mod config_transfer;
 mod external_data;
 mod external_sources;
 mod feedback;
@@ -23,6 +24,7 @@ pub use crate::shared::definitions::{
 pub use crate::shared::vocab::{DeliveryStatus, ListenerKind, Scope};
 
 pub use bulk_runs::*;
+pub use config_transfer::*;
 pub use external_data::*;
 pub use external_sources::*;
 pub use feedback::*;

@@ -8,6 +8,7 @@ pub mod audit_log;
 pub mod bulk_run;
 pub mod comment;
 pub mod community;
+pub mod config_import;
 pub mod data_field;
 pub mod data_group;
 pub mod data_value;
