@@ -238,18 +238,24 @@ async fn import_config(
             return ExitCode::FAILURE;
         }
     };
+    // The document's names may hold anything: no control character reaches the terminal.
+    let shown = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+            .collect()
+    };
     for l in &plan.lines {
         let what = match l.action.as_str() {
             "update" => format!("update ({})", l.changes.join(", ")),
             other => other.to_string(),
         };
-        println!("{what:<10} {} {}", l.kind, l.name);
+        println!("{what:<10} {} {}", l.kind, shown(&l.name));
     }
     for w in &plan.warnings {
-        println!("note: {w}");
+        println!("note: {}", shown(w));
     }
     for e in &plan.errors {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", shown(e));
     }
     println!(
         "{} to create, {} to update, {} unchanged",
@@ -292,8 +298,8 @@ async fn import_config(
     {
         Ok(o) => {
             println!(
-                "applied: {} created, {} updated, {} unchanged",
-                o.created, o.updated, o.unchanged
+                "applied: {} created, {} updated, {} unchanged, {} left out",
+                o.created, o.updated, o.unchanged, o.left_out
             );
             match o.error {
                 Some(e) => {

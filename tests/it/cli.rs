@@ -311,7 +311,7 @@ fn export_config_and_import_config() {
     let (code, out, err) = run(&["import-config", file.to_str().unwrap(), "--apply"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("applied: 1 created, 0 updated, 0 unchanged"),
+        out.contains("applied: 1 created, 0 updated, 0 unchanged, 0 left out"),
         "{out}"
     );
     let (code, out, _) = run(&["import-config", file.to_str().unwrap()]);

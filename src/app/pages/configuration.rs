@@ -158,8 +158,15 @@ fn Preview(plan: ConfigPlan, id: i32, api_keys: Vec<(i32, String)>) -> impl Into
     let action = ServerAction::<ApplyConfigImport>::new();
     let error = action_error(action);
     let key_error = field_error(error, "api_key_id");
+    let left_out = match plan.count("left out") {
+        0 => String::new(),
+        n => format!(
+            " {n} webhook{} cannot come along.",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     let summary = format!(
-        "Importing this file would create {}, update {} and leave {} as they are.",
+        "Importing this file would create {}, update {} and leave {} as they are.{left_out}",
         plan.count("create"),
         plan.count("update"),
         plan.count("unchanged")
@@ -233,11 +240,12 @@ fn PlanTable(plan: ConfigPlan) -> impl IntoView {
                         let what = match l.action.as_str() {
                             "create" => "create".to_string(),
                             "update" => format!("update: {}", l.changes.join(", ")),
+                            "left out" => "left out".to_string(),
                             _ => "unchanged".to_string(),
                         };
                         let tone = match l.action.as_str() {
                             "create" => "text-emerald-800 font-medium",
-                            "update" => "text-amber-900 font-medium",
+                            "update" | "left out" => "text-amber-900 font-medium",
                             _ => "text-slate-500",
                         };
                         view! {
@@ -256,8 +264,12 @@ fn PlanTable(plan: ConfigPlan) -> impl IntoView {
 
 #[component]
 fn Outcome(outcome: ConfigOutcome) -> impl IntoView {
+    let left_out = match outcome.left_out {
+        0 => String::new(),
+        n => format!(" {n} left out."),
+    };
     let done = format!(
-        "{} created, {} updated, {} unchanged.",
+        "{} created, {} updated, {} unchanged.{left_out}",
         outcome.created, outcome.updated, outcome.unchanged
     );
     view! {

@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -386,8 +386,9 @@ struct Directory {
     sources: Vec<external_source::Model>,
 }
 
+/// Names match as the services match them: whatever their ASCII letters' case.
 fn same(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    a.eq_ignore_ascii_case(b)
 }
 
 impl Directory {
@@ -774,13 +775,13 @@ fn webhook_doc(dir: &Directory, w: &webhook::Model) -> WebhookDoc {
         kind: w.kind.to_string(),
         name: w.name.clone(),
         method: w.method.clone(),
-        url: w.url.clone(),
+        url: masked_url(&w.url),
         headers: mask_headers(&headers_from(&w.headers))
             .into_iter()
             .map(|(n, v)| format!("{n}: {v}"))
             .collect(),
         content_type: w.content_type.to_string(),
-        body: w.body.clone(),
+        body: masked_body(&w.body, w.content_type.to_string() == "form"),
         email_to: w.email_to.clone(),
         email_subject: w.email_subject.clone(),
         signing: w.signing_secret.is_some(),
@@ -793,6 +794,75 @@ fn webhook_doc(dir: &Directory, w: &webhook::Model) -> WebhookDoc {
             }),
         retry_schedule: w.retry_schedule.clone(),
     }
+}
+
+/// Hosts of incoming-webhook addresses whose path is the credential (Slack, Discord, Microsoft
+/// Teams, Zapier): the path segments kept before the mask.
+fn credential_path(host: &str) -> Option<usize> {
+    match host {
+        "hooks.slack.com" | "hooks.zapier.com" => Some(1),
+        "discord.com" | "discordapp.com" => Some(2),
+        h if h.ends_with(".webhook.office.com") => Some(1),
+        _ => None,
+    }
+}
+
+/// A webhook address as the export writes it: a path that is itself the credential, and the
+/// values of query parameters with secret-looking names (`token`, `api_key` …), masked.
+pub(crate) fn masked_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match base.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host_name = host.rsplit('@').next().unwrap_or(host);
+            let host_name = host_name
+                .split(':')
+                .next()
+                .unwrap_or(host_name)
+                .to_lowercase();
+            match credential_path(&host_name) {
+                Some(keep) if path.trim_matches('/').split('/').count() > keep => {
+                    let kept: Vec<&str> =
+                        path.trim_start_matches('/').split('/').take(keep).collect();
+                    format!("{scheme}://{host}/{}/{MASK}", kept.join("/"))
+                }
+                _ => base.to_string(),
+            }
+        }
+        None => base.to_string(),
+    };
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&mask_pairs(q, '&'));
+    }
+    out
+}
+
+/// `key=value` pairs separated by `sep`, the values of secret-looking keys masked; the rest
+/// exactly as written (tags included).
+fn mask_pairs(text: &str, sep: char) -> String {
+    text.split(sep)
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if crate::server::engine::inbound::listeners::is_secret_key(k) => {
+                format!("{k}={MASK}")
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(&sep.to_string())
+}
+
+/// A webhook body template as the export writes it: in a JSON body the values of
+/// secret-looking keys at any depth, in a form body those pairs, masked.
+pub(crate) fn masked_body(body: &str, form: bool) -> String {
+    if form {
+        return mask_pairs(body, '&');
+    }
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    crate::server::engine::inbound::listeners::mask_body(body, false, parsed.as_ref())
 }
 
 fn listener_doc(dir: &Directory, l: &listener::Model) -> ListenerDoc {
@@ -897,7 +967,22 @@ pub fn parse(text: &str) -> Result<Document, AppError> {
         }
         None => return Err(AppError::field("document", "has no \"version\"")),
     }
-    serde_json::from_str(text).map_err(|e| AppError::field("document", e.to_string()))
+    let mut doc: Document =
+        serde_json::from_str(text).map_err(|e| AppError::field("document", e.to_string()))?;
+    // Keys as the services keep them (lower case), so a document that writes `Deploy` finds
+    // `deploy` here.
+    let key = |k: &mut String| *k = k.trim().to_ascii_lowercase();
+    doc.macros.iter_mut().for_each(|m| key(&mut m.key));
+    for l in &mut doc.listeners {
+        key(&mut l.key);
+        if let Some(m) = &mut l.macro_key {
+            key(m);
+        }
+    }
+    doc.external_sources
+        .iter_mut()
+        .for_each(|s| key(&mut s.key));
+    Ok(doc)
 }
 
 /// Where things of the document stand against what is here: each item's line, keyed as the
@@ -1008,6 +1093,21 @@ fn portable_headers(here: Option<&WebhookDoc>, w: &WebhookDoc) -> (Vec<String>, 
     (kept, missing)
 }
 
+/// The plan's word for a webhook an import cannot write.
+pub const LEFT_OUT: &str = "left out";
+
+/// What of a webhook's address or body is masked in the document and cannot be taken from
+/// the same webhook here (none there, or another address or body).
+fn secret_left_behind(here: Option<&WebhookDoc>, w: &WebhookDoc) -> Option<&'static str> {
+    if w.url.contains(MASK) && here.is_none_or(|h| h.url != w.url) {
+        return Some("address");
+    }
+    if w.body.contains(MASK) && here.is_none_or(|h| h.body != w.body) {
+        return Some("body");
+    }
+    None
+}
+
 /// The schedule as an import sets it: a one-off whose start has passed comes disabled (it
 /// would run at once on the import).
 fn imported_schedule(s: &ScheduleDoc, now: DateTime<Utc>) -> ScheduleDoc {
@@ -1033,6 +1133,16 @@ fn webhook_line(d: &MacroDoc, i: usize) -> String {
         0 => format!("{} › {}", d.key, d.webhooks[i].name),
         n => format!("{} › {} ({})", d.key, d.webhooks[i].name, n + 1),
     }
+}
+
+/// A data group's line: its name and scope (names are unique per scope).
+fn group_line(g: &GroupDoc) -> String {
+    format!("{} ({})", g.name, g.scope)
+}
+
+/// A listener's line: its key, scope and kind (keys are unique per scope and kind).
+fn listener_line(l: &ListenerDoc) -> String {
+    format!("{} ({} {})", l.key, l.scope, l.kind)
 }
 
 fn label_of(kind: &str, name: &str) -> String {
@@ -1067,8 +1177,12 @@ async fn plan_of(
             ));
         }
         let here = m.here_group(g);
-        plan.lines
-            .push(line("data group", &g.name, here, &merged_group(here, g)));
+        plan.lines.push(line(
+            "data group",
+            &group_line(g),
+            here,
+            &merged_group(here, g),
+        ));
     }
     for f in &doc.filters {
         let at = label_of("filter", &f.name);
@@ -1135,7 +1249,18 @@ async fn plan_of(
                 headers: kept,
                 ..w.clone()
             };
-            let l = line("webhook", &webhook_line(d, i), hw, &wanted_hook);
+            let mut l = line("webhook", &webhook_line(d, i), hw, &wanted_hook);
+            if let Some(what) = secret_left_behind(hw, w) {
+                if l.action != "unchanged" {
+                    l.action = LEFT_OUT.into();
+                    plan.warnings.push(format!(
+                        "{wat}: left out: its {what} holds a secret that stayed behind (masked in the file); add the webhook on the macro's page"
+                    ));
+                }
+                plan.lines.push(l);
+                merged.extend(hw.cloned());
+                continue;
+            }
             if l.action != "unchanged" {
                 if !missing.is_empty() {
                     plan.warnings.push(format!(
@@ -1169,6 +1294,27 @@ async fn plan_of(
         }
         if l.action != "unchanged" {
             plan.warnings.extend(schedule_note);
+            if d.remove_user {
+                plan.warnings.push(format!(
+                    "{at}: removes the users it runs on, completely{}",
+                    match (
+                        &d.schedule,
+                        d.automation.on_user_created
+                            || d.automation.on_team_join
+                            || d.automation.on_team_leave
+                    ) {
+                        (Some(s), _) if imported_schedule(s, now).enabled => ", on a schedule",
+                        (_, true) => ", by itself (automation)",
+                        _ => "",
+                    }
+                ));
+            }
+            if let Some(s) = wanted.schedule.as_ref().filter(|s| s.enabled) {
+                plan.warnings.push(format!(
+                    "{at}: its schedule ({}, on the filter \"{}\") is switched on and runs here",
+                    s.frequency, s.filter
+                ));
+            }
         }
         plan.lines.insert(macro_line, l);
     }
@@ -1196,11 +1342,26 @@ async fn plan_of(
             ..d.clone()
         };
         plan.needs_api_key |= here.is_none();
-        plan.lines.push(line("listener", &d.key, here, &wanted));
+        plan.lines
+            .push(line("listener", &listener_line(d), here, &wanted));
     }
     for d in &doc.external_sources {
         let at = label_of("external source", &d.key);
         check_source(&m, d, &at, &mut plan.errors);
+        if !d.submitter.trim().is_empty() {
+            let known = match crate::server::domain::Email::parse(d.submitter.trim()) {
+                Ok(email) => crate::server::store::lookups::find_user_by_email(db, &email)
+                    .await?
+                    .is_some(),
+                Err(_) => false,
+            };
+            if !known {
+                plan.errors.push(format!(
+                    "{at}: submitter: no user here has the email \"{}\"",
+                    d.submitter.trim()
+                ));
+            }
+        }
         let here = m.here_source(d);
         signature_warning(
             &at,
@@ -1219,6 +1380,8 @@ async fn plan_of(
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());
     hasher.update(serde_json::to_vec(&plan.lines).unwrap_or_default());
+    hasher.update(serde_json::to_vec(&plan.warnings).unwrap_or_default());
+    hasher.update([u8::from(plan.needs_api_key)]);
     plan.fingerprint = hex::encode(hasher.finalize());
     Ok(plan)
 }
@@ -1567,8 +1730,17 @@ pub async fn apply(
     }
     if plan.needs_api_key {
         match api_key_id {
-            Some(id) if api_key::Entity::find_by_id(id).one(db).await?.is_some() => {}
-            Some(_) => return Err(AppError::field("api_key_id", "that API key does not exist")),
+            Some(id)
+                if api_key::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .is_some_and(|k| k.enabled) => {}
+            Some(_) => {
+                return Err(AppError::field(
+                    "api_key_id",
+                    "choose an API key that exists and is switched on",
+                ));
+            }
             None => {
                 return Err(AppError::field(
                     "api_key_id",
@@ -1596,7 +1768,8 @@ pub async fn apply(
     if let Err(message) = result {
         outcome.error = Some(message);
     }
-    note(
+    // What was written stands whatever happens to this line.
+    let closing = note(
         db,
         actor,
         "configuration.imported",
@@ -1612,7 +1785,10 @@ pub async fn apply(
                 .unwrap_or_default()
         ),
     )
-    .await?;
+    .await;
+    if let Err(e) = closing {
+        tracing::error!(error = %e, "the import's closing audit line was not written");
+    }
     crate::server::cache::changed();
     Ok(outcome)
 }
@@ -1626,21 +1802,22 @@ async fn apply_items(
     plan: &ConfigPlan,
     outcome: &mut ConfigOutcome,
 ) -> Result<(), String> {
-    // What the plan said of an item, counted as it is reached.
-    let mut step = |kind: &str, name: &str| {
-        let action = plan
-            .lines
+    // What the plan said of an item; it is counted once done.
+    let step = |kind: &str, name: &str| {
+        plan.lines
             .iter()
             .find(|l| l.kind == kind && l.name == name)
             .map(|l| l.action.clone())
-            .unwrap_or_default();
-        match action.as_str() {
+            .unwrap_or_default()
+    };
+    fn tally(outcome: &mut ConfigOutcome, action: &str) {
+        match action {
             "create" => outcome.created += 1,
             "update" => outcome.updated += 1,
+            LEFT_OUT => outcome.left_out += 1,
             _ => outcome.unchanged += 1,
         }
-        action
-    };
+    }
     let fail = |at: &str| {
         let at = at.to_string();
         move |e: AppError| explain(&at, e)
@@ -1648,8 +1825,9 @@ async fn apply_items(
     // 1. Data groups.
     for g in &doc.data_groups {
         let at = label_of("data group", &g.name);
-        let action = step("data group", &g.name);
+        let action = step("data group", &group_line(g));
         if action == "unchanged" {
+            tally(outcome, &action);
             continue;
         }
         let dir = Directory::load(db).await.map_err(fail(&at))?;
@@ -1692,12 +1870,14 @@ async fn apply_items(
         external_data::save_group(db, actor, &form)
             .await
             .map_err(fail(&at))?;
+        tally(outcome, &action);
     }
     // 2. Filters.
     for f in &doc.filters {
         let at = label_of("filter", &f.name);
         let action = step("filter", &f.name);
         if action == "unchanged" {
+            tally(outcome, &action);
             continue;
         }
         let dir = Directory::load(db).await.map_err(fail(&at))?;
@@ -1730,6 +1910,7 @@ async fn apply_items(
             rows,
         };
         filters::save(db, actor, &form).await.map_err(fail(&at))?;
+        tally(outcome, &action);
     }
     // 3. Macros, without sending webhooks until they have theirs; then their webhooks; then
     //    *Trigger webhooks* where the document has it.
@@ -1757,11 +1938,12 @@ async fn apply_items(
                 .await
                 .map_err(fail(&at))?
         };
-        let mut paused = Vec::new();
+        tally(outcome, &action);
         for (i, w) in d.webhooks.iter().enumerate() {
             let wat = format!("{at}, webhook \"{}\"", w.name);
             let action = step("webhook", &webhook_line(d, i));
-            if action == "unchanged" {
+            if action == "unchanged" || action == LEFT_OUT {
+                tally(outcome, &action);
                 continue;
             }
             let here = webhook::Entity::find()
@@ -1790,10 +1972,18 @@ async fn apply_items(
                 kind: w.kind.clone(),
                 name: w.name.clone(),
                 method: w.method.clone(),
-                url: w.url.clone(),
+                // A masked address or body is the one stored here (the plan left the webhook
+                // out otherwise).
+                url: match (&here, w.url.contains(MASK)) {
+                    (Some(h), true) => h.url.clone(),
+                    _ => w.url.clone(),
+                },
                 headers: kept.join("\n"),
                 content_type: w.content_type.clone(),
-                body: w.body.clone(),
+                body: match (&here, w.body.contains(MASK)) {
+                    (Some(h), true) => h.body.clone(),
+                    _ => w.body.clone(),
+                },
                 email_to: w.email_to.clone(),
                 email_subject: w.email_subject.clone(),
                 signing: on(w.signing),
@@ -1808,49 +1998,58 @@ async fn apply_items(
                 new_group: Default::default(),
                 retry_schedule: w.retry_schedule.clone(),
             };
-            let id = webhooks::save(db, sealer, actor, &form)
+            // Without its secret header it is paused as it is written: it never goes out
+            // before someone types the secret and resumes it.
+            let held = (!missing.is_empty()).then(|| {
+                format!(
+                    "imported without the value of {}: type it, then resume",
+                    missing.join(", ")
+                )
+            });
+            webhooks::save_held(db, sealer, actor, &form, held.as_deref())
                 .await
                 .map_err(fail(&wat))?;
-            if !missing.is_empty() {
-                paused.push(id);
-            }
+            tally(outcome, &action);
         }
-        for id in paused {
-            webhooks::set_paused(db, actor, id, true)
+        // *Trigger webhooks* as the document has it, once the macro has webhooks to send
+        // (saving a webhook switches it on).
+        let now_has = webhooks::count_of_macro(db, macro_id)
+            .await
+            .map_err(fail(&at))?
+            > 0;
+        let stored = macro_def::Entity::find_by_id(macro_id)
+            .one(db)
+            .await
+            .map_err(|e| explain(&at, e.into()))?
+            .is_some_and(|m| m.trigger_webhooks);
+        if stored != (d.trigger_webhooks && now_has) {
+            let dir = Directory::load(db).await.map_err(fail(&at))?;
+            let form = macro_form(&dir, d, Some(macro_id), now_has, now)
+                .map_err(|e| format!("{at}: {e}"))?;
+            macros::save(db, sealer, actor, &form)
                 .await
                 .map_err(fail(&at))?;
-        }
-        if d.trigger_webhooks && !has_webhooks {
-            let dir = Directory::load(db).await.map_err(fail(&at))?;
-            let now_has = webhooks::count_of_macro(db, macro_id)
-                .await
-                .map_err(fail(&at))?
-                > 0;
-            if now_has {
-                let form = macro_form(&dir, d, Some(macro_id), true, now)
-                    .map_err(|e| format!("{at}: {e}"))?;
-                macros::save(db, sealer, actor, &form)
-                    .await
-                    .map_err(fail(&at))?;
-            }
         }
     }
     // 4. Listeners.
     for d in &doc.listeners {
         let at = label_of("listener", &d.key);
-        let action = step("listener", &d.key);
+        let action = step("listener", &listener_line(d));
         if action == "unchanged" {
+            tally(outcome, &action);
             continue;
         }
         let dir = Directory::load(db).await.map_err(fail(&at))?;
         let form = listener_form(&dir, d, api_key_id).map_err(|e| format!("{at}: {e}"))?;
         listeners::save(db, actor, &form).await.map_err(fail(&at))?;
+        tally(outcome, &action);
     }
     // 5. External sources.
     for d in &doc.external_sources {
         let at = label_of("external source", &d.key);
         let action = step("external source", &d.key);
         if action == "unchanged" {
+            tally(outcome, &action);
             continue;
         }
         let dir = Directory::load(db).await.map_err(fail(&at))?;
@@ -1858,6 +2057,7 @@ async fn apply_items(
         external_sources::save(db, actor, &form)
             .await
             .map_err(fail(&at))?;
+        tally(outcome, &action);
     }
     Ok(())
 }
@@ -2038,10 +2238,11 @@ fn source_form(
 
 const PENDING: &str = "pending";
 const APPLYING: &str = "applying";
+const FAILED: &str = "failed";
 
 /// Keeps an uploaded document for its preview; its id. A document that cannot be read is
 /// refused here, with why.
-#[tracing::instrument(skip(db, actor, bytes), fields(actor_id = ?actor.user_id))]
+#[tracing::instrument(skip_all, fields(actor_id = ?actor.user_id))]
 pub async fn upload(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -2120,6 +2321,36 @@ pub async fn confirm(
     // Another confirmation is applying it: its outcome is this one's too.
     let waiting_since = std::time::Instant::now();
     while row.status == APPLYING {
+        // Taken and never finished (the server stopped while applying): it failed there.
+        if row
+            .applied_at
+            .is_some_and(|started| Utc::now() - started > chrono::Duration::minutes(15))
+        {
+            let interrupted = ConfigOutcome {
+                error: Some(
+                    "the import was interrupted (the server stopped while applying it); import the same file again to finish".into(),
+                ),
+                ..Default::default()
+            };
+            let (txn, gate) = crate::server::db::begin_write(db).await?;
+            config_import::Entity::update_many()
+                .col_expr(config_import::Column::Status, Expr::value(FAILED))
+                .col_expr(config_import::Column::Document, Expr::value(""))
+                .col_expr(
+                    config_import::Column::Outcome,
+                    Expr::value(
+                        serde_json::to_string(&interrupted).map_err(|e| AppError::internal(e))?,
+                    ),
+                )
+                .filter(config_import::Column::Id.eq(id))
+                .filter(config_import::Column::Status.eq(APPLYING))
+                .exec(&txn)
+                .await?;
+            txn.commit().await?;
+            drop(gate);
+            row = find_import(db, id).await?;
+            continue;
+        }
         if waiting_since.elapsed() > std::time::Duration::from_secs(120) {
             return Err(AppError::Unavailable {
                 message: "this import is still being applied: reload the page in a moment".into(),
@@ -2156,10 +2387,9 @@ pub async fn confirm(
     }
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let taken = config_import::Entity::update_many()
-        .col_expr(
-            config_import::Column::Status,
-            sea_orm::sea_query::Expr::value(APPLYING),
-        )
+        .col_expr(config_import::Column::Status, Expr::value(APPLYING))
+        // While applying: when it was taken.
+        .col_expr(config_import::Column::AppliedAt, Expr::value(Utc::now()))
         .filter(config_import::Column::Id.eq(id))
         .filter(config_import::Column::Status.eq(PENDING))
         .exec(&txn)
@@ -2179,19 +2409,22 @@ pub async fn confirm(
         Some(fingerprint),
     )
     .await;
-    let (status, outcome, document) = match &result {
-        Ok(o) if o.error.is_none() => ("applied", o.clone(), String::new()),
-        Ok(o) => ("failed", o.clone(), String::new()),
-        // Refused before anything was written: it waits again.
-        Err(_) => (PENDING, ConfigOutcome::default(), row.document.clone()),
-    };
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let mut active: config_import::ActiveModel = find_import(&txn, id).await?.into();
-    active.status = Set(status.into());
-    active.document = Set(document);
-    if status != PENDING {
-        active.outcome = Set(serde_json::to_string(&outcome).map_err(|e| AppError::internal(e))?);
-        active.applied_at = Set(Some(Utc::now()));
+    match &result {
+        Ok(o) => {
+            active.status = Set(if o.error.is_none() { "applied" } else { FAILED }.into());
+            // What was applied is in the installation now; the file is not kept.
+            active.document = Set(String::new());
+            active.outcome = Set(serde_json::to_string(o).map_err(|e| AppError::internal(e))?);
+            active.applied_at = Set(Some(Utc::now()));
+        }
+        // Refused before anything was written: it waits again (the document as it is now:
+        // an erasure may have cut it meanwhile).
+        Err(_) => {
+            active.status = Set(PENDING.into());
+            active.applied_at = Set(None);
+        }
     }
     active.update(&txn).await?;
     txn.commit().await?;
@@ -2240,4 +2473,92 @@ pub async fn api_key_named(db: &impl ConnectionTrait, name: &str) -> Result<Opti
         .one(db)
         .await?
         .map(|k| k.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_that_are_credentials_are_masked_in_the_export() {
+        for (url, masked) in [
+            (
+                "https://hooks.slack.com/services/T000/B000/XXXXXXXX",
+                "https://hooks.slack.com/services/••••••",
+            ),
+            (
+                "https://discord.com/api/webhooks/123/abc-def",
+                "https://discord.com/api/webhooks/••••••",
+            ),
+            (
+                "https://acme.webhook.office.com/webhookb2/aaa@bbb/IncomingWebhook/ccc",
+                "https://acme.webhook.office.com/webhookb2/••••••",
+            ),
+            (
+                "https://crm.example/api/((user.id))?api_key=k-123&lang=en",
+                "https://crm.example/api/((user.id))?api_key=••••••&lang=en",
+            ),
+            (
+                "https://x.example/hook?Token=((user.email))",
+                "https://x.example/hook?Token=••••••",
+            ),
+            // Nothing secret: exactly as written.
+            (
+                "https://jira.example/rest/api/2/issue/((external.Jira.key))?expand=names",
+                "https://jira.example/rest/api/2/issue/((external.Jira.key))?expand=names",
+            ),
+            ("https://hooks.slack.com/", "https://hooks.slack.com/"),
+        ] {
+            assert_eq!(masked_url(url), masked, "{url}");
+        }
+    }
+
+    #[test]
+    fn secret_values_in_bodies_are_masked_in_the_export() {
+        assert_eq!(
+            masked_body(
+                r#"{"text": "((feedback.title))", "auth": {"client_secret": "s3cret"}}"#,
+                false
+            ),
+            r#"{"auth":{"client_secret":"••••••"},"text":"((feedback.title))"}"#
+        );
+        // A body without a secret stays as written, spacing and all.
+        let plain = "{\n  \"email\": \"((user.email))\"\n}";
+        assert_eq!(masked_body(plain, false), plain);
+        assert_eq!(
+            masked_body("email=((user.email))&token=abc&x=1", true),
+            "email=((user.email))&token=••••••&x=1"
+        );
+    }
+
+    #[test]
+    fn keys_are_read_as_the_services_keep_them() {
+        let doc = parse(
+            r#"{"format": "switchyard.configuration", "version": 1,
+                "macros": [{"scope": "user", "key": " Deploy ", "name": "D"}],
+                "listeners": [{"scope": "user", "kind": "macro", "key": "Hook", "name": "H", "macro": "DEPLOY"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(doc.macros[0].key, "deploy");
+        assert_eq!(doc.listeners[0].key, "hook");
+        assert_eq!(doc.listeners[0].macro_key.as_deref(), Some("deploy"));
+    }
+
+    #[test]
+    fn a_document_of_another_kind_or_version_is_named_as_such() {
+        let message = |text: &str| match parse(text) {
+            Err(AppError::Validation(f)) => f[0].message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(message("nope").starts_with("is not JSON"));
+        assert!(message(r#"{"users": []}"#).contains("is not a Switchyard configuration"));
+        assert_eq!(
+            message(r#"{"format": "switchyard.configuration", "version": 2}"#),
+            "is version 2; this installation reads version 1"
+        );
+        assert!(
+            message(r#"{"format": "switchyard.configuration", "version": 1, "macross": []}"#)
+                .contains("unknown field `macross`")
+        );
+    }
 }

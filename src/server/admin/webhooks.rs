@@ -709,6 +709,19 @@ pub async fn save(
     actor: &Actor,
     form: &WebhookForm,
 ) -> Result<i32, AppError> {
+    save_held(db, sealer, actor, form, None).await
+}
+
+/// `save`, and with `held` (a reason) the webhook is paused in the same transaction, so it
+/// never goes out before someone resumes it (a configuration import whose secret header
+/// stayed behind).
+pub async fn save_held(
+    db: &DatabaseConnection,
+    sealer: &Sealer,
+    actor: &Actor,
+    form: &WebhookForm,
+    held: Option<&str>,
+) -> Result<i32, AppError> {
     let existing = match form.id.trim() {
         "" => None,
         raw => Some(find(db, parse_id(raw).map_err(|m| AppError::field("id", m))?).await?),
@@ -725,6 +738,10 @@ pub async fn save(
     let checked = check(db, m.scope.as_str(), existing.as_ref(), form).await?;
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let id = write(&txn, sealer, actor, &m, existing, checked).await?;
+    if let Some(reason) = held {
+        crate::server::engine::health::hold(&txn, id, true, reason, Utc::now()).await?;
+        audit_trail::record(&txn, actor, "webhook.paused", &form.name, reason).await?;
+    }
     txn.commit().await?;
     drop(gate);
     crate::server::cache::changed();

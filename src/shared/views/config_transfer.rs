@@ -11,7 +11,8 @@ pub struct ConfigPlanLine {
     pub kind: String,
     /// How the document names it: a name, or a key.
     pub name: String,
-    /// "create", "update" or "unchanged".
+    /// "create", "update", "unchanged", or "left out" (a webhook whose address or body held a
+    /// secret that stayed behind).
     pub action: String,
     /// For an update: which of its settings change.
     pub changes: Vec<String>,
@@ -42,6 +43,9 @@ pub struct ConfigOutcome {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    /// Webhooks not written: their address or body held a secret that stayed behind.
+    #[serde(default)]
+    pub left_out: usize,
     /// What to do by hand now (a secret to type, a webhook left paused …).
     pub warnings: Vec<String>,
     /// Why it stopped, if it did.

@@ -308,7 +308,7 @@ fn is_form(headers: &[(String, String)]) -> bool {
 
 /// A body key whose value is a secret (`client_secret`, `token`, `apiKey`, `password`, a
 /// Slack `response_url` …): masked in what the log keeps. Jira's `key` is no secret.
-fn is_secret_key(name: &str) -> bool {
+pub(crate) fn is_secret_key(name: &str) -> bool {
     let n: String = name
         .chars()
         .filter(|c| !matches!(c, '-' | '_' | '.'))
