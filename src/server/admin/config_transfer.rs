@@ -781,7 +781,10 @@ fn webhook_doc(dir: &Directory, w: &webhook::Model) -> WebhookDoc {
             .map(|(n, v)| format!("{n}: {v}"))
             .collect(),
         content_type: w.content_type.to_string(),
-        body: masked_body(&w.body, w.content_type.to_string() == "form"),
+        body: masked_body(
+            &w.body,
+            w.content_type == crate::shared::vocab::ContentType::Form,
+        ),
         email_to: w.email_to.clone(),
         email_subject: w.email_subject.clone(),
         signing: w.signing_secret.is_some(),
