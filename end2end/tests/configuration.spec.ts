@@ -76,4 +76,5 @@ test('export the set-up, then import a file: a preview first, applied on confirm
   await expect(page.getByRole('link', { name: filter })).toBeVisible();
   await open(page, '/configuration');
   await expect(page.getByRole('table', { name: 'Latest imports' })).toContainText('applied');
+  await shoot(page, 'configuration');
 });

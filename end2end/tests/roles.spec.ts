@@ -92,7 +92,7 @@ test('a project manager’s menu and dashboard leave out API keys, the audit log
     await expect(await menuLink(page, group, link), `${group} › ${link}`).toBeVisible();
     await open(page, '/');
   }
-  for (const href of ['/api-keys', '/audit', '/opt-out']) {
+  for (const href of ['/api-keys', '/audit', '/opt-out', '/configuration']) {
     await expect(menuHref(page, href), `no menu entry for ${href}`).toHaveCount(0);
   }
   await expect(menuHref(page, '/filters')).not.toHaveCount(0);
@@ -122,7 +122,7 @@ test('a project manager’s menu and dashboard leave out API keys, the audit log
 
 test('the community managers’ pages refuse a project manager', async ({ page }, testInfo) => {
   await signInAsProjectManager(page, testInfo);
-  for (const url of ['/api-keys', '/api-keys/new', '/audit', '/opt-out', '/users/new', '/users/import']) {
+  for (const url of ['/api-keys', '/api-keys/new', '/audit', '/opt-out', '/users/new', '/users/import', '/configuration']) {
     const res = await page.goto(url);
     expect.soft(res?.status(), url).toBe(403);
     await ready(page);

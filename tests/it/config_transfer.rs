@@ -708,4 +708,10 @@ async fn a_set_up_exported_and_imported_into_a_second_database_behaves_the_same(
         "{to}"
     );
     assert_eq!(b.count("SELECT COUNT(*) FROM config_imports").await, 2);
+
+    // Community managers only: a project manager neither downloads nor uploads.
+    let pm = b.project_manager().await;
+    assert_eq!(pm.get("/configuration.json").await.status(), 403);
+    assert_eq!(upload(&pm, "staging.json", &text).await.status(), 403);
+    assert_eq!(b.count("SELECT COUNT(*) FROM config_imports").await, 2);
 }

@@ -1196,6 +1196,14 @@ async fn plan_of(
             here.map(|h| h.scope.as_str()),
             &mut plan.errors,
         );
+        if f.groups.len() > crate::types::FILTER_GROUPS
+            || f.groups.iter().any(|g| g.conditions.len() > ROWS_PER_GROUP)
+        {
+            plan.errors.push(format!(
+                "{at}: at most {} groups of {ROWS_PER_GROUP} conditions",
+                crate::types::FILTER_GROUPS
+            ));
+        }
         for (gi, g) in f.groups.iter().enumerate() {
             for (ci, c) in g.conditions.iter().enumerate() {
                 if let Err(e) = condition_value(&m.dir, doc, &f.scope, c) {
