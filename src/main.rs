@@ -258,10 +258,11 @@ async fn import_config(
         eprintln!("error: {}", shown(e));
     }
     println!(
-        "{} to create, {} to update, {} unchanged",
+        "{} to create, {} to update, {} unchanged, {} left out",
         plan.count("create"),
         plan.count("update"),
-        plan.count("unchanged")
+        plan.count("unchanged"),
+        plan.count("left out")
     );
     if !plan.errors.is_empty() {
         eprintln!("switchyard: import-config: the document cannot be imported here");

@@ -544,6 +544,26 @@ test('no stored payload ever runs: every field, every screen, with and without J
       return { f1, f2 };
     });
 
+    const config = await test.step('a configuration file: its names and a missing team in the preview', async () => {
+      const fileName = `${p('configuration file name', (q) => !/[/\\"]/.test(q.text))}.json`;
+      const filterName = named('imported filter name');
+      const missingTeam = several('imported condition team', 2, 100);
+      const doc = {
+        format: 'switchyard.configuration', version: 1,
+        filters: [{
+          scope: 'user', name: filterName, description: several('imported filter description'), match: 'all',
+          groups: [{ match: 'all', conditions: [{ field: 'team', op: 'is', value: missingTeam }] }],
+        }],
+      };
+      await open(page, '/configuration');
+      await page.getByLabel('Configuration file', { exact: true }).setInputFiles({ name: fileName, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(doc)) });
+      await page.getByRole('button', { name: 'Preview the import' }).click();
+      await expectHeading(page, `Import ${fileName}`);
+      const id = idFrom(page.url(), /^\/configuration\/imports\/(\d+)$/);
+      await ready(page);
+      return { id, fileName, filterName, missingTeam };
+    });
+
     const macros = await test.step('user macros', async () => {
       const comment = `${several('macro comment text', 3, 4000, tagFree)} for ((user.first_name))`;
       const m1 = { name: named('macro 1 name'), description: several('macro 1 description'), comment };
@@ -971,6 +991,12 @@ test('no stored payload ever runs: every field, every screen, with and without J
         url: `/users/import/${imported.reportId}`, title: 'Import report', shot: 'import-report',
         texts: [imported.fileName, imported.badEmail, `unknown team "${imported.unknownTeam}"`, imported.badScore],
       },
+      {
+        url: `/configuration/imports/${config.id}`, title: 'Import a configuration', shot: 'config-import',
+        texts: [`Import ${config.fileName}`, config.filterName, `there is no team "${config.missingTeam}" here`],
+      },
+      { url: '/configuration', title: 'Configuration', texts: [config.fileName] },
+      { url: `/configuration?error=${encodeURIComponent(reflected)}`, title: 'Configuration', texts: [`${reflected}.`] },
       { url: '/opt-out', title: 'Opt-out dashboard', texts: [listeners.lr.name, macros.m2.name] },
       { url: '/audit', title: 'Audit log' },
       { url: '/notifications', title: 'Notifications' },

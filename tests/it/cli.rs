@@ -317,7 +317,7 @@ fn export_config_and_import_config() {
     let (code, out, _) = run(&["import-config", file.to_str().unwrap()]);
     assert_eq!(code, Some(0));
     assert!(
-        out.contains("0 to create, 0 to update, 1 unchanged"),
+        out.contains("0 to create, 0 to update, 1 unchanged, 0 left out"),
         "{out}"
     );
 

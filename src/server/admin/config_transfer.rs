@@ -820,9 +820,18 @@ pub(crate) fn masked_url(url: &str) -> String {
     let mut out = match base.split_once("://") {
         Some((scheme, rest)) => {
             let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host_name = host.rsplit('@').next().unwrap_or(host);
+            // A password in the address (`user:password@host`).
+            let host = match host.rsplit_once('@') {
+                Some((user, at)) => match user.split_once(':') {
+                    Some((name, _)) => format!("{name}:{MASK}@{at}"),
+                    None => host.to_string(),
+                },
+                None => host.to_string(),
+            };
+            let host_name = host.rsplit('@').next().unwrap_or(&host);
             let host_name = host_name
-                .split(':')
+                .trim_start_matches('[')
+                .split([':', ']'])
                 .next()
                 .unwrap_or(host_name)
                 .to_lowercase();
@@ -832,7 +841,7 @@ pub(crate) fn masked_url(url: &str) -> String {
                         path.trim_start_matches('/').split('/').take(keep).collect();
                     format!("{scheme}://{host}/{}/{MASK}", kept.join("/"))
                 }
-                _ => base.to_string(),
+                _ => format!("{scheme}://{host}{path}"),
             }
         }
         None => base.to_string(),
@@ -849,9 +858,7 @@ pub(crate) fn masked_url(url: &str) -> String {
 fn mask_pairs(text: &str, sep: char) -> String {
     text.split(sep)
         .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if crate::server::engine::inbound::listeners::is_secret_key(k) => {
-                format!("{k}={MASK}")
-            }
+            Some((k, _)) if secret_parameter(k) => format!("{k}={MASK}"),
             _ => pair.to_string(),
         })
         .collect::<Vec<_>>()
@@ -864,8 +871,65 @@ pub(crate) fn masked_body(body: &str, form: bool) -> String {
     if form {
         return mask_pairs(body, '&');
     }
-    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
-    crate::server::engine::inbound::listeners::mask_body(body, false, parsed.as_ref())
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(parsed) => {
+            crate::server::engine::inbound::listeners::mask_body(body, false, Some(&parsed))
+        }
+        Err(_) => mask_json_text(body),
+    }
+}
+
+/// A query or form parameter whose value is a credential: the secret-looking names of the
+/// listener log (`token`, `api_key`, `client_secret` …), and the short names services use in
+/// webhook addresses (`key` for Google Chat, `sig` for Teams workflows, `code` for Azure
+/// Functions, `auth`).
+fn secret_parameter(name: &str) -> bool {
+    crate::server::engine::inbound::listeners::is_secret_key(name)
+        || matches!(
+            name.to_ascii_lowercase().as_str(),
+            "key" | "sig" | "code" | "auth" | "access_key" | "private_key" | "accesskey"
+        )
+}
+
+/// `"key": "value"` pairs of a JSON-like text whose key looks secret: the value masked, the
+/// rest as written (a JSON template that is not JSON as written, such as one with an unquoted
+/// `((user.score))`).
+fn mask_json_text(text: &str) -> String {
+    // The quoted strings of the text, as byte ranges including their quotes.
+    let bytes = text.as_bytes();
+    let mut strings = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'"' {
+            let start = i;
+            i += 1;
+            while i < bytes.len() && bytes[i] != b'"' {
+                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            }
+            if i >= bytes.len() {
+                break;
+            }
+            strings.push((start, i + 1));
+        }
+        i += 1;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for pair in strings.windows(2) {
+        let ((ks, ke), (vs, ve)) = (pair[0], pair[1]);
+        if text[ke..vs].trim() == ":"
+            && vs >= copied
+            && crate::server::engine::inbound::listeners::is_secret_key(&text[ks + 1..ke - 1])
+        {
+            out.push_str(&text[copied..vs]);
+            out.push('"');
+            out.push_str(MASK);
+            out.push('"');
+            copied = ve;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 fn listener_doc(dir: &Directory, l: &listener::Model) -> ListenerDoc {
@@ -1111,18 +1175,56 @@ fn secret_left_behind(here: Option<&WebhookDoc>, w: &WebhookDoc) -> Option<&'sta
     None
 }
 
-/// The schedule as an import sets it: a one-off whose start has passed comes disabled (it
-/// would run at once on the import).
-fn imported_schedule(s: &ScheduleDoc, now: DateTime<Utc>) -> ScheduleDoc {
+/// The schedule as an import sets it: a one-off whose start has passed is never switched on
+/// (it would run at once on the import); it stays on only where the macro here has that very
+/// one-off switched on (`here`: its start and whether it is on), which does not run twice.
+fn imported_schedule(
+    s: &ScheduleDoc,
+    now: DateTime<Utc>,
+    here: Option<(DateTime<Utc>, bool)>,
+) -> ScheduleDoc {
     let mut s = s.clone();
-    if s.frequency == "once" && s.starts_at <= now {
+    if s.frequency == "once" && s.starts_at <= now && here != Some((s.starts_at, true)) {
         s.enabled = false;
     }
     s
 }
 
-/// How many webhooks before the `i`-th have its name: webhooks of a macro are matched by name
-/// and, where names repeat, by their order.
+/// The one-off schedule a macro here has, if it has one: its start and whether it is on.
+fn one_off_start(m: Option<&MacroDoc>) -> Option<(DateTime<Utc>, bool)> {
+    m.and_then(|m| m.schedule.as_ref())
+        .filter(|s| s.frequency == "once")
+        .map(|s| (s.starts_at, s.enabled))
+}
+
+/// Which webhook here each of the document's webhooks of a macro is (by index into `here`):
+/// by name, one with the same address first (a masked address is then the one stored here),
+/// then in order among those of that name. A webhook whose address is masked and has no
+/// match is left unpaired (it cannot be written), and takes no other webhook's place.
+fn pair_webhooks(doc: &[WebhookDoc], here: &[WebhookDoc]) -> Vec<Option<usize>> {
+    let mut paired: Vec<Option<usize>> = vec![None; doc.len()];
+    let mut taken = vec![false; here.len()];
+    for (i, w) in doc.iter().enumerate() {
+        if let Some(j) =
+            (0..here.len()).find(|&j| !taken[j] && here[j].name == w.name && here[j].url == w.url)
+        {
+            paired[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    for (i, w) in doc.iter().enumerate() {
+        if paired[i].is_some() || w.url.contains(MASK) {
+            continue;
+        }
+        if let Some(j) = (0..here.len()).find(|&j| !taken[j] && here[j].name == w.name) {
+            paired[i] = Some(j);
+            taken[j] = true;
+        }
+    }
+    paired
+}
+
+/// How many webhooks before the `i`-th have its name (to tell them apart in the plan).
 fn occurrence(hooks: &[WebhookDoc], i: usize) -> usize {
     hooks[..i]
         .iter()
@@ -1229,7 +1331,7 @@ async fn plan_of(
         let mut wanted = d.clone();
         let mut schedule_note = None;
         if let Some(s) = &d.schedule {
-            let s2 = imported_schedule(s, now);
+            let s2 = imported_schedule(s, now, one_off_start(here));
             if s2.enabled != s.enabled {
                 schedule_note = Some(format!(
                     "{at}: its one-off schedule started {} and comes disabled (it would run at once)",
@@ -1244,17 +1346,10 @@ async fn plan_of(
         // The macro's line goes before its webhooks'; it is known once they are.
         let macro_line = plan.lines.len();
         let mut merged = Vec::new();
-        let mut matched = Vec::new();
+        let pairs = pair_webhooks(&d.webhooks, &here_hooks);
         for (i, w) in d.webhooks.iter().enumerate() {
             let wat = format!("{at}, webhook \"{}\"", w.name);
-            let nth = occurrence(&d.webhooks, i);
-            let found = here_hooks
-                .iter()
-                .enumerate()
-                .filter(|(_, x)| x.name == w.name)
-                .nth(nth);
-            matched.extend(found.map(|(at, _)| at));
-            let hw = found.map(|(_, h)| h);
+            let hw = pairs[i].map(|j| &here_hooks[j]);
             let (kept, missing) = portable_headers(hw, w);
             let wanted_hook = WebhookDoc {
                 headers: kept,
@@ -1289,7 +1384,7 @@ async fn plan_of(
             merged.push(wanted_hook);
         }
         for (at_here, hw) in here_hooks.iter().enumerate() {
-            if !matched.contains(&at_here) {
+            if !pairs.contains(&Some(at_here)) {
                 plan.warnings.push(format!(
                     "{at}: keeps its webhook \"{}\", which the document does not name",
                     hw.name
@@ -1297,6 +1392,8 @@ async fn plan_of(
                 merged.push(hw.clone());
             }
         }
+        // Saving a webhook switches *Trigger webhooks* on; without any to send it stays off.
+        wanted.trigger_webhooks = d.trigger_webhooks && !merged.is_empty();
         wanted.webhooks = merged;
         let mut l = line("macro", &d.key, here, &wanted);
         l.changes.retain(|c| c != "webhooks");
@@ -1314,7 +1411,8 @@ async fn plan_of(
                             || d.automation.on_team_join
                             || d.automation.on_team_leave
                     ) {
-                        (Some(s), _) if imported_schedule(s, now).enabled => ", on a schedule",
+                        (Some(s), _) if imported_schedule(s, now, one_off_start(here)).enabled =>
+                            ", on a schedule",
                         (_, true) => ", by itself (automation)",
                         _ => "",
                     }
@@ -1957,16 +2055,18 @@ async fn apply_items(
                 tally(outcome, &action);
                 continue;
             }
-            let here = webhook::Entity::find()
+            let stored = webhook::Entity::find()
                 .filter(webhook::Column::MacroId.eq(macro_id))
-                .filter(webhook::Column::Name.eq(w.name.clone()))
                 .order_by_asc(webhook::Column::Id)
                 .all(db)
                 .await
-                .map_err(|e| explain(&wat, e.into()))?
-                .into_iter()
-                .nth(occurrence(&d.webhooks, i));
+                .map_err(|e| explain(&wat, e.into()))?;
             let dir = Directory::load(db).await.map_err(fail(&wat))?;
+            let stored_docs: Vec<WebhookDoc> =
+                stored.iter().map(|h| webhook_doc(&dir, h)).collect();
+            // Paired against the webhooks as they are now, those written just before
+            // included: the plan paired the same way against what was there.
+            let here = pair_webhooks(&d.webhooks[..=i], &stored_docs)[i].map(|j| stored[j].clone());
             let here_doc = here.as_ref().map(|h| webhook_doc(&dir, h));
             let (kept, missing) = portable_headers(here_doc.as_ref(), w);
             let capture_group = match &w.capture {
@@ -2089,7 +2189,14 @@ fn macro_form(
                 .ok_or_else(|| format!("there is no filter \"{n}\"")),
         }
     };
-    let schedule = d.schedule.as_ref().map(|s| imported_schedule(s, now));
+    let here_start = dir
+        .macro_by_key(&d.key)
+        .filter(|m| m.schedule_frequency == "once")
+        .and_then(|m| m.schedule_starts_at.map(|at| (at, m.schedule_enabled)));
+    let schedule = d
+        .schedule
+        .as_ref()
+        .map(|s| imported_schedule(s, now, here_start));
     let moment = |t: &DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
     Ok(MacroForm {
         id: id_text(id),
@@ -2282,6 +2389,42 @@ pub async fn upload(
     Ok(row.id)
 }
 
+/// An import taken for applying 15 minutes ago and never finished (the server stopped while
+/// applying it) is marked failed, saying so; whether it was.
+async fn settle_interrupted(
+    db: &DatabaseConnection,
+    row: &config_import::Model,
+) -> Result<bool, AppError> {
+    let stale = row.status == APPLYING
+        && row
+            .applied_at
+            .is_some_and(|started| Utc::now() - started > chrono::Duration::minutes(15));
+    if !stale {
+        return Ok(false);
+    }
+    let interrupted = ConfigOutcome {
+        error: Some(
+            "the import was interrupted (the server stopped while applying it); import the same file again to finish".into(),
+        ),
+        ..Default::default()
+    };
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    config_import::Entity::update_many()
+        .col_expr(config_import::Column::Status, Expr::value(FAILED))
+        .col_expr(config_import::Column::Document, Expr::value(""))
+        .col_expr(
+            config_import::Column::Outcome,
+            Expr::value(serde_json::to_string(&interrupted).map_err(|e| AppError::internal(e))?),
+        )
+        .filter(config_import::Column::Id.eq(row.id))
+        .filter(config_import::Column::Status.eq(APPLYING))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    drop(gate);
+    Ok(true)
+}
+
 async fn find_import(db: &impl ConnectionTrait, id: i32) -> Result<config_import::Model, AppError> {
     config_import::Entity::find_by_id(id)
         .one(db)
@@ -2290,8 +2433,11 @@ async fn find_import(db: &impl ConnectionTrait, id: i32) -> Result<config_import
 }
 
 /// An uploaded import: while pending, its plan against the installation as it is now.
-pub async fn view(db: &impl ConnectionTrait, id: i32) -> Result<ConfigImportView, AppError> {
-    let row = find_import(db, id).await?;
+pub async fn view(db: &DatabaseConnection, id: i32) -> Result<ConfigImportView, AppError> {
+    let mut row = find_import(db, id).await?;
+    if settle_interrupted(db, &row).await? {
+        row = find_import(db, id).await?;
+    }
     let plan = match row.status.as_str() {
         PENDING => Some(plan(db, &row.document).await?),
         _ => None,
@@ -2322,7 +2468,7 @@ pub async fn view(db: &impl ConnectionTrait, id: i32) -> Result<ConfigImportView
 #[tracing::instrument(skip(db, sealer, actor), fields(actor_id = ?actor.user_id))]
 pub async fn confirm(
     db: &DatabaseConnection,
-    sealer: &Sealer,
+    sealer: &std::sync::Arc<Sealer>,
     actor: &Actor,
     id: i32,
     fingerprint: &str,
@@ -2332,33 +2478,7 @@ pub async fn confirm(
     // Another confirmation is applying it: its outcome is this one's too.
     let waiting_since = std::time::Instant::now();
     while row.status == APPLYING {
-        // Taken and never finished (the server stopped while applying): it failed there.
-        if row
-            .applied_at
-            .is_some_and(|started| Utc::now() - started > chrono::Duration::minutes(15))
-        {
-            let interrupted = ConfigOutcome {
-                error: Some(
-                    "the import was interrupted (the server stopped while applying it); import the same file again to finish".into(),
-                ),
-                ..Default::default()
-            };
-            let (txn, gate) = crate::server::db::begin_write(db).await?;
-            config_import::Entity::update_many()
-                .col_expr(config_import::Column::Status, Expr::value(FAILED))
-                .col_expr(config_import::Column::Document, Expr::value(""))
-                .col_expr(
-                    config_import::Column::Outcome,
-                    Expr::value(
-                        serde_json::to_string(&interrupted).map_err(|e| AppError::internal(e))?,
-                    ),
-                )
-                .filter(config_import::Column::Id.eq(id))
-                .filter(config_import::Column::Status.eq(APPLYING))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-            drop(gate);
+        if settle_interrupted(db, &row).await? {
             row = find_import(db, id).await?;
             continue;
         }
@@ -2375,27 +2495,9 @@ pub async fn confirm(
         return serde_json::from_str::<ConfigOutcome>(&row.outcome)
             .map_err(|e| AppError::internal(e));
     }
-    // Check first (nothing taken on a bad confirmation), then take the row: only one
-    // confirmation moves it out of pending.
-    let doc = parse(&row.document)?;
-    let plan = plan_of(db, &row.document, &doc).await?;
-    if !plan.errors.is_empty() {
-        return Err(AppError::BadRequest(format!(
-            "the document cannot be imported: {}",
-            plan.errors.join("; ")
-        )));
-    }
-    if plan.fingerprint != fingerprint {
-        return Err(AppError::Conflict(
-            "the set-up here changed since the preview: look at the preview again".into(),
-        ));
-    }
-    if plan.needs_api_key && api_key_id.is_none() {
-        return Err(AppError::field(
-            "api_key_id",
-            "choose the API key the new listeners and sources accept",
-        ));
-    }
+    // Take it first: only one confirmation moves it out of pending, and one that comes
+    // meanwhile waits for its outcome above. `apply` then checks the plan, the fingerprint and
+    // the key before it writes anything; refused, the import waits again.
     let (txn, gate) = crate::server::db::begin_write(db).await?;
     let taken = config_import::Entity::update_many()
         .col_expr(config_import::Column::Status, Expr::value(APPLYING))
@@ -2411,36 +2513,64 @@ pub async fn confirm(
     if taken == 0 {
         return Box::pin(confirm(db, sealer, actor, id, fingerprint, api_key_id)).await;
     }
-    let result = apply(
-        db,
-        sealer,
-        actor,
-        &row.document,
-        api_key_id,
-        Some(fingerprint),
-    )
-    .await;
-    let (txn, gate) = crate::server::db::begin_write(db).await?;
-    let mut active: config_import::ActiveModel = find_import(&txn, id).await?.into();
-    match &result {
-        Ok(o) => {
-            active.status = Set(if o.error.is_none() { "applied" } else { FAILED }.into());
+    // Applied on a task of its own: a request the browser gives up on does not stop an
+    // import half-way.
+    let task = {
+        let (db, sealer, actor) = (db.clone(), sealer.clone(), actor.clone());
+        let (document, fingerprint) = (row.document.clone(), fingerprint.to_string());
+        tokio::spawn(async move {
+            let result = apply(
+                &db,
+                &sealer,
+                &actor,
+                &document,
+                api_key_id,
+                Some(&fingerprint),
+            )
+            .await;
+            finish(&db, id, &result).await?;
+            result
+        })
+    };
+    task.await.map_err(|e| AppError::internal(e))?
+}
+
+/// Records how applying an import ended, unless it was meanwhile marked interrupted.
+async fn finish(
+    db: &DatabaseConnection,
+    id: i32,
+    result: &Result<ConfigOutcome, AppError>,
+) -> Result<(), AppError> {
+    let update = config_import::Entity::update_many()
+        .filter(config_import::Column::Id.eq(id))
+        .filter(config_import::Column::Status.eq(APPLYING));
+    let update = match result {
+        Ok(o) => update
+            .col_expr(
+                config_import::Column::Status,
+                Expr::value(if o.error.is_none() { "applied" } else { FAILED }),
+            )
             // What was applied is in the installation now; the file is not kept.
-            active.document = Set(String::new());
-            active.outcome = Set(serde_json::to_string(o).map_err(|e| AppError::internal(e))?);
-            active.applied_at = Set(Some(Utc::now()));
-        }
+            .col_expr(config_import::Column::Document, Expr::value(""))
+            .col_expr(
+                config_import::Column::Outcome,
+                Expr::value(serde_json::to_string(o).map_err(|e| AppError::internal(e))?),
+            )
+            .col_expr(config_import::Column::AppliedAt, Expr::value(Utc::now())),
         // Refused before anything was written: it waits again (the document as it is now:
         // an erasure may have cut it meanwhile).
-        Err(_) => {
-            active.status = Set(PENDING.into());
-            active.applied_at = Set(None);
-        }
-    }
-    active.update(&txn).await?;
+        Err(_) => update
+            .col_expr(config_import::Column::Status, Expr::value(PENDING))
+            .col_expr(
+                config_import::Column::AppliedAt,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            ),
+    };
+    let (txn, gate) = crate::server::db::begin_write(db).await?;
+    update.exec(&txn).await?;
     txn.commit().await?;
     drop(gate);
-    result
+    Ok(())
 }
 
 /// What an export holds now, and the latest imports.
@@ -2519,6 +2649,20 @@ mod tests {
                 "https://jira.example/rest/api/2/issue/((external.Jira.key))?expand=names",
             ),
             ("https://hooks.slack.com/", "https://hooks.slack.com/"),
+            (
+                "https://bot:hunter2@crm.example/hook",
+                "https://bot:••••••@crm.example/hook",
+            ),
+            (
+                "https://chat.googleapis.com/v1/spaces/X/messages?key=K&token=T",
+                "https://chat.googleapis.com/v1/spaces/X/messages?key=••••••&token=••••••",
+            ),
+            (
+                "http://[::1]:8080/x?sig=abc",
+                "http://[::1]:8080/x?sig=••••••",
+            ),
+            ("https://", "https://"),
+            ("?a=b", "?a=b"),
         ] {
             assert_eq!(masked_url(url), masked, "{url}");
         }
@@ -2540,6 +2684,16 @@ mod tests {
             masked_body("email=((user.email))&token=abc&x=1", true),
             "email=((user.email))&token=••••••&x=1"
         );
+        // Not JSON as written (an unquoted tag): the secret's value masked where it stands.
+        assert_eq!(
+            masked_body(
+                r#"{"api_key": "abc\"def", "score": ((user.score)), "name": "((user.first_name))"}"#,
+                false
+            ),
+            r#"{"api_key": "••••••", "score": ((user.score)), "name": "((user.first_name))"}"#
+        );
+        assert_eq!(masked_body(r#"{"token": "#, false), r#"{"token": "#);
+        assert_eq!(masked_body(r#"{"token": "é"#, false), r#"{"token": "é"#);
     }
 
     #[test]
