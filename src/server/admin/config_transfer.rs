@@ -2577,18 +2577,15 @@ async fn finish(
 pub async fn overview(db: &impl ConnectionTrait) -> Result<ConfigOverview, AppError> {
     let doc = export(db).await?;
     let counts = [
-        ("data groups", doc.data_groups.len()),
-        ("filters", doc.filters.len()),
-        ("macros", doc.macros.len()),
-        (
-            "webhooks",
-            doc.macros.iter().map(|m| m.webhooks.len()).sum(),
-        ),
-        ("listeners", doc.listeners.len()),
-        ("external sources", doc.external_sources.len()),
+        ("data group", doc.data_groups.len()),
+        ("filter", doc.filters.len()),
+        ("macro", doc.macros.len()),
+        ("webhook", doc.macros.iter().map(|m| m.webhooks.len()).sum()),
+        ("listener", doc.listeners.len()),
+        ("external source", doc.external_sources.len()),
     ]
     .into_iter()
-    .map(|(k, n)| (k.to_string(), n))
+    .map(|(k, n)| (if n == 1 { k.to_string() } else { format!("{k}s") }, n))
     .collect();
     let imports = config_import::Entity::find()
         .order_by_desc(config_import::Column::Id)

@@ -93,7 +93,8 @@ pub struct ConfigImportRow {
 /// The configuration page: what an export holds now, and the latest imports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConfigOverview {
-    /// (what, how many): data groups, filters, macros, webhooks, listeners, sources.
+    /// (what, how many), the word in the number's form: data groups, filters, macros,
+    /// webhooks, listeners, external sources.
     pub counts: Vec<(String, usize)>,
     pub imports: Vec<ConfigImportRow>,
 }
