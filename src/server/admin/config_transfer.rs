@@ -2585,7 +2585,16 @@ pub async fn overview(db: &impl ConnectionTrait) -> Result<ConfigOverview, AppEr
         ("external source", doc.external_sources.len()),
     ]
     .into_iter()
-    .map(|(k, n)| (if n == 1 { k.to_string() } else { format!("{k}s") }, n))
+    .map(|(k, n)| {
+        (
+            if n == 1 {
+                k.to_string()
+            } else {
+                format!("{k}s")
+            },
+            n,
+        )
+    })
     .collect();
     let imports = config_import::Entity::find()
         .order_by_desc(config_import::Column::Id)
