@@ -259,6 +259,21 @@ impl TestApp {
     }
 }
 
+/// Waits (10 s at most) until the count `sql` reads is `want`: work the server finishes in the
+/// background (a queued run, a delivery).
+pub async fn wait_until(app: &TestApp, sql: &str, want: i64) {
+    for _ in 0..200 {
+        if app.count(sql).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "`{sql}` never reached {want} (now {})",
+        app.count(sql).await
+    );
+}
+
 /// The error a refused server-function call answers with.
 pub async fn error_of(res: reqwest::Response) -> switchyard::errors::AppError {
     let text = res.text().await.unwrap();

@@ -1,8 +1,6 @@
 //! Configuration as code: a set-up exported from one installation, previewed and imported
 //! into a second database, behaves there as it did in the first.
 
-use std::time::Duration;
-
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use switchyard::server::admin::{
@@ -14,22 +12,9 @@ use switchyard::types::{
     ListenerForm, ListenerSigningForm, MacroActionForm, MacroForm, NewDataGroupForm, WebhookForm,
 };
 
-use crate::common::{ADMIN_EMAIL, Backend, TestApp, error_of, seed_listener, spawn};
+use crate::common::{ADMIN_EMAIL, Backend, TestApp, error_of, seed_listener, spawn, wait_until};
 
 on_both_backends!(a_set_up_exported_and_imported_into_a_second_database_behaves_the_same);
-
-async fn wait_until(app: &TestApp, sql: &str, want: i64) {
-    for _ in 0..200 {
-        if app.count(sql).await == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "`{sql}` never reached {want} (now {})",
-        app.count(sql).await
-    );
-}
 
 fn on() -> Option<String> {
     Some("on".into())

@@ -2,6 +2,7 @@
 //! server functions, on SQLite and PostgreSQL.
 
 use crate::common;
+use crate::common::wait_until;
 use switchyard::server::engine::external_values;
 
 use common::{ADMIN_EMAIL, TestApp, error_of};
@@ -897,20 +898,6 @@ async fn external_sources_create_tickets_from_mapped_bodies(app: TestApp) {
         app.count("SELECT COUNT(*) FROM tickets WHERE title = 'Storm'")
             .await,
         1
-    );
-}
-
-/// Waits until `sql` counts `want` (queued runs finish in the background).
-async fn wait_until(app: &TestApp, sql: &str, want: i64) {
-    for _ in 0..200 {
-        if app.count(sql).await == want {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!(
-        "`{sql}` never reached {want} (now {})",
-        app.count(sql).await
     );
 }
 

@@ -3,6 +3,7 @@
 //! Every scenario runs on SQLite and on PostgreSQL.
 
 use crate::common;
+use crate::common::wait_until;
 
 use std::time::Duration;
 
@@ -31,19 +32,6 @@ async fn post(
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     (status, res.json().await.unwrap(), headers)
-}
-
-async fn wait_until(app: &TestApp, sql: &str, want: i64) {
-    for _ in 0..200 {
-        if app.count(sql).await == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "`{sql}` never reached {want} (now {})",
-        app.count(sql).await
-    );
 }
 
 async fn answers_200_within_the_budget(app: TestApp) {

@@ -4,6 +4,7 @@
 //! On SQLite and PostgreSQL.
 
 use crate::common;
+use crate::common::wait_until;
 use crate::feedback::{feedback_macro, ok, setup};
 
 use common::{TestApp, error_of};
@@ -89,20 +90,6 @@ async fn automation(app: &TestApp, project: &str, ty: Option<&str>) -> FeedbackA
     .json()
     .await
     .unwrap()
-}
-
-/// Waits until `sql` counts `want` (queued runs finish in the background).
-async fn wait_until(app: &TestApp, sql: &str, want: i64) {
-    for _ in 0..200 {
-        if app.count(sql).await == want {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!(
-        "`{sql}` never reached {want} (now {})",
-        app.count(sql).await
-    );
 }
 
 async fn placed_macros_run_only_on_the_tickets_of_their_place(app: TestApp) {

@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, wait_until};
 use switchyard::server::admin::{Actor, filters, imports, macros, teams};
 use switchyard::server_fns::macros::{RunMacro, SaveMacro};
 use switchyard::server_fns::users::{DeleteUser, SaveUser};
@@ -43,20 +43,6 @@ impl Receiver {
 
 fn actor() -> Actor {
     Actor::system("test")
-}
-
-/// Waits until `sql` counts `want` (queued runs finish in the background).
-async fn wait_until(app: &TestApp, sql: &str, want: i64) {
-    for _ in 0..200 {
-        if app.count(sql).await == want {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!(
-        "`{sql}` never reached {want} (now {})",
-        app.count(sql).await
-    );
 }
 
 async fn team(app: &TestApp, name: &str) -> i32 {

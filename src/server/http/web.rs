@@ -266,13 +266,14 @@ pub async fn upload_users_csv(
     ip: Option<Extension<ClientIp>>,
     mut multipart: Multipart,
 ) -> Response {
-    let Some(Extension(user)) = user else {
-        return Redirect::to("/login?next=%2Fusers%2Fimport").into_response();
+    let user = match community_manager(
+        user,
+        "/login?next=%2Fusers%2Fimport",
+        "only community managers can import users",
+    ) {
+        Ok(user) => user,
+        Err(refused) => return refused,
     };
-    if user.role != Role::CommunityManager {
-        return AppError::Forbidden("only community managers can import users".into())
-            .into_response();
-    }
     let actor = manager_actor(&user, ip);
     let back = |message: &str| back_with_error("/users/import", message);
     let (name, bytes) = match uploaded_file(&mut multipart, "upload.csv").await {
@@ -284,6 +285,25 @@ pub async fn upload_users_csv(
         Ok(id) => Redirect::to(&format!("/users/import/{id}")).into_response(),
         Err(AppError::Validation(fields)) => back(&messages(fields)),
         Err(e) => e.into_response(),
+    }
+}
+
+/// The signed-in community manager of a request to one of these routes; otherwise the
+/// answer: signed out, to the sign-in page (back to `next` after); another role, 403 with
+/// `refusal`.
+// The refusal is the response itself, handed back at once: boxing it would only add a step.
+#[allow(clippy::result_large_err)]
+fn community_manager(
+    user: Option<Extension<CurrentUserView>>,
+    next: &str,
+    refusal: &str,
+) -> Result<CurrentUserView, Response> {
+    match user {
+        None => Err(Redirect::to(next).into_response()),
+        Some(Extension(user)) if user.role != Role::CommunityManager => {
+            Err(AppError::Forbidden(refusal.into()).into_response())
+        }
+        Some(Extension(user)) => Ok(user),
     }
 }
 
@@ -345,12 +365,12 @@ pub async fn configuration_json(
     State(state): State<AppState>,
     user: Option<Extension<CurrentUserView>>,
 ) -> Response {
-    let Some(Extension(user)) = user else {
-        return Redirect::to("/login?next=%2Fconfiguration").into_response();
-    };
-    if user.role != Role::CommunityManager {
-        return AppError::Forbidden("only community managers can export the configuration".into())
-            .into_response();
+    if let Err(refused) = community_manager(
+        user,
+        "/login?next=%2Fconfiguration",
+        "only community managers can export the configuration",
+    ) {
+        return refused;
     }
     download(
         "switchyard-configuration",
@@ -369,13 +389,14 @@ pub async fn upload_configuration(
     ip: Option<Extension<ClientIp>>,
     mut multipart: Multipart,
 ) -> Response {
-    let Some(Extension(user)) = user else {
-        return Redirect::to("/login?next=%2Fconfiguration").into_response();
+    let user = match community_manager(
+        user,
+        "/login?next=%2Fconfiguration",
+        "only community managers can import a configuration",
+    ) {
+        Ok(user) => user,
+        Err(refused) => return refused,
     };
-    if user.role != Role::CommunityManager {
-        return AppError::Forbidden("only community managers can import a configuration".into())
-            .into_response();
-    }
     let actor = manager_actor(&user, ip);
     let back = |message: &str| back_with_error("/configuration", message);
     let (name, bytes) = match uploaded_file(&mut multipart, "configuration.json").await {
@@ -397,12 +418,12 @@ pub async fn opt_out_csv(
     State(state): State<AppState>,
     user: Option<Extension<CurrentUserView>>,
 ) -> Response {
-    let Some(Extension(user)) = user else {
-        return Redirect::to("/login?next=%2Fopt-out.csv").into_response();
-    };
-    if user.role != Role::CommunityManager {
-        return AppError::Forbidden("only community managers can download opt-out events".into())
-            .into_response();
+    if let Err(refused) = community_manager(
+        user,
+        "/login?next=%2Fopt-out.csv",
+        "only community managers can download opt-out events",
+    ) {
+        return refused;
     }
     download(
         "opt-outs",
