@@ -349,14 +349,17 @@ pub async fn request_of(
         .ok_or_else(|| AppError::NotFound(format!("call {call_id}")))?;
     // A call that ran a removal is the community manager's to read, whatever its listener
     // runs now.
-    if let Some(run_id) = c.run_id
-        && let Some(macro_id) = crate::server::entities::macro_run::Entity::find_by_id(run_id)
+    if let Some(run_id) = c.run_id {
+        // A run or macro gone since is judged by nothing: the check fails closed, and only a
+        // community manager reads the call.
+        let macro_id = crate::server::entities::macro_run::Entity::find_by_id(run_id)
             .one(db)
             .await?
-            .and_then(|run| run.macro_id)
-    {
-        // A macro deleted since is judged by nothing: the check fails closed for managers.
-        let removes = super::macro_removes(db, macro_id).await.unwrap_or(true);
+            .and_then(|run| run.macro_id);
+        let removes = match macro_id {
+            Some(id) => super::macro_removes(db, id).await.unwrap_or(true),
+            None => true,
+        };
         super::refuse_removal_to_project_managers(actor, removes)?;
     }
     let name = match (c.listener_id, c.source_id) {

@@ -1198,6 +1198,37 @@ pub async fn erase(
             .await?
             .rows_affected;
     }
+    // A test call is kept beside no target (nothing ran): one whose request names them goes
+    // whole too.
+    let mut mentions = sea_orm::Condition::any();
+    for needle in who
+        .emails
+        .iter()
+        .chain(who.names.iter())
+        .map(|v| v.to_lowercase())
+        .filter(|v| !v.trim().is_empty())
+    {
+        let pattern = format!("%{needle}%");
+        for column in [
+            listener_call::Column::RequestBody,
+            listener_call::Column::RequestHeaders,
+        ] {
+            mentions =
+                mentions.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern.clone()));
+        }
+    }
+    if !mentions.is_empty() {
+        emptied += forget_request(listener_call::Entity::update_many())
+            .filter(
+                listener_call::Column::Code
+                    .eq(crate::server::engine::inbound::listeners::TEST_CALL),
+            )
+            .filter(listener_call::Column::RequestHeaders.ne(""))
+            .filter(mentions)
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
     tally(&mut counts, "calls about their tickets emptied", emptied);
     let swept = sweep(db, &who).await?;
     let n = cut_name_parts(db, &their_tickets, &who).await?;

@@ -915,18 +915,24 @@ pub(crate) async fn answer(
         logged.target = mask(find.as_deref().unwrap_or_default());
     }
     // A signed call without an Idempotency-Key is keyed by the sender's own delivery id,
-    // where its scheme has one: a delivery recorded and sent again gets the first answer.
+    // where its scheme has one: a delivery recorded and sent again gets the first answer. A
+    // call that proves itself by its signature alone is keyed by that id even when it brings
+    // an Idempotency-Key: the header is not signed, and a new one would let a recorded call
+    // run again.
+    let by_signature = signed && presented.is_none();
     let delivery = match call.idempotency_key {
-        Some(_) => None,
-        None if signed => {
+        Some(_) if !by_signature => None,
+        _ if signed => {
             super::signing::delivery_id(&l.signature_scheme, &call.headers, call.body.as_ref())
         }
-        None => None,
+        _ => None,
     };
-    let idem = match idempotency_key_of(
-        &state.sealer,
-        call.idempotency_key.as_deref().or(delivery.as_deref()),
-    ) {
+    let chosen = if by_signature {
+        delivery.as_deref()
+    } else {
+        call.idempotency_key.as_deref().or(delivery.as_deref())
+    };
+    let idem = match idempotency_key_of(&state.sealer, chosen) {
         Ok(idem) => idem,
         Err(refusal) if delivery.is_none() => return Ok(refusal),
         // A sender's id we cannot use as a key: the call goes on without one.

@@ -375,17 +375,23 @@ pub async fn create_ticket(state: &Runtime, call: InboundSource) -> Result<Reply
         message.extend(body.as_bytes());
         idempotency::Fingerprint::of(&state.sealer, &message)
     };
-    // Without an Idempotency-Key, a signed call is keyed by the sender's own delivery id.
+    // Without an Idempotency-Key, a signed call is keyed by the sender's own delivery id; a
+    // call that proves itself by its signature alone is keyed by it whatever Idempotency-Key
+    // it brings (the header is not signed: a new one would let a recorded call run again).
+    let by_signature = signed && presented.is_none();
     let delivery = match call.idempotency_key {
-        None if signed => {
+        Some(_) if !by_signature => None,
+        _ if signed => {
             super::signing::delivery_id(&s.signature_scheme, &call.headers, call.body.as_ref())
         }
         _ => None,
     };
-    let idem = match idempotency::idempotency_key_of(
-        &state.sealer,
-        call.idempotency_key.as_deref().or(delivery.as_deref()),
-    ) {
+    let chosen = if by_signature {
+        delivery.as_deref()
+    } else {
+        call.idempotency_key.as_deref().or(delivery.as_deref())
+    };
+    let idem = match idempotency::idempotency_key_of(&state.sealer, chosen) {
         Ok(idem) => idem,
         // A sender's id we cannot use as a key: the call goes on without one.
         Err(_) if delivery.is_some() => None,
