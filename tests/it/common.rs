@@ -274,6 +274,50 @@ pub async fn wait_until(app: &TestApp, sql: &str, want: i64) {
     );
 }
 
+/// A data group of `scope` (made through the services) with `(label, parameter, kind, favourite)` fields; its id.
+pub async fn data_group(
+    app: &TestApp,
+    scope: &str,
+    name: &str,
+    fields: &[(&str, &str, &str, bool)],
+) -> i32 {
+    let actor = Actor::system("test");
+    let id = switchyard::server::admin::external_data::create_group(
+        &app.db,
+        &actor,
+        &switchyard::types::NewDataGroupForm {
+            scope: scope.into(),
+            name: name.into(),
+        },
+    )
+    .await
+    .unwrap();
+    switchyard::server::admin::external_data::save_group(
+        &app.db,
+        &actor,
+        &switchyard::types::DataGroupForm {
+            id: id.to_string(),
+            name: name.into(),
+            fields: fields
+                .iter()
+                .enumerate()
+                .map(
+                    |(i, (label, parameter, kind, favourite))| switchyard::types::DataFieldForm {
+                        slot: i.to_string(),
+                        label: label.to_string(),
+                        parameter: parameter.to_string(),
+                        kind: kind.to_string(),
+                        favorite: favourite.then(|| "on".to_string()),
+                    },
+                )
+                .collect(),
+        },
+    )
+    .await
+    .unwrap();
+    id
+}
+
 /// The error a refused server-function call answers with.
 pub async fn error_of(res: reqwest::Response) -> switchyard::errors::AppError {
     let text = res.text().await.unwrap();

@@ -4,56 +4,22 @@
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use switchyard::server::admin::{
-    Actor, community, config_transfer, external_data, external_sources, filters, listeners, macros,
+    Actor, community, config_transfer, external_sources, filters, listeners, macros,
 };
 use switchyard::server_fns::config_transfer::{ApplyConfigImport, LoadConfigImport};
 use switchyard::types::{
-    ConfigImportView, DataFieldForm, DataGroupForm, ExternalSourceForm, FilterForm, FilterRowForm,
-    ListenerForm, ListenerSigningForm, MacroActionForm, MacroForm, NewDataGroupForm, WebhookForm,
+    ConfigImportView, ExternalSourceForm, FilterForm, FilterRowForm, ListenerForm,
+    ListenerSigningForm, MacroActionForm, MacroForm, WebhookForm,
 };
 
-use crate::common::{ADMIN_EMAIL, Backend, TestApp, error_of, seed_listener, spawn, wait_until};
+use crate::common::{
+    ADMIN_EMAIL, Backend, TestApp, data_group, error_of, seed_listener, spawn, wait_until,
+};
 
 on_both_backends!(a_set_up_exported_and_imported_into_a_second_database_behaves_the_same);
 
 fn on() -> Option<String> {
     Some("on".into())
-}
-
-async fn group(app: &TestApp, scope: &str, name: &str, fields: &[(&str, &str, &str)]) -> i32 {
-    let actor = Actor::system("test");
-    let id = external_data::create_group(
-        &app.db,
-        &actor,
-        &NewDataGroupForm {
-            scope: scope.into(),
-            name: name.into(),
-        },
-    )
-    .await
-    .unwrap();
-    external_data::save_group(
-        &app.db,
-        &actor,
-        &DataGroupForm {
-            id: id.to_string(),
-            name: name.into(),
-            fields: fields
-                .iter()
-                .enumerate()
-                .map(|(i, (label, parameter, kind))| DataFieldForm {
-                    slot: i.to_string(),
-                    label: label.to_string(),
-                    parameter: parameter.to_string(),
-                    kind: kind.to_string(),
-                    favorite: (i == 0).then(|| "on".into()),
-                })
-                .collect(),
-        },
-    )
-    .await
-    .unwrap();
-    id
 }
 
 async fn one_id(app: &TestApp, sql: &str) -> i32 {
@@ -72,14 +38,23 @@ async fn build_set_up(app: &TestApp) {
     community::load_demo_data(db, 0).await.unwrap();
     seed_listener(db, "gdpr", &[("remove_user", "")], false, 1).await;
     let project = one_id(app, "SELECT id FROM projects WHERE name = 'Aurora Beta'").await;
-    group(
+    data_group(
         app,
         "user",
         "CRM",
-        &[("Plan", "plan", "string"), ("Seats", "seats", "integer")],
+        &[
+            ("Plan", "plan", "string", true),
+            ("Seats", "seats", "integer", false),
+        ],
     )
     .await;
-    group(app, "feedback", "Jira", &[("Issue key", "key", "string")]).await;
+    data_group(
+        app,
+        "feedback",
+        "Jira",
+        &[("Issue key", "key", "string", true)],
+    )
+    .await;
     let plan_field = one_id(app, "SELECT id FROM data_fields WHERE parameter = 'plan'").await;
     let enterprise = filters::save(
         db,

@@ -9,8 +9,8 @@ use crate::common;
 
 use common::{ADMIN_EMAIL, Seeded, TestApp, seed_listener};
 use serde_json::{Value, json};
-use switchyard::server::admin::{Actor, external_data, listeners};
-use switchyard::types::{DataFieldForm, DataGroupForm, ListenerForm, NewDataGroupForm};
+use switchyard::server::admin::{Actor, listeners};
+use switchyard::types::ListenerForm;
 
 const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];
 
@@ -128,39 +128,8 @@ async fn listener(app: &TestApp, s: &Seeded, kind: &str, key: &str, extra: Liste
 
 /// A user data group `name` with `(label, parameter, kind)` fields, the parameters paths.
 async fn group(app: &TestApp, name: &str, fields: &[(&str, &str, &str)]) -> i32 {
-    let actor = Actor::system("test");
-    let id = external_data::create_group(
-        &app.db,
-        &actor,
-        &NewDataGroupForm {
-            scope: "user".into(),
-            name: name.into(),
-        },
-    )
-    .await
-    .unwrap();
-    external_data::save_group(
-        &app.db,
-        &actor,
-        &DataGroupForm {
-            id: id.to_string(),
-            name: name.into(),
-            fields: fields
-                .iter()
-                .enumerate()
-                .map(|(i, (label, parameter, kind))| DataFieldForm {
-                    slot: i.to_string(),
-                    label: label.to_string(),
-                    parameter: parameter.to_string(),
-                    kind: kind.to_string(),
-                    favorite: None,
-                })
-                .collect(),
-        },
-    )
-    .await
-    .unwrap_or_else(|e| panic!("group {name} refused: {e:?}"));
-    id
+    let fields: Vec<_> = fields.iter().map(|&(l, p, k)| (l, p, k, false)).collect();
+    crate::common::data_group(app, "user", name, &fields).await
 }
 
 /// The text of `email`'s value of the field labelled `label`.

@@ -6,14 +6,13 @@
 use crate::common;
 use crate::feedback::{ok, setup, submit};
 
-use common::{ADMIN_EMAIL, Seeded, TestApp, error_of, seed_listener};
+use common::{ADMIN_EMAIL, Seeded, TestApp, data_group as group, error_of, seed_listener};
 use serde_json::{Value, json};
-use switchyard::server::admin::{Actor, external_data, users};
+use switchyard::server::admin::{Actor, users};
 use switchyard::server::engine::external_values::{self, Subject};
 use switchyard::server_fns::{
     external_data as data_fns, feedback as fb, listeners as listener_fns,
 };
-use switchyard::types::{DataFieldForm, DataGroupForm, NewDataGroupForm};
 
 const PLUS_ONE: &[(&str, &str)] = &[("adjust_score", "1")];
 
@@ -40,43 +39,6 @@ async fn project(app: &TestApp, name: &str, key: &str) -> i64 {
     .await;
     app.count(&format!("SELECT id FROM projects WHERE key = '{key}'"))
         .await
-}
-
-/// A data group of `scope` with `(label, parameter, kind, favourite)` fields; its id.
-async fn group(app: &TestApp, scope: &str, name: &str, fields: &[(&str, &str, &str, bool)]) -> i32 {
-    let actor = Actor::system("test");
-    let id = external_data::create_group(
-        &app.db,
-        &actor,
-        &NewDataGroupForm {
-            scope: scope.into(),
-            name: name.into(),
-        },
-    )
-    .await
-    .unwrap();
-    external_data::save_group(
-        &app.db,
-        &actor,
-        &DataGroupForm {
-            id: id.to_string(),
-            name: name.into(),
-            fields: fields
-                .iter()
-                .enumerate()
-                .map(|(i, (label, parameter, kind, favourite))| DataFieldForm {
-                    slot: i.to_string(),
-                    label: label.to_string(),
-                    parameter: parameter.to_string(),
-                    kind: kind.to_string(),
-                    favorite: favourite.then(|| "on".to_string()),
-                })
-                .collect(),
-        },
-    )
-    .await
-    .unwrap();
-    id
 }
 
 /// Saves a listener through the editor's server function: its answer.

@@ -597,30 +597,17 @@ impl Directory {
 
 /// The set-up of this installation as a document, every list in a stable order.
 pub async fn export(db: &impl ConnectionTrait) -> Result<Document, AppError> {
-    let dir = Directory::load(db).await?;
-    let mut data_groups: Vec<GroupDoc> = dir
-        .groups
-        .iter()
-        .map(|g| GroupDoc {
-            scope: g.scope.clone(),
-            name: g.name.clone(),
-            fields: g
-                .fields
-                .iter()
-                .map(|f| FieldDoc {
-                    label: f.label.clone(),
-                    parameter: f.parameter.clone(),
-                    kind: f.kind.clone(),
-                    favorite: f.favorite,
-                })
-                .collect(),
-        })
-        .collect();
+    export_from(db, &Directory::load(db).await?).await
+}
+
+/// `export` from what was already read of the installation.
+async fn export_from(db: &impl ConnectionTrait, dir: &Directory) -> Result<Document, AppError> {
+    let mut data_groups: Vec<GroupDoc> = dir.groups.iter().map(group_doc).collect();
     data_groups.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
     let filters = dir
         .filters
         .iter()
-        .map(|f| filter_doc(&dir, f))
+        .map(|f| filter_doc(dir, f))
         .collect::<Result<Vec<_>, _>>()?;
     let webhooks = webhook::Entity::find()
         .order_by_asc(webhook::Column::Id)
@@ -629,19 +616,15 @@ pub async fn export(db: &impl ConnectionTrait) -> Result<Document, AppError> {
     let mut macros = Vec::new();
     for m in &dir.macros {
         macros.push(macro_doc(
-            &dir,
+            dir,
             m,
             webhooks.iter().filter(|w| w.macro_id == m.id),
         )?);
     }
-    let listeners = dir
-        .listeners
-        .iter()
-        .map(|l| listener_doc(&dir, l))
-        .collect();
+    let listeners = dir.listeners.iter().map(|l| listener_doc(dir, l)).collect();
     let mut external_sources = Vec::new();
     for s in &dir.sources {
-        external_sources.push(source_doc(db, &dir, s).await?);
+        external_sources.push(source_doc(db, dir, s).await?);
     }
     Ok(Document {
         format: FORMAT.into(),
@@ -659,6 +642,23 @@ pub async fn export(db: &impl ConnectionTrait) -> Result<Document, AppError> {
 pub async fn export_json(db: &impl ConnectionTrait) -> Result<String, AppError> {
     let doc = export(db).await?;
     serde_json::to_string_pretty(&doc).map_err(|e| AppError::internal(e))
+}
+
+fn group_doc(g: &GroupRow) -> GroupDoc {
+    GroupDoc {
+        scope: g.scope.clone(),
+        name: g.name.clone(),
+        fields: g
+            .fields
+            .iter()
+            .map(|f| FieldDoc {
+                label: f.label.clone(),
+                parameter: f.parameter.clone(),
+                kind: f.kind.clone(),
+                favorite: f.favorite,
+            })
+            .collect(),
+    }
 }
 
 fn filter_doc(dir: &Directory, f: &filter::Model) -> Result<FilterDoc, AppError> {
@@ -1265,9 +1265,10 @@ async fn plan_of(
     text: &str,
     doc: &Document,
 ) -> Result<ConfigPlan, AppError> {
+    let dir = Directory::load(db).await?;
     let m = Matched {
-        dir: Directory::load(db).await?,
-        here: export(db).await?,
+        here: export_from(db, &dir).await?,
+        dir,
         doc,
     };
     let mut plan = ConfigPlan::default();
@@ -1953,13 +1954,8 @@ async fn apply_items(
             .await
             .map_err(fail(&at))?,
         };
-        let here = export(db).await.map_err(fail(&at))?;
-        let merged = merged_group(
-            here.data_groups
-                .iter()
-                .find(|h| h.scope == g.scope && same(&h.name, &g.name)),
-            g,
-        );
+        let here = Directory::load(db).await.map_err(fail(&at))?;
+        let merged = merged_group(here.group(&g.scope, &g.name).map(group_doc).as_ref(), g);
         let form = DataGroupForm {
             id: id.to_string(),
             name: g.name.clone(),
